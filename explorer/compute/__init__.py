@@ -1,0 +1,1 @@
+"""Headless numerics (projections, index, concepts, compression, encoders). No Qt."""

@@ -1,0 +1,66 @@
+"""The EmbeddingSet: vectors, their metadata, and where they came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+METRICS = ("cosine", "dot", "l2")
+
+
+@dataclass
+class EmbeddingSet:
+    """n vectors of dimension d with an n-row metadata table.
+
+    `vectors` may be a read-only memory map (library sets and `.npy` files),
+    so code must not write into it. Row numbers are the stable identity of an
+    item inside a set; `id_column` names the metadata column users know the
+    items by, if there is one.
+    """
+
+    vectors: np.ndarray
+    metadata: pa.Table
+    name: str
+    format: str = ""
+    source: list[str] = field(default_factory=list)
+    metric: str = "cosine"
+    model: str | None = None
+    vector_column: str | None = None
+    id_column: str | None = None
+    text_column: str | None = None
+    library_id: str | None = None
+    path: Path | None = None  # library folder, once stored
+    notes: list[str] = field(default_factory=list)  # what the loader decided, for the user
+
+    def __post_init__(self) -> None:
+        if self.vectors.ndim != 2:
+            raise ValueError(f"vectors must be 2-D, got shape {self.vectors.shape}")
+        if self.metadata.num_rows != self.vectors.shape[0]:
+            raise ValueError(
+                f"metadata has {self.metadata.num_rows} rows for {self.vectors.shape[0]} vectors")
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown metric {self.metric!r}; expected one of {METRICS}")
+
+    @property
+    def count(self) -> int:
+        return int(self.vectors.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.metadata.column_names)
+
+    def label(self, row: int) -> str:
+        """What to call item `row` in lists and tooltips."""
+        for col in (self.id_column, self.text_column):
+            if col:
+                value = self.metadata.column(col)[row].as_py()
+                if value is not None:
+                    return str(value)
+        return f"#{row}"

@@ -1,0 +1,76 @@
+"""User-facing input errors that say what was wrong and where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class InputError(Exception):
+    """A problem with the user's input, reported as one readable line.
+
+    `row` is a 0-based data row, `line` a 1-based line in a text file and
+    `column` a column name or 1-based column number, so the message can point
+    at the exact cell the user has to fix.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        row: int | None = None,
+        line: int | None = None,
+        column: str | int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.row = row
+        self.line = line
+        self.column = column
+        self.hint = hint
+        super().__init__(str(self))
+
+    def where(self) -> str:
+        parts = []
+        if self.path:
+            parts.append(self.path)
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f"column {self.column}")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        where = self.where()
+        text = f"{where}: {self.message}" if where else self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def to_dict(self) -> dict:
+        return {
+            "message": self.message,
+            "path": self.path,
+            "row": self.row,
+            "line": self.line,
+            "column": self.column,
+            "hint": self.hint,
+        }
+
+
+@dataclass(frozen=True)
+class Warning_:
+    """A non-fatal finding about the data (zero vectors, duplicate ids...)."""
+
+    code: str
+    message: str
+    count: int
+    examples: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "count": self.count,
+                "examples": list(self.examples)}

@@ -1,0 +1,274 @@
+"""The local library: each imported set is a folder of vectors.npy + metadata.parquet + manifest.json.
+
+A set is written into a hidden `.partial-*` folder and renamed into place only
+when every file is complete, so an interrupted import leaves nothing visible.
+Reopening memory-maps the vectors, so it costs the same for 1k or 10M rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from explorer.core.atomic import fsync_dir, write_json
+from explorer.core.checks import SetReport, check_set
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.errors import InputError
+from explorer.core.jobs import TaskState
+from explorer.core.paths import data_home
+from explorer.core.vector_checks import chunk_rows
+
+SCHEMA_VERSION = 1
+VECTORS = "vectors.npy"
+METADATA = "metadata.parquet"
+MANIFEST = "manifest.json"
+PARTIAL_PREFIX = ".partial-"
+
+
+@dataclass
+class LibraryEntry:
+    """What manifest.json holds; also what `list` and `import` print."""
+
+    id: str
+    name: str
+    count: int
+    dim: int
+    dtype: str
+    metric: str
+    created: str
+    source: list[str]
+    format: str
+    schema_version: int = SCHEMA_VERSION
+    model: str | None = None
+    vector_column: str | None = None
+    id_column: str | None = None
+    text_column: str | None = None
+    columns: list[str] = field(default_factory=list)
+    nan_rows_dropped: int = 0
+    zero_rows: int = 0
+    zero_rows_dropped: int = 0
+    duplicate_ids: int = 0
+    notes: list[str] = field(default_factory=list)
+    fingerprint: dict | None = None  # source size/mtime, to recognise a re-import
+    path: str = ""
+
+    @property
+    def bytes(self) -> int:
+        return self.count * self.dim * 4
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def fingerprint(paths: list[str]) -> dict:
+    out = {}
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        out[p] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60]
+    return slug or "set"
+
+
+class Library:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else data_home()
+        self.sets_dir = self.root / "sets"
+
+    # --- reading -------------------------------------------------------------
+    def entries(self) -> list[LibraryEntry]:
+        if not self.sets_dir.is_dir():
+            return []
+        out = []
+        for folder in sorted(self.sets_dir.iterdir()):
+            if folder.name.startswith(".") or not (folder / MANIFEST).is_file():
+                continue
+            try:
+                out.append(self._read_manifest(folder))
+            except (OSError, ValueError, TypeError, KeyError):
+                continue  # a damaged manifest hides one set, never the library
+        out.sort(key=lambda e: e.created, reverse=True)
+        return out
+
+    def entry(self, key: str) -> LibraryEntry:
+        """Find a set by id or (unique) name."""
+        entries = self.entries()
+        for e in entries:
+            if e.id == key:
+                return e
+        named = [e for e in entries if e.name == key]
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            raise InputError(f"several library sets are named {key!r}; use an id: "
+                             + ", ".join(e.id for e in named))
+        raise InputError(f"no library set {key!r}",
+                         hint="`embedding-explorer list` shows the sets")
+
+    def find_by_fingerprint(self, sources: list[str]) -> LibraryEntry | None:
+        fp = fingerprint(sources)
+        if not fp:
+            return None
+        return next((e for e in self.entries() if e.fingerprint == fp), None)
+
+    def open(self, key: str) -> EmbeddingSet:
+        entry = self.entry(key)
+        folder = Path(entry.path)
+        try:
+            vectors = np.load(folder / VECTORS, mmap_mode="r")
+            metadata = pq.read_table(folder / METADATA, memory_map=True)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"library set {entry.id!r} is damaged ({exc})", path=folder) from None
+        return EmbeddingSet(
+            vectors=vectors, metadata=metadata, name=entry.name, format=entry.format,
+            source=entry.source, metric=entry.metric, model=entry.model,
+            vector_column=entry.vector_column, id_column=entry.id_column,
+            text_column=entry.text_column, library_id=entry.id, path=folder, notes=entry.notes)
+
+    def metadata_path(self, key: str) -> Path:
+        return Path(self.entry(key).path) / METADATA
+
+    # --- writing -------------------------------------------------------------
+    def import_set(self, es: EmbeddingSet, *, name: str | None = None,
+                   drop_nonfinite: bool = False, drop_zero: bool = False,
+                   report: SetReport | None = None,
+                   state: TaskState | None = None) -> LibraryEntry:
+        """Store `es` as float32 + Parquet. Rows with NaN/Inf are refused unless dropped."""
+        state = state or TaskState()
+        if report is None:
+            state.status("Checking vectors")
+            report = check_set(es, state.sub(0.0, 0.3))
+        scan = report.scan
+        if scan.nan_rows and not drop_nonfinite:
+            r, c = scan.first_nonfinite or (None, None)
+            raise InputError(f"{scan.nan_rows} rows hold NaN or Inf values "
+                             f"(first at dimension {c})",
+                             path=es.source[0] if es.source else None, row=r,
+                             hint="drop them with --drop-nonfinite (the GUI offers the same)")
+        drop = np.zeros(0, dtype=np.int64)
+        if drop_nonfinite:
+            drop = np.union1d(drop, scan.nonfinite_rows)
+        if drop_zero:
+            drop = np.union1d(drop, scan.zero_rows)
+        keep_mask = np.ones(es.count, dtype=bool)
+        keep_mask[drop] = False
+        n_keep = int(keep_mask.sum())
+        if n_keep == 0:
+            raise InputError("no rows are left after dropping the invalid ones",
+                             path=es.source[0] if es.source else None)
+
+        self.sets_dir.mkdir(parents=True, exist_ok=True)
+        self._clean_partials()
+        name = name or es.name
+        set_id = self._unique_id(slugify(name))
+        tmp = self.sets_dir / f"{PARTIAL_PREFIX}{set_id}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            state.status("Writing vectors")
+            self._write_vectors(tmp / VECTORS, es.vectors, keep_mask, n_keep, state.sub(0.3, 0.9))
+            state.status("Writing metadata")
+            meta = es.metadata
+            if len(drop):
+                keep = np.flatnonzero(keep_mask)
+                meta = meta.take(pa.array(keep))
+                if "source_row" not in meta.column_names:
+                    meta = meta.append_column("source_row", pa.array(keep, type=pa.int64()))
+            pq.write_table(meta, tmp / METADATA, compression="zstd")
+            state.progress(0.95)
+            entry = LibraryEntry(
+                id=set_id, name=name, count=n_keep, dim=es.dim, dtype="float32",
+                metric=es.metric, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                source=list(es.source), format=es.format, model=es.model,
+                vector_column=es.vector_column, id_column=es.id_column,
+                text_column=es.text_column, columns=list(meta.column_names),
+                nan_rows_dropped=scan.nan_rows if drop_nonfinite else 0,
+                zero_rows=0 if drop_zero else scan.n_zero_rows,
+                zero_rows_dropped=scan.n_zero_rows if drop_zero else 0,
+                duplicate_ids=report.duplicate_ids,
+                notes=list(es.notes), fingerprint=fingerprint(es.source) or None)
+            manifest = entry.to_dict()
+            manifest.pop("path")
+            write_json(tmp / MANIFEST, manifest)
+            state.check()
+            final = self.sets_dir / set_id
+            os.rename(tmp, final)
+            fsync_dir(self.sets_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        entry.path = str(final)
+        state.progress(1)
+        return entry
+
+    def remove(self, key: str) -> LibraryEntry:
+        entry = self.entry(key)
+        folder = Path(entry.path)
+        trash = self.sets_dir / f"{PARTIAL_PREFIX}removed-{uuid.uuid4().hex[:8]}"
+        os.rename(folder, trash)  # disappears atomically, then is deleted
+        shutil.rmtree(trash, ignore_errors=True)
+        return entry
+
+    # --- internals -----------------------------------------------------------
+    @staticmethod
+    def _write_vectors(path: Path, vectors: np.ndarray, keep: np.ndarray, n_keep: int,
+                       state: TaskState) -> None:
+        n, d = vectors.shape
+        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n_keep, d))
+        step = chunk_rows(d)
+        pos = 0
+        all_kept = n_keep == n
+        for start in range(0, n, step):
+            chunk = np.asarray(vectors[start:start + step])
+            if not all_kept:
+                chunk = chunk[keep[start:start + step]]
+            out[pos:pos + len(chunk)] = chunk
+            pos += len(chunk)
+            state.progress(min(n, start + step), n)
+        out.flush()
+        del out
+        with open(path, "rb+") as fh:
+            os.fsync(fh.fileno())
+
+    def _unique_id(self, base: str) -> str:
+        candidate, i = base, 2
+        while (self.sets_dir / candidate).exists():
+            candidate, i = f"{base}-{i}", i + 1
+        return candidate
+
+    def _clean_partials(self, older_than: float = 24 * 3600) -> None:
+        """Remove leftovers of imports that were killed (not ones running now)."""
+        now = time.time()
+        for folder in self.sets_dir.glob(PARTIAL_PREFIX + "*"):
+            try:
+                if now - folder.stat().st_mtime > older_than:
+                    shutil.rmtree(folder, ignore_errors=True)
+            except OSError:
+                pass
+
+    @staticmethod
+    def _read_manifest(folder: Path) -> LibraryEntry:
+        with open(folder / MANIFEST, encoding="utf-8") as fh:
+            data = json.load(fh)
+        if data.get("schema_version", 0) > SCHEMA_VERSION:
+            raise ValueError("manifest from a newer version")
+        known = {f for f in LibraryEntry.__dataclass_fields__}
+        entry = LibraryEntry(**{k: v for k, v in data.items() if k in known})
+        entry.path = str(folder)
+        return entry

@@ -1,0 +1,196 @@
+"""Finding the vector column(s) in a table and turning them into a matrix.
+
+Hugging Face datasets and most pipelines store one list (or fixed-size list)
+column of floats next to metadata columns; pandas users often write one float
+column per dimension; `to_csv` of a list column gives strings like "[0.1, ...]".
+All three shapes are recognised here.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from explorer.core.errors import InputError
+
+PREFERRED_NAMES = ("embedding", "embeddings", "vector", "vectors", "emb", "embs",
+                   "features", "feature", "encoding", "values")
+NUMBER_RE = r"^\s*[-+]?((\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|nan|NaN|NAN|inf|Inf|INF|infinity|Infinity)\s*$"
+
+
+def is_numeric(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+
+
+def is_list_of_numbers(t: pa.DataType) -> bool:
+    return (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)) \
+        and is_numeric(t.value_type)
+
+
+def looks_like_list_strings(col: pa.ChunkedArray) -> bool:
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return False
+    head = col.slice(0, 20).drop_null()
+    return len(head) > 0 and all(str(v).lstrip().startswith("[") for v in head.to_pylist())
+
+
+def first_index(mask: pa.ChunkedArray | pa.Array) -> int:
+    return int(pc.index(mask, True).as_py())
+
+
+def list_to_matrix(col: pa.ChunkedArray, path, name: str) -> np.ndarray:
+    """(n, d) float32 from a list column; ragged rows and nulls are errors with a row."""
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if col.null_count:
+        raise InputError("no vector in this row (null)", path=path,
+                         row=first_index(col.is_null()), column=name)
+    n = len(col)
+    if pa.types.is_fixed_size_list(col.type):
+        d = col.type.list_size
+    else:
+        lengths = pc.list_value_length(col)
+        if n:
+            d = int(lengths[0].as_py())
+            bad = pc.not_equal(lengths, d)
+            if pc.any(bad).as_py():
+                row = first_index(bad)
+                raise InputError(
+                    f"vector has {lengths[row].as_py()} values, but row 0 has {d} (ragged rows)",
+                    path=path, row=row, column=name)
+        else:
+            d = 0
+    values = pc.list_flatten(col)
+    if values.null_count:
+        flat = first_index(values.is_null())
+        raise InputError(f"empty value at position {flat % d if d else 0} of the vector",
+                         path=path, row=flat // d if d else 0, column=name)
+    matrix = values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    return matrix.reshape(n, d)
+
+
+def string_lists_to_matrix(col: pa.ChunkedArray, path, name: str) -> np.ndarray:
+    rows = []
+    d = None
+    for i, text in enumerate(col.to_pylist()):
+        try:
+            values = json.loads(text) if text is not None else None
+        except json.JSONDecodeError:
+            values = None
+        if not isinstance(values, list) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise InputError("cell is not a list of numbers such as [0.1, 0.2]",
+                             path=path, row=i, column=name)
+        if d is None:
+            d = len(values)
+        elif len(values) != d:
+            raise InputError(f"vector has {len(values)} values, but row 0 has {d} (ragged rows)",
+                             path=path, row=i, column=name)
+        rows.append(values)
+    return np.asarray(rows, dtype=np.float32).reshape(len(rows), d or 0)
+
+
+def check_numeric_strings(table: pa.Table, path, line_offset: int | None = None) -> None:
+    """A mostly-numeric text column hides a typo: point at the first bad cell."""
+    for name in table.column_names:
+        col = table.column(name)
+        if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+            continue
+        present = col.drop_null()
+        if len(present) == 0:
+            continue
+        ok = pc.match_substring_regex(col, NUMBER_RE)
+        n_ok = pc.sum(ok).as_py() or 0
+        if n_ok >= 0.5 * len(present) and n_ok < len(present):
+            row = first_index(pc.invert(pc.fill_null(ok, True)))
+            value = col[row].as_py()
+            raise InputError(
+                f"{value!r} is not a number", path=path, row=row, column=name,
+                line=None if line_offset is None else row + line_offset)
+
+
+def split_vectors(table: pa.Table, path, requested: str | None = None,
+                  all_numeric: bool = False) -> tuple[np.ndarray, pa.Table, str]:
+    """Separate vectors from metadata. Returns (matrix, metadata, description)."""
+    names = table.column_names
+    if requested:
+        if requested in names:
+            col = table.column(requested)
+            rest = table.drop_columns([requested])
+            if is_list_of_numbers(col.type):
+                return list_to_matrix(col, path, requested), rest, requested
+            if looks_like_list_strings(col):
+                return string_lists_to_matrix(col, path, requested), rest, requested
+            raise InputError(
+                f"column {requested!r} holds {col.type}, not vectors", path=path,
+                hint="give a list column, or a pattern such as 'dim_*' for one column per dimension")
+        chosen = fnmatch.filter(names, requested)
+        if not chosen:
+            raise InputError(f"no column matches {requested!r}", path=path,
+                             hint="columns: " + ", ".join(names[:30]))
+        return _numeric_columns(table, chosen, path), table.drop_columns(chosen), requested
+
+    list_cols = [n for n in names if is_list_of_numbers(table.schema.field(n).type)]
+    if not list_cols:
+        list_cols = [n for n in names if looks_like_list_strings(table.column(n))]
+    if list_cols:
+        preferred = [n for n in list_cols if n.lower() in PREFERRED_NAMES]
+        if len(list_cols) > 1 and len(preferred) != 1:
+            raise InputError("several columns could hold the vectors: " + ", ".join(list_cols),
+                             path=path, hint="choose one with --vectors COLUMN")
+        name = preferred[0] if preferred else list_cols[0]
+        col = table.column(name)
+        rest = table.drop_columns([name])
+        if is_list_of_numbers(col.type):
+            return list_to_matrix(col, path, name), rest, name
+        return string_lists_to_matrix(col, path, name), rest, name
+
+    if all_numeric:
+        # Headerless text: every column is a dimension except leading labels.
+        label_cols = []
+        for n in names:
+            if is_numeric(table.schema.field(n).type):
+                break
+            label_cols.append(n)
+        dims = names[len(label_cols):]
+        for n in dims:
+            if not is_numeric(table.schema.field(n).type):
+                _raise_first_non_number(table.column(n), path, n)
+        return _numeric_columns(table, dims, path), table.select(label_cols), f"{len(dims)} columns"
+
+    floats = [n for n in names if pa.types.is_floating(table.schema.field(n).type)]
+    if len(floats) < 2:
+        ints = [n for n in names if pa.types.is_integer(table.schema.field(n).type)]
+        if len(floats) + len(ints) >= 2 and len(ints) == len(names) - len(floats):
+            floats = [n for n in names if n in floats or n in ints]
+    if not floats:
+        raise InputError("no vector column found: no list-of-numbers column and no numeric columns",
+                         path=path, hint="columns: " + ", ".join(f"{n} ({table.schema.field(n).type})"
+                                                                for n in names[:20]))
+    return (_numeric_columns(table, floats, path), table.drop_columns(floats),
+            f"{len(floats)} numeric columns")
+
+
+def _numeric_columns(table: pa.Table, cols: list[str], path) -> np.ndarray:
+    out = np.empty((table.num_rows, len(cols)), dtype=np.float32)
+    for j, n in enumerate(cols):
+        col = table.column(n)
+        if not is_numeric(col.type):
+            _raise_first_non_number(col, path, n)
+        if col.null_count:
+            raise InputError("empty cell where a number was expected", path=path,
+                             row=first_index(col.is_null()), column=n)
+        out[:, j] = col.to_numpy()
+    return out
+
+
+def _raise_first_non_number(col: pa.ChunkedArray, path, name: str) -> None:
+    if col.null_count:
+        raise InputError("empty cell where a number was expected", path=path,
+                         row=first_index(col.is_null()), column=name)
+    ok = pc.match_substring_regex(col.cast(pa.string()), NUMBER_RE)
+    row = first_index(pc.invert(ok)) if not pc.all(ok).as_py() else 0
+    raise InputError(f"{col[row].as_py()!r} is not a number", path=path, row=row, column=name)
