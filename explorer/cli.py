@@ -1,0 +1,248 @@
+"""Headless subcommands over explorer.core / explorer.compute; `--json` prints one object.
+
+A user mistake ends in one line `error: ...` on stderr and exit status 2, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from explorer import __version__
+from explorer.core.errors import InputError
+from explorer.core.jobs import Cancelled, TaskState
+from explorer.core.loaders import LoadOptions, open_file, supported_extensions
+
+VIEWS = ("table", "library", "map", "neighbours", "concepts", "compression")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's default exits with usage + status 2
+        self.print_usage(sys.stderr)
+        raise InputError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="embedding-explorer",
+                description="Open, keep and look at embedding sets. Without a subcommand the "
+                            "desktop app starts (`embedding-explorer [FILE ...] [--demo]`).")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def load_opts(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("path", help="an embedding file (" + " ".join(supported_extensions()) + ")")
+        sp.add_argument("--vectors", metavar="COLUMN",
+                        help="vector column, or a pattern such as 'dim_*' for one column per dimension")
+        sp.add_argument("--metadata", metavar="FILE", type=Path,
+                        help="metadata table joined by row order (CSV/TSV/Parquet/JSONL)")
+        sp.add_argument("--dataset", metavar="NAME", help="HDF5 dataset or .npz array to read")
+        sp.add_argument("--id-column", metavar="COLUMN", help="metadata column naming the items")
+        sp.add_argument("--json", action="store_true", help="print one JSON object")
+
+    sp = sub.add_parser("inspect", help="describe a file without importing it")
+    load_opts(sp)
+
+    sp = sub.add_parser("import", help="store a file in the library")
+    load_opts(sp)
+    sp.add_argument("--name", help="name in the library (default: the file name)")
+    sp.add_argument("--metric", choices=("cosine", "dot", "l2"), help="the metric the vectors are for")
+    sp.add_argument("--model", help="the model that made the vectors, if known")
+    sp.add_argument("--drop-nonfinite", action="store_true", help="drop rows holding NaN/Inf")
+    sp.add_argument("--drop-zero", action="store_true", help="drop all-zero rows")
+
+    sp = sub.add_parser("list", help="list the library's sets")
+    sp.add_argument("--json", action="store_true")
+
+    sp = sub.add_parser("remove", help="delete a set from the library")
+    sp.add_argument("set", help="library id or name")
+    sp.add_argument("--json", action="store_true")
+
+    sp = sub.add_parser("filter", help="rows of a library set matching a SQL expression")
+    sp.add_argument("set", help="library id or name")
+    sp.add_argument("expression", help="e.g. \"section = 'games' and size > 10\"")
+    sp.add_argument("--limit", type=int, default=100, help="rows to print (count is always exact)")
+    sp.add_argument("--json", action="store_true")
+
+    sp = sub.add_parser("search", help="rows of a library set whose text contains a string")
+    sp.add_argument("set", help="library id or name")
+    sp.add_argument("text")
+    sp.add_argument("--limit", type=int, default=100)
+    sp.add_argument("--json", action="store_true")
+
+    sp = sub.add_parser("demo", help="build the demo set (Python stdlib docstrings) into the library")
+    sp.add_argument("--json", action="store_true")
+
+    sp = sub.add_parser("screenshot", help="render the main window with a set loaded to a PNG")
+    sp.add_argument("path", help="a file, a library id or name, or 'demo'")
+    sp.add_argument("--out", required=True, type=Path, help="PNG file to write")
+    sp.add_argument("--view", choices=VIEWS, default="table", help="the dock to bring forward")
+    sp.add_argument("--size", default="1400x900", help="window size WxH")
+    sp.add_argument("--json", action="store_true")
+    return p
+
+
+COMMANDS = ("inspect", "import", "list", "remove", "filter", "search", "demo", "screenshot")
+
+
+def wants_cli(argv: list[str]) -> bool:
+    return bool(argv) and (argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version"))
+
+
+def run(argv: list[str]) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        result = COMMAND_FUNCS[args.command](args)
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except Cancelled:
+        print("error: cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    if getattr(args, "json", False):
+        print(json.dumps(result, default=str))
+    else:
+        _print_human(args.command, result)
+    return 0
+
+
+def _options(args: argparse.Namespace) -> LoadOptions:
+    return LoadOptions(vector_column=args.vectors, metadata_path=args.metadata,
+                       dataset=args.dataset, id_column=args.id_column)
+
+
+def _progress(args: argparse.Namespace) -> TaskState:
+    """A terminal progress line, only when a person is watching stderr."""
+    if getattr(args, "json", False) or not sys.stderr.isatty():
+        return TaskState()
+    last = [-1]
+
+    def show(fraction: float) -> None:
+        pct = int(fraction * 100)
+        if pct != last[0]:
+            last[0] = pct
+            print(f"\r{pct:3d}%", end="", file=sys.stderr, flush=True)
+    return TaskState(on_progress=show)
+
+
+def cmd_inspect(args: argparse.Namespace) -> dict:
+    from explorer.core.checks import check_set
+
+    state = _progress(args)
+    es = open_file(args.path, _options(args), state.sub(0, 0.5))
+    report = check_set(es, state.sub(0.5, 1))
+    return {
+        "path": str(Path(args.path).resolve()),
+        "format": es.format,
+        "count": es.count,
+        "dim": es.dim,
+        "dtype": str(es.vectors.dtype),
+        "columns": es.columns,
+        "vector_column": es.vector_column,
+        "id_column": es.id_column,
+        "text_column": es.text_column,
+        "metric": es.metric,
+        "notes": es.notes,
+        **report.to_dict(),
+    }
+
+
+def cmd_import(args: argparse.Namespace) -> dict:
+    from explorer.core.library import Library
+
+    state = _progress(args)
+    es = open_file(args.path, _options(args), state.sub(0, 0.3))
+    if args.metric:
+        es.metric = args.metric
+    if args.model:
+        es.model = args.model
+    entry = Library().import_set(es, name=args.name, drop_nonfinite=args.drop_nonfinite,
+                                 drop_zero=args.drop_zero, state=state.sub(0.3, 1))
+    return entry.to_dict()
+
+
+def cmd_list(args: argparse.Namespace) -> dict:
+    from explorer.core.library import Library
+
+    lib = Library()
+    return {"library": str(lib.root), "sets": [e.to_dict() for e in lib.entries()]}
+
+
+def cmd_remove(args: argparse.Namespace) -> dict:
+    from explorer.core.library import Library
+
+    return {"removed": Library().remove(args.set).to_dict()}
+
+
+def _rows_result(lib, key: str, rows, limit: int) -> dict:
+    entry = lib.entry(key)
+    es = lib.open(entry.id)
+    shown = rows[: max(0, limit)]
+    meta = es.metadata.take(shown).to_pylist() if len(shown) else []
+    return {"set": entry.id, "count": int(len(rows)), "rows": [int(r) for r in shown],
+            "items": meta}
+
+
+def cmd_filter(args: argparse.Namespace) -> dict:
+    from explorer.core.library import Library
+    from explorer.core.metadata import MetadataQuery
+
+    lib = Library()
+    rows = MetadataQuery(lib.metadata_path(args.set)).filter(args.expression)
+    return _rows_result(lib, args.set, rows, args.limit)
+
+
+def cmd_search(args: argparse.Namespace) -> dict:
+    from explorer.core.library import Library
+    from explorer.core.metadata import MetadataQuery
+
+    lib = Library()
+    rows = MetadataQuery(lib.metadata_path(args.set)).search(args.text)
+    return _rows_result(lib, args.set, rows, args.limit)
+
+
+def cmd_demo(args: argparse.Namespace) -> dict:
+    from explorer.compute.demo import ensure_demo
+    from explorer.core.library import Library
+
+    return ensure_demo(Library(), _progress(args)).to_dict()
+
+
+def cmd_screenshot(args: argparse.Namespace) -> dict:
+    from explorer.ui.screenshot import take_screenshot
+
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--size {args.size!r}: expected WIDTHxHEIGHT such as 1400x900") from None
+    out = take_screenshot(args.path, args.out, view=args.view, size=(width, height))
+    return {"out": str(out), "view": args.view, "size": [width, height]}
+
+
+COMMAND_FUNCS = {
+    "inspect": cmd_inspect, "import": cmd_import, "list": cmd_list, "remove": cmd_remove,
+    "filter": cmd_filter, "search": cmd_search, "demo": cmd_demo, "screenshot": cmd_screenshot,
+}
+
+
+def _print_human(command: str, result: dict) -> None:
+    if sys.stderr.isatty():
+        print("\r", end="", file=sys.stderr)
+    if command == "list":
+        print(f"library: {result['library']}")
+        for e in result["sets"]:
+            print(f"{e['id']:<30} {e['count']:>10,} x {e['dim']:<5} {e['metric']:<6} "
+                  f"{e.get('model') or '':<24} {e['name']}")
+        return
+    if command in ("filter", "search"):
+        print(f"{result['count']:,} rows")
+        for row, item in zip(result["rows"], result["items"]):
+            print(row, json.dumps(item, default=str)[:160])
+        return
+    for key, value in result.items():
+        print(f"{key}: {value}")

@@ -1,0 +1,60 @@
+"""Start the desktop app: QApplication, theme, main window, files from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from explorer import __version__
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="embedding-explorer",
+                                description="Embedding Explorer desktop app. Subcommands "
+                                            "(inspect, import, list, screenshot, …) run headless; "
+                                            "see `embedding-explorer --help`.")
+    p.add_argument("files", nargs="*", help="embedding files to open")
+    p.add_argument("--demo", action="store_true", help="open the bundled demo set")
+    return p.parse_args(argv)
+
+
+def _ensure_display() -> None:
+    """Without a display Qt aborts; fall back to offscreen and say how to see the window."""
+    if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM") \
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        print("embedding-explorer: no display found, running offscreen (nothing will be visible). "
+              "Use `xvfb-run embedding-explorer ...` for a virtual display, or "
+              "`embedding-explorer screenshot demo --out shot.png` for a picture.",
+              file=sys.stderr)
+
+
+def create_app(argv: list[str] | None = None):
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.ui.resources import icon_path
+
+    app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    app.setApplicationName("Embedding Explorer")
+    app.setOrganizationName("embedding-explorer")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("embedding-explorer")
+    app.setWindowIcon(QIcon(str(icon_path())))
+    return app
+
+
+def run_gui(argv: list[str]) -> int:
+    args = _parse(argv)
+    _ensure_display()
+    app = create_app([sys.argv[0]])
+    from explorer.ui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    if args.files:
+        window.open_paths(args.files)
+    elif args.demo:
+        window.open_demo()
+    return app.exec()

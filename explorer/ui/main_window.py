@@ -1,0 +1,380 @@
+"""The main window: docks for every view, file opening, library, status bar with progress/cancel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
+                               QMessageBox, QProgressBar, QPushButton, QWidget)
+
+from explorer import __version__
+from explorer.core.checks import check_set
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.library import Library
+from explorer.core.loaders import FORMATS, LoadOptions, open_file
+from explorer.ui import settings as ui_settings
+from explorer.ui.dialogs.messages import ask_drop_nonfinite, error_box, warnings_box
+from explorer.ui.state import AppState
+from explorer.ui.views.item_view import ItemView
+from explorer.ui.views.library_view import LibraryView
+from explorer.ui.views.planned_view import PlannedView
+from explorer.ui.views.table_view import TableView
+from explorer.ui.workers import Job, JobRunner
+
+PLANNED = {
+    "map": ("Map", "A 2-D map of the set (PCA, UMAP, t-SNE or two concept axes), coloured by any "
+                   "column, with lasso selection and a fidelity overlay."),
+    "neighbours": ("Neighbours", "Nearest neighbours in the original space of a point, the "
+                                 "selection's centroid, a typed text or vector arithmetic."),
+    "concepts": ("Concepts", "Semantic directions you define, validate and remove."),
+    "compression": ("Compression", "What float16 / int8 / PQ / binary / truncation do to this "
+                                   "data's neighbours, against bytes per vector."),
+}
+
+
+class JobStatus(QWidget):
+    """Status-bar widget: what runs, how far it is, and a button to stop it (Esc)."""
+
+    def __init__(self, jobs: JobRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.jobs = jobs
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setMaximumWidth(220)
+        self.bar.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running job (Esc)")
+        self.cancel_button.clicked.connect(self.cancel)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        self._job: Job | None = None
+        jobs.jobStarted.connect(self._started)
+        jobs.jobProgress.connect(self._progress)
+        jobs.jobStatus.connect(self._status)
+        jobs.jobFinished.connect(self._finished)
+        # quick jobs finish before the bar would be worth showing
+        self._show_timer = QTimer(self, singleShot=True, interval=150)
+        self._show_timer.timeout.connect(lambda: self.setVisible(self._job is not None))
+        self.hide()
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self.jobs.cancel(self._job.id)
+
+    def _started(self, job: Job) -> None:
+        self._job = job
+        self.label.setText(job.label + "…")
+        self.bar.setValue(0)
+        self._show_timer.start()
+
+    def _progress(self, job_id: int, fraction: float) -> None:
+        if self._job is not None and job_id == self._job.id:
+            self.bar.setValue(int(fraction * 1000))
+
+    def _status(self, job_id: int, text: str) -> None:
+        if self._job is not None and job_id == self._job.id:
+            self.label.setText(text + "…")
+
+    def _finished(self, job_id: int) -> None:
+        if self._job is not None and job_id == self._job.id:
+            running = self.jobs.running()
+            self._job = running[-1] if running else None
+            if self._job is None:
+                self.hide()
+            else:
+                self.label.setText(self._job.label + "…")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, library: Library | None = None, restore: bool = True) -> None:
+        super().__init__()
+        self.setObjectName("MainWindow")
+        self.library = library or Library()
+        self.state = AppState()
+        self.jobs = JobRunner(parent=self)
+        self.jobs.jobFailed.connect(lambda job, err: self.show_error(err))
+        self.setWindowTitle("Embedding Explorer")
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self.resize(1400, 900)
+        self.last_dialog: QMessageBox | None = None
+
+        self.table_view = TableView(self.state, self.jobs)
+        self.library_view = LibraryView()
+        self.item_view = ItemView(self.state)
+        self.library_view.openRequested.connect(self.open_library_set)
+        self.library_view.removeRequested.connect(self.remove_library_set)
+
+        self.docks: dict[str, QDockWidget] = {}
+        area = Qt.DockWidgetArea
+        self._dock("library", "Library", self.library_view, area.LeftDockWidgetArea)
+        self._dock("map", "Map", PlannedView(*PLANNED["map"]), area.RightDockWidgetArea)
+        self._dock("table", "Table", self.table_view, area.RightDockWidgetArea)
+        self.splitDockWidget(self.docks["map"], self.docks["table"], Qt.Orientation.Vertical)
+        for key in ("compression",):
+            self._dock(key, PLANNED[key][0], PlannedView(*PLANNED[key]), area.RightDockWidgetArea)
+            self.tabifyDockWidget(self.docks["map"], self.docks[key])
+        self._dock("item", "Item", self.item_view, area.LeftDockWidgetArea)
+        self.splitDockWidget(self.docks["library"], self.docks["item"], Qt.Orientation.Vertical)
+        for key in ("neighbours", "concepts"):
+            self._dock(key, PLANNED[key][0], PlannedView(*PLANNED[key]), area.LeftDockWidgetArea)
+            self.tabifyDockWidget(self.docks["item"], self.docks[key])
+        self.docks["map"].raise_()
+        self.docks["item"].raise_()
+        self.resizeDocks([self.docks["library"], self.docks["map"]], [380, 1000],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["map"], self.docks["table"]], [420, 480], Qt.Orientation.Vertical)
+
+        self.job_status = JobStatus(self.jobs)
+        self.statusBar().addPermanentWidget(self.job_status)
+        self.set_info = QLabel()
+        self.statusBar().addWidget(self.set_info)
+        self._build_menus()
+        self.state.setChanged.connect(self._set_changed)
+        self.state.selectionChanged.connect(self._selection_changed)
+        self.refresh_library()
+        if restore:
+            self._restore_layout()
+
+    # --- layout ----------------------------------------------------------------
+    def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{key}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[key] = dock
+        return dock
+
+    def show_view(self, key: str) -> None:
+        dock = self.docks[key]
+        dock.show()
+        dock.raise_()
+
+    def _restore_layout(self) -> None:
+        s = ui_settings.settings()
+        geometry, layout = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(layout, QByteArray):
+            self.restoreState(layout)
+
+    def save_layout(self) -> None:
+        s = ui_settings.settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        self.jobs.shutdown()
+        super().closeEvent(event)
+
+    # --- menus -----------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        act = QAction("&Open…", self, shortcut=QKeySequence.StandardKey.Open,
+                      statusTip="Open an embedding file and add it to the library")
+        act.triggered.connect(self.open_dialog)
+        file_menu.addAction(act)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._fill_recent_menu()
+        act = QAction("Open &Demo", self, statusTip="Python standard library docstrings, embedded offline")
+        act.triggered.connect(self.open_demo)
+        file_menu.addAction(act)
+        file_menu.addSeparator()
+        act = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        act.triggered.connect(self.close)
+        file_menu.addAction(act)
+
+        edit = self.menuBar().addMenu("&Edit")
+        act = QAction("&Clear Selection", self, shortcut=QKeySequence("Ctrl+Shift+A"))
+        act.triggered.connect(lambda: self.state.select([]))
+        edit.addAction(act)
+        act = QAction("&Filter…", self, shortcut=QKeySequence("Ctrl+L"))
+        act.triggered.connect(lambda: (self.show_view("table"), self.table_view.filter_edit.setFocus()))
+        edit.addAction(act)
+        act = QAction("&Search…", self, shortcut=QKeySequence.StandardKey.Find)
+        act.triggered.connect(lambda: (self.show_view("table"), self.table_view.search_edit.setFocus()))
+        edit.addAction(act)
+        act = QAction("Cancel &Job", self, shortcut=QKeySequence(Qt.Key.Key_Escape))
+        act.triggered.connect(self.job_status.cancel)
+        edit.addAction(act)
+
+        view = self.menuBar().addMenu("&View")
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+
+        help_menu = self.menuBar().addMenu("&Help")
+        act = QAction("Supported &Formats", self)
+        act.triggered.connect(self._show_formats)
+        help_menu.addAction(act)
+        act = QAction("&About", self)
+        act.triggered.connect(lambda: QMessageBox.about(
+            self, "About Embedding Explorer",
+            f"<b>Embedding Explorer</b> {__version__}<br>Library: {self.library.root}"))
+        help_menu.addAction(act)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = ui_settings.recent_files()
+        for path in recent:
+            self.recent_menu.addAction(path, lambda p=path: self.open_paths([p]))
+        self.recent_menu.setEnabled(bool(recent))
+
+    def _show_formats(self) -> None:
+        rows = "".join(f"<tr><td>{' '.join(f.extensions)}</td><td>{f.description}</td></tr>"
+                       for f in FORMATS)
+        QMessageBox.information(self, "Supported formats", f"<table>{rows}</table>")
+
+    # --- drag and drop ---------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    # --- opening ---------------------------------------------------------------
+    def open_dialog(self) -> None:
+        patterns = " ".join(f"*{ext}" for f in FORMATS for ext in f.extensions)
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Open embeddings", str(Path.home()),
+            f"Embedding files ({patterns});;All files (*)")
+        if paths:
+            self.open_paths(paths)
+
+    def open_paths(self, paths: list[str], options: LoadOptions | None = None) -> None:
+        """Open files one after another: known files reopen from the library, new ones import."""
+        self._queue = list(paths[1:])
+        self._open_file(paths[0], options or LoadOptions())
+
+    def _open_next(self) -> None:
+        queue = getattr(self, "_queue", [])
+        if queue:
+            self._open_file(queue.pop(0), LoadOptions())
+
+    def _open_file(self, path: str, options: LoadOptions) -> None:
+        library = self.library
+        resolved = str(Path(path).expanduser().resolve())
+
+        def work(state):
+            if options == LoadOptions():
+                known = library.find_by_fingerprint([resolved])
+                if known is not None:
+                    return known.id, None, None
+            es = open_file(path, options, state.sub(0, 0.5))
+            state.status("Checking vectors")
+            return None, es, check_set(es, state.sub(0.5, 1))
+
+        def done(result) -> None:
+            known_id, es, report = result
+            ui_settings.add_recent_file(resolved)
+            self._fill_recent_menu()
+            if known_id is not None:
+                self.statusBar().showMessage(f"{Path(path).name} is already in the library", 5000)
+                self.open_library_set(known_id)
+            else:
+                self._import(path, es, report)
+
+        self.jobs.submit("open", f"Reading {Path(path).name}", work, on_done=done,
+                         on_error=self._open_failed)
+
+    def _open_failed(self, error: BaseException) -> None:
+        self.show_error(error)
+        self._open_next()
+
+    def _import(self, path: str, es: EmbeddingSet, report) -> None:
+        drop = False
+        if report.scan.nan_rows:
+            if not ask_drop_nonfinite(self, path, report):
+                self.statusBar().showMessage(f"{Path(path).name} was not imported", 8000)
+                self._open_next()
+                return
+            drop = True
+        library = self.library
+
+        def work(state) -> EmbeddingSet:
+            entry = library.import_set(es, drop_nonfinite=drop, report=report, state=state)
+            return library.open(entry.id)
+
+        def done(stored: EmbeddingSet) -> None:
+            self.refresh_library(stored.library_id)
+            self.state.set_set(stored)
+            box = warnings_box(self, path, report)
+            if box is not None:
+                self.last_dialog = box
+            self._open_next()
+
+        self.jobs.submit("open", f"Importing {Path(path).name}", work, on_done=done,
+                         on_error=self._open_failed)
+
+    def open_library_set(self, set_id: str) -> None:
+        library = self.library
+        self.jobs.submit("open", "Opening set", lambda state: library.open(set_id),
+                         on_done=self._library_set_opened, on_error=self._open_failed)
+
+    def _library_set_opened(self, es: EmbeddingSet) -> None:
+        self.state.set_set(es)
+        self.refresh_library(es.library_id)
+        self._open_next()
+
+    def open_demo(self) -> None:
+        library = self.library
+
+        def work(state) -> EmbeddingSet:
+            from explorer.compute.demo import ensure_demo
+
+            return library.open(ensure_demo(library, state).id)
+
+        self.jobs.submit("open", "Building the demo set", work,
+                         on_done=self._library_set_opened, on_error=self._open_failed)
+
+    def remove_library_set(self, set_id: str) -> None:
+        entry = self.library.entry(set_id)
+        answer = QMessageBox.question(
+            self, "Remove set", f"Remove “{entry.name}” ({entry.count:,} items) from the library? "
+            "The original file is not touched.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        if self.state.embedding_set is not None and self.state.embedding_set.library_id == set_id:
+            self.state.set_set(None)
+        self.library.remove(set_id)
+        self.refresh_library()
+
+    def refresh_library(self, current: str | None = None) -> None:
+        self.library_view.set_entries(self.library.entries(), current)
+
+    def show_error(self, error: BaseException) -> None:
+        self.last_dialog = error_box(self, error)
+
+    # --- state -----------------------------------------------------------------
+    def _set_changed(self, es: EmbeddingSet | None) -> None:
+        if es is None:
+            self.setWindowTitle("Embedding Explorer")
+            self.set_info.setText("")
+            return
+        self.setWindowTitle(f"{es.name} — Embedding Explorer")
+        self._update_info()
+
+    def _selection_changed(self, rows, _source) -> None:
+        self._update_info()
+
+    def _update_info(self) -> None:
+        es = self.state.embedding_set
+        if es is None:
+            return
+        text = f"{es.name}: {es.count:,} × {es.dim}  ·  {es.metric}"
+        if es.model:
+            text += f"  ·  {es.model}"
+        if len(self.state.selection):
+            text += f"  ·  {len(self.state.selection):,} selected"
+        self.set_info.setText(text)

@@ -1,0 +1,1 @@
+"""Dock views; each subscribes to AppState and never calls another view."""

@@ -1,0 +1,261 @@
+"""The metadata table: virtualised over Arrow, filtered by DuckDB, linked to the selection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from PySide6.QtCore import QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QTableView, QVBoxLayout, QWidget)
+
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.metadata import MetadataQuery
+from explorer.ui.state import AppState, SelectMode
+from explorer.ui.workers import JobRunner
+
+MAX_CELL_CHARS = 300
+MAX_SYNC_RANGES = 20_000  # beyond this, highlighting the selection row by row is not worth it
+
+
+class ArrowTableModel(QAbstractTableModel):
+    """Shows rows `rows` (or all) of an Arrow table; cells are converted only when painted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._columns: list[pa.Array] = []
+        self._names: list[str] = []
+        self._types: list[str] = []
+        self._rows: np.ndarray | None = None
+        self._n = 0
+
+    def set_table(self, table: pa.Table | None) -> None:
+        self.beginResetModel()
+        if table is None:
+            self._columns, self._names, self._types, self._n = [], [], [], 0
+        else:
+            self._columns = [c.combine_chunks() for c in table.columns]
+            self._names = list(table.column_names)
+            self._types = [str(t) for t in table.schema.types]
+            self._n = table.num_rows
+        self._rows = None
+        self.endResetModel()
+
+    def set_rows(self, rows: np.ndarray | None) -> None:
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def source_row(self, view_row: int) -> int:
+        return int(self._rows[view_row]) if self._rows is not None else view_row
+
+    def view_rows(self, source_rows: np.ndarray) -> np.ndarray:
+        """Positions in this view of the given set rows (those that are shown)."""
+        if self._rows is None:
+            return source_rows
+        if len(self._rows) == 0:
+            return source_rows[:0]
+        pos = np.minimum(np.searchsorted(self._rows, source_rows), len(self._rows) - 1)
+        return pos[self._rows[pos] == source_rows]
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        if parent.isValid():
+            return 0
+        return len(self._rows) if self._rows is not None else self._n
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._columns)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            value = self._columns[index.column()][self.source_row(index.row())].as_py()
+            if value is None:
+                return "" if role == Qt.ItemDataRole.DisplayRole else None
+            text = str(value)
+            if role == Qt.ItemDataRole.DisplayRole:
+                text = text.replace("\n", " ")
+                return text if len(text) <= MAX_CELL_CHARS else text[:MAX_CELL_CHARS] + "…"
+            return text[:2000] if len(text) > 60 else None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if self._types[index.column()].startswith(("int", "uint", "float", "double")):
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self._names[section]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"{self._names[section]} ({self._types[section]})"
+        elif role == Qt.ItemDataRole.DisplayRole:
+            return str(self.source_row(section))
+        return None
+
+
+class TableView(QWidget):
+    """Filter box (SQL through DuckDB), text search, and the virtualised table."""
+
+    def __init__(self, state: AppState, jobs: JobRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.jobs = jobs
+        self._query: MetadataQuery | None = None
+        self._syncing = False
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter (SQL), e.g.  kind = 'class' and doc_lines > 10   ⏎")
+        self.filter_edit.setToolTip("A DuckDB WHERE expression over the metadata columns; "
+                                    "Enter applies it, an empty box shows every row (Ctrl+L)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("Search text…")
+        self.search_edit.setToolTip("Case-insensitive substring search over the text columns (Ctrl+F)")
+        self.search_edit.setClearButtonEnabled(True)
+        self.count_label = QLabel()
+        self.message = QLabel()
+        self.message.setStyleSheet("color: #c0392b")
+        self.message.setWordWrap(True)
+        self.message.hide()
+
+        self.model = ArrowTableModel()
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        vh = self.table.verticalHeader()
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setDefaultSectionSize(140)
+        hh.setStretchLastSection(True)
+        self.table.selectionModel().selectionChanged.connect(self._table_selection_changed)
+        self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.filter_edit, 3)
+        bar.addWidget(self.search_edit, 2)
+        bar.addWidget(self.count_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.message)
+        layout.addWidget(self.table)
+
+        self._search_timer = QTimer(self, singleShot=True, interval=250)
+        self._search_timer.timeout.connect(self._run_query)
+        self.search_edit.textChanged.connect(lambda _: self._search_timer.start())
+        self.filter_edit.returnPressed.connect(self._run_query)
+        self.filter_edit.textChanged.connect(lambda t: self._run_query() if not t else None)
+
+        state.setChanged.connect(self._set_changed)
+        state.selectionChanged.connect(self._selection_changed)
+
+    # --- set and query ---------------------------------------------------------
+    def _set_changed(self, es: EmbeddingSet | None) -> None:
+        self.jobs.cancel_kind("table-query")
+        self.filter_edit.blockSignals(True)
+        self.search_edit.blockSignals(True)
+        self.filter_edit.clear()
+        self.search_edit.clear()
+        self.filter_edit.blockSignals(False)
+        self.search_edit.blockSignals(False)
+        self.message.hide()
+        self.model.set_table(es.metadata if es is not None else None)
+        self._query = None
+        if es is not None:
+            source = es.path / "metadata.parquet" if es.path else es.metadata
+            self._query = MetadataQuery(source)
+            widths = [min(400, max(80, 9 * len(n) + 30)) for n in es.columns]
+            for i, w in enumerate(widths):
+                self.table.setColumnWidth(i, w)
+        self._update_count()
+
+    def _run_query(self) -> None:
+        if self._query is None:
+            return
+        expr = self.filter_edit.text().strip()
+        text = self.search_edit.text().strip()
+        self.message.hide()
+        if not expr and not text:
+            self.jobs.cancel_kind("table-query")
+            self.model.set_rows(None)
+            self._update_count()
+            self._selection_changed(self.state.selection, None)
+            return
+        query = self._query
+
+        def work(state) -> np.ndarray:
+            rows = query.filter(expr) if expr else None
+            if text:
+                found = query.search(text)
+                rows = found if rows is None else np.intersect1d(rows, found)
+            return rows
+
+        self.jobs.submit("table-query", "Filtering metadata", work,
+                         on_done=self._query_done, on_error=self._query_failed)
+
+    def _query_done(self, rows: np.ndarray) -> None:
+        self.model.set_rows(rows)
+        self._update_count()
+        self._selection_changed(self.state.selection, None)
+
+    def _query_failed(self, error: BaseException) -> None:
+        self.message.setText(str(error))
+        self.message.show()
+
+    def _update_count(self) -> None:
+        es = self.state.embedding_set
+        if es is None:
+            self.count_label.setText("")
+            return
+        shown = self.model.rowCount()
+        self.count_label.setText(f"{shown:,} of {es.count:,} rows" if shown != es.count
+                                 else f"{es.count:,} rows")
+
+    # --- selection sync --------------------------------------------------------
+    def _table_selection_changed(self, *_: object) -> None:
+        if self._syncing:
+            return
+        ranges = self.table.selectionModel().selection()
+        view_rows = [np.arange(r.top(), r.bottom() + 1) for r in ranges]
+        rows = np.concatenate(view_rows) if view_rows else np.zeros(0, dtype=np.int64)
+        if self.model._rows is not None and len(rows):
+            rows = self.model._rows[rows]
+        # rows outside the current filter stay selected
+        hidden = self.state.selection
+        if self.model._rows is not None:
+            hidden = np.setdiff1d(hidden, self.model._rows)
+        self.state.select(np.union1d(hidden, rows), SelectMode.REPLACE, source=self)
+
+    def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid() and not self._syncing:
+            self.state.set_current(self.model.source_row(current.row()), source=self)
+
+    def _selection_changed(self, rows: np.ndarray, source: object) -> None:
+        if source is self:
+            return
+        view_rows = self.model.view_rows(rows)
+        selection = QItemSelection()
+        if len(view_rows):
+            breaks = np.flatnonzero(np.diff(view_rows) != 1) + 1
+            starts = np.concatenate([[0], breaks])
+            ends = np.concatenate([breaks, [len(view_rows)]])
+            if len(starts) <= MAX_SYNC_RANGES:
+                last = self.model.columnCount() - 1
+                for s, e in zip(starts, ends):
+                    selection.select(self.model.index(int(view_rows[s]), 0),
+                                     self.model.index(int(view_rows[e - 1]), last))
+        self._syncing = True
+        try:
+            self.table.selectionModel().select(
+                selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            if len(view_rows):
+                self.table.scrollTo(self.model.index(int(view_rows[0]), 0))
+        finally:
+            self._syncing = False

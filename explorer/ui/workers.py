@@ -1,0 +1,117 @@
+"""Runs core jobs off the UI thread and brings their progress and results back to it.
+
+One runner per window. Jobs have a kind ("open", "filter", ...): starting a job
+cancels the running job of the same kind, and a result that arrives after a
+newer job of its kind was started is dropped, so a stale answer never
+overwrites a fresh one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from explorer.core.errors import InputError
+from explorer.core.jobs import Cancelled, TaskState
+
+
+@dataclass
+class Job:
+    id: int
+    kind: str
+    label: str
+    state: TaskState
+    on_done: Callable[[Any], None] | None = None
+    on_error: Callable[[BaseException], None] | None = None
+    started: float = field(default_factory=time.monotonic)
+
+
+class JobRunner(QObject):
+    jobStarted = Signal(object)  # Job
+    jobProgress = Signal(int, float)  # job id, fraction
+    jobStatus = Signal(int, str)
+    jobFinished = Signal(int)  # job id, whatever the outcome
+    jobFailed = Signal(object, object)  # Job, exception (not yet handled by on_error)
+    _done = Signal(int, object, object)  # job id, result, error — crosses threads
+
+    def __init__(self, max_workers: int = 2, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="explorer-job")
+        self._ids = itertools.count(1)
+        self._latest: dict[str, int] = {}
+        self._jobs: dict[int, Job] = {}
+        self._done.connect(self._on_done)
+
+    def submit(self, kind: str, label: str, fn: Callable[..., Any], *args: Any,
+               on_done: Callable[[Any], None] | None = None,
+               on_error: Callable[[BaseException], None] | None = None) -> Job:
+        """Run `fn(*args, state)` on the pool; callbacks run on the UI thread."""
+        self.cancel_kind(kind)
+        job_id = next(self._ids)
+        last_emit = [0.0]
+
+        def progress(fraction: float) -> None:
+            now = time.monotonic()
+            if now - last_emit[0] > 0.05 or fraction >= 1.0:
+                last_emit[0] = now
+                self.jobProgress.emit(job_id, fraction)
+
+        state = TaskState(on_progress=progress,
+                          on_status=lambda text: self.jobStatus.emit(job_id, text))
+        job = Job(job_id, kind, label, state, on_done, on_error)
+        self._jobs[job_id] = job
+        self._latest[kind] = job_id
+        self.jobStarted.emit(job)
+
+        def work() -> None:
+            try:
+                result = fn(*args, state)
+            except BaseException as exc:  # delivered to the UI thread, never lost
+                if not isinstance(exc, (InputError, Cancelled)):
+                    exc.formatted = traceback.format_exc()  # type: ignore[attr-defined]
+                self._done.emit(job_id, None, exc)
+            else:
+                self._done.emit(job_id, result, None)
+
+        self._pool.submit(work)
+        return job
+
+    def cancel_kind(self, kind: str) -> None:
+        job_id = self._latest.get(kind)
+        if job_id in self._jobs:
+            self._jobs[job_id].state.cancel()
+
+    def cancel(self, job_id: int) -> None:
+        if job_id in self._jobs:
+            self._jobs[job_id].state.cancel()
+
+    def running(self) -> list[Job]:
+        return list(self._jobs.values())
+
+    def _on_done(self, job_id: int, result: Any, error: BaseException | None) -> None:
+        job = self._jobs.pop(job_id, None)
+        self.jobFinished.emit(job_id)
+        if job is None or self._latest.get(job.kind) != job_id or job.state.cancelled:
+            return  # stale or cancelled: a newer job owns the answer
+        if error is not None:
+            if isinstance(error, Cancelled):
+                return
+            if job.on_error is not None:
+                job.on_error(error)
+            else:
+                self.jobFailed.emit(job, error)
+            return
+        if job.on_done is not None:
+            job.on_done(result)
+
+    def shutdown(self) -> None:
+        for job in self._jobs.values():
+            job.state.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
