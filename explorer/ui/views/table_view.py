@@ -227,10 +227,11 @@ class TableView(QWidget):
         rows = np.concatenate(view_rows) if view_rows else np.zeros(0, dtype=np.int64)
         if self.model._rows is not None and len(rows):
             rows = self.model._rows[rows]
-        # rows outside the current filter stay selected
-        hidden = self.state.selection
-        if self.model._rows is not None:
-            hidden = np.setdiff1d(hidden, self.model._rows)
+        # rows hidden by the current filter stay selected
+        if self.model._rows is None:
+            hidden = rows[:0]
+        else:
+            hidden = np.setdiff1d(self.state.selection, self.model._rows)
         self.state.select(np.union1d(hidden, rows), SelectMode.REPLACE, source=self)
 
     def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:

@@ -1,0 +1,196 @@
+"""The main window driven as a user would: open files, table, selection, jobs, errors."""
+
+import threading
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
+
+from explorer.core.library import Library
+from explorer.ui import settings as ui_settings
+from explorer.ui.main_window import MainWindow
+from explorer.ui.state import SelectMode
+
+N = 3000
+
+
+@pytest.fixture
+def window(qtbot, explorer_home):
+    win = MainWindow(Library(explorer_home))
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.jobs.shutdown()
+
+
+@pytest.fixture
+def parquet_file(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "articles.parquet"
+    pq.write_table(pa.table({
+        "id": [f"a{i}" for i in range(N)],
+        "section": np.array(["games", "world", "sport"])[np.arange(N) % 3],
+        "size": np.arange(N),
+        "text": [f"article {i} about {['chess', 'rain', 'goals'][i % 3]}" for i in range(N)],
+        "embedding": list(rng.normal(size=(N, 16)).astype(np.float32)),
+    }), path)
+    return path
+
+
+def open_and_wait(qtbot, window, path):
+    with qtbot.waitSignal(window.state.setChanged, timeout=30000):
+        window.open_paths([str(path)])
+
+
+def test_open_file_fills_table_library_and_title(qtbot, window, parquet_file):
+    open_and_wait(qtbot, window, parquet_file)
+    model = window.table_view.model
+    assert model.rowCount() == N
+    assert [model.headerData(i, Qt.Orientation.Horizontal) for i in range(model.columnCount())] == \
+        ["id", "section", "size", "text"]
+    assert model.data(model.index(5, 3)) == "article 5 about goals"
+    assert window.library_view.tree.topLevelItemCount() == 1
+    assert "articles" in window.windowTitle()
+    assert ui_settings.recent_files() == [str(parquet_file.resolve())]
+    # opening the same file again reopens the stored set instead of importing twice
+    open_and_wait(qtbot, window, parquet_file)
+    assert len(window.library.entries()) == 1
+
+
+def test_filter_and_search_run_through_duckdb(qtbot, window, parquet_file):
+    open_and_wait(qtbot, window, parquet_file)
+    view = window.table_view
+    view.filter_edit.setText("section = 'games' and size < 30")
+    with qtbot.waitSignal(window.jobs.jobFinished, timeout=10000):
+        view.filter_edit.returnPressed.emit()
+    assert view.model.rowCount() == 10
+    assert view.count_label.text() == f"10 of {N:,} rows"
+    with qtbot.waitSignal(window.jobs.jobFinished, timeout=10000):
+        view.search_edit.setText("article 2")  # debounced search, intersected with the filter
+    assert [view.model.source_row(r) for r in range(view.model.rowCount())] == [21, 24, 27]
+    view.filter_edit.setText("nonsense >")
+    with qtbot.waitSignal(window.jobs.jobFinished, timeout=10000):
+        view.filter_edit.returnPressed.emit()
+    assert view.message.isVisible() and "syntax error" in view.message.text()
+
+
+def test_selection_is_shared_both_ways(qtbot, window, parquet_file):
+    open_and_wait(qtbot, window, parquet_file)
+    view = window.table_view
+    window.state.select([4, 5, 6, 100])
+    selected = sorted({i.row() for i in view.table.selectionModel().selectedRows()})
+    assert selected == [4, 5, 6, 100]
+    index = view.model.index(42, 1)
+    view.table.scrollTo(index)
+    qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton,
+                     pos=view.table.visualRect(index).center())
+    np.testing.assert_array_equal(window.state.selection, [42])
+    assert window.state.current == 42
+    window.state.select([43], SelectMode.ADD)
+    assert sorted({i.row() for i in view.table.selectionModel().selectedRows()}) == [42, 43]
+    assert "2 selected" in window.set_info.text()
+
+
+def test_long_job_shows_progress_and_cancels(qtbot, window):
+    started = threading.Event()
+    results = []
+
+    def slow(state):
+        started.set()
+        for i in range(400):
+            time.sleep(0.01)
+            state.progress(i, 400)
+        return "finished"
+
+    window.jobs.submit("slow", "Slow job", slow, on_done=results.append)
+    qtbot.waitUntil(lambda: window.job_status.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: window.job_status.bar.value() > 0, timeout=5000)
+    assert window.job_status.label.text() == "Slow job…"
+    with qtbot.waitSignal(window.jobs.jobFinished, timeout=5000):
+        qtbot.mouseClick(window.job_status.cancel_button, Qt.MouseButton.LeftButton)
+    assert results == []
+    assert not window.job_status.isVisible()
+
+
+def test_stale_result_never_overwrites_newer(qtbot, window):
+    results = []
+    gate = threading.Event()
+
+    def old(state):
+        gate.wait(5)
+        return "old"
+
+    window.jobs.submit("query", "old", old, on_done=results.append)
+    with qtbot.waitSignal(window.jobs.jobFinished, timeout=5000):
+        window.jobs.submit("query", "new", lambda state: "new", on_done=results.append)
+    gate.set()
+    qtbot.waitUntil(lambda: not window.jobs.running(), timeout=5000)
+    assert results == ["new"]
+
+
+def test_bad_file_shows_dialog_and_app_goes_on(qtbot, window, tmp_path, parquet_file):
+    bad = tmp_path / "broken.csv"
+    bad.write_text("a,b,c\n1,2,3\n4,5\n")
+    window.open_paths([str(bad)])
+    qtbot.waitUntil(lambda: window.last_dialog is not None and window.last_dialog.isVisible(),
+                    timeout=10000)
+    box = window.last_dialog
+    assert "ragged" in box.text()
+    assert "broken.csv" in box.informativeText() and "line 3" in box.informativeText()
+    box.accept()
+    open_and_wait(qtbot, window, parquet_file)  # still works afterwards
+    assert window.table_view.model.rowCount() == N
+
+
+def test_nan_rows_asked_then_dropped(qtbot, window, tmp_path, monkeypatch):
+    vectors = np.random.default_rng(1).normal(size=(50, 4)).astype(np.float32)
+    vectors[[2, 9]] = np.nan
+    vectors[11] = 0
+    path = tmp_path / "nan.npy"
+    np.save(path, vectors)
+    asked = []
+    monkeypatch.setattr("explorer.ui.main_window.ask_drop_nonfinite",
+                        lambda parent, p, report: asked.append(report.scan.nan_rows) or True)
+    open_and_wait(qtbot, window, path)
+    assert asked == [2]
+    assert window.state.embedding_set.count == 48
+    assert window.last_dialog.objectName() == "importWarnings"
+    assert "all zeros" in window.last_dialog.informativeText()
+
+
+def test_drop_opens_files(qtbot, window, parquet_file):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(parquet_file))])
+    event = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.state.setChanged, timeout=30000):
+        window.dropEvent(event)
+    assert window.state.embedding_set.count == N
+
+
+def test_layout_persists(qtbot, explorer_home):
+    first = MainWindow(Library(explorer_home))
+    qtbot.addWidget(first)
+    first.show()
+    first.docks["item"].hide()
+    first.close()
+    second = MainWindow(Library(explorer_home))
+    qtbot.addWidget(second)
+    second.show()
+    assert not second.docks["item"].isVisible()
+    assert second.docks["table"].isVisible()
+    second.close()
+
+
+def test_library_remove_asks_and_clears(qtbot, window, parquet_file, monkeypatch):
+    open_and_wait(qtbot, window, parquet_file)
+    set_id = window.state.embedding_set.library_id
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.remove_library_set(set_id)
+    assert window.state.embedding_set is None
+    assert window.library_view.tree.topLevelItemCount() == 0
