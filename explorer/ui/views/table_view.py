@@ -33,7 +33,9 @@ class ArrowTableModel(QAbstractTableModel):
         if table is None:
             self._columns, self._names, self._types, self._n = [], [], [], 0
         else:
-            self._columns = [c.combine_chunks() for c in table.columns]
+            # one chunk gives O(1) cell access; most tables already are one chunk
+            self._columns = [c.chunk(0) if c.num_chunks == 1 else c.combine_chunks()
+                             for c in table.columns]
             self._names = list(table.column_names)
             self._types = [str(t) for t in table.schema.types]
             self._n = table.num_rows
