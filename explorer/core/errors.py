@@ -23,8 +23,14 @@ class InputError(Exception):
         line: int | None = None,
         column: str | int | None = None,
         hint: str | None = None,
+        choices: tuple[str, ...] = (),
+        option: str | None = None,
     ) -> None:
         self.message = message
+        # When the input is ambiguous (several vector columns, several datasets), the
+        # candidates and the LoadOptions field that picks one, so a UI can ask.
+        self.choices = tuple(choices)
+        self.option = option
         self.path = str(path) if path is not None else None
         self.row = row
         self.line = line
@@ -59,6 +65,7 @@ class InputError(Exception):
             "line": self.line,
             "column": self.column,
             "hint": self.hint,
+            "choices": list(self.choices),
         }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
@@ -12,10 +13,11 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QM
 from explorer import __version__
 from explorer.core.checks import check_set
 from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.errors import InputError
 from explorer.core.library import Library
 from explorer.core.loaders import FORMATS, LoadOptions, open_file
 from explorer.ui import settings as ui_settings
-from explorer.ui.dialogs.messages import ask_drop_nonfinite, error_box, warnings_box
+from explorer.ui.dialogs.messages import ask_choice, ask_drop_nonfinite, error_box, warnings_box
 from explorer.ui.state import AppState
 from explorer.ui.views.item_view import ItemView
 from explorer.ui.views.library_view import LibraryView
@@ -285,8 +287,15 @@ class MainWindow(QMainWindow):
             else:
                 self._import(path, es, report)
 
-        self.jobs.submit("open", f"Reading {Path(path).name}", work, on_done=done,
-                         on_error=self._open_failed)
+        def failed(error: BaseException) -> None:
+            if isinstance(error, InputError) and error.choices and error.option:
+                choice = ask_choice(self, error)
+                if choice is not None:
+                    self._open_file(path, dataclasses.replace(options, **{error.option: choice}))
+                    return
+            self._open_failed(error)
+
+        self.jobs.submit("open", f"Reading {Path(path).name}", work, on_done=done, on_error=failed)
 
     def _open_failed(self, error: BaseException) -> None:
         self.show_error(error)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
 from explorer.core.checks import SetReport
 from explorer.core.errors import InputError
@@ -62,3 +62,12 @@ def warnings_box(parent: QWidget | None, path: str, report: SetReport) -> QMessa
     box.setInformativeText("<ul>" + "".join(f"<li>{n}</li>" for n in notes) + "</ul>")
     box.open()
     return box
+
+
+def ask_choice(parent: QWidget | None, error: InputError) -> str | None:
+    """The file is ambiguous (several vector columns or datasets): let the user pick."""
+    what = {"vector_column": "vector column", "dataset": "dataset"}.get(error.option or "", "one")
+    choice, ok = QInputDialog.getItem(
+        parent, f"Choose the {what}", f"{error.where()}\n{error.message}\n\nWhich {what} holds "
+        "the vectors?", list(error.choices), 0, False)
+    return choice if ok else None
