@@ -8,6 +8,7 @@ Reopening memory-maps the vectors, so it costs the same for 1k or 10M rows.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import re
 import shutil
@@ -229,21 +230,29 @@ class Library:
     @staticmethod
     def _write_vectors(path: Path, vectors: np.ndarray, keep: np.ndarray, n_keep: int,
                        state: TaskState) -> None:
+        """Stream float32 rows into a .npy with plain writes.
+
+        Writing through a file handle (not a writable memory map) keeps the
+        destination in the page cache instead of this process's RSS, and pages
+        of a memory-mapped source are released after each chunk.
+        """
         n, d = vectors.shape
-        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n_keep, d))
         step = chunk_rows(d)
-        pos = 0
         all_kept = n_keep == n
-        for start in range(0, n, step):
-            chunk = np.asarray(vectors[start:start + step])
-            if not all_kept:
-                chunk = chunk[keep[start:start + step]]
-            out[pos:pos + len(chunk)] = chunk
-            pos += len(chunk)
-            state.progress(min(n, start + step), n)
-        out.flush()
-        del out
-        with open(path, "rb+") as fh:
+        source_map = getattr(vectors, "_mmap", None) if isinstance(vectors, np.memmap) else None
+        with open(path, "wb") as fh:
+            np.lib.format.write_array_header_2_0(
+                fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+                     "fortran_order": False, "shape": (n_keep, d)})
+            for start in range(0, n, step):
+                chunk = np.asarray(vectors[start:start + step])
+                if not all_kept:
+                    chunk = chunk[keep[start:start + step]]
+                fh.write(np.ascontiguousarray(chunk, dtype=np.float32).data)
+                if source_map is not None:
+                    _release(source_map)
+                state.progress(min(n, start + step), n)
+            fh.flush()
             os.fsync(fh.fileno())
 
     def _unique_id(self, base: str) -> str:
@@ -272,3 +281,11 @@ class Library:
         entry = LibraryEntry(**{k: v for k, v in data.items() if k in known})
         entry.path = str(folder)
         return entry
+
+
+def _release(mapping: mmap.mmap) -> None:
+    """Tell the kernel we are done with the pages read so far (they stay in the page cache)."""
+    try:
+        mapping.madvise(mmap.MADV_DONTNEED)
+    except (AttributeError, OSError, ValueError):
+        pass

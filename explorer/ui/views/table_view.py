@@ -173,10 +173,18 @@ class TableView(QWidget):
         if es is not None:
             source = es.path / "metadata.parquet" if es.path else es.metadata
             self._query = MetadataQuery(source)
-            widths = [min(400, max(80, 9 * len(n) + 30)) for n in es.columns]
-            for i, w in enumerate(widths):
-                self.table.setColumnWidth(i, w)
+            self._fit_columns(es.metadata)
         self._update_count()
+
+    def _fit_columns(self, table: pa.Table, sample_rows: int = 200) -> None:
+        """Size columns from the header and the first rows, within sane bounds."""
+        metrics = self.table.fontMetrics()
+        head = table.slice(0, sample_rows)
+        for i, name in enumerate(table.column_names):
+            values = sorted((str(v) for v in head.column(i).to_pylist() if v is not None), key=len)
+            typical = values[int(0.8 * (len(values) - 1))][:48] if values else ""
+            width = max(metrics.horizontalAdvance(name) + 28, metrics.horizontalAdvance(typical) + 16)
+            self.table.setColumnWidth(i, min(320, max(48, width)))
 
     def _run_query(self) -> None:
         if self._query is None:
