@@ -43,7 +43,8 @@ def check_set(es: EmbeddingSet, state: TaskState | None = None) -> SetReport:
             "zero", f"{scan.n_zero_rows} rows are all zeros; cosine similarity is undefined "
             "for them", scan.n_zero_rows, tuple(int(x) for x in scan.zero_rows[:10])))
     if es.id_column:
-        counts = pc.value_counts(es.metadata.column(es.id_column).combine_chunks())
+        # missing ids are not duplicates of each other
+        counts = pc.value_counts(es.metadata.column(es.id_column).drop_null().combine_chunks())
         dup = counts.filter(pc.greater(counts.field("counts"), 1))
         if len(dup):
             report.duplicate_ids = len(dup)

@@ -37,7 +37,8 @@ FORMATS: list[Format] = [
            word_vectors.load_word2vec_bin, ram_per_file_byte=1.3, description="word2vec binary"),
 ]
 
-ID_NAMES = ("id", "ids", "_id", "uid", "key", "doc_id", "word", "name", "token", "label")
+# Not "label": in classification sets (most Hugging Face datasets) it is the repeated class.
+ID_NAMES = ("id", "ids", "_id", "uid", "key", "doc_id", "word", "name", "token")
 TEXT_NAMES = ("text", "sentence", "document", "content", "body", "passage", "title", "caption",
               "word", "name", "label")
 _MAGIC_FIRST = ("npy", "npz", "parquet", "arrow", "hdf5")
@@ -56,8 +57,7 @@ def detect_format(path: Path, head: bytes) -> Format:
             return by_ext
         actual = next((f for f in FORMATS if f.name in _MAGIC_FIRST and f.sniff(head, path)), None)
         found = f"it looks like {actual.name}" if actual else "its content does not match"
-        raise InputError(f"the name says {by_ext.name} but {found}"
-                         + (" (empty file)" if not head else ""), path=path)
+        raise InputError(f"the name says {by_ext.name} but {found}", path=path)
     for fmt in FORMATS:
         if fmt.name in _MAGIC_FIRST and fmt.sniff(head, path):
             return fmt
@@ -83,14 +83,16 @@ def open_file(path: str | Path, options: LoadOptions | None = None,
         raise InputError(f"vectors have dimension {d}; at least 2 are needed to compare directions",
                          path=path)
     metadata = loaded.metadata
-    if options.metadata_path is not None:
-        metadata = _join_metadata(metadata, Path(options.metadata_path).expanduser(), n)
+    meta_path = options.metadata_path or loaded.metadata_path
+    if meta_path is not None:
+        meta_path = Path(meta_path).expanduser()
+        metadata = _join_metadata(metadata, meta_path, n)
     if metadata is None or metadata.num_columns == 0:
         metadata = pa.table({"row": np.arange(n, dtype=np.int64)})
     elif metadata.num_rows != n:
         raise InputError(f"metadata has {metadata.num_rows} rows but there are {n} vectors",
                          path=path)
-    id_column = options.id_column or _first_present(metadata, ID_NAMES)
+    id_column = options.id_column or _first_present(metadata, ID_NAMES, integers=True)
     if options.id_column and options.id_column not in metadata.column_names:
         raise InputError(f"no column named {options.id_column!r} for ids", path=path,
                          hint="columns: " + ", ".join(metadata.column_names))
@@ -99,12 +101,11 @@ def open_file(path: str | Path, options: LoadOptions | None = None,
         metadata=metadata,
         name=path.stem,
         format=fmt.name,
-        source=[str(path.resolve())] + ([str(Path(options.metadata_path).resolve())]
-                                        if options.metadata_path else []),
+        source=[str(path.resolve())] + ([str(meta_path.resolve())] if meta_path else []),
         metric=loaded.metric or "cosine",
         vector_column=loaded.vector_column,
         id_column=id_column,
-        text_column=_text_column(metadata),
+        text_column=_text_column(metadata, id_column),
         notes=list(loaded.notes),
     )
 
@@ -122,24 +123,28 @@ def _join_metadata(own: pa.Table | None, meta_path: Path, n: int) -> pa.Table:
     return own
 
 
-def _first_present(table: pa.Table, names: tuple[str, ...]) -> str | None:
+def _first_present(table: pa.Table, names: tuple[str, ...], integers: bool) -> str | None:
     lower = {c.lower(): c for c in table.column_names}
     for name in names:
         if name in lower:
             t = table.schema.field(lower[name]).type
-            if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t):
+            if _is_string(t) or (integers and pa.types.is_integer(t)):
                 return lower[name]
     return None
 
 
-def _text_column(table: pa.Table) -> str | None:
-    found = _first_present(table, TEXT_NAMES)
+def _text_column(table: pa.Table, id_column: str | None) -> str | None:
+    """A text-like name first, else the first string column that is not the ids."""
+    found = _first_present(table, TEXT_NAMES, integers=False)
     if found:
         return found
-    strings = [c for c in table.column_names
-               if pa.types.is_string(table.schema.field(c).type)
-               or pa.types.is_large_string(table.schema.field(c).type)]
-    return strings[0] if strings else None
+    strings = [c for c in table.column_names if _is_string(table.schema.field(c).type)]
+    others = [c for c in strings if c != id_column]
+    return (others or strings or [None])[0]
+
+
+def _is_string(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 __all__ = ["FORMATS", "LoadOptions", "detect_format", "open_file", "supported_extensions"]

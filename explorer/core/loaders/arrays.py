@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
+from tokenize import TokenError
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -12,48 +15,86 @@ from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 from explorer.core.loaders.base import Loaded, LoadOptions
 
+if TYPE_CHECKING:
+    import h5py  # imported lazily: it is slow to import and only HDF5 files need it
+
 VECTOR_NAMES = ("embeddings", "embedding", "vectors", "vector", "train", "x", "X", "data", "arr_0")
 
 
 # --- .npy / .npz -----------------------------------------------------------------
 
 def load_npy(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
+    shape, dtype, offset = _npy_header(path)
+    if dtype.hasobject:
+        raise InputError("holds Python objects (a pickled object array), not numbers; "
+                         "save it with a numeric dtype such as float32", path=path)
+    _check_matrix(shape, dtype, path)
+    # np.load only says "mmap length is greater than file size"; say which row is cut.
+    row_bytes = shape[1] * dtype.itemsize
+    have = path.stat().st_size - offset
+    if row_bytes and have < shape[0] * row_bytes:
+        row = have // row_bytes
+        raise InputError(f"file ends inside row {row} of {shape[0]} (truncated file?)",
+                         path=path, row=row)
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc) or "Object arrays" in str(exc):
-            raise InputError("holds Python objects, not numbers; "
-                             "save it with a numeric dtype such as float32", path=path) from None
-        raise InputError(f"not a valid .npy file ({exc})", path=path) from None
-    except OSError as exc:
+    except (ValueError, OSError) as exc:
         raise InputError(f"not a valid .npy file ({exc})", path=path) from None
     state.progress(1)
-    return Loaded(_as_matrix(arr, path))
+    return Loaded(arr)
+
+
+def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Shape, dtype and data offset, read without touching the data."""
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read(fh)
+            return shape, dtype, fh.tell()
+    except (ValueError, OSError, SyntaxError, TokenError) as exc:
+        if str(exc).startswith("EOF"):
+            raise InputError("file ends inside the .npy header (truncated file?)",
+                             path=path) from None
+        raise InputError(f"not a valid .npy file: damaged header ({exc})", path=path) from None
 
 
 def sniff_npy(head: bytes, path: Path) -> bool:
     return head[:6] == b"\x93NUMPY"
 
 
+_COLUMN_KINDS = "biufUS"  # 1-D arrays of these become metadata columns (Arrow has no complex)
+# What a damaged zip raises, when opened and when a member is read (and CRC-checked).
+_BAD_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError)
+
+
 def load_npz(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     try:
         archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+    except (ValueError, *_BAD_ZIP) as exc:
         raise InputError(f"not a valid .npz file ({exc})", path=path) from None
     with archive:
-        names = list(archive.files)
         try:
-            shapes = {n: archive[n].shape for n in names}
-        except ValueError:
-            raise InputError("holds Python objects; only numeric arrays can be read",
-                             path=path) from None
+            # other files in the zip come back as bytes, not arrays
+            info = {n: (m.shape, m.dtype) for n in archive.files
+                    if isinstance(m := archive[n], np.ndarray)}
+        except ValueError as exc:
+            if "pickle" in str(exc):
+                raise InputError("holds Python objects; only numeric arrays can be read",
+                                 path=path) from None
+            raise InputError(f"not a valid .npz file ({exc})", path=path) from None
+        except _BAD_ZIP as exc:
+            raise InputError(f"damaged .npz file ({exc})", path=path) from None
         name = opts.dataset or opts.vector_column or _pick(
-            [n for n in names if len(shapes[n]) == 2], path, "2-D array")
-        if name not in names:
-            raise InputError(f"no array named {name!r}", path=path, hint="arrays: " + ", ".join(names))
+            [n for n, (shape, _) in info.items() if len(shape) == 2], path, "2-D array")
+        if name not in info:
+            raise InputError(f"no array named {name!r}", path=path,
+                             hint="arrays: " + ", ".join(info))
         vectors = _as_matrix(archive[name], path)
         n = vectors.shape[0]
-        meta = {k: archive[k] for k in names if k != name and shapes[k] == (n,)}
+        meta = {k: archive[k] for k, (shape, dtype) in info.items()
+                if k != name and shape == (n,) and dtype.kind in _COLUMN_KINDS}
     state.progress(1)
     table = pa.table({k: pa.array(v) for k, v in meta.items()}) if meta else None
     notes = [f"metadata from arrays {', '.join(meta)}"] if meta else []
@@ -73,16 +114,21 @@ def _pick(candidates: list[str], path: Path, what: str) -> str:
         if name in candidates:
             return name
     raise InputError(f"several {what}s: " + ", ".join(candidates), path=path,
-                     hint="choose one with --dataset NAME")
+                     hint="choose one with --dataset NAME", choices=tuple(candidates),
+                     option="dataset")
 
 
 def _as_matrix(arr: np.ndarray, path: Path) -> np.ndarray:
-    if arr.dtype.kind not in "fiub":
-        raise InputError(f"holds {arr.dtype} values, not numbers", path=path)
-    if arr.ndim != 2:
-        raise InputError(f"array has shape {arr.shape}; expected 2-D (items x dimensions)",
-                         path=path)
+    _check_matrix(arr.shape, arr.dtype, path)
     return arr
+
+
+def _check_matrix(shape: tuple[int, ...], dtype: np.dtype, path: Path) -> None:
+    if dtype.kind not in "fiub":
+        raise InputError(f"holds {dtype} values, not numbers", path=path)
+    if len(shape) != 2:
+        raise InputError(f"array has shape {shape}; expected 2-D (items x dimensions)",
+                         path=path)
 
 
 # --- .fvecs / .bvecs / .ivecs (the TEXMEX / ann-benchmarks layout) ----------------
@@ -96,7 +142,7 @@ def load_vecs(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     if size < 4:
         raise InputError("file is too short to hold a vector", path=path)
     d = int(np.fromfile(path, dtype="<i4", count=1)[0])
-    if d <= 0 or d > 1 << 20:
+    if d < 0 or d > 1 << 20:
         raise InputError(f"first vector claims dimension {d}; not a {path.suffix} file", path=path)
     record = 4 + d * item
     n, rest = divmod(size, record)
@@ -115,7 +161,8 @@ def load_vecs(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
 
 
 def sniff_vecs(head: bytes, path: Path) -> bool:
-    return len(head) >= 4 and 0 < int.from_bytes(head[:4], "little") < 1 << 20
+    # dimension 0 is plausible here so that open_file can say what is wrong with it
+    return len(head) >= 4 and 0 <= int.from_bytes(head[:4], "little") < 1 << 20
 
 
 # --- HDF5 --------------------------------------------------------------------------
@@ -131,29 +178,39 @@ def load_hdf5(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
         fh = h5py.File(path, "r")
     except OSError as exc:
         raise InputError(f"not a readable HDF5 file ({exc})", path=path) from None
-    with fh:
-        found: dict[str, tuple] = {}
-        fh.visititems(lambda name, obj: found.__setitem__(name, obj.shape)
-                      if isinstance(obj, h5py.Dataset) and obj.dtype.kind in "fiu" else None)
-        name = opts.dataset or _pick([n for n, s in found.items() if len(s) == 2],
-                                     path, "2-D numeric dataset")
-        if name not in fh:
-            raise InputError(f"no dataset named {name!r}", path=path,
-                             hint="datasets: " + ", ".join(found))
-        ds = fh[name]
-        if ds.ndim != 2 or ds.dtype.kind not in "fiu":
-            raise InputError(f"dataset {name!r} has shape {ds.shape} and type {ds.dtype}; "
-                             "expected a 2-D numeric array", path=path)
-        out = np.empty(ds.shape, dtype=np.float32)
-        step = max(1, (32 << 20) // max(1, ds.shape[1] * 4))
-        for start in range(0, ds.shape[0], step):
-            out[start:start + step] = ds[start:start + step]
-            state.progress(min(ds.shape[0], start + step), ds.shape[0])
-        distance = fh.attrs.get("distance")
-        if isinstance(distance, bytes):
-            distance = distance.decode()
-        metric = _H5_METRIC.get(str(distance).lower()) if distance is not None else None
-        others = [n for n in found if n != name]
+    # A damaged file fails while walking or reading, as RuntimeError, KeyError or OSError.
+    try:
+        with fh:
+            return _read_hdf5(fh, path, opts, state)
+    except (RuntimeError, KeyError, OSError, ValueError) as exc:
+        raise InputError(f"damaged HDF5 file ({exc})", path=path) from None
+
+
+def _read_hdf5(fh: h5py.File, path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
+    import h5py
+
+    found: dict[str, tuple] = {}
+    fh.visititems(lambda name, obj: found.__setitem__(name, obj.shape)
+                  if isinstance(obj, h5py.Dataset) and obj.dtype.kind in "fiu" else None)
+    name = opts.dataset or _pick([n for n, s in found.items() if len(s) == 2],
+                                 path, "2-D numeric dataset")
+    ds = fh.get(name)
+    if not isinstance(ds, h5py.Dataset):
+        what = "a group, not a dataset" if ds is not None else "not in the file"
+        raise InputError(f"{name!r} is {what}", path=path, hint="datasets: " + ", ".join(found))
+    if ds.ndim != 2 or ds.dtype.kind not in "fiu":
+        raise InputError(f"dataset {name!r} has shape {ds.shape} and type {ds.dtype}; "
+                         "expected a 2-D numeric array", path=path)
+    out = np.empty(ds.shape, dtype=np.float32)
+    step = max(1, (32 << 20) // max(1, ds.shape[1] * 4))
+    for start in range(0, ds.shape[0], step):
+        out[start:start + step] = ds[start:start + step]
+        state.progress(min(ds.shape[0], start + step), ds.shape[0])
+    distance = fh.attrs.get("distance")
+    if isinstance(distance, bytes):
+        distance = distance.decode()
+    metric = _H5_METRIC.get(str(distance).lower()) if distance is not None else None
+    others = [n for n in found if n != name]
     notes = [f"vectors from dataset {name!r}"]
     if others:
         notes.append("other datasets not loaded: " + ", ".join(others))

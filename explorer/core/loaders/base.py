@@ -30,6 +30,7 @@ class Loaded:
     metadata: pa.Table | None = None
     vector_column: str | None = None
     metric: str | None = None  # when the file says (ann-benchmarks 'distance')
+    metadata_path: Path | None = None  # a sibling file to join (the Projector's metadata.tsv)
     notes: list[str] = field(default_factory=list)
 
 
@@ -53,11 +54,21 @@ def read_head(path: Path, size: int = 4096) -> bytes:
                          path=path, hint="choose a file inside it")
     try:
         with open(path, "rb") as fh:
-            return fh.read(size)
+            head = fh.read(size)
     except PermissionError:
         raise InputError("permission denied: the file is not readable", path=path) from None
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+    if not head:
+        raise InputError("the file is empty (0 bytes)", path=path)
+    return head
+
+
+def relocated(err: InputError, **where: str | int | None) -> InputError:
+    """The same error pointing somewhere more precise (a line, a 1-based column)."""
+    fields = dict(path=err.path, row=err.row, line=err.line, column=err.column, hint=err.hint,
+                  choices=err.choices, option=err.option)
+    return InputError(err.message, **(fields | where))
 
 
 def available_memory() -> int:
@@ -80,11 +91,22 @@ def check_fits_in_memory(path: Path, fmt: Format) -> None:
     avail = available_memory()
     if need > avail:
         raise InputError(
-            f"the file is {size / 2**30:.1f} GiB and reading {fmt.name} needs about "
-            f"{need / 2**30:.1f} GiB of memory, but only {avail / 2**30:.1f} GiB is free",
+            f"the file is {_size(size)} and reading {fmt.name} needs about "
+            f"{_size(need)} of memory, but only {_size(avail)} is free",
             path=path,
             hint="convert it to .npy, which is memory-mapped, or free some memory",
         )
+
+
+def _size(n: float) -> str:
+    """Readable size; GiB alone would print 0.0 for the small numbers people also hit."""
+    if n < 1024:
+        return f"{n:.0f} bytes"
+    for unit in ("KiB", "MiB"):
+        n /= 1024
+        if n < 1024:
+            return f"{n:.1f} {unit}"
+    return f"{n / 1024:.1f} GiB"
 
 
 def is_text(head: bytes) -> bool:
@@ -96,23 +118,3 @@ def is_text(head: bytes) -> bool:
         # a multi-byte character cut at the end of the head is still text
         return exc.start >= len(head) - 4
     return True
-
-
-def numeric_matrix(table: pa.Table, path: Path) -> np.ndarray:
-    """Stack numeric Arrow columns into an (n, d) float32 array."""
-    cols = []
-    for name in table.column_names:
-        col = table.column(name)
-        if col.null_count:
-            row = _first_null(col)
-            raise InputError("empty cell where a number was expected",
-                             path=path, row=row, column=name)
-        cols.append(col.to_numpy().astype(np.float32, copy=False))
-    if not cols:
-        return np.zeros((table.num_rows, 0), dtype=np.float32)
-    return np.column_stack(cols)
-
-
-def _first_null(col: pa.ChunkedArray) -> int:
-    import pyarrow.compute as pc
-    return int(pc.index(pc.is_null(col), True).as_py())

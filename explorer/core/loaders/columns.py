@@ -9,7 +9,7 @@ All three shapes are recognised here.
 from __future__ import annotations
 
 import fnmatch
-import json
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -20,6 +20,9 @@ from explorer.core.errors import InputError
 PREFERRED_NAMES = ("embedding", "embeddings", "vector", "vectors", "emb", "embs",
                    "features", "feature", "encoding", "values")
 NUMBER_RE = r"^\s*[-+]?((\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|nan|NaN|NAN|inf|Inf|INF|infinity|Infinity)\s*$"
+_NUMBER = re.compile(NUMBER_RE)
+_LIST_SEP = re.compile(r"[,\s]+")
+_DIGITS = re.compile(r"\d+$")
 
 
 def is_numeric(t: pa.DataType) -> bool:
@@ -68,7 +71,8 @@ def list_to_matrix(col: pa.ChunkedArray, path, name: str) -> np.ndarray:
         flat = first_index(values.is_null())
         raise InputError(f"empty value at position {flat % d if d else 0} of the vector",
                          path=path, row=flat // d if d else 0, column=name)
-    matrix = values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):  # beyond float32 becomes Inf, which check_set reports
+        matrix = values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
     return matrix.reshape(n, d)
 
 
@@ -76,12 +80,8 @@ def string_lists_to_matrix(col: pa.ChunkedArray, path, name: str) -> np.ndarray:
     rows = []
     d = None
     for i, text in enumerate(col.to_pylist()):
-        try:
-            values = json.loads(text) if text is not None else None
-        except json.JSONDecodeError:
-            values = None
-        if not isinstance(values, list) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        values = _parse_list(text)
+        if values is None:
             raise InputError("cell is not a list of numbers such as [0.1, 0.2]",
                              path=path, row=i, column=name)
         if d is None:
@@ -90,10 +90,24 @@ def string_lists_to_matrix(col: pa.ChunkedArray, path, name: str) -> np.ndarray:
             raise InputError(f"vector has {len(values)} values, but row 0 has {d} (ragged rows)",
                              path=path, row=i, column=name)
         rows.append(values)
-    return np.asarray(rows, dtype=np.float32).reshape(len(rows), d or 0)
+    with np.errstate(over="ignore"):  # beyond float32 becomes Inf, which check_set reports
+        return np.asarray(rows, dtype=np.float32).reshape(len(rows), d or 0)
 
 
-def check_numeric_strings(table: pa.Table, path, line_offset: int | None = None) -> None:
+def _parse_list(text: str | None) -> list[float] | None:
+    """Parse "[0.1, 0.2]" (JSON or Python's str of a list, with nan/inf) or "[0.1 0.2]" (numpy)."""
+    if text is None:
+        return None
+    text = text.strip()
+    if not (text.startswith("[") and text.endswith("]")):
+        return None
+    parts = [p for p in _LIST_SEP.split(text[1:-1].strip()) if p]
+    if not all(_NUMBER.match(p) for p in parts):
+        return None
+    return [float(p) for p in parts]
+
+
+def check_numeric_strings(table: pa.Table, path) -> None:
     """A mostly-numeric text column hides a typo: point at the first bad cell."""
     for name in table.column_names:
         col = table.column(name)
@@ -107,9 +121,7 @@ def check_numeric_strings(table: pa.Table, path, line_offset: int | None = None)
         if n_ok >= 0.5 * len(present) and n_ok < len(present):
             row = first_index(pc.invert(pc.fill_null(ok, True)))
             value = col[row].as_py()
-            raise InputError(
-                f"{value!r} is not a number", path=path, row=row, column=name,
-                line=None if line_offset is None else row + line_offset)
+            raise InputError(f"{value!r} is not a number", path=path, row=row, column=name)
 
 
 def split_vectors(table: pa.Table, path, requested: str | None = None,
@@ -140,7 +152,8 @@ def split_vectors(table: pa.Table, path, requested: str | None = None,
         preferred = [n for n in list_cols if n.lower() in PREFERRED_NAMES]
         if len(list_cols) > 1 and len(preferred) != 1:
             raise InputError("several columns could hold the vectors: " + ", ".join(list_cols),
-                             path=path, hint="choose one with --vectors COLUMN")
+                             path=path, hint="choose one with --vectors COLUMN",
+                             choices=tuple(list_cols), option="vector_column")
         name = preferred[0] if preferred else list_cols[0]
         col = table.column(name)
         rest = table.drop_columns([name])
@@ -161,17 +174,35 @@ def split_vectors(table: pa.Table, path, requested: str | None = None,
                 _raise_first_non_number(table.column(n), path, n)
         return _numeric_columns(table, dims, path), table.select(label_cols), f"{len(dims)} columns"
 
-    floats = [n for n in names if pa.types.is_floating(table.schema.field(n).type)]
-    if len(floats) < 2:
+    floats = _with_integer_dims(table, [n for n in names
+                                        if pa.types.is_floating(table.schema.field(n).type)])
+    if not floats:
+        # All-integer tables (quantized vectors) are all dimensions; next to a float column an
+        # integer column is more likely an id, so it is not glued on to make a second dimension.
         ints = [n for n in names if pa.types.is_integer(table.schema.field(n).type)]
-        if len(floats) + len(ints) >= 2 and len(ints) == len(names) - len(floats):
-            floats = [n for n in names if n in floats or n in ints]
+        if len(ints) >= 2 and len(ints) == len(names):
+            floats = ints
     if not floats:
         raise InputError("no vector column found: no list-of-numbers column and no numeric columns",
                          path=path, hint="columns: " + ", ".join(f"{n} ({table.schema.field(n).type})"
                                                                 for n in names[:20]))
     return (_numeric_columns(table, floats, path), table.drop_columns(floats),
             f"{len(floats)} numeric columns")
+
+
+def _with_integer_dims(table: pa.Table, floats: list[str]) -> list[str]:
+    """Add integer columns named like the float ones ("d1" next to "d0", "d2").
+
+    A CSV column whose values happen to be all whole numbers is read as integers;
+    leaving it out would silently drop a dimension.
+    """
+    stems = {_DIGITS.sub("", n) for n in floats}
+    if len(floats) < 2 or len(stems) != 1 or any(_DIGITS.search(n) is None for n in floats):
+        return floats
+    stem = stems.pop()
+    return [n for n in table.column_names if n in floats
+            or (pa.types.is_integer(table.schema.field(n).type) and _DIGITS.search(n)
+                and _DIGITS.sub("", n) == stem)]
 
 
 def _numeric_columns(table: pa.Table, cols: list[str], path) -> np.ndarray:
@@ -183,7 +214,8 @@ def _numeric_columns(table: pa.Table, cols: list[str], path) -> np.ndarray:
         if col.null_count:
             raise InputError("empty cell where a number was expected", path=path,
                              row=first_index(col.is_null()), column=n)
-        out[:, j] = col.to_numpy()
+        with np.errstate(over="ignore"):  # beyond float32 becomes Inf, which check_set reports
+            out[:, j] = col.to_numpy()
     return out
 
 

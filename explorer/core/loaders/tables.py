@@ -16,10 +16,13 @@ import pyarrow.parquet as pq
 
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
-from explorer.core.loaders.base import Loaded, LoadOptions, is_text, read_head
+from explorer.core.loaders.base import Loaded, LoadOptions, is_text, read_head, relocated
 from explorer.core.loaders.columns import NUMBER_RE, check_numeric_strings, split_vectors
 
 _NUMBER = re.compile(NUMBER_RE)
+# What a damaged Parquet/Arrow file raises (a bad UTF-8 name in the footer is a ValueError).
+_ARROW_ERRORS = (OSError, ValueError, pa.ArrowNotImplementedError, pa.ArrowTypeError,
+                 pa.ArrowKeyError, pa.ArrowIndexError)
 
 
 # --- Parquet / Arrow -------------------------------------------------------------
@@ -32,7 +35,7 @@ def load_parquet(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
             parts.append(pf.read_row_group(i))
             state.progress(i + 1, pf.num_row_groups)
         table = pa.concat_tables(parts) if parts else pf.schema_arrow.empty_table()
-    except (pa.ArrowInvalid, OSError) as exc:
+    except _ARROW_ERRORS as exc:
         raise InputError(f"not a readable Parquet file ({exc})", path=path) from None
     vectors, meta, col = split_vectors(table, path, opts.vector_column)
     return Loaded(vectors, meta, vector_column=col)
@@ -41,12 +44,17 @@ def load_parquet(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
 def load_arrow(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     try:
         table = feather.read_table(path, memory_map=True)
-    except (pa.ArrowInvalid, OSError):
+    except _ARROW_ERRORS:
         try:
             with open(path, "rb") as fh:
                 table = ipc.open_stream(fh).read_all()
-        except (pa.ArrowInvalid, OSError) as exc:
+        except _ARROW_ERRORS as exc:
             raise InputError(f"not a readable Arrow/Feather file ({exc})", path=path) from None
+    try:
+        # IPC buffers are taken as they are; damaged offsets would only fail (or crash) later.
+        table.validate(full=True)
+    except _ARROW_ERRORS as exc:
+        raise InputError(f"damaged Arrow/Feather file ({exc})", path=path) from None
     state.progress(1)
     vectors, meta, col = split_vectors(table, path, opts.vector_column)
     return Loaded(vectors, meta, vector_column=col)
@@ -65,6 +73,8 @@ def sniff_arrow(head: bytes, path: Path) -> bool:
 def _delimiter(path: Path, first_line: str) -> str:
     if path.suffix.lower() == ".tsv" or "\t" in first_line:
         return "\t"
+    if ";" in first_line and "," not in first_line:
+        return ";"  # spreadsheets set to a locale with decimal commas write these
     return ","
 
 
@@ -88,7 +98,8 @@ def read_delimited(path: Path, *, header: bool | None = None) -> tuple[pa.Table,
             read_options=pacsv.ReadOptions(autogenerate_column_names=not header,
                                            block_size=16 << 20),
             parse_options=pacsv.ParseOptions(delimiter=delim),
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=False),
+            # only an empty cell is missing: "nan"/"NaN" are the float NaN, found by check_set
+            convert_options=pacsv.ConvertOptions(strings_can_be_null=False, null_values=[""]),
         )
     except pa.ArrowInvalid as exc:
         _locate_csv_error(path, delim, exc)
@@ -112,26 +123,43 @@ def _locate_csv_error(path: Path, delim: str, exc: Exception) -> None:
     raise InputError(f"cannot parse the file ({exc})", path=path) from None
 
 
+def _line_of_row(path: Path, row: int) -> int | None:
+    """The 1-based line holding record `row` of a CSV or JSONL file.
+
+    Arrow skips blank lines, so the row number alone would point above the cell.
+    """
+    with open(path, "rb") as fh:
+        seen = -1
+        for lineno, line in enumerate(fh, start=1):
+            if line.strip():
+                seen += 1
+                if seen == row:
+                    return lineno
+    return None
+
+
 def load_csv(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     table, header = read_delimited(path)
+    if table.num_rows == 0:
+        raise InputError("holds no vectors: nothing follows the header line", path=path)
     state.progress(0.7)
     notes = []
-    offset = 2 if header else 1
     try:
-        if header:
-            check_numeric_strings(table, path, line_offset=offset)
+        check_numeric_strings(table, path)
         vectors, meta, col = split_vectors(table, path, opts.vector_column, all_numeric=not header)
     except InputError as err:
-        if err.row is not None and err.line is None:
-            err = InputError(err.message, path=err.path, row=err.row, column=err.column,
-                             line=err.row + offset, hint=err.hint)
-        raise err from None
+        column = err.column
+        if not header and isinstance(column, str) and column.isdigit():
+            column = int(column) + 1  # headerless columns are named "0", "1", ...: count from 1
+        line = None if err.row is None else _line_of_row(path, err.row + int(header))
+        raise relocated(err, column=column, line=line) from None
+    meta_path = None
     if opts.metadata_path is None and path.name.lower().endswith("vectors.tsv"):
         sibling = path.with_name(path.name[: -len("vectors.tsv")] + "metadata.tsv")
         if sibling.exists():
-            opts.metadata_path = sibling
+            meta_path = sibling
             notes.append(f"metadata joined from {sibling.name} (TensorFlow Projector pair)")
-    return Loaded(vectors, meta, vector_column=col, notes=notes)
+    return Loaded(vectors, meta, vector_column=col, notes=notes, metadata_path=meta_path)
 
 
 def sniff_text_table(head: bytes, path: Path) -> bool:
@@ -146,12 +174,18 @@ def load_jsonl(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     except pa.ArrowInvalid as exc:
         _locate_json_error(path, exc)
     state.progress(0.7)
-    vectors, meta, col = split_vectors(table, path, opts.vector_column)
+    try:
+        vectors, meta, col = split_vectors(table, path, opts.vector_column)
+    except InputError as err:
+        if err.row is None:
+            raise
+        raise relocated(err, line=_line_of_row(path, err.row)) from None
     return Loaded(vectors, meta, vector_column=col)
 
 
 def _locate_json_error(path: Path, exc: Exception) -> None:
     types: dict[str, type] = {}
+    numeric_lists: dict[str, bool] = {}  # per key: did its first non-empty list hold numbers?
     with open(path, encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
@@ -164,10 +198,14 @@ def _locate_json_error(path: Path, exc: Exception) -> None:
             if not isinstance(obj, dict):
                 raise InputError("each line must be a JSON object", path=path, line=lineno) from None
             for key, value in obj.items():
-                if isinstance(value, list) and any(not isinstance(v, (int, float)) or isinstance(v, bool)
-                                                   for v in value):
-                    raise InputError("list holds a value that is not a number", path=path,
-                                     line=lineno, column=key) from None
+                if isinstance(value, list) and value:
+                    numbers = [isinstance(v, (int, float)) and not isinstance(v, bool)
+                               for v in value]
+                    # a list of strings (tags) is metadata; a vector with a string is the error
+                    mixed = any(numbers) and not all(numbers)
+                    if mixed or (numeric_lists.setdefault(key, all(numbers)) and not all(numbers)):
+                        raise InputError("list holds a value that is not a number", path=path,
+                                         line=lineno, column=key) from None
                 if value is not None and key in types and types[key] is not type(value) \
                         and not {types[key], type(value)} <= {int, float}:
                     raise InputError(f"is {type(value).__name__} here but {types[key].__name__} "
@@ -178,7 +216,7 @@ def _locate_json_error(path: Path, exc: Exception) -> None:
 
 
 def sniff_jsonl(head: bytes, path: Path) -> bool:
-    return head.lstrip()[:1] == b"{"
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{"  # a UTF-8 BOM may lead
 
 
 # --- metadata files joined by row order ------------------------------------------
@@ -191,21 +229,24 @@ def read_metadata_file(path: Path, expected_rows: int) -> pa.Table:
     """
     read_head(path)
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return pq.read_table(path)
-    if suffix in (".arrow", ".feather", ".ipc"):
-        return feather.read_table(path)
+    if suffix in (".parquet", ".pq", ".arrow", ".feather", ".ipc"):
+        read = pq.read_table if suffix in (".parquet", ".pq") else feather.read_table
+        try:
+            return read(path)
+        except _ARROW_ERRORS as exc:
+            raise InputError(f"not a readable metadata table ({exc})", path=path) from None
     if suffix in (".jsonl", ".ndjson", ".json"):
         try:
-            return pajson.read_json(path)
+            return pajson.read_json(path, read_options=pajson.ReadOptions(block_size=16 << 20))
         except pa.ArrowInvalid as exc:
             _locate_json_error(path, exc)
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
         text = fh.read()
-    lines = [ln for ln in text.splitlines() if ln != ""]
-    delim = _delimiter(path, lines[0] if lines else "")
-    single = bool(lines) and delim not in lines[0]
-    if single:
+    # An empty line is an empty label, so only the final newline is dropped; and only "\n"
+    # ends a line (str.splitlines would also split inside labels at \x1c, \u2028, ...).
+    lines = [ln.removesuffix("\r") for ln in text.removesuffix("\n").split("\n")]
+    delim = _delimiter(path, lines[0])
+    if delim not in lines[0]:
         header = len(lines) == expected_rows + 1
         values = lines[1:] if header else lines
         return pa.table({lines[0] if header else "label": values})

@@ -14,8 +14,8 @@ from explorer.core.loaders.base import Loaded, LoadOptions, is_text
 
 
 def _count_header(first_line: str) -> tuple[int, int] | None:
-    parts = first_line.split()
-    if len(parts) == 2 and all(p.isdigit() for p in parts):
+    parts = first_line.removeprefix("\ufeff").split()  # files saved on Windows may start with a BOM
+    if len(parts) == 2 and all(p.isascii() and p.isdigit() for p in parts):
         return int(parts[0]), int(parts[1])
     return None
 
@@ -56,8 +56,9 @@ def load_word_text(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     state.progress(0.8)
     vectors = np.column_stack([table.column(n).to_numpy() for n in names[1:]])
     if header and header[0] != len(vectors):
+        cut = " (truncated file?)" if header[0] > len(vectors) else ""
         raise InputError(f"the header line says {header[0]} words but the file holds "
-                         f"{len(vectors)} (truncated file?)", path=path, line=1)
+                         f"{len(vectors)}{cut}", path=path, line=1)
     return Loaded(vectors, table.select(["word"]), notes=[
         "word2vec text with a count header" if header else "GloVe-style text (no header)"])
 
@@ -75,7 +76,8 @@ def _locate(path: Path, dim: int, skip: int, exc: Exception | None) -> InputErro
             parts = line.rstrip("\n").rstrip(" ").split(" ")
             if len(parts) != dim + 1:
                 return InputError(f"has {len(parts) - 1} numbers after the word, expected {dim} "
-                                  "(ragged rows)", path=path, line=lineno)
+                                  "(ragged rows)", path=path, line=lineno,
+                                  hint="separate values with spaces" if "\t" in line else None)
             for col, value in enumerate(parts[1:], start=2):
                 try:
                     float(value)
