@@ -174,8 +174,7 @@ def split_vectors(table: pa.Table, path, requested: str | None = None,
                 _raise_first_non_number(table.column(n), path, n)
         return _numeric_columns(table, dims, path), table.select(label_cols), f"{len(dims)} columns"
 
-    floats = _with_integer_dims(table, [n for n in names
-                                        if pa.types.is_floating(table.schema.field(n).type)])
+    floats = _dimension_columns(table)
     if not floats:
         # All-integer tables (quantized vectors) are all dimensions; next to a float column an
         # integer column is more likely an id, so it is not glued on to make a second dimension.
@@ -190,19 +189,26 @@ def split_vectors(table: pa.Table, path, requested: str | None = None,
             f"{len(floats)} numeric columns")
 
 
-def _with_integer_dims(table: pa.Table, floats: list[str]) -> list[str]:
-    """Add integer columns named like the float ones ("d1" next to "d0", "d2").
+def _dimension_columns(table: pa.Table) -> list[str]:
+    """The numeric columns that are dimensions of one vector.
 
-    A CSV column whose values happen to be all whole numbers is read as integers;
-    leaving it out would silently drop a dimension.
+    One column per dimension is usually numbered ("dim_0".."dim_383", or "0".."383"
+    from pandas). When such a numbered group exists it is the vector, whole
+    numbers included (a CSV column of whole numbers is read as integers), and
+    other numeric columns such as "score" stay metadata. Without one, every
+    float column is a dimension.
     """
-    stems = {_DIGITS.sub("", n) for n in floats}
-    if len(floats) < 2 or len(stems) != 1 or any(_DIGITS.search(n) is None for n in floats):
-        return floats
-    stem = stems.pop()
-    return [n for n in table.column_names if n in floats
-            or (pa.types.is_integer(table.schema.field(n).type) and _DIGITS.search(n)
-                and _DIGITS.sub("", n) == stem)]
+    names = table.column_names
+    numeric = [n for n in names if is_numeric(table.schema.field(n).type)]
+    floats = [n for n in numeric if pa.types.is_floating(table.schema.field(n).type)]
+    groups: dict[str, list[str]] = {}
+    for n in numeric:
+        if _DIGITS.search(n):
+            groups.setdefault(_DIGITS.sub("", n), []).append(n)
+    best = max(groups.values(), key=len, default=[])
+    if len(best) >= 2 and any(n in floats for n in best):
+        return best
+    return floats
 
 
 def _numeric_columns(table: pa.Table, cols: list[str], path) -> np.ndarray:
