@@ -194,3 +194,19 @@ def test_library_remove_asks_and_clears(qtbot, window, parquet_file, monkeypatch
     window.remove_library_set(set_id)
     assert window.state.embedding_set is None
     assert window.library_view.tree.topLevelItemCount() == 0
+
+
+def test_ambiguous_vector_column_is_asked(qtbot, window, tmp_path, monkeypatch):
+    rng = np.random.default_rng(2)
+    path = tmp_path / "two.parquet"
+    pq.write_table(pa.table({"name": [f"n{i}" for i in range(30)],
+                             "img": list(rng.normal(size=(30, 6)).astype(np.float32)),
+                             "txt": list(rng.normal(size=(30, 4)).astype(np.float32))}), path)
+    offered = []
+    monkeypatch.setattr("explorer.ui.main_window.ask_choice",
+                        lambda parent, err: offered.append(err.choices) or "txt")
+    open_and_wait(qtbot, window, path)
+    assert offered == [("img", "txt")]
+    es = window.state.embedding_set
+    assert (es.dim, es.vector_column) == (4, "txt")
+    assert "img" in es.columns
