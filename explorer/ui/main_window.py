@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
         self.resize(1400, 900)
         self.last_dialog: QMessageBox | None = None
+        self._queue: list[str] = []  # files waiting to be opened, one job at a time
 
         self.table_view = TableView(self.state, self.jobs)
         self.library_view = LibraryView()
@@ -260,9 +261,8 @@ class MainWindow(QMainWindow):
         self._open_file(paths[0], options or LoadOptions())
 
     def _open_next(self) -> None:
-        queue = getattr(self, "_queue", [])
-        if queue:
-            self._open_file(queue.pop(0), LoadOptions())
+        if self._queue:
+            self._open_file(self._queue.pop(0), LoadOptions())
 
     def _open_file(self, path: str, options: LoadOptions) -> None:
         library = self.library

@@ -210,3 +210,18 @@ def test_ambiguous_vector_column_is_asked(qtbot, window, tmp_path, monkeypatch):
     es = window.state.embedding_set
     assert (es.dim, es.vector_column) == (4, "txt")
     assert "img" in es.columns
+
+
+def test_selection_outside_filter_survives_table_clicks(qtbot, window, parquet_file):
+    open_and_wait(qtbot, window, parquet_file)
+    view = window.table_view
+    window.state.select([1, 3])  # row 1 is 'world', row 3 is 'games'
+    view.filter_edit.setText("section = 'games'")
+    with qtbot.waitSignal(window.jobs.jobFinished, timeout=10000):
+        view.filter_edit.returnPressed.emit()
+    assert sorted({i.row() for i in view.table.selectionModel().selectedRows()}) == [1]  # row 3
+    index = view.model.index(2, 0)  # set row 6
+    qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton,
+                     pos=view.table.visualRect(index).center(),
+                     modifier=Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(window.state.selection, [1, 3, 6])

@@ -47,6 +47,11 @@ class ArrowTableModel(QAbstractTableModel):
         self._rows = rows
         self.endResetModel()
 
+    @property
+    def shown_rows(self) -> np.ndarray | None:
+        """The set rows shown, in order, or None when every row is shown."""
+        return self._rows
+
     def source_row(self, view_row: int) -> int:
         return int(self._rows[view_row]) if self._rows is not None else view_row
 
@@ -235,13 +240,11 @@ class TableView(QWidget):
         ranges = self.table.selectionModel().selection()
         view_rows = [np.arange(r.top(), r.bottom() + 1) for r in ranges]
         rows = np.concatenate(view_rows) if view_rows else np.zeros(0, dtype=np.int64)
-        if self.model._rows is not None and len(rows):
-            rows = self.model._rows[rows]
+        shown = self.model.shown_rows
+        if shown is not None and len(rows):
+            rows = shown[rows]
         # rows hidden by the current filter stay selected
-        if self.model._rows is None:
-            hidden = rows[:0]
-        else:
-            hidden = np.setdiff1d(self.state.selection, self.model._rows)
+        hidden = rows[:0] if shown is None else np.setdiff1d(self.state.selection, shown)
         self.state.select(np.union1d(hidden, rows), SelectMode.REPLACE, source=self)
 
     def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
