@@ -222,6 +222,5 @@ def test_selection_outside_filter_survives_table_clicks(qtbot, window, parquet_f
     assert sorted({i.row() for i in view.table.selectionModel().selectedRows()}) == [1]  # row 3
     index = view.model.index(2, 0)  # set row 6
     qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton,
-                     pos=view.table.visualRect(index).center(),
-                     modifier=Qt.KeyboardModifier.ControlModifier)
+                     Qt.KeyboardModifier.ControlModifier, view.table.visualRect(index).center())
     np.testing.assert_array_equal(window.state.selection, [1, 3, 6])
