@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -104,11 +106,26 @@ def run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    if getattr(args, "json", False):
-        print(json.dumps(result, default=str))
-    else:
-        _print_human(args.command, result)
+    try:
+        if getattr(args, "json", False):
+            print(json.dumps(_json_safe(result), default=str, allow_nan=False))
+        else:
+            _print_human(args.command, result)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `... | head` closed the pipe: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def _json_safe(value):
+    """NaN and Inf are not JSON: they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def _options(args: argparse.Namespace) -> LoadOptions:
@@ -137,7 +154,7 @@ def cmd_inspect(args: argparse.Namespace) -> dict:
     es = open_file(args.path, _options(args), state.sub(0, 0.5))
     report = check_set(es, state.sub(0.5, 1))
     return {
-        "path": str(Path(args.path).resolve()),
+        "path": str(Path(args.path).expanduser().resolve()),
         "format": es.format,
         "count": es.count,
         "dim": es.dim,
@@ -179,31 +196,28 @@ def cmd_remove(args: argparse.Namespace) -> dict:
     return {"removed": Library().remove(args.set).to_dict()}
 
 
-def _rows_result(lib, key: str, rows, limit: int) -> dict:
-    entry = lib.entry(key)
-    es = lib.open(entry.id)
+def _query_rows(key: str, limit: int, run) -> dict:
+    """Run a metadata query on a library set; print the count and the first `limit` items."""
+    import pyarrow.parquet as pq
+
+    from explorer.core.library import METADATA, Library
+    from explorer.core.metadata import MetadataQuery
+
+    entry = Library().entry(key)
+    path = Path(entry.path) / METADATA
+    rows = run(MetadataQuery(path))
     shown = rows[: max(0, limit)]
-    meta = es.metadata.take(shown).to_pylist() if len(shown) else []
+    items = pq.read_table(path, memory_map=True).take(shown).to_pylist() if len(shown) else []
     return {"set": entry.id, "count": int(len(rows)), "rows": [int(r) for r in shown],
-            "items": meta}
+            "items": items}
 
 
 def cmd_filter(args: argparse.Namespace) -> dict:
-    from explorer.core.library import Library
-    from explorer.core.metadata import MetadataQuery
-
-    lib = Library()
-    rows = MetadataQuery(lib.metadata_path(args.set)).filter(args.expression)
-    return _rows_result(lib, args.set, rows, args.limit)
+    return _query_rows(args.set, args.limit, lambda q: q.filter(args.expression))
 
 
 def cmd_search(args: argparse.Namespace) -> dict:
-    from explorer.core.library import Library
-    from explorer.core.metadata import MetadataQuery
-
-    lib = Library()
-    rows = MetadataQuery(lib.metadata_path(args.set)).search(args.text)
-    return _rows_result(lib, args.set, rows, args.limit)
+    return _query_rows(args.set, args.limit, lambda q: q.search(args.text))
 
 
 def cmd_demo(args: argparse.Namespace) -> dict:

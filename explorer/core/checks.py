@@ -25,6 +25,7 @@ class SetReport:
             "zero_rows": self.scan.n_zero_rows,
             "first_nan": list(self.scan.first_nonfinite) if self.scan.first_nonfinite else None,
             "duplicate_ids": self.duplicate_ids,
+            "duplicate_examples": list(self.duplicate_examples),
             "warnings": [w.to_dict() for w in self.warnings],
         }
 

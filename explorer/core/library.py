@@ -7,6 +7,7 @@ Reopening memory-maps the vectors, so it costs the same for 1k or 10M rows.
 
 from __future__ import annotations
 
+import errno
 import json
 import mmap
 import os
@@ -103,31 +104,30 @@ class Library:
                 continue
             try:
                 out.append(self._read_manifest(folder))
-            except (OSError, ValueError, TypeError, KeyError):
+            except (OSError, ValueError, TypeError, KeyError, AttributeError):
                 continue  # a damaged manifest hides one set, never the library
-        out.sort(key=lambda e: e.created, reverse=True)
+        out.sort(key=lambda e: str(e.created), reverse=True)
         return out
 
     def entry(self, key: str) -> LibraryEntry:
         """Find a set by id or (unique) name."""
         entries = self.entries()
-        for e in entries:
-            if e.id == key:
-                return e
-        named = [e for e in entries if e.name == key]
-        if len(named) == 1:
-            return named[0]
-        if len(named) > 1:
-            raise InputError(f"several library sets are named {key!r}; use an id: "
-                             + ", ".join(e.id for e in named))
+        matches = {e.id: e for e in entries if e.id == key or e.name == key}
+        if len(matches) == 1:
+            return next(iter(matches.values()))
+        if len(matches) > 1:
+            raise InputError(f"several library sets are called {key!r}; use one of the ids: "
+                             + ", ".join(matches))
         raise InputError(f"no library set {key!r}",
                          hint="`embedding-explorer list` shows the sets")
 
-    def find_by_fingerprint(self, sources: list[str]) -> LibraryEntry | None:
-        fp = fingerprint(sources)
-        if not fp:
-            return None
-        return next((e for e in self.entries() if e.fingerprint == fp), None)
+    def find_by_fingerprint(self, path: str) -> LibraryEntry | None:
+        """The set imported from `path` whose source files (incl. joined metadata) are unchanged."""
+        for e in self.entries():
+            if e.source and e.source[0] == path and e.fingerprint \
+                    and fingerprint(e.source) == e.fingerprint:
+                return e
+        return None
 
     def open(self, key: str) -> EmbeddingSet:
         entry = self.entry(key)
@@ -191,7 +191,7 @@ class Library:
                 meta = meta.take(pa.array(keep))
                 if "source_row" not in meta.column_names:
                     meta = meta.append_column("source_row", pa.array(keep, type=pa.int64()))
-            pq.write_table(meta, tmp / METADATA, compression="zstd")
+            _write_metadata(tmp / METADATA, meta)
             state.progress(0.95)
             entry = LibraryEntry(
                 id=set_id, name=name, count=n_keep, dim=es.dim, dtype="float32",
@@ -207,15 +207,12 @@ class Library:
             manifest = entry.to_dict()
             manifest.pop("path")
             write_json(tmp / MANIFEST, manifest)
-            state.check()
-            final = self.sets_dir / set_id
-            os.rename(tmp, final)
-            fsync_dir(self.sets_dir)
+            state.check()  # the last moment a cancel can stop the import
+            final = self._commit(tmp, entry)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         entry.path = str(final)
-        state.progress(1)
         return entry
 
     def remove(self, key: str) -> LibraryEntry:
@@ -255,6 +252,25 @@ class Library:
             fh.flush()
             os.fsync(fh.fileno())
 
+    def _commit(self, tmp: Path, entry: LibraryEntry) -> Path:
+        """Rename the finished folder into place; if another import took the id, take the next."""
+        base = entry.id
+        for _attempt in range(100):
+            final = self.sets_dir / entry.id
+            try:
+                os.rename(tmp, final)  # fails rather than merging into an existing folder
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
+                entry.id = self._unique_id(base)
+                manifest = entry.to_dict()
+                manifest.pop("path")
+                write_json(tmp / MANIFEST, manifest)
+                continue
+            fsync_dir(self.sets_dir)
+            return final
+        raise InputError(f"could not find a free id for {base!r} in the library")
+
     def _unique_id(self, base: str) -> str:
         candidate, i = base, 2
         while (self.sets_dir / candidate).exists():
@@ -275,11 +291,16 @@ class Library:
     def _read_manifest(folder: Path) -> LibraryEntry:
         with open(folder / MANIFEST, encoding="utf-8") as fh:
             data = json.load(fh)
+        if not isinstance(data, dict):
+            raise ValueError("manifest is not an object")
         if data.get("schema_version", 0) > SCHEMA_VERSION:
             raise ValueError("manifest from a newer version")
         known = {f for f in LibraryEntry.__dataclass_fields__}
         entry = LibraryEntry(**{k: v for k, v in data.items() if k in known})
         entry.path = str(folder)
+        if not isinstance(entry.id, str) or not isinstance(entry.name, str):
+            raise ValueError("manifest id/name are not text")
+        entry.count, entry.dim = int(entry.count), int(entry.dim)
         return entry
 
 
@@ -289,3 +310,15 @@ def _release(mapping: mmap.mmap) -> None:
         mapping.madvise(mmap.MADV_DONTNEED)
     except (AttributeError, OSError, ValueError):
         pass
+
+
+def _write_metadata(path: Path, table: pa.Table) -> None:
+    """Parquet through our own handle, so it can be fsynced before the set becomes visible."""
+    try:
+        with open(path, "wb") as fh:
+            pq.write_table(table, fh, compression="zstd")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise InputError(f"the metadata cannot be stored as Parquet ({exc})",
+                         hint="drop or convert the column it names") from None

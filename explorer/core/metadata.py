@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from explorer.core.errors import InputError
 
-ROW = "__row"
+ROW = "__explorer_row_5f1c"  # the row number; a name no data set will carry
 
 
 class MetadataQuery:
@@ -31,9 +31,11 @@ class MetadataQuery:
             con.register("items_src", table)
             con.execute("CREATE VIEW items AS SELECT * FROM items_src")
         else:
+            # The row number comes from the reader's position, never from a data column
+            # (a set may well have its own 'file_row_number' column).
             path = str(self.source).replace("'", "''")
-            con.execute(f"CREATE VIEW items AS SELECT * EXCLUDE (file_row_number), "
-                        f"file_row_number AS {ROW} FROM read_parquet('{path}', file_row_number=true)")
+            con.execute(f"CREATE VIEW items AS SELECT t.*, (row_number() OVER () - 1) AS {ROW} "
+                        f"FROM read_parquet('{path}') AS t")
         return con
 
     def filter(self, expression: str) -> np.ndarray:
@@ -51,8 +53,11 @@ class MetadataQuery:
 
     def search(self, text: str, columns: list[str] | None = None) -> np.ndarray:
         """Rows where any text column contains `text` (case-insensitive)."""
-        with self._connect() as con:
-            schema = con.execute("DESCRIBE items").fetchall()
+        try:
+            with self._connect() as con:
+                schema = con.execute("DESCRIBE items").fetchall()
+        except duckdb.Error as exc:
+            raise InputError(f"search {text!r}: {_first_line(exc)}") from None
         text_cols = [name for name, typ, *_ in schema
                      if name != ROW and typ.upper() in ("VARCHAR", "TEXT", "STRING")
                      and (columns is None or name in columns)]

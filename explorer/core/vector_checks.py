@@ -48,9 +48,11 @@ def scan_vectors(vectors: np.ndarray, state: TaskState | None = None) -> VectorS
     first: tuple[int, int] | None = None
     for start in range(0, n, step):
         chunk = np.asarray(vectors[start:start + step])
-        if chunk.dtype.kind != "f":
-            chunk = chunk.astype(np.float32)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            # Check what will be stored: float64 values beyond float32's range become
+            # Inf and tiny ones 0 when the library writes float32.
+            if chunk.dtype != np.float32:
+                chunk = chunk.astype(np.float32)
             sq = np.einsum("ij,ij->i", chunk, chunk)
         suspect = np.flatnonzero(~np.isfinite(sq) | (sq == 0))
         if suspect.size:

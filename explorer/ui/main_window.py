@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["map"], self.docks["table"]], [420, 480], Qt.Orientation.Vertical)
 
         self.job_status = JobStatus(self.jobs)
+        self.job_status.cancel_button.clicked.connect(self._queue.clear)
         self.statusBar().addPermanentWidget(self.job_status)
         self.set_info = QLabel()
         self.statusBar().addWidget(self.set_info)
@@ -173,6 +174,11 @@ class MainWindow(QMainWindow):
         s.setValue("window/state", self.saveState())
         s.sync()
 
+    def cancel_jobs(self) -> None:
+        """Esc / Cancel: stop the running job and forget files still waiting to open."""
+        self._queue.clear()
+        self.job_status.cancel()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.jobs.shutdown()
@@ -206,7 +212,7 @@ class MainWindow(QMainWindow):
         act.triggered.connect(lambda: (self.show_view("table"), self.table_view.search_edit.setFocus()))
         edit.addAction(act)
         act = QAction("Cancel &Job", self, shortcut=QKeySequence(Qt.Key.Key_Escape))
-        act.triggered.connect(self.job_status.cancel)
+        act.triggered.connect(self.cancel_jobs)
         edit.addAction(act)
 
         view = self.menuBar().addMenu("&View")
@@ -257,7 +263,7 @@ class MainWindow(QMainWindow):
 
     def open_paths(self, paths: list[str], options: LoadOptions | None = None) -> None:
         """Open files one after another: known files reopen from the library, new ones import."""
-        self._queue = list(paths[1:])
+        self._queue[:] = paths[1:]  # a new request replaces whatever was still waiting
         self._open_file(paths[0], options or LoadOptions())
 
     def _open_next(self) -> None:
@@ -270,7 +276,7 @@ class MainWindow(QMainWindow):
 
         def work(state):
             if options == LoadOptions():
-                known = library.find_by_fingerprint([resolved])
+                known = library.find_by_fingerprint(resolved)
                 if known is not None:
                     return known.id, None, None
             es = open_file(path, options, state.sub(0, 0.5))
@@ -283,7 +289,7 @@ class MainWindow(QMainWindow):
             self._fill_recent_menu()
             if known_id is not None:
                 self.statusBar().showMessage(f"{Path(path).name} is already in the library", 5000)
-                self.open_library_set(known_id)
+                self._load_library_set(known_id)
             else:
                 self._import(path, es, report)
 
@@ -327,6 +333,10 @@ class MainWindow(QMainWindow):
                          on_error=self._open_failed)
 
     def open_library_set(self, set_id: str) -> None:
+        self._queue.clear()
+        self._load_library_set(set_id)
+
+    def _load_library_set(self, set_id: str) -> None:
         library = self.library
         self.jobs.submit("open", "Opening set", lambda state: library.open(set_id),
                          on_done=self._library_set_opened, on_error=self._open_failed)
@@ -337,6 +347,7 @@ class MainWindow(QMainWindow):
         self._open_next()
 
     def open_demo(self) -> None:
+        self._queue.clear()
         library = self.library
 
         def work(state) -> EmbeddingSet:
@@ -348,7 +359,12 @@ class MainWindow(QMainWindow):
                          on_done=self._library_set_opened, on_error=self._open_failed)
 
     def remove_library_set(self, set_id: str) -> None:
-        entry = self.library.entry(set_id)
+        try:
+            entry = self.library.entry(set_id)
+        except InputError as err:  # already gone (removed from the CLI, say)
+            self.refresh_library()
+            self.show_error(err)
+            return
         answer = QMessageBox.question(
             self, "Remove set", f"Remove “{entry.name}” ({entry.count:,} items) from the library? "
             "The original file is not touched.")

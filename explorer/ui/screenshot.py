@@ -21,7 +21,7 @@ def resolve_set(library: Library, key: str) -> EmbeddingSet:
     path = Path(key).expanduser()
     if not path.exists():
         return library.open(key)
-    known = library.find_by_fingerprint([str(path.resolve())])
+    known = library.find_by_fingerprint(str(path.resolve()))
     if known is not None:
         return library.open(known.id)
     es = open_file(path)

@@ -98,8 +98,9 @@ class JobRunner(QObject):
     def _on_done(self, job_id: int, result: Any, error: BaseException | None) -> None:
         job = self._jobs.pop(job_id, None)
         self.jobFinished.emit(job_id)
-        if job is None or self._latest.get(job.kind) != job_id or job.state.cancelled:
-            return  # stale or cancelled: a newer job owns the answer
+        if job is None or self._latest.get(job.kind) != job_id:
+            return  # stale: a newer job of this kind owns the answer
+        # A job cancelled too late to stop still delivers: its work (an import, say) is done.
         if error is not None:
             if isinstance(error, Cancelled):
                 return
@@ -112,6 +113,9 @@ class JobRunner(QObject):
             job.on_done(result)
 
     def shutdown(self) -> None:
+        """Cancel everything and return at once; late results go nowhere."""
         for job in self._jobs.values():
             job.state.cancel()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._jobs.clear()
+        self._latest.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -179,7 +179,7 @@ def test_clean_set_has_no_warnings(tmp_path):
     report = check_set(open_file(path))
     assert report.warnings == []
     assert report.to_dict() == {"nan_rows": 0, "zero_rows": 0, "first_nan": None,
-                                "duplicate_ids": 0, "warnings": []}
+                                "duplicate_ids": 0, "duplicate_examples": [], "warnings": []}
 
 
 def test_missing_ids_are_not_duplicates(tmp_path):
@@ -189,3 +189,13 @@ def test_missing_ids_are_not_duplicates(tmp_path):
     report = check_set(open_file(path))
     assert report.duplicate_ids == 1
     assert report.duplicate_examples == (2,)
+
+
+def test_float64_checked_as_the_float32_it_will_be_stored_as(tmp_path):
+    vectors = np.ones((4, 3), dtype=np.float64)
+    vectors[1] = [1e300, 1, 1]  # Inf in float32
+    vectors[2] = [1e-50, 1e-50, 1e-50]  # 0 in float32
+    path = tmp_path / "f64.npy"
+    np.save(path, vectors)
+    scan = check_set(open_file(path)).scan
+    assert scan.nonfinite_rows.tolist() == [1] and scan.zero_rows.tolist() == [2]

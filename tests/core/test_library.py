@@ -104,9 +104,9 @@ def test_reimport_found_by_fingerprint_and_remove(tmp_path):
     lib = Library(tmp_path / "lib")
     es = open_file(path)
     entry = lib.import_set(es)
-    assert lib.find_by_fingerprint([str(path.resolve())]).id == entry.id
+    assert lib.find_by_fingerprint(str(path.resolve())).id == entry.id
     np.save(path, np.zeros((50, 8), dtype=np.float32) + 1)  # changed file: not the same set
-    assert lib.find_by_fingerprint([str(path.resolve())]) is None
+    assert lib.find_by_fingerprint(str(path.resolve())) is None
     lib.remove(entry.id)
     assert lib.entries() == []
     with pytest.raises(InputError, match="no library set"):
@@ -122,3 +122,58 @@ def test_metadata_is_parquet_readable_by_others(tmp_path):
 
 def test_default_location_follows_explorer_home(explorer_home):
     assert Library().root == explorer_home
+
+
+def test_projector_pair_is_recognised_and_metadata_change_reimports(tmp_path):
+    vectors = tmp_path / "vectors.tsv"
+    vectors.write_text("".join(f"{i}\t{i + 1}\t{i * 2}\n" for i in range(5)))
+    meta = tmp_path / "metadata.tsv"
+    meta.write_text("word\tfreq\n" + "".join(f"w{i}\t{i}\n" for i in range(5)))
+    lib = Library(tmp_path / "lib")
+    entry = lib.import_set(open_file(vectors))
+    assert len(entry.source) == 2
+    assert lib.find_by_fingerprint(str(vectors.resolve())).id == entry.id
+    meta.write_text("word\tfreq\n" + "".join(f"x{i}\t{i}\n" for i in range(5)))
+    assert lib.find_by_fingerprint(str(vectors.resolve())) is None
+
+
+def test_damaged_manifests_never_hide_the_library(tmp_path):
+    lib = Library(tmp_path)
+    lib.import_set(make_set())
+    for name, text in [("list", "[]"), ("created", '{"id": "x", "name": "x", "count": 1, "dim": 2,'
+                       ' "dtype": "float32", "metric": "cosine", "created": 5, "source": [],'
+                       ' "format": "npy"}'), ("count", '{"id": "y", "name": "y", "count": "x",'
+                       ' "dim": 2, "dtype": "f", "metric": "cosine", "created": "", "source": [],'
+                       ' "format": "npy"}')]:
+        folder = tmp_path / "sets" / name
+        folder.mkdir()
+        (folder / MANIFEST).write_text(text)
+    assert "my-set" in [e.id for e in lib.entries()]
+
+
+def test_id_and_name_clash_is_ambiguous(tmp_path):
+    lib = Library(tmp_path)
+    a = lib.import_set(make_set(name="!!!"))  # slug falls back to 'set'
+    lib.import_set(make_set(name="set"))  # id 'set-2', name 'set'
+    assert a.id == "set"
+    with pytest.raises(InputError, match="several library sets"):
+        lib.entry("set")
+    assert lib.entry("set-2").name == "set"
+
+
+def test_import_retries_when_another_process_took_the_id(tmp_path, monkeypatch):
+    lib = Library(tmp_path)
+    real = lib._unique_id
+    calls = []
+
+    def racy(base):  # the first answer is taken by a concurrent import before the rename
+        calls.append(base)
+        candidate = real(base)
+        if len(calls) == 1:
+            (tmp_path / "sets" / candidate).mkdir(parents=True)
+            (tmp_path / "sets" / candidate / "other").write_text("x")
+        return candidate
+    monkeypatch.setattr(lib, "_unique_id", racy)
+    entry = lib.import_set(make_set())
+    assert entry.id == "my-set-2"
+    assert lib.open("my-set-2").count == 200

@@ -452,3 +452,31 @@ def test_single_column_metadata_with_byte_order_mark(tmp_path):
     projector_vectors(tmp_path / "vectors.tsv")
     (tmp_path / "metadata.tsv").write_bytes(BOM + "".join(t + "\n" for t in TEXTS).encode())
     assert open_file(tmp_path / "vectors.tsv").metadata.column("label").to_pylist() == TEXTS
+
+
+@pytest.mark.parametrize("text, count, dim, columns", [
+    ("0,1,2,3\n0.1,0.2,0.3,0.4\n0.5,0.6,0.7,0.8\n", 2, 4, ["row"]),  # pandas' numbered header
+    (",0,1,2\n0,0.1,0.2,0.3\n1,0.4,0.5,0.6\n", 2, 3, [""]),  # ... with its index column
+    ("1,apple,0.1,0.2\n2,pear,0.3,0.4\n3,fig,0.5,0.6\n", 3, 2, ["0", "1"]),  # labels, no header
+    ("title,d0,d1\n1984,0.1,0.2\nDune,0.3,0.4\n2001,0.5,0.6\n", 3, 2, ["title"]),  # text metadata
+])
+def test_header_detection_and_label_columns(tmp_path, text, count, dim, columns):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    es = open_file(path)
+    assert (es.count, es.dim, es.columns) == (count, dim, columns)
+
+
+def test_duplicate_column_names_are_refused(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("name,name,d0,d1\na,b,0.1,0.2\nc,d,0.3,0.4\n")
+    with pytest.raises(InputError, match="'name' appears more than once") as err:
+        open_file(path)
+    assert err.value.column == 2
+
+
+def test_projector_labels_may_start_with_a_quote(tmp_path):
+    (tmp_path / "vectors.tsv").write_text("0.1\t0.2\n0.3\t0.4\n")
+    (tmp_path / "metadata.tsv").write_text('"quoted\n"another\n')
+    es = open_file(tmp_path / "vectors.tsv")
+    assert es.metadata.column(0).to_pylist() == ['"quoted', '"another']

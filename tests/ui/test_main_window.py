@@ -224,3 +224,17 @@ def test_selection_outside_filter_survives_table_clicks(qtbot, window, parquet_f
     qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton,
                      Qt.KeyboardModifier.ControlModifier, view.table.visualRect(index).center())
     np.testing.assert_array_equal(window.state.selection, [1, 3, 6])
+
+
+def test_cancel_forgets_files_waiting_to_open(qtbot, window, tmp_path, parquet_file):
+    other = tmp_path / "other.npy"
+    np.save(other, np.random.default_rng(5).normal(size=(40, 4)).astype(np.float32))
+    gate = threading.Event()
+    window.jobs.submit("open", "Reading", lambda state: gate.wait(5))  # keeps 'open' busy
+    window.open_paths([str(parquet_file), str(other)])
+    window.cancel_jobs()
+    gate.set()
+    qtbot.waitUntil(lambda: not window.jobs.running(), timeout=10000)
+    assert window._queue == []
+    es = window.state.embedding_set  # the first file may have finished before the cancel
+    assert es is None or es.name == "articles"

@@ -12,6 +12,7 @@ from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 from explorer.core.loaders import arrays, tables, word_vectors
 from explorer.core.loaders.base import Format, LoadOptions, check_fits_in_memory, read_head
+from explorer.core.loaders.columns import check_unique_names
 
 FORMATS: list[Format] = [
     Format("npy", (".npy",), arrays.sniff_npy, arrays.load_npy, memory_mapped=True,
@@ -74,7 +75,11 @@ def open_file(path: str | Path, options: LoadOptions | None = None,
     head = read_head(path)
     fmt = detect_format(path, head)
     check_fits_in_memory(path, fmt)
-    loaded = fmt.load(path, options, state)
+    try:
+        loaded = fmt.load(path, options, state)
+    except MemoryError:
+        raise InputError("not enough memory to read this file", path=path,
+                         hint="convert it to .npy, which is memory-mapped, or free some memory") from None
     vectors = loaded.vectors
     n, d = vectors.shape
     if n == 0:
@@ -112,6 +117,7 @@ def open_file(path: str | Path, options: LoadOptions | None = None,
 
 def _join_metadata(own: pa.Table | None, meta_path: Path, n: int) -> pa.Table:
     extra = tables.read_metadata_file(meta_path, n)
+    check_unique_names(extra.column_names, meta_path)
     if extra.num_rows != n:
         raise InputError(f"metadata file has {extra.num_rows} rows but there are {n} vectors; "
                          "rows are joined by order, so the counts must match", path=meta_path)

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
-from explorer.core.loaders.base import Loaded, LoadOptions
+from explorer.core.loaders.base import Loaded, LoadOptions, check_array_fits
 
 if TYPE_CHECKING:
     import h5py  # imported lazily: it is slow to import and only HDF5 files need it
@@ -76,9 +76,7 @@ def load_npz(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
         raise InputError(f"not a valid .npz file ({exc})", path=path) from None
     with archive:
         try:
-            # other files in the zip come back as bytes, not arrays
-            info = {n: (m.shape, m.dtype) for n in archive.files
-                    if isinstance(m := archive[n], np.ndarray)}
+            info = _npz_headers(path)
         except ValueError as exc:
             if "pickle" in str(exc):
                 raise InputError("holds Python objects; only numeric arrays can be read",
@@ -91,6 +89,7 @@ def load_npz(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
         if name not in info:
             raise InputError(f"no array named {name!r}", path=path,
                              hint="arrays: " + ", ".join(info))
+        check_array_fits(path, info[name][0], max(4, info[name][1].itemsize))
         vectors = _as_matrix(archive[name], path)
         n = vectors.shape[0]
         meta = {k: archive[k] for k, (shape, dtype) in info.items()
@@ -99,6 +98,27 @@ def load_npz(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     table = pa.table({k: pa.array(v) for k, v in meta.items()}) if meta else None
     notes = [f"metadata from arrays {', '.join(meta)}"] if meta else []
     return Loaded(vectors, table, vector_column=name, notes=notes)
+
+
+def _npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype of each .npy member, read from its header without decompressing it all.
+
+    Other files in the zip are ignored; object arrays raise ValueError as np.load does.
+    """
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        for member in zf.namelist():
+            if not member.endswith(".npy"):
+                continue
+            with zf.open(member) as fh:
+                version = np.lib.format.read_magic(fh)
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)
+                shape, _fortran, dtype = read(fh)
+            if dtype.hasobject:
+                raise ValueError("Object arrays cannot be loaded when allow_pickle=False")
+            out[member[:-4]] = (shape, dtype)
+    return out
 
 
 def sniff_npz(head: bytes, path: Path) -> bool:
@@ -201,6 +221,7 @@ def _read_hdf5(fh: h5py.File, path: Path, opts: LoadOptions, state: TaskState) -
     if ds.ndim != 2 or ds.dtype.kind not in "fiu":
         raise InputError(f"dataset {name!r} has shape {ds.shape} and type {ds.dtype}; "
                          "expected a 2-D numeric array", path=path)
+    check_array_fits(path, ds.shape)
     out = np.empty(ds.shape, dtype=np.float32)
     step = max(1, (32 << 20) // max(1, ds.shape[1] * 4))
     for start in range(0, ds.shape[0], step):

@@ -98,6 +98,17 @@ def check_fits_in_memory(path: Path, fmt: Format) -> None:
         )
 
 
+def check_array_fits(path: Path, shape: tuple[int, ...], itemsize: int = 4) -> None:
+    """A header may claim any shape: refuse before allocating what memory cannot hold."""
+    need = int(np.prod(shape, dtype=np.float64)) * itemsize
+    avail = available_memory()
+    if need > avail:
+        raise InputError(
+            f"the file declares {' x '.join(map(str, shape))} values, {_size(need)} in memory, "
+            f"but only {_size(avail)} is free", path=path,
+            hint="convert it to .npy, which is memory-mapped, or free some memory")
+
+
 def _size(n: float) -> str:
     """Readable size; GiB alone would print 0.0 for the small numbers people also hit."""
     if n < 1024:

@@ -108,8 +108,14 @@ def _parse_list(text: str | None) -> list[float] | None:
 
 
 def check_numeric_strings(table: pa.Table, path) -> None:
-    """A mostly-numeric text column hides a typo: point at the first bad cell."""
+    """A mostly-numeric dimension column hides a typo: point at the first bad cell.
+
+    Only columns named like dimensions ("d7", "dim_7", "7") are checked: a text
+    metadata column such as a title that is often a number ("1984") is fine.
+    """
     for name in table.column_names:
+        if not _DIGITS.search(name):
+            continue
         col = table.column(name)
         if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
             continue
@@ -124,10 +130,20 @@ def check_numeric_strings(table: pa.Table, path) -> None:
             raise InputError(f"{value!r} is not a number", path=path, row=row, column=name)
 
 
+def check_unique_names(names: list[str], path) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names, start=1):
+        if name in seen:
+            raise InputError(f"the column name {name!r} appears more than once", path=path,
+                             column=i, hint="give every column its own name")
+        seen.add(name)
+
+
 def split_vectors(table: pa.Table, path, requested: str | None = None,
                   all_numeric: bool = False) -> tuple[np.ndarray, pa.Table, str]:
     """Separate vectors from metadata. Returns (matrix, metadata, description)."""
     names = table.column_names
+    check_unique_names(names, path)
     if requested:
         if requested in names:
             col = table.column(requested)
@@ -162,13 +178,16 @@ def split_vectors(table: pa.Table, path, requested: str | None = None,
         return string_lists_to_matrix(col, path, name), rest, name
 
     if all_numeric:
-        # Headerless text: every column is a dimension except leading labels.
-        label_cols = []
-        for n in names:
-            if is_numeric(table.schema.field(n).type):
-                break
-            label_cols.append(n)
-        dims = names[len(label_cols):]
+        # Headerless text: every column is a dimension except leading labels, which
+        # run up to the last text column among the leading ones ("7,apple,0.1,0.2").
+        text_at = [i for i, n in enumerate(names) if not is_numeric(table.schema.field(n).type)]
+        n_labels = 0
+        for i in text_at:
+            if i > n_labels + 1 and pa.types.is_floating(table.schema.field(names[i - 1]).type):
+                break  # text after float dimensions is a bad cell, reported below
+            n_labels = i + 1
+        label_cols = names[:n_labels]
+        dims = names[n_labels:]
         for n in dims:
             if not is_numeric(table.schema.field(n).type):
                 _raise_first_non_number(table.column(n), path, n)

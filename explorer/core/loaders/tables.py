@@ -78,29 +78,58 @@ def _delimiter(path: Path, first_line: str) -> str:
     return ","
 
 
-def _has_header(fields: list[str]) -> bool:
-    """A first line that is all numbers is data; anything else is a header."""
-    return not all(_NUMBER.match(f) for f in fields[1:] or fields)
+def _has_header(first: list[str], second: list[str] | None) -> bool:
+    """Is the first line column names? Decided column by column against the second line.
+
+    It is a header when a column that holds a number on line 2 holds text on
+    line 1, or when line 1 is pandas' numbered header (0, 1, 2, ... possibly
+    after an empty index name) above values that are not all whole numbers.
+    A first line of numbers next to text labels ("1,apple,0.1") is data.
+    """
+    if second is None:
+        return not all(_NUMBER.match(f) for f in first)
+    for a, b in zip(first, second):
+        if _NUMBER.match(b) and not _NUMBER.match(a):
+            return True
+    names = first[1:] if first and first[0] == "" else first
+    if names and names == [str(i) for i in range(len(names))]:
+        return not all(f.strip().lstrip("+-").isdigit() for f in second if _NUMBER.match(f))
+    return False
 
 
-def read_delimited(path: Path, *, header: bool | None = None) -> tuple[pa.Table, bool]:
+def read_delimited(path: Path, *, header: bool | None = None,
+                   state: TaskState | None = None) -> tuple[pa.Table, bool]:
     with open(path, encoding="utf-8", errors="replace", newline="") as fh:
         first_line = fh.readline().rstrip("\r\n")
+        second_line = fh.readline().rstrip("\r\n")
     if not first_line.strip():
         raise InputError("the first line is empty", path=path, line=1)
     delim = _delimiter(path, first_line)
-    fields = next(csv.reader([first_line], delimiter=delim))
+    # The Projector's TSV files are not quoted: a label may start with '"'.
+    quote = False if delim == "\t" else '"'
+    fields = next(csv.reader([first_line], delimiter=delim, quoting=csv.QUOTE_NONE if not quote
+                             else csv.QUOTE_MINIMAL))
+    second = next(csv.reader([second_line], delimiter=delim)) if second_line.strip() else None
     if header is None:
-        header = _has_header(fields)
+        header = _has_header(fields, second)
     try:
-        table = pacsv.read_csv(
+        reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(autogenerate_column_names=not header,
                                            block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=delim),
+            parse_options=pacsv.ParseOptions(delimiter=delim, quote_char=quote),
             # only an empty cell is missing: "nan"/"NaN" are the float NaN, found by check_set
             convert_options=pacsv.ConvertOptions(strings_can_be_null=False, null_values=[""]),
         )
+        size = max(1, path.stat().st_size)
+        batches = []
+        done = 0
+        for batch in reader:  # streamed, so Cancel is honoured between 16 MB blocks
+            batches.append(batch)
+            done += batch.nbytes
+            if state is not None:
+                state.progress(min(done, size), size)
+        table = pa.Table.from_batches(batches, schema=reader.schema)
     except pa.ArrowInvalid as exc:
         _locate_csv_error(path, delim, exc)
     if not header:
@@ -139,7 +168,7 @@ def _line_of_row(path: Path, row: int) -> int | None:
 
 
 def load_csv(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
-    table, header = read_delimited(path)
+    table, header = read_delimited(path, state=state.sub(0, 0.7))
     if table.num_rows == 0:
         raise InputError("holds no vectors: nothing follows the header line", path=path)
     state.progress(0.7)

@@ -10,7 +10,7 @@ import pyarrow.csv as pacsv
 
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
-from explorer.core.loaders.base import Loaded, LoadOptions, is_text
+from explorer.core.loaders.base import Loaded, LoadOptions, check_array_fits, is_text
 
 
 def _count_header(first_line: str) -> tuple[int, int] | None:
@@ -105,7 +105,11 @@ def load_word2vec_bin(path: Path, opts: LoadOptions, state: TaskState) -> Loaded
     if header is None:
         raise InputError("the first line must be '<count> <dimension>'", path=path, line=1)
     count, dim = header
-    vectors = np.empty((count, dim), dtype=np.float32)
+    # The header may claim more rows than the file can hold (truncated or damaged):
+    # allocate only what fits; the loop reports the row where the data ends.
+    capacity = min(count, len(data) // (4 * dim) + 1) if dim > 0 else count
+    check_array_fits(path, (capacity, dim))
+    vectors = np.empty((capacity, dim), dtype=np.float32)
     words: list[str] = []
     pos = end + 1
     size = len(data)

@@ -65,10 +65,6 @@ class LibraryView(QWidget):
         for col in range(1, len(COLUMNS)):
             self.tree.resizeColumnToContents(col)
 
-    def selected_id(self) -> str | None:
-        items = self.tree.selectedItems()
-        return items[0].data(0, Qt.ItemDataRole.UserRole) if items else None
-
     def _menu(self, pos) -> None:
         item = self.tree.itemAt(pos)
         if item is None:
