@@ -74,6 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--limit", type=int, default=100)
     sp.add_argument("--json", action="store_true")
 
+    sp = sub.add_parser("project", help="2-D/3-D map of a set (cached in the library)")
+    sp.add_argument("path", help="a file, a library id or name, or 'demo'")
+    sp.add_argument("--method", choices=("pca", "umap", "tsne"), default="pca")
+    sp.add_argument("--dims", type=int, choices=(2, 3), default=2)
+    sp.add_argument("--sample", type=int, metavar="N",
+                    help="fit on N rows and place the rest (default: automatic for large sets)")
+    sp.add_argument("--out", type=Path, metavar="FILE", help="write coordinates to Parquet")
+    sp.add_argument("--json", action="store_true")
+
     sp = sub.add_parser("demo", help="build the demo set (Python stdlib docstrings) into the library")
     sp.add_argument("--json", action="store_true")
 
@@ -86,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = ("inspect", "import", "list", "remove", "filter", "search", "demo", "screenshot")
+COMMANDS = ("inspect", "import", "list", "remove", "filter", "search", "project", "demo",
+            "screenshot")
 
 
 def wants_cli(argv: list[str]) -> bool:
@@ -220,6 +230,26 @@ def cmd_search(args: argparse.Namespace) -> dict:
     return _query_rows(args.set, args.limit, lambda q: q.search(args.text))
 
 
+def cmd_project(args: argparse.Namespace) -> dict:
+    from explorer.compute.projection import ProjectionParams, run_projection
+    from explorer.core.library import Library
+
+    library = Library()
+    state = _progress(args)
+    if args.path == "demo":
+        from explorer.compute.demo import ensure_demo
+
+        es = library.open(ensure_demo(library, state.sub(0, 0.2)).id)
+    else:
+        es = library.open_or_import(args.path, state.sub(0, 0.2))
+    try:
+        params = ProjectionParams(method=args.method, dims=args.dims, sample=args.sample,
+                                  metric=es.metric)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    return run_projection(es, params, out=args.out, state=state.sub(0.2, 1))
+
+
 def cmd_demo(args: argparse.Namespace) -> dict:
     from explorer.compute.demo import ensure_demo
     from explorer.core.library import Library
@@ -240,7 +270,8 @@ def cmd_screenshot(args: argparse.Namespace) -> dict:
 
 COMMAND_FUNCS = {
     "inspect": cmd_inspect, "import": cmd_import, "list": cmd_list, "remove": cmd_remove,
-    "filter": cmd_filter, "search": cmd_search, "demo": cmd_demo, "screenshot": cmd_screenshot,
+    "filter": cmd_filter, "search": cmd_search, "project": cmd_project, "demo": cmd_demo,
+    "screenshot": cmd_screenshot,
 }
 
 

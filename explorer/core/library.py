@@ -143,6 +143,20 @@ class Library:
             vector_column=entry.vector_column, id_column=entry.id_column,
             text_column=entry.text_column, library_id=entry.id, path=folder, notes=entry.notes)
 
+    def open_or_import(self, key: str, state: TaskState | None = None) -> EmbeddingSet:
+        """A library id/name, or a file: reopened if imported before and unchanged, else imported."""
+        from explorer.core.loaders import open_file
+
+        path = Path(key).expanduser()
+        if not path.exists():
+            return self.open(key)
+        state = state or TaskState()
+        known = self.find_by_fingerprint(str(path.resolve()))
+        if known is not None:
+            return self.open(known.id)
+        entry = self.import_set(open_file(path, state=state.sub(0, 0.4)), state=state.sub(0.4, 1))
+        return self.open(entry.id)
+
     def metadata_path(self, key: str) -> Path:
         return Path(self.entry(key).path) / METADATA
 

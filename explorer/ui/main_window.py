@@ -21,13 +21,12 @@ from explorer.ui.dialogs.messages import ask_choice, ask_drop_nonfinite, error_b
 from explorer.ui.state import AppState
 from explorer.ui.views.item_view import ItemView
 from explorer.ui.views.library_view import LibraryView
+from explorer.ui.views.map_view import MapView
 from explorer.ui.views.planned_view import PlannedView
 from explorer.ui.views.table_view import TableView
 from explorer.ui.workers import Job, JobRunner
 
 PLANNED = {
-    "map": ("Map", "A 2-D map of the set (PCA, UMAP, t-SNE or two concept axes), coloured by any "
-                   "column, with lasso selection and a fidelity overlay."),
     "neighbours": ("Neighbours", "Nearest neighbours in the original space of a point, the "
                                  "selection's centroid, a typed text or vector arithmetic."),
     "concepts": ("Concepts", "Semantic directions you define, validate and remove."),
@@ -111,13 +110,14 @@ class MainWindow(QMainWindow):
         self.table_view = TableView(self.state, self.jobs)
         self.library_view = LibraryView()
         self.item_view = ItemView(self.state)
+        self.map_view = MapView(self.state, self.jobs)
         self.library_view.openRequested.connect(self.open_library_set)
         self.library_view.removeRequested.connect(self.remove_library_set)
 
         self.docks: dict[str, QDockWidget] = {}
         area = Qt.DockWidgetArea
         self._dock("library", "Library", self.library_view, area.LeftDockWidgetArea)
-        self._dock("map", "Map", PlannedView(*PLANNED["map"]), area.RightDockWidgetArea)
+        self._dock("map", "Map", self.map_view, area.RightDockWidgetArea)
         self._dock("table", "Table", self.table_view, area.RightDockWidgetArea)
         self.splitDockWidget(self.docks["map"], self.docks["table"], Qt.Orientation.Vertical)
         for key in ("compression",):
@@ -132,7 +132,7 @@ class MainWindow(QMainWindow):
         self.docks["item"].raise_()
         self.resizeDocks([self.docks["library"], self.docks["map"]], [380, 1000],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["map"], self.docks["table"]], [420, 480], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["map"], self.docks["table"]], [560, 340], Qt.Orientation.Vertical)
 
         self.job_status = JobStatus(self.jobs)
         self.job_status.cancel_button.clicked.connect(self._queue.clear)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from explorer.core.checks import check_set
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.library import Library
-from explorer.core.loaders import open_file
 
 
 def resolve_set(library: Library, key: str) -> EmbeddingSet:
@@ -18,22 +16,12 @@ def resolve_set(library: Library, key: str) -> EmbeddingSet:
         from explorer.compute.demo import ensure_demo
 
         return library.open(ensure_demo(library).id)
-    path = Path(key).expanduser()
-    if not path.exists():
-        return library.open(key)
-    known = library.find_by_fingerprint(str(path.resolve()))
-    if known is not None:
-        return library.open(known.id)
-    es = open_file(path)
-    entry = library.import_set(es, report=check_set(es))
-    return library.open(entry.id)
+    return library.open_or_import(key)
 
 
 def take_screenshot(key: str, out: Path, view: str = "table",
                     size: tuple[int, int] = (1400, 900)) -> Path:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
-
     from explorer.ui.app import create_app
     from explorer.ui.main_window import MainWindow
 
@@ -47,10 +35,7 @@ def take_screenshot(key: str, out: Path, view: str = "table",
     window.state.set_set(es)
     window.state.set_current(0)
     window.show_view(view)
-    loop = QEventLoop()
-    QTimer.singleShot(300, loop.quit)
-    loop.exec()
-    QCoreApplication.processEvents()
+    _settle(window, timeout=120.0)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(out), "PNG"):
@@ -58,3 +43,25 @@ def take_screenshot(key: str, out: Path, view: str = "table",
     window.close()
     app.processEvents()
     return out
+
+
+def _settle(window, timeout: float) -> None:
+    """Let the window finish its background work (projection, drawing) before the picture."""
+    import time
+
+    from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+
+    deadline = time.monotonic() + timeout
+    quiet_since = None
+    while time.monotonic() < deadline:
+        loop = QEventLoop()
+        QTimer.singleShot(50, loop.quit)
+        loop.exec()
+        QCoreApplication.processEvents()
+        busy = bool(window.jobs.running()) or window.map_view.pending()
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 0.3:
+            return

@@ -30,6 +30,7 @@ class Job:
     state: TaskState
     on_done: Callable[[Any], None] | None = None
     on_error: Callable[[BaseException], None] | None = None
+    on_partial: Callable[[Any], None] | None = None
     started: float = field(default_factory=time.monotonic)
 
 
@@ -40,6 +41,7 @@ class JobRunner(QObject):
     jobFinished = Signal(int)  # job id, whatever the outcome
     jobFailed = Signal(object, object)  # Job, exception (not yet handled by on_error)
     _done = Signal(int, object, object)  # job id, result, error — crosses threads
+    _partial = Signal(int, object)  # job id, intermediate result — crosses threads
 
     def __init__(self, max_workers: int = 2, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -47,14 +49,25 @@ class JobRunner(QObject):
         self._ids = itertools.count(1)
         self._latest: dict[str, int] = {}
         self._jobs: dict[int, Job] = {}
+        self._closed = False
         self._done.connect(self._on_done)
+        self._partial.connect(self._on_partial)
 
     def submit(self, kind: str, label: str, fn: Callable[..., Any], *args: Any,
                on_done: Callable[[Any], None] | None = None,
-               on_error: Callable[[BaseException], None] | None = None) -> Job:
-        """Run `fn(*args, state)` on the pool; callbacks run on the UI thread."""
+               on_error: Callable[[BaseException], None] | None = None,
+               on_partial: Callable[[Any], None] | None = None) -> Job:
+        """Run `fn(*args, state)` on the pool; callbacks run on the UI thread.
+
+        `state.partial(x)` in the job delivers x to `on_partial` (e.g. a layout
+        while UMAP optimises), for as long as the job is the newest of its kind.
+        """
         self.cancel_kind(kind)
         job_id = next(self._ids)
+        if self._closed:  # the window is closing: a late timer may still ask for work
+            dead = TaskState()
+            dead.cancel()
+            return Job(job_id, kind, label, dead)
         last_emit = [0.0]
 
         def progress(fraction: float) -> None:
@@ -64,8 +77,9 @@ class JobRunner(QObject):
                 self.jobProgress.emit(job_id, fraction)
 
         state = TaskState(on_progress=progress,
-                          on_status=lambda text: self.jobStatus.emit(job_id, text))
-        job = Job(job_id, kind, label, state, on_done, on_error)
+                          on_status=lambda text: self.jobStatus.emit(job_id, text),
+                          on_partial=lambda value: self._partial.emit(job_id, value))
+        job = Job(job_id, kind, label, state, on_done, on_error, on_partial)
         self._jobs[job_id] = job
         self._latest[kind] = job_id
         self.jobStarted.emit(job)
@@ -95,6 +109,12 @@ class JobRunner(QObject):
     def running(self) -> list[Job]:
         return list(self._jobs.values())
 
+    def _on_partial(self, job_id: int, value: Any) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None and job.on_partial is not None and not job.state.cancelled \
+                and self._latest.get(job.kind) == job_id:
+            job.on_partial(value)
+
     def _on_done(self, job_id: int, result: Any, error: BaseException | None) -> None:
         job = self._jobs.pop(job_id, None)
         self.jobFinished.emit(job_id)
@@ -114,6 +134,7 @@ class JobRunner(QObject):
 
     def shutdown(self) -> None:
         """Cancel everything and return at once; late results go nowhere."""
+        self._closed = True
         for job in self._jobs.values():
             job.state.cancel()
         self._jobs.clear()

@@ -66,15 +66,15 @@ def test_filter_and_search_run_through_duckdb(qtbot, window, parquet_file):
     open_and_wait(qtbot, window, parquet_file)
     view = window.table_view
     view.filter_edit.setText("section = 'games' and size < 30")
-    with qtbot.waitSignal(window.jobs.jobFinished, timeout=10000):
+    with qtbot.waitSignal(view.queryFinished, timeout=10000):
         view.filter_edit.returnPressed.emit()
     assert view.model.rowCount() == 10
     assert view.count_label.text() == f"10 of {N:,} rows"
-    with qtbot.waitSignal(window.jobs.jobFinished, timeout=10000):
+    with qtbot.waitSignal(view.queryFinished, timeout=10000):
         view.search_edit.setText("article 2")  # debounced search, intersected with the filter
     assert [view.model.source_row(r) for r in range(view.model.rowCount())] == [21, 24, 27]
     view.filter_edit.setText("nonsense >")
-    with qtbot.waitSignal(window.jobs.jobFinished, timeout=10000):
+    with qtbot.waitSignal(view.queryFinished, timeout=10000):
         view.filter_edit.returnPressed.emit()
     assert view.message.isVisible() and "syntax error" in view.message.text()
 
@@ -217,7 +217,7 @@ def test_selection_outside_filter_survives_table_clicks(qtbot, window, parquet_f
     view = window.table_view
     window.state.select([1, 3])  # row 1 is 'world', row 3 is 'games'
     view.filter_edit.setText("section = 'games'")
-    with qtbot.waitSignal(window.jobs.jobFinished, timeout=10000):
+    with qtbot.waitSignal(view.queryFinished, timeout=10000):
         view.filter_edit.returnPressed.emit()
     assert sorted({i.row() for i in view.table.selectionModel().selectedRows()}) == [1]  # row 3
     index = view.model.index(2, 0)  # set row 6

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from PySide6.QtCore import QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtCore import (QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex,
+                            Qt, QTimer, Signal)
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QTableView, QVBoxLayout, QWidget)
 
@@ -103,6 +104,8 @@ class ArrowTableModel(QAbstractTableModel):
 
 class TableView(QWidget):
     """Filter box (SQL through DuckDB), text search, and the virtualised table."""
+
+    queryFinished = Signal()  # the shown rows changed, or the query failed
 
     def __init__(self, state: AppState, jobs: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -219,10 +222,12 @@ class TableView(QWidget):
         self.model.set_rows(rows)
         self._update_count()
         self._selection_changed(self.state.selection, None)
+        self.queryFinished.emit()
 
     def _query_failed(self, error: BaseException) -> None:
         self.message.setText(str(error))
         self.message.show()
+        self.queryFinished.emit()
 
     def _update_count(self) -> None:
         es = self.state.embedding_set

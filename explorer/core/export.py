@@ -1,0 +1,63 @@
+"""Write selections and coordinates to files other tools read (CSV, Parquet)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.errors import InputError
+
+FORMATS = (".csv", ".tsv", ".parquet")
+
+
+def _write_table(table: pa.Table, path: Path) -> Path:
+    path = Path(path).expanduser()
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise InputError(f"cannot write {suffix or 'files without an extension'}",
+                         path=path, hint="use " + ", ".join(FORMATS))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        if suffix == ".parquet":
+            pq.write_table(table, tmp, compression="zstd")
+        else:
+            # CSV cannot hold nested values: lists are written as text
+            flat = pa.table({n: c if not pa.types.is_nested(c.type) else
+                             pa.array([None if v is None else str(v) for v in c.to_pylist()])
+                             for n, c in zip(table.column_names, table.columns)})
+            pacsv.write_csv(flat, tmp, pacsv.WriteOptions(delimiter="\t" if suffix == ".tsv" else ","))
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"cannot write the file ({exc.strerror or exc})", path=path) from None
+    return path
+
+
+def export_rows(es: EmbeddingSet, rows: np.ndarray, path: Path) -> Path:
+    """The chosen items: their row numbers and all their metadata."""
+    rows = np.asarray(rows, dtype=np.int64)
+    table = es.metadata.take(pa.array(rows))
+    if "row" not in table.column_names:
+        table = table.add_column(0, "row", pa.array(rows))
+    return _write_table(table, path)
+
+
+def export_coordinates(es: EmbeddingSet, coords: np.ndarray, path: Path) -> Path:
+    """Map coordinates per item (x, y[, z]) with the row number and id, if the set has one."""
+    if len(coords) != es.count:
+        raise InputError(f"{len(coords)} coordinates for {es.count} items")
+    columns = {"row": pa.array(np.arange(es.count, dtype=np.int64))}
+    if es.id_column:
+        columns[es.id_column] = es.metadata.column(es.id_column)
+    for axis, name in zip(range(coords.shape[1]), "xyz"):
+        columns[name] = pa.array(np.asarray(coords[:, axis], dtype=np.float32))
+    return _write_table(pa.table(columns), path)

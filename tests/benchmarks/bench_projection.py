@@ -1,0 +1,268 @@
+"""Benchmark: maps (PCA, UMAP) against scikit-learn / umap-learn defaults, and numba's cache.
+
+Not collected by pytest (no test_ functions). Run:
+
+    .venv/bin/python tests/benchmarks/bench_projection.py [--quick] [--skip-umap-default-100k]
+    .venv/bin/python tests/benchmarks/bench_projection.py --only numba
+
+Prints one JSON object per measurement and a summary. The machine is small and
+shared, so times are medians of repeats and comparisons are given as ratios.
+
+Data: a Gaussian mixture with low-rank structure (40 clusters whose centres lie
+on a 16-dimensional subspace with decaying scales, each cluster spread along its
+own random 10-dimensional subspace, plus isotropic noise), 384 dimensions,
+float32, written in chunks so 1M rows never need two copies.
+
+Measurements:
+- pca_1m: our PCA on a 1M x 384 memory-mapped .npy (as a library set is opened)
+  vs scikit-learn's randomized PCA on the same data in RAM.
+- umap_20k, umap_100k: ours (`project(method="umap", metric="euclidean")`) vs
+  `umap.UMAP().fit_transform` (whose default metric is euclidean), both warmed
+  up first so compile time is not counted; trustworthiness and continuity of both
+  on the same 2000-row sample (k=10).
+- umap_sampled_100k: ours fitted on a 20k sample with the other 80k placed by
+  their fitted neighbours, vs the full fit above.
+- numba: the first UMAP of 20k rows in a fresh process with an empty cache, in a
+  fresh process with the cache filled, and the second fit in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+RESULTS: list[dict] = []
+
+
+def emit(**record) -> dict:
+    RESULTS.append(record)
+    print(json.dumps(record), flush=True)
+    return record
+
+
+# --- data --------------------------------------------------------------------------
+
+def mixture_params(d: int = 384, clusters: int = 40, rank: int = 10, latent: int = 16,
+                   seed: int = 0):
+    """Cluster centres on a 16-dimensional subspace with decaying scales (a clear PCA
+    spectrum, like real embeddings have), each cluster with its own 10-dim subspace."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.normal(size=(d, latent)))
+    scales = 8.0 * 0.8 ** np.arange(latent)
+    centres = ((rng.normal(size=(clusters, latent)) * scales) @ q.T).astype(np.float32)
+    bases = (rng.normal(size=(clusters, rank, d)) * 0.25).astype(np.float32)
+    return centres, bases
+
+
+def mixture(n: int, d: int = 384, seed: int = 0, chunk_seed: int = 1) -> np.ndarray:
+    centres, bases = mixture_params(d, seed=seed)
+    rng = np.random.default_rng(chunk_seed)
+    labels = rng.integers(0, len(centres), n)
+    z = rng.normal(size=(n, bases.shape[1])).astype(np.float32)
+    x = centres[labels] + np.einsum("nr,nrd->nd", z, bases[labels])
+    x += rng.normal(scale=0.25, size=(n, d)).astype(np.float32)
+    return x.astype(np.float32)
+
+
+def write_mixture_npy(path: Path, n: int, d: int = 384, chunk: int = 50_000) -> None:
+    tmp = path.with_suffix(".tmp.npy")
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, d))
+    for i, start in enumerate(range(0, n, chunk)):
+        stop = min(n, start + chunk)
+        out[start:stop] = mixture(stop - start, d, chunk_seed=1000 + i)
+    out.flush()
+    del out
+    os.replace(tmp, path)
+
+
+def timed(fn, repeats: int = 1):
+    times, result = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return result, times
+
+
+def fid(high, low, metric="euclidean"):
+    from explorer.compute.fidelity import trustworthiness_continuity
+    f = trustworthiness_continuity(high, low, k=10, sample=2000, metric=metric, seed=0)
+    return round(f["trustworthiness"], 4), round(f["continuity"], 4)
+
+
+# --- PCA ---------------------------------------------------------------------------
+
+def bench_pca(n: int, workdir: Path, repeats: int = 3) -> None:
+    from sklearn.decomposition import PCA
+
+    from explorer.compute.projection import ProjectionParams, project
+
+    path = workdir / f"mixture-{n}x384.npy"
+    if not path.exists():
+        t = time.perf_counter()
+        write_mixture_npy(path, n)
+        emit(bench="pca_data", rows=n, seconds=round(time.perf_counter() - t, 2), path=str(path))
+    vectors = np.load(path, mmap_mode="r")
+    for metric in ("euclidean", "cosine"):
+        params = ProjectionParams(method="pca", metric=metric)
+        res, times = timed(lambda: project(vectors, params), repeats)
+        emit(bench="pca_ours", rows=n, metric=metric, median_s=round(statistics.median(times), 3),
+             runs=[round(t, 3) for t in times], evr=res.info["explained_variance_ratio"],
+             fit_rows=res.info["fit_rows"])
+        if metric == "euclidean":
+            ours = res
+    x = np.asarray(vectors)  # sklearn needs it in RAM (this read is not timed)
+    x = np.array(x)
+    sk, sk_times = timed(lambda: PCA(n_components=2, svd_solver="randomized",
+                                     random_state=0).fit(x), 1)
+    t = time.perf_counter()
+    sk_coords = sk.transform(x)
+    sk_total = sk_times[0] + (time.perf_counter() - t)
+    corr = [abs(float(np.corrcoef(ours.coords[:, i], sk_coords[:, i])[0, 1])) for i in range(2)]
+    ours_median = statistics.median([r["median_s"] for r in RESULTS
+                                     if r.get("bench") == "pca_ours" and r["metric"] == "euclidean"
+                                     and r["rows"] == n])
+    emit(bench="pca_sklearn_randomized", rows=n, seconds=round(sk_total, 3),
+         evr=[float(v) for v in sk.explained_variance_ratio_],
+         abs_corr_with_ours=[round(c, 6) for c in corr],
+         ratio_sklearn_over_ours=round(sk_total / ours_median, 1))
+    del x
+
+
+# --- UMAP --------------------------------------------------------------------------
+
+def bench_umap(n: int, run_default: bool = True, sampled_fit: int | None = None) -> None:
+    import umap
+
+    from explorer.compute.projection import ProjectionParams, project
+
+    x = mixture(n, chunk_seed=7)
+    params = ProjectionParams(method="umap", metric="euclidean")
+    ours, t_ours = timed(lambda: project(x, params), 1)
+    tw, co = fid(x, ours.coords)
+    emit(bench=f"umap_{n // 1000}k_ours", rows=n, seconds=round(t_ours[0], 2),
+         trustworthiness=tw, continuity=co, timings=ours.info["timings"],
+         knn=ours.info["knn"], parallel=ours.info["parallel"])
+    if sampled_fit:
+        p2 = ProjectionParams(method="umap", metric="euclidean", sample=sampled_fit)
+        res, t_s = timed(lambda: project(x, p2), 1)
+        tw2, co2 = fid(x, res.coords)
+        emit(bench=f"umap_{n // 1000}k_ours_sampled", rows=n, fit_rows=sampled_fit,
+             seconds=round(t_s[0], 2), trustworthiness=tw2, continuity=co2,
+             timings=res.info["timings"], ratio_time_full_over_sampled=round(t_ours[0] / t_s[0], 2))
+    if run_default:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y, t_def = timed(lambda: umap.UMAP().fit_transform(x), 1)
+        tw_d, co_d = fid(x, y)
+        emit(bench=f"umap_{n // 1000}k_umap_default", rows=n, seconds=round(t_def[0], 2),
+             trustworthiness=tw_d, continuity=co_d,
+             ratio_default_over_ours=round(t_def[0] / t_ours[0], 2),
+             trust_ours_minus_default=round(tw - tw_d, 4))
+
+
+def warm_up_both() -> None:
+    import umap
+
+    from explorer.compute import numba_cache
+
+    t = time.perf_counter()
+    info = numba_cache.warm_up()
+    emit(bench="warm_up_ours", seconds=round(time.perf_counter() - t, 2),
+         cache_dir=info["cache_dir"])
+    x = mixture(3000, chunk_seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = time.perf_counter()
+        umap.UMAP().fit_transform(x)
+    emit(bench="warm_up_umap_default_3k", seconds=round(time.perf_counter() - t, 2),
+         note="first umap-learn fit in this process: mostly numba compilation")
+
+
+# --- numba cache across processes -----------------------------------------------------
+
+CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+sys.path.insert(0, {root!r})
+sys.path.insert(0, {here!r})
+from bench_projection import mixture
+x = mixture(20000, chunk_seed=11)
+t1 = time.perf_counter()
+from explorer.compute.projection import ProjectionParams, project
+t2 = time.perf_counter()
+fits = []
+for _ in range(3):
+    t = time.perf_counter()
+    project(x, ProjectionParams(method="umap", metric="euclidean"))
+    fits.append(time.perf_counter() - t)
+print(json.dumps({{"import_s": t2 - t1, "fits": fits}}))
+"""
+
+
+def bench_numba(rounds: int = 2) -> None:
+    here = str(Path(__file__).resolve().parent)
+    code = CHILD.format(root=str(ROOT), here=here)
+    cold, warm, second = [], [], []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="numba-bench-") as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+            for phase in ("cold", "warm"):
+                out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                                     capture_output=True, text=True)
+                rec = json.loads(out.stdout.strip().splitlines()[-1])
+                (cold if phase == "cold" else warm).append(rec["fits"][0] + rec["import_s"])
+                second.extend(rec["fits"][1:])
+                emit(bench=f"numba_{phase}_process", import_s=round(rec["import_s"], 2),
+                     fits=[round(f, 2) for f in rec["fits"]])
+    sec = statistics.median(second)
+    emit(bench="numba_summary", first_fit_cold_cache_s=round(statistics.median(cold), 2),
+         first_fit_warm_cache_s=round(statistics.median(warm), 2),
+         later_fit_same_process_s=round(sec, 2),
+         ratio_warm_first_over_later=round(statistics.median(warm) / sec, 2),
+         ratio_cold_first_over_later=round(statistics.median(cold) / sec, 2),
+         note="first fits include importing explorer.compute.projection (numba)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=["pca", "umap", "numba"], default=None)
+    ap.add_argument("--quick", action="store_true", help="PCA on 200k rows, UMAP 20k only")
+    ap.add_argument("--skip-umap-default-100k", action="store_true")
+    ap.add_argument("--workdir", default=None, help="where to write the 1M-row .npy")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-projection-") as tmp:
+        workdir = Path(args.workdir) if args.workdir else Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        if args.only in (None, "pca"):
+            bench_pca(200_000 if args.quick else 1_000_000, workdir)
+        if args.only in (None, "umap"):
+            warm_up_both()
+            bench_umap(20_000)
+            if not args.quick:
+                bench_umap(100_000, run_default=not args.skip_umap_default_100k,
+                           sampled_fit=20_000)
+        if args.only in (None, "numba"):
+            bench_numba()
+    summary = {r["bench"]: {k: v for k, v in r.items() if k != "bench"} for r in RESULTS}
+    print("\nSUMMARY (total %.0f s)" % (time.perf_counter() - t0))
+    for name, rec in summary.items():
+        print(f"  {name}: {json.dumps(rec)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""ArtifactStore: derived arrays beside a library set, written atomically, never fatal to read."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from explorer.core.artifacts import ArtifactStore, check_name, safe_key
+
+
+@pytest.fixture
+def store(tmp_path) -> ArtifactStore:
+    return ArtifactStore(tmp_path / "some-set")
+
+
+def test_round_trip_is_memory_mapped(store, tmp_path):
+    arr = np.arange(30, dtype=np.float32).reshape(10, 3)
+    store.save("projection", "pca-2d-v1-abc", arr, {"seconds": 1.5, "info": {"k": [1, 2]}})
+    assert (tmp_path / "some-set" / "artifacts" / "projection" / "pca-2d-v1-abc.npy").is_file()
+    assert (tmp_path / "some-set" / "artifacts" / "projection" / "pca-2d-v1-abc.json").is_file()
+    loaded = store.load("projection", "pca-2d-v1-abc")
+    assert loaded is not None
+    got, meta = loaded
+    assert isinstance(got, np.memmap)
+    assert not got.flags.writeable
+    np.testing.assert_array_equal(got, arr)
+    assert meta == {"seconds": 1.5, "info": {"k": [1, 2]}}
+    assert store.keys("projection") == ["pca-2d-v1-abc"]
+    assert store.kinds() == ["projection"]
+
+
+def test_overwrite_and_delete(store):
+    store.save("k", "a", np.zeros(3), {"v": 1})
+    store.save("k", "a", np.ones((2, 2), dtype=np.int64), {"v": 2})
+    got, meta = store.load("k", "a")
+    np.testing.assert_array_equal(got, np.ones((2, 2)))
+    assert got.dtype == np.int64 and meta == {"v": 2}
+    store.save("k", "b", np.zeros(1))
+    assert store.keys("k") == ["a", "b"]
+    store.delete("k", "a")
+    assert store.load("k", "a") is None
+    assert store.keys("k") == ["b"]
+    store.clear("k")
+    assert store.keys("k") == []
+
+
+def test_missing_things_are_none_not_errors(store):
+    assert store.load("projection", "nothing") is None
+    assert store.keys("projection") == []
+    assert store.kinds() == []
+    assert store.load("../etc", "passwd") is None  # unsafe names read as absent
+
+
+@pytest.mark.parametrize("bad", ["", "../x", "a/b", "a\\b", ".hidden", "..", "a b", "x.",
+                                 "é", "-lead", "k" * 161, "nul\x00"])
+def test_unsafe_names_are_refused(store, bad):
+    with pytest.raises(ValueError):
+        check_name(bad)
+    with pytest.raises(ValueError):
+        store.save("projection", bad, np.zeros(2))
+    with pytest.raises(ValueError):
+        store.save(bad, "key", np.zeros(2))
+
+
+def test_safe_key_makes_valid_names():
+    for text in ["UMAP / cosine, n=15", "../../etc", "", "ünïcode", "a" * 500, "...."]:
+        check_name(safe_key(text))
+
+
+def _paths(store, kind, key):
+    folder = store.root / kind
+    return folder / f"{key}.npy", folder / f"{key}.json"
+
+
+def test_damaged_artefacts_load_as_none(store):
+    arr = np.random.default_rng(0).normal(size=(1000, 2)).astype(np.float32)
+
+    def fresh():
+        store.save("p", "k", arr, {"a": 1})
+        return _paths(store, "p", "k")
+
+    npy, js = fresh()
+    npy.write_bytes(npy.read_bytes()[:500])            # truncated array
+    assert store.load("p", "k") is None
+
+    npy, js = fresh()
+    npy.write_bytes(b"not an npy file at all")          # garbage array
+    assert store.load("p", "k") is None
+
+    npy, js = fresh()
+    js.write_text("{ broken json")                      # garbage meta
+    assert store.load("p", "k") is None
+
+    npy, js = fresh()
+    record = json.loads(js.read_text())
+    record["shape"] = [999, 2]                          # meta of another array
+    js.write_text(json.dumps(record))
+    assert store.load("p", "k") is None
+
+    npy, js = fresh()
+    js.write_text(json.dumps(["a", "list"]))            # wrong JSON type
+    assert store.load("p", "k") is None
+
+    npy, js = fresh()
+    js.unlink()                                         # array without meta
+    assert store.load("p", "k") is None
+    assert store.keys("p") == []
+
+    npy, js = fresh()
+    npy.unlink()                                        # meta without array
+    assert store.load("p", "k") is None
+    assert store.keys("p") == []
+
+
+def test_failed_save_leaves_no_temp_files_and_no_half_artefact(store, monkeypatch):
+    store.save("p", "k", np.zeros(4), {"v": "old"})
+    with pytest.raises(TypeError):
+        store.save("p", "k", np.ones(4), {"v": object()})   # meta not JSON: refused up front
+    got, meta = store.load("p", "k")
+    assert meta == {"v": "old"}                              # old artefact untouched
+
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np.lib.format, "write_array", explode)
+    with pytest.raises(OSError):
+        store.save("p", "k", np.ones(4), {"v": "new"})
+    # crash while writing the array: the artefact reads as absent, never as new meta + old data
+    assert store.load("p", "k") is None
+    leftovers = [p.name for p in (store.root / "p").iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_object_arrays_are_refused(store):
+    with pytest.raises(ValueError):
+        store.save("p", "k", np.array([object()]))

@@ -1,0 +1,125 @@
+"""The map view: projection on open, lasso / box / click selection linked to the table."""
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PySide6.QtCore import Qt
+
+from explorer.core.library import Library
+from explorer.ui.main_window import MainWindow
+
+
+def inside_polygon(px, py, xs, ys):
+    """Plain even-odd ray casting, one point at a time: the reference."""
+    inside = False
+    j = len(xs) - 1
+    for i in range(len(xs)):
+        if (ys[i] > py) != (ys[j] > py) and \
+                px < (xs[j] - xs[i]) * (py - ys[i]) / (ys[j] - ys[i]) + xs[i]:
+            inside = not inside
+        j = i
+    return inside
+
+
+@pytest.fixture
+def window(qtbot, explorer_home):
+    win = MainWindow(Library(explorer_home))
+    qtbot.addWidget(win)
+    win.show()
+    win.show_view("map")
+    yield win
+    win.jobs.shutdown()
+
+
+@pytest.fixture
+def plane_file(tmp_path):
+    """A 2-D set is shown as it is, so map coordinates are known exactly."""
+    rng = np.random.default_rng(0)
+    xy = rng.normal(size=(4000, 2)).astype(np.float32)
+    path = tmp_path / "plane.parquet"
+    pq.write_table(pa.table({"id": [f"p{i}" for i in range(len(xy))],
+                             "side": np.where(xy[:, 0] > 0, "east", "west"),
+                             "vec": list(xy)}), path)
+    return path, xy
+
+
+def open_map(qtbot, window, path):
+    with qtbot.waitSignal(window.map_view.renderFinished, timeout=60000):
+        window.open_paths([str(path)])
+    qtbot.waitUntil(lambda: window.map_view.index is not None, timeout=30000)
+
+
+def test_two_d_set_is_shown_as_is_with_legend(qtbot, window, plane_file):
+    path, xy = plane_file
+    open_map(qtbot, window, path)
+    view = window.map_view
+    np.testing.assert_array_equal(view.coords, xy)
+    assert view.projection_info["method"] == "identity"
+    assert not view.method.isEnabled()
+    assert view.colour.currentText() == "(no colour)"
+    view.colour.setCurrentText("side")
+    with qtbot.waitSignal(view.renderFinished, timeout=30000):
+        view._colour_changed()
+    labels = [view.legend.item(i).text() for i in range(view.legend.count())]
+    assert sorted(t.split()[0] for t in labels) == ["east", "west"]
+    assert view.base_item.image is not None
+
+
+def test_lasso_selects_exactly_the_points_inside_and_table_follows(qtbot, window, plane_file):
+    path, xy = plane_file
+    open_map(qtbot, window, path)
+    angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    radius = 1.0 + 0.4 * np.sin(5 * angles)  # a concave star
+    xs, ys = radius * np.cos(angles), radius * np.sin(angles)
+    window.map_view._shape_finished("lasso", xs, ys, Qt.KeyboardModifier.NoModifier)
+    expected = [i for i, (x, y) in enumerate(xy) if inside_polygon(x, y, xs, ys)]
+    np.testing.assert_array_equal(window.state.selection, expected)
+    table_rows = sorted({i.row() for i in window.table_view.table.selectionModel().selectedRows()})
+    assert table_rows == expected
+    # Shift adds a box, Ctrl subtracts one
+    window.map_view._shape_finished("box", np.array([2.0, 3.0]), np.array([2.0, 3.0]),
+                                    Qt.KeyboardModifier.ShiftModifier)
+    in_box = [i for i, (x, y) in enumerate(xy) if 2 <= x <= 3 and 2 <= y <= 3]
+    np.testing.assert_array_equal(window.state.selection, sorted(set(expected) | set(in_box)))
+    window.map_view._shape_finished("box", np.array([-5.0, 5.0]), np.array([0.0, 5.0]),
+                                    Qt.KeyboardModifier.ControlModifier)
+    assert all(xy[r, 1] < 0 for r in window.state.selection)
+
+
+def test_click_picks_nearest_point_and_table_selection_draws_on_map(qtbot, window, plane_file):
+    path, xy = plane_file
+    open_map(qtbot, window, path)
+    view = window.map_view
+    target = 123
+    view._clicked(float(xy[target, 0]) + 1e-4, float(xy[target, 1]), Qt.KeyboardModifier.NoModifier)
+    np.testing.assert_array_equal(window.state.selection, [target])
+    assert window.state.current == target
+    assert "p123" in window.item_view.browser.toPlainText()
+    table = window.table_view.table
+    index = table.model().index(7, 0)
+    table.scrollTo(index)
+    with qtbot.waitSignal(view.renderFinished, timeout=30000):
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
+                         pos=table.visualRect(index).center())
+    assert view.overlay_item.image is not None
+    np.testing.assert_array_equal(window.state.selection, [7])
+
+
+def test_high_dimensional_set_gets_a_pca_map_and_fidelity(qtbot, window, tmp_path):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    path = tmp_path / "digits.parquet"
+    pq.write_table(pa.table({"digit": digits.target.astype(str),
+                             "pixels": list(digits.data.astype(np.float32))}), path)
+    open_map(qtbot, window, path)
+    view = window.map_view
+    assert view.projection_info["method"] == "pca"
+    assert view.coords.shape == (len(digits.data), 2)
+    view.colour.setCurrentText("Map fidelity (k-NN overlap)")
+    with qtbot.waitSignal(view.renderFinished, timeout=60000):
+        view._colour_changed()
+    qtbot.waitUntil(lambda: "trustworthiness" in view.info.text(), timeout=60000)
+    assert view.fidelity.shape == (len(digits.data),)
+    assert 0.0 <= float(np.nanmean(view.fidelity)) <= 1.0
