@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True, type=Path, help="PNG file to write")
     sp.add_argument("--view", choices=VIEWS, default="table", help="the dock to bring forward")
     sp.add_argument("--size", default="1400x900", help="window size WxH")
+    sp.add_argument("--map", choices=("pca", "umap", "tsne"), help="projection to show on the map")
+    sp.add_argument("--colour", metavar="COLUMN", help="metadata column to colour the map by")
     sp.add_argument("--json", action="store_true")
     return p
 
@@ -264,7 +266,8 @@ def cmd_screenshot(args: argparse.Namespace) -> dict:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
         raise InputError(f"--size {args.size!r}: expected WIDTHxHEIGHT such as 1400x900") from None
-    out = take_screenshot(args.path, args.out, view=args.view, size=(width, height))
+    out = take_screenshot(args.path, args.out, view=args.view, size=(width, height),
+                          method=args.map, colour=args.colour)
     return {"out": str(out), "view": args.view, "size": [width, height]}
 
 

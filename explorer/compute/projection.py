@@ -66,6 +66,11 @@ EXACT_KNN_MAX = 15_000         # exact (flat) kNN up to here, HNSW above
 PARALLEL_MIN = 10_000          # multi-threaded (non-deterministic) UMAP epochs from here
 PARTIAL_STEPS = 20             # intermediate layouts per optimisation (every 5%)
 QUERY_CHUNK = 8192             # rows per faiss search call (cancellation granularity)
+# Rows outside a fitted sample go to the weighted mean of their PLACE_K nearest fitted rows,
+# found with HNSW at efSearch PLACE_EF: at 1M rows this search is the largest cost (8 and 16
+# instead of 10 and 32 cut it by a third; trustworthiness moved by 0.002).
+PLACE_K = 8
+PLACE_EF = 16
 
 
 # --- parameters and results ------------------------------------------------------------
@@ -204,12 +209,10 @@ def run_projection(vectors_or_set, params: ProjectionParams, out: str | Path | N
         result = project(vectors, params, state.sub(0.0, 0.85))
     state.status("Measuring trustworthiness")
     n = vectors.shape[0]
-    if n >= 8:
-        fid = trustworthiness_continuity(vectors, result.coords, k=min(10, (n - 1) // 2 - 1) or 1,
-                                         metric=params.metric, seed=params.seed)
-        trust, cont = fid["trustworthiness"], fid["continuity"]
-    else:
-        trust = cont = None
+    # k=10 on a 2000-row sample (k is lowered for tiny sets; None when there are < 3 rows)
+    fid = trustworthiness_continuity(vectors, result.coords, k=10, sample=2000,
+                                     metric=params.metric, seed=params.seed)
+    trust, cont = fid["trustworthiness"], fid["continuity"]
     written = None
     if out is not None:
         state.status("Writing coordinates")
@@ -445,7 +448,7 @@ class _KnnIndex:
                ef: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(indices int64 (q, k), distances float32 (q, k)); missing neighbours are -1."""
         if not self.exact:
-            self.index.hnsw.efSearch = max(ef or 48, k + 8)
+            self.index.hnsw.efSearch = max(ef or 48, k + 8 if ef is None else k)
         nq = q.shape[0]
         ind = np.empty((nq, k), dtype=np.int64)
         dist = np.empty((nq, k), dtype=np.float32)
@@ -532,7 +535,7 @@ def _place(vectors: np.ndarray, fit_rows: np.ndarray, index: _KnnIndex, k: int,
             continue
         q = _clean(vectors[start:stop][local] if local.size < stop - start
                    else vectors[start:stop], normalise)
-        i, dist = index.search(q, k, TaskState(), ef=32)
+        i, dist = index.search(q, k, TaskState(), ef=PLACE_EF)
         weights[done:done + local.size] = _membership_weights(i, dist, k)
         ind[done:done + local.size] = np.maximum(i, 0)
         done += local.size
@@ -625,7 +628,7 @@ def _eigenmap(graph, dims: int, state: TaskState) -> np.ndarray | None:
     # vectors; the largest of the normalised adjacency are the same vectors, and scipy's
     # default subspace (20) converges faster here (6 s instead of 9 s at 100k rows).
     try:
-        if n < 4 * k + 2:  # tiny graphs: dense
+        if n <= 500:  # small graphs (tiny components): dense is faster and never fails
             vals, vecs = np.linalg.eigh(a.toarray())
         else:
             vals, vecs = scipy.sparse.linalg.eigsh(op, k, which="LA", tol=1e-4, v0=np.ones(n),
@@ -725,7 +728,7 @@ def _umap(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     if sampled:
         t = time.perf_counter()
         state.status(f"UMAP: finding fitted neighbours of the other {n - m:,} rows")
-        placement = _place(vectors, rows, index, min(params.n_neighbors, 10), cos,
+        placement = _place(vectors, rows, index, min(params.n_neighbors, PLACE_K), cos,
                            state.sub(p_knn, p_place))
         timings["place_search"] = time.perf_counter() - t
     del index
@@ -850,7 +853,7 @@ def _tsne(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     if sampled:
         t = time.perf_counter()
         state.status(f"t-SNE: finding fitted neighbours of the other {n - m:,} rows")
-        placement = _place(vectors, rows, index, 10, cos, state.sub(p_knn, p_place))
+        placement = _place(vectors, rows, index, PLACE_K, cos, state.sub(p_knn, p_place))
         timings["place_search"] = time.perf_counter() - t
     del index
     init = _pca_init(x, dims)
@@ -913,7 +916,8 @@ def _tsne_opentsne(ind, dist, init, perplexity, seed, state, p0, full) -> np.nda
     tsne = TSNE(n_components=init.shape[1], perplexity=perplexity, early_exaggeration_iter=early,
                 n_iter=late, n_jobs=_cores(), random_state=seed,
                 negative_gradient_method="fft" if m > 10_000 else "bh",
-                callbacks=callback, callbacks_every_iters=10, verbose=False)
+                callbacks=callback, callbacks_every_iters=5 if m > 20_000 else 10,
+                verbose=False)
     emb = tsne.fit(affinities=aff, initialization=init)
     return np.asarray(emb, dtype=np.float32)
 

@@ -20,7 +20,8 @@ def resolve_set(library: Library, key: str) -> EmbeddingSet:
 
 
 def take_screenshot(key: str, out: Path, view: str = "table",
-                    size: tuple[int, int] = (1400, 900)) -> Path:
+                    size: tuple[int, int] = (1400, 900), method: str | None = None,
+                    colour: str | None = None) -> Path:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from explorer.ui.app import create_app
     from explorer.ui.main_window import MainWindow
@@ -36,6 +37,14 @@ def take_screenshot(key: str, out: Path, view: str = "table",
     window.state.set_current(0)
     window.show_view(view)
     _settle(window, timeout=120.0)
+    if colour is not None:
+        window.map_view.colour.setCurrentText(colour)
+        window.map_view._colour_changed()
+    if method is not None:
+        from explorer.compute.projection import ProjectionParams
+
+        window.map_view.compute_projection(ProjectionParams(method=method, metric=es.metric))
+    _settle(window, timeout=1800.0)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(out), "PNG"):

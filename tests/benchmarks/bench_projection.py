@@ -20,8 +20,12 @@ Measurements:
   `umap.UMAP().fit_transform` (whose default metric is euclidean), both warmed
   up first so compile time is not counted; trustworthiness and continuity of both
   on the same 2000-row sample (k=10).
-- umap_sampled_100k: ours fitted on a 20k sample with the other 80k placed by
+- umap_20k_umap_precomputed_faiss_knn: umap-learn given our faiss kNN graph
+  (`precomputed_knn=`), to separate the kNN from the rest.
+- umap_100k_ours_sampled: ours fitted on a 20k sample with the other 80k placed by
   their fitted neighbours, vs the full fit above.
+- umap_1000k_ours_auto_sample: ours on the 1M memory map (automatic sample of
+  100k fitted, 900k placed), with the time to the first partial layout.
 - numba: the first UMAP of 20k rows in a fresh process with an empty cache, in a
   fresh process with the cache filled, and the second fit in the same process.
 """
@@ -144,7 +148,8 @@ def bench_pca(n: int, workdir: Path, repeats: int = 3) -> None:
 
 # --- UMAP --------------------------------------------------------------------------
 
-def bench_umap(n: int, run_default: bool = True, sampled_fit: int | None = None) -> None:
+def bench_umap(n: int, run_default: bool = True, sampled_fit: int | None = None,
+               precomputed: bool = False) -> None:
     import umap
 
     from explorer.compute.projection import ProjectionParams, project
@@ -163,6 +168,24 @@ def bench_umap(n: int, run_default: bool = True, sampled_fit: int | None = None)
         emit(bench=f"umap_{n // 1000}k_ours_sampled", rows=n, fit_rows=sampled_fit,
              seconds=round(t_s[0], 2), trustworthiness=tw2, continuity=co2,
              timings=res.info["timings"], ratio_time_full_over_sampled=round(t_ours[0] / t_s[0], 2))
+    if precomputed:
+        # umap-learn itself, fed the kNN graph from faiss instead of pynndescent
+        from explorer.compute import projection as proj
+        from explorer.core.jobs import TaskState
+
+        def umap_with_faiss():
+            index = proj._KnnIndex(x, "euclidean", TaskState())
+            ind, dist = index.search(x, 15, TaskState())
+            proj._self_first(ind, dist)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return umap.UMAP(precomputed_knn=(ind, dist, None)).fit_transform(x)
+
+        y, t_pre = timed(umap_with_faiss, 1)
+        tw_p, co_p = fid(x, y)
+        emit(bench=f"umap_{n // 1000}k_umap_precomputed_faiss_knn", rows=n,
+             seconds=round(t_pre[0], 2), trustworthiness=tw_p, continuity=co_p,
+             ratio_over_ours=round(t_pre[0] / t_ours[0], 2))
     if run_default:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -172,6 +195,25 @@ def bench_umap(n: int, run_default: bool = True, sampled_fit: int | None = None)
              trustworthiness=tw_d, continuity=co_d,
              ratio_default_over_ours=round(t_def[0] / t_ours[0], 2),
              trust_ours_minus_default=round(tw - tw_d, 4))
+
+
+def bench_umap_large(path: Path) -> None:
+    """Ours on the 1M-row memory map: a fitted sample plus placed rows (umap-learn: not run)."""
+    from explorer.compute.projection import ProjectionParams, project
+    from explorer.core.jobs import TaskState
+
+    vectors = np.load(path, mmap_mode="r")
+    partial_times = []
+    t0 = time.perf_counter()
+    state = TaskState(on_partial=lambda c: partial_times.append(time.perf_counter() - t0))
+    res = project(vectors, ProjectionParams(method="umap", metric="euclidean"), state)
+    total = time.perf_counter() - t0
+    tw, co = fid(vectors, res.coords)
+    emit(bench=f"umap_{len(vectors) // 1000}k_ours_auto_sample", rows=len(vectors),
+         fit_rows=res.info["fit_rows"], seconds=round(total, 1),
+         first_partial_s=round(partial_times[0], 1) if partial_times else None,
+         partials=len(partial_times), trustworthiness=tw, continuity=co,
+         timings=res.info["timings"])
 
 
 def warm_up_both() -> None:
@@ -252,10 +294,14 @@ def main() -> None:
             bench_pca(200_000 if args.quick else 1_000_000, workdir)
         if args.only in (None, "umap"):
             warm_up_both()
-            bench_umap(20_000)
+            bench_umap(20_000, precomputed=True)
             if not args.quick:
                 bench_umap(100_000, run_default=not args.skip_umap_default_100k,
                            sampled_fit=20_000)
+                big = workdir / "mixture-1000000x384.npy"
+                if not big.exists():
+                    write_mixture_npy(big, 1_000_000)
+                bench_umap_large(big)
         if args.only in (None, "numba"):
             bench_numba()
     summary = {r["bench"]: {k: v for k, v in r.items() if k != "bench"} for r in RESULTS}

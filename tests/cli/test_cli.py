@@ -110,3 +110,19 @@ def test_screenshot_writes_png_of_main_window(parquet_file, tmp_path):
     assert (img.width(), img.height()) == (900, 600)
     colours = {img.pixel(x, y) for x in range(0, 900, 7) for y in range(0, 600, 7)}
     assert len(colours) > 10  # a real rendering, not a blank image
+
+
+def test_project_json_contract(tmp_path):
+    from sklearn.datasets import load_digits
+
+    path = tmp_path / "digits.npy"
+    np.save(path, load_digits().data.astype(np.float32))
+    out = tmp_path / "xy.parquet"
+    result = cli_json("project", path, "--method", "pca", "--out", out)
+    assert {"method", "count", "seconds", "trustworthiness", "out"} <= set(result)
+    assert (result["method"], result["count"], result["out"]) == ("pca", 1797, str(out))
+    assert 0.5 < result["trustworthiness"] <= 1.0
+    table = pq.read_table(out)
+    assert table.num_rows == 1797 and {"x", "y"} <= set(table.column_names)
+    again = cli_json("project", path, "--method", "pca")
+    assert again["cached"] is True

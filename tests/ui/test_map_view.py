@@ -123,3 +123,26 @@ def test_high_dimensional_set_gets_a_pca_map_and_fidelity(qtbot, window, tmp_pat
     qtbot.waitUntil(lambda: "trustworthiness" in view.info.text(), timeout=60000)
     assert view.fidelity.shape == (len(digits.data),)
     assert 0.0 <= float(np.nanmean(view.fidelity)) <= 1.0
+
+
+def test_export_view_selection_and_coordinates(qtbot, window, plane_file, tmp_path, monkeypatch):
+    import pyarrow.parquet as pq_
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QFileDialog
+
+    path, xy = plane_file
+    open_map(qtbot, window, path)
+    view = window.map_view
+    png = tmp_path / "view.png"
+    view.export_view(str(png), width=800)
+    assert QImage(str(png)).width() == 800
+    window.state.select([5, 9])
+    target = tmp_path / "sel.parquet"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    view.export_selection()
+    qtbot.waitUntil(target.exists, timeout=10000)
+    assert pq_.read_table(target).column("id").to_pylist() == ["p5", "p9"]
+    target = tmp_path / "xy.parquet"
+    view.export_coordinates()
+    qtbot.waitUntil(target.exists, timeout=10000)
+    np.testing.assert_array_equal(pq_.read_table(target).column("x").to_numpy(), xy[:, 0])

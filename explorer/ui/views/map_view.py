@@ -10,7 +10,8 @@ coordinates. The selection is the shared one in AppState.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLin
 
 from explorer.compute import raster
 from explorer.compute.spatial import GridIndex
+from explorer.core.atomic import write_json
 from explorer.core.colouring import Colouring, colouring_for
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.metadata import MetadataQuery
@@ -177,6 +179,30 @@ class MapViewBox(pg.ViewBox):
             super().mouseClickEvent(ev)
 
 
+VIEW_FILE = "view.json"  # in the set's library folder: what the map showed last
+
+
+def last_viewed(es: EmbeddingSet):
+    """The projection parameters last shown for a library set, if any and still valid."""
+    from explorer.compute.projection import ProjectionParams
+
+    if es.path is None:
+        return None
+    try:
+        with open(es.path / VIEW_FILE, encoding="utf-8") as fh:
+            return ProjectionParams(**json.load(fh)["projection"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def remember_viewed(es: EmbeddingSet, params) -> None:
+    if es.path is not None and params.method != "identity":
+        try:
+            write_json(es.path / VIEW_FILE, {"schema_version": 1, "projection": asdict(params)})
+        except OSError:
+            pass  # a read-only library only forgets the choice
+
+
 def select_mode(modifiers) -> SelectMode:
     """Shift adds, Ctrl subtracts, both intersect; plain replaces."""
     shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
@@ -304,7 +330,7 @@ class MapView(QWidget):
         menu.addAction("View as PNG / SVG…", self.export_view)
         export.setMenu(menu)
         fit = QAction("Fit", self, shortcut=QKeySequence("Home"))
-        fit.triggered.connect(self.fit)
+        fit.triggered.connect(lambda: self.fit())
         fit_button = QToolButton()
         fit_button.setDefaultAction(fit)
         fit_button.setToolTip("Show the whole map (Home)")
@@ -322,13 +348,20 @@ class MapView(QWidget):
         self.viewbox.tool = tool
         self.tool_buttons[tool].setChecked(True)
 
-    def fit(self) -> None:
-        if self.coords is not None and len(self.coords):
-            finite = self.coords[np.isfinite(self.coords).all(axis=1)]
-            if len(finite):
-                lo, hi = finite.min(axis=0), finite.max(axis=0)
-                self.viewbox.setRange(QRectF(lo[0], lo[1], hi[0] - lo[0] or 1, hi[1] - lo[1] or 1),
-                                      padding=0.04)
+    def fit(self, robust: bool = False) -> None:
+        """Show every point, or with `robust` the central 99% (a few far outliers
+        would otherwise shrink the map to a dot)."""
+        if self.coords is None or not len(self.coords):
+            return
+        step = max(1, len(self.coords) // 200_000)
+        sample = self.coords[::step]
+        sample = sample[np.isfinite(sample).all(axis=1)]
+        if not len(sample):
+            return
+        q = (0.5, 99.5) if robust else (0, 100)
+        lo, hi = np.percentile(sample, q[0], axis=0), np.percentile(sample, q[1], axis=0)
+        self.viewbox.setRange(QRectF(lo[0], lo[1], hi[0] - lo[0] or 1, hi[1] - lo[1] or 1),
+                              padding=0.06 if robust else 0.03)
 
     # --- set and projection ------------------------------------------------------
     def _set_changed(self, es: EmbeddingSet | None) -> None:
@@ -356,14 +389,17 @@ class MapView(QWidget):
             self.colour.setCurrentText(preferred)
         from explorer.compute.projection import default_params
 
-        params = default_params(es.dim, es.count)
+        params = default_params(es.dim, es.count, es.metric)
         self.method.setEnabled(params.method != "identity")
-        if params.method != "identity":
-            self.method.setCurrentText(next(k for k, v in METHODS.items() if v == params.method))
-        self.compute_projection(params)
+        self.compute_projection(params, resume=True)
         self._colour_changed()
 
-    def compute_projection(self, params=None) -> None:
+    def compute_projection(self, params=None, resume: bool = False) -> None:
+        """Map the set with `params` (default: the method chosen in the toolbar).
+
+        With `resume`, the projection last shown for this set is reopened instead
+        (from the library's cache), so a set looks the way the user left it.
+        """
         es = self.es
         if es is None:
             return
@@ -371,23 +407,30 @@ class MapView(QWidget):
 
         if params is None:
             params = ProjectionParams(method=METHODS[self.method.currentText()], metric=es.metric)
-        self._show_message(f"Computing {params.method.upper()}…")
+        name = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}.get(params.method, "")
+        self._show_message(f"Computing {name}…" if name else "")
         self.index = None
 
         def work(state):
-            return cached_project(es, params, state)
+            chosen = (last_viewed(es) or params) if resume else params
+            projection = cached_project(es, chosen, state)
+            remember_viewed(es, chosen)
+            return projection
 
-        self.jobs.submit("map-project", f"Computing the {params.method.upper()} map", work,
+        self.jobs.submit("map-project", f"Computing the {name or 'map'}", work,
                          on_done=self._projection_done, on_partial=self._projection_partial)
 
     def _projection_partial(self, coords: np.ndarray) -> None:
         first = self.coords is None
         self.coords = np.asarray(coords, dtype=np.float32)
         if first:
-            self.fit()
+            self.fit(robust=True)
         self._render_timer.start()
 
     def _projection_done(self, projection) -> None:
+        method = projection.params.method
+        if method in METHODS.values():
+            self.method.setCurrentText(next(k for k, v in METHODS.items() if v == method))
         first = self.coords is None
         self.coords = np.ascontiguousarray(projection.coords[:, :2], dtype=np.float32)
         self.projection_info = {"method": projection.params.method,
@@ -395,7 +438,7 @@ class MapView(QWidget):
         self.fidelity = None
         self._show_message("")
         if first or projection.params.method != "identity":
-            self.fit()
+            self.fit(robust=True)
         self._update_info()
         coords = self.coords
         self.jobs.submit("map-index", "Indexing the map", lambda state: GridIndex(coords),
