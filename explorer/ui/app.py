@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 
 from explorer import __version__
 
@@ -45,6 +46,36 @@ def create_app(argv: list[str] | None = None):
     return app
 
 
+def warm_up_in_background() -> threading.Thread:
+    """Compile (first launch) or load (later ones) the map's numba kernels off the UI thread,
+    so the first UMAP or map drawing does not wait for the JIT."""
+
+    def work() -> None:
+        try:
+            import numpy as np
+
+            from explorer.compute import numba_cache, raster
+            from explorer.compute.spatial import GridIndex
+
+            numba_cache.warm_up()
+            xy = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
+            index = GridIndex(xy)
+            index.in_polygon(np.array([-1.0, 1.0, 0.0]), np.array([-1.0, -1.0, 1.0]))
+            rect = (-3.0, 3.0, -3.0, 3.0)
+            codes = (np.arange(2000) % 3).astype(np.int16)
+            raster.density_image(index.sorted_coords, rect, 64, 64, categories=index.to_sorted(codes),
+                                 palette=raster.categorical_palette(3),
+                                 spans=index.view_spans(-3, -3, 3, 3))
+            raster.points_image(xy, rect, 64, 64, categories=codes,
+                                palette=raster.categorical_palette(3), radius_px=2)
+        except Exception:  # a failed warm-up only means the first map compiles on demand
+            pass
+
+    thread = threading.Thread(target=work, name="explorer-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_gui(argv: list[str]) -> int:
     args = _parse(argv)
     _ensure_display()
@@ -53,6 +84,7 @@ def run_gui(argv: list[str]) -> int:
 
     window = MainWindow()
     window.show()
+    warm_up_in_background()
     if args.files:
         window.open_paths(args.files)
     elif args.demo:
