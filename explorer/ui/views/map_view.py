@@ -118,8 +118,11 @@ def render_layers(layers: Layers, state) -> tuple[np.ndarray, np.ndarray | None,
                                    **kw)
     state.check()
     overlay = None
+    # Rings around single points are white with a dark rim; over a density image a
+    # white wash would read as "faded", so the selection is drawn dark there.
+    selected = (40, 40, 40, 255) if mode == "density" else (255, 255, 255, 255)
     marked = [(layers.matches, (255, 150, 0, 255), (110, 50, 0, 255)),
-              (layers.selection, (255, 255, 255, 255), (20, 20, 20, 255))]
+              (layers.selection, selected, (20, 20, 20, 255))]
     for rows, colour, edge in marked:  # the selection is drawn over search matches
         if rows is None or not len(rows):
             continue
