@@ -20,6 +20,15 @@ BSD-3-Clause, (c) Leland McInnes): same maths, same random number generator,
 restricted to what a plain Euclidean-output fit needs. Keep their types
 stable (see the wrappers in projection.py): numba caches one machine-code
 version per argument-type signature.
+
+What umap-learn 0.5.12 and pynndescent 0.7.0 cache themselves (checked in their
+sources): umap marks only `layouts.rdist` with cache=True; its epoch optimiser,
+`smooth_knn_dist`, `compute_membership_strengths`, `tau_rand_int` and all its
+distances compile in every process. pynndescent caches about half of its
+jitted functions, but not `nn_descent`/`nn_descent_internal`, which cannot be
+cached at all (they take the distance function as an argument, "dynamic
+globals"), so its first NN-descent costs ~15 s per process even with a warm
+cache. Hence the kNN graph comes from faiss (no JIT) and the rest from here.
 """
 
 from __future__ import annotations
@@ -163,6 +172,9 @@ def membership_strengths(knn_indices, knn_dists, sigmas, rhos, bipartite):
 
 
 # --- layout optimisation (one epoch of SGD) ---------------------------------------------
+# One kernel serves both modes: numba's cache keys entries by signature, not by the
+# `parallel` flag, so two dispatchers of one function would share (and clobber) one cache
+# entry, and calling a per-edge helper from two loops costs ~50% (it is not inlined).
 
 @numba.njit(cache=True)
 def tau_rand_int(state):
@@ -276,9 +288,10 @@ def cached_signatures() -> dict[str, int]:
 def warm_up(state=None) -> dict:
     """Compile (or load from the on-disk cache) everything a map needs; returns timings.
 
-    Runs a tiny UMAP and PCA through `explorer.compute.projection` with both the
-    serial and the parallel optimiser, so every kernel signature the app uses is
-    cached. Safe to call from a background thread; a second call is cheap.
+    Runs a tiny UMAP (single-threaded and multi-threaded epochs, and the path
+    that places rows outside a fitted sample) and a PCA through
+    `explorer.compute.projection`, so every kernel signature the app uses is in
+    the cache. Safe to call from a background thread; a second call is cheap.
     """
     import time
 
@@ -292,7 +305,6 @@ def warm_up(state=None) -> dict:
     centers = rng.normal(size=(8, d)).astype(np.float32) * 4
     x = (centers[rng.integers(0, 8, n)] + rng.normal(size=(n, d))).astype(np.float32)
     state.status("Preparing the map engine")
-    # both optimiser variants, both graph paths (sampled = bipartite placement as well)
     projection.project(x, projection.ProjectionParams(method="umap", seed=0),
                        state=state.sub(0.0, 0.4), _n_epochs=5)
     projection.project(x, projection.ProjectionParams(method="umap", seed=0, sample=200),

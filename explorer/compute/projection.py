@@ -21,6 +21,11 @@ layouts and cancellation between epochs without relying on umap internals.
 t-SNE runs openTSNE on the same kNN graph, with its callbacks for partial
 layouts and cancellation (scikit-learn's TSNE is the fallback).
 
+Reproducibility: PCA and t-SNE are deterministic for a seed; UMAP is too below
+PARALLEL_MIN fitted rows (epochs on one thread), and above it runs its epochs on
+every core like umap-learn without a seed (about twice as fast on two cores, not
+bit-identical between runs; the cache keeps the first result).
+
 `cached_project` keeps results of library sets as artefacts, keyed by
 `ProjectionParams.key()`, which includes a version number per method: bump
 ALGORITHM_VERSIONS when a change alters results.
@@ -88,7 +93,8 @@ class ProjectionParams:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise ValueError(f"unknown projection method {self.method!r}; expected one of {METHODS}")
+            raise ValueError(f"unknown projection method {self.method!r}; "
+                             f"expected one of {METHODS}")
         if self.dims not in (2, 3):
             raise ValueError(f"dims must be 2 or 3, got {self.dims}")
         metric = _METRIC_ALIASES.get(self.metric)
@@ -286,6 +292,50 @@ def _clean(chunk: np.ndarray, normalise: bool) -> np.ndarray:
     return x
 
 
+def _prefetch(vectors: np.ndarray, start: int, stop: int) -> None:
+    """Ask the kernel to read rows start:stop of a memory-mapped file ahead (MADV_WILLNEED).
+
+    Issued for the next chunk while this one is processed, so reading a set that is not
+    in the page cache overlaps with computing instead of faulting in page by page.
+    """
+    mapping = getattr(vectors, "_mmap", None) if isinstance(vectors, np.memmap) else None
+    if mapping is None or start >= stop or not vectors.flags.c_contiguous:
+        return
+    try:
+        base = np.frombuffer(mapping, dtype=np.uint8).ctypes.data
+        row_bytes = vectors.strides[0]
+        begin = vectors.ctypes.data - base + start * row_bytes
+        end = vectors.ctypes.data - base + stop * row_bytes
+        begin -= begin % mmap.PAGESIZE
+        end = min(end, len(mapping))
+        if end > begin >= 0:
+            mapping.madvise(mmap.MADV_WILLNEED, begin, end - begin)
+    except (AttributeError, OSError, ValueError, TypeError, BufferError):
+        pass
+
+
+def _block_sample(n: int, m: int, seed: int, block: int = 512) -> np.ndarray | None:
+    """Sorted rows of ~m/block runs of `block` consecutive rows, one run in each of as many
+    equal slices of 0..n (random offset inside each slice), or None for all rows.
+
+    Used to fit PCA: reading runs touches ~m rows' worth of pages (sequential I/O) where
+    m random rows would touch almost every page of the file, and one run in every slice
+    still samples every part of a file sorted by, say, category.
+    """
+    if m >= n:
+        return None
+    if 2 * m > n:
+        return _sample_rows(n, m, seed)
+    nblocks = max(1, m // block)
+    sizes = np.full(nblocks, m // nblocks, dtype=np.int64)
+    sizes[: m % nblocks] += 1                      # exactly m rows
+    width = n / nblocks                            # >= 2 * max(sizes) - 1: runs never overlap
+    rng = np.random.default_rng(seed)
+    starts = np.arange(nblocks) * width + rng.uniform(0, 1, nblocks) * (width - sizes)
+    starts = starts.astype(np.int64)
+    return np.concatenate([np.arange(s, s + k) for s, k in zip(starts, sizes)])
+
+
 def _sample_rows(n: int, m: int, seed: int) -> np.ndarray | None:
     """Sorted row numbers of a deterministic random sample, or None for all rows."""
     if m >= n:
@@ -324,7 +374,8 @@ def _pca(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     n, d = vectors.shape
     cos = params.metric == "cosine"
     m = min(n, params.sample or PCA_FIT_ROWS)
-    rows = _sample_rows(n, m, params.seed)
+    rows = _block_sample(n, m, params.seed)
+    m = n if rows is None else int(rows.size)
     state.status("PCA: fitting" + (f" on {m:,} of {n:,} rows" if rows is not None else ""))
     mean, components, evr, total_var = pca_fit(vectors, rows, params.dims, cos,
                                                state.sub(0.0, 0.45))
@@ -351,6 +402,10 @@ def pca_fit(vectors: np.ndarray, rows: np.ndarray | None, dims: int, normalise: 
     scatter = np.zeros((d, d), dtype=np.float64)
     for start in range(0, m, step):
         stop = min(m, start + step)
+        if rows is None:
+            _prefetch(vectors, stop, min(m, stop + step))
+        elif stop < m:
+            _prefetch(vectors, int(rows[stop]), int(rows[min(m, stop + step) - 1]) + 1)
         raw = vectors[start:stop] if rows is None else vectors[rows[start:stop]]
         chunk = _clean(raw, normalise).astype(np.float64)
         if shift is None:
@@ -392,8 +447,10 @@ def pca_transform(vectors: np.ndarray, mean: np.ndarray, components: np.ndarray,
     offset = (mean @ components.T).astype(np.float32)             # (dims,)
     out = np.empty((n, dims), dtype=np.float32)
     step = chunk_rows(d)
+    _prefetch(vectors, 0, min(n, step))
     for start in range(0, n, step):
         stop = min(n, start + step)
+        _prefetch(vectors, stop, min(n, stop + step))
         chunk = np.asarray(vectors[start:stop])
         if chunk.dtype != np.float32:
             chunk = chunk.astype(np.float32)
@@ -452,11 +509,14 @@ class _KnnIndex:
         nq = q.shape[0]
         ind = np.empty((nq, k), dtype=np.int64)
         dist = np.empty((nq, k), dtype=np.float32)
-        for start in range(0, nq, QUERY_CHUNK):
-            s, i = self.index.search(q[start:start + QUERY_CHUNK], k)
-            ind[start:start + QUERY_CHUNK] = i
-            dist[start:start + QUERY_CHUNK] = self._to_distance(s)
-            state.progress(min(nq, start + QUERY_CHUNK), nq)
+        step = QUERY_CHUNK
+        if self.exact:  # brute force: keep each call near 1e10 flops (~0.2 s) for cancelling
+            step = int(max(256, min(QUERY_CHUNK, 5e9 // max(1, self.index.ntotal * q.shape[1]))))
+        for start in range(0, nq, step):
+            s, i = self.index.search(q[start:start + step], k)
+            ind[start:start + step] = i
+            dist[start:start + step] = self._to_distance(s)
+            state.progress(min(nq, start + step), nq)
         _fill_missing(ind, dist)
         return ind, dist
 
@@ -467,7 +527,7 @@ class _KnnIndex:
 
 
 def _fill_missing(ind: np.ndarray, dist: np.ndarray) -> None:
-    """Give rows with missing neighbours (-1) a finite distance (their largest) so kernels stay sane."""
+    """Give missing neighbours (-1) a finite distance (the row's largest) so kernels stay sane."""
     missing = ind < 0
     if missing.any():
         masked = np.where(missing, -np.inf, dist)
@@ -535,12 +595,12 @@ def _place(vectors: np.ndarray, fit_rows: np.ndarray, index: _KnnIndex, k: int,
             continue
         q = _clean(vectors[start:stop][local] if local.size < stop - start
                    else vectors[start:stop], normalise)
-        i, dist = index.search(q, k, TaskState(), ef=PLACE_EF)
+        i, dist = index.search(q, k, state.sub(done / rest.size, (done + local.size) / rest.size),
+                               ef=PLACE_EF)
         weights[done:done + local.size] = _membership_weights(i, dist, k)
         ind[done:done + local.size] = np.maximum(i, 0)
         done += local.size
         state.progress(done, rest.size)
-        state.check()
         if start // step % 4 == 3:
             _release(vectors)
     _release(vectors)
@@ -915,7 +975,8 @@ def _tsne_opentsne(ind, dist, init, perplexity, seed, state, p0, full) -> np.nda
 
     tsne = TSNE(n_components=init.shape[1], perplexity=perplexity, early_exaggeration_iter=early,
                 n_iter=late, n_jobs=_cores(), random_state=seed,
-                negative_gradient_method="fft" if m > 10_000 else "bh",
+                # FFT interpolation is faster from ~10k rows but only exists for 1-2 dims
+                negative_gradient_method="fft" if m > 10_000 and init.shape[1] <= 2 else "bh",
                 callbacks=callback, callbacks_every_iters=5 if m > 20_000 else 10,
                 verbose=False)
     emb = tsne.fit(affinities=aff, initialization=init)

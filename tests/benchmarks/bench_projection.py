@@ -14,12 +14,14 @@ own random 10-dimensional subspace, plus isotropic noise), 384 dimensions,
 float32, written in chunks so 1M rows never need two copies.
 
 Measurements:
-- pca_1m: our PCA on a 1M x 384 memory-mapped .npy (as a library set is opened)
-  vs scikit-learn's randomized PCA on the same data in RAM.
+- pca: our PCA on a 1M x 384 memory-mapped .npy (as a library set is opened),
+  with the file in the page cache and evicted from it (posix_fadvise; the VM's
+  host may still cache it), and on the array in RAM, vs scikit-learn's
+  randomized PCA on the array in RAM.
 - umap_20k, umap_100k: ours (`project(method="umap", metric="euclidean")`) vs
-  `umap.UMAP().fit_transform` (whose default metric is euclidean), both warmed
-  up first so compile time is not counted; trustworthiness and continuity of both
-  on the same 2000-row sample (k=10).
+  `umap.UMAP().fit_transform` (whose default metric is euclidean), alternately
+  (3 and 2 times), both warmed up first so compile time is not counted;
+  trustworthiness and continuity of both on the same 2000-row sample (k=10).
 - umap_20k_umap_precomputed_faiss_knn: umap-learn given our faiss kNN graph
   (`precomputed_knn=`), to separate the kNN from the rest.
 - umap_100k_ours_sampled: ours fitted on a 20k sample with the other 80k placed by
@@ -109,6 +111,21 @@ def fid(high, low, metric="euclidean"):
 
 # --- PCA ---------------------------------------------------------------------------
 
+def _evict(path: Path) -> None:
+    """Drop the file's pages from the page cache (as after a reboot, modulo the host's cache)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def _prime(path: Path) -> None:
+    with open(path, "rb") as fh:
+        while fh.read(1 << 26):
+            pass
+
+
 def bench_pca(n: int, workdir: Path, repeats: int = 3) -> None:
     from sklearn.decomposition import PCA
 
@@ -119,55 +136,92 @@ def bench_pca(n: int, workdir: Path, repeats: int = 3) -> None:
         t = time.perf_counter()
         write_mixture_npy(path, n)
         emit(bench="pca_data", rows=n, seconds=round(time.perf_counter() - t, 2), path=str(path))
-    vectors = np.load(path, mmap_mode="r")
+    medians = {}
     for metric in ("euclidean", "cosine"):
         params = ProjectionParams(method="pca", metric=metric)
-        res, times = timed(lambda: project(vectors, params), repeats)
-        emit(bench="pca_ours", rows=n, metric=metric, median_s=round(statistics.median(times), 3),
-             runs=[round(t, 3) for t in times], evr=res.info["explained_variance_ratio"],
-             fit_rows=res.info["fit_rows"])
-        if metric == "euclidean":
-            ours = res
-    x = np.asarray(vectors)  # sklearn needs it in RAM (this read is not timed)
-    x = np.array(x)
-    sk, sk_times = timed(lambda: PCA(n_components=2, svd_solver="randomized",
-                                     random_state=0).fit(x), 1)
-    t = time.perf_counter()
-    sk_coords = sk.transform(x)
-    sk_total = sk_times[0] + (time.perf_counter() - t)
+        for cache in ("page_cache_warm", "evicted"):
+            times = []
+            for _ in range(repeats):
+                (_evict if cache == "evicted" else _prime)(path)
+                vectors = np.load(path, mmap_mode="r")
+                res, t = timed(lambda: project(vectors, params), 1)
+                times.append(t[0])
+            medians[(metric, cache)] = statistics.median(times)
+            emit(bench=f"pca_ours_memmap_{cache}", rows=n, metric=metric,
+                 median_s=round(medians[(metric, cache)], 3), runs=[round(t, 3) for t in times],
+                 evr=[round(v, 5) for v in res.info["explained_variance_ratio"]],
+                 fit_rows=res.info["fit_rows"])
+            if metric == "euclidean" and cache == "page_cache_warm":
+                ours = res
+    x = np.array(np.load(path, mmap_mode="r"))  # in RAM for sklearn (this read is not timed)
+    _, t_ram = timed(lambda: project(x, ProjectionParams(method="pca", metric="euclidean")),
+                     repeats)
+    emit(bench="pca_ours_in_ram", rows=n, metric="euclidean",
+         median_s=round(statistics.median(t_ram), 3), runs=[round(t, 3) for t in t_ram])
+
+    def sk_pca():
+        model = PCA(n_components=2, svd_solver="randomized", random_state=0)
+        return model, model.fit_transform(x)
+
+    (sk, sk_coords), sk_times = timed(sk_pca, 2)
+    sk_med = statistics.median(sk_times)
     corr = [abs(float(np.corrcoef(ours.coords[:, i], sk_coords[:, i])[0, 1])) for i in range(2)]
-    ours_median = statistics.median([r["median_s"] for r in RESULTS
-                                     if r.get("bench") == "pca_ours" and r["metric"] == "euclidean"
-                                     and r["rows"] == n])
-    emit(bench="pca_sklearn_randomized", rows=n, seconds=round(sk_total, 3),
-         evr=[float(v) for v in sk.explained_variance_ratio_],
+    emit(bench="pca_sklearn_randomized_in_ram", rows=n, median_s=round(sk_med, 3),
+         runs=[round(t, 3) for t in sk_times],
+         evr=[round(float(v), 5) for v in sk.explained_variance_ratio_],
          abs_corr_with_ours=[round(c, 6) for c in corr],
-         ratio_sklearn_over_ours=round(sk_total / ours_median, 1))
+         ratio_sklearn_over_ours_in_ram=round(sk_med / statistics.median(t_ram), 1),
+         ratio_sklearn_over_ours_memmap=round(sk_med / medians[("euclidean", "page_cache_warm")],
+                                              1))
     del x
 
 
 # --- UMAP --------------------------------------------------------------------------
 
-def bench_umap(n: int, run_default: bool = True, sampled_fit: int | None = None,
-               precomputed: bool = False) -> None:
+def bench_umap(n: int, repeats: int = 1, run_default: bool = True,
+               sampled_fit: int | None = None, precomputed: bool = False) -> None:
+    """Ours and umap-learn's defaults alternately, `repeats` times each; medians."""
     import umap
 
     from explorer.compute.projection import ProjectionParams, project
 
     x = mixture(n, chunk_seed=7)
     params = ProjectionParams(method="umap", metric="euclidean")
-    ours, t_ours = timed(lambda: project(x, params), 1)
-    tw, co = fid(x, ours.coords)
-    emit(bench=f"umap_{n // 1000}k_ours", rows=n, seconds=round(t_ours[0], 2),
-         trustworthiness=tw, continuity=co, timings=ours.info["timings"],
-         knn=ours.info["knn"], parallel=ours.info["parallel"])
+    t_ours, t_def, tw_ours, tw_def = [], [], [], []
+    for _ in range(repeats):
+        ours, t = timed(lambda: project(x, params), 1)
+        t_ours.append(t[0])
+        tw_ours.append(fid(x, ours.coords))
+        emit(bench=f"umap_{n // 1000}k_ours_run", seconds=round(t[0], 2),
+             trustworthiness=tw_ours[-1][0], continuity=tw_ours[-1][1],
+             timings=ours.info["timings"], knn=ours.info["knn"], parallel=ours.info["parallel"])
+        if run_default:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                y, t = timed(lambda: umap.UMAP().fit_transform(x), 1)
+            t_def.append(t[0])
+            tw_def.append(fid(x, y))
+            emit(bench=f"umap_{n // 1000}k_umap_default_run", seconds=round(t[0], 2),
+                 trustworthiness=tw_def[-1][0], continuity=tw_def[-1][1])
+    med = statistics.median
+    emit(bench=f"umap_{n // 1000}k_ours", rows=n, median_s=round(med(t_ours), 2),
+         trustworthiness=round(med([v[0] for v in tw_ours]), 4),
+         continuity=round(med([v[1] for v in tw_ours]), 4))
+    if run_default:
+        emit(bench=f"umap_{n // 1000}k_umap_default", rows=n, median_s=round(med(t_def), 2),
+             trustworthiness=round(med([v[0] for v in tw_def]), 4),
+             continuity=round(med([v[1] for v in tw_def]), 4),
+             ratio_default_over_ours=round(med(t_def) / med(t_ours), 2),
+             trust_ours_minus_default=round(med([v[0] for v in tw_ours])
+                                            - med([v[0] for v in tw_def]), 4))
     if sampled_fit:
         p2 = ProjectionParams(method="umap", metric="euclidean", sample=sampled_fit)
         res, t_s = timed(lambda: project(x, p2), 1)
         tw2, co2 = fid(x, res.coords)
         emit(bench=f"umap_{n // 1000}k_ours_sampled", rows=n, fit_rows=sampled_fit,
              seconds=round(t_s[0], 2), trustworthiness=tw2, continuity=co2,
-             timings=res.info["timings"], ratio_time_full_over_sampled=round(t_ours[0] / t_s[0], 2))
+             timings=res.info["timings"],
+             ratio_time_full_over_sampled=round(med(t_ours) / t_s[0], 2))
     if precomputed:
         # umap-learn itself, fed the kNN graph from faiss instead of pynndescent
         from explorer.compute import projection as proj
@@ -185,16 +239,7 @@ def bench_umap(n: int, run_default: bool = True, sampled_fit: int | None = None,
         tw_p, co_p = fid(x, y)
         emit(bench=f"umap_{n // 1000}k_umap_precomputed_faiss_knn", rows=n,
              seconds=round(t_pre[0], 2), trustworthiness=tw_p, continuity=co_p,
-             ratio_over_ours=round(t_pre[0] / t_ours[0], 2))
-    if run_default:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            y, t_def = timed(lambda: umap.UMAP().fit_transform(x), 1)
-        tw_d, co_d = fid(x, y)
-        emit(bench=f"umap_{n // 1000}k_umap_default", rows=n, seconds=round(t_def[0], 2),
-             trustworthiness=tw_d, continuity=co_d,
-             ratio_default_over_ours=round(t_def[0] / t_ours[0], 2),
-             trust_ours_minus_default=round(tw - tw_d, 4))
+             ratio_over_ours=round(t_pre[0] / med(t_ours), 2))
 
 
 def bench_umap_large(path: Path) -> None:
@@ -225,13 +270,17 @@ def warm_up_both() -> None:
     info = numba_cache.warm_up()
     emit(bench="warm_up_ours", seconds=round(time.perf_counter() - t, 2),
          cache_dir=info["cache_dir"])
-    x = mixture(3000, chunk_seed=3)
+    x = mixture(5000, chunk_seed=3)  # >= 4096 rows: umap-learn takes its NN-descent path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t = time.perf_counter()
         umap.UMAP().fit_transform(x)
-    emit(bench="warm_up_umap_default_3k", seconds=round(time.perf_counter() - t, 2),
-         note="first umap-learn fit in this process: mostly numba compilation")
+        first = time.perf_counter() - t
+        t = time.perf_counter()
+        umap.UMAP().fit_transform(x)
+        second = time.perf_counter() - t
+    emit(bench="warm_up_umap_default_5k", first_s=round(first, 2), second_s=round(second, 2),
+         note="first umap-learn fit in a process: mostly numba compilation (not cached)")
 
 
 # --- numba cache across processes -----------------------------------------------------
@@ -294,9 +343,9 @@ def main() -> None:
             bench_pca(200_000 if args.quick else 1_000_000, workdir)
         if args.only in (None, "umap"):
             warm_up_both()
-            bench_umap(20_000, precomputed=True)
+            bench_umap(20_000, repeats=3, precomputed=True)
             if not args.quick:
-                bench_umap(100_000, run_default=not args.skip_umap_default_100k,
+                bench_umap(100_000, repeats=2, run_default=not args.skip_umap_default_100k,
                            sampled_fit=20_000)
                 big = workdir / "mixture-1000000x384.npy"
                 if not big.exists():
@@ -304,7 +353,10 @@ def main() -> None:
                 bench_umap_large(big)
         if args.only in (None, "numba"):
             bench_numba()
-    summary = {r["bench"]: {k: v for k, v in r.items() if k != "bench"} for r in RESULTS}
+    summary = {}
+    for r in RESULTS:  # later runs of the same measurement replace earlier ones
+        name = r["bench"] + (f"[{r['metric']}]" if "metric" in r else "")
+        summary[name] = {k: v for k, v in r.items() if k not in ("bench", "metric")}
     print("\nSUMMARY (total %.0f s)" % (time.perf_counter() - t0))
     for name, rec in summary.items():
         print(f"  {name}: {json.dumps(rec)}")
