@@ -76,6 +76,21 @@ def warm_up_in_background() -> threading.Thread:
     return thread
 
 
+def warm_up_when_idle(window) -> None:
+    """Start the warm-up once no job is running: on a first launch it compiles for 10-20 s
+    on both cores, which must not slow down the first set the user opens."""
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer(window, interval=2000)
+
+    def check() -> None:
+        if not window.jobs.running():
+            timer.stop()
+            warm_up_in_background()
+    timer.timeout.connect(check)
+    timer.start()
+
+
 def run_gui(argv: list[str]) -> int:
     args = _parse(argv)
     _ensure_display()
@@ -84,7 +99,7 @@ def run_gui(argv: list[str]) -> int:
 
     window = MainWindow()
     window.show()
-    warm_up_in_background()
+    warm_up_when_idle(window)
     if args.files:
         window.open_paths(args.files)
     elif args.demo:
