@@ -51,7 +51,9 @@ class AppState(QObject):
 
     def select(self, rows: np.ndarray | list[int], mode: SelectMode = SelectMode.REPLACE,
                source: object = None) -> None:
-        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size > 1 and not bool(np.all(rows[1:] > rows[:-1])):
+            rows = np.unique(rows)  # index queries already return sorted unique rows
         if mode is SelectMode.ADD:
             rows = np.union1d(self.selection, rows)
         elif mode is SelectMode.SUBTRACT:

@@ -146,3 +146,29 @@ def test_export_view_selection_and_coordinates(qtbot, window, plane_file, tmp_pa
     view.export_coordinates()
     qtbot.waitUntil(target.exists, timeout=10000)
     np.testing.assert_array_equal(pq_.read_table(target).column("x").to_numpy(), xy[:, 0])
+
+
+def test_results_for_a_previous_set_are_dropped(qtbot, window, plane_file, tmp_path, monkeypatch):
+    import time
+
+    from explorer.ui.views import map_view
+
+    path, xy = plane_file
+    open_map(qtbot, window, path)
+    view = window.map_view
+    real = map_view.colouring_for
+    monkeypatch.setattr(map_view, "colouring_for",  # slow, so it finishes after the switch
+                        lambda *a, **k: (time.sleep(1.0), real(*a, **k))[1])
+    view.colour.setCurrentText("side")
+    view._colour_changed()
+    small = tmp_path / "small.npy"
+    np.save(small, np.random.default_rng(1).normal(size=(50, 2)).astype(np.float32))
+    with qtbot.waitSignal(view.renderFinished, timeout=60000):
+        window.open_paths([str(small)])  # the colouring job of the first set may still finish
+    qtbot.waitUntil(lambda: not window.jobs.running(), timeout=30000)
+    assert view.coords.shape == (50, 2)
+    assert view.colouring is None and view.legend.count() == 0
+    assert window.last_dialog is None
+    window.state.set_set(None)
+    qtbot.waitUntil(lambda: not window.jobs.running(), timeout=30000)
+    assert view.coords is None and view.base_item.image is None

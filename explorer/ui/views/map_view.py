@@ -236,6 +236,10 @@ class MapView(QWidget):
         self.projection_info: dict = {}
         self._image_rect: tuple | None = None
         self._sorted_cache: dict = {}
+        # Results are tagged with the set and the layout they were computed for; a
+        # cancelled job may still deliver, so anything for an older one is dropped.
+        self._set_gen = 0
+        self._layout_gen = 0
 
         self._build_controls()
         self.viewbox = MapViewBox()
@@ -367,11 +371,28 @@ class MapView(QWidget):
                               padding=0.06 if robust else 0.03)
 
     # --- set and projection ------------------------------------------------------
+    def _current(self, set_gen: int, layout_gen: int | None = None):
+        """Wrap a result callback so it only runs while its set (and layout) is shown."""
+        def guard(callback):
+            def run(result):
+                if set_gen == self._set_gen and (layout_gen is None or layout_gen == self._layout_gen):
+                    callback(result)
+            return run
+        return guard
+
     def _set_changed(self, es: EmbeddingSet | None) -> None:
-        for kind in ("map-project", "map-index", "map-render", "map-colour", "map-fidelity"):
+        for kind in ("map-project", "map-index", "map-render", "map-colour", "map-fidelity",
+                     "map-search"):
             self.jobs.cancel_kind(kind)
+        self._set_gen += 1
+        self._layout_gen += 1
+        self._image_rect = None
+        self._sorted_cache = {}
         self.es = es
         self.coords = self.index = self.colouring = self.fidelity = self.matches = None
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
         self.hidden = set()
         self.base_item.clear()
         self.overlay_item.clear()
@@ -413,6 +434,9 @@ class MapView(QWidget):
         name = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}.get(params.method, "")
         self._show_message(f"Computing {name}…" if name else "")
         self.index = None
+        self.jobs.cancel_kind("map-index")
+        self._layout_gen += 1
+        guard = self._current(self._set_gen, self._layout_gen)
 
         def work(state):
             chosen = (last_viewed(es) or params) if resume else params
@@ -421,7 +445,8 @@ class MapView(QWidget):
             return projection
 
         self.jobs.submit("map-project", f"Computing the {name or 'map'}", work,
-                         on_done=self._projection_done, on_partial=self._projection_partial)
+                         on_done=guard(self._projection_done),
+                         on_partial=guard(self._projection_partial))
 
     def _projection_partial(self, coords: np.ndarray) -> None:
         first = self.coords is None
@@ -431,6 +456,7 @@ class MapView(QWidget):
         self._render_timer.start()
 
     def _projection_done(self, projection) -> None:
+        self._layout_gen += 1  # anything computed from a partial layout is now stale
         method = projection.params.method
         if method in METHODS.values():
             self.method.setCurrentText(next(k for k, v in METHODS.items() if v == method))
@@ -445,7 +471,7 @@ class MapView(QWidget):
         self._update_info()
         coords = self.coords
         self.jobs.submit("map-index", "Indexing the map", lambda state: GridIndex(coords),
-                         on_done=self._index_done)
+                         on_done=self._current(self._set_gen, self._layout_gen)(self._index_done))
         if self.colour.currentText() == FIDELITY:
             self._colour_changed()
         self._render_timer.start()
@@ -476,8 +502,9 @@ class MapView(QWidget):
         def work(state):
             return colouring_for(es.metadata, column)
 
+        guard = self._current(self._set_gen)
         self.jobs.submit("map-colour", f"Colouring by {column}", work,
-                         on_done=self._colouring_done, on_error=self._colouring_failed)
+                         on_done=guard(self._colouring_done), on_error=guard(self._colouring_failed))
 
     def _colouring_done(self, colouring: Colouring) -> None:
         self.colouring = colouring
@@ -542,7 +569,8 @@ class MapView(QWidget):
             self._show_colour_bar("share of the 10 nearest neighbours kept", 0.0, 1.0)
             self._render_timer.start()
 
-        self.jobs.submit("map-fidelity", "Measuring map fidelity", work, on_done=done)
+        self.jobs.submit("map-fidelity", "Measuring map fidelity", work,
+                         on_done=self._current(self._set_gen, self._layout_gen)(done))
 
     def _update_info(self) -> None:
         info = self.projection_info
@@ -597,8 +625,9 @@ class MapView(QWidget):
         layers = Layers(self.coords, index, rect, width, height, self.colouring, self.fidelity,
                         frozenset(self.hidden), self.size.value(), self.state.selection,
                         self.matches, self._sorted_cache)
+        guard = self._current(self._set_gen, self._layout_gen)
         self.jobs.submit("map-render", "Drawing the map", lambda state: render_layers(layers, state),
-                         on_done=lambda result: self._rendered(result, rect))
+                         on_done=guard(lambda result: self._rendered(result, rect)))
 
     def _rendered(self, result, rect: tuple) -> None:
         base, overlay, (mode, n_in) = result
@@ -680,7 +709,7 @@ class MapView(QWidget):
             return
         source = es.path / "metadata.parquet" if es.path else es.metadata
         self.jobs.submit("map-search", "Searching", lambda state: MetadataQuery(source).search(text),
-                         on_done=self._search_done)
+                         on_done=self._current(self._set_gen)(self._search_done))
 
     def _search_done(self, rows: np.ndarray) -> None:
         self.matches = rows
