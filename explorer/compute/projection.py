@@ -56,7 +56,7 @@ from explorer.core.vector_checks import chunk_rows  # noqa: E402
 if TYPE_CHECKING:
     from explorer.core.embedding_set import EmbeddingSet
 
-ALGORITHM_VERSIONS = {"pca": 1, "umap": 1, "tsne": 1, "identity": 1}
+ALGORITHM_VERSIONS = {"pca": 2, "umap": 1, "tsne": 1, "identity": 1}
 METHODS = tuple(ALGORITHM_VERSIONS)
 METRICS = ("cosine", "euclidean")
 _METRIC_ALIASES = {"cosine": "cosine", "euclidean": "euclidean", "l2": "euclidean",
@@ -407,17 +407,19 @@ def pca_fit(vectors: np.ndarray, rows: np.ndarray | None, dims: int, normalise: 
         elif stop < m:
             _prefetch(vectors, int(rows[stop]), int(rows[min(m, stop + step) - 1]) + 1)
         raw = vectors[start:stop] if rows is None else vectors[rows[start:stop]]
-        chunk = _clean(raw, normalise).astype(np.float64)
+        # float32 products (sgemm, twice dgemm's speed) summed per chunk into float64:
+        # centred on a shift, a chunk's sums lose nothing a 2-D map can show
+        chunk = _clean(raw, normalise)
         if shift is None:
-            shift = chunk.mean(axis=0)
+            shift = chunk.mean(axis=0, dtype=np.float64).astype(np.float32)
         chunk -= shift
-        total += chunk.sum(axis=0)
+        total += chunk.sum(axis=0, dtype=np.float64)
         scatter += chunk.T @ chunk
         state.progress(stop, m)
     _release(vectors)
     mean_shifted = total / m
     cov = (scatter - m * np.outer(mean_shifted, mean_shifted)) / max(1, m - 1)
-    mean = shift + mean_shifted
+    mean = shift.astype(np.float64) + mean_shifted
     evals, evecs = np.linalg.eigh(cov)
     order = np.argsort(evals)[::-1]
     evals = np.clip(evals[order], 0.0, None)
@@ -461,11 +463,11 @@ def pca_transform(vectors: np.ndarray, mean: np.ndarray, components: np.ndarray,
             proj[bad] = _clean(chunk[bad], False) @ w
         if normalise:
             with np.errstate(invalid="ignore", over="ignore"):
-                sq = np.einsum("ij,ij->i", chunk, chunk, dtype=np.float64)
+                sq = np.einsum("ij,ij->i", chunk, chunk)
             if bad.any():
                 clean_bad = _clean(chunk[bad], False)
                 sq[bad] = np.einsum("ij,ij->i", clean_bad, clean_bad)
-            norms = np.sqrt(sq).astype(np.float32)
+            norms = np.sqrt(sq, dtype=np.float32)
             np.divide(proj, norms[:, None], out=proj, where=norms[:, None] > 0)
         proj -= offset
         out[start:stop] = proj
