@@ -1,8 +1,10 @@
 """Seconds from opening a library set to the first map on screen, in the app (offscreen).
 
 Imports a generated 1M x 384 float32 set (a Gaussian mixture, so PCA has structure) once,
-then, in fresh processes started as the app starts (the numba warm-up thread running),
-opens it from the library in the main window and waits for the first drawn map: once with no cached projection (PCA computed), once with it cached.
+then, in fresh processes started as the app starts (the numba warm-up thread waiting for
+idle), opens it from the library in the main window and waits for the first drawn map: a
+first launch (numba compiles the map kernels) and a second launch with no cached projection
+(PCA computed), then with it cached.
 The baseline in the same run is sklearn's randomized PCA fit_transform on the same vectors.
 
     .venv/bin/python tests/benchmarks/bench_first_map.py [--rows 1000000] [--dim 384]
@@ -75,7 +77,11 @@ def main() -> None:
         sklearn_s = time.perf_counter() - t0
         del vectors
         runs = {}
-        for label in ("fresh PCA", "cached"):
+        set_dir = Path(entry.path)
+        for label in ("first launch, fresh PCA", "second launch, fresh PCA", "cached"):
+            if label.endswith("fresh PCA"):  # forget the map, keep numba's compiled kernels
+                shutil.rmtree(set_dir / "artifacts", ignore_errors=True)
+                (set_dir / "view.json").unlink(missing_ok=True)
             out = subprocess.run([sys.executable, "-c", CHILD, entry.id], env=env, capture_output=True,
                                  text=True, timeout=600)
             line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
@@ -83,10 +89,10 @@ def main() -> None:
             print(json.dumps({"run": label, **runs[label]}), flush=True)
         print(json.dumps({"rows": args.rows, "dim": args.dim,
                           "sklearn_randomized_pca_s": round(sklearn_s, 3),
-                          "open_to_first_map_s": round(runs["fresh PCA"]["open_to_map_s"], 3),
-                          "open_to_first_map_cached_s": round(runs["cached"]["open_to_map_s"], 3),
+                          **{f"open_to_first_map_s ({k})": round(v["open_to_map_s"], 3)
+                             for k, v in runs.items()},
                           "ratio_sklearn_pca_over_our_whole_open": round(
-                              sklearn_s / runs["fresh PCA"]["open_to_map_s"], 1),
+                              sklearn_s / runs["second launch, fresh PCA"]["open_to_map_s"], 1),
                           "target_s": 3.0}))
     finally:
         shutil.rmtree(home, ignore_errors=True)
