@@ -230,28 +230,16 @@ def run_projection(vectors_or_set, params: ProjectionParams, out: str | Path | N
 
 
 def write_coords(coords: np.ndarray, out: str | Path) -> Path:
-    """Parquet with columns x, y[, z] (float32) and row (int64), written atomically."""
-    import os
-    import tempfile
-
+    """Parquet (or CSV) with columns x, y[, z] (float32) and row (int64), written atomically."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    out = Path(out)
+    from explorer.core.export import write_table
+
     names = ["x", "y", "z"][: coords.shape[1]]
     table = pa.table({**{nm: pa.array(np.asarray(coords[:, i], dtype=np.float32))
                          for i, nm in enumerate(names)},
                       "row": pa.array(np.arange(coords.shape[0], dtype=np.int64))})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return write_table(table, Path(out))
 
 
 # --- identity --------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from explorer.core.errors import InputError
 FORMATS = (".csv", ".tsv", ".parquet")
 
 
-def _write_table(table: pa.Table, path: Path) -> Path:
+def write_table(table: pa.Table, path: Path) -> Path:
+    """CSV, TSV or Parquet by the file's extension, written to a temp file then renamed."""
     path = Path(path).expanduser()
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
@@ -48,7 +49,7 @@ def export_rows(es: EmbeddingSet, rows: np.ndarray, path: Path) -> Path:
     table = es.metadata.take(pa.array(rows))
     if "row" not in table.column_names:
         table = table.add_column(0, "row", pa.array(rows))
-    return _write_table(table, path)
+    return write_table(table, path)
 
 
 def export_coordinates(es: EmbeddingSet, coords: np.ndarray, path: Path) -> Path:
@@ -60,4 +61,4 @@ def export_coordinates(es: EmbeddingSet, coords: np.ndarray, path: Path) -> Path
         columns[es.id_column] = es.metadata.column(es.id_column)
     for axis, name in zip(range(coords.shape[1]), "xyz"):
         columns[name] = pa.array(np.asarray(coords[:, axis], dtype=np.float32))
-    return _write_table(pa.table(columns), path)
+    return write_table(pa.table(columns), path)
