@@ -487,6 +487,7 @@ class MapView(QWidget):
         column = self.colour.currentText()
         self.hidden = set()
         self.legend.clear()
+        self.legend.hide()  # shown again for categories
         self.colour_bar.clear()
         if es is None:
             return
@@ -525,6 +526,7 @@ class MapView(QWidget):
         else:
             self._show_colour_bar(colouring.column, colouring.vmin, colouring.vmax)
         self.legend.blockSignals(False)
+        self.legend.setVisible(colouring.kind == "categorical")
         self._render_timer.start()
 
     def _colouring_failed(self, error: BaseException) -> None:
