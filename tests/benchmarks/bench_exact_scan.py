@@ -100,75 +100,6 @@ def _insert(vals, ids, s, i):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def nb_topk_f32(X, q, k, nblocks):
-    """Fused dot + running top-k, 4 rows per step. Kept for the record: the column
-    access across 4 rows stops LLVM vectorising, so it is ~2x slower than 1-row."""
-    n, d = X.shape
-    out_v = np.full((nblocks, k), -np.inf, np.float32)
-    out_i = np.full((nblocks, k), -1, np.int64)
-    for b in prange(nblocks):
-        lo = b * n // nblocks
-        hi = (b + 1) * n // nblocks
-        vals = np.full(k, -np.inf, np.float32)
-        ids = np.full(k, -1, np.int64)
-        i = lo
-        # 4 rows at a time: independent accumulators, q stays in registers
-        while i + 4 <= hi:
-            s0 = np.float32(0.0)
-            s1 = np.float32(0.0)
-            s2 = np.float32(0.0)
-            s3 = np.float32(0.0)
-            for j in range(d):
-                qj = q[j]
-                s0 += X[i, j] * qj
-                s1 += X[i + 1, j] * qj
-                s2 += X[i + 2, j] * qj
-                s3 += X[i + 3, j] * qj
-            if s0 > vals[0]:
-                _insert(vals, ids, s0, i)
-            if s1 > vals[0]:
-                _insert(vals, ids, s1, i + 1)
-            if s2 > vals[0]:
-                _insert(vals, ids, s2, i + 2)
-            if s3 > vals[0]:
-                _insert(vals, ids, s3, i + 3)
-            i += 4
-        while i < hi:
-            s = np.float32(0.0)
-            for j in range(d):
-                s += X[i, j] * q[j]
-            if s > vals[0]:
-                _insert(vals, ids, s, i)
-            i += 1
-        out_v[b] = vals
-        out_i[b] = ids
-    return out_v, out_i
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def nb_topk_f32_simple(X, q, k, nblocks):
-    """Fused dot + running top-k, one row at a time: the inner dot vectorises (SIMD
-    over the 384 dims, contiguous), which makes this the fast variant."""
-    n, d = X.shape
-    out_v = np.full((nblocks, k), -np.inf, np.float32)
-    out_i = np.full((nblocks, k), -1, np.int64)
-    for b in prange(nblocks):
-        lo = b * n // nblocks
-        hi = (b + 1) * n // nblocks
-        vals = np.full(k, -np.inf, np.float32)
-        ids = np.full(k, -1, np.int64)
-        for i in range(lo, hi):
-            s = np.float32(0.0)
-            for j in range(d):
-                s += X[i, j] * q[j]
-            if s > vals[0]:
-                _insert(vals, ids, s, i)
-        out_v[b] = vals
-        out_i[b] = ids
-    return out_v, out_i
-
-
-@njit(parallel=True, fastmath=True, cache=True)
 def nb_topk_i8(X8, qs, c, nblocks):
     """Approximate scores sum_j float(X8[i,j]) * qs[j]; qs = q * scale / 127."""
     n, d = X8.shape
@@ -210,9 +141,9 @@ def numpy_topk(X, q, k, chunk=131072):
     return top[np.argsort(-scores[top])]
 
 
-def ours_exact(X, q, k, nblocks):
-    v, i = nb_topk_f32_simple(X, q, k, nblocks)
-    return merge_blocks(v, i, k)[0]
+def ours_exact(index, q, k):
+    """The app's exact search (explorer.compute.index), on the memory map as is."""
+    return index.search(q, k).rows
 
 
 def quantise_int8(X, chunk=131072):
@@ -324,15 +255,13 @@ def run_size(n, reps, nq, tmpdir, with_faiss, results):
     rec("numpy_matvec_argpartition", *timeit(lambda: numpy_topk(Xa, q, K), reps))
 
     # 4. ours exact (memmap passed directly: numba sees a read-only array)
-    got = ours_exact(X, q, K, nblocks)
+    from explorer.compute.index import ExactIndex
+
+    index = ExactIndex(X, "dot")  # rows are unit length: dot ranks as cosine
+    got = ours_exact(index, q, K)
     same = set(got.tolist()) == set(ref.tolist())
-    rec("ours_exact_numba_fused", *timeit(lambda: ours_exact(X, q, K, nblocks), reps),
+    rec("ours_exact_numba_fused", *timeit(lambda: ours_exact(index, q, K), reps),
         matches_numpy=same)
-    v, i = nb_topk_f32(X, q, K, nblocks)
-    same2 = set(merge_blocks(v, i, K)[0].tolist()) == set(ref.tolist())
-    rec("ours_exact_numba_unroll4",
-        *timeit(lambda: merge_blocks(*nb_topk_f32(X, q, K, nblocks), K), reps),
-        matches_numpy=same2)
 
     # 3. faiss
     if with_faiss:
