@@ -18,7 +18,7 @@ from explorer.core.errors import InputError
 from explorer.core.jobs import Cancelled, TaskState
 from explorer.core.loaders import LoadOptions, open_file, supported_extensions
 
-VIEWS = ("table", "library", "map", "neighbours", "concepts", "compression")
+VIEWS = ("table", "library", "map", "neighbours", "compare", "hubness", "concepts", "compression")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,6 +83,41 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", type=Path, metavar="FILE", help="write coordinates to Parquet")
     sp.add_argument("--json", action="store_true")
 
+    sp = sub.add_parser("neighbours", help="nearest neighbours of an item, a text or a vector")
+    sp.add_argument("path", help="a file, a library id or name, or 'demo'")
+    query = sp.add_mutually_exclusive_group(required=True)
+    query.add_argument("--row", type=int, metavar="I", help="query with row I (0-based)")
+    query.add_argument("--id", metavar="ID", help="query with the item whose id is ID")
+    query.add_argument("--text", metavar="T", help="query with a text (needs the set's model)")
+    query.add_argument("--vector-file", type=Path, metavar="F",
+                       help="query with a vector: .npy, or numbers separated by spaces/commas")
+    query.add_argument("--expr", metavar="EXPR",
+                       help="vector arithmetic over items, e.g. 'king - man + woman' or '#3 - #7'")
+    sp.add_argument("-k", type=int, default=10, help="how many neighbours (1-1000)")
+    sp.add_argument("--metric", choices=("cosine", "dot", "l2", "all"),
+                    help="default: the set's metric; 'all' compares the three")
+    sp.add_argument("--where", metavar="EXPR", help="SQL filter over the metadata, applied "
+                                                    "inside the search")
+    how = sp.add_mutually_exclusive_group()
+    how.add_argument("--exact", action="store_true", help="exact search (the default for "
+                                                          "sets up to ~4M x 384)")
+    how.add_argument("--approx", action="store_true", help="approximate search (HNSW / IVF)")
+    sp.add_argument("--include-query", action="store_true",
+                    help="keep the query's own item(s) in the results")
+    sp.add_argument("--json", action="store_true")
+
+    sp = sub.add_parser("index", help="build (or reuse) a set's neighbour index")
+    sp.add_argument("path", help="a file, a library id or name, or 'demo'")
+    sp.add_argument("--kind", choices=("auto", "flat", "compact", "hnsw", "ivf"), default="auto")
+    sp.add_argument("--metric", choices=("cosine", "dot", "l2"), help="default: the set's metric")
+    sp.add_argument("--json", action="store_true")
+
+    sp = sub.add_parser("hubness", help="k-occurrence: how often items are others' neighbours")
+    sp.add_argument("path", help="a file, a library id or name, or 'demo'")
+    sp.add_argument("-k", type=int, default=10)
+    sp.add_argument("--metric", choices=("cosine", "dot", "l2"), help="default: the set's metric")
+    sp.add_argument("--json", action="store_true")
+
     sp = sub.add_parser("demo", help="build the demo set (Python stdlib docstrings) into the library")
     sp.add_argument("--json", action="store_true")
 
@@ -97,8 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = ("inspect", "import", "list", "remove", "filter", "search", "project", "demo",
-            "screenshot")
+COMMANDS = ("inspect", "import", "list", "remove", "filter", "search", "project", "neighbours",
+            "index", "hubness", "demo", "screenshot")
 
 
 def wants_cli(argv: list[str]) -> bool:
@@ -232,24 +267,96 @@ def cmd_search(args: argparse.Namespace) -> dict:
     return _query_rows(args.set, args.limit, lambda q: q.search(args.text))
 
 
-def cmd_project(args: argparse.Namespace) -> dict:
-    from explorer.compute.projection import ProjectionParams, run_projection
+def _open_set(path: str, state):
+    """'demo', a library id/name, or a file (imported, or reopened if already imported)."""
     from explorer.core.library import Library
 
     library = Library()
-    state = _progress(args)
-    if args.path == "demo":
+    if path == "demo":
         from explorer.compute.demo import ensure_demo
 
-        es = library.open(ensure_demo(library, state.sub(0, 0.2)).id)
-    else:
-        es = library.open_or_import(args.path, state.sub(0, 0.2))
+        return library.open(ensure_demo(library, state).id)
+    return library.open_or_import(path, state)
+
+
+def cmd_project(args: argparse.Namespace) -> dict:
+    from explorer.compute.projection import ProjectionParams, run_projection
+
+    state = _progress(args)
+    es = _open_set(args.path, state.sub(0, 0.2))
     try:
         params = ProjectionParams(method=args.method, dims=args.dims, sample=args.sample,
                                   metric=es.metric)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     return run_projection(es, params, out=args.out, state=state.sub(0.2, 1))
+
+
+def _read_vector(path: Path, dim: int):
+    """A query vector from .npy or a text file of numbers (spaces, commas or newlines)."""
+    import numpy as np
+
+    try:
+        if path.suffix == ".npy":
+            vector = np.load(path, allow_pickle=False)
+        else:
+            text = path.read_text(encoding="utf-8").replace(",", " ").replace("[", " ")
+            vector = np.array([float(v) for v in text.replace("]", " ").split()])
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read a vector: {exc}", path=path) from None
+    vector = np.asarray(vector, dtype=np.float32).ravel()
+    if vector.size != dim:
+        raise InputError(f"the vector has {vector.size} values; the set's vectors have {dim}",
+                         path=path)
+    return vector
+
+
+def cmd_neighbours(args: argparse.Namespace) -> dict:
+    from explorer.compute import neighbours as nb
+
+    state = _progress(args)
+    es = _open_set(args.path, state.sub(0, 0.2))
+    if args.row is not None:
+        query = nb.row_query(es, args.row)
+    elif args.id is not None:
+        query = nb.id_query(es, args.id)
+    elif args.expr is not None:
+        query = nb.arithmetic_query(es, args.expr, None if args.metric == "all" else args.metric)
+    elif args.vector_file is not None:
+        query = nb.vector_query(_read_vector(args.vector_file, es.dim),
+                                label=str(args.vector_file))
+    else:
+        raise InputError(f"--text: {nb.TEXT_DISABLED_REASON}")
+    exclude = not args.include_query
+    if args.metric == "all":
+        return nb.compare_metrics(es, query, args.k, args.where, exclude,
+                                  state.sub(0.2, 1)).to_dict(es)
+    kind = nb.resolve_kind(es, "auto", True if args.exact else False if args.approx else None)
+    result = nb.search(es, query, args.k, args.metric, args.where, kind, exclude,
+                       state.sub(0.2, 1))
+    return {"set": es.library_id, **result.to_dict(es)}
+
+
+def cmd_index(args: argparse.Namespace) -> dict:
+    from explorer.compute import neighbours as nb
+
+    state = _progress(args)
+    es = _open_set(args.path, state.sub(0, 0.2))
+    _, info = nb.open_index(es, args.metric, args.kind, state.sub(0.2, 1))
+    return {"set": es.library_id, "chosen_for": "auto" if args.kind == "auto" else "request",
+            **info.to_dict()}
+
+
+def cmd_hubness(args: argparse.Namespace) -> dict:
+    from explorer.compute.hubness import k_occurrence
+    from explorer.compute.neighbours import item_id
+
+    state = _progress(args)
+    es = _open_set(args.path, state.sub(0, 0.2))
+    result = k_occurrence(es, args.k, args.metric, state.sub(0.2, 1)).to_dict()
+    for hub in result["hubs"]:
+        hub["id"] = item_id(es, hub["row"])
+    return {"set": es.library_id, **result}
 
 
 def cmd_demo(args: argparse.Namespace) -> dict:
@@ -273,7 +380,8 @@ def cmd_screenshot(args: argparse.Namespace) -> dict:
 
 COMMAND_FUNCS = {
     "inspect": cmd_inspect, "import": cmd_import, "list": cmd_list, "remove": cmd_remove,
-    "filter": cmd_filter, "search": cmd_search, "project": cmd_project, "demo": cmd_demo,
+    "filter": cmd_filter, "search": cmd_search, "project": cmd_project,
+    "neighbours": cmd_neighbours, "index": cmd_index, "hubness": cmd_hubness, "demo": cmd_demo,
     "screenshot": cmd_screenshot,
 }
 
@@ -291,6 +399,18 @@ def _print_human(command: str, result: dict) -> None:
         print(f"{result['count']:,} rows")
         for row, item in zip(result["rows"], result["items"]):
             print(row, json.dumps(item, default=str)[:160])
+        return
+    if command == "neighbours" and "neighbours" in result:
+        print(f"{result['query']['label']}  ({result['metric']}, k={result['k']}, "
+              f"{'exact' if result['exact'] else 'approximate'}, {result['seconds'] * 1000:.1f} ms)")
+        for rank, item in enumerate(result["neighbours"], 1):
+            print(f"{rank:>4}  {item['score']:>10.4f}  #{item['row']:<8} {item['id']}")
+        return
+    if command == "neighbours":  # --metric all
+        print(result["explanation"])
+        print("overlap: " + ", ".join(f"{k} {v:.0%}" for k, v in result["overlap"].items()))
+        for metric, items in result["lists"].items():
+            print(f"{metric}: " + ", ".join(str(i["id"]) for i in items))
         return
     for key, value in result.items():
         print(f"{key}: {value}")

@@ -232,8 +232,12 @@ def documents(table: pa.Table) -> list[str]:
 
 def embed_docstrings(table: pa.Table, dim: int = DEMO_DIM,
                      state: TaskState | None = None) -> np.ndarray:
-    """LSA: TF-IDF over the documents, truncated SVD to `dim`, rows L2-normalised.
+    """LSA: TF-IDF over the documents, truncated SVD to `dim`; rows keep their length.
 
+    TF-IDF rows have length 1, so a row's length here (0 to 1) is the share of
+    its words the `dim` topics capture: typical docstrings are long vectors,
+    odd ones short. That is the kind of norm spread real embeddings have, and
+    it makes dot product and L2 rank neighbours differently from cosine.
     Returns float32 (n, dim). If the vocabulary is smaller than `dim` (tiny
     inputs), the SVD keeps what it can and the remaining columns are zero.
     """
@@ -261,9 +265,6 @@ def embed_docstrings(table: pa.Table, dim: int = DEMO_DIM,
     if tfidf.shape[1] >= 2 and n >= 2:
         svd = TruncatedSVD(n_components=k, algorithm="randomized", n_iter=5, random_state=0)
         out[:, :k] = svd.fit_transform(tfidf)
-    state.progress(0.95)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    np.divide(out, norms, out=out, where=norms > 0)
     state.progress(1)
     return out
 
@@ -290,7 +291,7 @@ def build_demo(state: TaskState | None = None, *,
         f"and docstrings shorter than {MIN_DOC_CHARS} characters.",
         f"Vectors: TF-IDF (sublinear tf, English stop words, words in at least 2 and at most "
         f"half of the docstrings) reduced to {DEMO_DIM} dimensions by truncated SVD (latent "
-        "semantic analysis), rows L2-normalised. A classic bag-of-words embedding computed "
+        "semantic analysis); a row's length is the share of its words the topics capture. A classic bag-of-words embedding computed "
         "here, not a neural model: it knows which words docstrings share, not what they mean.",
         "area: the chapter of the Python Library Reference that documents the item's "
         "top-level module (a hand-made table; 'Other' when there is none).",

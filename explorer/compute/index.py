@@ -38,52 +38,64 @@ class Neighbours:
     rows: np.ndarray  # int64, best first
     scores: np.ndarray  # float32: cosine similarity, dot product, or L2 distance
     metric: str
+    exact: bool = True  # False when an approximate (HNSW / IVF) index answered
+
+
+def _insert(vals, ids, s, i):
+    """Put score s of row i into an ascending top list (vals[0] is the current k-th best)."""
+    k = vals.shape[0]
+    p = 0
+    while p + 1 < k and vals[p + 1] < s:
+        vals[p] = vals[p + 1]
+        ids[p] = ids[p + 1]
+        p += 1
+    vals[p] = s
+    ids[p] = i
+
+
+def _scan_blocks(x, q, scale, offset, allowed, use_mask, k, nblocks):
+    """Each block of rows keeps its own top-k of dot(x, q) * scale + offset."""
+    n, d = x.shape
+    out_v = np.full((nblocks, k), -np.inf, np.float32)
+    out_i = np.full((nblocks, k), -1, np.int64)
+    for b in prange(nblocks):
+        lo = b * n // nblocks
+        hi = (b + 1) * n // nblocks
+        vals = np.full(k, -np.inf, np.float32)
+        ids = np.full(k, -1, np.int64)
+        for i in range(lo, hi):
+            if use_mask and not allowed[i]:
+                continue
+            s = np.float32(0.0)
+            for j in range(d):
+                s += x[i, j] * q[j]
+            s = s * scale[i] + offset[i]
+            if s > vals[0]:
+                _insert(vals, ids, s, i)
+        out_v[b] = vals
+        out_i[b] = ids
+    return out_v, out_i
+
+
+prange = range  # numba's prange once compiled (see _kernel)
 
 
 @lru_cache(maxsize=1)
 def _kernel():
-    """Compile (or load from numba's on-disk cache) the fused scan on first use."""
+    """Compile (or load from numba's on-disk cache) the fused scan on first use.
+
+    The kernels are module-level functions so numba's cache finds them again in
+    the next process (a closure would be recompiled, ~5 s, every time).
+    """
     from explorer.compute import numba_cache
 
     numba_cache.configure()
-    from numba import njit, prange
+    import numba
 
-    @njit(inline="always")
-    def insert(vals, ids, s, i):
-        # vals ascending: vals[0] is the current k-th best; the caller checked s > vals[0]
-        k = vals.shape[0]
-        p = 0
-        while p + 1 < k and vals[p + 1] < s:
-            vals[p] = vals[p + 1]
-            ids[p] = ids[p + 1]
-            p += 1
-        vals[p] = s
-        ids[p] = i
-
-    @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-    def scan(x, q, scale, offset, allowed, use_mask, k, nblocks):
-        n, d = x.shape
-        out_v = np.full((nblocks, k), -np.inf, np.float32)
-        out_i = np.full((nblocks, k), -1, np.int64)
-        for b in prange(nblocks):
-            lo = b * n // nblocks
-            hi = (b + 1) * n // nblocks
-            vals = np.full(k, -np.inf, np.float32)
-            ids = np.full(k, -1, np.int64)
-            for i in range(lo, hi):
-                if use_mask and not allowed[i]:
-                    continue
-                s = np.float32(0.0)
-                for j in range(d):
-                    s += x[i, j] * q[j]
-                s = s * scale[i] + offset[i]
-                if s > vals[0]:
-                    insert(vals, ids, s, i)
-            out_v[b] = vals
-            out_i[b] = ids
-        return out_v, out_i
-
-    return scan
+    global prange, _insert
+    prange = numba.prange
+    _insert = numba.njit(inline="always", cache=True, nogil=True)(_insert)
+    return numba.njit(parallel=True, fastmath=True, cache=True, nogil=True)(_scan_blocks)
 
 
 def row_norms(vectors: np.ndarray, state: TaskState | None = None) -> np.ndarray:
@@ -99,39 +111,49 @@ def row_norms(vectors: np.ndarray, state: TaskState | None = None) -> np.ndarray
     return out
 
 
-class ExactIndex:
-    """Brute-force search over the set's own vectors: exact, no build beyond the norms."""
-
-    def __init__(self, vectors: np.ndarray, metric: str = "cosine",
-                 norms: np.ndarray | None = None, state: TaskState | None = None) -> None:
-        if metric not in METRICS:
-            raise InputError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
-        if vectors.dtype != np.float32:
-            raise InputError("the index needs float32 vectors (library sets are float32)")
-        self.vectors = vectors
-        self.metric = metric
-        self.norms = row_norms(vectors, state) if norms is None else norms
-        n = len(vectors)
-        if metric == "cosine":
-            with np.errstate(divide="ignore"):
-                self._scale = np.where(self.norms > 0, 1.0 / self.norms, 0.0).astype(np.float32)
-            self._offset = np.zeros(n, dtype=np.float32)
-            self._usable = self.norms > 0  # a zero vector has no cosine with anything
-        elif metric == "l2":
-            self._scale = np.full(n, 2.0, dtype=np.float32)
-            self._offset = -(self.norms.astype(np.float32) ** 2)
-            self._usable = None
+def _scale_offset(metric: str, norms: np.ndarray,
+                  unit_rows: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per-row (scale, offset, usable mask) so that score = dot * scale + offset."""
+    n = len(norms)
+    if metric == "cosine":
+        if unit_rows:  # codes of normalised rows: the dot already is the cosine
+            scale = np.ones(n, dtype=np.float32)
         else:
-            self._scale = np.ones(n, dtype=np.float32)
-            self._offset = np.zeros(n, dtype=np.float32)
-            self._usable = None
+            with np.errstate(divide="ignore"):
+                scale = np.where(norms > 0, 1.0 / norms, 0.0).astype(np.float32)
+        return scale, np.zeros(n, dtype=np.float32), norms > 0  # a zero row has no cosine
+    if metric == "l2":
+        return (np.full(n, 2.0, dtype=np.float32), -(norms.astype(np.float32) ** 2), None)
+    return np.ones(n, dtype=np.float32), np.zeros(n, dtype=np.float32), None
+
+
+def _blocks(n: int) -> int:
+    return max(1, min(64, n // 4096)) * 4 if n >= 4096 else 1
+
+
+def _top(vals: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Merge per-block top lists: the k best (rows, scores), best first, ties by row."""
+    vals, ids = vals.ravel(), ids.ravel()
+    found = ids >= 0
+    vals, ids = vals[found], ids[found]
+    order = np.lexsort((ids, -vals))[:k]
+    return ids[order].astype(np.int64), vals[order].astype(np.float32)
+
+
+class _Searchable:
+    """Argument checks and mask handling shared by the exact searches."""
+
+    vectors: np.ndarray
+    metric: str
+    norms: np.ndarray
+    _usable: np.ndarray | None
 
     def __len__(self) -> int:
         return len(self.vectors)
 
-    def search(self, query: np.ndarray, k: int = 10,
-               allowed: np.ndarray | None = None) -> Neighbours:
-        """The k best rows for `query` (d,), among `allowed` rows if a mask is given."""
+    def _prepare(self, query: np.ndarray, k: int,
+                 allowed: np.ndarray | None) -> tuple[np.ndarray, float, np.ndarray | None]:
+        """(query as scanned, |query|, combined mask or None)."""
         q = np.ascontiguousarray(query, dtype=np.float32).ravel()
         n, d = self.vectors.shape
         if q.shape != (d,):
@@ -151,16 +173,261 @@ class ExactIndex:
             if allowed.shape != (n,):
                 raise InputError(f"the filter mask has {allowed.size} entries for {n} rows")
             mask = allowed if mask is None else (mask & allowed)
-        use_mask = mask is not None
-        mask_arr = mask if use_mask else np.ones(1, dtype=bool)
-        nblocks = max(1, min(64, n // 4096)) * 4 if n >= 4096 else 1
-        vals, ids = _kernel()(self.vectors, q, self._scale, self._offset, mask_arr, use_mask,
-                              int(k), int(nblocks))
-        vals, ids = vals.ravel(), ids.ravel()
-        found = ids >= 0
-        vals, ids = vals[found], ids[found]
-        order = np.lexsort((ids, -vals))[:k]  # best first; ties by row number
-        rows, scores = ids[order], vals[order]
+        return q, qn, mask
+
+    def _finish(self, rows: np.ndarray, scores: np.ndarray, qn: float) -> Neighbours:
         if self.metric == "l2":
             scores = np.sqrt(np.maximum(qn * qn - scores, 0.0)).astype(np.float32)
-        return Neighbours(rows.astype(np.int64), scores.astype(np.float32), self.metric)
+        return Neighbours(rows, scores.astype(np.float32), self.metric)
+
+
+def _scan(x: np.ndarray, q: np.ndarray, scale: np.ndarray, offset: np.ndarray,
+          mask: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    use_mask = mask is not None
+    mask_arr = mask if use_mask else np.ones(1, dtype=bool)
+    return _kernel()(x, q, scale, offset, mask_arr, use_mask, int(k), _blocks(len(x)))
+
+
+class ExactIndex(_Searchable):
+    """Brute-force search over the set's own vectors: exact, no build beyond the norms."""
+
+    kind = "flat"
+
+    def __init__(self, vectors: np.ndarray, metric: str = "cosine",
+                 norms: np.ndarray | None = None, state: TaskState | None = None) -> None:
+        _check(vectors, metric)
+        self.vectors = vectors
+        self.metric = metric
+        self.norms = row_norms(vectors, state) if norms is None else norms
+        self._scale, self._offset, self._usable = _scale_offset(metric, self.norms)
+
+    def search(self, query: np.ndarray, k: int = 10,
+               allowed: np.ndarray | None = None) -> Neighbours:
+        """The k best rows for `query` (d,), among `allowed` rows if a mask is given."""
+        q, qn, mask = self._prepare(query, k, allowed)
+        rows, scores = _top(*_scan(self.vectors, q, self._scale, self._offset, mask, k), k)
+        return self._finish(rows, scores, qn)
+
+
+def _check(vectors: np.ndarray, metric: str) -> None:
+    if metric not in METRICS:
+        raise InputError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+    if vectors.dtype != np.float32:
+        raise InputError("the index needs float32 vectors (library sets are float32)")
+
+
+def quantise(vectors: np.ndarray, metric: str, norms: np.ndarray,
+             state: TaskState | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """int8 codes (n, d) and the per-dimension step: x ~= codes * step.
+
+    Cosine codes hold the normalised rows (the raw norms stay in `norms`), so
+    one step size fits every row whatever its length. The step is the
+    dimension's largest magnitude / 127: nothing is clipped, which keeps the
+    rounding error of every score within a known bound.
+    """
+    state = state or TaskState()
+    n, d = vectors.shape
+    step_rows = chunk_rows(d)
+    inv_norm = None
+    if metric == "cosine":
+        with np.errstate(divide="ignore"):
+            inv_norm = np.where(norms > 0, 1.0 / norms, 0.0).astype(np.float32)
+    amax = np.zeros(d, dtype=np.float32)
+    for start in range(0, n, step_rows):
+        chunk = np.asarray(vectors[start:start + step_rows])
+        if inv_norm is not None:
+            chunk = chunk * inv_norm[start:start + len(chunk), None]
+        np.maximum(amax, np.abs(chunk).max(axis=0), out=amax)
+        state.progress(min(n, start + step_rows), 2 * n)
+    step = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+    inv = (1.0 / step).astype(np.float32)
+    codes = np.empty((n, d), dtype=np.int8)
+    for start in range(0, n, step_rows):
+        chunk = np.asarray(vectors[start:start + step_rows])
+        if inv_norm is not None:
+            chunk = chunk * inv_norm[start:start + len(chunk), None]
+        codes[start:start + len(chunk)] = np.clip(np.rint(chunk * inv), -127, 127)
+        state.progress(n + min(n, start + step_rows), 2 * n)
+    return codes, step
+
+
+class CompactIndex(_Searchable):
+    """Exact results from a 4x smaller scan: int8 codes first, then float32 re-ranking.
+
+    The int8 scan keeps C candidates; their exact scores come from the float32
+    rows. Rounding moves any row's code score by at most
+    B = sum_j |q_j| step_j / 2 (times 2 for L2), so a row left out scores at
+    most (C-th code score + B): when the exact k-th score is above that, the
+    answer is provably the exact top-k. Otherwise C grows; past MAX_CANDIDATES
+    a statistical margin of 8 standard deviations of the rounding noise is
+    accepted, and failing that the float32 scan answers.
+    """
+
+    kind = "compact"
+    MAX_CANDIDATES = 4096
+    SIGMAS = 8.0
+
+    def __init__(self, vectors: np.ndarray, metric: str, codes: np.ndarray, step: np.ndarray,
+                 norms: np.ndarray) -> None:
+        _check(vectors, metric)
+        if codes.shape != vectors.shape or codes.dtype != np.int8:
+            raise ValueError("codes must be int8 with the vectors' shape")
+        self.vectors, self.metric, self.codes, self.step, self.norms = (
+            vectors, metric, codes, np.asarray(step, dtype=np.float32), norms)
+        self._scale, self._offset, self._usable = _scale_offset(metric, norms, unit_rows=True)
+        self._exact_scale, _, _ = _scale_offset(metric, norms)
+        self.last_verified = ""  # "bound" | "statistical" | "fallback", for tests and the UI
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, metric: str, norms: np.ndarray | None = None,
+              state: TaskState | None = None) -> "CompactIndex":
+        state = state or TaskState()
+        norms = row_norms(vectors, state.sub(0, 0.3)) if norms is None else norms
+        codes, step = quantise(vectors, metric, norms, state.sub(0.3, 1.0))
+        return cls(vectors, metric, codes, step, norms)
+
+    def search(self, query: np.ndarray, k: int = 10,
+               allowed: np.ndarray | None = None) -> Neighbours:
+        q, qn, mask = self._prepare(query, k, allowed)
+        qs = (q * self.step).astype(np.float32)
+        factor = 2.0 if self.metric == "l2" else 1.0
+        bound = factor * 0.5 * float(np.abs(qs).sum())  # |rounding error| <= step/2 per value
+        sigma = factor * float(np.sqrt((qs.astype(np.float64) ** 2).sum() / 12.0))
+        c = max(2 * k, k + 32)
+        while True:
+            cand, approx = _top(*_scan(self.codes, qs, self._scale, self._offset, mask, c), c)
+            rows, scores = self._rerank(cand, q, k)
+            if len(cand) < c:  # every usable row was a candidate
+                self.last_verified = "bound"
+                return self._finish(rows, scores, qn)
+            threshold = float(approx[-1])  # the best a left-out row can have scored in codes
+            if len(rows) == k and scores[-1] >= threshold + bound:
+                self.last_verified = "bound"
+                return self._finish(rows, scores, qn)
+            if c >= self.MAX_CANDIDATES:
+                break
+            c = min(self.MAX_CANDIDATES, 4 * c)
+        if len(rows) == k and scores[-1] >= threshold + self.SIGMAS * sigma:
+            self.last_verified = "statistical"
+            return self._finish(rows, scores, qn)
+        self.last_verified = "fallback"
+        exact_rows, exact_scores = _top(*_scan(self.vectors, q, self._exact_scale,
+                                               self._offset, mask, k), k)
+        return self._finish(exact_rows, exact_scores, qn)
+
+    def _rerank(self, cand: np.ndarray, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        order = np.sort(cand)  # ascending rows read the memory map in order
+        exact = (np.asarray(self.vectors[order]) @ q) * self._exact_scale[order] + self._offset[order]
+        best = np.lexsort((order, -exact))[:k]
+        return order[best], exact[best].astype(np.float32)
+
+
+class ApproxIndex(_Searchable):
+    """faiss HNSW or IVF over 8-bit scalar-quantised rows, re-ranked on the float32 rows.
+
+    The graph (or the inverted lists) finds candidates quickly in compact
+    codes; their exact scores then come from the set's own vectors, so the
+    scores shown are true ones and only the recall is approximate (it is
+    measured and shown next to the index). A filter that keeps few rows is
+    answered by the exact masked scan instead: a graph walk through mostly
+    excluded rows loses recall.
+    """
+
+    FILTER_EXACT_BELOW = 0.2
+    HNSW_M = 32
+
+    def __init__(self, vectors: np.ndarray, metric: str, faiss_index, kind: str,
+                 norms: np.ndarray) -> None:
+        _check(vectors, metric)
+        self.vectors, self.metric, self.faiss_index, self.kind, self.norms = (
+            vectors, metric, faiss_index, kind, norms)
+        self._scale, self._offset, self._usable = _scale_offset(metric, norms)
+        self.ef_search = 128
+        self.nprobe = 32
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, metric: str, kind: str = "hnsw",
+              norms: np.ndarray | None = None, state: TaskState | None = None) -> "ApproxIndex":
+        import faiss
+
+        if kind not in ("hnsw", "ivf"):
+            raise InputError(f"unknown approximate index kind {kind!r}; expected hnsw or ivf")
+        _check(vectors, metric)
+        state = state or TaskState()
+        norms = row_norms(vectors, state.sub(0, 0.05)) if norms is None else norms
+        n, d = vectors.shape
+        faiss_metric = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
+        qt = faiss.ScalarQuantizer.QT_8bit
+        if kind == "hnsw":
+            index = faiss.IndexHNSWSQ(d, qt, cls.HNSW_M, faiss_metric)
+            index.hnsw.efConstruction = 64
+        else:
+            nlist = int(max(1, min(65536, 4 * np.sqrt(n), n // 39)))  # faiss wants 39 points per list
+            quantizer = faiss.IndexFlat(d, faiss_metric)
+            index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, qt, faiss_metric)
+            index.own_fields = True
+            quantizer.this.disown()
+        rng = np.random.default_rng(0)
+        train_n = min(n, max(50_000, 40 * getattr(index, "nlist", 0)))
+        train_rows = np.sort(rng.choice(n, size=train_n, replace=False))
+        state.status("Training the index")
+        index.train(_rows_for_faiss(vectors, train_rows, metric, norms))
+        state.status(f"Building the {kind.upper()} index")
+        step = max(10_000, n // 100)
+        sub = state.sub(0.1, 1.0)
+        for start in range(0, n, step):
+            rows = np.arange(start, min(n, start + step))
+            index.add(_rows_for_faiss(vectors, rows, metric, norms))
+            sub.progress(min(n, start + step), n)
+        return cls(vectors, metric, index, kind, norms)
+
+    def search(self, query: np.ndarray, k: int = 10,
+               allowed: np.ndarray | None = None) -> Neighbours:
+        import faiss
+
+        q, qn, mask = self._prepare(query, k, allowed)
+        n = len(self.vectors)
+        if allowed is not None and mask is not None and mask.mean() < self.FILTER_EXACT_BELOW:
+            rows, scores = _top(*_scan(self.vectors, q, self._scale, self._offset, mask, k), k)
+            return self._finish(rows, scores, qn)
+        want = min(n, max(2 * k, k + 20))
+        sel = None
+        if mask is not None:
+            sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(np.packbits(mask, bitorder="little")))
+        if self.kind == "hnsw":
+            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, want))
+        else:
+            params = faiss.SearchParametersIVF(nprobe=self.nprobe)
+        if sel is not None:
+            params.sel = sel
+        _, ids = self.faiss_index.search(q[None, :], want, params=params)
+        cand = ids[0][ids[0] >= 0]
+        order = np.sort(cand)
+        exact = (np.asarray(self.vectors[order]) @ q) * self._scale[order] + self._offset[order]
+        best = np.lexsort((order, -exact))[:k]
+        result = self._finish(order[best].astype(np.int64), exact[best].astype(np.float32), qn)
+        result.exact = False
+        return result
+
+    def to_bytes(self) -> np.ndarray:
+        import faiss
+
+        return faiss.serialize_index(self.faiss_index)
+
+    @classmethod
+    def from_bytes(cls, vectors: np.ndarray, metric: str, data: np.ndarray, kind: str,
+                   norms: np.ndarray) -> "ApproxIndex":
+        import faiss
+
+        return cls(vectors, metric, faiss.deserialize_index(np.ascontiguousarray(data)), kind,
+                   norms)
+
+
+def _rows_for_faiss(vectors: np.ndarray, rows: np.ndarray, metric: str,
+                    norms: np.ndarray) -> np.ndarray:
+    """float32 rows as faiss should see them: normalised for cosine (zero rows stay zero)."""
+    x = np.ascontiguousarray(vectors[rows], dtype=np.float32)
+    if metric == "cosine":
+        nr = norms[rows]
+        x *= np.where(nr > 0, 1.0 / np.where(nr > 0, nr, 1.0), 0.0)[:, None].astype(np.float32)
+    return x

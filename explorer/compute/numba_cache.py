@@ -309,7 +309,12 @@ def warm_up(state=None) -> dict:
                        state=state.sub(0.0, 0.4), _n_epochs=5)
     projection.project(x, projection.ProjectionParams(method="umap", seed=0, sample=200),
                        state=state.sub(0.4, 0.8), _n_epochs=5, _parallel=True)
-    projection.project(x, projection.ProjectionParams(method="pca"), state=state.sub(0.8, 1.0))
+    projection.project(x, projection.ProjectionParams(method="pca"), state=state.sub(0.8, 0.9))
+    from explorer.compute.index import CompactIndex, ExactIndex
+
+    for metric in ("cosine", "l2"):  # the float32 and int8 scans used by neighbour search
+        ExactIndex(x, metric).search(x[0], 5, allowed=np.ones(n, dtype=bool))
+        CompactIndex.build(x, metric).search(x[0], 5)
     state.progress(1)
     return {"seconds": time.perf_counter() - t0, "cache_dir": str(configure()),
             "signatures": cached_signatures()}

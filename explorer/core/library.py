@@ -15,6 +15,7 @@ import re
 import shutil
 import time
 import uuid
+import zlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from explorer.core.artifacts import ArtifactStore
 from explorer.core.atomic import fsync_dir, write_json
 from explorer.core.checks import SetReport, check_set
 from explorer.core.embedding_set import EmbeddingSet
@@ -36,6 +38,7 @@ VECTORS = "vectors.npy"
 METADATA = "metadata.parquet"
 MANIFEST = "manifest.json"
 PARTIAL_PREFIX = ".partial-"
+NORMS_KIND, NORMS_KEY, NORMS_FORMAT = "index", "norms", 1  # row norms, kept for neighbour search
 
 
 @dataclass
@@ -198,6 +201,8 @@ class Library:
         try:
             state.status("Writing vectors")
             self._write_vectors(tmp / VECTORS, es.vectors, keep_mask, n_keep, state.sub(0.3, 0.9))
+            if scan.norms is not None:  # spares neighbour search a second pass
+                _write_norms(tmp, scan.norms[keep_mask] if len(drop) else scan.norms)
             state.status("Writing metadata")
             meta = es.metadata
             if len(drop):
@@ -324,6 +329,30 @@ def _release(mapping: mmap.mmap) -> None:
         mapping.madvise(mmap.MADV_DONTNEED)
     except (AttributeError, OSError, ValueError):
         pass
+
+
+def vectors_signature(vectors: np.ndarray, folder: Path | None) -> dict:
+    """What derived data (norms, indexes) was computed from: shape, file size/mtime, sampled rows."""
+    n, d = vectors.shape
+    sig: dict = {"count": int(n), "dim": int(d)}
+    if folder is not None:
+        try:
+            st = (Path(folder) / VECTORS).stat()
+            sig.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+        except OSError:
+            pass
+    rows = np.unique(np.linspace(0, n - 1, num=min(n, 64)).astype(np.int64))
+    sig["sample_crc"] = zlib.crc32(np.ascontiguousarray(vectors[rows], dtype=np.float32).tobytes())
+    return sig
+
+
+def _write_norms(folder: Path, norms: np.ndarray) -> None:
+    """Store the norms found by the import scan where neighbour search looks for them."""
+    vectors = np.load(folder / VECTORS, mmap_mode="r")
+    ArtifactStore(folder).save(NORMS_KIND, NORMS_KEY, norms.astype(np.float32),
+                               {"signature": vectors_signature(vectors, folder),
+                                "format": NORMS_FORMAT})
+    del vectors
 
 
 def _write_metadata(path: Path, table: pa.Table) -> None:

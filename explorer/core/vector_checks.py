@@ -24,6 +24,7 @@ class VectorScan:
     nonfinite_rows: np.ndarray = field(repr=False)
     zero_rows: np.ndarray = field(repr=False)
     first_nonfinite: tuple[int, int] | None = None  # (row, column), 0-based
+    norms: np.ndarray | None = field(default=None, repr=False)  # |x| per row (float32)
 
     @property
     def nan_rows(self) -> int:
@@ -39,13 +40,14 @@ def chunk_rows(dim: int, itemsize: int = 4) -> int:
 
 
 def scan_vectors(vectors: np.ndarray, state: TaskState | None = None) -> VectorScan:
-    """Find rows holding NaN/Inf and rows that are all zeros."""
+    """Find rows holding NaN/Inf and rows that are all zeros; keep every row's norm."""
     state = state or TaskState()
     n, d = vectors.shape
     step = chunk_rows(d, vectors.dtype.itemsize)
     bad: list[np.ndarray] = []
     zero: list[np.ndarray] = []
     first: tuple[int, int] | None = None
+    norms = np.empty(n, dtype=np.float32)
     for start in range(0, n, step):
         chunk = np.asarray(vectors[start:start + step])
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
@@ -54,6 +56,7 @@ def scan_vectors(vectors: np.ndarray, state: TaskState | None = None) -> VectorS
             if chunk.dtype != np.float32:
                 chunk = chunk.astype(np.float32)
             sq = np.einsum("ij,ij->i", chunk, chunk)
+            norms[start:start + len(chunk)] = np.sqrt(sq)  # kept: search needs them
         suspect = np.flatnonzero(~np.isfinite(sq) | (sq == 0))
         if suspect.size:
             rows = chunk[suspect]
@@ -75,4 +78,5 @@ def scan_vectors(vectors: np.ndarray, state: TaskState | None = None) -> VectorS
         nonfinite_rows=np.concatenate(bad).astype(np.int64) if bad else empty,
         zero_rows=np.concatenate(zero).astype(np.int64) if zero else empty,
         first_nonfinite=first,
+        norms=norms,
     )

@@ -94,7 +94,8 @@ def full() -> tuple[pa.Table, np.ndarray]:
 
 def _neighbours(vectors: np.ndarray, ids: list[str], key: str, k: int) -> list[str]:
     i = ids.index(key)
-    sims = vectors @ vectors[i]
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    sims = unit @ unit[i]  # cosine, the demo's metric
     order = [j for j in np.argsort(-sims, kind="stable") if j != i]
     return [ids[j] for j in order[:k]]
 
@@ -161,7 +162,8 @@ def test_embed_shape_norm_and_determinism(mini_table):
     v = demo.embed_docstrings(mini_table, dim=64)
     assert v.dtype == np.float32 and v.shape == (mini_table.num_rows, 64)
     assert np.all(np.isfinite(v))
-    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    norms = np.linalg.norm(v, axis=1)  # the share of each TF-IDF row (length 1) kept
+    assert np.all(norms <= 1 + 1e-5) and np.all(norms > 0) and norms.std() > 0.01
     np.testing.assert_array_equal(v, demo.embed_docstrings(mini_table, dim=64))
 
 
@@ -173,7 +175,8 @@ def test_embed_tiny_input_pads_to_dim():
                                "Parse a JSON document into objects."]})
     v = demo.embed_docstrings(table, dim=16)
     assert v.shape == (3, 16)
-    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    norms = np.linalg.norm(v, axis=1)  # 2 topics cannot hold all of 3 documents
+    assert np.all((norms > 0) & (norms <= 1 + 1e-5))
 
 
 def test_embed_neighbours_on_subset(mini_table):
@@ -279,7 +282,8 @@ def test_full_stdlib_embedding_is_meaningful(full):
     i, j = rng.integers(0, len(ids), (2, 100_000))
     keep = i != j
     i, j = i[keep], j[keep]
-    sims = np.einsum("ij,ij->i", v[i], v[j])
+    unit = v / np.linalg.norm(v, axis=1, keepdims=True)
+    sims = np.einsum("ij,ij->i", unit[i], unit[j])  # cosine, the demo's metric
     same = areas[i] == areas[j]
     assert sims[same].mean() > 2 * sims[~same].mean()
     assert sims[same].mean() - sims.mean() > 0.05

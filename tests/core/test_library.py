@@ -177,3 +177,19 @@ def test_import_retries_when_another_process_took_the_id(tmp_path, monkeypatch):
     entry = lib.import_set(make_set())
     assert entry.id == "my-set-2"
     assert lib.open("my-set-2").count == 200
+
+
+def test_import_keeps_the_scans_row_norms_for_kept_rows(tmp_path):
+    from explorer.core.artifacts import ArtifactStore
+    from explorer.core.library import NORMS_KEY, NORMS_KIND, vectors_signature
+
+    es = make_set(n=40)
+    es.vectors[[3, 17]] = np.nan
+    lib = Library(tmp_path)
+    back = lib.open(lib.import_set(es, drop_nonfinite=True).id)
+    norms, meta = ArtifactStore(back.path).load(NORMS_KIND, NORMS_KEY)
+    np.testing.assert_allclose(norms, np.linalg.norm(np.asarray(back.vectors), axis=1), rtol=1e-6)
+    assert meta["signature"] == vectors_signature(back.vectors, back.path)
+    # the signature follows the vectors file: rewriting it makes the stored norms stale
+    np.save(back.path / "vectors.npy", np.asarray(back.vectors) * 2)
+    assert meta["signature"] != vectors_signature(np.load(back.path / "vectors.npy"), back.path)

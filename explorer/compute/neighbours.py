@@ -1,0 +1,504 @@
+"""Nearest neighbours of a set: which index, kept where, and the queries users ask.
+
+Indexes live in the library beside the set (`artifacts/index/`), tagged with a
+signature of the vectors file, so they are rebuilt only when the set changes.
+Row norms and int8 codes are memory-mapped when loaded; an HNSW / IVF graph is
+deserialised. Within a process, opened indexes are kept for the next query.
+
+Kinds: "flat" (the exact float32 scan), "compact" (exact results from an int8
+scan + float32 re-ranking), "hnsw" and "ivf" (approximate; their recall@10
+against exact search is measured on sampled rows at build time and stored).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from explorer.compute.index import (METRICS, ApproxIndex, CompactIndex, ExactIndex, Neighbours,
+                                    quantise, row_norms)
+from explorer.core.artifacts import ArtifactStore
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.errors import InputError
+from explorer.core.jobs import TaskState
+from explorer.core.library import NORMS_FORMAT, NORMS_KEY, NORMS_KIND
+from explorer.core.library import vectors_signature as library_signature
+from explorer.core.metadata import MetadataQuery
+
+KINDS = ("auto", "flat", "compact", "hnsw", "ivf")
+INDEX_KIND = NORMS_KIND  # artefact folder, shared with the norms the import stores
+FORMAT = NORMS_FORMAT
+FLAT_MAX_VALUES = 64_000_000  # 256 MB of float32 (e.g. 170k x 384): one scan takes ~20 ms
+COMPACT_MAX_VALUES = 1_600_000_000  # ~4M x 384: a 1.6 GB int8 scan, ~0.1-0.2 s
+HNSW_MAX_ROWS = 10_000_000  # beyond, the graph's links alone outgrow a desktop's memory
+RECALL_QUERIES = 200
+RECALL_K = 10
+TEXT_DISABLED_REASON = ("Typed text needs the set's ONNX encoder; text queries arrive with "
+                        "model encoding (issue 5). Use an item, the selection or arithmetic.")
+
+
+@dataclass
+class IndexInfo:
+    kind: str
+    metric: str
+    count: int
+    dim: int
+    build_seconds: float
+    bytes: int  # what the index holds beyond the vectors themselves
+    exact: bool
+    recall_at_10: float | None = None  # approximate kinds: measured on sampled rows
+    recall_queries: int = 0
+    reused: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def describe(self) -> str:
+        """One line for the UI: kind, exactness or measured recall."""
+        name = {"flat": "exact scan", "compact": "int8 scan + exact re-rank"}.get(
+            self.kind, self.kind.upper())
+        if self.exact:
+            return f"{name} · exact"
+        return (f"{name} · recall@{RECALL_K} {self.recall_at_10:.3f} "
+                f"({self.recall_queries} sampled queries)")
+
+
+def choose_kind(count: int, dim: int) -> str:
+    """Exact while it is fast (flat, then compact codes), then HNSW, then IVF."""
+    values = count * dim
+    if values <= FLAT_MAX_VALUES:
+        return "flat"
+    if values <= COMPACT_MAX_VALUES:
+        return "compact"
+    return "hnsw" if count <= HNSW_MAX_ROWS else "ivf"
+
+
+def exact_kind(count: int, dim: int) -> str:
+    return "flat" if count * dim <= FLAT_MAX_VALUES else "compact"
+
+
+def approx_kind(count: int) -> str:
+    return "hnsw" if count <= HNSW_MAX_ROWS else "ivf"
+
+
+# --- persistence ------------------------------------------------------------------
+def vectors_signature(es: EmbeddingSet) -> dict:
+    return library_signature(es.vectors, es.path)
+
+
+def _store(es: EmbeddingSet) -> ArtifactStore | None:
+    return ArtifactStore(es.path) if es.path is not None else None
+
+
+def _load(store: ArtifactStore | None, key: str, sig: dict):
+    if store is None:
+        return None
+    found = store.load(INDEX_KIND, key)
+    if found is None:
+        return None
+    array, meta = found
+    if meta.get("signature") != sig or meta.get("format") != FORMAT:
+        return None
+    return array, meta
+
+
+def _save(store: ArtifactStore | None, key: str, array: np.ndarray, sig: dict,
+          **meta) -> None:
+    if store is not None:
+        try:
+            store.save(INDEX_KIND, key, array, {"signature": sig, "format": FORMAT, **meta})
+        except OSError:
+            pass  # a cache that cannot be written is rebuilt next time, nothing more
+
+
+def set_norms(es: EmbeddingSet, state: TaskState | None = None) -> np.ndarray:
+    """|x| per row, stored with the set after the first pass."""
+    sig = vectors_signature(es)
+    store = _store(es)
+    found = _load(store, NORMS_KEY, sig)
+    if found is not None:
+        return found[0]
+    norms = row_norms(es.vectors, state)
+    _save(store, NORMS_KEY, norms, sig)
+    return norms
+
+
+_OPEN: OrderedDict = OrderedDict()  # (set identity, metric, kind, signature) -> (index, info)
+_OPEN_LOCK = threading.Lock()
+_OPEN_MAX = 6
+
+
+def open_index(es: EmbeddingSet, metric: str | None = None, kind: str = "auto",
+               state: TaskState | None = None):
+    """(index, IndexInfo) for `es`: from memory, from the library, or built (and stored)."""
+    state = state or TaskState()
+    metric = metric or es.metric
+    if metric not in METRICS:
+        raise InputError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+    if kind not in KINDS:
+        raise InputError(f"unknown index kind {kind!r}; expected one of {', '.join(KINDS)}")
+    n, d = es.vectors.shape
+    if kind == "auto":
+        kind = choose_kind(n, d)
+    sig = vectors_signature(es)
+    ident = str(es.path) if es.path is not None else id(es.vectors)
+    cache_key = (ident, metric, kind, repr(sorted(sig.items())))
+    with _OPEN_LOCK:
+        if cache_key in _OPEN:
+            _OPEN.move_to_end(cache_key)
+            index, info = _OPEN[cache_key]
+            return index, IndexInfo(**{**info.to_dict(), "reused": True})
+    index, info = _open_uncached(es, metric, kind, sig, state)
+    with _OPEN_LOCK:
+        _OPEN[cache_key] = (index, info)
+        while len(_OPEN) > _OPEN_MAX:
+            _OPEN.popitem(last=False)
+    return index, info
+
+
+def _open_uncached(es: EmbeddingSet, metric: str, kind: str, sig: dict, state: TaskState):
+    store = _store(es)
+    n, d = es.vectors.shape
+    start = time.perf_counter()
+    state.status("Computing vector norms")
+    norms = set_norms(es, state.sub(0, 0.1))
+    if kind == "flat":
+        index = ExactIndex(es.vectors, metric, norms=norms)
+        return index, IndexInfo("flat", metric, n, d, time.perf_counter() - start,
+                                int(norms.nbytes), exact=True)
+    key = f"{metric}-{kind}"
+    found = _load(store, key, sig)
+    if kind == "compact":
+        if found is not None:
+            codes, meta = found
+            index = CompactIndex(es.vectors, metric, codes, np.asarray(meta["step"], np.float32),
+                                 norms)
+            return index, IndexInfo(**meta["info"], reused=True)
+        state.status("Building int8 codes")
+        codes, step = quantise(es.vectors, metric, norms, state.sub(0.1, 1.0))
+        index = CompactIndex(es.vectors, metric, codes, step, norms)
+        info = IndexInfo("compact", metric, n, d, time.perf_counter() - start,
+                         int(codes.nbytes + norms.nbytes), exact=True)
+        _save(store, key, codes, sig, step=step.tolist(), info=_persisted(info))
+        return index, info
+    if found is not None:
+        data, meta = found
+        index = ApproxIndex.from_bytes(es.vectors, metric, np.asarray(data), kind, norms)
+        return index, IndexInfo(**meta["info"], reused=True)
+    index = ApproxIndex.build(es.vectors, metric, kind, norms=norms, state=state.sub(0.1, 0.85))
+    build = time.perf_counter() - start
+    state.status("Measuring recall against exact search")
+    recall, queries = measure_recall(index, ExactIndex(es.vectors, metric, norms=norms),
+                                     state=state.sub(0.85, 1.0))
+    data = index.to_bytes()
+    info = IndexInfo(kind, metric, n, d, build, int(data.nbytes + norms.nbytes), exact=False,
+                     recall_at_10=recall, recall_queries=queries)
+    _save(store, key, data, sig, info=_persisted(info))
+    return index, info
+
+
+def _persisted(info: IndexInfo) -> dict:
+    record = info.to_dict()
+    record.pop("reused")
+    return record
+
+
+def measure_recall(index, exact: ExactIndex, queries: int = RECALL_QUERIES, k: int = RECALL_K,
+                   seed: int = 0, state: TaskState | None = None) -> tuple[float, int]:
+    """Mean recall@k of `index` against exact search, querying with sampled rows (self excluded)."""
+    state = state or TaskState()
+    n = len(exact)
+    usable = np.flatnonzero(exact.norms > 0) if exact.metric == "cosine" else np.arange(n)
+    if len(usable) <= k + 1:
+        return 1.0, 0
+    rows = np.random.default_rng(seed).choice(usable, size=min(queries, len(usable)),
+                                              replace=False)
+    hits = 0
+    for i, row in enumerate(rows):
+        q = np.asarray(exact.vectors[row], dtype=np.float32)
+        truth = [r for r in exact.search(q, k + 1).rows if r != row][:k]
+        got = [r for r in index.search(q, k + 1).rows if r != row][:k]
+        hits += len(set(truth) & set(got))
+        state.progress(i + 1, len(rows))
+    return hits / (k * len(rows)), int(len(rows))
+
+
+def drop_cached(es: EmbeddingSet) -> None:
+    """Forget opened indexes of `es` (after it was removed or rewritten)."""
+    ident = str(es.path) if es.path is not None else id(es.vectors)
+    with _OPEN_LOCK:
+        for key in [key for key in _OPEN if key[0] == ident]:
+            del _OPEN[key]
+
+
+# --- queries ----------------------------------------------------------------------
+@dataclass
+class Query:
+    kind: str  # "row" | "centroid" | "arithmetic" | "vector" | "text"
+    label: str
+    vector: np.ndarray = field(repr=False)
+    rows: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "label": self.label, "rows": list(self.rows)}
+
+
+def _check_row(es: EmbeddingSet, row: int) -> int:
+    if not 0 <= int(row) < es.count:
+        raise InputError(f"row {row} is out of range: the set has rows 0 to {es.count - 1}")
+    return int(row)
+
+
+def row_query(es: EmbeddingSet, row: int) -> Query:
+    row = _check_row(es, row)
+    name = es.label(row)
+    label = name if name == f"#{row}" else f"#{row} {name}"
+    return Query("row", label, np.array(es.vectors[row], dtype=np.float32), [row])
+
+
+def id_query(es: EmbeddingSet, item_id: str) -> Query:
+    return row_query(es, find_item(es, item_id))
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def centroid_query(es: EmbeddingSet, rows, metric: str | None = None) -> Query:
+    """Mean of the rows (of their directions for cosine, so long vectors do not dominate)."""
+    rows = np.unique(np.asarray(rows, dtype=np.int64))
+    if rows.size == 0:
+        raise InputError("the selection is empty: select items to search from their centroid")
+    if rows[0] < 0 or rows[-1] >= es.count:
+        raise InputError(f"rows out of range: the set has rows 0 to {es.count - 1}")
+    metric = metric or es.metric
+    total = np.zeros(es.dim, dtype=np.float64)
+    for start in range(0, len(rows), 65536):
+        chunk = np.asarray(es.vectors[rows[start:start + 65536]], dtype=np.float32)
+        total += (_unit(chunk) if metric == "cosine" else chunk).sum(axis=0, dtype=np.float64)
+    vector = (total / len(rows)).astype(np.float32)
+    if not np.any(vector):
+        raise InputError("the centroid of the selection is a zero vector (the items cancel out)")
+    label = f"centroid of {len(rows):,} selected" if len(rows) > 1 else f"#{rows[0]}"
+    return Query("centroid", label, vector, rows.tolist() if len(rows) <= 10_000 else [])
+
+
+def vector_query(vector, label: str = "vector") -> Query:
+    return Query("vector", label, np.asarray(vector, dtype=np.float32).ravel())
+
+
+def find_item(es: EmbeddingSet, term: str) -> int:
+    """Row of an item named `term`: `#12` is row 12, else the id column, then the text column."""
+    term = term.strip()
+    if len(term) >= 2 and term[0] == term[-1] and term[0] in "\"'":
+        term = term[1:-1]
+    elif re.fullmatch(r"#\d+", term):
+        return _check_row(es, int(term[1:]))
+    for column in dict.fromkeys(c for c in (es.id_column, es.text_column) if c):
+        col = es.metadata.column(column)
+        values = col if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) \
+            else col.cast(pa.string())
+        hits = pc.indices_nonzero(pc.fill_null(pc.equal(values, term), False)).to_numpy()
+        if hits.size:
+            return int(hits[0])
+    where = " or ".join(c for c in (es.id_column, es.text_column) if c) or "no id column"
+    raise InputError(f"no item named {term!r} (looked in {where}); write #ROW for a row number")
+
+
+
+def arithmetic_query(es: EmbeddingSet, expr: str, metric: str | None = None) -> Query:
+    """`king - man + woman`, `#12 - #40 + #7` or `0.5*#3 + #9`: a sum of (scaled) item vectors.
+
+    Terms are joined by `+` / `-` with spaces around them (names may hold a
+    hyphen); quote names with spaces. For cosine each term is normalised first,
+    as in the classic analogy arithmetic.
+    """
+    metric = metric or es.metric
+    text = expr.strip()
+    if not text:
+        raise InputError("the expression is empty; write e.g. 'king - man + woman' or '#12 - #40'")
+    parts = re.split(r"\s+([+-])\s+", text)
+    signs = ["+"] + parts[1::2]
+    terms = parts[0::2]
+    total = np.zeros(es.dim, dtype=np.float64)
+    rows: list[int] = []
+    for sign, term in zip(signs, terms):
+        term = term.strip()
+        if sign == "+" and term.startswith(("+", "-")) and len(rows) == 0:
+            sign, term = term[0], term[1:].strip()
+        coef = 1.0
+        m = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)\s*\*\s*(.+)", term)
+        if m:
+            coef, term = float(m.group(1)), m.group(2)
+        if not term:
+            raise InputError(f"expression {expr!r}: a term is missing around '{sign}'")
+        row = find_item(es, term)
+        v = np.asarray(es.vectors[row], dtype=np.float32)
+        if metric == "cosine":
+            v = _unit(v)
+        total += (-coef if sign == "-" else coef) * v
+        rows.append(row)
+    vector = total.astype(np.float32)
+    if not np.any(vector):
+        raise InputError(f"expression {expr!r} adds up to a zero vector")
+    return Query("arithmetic", text, vector, rows)
+
+
+def filter_mask(es: EmbeddingSet, where: str | None) -> np.ndarray | None:
+    """Bool mask of rows matching a DuckDB WHERE expression over the metadata (None: no filter)."""
+    if where is None or not where.strip():
+        return None
+    rows = MetadataQuery(es.metadata).filter(where)
+    mask = np.zeros(es.count, dtype=bool)
+    mask[rows] = True
+    return mask
+
+
+# --- searching --------------------------------------------------------------------
+@dataclass
+class SearchResult:
+    query: Query
+    neighbours: Neighbours
+    k: int
+    metric: str
+    where: str | None
+    matching: int | None
+    seconds: float
+    index: IndexInfo
+
+    def to_dict(self, es: EmbeddingSet) -> dict:
+        return {
+            "query": self.query.to_dict(),
+            "metric": self.metric,
+            "k": self.k,
+            "where": self.where,
+            "matching": self.matching,
+            "neighbours": [{"row": int(r), "id": item_id(es, int(r)), "score": float(s)}
+                           for r, s in zip(self.neighbours.rows, self.neighbours.scores)],
+            "exact": bool(self.neighbours.exact),
+            "seconds": self.seconds,
+            "index": self.index.to_dict(),
+        }
+
+
+def item_id(es: EmbeddingSet, row: int):
+    if es.id_column:
+        value = es.metadata.column(es.id_column)[row].as_py()
+        return value if isinstance(value, (int, str)) or value is None else str(value)
+    return row
+
+
+def resolve_kind(es: EmbeddingSet, kind: str = "auto", exact: bool | None = None) -> str:
+    """The kind to use: `exact` True/False overrides "auto" with the best exact/approximate one."""
+    if kind != "auto":
+        return kind
+    if exact is True:
+        return exact_kind(es.count, es.dim)
+    if exact is False:
+        return approx_kind(es.count)
+    return choose_kind(es.count, es.dim)
+
+
+def search(es: EmbeddingSet, query: Query, k: int = 10, metric: str | None = None,
+           where: str | None = None, kind: str = "auto", exclude_self: bool = True,
+           state: TaskState | None = None) -> SearchResult:
+    """The k nearest items to `query` among those matching `where`, without the query's own items."""
+    state = state or TaskState()
+    metric = metric or es.metric
+    if not 1 <= k <= 1000:
+        raise InputError(f"k must be between 1 and 1000, got {k}")
+    mask = filter_mask(es, where)
+    index, info = open_index(es, metric, kind, state.sub(0, 0.95))
+    skip = set(query.rows) if exclude_self else set()
+    if skip and len(skip) > 100:  # many query items (a big selection): mask them out instead
+        mask = np.ones(es.count, dtype=bool) if mask is None else mask.copy()
+        mask[list(skip)] = False
+        skip = set()
+    state.status("Searching")
+    start = time.perf_counter()
+    got = index.search(query.vector, min(1000, k + len(skip)), allowed=mask)
+    keep = np.array([r not in skip for r in got.rows], dtype=bool)
+    neighbours = Neighbours(got.rows[keep][:k], got.scores[keep][:k], got.metric, got.exact)
+    seconds = time.perf_counter() - start
+    state.progress(1)
+    return SearchResult(query, neighbours, k, metric, where or None,
+                        None if mask is None else int(mask.sum()), seconds, info)
+
+
+@dataclass
+class MetricComparison:
+    query: Query
+    k: int
+    lists: dict[str, Neighbours]
+    overlap: dict[str, float]
+    norms: dict[str, np.ndarray]
+    query_norm: float
+    norm_percentiles: dict[str, float]
+    explanation: str
+
+    def to_dict(self, es: EmbeddingSet) -> dict:
+        return {
+            "query": self.query.to_dict(),
+            "k": self.k,
+            "lists": {m: [{"row": int(r), "id": item_id(es, int(r)), "score": float(s),
+                           "norm": float(nm)}
+                          for r, s, nm in zip(nb.rows, nb.scores, self.norms[m])]
+                      for m, nb in self.lists.items()},
+            "overlap": self.overlap,
+            "query_norm": self.query_norm,
+            "norm_percentiles": self.norm_percentiles,
+            "explanation": self.explanation,
+        }
+
+
+def compare_metrics(es: EmbeddingSet, query: Query, k: int = 10, where: str | None = None,
+                    exclude_self: bool = True, state: TaskState | None = None) -> MetricComparison:
+    """Exact top-k under cosine, dot and L2, their overlaps, and the norms that explain them."""
+    state = state or TaskState()
+    lists: dict[str, Neighbours] = {}
+    for i, metric in enumerate(METRICS):
+        result = search(es, query, k, metric, where, exact_kind(es.count, es.dim), exclude_self,
+                        state.sub(i / 3, (i + 1) / 3))
+        lists[metric] = result.neighbours
+    norms_all = set_norms(es)
+    norms = {m: np.asarray(norms_all[nb.rows], dtype=np.float32) for m, nb in lists.items()}
+    overlap = {}
+    for a, b in (("cosine", "dot"), ("cosine", "l2"), ("dot", "l2")):
+        shared = len(set(lists[a].rows.tolist()) & set(lists[b].rows.tolist()))
+        overlap[f"{a}/{b}"] = shared / max(1, min(len(lists[a].rows), len(lists[b].rows)))
+    p5, p50, p95 = (float(v) for v in np.percentile(norms_all, [5, 50, 95]))
+    qn = float(np.linalg.norm(query.vector))
+    return MetricComparison(query, k, lists, overlap, norms, qn,
+                            {"p5": p5, "p50": p50, "p95": p95},
+                            explain(overlap, norms, qn, p5, p50, p95))
+
+
+def explain(overlap: dict[str, float], norms: dict[str, np.ndarray], query_norm: float,
+            p5: float, p50: float, p95: float) -> str:
+    """Why the three lists differ, in a sentence or two, from the norms."""
+    spread = p95 / p5 if p5 > 0 else float("inf")
+    if spread < 1.02:
+        return ("All vectors have (almost) the same length, so cosine, dot and L2 rank items "
+                "the same way; any difference is ties.")
+    lines = [f"Vector lengths vary: the 95th percentile norm is {spread:.1f}x the 5th."]
+    dot_med = float(np.median(norms["dot"])) if len(norms["dot"]) else 0.0
+    cos_med = float(np.median(norms["cosine"])) if len(norms["cosine"]) else 0.0
+    l2_med = float(np.median(norms["l2"])) if len(norms["l2"]) else 0.0
+    if p50 > 0 and dot_med > 1.15 * p50:
+        lines.append(f"Dot product favours long vectors: its top items have a median norm "
+                     f"{dot_med / p50:.1f}x the set's.")
+    if p50 > 0 and abs(l2_med - query_norm) < abs(cos_med - query_norm) * 0.8:
+        lines.append(f"L2 favours items about as long as the query (|q| = {query_norm:.3g}).")
+    if min(overlap.values()) >= 0.999:
+        lines.append("Here the choice of metric does not change the answer.")
+    elif overlap["cosine/dot"] < 0.5:
+        lines.append("Cosine and dot disagree on most items: the choice matters for this query.")
+    return " ".join(lines)
