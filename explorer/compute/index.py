@@ -409,18 +409,24 @@ class ApproxIndex(_Searchable):
         result.exact = False
         return result
 
-    def to_bytes(self) -> np.ndarray:
+    def serialized_size(self) -> int:
         import faiss
 
-        return faiss.serialize_index(self.faiss_index)
+        return int(faiss.serialize_index(self.faiss_index).nbytes)
+
+    def save(self, path: str) -> None:
+        import faiss
+
+        faiss.write_index(self.faiss_index, str(path))
 
     @classmethod
-    def from_bytes(cls, vectors: np.ndarray, metric: str, data: np.ndarray, kind: str,
-                   norms: np.ndarray) -> "ApproxIndex":
+    def load(cls, vectors: np.ndarray, metric: str, path, kind: str,
+             norms: np.ndarray) -> "ApproxIndex":
+        """Read a saved index; its codes stay memory-mapped (only the graph is read in)."""
         import faiss
 
-        return cls(vectors, metric, faiss.deserialize_index(np.ascontiguousarray(data)), kind,
-                   norms)
+        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
+        return cls(vectors, metric, faiss.read_index(str(path), flags), kind, norms)
 
 
 def _rows_for_faiss(vectors: np.ndarray, rows: np.ndarray, metric: str,

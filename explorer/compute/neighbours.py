@@ -174,8 +174,8 @@ def _open_uncached(es: EmbeddingSet, metric: str, kind: str, sig: dict, state: T
         return index, IndexInfo("flat", metric, n, d, time.perf_counter() - start,
                                 int(norms.nbytes), exact=True)
     key = f"{metric}-{kind}"
-    found = _load(store, key, sig)
     if kind == "compact":
+        found = _load(store, key, sig)
         if found is not None:
             codes, meta = found
             index = CompactIndex(es.vectors, metric, codes, np.asarray(meta["step"], np.float32),
@@ -188,19 +188,31 @@ def _open_uncached(es: EmbeddingSet, metric: str, kind: str, sig: dict, state: T
                          int(codes.nbytes + norms.nbytes), exact=True)
         _save(store, key, codes, sig, step=step.tolist(), info=_persisted(info))
         return index, info
-    if found is not None:
-        data, meta = found
-        index = ApproxIndex.from_bytes(es.vectors, metric, np.asarray(data), kind, norms)
-        return index, IndexInfo(**meta["info"], reused=True)
+    found = store.load_file(INDEX_KIND, key) if store is not None else None
+    if found is not None and found[1].get("signature") == sig and found[1].get("format") == FORMAT:
+        try:
+            index = ApproxIndex.load(es.vectors, metric, found[0], kind, norms)
+            info = IndexInfo(**found[1]["info"], reused=True)
+            info.bytes = int(norms.nbytes + found[0].stat().st_size)
+            return index, info
+        except (RuntimeError, OSError, KeyError, TypeError):
+            pass  # damaged: rebuilt below
     index = ApproxIndex.build(es.vectors, metric, kind, norms=norms, state=state.sub(0.1, 0.85))
     build = time.perf_counter() - start
     state.status("Measuring recall against exact search")
     recall, queries = measure_recall(index, ExactIndex(es.vectors, metric, norms=norms),
                                      state=state.sub(0.85, 1.0))
-    data = index.to_bytes()
-    info = IndexInfo(kind, metric, n, d, build, int(data.nbytes + norms.nbytes), exact=False,
+    info = IndexInfo(kind, metric, n, d, build, int(norms.nbytes), exact=False,
                      recall_at_10=recall, recall_queries=queries)
-    _save(store, key, data, sig, info=_persisted(info))
+    if store is None:
+        info.bytes += int(index.serialized_size())
+        return index, info
+    try:
+        path = store.save_file(INDEX_KIND, key, "faiss", index.save,
+                               {"signature": sig, "format": FORMAT, "info": _persisted(info)})
+        info.bytes += path.stat().st_size
+    except (OSError, RuntimeError):
+        info.bytes += int(index.serialized_size())  # not kept: rebuilt next time
     return index, info
 
 
@@ -483,22 +495,24 @@ def compare_metrics(es: EmbeddingSet, query: Query, k: int = 10, where: str | No
 
 def explain(overlap: dict[str, float], norms: dict[str, np.ndarray], query_norm: float,
             p5: float, p50: float, p95: float) -> str:
-    """Why the three lists differ, in a sentence or two, from the norms."""
+    """Why the three lists differ, in a sentence or three, from the norms."""
     spread = p95 / p5 if p5 > 0 else float("inf")
     if spread < 1.02:
         return ("All vectors have (almost) the same length, so cosine, dot and L2 rank items "
                 "the same way; any difference is ties.")
-    lines = [f"Vector lengths vary: the 95th percentile norm is {spread:.1f}x the 5th."]
-    dot_med = float(np.median(norms["dot"])) if len(norms["dot"]) else 0.0
-    cos_med = float(np.median(norms["cosine"])) if len(norms["cosine"]) else 0.0
-    l2_med = float(np.median(norms["l2"])) if len(norms["l2"]) else 0.0
-    if p50 > 0 and dot_med > 1.15 * p50:
-        lines.append(f"Dot product favours long vectors: its top items have a median norm "
-                     f"{dot_med / p50:.1f}x the set's.")
-    if p50 > 0 and abs(l2_med - query_norm) < abs(cos_med - query_norm) * 0.8:
-        lines.append(f"L2 favours items about as long as the query (|q| = {query_norm:.3g}).")
+    med = {m: float(np.median(v)) if len(v) else 0.0 for m, v in norms.items()}
+    lines = [f"Vector lengths vary: the 95th percentile norm is {spread:.1f}x the 5th "
+             f"(median {p50:.3g})."]
+    if med["dot"] > 1.1 * med["cosine"]:
+        lines.append(f"Dot product favours long vectors: its items' median norm is "
+                     f"{med['dot']:.3g} against {med['cosine']:.3g} for cosine's.")
+    if abs(med["l2"] - query_norm) < abs(med["cosine"] - query_norm) - 0.05 * p50 \
+            or abs(med["l2"] - query_norm) < 0.1 * query_norm:
+        lines.append(f"L2 favours items about as long as the query (|q| = {query_norm:.3g}; "
+                     f"its items' median norm {med['l2']:.3g}).")
     if min(overlap.values()) >= 0.999:
         lines.append("Here the choice of metric does not change the answer.")
-    elif overlap["cosine/dot"] < 0.5:
-        lines.append("Cosine and dot disagree on most items: the choice matters for this query.")
+    elif overlap["cosine/dot"] <= 0.5:
+        lines.append("Cosine and dot disagree on half the items or more: the choice matters "
+                     "for this query.")
     return " ".join(lines)

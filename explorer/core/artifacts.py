@@ -1,4 +1,4 @@
-"""Derived arrays of a library set (map coordinates, fidelity scores ...), kept beside it.
+"""Derived data of a library set (map coordinates, indexes ...), kept beside it.
 
 Layout: `<set folder>/artifacts/<kind>/<key>.npy` holds the array and
 `<key>.json` what it is (shape, dtype, the caller's meta). Both are written to a
@@ -7,7 +7,8 @@ array is replaced and written after it, so a crash at any moment leaves either
 a complete artefact or one that `load` does not report (never an array paired
 with another array's meta). `load` memory-maps the array, so reopening a map of
 10M points costs nothing, and it returns None for anything missing or damaged:
-a cache must never stop the app, it only gets recomputed.
+a cache must never stop the app, it only gets recomputed. Files other
+libraries write (a faiss index) go through `save_file` / `load_file` the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -89,10 +91,63 @@ class ArtifactStore:
         write_json(js, record)
         return npy
 
+    def save_file(self, kind: str, key: str, suffix: str, write: Callable[[str], None],
+                  meta: dict | None = None) -> Path:
+        """Store a file another library writes (`write(path)`, e.g. a faiss index) with `meta`.
+
+        Same protocol as `save`: the meta goes first, the file is written beside
+        its final name and renamed, the meta comes back last with the file's size.
+        """
+        _, js = self._paths(kind, key)
+        target = js.with_name(f"{key}.{check_name(suffix, 'suffix')}")
+        record = {"format": FORMAT_VERSION, "file": target.name,
+                  "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "meta": meta or {}}
+        json.dumps(record)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        js.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            write(tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        fsync_dir(target.parent)
+        record["bytes"] = target.stat().st_size
+        write_json(js, record)
+        return target
+
+    def load_file(self, kind: str, key: str) -> tuple[Path, dict] | None:
+        """(path, meta) of a file stored with `save_file`, or None when absent or damaged."""
+        try:
+            _, js = self._paths(kind, key)
+            with open(js, encoding="utf-8") as fh:
+                record = json.load(fh)
+            if not isinstance(record, dict) or record.get("format", 0) > FORMAT_VERSION:
+                return None
+            path = js.with_name(check_name(record["file"], "file"))
+            if path.stat().st_size != record["bytes"] or not isinstance(record["meta"], dict):
+                return None
+            return path, record["meta"]
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
     def delete(self, kind: str, key: str) -> None:
         npy, js = self._paths(kind, key)
+        other = None
+        try:
+            with open(js, encoding="utf-8") as fh:
+                other = js.with_name(check_name(json.load(fh)["file"], "file"))
+        except (OSError, ValueError, TypeError, KeyError):
+            pass  # no file of another library recorded
         js.unlink(missing_ok=True)
         npy.unlink(missing_ok=True)
+        if other is not None:
+            other.unlink(missing_ok=True)
 
     def clear(self, kind: str | None = None) -> None:
         """Remove every artefact of `kind` (all kinds when None)."""
@@ -133,7 +188,8 @@ class ArtifactStore:
         for name in names:
             if name.endswith(".json") and not name.startswith("."):
                 key = name[:-5]
-                if f"{key}.npy" in present and _SAFE.match(key):
+                if _SAFE.match(key) and (f"{key}.npy" in present
+                                         or self.load_file(kind, key) is not None):
                     out.append(key)
         return sorted(out)
 

@@ -136,3 +136,29 @@ def test_failed_save_leaves_no_temp_files_and_no_half_artefact(store, monkeypatc
 def test_object_arrays_are_refused(store):
     with pytest.raises(ValueError):
         store.save("p", "k", np.array([object()]))
+
+
+def test_files_written_by_other_libraries_are_kept_atomically(tmp_path):
+    store = ArtifactStore(tmp_path)
+
+    def write(path):
+        with open(path, "wb") as fh:
+            fh.write(b"graph" * 100)
+
+    target = store.save_file("index", "cosine-hnsw", "faiss", write, {"recall": 0.98})
+    path, meta = store.load_file("index", "cosine-hnsw")
+    assert path == target and path.read_bytes() == b"graph" * 100 and meta == {"recall": 0.98}
+    assert store.keys("index") == ["cosine-hnsw"]
+    with open(path, "ab") as fh:  # changed behind our back: not trusted
+        fh.write(b"x")
+    assert store.load_file("index", "cosine-hnsw") is None
+
+    def fail(path):
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        store.save_file("index", "cosine-ivf", "faiss", fail)
+    assert store.load_file("index", "cosine-ivf") is None
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []
+    store.delete("index", "cosine-hnsw")
+    assert not path.exists() and store.keys("index") == []
