@@ -125,12 +125,14 @@ def knn_graph(vectors: np.ndarray, k: int, metric: str, norms: np.ndarray,
     step = int(max(256, min(16384, 2e10 // max(1, n * d)))) if exact else 8192
     out = np.full((n, k), -1, dtype=np.int64)
     zero = norms == 0 if metric == "cosine" else None
+    # zero rows (cosine 0) can outrank real neighbours with negative cosines: ask for enough
+    want = min(n, k + 1 + (int(zero.sum()) if zero is not None else 0))
     state.status("Finding every item's neighbours")
     done_before = n // 4 if exact else n // 2
     total = n + done_before
     for lo in range(0, n, step):
         hi = min(n, lo + step)
-        _, ids = index.search(rows(lo, hi), k + 1)
+        _, ids = index.search(rows(lo, hi), want)
         for i, row in enumerate(range(lo, hi)):
             found = ids[i][(ids[i] != row) & (ids[i] >= 0)]
             if zero is not None:

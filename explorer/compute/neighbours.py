@@ -337,9 +337,16 @@ def arithmetic_query(es: EmbeddingSet, expr: str, metric: str | None = None) -> 
     text = expr.strip()
     if not text:
         raise InputError("the expression is empty; write e.g. 'king - man + woman' or '#12 - #40'")
-    parts = re.split(r"\s+([+-])\s+", text)
+    quoted: list[str] = []
+
+    def hide(match: re.Match) -> str:  # quoted names may hold " - " themselves
+        quoted.append(match.group(1))
+        return f"\x00{len(quoted) - 1}\x00"
+
+    masked = re.sub(r"(?<![^\s*])(\"[^\"]*\"|'[^']*')", hide, text)
+    parts = re.split(r"\s+([+-])\s+", masked)
     signs = ["+"] + parts[1::2]
-    terms = parts[0::2]
+    terms = [re.sub(r"\x00(\d+)\x00", lambda m: quoted[int(m.group(1))], t) for t in parts[0::2]]
     total = np.zeros(es.dim, dtype=np.float64)
     rows: list[int] = []
     for sign, term in zip(signs, terms):
@@ -430,7 +437,7 @@ def search(es: EmbeddingSet, query: Query, k: int = 10, metric: str | None = Non
     mask = filter_mask(es, where)
     index, info = open_index(es, metric, kind, state.sub(0, 0.95))
     skip = set(query.rows) if exclude_self else set()
-    if skip and len(skip) > 100:  # many query items (a big selection): mask them out instead
+    if skip and (len(skip) > 100 or k + len(skip) > 1000):  # mask the query items out instead
         mask = np.ones(es.count, dtype=bool) if mask is None else mask.copy()
         mask[list(skip)] = False
         skip = set()

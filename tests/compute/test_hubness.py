@@ -1,0 +1,127 @@
+"""k-occurrence (hubness) against a numpy brute-force kNN count."""
+
+import os
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from explorer.compute import hubness
+from explorer.core.artifacts import ArtifactStore
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.errors import InputError
+from explorer.core.library import Library
+
+
+def make_es(x, store=True, metric="cosine"):
+    meta = pa.table({"id": [f"i{r}" for r in range(len(x))]})
+    es = EmbeddingSet(x, meta, name="hubs", format="test", source=[], metric=metric,
+                      id_column="id")
+    if not store:
+        return es
+    return Library().open(Library().import_set(es).id)
+
+
+def data(n=1500, d=24, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(12, d)) * 2
+    x = centres[rng.integers(0, 12, n)] + rng.normal(size=(n, d))
+    return (x * rng.lognormal(0, 0.4, size=(n, 1))).astype(np.float32)
+
+
+def brute_counts(x, k, metric):
+    """How often each row is among the others' k nearest (self excluded; zero rows: no cosine)."""
+    x64 = x.astype(np.float64)
+    n = len(x)
+    norms = np.linalg.norm(x64, axis=1)
+    if metric == "cosine":
+        u = np.divide(x64, norms[:, None], out=np.zeros_like(x64), where=norms[:, None] > 0)
+        s = u @ u.T
+        s[:, norms == 0] = -np.inf
+    elif metric == "dot":
+        s = x64 @ x64.T
+    else:
+        s = -((norms ** 2)[:, None] + (norms ** 2)[None, :] - 2 * x64 @ x64.T)
+    np.fill_diagonal(s, -np.inf)
+    counts = np.zeros(n, dtype=np.int64)
+    for row in range(n):
+        if metric == "cosine" and norms[row] == 0:
+            continue
+        ok = np.flatnonzero(np.isfinite(s[row]))
+        counts[ok[np.argsort(-s[row, ok], kind="stable")[:k]]] += 1
+    return counts
+
+
+@pytest.mark.parametrize("metric", ["cosine", "l2", "dot"])
+def test_counts_equal_brute_force(metric):
+    x = data()
+    k = 10
+    result = hubness.k_occurrence(make_es(x, store=False, metric=metric), k=k)
+    expected = brute_counts(x, k, metric)
+    assert result.exact and result.k == k and result.metric == metric
+    assert result.counts.sum() == len(x) * k
+    # float32 (faiss) against float64: a near-tie at the k-th place may swap one neighbour
+    assert np.abs(result.counts - expected).sum() <= 2, np.flatnonzero(result.counts != expected)
+    assert result.hubs[0] == np.argmax(expected) or \
+        expected[result.hubs[0]] >= expected.max() - 1
+    assert (result.counts[result.hubs[:-1]] >= result.counts[result.hubs[1:]]).all()
+    assert result.antihub_count == int((result.counts == 0).sum())
+    d = result.to_dict()
+    assert sum(d["histogram"]) == len(x)
+    assert sum(i * c for i, c in enumerate(d["histogram"])) == len(x) * k
+    assert d["max"] == result.counts.max() and len(d["hubs"]) == hubness.TOP
+
+
+def test_cached_in_the_library_and_refreshed_when_vectors_change(monkeypatch):
+    x = data(n=800, seed=1)
+    es = make_es(x)
+    first = hubness.k_occurrence(es, k=5)
+    assert "cosine-k5" in ArtifactStore(es.path).keys(hubness.KIND)
+
+    def no_recompute(*args, **kwargs):
+        raise AssertionError("the stored counts should have been used")
+
+    with monkeypatch.context() as m:
+        m.setattr(hubness, "knn_graph", no_recompute)
+        again = hubness.k_occurrence(Library().open(es.library_id), k=5)
+    np.testing.assert_array_equal(again.counts, first.counts)
+    assert again.skewness == pytest.approx(first.skewness)
+    np.testing.assert_array_equal(again.hubs, first.hubs)
+
+    new = data(n=800, seed=2)
+    np.save(es.path / "vectors.tmp.npy", new)
+    os.replace(es.path / "vectors.tmp.npy", es.path / "vectors.npy")
+    fresh = hubness.k_occurrence(Library().open(es.library_id), k=5)
+    assert np.abs(fresh.counts - brute_counts(new, 5, "cosine")).sum() <= 2
+
+
+def test_zero_rows_have_no_cosine_neighbours_and_are_nobodys():
+    x = data(n=600, seed=3)
+    x[[4, 50, 51]] = 0
+    result = hubness.k_occurrence(make_es(x, store=False), k=8)
+    assert (result.counts[[4, 50, 51]] == 0).all()
+    assert result.counts.sum() == (len(x) - 3) * 8
+    assert np.abs(result.counts - brute_counts(x, 8, "cosine")).sum() <= 2
+    assert {4, 50, 51} <= set(result.antihubs.tolist()) or result.antihub_count > hubness.TOP
+
+
+def test_a_zero_row_in_a_candidate_list_does_not_cost_a_neighbour():
+    """A zero row scores cosine 0, above every negative cosine: when it lands among a row's
+    k+1 candidates and is dropped, that row must still get k neighbours."""
+    rng = np.random.default_rng(4)
+    angles = rng.uniform(0, 2 * np.pi, 60)
+    x = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
+    x[0] = 0
+    k = 40  # more than the ~30 others with a positive cosine
+    result = hubness.k_occurrence(make_es(x, store=False), k=k)
+    np.testing.assert_array_equal(result.counts, brute_counts(x, k, "cosine"))
+    assert result.counts.sum() == (len(x) - 1) * k
+
+
+def test_bad_arguments():
+    es = make_es(data(n=50), store=False)
+    for k in (0, 50):
+        with pytest.raises(InputError, match="k must be"):
+            hubness.k_occurrence(es, k=k)
+    with pytest.raises(InputError, match="unknown metric"):
+        hubness.k_occurrence(es, metric="hamming")
