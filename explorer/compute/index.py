@@ -20,8 +20,8 @@ so filtered results are the true top-k among the matching rows.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -80,22 +80,32 @@ def _scan_blocks(x, q, scale, offset, allowed, use_mask, k, nblocks):
 prange = range  # numba's prange once compiled (see _kernel)
 
 
-@lru_cache(maxsize=1)
+_compiled = None
+_compile_lock = threading.Lock()
+
+
 def _kernel():
     """Compile (or load from numba's on-disk cache) the fused scan on first use.
 
     The kernels are module-level functions so numba's cache finds them again in
-    the next process (a closure would be recompiled, ~5 s, every time).
+    the next process (a closure would be recompiled, ~5 s, every time). The
+    lock makes two first searches on two threads compile once.
     """
-    from explorer.compute import numba_cache
+    global _compiled, prange, _insert
+    if _compiled is not None:
+        return _compiled
+    with _compile_lock:
+        if _compiled is None:
+            from explorer.compute import numba_cache
 
-    numba_cache.configure()
-    import numba
+            numba_cache.configure()
+            import numba
 
-    global prange, _insert
-    prange = numba.prange
-    _insert = numba.njit(inline="always", cache=True, nogil=True)(_insert)
-    return numba.njit(parallel=True, fastmath=True, cache=True, nogil=True)(_scan_blocks)
+            prange = numba.prange
+            _insert = numba.njit(inline="always", cache=True, nogil=True)(_insert)
+            _compiled = numba.njit(parallel=True, fastmath=True, cache=True,
+                                   nogil=True)(_scan_blocks)
+    return _compiled
 
 
 def row_norms(vectors: np.ndarray, state: TaskState | None = None) -> np.ndarray:

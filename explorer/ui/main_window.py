@@ -22,17 +22,19 @@ from explorer.ui.state import AppState
 from explorer.ui.views.item_view import ItemView
 from explorer.ui.views.library_view import LibraryView
 from explorer.ui.views.map_view import MapView
+from explorer.ui.views.neighbours_view import CENTROID, CURRENT, NeighboursView
 from explorer.ui.views.planned_view import PlannedView
 from explorer.ui.views.table_view import TableView
 from explorer.ui.workers import Job, JobRunner
 
 PLANNED = {
-    "neighbours": ("Neighbours", "Nearest neighbours in the original space of a point, the "
-                                 "selection's centroid, a typed text or vector arithmetic."),
     "concepts": ("Concepts", "Semantic directions you define, validate and remove."),
     "compression": ("Compression", "What float16 / int8 / PQ / binary / truncation do to this "
                                    "data's neighbours, against bytes per vector."),
 }
+
+
+NEIGHBOUR_TABS = {"neighbours": 0, "compare": 1, "hubness": 2}
 
 
 class JobStatus(QWidget):
@@ -111,6 +113,8 @@ class MainWindow(QMainWindow):
         self.library_view = LibraryView()
         self.item_view = ItemView(self.state)
         self.map_view = MapView(self.state, self.jobs)
+        self.neighbours_view = NeighboursView(self.state, self.jobs)
+        self.neighbours_view.showViewRequested.connect(self.show_view)
         self.library_view.openRequested.connect(self.open_library_set)
         self.library_view.removeRequested.connect(self.remove_library_set)
 
@@ -125,7 +129,9 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(self.docks["map"], self.docks[key])
         self._dock("item", "Item", self.item_view, area.LeftDockWidgetArea)
         self.splitDockWidget(self.docks["library"], self.docks["item"], Qt.Orientation.Vertical)
-        for key in ("neighbours", "concepts"):
+        self._dock("neighbours", "Neighbours", self.neighbours_view, area.LeftDockWidgetArea)
+        self.tabifyDockWidget(self.docks["item"], self.docks["neighbours"])
+        for key in ("concepts",):
             self._dock(key, PLANNED[key][0], PlannedView(*PLANNED[key]), area.LeftDockWidgetArea)
             self.tabifyDockWidget(self.docks["item"], self.docks[key])
         self.docks["map"].raise_()
@@ -156,9 +162,26 @@ class MainWindow(QMainWindow):
         return dock
 
     def show_view(self, key: str) -> None:
+        """Bring a dock forward; "compare" and "hubness" are tabs of the neighbours dock."""
+        tab = NEIGHBOUR_TABS.get(key)
+        if tab is not None:
+            key = "neighbours"
+            self.neighbours_view.tabs.setCurrentIndex(tab)
         dock = self.docks[key]
         dock.show()
         dock.raise_()
+
+    def find_neighbours(self) -> None:
+        """Ctrl+N: neighbours of the current item (or of the selection's centroid)."""
+        self.show_view("neighbours")
+        view = self.neighbours_view
+        if view.tabs.currentIndex() == NEIGHBOUR_TABS["hubness"]:
+            view.tabs.setCurrentIndex(0)
+        if self.state.current < 0 and len(self.state.selection):
+            view.use_source(CENTROID)
+        elif self.state.current >= 0:
+            view.use_source(CURRENT)
+        view.table.setFocus()
 
     def _restore_layout(self) -> None:
         s = ui_settings.settings()
@@ -211,6 +234,15 @@ class MainWindow(QMainWindow):
         act = QAction("&Search…", self, shortcut=QKeySequence.StandardKey.Find)
         act.triggered.connect(lambda: (self.show_view("table"), self.table_view.search_edit.setFocus()))
         edit.addAction(act)
+        act = QAction("Find &Neighbours", self, shortcut=QKeySequence("Ctrl+N"),
+                      statusTip="Nearest neighbours of the current item, or of the selection's "
+                                "centroid, in the original space")
+        act.triggered.connect(self.find_neighbours)
+        edit.addAction(act)
+        act = QAction("Co&mpare Metrics", self, shortcut=QKeySequence("Ctrl+Shift+N"),
+                      statusTip="Cosine, dot and L2 neighbours of the query side by side")
+        act.triggered.connect(lambda: self.show_view("compare"))
+        edit.addAction(act)
         act = QAction("Cancel &Job", self, shortcut=QKeySequence(Qt.Key.Key_Escape))
         act.triggered.connect(self.cancel_jobs)
         edit.addAction(act)
@@ -218,6 +250,13 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        for number, (key, title) in enumerate((("map", "Map"), ("table", "Table"),
+                                               ("neighbours", "Neighbours"), ("item", "Item"),
+                                               ("library", "Library")), start=1):
+            act = QAction(f"Go to {title}", self, shortcut=QKeySequence(f"Ctrl+{number}"))
+            act.triggered.connect(lambda _c=False, k=key: self.show_view(k))
+            view.addAction(act)
 
         help_menu = self.menuBar().addMenu("&Help")
         act = QAction("Supported &Formats", self)

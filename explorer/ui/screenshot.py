@@ -23,6 +23,8 @@ def take_screenshot(key: str, out: Path, view: str = "table",
                     size: tuple[int, int] = (1400, 900), method: str | None = None,
                     colour: str | None = None) -> Path:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import Qt
+
     from explorer.ui.app import create_app
     from explorer.ui.main_window import MainWindow
 
@@ -36,7 +38,19 @@ def take_screenshot(key: str, out: Path, view: str = "table",
     window.state.set_set(es)
     window.state.set_current(0)
     window.show_view(view)
+    if view == "hubness":
+        window.neighbours_view.compute_hubness()
     _settle(window, timeout=120.0)
+    if view in ("neighbours", "compare", "hubness"):
+        # the neighbours lists want room beside the map
+        left = int(size[0] * (0.5 if view == "compare" else 0.42))
+        window.resizeDocks([window.docks["neighbours"], window.docks["map"]],
+                           [left, size[0] - left], Qt.Orientation.Horizontal)
+        _settle(window, timeout=30.0)
+    if view == "hubness" and window.neighbours_view.hubness is not None:
+        window.neighbours_view.clear_marks()
+        window.neighbours_view.colour_map_by_hubness()
+        _settle(window, timeout=30.0)
     if colour is not None:
         window.map_view.colour.setCurrentText(colour)
         window.map_view._colour_changed()
@@ -67,7 +81,8 @@ def _settle(window, timeout: float) -> None:
         QTimer.singleShot(50, loop.quit)
         loop.exec()
         QCoreApplication.processEvents()
-        busy = bool(window.jobs.running()) or window.map_view.pending()
+        busy = bool(window.jobs.running()) or window.map_view.pending() \
+            or window.neighbours_view.pending()
         if busy:
             quiet_since = None
         elif quiet_since is None:

@@ -8,6 +8,7 @@ echo of its own edit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
@@ -25,12 +26,49 @@ class SelectMode(Enum):
     INTERSECT = "intersect"
 
 
+@dataclass(frozen=True)
+class NeighbourMarks:
+    """What the map draws for a neighbour search: the query and its ranked neighbours.
+
+    `query_rows` are the items the query is made of (one for a point query, the
+    selection for a centroid, the terms of an arithmetic query, none for a typed
+    text or a vector); the query marker sits at their mean map position. `rows`
+    are the neighbours, best first.
+    """
+
+    query_rows: np.ndarray
+    rows: np.ndarray
+    label: str = ""
+
+    @classmethod
+    def of(cls, query_rows, rows, label: str = "") -> "NeighbourMarks":
+        return cls(np.asarray(query_rows, dtype=np.int64).reshape(-1),
+                   np.asarray(rows, dtype=np.int64).reshape(-1), label)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A per-row number computed by a view (k-occurrence, ...) that the map can colour by.
+
+    `vmin`/`vmax` is the colour range (values outside are clipped), so a few
+    extreme values do not wash the rest out; `note` says how the range was chosen.
+    """
+
+    values: np.ndarray  # float32 (n,)
+    vmin: float
+    vmax: float
+    note: str = ""
+    meta: dict = field(default_factory=dict)
+
+
 class AppState(QObject):
     setChanged = Signal(object)  # EmbeddingSet | None
     selectionChanged = Signal(object, object)  # rows (np.ndarray), source
     hoverChanged = Signal(int, object)  # row or -1, source
     currentChanged = Signal(int, object)  # the one item being looked at, or -1
-    colourByChanged = Signal(str)  # metadata column, "" for none
+    colourByChanged = Signal(str)  # metadata column or derived name, "" for none
+    neighboursChanged = Signal(object)  # NeighbourMarks | None
+    derivedChanged = Signal(str)  # name of a derived per-row array added, replaced or removed
 
     def __init__(self) -> None:
         super().__init__()
@@ -39,6 +77,8 @@ class AppState(QObject):
         self.hover = -1
         self.current = -1
         self.colour_by = ""
+        self.neighbours: NeighbourMarks | None = None
+        self.derived: dict[str, Derived] = {}
 
     def set_set(self, es: EmbeddingSet | None) -> None:
         self.embedding_set = es
@@ -46,6 +86,8 @@ class AppState(QObject):
         self.hover = -1
         self.current = -1
         self.colour_by = ""
+        self.neighbours = None
+        self.derived = {}
         self.setChanged.emit(es)
         self.selectionChanged.emit(self.selection, None)
 
@@ -79,3 +121,20 @@ class AppState(QObject):
         if column != self.colour_by:
             self.colour_by = column
             self.colourByChanged.emit(column)
+
+    def set_neighbours(self, marks: NeighbourMarks | None) -> None:
+        """Show a query and its neighbours on the map (None clears them)."""
+        self.neighbours = marks
+        self.neighboursChanged.emit(marks)
+
+    def set_derived(self, name: str, derived: Derived | None) -> None:
+        """Add (or with None remove) a per-row array views can colour by."""
+        if derived is None:
+            if self.derived.pop(name, None) is None:
+                return
+        else:
+            es = self.embedding_set
+            if es is not None and len(derived.values) != es.count:
+                raise ValueError(f"{name}: {len(derived.values)} values for {es.count} rows")
+            self.derived[name] = derived
+        self.derivedChanged.emit(name)

@@ -238,3 +238,28 @@ def test_cancel_forgets_files_waiting_to_open(qtbot, window, tmp_path, parquet_f
     assert window._queue == []
     es = window.state.embedding_set  # the first file may have finished before the cancel
     assert es is None or es.name == "articles"
+
+
+def test_neighbours_dock_menus_and_shortcuts(qtbot, window, parquet_file):
+    from PySide6.QtGui import QAction
+
+    from explorer.ui.views.neighbours_view import NeighboursView
+
+    assert isinstance(window.docks["neighbours"].widget(), NeighboursView)
+    assert "concepts" in window.docks and "compression" in window.docks
+    shortcuts = [a.shortcut().toString() for a in window.findChildren(QAction)
+                 if not a.shortcut().isEmpty()]
+    assert len(shortcuts) == len(set(shortcuts)), shortcuts  # no two actions share a key
+    assert {"Ctrl+N", "Ctrl+Shift+N", "Ctrl+3", "Alt+Left", "Alt+Right"} <= set(shortcuts)
+    window.show_view("compare")
+    assert window.neighbours_view.tabs.currentIndex() == 1
+    assert window.docks["neighbours"].isVisible()
+    window.show_view("hubness")
+    assert window.neighbours_view.tabs.currentIndex() == 2
+    open_and_wait(qtbot, window, parquet_file)
+    window.state.set_current(8)
+    with qtbot.waitSignal(window.neighbours_view.searchFinished, timeout=30000):
+        window.find_neighbours()  # Ctrl+N
+    assert window.neighbours_view.tabs.currentIndex() == 0
+    assert window.neighbours_view.result.query.rows == [8]
+    assert window.state.neighbours.rows.tolist() == window.neighbours_view.model.rows.tolist()

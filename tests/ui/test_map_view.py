@@ -172,3 +172,55 @@ def test_results_for_a_previous_set_are_dropped(qtbot, window, plane_file, tmp_p
     window.state.set_set(None)
     qtbot.waitUntil(lambda: not window.jobs.running(), timeout=30000)
     assert view.coords is None and view.base_item.image is None
+
+
+def test_neighbour_marks_wait_for_coordinates_and_clear_with_the_set(qtbot, window, plane_file):
+    from explorer.ui.state import NeighbourMarks
+
+    path, xy = plane_file
+    view = window.map_view
+    with qtbot.waitSignal(window.state.setChanged, timeout=60000):
+        window.open_paths([str(path)])
+    # marks can arrive before the map has coordinates: they are drawn once it has them
+    window.state.set_neighbours(NeighbourMarks.of([3, 9], [10, 11, 12]))
+    qtbot.waitUntil(lambda: view.coords is not None and len(view.nb_rings.getData()[0]) == 3,
+                    timeout=60000)
+    xs, ys = view.nb_rings.getData()
+    assert sorted(zip(xs.tolist(), ys.tolist())) == \
+        sorted(map(tuple, xy[[10, 11, 12]].astype(float).tolist()))
+    qx, qy = view.nb_query.getData()  # a two-item query sits at their mean position
+    np.testing.assert_allclose([qx[0], qy[0]], xy[[3, 9]].mean(axis=0), rtol=1e-6)
+    lx, ly = view.nb_lines.getData()
+    np.testing.assert_allclose(lx[1::2], xs)  # one line from the query to each ring
+    assert view.base_item.opacity() < 1  # the map fades so the rings stand out
+    window.state.set_neighbours(NeighbourMarks.of([], [5]))  # no query items: rings only
+    assert len(view.nb_query.getData()[0]) == 0 and len(view.nb_lines.getData()[0]) == 0
+    assert len(view.nb_rings.getData()[0]) == 1
+    window.state.set_neighbours(None)
+    assert len(view.nb_rings.getData()[0]) == 0 and view.base_item.opacity() == 1
+    window.state.set_neighbours(NeighbourMarks.of([1], [2, 3]))
+    window.state.set_set(None)
+    assert len(view.nb_rings.getData()[0]) == 0 and len(view.nb_query.getData()[0]) == 0
+
+
+def test_derived_values_can_colour_the_map(qtbot, window, plane_file):
+    from explorer.ui.state import Derived
+
+    path, xy = plane_file
+    open_map(qtbot, window, path)
+    view = window.map_view
+    values = np.arange(len(xy), dtype=np.float32)
+    window.state.set_derived("score", Derived(values, 0.0, 100.0, note="clipped at 100"))
+    assert view.colour.findText("score") == view.colour.count() - 2  # before map fidelity
+    with qtbot.waitSignal(view.renderFinished, timeout=30000):
+        window.state.set_colour_by("score")  # another view asks for it
+    assert view.colour.currentText() == "score"
+    assert view.colouring.kind == "numeric" and view.colouring.vmax == 100.0
+    np.testing.assert_array_equal(view.colouring.values, values)
+    assert "clipped at 100" in view.colour_bar.text()
+    x, y = xy[42]
+    qtbot.waitUntil(lambda: view.index is not None, timeout=30000)
+    assert "score</span> 42" in view._tooltip(42)
+    window.state.set_derived("score", None)  # withdrawn: the map goes back to no colour
+    assert view.colour.findText("score") < 0 and view.colour.currentText() == "(no colour)"
+    assert view.colouring is None

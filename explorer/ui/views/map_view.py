@@ -27,7 +27,7 @@ from explorer.core.atomic import write_json
 from explorer.core.colouring import Colouring, colouring_for
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.metadata import MetadataQuery
-from explorer.ui.state import AppState, SelectMode
+from explorer.ui.state import AppState, NeighbourMarks, SelectMode
 from explorer.ui.workers import JobRunner
 
 pg.setConfigOptions(imageAxisOrder="row-major")
@@ -36,6 +36,30 @@ MARGIN = 0.25  # rasterise this much beyond each edge of the view, so a pan show
 HOVER_PX = 8
 FIDELITY = "Map fidelity (k-NN overlap)"
 METHODS = {"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}
+NEIGHBOUR_RGB = (225, 0, 115)  # rings, lines and the query star: reads on light, dark and viridis
+DIM_OPACITY = 0.4  # the map fades behind a neighbour search so its rings and lines stand out
+
+
+def neighbour_styles(k: int) -> tuple[np.ndarray, list]:
+    """Ring size (px) and pen per rank: the best neighbour biggest and strongest.
+
+    Sizes and pens come in a few shared tiers, so k = 1000 costs little more than k = 10.
+    """
+    rank = np.arange(k, dtype=np.float64)
+    t = np.sqrt(rank / max(k - 1, 1))  # 0 for the best, 1 for the k-th
+    tier = np.minimum((t * len(_RING_PENS)).astype(int), len(_RING_PENS) - 1)
+    # a handful of distinct sizes too: pyqtgraph renders one symbol image per size and pen
+    sizes = 15.0 - 6.0 * tier / (len(_RING_PENS) - 1)
+    pens = [_RING_PENS[i] for i in tier]
+    if k:
+        sizes[0] = 21.0
+        pens[0] = _TOP_PEN
+    return sizes, pens
+
+
+_RING_PENS = [pg.mkPen((*NEIGHBOUR_RGB, int(255 - 135 * f)), width=2.4 - 0.9 * f)
+              for f in np.linspace(0, 1, 6)]
+_TOP_PEN = pg.mkPen((*NEIGHBOUR_RGB, 255), width=3.2)
 
 
 @dataclass
@@ -254,7 +278,22 @@ class MapView(QWidget):
         self.hover_item = pg.ScatterPlotItem(size=14, pen=pg.mkPen((255, 200, 0), width=2),
                                              brush=pg.mkBrush(0, 0, 0, 0))
         self.hover_item.setZValue(20)
-        for item in (self.base_item, self.overlay_item, self.hover_item):
+        # a neighbour search: lines from the query to each neighbour, a white halo
+        # under each ring so it reads on any colour, the rings, and the query as a star
+        self.marks: NeighbourMarks | None = None
+        self.nb_lines = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((*NEIGHBOUR_RGB, 150), width=1.3),
+                                         antialias=True)
+        self.nb_lines.setZValue(14)
+        self.nb_halo = pg.ScatterPlotItem(pen=pg.mkPen((255, 255, 255, 230), width=5),
+                                          brush=pg.mkBrush(0, 0, 0, 0))
+        self.nb_halo.setZValue(15)
+        self.nb_rings = pg.ScatterPlotItem(brush=pg.mkBrush(0, 0, 0, 0))
+        self.nb_rings.setZValue(16)
+        self.nb_query = pg.ScatterPlotItem(symbol="star", size=24, brush=pg.mkBrush(*NEIGHBOUR_RGB),
+                                           pen=pg.mkPen((20, 20, 20), width=1.5))
+        self.nb_query.setZValue(18)
+        for item in (self.base_item, self.overlay_item, self.hover_item, self.nb_lines,
+                     self.nb_halo, self.nb_rings, self.nb_query):
             self.viewbox.addItem(item, ignoreBounds=True)
         self.message = pg.TextItem(anchor=(0.5, 0.5), color=(128, 128, 128))
         self.viewbox.addItem(self.message, ignoreBounds=True)
@@ -292,6 +331,10 @@ class MapView(QWidget):
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         state.setChanged.connect(self._set_changed)
         state.selectionChanged.connect(lambda rows, src: self._render_timer.start())
+        state.neighboursChanged.connect(self._neighbours_changed)
+        state.hoverChanged.connect(self._hover_changed)
+        state.derivedChanged.connect(self._derived_changed)
+        state.colourByChanged.connect(self._colour_by_requested)
         self._show_message("Open a set to see its map")
 
     # --- controls --------------------------------------------------------------
@@ -303,6 +346,9 @@ class MapView(QWidget):
         self.colour = QComboBox()
         self.colour.setToolTip("Colour points by a metadata column, or by how faithful the map is")
         self.colour.activated.connect(lambda _i: self._colour_changed())
+        # long column names must not make the whole map (and its dock) wide
+        self.colour.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.colour.setMinimumContentsLength(6)
         self.size = QSpinBox()
         self.size.setRange(1, 8)
         self.size.setValue(2)
@@ -324,6 +370,7 @@ class MapView(QWidget):
         self.tool_buttons["pan"].setChecked(True)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Highlight items containing…")
+        self.search.setMinimumWidth(50)
         self.search.setClearButtonEnabled(True)
         self.search.setToolTip("Matching items are ringed in orange on the map")
         self._search_timer = QTimer(self, singleShot=True, interval=250)
@@ -397,6 +444,8 @@ class MapView(QWidget):
         self.base_item.clear()
         self.overlay_item.clear()
         self.hover_item.setData([], [])
+        self.marks = None
+        self._draw_marks()
         self.legend.clear()
         self.colour_bar.clear()
         self.info.clear()
@@ -406,6 +455,7 @@ class MapView(QWidget):
             return
         self.colour.addItem("(no colour)")
         self.colour.addItems(es.columns)
+        self.colour.addItems(list(self.state.derived))
         self.colour.addItem(FIDELITY)
         preferred = next((c for c in ("area", "label", "category", "section", "kind", "class")
                           if c in es.columns), "")
@@ -453,6 +503,7 @@ class MapView(QWidget):
         self.coords = np.asarray(coords, dtype=np.float32)
         if first:
             self.fit(robust=True)
+        self._draw_marks()
         self._render_timer.start()
 
     def _projection_done(self, projection) -> None:
@@ -469,6 +520,7 @@ class MapView(QWidget):
         if first or projection.params.method != "identity":
             self.fit(robust=True)
         self._update_info()
+        self._draw_marks()
         coords = self.coords
         self.jobs.submit("map-index", "Indexing the map", lambda state: GridIndex(coords),
                          on_done=self._current(self._set_gen, self._layout_gen)(self._index_done))
@@ -491,9 +543,24 @@ class MapView(QWidget):
         self.colour_bar.clear()
         if es is None:
             return
-        self.state.set_colour_by(column if column in es.columns else "")
+        derived = self.state.derived.get(column)
+        self.state.set_colour_by(column if column in es.columns or derived is not None else "")
         if column == FIDELITY:
             self._compute_fidelity()
+            return
+        if derived is not None:
+            colouring = Colouring(column, "numeric", values=derived.values,
+                                  vmin=derived.vmin, vmax=derived.vmax)
+
+            def show(result: Colouring) -> None:
+                self.colouring = result
+                self.fidelity = None
+                self._show_colour_bar(column, derived.vmin, derived.vmax, derived.note)
+                self._render_timer.start()
+
+            # a job of the colouring kind, so a metadata colouring still running is dropped
+            self.jobs.submit("map-colour", f"Colouring by {column}", lambda state: colouring,
+                             on_done=self._current(self._set_gen)(show))
             return
         if column not in es.columns:
             self.colouring = None
@@ -534,13 +601,14 @@ class MapView(QWidget):
         self.colour_bar.setText(str(error))
         self._render_timer.start()
 
-    def _show_colour_bar(self, title: str, vmin: float, vmax: float) -> None:
+    def _show_colour_bar(self, title: str, vmin: float, vmax: float, note: str = "") -> None:
         stops = ", ".join(f"stop:{i / 4:.2f} rgb{tuple(int(v) for v in raster.VIRIDIS[int(i * 63.75)][:3])}"
                           for i in range(5))
         self.colour_bar.setText(
             f"<b>{title}</b><div style='height:12px; background: qlineargradient(x1:0, y1:0, "
             f"x2:1, y2:0, {stops})'>&nbsp;</div>"
-            f"<table width='100%'><tr><td>{vmin:.3g}</td><td align='right'>{vmax:.3g}</td></tr></table>")
+            f"<table width='100%'><tr><td>{vmin:.3g}</td><td align='right'>{vmax:.3g}</td></tr></table>"
+            + (f"<span style='color:gray'>{note}</span>" if note else ""))
 
     def _legend_toggled(self, item: QListWidgetItem) -> None:
         code = item.data(Qt.ItemDataRole.UserRole)
@@ -676,6 +744,14 @@ class MapView(QWidget):
                          f"{text[:160] + ('…' if len(text) > 160 else '')}")
         if self.fidelity is not None and np.isfinite(self.fidelity[row]):
             lines.append(f"<span style='color:gray'>neighbours kept</span> {self.fidelity[row]:.0%}")
+        for name, derived in self.state.derived.items():
+            lines.append(f"<span style='color:gray'>{name}</span> {derived.values[row]:.4g}")
+        marks = self.marks
+        if marks is not None:
+            hit = np.flatnonzero(marks.rows == row)
+            if len(hit):
+                lines.append(f"<span style='color:gray'>neighbour</span> rank {int(hit[0]) + 1}"
+                             f" of {len(marks.rows)}")
         return "<br>".join(lines)
 
     def _clicked(self, x: float, y: float, modifiers) -> None:
@@ -717,6 +793,77 @@ class MapView(QWidget):
         self.matches = rows
         self.info.setText(f"{len(rows):,} items match “{self.search.text()}”")
         self._render_timer.start()
+
+    # --- neighbours, hover from other views, derived colourings ---------------------
+    def _neighbours_changed(self, marks: NeighbourMarks | None) -> None:
+        self.marks = marks
+        self._draw_marks()
+
+    def _draw_marks(self) -> None:
+        """Draw the query star, the neighbour rings and the lines between them (cheap at k=1000)."""
+        marks, coords = self.marks, self.coords
+        empty = np.zeros(0)
+        if marks is None or coords is None:
+            for item in (self.nb_halo, self.nb_rings, self.nb_query):
+                item.setData(empty, empty)
+            self.nb_lines.setData(empty, empty)
+            self.base_item.setOpacity(1.0)
+            return
+        self.base_item.setOpacity(DIM_OPACITY)
+        n = len(coords)
+        ranks = np.flatnonzero((marks.rows >= 0) & (marks.rows < n))
+        xy = coords[marks.rows[ranks]].astype(np.float64)
+        finite = np.isfinite(xy).all(axis=1)
+        ranks, xy = ranks[finite], xy[finite]
+        sizes, pens = neighbour_styles(len(marks.rows))
+        # the best neighbour is drawn last, on top of the others
+        ranks, xy = ranks[::-1], xy[::-1]
+        self.nb_halo.setData(xy[:, 0], xy[:, 1], size=sizes[ranks] + 1.0)
+        self.nb_rings.setData(xy[:, 0], xy[:, 1], size=sizes[ranks],
+                              pen=[pens[i] for i in ranks], data=marks.rows[ranks])
+        q = marks.query_rows[(marks.query_rows >= 0) & (marks.query_rows < n)]
+        qxy = coords[q].astype(np.float64) if len(q) else np.zeros((0, 2))
+        qxy = qxy[np.isfinite(qxy).all(axis=1)]
+        if not len(qxy):
+            self.nb_query.setData(empty, empty)
+            self.nb_lines.setData(empty, empty)
+            return
+        centre = qxy.mean(axis=0)  # a centroid or arithmetic query sits at the mean of its items
+        self.nb_query.setData([centre[0]], [centre[1]])
+        lines = np.empty((2 * len(xy), 2))
+        lines[0::2] = centre
+        lines[1::2] = xy
+        self.nb_lines.setData(lines[:, 0], lines[:, 1])
+
+    def _hover_changed(self, row: int, source) -> None:
+        if source is self:
+            return
+        if row < 0 or self.coords is None or row >= len(self.coords):
+            self.hover_item.setData([], [])
+            return
+        x, y = self.coords[row]
+        self.hover_item.setData([x], [y])
+
+    def _derived_changed(self, name: str) -> None:
+        at = self.colour.findText(name)
+        if name in self.state.derived:
+            if at < 0:  # before the fidelity entry, which stays last
+                fid = self.colour.findText(FIDELITY)
+                self.colour.insertItem(fid if fid >= 0 else self.colour.count(), name)
+            elif self.colour.currentText() == name:
+                self._colour_changed()  # recomputed: show the new values
+        elif at >= 0:
+            current = self.colour.currentText() == name
+            self.colour.removeItem(at)
+            if current:
+                self.colour.setCurrentIndex(0)
+                self._colour_changed()
+
+    def _colour_by_requested(self, name: str) -> None:
+        """Another view asked to colour by `name` (a derived array, say)."""
+        if name and name != self.colour.currentText() and self.colour.findText(name) >= 0:
+            self.colour.setCurrentText(name)
+            self._colour_changed()
 
     # --- export -----------------------------------------------------------------------
     def export_selection(self) -> None:
