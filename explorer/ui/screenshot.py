@@ -59,6 +59,9 @@ def take_screenshot(key: str, out: Path, view: str = "table",
 
         window.map_view.compute_projection(ProjectionParams(method=method, metric=es.metric))
     _settle(window, timeout=1800.0)
+    if view in ("neighbours", "compare"):
+        window.neighbours_view.zoom_map()
+        _settle(window, timeout=30.0)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(out), "PNG"):

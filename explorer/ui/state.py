@@ -69,6 +69,7 @@ class AppState(QObject):
     colourByChanged = Signal(str)  # metadata column or derived name, "" for none
     neighboursChanged = Signal(object)  # NeighbourMarks | None
     derivedChanged = Signal(str)  # name of a derived per-row array added, replaced or removed
+    frameRequested = Signal(object)  # rows the map should zoom to
 
     def __init__(self) -> None:
         super().__init__()
@@ -126,6 +127,10 @@ class AppState(QObject):
         """Show a query and its neighbours on the map (None clears them)."""
         self.neighbours = marks
         self.neighboursChanged.emit(marks)
+
+    def request_frame(self, rows) -> None:
+        """Ask the map to show these rows (and some context around them)."""
+        self.frameRequested.emit(np.asarray(rows, dtype=np.int64))
 
     def set_derived(self, name: str, derived: Derived | None) -> None:
         """Add (or with None remove) a per-row array views can colour by."""

@@ -120,6 +120,19 @@ def test_click_on_map_lists_brute_force_neighbours_and_rings_them(qtbot, window,
     assert len(mview.nb_rings.getData()[0]) == 25
 
 
+def test_zoom_map_frames_the_query_and_its_neighbours(qtbot, window):
+    mview = window.map_view
+    click_point(qtbot, window, 37)
+    mview.fit()
+    full = mview.viewbox.viewRect()
+    window.neighbours_view.zoom_map()
+    rect = mview.viewbox.viewRect()
+    rows = np.concatenate([[37], window.state.neighbours.rows])
+    for x, y in mview.coords[rows]:
+        assert rect.contains(float(x), float(y))
+    assert rect.width() * rect.height() < full.width() * full.height()
+
+
 def test_list_click_history_hover_and_select_these(qtbot, window, vectors):
     nview = window.neighbours_view
     state = window.state

@@ -332,6 +332,7 @@ class MapView(QWidget):
         state.setChanged.connect(self._set_changed)
         state.selectionChanged.connect(lambda rows, src: self._render_timer.start())
         state.neighboursChanged.connect(self._neighbours_changed)
+        state.frameRequested.connect(self.frame_rows)
         state.hoverChanged.connect(self._hover_changed)
         state.derivedChanged.connect(self._derived_changed)
         state.colourByChanged.connect(self._colour_by_requested)
@@ -416,6 +417,25 @@ class MapView(QWidget):
         lo, hi = np.percentile(sample, q[0], axis=0), np.percentile(sample, q[1], axis=0)
         self.viewbox.setRange(QRectF(lo[0], lo[1], hi[0] - lo[0] or 1, hi[1] - lo[1] or 1),
                               padding=0.06 if robust else 0.03)
+
+    def frame_rows(self, rows: np.ndarray) -> None:
+        """Zoom to these rows, keeping at least a tenth of the map around them for context."""
+        coords = self.coords
+        if coords is None or not len(rows):
+            return
+        rows = rows[(rows >= 0) & (rows < len(coords))]
+        xy = coords[rows].astype(np.float64)
+        xy = xy[np.isfinite(xy).all(axis=1)]
+        if not len(xy):
+            return
+        sample = coords[:: max(1, len(coords) // 200_000)]
+        sample = sample[np.isfinite(sample).all(axis=1)]
+        span = np.percentile(sample, 99.5, axis=0) - np.percentile(sample, 0.5, axis=0)
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        size = np.maximum(hi - lo, 0.1 * span.max())
+        centre = (lo + hi) / 2
+        self.viewbox.setRange(QRectF(centre[0] - size[0] / 2, centre[1] - size[1] / 2,
+                                     size[0] or 1, size[1] or 1), padding=0.15)
 
     # --- set and projection ------------------------------------------------------
     def _current(self, set_gen: int, layout_gen: int | None = None):

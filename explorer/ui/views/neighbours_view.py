@@ -393,12 +393,17 @@ class NeighboursView(QWidget):
                                       "selection (Ctrl+Shift+E)")
         self.select_button.setShortcut(QKeySequence("Ctrl+Shift+E"))
         self.select_button.clicked.connect(self.select_these)
+        self.zoom_button = QPushButton("Zoom map")
+        self.zoom_button.setToolTip("Zoom the map to the query and its neighbours (Ctrl+Shift+M)")
+        self.zoom_button.setShortcut(QKeySequence("Ctrl+Shift+M"))
+        self.zoom_button.clicked.connect(self.zoom_map)
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Remove the query and its neighbours from the map")
         self.clear_button.clicked.connect(self.clear_marks)
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.busy)
+        bottom.addWidget(self.zoom_button)
         bottom.addWidget(self.clear_button)
         bottom.addWidget(self.select_button)
 
@@ -443,7 +448,7 @@ class NeighboursView(QWidget):
             col.setContentsMargins(0, 0, 0, 0)
             title = QLabel(f"<b>{METRIC_TITLES[metric]}</b>")
             table = RowsTable()
-            table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # dotted names: keep both ends
+            table.setTextElideMode(Qt.TextElideMode.ElideLeft)  # dotted names: the end says most
             table.setAlternatingRowColors(False)  # the shading says "only in this list"
             table.rowChosen.connect(self.choose_row)
             table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
@@ -827,6 +832,13 @@ class NeighboursView(QWidget):
         rows = np.concatenate([np.asarray(result.query.rows, dtype=np.int64),
                                np.asarray(result.neighbours.rows, dtype=np.int64)])
         self.state.select(rows, source=self)
+
+    def zoom_map(self) -> None:
+        result = self.result
+        if result is not None:
+            self.state.request_frame(np.concatenate([
+                np.asarray(result.query.rows, dtype=np.int64),
+                np.asarray(result.neighbours.rows, dtype=np.int64)]))
 
     def clear_marks(self) -> None:
         self.state.set_neighbours(None)
