@@ -109,9 +109,17 @@ def _kernel():
     return _compiled
 
 
-def load_kernel() -> None:
-    """Compile or load the scan now, so the first search is not the one that pays for it."""
-    _kernel()
+def load_kernel(like: np.ndarray) -> None:
+    """Compile or load the scan for arrays like `like` now, so no search pays for it.
+
+    numba compiles per argument type, and a read-only memory map (a library
+    set) is another type than a writable array: the tiny call matches both
+    the dtype and the writeability.
+    """
+    x = np.zeros((2, 2), dtype=like.dtype)
+    x.flags.writeable = bool(like.flags.writeable)
+    ones = np.ones(2, dtype=np.float32)
+    _kernel()(x, ones, ones, ones, np.ones(2, dtype=bool), True, 1, 1)
 
 
 def row_norms(vectors: np.ndarray, state: TaskState | None = None) -> np.ndarray:

@@ -310,11 +310,13 @@ def warm_up(state=None) -> dict:
     projection.project(x, projection.ProjectionParams(method="umap", seed=0, sample=200),
                        state=state.sub(0.4, 0.8), _n_epochs=5, _parallel=True)
     projection.project(x, projection.ProjectionParams(method="pca"), state=state.sub(0.8, 0.9))
-    from explorer.compute.index import CompactIndex, ExactIndex
+    from explorer.compute.index import load_kernel
 
-    for metric in ("cosine", "l2"):  # the float32 and int8 scans used by neighbour search
-        ExactIndex(x, metric).search(x[0], 5, allowed=np.ones(n, dtype=bool))
-        CompactIndex.build(x, metric).search(x[0], 5)
+    for dtype in (np.float32, np.int8):  # neighbour search: float32 rows and int8 codes,
+        for writeable in (True, False):  # in memory or memory-mapped read-only
+            like = np.zeros((1, 1), dtype=dtype)
+            like.flags.writeable = writeable
+            load_kernel(like)
     state.progress(1)
     return {"seconds": time.perf_counter() - t0, "cache_dir": str(configure()),
             "signatures": cached_signatures()}

@@ -400,9 +400,11 @@ class NeighboursView(QWidget):
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Remove the query and its neighbours from the map")
         self.clear_button.clicked.connect(self.clear_marks)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.busy)
         bottom = QHBoxLayout()
-        bottom.addWidget(self.status, 1)
-        bottom.addWidget(self.busy)
+        bottom.addStretch(1)
         bottom.addWidget(self.zoom_button)
         bottom.addWidget(self.clear_button)
         bottom.addWidget(self.select_button)
@@ -417,6 +419,7 @@ class NeighboursView(QWidget):
         layout.addWidget(self.index_label)
         layout.addWidget(self.message)
         layout.addWidget(self.table, 1)
+        layout.addLayout(status_row)
         layout.addLayout(bottom)
         return tab
 
