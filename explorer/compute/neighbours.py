@@ -148,8 +148,7 @@ def open_index(es: EmbeddingSet, metric: str | None = None, kind: str = "auto",
     if kind == "auto":
         kind = choose_kind(n, d)
     sig = vectors_signature(es)
-    ident = str(es.path) if es.path is not None else id(es.vectors)
-    cache_key = (ident, metric, kind, repr(sorted(sig.items())))
+    cache_key = _cache_key(es, metric, kind, sig)
     with _OPEN_LOCK:
         if cache_key in _OPEN:
             _OPEN.move_to_end(cache_key)
@@ -161,6 +160,21 @@ def open_index(es: EmbeddingSet, metric: str | None = None, kind: str = "auto",
         while len(_OPEN) > _OPEN_MAX:
             _OPEN.popitem(last=False)
     return index, info
+
+
+def _cache_key(es: EmbeddingSet, metric: str, kind: str, sig: dict) -> tuple:
+    ident = str(es.path) if es.path is not None else id(es.vectors)
+    return ident, metric, kind, repr(sorted(sig.items()))
+
+
+def is_open(es: EmbeddingSet, metric: str | None = None, kind: str = "auto") -> bool:
+    """Whether `open_index` would answer from memory, without loading or building anything."""
+    metric = metric or es.metric
+    if kind == "auto":
+        kind = choose_kind(es.count, es.dim)
+    key = _cache_key(es, metric, kind, vectors_signature(es))
+    with _OPEN_LOCK:
+        return key in _OPEN
 
 
 def _open_uncached(es: EmbeddingSet, metric: str, kind: str, sig: dict, state: TaskState):

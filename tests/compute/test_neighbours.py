@@ -110,6 +110,15 @@ def test_auto_index_of_a_small_set_is_the_exact_scan():
         nb.open_index(es, metric="hamming")
 
 
+def test_is_open_tells_whether_a_search_would_wait_for_an_index():
+    es = stored(clustered(2000))
+    assert not nb.is_open(es, "cosine", "compact")
+    nb.open_index(es, "cosine", "compact")
+    assert nb.is_open(es, "cosine", "compact") and not nb.is_open(es, "l2", "compact")
+    _rewrite_vectors(es, clustered(2000, seed=5))
+    assert not nb.is_open(es, "cosine", "compact")  # the vectors changed: not that index
+
+
 def _rewrite_vectors(es, new):
     """Replace the set's vectors file as an external writer would (same shape)."""
     path = es.path / VECTORS

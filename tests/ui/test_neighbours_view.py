@@ -356,3 +356,31 @@ def test_hubness_can_be_stopped(qtbot, window, monkeypatch):
         nview.hub_compute.click()
     assert nview.hub_compute.text() == "Compute" and nview.hub_summary.text() == "Stopped."
     assert nview.hubness is None and not nview.hub_message.isVisible()
+
+
+def test_queries_while_an_index_builds_do_not_restart_it(qtbot, window, vectors, monkeypatch):
+    from explorer.compute import neighbours as nb
+
+    nview, mview = window.neighbours_view, window.map_view
+    builds = []
+    real_open = nb.open_index
+
+    def slow_open(es, metric=None, kind="auto", state=None):
+        if not nb.is_open(es, metric, kind):  # a build (searches reopen it from memory)
+            builds.append(kind)
+            for _ in range(20):  # one that takes a while and can be cancelled
+                time.sleep(0.02)
+                state.check()
+        return real_open(es, metric, kind, state)
+
+    monkeypatch.setattr(nb, "open_index", slow_open)
+    nview.exact.setCurrentIndex(nview.exact.findData(False))  # approximate: not open yet
+    for row in (3, 8, 12):  # three clicks while the index builds
+        x, y = (float(c) for c in mview.coords[row])
+        mview._clicked(x, y, Qt.KeyboardModifier.NoModifier)
+        nview.search()
+    with qtbot.waitSignal(nview.searchFinished, timeout=WAIT):
+        pass
+    assert len(builds) == 1  # one build, never cancelled and restarted
+    assert nview.result.query.rows == [12]  # and the answer is for the newest query
+    assert not nview.result.index.exact

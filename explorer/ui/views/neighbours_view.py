@@ -242,6 +242,7 @@ class NeighboursView(QWidget):
         self.history: list[QuerySpec] = []
         self.history_pos = -1
         self.result = None  # SearchResult shown in the list
+        self._index_wanted: tuple | None = None  # (set, metric, kind) of the index being opened
         self.comparison = None  # MetricComparison shown in the compare tab
         self.hubness = None  # Hubness shown in the hubness tab
         self._set_gen = 0
@@ -751,9 +752,13 @@ class NeighboursView(QWidget):
         k, metric, where, exact = self._params()
         from explorer.compute import neighbours as nb
 
+        kind = nb.resolve_kind(es, "auto", exact)
+        if not nb.is_open(es, metric, kind):
+            self._open_index(es, metric, kind)  # the search follows once it is open
+            return
+
         def work(state):
             query = spec.build(es, metric)
-            kind = nb.resolve_kind(es, "auto", exact)
             return nb.search(es, query, k=k, metric=metric, where=where, kind=kind, state=state)
 
         self.status.setText("Searching…")
@@ -761,6 +766,24 @@ class NeighboursView(QWidget):
                                on_done=self._guard(self._search_done),
                                on_error=self._guard(self._search_failed))
         self._track(job, "search")
+
+    def _open_index(self, es, metric: str, kind: str) -> None:
+        """Open or build an index in a job of its own, so new queries do not restart it."""
+        wanted = (id(es), metric, kind)
+        if self._index_wanted == wanted and "index" in self._job_ids.values():
+            return  # being built: the newest query runs when it is ready
+        self._index_wanted = wanted
+        from explorer.compute import neighbours as nb
+
+        def work(state):
+            return nb.open_index(es, metric, kind, state)
+
+        name = {"flat": "exact", "compact": "compact (int8)"}.get(kind, kind.upper())
+        self.status.setText(f"Opening the {name} index…")
+        job = self.jobs.submit("neighbour-index", f"Building the {name} index", work,
+                               on_done=self._guard(lambda _opened: self.search()),
+                               on_error=self._guard(self._search_failed))
+        self._track(job, "index")
 
     def _search_done(self, result) -> None:
         es = self.es
@@ -1071,7 +1094,7 @@ class NeighboursView(QWidget):
 
     def _job_status(self, job_id: int, text: str) -> None:
         what = self._job_ids.get(job_id)
-        if what == "search":
+        if what in ("search", "index"):
             self.status.setText(text + "…")
         elif what == "hubness":
             self.hub_summary.setText(text + "…")
