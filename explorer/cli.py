@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--exact", action="store_true", help="exact search (the default for "
                                                           "sets up to ~4M x 384)")
     how.add_argument("--approx", action="store_true", help="approximate search (HNSW / IVF)")
+    how.add_argument("--kind", choices=("auto", "flat", "compact", "hnsw", "ivf"),
+                     help="a given index (see the `index` command)")
     sp.add_argument("--include-query", action="store_true",
                     help="keep the query's own item(s) in the results")
     sp.add_argument("--json", action="store_true")
@@ -331,7 +333,8 @@ def cmd_neighbours(args: argparse.Namespace) -> dict:
     if args.metric == "all":
         return nb.compare_metrics(es, query, args.k, args.where, exclude,
                                   state.sub(0.2, 1)).to_dict(es)
-    kind = nb.resolve_kind(es, "auto", True if args.exact else False if args.approx else None)
+    kind = nb.resolve_kind(es, args.kind or "auto",
+                           True if args.exact else False if args.approx else None)
     result = nb.search(es, query, args.k, args.metric, args.where, kind, exclude,
                        state.sub(0.2, 1))
     return {"set": es.library_id, **result.to_dict(es)}

@@ -152,6 +152,9 @@ def test_index_hnsw_then_approximate_search(parquet_file, capsys):
                                rtol=1e-4, atol=1e-4)
     flat = run_json(capsys, "index", parquet_file)
     assert flat["kind"] == "flat" and flat["exact"] is True and flat["chosen_for"] == "auto"
+    compact = run_json(capsys, "neighbours", parquet_file, "--row", 5, "--kind", "compact")
+    assert compact["exact"] is True and compact["index"]["kind"] == "compact"
+    assert [item["row"] for item in compact["neighbours"]] == rows.tolist()
 
 
 def test_hubness_json(parquet_file, capsys):
