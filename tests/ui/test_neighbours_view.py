@@ -11,7 +11,8 @@ from PySide6.QtCore import Qt
 from explorer.core.library import Library
 from explorer.ui.main_window import MainWindow
 from explorer.ui.state import SelectMode
-from explorer.ui.views.neighbours_view import CENTROID, HUBNESS
+from explorer.ui.views.hubness_tab import HUBNESS
+from explorer.ui.views.neighbours_view import CENTROID
 
 N, D = 700, 12
 WAIT = 60000
@@ -233,23 +234,24 @@ def test_centroid_and_arithmetic_queries(qtbot, window, vectors):
 
 def test_compare_tab_shows_three_lists_with_norms(qtbot, window, vectors):
     nview = window.neighbours_view
+    compare = nview.compare_tab
     click_point(qtbot, window, 12)
     with qtbot.waitSignal(nview.compareFinished, timeout=WAIT):
         window.show_view("compare")
     assert nview.tabs.currentIndex() == 1
     lists = {}
-    for metric, table in nview.compare_tables.items():
+    for metric, table in compare.tables.items():
         lists[metric] = table.rows_model.rows.tolist()
         assert lists[metric] == brute_force(vectors, vectors[12], metric, 10, exclude=[12]).tolist()
         norms = [float(table.rows_model.data(table.rows_model.index(i, 2)))
                  for i in range(table.rows_model.rowCount())]
         np.testing.assert_allclose(norms, np.linalg.norm(vectors[lists[metric]], axis=1), rtol=1e-3)
-    text = nview.overlap_label.text()
+    text = compare.overlap_label.text()
     shared = len(set(lists["cosine"]) & set(lists["dot"]))
     assert f"cosine∩dot <b style='color:" in text and f">{shared}/10</b>" in text
-    assert "query norm" in nview.norms_label.text() and nview.explanation.text()
+    assert "query norm" in compare.norms_label.text() and compare.explanation.text()
     everywhere = set(lists["cosine"]) & set(lists["dot"]) & set(lists["l2"])
-    model = nview.compare_tables["dot"].rows_model
+    model = compare.tables["dot"].rows_model
     for i, row in enumerate(lists["dot"]):
         font = model.data(model.index(i, 1), Qt.ItemDataRole.FontRole)
         assert (font is not None and font.bold()) == (row in everywhere)
@@ -258,19 +260,20 @@ def test_compare_tab_shows_three_lists_with_norms(qtbot, window, vectors):
     # clicking an item in a list makes it the query
     row = lists["dot"][4]
     with qtbot.waitSignal(nview.compareFinished, timeout=WAIT):
-        nview.compare_tables["dot"].rowChosen.emit(row)
+        compare.tables["dot"].rowChosen.emit(row)
     assert window.state.current == row
     assert nview.comparison.query.rows == [row]
 
 
 def test_hubness_counts_and_colouring_the_map(qtbot, window, vectors):
     nview, mview = window.neighbours_view, window.map_view
+    hub = nview.hubness_tab
     window.show_view("hubness")
     assert nview.tabs.currentIndex() == 2
-    nview.hub_k.setValue(5)
-    nview.hub_metric.setCurrentIndex(nview.hub_metric.findData("l2"))
+    hub.k.setValue(5)
+    hub.metric.setCurrentIndex(hub.metric.findData("l2"))
     with qtbot.waitSignal(nview.hubnessFinished, timeout=WAIT):
-        nview.hub_compute.click()
+        hub.compute_button.click()
     counts = nview.hubness.counts
     assert counts.sum() == N * 5
     # the k-occurrence equals counting numpy's 5 nearest (L2) of every item
@@ -278,11 +281,11 @@ def test_hubness_counts_and_colouring_the_map(qtbot, window, vectors):
     np.fill_diagonal(d2, np.inf)
     reference = np.bincount(np.argsort(d2, axis=1)[:, :5].ravel(), minlength=N)
     np.testing.assert_array_equal(counts, reference)
-    assert f"{int((reference == 0).sum()):,}</b> anti-hubs" in nview.hub_summary.text()
-    assert nview.hubs_table.rows_model.row_at(0) == int(np.argmax(reference))
+    assert f"{int((reference == 0).sum()):,}</b> anti-hubs" in hub.summary.text()
+    assert hub.hubs_table.rows_model.row_at(0) == int(np.argmax(reference))
     assert mview.colour.findText(HUBNESS) >= 0  # offered on the map once computed
     with qtbot.waitSignal(mview.renderFinished, timeout=WAIT):
-        nview.colour_button.click()
+        hub.colour_button.click()
     assert mview.colour.currentText() == HUBNESS
     assert window.state.colour_by == HUBNESS
     np.testing.assert_array_equal(mview.colouring.values, counts)
@@ -348,14 +351,15 @@ def test_hubness_can_be_stopped(qtbot, window, monkeypatch):
 
     monkeypatch.setattr(hubness, "k_occurrence", endless)
     nview = window.neighbours_view
+    hub = nview.hubness_tab
     window.show_view("hubness")
-    nview.hub_compute.click()
+    hub.compute_button.click()
     assert started.wait(10)
-    assert nview.hub_compute.text() == "Stop"
+    assert hub.compute_button.text() == "Stop"
     with qtbot.waitSignal(window.jobs.jobFinished, timeout=WAIT):
-        nview.hub_compute.click()
-    assert nview.hub_compute.text() == "Compute" and nview.hub_summary.text() == "Stopped."
-    assert nview.hubness is None and not nview.hub_message.isVisible()
+        hub.compute_button.click()
+    assert hub.compute_button.text() == "Compute" and hub.summary.text() == "Stopped."
+    assert nview.hubness is None and not hub.message.isVisible()
 
 
 def test_queries_while_an_index_builds_do_not_restart_it(qtbot, window, vectors, monkeypatch):
