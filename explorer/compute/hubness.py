@@ -6,7 +6,7 @@ k-occurrence N_k(x) counts the lists x appears in; its skewness summarises how
 strongly a set has hubs (0: none; above 1: strong).
 
 The kNN graph is exact (faiss brute force, batched) up to EXACT_MAX rows and
-from an HNSW graph above, and is stored with the set.
+comes from the set's HNSW index above; the counts are stored with the set.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from explorer.compute.index import METRICS
-from explorer.compute.neighbours import set_norms, vectors_signature
+from explorer.compute.neighbours import open_index, set_norms, vectors_signature
 from explorer.core.artifacts import ArtifactStore
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
@@ -81,7 +81,7 @@ def k_occurrence(es: EmbeddingSet, k: int = 10, metric: str | None = None,
             return summarise(np.asarray(found[0]), k, metric, meta["exact"], meta["seconds"])
     start = time.perf_counter()
     norms = set_norms(es, state.sub(0, 0.05))
-    ind, exact = knn_graph(es.vectors, k, metric, norms, state.sub(0.05, 1.0))
+    ind, exact = knn_graph(es, k, metric, norms, state.sub(0.05, 1.0))
     counts = np.bincount(ind[ind >= 0], minlength=n).astype(np.int32)
     result = summarise(counts, k, metric, exact, time.perf_counter() - start)
     if store is not None:
@@ -93,19 +93,26 @@ def k_occurrence(es: EmbeddingSet, k: int = 10, metric: str | None = None,
     return result
 
 
-def knn_graph(vectors: np.ndarray, k: int, metric: str, norms: np.ndarray,
+def knn_graph(es: EmbeddingSet, k: int, metric: str, norms: np.ndarray,
               state: TaskState) -> tuple[np.ndarray, bool]:
-    """(n, k) rows of each row's k nearest others (-1 where missing), and whether exact."""
+    """(n, k) rows of each row's k nearest others (-1 where missing), and whether exact.
+
+    Large sets use the set's HNSW index (the one neighbour search uses, built and
+    stored if it is not there yet), so the graph is built once for both.
+    """
     import faiss
 
+    vectors = es.vectors
     n, d = vectors.shape
     exact = n <= EXACT_MAX
-    faiss_metric = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
+    params = None
     if exact:
+        faiss_metric = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
         index = faiss.IndexFlat(d, faiss_metric)
     else:
-        index = faiss.IndexHNSWFlat(d, 32, faiss_metric)
-        index.hnsw.efConstruction = 64
+        state.status("Opening the HNSW index")
+        index = open_index(es, metric, "hnsw", state.sub(0, 0.5))[0].faiss_index
+        params = faiss.SearchParametersHNSW(efSearch=max(64, 2 * k))
     scale = None
     if metric == "cosine":
         scale = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0).astype(np.float32)
@@ -114,13 +121,12 @@ def knn_graph(vectors: np.ndarray, k: int, metric: str, norms: np.ndarray,
         x = np.ascontiguousarray(vectors[lo:hi], dtype=np.float32)
         return x * scale[lo:hi, None] if scale is not None else x
 
-    add_step = 65536
-    state.status("Indexing for the neighbour graph")
-    for lo in range(0, n, add_step):
-        index.add(rows(lo, min(n, lo + add_step)))
-        state.progress(min(n, lo + add_step), n * (4 if exact else 2))
-    if not exact:
-        index.hnsw.efSearch = max(64, 2 * k)
+    if exact:
+        add_step = 65536
+        state.status("Indexing for the neighbour graph")
+        for lo in range(0, n, add_step):
+            index.add(rows(lo, min(n, lo + add_step)))
+            state.progress(min(n, lo + add_step), n * 4)
     # brute force: keep each call near 2e10 flops so cancel answers within a second or so
     step = int(max(256, min(16384, 2e10 // max(1, n * d)))) if exact else 8192
     out = np.full((n, k), -1, dtype=np.int64)
@@ -128,11 +134,11 @@ def knn_graph(vectors: np.ndarray, k: int, metric: str, norms: np.ndarray,
     # zero rows (cosine 0) can outrank real neighbours with negative cosines: ask for enough
     want = min(n, k + 1 + (int(zero.sum()) if zero is not None else 0))
     state.status("Finding every item's neighbours")
-    done_before = n // 4 if exact else n // 2
+    done_before = n // 4 if exact else n  # after the flat adds, or the HNSW index (half)
     total = n + done_before
     for lo in range(0, n, step):
         hi = min(n, lo + step)
-        _, ids = index.search(rows(lo, hi), want)
+        _, ids = index.search(rows(lo, hi), want, params=params)
         for i, row in enumerate(range(lo, hi)):
             found = ids[i][(ids[i] != row) & (ids[i] >= 0)]
             if zero is not None:

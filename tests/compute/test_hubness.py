@@ -125,3 +125,17 @@ def test_bad_arguments():
             hubness.k_occurrence(es, k=k)
     with pytest.raises(InputError, match="unknown metric"):
         hubness.k_occurrence(es, metric="hamming")
+
+
+def test_large_sets_use_and_keep_the_sets_hnsw_index(monkeypatch):
+    from explorer.compute import neighbours as nb
+
+    monkeypatch.setattr(hubness, "EXACT_MAX", 500)  # the HNSW path, on a small set
+    x = data(n=2000)
+    es = make_es(x)
+    result = hubness.k_occurrence(es, k=10)
+    assert not result.exact and int(result.counts.sum()) == 2000 * 10
+    expected = brute_counts(x, 10, "cosine")
+    assert np.corrcoef(result.counts, expected)[0, 1] > 0.95  # approximate, but the same hubs
+    assert "cosine-hnsw" in ArtifactStore(es.path).keys("index")  # neighbour search reuses it
+    assert nb.is_open(es, "cosine", "hnsw")
