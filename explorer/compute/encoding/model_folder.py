@@ -1,0 +1,387 @@
+"""A model folder: `model.onnx`, `tokenizer.json` for text, and an optional `explorer-model.json`.
+
+That is the layout most published ONNX embedding models use. What the graph
+tells us (which inputs it takes, which output holds the embedding, its rank and
+width) is read from the graph with onnxruntime, so `explorer-model.json` only
+has to carry what cannot be inferred: pooling, normalisation, prefixes, image
+preprocessing. A model that does not fit is refused when it is opened, with a
+message naming the input or output that was not understood, rather than
+failing on the first batch of a long job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from explorer.core.atomic import write_json
+from explorer.core.errors import InputError
+from explorer.core.paths import data_home
+
+CONFIG_FILE = "explorer-model.json"
+TOKENIZER_FILE = "tokenizer.json"
+HASH_FILE = ".explorer-hash.json"
+# Where the model file sits: the folder itself, or `onnx/` as in Hugging Face repositories.
+MODEL_FILES = ("model.onnx", "onnx/model.onnx")
+
+TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+IMAGE_INPUTS = ("pixel_values",)
+# Outputs holding an embedding, preferred in this order when a graph has several.
+OUTPUT_NAMES = ("sentence_embedding", "text_embeds", "image_embeds", "embeddings",
+                "last_hidden_state")
+
+MODALITIES = ("text", "image")
+POOLINGS = ("mean", "cls", "none")
+CROPS = ("center", "resize")
+RESAMPLES = ("bicubic", "bilinear")
+DEFAULT_MAX_TOKENS = 512
+
+_INPUT_DTYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32,
+                 "tensor(float)": np.float32}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """How to feed a model and turn its output into one vector per item.
+
+    None means "infer it from the graph" (modality, pooling, image_size, output,
+    dim); an opened ModelFolder always holds a config with those filled in.
+    """
+
+    modality: str | None = None  # "text" | "image"
+    pooling: str | None = None  # "mean" | "cls" | "none" (the output is already one vector)
+    normalise: bool = True
+    max_tokens: int | None = None  # None: the tokenizer's own limit, else 512
+    query_prefix: str = ""
+    document_prefix: str = ""
+    image_size: int | None = None
+    image_mean: tuple[float, float, float] = (0.485, 0.456, 0.406)  # ImageNet
+    image_std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    crop: str = "center"  # "center": shortest side to size, centre crop; "resize": squash
+    resample: str = "bicubic"
+    output: str | None = None  # which graph output holds the embedding
+    dim: int | None = None  # only needed when the graph leaves the width open
+    provenance: dict = field(default_factory=dict)  # where the files came from
+
+    @classmethod
+    def read(cls, path: Path) -> ModelConfig:
+        """Read `explorer-model.json`, refusing unknown keys so a typo is not silently ignored."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"cannot read the model settings: {exc}", path=path) from None
+        if not isinstance(data, dict):
+            raise InputError("the model settings must be a JSON object", path=path)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"unknown setting {unknown[0]!r}", path=path,
+                             hint="known settings: " + ", ".join(sorted(known)))
+        for key in ("image_mean", "image_std"):
+            if key in data:
+                data[key] = _three_floats(data[key], key, path)
+        config = cls(**data)
+        config.check(path)
+        return config
+
+    def check(self, path: Path | None = None) -> None:
+        choices = {"modality": MODALITIES, "pooling": POOLINGS, "crop": CROPS,
+                   "resample": RESAMPLES}
+        for key, allowed in choices.items():
+            value = getattr(self, key)
+            if value is not None and value not in allowed:
+                raise InputError(f"{key} {value!r} is not one of {', '.join(allowed)}", path=path)
+        for key in ("max_tokens", "image_size", "dim"):
+            value = getattr(self, key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or value < 1):
+                raise InputError(f"{key} must be a positive whole number, not {value!r}", path=path)
+        for key in ("query_prefix", "document_prefix"):
+            if not isinstance(getattr(self, key), str):
+                raise InputError(f"{key} must be a string", path=path)
+        if not isinstance(self.normalise, bool):
+            raise InputError("normalise must be true or false", path=path)
+
+    def to_json(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+
+def _three_floats(value, key: str, path: Path) -> tuple[float, float, float]:
+    if (not isinstance(value, list) or len(value) != 3
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        raise InputError(f"{key} must be a list of three numbers (R, G, B)", path=path)
+    if key == "image_std" and min(value) <= 0:
+        raise InputError("image_std must be positive", path=path)
+    return (float(value[0]), float(value[1]), float(value[2]))
+
+
+@dataclass(frozen=True)
+class ModelFolder:
+    """An opened, checked model folder: everything an encoder needs to run it."""
+
+    path: Path
+    name: str
+    model_file: Path
+    config: ModelConfig  # resolved: modality, pooling, dim, output... all filled in
+    sha256: str
+    dim: int
+    inputs: dict[str, type]  # input name -> numpy dtype it is fed as
+    output: str
+
+    @property
+    def tokenizer_file(self) -> Path:
+        return self.path / TOKENIZER_FILE
+
+    @property
+    def size(self) -> int:
+        return self.model_file.stat().st_size
+
+    def session(self, threads: int | None = None) -> ort.InferenceSession:
+        """One session per encoder, reused for every batch: creating one costs ~0.2 s."""
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or cpu_count()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        return ort.InferenceSession(str(self.model_file), options,
+                                    providers=["CPUExecutionProvider"])
+
+    def provenance(self) -> dict:
+        """What an embedding set records about the model that made it."""
+        return {"name": self.name, "path": str(self.path), "sha256": self.sha256,
+                "dim": self.dim, "output": self.output, "config": self.config.to_json()}
+
+
+def pool_output(folder: ModelFolder, out: np.ndarray, mask: np.ndarray | None,
+                rows: np.ndarray) -> np.ndarray:
+    """One checked vector per item from a raw output: pooled over the mask, normalised.
+
+    `mask` marks real tokens (None: every position counts, as for images); `rows`
+    are the items' positions in the caller's list, so a bad one can be named.
+    """
+    config = folder.config
+    expected = 2 if config.pooling == "none" else 3
+    if out.dtype != np.float32 or out.ndim != expected or out.shape[-1] != folder.dim:
+        raise InputError(f"model output {folder.output!r} came back as {out.dtype} "
+                         f"{list(out.shape)}, expected float32 with {expected} axes and "
+                         f"width {folder.dim}", path=folder.model_file)
+    if config.pooling == "mean" and mask is None:
+        vectors = out.mean(axis=1)
+    elif config.pooling == "mean":
+        weights = mask.astype(np.float32)
+        vectors = np.einsum("bsd,bs->bd", out, weights)
+        vectors /= np.maximum(weights.sum(axis=1, keepdims=True), 1.0)
+    elif config.pooling == "cls":
+        vectors = np.ascontiguousarray(out[:, 0])
+    else:
+        vectors = out
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+    if bad.size:
+        raise InputError(f"model output {folder.output!r} is not finite (NaN or infinity) "
+                         f"for {bad.size} item(s)", path=folder.model_file,
+                         row=int(rows[bad[0]]))
+    if config.normalise:
+        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return vectors.astype(np.float32, copy=False)
+
+
+def cpu_count() -> int:
+    """Cores this process may use (a container's limit, not the host's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def models_dir() -> Path:
+    return data_home() / "models"
+
+
+def installed_names() -> list[str]:
+    root = models_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def open_model(path_or_name: str | Path) -> ModelFolder:
+    """Open a model folder given by path, or by the name it was installed under."""
+    path = Path(path_or_name).expanduser()
+    if not path.exists() and not isinstance(path_or_name, Path) and len(path.parts) == 1:
+        path = models_dir() / str(path_or_name)
+        if not path.is_dir():
+            names = installed_names()
+            raise InputError(
+                f"no model folder or installed model named {str(path_or_name)!r}",
+                hint=("installed: " + ", ".join(names)) if names
+                else "install the default one with: embedding-explorer models install minilm")
+    if not path.exists():
+        raise InputError("model folder not found", path=path)
+    if not path.is_dir():
+        raise InputError("give the folder holding model.onnx (and tokenizer.json for text), "
+                         "not a file", path=path)
+    return _open_folder(path.resolve())
+
+
+def _open_folder(path: Path) -> ModelFolder:
+    model_file = next((path / f for f in MODEL_FILES if (path / f).is_file()), None)
+    if model_file is None:
+        raise InputError("no model.onnx in the model folder", path=path)
+    config_path = path / CONFIG_FILE
+    config = ModelConfig.read(config_path) if config_path.exists() else ModelConfig()
+    try:
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        session = ort.InferenceSession(str(model_file), options,
+                                       providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise InputError(f"onnxruntime cannot load the model: {exc}", path=model_file) from None
+    inputs, modality = _check_inputs(session, config, model_file)
+    output, rank, width = _pick_output(session, config, model_file)
+    config = _resolve(config, session, modality, output, rank, width, path, model_file)
+    if modality == "text" and not (path / TOKENIZER_FILE).is_file():
+        raise InputError("a text model needs a tokenizer.json next to model.onnx", path=path,
+                         hint="copy it from the model's original repository")
+    return ModelFolder(path=path, name=path.name, model_file=model_file, config=config,
+                       sha256=file_sha256(model_file), dim=config.dim, inputs=inputs,
+                       output=output)
+
+
+def _check_inputs(session: ort.InferenceSession, config: ModelConfig,
+                  model_file: Path) -> tuple[dict[str, type], str]:
+    inputs: dict[str, type] = {}
+    for arg in session.get_inputs():
+        if arg.name not in TEXT_INPUTS + IMAGE_INPUTS:
+            raise InputError(
+                f"model input {arg.name!r} is not understood", path=model_file,
+                hint="inputs fed: input_ids, attention_mask, token_type_ids (text) "
+                     "or pixel_values (image)")
+        wanted = ("tensor(float)",) if arg.name in IMAGE_INPUTS else ("tensor(int64)",
+                                                                      "tensor(int32)")
+        if arg.type not in wanted:
+            raise InputError(f"model input {arg.name!r} has type {arg.type}, "
+                             f"expected {' or '.join(wanted)}", path=model_file)
+        rank = 4 if arg.name in IMAGE_INPUTS else 2
+        if len(arg.shape) != rank:
+            raise InputError(f"model input {arg.name!r} has {len(arg.shape)} axes, "
+                             f"expected {rank}", path=model_file)
+        inputs[arg.name] = _INPUT_DTYPES[arg.type]
+    has_text = "input_ids" in inputs
+    has_image = "pixel_values" in inputs
+    if has_text and has_image:
+        raise InputError("the model takes both input_ids and pixel_values", path=model_file,
+                         hint="export its text and image parts as two models")
+    if not has_text and not has_image:
+        if set(inputs) & set(TEXT_INPUTS):
+            raise InputError("the model has no input_ids input", path=model_file)
+        raise InputError("the model has neither input_ids nor pixel_values", path=model_file)
+    modality = "text" if has_text else "image"
+    if config.modality not in (None, modality):
+        raise InputError(f"explorer-model.json says {config.modality!r} but the model takes "
+                         f"{'input_ids' if has_text else 'pixel_values'}", path=model_file)
+    return inputs, modality
+
+
+def _pick_output(session: ort.InferenceSession, config: ModelConfig,
+                 model_file: Path) -> tuple[str, int, int | None]:
+    outputs = {o.name: o for o in session.get_outputs()}
+    if config.output is not None:
+        if config.output not in outputs:
+            raise InputError(f"the model has no output {config.output!r}", path=model_file,
+                             hint="outputs: " + ", ".join(outputs))
+        name = config.output
+    elif len(outputs) == 1:
+        name = next(iter(outputs))
+    else:
+        name = next((n for n in OUTPUT_NAMES if n in outputs), None)
+        if name is None:
+            raise InputError("none of the model's outputs is understood as an embedding: "
+                             + ", ".join(outputs), path=model_file,
+                             hint='name the one to use with "output" in explorer-model.json')
+    arg = outputs[name]
+    if arg.type != "tensor(float)":
+        raise InputError(f"model output {name!r} has type {arg.type}, expected float32",
+                         path=model_file)
+    if len(arg.shape) not in (2, 3):
+        raise InputError(f"model output {name!r} has shape {arg.shape}: expected [batch, dim] "
+                         "or [batch, tokens, dim]", path=model_file)
+    width = arg.shape[-1] if isinstance(arg.shape[-1], int) else None
+    return name, len(arg.shape), width
+
+
+def _resolve(config: ModelConfig, session: ort.InferenceSession, modality: str, output: str,
+             rank: int, width: int | None, path: Path, model_file: Path) -> ModelConfig:
+    """Fill every None in the config from the graph, refusing settings the graph contradicts."""
+    pooling = config.pooling or ("none" if rank == 2 else "mean" if modality == "text" else "cls")
+    if (pooling == "none") != (rank == 2):
+        raise InputError(
+            f"pooling {pooling!r} does not fit output {output!r} with {rank} axes", path=path,
+            hint="pooling 'none' is for [batch, dim] outputs, 'mean' or 'cls' for "
+                 "[batch, tokens, dim]")
+    if width is not None and config.dim not in (None, width):
+        raise InputError(f"dim {config.dim} in explorer-model.json, but output {output!r} "
+                         f"has {width}", path=path)
+    dim = width or config.dim
+    if dim is None:
+        raise InputError(f"model output {output!r} has no fixed width", path=model_file,
+                         hint='give it as "dim" in explorer-model.json')
+    max_tokens = config.max_tokens
+    image_size = config.image_size
+    if modality == "text" and max_tokens is None:
+        max_tokens = _tokenizer_limit(path / TOKENIZER_FILE) or DEFAULT_MAX_TOKENS
+    if modality == "image":
+        shape = next(a.shape for a in session.get_inputs() if a.name == "pixel_values")
+        if isinstance(shape[1], int) and shape[1] != 3:
+            raise InputError(f"model input 'pixel_values' has {shape[1]} channels, expected 3",
+                             path=model_file)
+        fixed = [s for s in shape[2:] if isinstance(s, int)]
+        if fixed and (len(fixed) != 2 or fixed[0] != fixed[1]):
+            raise InputError(f"model input 'pixel_values' has shape {shape}: only square "
+                             "images of one fixed or open size are supported", path=model_file)
+        if fixed and image_size not in (None, fixed[0]):
+            raise InputError(f"image_size {image_size} in explorer-model.json, but input "
+                             f"'pixel_values' takes {fixed[0]}", path=path)
+        image_size = image_size or (fixed[0] if fixed else 224)
+    return dataclasses.replace(config, modality=modality, pooling=pooling, dim=dim,
+                               max_tokens=max_tokens, image_size=image_size, output=output)
+
+
+def _tokenizer_limit(path: Path) -> int | None:
+    """The truncation length the tokenizer was published with, if any."""
+    try:
+        truncation = json.loads(path.read_text(encoding="utf-8")).get("truncation")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return None
+    length = truncation.get("max_length") if isinstance(truncation, dict) else None
+    return length if isinstance(length, int) and length > 0 else None
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of the model file, cached beside it by size and mtime (a 1 GB model takes seconds)."""
+    stat = path.stat()
+    cache = path.parent / HASH_FILE
+    key = {"file": path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if {k: cached.get(k) for k in key} == key and isinstance(cached.get("sha256"), str):
+            return cached["sha256"]
+    except (OSError, ValueError):
+        pass
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    sha = digest.hexdigest()
+    try:
+        write_json(cache, {**key, "sha256": sha})
+    except OSError:
+        pass  # a read-only folder: hash again next time
+    return sha
