@@ -120,6 +120,25 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--metric", choices=("cosine", "dot", "l2"), help="default: the set's metric")
     sp.add_argument("--json", action="store_true")
 
+    sp = sub.add_parser("encode", help="encode files with an ONNX model into a library set")
+    sp.add_argument("inputs", nargs="+", help="text files, folders, a table (CSV/Parquet/JSONL) "
+                                             "or images")
+    sp.add_argument("--model", default="minilm", help="a model folder or an installed model's "
+                                                      "name (default: minilm)")
+    sp.add_argument("--column", metavar="C", help="the text column of a table input")
+    sp.add_argument("--pattern", metavar="GLOB", help="files to take from folders, e.g. '*.md'")
+    sp.add_argument("--chunk-tokens", type=int, default=200, metavar="N",
+                    help="text files are cut into chunks of about N tokens")
+    sp.add_argument("--overlap-tokens", type=int, default=30, metavar="N")
+    sp.add_argument("--batch-size", type=int, default=64, metavar="N")
+    sp.add_argument("--out", metavar="NAME", help="the new set's name in the library")
+    sp.add_argument("--json", action="store_true")
+
+    sp = sub.add_parser("models", help="install or list the ONNX models encode can use")
+    sp.add_argument("action", choices=("list", "install"))
+    sp.add_argument("name", nargs="?", help="for install: the model to install (minilm)")
+    sp.add_argument("--json", action="store_true")
+
     sp = sub.add_parser("demo", help="build the demo set (Python stdlib docstrings) into the library")
     sp.add_argument("--json", action="store_true")
 
@@ -135,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = ("inspect", "import", "list", "remove", "filter", "search", "project", "neighbours",
-            "index", "hubness", "demo", "screenshot")
+            "index", "hubness", "encode", "models", "demo", "screenshot")
 
 
 def wants_cli(argv: list[str]) -> bool:
@@ -362,6 +381,31 @@ def cmd_hubness(args: argparse.Namespace) -> dict:
     return {"set": es.library_id, **result}
 
 
+def cmd_encode(args: argparse.Namespace) -> dict:
+    from explorer.compute.encoding.pipeline import EncodeOptions, encode_inputs
+
+    for name, value in (("--chunk-tokens", args.chunk_tokens), ("--batch-size", args.batch_size)):
+        if value < 1:
+            raise InputError(f"{name} must be at least 1, got {value}")
+    if not 0 <= args.overlap_tokens < args.chunk_tokens:
+        raise InputError("--overlap-tokens must be at least 0 and less than --chunk-tokens")
+    options = EncodeOptions(model=args.model, column=args.column, pattern=args.pattern,
+                            chunk_tokens=args.chunk_tokens, overlap_tokens=args.overlap_tokens,
+                            batch_size=args.batch_size, name=args.out)
+    return encode_inputs(args.inputs, options, state=_progress(args)).to_dict()
+
+
+def cmd_models(args: argparse.Namespace) -> dict:
+    from explorer.compute.encoding import catalogue
+
+    if args.action == "install":
+        if not args.name:
+            raise InputError("models install: name the model to install (minilm)")
+        folder = catalogue.install_model(args.name)
+        return {"installed": folder.name, "path": str(folder.path), "dim": folder.dim}
+    return {"models": catalogue.list_models()}
+
+
 def cmd_demo(args: argparse.Namespace) -> dict:
     from explorer.compute.demo import ensure_demo
     from explorer.core.library import Library
@@ -384,7 +428,8 @@ def cmd_screenshot(args: argparse.Namespace) -> dict:
 COMMAND_FUNCS = {
     "inspect": cmd_inspect, "import": cmd_import, "list": cmd_list, "remove": cmd_remove,
     "filter": cmd_filter, "search": cmd_search, "project": cmd_project,
-    "neighbours": cmd_neighbours, "index": cmd_index, "hubness": cmd_hubness, "demo": cmd_demo,
+    "neighbours": cmd_neighbours, "index": cmd_index, "hubness": cmd_hubness,
+    "encode": cmd_encode, "models": cmd_models, "demo": cmd_demo,
     "screenshot": cmd_screenshot,
 }
 

@@ -1,0 +1,353 @@
+"""Encode files into a library set: stream items through the model, resumable, bounded memory.
+
+Items come from an `InputPlan` in a fixed order. A reader thread tokenises the
+next window of items (sorted by length inside the window, so batches carry
+little padding) while this thread runs the model on the current one; both the
+tokenizer and onnxruntime release the GIL, so the two overlap on two cores.
+
+Finished windows are appended to a work folder (`encode-jobs/<key>/`): raw
+float32 rows, one Parquet file of metadata per window, and `progress.json`
+written last (after both are flushed), so after a crash or a cancel the same
+command resumes after the last finished window. The key covers the inputs
+(paths, sizes, mtimes), the model's sha256 and the settings, so a changed input
+starts afresh. At the end the rows are imported into the library (streamed from
+a memory map, never held twice) and the work folder is removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from explorer.core.atomic import write_json
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.errors import InputError
+from explorer.core.jobs import TaskState
+from explorer.core.library import Library, LibraryEntry
+from explorer.core.paths import data_home
+
+JOBS_DIR = "encode-jobs"
+WINDOW_BATCHES = 16  # a window is this many batches: sorted by length, written as one piece
+
+
+@dataclass
+class EncodeOptions:
+    model: str  # a model folder or an installed model's name
+    column: str | None = None
+    pattern: str | None = None
+    chunk_tokens: int = 200
+    overlap_tokens: int = 30
+    batch_size: int = 64
+    name: str | None = None  # the set's name in the library (default: from the inputs)
+
+
+@dataclass
+class EncodeResult:
+    entry: LibraryEntry
+    count: int
+    dim: int
+    seconds: float
+    items_per_second: float
+    skipped: list = field(default_factory=list)  # Skipped records
+    resumed_from: int = 0
+
+    def to_dict(self) -> dict:
+        return {"set": self.entry.id, "count": self.count, "dim": self.dim,
+                "seconds": self.seconds, "items_per_second": self.items_per_second,
+                "skipped": [asdict(s) for s in self.skipped], "resumed_from": self.resumed_from}
+
+
+def job_key(paths: list[Path], model_sha256: str, options: EncodeOptions) -> str:
+    """What the work folder belongs to: the inputs as they are now, the model, the settings."""
+    h = hashlib.sha256()
+    for path in sorted(paths):
+        st = path.stat()
+        h.update(f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    settings = {k: v for k, v in asdict(options).items() if k not in ("model", "name")}
+    h.update(json.dumps({"model": model_sha256, **settings}, sort_keys=True).encode())
+    return h.hexdigest()[:24]
+
+
+class WorkFolder:
+    """The rows and metadata finished so far, and how many input items they cover."""
+
+    def __init__(self, root: Path, dim: int) -> None:
+        self.root = root
+        self.dim = dim
+        self.vectors_path = root / "vectors.f32"
+        self.progress_path = root / "progress.json"
+        root.mkdir(parents=True, exist_ok=True)
+        self.progress = {"items_done": 0, "rows": 0, "pieces": [], "skipped": []}
+        try:
+            with open(self.progress_path, encoding="utf-8") as fh:
+                saved = json.load(fh)
+            if saved.get("dim") == dim:
+                self.progress = saved
+        except (OSError, ValueError):
+            pass
+        # rows written after the last progress record belong to an unfinished window
+        with open(self.vectors_path, "ab") as fh:
+            fh.truncate(self.progress["rows"] * dim * 4)
+
+    def append(self, vectors: np.ndarray, meta: pa.Table, items: int, skipped: list) -> None:
+        piece = f"meta-{len(self.progress['pieces']):06d}.parquet"
+        pq.write_table(meta, self.root / piece)
+        with open(self.vectors_path, "ab") as fh:
+            fh.write(np.ascontiguousarray(vectors, dtype=np.float32).data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.progress["items_done"] += items
+        self.progress["rows"] += len(vectors)
+        self.progress["pieces"].append(piece)
+        self.progress["skipped"].extend(asdict(s) for s in skipped)
+        write_json(self.progress_path, {**self.progress, "dim": self.dim})
+
+    def vectors(self) -> np.ndarray:
+        rows = self.progress["rows"]
+        if rows == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.memmap(self.vectors_path, dtype=np.float32, mode="r", shape=(rows, self.dim))
+
+    def metadata(self) -> pa.Table:
+        tables = [pq.read_table(self.root / piece) for piece in self.progress["pieces"]]
+        return _concat(tables) if tables else pa.table({})
+
+
+def _meta_table(items: list) -> pa.Table:
+    """One window's metadata: the text (if any) first, then every key any reader kept.
+
+    Rows from different readers carry different keys (a missing one is null),
+    and a key may hold numbers in one row and text in another (it becomes text).
+    """
+    keys: dict[str, None] = {}
+    rows = []
+    for item in items:
+        row = {} if item.text is None else {"text": item.text}
+        row.update(item.meta)
+        keys.update(dict.fromkeys(row))
+        rows.append(row)
+    return pa.table({key: _column([row.get(key) for row in rows]) for key in keys})
+
+
+def _column(values: list) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    """Windows' metadata in one table; a column typed differently in two windows becomes text."""
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        types: dict[str, set] = {}
+        for table in tables:
+            for f in table.schema:
+                types.setdefault(f.name, set()).add(f.type)
+        mixed = {name for name, kinds in types.items() if len(kinds - {pa.null()}) > 1}
+        tables = [t.cast(pa.schema([pa.field(f.name, pa.string()) if f.name in mixed else f
+                                    for f in t.schema])) for t in tables]
+        return pa.concat_tables(tables, promote_options="permissive")
+
+
+def encode_inputs(paths: list[str | Path], options: EncodeOptions, library: Library | None = None,
+                  state: TaskState | None = None) -> EncodeResult:
+    """Encode every item of `paths` with the model; the new set lands in the library."""
+    from explorer.compute.encoding.model_folder import open_model
+    from explorer.core.inputs import InputOptions, InputPlan
+
+    state = state or TaskState()
+    library = library or Library()
+    start_time = time.perf_counter()
+    folder = open_model(options.model)
+    modality = folder.config.modality
+    encoder = _encoder(folder)
+    count_tokens = getattr(encoder, "count_tokens", None)
+    plan = InputPlan([Path(p) for p in paths], InputOptions(
+        modality=modality, column=options.column, pattern=options.pattern,
+        chunk_tokens=options.chunk_tokens, overlap_tokens=options.overlap_tokens,
+        count_tokens=count_tokens))
+    if not plan.files:
+        raise InputError("nothing to encode: no files of a supported kind were found",
+                         path=str(paths[0]) if paths else None)
+    work = WorkFolder(data_home() / JOBS_DIR / job_key(plan.files, folder.sha256, options),
+                      folder.dim)
+    resumed_from = work.progress["items_done"]
+    total = max(1, plan.estimate())
+    state.status(f"Encoding with {folder.name}" + (f" (resuming after {resumed_from:,} items)"
+                                                    if resumed_from else ""))
+    window = options.batch_size * WINDOW_BATCHES
+    encoded_now = 0
+    for items, consumed, vectors, skipped in _windows(plan, encoder, modality, resumed_from,
+                                                      window, options.batch_size, state):
+        work.append(vectors, _meta_table(items), consumed, skipped)
+        encoded_now += consumed
+        done = work.progress["items_done"]
+        elapsed = time.perf_counter() - start_time
+        rate = encoded_now / elapsed if elapsed > 0 else 0.0
+        state.progress(min(done, total - 1), total)
+        state.status(f"Encoding with {folder.name}: {done:,} items, {rate:,.0f}/s")
+    if work.progress["rows"] == 0:
+        raise InputError("nothing could be encoded: every input was skipped",
+                         hint="; ".join(f"{s['path']}: {s['reason']}"
+                                        for s in work.progress["skipped"][:5]))
+    state.status("Storing the set in the library")
+    es = EmbeddingSet(
+        vectors=work.vectors(), metadata=work.metadata(),
+        name=options.name or _default_name(paths), format="encoded",
+        source=[str(p) for p in paths], metric="cosine",
+        model=f"{folder.name} (sha256 {folder.sha256[:12]})",
+        text_column="text" if modality == "text" else None,
+        notes=[_provenance(folder, options, work)])
+    entry = library.import_set(es, state=state.sub(0.98, 1.0))
+    seconds = time.perf_counter() - start_time
+    shutil.rmtree(work.root, ignore_errors=True)
+    from explorer.core.inputs import Skipped
+
+    skipped = [Skipped(**s) for s in work.progress["skipped"]]
+    return EncodeResult(entry, entry.count, folder.dim, seconds,
+                        encoded_now / seconds if seconds > 0 else 0.0, skipped, resumed_from)
+
+
+def _encoder(folder):
+    if folder.config.modality == "image":
+        from explorer.compute.encoding.image_encoder import ImageEncoder
+
+        return ImageEncoder(folder)
+    from explorer.compute.encoding.text_encoder import TextEncoder
+
+    return TextEncoder(folder)
+
+
+_END = object()
+
+
+def _windows(plan, encoder, modality: str, start: int, window: int, batch_size: int,
+             state: TaskState):
+    """Yield (kept items, items consumed, vectors, skipped) per window, in input order.
+
+    A reader thread prepares the next window (reading, chunking, tokenising)
+    while the caller's thread runs the model on this one.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(value) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            items_iter = plan.items(start=start, state=state)
+            while not stop.is_set():
+                before = len(plan.skipped)
+                items = []
+                for item in items_iter:
+                    items.append(item)
+                    if len(items) == window:
+                        break
+                skipped = list(plan.skipped[before:])
+                if not items:
+                    put((None, skipped))
+                    put(_END)
+                    return
+                if not put((_prepare(items, encoder, modality, batch_size), skipped)):
+                    return
+        except BaseException as exc:  # delivered to the consuming thread, which raises it
+            put(exc)
+
+    reader = threading.Thread(target=read, name="encode-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            got = ready.get()
+            if got is _END:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            prepared, skipped = got
+            if prepared is None:
+                if skipped:  # files skipped after the last item
+                    yield [], 0, np.zeros((0, encoder.dim), np.float32), skipped
+                continue
+            state.check()
+            items, vectors, failed = _run(prepared, encoder, modality, state)
+            kept = [it for i, it in enumerate(items) if i not in failed]
+            keep = np.array([i not in failed for i in range(len(items))], dtype=bool)
+            yield kept, len(items), vectors[keep], skipped + list(failed.values())
+    finally:
+        stop.set()
+        reader.join(timeout=5)
+
+
+def _prepare(items: list, encoder, modality: str, batch_size: int):
+    """Batches of similar length (text: tokenised here, in the reader thread)."""
+    if modality == "image":
+        order = np.arange(len(items))
+        return items, [(idx, None) for idx in _split(order, batch_size)]
+    order = np.argsort([len(it.text) for it in items], kind="stable")
+    return items, [(idx, encoder.tokenize([items[i].text for i in idx]))
+                   for idx in _split(order, batch_size)]
+
+
+def _split(order: np.ndarray, size: int) -> list[np.ndarray]:
+    return [order[i:i + size] for i in range(0, len(order), size)]
+
+
+def _run(prepared, encoder, modality: str, state: TaskState):
+    """(items, vectors in item order, {index: Skipped} of items the model could not take)."""
+    from explorer.core.inputs import Skipped
+
+    items, batches = prepared
+    out = np.zeros((len(items), encoder.dim), dtype=np.float32)
+    failed: dict[int, Skipped] = {}
+    for idx, batch in batches:
+        state.check()
+        if modality != "image":
+            out[idx] = encoder.run(batch)
+            continue
+        try:
+            out[idx] = encoder.encode([items[i].image for i in idx])
+        except InputError:  # find the images that fail and keep the others
+            for i in idx:
+                try:
+                    out[i] = encoder.encode([items[i].image])[0]
+                except InputError as err:
+                    failed[int(i)] = Skipped(str(items[i].image), str(err))
+    return items, out, failed
+
+
+def _default_name(paths: list[str | Path]) -> str:
+    first = Path(paths[0])
+    name = first.stem if first.is_file() else first.name
+    return name + (f" + {len(paths) - 1} more" if len(paths) > 1 else "")
+
+
+def _provenance(folder, options: EncodeOptions, work: WorkFolder) -> str:
+    c = folder.config
+    text = (f"Encoded with {folder.name} (model.onnx sha256 {folder.sha256}), "
+            f"{c.modality}, pooling {c.pooling}, normalised {c.normalise}")
+    if c.modality == "text":
+        text += (f", at most {c.max_tokens} tokens; text files cut into chunks of "
+                 f"{options.chunk_tokens} tokens overlapping by {options.overlap_tokens}")
+    skipped = len(work.progress["skipped"])
+    if skipped:
+        text += f". {skipped} inputs were skipped (see the encode report)"
+    return text + "."
