@@ -55,8 +55,7 @@ def test_a_cancelled_job_resumes_after_its_last_window(tmp_path, model):
     options = EncodeOptions(model=model, chunk_tokens=12, overlap_tokens=0, batch_size=2)
     full = Library().open(encode_inputs([docs], EncodeOptions(**{**options.__dict__,
                                                                  "name": "full"})).entry.id)
-    windows = []
-    state = TaskState(on_progress=lambda f: windows.append(f))
+    state = TaskState()
     original = pipeline.WorkFolder.append
 
     def append_then_cancel(self, *args):
