@@ -1,10 +1,14 @@
 """Exact search equals numpy brute force for every metric, with and without a filter."""
 
+import weakref
+
 import numpy as np
 import pytest
 
-from explorer.compute.index import ExactIndex
+from explorer.compute.index import ApproxIndex, CompactIndex, ExactIndex
 from explorer.core.errors import InputError
+
+from brute_force import true_scores
 
 RNG = np.random.default_rng(0)
 X = (RNG.normal(size=(20000, 48)) * RNG.uniform(0.5, 3.0, size=(20000, 1))).astype(np.float32)
@@ -66,9 +70,6 @@ def test_zero_rows_have_no_cosine_and_bad_queries_are_refused():
 
 
 # --- compact (int8 scan + exact re-rank) and approximate indexes ----------------------
-import weakref  # noqa: E402
-
-from explorer.compute.index import ApproxIndex, CompactIndex  # noqa: E402
 
 
 def clustered(n, d, seed=0, clusters=30, norm_sigma=0.5):
@@ -81,29 +82,6 @@ def clustered(n, d, seed=0, clusters=30, norm_sigma=0.5):
 
 
 CLUSTERED = clustered(20000, 64)
-
-
-_AS64 = {}
-
-
-def as64(x):
-    """float64 copy of a module-level set, made once."""
-    key = (id(x), x.shape)
-    if key not in _AS64 or _AS64[key][0] is not x:
-        _AS64[key] = (x, x.astype(np.float64))
-    return _AS64[key][1]
-
-
-def true_scores(x, q, metric):
-    """float64 "higher is better" scores of every row (-inf where the metric has no answer)."""
-    x64, q64 = as64(x), np.asarray(q, dtype=np.float64)
-    if metric == "cosine":
-        norms = np.linalg.norm(x64, axis=1)
-        s = (x64 @ q64) / np.where(norms > 0, norms, 1.0) / np.linalg.norm(q64)
-        return np.where(norms > 0, s, -np.inf)
-    if metric == "dot":
-        return x64 @ q64
-    return -np.linalg.norm(x64 - q64, axis=1)
 
 
 def assert_true_scores(got, x, q, metric, rtol=2e-5):

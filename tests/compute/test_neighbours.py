@@ -16,6 +16,8 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.library import VECTORS, Library
 
+from brute_force import true_scores
+
 N, D = 3000, 32
 GROUPS = np.array(["a", "b", "c", "d"])
 
@@ -54,20 +56,8 @@ def fresh_open_cache():
     nb._OPEN.clear()
 
 
-def scores64(x, q, metric):
-    """float64 "higher is better" scores (-inf: no cosine for zero rows)."""
-    x64, q64 = np.asarray(x, np.float64), np.asarray(q, np.float64)
-    if metric == "cosine":
-        norms = np.linalg.norm(x64, axis=1)
-        s = (x64 @ q64) / np.where(norms > 0, norms, 1.0) / np.linalg.norm(q64)
-        return np.where(norms > 0, s, -np.inf)
-    if metric == "dot":
-        return x64 @ q64
-    return -np.linalg.norm(x64 - q64, axis=1)
-
-
 def brute(x, q, metric, k, allowed=None, exclude=()):
-    s = scores64(x, q, metric)
+    s = true_scores(x, q, metric)
     if allowed is not None:
         s = np.where(allowed, s, -np.inf)
     s[list(exclude)] = -np.inf
