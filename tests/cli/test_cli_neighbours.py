@@ -13,8 +13,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from brute_force import true_scores
+from onnx_models import bert_like, write_folder
 
 from explorer.cli import run
+from explorer.core.library import Library
 
 N, D = 3000, 32
 
@@ -195,7 +198,7 @@ def test_errors_as_a_user_sees_them(parquet_file, tmp_path, capsys):
     out = cli("neighbours", parquet_file, "--text", "a cat", "--json", rc=2)
     assert out.stdout == "" and "Traceback" not in out.stderr
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: --text") and "ONNX" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "ONNX" in lines[0]
     out = cli("neighbours", parquet_file, "--row", "-5", "--json", rc=2)
     assert out.stdout == "" and "Traceback" not in out.stderr
     assert out.stderr.startswith("error: ") and "out of range" in out.stderr
@@ -206,3 +209,25 @@ def test_errors_as_a_user_sees_them(parquet_file, tmp_path, capsys):
         err = capsys.readouterr().err
         assert code == 2 and err.startswith("error: ") and fragment in err, err
         assert len(err.strip().splitlines()) == 1
+
+
+def test_text_query_through_the_set_s_model(tmp_path, capsys):
+    from explorer.compute.encoding.model_folder import models_dir
+    from explorer.compute.encoding.text_encoder import TextEncoder
+
+
+    write_folder(models_dir() / "tiny", bert_like(dim=16))
+    rng = np.random.default_rng(5)
+    words = ["the", "cat", "dog", "sat", "on", "mat", "runs", "fast", "slow", "red", "blue"]
+    texts = [" ".join(rng.choice(words, rng.integers(2, 8))) for _ in range(400)]
+    path = tmp_path / "texts.csv"
+    path.write_text("title\n" + "\n".join(texts) + "\n", encoding="utf-8")
+    assert run(["encode", str(path), "--model", "tiny", "--column", "title", "--json"]) == 0
+    encoded = json.loads(capsys.readouterr().out)
+    assert run(["neighbours", encoded["set"], "--text", "slow red cat", "-k", "5", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["query"]["kind"] == "text" and "slow red cat" in got["query"]["label"]
+    q = TextEncoder(models_dir() / "tiny").encode(["slow red cat"], kind="query")[0]
+    v = np.asarray(Library().open(encoded["set"]).vectors)
+    best = np.sort(true_scores(v, q, "cosine"))[::-1][:5]
+    np.testing.assert_allclose([n["score"] for n in got["neighbours"]], best, atol=1e-5)

@@ -1,4 +1,4 @@
-"""The demo set: stdlib docstrings read with ast, embedded with TF-IDF + SVD (LSA)."""
+"""The demo set: stdlib docstrings read with ast, embedded with the default model or LSA."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from explorer.compute import demo
 from explorer.compute.stdlib_areas import AREAS, OTHER, STDLIB_AREAS, area_of
 from explorer.core.jobs import Cancelled, TaskState
 from explorer.core.library import Library
+
+from default_model import needs_minilm
 
 STDLIB = demo.stdlib_path()
 SUBSET = ["json", "collections", "re", "csv.py", "gzip.py", "bz2.py", "lzma.py", "argparse.py",
@@ -191,12 +193,12 @@ def test_cancel_stops_the_build(mini_stdlib):
     state = TaskState()
     state.cancel()
     with pytest.raises(Cancelled):
-        demo.build_demo(state, stdlib_dir=mini_stdlib)
+        demo.build_demo(state, stdlib_dir=mini_stdlib, model=None)
 
 
 def test_progress_is_reported(mini_stdlib):
     seen: list[float] = []
-    es = demo.build_demo(TaskState(on_progress=seen.append), stdlib_dir=mini_stdlib)
+    es = demo.build_demo(TaskState(on_progress=seen.append), stdlib_dir=mini_stdlib, model=None)
     assert seen and seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
     assert es.count > 100
 
@@ -204,7 +206,7 @@ def test_progress_is_reported(mini_stdlib):
 # --- the set and the library -----------------------------------------------------
 
 def test_build_demo_set(mini_stdlib, mini_table):
-    es = demo.build_demo(stdlib_dir=mini_stdlib)
+    es = demo.build_demo(stdlib_dir=mini_stdlib, model=None)
     assert es.name == demo.DEMO_NAME
     assert es.format == "demo" and es.metric == "cosine"
     assert es.model == "tfidf-lsa-128 (scikit-learn)"
@@ -218,7 +220,7 @@ def test_build_demo_set(mini_stdlib, mini_table):
 
 def test_ensure_demo_imports_once(tmp_path, mini_stdlib, monkeypatch):
     lib = Library(root=tmp_path / "lib")
-    entry = demo.ensure_demo(lib, stdlib_dir=mini_stdlib)
+    entry = demo.ensure_demo(lib, stdlib_dir=mini_stdlib, model=None)
     assert entry.name == demo.DEMO_NAME and entry.dim == 128 and entry.zero_rows == 0
     es = lib.open(entry.id)
     assert es.count == entry.count and es.id_column == "id"
@@ -227,9 +229,39 @@ def test_ensure_demo_imports_once(tmp_path, mini_stdlib, monkeypatch):
         raise AssertionError("the demo was rebuilt although the library has it")
 
     monkeypatch.setattr(demo, "build_demo", fail)
-    again = demo.ensure_demo(lib)
+    again = demo.ensure_demo(lib, model=None)
     assert again.id == entry.id
     assert len(lib.entries()) == 1
+
+
+def test_without_the_model_the_demo_says_why_it_used_lsa(mini_stdlib):
+    es = demo.build_demo(stdlib_dir=mini_stdlib, model="nosuch")
+    assert es.model == "tfidf-lsa-128 (scikit-learn)" and es.dim == 128
+    assert any("The default model was not used" in n and "nosuch" in n for n in es.notes)
+
+
+@needs_minilm
+def test_the_demo_is_encoded_by_the_default_model(mini_stdlib, mini_table):
+    seen: list[float] = []
+    es = demo.build_demo(TaskState(on_progress=seen.append), stdlib_dir=mini_stdlib)
+    assert es.model.startswith("minilm (sha256 ") and es.dim == 384
+    assert es.count == mini_table.num_rows and seen == sorted(seen)
+    v = np.asarray(es.vectors)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
+    ids = mini_table.column("id").to_pylist()
+    assert "json.dump" in _neighbours(v, ids, "json.dumps", 3)
+    assert {"bz2.open", "lzma.open"} <= set(_neighbours(v, ids, "gzip.open", 5))
+    assert any("encoded offline by minilm" in n for n in es.notes)
+
+
+@needs_minilm
+def test_an_lsa_demo_is_replaced_once_the_model_is_there(tmp_path, mini_stdlib):
+    lib = Library(root=tmp_path / "lib")
+    old = demo.ensure_demo(lib, stdlib_dir=mini_stdlib, model=None)
+    new = demo.ensure_demo(lib, stdlib_dir=mini_stdlib)
+    assert new.id != old.id and new.dim == 384
+    assert [e.id for e in lib.entries()] == [new.id]
+    assert demo.ensure_demo(lib, stdlib_dir=mini_stdlib).id == new.id
 
 
 def test_compute_does_not_import_qt():

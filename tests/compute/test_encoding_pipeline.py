@@ -2,6 +2,7 @@
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
@@ -89,3 +90,23 @@ def test_a_table_column_and_clear_errors(tmp_path, model):
         encode_inputs([path], EncodeOptions(model=model, column="nosuch"))
     with pytest.raises(InputError):
         encode_inputs([tmp_path / "missing.md"], EncodeOptions(model=model))
+
+
+def test_an_item_the_model_turns_into_nan_is_skipped_and_the_rest_kept(tmp_path, model):
+    texts = ["the cat sat", "a dog runs", "the nan mat", "red blue", "slow cat"]
+    path = tmp_path / "items.csv"
+    pacsv.write_csv(pa.table({"title": texts}), path)
+    result = encode_inputs([path], EncodeOptions(model=model, column="title", batch_size=4))
+    es = Library().open(result.entry.id)
+    assert es.metadata.column("text").to_pylist() == [t for t in texts if "nan" not in t]
+    [skip] = result.skipped
+    assert skip.row == 2 and "not finite" in skip.reason and skip.path.endswith("items.csv")
+    expected = TextEncoder(model).encode([t for t in texts if "nan" not in t])
+    np.testing.assert_allclose(np.asarray(es.vectors), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_eta_reads_naturally():
+    assert pipeline._eta(0, 100.0) == "" and pipeline._eta(100, 0.0) == ""
+    assert pipeline._eta(450, 10.0) == ", about 45 s left"
+    assert pipeline._eta(30_000, 100.0) == ", about 5 min left"
+    assert pipeline._eta(1_000_000, 100.0) == ", about 2.8 h left"

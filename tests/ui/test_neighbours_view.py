@@ -224,12 +224,11 @@ def test_centroid_and_arithmetic_queries(qtbot, window, vectors):
         nview.expr.returnPressed.emit()
     assert "nosuchitem" in nview.message.text()
     assert shown_rows(nview) == brute_force(vectors, q, metric, 10, exclude=[1, 2, 3]).tolist()
-    # the text source is there but off, and says why
-    from explorer.compute.neighbours import TEXT_DISABLED_REASON
-
+    # the text source is there but off, and says why: these vectors came from no model here
     item = nview.source.model().item(nview.source.findText("Text"))
-    assert not item.isEnabled()
-    assert item.toolTip() == TEXT_DISABLED_REASON
+    qtbot.waitUntil(lambda: "looking" not in item.toolTip(), timeout=WAIT)
+    assert not nview.text_available()
+    assert "not available" in item.toolTip() and "not from an ONNX model" in item.toolTip()
 
 
 def test_compare_tab_shows_three_lists_with_norms(qtbot, window, vectors):
@@ -388,3 +387,46 @@ def test_queries_while_an_index_builds_do_not_restart_it(qtbot, window, vectors,
     assert len(builds) == 1  # one build, never cancelled and restarted
     assert nview.result.query.rows == [12]  # and the answer is for the newest query
     assert not nview.result.index.exact
+
+
+def test_typed_text_is_encoded_by_the_set_s_own_model(qtbot, tmp_path, explorer_home):
+    from explorer.compute.encoding.model_folder import models_dir
+    from explorer.compute.encoding.pipeline import EncodeOptions, encode_inputs
+    from explorer.compute.encoding.text_encoder import TextEncoder
+
+    from onnx_models import bert_like, write_folder
+
+    write_folder(models_dir() / "tiny", bert_like(dim=16))
+    words = ["the", "cat", "dog", "sat", "on", "mat", "runs", "fast", "slow", "red", "blue"]
+    rng = np.random.default_rng(3)
+    texts = [" ".join(rng.choice(words, rng.integers(2, 7))) for _ in range(300)]
+    table = tmp_path / "texts.parquet"
+    pq.write_table(pa.table({"title": texts}), table)
+    library = Library(explorer_home)
+    entry = encode_inputs([table], EncodeOptions(model="tiny", column="title"), library).entry
+    win = MainWindow(library, restore=False)
+    qtbot.addWidget(win)
+    win.show()
+    win.show_view("neighbours")
+    nview = win.neighbours_view
+    with qtbot.waitSignal(win.map_view.renderFinished, timeout=WAIT):
+        win.open_library_set(entry.id)
+    qtbot.waitUntil(nview.text_available, timeout=WAIT)
+    nview.use_source("Text")
+    assert nview.expr.isVisible() and "Type what" in nview.expr.placeholderText()
+    nview.expr.setText("red dog runs")
+    with qtbot.waitSignal(nview.searchFinished, timeout=WAIT):
+        nview.expr.returnPressed.emit()
+    es = nview.es
+    q = TextEncoder(models_dir() / "tiny").encode(["red dog runs"], kind="query")[0]
+    v = np.asarray(es.vectors, dtype=np.float64)
+    cos = v @ q / (np.linalg.norm(v, axis=1) * np.linalg.norm(q))
+    best = cos[brute_force(v, q, "cosine", 10)]  # texts repeat here: compare scores, not rows
+    np.testing.assert_allclose(cos[shown_rows(nview)], best, atol=1e-5)
+    assert "red dog runs" in nview.query_label.text()
+    # arithmetic keeps its own line; going back to text brings the typed text back
+    nview.use_source("Arithmetic")
+    assert nview.expr.text() == ""
+    nview.use_source("Text")
+    assert nview.expr.text() == "red dog runs"
+    win.jobs.shutdown()

@@ -166,6 +166,7 @@ def encode_inputs(paths: list[str | Path], options: EncodeOptions, library: Libr
                   state: TaskState | None = None) -> EncodeResult:
     """Encode every item of `paths` with the model; the new set lands in the library."""
     from explorer.compute.encoding.model_folder import open_model
+    from explorer.compute.encoding.set_model import model_label
     from explorer.core.inputs import InputOptions, InputPlan
 
     state = state or TaskState()
@@ -198,7 +199,8 @@ def encode_inputs(paths: list[str | Path], options: EncodeOptions, library: Libr
         elapsed = time.perf_counter() - start_time
         rate = encoded_now / elapsed if elapsed > 0 else 0.0
         state.progress(min(done, total - 1), total)
-        state.status(f"Encoding with {folder.name}: {done:,} items, {rate:,.0f}/s")
+        state.status(f"Encoding with {folder.name}: {done:,} of about {total:,} items, "
+                     f"{rate:,.0f}/s" + _eta(max(0, total - done), rate))
     if work.progress["rows"] == 0:
         raise InputError("nothing could be encoded: every input was skipped",
                          hint="; ".join(f"{s['path']}: {s['reason']}"
@@ -208,7 +210,7 @@ def encode_inputs(paths: list[str | Path], options: EncodeOptions, library: Libr
         vectors=work.vectors(), metadata=work.metadata(),
         name=options.name or _default_name(paths), format="encoded",
         source=[str(p) for p in paths], metric="cosine",
-        model=f"{folder.name} (sha256 {folder.sha256[:12]})",
+        model=model_label(folder),
         text_column="text" if modality == "text" else None,
         notes=[_provenance(folder, options, work)])
     entry = library.import_set(es, state=state.sub(0.98, 1.0))
@@ -312,26 +314,60 @@ def _split(order: np.ndarray, size: int) -> list[np.ndarray]:
 
 
 def _run(prepared, encoder, modality: str, state: TaskState):
-    """(items, vectors in item order, {index: Skipped} of items the model could not take)."""
-    from explorer.core.inputs import Skipped
+    """(items, vectors in item order, {index: Skipped} of items the model could not take).
 
+    A batch that fails because of some of its items (an image that does not
+    decode, a text the model turns into NaN) is run again one item at a time,
+    so only those items are skipped; an error about the model itself stops the job.
+    """
     items, batches = prepared
     out = np.zeros((len(items), encoder.dim), dtype=np.float32)
-    failed: dict[int, Skipped] = {}
+    failed: dict[int, object] = {}
     for idx, batch in batches:
         state.check()
-        if modality != "image":
-            out[idx] = encoder.run(batch)
-            continue
         try:
-            out[idx] = encoder.encode([items[i].image for i in idx])
-        except InputError:  # find the images that fail and keep the others
+            out[idx] = (encoder.encode([items[i].image for i in idx]) if modality == "image"
+                        else encoder.run(batch))
+        except InputError as err:
+            if modality != "image" and err.row is None:
+                raise
             for i in idx:
                 try:
-                    out[i] = encoder.encode([items[i].image])[0]
-                except InputError as err:
-                    failed[int(i)] = Skipped(str(items[i].image), str(err))
+                    out[i] = _encode_one(encoder, items[i], modality)
+                except InputError as one:
+                    if modality != "image" and one.row is None:
+                        raise
+                    failed[int(i)] = _skipped(items[i], one)
     return items, out, failed
+
+
+def _encode_one(encoder, item, modality: str) -> np.ndarray:
+    return encoder.encode([item.image if modality == "image" else item.text])[0]
+
+
+def _skipped(item, err: InputError):
+    """What to tell the user about an item the model could not take."""
+    from explorer.core.inputs import Skipped
+
+    if item.image is not None:
+        return Skipped(str(item.image), str(err))
+    meta = item.meta
+    where = meta.get("source") or meta.get("path") or "input"
+    reason = err.message + (f" (characters {meta['char_start']}-{meta['char_end']})"
+                            if "char_start" in meta else "")
+    return Skipped(str(where), reason, row=meta.get("row"))
+
+
+def _eta(remaining: int, rate: float) -> str:
+    """", about 3 min left" (empty until there is a rate to go by)."""
+    if rate <= 0 or remaining <= 0:
+        return ""
+    seconds = remaining / rate
+    if seconds < 90:
+        return f", about {max(1, round(seconds))} s left"
+    if seconds < 90 * 60:
+        return f", about {round(seconds / 60)} min left"
+    return f", about {seconds / 3600:.1f} h left"
 
 
 def _default_name(paths: list[str | Path]) -> str:

@@ -87,14 +87,13 @@ class NeighboursView(QWidget):
         self._index_wanted: tuple | None = None  # (set, metric, kind) of the index being opened
         self._search_dirty = False
 
-        from explorer.compute import neighbours as nb
-
-        self._text_reason = nb.TEXT_DISABLED_REASON
+        self._typed = {ARITHMETIC: "", TEXT: ""}  # what was typed for each typed source
         neighbours_tab = self._build_neighbours_tab()
         self._search_job = TrackedJob(jobs, "neighbours", self.busy, on_status=self.status.setText,
                                       on_end=self._search_ended, parent=self)
         self._index_job = TrackedJob(jobs, "neighbour-index", self.busy,
                                      on_status=self.status.setText, parent=self)
+        self._model_job = TrackedJob(jobs, "text-model", QProgressBar(), parent=self)
         self.compare_tab = CompareTab(state, jobs, self.busy)
         self.compare_tab.rowChosen.connect(self.choose_row)
         self.compare_tab.finished.connect(self.compareFinished)
@@ -147,19 +146,15 @@ class NeighboursView(QWidget):
         for name, tip in ((CURRENT, "The item clicked on the map or in the table"),
                           (CENTROID, "The mean vector of the selected items"),
                           (ARITHMETIC, "Vector arithmetic over items, e.g. king - man + woman"),
-                          (TEXT, self._text_reason)):
+                          (TEXT, "")):
             self.source.addItem(name)
             self.source.setItemData(self.source.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        text_item = self.source.model().item(self.source.findText(TEXT))
-        text_item.setEnabled(False)
-        self.source.setToolTip("What to find neighbours of. Text queries: " + self._text_reason)
         self.source.activated.connect(lambda _i: self._source_changed())
         self.expr = QLineEdit()
-        self.expr.setPlaceholderText("king - man + woman   or   #12 - #40 + #7")
-        self.expr.setToolTip("Items by id, label or #row, joined by + and -; Enter to search")
         self.expr.setClearButtonEnabled(True)
-        self.expr.returnPressed.connect(self._arithmetic_query)
+        self.expr.returnPressed.connect(self._expr_entered)
         self.expr.hide()
+        self._set_text_reason("Open a set to search it by typed text")
 
         self.back_action = QAction("◀", self, shortcut=QKeySequence("Alt+Left"),
                                    toolTip="Back to the previous query (Alt+Left)")
@@ -278,6 +273,36 @@ class NeighboursView(QWidget):
         layout.addLayout(bottom)
         return tab
 
+    def _set_text_reason(self, reason: str | None) -> None:
+        """Offer typed-text queries only when the set's own model can encode them."""
+        item = self.source.model().item(self.source.findText(TEXT))
+        item.setEnabled(reason is None)
+        tip = ("Type a text: the set's model encodes it as a query" if reason is None
+               else f"Typed text is not available: {reason}")
+        item.setToolTip(tip)
+        self.source.setToolTip("What to find neighbours of. Text: " + tip[0].lower() + tip[1:])
+        if reason is not None and self.source.currentText() == TEXT:
+            self.use_source(CURRENT)
+
+    def text_available(self) -> bool:
+        return self.source.model().item(self.source.findText(TEXT)).isEnabled()
+
+    def _check_text_model(self, es: EmbeddingSet) -> None:
+        """Find the set's model off the UI thread and open it, so the first query is quick."""
+        self._set_text_reason("looking for the set's model…")
+
+        def work(_state) -> str | None:
+            from explorer.compute import neighbours as nb
+            from explorer.compute.encoding.set_model import query_encoder
+
+            reason = nb.text_query_reason(es)
+            if reason is None:
+                query_encoder(es.model)
+            return reason
+
+        self._model_job.submit("Opening the set's model", work, on_done=self._set_text_reason,
+                               on_error=lambda err: self._set_text_reason(error_text(err)))
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.compare_tab.fit_width(self.width())
@@ -286,6 +311,7 @@ class NeighboursView(QWidget):
     def _set_changed(self, es: EmbeddingSet | None) -> None:
         self._search_job.new_set()
         self._index_job.new_set(stop=False)  # a build goes on: the library keeps the index
+        self._model_job.new_set()
         self.compare_tab.set_embedding_set(es)
         self.hubness_tab.set_embedding_set(es)
         self.es = es
@@ -298,6 +324,7 @@ class NeighboursView(QWidget):
         self.filter.clear()
         self.filter.blockSignals(False)
         self.expr.clear()
+        self._typed = {ARITHMETIC: "", TEXT: ""}
         self.model.clear()
         self.match_label.clear()
         self.index_label.clear()
@@ -310,7 +337,9 @@ class NeighboursView(QWidget):
             w.setEnabled(enabled)
         if es is None:
             self.query_label.setText("<span style='color:gray'>Open a set to find neighbours.</span>")
+            self._set_text_reason("Open a set to search it by typed text")
             return
+        self._check_text_model(es)
         self.metric.setCurrentIndex(max(0, self.metric.findData(es.metric)))
         self.query_label.setText("<span style='color:gray'>Click a point on the map or a row in "
                                  "the table to see its nearest neighbours.</span>")
@@ -335,17 +364,17 @@ class NeighboursView(QWidget):
 
     def _source_changed(self) -> None:
         source = self.source.currentText()
-        self.expr.setVisible(source == ARITHMETIC)
+        self._show_expr(source)
         if self.es is None:
             return
         if source == CURRENT and self.state.current >= 0:
             self._set_spec(QuerySpec("row", row=self.state.current))
         elif source == CENTROID:
             self._selection_query()
-        elif source == ARITHMETIC:
+        elif source in self._typed:
             self.expr.setFocus()
             if self.expr.text().strip():
-                self._arithmetic_query()
+                self._expr_entered()
 
     def _selection_query(self) -> None:
         if self.es is None:
@@ -357,16 +386,34 @@ class NeighboursView(QWidget):
             return
         self._set_spec(QuerySpec("centroid", rows=rows.copy()))
 
-    def _arithmetic_query(self) -> None:
+    def _expr_entered(self) -> None:
+        """Enter in the line: search by the arithmetic or the text typed there."""
         expr = self.expr.text().strip()
-        if self.es is None or not expr:
+        source = self.source.currentText()
+        if self.es is None or not expr or source not in self._typed:
             return
-        self._set_source(ARITHMETIC)
-        self._set_spec(QuerySpec("arithmetic", expr=expr))
+        self._set_spec(QuerySpec("arithmetic" if source == ARITHMETIC else "text", expr=expr))
 
     def _set_source(self, name: str) -> None:
         self.source.setCurrentText(name)
-        self.expr.setVisible(name == ARITHMETIC)
+        self._show_expr(name)
+
+    def _show_expr(self, source: str) -> None:
+        """The line edit serves arithmetic and typed text; each keeps what was typed for it."""
+        shown = self.expr.property("source")
+        if shown in self._typed:
+            self._typed[shown] = self.expr.text()
+        self.expr.setVisible(source in self._typed)
+        if source in self._typed and shown != source:
+            self.expr.setProperty("source", source)
+            self.expr.setText(self._typed[source])
+            if source == TEXT:
+                self.expr.setPlaceholderText("Type what to look for, e.g. read a compressed file")
+                self.expr.setToolTip("Encoded by the set's own model as a query; Enter to search")
+            else:
+                self.expr.setPlaceholderText("king - man + woman   or   #12 - #40 + #7")
+                self.expr.setToolTip("Items by id, label or #row, joined by + and -; "
+                                     "Enter to search")
 
     def _set_spec(self, spec: QuerySpec, push: bool = True) -> None:
         """Make `spec` the query: remember it in the history and search when visible."""
@@ -427,7 +474,7 @@ class NeighboursView(QWidget):
         elif spec.kind == "centroid":
             self._set_source(CENTROID)
         else:
-            self._set_source(ARITHMETIC)
+            self._set_source(ARITHMETIC if spec.kind == "arithmetic" else TEXT)
             self.expr.setText(spec.expr)
         self._set_spec(spec, push=False)
 

@@ -1,4 +1,4 @@
-"""A neighbours query as the user asked for it: an item, a selection's centroid or arithmetic.
+"""A neighbours query as the user asked for it: an item, a selection's centroid, arithmetic or text.
 
 It becomes a vector only in a job (`build`), and is what the back / forward history keeps.
 """
@@ -20,10 +20,10 @@ if TYPE_CHECKING:
 class QuerySpec:
     """What the user asked for, before it is turned into a vector (in a job)."""
 
-    kind: str  # "row" | "centroid" | "arithmetic"
+    kind: str  # "row" | "centroid" | "arithmetic" | "text"
     row: int = -1
     rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    expr: str = ""
+    expr: str = ""  # the arithmetic, or the typed text
 
     def same(self, other: QuerySpec | None) -> bool:
         """Asking the same again (arrays compare by value) adds nothing to the history."""
@@ -37,6 +37,8 @@ class QuerySpec:
             return nb.row_query(es, self.row)
         if self.kind == "centroid":
             return nb.centroid_query(es, self.rows, metric)
+        if self.kind == "text":
+            return nb.text_query(es, self.expr)
         return nb.arithmetic_query(es, self.expr, metric)
 
     def describe(self, es: EmbeddingSet | None) -> str:
@@ -45,4 +47,4 @@ class QuerySpec:
             return f"#{self.row} {es.label(self.row)}" if es is not None else f"#{self.row}"
         if self.kind == "centroid":
             return f"centroid of {len(self.rows):,} selected"
-        return self.expr
+        return f"\u201c{self.expr}\u201d" if self.kind == "text" else self.expr

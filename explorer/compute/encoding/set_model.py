@@ -1,0 +1,74 @@
+"""The model that made a set, found among the installed ones, to encode typed text the same way.
+
+A set encoded here records its model as "NAME (sha256 PREFIX)" (see
+`model_label`). A text query is only meaningful in the space of that exact
+model, so the installed model must match by sha256, not just by name; a set
+from elsewhere (a file the user opened, LSA) cannot take text queries, and the
+reason says what would make it work. Encoders are kept open per model file:
+the first query pays for loading the session, later ones take milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import numpy as np
+
+from explorer.compute.encoding.model_folder import ModelFolder, installed_names, open_model
+from explorer.core.errors import InputError
+
+_LABEL = re.compile(r"^(?P<name>.+?) \(sha256 (?P<sha>[0-9a-f]{12,64})\)$")
+_ENCODERS: dict[tuple[str, str], object] = {}
+_LOCK = threading.Lock()
+
+
+def model_label(folder: ModelFolder) -> str:
+    """What a set records as its model: the name and the start of model.onnx's sha256."""
+    return f"{folder.name} (sha256 {folder.sha256[:12]})"
+
+
+def set_model(model: str | None) -> ModelFolder:
+    """The installed text model a set's `model` label names; InputError saying why not."""
+    found = _LABEL.match(model or "")
+    if found is None:
+        made_by = f"its vectors come from {model}" if model else "it records no model"
+        raise InputError(f"typed text cannot be placed in this set: {made_by}, not from an "
+                         "ONNX model installed here",
+                         hint="encode your files with File ▸ Encode Files… (or the encode "
+                              "command) to get a set that takes text queries")
+    name, sha = found["name"], found["sha"]
+    for candidate in dict.fromkeys([name, *installed_names()]):
+        try:
+            folder = open_model(candidate)
+        except InputError:
+            continue
+        if folder.sha256.startswith(sha):
+            if folder.config.modality != "text":
+                raise InputError(f"this set's model {folder.name!r} encodes images, not text")
+            return folder
+    from explorer.compute.encoding.catalogue import CATALOGUE
+
+    raise InputError(f"the model that made this set ({name}, sha256 {sha}…) is not installed",
+                     hint=f"install it: embedding-explorer models install {name}"
+                     if name in CATALOGUE else "put its model folder back in the models folder")
+
+
+def query_encoder(model: str | None):
+    """A TextEncoder for the set's model, opened once per model file and kept."""
+    from explorer.compute.encoding.text_encoder import TextEncoder
+
+    folder = set_model(model)
+    key = (str(folder.model_file), folder.sha256)
+    with _LOCK:
+        encoder = _ENCODERS.get(key)
+        if encoder is None:
+            encoder = _ENCODERS[key] = TextEncoder(folder)
+    return encoder
+
+
+def encode_query(model: str | None, text: str) -> np.ndarray:
+    """One text as the set's model encodes a query (with its query prefix): float32 [dim]."""
+    if not text.strip():
+        raise InputError("the text is empty; type what to search for")
+    return query_encoder(model).encode([text], kind="query")[0]
