@@ -18,7 +18,8 @@ from explorer.core.errors import InputError
 from explorer.core.jobs import Cancelled, TaskState
 from explorer.core.loaders import LoadOptions, open_file, supported_extensions
 
-VIEWS = ("table", "library", "map", "neighbours", "compare", "hubness", "concepts", "compression")
+VIEWS = ("table", "library", "map", "neighbours", "compare", "hubness", "concepts",
+         "concept-plane", "compression", "encode")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -139,6 +140,30 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("name", nargs="?", help="for install: the model to install (minilm)")
     sp.add_argument("--json", action="store_true")
 
+    sp = sub.add_parser("concept", help="a concept direction between two poles: its validity "
+                                        "and the items at each end")
+    sp.add_argument("path", help="a file or a library set")
+    sp.add_argument("--texts-a", nargs="+", metavar="T", help="pole A as texts (the set's "
+                                                               "model encodes them)")
+    sp.add_argument("--texts-b", nargs="+", metavar="T", help="pole B as texts")
+    sp.add_argument("--where-a", metavar="EXPR", help="pole A as a SQL filter over the metadata")
+    sp.add_argument("--where-b", metavar="EXPR", help="pole B as a SQL filter")
+    sp.add_argument("--rows-a", nargs="+", type=int, metavar="I", help="pole A as row numbers")
+    sp.add_argument("--rows-b", nargs="+", type=int, metavar="I", help="pole B as row numbers")
+    sp.add_argument("--probe", action="store_true",
+                    help="fit a logistic-regression probe between the groups instead of "
+                         "taking the difference of their means")
+    sp.add_argument("--against", metavar="COLUMN",
+                    help="a numeric column to correlate the scores with (Spearman)")
+    sp.add_argument("--name", help="the direction's name (default: from its poles)")
+    sp.add_argument("--label-a", metavar="L", help="a short name for pole A (default: from it)")
+    sp.add_argument("--label-b", metavar="L", help="a short name for pole B")
+    sp.add_argument("--top", type=int, default=10, metavar="N", help="items listed at each end")
+    sp.add_argument("--out", type=Path, metavar="FILE", help="write the direction as JSON")
+    sp.add_argument("--save", action="store_true", help="keep the direction with the set "
+                                                        "(the app lists it)")
+    sp.add_argument("--json", action="store_true")
+
     sp = sub.add_parser("demo", help="build the demo set (Python stdlib docstrings) into the library")
     sp.add_argument("--json", action="store_true")
 
@@ -149,12 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--size", default="1400x900", help="window size WxH")
     sp.add_argument("--map", choices=("pca", "umap", "tsne"), help="projection to show on the map")
     sp.add_argument("--colour", metavar="COLUMN", help="metadata column to colour the map by")
+    sp.add_argument("--inputs", nargs="+", metavar="PATH",
+                    help="--view encode: files or folders to encode while the picture is taken")
+    sp.add_argument("--model", default="minilm", help="--view encode: the model (default: minilm)")
     sp.add_argument("--json", action="store_true")
     return p
 
 
 COMMANDS = ("inspect", "import", "list", "remove", "filter", "search", "project", "neighbours",
-            "index", "hubness", "encode", "models", "demo", "screenshot")
+            "index", "hubness", "encode", "models", "concept", "demo", "screenshot")
 
 
 def wants_cli(argv: list[str]) -> bool:
@@ -406,6 +434,28 @@ def cmd_models(args: argparse.Namespace) -> dict:
     return {"models": catalogue.list_models()}
 
 
+def cmd_concept(args: argparse.Namespace) -> dict:
+    from explorer.compute import concepts as cc
+
+    state = _progress(args)
+    es = _open_set(args.path, state.sub(0, 0.2))
+    direction = cc.define(es, texts_a=args.texts_a, texts_b=args.texts_b, where_a=args.where_a,
+                          where_b=args.where_b, rows_a=args.rows_a, rows_b=args.rows_b,
+                          probe=args.probe, name=args.name)
+    direction.label_a = args.label_a or direction.label_a
+    direction.label_b = args.label_b or direction.label_b
+    direction.validity = cc.validate(es, direction, against=args.against,
+                                     state=state.sub(0.2, 0.9))
+    result = {"set": es.library_id, **cc.describe(es, direction, top=args.top), "out": None,
+              "saved": False}
+    if args.out is not None:
+        result["out"] = str(cc.export_json([direction], args.out))
+    if args.save:
+        cc.DirectionStore(es).save(direction)
+        result["saved"] = True
+    return result
+
+
 def cmd_demo(args: argparse.Namespace) -> dict:
     from explorer.compute.demo import ensure_demo
     from explorer.core.library import Library
@@ -421,7 +471,8 @@ def cmd_screenshot(args: argparse.Namespace) -> dict:
     except ValueError:
         raise InputError(f"--size {args.size!r}: expected WIDTHxHEIGHT such as 1400x900") from None
     out = take_screenshot(args.path, args.out, view=args.view, size=(width, height),
-                          method=args.map, colour=args.colour)
+                          method=args.map, colour=args.colour, inputs=args.inputs,
+                          model=args.model)
     return {"out": str(out), "view": args.view, "size": [width, height]}
 
 
@@ -429,7 +480,7 @@ COMMAND_FUNCS = {
     "inspect": cmd_inspect, "import": cmd_import, "list": cmd_list, "remove": cmd_remove,
     "filter": cmd_filter, "search": cmd_search, "project": cmd_project,
     "neighbours": cmd_neighbours, "index": cmd_index, "hubness": cmd_hubness,
-    "encode": cmd_encode, "models": cmd_models, "demo": cmd_demo,
+    "encode": cmd_encode, "models": cmd_models, "concept": cmd_concept, "demo": cmd_demo,
     "screenshot": cmd_screenshot,
 }
 
@@ -453,6 +504,21 @@ def _print_human(command: str, result: dict) -> None:
               f"{'exact' if result['exact'] else 'approximate'}, {result['seconds'] * 1000:.1f} ms)")
         for rank, item in enumerate(result["neighbours"], 1):
             print(f"{rank:>4}  {item['score']:>10.4f}  #{item['row']:<8} {item['id']}")
+        return
+    if command == "concept":
+        print(f"{result['label_a']} -> {result['label_b']} ({result['method']})")
+        pole = (result["validity"] or {}).get("pole_accuracy")
+        if pole is not None:
+            print(f"pole texts on their own side: {pole:.0%}")
+        if result["heldout_accuracy"] is not None:
+            print(f"held-out accuracy {result['heldout_accuracy']:.3f}")
+        if result["spearman"] is not None:
+            print(f"Spearman with {result['against']}: {result['spearman']:.3f}")
+        for warning in result["warnings"]:
+            print(f"warning: {warning}")
+        for end in ("top_a", "top_b"):
+            print(f"{result['label_a' if end == 'top_a' else 'label_b']} end: "
+                  + ", ".join(f"{i['label']} ({i['score']:.3f})" for i in result[end]))
         return
     if command == "neighbours":  # --metric all
         print(result["explanation"])

@@ -11,14 +11,18 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QM
                                QMessageBox, QProgressBar, QPushButton, QWidget)
 
 from explorer import __version__
+from explorer.compute.encoding.pipeline import EncodeOptions, EncodeResult, encode_inputs
 from explorer.core.checks import check_set
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
+from explorer.core.jobs import Cancelled
 from explorer.core.library import Library
 from explorer.core.loaders import FORMATS, LoadOptions, open_file
 from explorer.ui import settings as ui_settings
+from explorer.ui.dialogs.encode_dialog import EncodeDialog, skipped_box
 from explorer.ui.dialogs.messages import ask_choice, ask_drop_nonfinite, error_box, warnings_box
 from explorer.ui.state import AppState
+from explorer.ui.views.concepts_view import ConceptsView
 from explorer.ui.views.item_view import ItemView
 from explorer.ui.views.library_view import LibraryView
 from explorer.ui.views.map_view import MapView
@@ -28,7 +32,6 @@ from explorer.ui.views.table_view import TableView
 from explorer.ui.workers import Job, JobRunner
 
 PLANNED = {
-    "concepts": ("Concepts", "Semantic directions you define, validate and remove."),
     "compression": ("Compression", "What float16 / int8 / PQ / binary / truncation do to this "
                                    "data's neighbours, against bytes per vector."),
 }
@@ -100,7 +103,8 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.library = library or Library()
         self.state = AppState()
-        self.jobs = JobRunner(parent=self)
+        # a third worker, so a long encode job never holds up opening sets or the views' jobs
+        self.jobs = JobRunner(max_workers=3, parent=self)
         self.jobs.jobFailed.connect(lambda job, err: self.show_error(err))
         self.setWindowTitle("Embedding Explorer")
         self.setAcceptDrops(True)
@@ -108,6 +112,9 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.last_dialog: QMessageBox | None = None
         self._queue: list[str] = []  # files waiting to be opened, one job at a time
+        self.encode_dialog: EncodeDialog | None = None
+        self._last_encode: tuple[list[str], EncodeOptions] | None = None  # pre-fills the next
+        self.last_encode: EncodeResult | None = None
 
         self.table_view = TableView(self.state, self.jobs)
         self.library_view = LibraryView()
@@ -115,6 +122,12 @@ class MainWindow(QMainWindow):
         self.map_view = MapView(self.state, self.jobs)
         self.neighbours_view = NeighboursView(self.state, self.jobs)
         self.neighbours_view.showViewRequested.connect(self.show_view)
+        self.concepts_view = ConceptsView(self.state, self.jobs, self.library)
+        self.concepts_view.planeReady.connect(self.map_view.show_plane)
+        self.concepts_view.openSetRequested.connect(self.open_library_set)
+        self.concepts_view.setCreated.connect(lambda _id: self.refresh_library())
+        self.concepts_view.showViewRequested.connect(self.show_view)
+        self.map_view.planeRequested.connect(self.show_concept_plane)
         self.library_view.openRequested.connect(self.open_library_set)
         self.library_view.removeRequested.connect(self.remove_library_set)
 
@@ -131,9 +144,8 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.docks["library"], self.docks["item"], Qt.Orientation.Vertical)
         self._dock("neighbours", "Neighbours", self.neighbours_view, area.LeftDockWidgetArea)
         self.tabifyDockWidget(self.docks["item"], self.docks["neighbours"])
-        for key in ("concepts",):
-            self._dock(key, PLANNED[key][0], PlannedView(*PLANNED[key]), area.LeftDockWidgetArea)
-            self.tabifyDockWidget(self.docks["item"], self.docks[key])
+        self._dock("concepts", "Concepts", self.concepts_view, area.LeftDockWidgetArea)
+        self.tabifyDockWidget(self.docks["item"], self.docks["concepts"])
         self.docks["map"].raise_()
         self.docks["item"].raise_()
         self.resizeDocks([self.docks["library"], self.docks["map"]], [380, 1000],
@@ -170,6 +182,17 @@ class MainWindow(QMainWindow):
         dock = self.docks[key]
         dock.show()
         dock.raise_()
+
+    def show_concept_plane(self) -> None:
+        """The map's Concept plane: the two directions chosen in the Concepts dock as x and y."""
+        view = self.concepts_view
+        if view.plane_button.isEnabled():
+            view.show_plane()
+        else:
+            self.show_view("concepts")
+            view.show_tab("define")
+            view.hint.setText("Save two directions, then choose them as the plane's x and y "
+                              "(or pick Concept plane on the map again).")
 
     def find_neighbours(self) -> None:
         """Ctrl+N: neighbours of the current item (or of the selection's centroid)."""
@@ -218,6 +241,11 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
         act = QAction("Open &Demo", self, statusTip="Python standard library docstrings, embedded offline")
         act.triggered.connect(self.open_demo)
+        file_menu.addAction(act)
+        act = QAction("&Encode Files…", self, shortcut=QKeySequence("Ctrl+E"),
+                      statusTip="Encode text files, a table's text column or images with an "
+                                "ONNX model into a new set")
+        act.triggered.connect(lambda: self.open_encode_dialog())
         file_menu.addAction(act)
         file_menu.addSeparator()
         act = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
@@ -396,6 +424,60 @@ class MainWindow(QMainWindow):
 
         self.jobs.submit("open", "Building the demo set", work,
                          on_done=self._library_set_opened, on_error=self._open_failed)
+
+    # --- encoding --------------------------------------------------------------
+    def open_encode_dialog(self, inputs: list[str] | None = None,
+                           model: str | None = None) -> EncodeDialog:
+        """File ▸ Encode Files…, filled in with the last job, so a cancelled one resumes."""
+        last_inputs, last_options = self._last_encode or (None, None)
+        dialog = EncodeDialog(self, inputs=inputs if inputs is not None else last_inputs,
+                              model=model, options=last_options)
+        dialog.accepted.connect(lambda: self.start_encode(dialog.inputs(), dialog.options(),
+                                                          dialog.job_label()))
+        dialog.finished.connect(lambda _r: self._encode_dialog_closed(dialog))
+        self.encode_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _encode_dialog_closed(self, dialog: EncodeDialog) -> None:
+        if self.encode_dialog is dialog:
+            self.encode_dialog = None
+        dialog.deleteLater()
+
+    def start_encode(self, paths: list[str], options: EncodeOptions, label: str) -> Job:
+        """Encode in the background (job kind "encode", apart from "open"); the new set opens."""
+        library = self.library
+        self._last_encode = (list(paths), options)
+        if any(job.kind == "encode" for job in self.jobs.running()):
+            self.statusBar().showMessage("The running encoding job was stopped; run it again to "
+                                         "resume", 10000)
+
+        def work(state) -> EncodeResult | None:
+            try:
+                return encode_inputs(paths, options, library, state)
+            except Cancelled:
+                return None  # its work folder stays: the same job resumes after its last window
+
+        return self.jobs.submit("encode", label, work, on_done=self._encoded,
+                                on_error=self._encode_failed)
+
+    def _encoded(self, result: EncodeResult | None) -> None:
+        if result is None:
+            self.statusBar().showMessage("Encoding cancelled; run it again to resume "
+                                         "(File ▸ Encode Files…)", 30000)
+            return
+        self.last_encode = result
+        self._last_encode = None  # done: the next dialog starts afresh
+        self.refresh_library(result.entry.id)
+        self.statusBar().showMessage(
+            f"Encoded {result.count:,} items into “{result.entry.name}” in "
+            f"{result.seconds:,.0f} s ({result.items_per_second:,.0f}/s)", 15000)
+        self._load_library_set(result.entry.id)
+        if result.skipped:
+            self.last_dialog = skipped_box(self, result.skipped)
+
+    def _encode_failed(self, error: BaseException) -> None:
+        self.last_dialog = error_box(self, error, "Cannot encode")
 
     def remove_library_set(self, set_id: str) -> None:
         try:

@@ -21,7 +21,10 @@ def resolve_set(library: Library, key: str) -> EmbeddingSet:
 
 def take_screenshot(key: str, out: Path, view: str = "table",
                     size: tuple[int, int] = (1400, 900), method: str | None = None,
-                    colour: str | None = None) -> Path:
+                    colour: str | None = None, inputs: list[str] | None = None,
+                    model: str = "minilm", progress: float = 0.3) -> Path:
+    """The window with `key`'s set; view "encode" adds the encode dialog over it, its job
+    (`inputs` with `model`) running in the status bar and past `progress`."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import Qt
 
@@ -37,10 +40,12 @@ def take_screenshot(key: str, out: Path, view: str = "table",
     window.refresh_library(es.library_id)
     window.state.set_set(es)
     window.state.set_current(0)
-    window.show_view(view)
+    window.show_view({"encode": "map", "concept-plane": "concepts"}.get(view, view))
     if view == "hubness":
         window.neighbours_view.compute_hubness()
     _settle(window, timeout=120.0)
+    if view in ("concepts", "concept-plane"):
+        _show_concepts(window, size, plane=view == "concept-plane")
     if view in ("neighbours", "compare", "hubness"):
         # the neighbours lists want room beside the map
         left = int(size[0] * (0.5 if view == "compare" else 0.42))
@@ -64,11 +69,96 @@ def take_screenshot(key: str, out: Path, view: str = "table",
         _settle(window, timeout=30.0)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if not window.grab().save(str(out), "PNG"):
+    image = _encode_picture(window, inputs or [], model, progress) if view == "encode" \
+        else window.grab()
+    if not image.save(str(out), "PNG"):
         raise InputError("cannot write the PNG", path=out)
     window.close()
     app.processEvents()
     return out
+
+
+def _encode_picture(window, inputs: list[str], model: str, progress: float):
+    """Start an encode job from a filled-in dialog; once it is under way, the window with the
+    dialog laid over its centre. The job is cancelled afterwards (it stays resumable)."""
+    from PySide6.QtCore import QRect, Qt
+    from PySide6.QtGui import QColor, QPainter
+
+    if not inputs:
+        raise InputError("the encode screenshot needs inputs to encode (--inputs)")
+    dialog = window.open_encode_dialog(inputs, model)
+    _wait(lambda: dialog.model_choice() is not None and dialog.inspection is not None
+          and not dialog.jobs.running(), 120.0, "the encode dialog to find the model and inputs")
+    if dialog.inspection.error is not None:
+        raise InputError(f"cannot encode the inputs: {dialog.inspection.summary()}")
+    job = window.start_encode(dialog.inputs(), dialog.options(), dialog.job_label())
+    reached = [0.0]
+    window.jobs.jobProgress.connect(
+        lambda job_id, f: reached.__setitem__(0, f) if job_id == job.id else None)
+    _wait(lambda: reached[0] >= progress or job.id not in {j.id for j in window.jobs.running()},
+          1800.0, "the encode job to get under way")
+    if job.id not in {j.id for j in window.jobs.running()}:
+        raise InputError("the encode job ended before the picture; give more inputs")
+    _wait(lambda: False, 0.3, "")  # the status bar repaints with the latest text
+    picture = window.grab()
+    front = dialog.grab()
+    # offscreen windows have no frame: draw a plain title bar so it reads as a dialog
+    bar = 30
+    width, height = front.width(), front.height() + bar
+    x, y = (picture.width() - width) // 2, (picture.height() - height) // 2
+    painter = QPainter(picture)
+    painter.fillRect(x + 6, y + 6, width, height, QColor(0, 0, 0, 60))  # shadow
+    painter.fillRect(x, y, width, bar, dialog.palette().window().color().darker(112))
+    painter.drawText(QRect(x, y, width, bar), Qt.AlignmentFlag.AlignCenter, dialog.windowTitle())
+    painter.drawPixmap(x, y + bar, front)
+    painter.setPen(QColor(120, 120, 120))
+    painter.drawRect(x - 1, y - 1, width + 1, height + 1)
+    painter.end()
+    window.jobs.cancel(job.id)
+    dialog.reject()
+    return picture
+
+
+def _show_concepts(window, size: tuple[int, int], plane: bool) -> None:
+    """The Axis tab of the newest saved direction; with `plane`, the newest two as the map's axes."""
+    from PySide6.QtCore import Qt
+
+    view = window.concepts_view
+    context = view.context
+    _wait(lambda: context.directions and context.scores is not None, 300.0,
+          "the set's saved directions (save some first: embedding-explorer concept ... --save)")
+    view.show_tab("axis")
+    left = int(size[0] * 0.45)
+    window.resizeDocks([window.docks["concepts"], window.docks["map"]],
+                       [left, size[0] - left], Qt.Orientation.Horizontal)
+    window.resizeDocks([window.docks["library"], window.docks["concepts"]],
+                       [int(size[1] * 0.12), int(size[1] * 0.8)], Qt.Orientation.Vertical)
+    if plane:
+        if len(context.directions) < 2:
+            raise InputError("the concept plane needs two directions saved with the set")
+        view.plane_x.setCurrentIndex(len(context.directions) - 2)
+        view.plane_y.setCurrentIndex(len(context.directions) - 1)
+        before = window.map_view.projection_info
+        view.show_plane()
+        _wait(lambda: window.map_view.projection_info is not before
+              and "x" in window.map_view.projection_info, 300.0, "the concept plane")
+    _settle(window, timeout=60.0)
+
+
+def _wait(done, timeout: float, what: str) -> None:
+    import time
+
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            if what:
+                raise InputError(f"timed out waiting for {what}")
+            return
+        loop = QEventLoop()
+        QTimer.singleShot(50, loop.quit)
+        loop.exec()
 
 
 def _settle(window, timeout: float) -> None:

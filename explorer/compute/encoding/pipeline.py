@@ -208,7 +208,7 @@ def encode_inputs(paths: list[str | Path], options: EncodeOptions, library: Libr
     state.status("Storing the set in the library")
     es = EmbeddingSet(
         vectors=work.vectors(), metadata=work.metadata(),
-        name=options.name or _default_name(paths), format="encoded",
+        name=options.name or default_name(paths), format="encoded",
         source=[str(p) for p in paths], metric="cosine",
         model=model_label(folder),
         text_column="text" if modality == "text" else None,
@@ -370,7 +370,7 @@ def _eta(remaining: int, rate: float) -> str:
     return f", about {seconds / 3600:.1f} h left"
 
 
-def _default_name(paths: list[str | Path]) -> str:
+def default_name(paths: list[str | Path]) -> str:
     first = Path(paths[0])
     name = first.stem if first.is_file() else first.name
     return name + (f" + {len(paths) - 1} more" if len(paths) > 1 else "")

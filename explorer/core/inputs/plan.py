@@ -39,7 +39,7 @@ class InputPlan:
         _check_options(options)
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        found, self._planned = folders.collect(paths, options.pattern,
+        found, self.planned_skips = folders.collect(paths, options.pattern,
                                                DEFAULT_SUFFIXES[options.modality])
         self._inputs: list[_Input] = []
         column_errors: list[InputError] = []
@@ -59,14 +59,14 @@ class InputPlan:
             except _FILE_ERRORS as exc:
                 kind, why = None, _describe(exc)
             if kind is None:
-                self._planned.append(Skipped(str(f.path), why, line=line))
+                self.planned_skips.append(Skipped(str(f.path), why, line=line))
             else:
                 self._inputs.append(_Input(f.path, f.source, kind, column))
         if not self._inputs:
             if column_errors:
                 raise column_errors[0]
             raise InputError("nothing to read: " + (
-                "; ".join(f"{s.path}: {s.reason}" for s in self._planned[:3])
+                "; ".join(f"{s.path}: {s.reason}" for s in self.planned_skips[:3])
                 or "no supported files found"),
                 hint="supported: " + " ".join(DEFAULT_SUFFIXES[options.modality]))
         self.files: list[Path] = [i.path for i in self._inputs]
@@ -95,7 +95,7 @@ class InputPlan:
         `skipped` is filled as reading goes on. A resumed run (start > 0) reports only
         what is skipped after its first item: the run it carries on reported the rest.
         """
-        self.skipped = [] if start else list(self._planned)
+        self.skipped = [] if start else list(self.planned_skips)
         resume = Resume(start)
 
         def report(skipped: Skipped) -> None:

@@ -32,7 +32,7 @@ _NO_CSV_ROWS = "the table has no rows after the column names"
 
 def text_column(path: Path, requested: str | None) -> str:
     """The column to encode: the one asked for, or the only text column (or one named "text")."""
-    names, texts = _columns(path)
+    names, texts = columns(path)
     if requested is not None:
         if requested in names:
             return requested
@@ -87,8 +87,8 @@ def count_rows(path: Path, column: str) -> int:
     return max(0, lines - (FORMATS[path.suffix.lower()] == "csv"))
 
 
-def _columns(path: Path) -> tuple[list[str], list[str]]:
-    """(all column names, those holding text)."""
+def columns(path: Path) -> tuple[list[str], list[str]]:
+    """(all column names, those holding text), from the schema or the first block only."""
     kind = FORMATS[path.suffix.lower()]
     if kind == "parquet":
         schema = _parquet(path).schema_arrow

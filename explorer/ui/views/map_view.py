@@ -36,6 +36,7 @@ MARGIN = 0.25  # rasterise this much beyond each edge of the view, so a pan show
 HOVER_PX = 8
 FIDELITY = "Map fidelity (k-NN overlap)"
 METHODS = {"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}
+PLANE = "Concept plane"  # two concept directions as the axes, from the Concepts dock
 NEIGHBOUR_RGB = (225, 0, 115)  # rings, lines and the query star: reads on light, dark and viridis
 DIM_OPACITY = 0.4  # the map fades behind a neighbour search so its rings and lines stand out
 
@@ -245,6 +246,7 @@ def select_mode(modifiers) -> SelectMode:
 
 class MapView(QWidget):
     renderFinished = Signal(str, int)  # mode ("density"/"points"), points in the image
+    planeRequested = Signal()  # the user chose the concept plane: its axes come from elsewhere
 
     def __init__(self, state: AppState, jobs: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -341,7 +343,10 @@ class MapView(QWidget):
     # --- controls --------------------------------------------------------------
     def _build_controls(self) -> None:
         self.method = QComboBox()
-        self.method.addItems(list(METHODS))
+        self.method.addItems([*METHODS, PLANE])
+        self.method.setItemData(len(METHODS), "Two concept directions as the x and y axes: each "
+                                "item sits at its scores along them (choose them in Concepts)",
+                                Qt.ItemDataRole.ToolTipRole)
         self.method.setToolTip("How the vectors are placed in 2-D; results are cached in the library")
         self.method.activated.connect(lambda _i: self.compute_projection())
         self.colour = QComboBox()
@@ -499,6 +504,9 @@ class MapView(QWidget):
             return
         from explorer.compute.projection import ProjectionParams, cached_project
 
+        if params is None and self.method.currentText() == PLANE:
+            self.planeRequested.emit()
+            return
         if params is None:
             params = ProjectionParams(method=METHODS[self.method.currentText()], metric=es.metric)
         name = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}.get(params.method, "")
@@ -527,17 +535,42 @@ class MapView(QWidget):
         self._render_timer.start()
 
     def _projection_done(self, projection) -> None:
-        self._layout_gen += 1  # anything computed from a partial layout is now stale
         method = projection.params.method
         if method in METHODS.values():
             self.method.setCurrentText(next(k for k, v in METHODS.items() if v == method))
-        first = self.coords is None
-        self.coords = np.ascontiguousarray(projection.coords[:, :2], dtype=np.float32)
-        self.projection_info = {"method": projection.params.method,
-                                "seconds": projection.seconds, **projection.info}
+        self._show_layout(projection.coords, {"method": method, "seconds": projection.seconds,
+                                              **projection.info},
+                          fit=self.coords is None or method != "identity")
+        self._set_axis_labels(None, None)
+
+    def show_plane(self, coords: np.ndarray, x_label: str, y_label: str, seconds: float) -> None:
+        """Place the items at their scores along two concept directions (x, y)."""
+        if self.es is None or len(coords) != self.es.count:
+            return
+        self._layout_gen += 1
+        self.jobs.cancel_kind("map-project")
+        self.method.setCurrentText(PLANE)
+        self._show_layout(coords, {"method": "concept plane", "seconds": seconds,
+                                   "x": x_label, "y": y_label}, fit=True)
+        self._set_axis_labels(x_label, y_label)
+
+    def _set_axis_labels(self, x_label: str | None, y_label: str | None) -> None:
+        """A concept plane's axes mean something (scores), so they are shown; a projection's not."""
+        for side, label in (("bottom", x_label), ("left", y_label)):
+            if label is None:
+                self.plot.hideAxis(side)
+            else:
+                self.plot.showAxis(side)
+                self.plot.getAxis(side).enableAutoSIPrefix(False)  # scores, not "x0.001"
+                self.plot.setLabel(side, label)
+
+    def _show_layout(self, coords: np.ndarray, info: dict, fit: bool) -> None:
+        self._layout_gen += 1  # anything computed from a partial layout is now stale
+        self.coords = np.ascontiguousarray(coords[:, :2], dtype=np.float32)
+        self.projection_info = info
         self.fidelity = None
         self._show_message("")
-        if first or projection.params.method != "identity":
+        if fit:
             self.fit(robust=True)
         self._update_info()
         self._draw_marks()
@@ -665,6 +698,8 @@ class MapView(QWidget):
     def _update_info(self) -> None:
         info = self.projection_info
         parts = [f"{info.get('method', '').upper()}"]
+        if "x" in info:
+            parts[0] = f"Concept plane: x = {info['x']}, y = {info['y']}"
         if "seconds" in info:
             parts.append(f"{info['seconds']:.2f} s")
         if "trustworthiness" in info:

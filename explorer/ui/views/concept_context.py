@@ -1,0 +1,141 @@
+"""The concept directions of the open set, shared by the concept tabs and the map's concept plane.
+
+One object holds the saved directions (read from the library in a job, so the UI
+thread never waits on disk), which one is current, and the scores of the
+current one along the set (computed once per direction and reused by every tab).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.ui.workers import JobRunner
+
+
+class ConceptContext(QObject):
+    directionsChanged = Signal()  # the saved list was (re)loaded
+    currentChanged = Signal(object)  # Direction | None
+    scoresReady = Signal(object, object)  # Direction, float32 scores of every row
+    failed = Signal(object)  # an exception from a store job, for the view to show
+
+    def __init__(self, jobs: JobRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.jobs = jobs
+        self.es: EmbeddingSet | None = None
+        self.directions: list = []  # Direction, oldest first
+        self.current = None  # Direction | None
+        self.scores: np.ndarray | None = None  # of `current`, once computed
+        self._gen = 0
+
+    # --- the set -------------------------------------------------------------------------
+    def set_set(self, es: EmbeddingSet | None) -> None:
+        self._gen += 1
+        self.es = es
+        self.directions = []
+        self._set_current(None)
+        self.directionsChanged.emit()
+        if es is not None and es.path is not None:
+            self.reload()
+
+    def _guard(self, callback):
+        gen = self._gen
+        return lambda value: callback(value) if gen == self._gen else None
+
+    def reload(self, then_current: str | None = None) -> None:
+        """Read the saved directions again; make `then_current` (a name) current after."""
+        es = self.es
+        if es is None or es.path is None:
+            return
+
+        def work(_state):
+            from explorer.compute import concepts as cc
+
+            return cc.DirectionStore(es).list()
+
+        def done(directions) -> None:
+            self.directions = directions
+            self.directionsChanged.emit()
+            name = then_current or (self.current.name if self.current is not None else None)
+            chosen = self.find(name) if name else None
+            if chosen is None and self.directions and self.current is None:
+                chosen = self.directions[-1]
+            if chosen is not None:
+                self.choose(chosen.name)
+            elif self.current is not None and self.find(self.current.name) is None:
+                self._set_current(None)
+
+        self.jobs.submit("concepts-store", "Reading the saved directions", work,
+                         on_done=self._guard(done), on_error=self._guard(self.failed.emit))
+
+    # --- directions ------------------------------------------------------------------------
+    def find(self, name: str | None):
+        return next((d for d in self.directions if d.name == name), None)
+
+    def choose(self, name: str | None) -> None:
+        """Make the saved direction `name` current and score the set along it (in a job)."""
+        direction = self.find(name)
+        if direction is self.current and direction is not None:
+            return
+        self._set_current(direction)
+        if direction is not None:
+            self._score(direction)
+
+    def _set_current(self, direction) -> None:
+        self.current = direction
+        self.scores = None
+        self.currentChanged.emit(direction)
+
+    def _score(self, direction) -> None:
+        es = self.es
+
+        def work(state):
+            from explorer.compute import concepts as cc
+
+            return cc.scores(es, direction, state=state)
+
+        def done(scores) -> None:
+            if direction is self.current:
+                self.scores = np.asarray(scores, dtype=np.float32)
+                self.scoresReady.emit(direction, self.scores)
+
+        self.jobs.submit("concept-scores", f"Scoring items along {direction.name}", work,
+                         on_done=self._guard(done), on_error=self._guard(self.failed.emit))
+
+    def save(self, direction, then_choose: bool = True) -> None:
+        """Keep `direction` with the set (replacing one of the same name), then reload."""
+        es = self.es
+        if es is None:
+            return
+
+        def work(_state):
+            from explorer.compute import concepts as cc
+
+            cc.DirectionStore(es).save(direction)
+            return direction.name
+
+        self.jobs.submit("concepts-save", f"Saving {direction.name}", work,
+                         on_done=self._guard(lambda name: self._saved(name, then_choose)),
+                         on_error=self._guard(self.failed.emit))
+
+    def _saved(self, name: str, then_choose: bool) -> None:
+        if then_choose:
+            self.current = None  # the saved object replaces any older one of that name
+        self.reload(then_current=name if then_choose else None)
+
+    def delete(self, name: str) -> None:
+        es = self.es
+        if es is None:
+            return
+
+        def work(_state):
+            from explorer.compute import concepts as cc
+
+            cc.DirectionStore(es).delete(name)
+
+        if self.current is not None and self.current.name == name:
+            self._set_current(None)
+        self.jobs.submit("concepts-save", f"Deleting {name}", work,
+                         on_done=self._guard(lambda _r: self.reload()),
+                         on_error=self._guard(self.failed.emit))

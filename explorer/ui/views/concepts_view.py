@@ -1,0 +1,293 @@
+"""The Concepts dock: the set's saved directions, and tabs to define, read, compare and remove them.
+
+The current direction (the combo at the top) drives the Axis tab; any two saved
+directions can become the map's axes (the concept plane). Everything slow (scores,
+validation, removal, files) runs in jobs; the ConceptContext holds what is shared.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QMenu,
+                               QMessageBox, QPushButton, QTabWidget, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.errors import InputError
+from explorer.core.library import Library
+from explorer.ui.state import AppState
+from explorer.ui.views.concept_axis import AxisTab
+from explorer.ui.views.concept_context import ConceptContext
+from explorer.ui.views.concept_define import DefinePanel
+from explorer.ui.views.concept_entanglement import EntanglementTab
+from explorer.ui.views.concept_removal import RemovalTab
+from explorer.ui.views.dock_widgets import DIM_STYLE, error_label, error_text, shrinkable
+from explorer.ui.workers import JobRunner
+
+TABS = {"define": 0, "axis": 1, "entanglement": 2, "removal": 3}
+
+
+class ConceptsView(QWidget):
+    planeReady = Signal(object, str, str, float)  # coords (n, 2), x label, y label, seconds
+    openSetRequested = Signal(str)
+    setCreated = Signal(str)
+    showViewRequested = Signal(str)
+
+    def __init__(self, state: AppState, jobs: JobRunner, library: Library,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.jobs = jobs
+        self.context = ConceptContext(jobs, self)
+        self.es: EmbeddingSet | None = None
+        self._gen = 0
+
+        self.current = QComboBox()
+        self.current.setToolTip("The direction the Axis tab shows; saved with the set")
+        self.current.activated.connect(lambda _i: self.context.choose(self.current.currentText()))
+        self.delete_button = QToolButton(text="Delete")
+        self.delete_button.setToolTip("Delete the current direction from the set")
+        self.delete_button.clicked.connect(self.delete_current)
+        self.files_button = QToolButton(text="File")
+        self.files_button.setToolTip("Export the saved directions to JSON, to use them on "
+                                     "another set made by the same model, or import some")
+        self.files_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.files_button)
+        self.export_action = menu.addAction("Export directions…", self.export_dialog)
+        self.import_action = menu.addAction("Import directions…", self.import_dialog)
+        self.files_button.setMenu(menu)
+        shrinkable(self.current, 6)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Direction"))
+        top.addWidget(self.current, 1)
+        top.addWidget(self.delete_button)
+        top.addWidget(self.files_button)
+
+        self.plane_x, self.plane_y = QComboBox(), QComboBox()
+        shrinkable(self.plane_x, 5)
+        shrinkable(self.plane_y, 5)
+        self.plane_x.setToolTip("The direction along the map's x axis")
+        self.plane_y.setToolTip("The direction along the map's y axis")
+        self.plane_button = QPushButton("Map it")
+        self.plane_button.setToolTip("Place every item at its scores along the two directions "
+                                     "(the map's Concept plane)")
+        self.plane_button.clicked.connect(self.show_plane)
+        plane = QGridLayout()
+        plane.addWidget(QLabel("Plane x"), 0, 0)
+        plane.addWidget(self.plane_x, 0, 1)
+        plane.addWidget(QLabel("y"), 1, 0, Qt.AlignmentFlag.AlignRight)
+        plane.addWidget(self.plane_y, 1, 1)
+        plane.addWidget(self.plane_button, 0, 2, 2, 1)
+        plane.setColumnStretch(1, 1)
+
+        self.define = DefinePanel(state, jobs, self.context)
+        self.define.created.connect(lambda _d: self.show_tab("axis"))
+        self.axis = AxisTab(state, jobs, self.context)
+        self.axis.validityChanged.connect(lambda d: self.context.save(d, then_choose=False))
+        self.axis.showViewRequested.connect(self.showViewRequested)
+        self.entanglement = EntanglementTab(state, jobs, self.context)
+        self.removal = RemovalTab(state, jobs, self.context, library)
+        self.removal.openSetRequested.connect(self.openSetRequested)
+        self.removal.setCreated.connect(self.setCreated)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for widget, title, tip in (
+                (self.define, "Define", "Make a direction from texts, groups, items, a "
+                                        "component or other directions"),
+                (self.axis, "Axis", "Every item's score along the current direction; brush a "
+                                    "range to select it"),
+                (self.entanglement, "Entanglement", "How much the saved directions overlap"),
+                (self.removal, "Remove", "Project directions out of a copy of the set and see "
+                                         "what happens to neighbours")):
+            self.tabs.addTab(widget, title)
+            self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
+
+        self.message = error_label()
+        self.hint = QLabel()
+        self.hint.setStyleSheet(DIM_STYLE)
+        self.hint.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addLayout(plane)
+        layout.addWidget(self.message)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.tabs, 1)
+
+        self.context.directionsChanged.connect(self._directions_changed)
+        self.context.currentChanged.connect(self._current_changed)
+        self.context.failed.connect(self._show_error)
+        state.setChanged.connect(self._set_changed)
+        self._set_changed(None)
+
+    def show_tab(self, key: str) -> None:
+        self.tabs.setCurrentIndex(TABS[key])
+
+    # --- the set and its directions ------------------------------------------------------
+    def _set_changed(self, es: EmbeddingSet | None) -> None:
+        self._gen += 1
+        self.es = es
+        self.message.hide()
+        self.define.set_set(es)
+        self.context.set_set(es)
+        for w in (self.current, self.delete_button, self.files_button):
+            w.setEnabled(es is not None)
+        if es is None:
+            self.hint.setText("Open a set to define concept directions in it.")
+            return
+        self.hint.setText("")
+        self._check_text_model(es)
+
+    def _check_text_model(self, es: EmbeddingSet) -> None:
+        """Text poles need the set's own model: find it off the UI thread."""
+        self.define.set_text_reason("looking for the set's model…")
+        gen = self._gen
+
+        def work(_state):
+            from explorer.compute import neighbours as nb
+
+            return nb.text_query_reason(es)
+
+        def done(reason) -> None:
+            if gen == self._gen:
+                self.define.set_text_reason(reason)
+
+        self.jobs.submit("concept-model", "Looking for the set's model", work, on_done=done,
+                         on_error=lambda err: done(error_text(err)))
+
+    def _directions_changed(self) -> None:
+        names = [d.name for d in self.context.directions]
+        for combo in (self.current, self.plane_x, self.plane_y):
+            chosen = combo.currentText()
+            combo.clear()
+            combo.addItems(names)
+            if chosen in names:
+                combo.setCurrentText(chosen)
+        if len(names) > 1 and self.plane_x.currentIndex() == self.plane_y.currentIndex():
+            self.plane_x.setCurrentIndex(len(names) - 2)
+            self.plane_y.setCurrentIndex(len(names) - 1)
+        if self.context.current is not None:
+            self.current.setCurrentText(self.context.current.name)
+        self.plane_button.setEnabled(len(names) >= 2)
+        self.delete_button.setEnabled(bool(names))
+        self.export_action.setEnabled(bool(names))
+        if self.es is not None and not names:
+            self.hint.setText("No directions saved with this set yet: define one below.")
+        else:
+            self.hint.setText("")
+
+    def _current_changed(self, direction) -> None:
+        if direction is not None:
+            self.current.setCurrentText(direction.name)
+
+    def delete_current(self) -> None:
+        d = self.context.current
+        if d is None:
+            return
+        answer = QMessageBox.question(self, "Delete direction",
+                                      f"Delete “{d.name}” from this set?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.context.delete(d.name)
+
+    # --- the concept plane --------------------------------------------------------------
+    def show_plane(self) -> None:
+        """Score every item along the two chosen directions; the map shows them as x and y."""
+        es = self.es
+        dx, dy = (self.context.find(c.currentText()) for c in (self.plane_x, self.plane_y))
+        if es is None or dx is None or dy is None:
+            self._show_error(InputError("save two directions with the set first (Define tab), "
+                                        "then choose them as the plane's x and y"))
+            return
+        if dx.name == dy.name:
+            self._show_error(InputError("choose two different directions for x and y"))
+            return
+        self.message.hide()
+        gen = self._gen
+
+        def work(state):
+            from explorer.compute import concepts as cc
+
+            start = time.perf_counter()
+            coords = cc.score_matrix(es, [dx, dy], state=state)
+            return coords, time.perf_counter() - start
+
+        def done(result) -> None:
+            if gen == self._gen:
+                coords, seconds = result
+                self.planeReady.emit(coords, _axis_label(dx), _axis_label(dy), seconds)
+
+        self.jobs.submit("map-project", "Scoring items for the concept plane", work,
+                         on_done=done, on_error=self._show_error)
+
+    # --- files -----------------------------------------------------------------------------
+    def export_dialog(self) -> None:
+        if not self.context.directions or self.es is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export directions",
+                                              f"{self.es.name} directions.json", "JSON (*.json)")
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str) -> None:
+        directions = list(self.context.directions)
+
+        def work(_state):
+            from explorer.compute import concepts as cc
+
+            return cc.export_json(directions, path)
+
+        self.jobs.submit("concepts-file", "Exporting directions", work,
+                         on_done=lambda p: self.hint.setText(
+                             f"Wrote {len(directions)} direction(s) to {p}"),
+                         on_error=self._show_error)
+
+    def import_dialog(self) -> None:
+        if self.es is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Import directions", "", "JSON (*.json)")
+        if path:
+            self.import_from(path)
+
+    def import_from(self, path: str, force: bool = False) -> None:
+        es = self.es
+        gen = self._gen
+
+        def work(_state):
+            from explorer.compute import concepts as cc
+
+            directions = cc.import_json(path, es, force=force)
+            store = cc.DirectionStore(es)
+            for d in directions:
+                store.save(d)
+            return directions
+
+        def done(directions) -> None:
+            if gen == self._gen:
+                self.hint.setText(f"Imported {len(directions)} direction(s) from {path}")
+                self.context.reload(then_current=directions[-1].name if directions else None)
+
+        def failed(error: BaseException) -> None:
+            if gen != self._gen:
+                return
+            if not force and isinstance(error, InputError) and "model" in error.message:
+                answer = QMessageBox.question(
+                    self, "Import directions",
+                    f"{error}\n\nImport anyway? The scores will only mean something if both "
+                    "sets live in the same space.")
+                if answer == QMessageBox.StandardButton.Yes:
+                    self.import_from(path, force=True)
+                    return
+            self._show_error(error)
+
+        self.jobs.submit("concepts-file", "Importing directions", work, on_done=done,
+                         on_error=failed)
+
+    def _show_error(self, error: BaseException) -> None:
+        self.message.setText(error_text(error))
+        self.message.show()
+
+
+def _axis_label(d) -> str:
+    return f"{d.label_a}  ←  score  →  {d.label_b}"

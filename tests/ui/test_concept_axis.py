@@ -1,0 +1,416 @@
+"""The Axis tab of the Concepts dock, against the headless concept core."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from explorer.compute import concepts as cc
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.library import Library
+from explorer.ui.state import AppState
+from explorer.ui.views import concept_axis
+from explorer.ui.views.concept_axis import AxisTab, validity_plain
+from explorer.ui.views.concept_context import ConceptContext
+from explorer.ui.workers import JobRunner
+
+N, D = 1_000, 16
+WAIT = 60_000
+DEMO = "python-stdlib-docstrings-demo-2"
+
+
+@pytest.fixture
+def planted(explorer_home):
+    """x = noise + t·u along the first axis; metadata: a category, a numeric column following t."""
+    rng = np.random.default_rng(7)
+    t = rng.normal(size=N)
+    x = rng.normal(size=(N, D)) * 0.5
+    x[:, 0] += 2.0 * t
+    x[:, 1] += 3.0  # keeps every item away from the origin: cosines vary smoothly with t
+    cat = np.where(t < -0.5, "low", np.where(t > 0.5, "high", "middle"))
+    cat[rng.random(N) < 0.05] = "odd"
+    value = t + rng.normal(size=N) * 0.3
+    table = pa.table({"id": [f"item{i}" for i in range(N)],
+                      "text": [f"point {i}" for i in range(N)],
+                      "cat": list(cat), "value": value, "t": t})
+    lib = Library()
+    entry = lib.import_set(EmbeddingSet(vectors=x.astype(np.float32), metadata=table,
+                                        name="planted", id_column="id", text_column="text"))
+    es = lib.open(entry.id)
+    d = cc.from_where(es, "t < -0.5", "t > 0.5", name="strength")
+    d.label_a, d.label_b = "weak", "strong"
+    d.validity = cc.validate(es, d)
+    cc.DirectionStore(es).save(d)
+    return es, t
+
+
+@pytest.fixture
+def jobs():
+    runner = JobRunner()
+    yield runner
+    runner.shutdown()
+
+
+def open_tab(qtbot, jobs, es, size=(560, 760)):
+    state = AppState()
+    state.set_set(es)
+    context = ConceptContext(jobs)
+    tab = AxisTab(state, jobs, context)
+    qtbot.addWidget(tab)
+    tab.resize(*size)
+    tab.show()
+    with qtbot.waitSignal(tab.ready, timeout=WAIT):
+        context.set_set(es)
+    return state, context, tab
+
+
+def listed_rows(table) -> list[int]:
+    model = table.rows_model
+    return [model.row_at(i) for i in range(model.rowCount())]
+
+
+def cell(table, row: int, col: int) -> str:
+    return table.rows_model.data(table.rows_model.index(row, col))
+
+
+# --- what the tab shows --------------------------------------------------------------------
+def test_histogram_lists_and_validity_follow_the_core(qtbot, jobs, planted):
+    es, t = planted
+    state, context, tab = open_tab(qtbot, jobs, es)
+    d = context.current
+    s = cc.scores(es, d)
+    np.testing.assert_array_equal(tab.scores, s)
+
+    # every item is in exactly one bar, and the bars span the scores
+    assert tab.binned.counts.sum() == N
+    assert len(tab.binned.counts) == concept_axis.BINS
+    assert tab.binned.edges[0] == pytest.approx(float(s.min()))
+    assert tab.binned.edges[-1] == pytest.approx(float(s.max()))
+    ref, _ = np.histogram(s.astype(np.float64), bins=tab.binned.edges)
+    assert np.abs(ref - tab.binned.counts).sum() <= 4  # only items on a bar's edge may differ
+    drawn = sum(float(np.sum(bar.opts["height"])) for bar in tab._bars)
+    assert drawn == N
+
+    # the lowest scores at pole A's end, the highest at B's, in order
+    order = np.argsort(s, kind="stable")
+    assert listed_rows(tab.low_table) == order[:20].tolist()
+    assert listed_rows(tab.high_table) == order[::-1][:20].tolist()
+    low, high = cc.top_items(es, s, 20)
+    assert listed_rows(tab.low_table) == [it["row"] for it in low]
+    assert cell(tab.high_table, 0, 0) == f"{high[0]['score']:.3f}"
+    assert cell(tab.high_table, 0, 1) == high[0]["label"]
+    assert t[order[:20]].max() < t[order[::-1][:20]].min()  # the planted axis
+
+    # the poles, the split between the groups, what the direction is worth
+    assert "weak ← → strong" in tab.title.text()
+    assert "weak" in tab.pole_a.text() and "strong" in tab.pole_b.text()
+    assert tab.split_line.isVisible()
+    assert tab.split_line.value() == pytest.approx(d.definition["threshold"])
+    v = d.validity
+    text = validity_plain(d, v)
+    assert f"held-out accuracy {v.heldout_accuracy:.2f}" in text
+    assert f"{v.n_a:,} vs {v.n_b:,} items" in text and f"{v.folds} folds" in text
+    if v.n_a != v.n_b:
+        assert f"balanced {v.heldout_balanced_accuracy:.2f}" in text
+    assert v.heldout_accuracy > 0.95
+    label = tab.validity_label.text()
+    assert "held-out accuracy" in label and f"{v.heldout_accuracy:.2f}" in label
+    assert "cross-validation" in tab.validity_label.toolTip()
+    assert not tab.warnings_label.isVisible()
+
+
+def test_brushing_selects_exactly_the_scores_in_the_range(qtbot, jobs, planted):
+    es, _ = planted
+    state, context, tab = open_tab(qtbot, jobs, es)
+    s = cc.scores(es, context.current)
+    ordered = np.sort(s)
+    lo, hi = float(ordered[100]), float(ordered[400])  # two items sit on the bounds
+    s64 = s.astype(np.float64)
+    expected = np.flatnonzero((s64 >= lo) & (s64 <= hi))
+    assert len(expected) >= 301
+
+    with qtbot.waitSignal(state.selectionChanged, timeout=WAIT) as got:
+        tab.region.setRegion((lo, hi))
+        tab.region.sigRegionChangeFinished.emit(tab.region)
+    np.testing.assert_array_equal(state.selection, expected)
+    assert got.args[1] is tab
+    assert np.argsort(s, kind="stable")[100] in state.selection  # the bounds are included
+    assert f"<b>{len(expected):,}</b> items between" in tab.brush_label.text()
+    assert f"{lo:.6g} ≤ score ≤ {hi:.6g}" in tab.brush_label.toolTip()
+
+    # one float32 step above the low bound leaves its item out
+    above = float(np.nextafter(np.float32(lo), np.float32(np.inf)))
+    tab.set_brush(above, hi)
+    np.testing.assert_array_equal(state.selection, np.flatnonzero((s64 >= above) & (s64 <= hi)))
+    assert len(state.selection) < len(expected)
+
+    # clearing the brush empties the selection it made
+    tab.clear_brush()
+    assert len(state.selection) == 0 and not tab.region.isVisible()
+    assert "Drag across the plot" in tab.brush_label.text()
+
+    # a selection made elsewhere leaves the brush behind
+    tab.set_brush(lo, hi)
+    state.select([1, 2, 3], source="map")
+    assert not tab.region.isVisible() and tab.brushed is None
+    tab.clear_brush()
+    assert state.selection.tolist() == [1, 2, 3]
+
+
+def test_dragging_across_the_plot_brushes(qtbot, jobs, planted):
+    es, _ = planted
+    state, context, tab = open_tab(qtbot, jobs, es)
+    s = cc.scores(es, context.current).astype(np.float64)
+    plot = tab.plot
+    view = plot.getPlotItem().getViewBox()
+    x0, x1 = np.percentile(s, [30, 60])
+
+    def at(x):
+        return plot.mapFromScene(view.mapViewToScene(QPointF(x, 3.0)))
+
+    QTest.mousePress(plot.viewport(), Qt.MouseButton.LeftButton, pos=at(x0))
+    for f in np.linspace(0, 1, 6)[1:]:
+        QTest.mouseMove(plot.viewport(), at(x0 + f * (x1 - x0)))
+    with qtbot.waitSignal(state.selectionChanged, timeout=WAIT):
+        QTest.mouseRelease(plot.viewport(), Qt.MouseButton.LeftButton, pos=at(x1))
+    lo, hi = tab.brush_range
+    assert lo == pytest.approx(x0, abs=(s.max() - s.min()) / 50)
+    assert hi == pytest.approx(x1, abs=(s.max() - s.min()) / 50)
+    np.testing.assert_array_equal(state.selection, np.flatnonzero((s >= lo) & (s <= hi)))
+
+
+def test_large_sets_brush_in_a_job(qtbot, jobs, planted, monkeypatch):
+    es, _ = planted
+    monkeypatch.setattr(concept_axis, "DIRECT_ROWS", 10)
+    state, context, tab = open_tab(qtbot, jobs, es)
+    s = cc.scores(es, context.current).astype(np.float64)
+    lo, hi = np.percentile(s, [10, 20])
+    tab.set_brush(lo, hi)
+    qtbot.waitUntil(lambda: len(state.selection) > 0, timeout=WAIT)
+    np.testing.assert_array_equal(state.selection, np.flatnonzero((s >= lo) & (s <= hi)))
+
+
+def test_lists_make_the_current_item_and_mark_it(qtbot, jobs, planted):
+    es, _ = planted
+    state, context, tab = open_tab(qtbot, jobs, es)
+    s = cc.scores(es, context.current)
+    table = tab.high_table
+    index = table.rows_model.index(2, 1)
+    rect = table.visualRect(index)
+    with qtbot.waitSignal(state.currentChanged, timeout=WAIT) as got:
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    row = listed_rows(table)[2]
+    assert state.current == row and got.args == [row, tab]
+    assert tab.current_line.isVisible()
+    assert tab.current_line.value() == pytest.approx(float(s[row]))
+    qtbot.mouseMove(table.viewport(), table.visualRect(table.rows_model.index(0, 1)).center())
+    qtbot.waitUntil(lambda: state.hover == listed_rows(table)[0], timeout=WAIT)
+    assert tab.hover_line.value() == pytest.approx(float(s[state.hover]))
+    state.set_current(-1)
+    assert not tab.current_line.isVisible()
+
+
+def test_colouring_the_map_gives_it_the_scores(qtbot, jobs, planted):
+    es, _ = planted
+    state, context, tab = open_tab(qtbot, jobs, es)
+    s = cc.scores(es, context.current)
+    with qtbot.waitSignal(tab.showViewRequested, timeout=WAIT) as got:
+        tab.colour_button.click()
+    assert got.args == ["map"]
+    name = "concept: strength"
+    assert state.colour_by == name
+    derived = state.derived[name]
+    np.testing.assert_array_equal(derived.values, s)
+    p1, p99 = np.percentile(s, [1, 99])
+    assert derived.vmin == pytest.approx(p1) and derived.vmax == pytest.approx(p99)
+    assert "weak" in derived.note and "99th" in derived.note
+
+
+def test_against_revalidates_and_reports_the_spearman(qtbot, jobs, planted):
+    es, _ = planted
+    state, context, tab = open_tab(qtbot, jobs, es)
+    d = context.current
+    assert d.validity.against is None
+    assert [tab.against.itemText(i) for i in range(tab.against.count())] == \
+        ["(none)", *cc.numeric_columns(es)]
+    tab.against.setCurrentText("value")
+    with qtbot.waitSignal(tab.validityChanged, timeout=WAIT) as got:
+        tab.against.activated.emit(tab.against.currentIndex())
+    assert got.args[0] is d and d.validity.against == "value"
+    ref = cc.validate(es, d, against="value")
+    assert d.validity.spearman == pytest.approx(ref.spearman)
+    assert d.validity.spearman > 0.8  # value follows t, the planted axis
+    text = validity_plain(d, d.validity)
+    assert f"Spearman with value ρ = {ref.spearman:+.2f} (p " in text
+    assert f"n = {N:,})" in text
+    assert f"ρ = {ref.spearman:+.2f}" in tab.validity_label.text()
+    assert "rank correlation" in tab.validity_label.toolTip()
+    assert cc.DirectionStore(es).get("strength").validity.against is None  # not saved here
+
+
+def test_colour_by_splits_the_histogram(qtbot, jobs, planted):
+    es, t = planted
+    state, context, tab = open_tab(qtbot, jobs, es)
+    columns = [tab.colour_by.itemText(i) for i in range(tab.colour_by.count())]
+    assert columns[0] == "(none)" and "cat" in columns and "value" in columns
+    assert "id" not in columns and "text" not in columns
+
+    tab.set_colour_by("cat")
+    qtbot.waitUntil(lambda: tab.split is not None and tab.split.column == "cat", timeout=WAIT)
+    split = tab.split
+    assert sorted(split.labels) == ["high", "low", "middle", "odd"]
+    np.testing.assert_array_equal(split.stacks.sum(axis=0), tab.binned.counts)
+    cats = np.asarray(es.metadata.column("cat").to_pylist())
+    for label, total in zip(split.labels, split.totals):
+        assert total == int((cats == label).sum())
+    s = tab.scores
+    low = split.stacks[split.labels.index("low")]
+    high = split.stacks[split.labels.index("high")]
+    centres = (tab.binned.edges[:-1] + tab.binned.edges[1:]) / 2
+    assert np.average(centres, weights=low) < np.average(centres, weights=high)
+    assert tab.legend.isVisible() and "middle" in tab.legend.text()
+    assert sum(float(np.sum(bar.opts["height"])) for bar in tab._bars) == N
+
+    tab.set_colour_by("value")
+    qtbot.waitUntil(lambda: tab.split is not None and tab.split.column == "value", timeout=WAIT)
+    values = np.asarray(es.metadata.column("value").to_pylist())
+    bins = tab.binned.bins
+    pct = (np.argsort(np.argsort(values)) + 0.5) / N  # no ties in a float column
+    for b in np.flatnonzero(tab.binned.counts)[::10]:
+        assert tab.split.levels[b] == pytest.approx(float(pct[bins == b].mean()))
+    filled = np.flatnonzero(tab.binned.counts >= 10)
+    assert tab.split.levels[filled[0]] < 0.3 < 0.7 < tab.split.levels[filled[-1]]  # value ~ t
+    assert "percentile" in tab.legend.text()
+    assert bins[np.argmin(s)] == 0 and bins[np.argmax(s)] == len(tab.binned.counts) - 1
+
+    tab.set_colour_by(None)
+    assert tab.split is None and not tab.legend.isVisible()
+
+
+def test_stale_answers_never_replace_newer_ones(qtbot, jobs, planted):
+    es, _ = planted
+    rng = np.random.default_rng(0)
+    rows = rng.permutation(N)
+    other = cc.from_rows(es, rows[:4], rows[4:8], name="tiny groups", label_a="few",
+                         label_b="others")  # groups far too small: a warning
+    other.validity = cc.validate(es, other)
+    assert other.validity.warnings
+    cc.DirectionStore(es).save(other)
+    state, context, tab = open_tab(qtbot, jobs, es)
+    qtbot.waitUntil(lambda: len(context.directions) == 2, timeout=WAIT)
+    assert context.current.name == "tiny groups"
+    assert tab.warnings_label.isVisible()
+    assert "Warning:" in tab.warnings_label.text() and "fewer than" in tab.warnings_label.text()
+
+    replaced = []
+    tab.validityChanged.connect(replaced.append)
+    tab.revalidate("value")  # its answer arrives after the direction has changed
+    tab.set_colour_by("cat")
+    with qtbot.waitSignal(tab.ready, timeout=WAIT):
+        context.choose("strength")
+    qtbot.waitUntil(lambda: not jobs.running(), timeout=WAIT)
+    assert replaced == []
+    d = context.current
+    assert tab.direction is d and d.name == "strength"
+    assert d.validity.against is None and "Spearman" not in tab.validity_label.text()
+    assert not tab.warnings_label.isVisible()
+    s = cc.scores(es, d)
+    assert tab.binned.counts.sum() == N and tab.binned.lo == pytest.approx(float(s.min()))
+    qtbot.waitUntil(lambda: tab.split is not None, timeout=WAIT)
+    assert tab.split.stacks.sum() == N
+    np.testing.assert_array_equal(tab.split.stacks.sum(axis=0), tab.binned.counts)
+
+    # the same direction, saved and read back as a new object, keeps the brush
+    tab.set_brush(float(np.percentile(s, 40)), float(np.percentile(s, 60)))
+    chosen = state.selection.copy()
+    context.save(d, then_choose=True)
+    qtbot.waitUntil(lambda: context.current is not None and context.current is not d,
+                    timeout=WAIT)
+    qtbot.waitUntil(lambda: context.scores is not None, timeout=WAIT)
+    assert tab.direction is context.current and tab.region.isVisible()
+    np.testing.assert_array_equal(state.selection, chosen)
+
+    context.set_set(None)
+    assert tab.direction is None and not tab.plot_box.isVisible()
+
+
+def test_bins_for_a_set_left_meanwhile_are_dropped(qtbot, jobs, planted):
+    es, _ = planted
+    state = AppState()
+    state.set_set(es)
+    context = ConceptContext(jobs)
+    tab = AxisTab(state, jobs, context)
+    qtbot.addWidget(tab)
+    left = []
+
+    def leave(d, _scores) -> None:  # runs right after the tab has asked for the bins
+        left.append(d)
+        context.set_set(None)
+
+    context.scoresReady.connect(leave)
+    context.set_set(es)
+    qtbot.waitUntil(lambda: bool(left), timeout=WAIT)
+    qtbot.waitUntil(lambda: not jobs.running(), timeout=WAIT)
+    assert tab.direction is None and tab.binned is None and tab._bars == []
+    assert tab.low_table.rows_model.rowCount() == 0
+
+
+# --- a picture on the real demo set ------------------------------------------------------
+def real_library() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "embedding-explorer"
+
+
+@pytest.mark.skipif(not (real_library() / "sets" / DEMO).is_dir(), reason="no demo set here")
+def test_screenshot_on_a_copy_of_the_demo_set(qtbot, jobs, explorer_home):
+    from explorer.compute import neighbours as nb
+
+    real = Library(root=real_library()).open(DEMO)
+    lib = Library()  # the test's own home: the user's set is only read
+    assert lib.root != real_library()
+    entry = lib.import_set(EmbeddingSet(
+        vectors=np.asarray(real.vectors), metadata=real.metadata, name=real.name,
+        format=real.format, metric=real.metric, model=real.model, id_column=real.id_column,
+        text_column=real.text_column, notes=list(real.notes)))
+    es = lib.open(entry.id)
+    model = real_library() / "models" / "minilm"
+    if model.is_dir():  # a copy, so the text poles find the set's model in the test's home
+        shutil.copytree(model, explorer_home / "models" / "minilm")
+    if nb.text_query_reason(es) is None:
+        d = cc.from_texts(es, ["reading files from disk", "open and read a file"],
+                          ["sending data over the network", "send bytes through a socket "
+                           "connection"], name="files → network")
+    else:
+        d = cc.from_where(es, "area = 'File and Directory Access'",
+                          "area = 'Internet Protocols'", name="files → network")
+    d.validity = cc.validate(es, d, against="doc_lines")
+    cc.DirectionStore(es).save(d)
+
+    state, context, tab = open_tab(qtbot, jobs, es, size=(600, 860))
+    s = cc.scores(es, context.current)
+    assert tab.binned.counts.sum() == es.count
+    tab.set_colour_by("area")
+    qtbot.waitUntil(lambda: tab.split is not None, timeout=WAIT)
+    ids = es.metadata.column("id").to_pylist()
+    state.set_current(int(np.argsort(s)[-3]))
+    lo, hi = np.percentile(s, [92, 100])
+    tab.set_brush(float(lo), float(hi))
+    assert len(state.selection) == int(np.sum((s >= np.float32(lo)) & (s <= np.float32(hi))))
+    low_ids = [ids[r] for r in listed_rows(tab.low_table)]
+    high_ids = [ids[r] for r in listed_rows(tab.high_table)]
+    assert low_ids and high_ids
+    text = validity_plain(context.current, context.current.validity)
+    assert "Spearman with doc_lines" in text
+    if context.current.method == "texts":
+        assert "pole texts on their own side" in text
+    QApplication.processEvents()  # let the layout settle before the picture
+    tab.grab().save("/tmp/concept_axis.png")
+    assert Path("/tmp/concept_axis.png").stat().st_size > 10_000

@@ -1,0 +1,145 @@
+"""The Concepts dock: defining directions every way, the plane on the map, files, text poles."""
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from explorer.compute import concepts as cc
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.library import Library
+from explorer.ui.state import AppState
+from explorer.ui.views import concept_define as cd
+from explorer.ui.views.concepts_view import ConceptsView
+from explorer.ui.workers import JobRunner
+
+N, D = 900, 16
+WAIT = 60000
+
+
+@pytest.fixture
+def planted(explorer_home):
+    """Two orthogonal planted directions u (strength t, column `t`) and v (groups by s)."""
+    rng = np.random.default_rng(4)
+    basis = np.linalg.qr(rng.normal(size=(D, D)))[0]
+    u, v = basis[:, 0], basis[:, 1]
+    t, s = rng.normal(size=N), rng.normal(size=N)
+    x = rng.normal(size=(N, D)) * 0.3 + 1.5 * t[:, None] * u + 1.5 * s[:, None] * v
+    meta = pa.table({"id": [f"i{i}" for i in range(N)], "t": t + rng.normal(size=N) * 0.1,
+                     "side": np.where(s < -0.4, "left", np.where(s > 0.4, "right", "mid"))})
+    library = Library(explorer_home)
+    entry = library.import_set(EmbeddingSet(x.astype(np.float32), meta, name="planted",
+                                            format="test", source=[], metric="cosine",
+                                            id_column="id", model="synthetic (sha256 0123456789ab)"))
+    return library, library.open(entry.id), u, v, t
+
+
+@pytest.fixture
+def view(qtbot, planted):
+    library, es, *_ = planted
+    state, jobs = AppState(), JobRunner()
+    widget = ConceptsView(state, jobs, library)
+    qtbot.addWidget(widget)
+    widget.resize(700, 800)
+    widget.show()
+    state.set_set(es)
+    yield widget
+    jobs.shutdown()
+
+
+def create(qtbot, view, method, name):
+    """Press Create with the form as the test filled it; the saved direction."""
+    define = view.define
+    define.method.setCurrentText(method)
+    define.name.setText(name)
+    with qtbot.waitSignal(view.context.directionsChanged, timeout=WAIT):
+        define.create()
+    qtbot.waitUntil(lambda: view.context.find(name) is not None, timeout=WAIT)
+    return view.context.find(name)
+
+
+def test_filters_define_a_checked_direction_that_becomes_current(qtbot, view, planted):
+    _, es, u, v, _ = planted
+    define = view.define
+    define.wheres["A"].setText("side = 'left'")
+    define.wheres["B"].setText("side = 'right'")
+    define.against.setCurrentText("t")
+    d = create(qtbot, view, cd.FILTERS, "side")
+    assert abs(float(d.vector @ v)) > 0.95 and d.validity.heldout_accuracy > 0.95
+    assert d.validity.against == "t" and abs(d.validity.spearman) < 0.2  # u is another axis
+    qtbot.waitUntil(lambda: view.current.currentText() == "side", timeout=WAIT)
+    assert view.tabs.currentWidget() is view.axis
+    assert cc.DirectionStore(es).names() == ["side"]  # kept with the set
+
+
+def test_selections_with_a_probe_and_then_arithmetic(qtbot, view, planted):
+    _, es, u, v, t = planted
+    state, define = view.state, view.define
+    define.method.setCurrentText(cd.SELECTION)
+    state.select(np.flatnonzero(t < -0.8))
+    define._take("A", one=False)
+    state.select(np.flatnonzero(t > 0.8))
+    define._take("B", one=False)
+    assert define.group_labels["A"].text().endswith("items")
+    define.group_probe.setChecked(True)
+    d = create(qtbot, view, cd.SELECTION, "strength")
+    assert d.method == "probe" and abs(float(d.vector @ u)) > 0.95
+    define.wheres["A"].setText("side = 'left'")
+    define.wheres["B"].setText("side = 'right'")
+    create(qtbot, view, cd.FILTERS, "side")
+    define.first.setCurrentText("strength")
+    define.second.setCurrentText("side")
+    define.op.setCurrentIndex(define.op.findData("orth"))
+    e = create(qtbot, view, cd.ARITHMETIC, "strength only")
+    side = view.context.find("side")
+    assert abs(float(e.vector @ side.vector)) < 1e-5 and float(e.vector @ d.vector) > 0.9
+
+
+def test_missing_poles_are_said_not_crashed(qtbot, view):
+    view.define.method.setCurrentText(cd.ITEMS)
+    view.define.create()
+    assert "pole A is not set" in view.define.message.text()
+    view.define.method.setCurrentText(cd.FILTERS)
+    view.define.create()
+    assert "both A and B" in view.define.message.text()
+
+
+def test_plane_gives_the_map_the_scores_along_two_directions(qtbot, view, planted):
+    _, es, u, v, t = planted
+    view.define.wheres["A"].setText("side = 'left'")
+    view.define.wheres["B"].setText("side = 'right'")
+    create(qtbot, view, cd.FILTERS, "side")
+    view.define.wheres["A"].setText("t < -0.5")
+    view.define.wheres["B"].setText("t > 0.5")
+    create(qtbot, view, cd.FILTERS, "strength")
+    view.plane_x.setCurrentText("strength")
+    view.plane_y.setCurrentText("side")
+    with qtbot.waitSignal(view.planeReady, timeout=WAIT) as got:
+        view.plane_button.click()
+    coords, x_label, y_label, _ = got.args
+    expected = cc.score_matrix(es, [view.context.find("strength"), view.context.find("side")])
+    np.testing.assert_allclose(coords, expected, atol=1e-6)
+    strength, side = view.context.find("strength"), view.context.find("side")
+    assert strength.label_b in x_label and side.label_a in y_label
+
+
+def test_export_then_import_brings_the_directions_back(qtbot, view, planted, tmp_path):
+    view.define.wheres["A"].setText("side = 'left'")
+    view.define.wheres["B"].setText("side = 'right'")
+    d = create(qtbot, view, cd.FILTERS, "side")
+    path = tmp_path / "dirs.json"
+    view.export_to(str(path))
+    qtbot.waitUntil(path.exists, timeout=WAIT)
+    assert [e["name"] for e in json.loads(path.read_text())["directions"]] == ["side"]
+    view.context.delete("side")
+    qtbot.waitUntil(lambda: not view.context.directions, timeout=WAIT)
+    view.import_from(str(path))
+    qtbot.waitUntil(lambda: view.context.find("side") is not None, timeout=WAIT)
+    np.testing.assert_array_equal(view.context.find("side").vector, d.vector)
+
+
+def test_text_poles_are_off_for_a_set_without_its_model(qtbot, view):
+    item = view.define.method.model().item(view.define.method.findText(cd.TEXTS))
+    qtbot.waitUntil(lambda: "looking" not in view.define.text_reason.text(), timeout=WAIT)
+    assert not item.isEnabled() and "not available" in view.define.text_reason.text()
