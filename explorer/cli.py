@@ -155,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "taking the difference of their means")
     sp.add_argument("--against", metavar="COLUMN",
                     help="a numeric column to correlate the scores with (Spearman)")
+    sp.add_argument("--check-a", metavar="EXPR", help="with --check-b: labelled groups (SQL "
+                    "filters) to measure the held-out accuracy of a direction made otherwise, "
+                    "e.g. from texts")
+    sp.add_argument("--check-b", metavar="EXPR")
     sp.add_argument("--name", help="the direction's name (default: from its poles)")
     sp.add_argument("--label-a", metavar="L", help="a short name for pole A (default: from it)")
     sp.add_argument("--label-b", metavar="L", help="a short name for pole B")
@@ -444,8 +448,12 @@ def cmd_concept(args: argparse.Namespace) -> dict:
                           probe=args.probe, name=args.name)
     direction.label_a = args.label_a or direction.label_a
     direction.label_b = args.label_b or direction.label_b
+    if (args.check_a is None) != (args.check_b is None):
+        raise InputError("--check-a and --check-b go together: one filter for each pole")
+    check = {} if args.check_a is None else {"rows_a": cc.where_rows(es, args.check_a),
+                                             "rows_b": cc.where_rows(es, args.check_b)}
     direction.validity = cc.validate(es, direction, against=args.against,
-                                     state=state.sub(0.2, 0.9))
+                                     state=state.sub(0.2, 0.9), **check)
     result = {"set": es.library_id, **cc.describe(es, direction, top=args.top), "out": None,
               "saved": False}
     if args.out is not None:

@@ -68,12 +68,23 @@ def test_a_probe_from_rows_is_saved_with_the_set(planted, capsys):
     assert abs(float(cc.DirectionStore(es).get("strength").vector @ u)) > 0.9
 
 
+def test_two_extreme_items_checked_against_labelled_groups(planted, capsys):
+    path, u, t = planted
+    low, high = int(np.argmin(t)), int(np.argmax(t))
+    got = concept(capsys, path, "--rows-a", low, "--rows-b", high, "--check-a", "grp = 'low'",
+                  "--check-b", "grp = 'high'")
+    v = got["validity"]
+    assert v["n_a"] == int(np.sum(t < -0.5)) and v["n_b"] == int(np.sum(t > 0.5))
+    assert got["heldout_accuracy"] > 0.9
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--where-a", "grp = 'low'"], "pole B is missing"),
     (["--where-a", "grp = 'low'", "--where-b", "grp = 'nosuch'"], "matches no items"),
     (["--texts-a", "small", "--texts-b", "large"], "ONNX"),
     (["--where-a", "grp = 'low'", "--where-b", "grp = 'high'", "--against", "grp"], "numeric"),
     (["--rows-a", "1", "--rows-b", "1"], "both"),
+    (["--rows-a", "1", "--rows-b", "2", "--check-a", "grp = 'low'"], "go together"),
 ])
 def test_errors_are_one_line_exit_2(planted, capsys, args, fragment):
     path, _, _ = planted

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
 
 from explorer.compute import concepts as cc
 from explorer.core.embedding_set import EmbeddingSet
@@ -24,7 +20,6 @@ from explorer.ui.workers import JobRunner
 
 N, D = 1_000, 16
 WAIT = 60_000
-DEMO = "python-stdlib-docstrings-demo-2"
 
 
 @pytest.fixture
@@ -361,56 +356,3 @@ def test_bins_for_a_set_left_meanwhile_are_dropped(qtbot, jobs, planted):
     qtbot.waitUntil(lambda: not jobs.running(), timeout=WAIT)
     assert tab.direction is None and tab.binned is None and tab._bars == []
     assert tab.low_table.rows_model.rowCount() == 0
-
-
-# --- a picture on the real demo set ------------------------------------------------------
-def real_library() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "embedding-explorer"
-
-
-@pytest.mark.skipif(not (real_library() / "sets" / DEMO).is_dir(), reason="no demo set here")
-def test_screenshot_on_a_copy_of_the_demo_set(qtbot, jobs, explorer_home):
-    from explorer.compute import neighbours as nb
-
-    real = Library(root=real_library()).open(DEMO)
-    lib = Library()  # the test's own home: the user's set is only read
-    assert lib.root != real_library()
-    entry = lib.import_set(EmbeddingSet(
-        vectors=np.asarray(real.vectors), metadata=real.metadata, name=real.name,
-        format=real.format, metric=real.metric, model=real.model, id_column=real.id_column,
-        text_column=real.text_column, notes=list(real.notes)))
-    es = lib.open(entry.id)
-    model = real_library() / "models" / "minilm"
-    if model.is_dir():  # a copy, so the text poles find the set's model in the test's home
-        shutil.copytree(model, explorer_home / "models" / "minilm")
-    if nb.text_query_reason(es) is None:
-        d = cc.from_texts(es, ["reading files from disk", "open and read a file"],
-                          ["sending data over the network", "send bytes through a socket "
-                           "connection"], name="files → network")
-    else:
-        d = cc.from_where(es, "area = 'File and Directory Access'",
-                          "area = 'Internet Protocols'", name="files → network")
-    d.validity = cc.validate(es, d, against="doc_lines")
-    cc.DirectionStore(es).save(d)
-
-    state, context, tab = open_tab(qtbot, jobs, es, size=(600, 860))
-    s = cc.scores(es, context.current)
-    assert tab.binned.counts.sum() == es.count
-    tab.set_colour_by("area")
-    qtbot.waitUntil(lambda: tab.split is not None, timeout=WAIT)
-    ids = es.metadata.column("id").to_pylist()
-    state.set_current(int(np.argsort(s)[-3]))
-    lo, hi = np.percentile(s, [92, 100])
-    tab.set_brush(float(lo), float(hi))
-    assert len(state.selection) == int(np.sum((s >= np.float32(lo)) & (s <= np.float32(hi))))
-    low_ids = [ids[r] for r in listed_rows(tab.low_table)]
-    high_ids = [ids[r] for r in listed_rows(tab.high_table)]
-    assert low_ids and high_ids
-    text = validity_plain(context.current, context.current.validity)
-    assert "Spearman with doc_lines" in text
-    if context.current.method == "texts":
-        assert "pole texts on their own side" in text
-    QApplication.processEvents()  # let the layout settle before the picture
-    tab.grab().save("/tmp/concept_axis.png")
-    assert Path("/tmp/concept_axis.png").stat().st_size > 10_000

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +22,6 @@ from explorer.ui.workers import JobRunner
 
 N, D = 800, 16
 WAIT = 60_000
-DEMO = "python-stdlib-docstrings-demo-2"
 
 
 def planted():
@@ -317,74 +313,3 @@ def test_removal_can_be_stopped(qtbot, jobs, es, monkeypatch):
     assert tab.status.text().startswith("Stopped")
     assert tab.effect is None and tab.entry is None and created == []
     assert {e.id for e in Library().entries()} == before
-
-
-# --- screenshots on the real demo set ---------------------------------------------------
-def real_library() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "embedding-explorer"
-
-
-@pytest.mark.skipif(not (real_library() / "sets" / DEMO).is_dir(), reason="no demo set here")
-def test_screenshots_on_a_copy_of_the_demo_set(qtbot, jobs, explorer_home):
-    from explorer.compute import neighbours as nb
-
-    real = Library(root=real_library()).open(DEMO)
-    lib = Library()  # the test's own home: the user's set is only read
-    assert lib.root != real_library()
-    entry = lib.import_set(EmbeddingSet(
-        vectors=np.asarray(real.vectors), metadata=real.metadata, name=real.name,
-        format=real.format, metric=real.metric, model=real.model, id_column=real.id_column,
-        text_column=real.text_column, notes=list(real.notes)))
-    es = lib.open(entry.id)
-    model = real_library() / "models" / "minilm"
-    if model.is_dir():  # a copy, so the text poles find the set's model in the test's home
-        shutil.copytree(model, explorer_home / "models" / "minilm")
-    store = cc.DirectionStore(es)
-    made = [cc.from_where(es, "area = 'File and Directory Access'", "area = 'Internet Protocols'",
-                          name="files vs network (areas)")]
-    if nb.text_query_reason(es) is None:
-        made += [cc.from_texts(es, ["reading files from disk"], ["sending data over the network"],
-                               name="disk → network"),
-                 cc.from_texts(es, ["numbers and maths"], ["text and strings"],
-                               name="maths → text")]
-    else:
-        made += [cc.from_where(es, "area = 'Data Compression and Archiving'",
-                               "area = 'Networking and IPC'", name="archives vs sockets"),
-                 cc.from_where(es, "area = 'Numeric and Math'", "area = 'Text Processing'",
-                               name="maths vs text (areas)")]
-    for d in made:
-        store.save(d)
-
-    state = AppState()
-    state.set_set(es)
-    context = ConceptContext(jobs)
-    ent_tab = EntanglementTab(state, jobs, context)
-    rem_tab = RemovalTab(state, jobs, context, lib)
-    for tab in (ent_tab, rem_tab):
-        qtbot.addWidget(tab)
-    context.set_set(es)
-    qtbot.waitUntil(lambda: len(context.directions) == len(made), timeout=WAIT)
-    qtbot.waitUntil(lambda: ent_tab.entanglement is not None
-                    or ent_tab.message.isVisibleTo(ent_tab), timeout=WAIT)
-    assert ent_tab.entanglement is not None, ent_tab.message.text()
-    ent_tab.resize(560, 400)
-    ent_tab.show()
-    context.choose(made[0].name)
-    first = ent_tab.entanglement.names.index(made[0].name)
-    assert ent_tab.table.verticalHeaderItem(first).font().bold()
-    ent_tab.grab().save("/tmp/concept_entanglement.png")
-    ent = cc.entanglement(es, context.directions)
-    assert shown(ent_tab.table) == expected_cells(ent.cosine)
-
-    rem_tab.resize(560, 760)
-    rem_tab.show()
-    assert rem_tab.checked() == [made[0].name]
-    ids = es.metadata.column("id").to_pylist()
-    state.set_current(ids.index("shutil.copyfile"))
-    rem_tab.remove()
-    qtbot.waitUntil(lambda: rem_tab.effect is not None and rem_tab.side is not None, timeout=WAIT)
-    rem_tab.grab().save("/tmp/concept_removal.png")
-    after = lib.open(rem_tab.entry.id)
-    np.testing.assert_allclose(cc.scores(after, made[0]), 0.0, atol=1e-5)
-    assert not (real_library() / "sets" / rem_tab.entry.id).exists()
