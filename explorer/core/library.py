@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import json
-import mmap
 import os
 import re
 import shutil
@@ -31,7 +30,7 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 from explorer.core.paths import data_home
-from explorer.core.vector_checks import chunk_rows
+from explorer.core.vector_checks import chunk_rows, release_pages
 
 SCHEMA_VERSION = 1
 VECTORS = "vectors.npy"
@@ -255,7 +254,6 @@ class Library:
         n, d = vectors.shape
         step = chunk_rows(d)
         all_kept = n_keep == n
-        source_map = getattr(vectors, "_mmap", None) if isinstance(vectors, np.memmap) else None
         with open(path, "wb") as fh:
             np.lib.format.write_array_header_2_0(
                 fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
@@ -265,8 +263,7 @@ class Library:
                 if not all_kept:
                     chunk = chunk[keep[start:start + step]]
                 fh.write(np.ascontiguousarray(chunk, dtype=np.float32).data)
-                if source_map is not None:
-                    _release(source_map)
+                release_pages(vectors)
                 state.progress(min(n, start + step), n)
             fh.flush()
             os.fsync(fh.fileno())
@@ -321,14 +318,6 @@ class Library:
             raise ValueError("manifest id/name are not text")
         entry.count, entry.dim = int(entry.count), int(entry.dim)
         return entry
-
-
-def _release(mapping: mmap.mmap) -> None:
-    """Tell the kernel we are done with the pages read so far (they stay in the page cache)."""
-    try:
-        mapping.madvise(mmap.MADV_DONTNEED)
-    except (AttributeError, OSError, ValueError):
-        pass
 
 
 def vectors_signature(vectors: np.ndarray, folder: Path | None) -> dict:

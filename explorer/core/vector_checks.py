@@ -8,6 +8,7 @@ NaN in row 5 column 17 can be reported as exactly that.
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +38,21 @@ class VectorScan:
 
 def chunk_rows(dim: int, itemsize: int = 4) -> int:
     return max(1, CHUNK_BYTES // max(1, dim * itemsize))
+
+
+def release_pages(vectors: np.ndarray) -> None:
+    """Drop a memory map's pages read so far from this process (they stay in the page cache).
+
+    A chunked pass over a memory-mapped set would otherwise leave every page it
+    touched counted in the process's memory, as much as the whole file.
+    """
+    mapping = getattr(vectors, "_mmap", None) if isinstance(vectors, np.memmap) else None
+    if mapping is None:
+        return
+    try:
+        mapping.madvise(mmap.MADV_DONTNEED)
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 def scan_vectors(vectors: np.ndarray, state: TaskState | None = None) -> VectorScan:
@@ -70,6 +86,7 @@ def scan_vectors(vectors: np.ndarray, state: TaskState | None = None) -> VectorS
                     first = (int(suspect[r] + start), int(np.flatnonzero(~finite[r])[0]))
             if is_zero.any():
                 zero.append(suspect[is_zero] + start)
+        release_pages(vectors)
         state.progress(min(n, start + step), n)
     empty = np.zeros(0, dtype=np.int64)
     return VectorScan(

@@ -38,7 +38,9 @@ from explorer.core.library import Library, LibraryEntry
 from explorer.core.paths import data_home
 
 JOBS_DIR = "encode-jobs"
-WINDOW_BATCHES = 16  # a window is this many batches: sorted by length, written as one piece
+# A window is this many batches: sorted by token count, written as one piece. Larger
+# windows pad less (their lengths sort better) but resume from further back.
+WINDOW_BATCHES = 32
 
 
 @dataclass
@@ -300,13 +302,12 @@ def _windows(plan, encoder, modality: str, start: int, window: int, batch_size: 
 
 
 def _prepare(items: list, encoder, modality: str, batch_size: int):
-    """Batches of similar length (text: tokenised here, in the reader thread)."""
+    """Batches of similar token count (text: tokenised here, in the reader thread)."""
     if modality == "image":
         order = np.arange(len(items))
         return items, [(idx, None) for idx in _split(order, batch_size)]
-    order = np.argsort([len(it.text) for it in items], kind="stable")
-    return items, [(idx, encoder.tokenize([items[i].text for i in idx]))
-                   for idx in _split(order, batch_size)]
+    batches = encoder.batches([it.text for it in items], batch_size)
+    return items, [(batch.rows, batch) for batch in batches]
 
 
 def _split(order: np.ndarray, size: int) -> list[np.ndarray]:

@@ -100,13 +100,23 @@ class TextEncoder:
                                  for name in inputs})[0]
         return pool_output(self.folder, out, batch.mask, batch.rows)
 
+    def batches(self, texts: Sequence[str], batch_size: int = 64,
+                kind: str = "document") -> list[TokenBatch]:
+        """Tokenise all `texts`, then pad them in batches of similar token count.
+
+        Sorting by tokens (not characters) is what keeps padding near zero; each
+        batch's `rows` say which of `texts` it holds.
+        """
+        encodings = self._tokenizer.encode_batch(self.prefixed(texts, kind))
+        return [self._pad([encodings[i] for i in rows], rows)
+                for rows in length_batches([len(e.ids) for e in encodings], batch_size)]
+
     def encode(self, texts: Sequence[str], kind: str = "document",
                batch_size: int = 64) -> np.ndarray:
         """Encode texts in batches sorted by length; rows come back in the given order."""
-        encodings = self._tokenizer.encode_batch(self.prefixed(texts, kind))
-        out = np.empty((len(encodings), self.dim), np.float32)
-        for rows in length_batches([len(e.ids) for e in encodings], batch_size):
-            out[rows] = self.run(self._pad([encodings[i] for i in rows], rows))
+        out = np.empty((len(texts), self.dim), np.float32)
+        for batch in self.batches(texts, batch_size, kind):
+            out[batch.rows] = self.run(batch)
         return out
 
     def _pad(self, encodings: list[Encoding], rows: np.ndarray) -> TokenBatch:
