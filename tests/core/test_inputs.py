@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -381,18 +380,7 @@ def test_images_and_non_images(tmp_path):
     assert reasons(plan)["notes.txt"].startswith("not an image file")
 
 
-def test_pdf_without_pypdf_says_how_to_get_it(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "pypdf", None)  # import fails as if not installed
-    (tmp_path / "doc.pdf").write_bytes(minimal_pdf(["Hello"]))
-    (tmp_path / "a.txt").write_text("Text.")
-    plan, items = plan_items([tmp_path])
-    assert [it.text for it in items] == ["Text."]
-    assert plan.skipped == [Skipped(str(tmp_path / "doc.pdf"),
-                                    "PDF text extraction needs pypdf: pip install pypdf")]
-
-
 def test_pdf_text_with_pages(tmp_path):
-    pytest.importorskip("pypdf")
     (tmp_path / "doc.pdf").write_bytes(minimal_pdf(["First page words.", "Second page words."]))
     plan, items = plan_items([tmp_path / "doc.pdf"], chunk_tokens=6, overlap_tokens=0)
     assert [(it.text, it.meta["page"]) for it in items] == [

@@ -1,4 +1,4 @@
-"""PDF text via pypdf when it is installed (pure Python, well kept); it is not a dependency."""
+"""PDF text via pypdf (pure Python, well kept), imported only when a PDF is read."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from explorer.core.inputs.items import InputOptions, Item, SkipFile
 from explorer.core.inputs.text_files import chunk_items, estimate_chunks
 
 SUFFIXES = (".pdf",)
-MISSING = "PDF text extraction needs pypdf: pip install pypdf"
 _TOKENS_PER_PAGE = 650  # about 500 words
 
 
@@ -34,16 +33,14 @@ def estimate(path: Path, options: InputOptions) -> int:
         from pypdf import PdfReader
 
         pages = len(PdfReader(path).pages)
-    except Exception:  # noqa: BLE001 - missing pypdf or a damaged file: reading will say which
+    except Exception:  # noqa: BLE001 - a damaged file: reading it will say why
         return 0
     return pages * estimate_chunks(_TOKENS_PER_PAGE, options)
 
 
 def _pages(path: Path) -> list[str]:
-    try:
-        from pypdf import PdfReader
-    except ImportError:
-        raise SkipFile(MISSING) from None
+    from pypdf import PdfReader
+
     # pypdf meets damaged files with many kinds of exception; any of them means "unreadable".
     try:
         reader = PdfReader(path)
