@@ -121,6 +121,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--metric", choices=("cosine", "dot", "l2"), help="default: the set's metric")
     sp.add_argument("--json", action="store_true")
 
+    sp = sub.add_parser("compress", help="what each compression (fp16, int8, PQ, binary, "
+                                         "truncation, PCA ...) does to the set's neighbours")
+    sp.add_argument("path", help="a file, a library id or name, or 'demo'")
+    sp.add_argument("--methods", metavar="LIST",
+                    help="comma-separated, e.g. fp16,sq8,sq4,pq16,pq48,opq48,binary,"
+                         "binary-rerank100,trunc96,pca96,pca96-sq8 (default: a sweep sized "
+                         "for the set's dimension)")
+    sp.add_argument("-k", type=int, default=10, help="neighbours compared per query")
+    sp.add_argument("--queries", type=int, default=1000, metavar="N",
+                    help="query rows sampled from the set (default 1000)")
+    sp.add_argument("--seed", type=int, default=0, help="seed of the query sample and training")
+    sp.add_argument("--metric", choices=("cosine", "dot", "l2"), help="default: the set's metric")
+    sp.add_argument("--json", action="store_true")
+
     sp = sub.add_parser("encode", help="encode files with an ONNX model into a library set")
     sp.add_argument("inputs", nargs="+", help="text files, folders, a table (CSV/Parquet/JSONL) "
                                              "or images")
@@ -186,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = ("inspect", "import", "list", "remove", "filter", "search", "project", "neighbours",
-            "index", "hubness", "encode", "models", "concept", "demo", "screenshot")
+            "index", "hubness", "compress", "encode", "models", "concept", "demo", "screenshot")
 
 
 def wants_cli(argv: list[str]) -> bool:
@@ -413,6 +427,16 @@ def cmd_hubness(args: argparse.Namespace) -> dict:
     return {"set": es.library_id, **result}
 
 
+def cmd_compress(args: argparse.Namespace) -> dict:
+    from explorer.compute.compression import evaluate
+
+    state = _progress(args)
+    es = _open_set(args.path, state.sub(0, 0.1))
+    result = evaluate(es, args.methods, k=args.k, queries=args.queries, metric=args.metric,
+                      seed=args.seed, state=state.sub(0.1, 1))
+    return {"set": es.library_id, **result.to_dict()}
+
+
 def cmd_encode(args: argparse.Namespace) -> dict:
     from explorer.compute.encoding.pipeline import EncodeOptions, encode_inputs
 
@@ -488,6 +512,7 @@ COMMAND_FUNCS = {
     "inspect": cmd_inspect, "import": cmd_import, "list": cmd_list, "remove": cmd_remove,
     "filter": cmd_filter, "search": cmd_search, "project": cmd_project,
     "neighbours": cmd_neighbours, "index": cmd_index, "hubness": cmd_hubness,
+    "compress": cmd_compress,
     "encode": cmd_encode, "models": cmd_models, "concept": cmd_concept, "demo": cmd_demo,
     "screenshot": cmd_screenshot,
 }
@@ -527,6 +552,17 @@ def _print_human(command: str, result: dict) -> None:
         for end in ("top_a", "top_b"):
             print(f"{result['label_a' if end == 'top_a' else 'label_b']} end: "
                   + ", ".join(f"{i['label']} ({i['score']:.3f})" for i in result[end]))
+        return
+    if command == "compress":
+        print(f"{result['queries']} queries, k={result['k']}, {result['metric']}; exact float32 "
+              f"search {result['exact_ms_per_query']:.3f} ms/query, "
+              f"{result['float32_bytes_per_vector']} bytes/vector")
+        print(f"{'method':<20} {'bytes':>6} {'recall@k':>9} {'overlap':>8} {'train s':>8} "
+              f"{'ms/query':>9}")
+        for m in result["methods"]:
+            print(f"{m['name']:<20} {m['bytes_per_vector']:>6} {m['recall_at_k']:>9.3f} "
+                  f"{m['overlap']:>8.3f} {m['train_seconds']:>8.2f} "
+                  f"{m['search_ms_per_query']:>9.3f}")
         return
     if command == "neighbours":  # --metric all
         print(result["explanation"])

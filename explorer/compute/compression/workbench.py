@@ -1,0 +1,281 @@
+"""Evaluate compressions against exact search on the same metric, on sampled query rows.
+
+Queries are rows of the set (a seeded sample, or rows given, e.g. a selection); each is
+left out of its own results, in the exact and in the compressed search. The exact top
+max(k, 100) (the ground truth) is computed once per (set, metric, query rows, depth) by a
+faiss flat search over the float32 rows and kept in the library
+(`<set>/artifacts/compression/`), as is each method's result, keyed by its parameters
+(method, k, metric, queries, seed, the vectors' signature), so asking again costs nothing.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from explorer.compute.compression import measures
+from explorer.compute.compression.codecs import (OPQ_NITER, PQ_NITER, TRAIN_ROWS, Codec,
+                                                 train_rows)
+from explorer.compute.compression.methods import Method, default_methods, parse_methods
+from explorer.compute.index import METRICS
+from explorer.compute.neighbours import set_norms, vectors_signature
+from explorer.core.artifacts import ArtifactStore, safe_key
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.errors import InputError
+from explorer.core.jobs import TaskState
+
+KIND = "compression"
+FORMAT = 1
+RECALL_AT = (1, 10, 100)
+MIN_DEPTH = 100
+DEFAULT_QUERIES = 1000
+MAX_K = 1000
+
+
+@dataclass
+class MethodResult:
+    name: str
+    bytes_per_vector: int  # one vector's code
+    fixed_bytes: int  # trained parameters (matrices, codebooks, ranges), once per set
+    total_bytes: int  # the whole set: count * bytes_per_vector + fixed_bytes
+    recall_at: dict  # {j: share of queries whose exact nearest neighbour is in the top j}
+    recall_at_k: float
+    overlap: float  # mean |exact top-k & method top-k| / k
+    rank_correlation: float  # mean Spearman rho of the exact top-k's ranks (see measures)
+    distortion: float | None  # mean |method score - exact score| on the exact top-k pairs
+    train_seconds: float
+    encode_seconds: float
+    search_ms_per_query: float
+    trained_on: dict  # sample_rows, pq_iterations, opq_iterations where they apply
+    rerank_bytes_per_vector: int = 0  # float32 rows read for re-ranking (binary-rerankR)
+    cached: bool = False
+    per_query_overlap: np.ndarray = field(default=None, repr=False)  # (queries,) for maps
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "bytes_per_vector": self.bytes_per_vector,
+                "fixed_bytes": self.fixed_bytes, "total_bytes": self.total_bytes,
+                "recall_at_k": self.recall_at_k,
+                "recall_at": {str(j): v for j, v in self.recall_at.items()},
+                "overlap": self.overlap, "rank_correlation": self.rank_correlation,
+                "distortion": self.distortion, "train_seconds": self.train_seconds,
+                "encode_seconds": self.encode_seconds,
+                "search_ms_per_query": self.search_ms_per_query,
+                "trained_on": self.trained_on,
+                "rerank_bytes_per_vector": self.rerank_bytes_per_vector,
+                "cached": self.cached}
+
+    def _meta(self) -> dict:
+        d = self.to_dict()
+        d["recall_at"] = [[int(j), v] for j, v in self.recall_at.items()]
+        d.pop("cached")
+        return d
+
+    @classmethod
+    def _from_meta(cls, meta: dict, per_query: np.ndarray) -> "MethodResult":
+        fields = {k: v for k, v in meta.items() if k in cls.__dataclass_fields__}
+        fields["recall_at"] = {int(j): v for j, v in meta["recall_at"]}
+        return cls(**fields, cached=True, per_query_overlap=np.array(per_query))
+
+
+@dataclass
+class Evaluation:
+    k: int
+    metric: str
+    seed: int
+    rows: np.ndarray = field(repr=False)  # the query rows
+    depth: int  # exact neighbours kept per query: max(k, 100), fewer in small sets
+    count: int
+    dim: int
+    exact_ms_per_query: float  # the float32 flat search the ground truth came from
+    methods: list[MethodResult]
+
+    @property
+    def queries(self) -> int:
+        return int(len(self.rows))
+
+    def to_dict(self) -> dict:
+        return {"k": self.k, "queries": self.queries, "metric": self.metric, "seed": self.seed,
+                "count": self.count, "dim": self.dim, "float32_bytes_per_vector": 4 * self.dim,
+                "exact_ms_per_query": self.exact_ms_per_query,
+                "train_sample_rows": min(self.count, TRAIN_ROWS),
+                "methods": [m.to_dict() for m in self.methods]}
+
+
+def metric_rows(vectors: np.ndarray, metric: str, norms: np.ndarray | None) -> np.ndarray:
+    """float32 (n, d) rows as the metric sees them: unit rows for cosine (zero rows stay 0)."""
+    x = np.array(vectors, dtype=np.float32)  # a copy: faiss wants it in memory anyway
+    if metric == "cosine":
+        x *= np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0)[:, None].astype(
+            np.float32)
+    return x
+
+
+def _query_rows(n: int, usable: np.ndarray, queries: int, rows, seed: int) -> np.ndarray:
+    if rows is not None:
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        if rows.size == 0:
+            raise InputError("no query rows given")
+        if rows.min() < 0 or rows.max() >= n:
+            raise InputError(f"query rows must be between 0 and {n - 1}")
+        rows = np.unique(rows)
+        if not usable[rows].all():
+            raise InputError("some query rows are zero vectors: cosine is undefined for them")
+        return rows
+    if queries < 1:
+        raise InputError(f"the number of queries must be at least 1, got {queries}")
+    candidates = np.flatnonzero(usable)
+    if queries >= len(candidates):
+        return candidates.astype(np.int64)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(candidates, size=queries, replace=False)).astype(np.int64)
+
+
+def _clean(ids: np.ndarray, rows: np.ndarray, usable: np.ndarray, depth: int) -> np.ndarray:
+    """Drop each query's own row, unusable (zero, for cosine) rows and -1; pad with -1."""
+    out = np.full((len(rows), depth), -1, dtype=np.int64)
+    for i, row in enumerate(rows):
+        r = ids[i]
+        r = r[(r >= 0) & (r != row)]
+        r = r[usable[r]][:depth]
+        out[i, :len(r)] = r
+    return out
+
+
+def _faiss_exact(xb: np.ndarray, queries: np.ndarray, metric: str, want: int) -> np.ndarray:
+    import faiss
+
+    index = faiss.IndexFlat(xb.shape[1], faiss.METRIC_L2 if metric == "l2"
+                            else faiss.METRIC_INNER_PRODUCT)
+    index.add(xb)
+    return index.search(queries, want)[1]
+
+
+def pair_scores(xb: np.ndarray, queries: np.ndarray, rows: np.ndarray, metric: str) -> np.ndarray:
+    """Exact cosine / dot / L2 distance of each query with its rows (nq, k), -1 rows -> NaN."""
+    safe = np.where(rows >= 0, rows, 0)
+    x = xb[safe.ravel()].reshape(rows.shape[0], rows.shape[1], -1).astype(np.float64)
+    q = queries.astype(np.float64)[:, None, :]
+    s = np.sqrt(((x - q) ** 2).sum(axis=2)) if metric == "l2" else (x * q).sum(axis=2)
+    return np.where(rows >= 0, s, np.nan)
+
+
+def evaluate(es: EmbeddingSet, methods=None, k: int = 10, queries: int = DEFAULT_QUERIES,
+             metric: str | None = None, rows=None, seed: int = 0,
+             state: TaskState | None = None) -> Evaluation:
+    """Compress the set each way in `methods` (names or Methods; default: `default_methods`)
+    and compare every method's neighbours of the query rows with the exact ones."""
+    state = state or TaskState()
+    metric = metric or es.metric
+    if metric not in METRICS:
+        raise InputError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+    n, d = es.count, es.dim
+    methods = default_methods(d) if methods is None else parse_methods(methods)
+    for m in methods:
+        m.check(d)
+    state.status("Preparing the vectors")
+    norms = set_norms(es, state.sub(0, 0.02))
+    usable = (np.asarray(norms) > 0) if metric == "cosine" else np.ones(n, dtype=bool)
+    n_usable = int(usable.sum())
+    if not 1 <= k <= min(MAX_K, n_usable - 1):
+        raise InputError(f"k must be between 1 and {min(MAX_K, n_usable - 1)} for this set, "
+                         f"got {k}")
+    qrows = _query_rows(n, usable, queries, rows, seed)
+    depth = min(max(k, MIN_DEPTH), n_usable - 1)
+    want = min(n, depth + 1 + (n - n_usable))
+    xb = metric_rows(es.vectors, metric, np.asarray(norms))
+    state.progress(0.05)
+    xq = np.ascontiguousarray(xb[qrows])
+    store = ArtifactStore(es.path) if es.path is not None else None
+    sig = vectors_signature(es)
+    qkey = (f"q{len(qrows)}-s{seed}" if rows is None
+            else f"rows{len(qrows)}-{zlib.crc32(qrows.tobytes()):08x}")
+
+    state.status("Exact search (ground truth)")
+    exact, exact_ms = _ground_truth(store, sig, f"gt-{metric}-{qkey}-d{depth}", xb, xq, qrows,
+                                    usable, metric, want, depth)
+    state.progress(0.1)
+    exact_scores = pair_scores(xb, xq, exact[:, :k], metric)
+
+    results = []
+    for i, method in enumerate(methods):
+        sub = state.sub(0.1 + 0.9 * i / len(methods), 0.1 + 0.9 * (i + 1) / len(methods))
+        sub.status(f"Compressing: {method.name}")
+        key = safe_key(f"m{FORMAT}-{method.name}-{metric}-k{k}-{qkey}-d{depth}"
+                       f"-t{TRAIN_ROWS}-i{PQ_NITER}.{OPQ_NITER}")
+        result = _load_result(store, sig, key)
+        if result is None:
+            result = _run_method(method, xb, xq, qrows, usable, metric, k, depth, want, exact,
+                                 exact_scores, seed, sub)
+            _save(store, key, result.per_query_overlap, {"signature": sig, **result._meta()})
+        results.append(result)
+        state.partial(result)
+        sub.progress(1.0)
+    return Evaluation(k, metric, seed, qrows, depth, n, d, exact_ms, results)
+
+
+def _save(store, key: str, array: np.ndarray, meta: dict) -> None:
+    if store is not None:
+        try:
+            store.save(KIND, key, array, meta)
+        except OSError:
+            pass  # a cache that cannot be written is recomputed next time
+
+
+def _ground_truth(store, sig, key, xb, xq, qrows, usable, metric, want, depth):
+    """(exact ids (nq, depth), float32 flat search ms per query), from the library if there."""
+    if store is not None:
+        found = store.load(KIND, key)
+        if (found is not None and found[1].get("signature") == sig
+                and found[0].shape == (len(qrows), depth)):
+            return np.array(found[0]), float(found[1]["exact_ms_per_query"])
+    start = time.perf_counter()
+    ids = _faiss_exact(xb, xq, metric, want)
+    ms = 1000 * (time.perf_counter() - start) / len(qrows)
+    exact = _clean(ids, qrows, usable, depth)
+    _save(store, key, exact, {"signature": sig, "exact_ms_per_query": ms})
+    return exact, ms
+
+
+def _load_result(store, sig, key) -> MethodResult | None:
+    if store is None:
+        return None
+    found = store.load(KIND, key)
+    if found is None or found[1].get("signature") != sig:
+        return None
+    try:
+        return MethodResult._from_meta(found[1], found[0])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _run_method(method: Method, xb, xq, qrows, usable, metric, k, depth, want, exact,
+                exact_scores, seed, state) -> MethodResult:
+    n, d = xb.shape
+    codec = Codec(method, metric).build(xb, train_rows(n, seed), seed, state.sub(0, 0.8))
+    state.check()
+    start = time.perf_counter()
+    ids = codec.search(xq, want)
+    search_ms = 1000 * (time.perf_counter() - start) / len(qrows)
+    got = _clean(ids, qrows, usable, depth)
+    state.progress(0.9)
+    per_query = measures.overlap(exact, got, k)
+    recall = {j: measures.recall_at(exact, got, j) for j in sorted({*RECALL_AT, k}) if j <= depth}
+    approx = codec.pair_scores(xq, exact[:, :k])
+    if approx is not None:
+        approx = np.where(exact[:, :k] >= 0, approx, np.nan)
+    ok = ~np.isnan(exact_scores)
+    distortion = (None if approx is None
+                  else measures.distortion(exact_scores[ok], np.asarray(approx)[ok]))
+    bpv = codec.code_size
+    fixed = codec.fixed_bytes
+    return MethodResult(
+        name=method.name, bytes_per_vector=bpv, fixed_bytes=fixed, total_bytes=n * bpv + fixed,
+        recall_at=recall, recall_at_k=recall[k], overlap=float(per_query.mean()),
+        rank_correlation=float(measures.rank_correlation(exact, got, k).mean()),
+        distortion=distortion, train_seconds=codec.train_seconds,
+        encode_seconds=codec.encode_seconds, search_ms_per_query=search_ms,
+        trained_on=codec.trained_on,
+        rerank_bytes_per_vector=4 * d if method.rerank else 0, per_query_overlap=per_query)

@@ -1,0 +1,301 @@
+"""Compression workbench (issue 7): figures checked against plain numpy / faiss references."""
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from explorer.compute import compression as cz
+from explorer.compute.compression import workbench as ev_mod
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.errors import InputError
+from explorer.core.jobs import Cancelled, TaskState
+from explorer.core.library import Library
+
+
+def make_es(x, store=False, metric="cosine"):
+    es = EmbeddingSet(x, pa.table({"id": [f"i{r}" for r in range(len(x))]}), name="cz",
+                      format="test", metric=metric, id_column="id")
+    if not store:
+        return es
+    return Library().open(Library().import_set(es).id)
+
+
+def clustered(n=1500, d=32, seed=0, scale=None):
+    rng = np.random.default_rng(seed)
+    scale = np.ones(d) if scale is None else scale
+    centres = rng.normal(size=(25, d)) * 2
+    x = (centres[rng.integers(0, 25, n)] + rng.normal(size=(n, d))) * scale
+    return (x * rng.lognormal(0, 0.3, size=(n, 1))).astype(np.float32)
+
+
+# --- the reference, written plainly ---------------------------------------------------
+def exact_lists(x, rows, metric, depth):
+    """float64 numpy brute force: each query row's best `depth` other rows."""
+    x64 = x.astype(np.float64)
+    if metric == "cosine":
+        x64 = x64 / np.linalg.norm(x64, axis=1, keepdims=True)
+    out = []
+    for r in rows:
+        if metric == "l2":
+            s = -np.linalg.norm(x64 - x64[r], axis=1)
+        else:
+            s = x64 @ x64[r]
+        s[r] = -np.inf
+        out.append(np.argsort(-s, kind="stable")[:depth])
+    return np.array(out)
+
+
+def faiss_lists(index, queries, rows, depth):
+    """faiss' own search, each query's row removed."""
+    _, ids = index.search(queries, depth + 1)
+    return np.array([[i for i in ids[q] if i != r][:depth] for q, r in enumerate(rows)])
+
+
+def ref_recall(exact, got, j):
+    return np.mean([exact[q, 0] in got[q, :j] for q in range(len(exact))])
+
+
+def ref_overlap(exact, got, k):
+    return np.mean([len(set(exact[q, :k]) & set(got[q, :k])) / k for q in range(len(exact))])
+
+
+def unit(x):
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+# --- names and bytes -------------------------------------------------------------------
+@pytest.mark.parametrize("name, expected", [
+    ("fp16", 768), ("sq8", 384), ("sq6", 288), ("sq4", 192), ("pq16", 16), ("pq48", 48),
+    ("opq48", 48), ("binary", 48), ("binary-rerank100", 48), ("trunc96", 384),
+    ("pca96", 384), ("rp96", 384), ("pca96-sq8", 96), ("trunc192-fp16", 384),
+    ("pca96-pq12", 12), ("rp100-binary", 13)])
+def test_bytes_per_vector_formula(name, expected):
+    assert cz.parse_method(name).bytes_per_vector(384) == expected
+
+
+@pytest.mark.parametrize("name", ["fp16", "sq8", "sq6", "sq4", "pq8", "opq8", "binary",
+                                  "binary-rerank5", "trunc12", "pca12", "rp12", "pca12-sq8",
+                                  "pca12-sq4", "trunc20-pq4", "rp13-binary", "sq6"])
+def test_bytes_per_vector_equal_the_codec(name):
+    x = cz.metric_rows(clustered(600, 32), "cosine", np.linalg.norm(clustered(600, 32), axis=1))
+    method = cz.parse_method(name)
+    codec = cz.Codec(method, "cosine").build(x, np.arange(len(x)), 0, TaskState())
+    assert codec.code_size == method.bytes_per_vector(32)
+    if method.codec not in ("binary", "flat"):
+        inner = codec.index
+        assert inner.sa_code_size() == method.bytes_per_vector(32)
+
+
+def test_fixed_and_total_bytes():
+    x = clustered(800, 32)
+    ev = cz.evaluate(make_es(x), ["pca8", "trunc8", "sq8", "pq8", "opq8", "binary", "fp16"],
+                     queries=50)
+    by = {m.name: m for m in ev.methods}
+    assert by["pca8"].fixed_bytes == 32 * 8 * 4  # the projection matrix
+    assert by["trunc8"].fixed_bytes == 0 and by["fp16"].fixed_bytes == 0
+    assert by["sq8"].fixed_bytes == 2 * 32 * 4  # per-dimension min and range
+    assert by["pq8"].fixed_bytes == 8 * 256 * 4 * 4  # 8 codebooks of 256 x 4 floats
+    assert by["opq8"].fixed_bytes == 8 * 256 * 4 * 4 + 32 * 32 * 4  # + the rotation
+    assert by["binary"].fixed_bytes == 32 * 4  # the centre
+    for m in ev.methods:
+        assert m.total_bytes == 800 * m.bytes_per_vector + m.fixed_bytes
+
+
+@pytest.mark.parametrize("bad", ["pq", "foo", "pca96-", "sq8-pca96", "binary-rerank", "sq3"])
+def test_bad_method_names(bad):
+    with pytest.raises(InputError) as err:
+        cz.parse_methods(f"fp16,{bad}")
+    assert repr(bad) in str(err.value) and "pqM" in str(err.value)
+    assert "binary-rerankR" in str(err.value)
+
+
+def test_methods_that_do_not_fit_the_set():
+    es = make_es(clustered(300, 32))
+    with pytest.raises(InputError, match="pq5.*divide"):
+        cz.evaluate(es, ["pq5"], queries=10)
+    with pytest.raises(InputError, match="trunc64"):
+        cz.evaluate(es, ["trunc64"], queries=10)
+    with pytest.raises(InputError, match="k must be"):
+        cz.evaluate(es, ["fp16"], k=0, queries=10)
+    with pytest.raises(InputError, match="metric"):
+        cz.evaluate(es, ["fp16"], metric="manhattan")
+
+
+def test_default_sweep():
+    names = [m.name for m in cz.default_methods(384)]
+    assert names == ["fp16", "sq8", "sq4", "pq48", "pq16", "opq48", "opq16", "binary",
+                     "binary-rerank100", "trunc192", "trunc96", "pca96", "pca96-sq8"]
+    for d in (32, 100, 768):
+        for m in cz.default_methods(d):
+            m.check(d)
+
+
+# --- recall against independent computations --------------------------------------------
+@pytest.mark.parametrize("metric", ["cosine", "dot", "l2"])
+def test_recall_equals_an_independent_computation(metric):
+    import faiss
+
+    x = clustered(1500, 32)
+    k = 10
+    ev = cz.evaluate(make_es(x, metric=metric), ["sq8", "trunc16", "pq8", "pca8"], k=k,
+                     queries=200, seed=3)
+    rows = ev.rows
+    assert len(rows) == 200 and ev.depth == 100
+    exact = exact_lists(x, rows, metric, 100)
+    base = unit(x) if metric == "cosine" else x
+    fm = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
+
+    sq = faiss.IndexScalarQuantizer(32, faiss.ScalarQuantizer.QT_8bit, fm)
+    sq.train(base)  # 1500 rows <= the training sample: every row, in order
+    sq.add(base)
+    pq = faiss.IndexPQ(32, 8, 8, fm)
+    pq.pq.cp.niter, pq.pq.cp.seed = cz.PQ_NITER, 1234 + 3  # 1234 + the evaluation's seed
+    pq.train(base)
+    pq.add(base)
+    prefix = base[:, :16].copy()
+    if metric == "cosine":
+        prefix = unit(prefix)
+    flat = faiss.IndexFlat(16, fm)
+    flat.add(prefix)
+    # PCA by hand: top 8 eigenvectors of the (uncentred) second-moment matrix
+    b64 = base.astype(np.float64)
+    vals, vecs = np.linalg.eigh(b64.T @ b64 / len(b64))
+    proj = (base @ vecs[:, ::-1][:, :8]).astype(np.float32)
+    pca = faiss.IndexFlat(8, fm)
+    pca.add(proj)
+    refs = {"sq8": faiss_lists(sq, base[rows], rows, 100),
+            "pq8": faiss_lists(pq, base[rows], rows, 100),
+            "trunc16": faiss_lists(flat, prefix[rows], rows, 100),
+            "pca8": faiss_lists(pca, proj[rows], rows, 100)}
+    for m in ev.methods:
+        got = refs[m.name]
+        for j in (1, 10, 100):
+            assert m.recall_at[j] == pytest.approx(ref_recall(exact, got, j), abs=1e-12), (
+                m.name, j)
+        assert m.recall_at_k == m.recall_at[10]
+        assert m.overlap == pytest.approx(ref_overlap(exact, got, k), abs=1e-12), m.name
+        per_query = [len(set(exact[q, :k]) & set(got[q, :k])) / k for q in range(len(rows))]
+        np.testing.assert_allclose(m.per_query_overlap, per_query)
+
+
+def test_fp16_and_rerank_are_near_exact():
+    x = clustered(2000, 48)
+    ev = cz.evaluate(make_es(x), ["fp16", "sq8", "binary-rerank1999", "binary"], k=10,
+                     queries=300)
+    by = {m.name: m for m in ev.methods}
+    assert by["fp16"].recall_at_k == pytest.approx(1.0)
+    assert by["fp16"].overlap >= 0.99 and by["fp16"].rank_correlation >= 0.99
+    assert by["fp16"].distortion < 1e-3
+    assert by["sq8"].distortion < by["fp16"].distortion * 1000 + 0.05
+    assert by["binary-rerank1999"].overlap == pytest.approx(1.0)  # every row re-ranked
+    assert by["binary"].distortion is None
+    assert by["binary"].overlap < by["binary-rerank1999"].overlap
+
+
+def test_binary_codes_are_signs_of_centred_rows():
+    x = clustered(1000, 24)
+    base = unit(x)
+    rows_ = np.arange(len(x))
+    codec = cz.Codec(cz.parse_method("binary"), "cosine").build(base, rows_, 0, TaskState())
+    centre = base.mean(axis=0)
+    q = base[:5]
+    ham = np.array([[np.sum((base[i] > centre) != (q[j] > centre)) for i in range(len(x))]
+                    for j in range(5)])
+    ids = codec.search(q, 10)
+    for j in range(5):  # faiss' Hamming order: distances ascending (ties in any order)
+        np.testing.assert_array_equal(ham[j, ids[j]], np.sort(ham[j])[:10])
+
+
+# --- measures ----------------------------------------------------------------------------
+def test_measures_by_hand():
+    exact = np.array([[1, 2, 3, 4], [5, 6, 7, 8]])
+    approx = np.array([[2, 1, 3, 9], [9, 8, 7, 6]])
+    assert cz.recall_at(exact, approx, 1) == 0.0
+    assert cz.recall_at(exact, approx, 2) == 0.5
+    np.testing.assert_allclose(cz.overlap(exact, approx, 4), [0.75, 0.75])
+    rho = cz.rank_correlation(exact, approx, 3)
+    # query 0: exact ranks 1,2,3 -> method positions 1,0,2 -> ranks 2,1,3: rho = 0.5
+    # query 1: items 5,6,7 -> 5 missing (rank after the list), 6 at 3, 7 at 2 -> rho = -1
+    np.testing.assert_allclose(rho, [0.5, -1.0])
+    assert cz.distortion(np.array([1.0, 2.0]), np.array([1.5, 1.0])) == 0.75
+
+
+# --- Matryoshka-like structure ------------------------------------------------------------
+def test_truncation_on_planted_matryoshka_structure():
+    d = 64
+    leading = 1.0 / (1.0 + np.arange(d))  # energy concentrated in the first dimensions
+    names = ["trunc32", "trunc16", "trunc8", "trunc4"]
+    ev = cz.evaluate(make_es(clustered(3000, d, scale=leading)), names, queries=300)
+    over = [m.overlap for m in ev.methods]
+    assert over[0] >= 0.8
+    assert all(a >= b for a, b in zip(over, over[1:])), over
+    assert over[0] - over[-1] > 0.3
+
+    trailing = leading[::-1]  # the same structure in the last dimensions
+    ev2 = cz.evaluate(make_es(clustered(3000, d, scale=trailing)), names, queries=300)
+    assert max(m.overlap for m in ev2.methods) < 0.2
+    assert ev2.methods[0].overlap < over[0] - 0.6
+
+
+# --- caching, progress, cancel -------------------------------------------------------------
+def test_results_are_cached_by_parameters(monkeypatch):
+    es = make_es(clustered(1200, 32), store=True)
+    first = cz.evaluate(es, ["sq8", "pca8-sq8"], k=5, queries=100)
+    assert not any(m.cached for m in first.methods)
+
+    def boom(*a, **kw):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(cz.Codec, "build", boom)
+    monkeypatch.setattr(ev_mod, "_faiss_exact", boom)
+    again = cz.evaluate(es, ["sq8", "pca8-sq8"], k=5, queries=100)
+    assert all(m.cached for m in again.methods)
+    a, b = first.to_dict(), again.to_dict()
+    for m in a["methods"] + b["methods"]:
+        m.pop("cached")
+    assert a == b
+    for m1, m2 in zip(first.methods, again.methods):
+        np.testing.assert_array_equal(m1.per_query_overlap, m2.per_query_overlap)
+    np.testing.assert_array_equal(first.rows, again.rows)
+    with pytest.raises(AssertionError, match="recomputed"):  # other parameters: computed
+        cz.evaluate(es, ["sq8"], k=6, queries=100)
+
+
+def test_progress_partial_results_and_cancel():
+    es = make_es(clustered(800, 32))
+    seen, partial = [], []
+    state = TaskState(on_progress=seen.append, on_partial=partial.append)
+    ev = cz.evaluate(es, ["fp16", "sq8", "pq4"], queries=50, state=state)
+    assert [p.name for p in partial] == ["fp16", "sq8", "pq4"]
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+    assert len(ev.methods) == 3
+
+    state = TaskState()
+    state.cancel()
+    with pytest.raises(Cancelled):
+        cz.evaluate(es, ["fp16"], queries=50, state=state)
+
+    state = TaskState(on_partial=lambda r: state.cancel())  # stop after the first method
+    with pytest.raises(Cancelled):
+        cz.evaluate(es, ["fp16", "sq8"], queries=50, state=state)
+
+
+def test_explicit_query_rows_and_zero_rows():
+    x = clustered(600, 16)
+    x[10] = 0  # no cosine: never a query, never a neighbour
+    ev = cz.evaluate(make_es(x), ["fp16"], rows=[3, 1, 3, 50], k=5)
+    assert ev.rows.tolist() == [1, 3, 50] and ev.queries == 3
+    ev = cz.evaluate(make_es(x), ["fp16"], queries=599, k=5)
+    assert 10 not in ev.rows and len(ev.rows) == 599
+    with pytest.raises(InputError, match="zero"):
+        cz.evaluate(make_es(x), ["fp16"], rows=[10])
+
+
+def test_to_dict_shape():
+    d = cz.evaluate(make_es(clustered(500, 16)), "fp16,pq4", queries=20).to_dict()
+    assert {"k", "queries", "metric", "methods"} <= set(d)
+    assert (d["k"], d["queries"], d["metric"]) == (10, 20, "cosine")
+    for m in d["methods"]:
+        assert {"name", "bytes_per_vector", "recall_at_k", "overlap", "train_seconds",
+                "search_ms_per_query"} <= set(m)
+    assert d["methods"][1]["trained_on"] == {"sample_rows": 500, "pq_iterations": cz.PQ_NITER}
