@@ -299,3 +299,29 @@ def test_to_dict_shape():
         assert {"name", "bytes_per_vector", "recall_at_k", "overlap", "train_seconds",
                 "search_ms_per_query"} <= set(m)
     assert d["methods"][1]["trained_on"] == {"sample_rows": 500, "pq_iterations": cz.PQ_NITER}
+
+
+def _result(name, size, quality):
+    return cz.MethodResult(name=name, bytes_per_vector=size, fixed_bytes=0, total_bytes=0,
+                           recall_at={10: quality}, recall_at_k=quality, overlap=quality,
+                           rank_correlation=0.0, distortion=None, train_seconds=0.0,
+                           encode_seconds=0.0, search_ms_per_query=0.0, trained_on={})
+
+
+def test_frontier_and_budget_pick_the_undominated_methods():
+    results = [_result("fp16", 768, 1.0), _result("sq8", 384, 0.99), _result("trunc96", 384, 0.5),
+               _result("pq48", 48, 0.6), _result("binary", 48, 0.52), _result("pq16", 16, 0.3),
+               _result("sq4", 192, 0.99)]
+    assert [r.name for r in cz.frontier(results)] == ["pq16", "pq48", "sq4", "fp16"]
+    assert cz.best_within(results, 400).name == "sq4"  # as good as sq8, and smaller
+    assert cz.best_within(results, 100).name == "pq48"
+    assert cz.best_within(results, 10) is None
+    assert cz.best_within(results, 10_000).name == "fp16"
+    # a brute-force check of "no other method is as small and at least as good"
+    front = {r.name for r in cz.frontier(results)}
+    for r in results:
+        dominated = any(o is not r and o.bytes_per_vector <= r.bytes_per_vector
+                        and o.overlap >= r.overlap
+                        and (o.bytes_per_vector, -o.overlap) < (r.bytes_per_vector, -r.overlap)
+                        for o in results)
+        assert (r.name in front) == (not dominated), r.name

@@ -6,7 +6,8 @@
 
 methods.py names the methods and their exact bytes per vector, codecs.py trains and
 searches them (faiss), measures.py compares neighbour lists, workbench.py runs a sweep
-(`evaluate`) with caching, progress and cancel. Never imports Qt.
+(`evaluate`) with caching, progress and cancel, pareto.py picks what is worth its
+bytes. Never imports Qt.
 """
 
 from explorer.compute.compression.codecs import (OPQ_NITER, PQ_NITER, TRAIN_ROWS, Codec,
@@ -15,10 +16,11 @@ from explorer.compute.compression.workbench import (DEFAULT_QUERIES, KIND, RECAL
                                                    MethodResult, evaluate, metric_rows)
 from explorer.compute.compression.measures import (distortion, overlap, rank_correlation,
                                                    recall_at)
+from explorer.compute.compression.pareto import best_within, frontier, overlap_of
 from explorer.compute.compression.methods import (VALID_FORMS, Method, default_methods,
                                                   parse_method, parse_methods)
 
-__all__ = ["Codec", "DEFAULT_QUERIES", "Evaluation", "KIND", "Method", "MethodResult",
+__all__ = ["best_within", "frontier", "overlap_of", "Codec", "DEFAULT_QUERIES", "Evaluation", "KIND", "Method", "MethodResult",
            "OPQ_NITER", "PQ_NITER", "RECALL_AT", "TRAIN_ROWS", "VALID_FORMS", "default_methods",
            "distortion", "evaluate", "metric_rows", "overlap", "parse_method", "parse_methods",
            "rank_correlation", "recall_at", "train_rows"]
