@@ -22,20 +22,14 @@ from explorer.ui import settings as ui_settings
 from explorer.ui.dialogs.encode_dialog import EncodeDialog, skipped_box
 from explorer.ui.dialogs.messages import ask_choice, ask_drop_nonfinite, error_box, warnings_box
 from explorer.ui.state import AppState
+from explorer.ui.views.compression_view import CompressionView
 from explorer.ui.views.concepts_view import ConceptsView
 from explorer.ui.views.item_view import ItemView
 from explorer.ui.views.library_view import LibraryView
 from explorer.ui.views.map_view import MapView
 from explorer.ui.views.neighbours_view import CENTROID, CURRENT, NeighboursView
-from explorer.ui.views.planned_view import PlannedView
 from explorer.ui.views.table_view import TableView
 from explorer.ui.workers import Job, JobRunner
-
-PLANNED = {
-    "compression": ("Compression", "What float16 / int8 / PQ / binary / truncation do to this "
-                                   "data's neighbours, against bytes per vector."),
-}
-
 
 NEIGHBOUR_TABS = {"neighbours": 0, "compare": 1, "hubness": 2}
 
@@ -128,6 +122,8 @@ class MainWindow(QMainWindow):
         self.concepts_view.setCreated.connect(lambda _id: self.refresh_library())
         self.concepts_view.showViewRequested.connect(self.show_view)
         self.map_view.planeRequested.connect(self.show_concept_plane)
+        self.compression_view = CompressionView(self.state, self.jobs)
+        self.compression_view.showViewRequested.connect(self.show_view)
         self.library_view.openRequested.connect(self.open_library_set)
         self.library_view.removeRequested.connect(self.remove_library_set)
 
@@ -137,9 +133,8 @@ class MainWindow(QMainWindow):
         self._dock("map", "Map", self.map_view, area.RightDockWidgetArea)
         self._dock("table", "Table", self.table_view, area.RightDockWidgetArea)
         self.splitDockWidget(self.docks["map"], self.docks["table"], Qt.Orientation.Vertical)
-        for key in ("compression",):
-            self._dock(key, PLANNED[key][0], PlannedView(*PLANNED[key]), area.RightDockWidgetArea)
-            self.tabifyDockWidget(self.docks["map"], self.docks[key])
+        self._dock("compression", "Compression", self.compression_view, area.RightDockWidgetArea)
+        self.tabifyDockWidget(self.docks["map"], self.docks["compression"])
         self._dock("item", "Item", self.item_view, area.LeftDockWidgetArea)
         self.splitDockWidget(self.docks["library"], self.docks["item"], Qt.Orientation.Vertical)
         self._dock("neighbours", "Neighbours", self.neighbours_view, area.LeftDockWidgetArea)

@@ -46,6 +46,8 @@ def take_screenshot(key: str, out: Path, view: str = "table",
     _settle(window, timeout=120.0)
     if view in ("concepts", "concept-plane"):
         _show_concepts(window, size, plane=view == "concept-plane")
+    if view == "compression":
+        _show_compression(window)
     if view in ("neighbours", "compare", "hubness"):
         # the neighbours lists want room beside the map
         left = int(size[0] * (0.5 if view == "compare" else 0.42))
@@ -143,6 +145,17 @@ def _show_concepts(window, size: tuple[int, int], plane: bool) -> None:
         _wait(lambda: window.map_view.projection_info is not before
               and "x" in window.map_view.projection_info, 300.0, "the concept plane")
     _settle(window, timeout=60.0)
+
+
+def _show_compression(window) -> None:
+    """The default sweep evaluated, the budget at a tenth of float32's bytes."""
+    view = window.compression_view
+    done = []
+    view.evaluated.connect(done.append)
+    view.evaluate()
+    _wait(lambda: bool(done), 1800.0, "the compression sweep")
+    view.set_budget(window.state.embedding_set.dim * 4 / 10)
+    _settle(window, timeout=30.0)
 
 
 def _wait(done, timeout: float, what: str) -> None:

@@ -1,0 +1,293 @@
+"""The Compression dock: what each compression does to this set's neighbours, against bytes.
+
+A sweep runs in one job (each method's result arrives as it finishes); the chart
+plots quality against bytes per vector on a log scale with the Pareto frontier,
+the budget slider names the best method that fits, the table holds every figure,
+and the chosen method's per-query overlap can colour the map.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QSlider, QSpinBox, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.ui.state import AppState, Derived
+from explorer.ui.views.dock_widgets import DIM_STYLE, error_label, error_text, wrapping
+from explorer.ui.workers import JobRunner
+
+COLUMNS = ("method", "bytes/vector", "overlap@k", "recall@k", "rank ρ", "train s", "ms/query",
+           "whole set")
+SLIDER_STEPS = 1000
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:,.1f} MiB" if n >= 2**20 else f"{n / 1024:,.1f} KiB"
+
+
+class CompressionView(QWidget):
+    evaluated = Signal(object)  # Evaluation
+    showViewRequested = Signal(str)
+
+    def __init__(self, state: AppState, jobs: JobRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.jobs = jobs
+        self.es: EmbeddingSet | None = None
+        self.results: list = []  # MethodResult, in the order they arrived
+        self.evaluation = None
+        self.rows: np.ndarray | None = None  # the query rows of the shown results
+        self.chosen = None  # MethodResult the budget names
+        self._gen = 0
+
+        self.methods = QLineEdit()
+        self.methods.setToolTip("Methods, comma-separated: fp16, sq8, sq6, sq4, pqM, opqM, "
+                                "binary, binary-rerankR, truncT, pcaT, rpT, and a transform "
+                                "with a codec such as pca96-sq8. Empty: the default sweep.")
+        self.methods.setPlaceholderText("default sweep (fp16, sq8, sq4, pq, opq, binary, …)")
+        self.k = QSpinBox()
+        self.k.setRange(1, 100)
+        self.k.setValue(10)
+        self.k.setPrefix("k = ")
+        self.k.setToolTip("Neighbours compared per query")
+        self.queries = QSpinBox()
+        self.queries.setRange(10, 100_000)
+        self.queries.setValue(1000)
+        self.queries.setSingleStep(100)
+        self.queries.setSuffix(" queries")
+        self.queries.setToolTip("Items drawn (seeded) from the set as queries; the exact "
+                                "neighbours of each are computed once and cached")
+        self.use_selection = QCheckBox("Selection as queries")
+        self.use_selection.setToolTip("Evaluate with the selected items as the queries")
+        self.run_button = QPushButton("Evaluate")
+        self.run_button.setToolTip("Compress a copy of the vectors every way listed and compare "
+                                   "each one's neighbours with exact search (Esc cancels)")
+        self.run_button.clicked.connect(self.evaluate)
+
+        self.plot = pg.PlotWidget()
+        self.plot.setBackground(None)
+        self.plot.setLabel("bottom", "bytes per vector (log scale)")
+        self.plot.setLabel("left", "overlap with exact top-k")
+        self.plot.setLogMode(x=True, y=False)
+        self.plot.setYRange(0, 1.02)
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.setMinimumHeight(110)
+        self.points = pg.ScatterPlotItem(size=9, pen=pg.mkPen(None), brush=pg.mkBrush(90, 90, 90))
+        self.front_line = pg.PlotDataItem(pen=pg.mkPen((220, 90, 40), width=2))
+        self.chosen_mark = pg.ScatterPlotItem(size=16, pen=pg.mkPen((220, 90, 40), width=2),
+                                              brush=pg.mkBrush(None))
+        self.budget_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((60, 120, 200),
+                                                                  style=Qt.PenStyle.DashLine))
+        for item in (self.front_line, self.points, self.chosen_mark, self.budget_line):
+            self.plot.addItem(item)
+        self.labels: list[pg.TextItem] = []
+
+        self.budget = QSlider(Qt.Orientation.Horizontal)
+        self.budget.setRange(0, SLIDER_STEPS)
+        self.budget.setValue(SLIDER_STEPS // 2)
+        self.budget.setToolTip("A memory budget per vector: the best method within it is named "
+                               "and ringed on the chart")
+        self.budget.valueChanged.connect(lambda _v: self._budget_changed())
+        self.budget_label = wrapping(QLabel())
+        self.colour_button = QPushButton("Colour the map by it")
+        self.colour_button.setToolTip("Colour each query item by the share of its exact "
+                                      "neighbours the chosen method keeps (other items grey)")
+        self.colour_button.clicked.connect(self.colour_map)
+        self.colour_button.setEnabled(False)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.status = wrapping(QLabel())
+        self.status.setStyleSheet(DIM_STYLE)
+        self.message = error_label()
+
+        controls = QGridLayout()
+        controls.addWidget(self.methods, 0, 0, 1, 3)
+        controls.addWidget(self.run_button, 0, 3)
+        controls.addWidget(self.k, 1, 0)
+        controls.addWidget(self.queries, 1, 1)
+        controls.addWidget(self.use_selection, 1, 2, 1, 2)
+        budget = QHBoxLayout()
+        budget.addWidget(QLabel("Budget"))
+        budget.addWidget(self.budget, 1)
+        budget.addWidget(self.colour_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(controls)
+        layout.addWidget(self.message)
+        layout.addWidget(self.status)
+        layout.addWidget(self.plot, 2)
+        layout.addLayout(budget)
+        layout.addWidget(self.budget_label)
+        layout.addWidget(self.table, 1)
+        state.setChanged.connect(self._set_changed)
+        self._set_changed(None)
+
+    # --- running ---------------------------------------------------------------------
+    def _set_changed(self, es: EmbeddingSet | None) -> None:
+        self._gen += 1
+        self.es = es
+        self._show([], None)
+        self.run_button.setEnabled(es is not None)
+        self.status.setText("Open a set, then Evaluate." if es is None else
+                            "Evaluate compares each compression's neighbours with exact search.")
+
+    def evaluate(self) -> None:
+        es = self.es
+        if es is None:
+            return
+        from explorer.compute import compression as cz
+
+        rows = None
+        if self.use_selection.isChecked():
+            rows = np.asarray(self.state.selection, dtype=np.int64)
+            if rows.size < 2:
+                self._show_error(ValueError("select at least two items to use them as queries"))
+                return
+        try:
+            methods = cz.parse_methods(self.methods.text()) if self.methods.text().strip() \
+                else None
+        except Exception as exc:  # an InputError naming the bad method
+            self._show_error(exc)
+            return
+        k, queries = self.k.value(), self.queries.value()
+        self.message.hide()
+        self._show([], None)
+        gen = self._gen
+
+        def work(state):
+            return cz.evaluate(es, methods, k=k, queries=queries, rows=rows, state=state)
+
+        def partial(result) -> None:
+            if gen == self._gen:
+                self._show([*self.results, result], self.rows)
+
+        def done(evaluation) -> None:
+            if gen == self._gen:
+                self.evaluation = evaluation
+                self._show(list(evaluation.methods), np.asarray(evaluation.rows))
+                self.status.setText(
+                    f"{evaluation.queries:,} queries, k = {evaluation.k}, {evaluation.metric}; "
+                    f"exact float32 search {evaluation.exact_ms_per_query:.2f} ms per query, "
+                    f"{4 * evaluation.dim:,} bytes per vector")
+                self.evaluated.emit(evaluation)
+
+        def failed(error) -> None:
+            if gen == self._gen:
+                self._show_error(error)
+
+        self.status.setText("Evaluating…")
+        self.jobs.submit("compression", "Evaluating compressions", work, on_done=done,
+                         on_error=failed, on_partial=partial)
+
+    # --- showing -----------------------------------------------------------------------
+    def _show(self, results: list, rows: np.ndarray | None) -> None:
+        from explorer.compute import compression as cz
+
+        self.results, self.rows = results, rows
+        for label in self.labels:
+            self.plot.removeItem(label)
+        self.labels = []
+        xs = [max(1, r.bytes_per_vector) for r in results]
+        ys = [r.overlap for r in results]
+        self.points.setData(x=np.log10(xs) if xs else [], y=ys)  # scatter items: log10 by hand
+        front = cz.frontier(results)
+        if front:  # a PlotDataItem follows the plot's log mode: it takes bytes as they are
+            self.front_line.setData(x=[max(1, r.bytes_per_vector) for r in front],
+                                    y=[r.overlap for r in front])
+        else:
+            self.front_line.clear()
+        for r, x, y in zip(results, xs, ys):
+            label = pg.TextItem(r.name, anchor=(0, 1), color=(80, 80, 80))
+            label.setPos(math.log10(x), y)
+            self.plot.addItem(label)
+            self.labels.append(label)
+        self._fill_table(results)
+        self._budget_changed()
+
+    def _fill_table(self, results: list) -> None:
+        self.table.setRowCount(len(results))
+        for i, r in enumerate(results):
+            cells = (r.name, f"{r.bytes_per_vector:,}", f"{r.overlap:.3f}",
+                     f"{r.recall_at_k:.3f}", f"{r.rank_correlation:.3f}",
+                     f"{r.train_seconds:.2f}", f"{r.search_ms_per_query:.3f}",
+                     _mib(r.total_bytes))
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if j:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
+                                          | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(i, j, item)
+        self.table.resizeColumnsToContents()
+
+    def budget_bytes(self) -> float | None:
+        """The slider's budget: log-spaced between the smallest and largest method shown."""
+        sizes = [max(1, r.bytes_per_vector) for r in self.results]
+        if not sizes:
+            return None
+        lo, hi = math.log10(min(sizes)), math.log10(max(sizes))
+        t = self.budget.value() / SLIDER_STEPS
+        return 10 ** (lo + (hi - lo) * t)
+
+    def set_budget(self, bytes_per_vector: float) -> None:
+        sizes = [max(1, r.bytes_per_vector) for r in self.results]
+        if not sizes:
+            return
+        lo, hi = math.log10(min(sizes)), math.log10(max(sizes))
+        t = 0.0 if hi == lo else (math.log10(max(1.0, bytes_per_vector)) - lo) / (hi - lo)
+        self.budget.setValue(round(min(1.0, max(0.0, t)) * SLIDER_STEPS))
+
+    def _budget_changed(self) -> None:
+        from explorer.compute import compression as cz
+
+        budget = self.budget_bytes()
+        self.chosen = None if budget is None else cz.best_within(self.results, budget + 1e-9)
+        if budget is None:
+            self.budget_label.setText("")
+            self.budget_line.hide()
+            self.chosen_mark.clear()
+        else:
+            self.budget_line.show()
+            self.budget_line.setValue(math.log10(budget))
+            if self.chosen is None:
+                self.budget_label.setText(f"Nothing fits in {budget:,.0f} bytes per vector.")
+                self.chosen_mark.clear()
+            else:
+                c = self.chosen
+                n = self.es.count if self.es is not None else 0
+                self.budget_label.setText(
+                    f"Within {budget:,.0f} bytes per vector the best is <b>{c.name}</b>: "
+                    f"{c.bytes_per_vector:,} bytes, overlap@k {c.overlap:.3f}, "
+                    f"{_mib(c.total_bytes)} for all {n:,} items")
+                self.chosen_mark.setData(x=[math.log10(max(1, c.bytes_per_vector))],
+                                         y=[c.overlap])
+        self.colour_button.setEnabled(self.chosen is not None and self.rows is not None
+                                      and self.chosen.per_query_overlap is not None)
+
+    def colour_map(self) -> None:
+        """Each query item coloured by the share of its exact neighbours the method keeps."""
+        c, rows, es = self.chosen, self.rows, self.es
+        if c is None or rows is None or es is None or c.per_query_overlap is None:
+            return
+        values = np.full(es.count, np.nan, dtype=np.float32)
+        values[rows] = np.asarray(c.per_query_overlap, dtype=np.float32)
+        name = f"kept under {c.name}"
+        self.state.set_derived(name, Derived(values, 0.0, 1.0,
+                                             note=f"share of the exact top-k kept; "
+                                                  f"{len(rows):,} query items, others grey"))
+        self.state.set_colour_by(name)
+        self.showViewRequested.emit("map")
+
+    def _show_error(self, error: BaseException) -> None:
+        self.status.clear()
+        self.message.setText(error_text(error))
+        self.message.show()
