@@ -1,5 +1,8 @@
 """Compression workbench (issue 7): figures checked against plain numpy / faiss references."""
 
+import csv
+import json
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -325,3 +328,22 @@ def test_frontier_and_budget_pick_the_undominated_methods():
                         and (o.bytes_per_vector, -o.overlap) < (r.bytes_per_vector, -r.overlap)
                         for o in results)
         assert (r.name in front) == (not dominated), r.name
+
+
+def test_report_files_hold_the_sweep_s_figures(tmp_path):
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(600, 16)).astype(np.float32)
+    lib = Library()
+    es = lib.open(lib.import_set(EmbeddingSet(x, pa.table({"id": [str(i) for i in range(600)]}),
+                                              name="r", format="test", source=[],
+                                              metric="cosine")).id)
+    ev = cz.evaluate(es, "fp16,sq4,binary", k=10, queries=50)
+    rows = list(csv.DictReader(open(cz.write_csv(ev, tmp_path / "r.csv"), encoding="utf-8")))
+    assert [r["name"] for r in rows] == ["fp16", "sq4", "binary"]
+    for row, m in zip(rows, ev.methods):
+        assert int(row["bytes_per_vector"]) == m.bytes_per_vector
+        assert float(row["overlap"]) == pytest.approx(m.overlap, abs=1e-12)
+        assert float(row["recall_at_10"]) == pytest.approx(m.recall_at[10], abs=1e-12)
+    data = json.loads(cz.write_report_json(ev, tmp_path / "r.json").read_text())
+    assert data["query_rows"] == [int(r) for r in ev.rows]
+    assert [m["name"] for m in data["methods"]] == ["fp16", "sq4", "binary"]

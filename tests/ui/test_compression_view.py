@@ -86,3 +86,14 @@ def test_a_bad_method_name_is_said_and_nothing_runs(qtbot, view):
     view.methods.setText("sq8,zip9")
     view.run_button.click()
     assert "zip9" in view.message.text() and view.table.rowCount() == 0
+
+
+def test_export_writes_the_figures_and_the_chart(qtbot, view, tmp_path):
+    ev = run(qtbot, view)
+    for kind in ("csv", "json", "png"):
+        path = tmp_path / f"report.{kind}"
+        view.export(kind, str(path))
+        qtbot.waitUntil(path.exists, timeout=WAIT)
+        qtbot.waitUntil(lambda p=path: str(p) in view.status.text(), timeout=WAIT)
+    assert (tmp_path / "report.csv").read_text().count("\n") == len(ev.methods) + 1
+    assert (tmp_path / "report.png").stat().st_size > 1000

@@ -13,9 +13,9 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QSlider, QSpinBox, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QMenu, QPushButton, QSlider, QSpinBox, QTableWidget,
+                               QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.state import AppState, Derived
@@ -101,6 +101,16 @@ class CompressionView(QWidget):
         self.colour_button.clicked.connect(self.colour_map)
         self.colour_button.setEnabled(False)
 
+        self.export_button = QToolButton(text="Export")
+        self.export_button.setToolTip("The figures as CSV or JSON, the chart as PNG")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_button)
+        menu.addAction("Figures as CSV…", lambda: self._export_dialog("csv"))
+        menu.addAction("Figures as JSON…", lambda: self._export_dialog("json"))
+        menu.addAction("Chart as PNG…", lambda: self._export_dialog("png"))
+        self.export_button.setMenu(menu)
+        self.export_button.setEnabled(False)
+
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
@@ -120,6 +130,7 @@ class CompressionView(QWidget):
         budget.addWidget(QLabel("Budget"))
         budget.addWidget(self.budget, 1)
         budget.addWidget(self.colour_button)
+        budget.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
@@ -175,6 +186,7 @@ class CompressionView(QWidget):
             if gen == self._gen:
                 self.evaluation = evaluation
                 self._show(list(evaluation.methods), np.asarray(evaluation.rows))
+                self.export_button.setEnabled(True)
                 self.status.setText(
                     f"{evaluation.queries:,} queries, k = {evaluation.k}, {evaluation.metric}; "
                     f"exact float32 search {evaluation.exact_ms_per_query:.2f} ms per query, "
@@ -193,6 +205,9 @@ class CompressionView(QWidget):
     def _show(self, results: list, rows: np.ndarray | None) -> None:
         from explorer.compute import compression as cz
 
+        if not results:
+            self.evaluation = None
+            self.export_button.setEnabled(False)
         self.results, self.rows = results, rows
         for label in self.labels:
             self.plot.removeItem(label)
@@ -286,6 +301,37 @@ class CompressionView(QWidget):
                                                   f"{len(rows):,} query items, others grey"))
         self.state.set_colour_by(name)
         self.showViewRequested.emit("map")
+
+    # --- export -------------------------------------------------------------------------
+    def _export_dialog(self, kind: str) -> None:
+        if self.evaluation is None:
+            return
+        name = f"{self.es.name if self.es is not None else 'set'} compression.{kind}"
+        path, _ = QFileDialog.getSaveFileName(self, "Export", name, f"{kind.upper()} (*.{kind})")
+        if path:
+            self.export(kind, path)
+
+    def export(self, kind: str, path: str) -> None:
+        """Write the figures (a job) or the chart (grabbed here: widgets live on this thread)."""
+        evaluation = self.evaluation
+        if evaluation is None:
+            return
+        if kind == "png":
+            if self.plot.grab().save(path, "PNG"):
+                self.status.setText(f"Wrote {path}")
+            else:
+                self._show_error(OSError(f"cannot write {path}"))
+            return
+
+        def work(_state):
+            from explorer.compute import compression as cz
+
+            write = cz.write_csv if kind == "csv" else cz.write_report_json
+            return write(evaluation, path)
+
+        self.jobs.submit("compression-export", "Writing the report", work,
+                         on_done=lambda p: self.status.setText(f"Wrote {p}"),
+                         on_error=self._show_error)
 
     def _show_error(self, error: BaseException) -> None:
         self.status.clear()
