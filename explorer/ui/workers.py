@@ -9,6 +9,7 @@ overwrites a fresh one.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -50,6 +51,7 @@ class JobRunner(QObject):
         self._latest: dict[str, int] = {}
         self._jobs: dict[int, Job] = {}
         self._closed = False
+        self._emit_lock = threading.Lock()
         self._done.connect(self._on_done)
         self._partial.connect(self._on_partial)
 
@@ -74,11 +76,11 @@ class JobRunner(QObject):
             now = time.monotonic()
             if now - last_emit[0] > 0.05 or fraction >= 1.0:
                 last_emit[0] = now
-                self.jobProgress.emit(job_id, fraction)
+                self._emit(self.jobProgress, job_id, fraction)
 
         state = TaskState(on_progress=progress,
-                          on_status=lambda text: self.jobStatus.emit(job_id, text),
-                          on_partial=lambda value: self._partial.emit(job_id, value))
+                          on_status=lambda text: self._emit(self.jobStatus, job_id, text),
+                          on_partial=lambda value: self._emit(self._partial, job_id, value))
         job = Job(job_id, kind, label, state, on_done, on_error, on_partial)
         self._jobs[job_id] = job
         self._latest[kind] = job_id
@@ -90,9 +92,9 @@ class JobRunner(QObject):
             except BaseException as exc:  # delivered to the UI thread, never lost
                 if not isinstance(exc, (InputError, Cancelled)):
                     exc.formatted = traceback.format_exc()  # type: ignore[attr-defined]
-                self._done.emit(job_id, None, exc)
+                self._emit(self._done, job_id, None, exc)
             else:
-                self._done.emit(job_id, result, None)
+                self._emit(self._done, job_id, result, None)
 
         self._pool.submit(work)
         return job
@@ -132,9 +134,21 @@ class JobRunner(QObject):
         if job.on_done is not None:
             job.on_done(result)
 
+    def _emit(self, signal, *args) -> None:
+        """Emit from a worker thread, unless the runner was shut down.
+
+        The lock orders this against `shutdown`: once it returns, no worker
+        touches the runner again, so its owner (a dialog, say) may be deleted
+        while jobs are still finishing (emitting on a deleted QObject crashes).
+        """
+        with self._emit_lock:
+            if not self._closed:
+                signal.emit(*args)
+
     def shutdown(self) -> None:
         """Cancel everything and return at once; late results go nowhere."""
-        self._closed = True
+        with self._emit_lock:
+            self._closed = True
         for job in self._jobs.values():
             job.state.cancel()
         self._jobs.clear()
