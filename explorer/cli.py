@@ -13,13 +13,13 @@ import os
 import sys
 from pathlib import Path
 
-from explorer import __version__
+from explorer import __version__, plugins
 from explorer.core.errors import InputError
 from explorer.core.jobs import Cancelled, TaskState
 from explorer.core.loaders import LoadOptions, open_file, supported_extensions
 
 VIEWS = ("table", "library", "map", "neighbours", "compare", "hubness", "concepts",
-         "concept-plane", "compression", "encode")
+         "concept-plane", "compression", "compression-query", "compression-map", "encode")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("project", help="2-D/3-D map of a set (cached in the library)")
     sp.add_argument("path", help="a file, a library id or name, or 'demo'")
-    sp.add_argument("--method", choices=("pca", "umap", "tsne"), default="pca")
+    sp.add_argument("--method", choices=plugins.registry().names("projection"), default="pca")
     sp.add_argument("--dims", type=int, choices=(2, 3), default=2)
     sp.add_argument("--sample", type=int, metavar="N",
                     help="fit on N rows and place the rest (default: automatic for large sets)")
@@ -190,17 +190,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True, type=Path, help="PNG file to write")
     sp.add_argument("--view", choices=VIEWS, default="table", help="the dock to bring forward")
     sp.add_argument("--size", default="1400x900", help="window size WxH")
-    sp.add_argument("--map", choices=("pca", "umap", "tsne"), help="projection to show on the map")
+    sp.add_argument("--map", choices=plugins.registry().names("projection"),
+                    help="projection to show on the map")
     sp.add_argument("--colour", metavar="COLUMN", help="metadata column to colour the map by")
     sp.add_argument("--inputs", nargs="+", metavar="PATH",
                     help="--view encode: files or folders to encode while the picture is taken")
     sp.add_argument("--model", default="minilm", help="--view encode: the model (default: minilm)")
     sp.add_argument("--json", action="store_true")
+
+    sp = sub.add_parser("plugins", help="every contribution (built-in or from a plugin) and "
+                                        "what went wrong with any")
+    sp.add_argument("--json", action="store_true")
     return p
 
 
 COMMANDS = ("inspect", "import", "list", "remove", "filter", "search", "project", "neighbours",
-            "index", "hubness", "compress", "encode", "models", "concept", "demo", "screenshot")
+            "index", "hubness", "compress", "encode", "models", "concept", "demo", "screenshot",
+            "plugins")
 
 
 def wants_cli(argv: list[str]) -> bool:
@@ -495,6 +501,10 @@ def cmd_demo(args: argparse.Namespace) -> dict:
     return ensure_demo(Library(), _progress(args)).to_dict()
 
 
+def cmd_plugins(args: argparse.Namespace) -> dict:
+    return plugins.registry().to_dict()
+
+
 def cmd_screenshot(args: argparse.Namespace) -> dict:
     from explorer.ui.screenshot import take_screenshot
 
@@ -514,13 +524,16 @@ COMMAND_FUNCS = {
     "neighbours": cmd_neighbours, "index": cmd_index, "hubness": cmd_hubness,
     "compress": cmd_compress,
     "encode": cmd_encode, "models": cmd_models, "concept": cmd_concept, "demo": cmd_demo,
-    "screenshot": cmd_screenshot,
+    "screenshot": cmd_screenshot, "plugins": cmd_plugins,
 }
 
 
 def _print_human(command: str, result: dict) -> None:
     if sys.stderr.isatty():
         print("\r", end="", file=sys.stderr)
+    if command == "plugins":
+        _print_plugins(result)
+        return
     if command == "list":
         print(f"library: {result['library']}")
         for e in result["sets"]:
@@ -572,3 +585,15 @@ def _print_human(command: str, result: dict) -> None:
         return
     for key, value in result.items():
         print(f"{key}: {value}")
+
+
+def _print_plugins(result: dict) -> None:
+    for c in result["contributions"]:
+        source = "built-in" if c["builtin"] else f"{c['distribution']} {c['version']}"
+        print(f"{c['kind']:<12} {c['name']:<16} {source:<28} {c['status']}"
+              + (f": {c['error']}" if c["error"] else ""))
+    for f in result["failures"]:
+        print(f"failed: {f['distribution']} {f['version']} (entry point {f['entry_point']}): "
+              f"{f['error']}")
+    for note in result["notes"]:
+        print(f"note: {note}")

@@ -40,14 +40,15 @@ def take_screenshot(key: str, out: Path, view: str = "table",
     window.refresh_library(es.library_id)
     window.state.set_set(es)
     window.state.set_current(0)
-    window.show_view({"encode": "map", "concept-plane": "concepts"}.get(view, view))
+    window.show_view({"encode": "map", "concept-plane": "concepts", "compression-query":
+                      "compression", "compression-map": "compression"}.get(view, view))
     if view == "hubness":
         window.neighbours_view.compute_hubness()
     _settle(window, timeout=120.0)
     if view in ("concepts", "concept-plane"):
         _show_concepts(window, size, plane=view == "concept-plane")
-    if view == "compression":
-        _show_compression(window)
+    if view.startswith("compression"):
+        _show_compression(window, size, view)
     if view in ("neighbours", "compare", "hubness"):
         # the neighbours lists want room beside the map
         left = int(size[0] * (0.5 if view == "compare" else 0.42))
@@ -147,14 +148,36 @@ def _show_concepts(window, size: tuple[int, int], plane: bool) -> None:
     _settle(window, timeout=60.0)
 
 
-def _show_compression(window) -> None:
-    """The default sweep evaluated, the budget at a tenth of float32's bytes."""
+def _show_compression(window, size: tuple[int, int], view_name: str) -> None:
+    """The default sweep evaluated, the budget at a tenth of float32's bytes; then for
+    "compression-query" the worst query's lists beside the map, for "compression-map" the
+    map coloured by each query's kept share."""
+    import numpy as np
+    from PySide6.QtCore import Qt
+
     view = window.compression_view
     done = []
     view.evaluated.connect(done.append)
     view.evaluate()
     _wait(lambda: bool(done), 1800.0, "the compression sweep")
     view.set_budget(window.state.embedding_set.dim * 4 / 10)
+    if view_name in ("compression-query", "compression-map"):
+        view.count_rerank.setChecked(True)  # float32 rows count: the budget names a code
+        view.set_budget(window.state.embedding_set.dim * 4 / 10)
+        window.docks["table"].hide()
+        window.splitDockWidget(window.docks["map"], window.docks["compression"],
+                               Qt.Orientation.Horizontal)
+        _settle(window, timeout=30.0)
+        window.resizeDocks([window.docks["library"], window.docks["compression"]],
+                           [int(size[0] * 0.18), int(size[0] * 0.45)], Qt.Orientation.Horizontal)
+    if view_name == "compression-query":
+        view.tabs.setCurrentWidget(view.comparison)
+        view.comparison.mark(view.comparison.queries.itemData(0))  # the worst query
+        _settle(window, timeout=30.0)
+        marks = window.state.neighbours
+        window.state.request_frame(np.concatenate([marks.query_rows, marks.rows]))
+    if view_name == "compression-map":
+        view.colour_map()
     _settle(window, timeout=30.0)
 
 

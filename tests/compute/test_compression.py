@@ -179,6 +179,8 @@ def test_recall_equals_an_independent_computation(metric):
         assert m.overlap == pytest.approx(ref_overlap(exact, got, k), abs=1e-12), m.name
         per_query = [len(set(exact[q, :k]) & set(got[q, :k])) / k for q in range(len(rows))]
         np.testing.assert_allclose(m.per_query_overlap, per_query)
+        np.testing.assert_array_equal(m.ids, got[:, :k])  # the lists the GUI compares
+    np.testing.assert_array_equal(ev.exact, exact)
 
 
 def test_fp16_and_rerank_are_near_exact():
@@ -259,7 +261,9 @@ def test_results_are_cached_by_parameters(monkeypatch):
     assert a == b
     for m1, m2 in zip(first.methods, again.methods):
         np.testing.assert_array_equal(m1.per_query_overlap, m2.per_query_overlap)
+        np.testing.assert_array_equal(m1.ids, m2.ids)
     np.testing.assert_array_equal(first.rows, again.rows)
+    np.testing.assert_array_equal(first.exact, again.exact)
     with pytest.raises(AssertionError, match="recomputed"):  # other parameters: computed
         cz.evaluate(es, ["sq8"], k=6, queries=100)
 
@@ -304,11 +308,22 @@ def test_to_dict_shape():
     assert d["methods"][1]["trained_on"] == {"sample_rows": 500, "pq_iterations": cz.PQ_NITER}
 
 
-def _result(name, size, quality):
+def _result(name, size, quality, rerank=0):
     return cz.MethodResult(name=name, bytes_per_vector=size, fixed_bytes=0, total_bytes=0,
                            recall_at={10: quality}, recall_at_k=quality, overlap=quality,
                            rank_correlation=0.0, distortion=None, train_seconds=0.0,
-                           encode_seconds=0.0, search_ms_per_query=0.0, trained_on={})
+                           encode_seconds=0.0, search_ms_per_query=0.0, trained_on={},
+                           rerank_bytes_per_vector=rerank)
+
+
+def test_budget_can_count_the_rows_a_re_ranking_method_reads():
+    results = [_result("sq8", 384, 0.97), _result("pq48", 48, 0.6),
+               _result("binary-rerank100", 48, 0.95, rerank=1536)]
+    assert cz.best_within(results, 64).name == "binary-rerank100"  # rows on disk
+    assert cz.best_within(results, 64, size=cz.stored_size).name == "pq48"
+    assert cz.best_within(results, 2000, size=cz.stored_size).name == "sq8"
+    assert [r.name for r in cz.frontier(results, size=cz.stored_size)] == ["pq48", "sq8"]
+    assert results[2].stored_bytes_per_vector == 48 + 1536
 
 
 def test_frontier_and_budget_pick_the_undominated_methods():

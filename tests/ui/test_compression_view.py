@@ -3,6 +3,7 @@
 import numpy as np
 import pyarrow as pa
 import pytest
+from PySide6.QtCore import Qt
 
 from explorer.compute import compression as cz
 from explorer.core.embedding_set import EmbeddingSet
@@ -97,3 +98,77 @@ def test_export_writes_the_figures_and_the_chart(qtbot, view, tmp_path):
         qtbot.waitUntil(lambda p=path: str(p) in view.status.text(), timeout=WAIT)
     assert (tmp_path / "report.csv").read_text().count("\n") == len(ev.methods) + 1
     assert (tmp_path / "report.png").stat().st_size > 1000
+
+
+def test_per_query_tab_sets_the_exact_and_the_method_lists_side_by_side(qtbot, view):
+    ev = run(qtbot, view)
+    comparison = view.comparison
+    first = view.chosen  # the budget's choice, its worst query shown
+    assert comparison.result is first
+    assert comparison.query == int(np.argmin(first.per_query_overlap))
+    before = comparison.query
+    view.pick("pq8")
+    chosen = view.chosen
+    assert chosen.name == "pq8" and "pq8" in view.budget_label.text()
+    assert comparison.result is chosen and comparison.query == before  # same query, new method
+    # queries are listed worst first; picking one makes it the current item
+    worst = int(np.argmin(chosen.per_query_overlap))
+    assert comparison.queries.itemData(0) == worst
+    comparison.queries.setCurrentIndex(1)  # (index 0 may be showing already)
+    comparison.queries.setCurrentIndex(0)
+    assert comparison.query == worst and view.state.current == int(ev.rows[worst])
+    row = int(ev.rows[worst])
+    exact = [int(r) for r in ev.exact[worst, :ev.k]]
+    got = [int(r) for r in chosen.ids[worst]]
+    table_rows = [int(comparison.exact_table.item(i, 0).data(Qt.ItemDataRole.UserRole))
+                  for i in range(comparison.exact_table.rowCount())]
+    assert table_rows == exact
+    method_rows = [int(comparison.method_table.item(i, 0).data(Qt.ItemDataRole.UserRole))
+                   for i in range(comparison.method_table.rowCount())]
+    assert method_rows == got
+    # the tint marks exactly the items one list has and the other has not
+    lost = {i for i, r in enumerate(exact) if r not in got}
+    tinted = {i for i in range(len(exact))
+              if comparison.exact_table.item(i, 1).background().style() != Qt.BrushStyle.NoBrush}
+    assert tinted == lost and lost  # the worst pq8 query loses something
+    # scores are the exact cosine, whatever list the item is in
+    x = np.asarray(view.es.vectors, dtype=np.float64)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    want = x[got] @ x[row]
+    shown = [float(comparison.method_table.item(i, 2).text()) for i in range(len(got))]
+    np.testing.assert_allclose(shown, want, atol=1e-4)
+    # making another query current elsewhere follows it; clicking a neighbour selects it
+    other = int(np.argmax(chosen.per_query_overlap))
+    view.state.set_current(int(ev.rows[other]))
+    assert comparison.query == other
+    comparison._item_clicked(comparison.method_table, 0)
+    assert view.state.selection.tolist() == [int(chosen.ids[other][0])]
+    # moving the budget drops the pick: the budget's choice is compared again
+    view.budget.setValue(view.budget.maximum())
+    assert comparison.result is view.chosen is not chosen
+
+
+def test_counting_re_rank_rows_moves_binary_rerank_on_the_chart(qtbot, view):
+    ev = run(qtbot, view)
+    rerank = next(r for r in ev.methods if r.name == "binary-rerank50")
+    view.set_budget(rerank.bytes_per_vector)
+    codes_only = view.chosen
+    assert codes_only.bytes_per_vector <= rerank.bytes_per_vector
+    view.count_rerank.setChecked(True)
+    xs, _ = view.points.getData()
+    at = [r.name for r in ev.methods].index("binary-rerank50")
+    assert 10 ** xs[at] == pytest.approx(rerank.bytes_per_vector + 4 * D)
+    view.set_budget(rerank.bytes_per_vector)
+    assert view.chosen is not rerank  # the float32 rows no longer fit the budget
+
+
+def test_settings_round_trip(qtbot, view):
+    view.methods.setText("sq8,pq8")
+    view.k.setValue(7)
+    view.use_selection.setChecked(True)
+    saved = view.settings()
+    view.methods.setText("")
+    view.k.setValue(10)
+    view.use_selection.setChecked(False)
+    view.apply_settings({**saved, "unknown": 1, "queries": "many"})
+    assert view.settings() == saved

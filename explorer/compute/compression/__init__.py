@@ -17,11 +17,13 @@ from explorer.compute.compression.workbench import (DEFAULT_QUERIES, KIND, RECAL
 from explorer.compute.compression.measures import (distortion, overlap, rank_correlation,
                                                    recall_at)
 from explorer.compute.compression.report import csv_rows, write_csv, write_report_json
-from explorer.compute.compression.pareto import best_within, frontier, overlap_of
+from explorer.compute.compression.pareto import (best_within, code_size, frontier, overlap_of,
+                                                 stored_size)
 from explorer.compute.compression.methods import (VALID_FORMS, Method, default_methods,
                                                   parse_method, parse_methods)
 
-__all__ = ["csv_rows", "write_csv", "write_report_json", "best_within", "frontier", "overlap_of", "Codec", "DEFAULT_QUERIES", "Evaluation", "KIND", "Method", "MethodResult",
+__all__ = ["csv_rows", "write_csv", "write_report_json", "best_within", "code_size", "frontier",
+           "overlap_of", "stored_size", "Codec", "DEFAULT_QUERIES", "Evaluation", "KIND", "Method", "MethodResult",
            "OPQ_NITER", "PQ_NITER", "RECALL_AT", "TRAIN_ROWS", "VALID_FORMS", "default_methods",
            "distortion", "evaluate", "metric_rows", "overlap", "parse_method", "parse_methods",
            "rank_correlation", "recall_at", "train_rows"]

@@ -9,6 +9,9 @@ Training (PCA, scalar-quantizer ranges, PQ / OPQ codebooks, the binary centre) u
 seeded sample of at most TRAIN_ROWS rows, with bounded iterations (PQ_NITER k-means
 iterations, OPQ_NITER alternations): OPQ with faiss' defaults on 100k x 384 takes minutes.
 `Codec.trained_on` says what was used.
+
+`make_codec` builds a method's codec through explorer.plugins: this Codec for the built-in
+codecs, a plugin's class (the same interface) for a plugin's.
 """
 
 from __future__ import annotations
@@ -17,13 +20,24 @@ import time
 
 import numpy as np
 
+from explorer import plugins
 from explorer.compute.compression.methods import Method
+from explorer.core.errors import InputError
 
 TRAIN_ROWS = 20_000
 PQ_NITER = 15  # k-means iterations per sub-quantizer (faiss default 25)
 OPQ_NITER = 8  # OPQ rotation / codebook alternations (faiss default 50)
 OPQ_NITER_PQ0 = 10  # k-means iterations of OPQ's first PQ (faiss default 40)
 ENCODE_STEP = 65_536
+
+
+def make_codec(method: Method, metric: str):
+    """A method's untrained codec (`.build(...)` trains and fills it), from its contribution."""
+    entry = plugins.registry().find("compression", method.codec)
+    if entry is None:  # a plugin's codec whose plugin went away since the name was parsed
+        raise InputError(f"no compression codec named {method.codec!r} is installed",
+                         hint=plugins.HINT)
+    return entry.call(entry.spec.target, method, metric)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -124,9 +138,13 @@ class Codec:
                 opq = faiss.OPQMatrix(t, method.m)
                 opq.niter = OPQ_NITER
                 opq.niter_pq_0 = OPQ_NITER_PQ0
+                inner = faiss.ProductQuantizer(t, method.m, 8)  # the PQ OPQ alternates with
+                inner.cp.seed = seed + 1234
+                inner.cp.min_points_per_centroid = 1  # as above: no warning per iteration
+                opq.pq = inner
                 info["opq_iterations"] = OPQ_NITER
                 self.index = faiss.IndexPreTransform(opq, pq)
-                self._keep = (opq, pq)  # the Python objects own the C++ ones
+                self._keep = (opq, pq, inner)  # the Python objects own the C++ ones
             else:
                 self.index = pq
             self.index.train(tsample)

@@ -28,7 +28,7 @@ from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 
 KIND = "compression"
-FORMAT = 1
+FORMAT = 2  # 2: a method's cached array is its top-k ids (was: per-query overlap)
 RECALL_AT = (1, 10, 100)
 MIN_DEPTH = 100
 DEFAULT_QUERIES = 1000
@@ -52,7 +52,13 @@ class MethodResult:
     trained_on: dict  # sample_rows, pq_iterations, opq_iterations where they apply
     rerank_bytes_per_vector: int = 0  # float32 rows read for re-ranking (binary-rerankR)
     cached: bool = False
+    ids: np.ndarray = field(default=None, repr=False)  # (queries, k) the method's top-k rows
     per_query_overlap: np.ndarray = field(default=None, repr=False)  # (queries,) for maps
+
+    @property
+    def stored_bytes_per_vector(self) -> int:
+        """The code plus the float32 row a re-ranking method reads back (kept on disk or in RAM)."""
+        return self.bytes_per_vector + self.rerank_bytes_per_vector
 
     def to_dict(self) -> dict:
         return {"name": self.name, "bytes_per_vector": self.bytes_per_vector,
@@ -74,10 +80,13 @@ class MethodResult:
         return d
 
     @classmethod
-    def _from_meta(cls, meta: dict, per_query: np.ndarray) -> "MethodResult":
+    def _from_meta(cls, meta: dict, ids: np.ndarray, exact: np.ndarray, k: int
+                   ) -> "MethodResult":
         fields = {k: v for k, v in meta.items() if k in cls.__dataclass_fields__}
         fields["recall_at"] = {int(j): v for j, v in meta["recall_at"]}
-        return cls(**fields, cached=True, per_query_overlap=np.array(per_query))
+        ids = np.array(ids)
+        return cls(**fields, cached=True, ids=ids,
+                   per_query_overlap=measures.overlap(exact, ids, k))
 
 
 @dataclass
@@ -91,6 +100,7 @@ class Evaluation:
     dim: int
     exact_ms_per_query: float  # the float32 flat search the ground truth came from
     methods: list[MethodResult]
+    exact: np.ndarray = field(default=None, repr=False)  # (queries, depth) exact rows, best first
 
     @property
     def queries(self) -> int:
@@ -205,15 +215,15 @@ def evaluate(es: EmbeddingSet, methods=None, k: int = 10, queries: int = DEFAULT
         sub.status(f"Compressing: {method.name}")
         key = safe_key(f"m{FORMAT}-{method.name}-{metric}-k{k}-{qkey}-d{depth}"
                        f"-t{TRAIN_ROWS}-i{PQ_NITER}.{OPQ_NITER}")
-        result = _load_result(store, sig, key)
+        result = _load_result(store, sig, key, exact, k)
         if result is None:
             result = _run_method(method, xb, xq, qrows, usable, metric, k, depth, want, exact,
                                  exact_scores, seed, sub)
-            _save(store, key, result.per_query_overlap, {"signature": sig, **result._meta()})
+            _save(store, key, result.ids, {"signature": sig, **result._meta()})
         results.append(result)
         state.partial(result)
         sub.progress(1.0)
-    return Evaluation(k, metric, seed, qrows, depth, n, d, exact_ms, results)
+    return Evaluation(k, metric, seed, qrows, depth, n, d, exact_ms, results, exact)
 
 
 def _save(store, key: str, array: np.ndarray, meta: dict) -> None:
@@ -239,14 +249,15 @@ def _ground_truth(store, sig, key, xb, xq, qrows, usable, metric, want, depth):
     return exact, ms
 
 
-def _load_result(store, sig, key) -> MethodResult | None:
+def _load_result(store, sig, key, exact, k) -> MethodResult | None:
     if store is None:
         return None
     found = store.load(KIND, key)
-    if found is None or found[1].get("signature") != sig:
+    if (found is None or found[1].get("signature") != sig
+            or found[0].shape != (len(exact), k)):
         return None
     try:
-        return MethodResult._from_meta(found[1], found[0])
+        return MethodResult._from_meta(found[1], found[0], exact, k)
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -278,4 +289,5 @@ def _run_method(method: Method, xb, xq, qrows, usable, metric, k, depth, want, e
         distortion=distortion, train_seconds=codec.train_seconds,
         encode_seconds=codec.encode_seconds, search_ms_per_query=search_ms,
         trained_on=codec.trained_on,
-        rerank_bytes_per_vector=4 * d if method.rerank else 0, per_query_overlap=per_query)
+        rerank_bytes_per_vector=4 * d if method.rerank else 0, ids=got[:, :k].copy(),
+        per_query_overlap=per_query)

@@ -2,8 +2,10 @@
 
 A sweep runs in one job (each method's result arrives as it finishes); the chart
 plots quality against bytes per vector on a log scale with the Pareto frontier,
-the budget slider names the best method that fits, the table holds every figure,
-and the chosen method's per-query overlap can colour the map.
+the budget slider names the best method that fits (or a row of the table picks
+one), the table holds every figure, the per-query tab puts one query's exact and
+compressed neighbour lists side by side, and the chosen method's per-query
+overlap can colour the map.
 """
 
 from __future__ import annotations
@@ -15,15 +17,25 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
                                QLineEdit, QMenu, QPushButton, QSlider, QSpinBox, QTableWidget,
-                               QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
+                               QTableWidgetItem, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.state import AppState, Derived
+from explorer.ui.views.compression_query import QueryComparison
 from explorer.ui.views.dock_widgets import DIM_STYLE, error_label, error_text, wrapping
 from explorer.ui.workers import JobRunner
 
-COLUMNS = ("method", "bytes/vector", "overlap@k", "recall@k", "rank ρ", "train s", "ms/query",
-           "whole set")
+COLUMNS = ("method", "bytes/vector", "overlap@k", "1-NN in top k", "rank ρ", "train s",
+           "ms/query", "whole set")
+COLUMN_TIPS = ("", "Bytes of code per vector (re-ranking methods also read each candidate's "
+                   "float32 row)",
+               "Share of the exact top-k neighbours the method's top-k holds, over the queries",
+               "Share of queries whose exact nearest neighbour is in the method's top k "
+               "(recall@k as product-quantisation papers count it)",
+               "Spearman's ρ between the exact ranks of the exact top-k and the method's ranks",
+               "Seconds to train (on a sample of at most 20,000 rows)",
+               "Milliseconds per query for a brute-force scan of the codes",
+               "Memory for the whole set: codes plus trained parameters")
 SLIDER_STEPS = 1000
 
 
@@ -43,7 +55,8 @@ class CompressionView(QWidget):
         self.results: list = []  # MethodResult, in the order they arrived
         self.evaluation = None
         self.rows: np.ndarray | None = None  # the query rows of the shown results
-        self.chosen = None  # MethodResult the budget names
+        self.chosen = None  # MethodResult the budget names, or the table's row picked
+        self._picked: str | None = None  # a method named by a click in the table
         self._gen = 0
 
         self.methods = QLineEdit()
@@ -73,12 +86,15 @@ class CompressionView(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setBackground(None)
         self.plot.setLabel("bottom", "bytes per vector (log scale)")
-        self.plot.setLabel("left", "overlap with exact top-k")
+        self.plot.setLabel("left", "top-k overlap")
+        self.plot.getAxis("left").setToolTip("Share of the exact top-k neighbours the method "
+                                             "finds, over the queries")
         self.plot.setLogMode(x=True, y=False)
         self.plot.setYRange(0, 1.02)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setMinimumHeight(110)
-        self.points = pg.ScatterPlotItem(size=9, pen=pg.mkPen(None), brush=pg.mkBrush(90, 90, 90))
+        self.points = pg.ScatterPlotItem(size=9, pen=pg.mkPen(None), brush=pg.mkBrush(90, 90, 90),
+                                         hoverable=True, tip=lambda x, y, data: data)
         self.front_line = pg.PlotDataItem(pen=pg.mkPen((220, 90, 40), width=2))
         self.chosen_mark = pg.ScatterPlotItem(size=16, pen=pg.mkPen((220, 90, 40), width=2),
                                               brush=pg.mkBrush(None))
@@ -95,9 +111,15 @@ class CompressionView(QWidget):
                                "and ringed on the chart")
         self.budget.valueChanged.connect(lambda _v: self._budget_changed())
         self.budget_label = wrapping(QLabel())
+        self.count_rerank = QCheckBox("Count re-rank rows")
+        self.count_rerank.setToolTip("Re-ranking methods (binary-rerankR) read the float32 row "
+                                     "of each candidate. Off: those rows stay on disk and only "
+                                     "the codes count. On: they count towards the bytes.")
+        self.count_rerank.toggled.connect(lambda _on: self._show(self.results, self.rows))
         self.colour_button = QPushButton("Colour the map by it")
         self.colour_button.setToolTip("Colour each query item by the share of its exact "
-                                      "neighbours the chosen method keeps (other items grey)")
+                                      "neighbours the chosen method keeps (only the query "
+                                      "items are drawn)")
         self.colour_button.clicked.connect(self.colour_map)
         self.colour_button.setEnabled(False)
 
@@ -113,9 +135,18 @@ class CompressionView(QWidget):
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        for j, tip in enumerate(COLUMN_TIPS):
+            self.table.horizontalHeaderItem(j).setToolTip(tip)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setToolTip("Click a method to compare its neighbour lists and colour the "
+                              "map by it")
+        self.table.cellClicked.connect(lambda r, _c: self.pick(self.table.item(r, 0).text()))
+        self.comparison = QueryComparison(state)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.table, "Figures")
+        self.tabs.addTab(self.comparison, "Per query")
         self.status = wrapping(QLabel())
         self.status.setStyleSheet(DIM_STYLE)
         self.message = error_label()
@@ -129,6 +160,7 @@ class CompressionView(QWidget):
         budget = QHBoxLayout()
         budget.addWidget(QLabel("Budget"))
         budget.addWidget(self.budget, 1)
+        budget.addWidget(self.count_rerank)
         budget.addWidget(self.colour_button)
         budget.addWidget(self.export_button)
         layout = QVBoxLayout(self)
@@ -139,9 +171,28 @@ class CompressionView(QWidget):
         layout.addWidget(self.plot, 2)
         layout.addLayout(budget)
         layout.addWidget(self.budget_label)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.tabs, 2)
         state.setChanged.connect(self._set_changed)
         self._set_changed(None)
+
+    # --- session ---------------------------------------------------------------------
+    def settings(self) -> dict:
+        """What a session file keeps of this dock (the figures are cached in the library)."""
+        return {"methods": self.methods.text(), "k": self.k.value(),
+                "queries": self.queries.value(), "selection_as_queries":
+                    self.use_selection.isChecked(), "budget": self.budget.value() / SLIDER_STEPS}
+
+    def apply_settings(self, settings: dict) -> None:
+        """Restore `settings()`; missing or malformed entries keep their current value."""
+        if isinstance(settings.get("methods"), str):
+            self.methods.setText(settings["methods"])
+        for key, box in (("k", self.k), ("queries", self.queries)):
+            if isinstance(settings.get(key), int):
+                box.setValue(settings[key])
+        if isinstance(settings.get("selection_as_queries"), bool):
+            self.use_selection.setChecked(settings["selection_as_queries"])
+        if isinstance(settings.get("budget"), (int, float)):
+            self.budget.setValue(round(min(1.0, max(0.0, settings["budget"])) * SLIDER_STEPS))
 
     # --- running ---------------------------------------------------------------------
     def _set_changed(self, es: EmbeddingSet | None) -> None:
@@ -202,37 +253,81 @@ class CompressionView(QWidget):
                          on_error=failed, on_partial=partial)
 
     # --- showing -----------------------------------------------------------------------
+    def size_of(self, result) -> float:
+        """The bytes a method is charged on the chart and by the budget."""
+        from explorer.compute import compression as cz
+
+        size = cz.stored_size if self.count_rerank.isChecked() else cz.code_size
+        return max(1.0, float(size(result)))
+
     def _show(self, results: list, rows: np.ndarray | None) -> None:
         from explorer.compute import compression as cz
 
         if not results:
             self.evaluation = None
+            self._picked = None
             self.export_button.setEnabled(False)
         self.results, self.rows = results, rows
         for label in self.labels:
             self.plot.removeItem(label)
         self.labels = []
-        xs = [max(1, r.bytes_per_vector) for r in results]
+        xs = [self.size_of(r) for r in results]
         ys = [r.overlap for r in results]
-        self.points.setData(x=np.log10(xs) if xs else [], y=ys)  # scatter items: log10 by hand
-        front = cz.frontier(results)
+        tips = [f"{r.name}\n{r.bytes_per_vector:,} bytes"
+                + (f" + {r.rerank_bytes_per_vector:,} re-ranked" if r.rerank_bytes_per_vector
+                   else "") + f"\noverlap@k {r.overlap:.3f}" for r in results]
+        # scatter items take log10 by hand
+        self.points.setData(x=np.log10(xs) if xs else [], y=ys, data=tips)
+        self._set_axes(xs, ys)
+        front = cz.frontier(results, size=self.size_of)
         if front:  # a PlotDataItem follows the plot's log mode: it takes bytes as they are
-            self.front_line.setData(x=[max(1, r.bytes_per_vector) for r in front],
+            self.front_line.setData(x=[self.size_of(r) for r in front],
                                     y=[r.overlap for r in front])
         else:
             self.front_line.clear()
-        for r, x, y in zip(results, xs, ys):
-            label = pg.TextItem(r.name, anchor=(0, 1), color=(80, 80, 80))
-            label.setPos(math.log10(x), y)
-            self.plot.addItem(label)
-            self.labels.append(label)
+        self._place_labels(results, xs, ys, {id(r) for r in front})
         self._fill_table(results)
         self._budget_changed()
+
+    def _set_axes(self, xs: list, ys: list) -> None:
+        """Bytes ticked at powers of two (how sizes are chosen); overlap from just below the
+        worst method to 1, so close methods stay apart."""
+        bottom = min([*ys, 0.9]) if ys else 0.0
+        self.plot.setYRange(max(0.0, bottom - 0.05), 1.02, padding=0)
+        if not xs:
+            return
+        lo, hi = math.floor(math.log2(min(xs))), math.ceil(math.log2(max(xs)))
+        step = max(1, (hi - lo + 7) // 8)  # at most ~8 labels
+        ticks = [(math.log10(2 ** e), f"{2 ** e:,}") for e in range(lo, hi + 1, step)]
+        self.plot.getAxis("bottom").setTicks([ticks, []])
+
+    def _place_labels(self, results: list, xs: list, ys: list, on_front: set) -> None:
+        """Name the frontier's methods (the others say theirs on hover); a name that would
+        cover another steps down a line."""
+        taken: list[tuple[float, float]] = []
+        span = max(0.5, math.log10(max(xs)) - math.log10(min(xs))) if xs else 1.0
+        y_lo, y_hi = self.plot.getViewBox().viewRange()[1]
+        line = 0.07 * (y_hi - y_lo)
+        for i in sorted(range(len(results)), key=lambda i: (xs[i], -ys[i])):
+            r = results[i]
+            if id(r) not in on_front:
+                continue
+            x, y = math.log10(xs[i]), ys[i]
+            while any(abs(x - tx) < 0.12 * span and abs(y - ty) < line for tx, ty in taken):
+                y -= line
+            taken.append((x, y))
+            label = pg.TextItem(r.name, anchor=(-0.08, 0.5), color=(200, 80, 30))
+            label.setPos(x, y)
+            self.plot.addItem(label)
+            self.labels.append(label)
 
     def _fill_table(self, results: list) -> None:
         self.table.setRowCount(len(results))
         for i, r in enumerate(results):
-            cells = (r.name, f"{r.bytes_per_vector:,}", f"{r.overlap:.3f}",
+            size = f"{r.bytes_per_vector:,}"
+            if r.rerank_bytes_per_vector:
+                size += f" + {r.rerank_bytes_per_vector:,}"
+            cells = (r.name, size, f"{r.overlap:.3f}",
                      f"{r.recall_at_k:.3f}", f"{r.rank_correlation:.3f}",
                      f"{r.train_seconds:.2f}", f"{r.search_ms_per_query:.3f}",
                      _mib(r.total_bytes))
@@ -246,7 +341,7 @@ class CompressionView(QWidget):
 
     def budget_bytes(self) -> float | None:
         """The slider's budget: log-spaced between the smallest and largest method shown."""
-        sizes = [max(1, r.bytes_per_vector) for r in self.results]
+        sizes = [self.size_of(r) for r in self.results]
         if not sizes:
             return None
         lo, hi = math.log10(min(sizes)), math.log10(max(sizes))
@@ -254,18 +349,31 @@ class CompressionView(QWidget):
         return 10 ** (lo + (hi - lo) * t)
 
     def set_budget(self, bytes_per_vector: float) -> None:
-        sizes = [max(1, r.bytes_per_vector) for r in self.results]
+        sizes = [self.size_of(r) for r in self.results]
         if not sizes:
             return
         lo, hi = math.log10(min(sizes)), math.log10(max(sizes))
         t = 0.0 if hi == lo else (math.log10(max(1.0, bytes_per_vector)) - lo) / (hi - lo)
         self.budget.setValue(round(min(1.0, max(0.0, t)) * SLIDER_STEPS))
 
+    def pick(self, name: str) -> None:
+        """Choose a method by name (a table click) until the budget moves."""
+        if any(r.name == name for r in self.results):
+            self._picked = name
+            self._update_choice()
+
     def _budget_changed(self) -> None:
+        self._picked = None
+        self._update_choice()
+
+    def _update_choice(self) -> None:
         from explorer.compute import compression as cz
 
         budget = self.budget_bytes()
-        self.chosen = None if budget is None else cz.best_within(self.results, budget + 1e-9)
+        picked = next((r for r in self.results if r.name == self._picked), None)
+        best = None if budget is None else cz.best_within(self.results, budget + 1e-9,
+                                                          size=self.size_of)
+        self.chosen = picked or best
         if budget is None:
             self.budget_label.setText("")
             self.budget_line.hide()
@@ -273,20 +381,29 @@ class CompressionView(QWidget):
         else:
             self.budget_line.show()
             self.budget_line.setValue(math.log10(budget))
+            text = (f"Nothing fits in {budget:,.0f} bytes per vector." if best is None else
+                    f"Within {budget:,.0f} bytes per vector the best is "
+                    f"<b>{best.name}</b>: {self._describe(best)}")
+            if picked is not None and picked is not best:
+                text += f"<br>Shown: <b>{picked.name}</b> (picked in the table): " \
+                        f"{self._describe(picked)}"
+            self.budget_label.setText(text)
             if self.chosen is None:
-                self.budget_label.setText(f"Nothing fits in {budget:,.0f} bytes per vector.")
                 self.chosen_mark.clear()
             else:
-                c = self.chosen
-                n = self.es.count if self.es is not None else 0
-                self.budget_label.setText(
-                    f"Within {budget:,.0f} bytes per vector the best is <b>{c.name}</b>: "
-                    f"{c.bytes_per_vector:,} bytes, overlap@k {c.overlap:.3f}, "
-                    f"{_mib(c.total_bytes)} for all {n:,} items")
-                self.chosen_mark.setData(x=[math.log10(max(1, c.bytes_per_vector))],
-                                         y=[c.overlap])
+                self.chosen_mark.setData(x=[math.log10(self.size_of(self.chosen))],
+                                         y=[self.chosen.overlap])
         self.colour_button.setEnabled(self.chosen is not None and self.rows is not None
                                       and self.chosen.per_query_overlap is not None)
+        self.comparison.show_result(self.es, self.evaluation, self.chosen)
+
+    def _describe(self, r) -> str:
+        n = self.es.count if self.es is not None else 0
+        size = f"{r.bytes_per_vector:,} bytes"
+        if r.rerank_bytes_per_vector:
+            size += f" (+ {r.rerank_bytes_per_vector:,} float32 read back per candidate)"
+        return (f"{size}, overlap@k {r.overlap:.3f}, {_mib(r.total_bytes)} of codes for all "
+                f"{n:,} items")
 
     def colour_map(self) -> None:
         """Each query item coloured by the share of its exact neighbours the method keeps."""
@@ -298,7 +415,8 @@ class CompressionView(QWidget):
         name = f"kept under {c.name}"
         self.state.set_derived(name, Derived(values, 0.0, 1.0,
                                              note=f"share of the exact top-k kept; "
-                                                  f"{len(rows):,} query items, others grey"))
+                                                  f"{len(rows):,} query items (the others "
+                                                  f"are not drawn)"))
         self.state.set_colour_by(name)
         self.showViewRequested.emit("map")
 

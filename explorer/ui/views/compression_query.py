@@ -1,0 +1,212 @@
+"""One query's neighbours under exact search and under a compression, side by side.
+
+The figures say how often a method loses neighbours; this says which ones, and
+what took their place: each list shows the exact score of every item, items the
+method lost are tinted red on the left, the ones it brought in amber on the right
+with the rank exact search gives them. Queries are listed worst first, and the
+list follows the current item when it is one of the queries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QHeaderView, QLabel, QTableWidget,
+                               QTableWidgetItem, QWidget)
+
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.ui.state import AppState, NeighbourMarks
+from explorer.ui.views.dock_widgets import DIM_STYLE, shrinkable, wrapping
+
+LOST = QColor(220, 60, 60, 70)  # in the exact top-k, not in the method's
+GAINED = QColor(230, 160, 30, 80)  # in the method's top-k, not in the exact one
+SCORE_TITLES = {"cosine": "cosine", "dot": "dot", "l2": "L2 dist."}
+
+
+def exact_scores(es: EmbeddingSet, query: int, rows: np.ndarray, metric: str) -> np.ndarray:
+    """The metric's exact value between `query` and each of `rows` (a few hundred at most)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    x = np.asarray(es.vectors[np.sort(rows)], dtype=np.float64)[np.argsort(np.argsort(rows))]
+    q = np.asarray(es.vectors[query], dtype=np.float64)
+    if metric == "l2":
+        return np.sqrt(((x - q) ** 2).sum(axis=1))
+    s = x @ q
+    if metric == "cosine":
+        norms = np.linalg.norm(x, axis=1) * np.linalg.norm(q)
+        s = np.divide(s, norms, out=np.zeros_like(s), where=norms > 0)
+    return s
+
+
+class QueryComparison(QWidget):
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.es: EmbeddingSet | None = None
+        self.evaluation = None
+        self.result = None  # the MethodResult compared with exact search
+        self.query = -1  # index into evaluation.rows
+
+        self.queries = shrinkable(QComboBox(), 12)
+        self.queries.setToolTip("The query items, worst first: the share of the exact top-k "
+                                "the method keeps, then the item. Picking one makes it the "
+                                "current item; making a query current elsewhere picks it here.")
+        self.queries.currentIndexChanged.connect(self._query_picked)
+        self.summary = wrapping(QLabel())
+        self.exact_title = QLabel()
+        self.method_title = QLabel()
+        self.exact_table = self._table(("#", "item", "score"),
+                                       "Exact search on float32 vectors. Red: the method "
+                                       "does not return this item in its top k.")
+        self.method_table = self._table(("#", "item", "score", "exact #"),
+                                        "The method's top k, scored exactly. Amber: not in "
+                                        "the exact top k; 'exact #' is where exact search "
+                                        "ranks it.")
+        self.hint = wrapping(QLabel("Evaluate, then pick a method (the budget's choice, or a "
+                                    "row of the table) to compare its neighbour lists."))
+        self.hint.setStyleSheet(DIM_STYLE)
+
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 4, 0, 0)
+        grid.addWidget(QLabel("Query"), 0, 0)
+        grid.addWidget(self.queries, 0, 1, 1, 3)
+        grid.addWidget(self.summary, 1, 0, 1, 4)
+        grid.addWidget(self.exact_title, 2, 0, 1, 2)
+        grid.addWidget(self.method_title, 2, 2, 1, 2)
+        grid.addWidget(self.exact_table, 3, 0, 1, 2)
+        grid.addWidget(self.method_table, 3, 2, 1, 2)
+        grid.addWidget(self.hint, 4, 0, 1, 4)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        grid.setRowStretch(3, 1)
+        state.currentChanged.connect(self._current_changed)
+        self.show_result(None, None, None)
+
+    def _table(self, columns: tuple[str, ...], tooltip: str) -> QTableWidget:
+        table = QTableWidget(0, len(columns))
+        table.setHorizontalHeaderLabels(columns)
+        table.verticalHeader().hide()
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        table.setToolTip(tooltip)
+        header = table.horizontalHeader()
+        header.setStretchLastSection(False)
+        for j in range(len(columns)):
+            header.setSectionResizeMode(j, QHeaderView.ResizeMode.Stretch if j == 1
+                                        else QHeaderView.ResizeMode.ResizeToContents)
+        table.setTextElideMode(Qt.TextElideMode.ElideLeft)  # ids differ at the end
+        table.cellClicked.connect(lambda r, _c, t=table: self._item_clicked(t, r))
+        return table
+
+    # --- what to show -----------------------------------------------------------------
+    def show_result(self, es: EmbeddingSet | None, evaluation, result) -> None:
+        """Compare `result`'s lists (a MethodResult of `evaluation`) with the exact ones."""
+        same = evaluation is not None and evaluation is self.evaluation
+        self.es, self.evaluation, self.result = es, evaluation, result
+        ready = (es is not None and evaluation is not None and result is not None
+                 and result.ids is not None and evaluation.exact is not None)
+        self.hint.setVisible(not ready)
+        for w in (self.queries, self.summary, self.exact_title, self.method_title,
+                  self.exact_table, self.method_table):
+            w.setVisible(ready)
+        if not ready:
+            self.query = -1
+            return
+        keep = self.query if same else -1  # another method, the same query: compare them
+        order = np.argsort(result.per_query_overlap, kind="stable")
+        self.queries.blockSignals(True)
+        self.queries.clear()
+        for i in order:
+            self.queries.addItem(f"{result.per_query_overlap[i]:.2f}  "
+                                 f"{es.label(int(evaluation.rows[i]))}", int(i))
+        self.queries.blockSignals(False)
+        current = np.flatnonzero(np.asarray(evaluation.rows) == self.state.current)
+        self.show_query(int(current[0]) if current.size else keep if keep >= 0
+                        else int(order[0]))
+
+    def show_query(self, index: int) -> None:
+        """The lists of query number `index` (a position in evaluation.rows)."""
+        ev, r, es = self.evaluation, self.result, self.es
+        if ev is None or r is None or es is None or not 0 <= index < ev.queries:
+            return
+        self.query = index
+        at = self.queries.findData(index)
+        if at != self.queries.currentIndex():
+            self.queries.blockSignals(True)
+            self.queries.setCurrentIndex(at)
+            self.queries.blockSignals(False)
+        k = ev.k
+        row = int(ev.rows[index])
+        exact_all = ev.exact[index]
+        exact = exact_all[:k][exact_all[:k] >= 0]
+        got = r.ids[index][r.ids[index] >= 0]
+        scores = exact_scores(es, row, np.concatenate([exact, got]), ev.metric)
+        exact_rank = {int(x): i + 1 for i, x in enumerate(exact_all) if x >= 0}
+        got_set, exact_set = set(got.tolist()), set(exact.tolist())
+        lost = [x for x in exact.tolist() if x not in got_set]
+        gained = [x for x in got.tolist() if x not in exact_set]
+        title = SCORE_TITLES.get(ev.metric, ev.metric)
+        self.exact_title.setText(f"<b>Exact</b> (float32), top {k}")
+        self.method_title.setText(f"<b>{r.name}</b>, top {k}")
+        for table in (self.exact_table, self.method_table):
+            table.horizontalHeaderItem(2).setText(title)
+        self._fill(self.exact_table, exact, scores[:len(exact)], set(lost), None)
+        self._fill(self.method_table, got, scores[len(exact):], set(gained), exact_rank)
+        depth = ev.depth
+        ranks = ", ".join(str(exact_rank[g]) if g in exact_rank else f">{depth}"
+                          for g in gained)
+        self.summary.setText(
+            f"{es.label(row)}: the method keeps {len(exact) - len(lost)} of {len(exact)}"
+            + (f"; in place of the lost it returns items exact search ranks {ranks}."
+               if gained else "." if not lost else "; it returns fewer items."))
+
+    def _fill(self, table: QTableWidget, rows: np.ndarray, scores: np.ndarray, marked: set,
+              exact_rank: dict | None) -> None:
+        es = self.es
+        table.setRowCount(len(rows))
+        for i, (row, score) in enumerate(zip(rows.tolist(), scores)):
+            cells = [str(i + 1), es.label(row), f"{score:.4f}"]
+            if exact_rank is not None:
+                cells.append(str(exact_rank.get(row, f">{self.evaluation.depth}")))
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, row)
+                if j != 1:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
+                                          | Qt.AlignmentFlag.AlignVCenter)
+                if row in marked:
+                    item.setBackground(QBrush(LOST if exact_rank is None else GAINED))
+                table.setItem(i, j, item)
+
+    # --- linking ----------------------------------------------------------------------
+    def _query_picked(self, at: int) -> None:
+        index = self.queries.itemData(at)
+        if index is not None:
+            self.mark(int(index))
+
+    def mark(self, index: int) -> None:
+        """Show query `index`, make it the current item and put the method's neighbours of it
+        on the map (where the replacements lie is the question)."""
+        ev, r = self.evaluation, self.result
+        if ev is None or r is None:
+            return
+        self.show_query(index)
+        row = int(ev.rows[index])
+        self.state.set_current(row, self)
+        got = r.ids[index]
+        self.state.set_neighbours(NeighbourMarks.of([row], got[got >= 0],
+                                                    f"{r.name}, top {ev.k}"))
+
+    def _current_changed(self, row: int, source: object) -> None:
+        ev = self.evaluation
+        if source is self or ev is None or self.result is None or row < 0:
+            return
+        found = np.flatnonzero(np.asarray(ev.rows) == row)
+        if found.size:
+            self.show_query(int(found[0]))
+
+    def _item_clicked(self, table: QTableWidget, at: int) -> None:
+        """A neighbour clicked is selected everywhere (the query stays the current item)."""
+        item = table.item(at, 0)
+        if item is not None:
+            self.state.select([int(item.data(Qt.ItemDataRole.UserRole))], source=self)
