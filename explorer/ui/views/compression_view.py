@@ -25,14 +25,16 @@ from explorer.ui.views.compression_query import QueryComparison
 from explorer.ui.views.dock_widgets import DIM_STYLE, error_label, error_text, wrapping
 from explorer.ui.workers import JobRunner
 
-COLUMNS = ("method", "bytes/vector", "overlap@k", "1-NN in top k", "rank ρ", "train s",
-           "ms/query", "whole set")
+COLUMNS = ("method", "bytes/vector", "overlap@k", "1-NN in top k", "rank ρ", "score error",
+           "train s", "ms/query", "whole set")
 COLUMN_TIPS = ("", "Bytes of code per vector (re-ranking methods also read each candidate's "
                    "float32 row)",
                "Share of the exact top-k neighbours the method's top-k holds, over the queries",
                "Share of queries whose exact nearest neighbour is in the method's top k "
                "(recall@k as product-quantisation papers count it)",
                "Spearman's ρ between the exact ranks of the exact top-k and the method's ranks",
+               "Mean |method's score - exact score| over the exact top-k pairs (the metric's "
+               "similarity or distance; none for Hamming codes)",
                "Seconds to train (on a sample of at most 20,000 rows)",
                "Milliseconds per query for a brute-force scan of the codes",
                "Memory for the whole set: codes plus trained parameters")
@@ -329,6 +331,7 @@ class CompressionView(QWidget):
                 size += f" + {r.rerank_bytes_per_vector:,}"
             cells = (r.name, size, f"{r.overlap:.3f}",
                      f"{r.recall_at_k:.3f}", f"{r.rank_correlation:.3f}",
+                     "–" if r.distortion is None else f"{r.distortion:.4f}",
                      f"{r.train_seconds:.2f}", f"{r.search_ms_per_query:.3f}",
                      _mib(r.total_bytes))
             for j, text in enumerate(cells):
