@@ -26,9 +26,14 @@ PARALLEL_MIN fitted rows (epochs on one thread), and above it runs its epochs on
 every core like umap-learn without a seed (about twice as fast on two cores, not
 bit-identical between runs; the cache keeps the first result).
 
+The methods are the projection contributions of explorer.plugins: the built-ins here
+(declared in explorer/contributions.py) and any plugin's, each called as
+`fit(vectors, params, state) -> (coords, info)`; `fit_sample` does the reading, sampling and
+placing for a plugin's method.
+
 `cached_project` keeps results of library sets as artefacts, keyed by
-`ProjectionParams.key()`, which includes a version number per method: bump
-ALGORITHM_VERSIONS when a change alters results.
+`ProjectionParams.key()`, which includes a version number per method: bump the method's
+`version` in its declaration when a change alters results.
 """
 
 from __future__ import annotations
@@ -40,12 +45,14 @@ import math
 import mmap
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from explorer import plugins
 from explorer.compute import numba_cache
 
 numba_cache.configure()  # before anything imports numba (umap, pynndescent, our kernels)
@@ -56,8 +63,6 @@ from explorer.core.vector_checks import chunk_rows  # noqa: E402
 if TYPE_CHECKING:
     from explorer.core.embedding_set import EmbeddingSet
 
-ALGORITHM_VERSIONS = {"pca": 2, "umap": 1, "tsne": 1, "identity": 1}
-METHODS = tuple(ALGORITHM_VERSIONS)
 METRICS = ("cosine", "euclidean")
 _METRIC_ALIASES = {"cosine": "cosine", "euclidean": "euclidean", "l2": "euclidean",
                    "dot": "euclidean"}
@@ -78,11 +83,28 @@ PLACE_K = 8
 PLACE_EF = 16
 
 
-# --- parameters and results ------------------------------------------------------------
+# --- methods, parameters and results ----------------------------------------------------
+
+def methods() -> tuple[str, ...]:
+    """Every projection method: the built-ins, then plugins' (see explorer.plugins)."""
+    return plugins.registry().names("projection")
+
+
+def algorithm_version(method: str) -> int:
+    """Part of the cache key: a method's cached results stand until its version changes."""
+    return _method(method).spec.version
+
+
+def _method(name: str) -> plugins.Entry:
+    entry = plugins.registry().find("projection", name)
+    if entry is None:
+        raise ValueError(f"unknown projection method {name!r}; expected one of {methods()}")
+    return entry
+
 
 @dataclass(frozen=True)
 class ProjectionParams:
-    method: str = "pca"          # "pca" | "umap" | "tsne" | "identity"
+    method: str = "pca"          # "pca" | "umap" | "tsne" | "identity" | a plugin's
     dims: int = 2
     sample: int | None = None    # rows to fit on (None: automatic, see the *_SAMPLE constants)
     n_neighbors: int = 15        # UMAP
@@ -92,9 +114,7 @@ class ProjectionParams:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"unknown projection method {self.method!r}; "
-                             f"expected one of {METHODS}")
+        _method(self.method)
         if self.dims not in (2, 3):
             raise ValueError(f"dims must be 2 or 3, got {self.dims}")
         metric = _METRIC_ALIASES.get(self.metric)
@@ -119,14 +139,17 @@ class ProjectionParams:
             out.update(n_neighbors=self.n_neighbors, min_dist=float(self.min_dist), seed=self.seed)
         elif self.method == "tsne":
             out.update(perplexity=float(self.perplexity), seed=self.seed)
+        elif self.method != "pca":  # a plugin's method: the knobs it may read
+            out.update(n_neighbors=self.n_neighbors, seed=self.seed)
         return out
 
     def key(self) -> str:
         """Stable, filesystem-safe cache key, e.g. `umap-2d-v1-3f9a0c1b2d4e`."""
-        blob = json.dumps({**self.relevant(), "version": ALGORITHM_VERSIONS[self.method]},
+        version = algorithm_version(self.method)
+        blob = json.dumps({**self.relevant(), "version": version},
                           sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
-        return f"{self.method}-{self.dims}d-v{ALGORITHM_VERSIONS[self.method]}-{digest}"
+        return f"{self.method}-{self.dims}d-v{version}-{digest}"
 
 
 @dataclass
@@ -157,14 +180,10 @@ def project(vectors: np.ndarray, params: ProjectionParams, state: TaskState | No
     if n == 0:
         return Projection(np.zeros((0, params.dims), np.float32), params, 0.0, {"count": 0})
     t0 = time.perf_counter()
-    if params.method == "identity":
-        coords, info = _identity(vectors, params.dims, state)
-    elif params.method == "pca":
-        coords, info = _pca(vectors, params, state)
-    elif params.method == "umap":
-        coords, info = _umap(vectors, params, state, n_epochs=_n_epochs, parallel=_parallel)
-    else:
-        coords, info = _tsne(vectors, params, state)
+    entry = _method(params.method)
+    hooks = {k: v for k, v in (("n_epochs", _n_epochs), ("parallel", _parallel)) if v is not None}
+    result = entry.call(entry.spec.target, vectors, params, state, **hooks)
+    coords, info = result if entry.origin.builtin else _checked(entry, result, n, params.dims)
     state.progress(1)
     info = {"count": int(n), **info}
     return Projection(coords, params, time.perf_counter() - t0, _jsonable(info))
@@ -229,6 +248,52 @@ def run_projection(vectors_or_set, params: ProjectionParams, out: str | Path | N
             "cached": bool(result.info.get("cached", False)), "out": written}
 
 
+def fit_sample(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
+               fit: Callable[[np.ndarray, TaskState], np.ndarray], *, auto_sample: int,
+               label: str) -> tuple[np.ndarray, dict]:
+    """A plugin method's fit, at any size: `fit(x, state)` maps rows x (m, d) to (m, dims).
+
+    x is float32, non-finite values zeroed, L2-normalised for cosine; all rows up to
+    `auto_sample` (or `params.sample`), else a seeded sample, the other rows placed at the
+    weighted mean of their nearest fitted rows as UMAP and t-SNE do.
+    """
+    n = vectors.shape[0]
+    cos = params.metric == "cosine"
+    m = _fit_size(n, params.sample, auto_sample, auto_sample)
+    rows = _sample_rows(n, m, params.seed)
+    sampled = rows is not None
+    state.status(f"{label}: reading {m:,} rows" + (f" (a sample of {n:,})" if sampled else ""))
+    x = _gather(vectors, rows, cos, state.sub(0.0, 0.05))
+    placement = None
+    if sampled:
+        state.status(f"{label}: finding fitted neighbours of the other {n - m:,} rows")
+        index = _KnnIndex(x, params.metric, state.sub(0.05, 0.1))
+        placement = _place(vectors, rows, index, PLACE_K, cos, state.sub(0.1, 0.3))
+        del index
+    state.status(f"{label}: fitting {m:,} rows")
+    emb = np.asarray(fit(x, state.sub(0.3 if sampled else 0.05, 0.99)), dtype=np.float32)
+    if emb.shape != (m, params.dims):
+        raise ValueError(f"{label} gave coordinates of shape {emb.shape}, "
+                         f"expected {(m, params.dims)}")
+    coords = placement.full(emb) if placement is not None else emb
+    return coords, {"fit_rows": int(m), "placed": "knn-weighted-mean" if sampled else None}
+
+
+def _checked(entry: plugins.Entry, result: Any, n: int, dims: int) -> tuple[np.ndarray, dict]:
+    """A plugin's result as the map needs it: finite float32 (n, dims) and a dict."""
+    try:
+        coords, info = result
+        coords = np.ascontiguousarray(coords, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise entry.fail(f"returned {type(result).__name__}, not (coordinates, info)") from None
+    if coords.shape != (n, dims) or not isinstance(info, dict):
+        raise entry.fail(f"returned coordinates of shape {coords.shape} and "
+                         f"{type(info).__name__} info, expected ({n}, {dims}) and a dict")
+    if not np.isfinite(coords).all():
+        raise entry.fail("returned coordinates that are not all finite")
+    return coords, info
+
+
 def write_coords(coords: np.ndarray, out: str | Path) -> Path:
     """Parquet (or CSV) with columns x, y[, z] (float32) and row (int64), written atomically."""
     import pyarrow as pa
@@ -244,8 +309,10 @@ def write_coords(coords: np.ndarray, out: str | Path) -> Path:
 
 # --- identity --------------------------------------------------------------------------
 
-def _identity(vectors: np.ndarray, dims: int, state: TaskState) -> tuple[np.ndarray, dict]:
+def _identity(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
+              ) -> tuple[np.ndarray, dict]:
     n, d = vectors.shape
+    dims = params.dims
     coords = np.zeros((n, dims), dtype=np.float32)
     take = min(d, dims)
     step = chunk_rows(d)
@@ -1014,6 +1081,6 @@ def _jsonable(value):
     return value
 
 
-__all__ = ["ALGORITHM_VERSIONS", "METHODS", "Projection", "ProjectionParams", "cached_project",
-           "default_params", "fuzzy_graph", "optimize_layout", "pca_fit", "pca_transform",
-           "project", "run_projection", "write_coords"]
+__all__ = ["Projection", "ProjectionParams", "algorithm_version", "cached_project",
+           "default_params", "fit_sample", "fuzzy_graph", "methods", "optimize_layout", "pca_fit",
+           "pca_transform", "project", "run_projection", "write_coords"]

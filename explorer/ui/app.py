@@ -15,8 +15,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
                                 description="Embedding Explorer desktop app. Subcommands "
                                             "(inspect, import, list, screenshot, …) run headless; "
                                             "see `embedding-explorer --help`.")
-    p.add_argument("files", nargs="*", help="embedding files to open")
+    p.add_argument("files", nargs="*", help="embedding files (or a .eesession session) to open")
     p.add_argument("--demo", action="store_true", help="open the bundled demo set")
+    p.add_argument("--session", metavar="FILE",
+                   help="reopen a saved session (File ▸ Save Session…): its set, selection, "
+                        "map, views and window layout")
     return p.parse_args(argv)
 
 
@@ -100,7 +103,9 @@ def run_gui(argv: list[str]) -> int:
     window = MainWindow()
     window.show()
     warm_up_when_idle(window)
-    if args.files:
+    if args.session:
+        window.sessions.open(args.session)
+    elif args.files:
         window.open_paths(args.files)
     elif args.demo:
         window.open_demo()

@@ -18,9 +18,11 @@ from explorer.core.errors import InputError
 from explorer.core.jobs import Cancelled
 from explorer.core.library import Library
 from explorer.core.loaders import FORMATS, LoadOptions, open_file
+from explorer.core.session import is_session_path
 from explorer.ui import settings as ui_settings
 from explorer.ui.dialogs.encode_dialog import EncodeDialog, skipped_box
 from explorer.ui.dialogs.messages import ask_choice, ask_drop_nonfinite, error_box, warnings_box
+from explorer.ui.session import SessionManager
 from explorer.ui.state import AppState
 from explorer.ui.views.compression_view import CompressionView
 from explorer.ui.views.concepts_view import ConceptsView
@@ -152,6 +154,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.job_status)
         self.set_info = QLabel()
         self.statusBar().addWidget(self.set_info)
+        self.sessions = SessionManager(self)
         self._build_menus()
         self.state.setChanged.connect(self._set_changed)
         self.state.selectionChanged.connect(self._selection_changed)
@@ -243,6 +246,16 @@ class MainWindow(QMainWindow):
         act.triggered.connect(lambda: self.open_encode_dialog())
         file_menu.addAction(act)
         file_menu.addSeparator()
+        act = QAction("Open Sess&ion…", self, shortcut=QKeySequence("Ctrl+Shift+O"),
+                      statusTip="Reopen a saved working state: set, selection, map, views, layout")
+        act.triggered.connect(self.sessions.open_dialog)
+        file_menu.addAction(act)
+        act = QAction("&Save Session…", self, shortcut=QKeySequence("Ctrl+Shift+S"),
+                      statusTip="Save the working state (set, selection, map, views, layout) "
+                                "to a small file")
+        act.triggered.connect(self.sessions.save_dialog)
+        file_menu.addAction(act)
+        file_menu.addSeparator()
         act = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         act.triggered.connect(self.close)
         file_menu.addAction(act)
@@ -285,6 +298,10 @@ class MainWindow(QMainWindow):
         act = QAction("Supported &Formats", self)
         act.triggered.connect(self._show_formats)
         help_menu.addAction(act)
+        act = QAction("&Plugins…", self)
+        act.setObjectName("pluginsAction")
+        act.triggered.connect(self.show_plugins)
+        help_menu.addAction(act)
         act = QAction("&About", self)
         act.triggered.connect(lambda: QMessageBox.about(
             self, "About Embedding Explorer",
@@ -302,6 +319,12 @@ class MainWindow(QMainWindow):
         rows = "".join(f"<tr><td>{' '.join(f.extensions)}</td><td>{f.description}</td></tr>"
                        for f in FORMATS)
         QMessageBox.information(self, "Supported formats", f"<table>{rows}</table>")
+
+    def show_plugins(self) -> None:
+        from explorer.ui.dialogs.plugins_dialog import PluginsDialog
+
+        self.plugins_dialog = PluginsDialog(self)
+        self.plugins_dialog.open()
 
     # --- drag and drop ---------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -324,7 +347,14 @@ class MainWindow(QMainWindow):
             self.open_paths(paths)
 
     def open_paths(self, paths: list[str], options: LoadOptions | None = None) -> None:
-        """Open files one after another: known files reopen from the library, new ones import."""
+        """Open files one after another: known files reopen from the library, new ones import.
+
+        A session file among them is opened instead, since it names its own set."""
+        sessions = [p for p in paths if is_session_path(p)]
+        if sessions:
+            self._queue.clear()
+            self.sessions.open(sessions[0])
+            return
         self._queue[:] = paths[1:]  # a new request replaces whatever was still waiting
         self._open_file(paths[0], options or LoadOptions())
 

@@ -23,7 +23,7 @@ from sklearn.manifold import trustworthiness
 
 from explorer.compute import numba_cache
 from explorer.compute.projection import (
-    ALGORITHM_VERSIONS, Projection, ProjectionParams, cached_project, default_params, project,
+    Projection, ProjectionParams, algorithm_version, cached_project, default_params, project,
     run_projection)
 from explorer.core.artifacts import ArtifactStore, check_name
 from explorer.core.embedding_set import EmbeddingSet
@@ -62,7 +62,7 @@ def test_key_is_stable_safe_and_versioned():
     p = ProjectionParams(method="umap", n_neighbors=30)
     key = p.key()
     check_name(key)
-    assert key.startswith(f"umap-2d-v{ALGORITHM_VERSIONS['umap']}-")
+    assert key.startswith(f"umap-2d-v{algorithm_version('umap')}-")
     code = ("from explorer.compute.projection import ProjectionParams as P;"
             "print(P(method='umap', n_neighbors=30).key())")
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -12,7 +12,8 @@ A name is a codec, a transform, or a transform then a codec:
               rpT                           Gaussian random projection to T dimensions
   combined    pca96-sq8, trunc192-pq24, rp128-binary ...
 
-A transform alone keeps float32 values (4 bytes per kept dimension).
+A transform alone keeps float32 values (4 bytes per kept dimension). A plugin's codec
+(a "compression" contribution, see explorer.plugins) is named exactly as it declares, alone.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from explorer import plugins
 from explorer.core.errors import InputError
 
 TRANSFORMS = ("trunc", "pca", "rp")
@@ -39,7 +41,7 @@ class Method:
     name: str
     transform: str | None = None  # "trunc" | "pca" | "rp" | None
     tdim: int | None = None  # dimensions after the transform (None: the set's)
-    codec: str = "flat"  # "flat" (float32) | fp16 | sq8 | sq6 | sq4 | pq | opq | binary
+    codec: str = "flat"  # "flat" (float32) | fp16 | sq8 | sq6 | sq4 | pq | opq | binary | a plugin's
     m: int = 0  # pq / opq sub-quantizers (8 bits each)
     rerank: int = 0  # binary: candidates re-ranked with the float32 rows (0: none)
 
@@ -89,9 +91,15 @@ def parse_method(name: str) -> Method:
     if c:
         g.update(codec=c["codec"], m=c["m"], rerank=c["rerank"])
     if not (t or c) or (rest is not None and not c):
+        found = _plugin_method(text)
+        if found is not None:
+            return found
+        others = [e.spec.name for e in plugins.registry().of_kind("compression")
+                  if not e.origin.builtin]
         raise InputError(f"unknown compression method {str(name)!r}; valid forms: "
                          f"{', '.join(VALID_FORMS)} (M, T, R are numbers, e.g. pq16, pca96-sq8, "
-                         "binary-rerank100)")
+                         "binary-rerank100)" + (f"; from plugins: {', '.join(others)}"
+                                                if others else ""))
     codec = g["codec"] or "flat"
     m = int(g["m"]) if g["m"] else 0
     if codec.startswith("opq"):
@@ -105,6 +113,14 @@ def parse_method(name: str) -> Method:
         raise InputError(f"method {str(name)!r}: a transform keeps at least 1 dimension")
     return Method(name=text, transform=g["transform"], tdim=tdim, codec=codec, m=m,
                   rerank=int(g["rerank"]) if g["rerank"] else 0)
+
+
+def _plugin_method(text: str) -> Method | None:
+    """A plugin's codec, by the exact name it declares (codecs.make_codec builds it)."""
+    entry = plugins.registry().find("compression", text)
+    if entry is None or entry.origin.builtin:
+        return None
+    return Method(name=text, codec=text)
 
 
 def parse_methods(names) -> list[Method]:

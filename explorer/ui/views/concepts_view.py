@@ -43,6 +43,7 @@ class ConceptsView(QWidget):
         self.context = ConceptContext(jobs, self)
         self.es: EmbeddingSet | None = None
         self._gen = 0
+        self._pending: tuple[dict, bool] | None = None  # a session's choices, once directions load
 
         self.current = QComboBox()
         self.current.setToolTip("The direction the Axis tab shows; saved with the set")
@@ -125,10 +126,44 @@ class ConceptsView(QWidget):
     def show_tab(self, key: str) -> None:
         self.tabs.setCurrentIndex(TABS[key])
 
+    # --- session ---------------------------------------------------------------------------
+    def settings(self) -> dict:
+        """A session refers to saved directions by name; they themselves live with the set."""
+        return {"current": self.current.currentText(), "plane_x": self.plane_x.currentText(),
+                "plane_y": self.plane_y.currentText(),
+                "tab": next(k for k, i in TABS.items() if i == self.tabs.currentIndex())}
+
+    def apply_settings(self, settings: dict, show_plane: bool = False) -> None:
+        """Restore `settings()` once the set's directions are read; `show_plane` maps the plane."""
+        if settings.get("tab") in TABS:
+            self.show_tab(settings["tab"])
+        if show_plane or any(settings.get(k) for k in ("current", "plane_x", "plane_y")):
+            self._pending = (settings, show_plane)
+            self._apply_pending()
+
+    def _apply_pending(self) -> None:
+        if self._pending is None or not self.context.directions:
+            return
+        (settings, show_plane), self._pending = self._pending, None
+        names = [d.name for d in self.context.directions]
+        wanted = [settings.get(k) for k in ("current", "plane_x", "plane_y")]
+        missing = sorted({n for n in wanted if isinstance(n, str) and n and n not in names})
+        for combo, name in zip((self.plane_x, self.plane_y), wanted[1:]):
+            if name in names:
+                combo.setCurrentText(name)
+        if wanted[0] in names:
+            self.context.choose(wanted[0])
+        if missing:
+            self.hint.setText("The session's direction(s) " + ", ".join(f"“{n}”" for n in missing)
+                              + " are no longer saved with this set.")
+        if show_plane and all(n in names for n in wanted[1:]):
+            self.show_plane()
+
     # --- the set and its directions ------------------------------------------------------
     def _set_changed(self, es: EmbeddingSet | None) -> None:
         self._gen += 1
         self.es = es
+        self._pending = None
         self.message.hide()
         self.define.set_set(es)
         self.context.set_set(es)
@@ -177,6 +212,7 @@ class ConceptsView(QWidget):
             self.hint.setText("No directions saved with this set yet: define one below.")
         else:
             self.hint.setText("")
+        self._apply_pending()
 
     def _current_changed(self, direction) -> None:
         if direction is not None:

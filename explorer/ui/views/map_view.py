@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLin
                                QListWidget, QListWidgetItem, QMenu, QSpinBox, QSplitter,
                                QToolButton, QVBoxLayout, QWidget)
 
+from explorer import plugins
 from explorer.compute import raster
 from explorer.compute.spatial import GridIndex
 from explorer.core.atomic import write_json
@@ -35,8 +36,11 @@ pg.setConfigOptions(imageAxisOrder="row-major")
 MARGIN = 0.25  # rasterise this much beyond each edge of the view, so a pan shows content
 HOVER_PX = 8
 FIDELITY = "Map fidelity (k-NN overlap)"
-METHODS = {"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}
+# menu label -> projection method: the built-ins', then plugins' (identity is chosen by itself)
+METHODS = {e.spec.title: e.spec.name for e in plugins.registry().of_kind("projection")
+           if e.spec.name != "identity"}
 PLANE = "Concept plane"  # two concept directions as the axes, from the Concepts dock
+FIDELITY_KEY = "@fidelity"  # the fidelity colouring in a session file (the label may change)
 NEIGHBOUR_RGB = (225, 0, 115)  # rings, lines and the query star: reads on light, dark and viridis
 DIM_OPACITY = 0.4  # the map fades behind a neighbour search so its rings and lines stand out
 
@@ -260,6 +264,9 @@ class MapView(QWidget):
         self.hidden: set[int] = set()
         self.matches: np.ndarray | None = None
         self.projection_info: dict = {}
+        self.projection_params = None  # ProjectionParams of the layout shown, once one is
+        self._pending_hidden: set[str] = set()  # categories a session hides once coloured
+        self._pending_view: QRectF | None = None  # a session's zoom, for the next layout
         self._image_rect: tuple | None = None
         self._sorted_cache: dict = {}
         # Results are tagged with the set and the layout they were computed for; a
@@ -404,6 +411,59 @@ class MapView(QWidget):
         self.controls.addWidget(self.search, 1)
         self.controls.addWidget(export)
 
+    # --- session ------------------------------------------------------------------------
+    def settings(self) -> dict:
+        """What a session keeps of the map; projections are cached, so reopening it is quick."""
+        params = self.projection_params
+        colour = self.colour.currentText() if self.colour.currentIndex() > 0 else ""
+        hidden = self.colouring.labels if self.colouring is not None \
+            and self.colouring.kind == "categorical" else []
+        view = self.viewbox.viewRect()
+        return {"projection": asdict(params) if params is not None else None,
+                "concept_plane": self.method.currentText() == PLANE,
+                "colour_by": FIDELITY_KEY if colour == FIDELITY else colour,
+                "hidden": sorted(str(hidden[c]) for c in self.hidden if c < len(hidden)),
+                "point_size": self.size.value(), "search": self.search.text(),
+                "view": [view.left(), view.top(), view.width(), view.height()]
+                if self.coords is not None else None}
+
+    def apply_settings(self, settings: dict) -> list[str]:
+        """Restore `settings()` on the set just opened; returns what could not be restored."""
+        from explorer.compute.projection import ProjectionParams
+
+        notes = []
+        if isinstance(settings.get("point_size"), int):
+            self.size.setValue(settings["point_size"])
+        if isinstance(settings.get("search"), str):
+            self.search.setText(settings["search"])
+        colour = settings.get("colour_by")
+        if isinstance(colour, str):
+            name = FIDELITY if colour == FIDELITY_KEY else colour
+            at = self.colour.findText(name) if name else 0
+            if at >= 0:
+                self.colour.setCurrentIndex(at)
+                self._colour_changed()
+                hidden = settings.get("hidden")
+                if isinstance(hidden, list):
+                    self._pending_hidden = {h for h in hidden if isinstance(h, str)}
+            else:
+                notes.append(f"the map was coloured by “{colour}”, which this set does not "
+                             "have until it is computed again")
+        view = settings.get("view")
+        plane = settings.get("concept_plane") is True
+        if isinstance(view, list) and len(view) == 4 and all(
+                isinstance(v, (int, float)) and np.isfinite(v) for v in view) and not plane:
+            self._pending_view = QRectF(*view)
+        projection = settings.get("projection")
+        if isinstance(projection, dict) and not plane:
+            known = ProjectionParams.__dataclass_fields__  # a newer file may carry more
+            try:
+                self.compute_projection(ProjectionParams(
+                    **{k: v for k, v in projection.items() if k in known}))
+            except (TypeError, ValueError) as exc:
+                notes.append(f"the map's projection was not understood ({exc})")
+        return notes
+
     def set_tool(self, tool: str) -> None:
         self.viewbox.tool = tool
         self.tool_buttons[tool].setChecked(True)
@@ -462,6 +522,8 @@ class MapView(QWidget):
         self._sorted_cache = {}
         self.es = es
         self.coords = self.index = self.colouring = self.fidelity = self.matches = None
+        self.projection_params = self._pending_view = None
+        self._pending_hidden = set()
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
@@ -509,7 +571,7 @@ class MapView(QWidget):
             return
         if params is None:
             params = ProjectionParams(method=METHODS[self.method.currentText()], metric=es.metric)
-        name = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}.get(params.method, "")
+        name = next((label for label, m in METHODS.items() if m == params.method), "")
         self._show_message(f"Computing {name}…" if name else "")
         self.index = None
         self.jobs.cancel_kind("map-index")
@@ -535,6 +597,7 @@ class MapView(QWidget):
         self._render_timer.start()
 
     def _projection_done(self, projection) -> None:
+        self.projection_params = projection.params
         method = projection.params.method
         if method in METHODS.values():
             self.method.setCurrentText(next(k for k, v in METHODS.items() if v == method))
@@ -570,7 +633,10 @@ class MapView(QWidget):
         self.projection_info = info
         self.fidelity = None
         self._show_message("")
-        if fit:
+        if fit and self._pending_view is not None:
+            self.viewbox.setRange(self._pending_view, padding=0)
+            self._pending_view = None
+        elif fit:
             self.fit(robust=True)
         self._update_info()
         self._draw_marks()
@@ -629,6 +695,7 @@ class MapView(QWidget):
 
     def _colouring_done(self, colouring: Colouring) -> None:
         self.colouring = colouring
+        self._pending_hidden, pending = set(), self._pending_hidden
         self.fidelity = None
         self.legend.blockSignals(True)
         self.legend.clear()
@@ -640,7 +707,10 @@ class MapView(QWidget):
                 item = QListWidgetItem(QIcon(swatch), f"{label}  ({count:,})")
                 item.setData(Qt.ItemDataRole.UserRole, code)
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked)
+                hide = str(label) in pending
+                item.setCheckState(Qt.CheckState.Unchecked if hide else Qt.CheckState.Checked)
+                if hide:
+                    self.hidden.add(code)
                 self.legend.addItem(item)
             self.colour_bar.clear()
         else:

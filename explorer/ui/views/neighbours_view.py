@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from explorer.compute.neighbours import IndexInfo, MetricComparison, SearchResult
 
 CURRENT, CENTROID, ARITHMETIC, TEXT = "Current item", "Selection centroid", "Arithmetic", "Text"
+SOURCES = {"current": CURRENT, "centroid": CENTROID, "arithmetic": ARITHMETIC, "text": TEXT}
+TABS = ("neighbours", "compare", "hubness")
 HISTORY = 200  # queries kept for back / forward
 KIND_NAMES = {"flat": "exact scan", "compact": "int8 scan + float32 re-rank",
               "hnsw": "HNSW", "ivf": "IVF"}
@@ -139,6 +141,38 @@ class NeighboursView(QWidget):
 
     def colour_map_by_hubness(self) -> None:
         self.hubness_tab.colour_map()
+
+    # --- session -------------------------------------------------------------------------
+    def settings(self) -> dict:
+        """What a session keeps: the query's source and typed texts, k, metric, filter, tab."""
+        typed = dict(self._typed)
+        if self.expr.property("source") in typed:
+            typed[self.expr.property("source")] = self.expr.text()
+        source = next(k for k, v in SOURCES.items() if v == self.source.currentText())
+        return {"source": source, "arithmetic": typed[ARITHMETIC], "text": typed[TEXT],
+                "k": self.k.value(), "metric": self.metric.currentData(),
+                "exact": bool(self.exact.currentData()), "filter": self.filter.text(),
+                "tab": TABS[self.tabs.currentIndex()]}
+
+    def apply_settings(self, settings: dict) -> None:
+        """Restore `settings()` on the set just opened (after its selection and current item)."""
+        if isinstance(settings.get("k"), int):
+            self.k.setValue(settings["k"])
+        for combo, key in ((self.metric, "metric"), (self.exact, "exact")):
+            at = combo.findData(settings.get(key))
+            if at >= 0:
+                combo.setCurrentIndex(at)
+        if isinstance(settings.get("filter"), str):
+            self.filter.setText(settings["filter"])
+        for name, key in ((ARITHMETIC, "arithmetic"), (TEXT, "text")):
+            if isinstance(settings.get(key), str):
+                self._typed[name] = settings[key]
+                if self.expr.property("source") == name:
+                    self.expr.setText(settings[key])
+        if settings.get("tab") in TABS:
+            self.tabs.setCurrentIndex(TABS.index(settings["tab"]))
+        if settings.get("source") in SOURCES:
+            self.use_source(SOURCES[settings["source"]])
 
     # --- building -----------------------------------------------------------------------
     def _build_neighbours_tab(self) -> QWidget:

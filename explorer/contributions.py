@@ -1,0 +1,73 @@
+"""The app's own loaders, projections, encoders and codecs, declared like any plugin's.
+
+Registered through pyproject's `embedding_explorer.contributions` entry point (see
+explorer.plugins). Only metadata lives here: the implementations are imported on first use.
+"""
+
+from __future__ import annotations
+
+from explorer.plugins import Contribution
+
+_ARRAYS = "explorer.core.loaders.arrays"
+_TABLES = "explorer.core.loaders.tables"
+_WORDS = "explorer.core.loaders.word_vectors"
+
+
+def _loader(name: str, extensions: tuple[str, ...], module: str, sniff: str, load: str,
+            description: str, **more) -> Contribution:
+    return Contribution("loader", name, f"{module}:{load}", sniff=f"{module}:{sniff}",
+                        extensions=extensions, description=description, **more)
+
+
+LOADERS = [
+    # by_content: files with these magic numbers are recognised whatever their name
+    _loader("npy", (".npy",), _ARRAYS, "sniff_npy", "load_npy", "NumPy array (memory-mapped)",
+            memory_mapped=True, by_content=True),
+    _loader("npz", (".npz",), _ARRAYS, "sniff_npz", "load_npz", "NumPy archive",
+            ram_per_file_byte=2.0, by_content=True),
+    _loader("parquet", (".parquet", ".pq"), _TABLES, "sniff_parquet", "load_parquet",
+            "Parquet table with a vector column", ram_per_file_byte=3.0, by_content=True),
+    _loader("arrow", (".arrow", ".feather", ".ipc"), _TABLES, "sniff_arrow", "load_arrow",
+            "Arrow IPC / Feather table", ram_per_file_byte=1.5, by_content=True),
+    _loader("hdf5", (".h5", ".hdf5", ".hdf"), _ARRAYS, "sniff_hdf5", "load_hdf5",
+            "HDF5 (ann-benchmarks layout understood)", ram_per_file_byte=1.2, by_content=True),
+    _loader("fvecs", (".fvecs", ".bvecs", ".ivecs"), _ARRAYS, "sniff_vecs", "load_vecs",
+            "TEXMEX .fvecs / .bvecs / .ivecs", memory_mapped=True),
+    _loader("csv", (".csv", ".tsv", ".tab"), _TABLES, "sniff_text_table", "load_csv",
+            "CSV / TSV (also the Projector vectors.tsv)", ram_per_file_byte=1.5),
+    _loader("jsonl", (".jsonl", ".ndjson", ".json"), _TABLES, "sniff_jsonl", "load_jsonl",
+            "JSON Lines with an embedding field", ram_per_file_byte=2.0),
+    _loader("word2vec-text", (".txt", ".vec"), _WORDS, "sniff_word_text", "load_word_text",
+            "word2vec / GloVe / fastText text", ram_per_file_byte=1.5),
+    _loader("word2vec-bin", (".bin",), _WORDS, "sniff_word2vec_bin", "load_word2vec_bin",
+            "word2vec binary", ram_per_file_byte=1.3),
+]
+
+_PROJECTION = "explorer.compute.projection"
+PROJECTIONS = [
+    Contribution("projection", "pca", f"{_PROJECTION}:_pca", label="PCA", version=2,
+                 description="principal components, exact, fitted on a sample of rows"),
+    Contribution("projection", "umap", f"{_PROJECTION}:_umap", label="UMAP", version=1,
+                 description="umap-learn's algorithm on a faiss kNN graph"),
+    Contribution("projection", "tsne", f"{_PROJECTION}:_tsne", label="t-SNE", version=1,
+                 description="openTSNE on a faiss kNN graph"),
+    Contribution("projection", "identity", f"{_PROJECTION}:_identity", label="Identity",
+                 description="the first 2 or 3 columns, for sets that are already 2-D / 3-D"),
+]
+
+ENCODERS = [
+    Contribution("encoder", "minilm", "explorer.compute.encoding.catalogue:MINILM",
+                 label="all-MiniLM-L6-v2",
+                 description="English sentences, 384 dimensions (int8 ONNX, from PyPI packages)"),
+]
+
+_CODEC = "explorer.compute.compression.codecs:Codec"
+_CODECS = {"flat": "float32 after an optional transform (truncT, pcaT, rpT)",
+           "fp16": "float16", "sq8": "8-bit scalar quantisation",
+           "sq6": "6-bit scalar quantisation", "sq4": "4-bit scalar quantisation",
+           "pq": "product quantisation (pqM)", "opq": "OPQ rotation + product quantisation (opqM)",
+           "binary": "sign codes, Hamming distance (binary, binary-rerankR)"}
+COMPRESSION = [Contribution("compression", name, _CODEC, description=text)
+               for name, text in _CODECS.items()]
+
+CONTRIBUTIONS = [*LOADERS, *PROJECTIONS, *ENCODERS, *COMPRESSION]

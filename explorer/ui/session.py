@@ -1,0 +1,154 @@
+"""Save and reopen a window's whole working state (File ▸ Save Session… / Open Session…).
+
+Reading, finding the set and writing run in jobs. Opening a session opens its
+set through the window's usual asynchronous path; what belongs to the set
+(selection, current item, map, neighbours, concepts, table filter) is applied
+once that set is shown, the rest (window layout, compression settings) at once.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.library import slugify
+from explorer.core.session import EMPTY, SUFFIX, SetRef, Session, find_set
+
+if TYPE_CHECKING:
+    from explorer.ui.main_window import MainWindow
+
+FILTER = f"Embedding Explorer session (*{SUFFIX});;All files (*)"
+
+
+def collect(window: MainWindow) -> Session:
+    """The window's state now; cheap (reads widgets), so it runs on the UI thread."""
+    state = window.state
+    es = state.embedding_set
+    ref = SetRef(es.library_id, es.name, es.count, es.dim, list(es.source)) \
+        if es is not None and es.library_id else None
+    table = window.table_view
+    return Session(
+        set=ref, selection=state.selection if ref else EMPTY,
+        current=state.current if ref else -1,
+        map=window.map_view.settings() if ref else {},
+        neighbours=window.neighbours_view.settings(), concepts=window.concepts_view.settings(),
+        compression=window.compression_view.settings(),
+        table={"filter": table.filter_edit.text(), "search": table.search_edit.text()},
+        window_geometry=bytes(window.saveGeometry().data()),
+        window_state=bytes(window.saveState().data()))
+
+
+class SessionManager(QObject):
+    saved = Signal(str)  # path
+    applied = Signal(object)  # list[str]: what could not be restored, empty when all was
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.notes_box: QMessageBox | None = None
+        self._pending: tuple[Path, Session, str, list[str]] | None = None
+        window.state.setChanged.connect(self._set_changed)
+
+    # --- saving ------------------------------------------------------------------------
+    def save_dialog(self) -> None:
+        es = self.window.state.embedding_set
+        start = str(Path.home() / f"{slugify(es.name) if es is not None else 'session'}{SUFFIX}")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save session", start, FILTER)
+        if path:
+            self.save(path if path.lower().endswith(SUFFIX) else path + SUFFIX)
+
+    def save(self, path: str) -> None:
+        session = collect(self.window)
+        self.window.jobs.submit("session-save", "Saving the session",
+                                lambda _state: session.save(path), on_done=self._saved,
+                                on_error=self.window.show_error)
+
+    def _saved(self, path: Path) -> None:
+        self.window.statusBar().showMessage(f"Saved the session to {path}", 8000)
+        self.saved.emit(str(path))
+
+    # --- opening -----------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open session", str(Path.home()),
+                                              FILTER)
+        if path:
+            self.open(path)
+
+    def open(self, path: str) -> None:
+        library = self.window.library
+
+        def work(_state) -> tuple[Session, str | None, list[str]]:
+            session = Session.load(path)
+            notes = list(session.warnings)
+            if session.set is None:
+                return session, None, notes
+            entry, problem = find_set(library, session.set)
+            return session, entry.id if entry else None, notes + ([problem] if problem else [])
+
+        self.window.jobs.submit("session-open", f"Reading {Path(path).name}", work,
+                                on_done=lambda result: self._loaded(Path(path), *result),
+                                on_error=self.window.show_error)
+
+    def _loaded(self, path: Path, session: Session, set_id: str | None, notes: list[str]) -> None:
+        window = self.window
+        if session.window_geometry:
+            window.restoreGeometry(QByteArray(session.window_geometry))
+        if session.window_state:
+            window.restoreState(QByteArray(session.window_state))
+        window.compression_view.apply_settings(session.compression)
+        if set_id is None:
+            self._finish(path, notes)
+            return
+        self._pending = (path, session, set_id, notes)
+        window.open_library_set(set_id)
+
+    def _set_changed(self, es: EmbeddingSet | None) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None or es is None or es.library_id != pending[2]:
+            return  # another set was opened meanwhile: the user moved on
+        path, session, _set_id, notes = pending
+        # after every view has taken the new set (they connected first, but be sure)
+        QTimer.singleShot(0, self, lambda: self._apply(es, path, session, notes))
+
+    def _apply(self, es: EmbeddingSet, path: Path, session: Session, notes: list[str]) -> None:
+        window = self.window
+        if window.state.embedding_set is not es:
+            return
+        window.neighbours_view.apply_settings(session.neighbours)
+        window.state.select(session.selection)
+        if session.current >= 0:
+            window.state.set_current(session.current)
+        notes = notes + window.map_view.apply_settings(session.map)
+        window.concepts_view.apply_settings(session.concepts,
+                                            show_plane=session.map.get("concept_plane") is True)
+        table = window.table_view
+        table.filter_edit.setText(str(session.table.get("filter", "")))
+        table.search_edit.setText(str(session.table.get("search", "")))
+        if table.filter_edit.text():
+            table.filter_edit.returnPressed.emit()  # as Enter would: the filter runs
+        self._finish(path, notes)
+
+    def _finish(self, path: Path, notes: list[str]) -> None:
+        self.window.statusBar().showMessage(f"Opened the session {path.name}", 8000)
+        if notes:
+            self.notes_box = notes_box(self.window, path, notes)
+        self.applied.emit(notes)
+
+
+def notes_box(parent, path: Path, notes: list[str]) -> QMessageBox:
+    """A modeless note: the session opened, but not all of it could be restored."""
+    box = QMessageBox(parent)
+    box.setObjectName("sessionNotes")
+    box.setIcon(QMessageBox.Icon.Information)
+    box.setWindowTitle("Session opened")
+    box.setText(f"{path.name} was opened, but:")
+    box.setInformativeText("<ul>" + "".join(f"<li>{html.escape(n[:1].upper() + n[1:])}.</li>"
+                                          for n in notes)
+                           + "</ul>")
+    box.open()
+    return box
