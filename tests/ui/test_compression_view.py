@@ -166,9 +166,11 @@ def test_settings_round_trip(qtbot, view):
     view.methods.setText("sq8,pq8")
     view.k.setValue(7)
     view.use_selection.setChecked(True)
+    view.count_rerank.setChecked(True)
     saved = view.settings()
     view.methods.setText("")
     view.k.setValue(10)
     view.use_selection.setChecked(False)
+    view.count_rerank.setChecked(False)
     view.apply_settings({**saved, "unknown": 1, "queries": "many"})
     assert view.settings() == saved

@@ -182,7 +182,8 @@ class CompressionView(QWidget):
         """What a session file keeps of this dock (the figures are cached in the library)."""
         return {"methods": self.methods.text(), "k": self.k.value(),
                 "queries": self.queries.value(), "selection_as_queries":
-                    self.use_selection.isChecked(), "budget": self.budget.value() / SLIDER_STEPS}
+                    self.use_selection.isChecked(), "count_rerank": self.count_rerank.isChecked(),
+                "budget": self.budget.value() / SLIDER_STEPS}
 
     def apply_settings(self, settings: dict) -> None:
         """Restore `settings()`; missing or malformed entries keep their current value."""
@@ -191,8 +192,10 @@ class CompressionView(QWidget):
         for key, box in (("k", self.k), ("queries", self.queries)):
             if isinstance(settings.get(key), int):
                 box.setValue(settings[key])
-        if isinstance(settings.get("selection_as_queries"), bool):
-            self.use_selection.setChecked(settings["selection_as_queries"])
+        for key, box in (("selection_as_queries", self.use_selection),
+                         ("count_rerank", self.count_rerank)):
+            if isinstance(settings.get(key), bool):
+                box.setChecked(settings[key])
         if isinstance(settings.get("budget"), (int, float)):
             self.budget.setValue(round(min(1.0, max(0.0, settings["budget"])) * SLIDER_STEPS))
 
