@@ -9,11 +9,23 @@ def main(argv: list[str] | None = None) -> int:
     from explorer import cli
 
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--selftest"]:
+        return _selftest(argv[1:])
     if cli.wants_cli(argv):
         return cli.run(argv)
     from explorer.ui.app import run_gui
 
     return run_gui(argv)
+
+
+def _selftest(rest: list[str]) -> int:
+    """`--selftest [--json]`: every capability on generated data (see explorer.selftest)."""
+    if rest not in ([], ["--json"]):
+        print(f"error: --selftest takes only --json, got {' '.join(rest)}", file=sys.stderr)
+        return 2
+    from explorer import selftest
+
+    return selftest.run(as_json=bool(rest))
 
 
 if __name__ == "__main__":

@@ -976,18 +976,11 @@ def _tsne(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     init = _pca_init(x, dims)
     del x
     t = time.perf_counter()
-    try:
-        import openTSNE  # noqa: F401
-    except ImportError:
-        emb = _tsne_sklearn(ind, dist, init, perplexity, dims, params.seed, state, p_place)
-        engine = "sklearn"
-    else:
-        emb = _tsne_opentsne(ind, dist, init, perplexity, params.seed, state, p_place,
-                             (lambda e: placement.full(e)) if placement is not None else None)
-        engine = "openTSNE"
+    emb = _tsne_opentsne(ind, dist, init, perplexity, params.seed, state, p_place,
+                         (lambda e: placement.full(e)) if placement is not None else None)
     timings["optimise"] = time.perf_counter() - t
     coords = placement.full(emb) if placement is not None else emb
-    info = {"fit_rows": int(m), "perplexity": perplexity, "engine": engine,
+    info = {"fit_rows": int(m), "perplexity": perplexity, "engine": "openTSNE",
             "knn": "exact" if m <= EXACT_KNN_MAX else "hnsw",
             "placed": "knn-weighted-mean" if sampled else None,
             "timings": {key: round(v, 3) for key, v in timings.items()}}
@@ -1037,24 +1030,6 @@ def _tsne_opentsne(ind, dist, init, perplexity, seed, state, p0, full) -> np.nda
                 callbacks=callback, callbacks_every_iters=5 if m > 20_000 else 10,
                 verbose=False)
     emb = tsne.fit(affinities=aff, initialization=init)
-    return np.asarray(emb, dtype=np.float32)
-
-
-def _tsne_sklearn(ind, dist, init, perplexity, dims, seed, state, p0) -> np.ndarray:
-    """Fallback without openTSNE: sklearn's Barnes-Hut on the kNN distances (no partials)."""
-    import scipy.sparse
-    from sklearn.manifold import TSNE
-
-    m, k = ind.shape
-    rows = np.repeat(np.arange(m), k)
-    graph = scipy.sparse.csr_matrix((dist.ravel().astype(np.float64) + 1e-12,
-                                     (rows, ind.ravel())), shape=(m, m))
-    state.status("t-SNE: optimising the layout (scikit-learn)")
-    state.check()
-    emb = TSNE(n_components=dims, perplexity=perplexity, metric="precomputed",
-               init=np.asarray(init, dtype=np.float32) / max(np.std(init[:, 0]), 1e-12) * 1e-4,
-               random_state=seed).fit_transform(graph)
-    state.progress(p0 + 0.9 * (1 - p0))
     return np.asarray(emb, dtype=np.float32)
 
 

@@ -68,7 +68,7 @@ def load(path: Path, options: LoadOptions, state: TaskState) -> Loaded:
         notes.append("metadata from tensors " + ", ".join(columns))
     if metadata:
         notes.append("safetensors metadata: "
-                     + ", ".join(f"{k}={v}" for k, v in metadata.items())[:300])
+                     + ", ".join(f"{k}={v}" for k, v in sorted(metadata.items()))[:300])
     return Loaded(vectors, table, vector_column=name, notes=notes)
 
 
