@@ -28,7 +28,7 @@ from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 
 KIND = "compression"
-FORMAT = 2  # 2: a method's cached array is its top-k ids (was: per-query overlap)
+FORMAT = 3  # 2: the cached array is the top-k ids; 3: scalar codes' search time by block scan
 RECALL_AT = (1, 10, 100)
 MIN_DEPTH = 100
 DEFAULT_QUERIES = 1000
