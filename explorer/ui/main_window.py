@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKe
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QProgressBar, QPushButton, QWidget)
 
-from explorer import __version__
+from explorer import __version__, plugins
 from explorer.compute.encoding.pipeline import EncodeOptions, EncodeResult, encode_inputs
 from explorer.core.checks import check_set
 from explorer.core.embedding_set import EmbeddingSet
@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
         self.refresh_library()
         if restore:
             self._restore_layout()
+        self._report_plugin_problems()
 
     # --- layout ----------------------------------------------------------------
     def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -319,6 +320,14 @@ class MainWindow(QMainWindow):
         rows = "".join(f"<tr><td>{' '.join(f.extensions)}</td><td>{f.description}</td></tr>"
                        for f in FORMATS)
         QMessageBox.information(self, "Supported formats", f"<table>{rows}</table>")
+
+    def _report_plugin_problems(self) -> None:
+        """A broken plugin never stops the app, but it should not go unnoticed either."""
+        problems = plugins.registry().problems
+        if problems:
+            self.statusBar().showMessage(
+                f"{problems} plugin problem{'s' if problems > 1 else ''}: "
+                "Help ▸ Plugins says what and where", 30000)
 
     def show_plugins(self) -> None:
         from explorer.ui.dialogs.plugins_dialog import PluginsDialog

@@ -65,3 +65,14 @@ def test_help_menu_opens_the_dialog(qtbot, explorer_home):
         dialog.close()
     finally:
         window.jobs.shutdown()
+
+
+def test_start_up_says_when_a_plugin_has_a_problem(qtbot, explorer_home, monkeypatch):
+    monkeypatch.setattr(plugins, "registry", _registry_with_problems)
+    window = MainWindow(Library(explorer_home), restore=False)
+    qtbot.addWidget(window)
+    assert window.statusBar().currentMessage().startswith("2 plugin problems")
+    monkeypatch.setattr(plugins, "registry", plugins.Registry)  # nothing registered, no problem
+    quiet = MainWindow(Library(explorer_home), restore=False)
+    qtbot.addWidget(quiet)
+    assert "plugin" not in quiet.statusBar().currentMessage()
