@@ -54,7 +54,7 @@ step "deb"
 STAGE=$WORK/deb/${NAME}_$VERSION
 rm -rf "$STAGE"
 mkdir -p "$STAGE/DEBIAN" "$STAGE/opt" "$STAGE/usr/bin" "$STAGE/usr/share/applications" \
-    "$STAGE/usr/share/icons/hicolor/scalable/apps"
+    "$STAGE/usr/share/icons/hicolor/scalable/apps" "$STAGE/usr/share/mime/packages"
 cp -al "$BUNDLE" "$STAGE/opt/$NAME" 2>/dev/null || cp -a "$BUNDLE" "$STAGE/opt/$NAME"
 cat > "$STAGE/usr/bin/$NAME" <<EOF
 #!/bin/sh
@@ -63,6 +63,7 @@ EOF
 chmod 755 "$STAGE/usr/bin/$NAME"
 install -m 644 "$ROOT/resources/$NAME.desktop" "$STAGE/usr/share/applications/"
 install -m 644 "$ROOT/resources/icons/$NAME.svg" "$STAGE/usr/share/icons/hicolor/scalable/apps/"
+install -m 644 "$ROOT/resources/$NAME-mime.xml" "$STAGE/usr/share/mime/packages/$NAME.xml"
 cat > "$STAGE/DEBIAN/control" <<EOF
 Package: $NAME
 Version: $VERSION
