@@ -13,9 +13,10 @@ from explorer.compute import concepts as cc
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import Library
 from explorer.ui.state import AppState
-from explorer.ui.views import concept_axis
-from explorer.ui.views.concept_axis import AxisTab, validity_plain
+from explorer.ui.views import concept_axis_histogram, concept_bins
+from explorer.ui.views.concept_axis import AxisTab
 from explorer.ui.views.concept_context import ConceptContext
+from explorer.ui.views.concept_validity_text import validity_plain
 from explorer.ui.workers import JobRunner
 
 N, D = 1_000, 16
@@ -86,7 +87,7 @@ def test_histogram_lists_and_validity_follow_the_core(qtbot, jobs, planted):
 
     # every item is in exactly one bar, and the bars span the scores
     assert tab.binned.counts.sum() == N
-    assert len(tab.binned.counts) == concept_axis.BINS
+    assert len(tab.binned.counts) == concept_bins.BINS
     assert tab.binned.edges[0] == pytest.approx(float(s.min()))
     assert tab.binned.edges[-1] == pytest.approx(float(s.max()))
     ref, _ = np.histogram(s.astype(np.float64), bins=tab.binned.edges)
@@ -184,7 +185,7 @@ def test_dragging_across_the_plot_brushes(qtbot, jobs, planted):
 
 def test_large_sets_brush_in_a_job(qtbot, jobs, planted, monkeypatch):
     es, _ = planted
-    monkeypatch.setattr(concept_axis, "DIRECT_ROWS", 10)
+    monkeypatch.setattr(concept_axis_histogram, "DIRECT_ROWS", 10)
     state, context, tab = open_tab(qtbot, jobs, es)
     s = cc.scores(es, context.current).astype(np.float64)
     lo, hi = np.percentile(s, [10, 20])
