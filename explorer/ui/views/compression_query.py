@@ -27,7 +27,7 @@ SCORE_TITLES = {"cosine": "cosine", "dot": "dot", "l2": "L2 dist."}
 def exact_scores(es: EmbeddingSet, query: int, rows: np.ndarray, metric: str) -> np.ndarray:
     """The metric's exact value between `query` and each of `rows` (a few hundred at most)."""
     rows = np.asarray(rows, dtype=np.int64)
-    x = np.asarray(es.vectors[np.sort(rows)], dtype=np.float64)[np.argsort(np.argsort(rows))]
+    x = np.asarray(es.vectors[rows], dtype=np.float64)
     q = np.asarray(es.vectors[query], dtype=np.float64)
     if metric == "l2":
         return np.sqrt(((x - q) ** 2).sum(axis=1))
@@ -101,6 +101,9 @@ class QueryComparison(QWidget):
     # --- what to show -----------------------------------------------------------------
     def show_result(self, es: EmbeddingSet | None, evaluation, result) -> None:
         """Compare `result`'s lists (a MethodResult of `evaluation`) with the exact ones."""
+        if (result is not None and es is self.es and evaluation is self.evaluation
+                and result is self.result):
+            return  # the budget moved without changing the method: nothing to redraw
         same = evaluation is not None and evaluation is self.evaluation
         self.es, self.evaluation, self.result = es, evaluation, result
         ready = (es is not None and evaluation is not None and result is not None
