@@ -74,8 +74,9 @@ def test_sha256_is_cached_by_size_and_mtime(text_folder):
     real = open_model(text_folder).sha256
     cache = text_folder / ".explorer-hash.json"
     data = json.loads(cache.read_text())
-    cache.write_text(json.dumps({**data, "sha256": "cached"}))
-    assert open_model(text_folder).sha256 == "cached"  # not hashed again
+    cached = "c" * 64
+    cache.write_text(json.dumps({**data, "sha256": cached}))
+    assert open_model(text_folder).sha256 == cached  # not hashed again
     os.utime(model, ns=(data["mtime_ns"] + 10**9, data["mtime_ns"] + 10**9))
     assert open_model(text_folder).sha256 == real
 
@@ -142,11 +143,11 @@ def test_a_model_that_does_not_fit_is_named(tmp_path, case):
 
 
 @pytest.mark.parametrize("config, message", [
-    ({"pooling": "max"}, "pooling 'max' is not one of mean, cls, none"),
+    ({"pooling": "max"}, "pooling must be one of mean, cls, none, not the text 'max'"),
     ({"poling": "mean"}, "unknown setting 'poling'"),
     ({"pooling": "none"}, "pooling 'none' does not fit output 'last_hidden_state'"),
     ({"modality": "image"}, "says 'image' but the model takes input_ids"),
-    ({"max_tokens": 0}, "max_tokens must be a positive whole number"),
+    ({"max_tokens": 0}, "max_tokens must be a whole number from 1 to 131,072, not the number 0"),
     ({"output": "pooler_output"}, "no output 'pooler_output'"),
 ])
 def test_bad_settings_are_named(tmp_path, config, message):

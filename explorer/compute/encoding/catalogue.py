@@ -27,10 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from explorer import plugins
+from explorer.compute.encoding.model_config import CONFIG_FILE, ModelConfig
 from explorer.compute.encoding.model_folder import (
-    CONFIG_FILE,
     TOKENIZER_FILE,
-    ModelConfig,
     ModelFolder,
     file_sha256,
     installed_names,

@@ -15,17 +15,24 @@ import dataclasses
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
+from explorer.compute.encoding.model_config import (
+    CONFIG_FILE,
+    DEFAULT_MAX_TOKENS,
+    MAX_DIM,
+    MAX_IMAGE_SIZE,
+    MAX_TOKENS,
+    ModelConfig,
+)
+from explorer.compute.encoding.runtime import Session, open_session
 from explorer.core.atomic import write_json
 from explorer.core.errors import InputError
 from explorer.core.paths import data_home
 
-CONFIG_FILE = "explorer-model.json"
 TOKENIZER_FILE = "tokenizer.json"
 HASH_FILE = ".explorer-hash.json"
 # Where the model file sits: the folder itself, or `onnx/` as in Hugging Face repositories.
@@ -37,90 +44,8 @@ IMAGE_INPUTS = ("pixel_values",)
 OUTPUT_NAMES = ("sentence_embedding", "text_embeds", "image_embeds", "embeddings",
                 "last_hidden_state")
 
-MODALITIES = ("text", "image")
-POOLINGS = ("mean", "cls", "none")
-CROPS = ("center", "resize")
-RESAMPLES = ("bicubic", "bilinear")
-DEFAULT_MAX_TOKENS = 512
-
 _INPUT_DTYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32,
                  "tensor(float)": np.float32}
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """How to feed a model and turn its output into one vector per item.
-
-    None means "infer it from the graph" (modality, pooling, image_size, output,
-    dim); an opened ModelFolder always holds a config with those filled in.
-    """
-
-    modality: str | None = None  # "text" | "image"
-    pooling: str | None = None  # "mean" | "cls" | "none" (the output is already one vector)
-    normalise: bool = True
-    max_tokens: int | None = None  # None: the tokenizer's own limit, else 512
-    query_prefix: str = ""
-    document_prefix: str = ""
-    image_size: int | None = None
-    image_mean: tuple[float, float, float] = (0.485, 0.456, 0.406)  # ImageNet
-    image_std: tuple[float, float, float] = (0.229, 0.224, 0.225)
-    crop: str = "center"  # "center": shortest side to size, centre crop; "resize": squash
-    resample: str = "bicubic"
-    output: str | None = None  # which graph output holds the embedding
-    dim: int | None = None  # only needed when the graph leaves the width open
-    provenance: dict = field(default_factory=dict)  # where the files came from
-
-    @classmethod
-    def read(cls, path: Path) -> ModelConfig:
-        """Read `explorer-model.json`, refusing unknown keys so a typo is not silently ignored."""
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(f"cannot read the model settings: {exc}", path=path) from None
-        if not isinstance(data, dict):
-            raise InputError("the model settings must be a JSON object", path=path)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InputError(f"unknown setting {unknown[0]!r}", path=path,
-                             hint="known settings: " + ", ".join(sorted(known)))
-        for key in ("image_mean", "image_std"):
-            if key in data:
-                data[key] = _three_floats(data[key], key, path)
-        config = cls(**data)
-        config.check(path)
-        return config
-
-    def check(self, path: Path | None = None) -> None:
-        choices = {"modality": MODALITIES, "pooling": POOLINGS, "crop": CROPS,
-                   "resample": RESAMPLES}
-        for key, allowed in choices.items():
-            value = getattr(self, key)
-            if value is not None and value not in allowed:
-                raise InputError(f"{key} {value!r} is not one of {', '.join(allowed)}", path=path)
-        for key in ("max_tokens", "image_size", "dim"):
-            value = getattr(self, key)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                      or value < 1):
-                raise InputError(f"{key} must be a positive whole number, not {value!r}", path=path)
-        for key in ("query_prefix", "document_prefix"):
-            if not isinstance(getattr(self, key), str):
-                raise InputError(f"{key} must be a string", path=path)
-        if not isinstance(self.normalise, bool):
-            raise InputError("normalise must be true or false", path=path)
-
-    def to_json(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v
-                for k, v in dataclasses.asdict(self).items()}
-
-
-def _three_floats(value, key: str, path: Path) -> tuple[float, float, float]:
-    if (not isinstance(value, list) or len(value) != 3
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
-        raise InputError(f"{key} must be a list of three numbers (R, G, B)", path=path)
-    if key == "image_std" and min(value) <= 0:
-        raise InputError("image_std must be positive", path=path)
-    return (float(value[0]), float(value[1]), float(value[2]))
 
 
 @dataclass(frozen=True)
@@ -144,15 +69,9 @@ class ModelFolder:
     def size(self) -> int:
         return self.model_file.stat().st_size
 
-    def session(self, threads: int | None = None) -> ort.InferenceSession:
+    def session(self, threads: int | None = None) -> Session:
         """One session per encoder, reused for every batch: creating one costs ~0.2 s."""
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or cpu_count()
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        return ort.InferenceSession(str(self.model_file), options,
-                                    providers=["CPUExecutionProvider"])
+        return open_session(self.model_file, threads or cpu_count())
 
     def provenance(self) -> dict:
         """What an embedding set records about the model that made it."""
@@ -236,12 +155,11 @@ def _open_folder(path: Path) -> ModelFolder:
     if model_file is None:
         raise InputError("no model.onnx in the model folder", path=path)
     config_path = path / CONFIG_FILE
+    if config_path.exists() and not config_path.is_file():
+        raise InputError("the model settings are not a regular file", path=config_path)
     config = ModelConfig.read(config_path) if config_path.exists() else ModelConfig()
     try:
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        session = ort.InferenceSession(str(model_file), options,
-                                       providers=["CPUExecutionProvider"])
+        session = open_session(model_file, 1, optimise=False)
     except Exception as exc:  # onnxruntime raises its own exception types
         raise InputError(f"onnxruntime cannot load the model: {exc}", path=model_file) from None
     inputs, modality = _check_inputs(session, config, model_file)
@@ -255,7 +173,7 @@ def _open_folder(path: Path) -> ModelFolder:
                        output=output)
 
 
-def _check_inputs(session: ort.InferenceSession, config: ModelConfig,
+def _check_inputs(session: Session, config: ModelConfig,
                   model_file: Path) -> tuple[dict[str, type], str]:
     inputs: dict[str, type] = {}
     for arg in session.get_inputs():
@@ -290,7 +208,7 @@ def _check_inputs(session: ort.InferenceSession, config: ModelConfig,
     return inputs, modality
 
 
-def _pick_output(session: ort.InferenceSession, config: ModelConfig,
+def _pick_output(session: Session, config: ModelConfig,
                  model_file: Path) -> tuple[str, int, int | None]:
     outputs = {o.name: o for o in session.get_outputs()}
     if config.output is not None:
@@ -313,11 +231,12 @@ def _pick_output(session: ort.InferenceSession, config: ModelConfig,
     if len(arg.shape) not in (2, 3):
         raise InputError(f"model output {name!r} has shape {arg.shape}: expected [batch, dim] "
                          "or [batch, tokens, dim]", path=model_file)
-    width = arg.shape[-1] if isinstance(arg.shape[-1], int) else None
+    last = arg.shape[-1]
+    width = last if isinstance(last, int) and last > 0 else None  # else named or open
     return name, len(arg.shape), width
 
 
-def _resolve(config: ModelConfig, session: ort.InferenceSession, modality: str, output: str,
+def _resolve(config: ModelConfig, session: Session, modality: str, output: str,
              rank: int, width: int | None, path: Path, model_file: Path) -> ModelConfig:
     """Fill every None in the config from the graph, refusing settings the graph contradicts."""
     pooling = config.pooling or ("none" if rank == 2 else "mean" if modality == "text" else "cls")
@@ -333,6 +252,9 @@ def _resolve(config: ModelConfig, session: ort.InferenceSession, modality: str, 
     if dim is None:
         raise InputError(f"model output {output!r} has no fixed width", path=model_file,
                          hint='give it as "dim" in explorer-model.json')
+    if dim > MAX_DIM:
+        raise InputError(f"model output {output!r} is {dim:,} wide; at most {MAX_DIM:,} "
+                         "dimensions are supported", path=model_file)
     max_tokens = config.max_tokens
     image_size = config.image_size
     if modality == "text" and max_tokens is None:
@@ -342,10 +264,13 @@ def _resolve(config: ModelConfig, session: ort.InferenceSession, modality: str, 
         if isinstance(shape[1], int) and shape[1] != 3:
             raise InputError(f"model input 'pixel_values' has {shape[1]} channels, expected 3",
                              path=model_file)
-        fixed = [s for s in shape[2:] if isinstance(s, int)]
+        fixed = [s for s in shape[2:] if isinstance(s, int) and s > 0]
         if fixed and (len(fixed) != 2 or fixed[0] != fixed[1]):
             raise InputError(f"model input 'pixel_values' has shape {shape}: only square "
                              "images of one fixed or open size are supported", path=model_file)
+        if fixed and fixed[0] > MAX_IMAGE_SIZE:
+            raise InputError(f"model input 'pixel_values' takes {fixed[0]:,}-pixel images; at "
+                             f"most {MAX_IMAGE_SIZE:,} are supported", path=model_file)
         if fixed and image_size not in (None, fixed[0]):
             raise InputError(f"image_size {image_size} in explorer-model.json, but input "
                              f"'pixel_values' takes {fixed[0]}", path=path)
@@ -355,13 +280,14 @@ def _resolve(config: ModelConfig, session: ort.InferenceSession, modality: str, 
 
 
 def _tokenizer_limit(path: Path) -> int | None:
-    """The truncation length the tokenizer was published with, if any."""
+    """The truncation length the tokenizer was published with, if it is a sensible one."""
     try:
         truncation = json.loads(path.read_text(encoding="utf-8")).get("truncation")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, AttributeError):
         return None
     length = truncation.get("max_length") if isinstance(truncation, dict) else None
-    return length if isinstance(length, int) and length > 0 else None
+    usable = isinstance(length, int) and not isinstance(length, bool) and 0 < length <= MAX_TOKENS
+    return length if usable else None
 
 
 def file_sha256(path: Path) -> str:
@@ -369,12 +295,9 @@ def file_sha256(path: Path) -> str:
     stat = path.stat()
     cache = path.parent / HASH_FILE
     key = {"file": path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    try:
-        cached = json.loads(cache.read_text(encoding="utf-8"))
-        if {k: cached.get(k) for k in key} == key and isinstance(cached.get("sha256"), str):
-            return cached["sha256"]
-    except (OSError, ValueError):
-        pass
+    cached = _read_hash_cache(cache)
+    if cached is not None and {k: cached.get(k) for k in key} == key:
+        return cached["sha256"]
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -385,3 +308,18 @@ def file_sha256(path: Path) -> str:
     except OSError:
         pass  # a read-only folder: hash again next time
     return sha
+
+
+def _read_hash_cache(cache: Path) -> dict | None:
+    """The cached hash record, or None when it is missing or not one we could have written."""
+    try:
+        if not cache.is_file():  # a FIFO or a device would block or never end
+            return None
+        with cache.open("rb") as fh:
+            data = json.loads(fh.read(4096).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):  # ValueError covers bad UTF-8 and bad JSON
+        return None
+    sha = data.get("sha256") if isinstance(data, dict) else None
+    if not isinstance(sha, str) or len(sha) != 64 or set(sha) - set("0123456789abcdef"):
+        return None
+    return data
