@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 class InputError(Exception):
@@ -67,6 +73,29 @@ class InputError(Exception):
             "hint": self.hint,
             "choices": list(self.choices),
         }
+
+
+def storage_error(exc: OSError, place: str | Path, what: str) -> InputError:
+    """An OSError met while writing into `place` (`what` names it: "the library folder").
+
+    Permissions, a read-only mount and a full disk are the user's to fix, so they
+    get a sentence that names the place; anything else keeps the system's words.
+    """
+    reason = exc.strerror or str(exc)
+    if exc.errno in NOT_WRITABLE:
+        return InputError(f"{what} {place} is not writable ({reason})")
+    if exc.errno in DISK_FULL:
+        return InputError(f"the disk holding {what} {place} is full ({reason})")
+    return InputError(f"cannot write {exc.filename or place} ({reason})")
+
+
+@contextmanager
+def writing_into(place: str | Path, what: str) -> Iterator[None]:
+    """Turn an OSError raised inside the block into `storage_error`'s one line."""
+    try:
+        yield
+    except OSError as exc:
+        raise storage_error(exc, place, what) from None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,14 @@
 """The local library: each imported set is a folder of vectors.npy + metadata.parquet + manifest.json.
 
-A set is written into a hidden `.partial-*` folder and renamed into place only
-when every file is complete, so an interrupted import leaves nothing visible.
-Reopening memory-maps the vectors, so it costs the same for 1k or 10M rows.
+A set is written into a hidden `.partial-*` folder (core/partial_folders.py) and
+renamed into place only when every file is complete, so an interrupted import
+leaves nothing visible, and the next import deletes what a killed one left.
+Reopening memory-maps the vectors, so it costs the same for 1k or 10M rows; it
+first checks what can be checked without reading the data (the manifest's
+fields, the .npy header against the file's size, the Parquet footer's row
+count), so a damaged set is named with what is wrong when it is opened, not
+met later as a traceback. `scan` lists damaged sets beside the good ones, so
+they can be seen and removed.
 """
 
 from __future__ import annotations
@@ -12,10 +18,9 @@ import json
 import os
 import re
 import shutil
-import time
+import tempfile
 import uuid
 import zlib
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,52 +32,18 @@ from explorer.core.artifacts import ArtifactStore
 from explorer.core.atomic import fsync_dir, write_json
 from explorer.core.checks import SetReport, check_set
 from explorer.core.embedding_set import EmbeddingSet
-from explorer.core.errors import InputError
+from explorer.core.errors import InputError, writing_into
 from explorer.core.jobs import TaskState
+from explorer.core.manifest import MANIFEST, DamagedSet, LibraryEntry
+from explorer.core.npy_files import read_header
+from explorer.core.partial_folders import TRASH_PREFIX, partial_folder, release, sweep
 from explorer.core.paths import data_home
 from explorer.core.vector_checks import chunk_rows, release_pages
 
-SCHEMA_VERSION = 1
 VECTORS = "vectors.npy"
 METADATA = "metadata.parquet"
-MANIFEST = "manifest.json"
-PARTIAL_PREFIX = ".partial-"
 NORMS_KIND, NORMS_KEY, NORMS_FORMAT = "index", "norms", 1  # row norms, kept for neighbour search
-
-
-@dataclass
-class LibraryEntry:
-    """What manifest.json holds; also what `list` and `import` print."""
-
-    id: str
-    name: str
-    count: int
-    dim: int
-    dtype: str
-    metric: str
-    created: str
-    source: list[str]
-    format: str
-    schema_version: int = SCHEMA_VERSION
-    model: str | None = None
-    vector_column: str | None = None
-    id_column: str | None = None
-    text_column: str | None = None
-    columns: list[str] = field(default_factory=list)
-    nan_rows_dropped: int = 0
-    zero_rows: int = 0
-    zero_rows_dropped: int = 0
-    duplicate_ids: int = 0
-    notes: list[str] = field(default_factory=list)
-    fingerprint: dict | None = None  # source size/mtime, to recognise a re-import
-    path: str = ""
-
-    @property
-    def bytes(self) -> int:
-        return self.count * self.dim * 4
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+LIBRARY_FOLDER = "the library folder"
 
 
 def fingerprint(paths: list[str]) -> dict:
@@ -97,29 +68,52 @@ class Library:
         self.sets_dir = self.root / "sets"
 
     # --- reading -------------------------------------------------------------
-    def entries(self) -> list[LibraryEntry]:
+    def scan(self, read_files: bool = False) -> tuple[list[LibraryEntry], list[DamagedSet]]:
+        """Every set folder: the readable sets (newest first) and the damaged ones, with why.
+
+        The manifests are always read; `read_files` also reads each set's
+        .npy header and Parquet footer (what `list` shows, a few reads a set).
+        """
         if not self.sets_dir.is_dir():
-            return []
-        out = []
+            return [], []
+        entries, damaged = [], []
         for folder in sorted(self.sets_dir.iterdir()):
-            if folder.name.startswith(".") or not (folder / MANIFEST).is_file():
+            if folder.name.startswith(".") or not folder.is_dir():
                 continue
             try:
-                out.append(self._read_manifest(folder))
-            except (OSError, ValueError, TypeError, KeyError, AttributeError):
-                continue  # a damaged manifest hides one set, never the library
-        out.sort(key=lambda e: str(e.created), reverse=True)
-        return out
+                entry = _read_manifest(folder)
+            except ValueError as exc:
+                damaged.append(DamagedSet(folder.name, str(folder), str(exc)))
+                continue
+            problem = check_files(folder, entry) if read_files else None
+            if problem:
+                damaged.append(DamagedSet(folder.name, str(folder), problem))
+            else:
+                entries.append(entry)
+        entries.sort(key=lambda e: e.created, reverse=True)
+        return entries, damaged
+
+    def entries(self) -> list[LibraryEntry]:
+        return self.scan()[0]
 
     def entry(self, key: str) -> LibraryEntry:
-        """Find a set by id or (unique) name."""
-        entries = self.entries()
+        """Find a set by id or (unique) name; a damaged one is named with what is wrong."""
+        found = self._find(key)
+        if isinstance(found, DamagedSet):
+            raise _damaged(found.id, found.path, found.reason)
+        return found
+
+    def _find(self, key: str) -> LibraryEntry | DamagedSet:
+        entries, damaged = self.scan()
         matches = {e.id: e for e in entries if e.id == key or e.name == key}
         if len(matches) == 1:
             return next(iter(matches.values()))
         if len(matches) > 1:
             raise InputError(f"several library sets are called {key!r}; use one of the ids: "
                              + ", ".join(matches))
+        for d in damaged:
+            if d.id == key:
+                return d
         raise InputError(f"no library set {key!r}",
                          hint="`embedding-explorer list` shows the sets")
 
@@ -134,16 +128,20 @@ class Library:
     def open(self, key: str) -> EmbeddingSet:
         entry = self.entry(key)
         folder = Path(entry.path)
+        problem = check_files(folder, entry)
+        if problem:
+            raise _damaged(entry.id, folder, problem)
         try:
             vectors = np.load(folder / VECTORS, mmap_mode="r")
             metadata = pq.read_table(folder / METADATA, memory_map=True)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"library set {entry.id!r} is damaged ({exc})", path=folder) from None
-        return EmbeddingSet(
-            vectors=vectors, metadata=metadata, name=entry.name, format=entry.format,
-            source=entry.source, metric=entry.metric, model=entry.model,
-            vector_column=entry.vector_column, id_column=entry.id_column,
-            text_column=entry.text_column, library_id=entry.id, path=folder, notes=entry.notes)
+            return EmbeddingSet(
+                vectors=vectors, metadata=metadata, name=entry.name, format=entry.format,
+                source=entry.source, metric=entry.metric, model=entry.model,
+                vector_column=entry.vector_column, id_column=entry.id_column,
+                text_column=entry.text_column, library_id=entry.id, path=folder,
+                notes=entry.notes)
+        except (OSError, ValueError, pa.ArrowException) as exc:  # changed since it was checked
+            raise _damaged(entry.id, folder, str(exc)) from None
 
     def open_or_import(self, key: str, state: TaskState | None = None) -> EmbeddingSet:
         """A library id/name, or a file: reopened if imported before and unchanged, else imported."""
@@ -191,55 +189,60 @@ class Library:
             raise InputError("no rows are left after dropping the invalid ones",
                              path=es.source[0] if es.source else None)
 
-        self.sets_dir.mkdir(parents=True, exist_ok=True)
-        self._clean_partials()
         name = name or es.name
-        set_id = self._unique_id(slugify(name))
-        tmp = self.sets_dir / f"{PARTIAL_PREFIX}{set_id}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        try:
-            state.status("Writing vectors")
-            self._write_vectors(tmp / VECTORS, es.vectors, keep_mask, n_keep, state.sub(0.3, 0.9))
-            if scan.norms is not None:  # spares neighbour search a second pass
-                _write_norms(tmp, scan.norms[keep_mask] if len(drop) else scan.norms)
-            state.status("Writing metadata")
-            meta = es.metadata
-            if len(drop):
-                keep = np.flatnonzero(keep_mask)
-                meta = meta.take(pa.array(keep))
-                if "source_row" not in meta.column_names:
-                    meta = meta.append_column("source_row", pa.array(keep, type=pa.int64()))
-            _write_metadata(tmp / METADATA, meta)
-            state.progress(0.95)
-            entry = LibraryEntry(
-                id=set_id, name=name, count=n_keep, dim=es.dim, dtype="float32",
-                metric=es.metric, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                source=list(es.source), format=es.format, model=es.model,
-                vector_column=es.vector_column, id_column=es.id_column,
-                text_column=es.text_column, columns=list(meta.column_names),
-                nan_rows_dropped=scan.nan_rows if drop_nonfinite else 0,
-                zero_rows=0 if drop_zero else scan.n_zero_rows,
-                zero_rows_dropped=scan.n_zero_rows if drop_zero else 0,
-                duplicate_ids=report.duplicate_ids,
-                notes=list(es.notes), fingerprint=fingerprint(es.source) or None)
-            manifest = entry.to_dict()
-            manifest.pop("path")
-            write_json(tmp / MANIFEST, manifest)
-            state.check()  # the last moment a cancel can stop the import
-            final = self._commit(tmp, entry)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        with writing_into(self.sets_dir, LIBRARY_FOLDER):
+            self.sets_dir.mkdir(parents=True, exist_ok=True)
+            sweep(self.sets_dir)  # what killed imports left, before taking more room
+            with partial_folder(self.sets_dir, slugify(name)) as tmp:
+                state.status("Writing vectors")
+                self._write_vectors(tmp / VECTORS, es.vectors, keep_mask, n_keep,
+                                    state.sub(0.3, 0.9))
+                if scan.norms is not None:  # spares neighbour search a second pass
+                    _write_norms(tmp, scan.norms[keep_mask] if len(drop) else scan.norms)
+                state.status("Writing metadata")
+                meta = es.metadata
+                if len(drop):
+                    keep = np.flatnonzero(keep_mask)
+                    meta = meta.take(pa.array(keep))
+                    if "source_row" not in meta.column_names:
+                        meta = meta.append_column("source_row", pa.array(keep, type=pa.int64()))
+                _write_metadata(tmp / METADATA, meta)
+                state.progress(0.95)
+                entry = LibraryEntry(
+                    id=self._unique_id(slugify(name)), name=name, count=n_keep, dim=es.dim,
+                    dtype="float32", metric=es.metric,
+                    created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    source=list(es.source), format=es.format, model=es.model,
+                    vector_column=es.vector_column, id_column=es.id_column,
+                    text_column=es.text_column, columns=list(meta.column_names),
+                    nan_rows_dropped=scan.nan_rows if drop_nonfinite else 0,
+                    zero_rows=0 if drop_zero else scan.n_zero_rows,
+                    zero_rows_dropped=scan.n_zero_rows if drop_zero else 0,
+                    duplicate_ids=report.duplicate_ids,
+                    notes=list(es.notes), fingerprint=fingerprint(es.source) or None)
+                write_json(tmp / MANIFEST, entry.manifest())
+                state.check()  # the last moment a cancel can stop the import
+                release(tmp)
+                final = self._commit(tmp, entry)
         entry.path = str(final)
         return entry
 
-    def remove(self, key: str) -> LibraryEntry:
-        entry = self.entry(key)
-        folder = Path(entry.path)
-        trash = self.sets_dir / f"{PARTIAL_PREFIX}removed-{uuid.uuid4().hex[:8]}"
-        os.rename(folder, trash)  # disappears atomically, then is deleted
+    def remove(self, key: str) -> LibraryEntry | DamagedSet:
+        """Delete a set; a damaged one too, by the folder name `scan` lists it under."""
+        found = self._find(key)
+        trash = self.sets_dir / f"{TRASH_PREFIX}{uuid.uuid4().hex[:8]}"
+        with writing_into(self.sets_dir, LIBRARY_FOLDER):
+            os.rename(found.path, trash)  # disappears atomically, then is deleted
+        fsync_dir(self.sets_dir)
         shutil.rmtree(trash, ignore_errors=True)
-        return entry
+        return found
+
+    def check_writable(self) -> None:
+        """Raise now if a new set could not be stored (before hours of encoding, say)."""
+        with writing_into(self.sets_dir, LIBRARY_FOLDER):
+            self.sets_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.sets_dir, prefix=".probe-"):
+                pass
 
     # --- internals -----------------------------------------------------------
     @staticmethod
@@ -279,9 +282,7 @@ class Library:
                 if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                     raise
                 entry.id = self._unique_id(base)
-                manifest = entry.to_dict()
-                manifest.pop("path")
-                write_json(tmp / MANIFEST, manifest)
+                write_json(tmp / MANIFEST, entry.manifest())
                 continue
             fsync_dir(self.sets_dir)
             return final
@@ -293,31 +294,68 @@ class Library:
             candidate, i = f"{base}-{i}", i + 1
         return candidate
 
-    def _clean_partials(self, older_than: float = 24 * 3600) -> None:
-        """Remove leftovers of imports that were killed (not ones running now)."""
-        now = time.time()
-        for folder in self.sets_dir.glob(PARTIAL_PREFIX + "*"):
-            try:
-                if now - folder.stat().st_mtime > older_than:
-                    shutil.rmtree(folder, ignore_errors=True)
-            except OSError:
-                pass
 
-    @staticmethod
-    def _read_manifest(folder: Path) -> LibraryEntry:
+def _read_manifest(folder: Path) -> LibraryEntry:
+    """The set's entry; ValueError saying in the user's words what is wrong with its manifest."""
+    try:
         with open(folder / MANIFEST, encoding="utf-8") as fh:
             data = json.load(fh)
-        if not isinstance(data, dict):
-            raise ValueError("manifest is not an object")
-        if data.get("schema_version", 0) > SCHEMA_VERSION:
-            raise ValueError("manifest from a newer version")
-        known = {f for f in LibraryEntry.__dataclass_fields__}
-        entry = LibraryEntry(**{k: v for k, v in data.items() if k in known})
-        entry.path = str(folder)
-        if not isinstance(entry.id, str) or not isinstance(entry.name, str):
-            raise ValueError("manifest id/name are not text")
-        entry.count, entry.dim = int(entry.count), int(entry.dim)
-        return entry
+    except FileNotFoundError:
+        raise ValueError(f"{MANIFEST} is missing") from None
+    except OSError as exc:
+        raise ValueError(f"{MANIFEST} cannot be read ({exc.strerror or exc})") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{MANIFEST} is not valid JSON ({exc.msg} at line {exc.lineno}, "
+                         f"column {exc.colno})") from None
+    except ValueError as exc:  # not UTF-8
+        raise ValueError(f"{MANIFEST} is not text ({exc})") from None
+    return LibraryEntry.from_manifest(data, folder)
+
+
+def check_files(folder: Path, entry: LibraryEntry) -> str | None:
+    """What is wrong with a set's files (None when nothing), without reading their data.
+
+    The .npy header gives the shape and dtype, the file's size whether the data
+    is all there, the Parquet footer the metadata's row count.
+    """
+    try:
+        with open(folder / VECTORS, "rb") as fh:
+            header = read_header(fh)
+    except FileNotFoundError:
+        return f"{VECTORS} is missing"
+    except OSError as exc:
+        return f"{VECTORS} cannot be read ({exc.strerror or exc})"
+    except ValueError as exc:
+        return f"{VECTORS} is not a readable NumPy file: {exc}"
+    if len(header.shape) != 2:
+        return f"{VECTORS} holds a {len(header.shape)}-D array, not one vector a row"
+    if header.dtype != np.float32:
+        return f"{VECTORS} holds {header.dtype} values, not float32"
+    if header.fortran_order:
+        return f"{VECTORS} is stored column by column (Fortran order), not one vector a row"
+    n, d = header.shape
+    if n == 0 or d == 0:
+        return f"{VECTORS} holds no vectors ({n} x {d})"
+    problem = header.problem()
+    if problem:
+        return f"{VECTORS}: {problem}"
+    if (n, d) != (entry.count, entry.dim):
+        return (f"{VECTORS} holds {n:,} x {d} vectors but {MANIFEST} says "
+                f"{entry.count:,} x {entry.dim}")
+    try:
+        rows = pq.read_metadata(folder / METADATA).num_rows
+    except FileNotFoundError:
+        return f"{METADATA} is missing"
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        return f"{METADATA} cannot be read ({exc})"
+    if rows != n:
+        return f"{METADATA} has {rows:,} rows but {VECTORS} has {n:,}"
+    return None
+
+
+def _damaged(set_id: str, folder: str | Path, reason: str) -> InputError:
+    return InputError(f"library set {set_id!r} is damaged: {reason}", path=folder,
+                      hint=f"`embedding-explorer remove {set_id}` deletes it; then import it again")
 
 
 def vectors_signature(vectors: np.ndarray, folder: Path | None) -> dict:

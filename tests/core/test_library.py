@@ -1,6 +1,12 @@
 """The library round trip: import, reopen memory-mapped, atomic writes, removal."""
 
+import errno
 import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -10,7 +16,9 @@ import pytest
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.jobs import Cancelled, TaskState
-from explorer.core.library import MANIFEST, PARTIAL_PREFIX, SCHEMA_VERSION, Library
+from explorer.core.library import Library
+from explorer.core.manifest import MANIFEST, SCHEMA_VERSION
+from explorer.core.partial_folders import PARTIAL_PREFIX
 from explorer.core.loaders import open_file
 
 
@@ -193,3 +201,207 @@ def test_import_keeps_the_scans_row_norms_for_kept_rows(tmp_path):
     # the signature follows the vectors file: rewriting it makes the stored norms stale
     np.save(back.path / "vectors.npy", np.asarray(back.vectors) * 2)
     assert meta["signature"] != vectors_signature(np.load(back.path / "vectors.npy"), back.path)
+
+
+# --- damage is named when a set is opened, never met later as a traceback ---------------
+
+def _edit_manifest(folder, **changes):
+    data = json.loads((folder / MANIFEST).read_text())
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key)
+        else:
+            data[key] = value
+    (folder / MANIFEST).write_text(json.dumps(data))
+
+
+def _cut_short(folder):
+    path = folder / "vectors.npy"
+    path.write_bytes(path.read_bytes()[:-40])
+
+
+FILE_DAMAGE = [
+    (lambda f: (f / "vectors.npy").write_bytes(b""), "vectors.npy is not a readable NumPy file: "
+                                                      "the file is empty"),
+    (lambda f: (f / "vectors.npy").write_bytes(b"\x93NUMPY junk"), "not a readable NumPy file"),
+    (lambda f: np.save(f / "vectors.npy", np.zeros((0, 16), np.float32)), "holds no vectors"),
+    (lambda f: np.save(f / "vectors.npy", np.zeros((200, 16))), "float64 values, not float32"),
+    (lambda f: np.save(f / "vectors.npy", np.zeros(200, np.float32)), "1-D array"),
+    (lambda f: np.save(f / "vectors.npy", np.zeros((200, 8), np.float32)),
+     "vectors.npy holds 200 x 8 vectors but manifest.json says 200 x 16"),
+    (_cut_short, "vectors.npy: it is cut short"),
+    (lambda f: (f / "vectors.npy").unlink(), "vectors.npy is missing"),
+    (lambda f: pq.write_table(pq.read_table(f / "metadata.parquet").slice(0, 150),
+                              f / "metadata.parquet"),
+     "metadata.parquet has 150 rows but vectors.npy has 200"),
+    (lambda f: (f / "metadata.parquet").write_bytes(b"PAR1 junk"), "metadata.parquet cannot be read"),
+    (lambda f: (f / "metadata.parquet").unlink(), "metadata.parquet is missing"),
+]
+
+MANIFEST_DAMAGE = [
+    (lambda f: _edit_manifest(f, metric="manhattan"), "unknown metric 'manhattan'"),
+    (lambda f: _edit_manifest(f, count="200"), "'count' is '200', not a whole number"),
+    (lambda f: _edit_manifest(f, count=True), "'count' is True, not a whole number"),
+    (lambda f: _edit_manifest(f, count=0), "declares 0 x 16 vectors"),
+    (lambda f: _edit_manifest(f, source="x.npy"), "'source' is 'x.npy', not a list of text"),
+    (lambda f: _edit_manifest(f, model=3), "'model' is 3, not text or null"),
+    (lambda f: _edit_manifest(f, metric=None), "manifest.json has no 'metric'"),
+    (lambda f: _edit_manifest(f, schema_version=SCHEMA_VERSION + 1), "newer version"),
+    (lambda f: (f / MANIFEST).write_text('{"id": "my-set", trunc'), "not valid JSON"),
+    (lambda f: (f / MANIFEST).write_text("[]"), "does not hold an object"),
+    (lambda f: (f / MANIFEST).write_bytes(b"\xff\xfe\x00"), "manifest.json is not text"),
+    (lambda f: (f / MANIFEST).unlink(), "manifest.json is missing"),
+]
+
+
+@pytest.mark.parametrize("damage, reason", FILE_DAMAGE + MANIFEST_DAMAGE)
+def test_a_damaged_set_is_named_with_what_is_wrong(tmp_path, damage, reason):
+    lib = Library(tmp_path)
+    folder = Path(lib.import_set(make_set()).path)
+    damage(folder)
+    with pytest.raises(InputError) as caught:
+        lib.open("my-set")
+    message = str(caught.value)
+    assert "library set 'my-set' is damaged" in message and reason in message
+    assert caught.value.path == str(folder)
+    entries, damaged = lib.scan(read_files=True)
+    assert entries == [] and [(d.id, d.path) for d in damaged] == [("my-set", str(folder))]
+    assert reason in damaged[0].reason
+
+
+@pytest.mark.parametrize("damage, reason", MANIFEST_DAMAGE)
+def test_a_set_with_a_damaged_manifest_is_listed_and_can_be_removed(tmp_path, damage, reason):
+    lib = Library(tmp_path)
+    folder = Path(lib.import_set(make_set()).path)
+    lib.import_set(make_set(name="fine"))
+    damage(folder)
+    assert [e.id for e in lib.entries()] == ["fine"]
+    assert [(d.id, d.path) for d in lib.scan()[1]] == [("my-set", str(folder))]
+    with pytest.raises(InputError, match="is damaged"):
+        lib.entry("my-set")
+    removed = lib.remove("my-set")
+    assert (removed.id, removed.path) == ("my-set", str(folder)) and reason in removed.reason
+    assert not folder.exists() and lib.scan() == (lib.entries(), [])
+    assert [p.name for p in (tmp_path / "sets").iterdir()] == ["fine"]
+
+
+def test_a_set_with_damaged_files_can_be_removed(tmp_path):
+    lib = Library(tmp_path)
+    folder = Path(lib.import_set(make_set()).path)
+    np.save(folder / "vectors.npy", np.zeros((0, 16), np.float32))
+    assert lib.remove("my-set").id == "my-set" and not folder.exists()
+
+
+# --- a read-only library or a full disk: one sentence, nothing half-written ------------
+
+def _refuse(monkeypatch, target, name, code):
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code), str(args[0]) if args else None)
+    monkeypatch.setattr(target, name, refuse)
+
+
+def test_a_read_only_library_refuses_import_and_remove_in_one_sentence(tmp_path, monkeypatch):
+    lib = Library(tmp_path)
+    lib.import_set(make_set())
+    with monkeypatch.context() as m:  # what a read-only mount answers, even to root
+        _refuse(m, os, "mkdir", errno.EROFS)
+        _refuse(m, os, "rename", errno.EROFS)
+        with pytest.raises(InputError) as caught:
+            lib.import_set(make_set(name="other"))
+        assert str(caught.value) == (f"the library folder {tmp_path / 'sets'} is not writable "
+                                     "(Read-only file system)")
+        with pytest.raises(InputError, match="is not writable"):
+            lib.remove("my-set")
+    assert [e.id for e in lib.entries()] == ["my-set"]
+
+
+def test_check_writable_answers_before_any_work(tmp_path, monkeypatch):
+    lib = Library(tmp_path)
+    lib.check_writable()
+    _refuse(monkeypatch, tempfile, "TemporaryFile", errno.EACCES)
+    with pytest.raises(InputError, match="library folder .* is not writable"):
+        lib.check_writable()
+
+
+@pytest.mark.parametrize("where", ["vectors", "metadata", "manifest"])
+def test_a_full_disk_during_import_leaves_nothing_behind(tmp_path, monkeypatch, where):
+    import explorer.core.library as library_module
+
+    lib = Library(tmp_path)
+    lib.import_set(make_set(name="before"))
+    if where == "vectors":
+        real = Library._write_vectors
+
+        def half_then_full(path, *args):
+            real(path, *args)
+            with open(path, "r+b") as fh:  # as if the disk filled half-way
+                fh.truncate(path.stat().st_size // 2)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        monkeypatch.setattr(Library, "_write_vectors", staticmethod(half_then_full))
+    elif where == "metadata":
+        _refuse(monkeypatch, pq, "write_table", errno.ENOSPC)
+    else:
+        _refuse(monkeypatch, library_module, "write_json", errno.ENOSPC)
+    with pytest.raises(InputError) as caught:
+        lib.import_set(make_set(n=400))
+    assert str(caught.value) == (f"the disk holding the library folder {tmp_path / 'sets'} is "
+                                 "full (No space left on device)")
+    assert [p.name for p in (tmp_path / "sets").iterdir()] == ["before"]
+
+
+# --- killed imports: their partial folders go at the next import ------------------------
+
+CHILD_IMPORT = """
+import sys
+import numpy as np, pyarrow as pa
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.jobs import TaskState
+from explorer.core.library import Library
+
+def progress(fraction):
+    if fraction > 0.5 and not progress.told:
+        progress.told = True
+        print("writing", flush=True)
+        sys.stdin.readline()  # held here, its partial folder half-written, until told
+progress.told = False
+n = 20000
+es = EmbeddingSet(np.ones((n, 64), np.float32), pa.table({"i": np.arange(n)}), name="child")
+print(Library(sys.argv[1]).import_set(es, state=TaskState(on_progress=progress)).id, flush=True)
+"""
+
+
+def _start_child_import(root):
+    child = subprocess.Popen([sys.executable, "-c", CHILD_IMPORT, str(root)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "writing"
+    return child
+
+
+def _partials(root):
+    return sorted(p.name for p in (root / "sets").iterdir() if p.name.startswith(PARTIAL_PREFIX))
+
+
+def test_an_import_deletes_what_a_killed_import_left(tmp_path):
+    child = _start_child_import(tmp_path)
+    assert len(_partials(tmp_path)) == 1
+    child.kill()
+    child.wait()
+    assert len(_partials(tmp_path)) == 1  # left behind, with its megabytes
+    Library(tmp_path).import_set(make_set())
+    assert _partials(tmp_path) == []
+
+
+def test_an_import_never_touches_one_running_in_another_process(tmp_path):
+    child = _start_child_import(tmp_path)
+    try:
+        running = _partials(tmp_path)
+        Library(tmp_path).import_set(make_set())
+        assert _partials(tmp_path) == running
+        child.stdin.write("go on\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "child"
+    finally:
+        child.kill()
+        child.wait()
+    assert {e.id for e in Library(tmp_path).entries()} == {"my-set", "child"}
+    assert _partials(tmp_path) == []

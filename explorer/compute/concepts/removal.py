@@ -5,10 +5,7 @@ And how far each item's neighbours moved, to judge what the removal cost.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -39,9 +36,12 @@ def remove_directions(es: EmbeddingSet, directions, library=None, name: str | No
     on anything orthogonal to them is unchanged (for cosine sets the norms
     change, hence the cosines with other directions). Rows go chunk by chunk
     into a memory-mapped .npy in a hidden folder of the library, which the
-    import then copies; the folder is removed afterwards.
+    import then copies; the folder is removed afterwards (or by the next import,
+    if this process is killed: core/partial_folders.py).
     """
-    from explorer.core.library import PARTIAL_PREFIX, Library
+    from explorer.core.errors import writing_into
+    from explorer.core.library import LIBRARY_FOLDER, Library
+    from explorer.core.partial_folders import partial_folder
 
     state = state or TaskState()
     directions = list(directions)
@@ -50,37 +50,35 @@ def remove_directions(es: EmbeddingSet, directions, library=None, name: str | No
     q = removal_basis(directions)
     library = library or Library()
     names = ", ".join(repr(d.name) for d in directions)
-    library.sets_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}concepts-", dir=library.sets_dir))
-    try:
-        n, dim = es.count, es.dim
-        state.status("Projecting the directions out")
-        # plain writes rather than a writable memory map: the rows go to the page cache,
-        # not into this process's memory
-        with open(work / "vectors.npy", "wb") as fh:
-            np.lib.format.write_array_header_2_0(
-                fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
-                     "fortran_order": False, "shape": (n, dim)})
-            for lo in range(0, n, CHUNK):
-                x = np.asarray(es.vectors[lo:lo + CHUNK], dtype=np.float64)
-                fh.write(np.ascontiguousarray(x - (x @ q) @ q.T, dtype=np.float32).data)
-                state.progress(min(n, lo + CHUNK), 2 * n)
-        vectors = np.load(work / "vectors.npy", mmap_mode="r")
-        note = (f"derived from {es.name!r}" + (f" ({es.library_id})" if es.library_id else "")
-                + f": projected out {names} ({q.shape[1]} dimension"
-                + ("s" if q.shape[1] != 1 else "") + " removed); same items, metadata, "
-                "metric and model")
-        derived = EmbeddingSet(
-            vectors=vectors, metadata=es.metadata, name=name or f"{es.name} without "
-            + ", ".join(d.name for d in directions), format="derived",
-            source=[es.library_id or es.name], metric=es.metric, model=es.model,
-            vector_column=es.vector_column, id_column=es.id_column, text_column=es.text_column,
-            notes=[*es.notes, note])
-        entry = library.import_set(derived, state=state.sub(0.5, 1.0))
-        del vectors, derived
-        return entry
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with writing_into(library.sets_dir, LIBRARY_FOLDER):
+        library.sets_dir.mkdir(parents=True, exist_ok=True)
+        with partial_folder(library.sets_dir, "concepts") as work:
+            n, dim = es.count, es.dim
+            state.status("Projecting the directions out")
+            # plain writes rather than a writable memory map: the rows go to the page cache,
+            # not into this process's memory
+            with open(work / "vectors.npy", "wb") as fh:
+                np.lib.format.write_array_header_2_0(
+                    fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+                         "fortran_order": False, "shape": (n, dim)})
+                for lo in range(0, n, CHUNK):
+                    x = np.asarray(es.vectors[lo:lo + CHUNK], dtype=np.float64)
+                    fh.write(np.ascontiguousarray(x - (x @ q) @ q.T, dtype=np.float32).data)
+                    state.progress(min(n, lo + CHUNK), 2 * n)
+            vectors = np.load(work / "vectors.npy", mmap_mode="r")
+            note = (f"derived from {es.name!r}" + (f" ({es.library_id})" if es.library_id else "")
+                    + f": projected out {names} ({q.shape[1]} dimension"
+                    + ("s" if q.shape[1] != 1 else "") + " removed); same items, metadata, "
+                    "metric and model")
+            derived = EmbeddingSet(
+                vectors=vectors, metadata=es.metadata, name=name or f"{es.name} without "
+                + ", ".join(d.name for d in directions), format="derived",
+                source=[es.library_id or es.name], metric=es.metric, model=es.model,
+                vector_column=es.vector_column, id_column=es.id_column,
+                text_column=es.text_column, notes=[*es.notes, note])
+            entry = library.import_set(derived, state=state.sub(0.5, 1.0))
+            del vectors, derived
+            return entry
 
 
 @dataclass

@@ -1,0 +1,134 @@
+"""What a library set's manifest.json holds, read strictly.
+
+A damaged manifest must be reported, never half-believed: every field is
+checked against the type LibraryEntry declares before a set is listed or
+opened, so a wrong metric or a count written as text is named here instead of
+surfacing later as a traceback. Unknown keys are ignored (a newer minor
+version may add some); a higher schema_version is refused by name.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+
+from explorer.core.embedding_set import METRICS
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class LibraryEntry:
+    """What manifest.json holds; also what `list` and `import` print."""
+
+    id: str
+    name: str
+    count: int
+    dim: int
+    dtype: str
+    metric: str
+    created: str
+    source: list[str]
+    format: str
+    schema_version: int = SCHEMA_VERSION
+    model: str | None = None
+    vector_column: str | None = None
+    id_column: str | None = None
+    text_column: str | None = None
+    columns: list[str] = field(default_factory=list)
+    nan_rows_dropped: int = 0
+    zero_rows: int = 0
+    zero_rows_dropped: int = 0
+    duplicate_ids: int = 0
+    notes: list[str] = field(default_factory=list)
+    fingerprint: dict | None = None  # source size/mtime, to recognise a re-import
+    path: str = ""
+
+    @property
+    def bytes(self) -> int:
+        return self.count * self.dim * 4
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def manifest(self) -> dict:
+        """What goes into manifest.json (the path is where it is, not what it says)."""
+        data = self.to_dict()
+        data.pop("path")
+        return data
+
+    @classmethod
+    def from_manifest(cls, data: object, folder: Path) -> LibraryEntry:
+        """The entry of the set in `folder`; ValueError naming the first thing that is wrong."""
+        if not isinstance(data, dict):
+            raise ValueError(f"{MANIFEST} does not hold an object")
+        version = data.get("schema_version", 0)
+        if _is_a(version, int) and version > SCHEMA_VERSION:
+            raise ValueError(f"{MANIFEST} was written by a newer version of Embedding Explorer "
+                             f"(schema {version}; this one reads {SCHEMA_VERSION})")
+        hints = typing.get_type_hints(cls)
+        values = {}
+        for f in fields(cls):
+            if f.name == "path":
+                continue
+            if f.name not in data:
+                if f.default is MISSING and f.default_factory is MISSING:
+                    raise ValueError(f"{MANIFEST} has no {f.name!r}")
+                continue
+            value = data[f.name]
+            if not _is_a(value, hints[f.name]):
+                raise ValueError(f"{MANIFEST}: {f.name!r} is {_short(value)}, "
+                                 f"not {_describe(hints[f.name])}")
+            values[f.name] = value
+        entry = cls(**values, path=str(folder))
+        if entry.count < 1 or entry.dim < 1:
+            raise ValueError(f"{MANIFEST} declares {entry.count} x {entry.dim} vectors")
+        if entry.metric not in METRICS:
+            raise ValueError(f"{MANIFEST}: unknown metric {entry.metric!r} "
+                             f"(expected one of {', '.join(METRICS)})")
+        return entry
+
+
+@dataclass
+class DamagedSet:
+    """A folder of the library that cannot be opened, and why; listed so it can be removed."""
+
+    id: str  # the folder's name
+    path: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _is_a(value: object, hint: object) -> bool:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        return any(_is_a(value, a) for a in args)
+    if origin is list:
+        return isinstance(value, list) and all(_is_a(v, args[0]) for v in value)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is type(None):
+        return value is None
+    return isinstance(value, origin or hint)
+
+
+_WORDS = {str: "text", int: "a whole number", dict: "an object", type(None): "null"}
+
+
+def _describe(hint: object) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(_describe(a) for a in args)
+    if origin is list:
+        return f"a list of {_describe(args[0])}"
+    return _WORDS.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
