@@ -1,14 +1,21 @@
 """Derived data of a library set (map coordinates, indexes ...), kept beside it.
 
 Layout: `<set folder>/artifacts/<kind>/<key>.npy` holds the array and
-`<key>.json` what it is (shape, dtype, the caller's meta). Both are written to a
-temporary file and renamed into place; the meta file is removed before the
-array is replaced and written after it, so a crash at any moment leaves either
-a complete artefact or one that `load` does not report (never an array paired
-with another array's meta). `load` memory-maps the array, so reopening a map of
-10M points costs nothing, and it returns None for anything missing or damaged:
-a cache must never stop the app, it only gets recomputed. Files other
+`<key>.json` what it is (shape, dtype, a checksum of the data, the caller's
+meta). Both are written to a temporary file and renamed into place; the meta
+file is removed before the array is replaced and written after it, so a crash
+at any moment leaves either a complete artefact or one that `load` does not
+report (never an array paired with another array's meta). `load` memory-maps
+the array, so reopening a map of 10M points costs nothing, and it returns None
+for anything missing or damaged: a cache must never stop the app, it only gets
+recomputed. A damaged artefact (its bytes no longer match the checksum) is
+deleted, never used; when the file is provably the one that was hashed (its
+`FileStamp`, see core/checksum.py) it is not hashed again. Files other
 libraries write (a faiss index) go through `save_file` / `load_file` the same way.
+
+The record's format stays 1: the checksum and stamp are added keys, so older
+versions still read these artefacts, and records they write (without a
+checksum) are hashed on their first load here and kept from then on.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from explorer.core.atomic import fsync_dir, write_json
+from explorer.core.checksum import ALGORITHM, Checksum, FileStamp
+from explorer.core.npy_files import map_checked
 
 ARTIFACTS_DIR = "artifacts"
 FORMAT_VERSION = 1
@@ -49,6 +58,10 @@ def safe_key(text: str) -> str:
     return slug or "key"
 
 
+class Damaged(Exception):
+    """An artefact whose files disagree with its record: deleted by `load`, never used."""
+
+
 class ArtifactStore:
     def __init__(self, set_folder: Path) -> None:
         self.set_folder = Path(set_folder)
@@ -63,7 +76,7 @@ class ArtifactStore:
     def save(self, kind: str, key: str, array: np.ndarray, meta: dict | None = None) -> Path:
         """Store `array` (any numeric dtype, C order on disk) with JSON-serialisable `meta`."""
         npy, js = self._paths(kind, key)
-        array = np.asarray(array)
+        array = np.ascontiguousarray(array)
         if array.dtype.hasobject:
             raise ValueError("object arrays cannot be stored as artefacts")
         record = {
@@ -75,12 +88,13 @@ class ArtifactStore:
         }
         # fail before touching anything if meta cannot be written
         json.dumps(record)
+        record["checksum"] = Checksum.of_array(array).to_dict()
         npy.parent.mkdir(parents=True, exist_ok=True)
         js.unlink(missing_ok=True)  # from here until the end, the artefact is "absent"
         fd, tmp = tempfile.mkstemp(dir=npy.parent, prefix=f".{npy.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.lib.format.write_array(fh, np.ascontiguousarray(array), allow_pickle=False)
+                np.lib.format.write_array(fh, array, allow_pickle=False)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, npy)
@@ -88,7 +102,7 @@ class ArtifactStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         fsync_dir(npy.parent)
-        write_json(js, record)
+        self._write_record(js, record, npy)
         return npy
 
     def save_file(self, kind: str, key: str, suffix: str, write: Callable[[str], None],
@@ -96,7 +110,8 @@ class ArtifactStore:
         """Store a file another library writes (`write(path)`, e.g. a faiss index) with `meta`.
 
         Same protocol as `save`: the meta goes first, the file is written beside
-        its final name and renamed, the meta comes back last with the file's size.
+        its final name and renamed, the meta comes back last with the file's
+        size and checksum.
         """
         _, js = self._paths(kind, key)
         target = js.with_name(f"{key}.{check_name(suffix, 'suffix')}")
@@ -112,28 +127,48 @@ class ArtifactStore:
             write(tmp)
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
+            checksum = Checksum.of_file(Path(tmp))
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         fsync_dir(target.parent)
-        record["bytes"] = target.stat().st_size
-        write_json(js, record)
+        record["bytes"] = checksum.bytes
+        record["checksum"] = checksum.to_dict()
+        self._write_record(js, record, target)
         return target
+
+    @staticmethod
+    def _write_record(js: Path, record: dict, data: Path) -> None:
+        """The record goes last, stamped with the data file as it is now; without it, no data."""
+        try:
+            record["verified"] = FileStamp.of(os.stat(data)).to_dict()
+            write_json(js, record)
+        except BaseException:
+            data.unlink(missing_ok=True)  # a full disk must not leave an array nobody lists
+            raise
 
     def load_file(self, kind: str, key: str) -> tuple[Path, dict] | None:
         """(path, meta) of a file stored with `save_file`, or None when absent or damaged."""
         try:
             _, js = self._paths(kind, key)
-            with open(js, encoding="utf-8") as fh:
-                record = json.load(fh)
-            if not isinstance(record, dict) or record.get("format", 0) > FORMAT_VERSION:
+            text = js.read_bytes()
+        except (OSError, ValueError):
+            return None
+        try:
+            record = _parse_record(text)
+            if record is None:
                 return None
             path = js.with_name(check_name(record["file"], "file"))
-            if path.stat().st_size != record["bytes"] or not isinstance(record["meta"], dict):
-                return None
+            st = os.stat(path)
+            if st.st_size != record["bytes"] or not isinstance(record["meta"], dict):
+                raise Damaged
+            self._verify(js, text, record, st, lambda algorithm: Checksum.of_file(path, algorithm))
             return path, record["meta"]
-        except (OSError, ValueError, TypeError, KeyError):
+        except PermissionError:
+            return None  # not ours to read: no sign of damage
+        except (Damaged, OSError, ValueError, TypeError, KeyError):
+            self._drop(kind, key, js, text)
             return None
 
     def delete(self, kind: str, key: str) -> None:
@@ -159,22 +194,59 @@ class ArtifactStore:
         """(read-only memory-mapped array, meta) or None when absent or damaged."""
         try:
             npy, js = self._paths(kind, key)
-        except ValueError:
+            text = js.read_bytes()
+        except (OSError, ValueError):
             return None
         try:
-            with open(js, encoding="utf-8") as fh:
-                record = json.load(fh)
-            if not isinstance(record, dict) or record.get("format", 0) > FORMAT_VERSION:
+            record = _parse_record(text)
+            if record is None:
                 return None
-            array = np.load(npy, mmap_mode="r", allow_pickle=False)
-            if list(array.shape) != list(record["shape"]) or array.dtype.str != record["dtype"]:
-                return None
+            array, st = map_checked(npy)
             meta = record.get("meta") or {}
-            if not isinstance(meta, dict):
-                return None
+            if (list(array.shape) != list(record["shape"]) or array.dtype.str != record["dtype"]
+                    or not isinstance(meta, dict)):
+                raise Damaged
+            self._verify(js, text, record, st,
+                         lambda algorithm: Checksum.of_array(array, algorithm))
             return array, meta
-        except (OSError, ValueError, TypeError, KeyError, EOFError):
+        except PermissionError:
+            return None  # not ours to read: no sign of damage
+        except (Damaged, OSError, ValueError, TypeError, KeyError, EOFError):
+            self._drop(kind, key, js, text)
             return None
+
+    @staticmethod
+    def _verify(js: Path, text: bytes, record: dict, st: os.stat_result,
+                digest: Callable[[str], Checksum]) -> None:
+        """Raise Damaged unless the data is what was saved; hash only when it may have changed.
+
+        A record without a checksum (written by an older version) is hashed now
+        and kept from here on: what it holds is trusted once, on this load.
+        """
+        stamp = FileStamp.of(st)
+        stored = record.get("checksum")
+        if stored is not None:
+            expected = Checksum.from_dict(stored)
+            if FileStamp.from_dict(record.get("verified")) == stamp:
+                return
+            if digest(expected.algorithm) != expected:
+                raise Damaged
+        else:
+            record["checksum"] = digest(ALGORITHM).to_dict()
+        record["verified"] = stamp.to_dict()
+        try:  # hashed once per change of the file, not per load
+            if js.read_bytes() == text:  # not if a save replaced the artefact meanwhile
+                write_json(js, record)
+        except OSError:
+            pass  # a read-only library: hashed again next time, still never trusted blindly
+
+    def _drop(self, kind: str, key: str, js: Path, text: bytes) -> None:
+        """Delete a damaged artefact, unless it was replaced while we looked (a save racing)."""
+        try:
+            if js.read_bytes() == text:
+                self.delete(kind, key)
+        except OSError:
+            pass
 
     def keys(self, kind: str) -> list[str]:
         """Keys of complete artefacts of `kind` (array and meta both present), sorted."""
@@ -199,6 +271,14 @@ class ArtifactStore:
                           if p.is_dir() and _SAFE.match(p.name))
         except OSError:
             return []
+
+
+def _parse_record(text: bytes) -> dict | None:
+    """The record; None when a newer version wrote it (left alone); ValueError when damaged."""
+    record = json.loads(text)
+    if not isinstance(record, dict) or not isinstance(record.get("format", 0), int):
+        raise ValueError("not an artefact record")
+    return None if record.get("format", 0) > FORMAT_VERSION else record
 
 
 __all__ = ["ArtifactStore", "check_name", "safe_key"]

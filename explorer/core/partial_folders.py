@@ -60,9 +60,9 @@ def release(folder: Path) -> None:
     (folder / LOCK_FILE).unlink(missing_ok=True)
 
 
-def sweep(parent: Path, now: float | None = None) -> list[Path]:
+def sweep(parent: Path) -> list[Path]:
     """Delete the partial folders in `parent` that no live process owns; returns them."""
-    now = time.time() if now is None else now
+    now = time.time()
     removed = []
     for folder in parent.glob(PARTIAL_PREFIX + "*"):
         try:

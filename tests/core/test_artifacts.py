@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 
 import numpy as np
 import pytest
@@ -162,3 +164,110 @@ def test_files_written_by_other_libraries_are_kept_atomically(tmp_path):
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []
     store.delete("index", "cosine-hnsw")
     assert not path.exists() and store.keys("index") == []
+
+
+# --- checksums: a damaged artefact is deleted, never used ----------------------------------
+
+def _flip_byte(path, offset_from_end=10, keep_times=False):
+    st = path.stat()
+    with open(path, "r+b") as fh:
+        fh.seek(-offset_from_end, 2)
+        byte = fh.read(1)
+        fh.seek(-offset_from_end, 2)
+        fh.write(bytes([byte[0] ^ 0x55]))
+    if keep_times:  # mtime put back as it was: only the ctime tells
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+@pytest.mark.parametrize("keep_times", [False, True])
+def test_a_flipped_byte_is_caught_and_the_artefact_deleted(store, keep_times):
+    norms = np.linspace(1, 2, 1000, dtype=np.float32)
+    store.save("index", "norms", norms, {"format": 1})
+    npy, js = _paths(store, "index", "norms")
+    size = npy.stat().st_size
+    _flip_byte(npy, keep_times=keep_times)
+    assert npy.stat().st_size == size  # same size, same header: only the checksum can tell
+    assert store.load("index", "norms") is None
+    assert not npy.exists() and not js.exists()
+    store.save("index", "norms", norms)  # rebuilt by the caller, as usual
+    np.testing.assert_array_equal(store.load("index", "norms")[0], norms)
+
+
+def test_an_unchanged_file_is_hashed_once_not_on_every_load(store, monkeypatch):
+    from explorer.core import checksum
+
+    store.save("projection", "k", np.arange(600, dtype=np.float32).reshape(200, 3))
+    npy, _ = _paths(store, "projection", "k")
+    calls = []
+    real = checksum.Checksum.of_array.__func__
+    monkeypatch.setattr(checksum.Checksum, "of_array",
+                        classmethod(lambda cls, *a: calls.append(1) or real(cls, *a)))
+    for _ in range(3):
+        assert store.load("projection", "k") is not None
+    assert calls == []  # stamped when saved: nothing changed since
+    os.utime(npy)  # same bytes, but the file was touched: hashed again, then trusted
+    for _ in range(3):
+        assert store.load("projection", "k") is not None
+    assert calls == [1]
+
+
+def test_artefacts_of_an_older_version_are_hashed_on_first_load_then_guarded(store):
+    arr = np.arange(50, dtype=np.int64)
+    store.save("p", "k", arr, {"v": 1})
+    npy, js = _paths(store, "p", "k")
+    record = json.loads(js.read_text())
+    del record["checksum"], record["verified"]
+    js.write_text(json.dumps(record))  # as the previous version wrote it
+    got, meta = store.load("p", "k")
+    np.testing.assert_array_equal(got, arr)
+    assert meta == {"v": 1} and "checksum" in json.loads(js.read_text())
+    _flip_byte(npy)
+    assert store.load("p", "k") is None and not npy.exists()
+
+
+def test_a_newer_record_is_left_alone(store):
+    store.save("p", "k", np.zeros(3))
+    npy, js = _paths(store, "p", "k")
+    record = json.loads(js.read_text())
+    record["format"] = 99
+    js.write_text(json.dumps(record))
+    assert store.load("p", "k") is None
+    assert npy.exists() and js.exists()
+
+
+def test_files_of_other_libraries_are_checksummed_too(tmp_path):
+    store = ArtifactStore(tmp_path)
+
+    def write(path):
+        with open(path, "wb") as fh:
+            fh.write(bytes(range(256)) * 40)
+
+    target = store.save_file("index", "cosine-hnsw", "faiss", write)
+    _flip_byte(target, keep_times=True)
+    assert store.load_file("index", "cosine-hnsw") is None
+    assert not target.exists() and store.keys("index") == []
+
+
+def test_a_full_disk_while_writing_the_record_leaves_nothing(store, monkeypatch):
+    import explorer.core.artifacts as artifacts
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(artifacts, "write_json", full)
+    with pytest.raises(OSError):
+        store.save("p", "k", np.ones(10))
+    assert list((store.root / "p").iterdir()) == []
+
+
+def test_an_unreadable_artefact_is_absent_not_damaged(store, monkeypatch):
+    import explorer.core.artifacts as artifacts
+
+    store.save("p", "k", np.ones(10))
+
+    def refused(path):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(artifacts, "map_checked", refused)
+    assert store.load("p", "k") is None
+    assert sorted(p.name for p in (store.root / "p").iterdir()) == ["k.json", "k.npy"]
