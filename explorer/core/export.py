@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +9,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from explorer.core.atomic import write_output
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 
@@ -18,29 +17,23 @@ FORMATS = (".csv", ".tsv", ".parquet")
 
 
 def write_table(table: pa.Table, path: Path) -> Path:
-    """CSV, TSV or Parquet by the file's extension, written to a temp file then renamed."""
+    """CSV, TSV or Parquet by the file's extension, into what `path` names (see `write_output`)."""
     path = Path(path).expanduser()
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise InputError("is a folder", path=path, hint="name a file to write, e.g. "
+                         + str(path / "out.parquet"))
     if suffix not in FORMATS:
         raise InputError(f"cannot write {suffix or 'files without an extension'}",
                          path=path, hint="use " + ", ".join(FORMATS))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        if suffix == ".parquet":
-            pq.write_table(table, tmp, compression="zstd")
-        else:
-            # CSV cannot hold nested values: lists are written as text
-            flat = pa.table({n: c if not pa.types.is_nested(c.type) else
-                             pa.array([None if v is None else str(v) for v in c.to_pylist()])
-                             for n, c in zip(table.column_names, table.columns)})
-            pacsv.write_csv(flat, tmp, pacsv.WriteOptions(delimiter="\t" if suffix == ".tsv" else ","))
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"cannot write the file ({exc.strerror or exc})", path=path) from None
-    return path
+    if suffix == ".parquet":
+        return write_output(path, lambda fh: pq.write_table(table, fh, compression="zstd"))
+    # CSV cannot hold nested values: lists are written as text
+    flat = pa.table({n: c if not pa.types.is_nested(c.type) else
+                     pa.array([None if v is None else str(v) for v in c.to_pylist()])
+                     for n, c in zip(table.column_names, table.columns)})
+    options = pacsv.WriteOptions(delimiter="\t" if suffix == ".tsv" else ",")
+    return write_output(path, lambda fh: pacsv.write_csv(flat, fh, options))
 
 
 def export_rows(es: EmbeddingSet, rows: np.ndarray, path: Path) -> Path:

@@ -38,3 +38,36 @@ def test_bad_extension_and_count(tmp_path):
         export_rows(ES, np.array([0]), tmp_path / "x.xlsx")
     with pytest.raises(InputError, match="4 coordinates for 5 items"):
         export_coordinates(ES, np.zeros((4, 2), dtype=np.float32), tmp_path / "x.parquet")
+
+
+def test_a_link_keeps_pointing_at_the_file_it_names(tmp_path):
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    link = tmp_path / "sel.csv"
+    link.symlink_to(real)
+    assert export_rows(ES, np.array([0, 1]), link) == link
+    assert link.is_symlink() and pacsv.read_csv(real).column("id").to_pylist() == ["a", "b"]
+
+
+def test_a_folder_is_named_as_one(tmp_path):
+    folder = tmp_path / "out.parquet"
+    folder.mkdir()
+    for path in (tmp_path, folder):
+        with pytest.raises(InputError, match="is a folder"):
+            export_rows(ES, np.array([0]), path)
+    assert list(folder.iterdir()) == []
+
+
+def test_a_pipe_receives_the_csv(tmp_path):
+    import os
+    import stat
+
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        export_rows(ES, np.array([4]), fifo)
+        assert os.read(reader, 1000).decode().splitlines() == ['"row","id","tags"', '4,"e",']
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)

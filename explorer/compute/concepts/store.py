@@ -13,9 +13,9 @@ import numpy as np
 
 from explorer.compute.concepts.direction import Direction, check_dim
 from explorer.core.artifacts import ArtifactStore, safe_key
-from explorer.core.atomic import write_json
+from explorer.core.atomic import write_output
 from explorer.core.embedding_set import EmbeddingSet
-from explorer.core.errors import InputError
+from explorer.core.errors import InputError, writing_into
 
 KIND = "concepts"  # artefact folder of the saved directions
 JSON_FORMAT = "embedding-explorer-directions"
@@ -78,7 +78,8 @@ class DirectionStore:
             key, i = base, 2
             while key in taken:
                 key, i = f"{base[:150]}-{i}", i + 1
-        self.store.save(KIND, key, d.vector.astype(np.float32), d.to_json(vector=False))
+        with writing_into(self.es.path, "the library set's folder"):
+            self.store.save(KIND, key, d.vector.astype(np.float32), d.to_json(vector=False))
         return key
 
     def delete(self, name: str) -> None:
@@ -89,11 +90,10 @@ class DirectionStore:
 
 
 def export_json(directions, path) -> Path:
-    """Write directions to a JSON file (atomically) that `import_json` reads back."""
-    path = Path(path)
-    write_json(path, {"format": JSON_FORMAT, "version": JSON_VERSION,
-                      "directions": [d.to_json() for d in directions]})
-    return path
+    """Write directions to a JSON file that `import_json` reads back (see `write_output`)."""
+    text = json.dumps({"format": JSON_FORMAT, "version": JSON_VERSION,
+                       "directions": [d.to_json() for d in directions]}, indent=2, sort_keys=True)
+    return write_output(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
 def compatibility(es: EmbeddingSet, d: Direction) -> str | None:
