@@ -1,33 +1,40 @@
-"""Binary array files: .npy (memory-mapped), .npz, .fvecs/.bvecs/.ivecs, HDF5."""
+"""Binary array files: .npy (memory-mapped), .npz, .fvecs/.bvecs/.ivecs.
+
+Every header is checked against the bytes behind it before anything is allocated, so a
+damaged or hostile header fails with a message instead of asking for gigabytes.
+"""
 
 from __future__ import annotations
 
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from tokenize import TokenError
-from typing import TYPE_CHECKING
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
 
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
-from explorer.core.loaders.base import Loaded, LoadOptions, check_array_fits
-
-if TYPE_CHECKING:
-    import h5py  # imported lazily: it is slow to import and only HDF5 files need it
-
-VECTOR_NAMES = ("embeddings", "embedding", "vectors", "vector", "train", "x", "X", "data", "arr_0")
-
+from explorer.core.loaders.base import Loaded, LoadOptions, check_array_fits, check_declared, pick
+# explorer.contributions registers the HDF5 loader under this module's name
+from explorer.core.loaders.hdf5 import load_hdf5, sniff_hdf5  # noqa: F401
 
 # --- .npy / .npz -----------------------------------------------------------------
 
+# What numpy raises on a damaged .npy header (a bad literal is a SyntaxError or TokenError).
+_BAD_HEADER = (ValueError, SyntaxError, TokenError, TypeError)
+
+
 def load_npy(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
-    shape, dtype, offset = _npy_header(path)
-    if dtype.hasobject:
-        raise InputError("holds Python objects (a pickled object array), not numbers; "
-                         "save it with a numeric dtype such as float32", path=path)
+    try:
+        with open(path, "rb") as fh:
+            shape, dtype = _npy_header(fh)
+            offset = fh.tell()
+    except _BAD_HEADER as exc:
+        raise _header_error(exc, path) from None
     _check_matrix(shape, dtype, path)
     # np.load only says "mmap length is greater than file size"; say which row is cut.
     row_bytes = shape[1] * dtype.itemsize
@@ -44,20 +51,20 @@ def load_npy(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     return Loaded(arr)
 
 
-def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
-    """Shape, dtype and data offset, read without touching the data."""
-    try:
-        with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0)
-            shape, _, dtype = read(fh)
-            return shape, dtype, fh.tell()
-    except (ValueError, OSError, SyntaxError, TokenError) as exc:
-        if str(exc).startswith("EOF"):
-            raise InputError("file ends inside the .npy header (truncated file?)",
-                             path=path) from None
-        raise InputError(f"not a valid .npy file: damaged header ({exc})", path=path) from None
+def _npy_header(fh: BinaryIO) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype, read without touching the data; the file is left at the data."""
+    version = np.lib.format.read_magic(fh)
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    shape, _fortran, dtype = read(fh)
+    return shape, dtype
+
+
+def _header_error(exc: Exception, path: Path, member: str | None = None) -> InputError:
+    where = f"array {member!r}: " if member else ""
+    if str(exc).startswith("EOF"):
+        return InputError(f"{where}file ends inside the .npy header (truncated file?)", path=path)
+    return InputError(f"{where}not a valid .npy file: damaged header ({exc})", path=path)
 
 
 def sniff_npy(head: bytes, path: Path) -> bool:
@@ -65,89 +72,106 @@ def sniff_npy(head: bytes, path: Path) -> bool:
 
 
 _COLUMN_KINDS = "biufUS"  # 1-D arrays of these become metadata columns (Arrow has no complex)
-# What a damaged zip raises, when opened and when a member is read (and CRC-checked).
-_BAD_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError)
+# What a damaged zip raises, when opened and when a member is read (and CRC-checked);
+# RuntimeError: an encrypted member.
+_BAD_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
+# Uncompressed bytes one stored byte can give: deflate never exceeds 1032:1.
+_ZIP_RATIO = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: 1100}
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One .npy inside an .npz, from its header."""
+
+    info: zipfile.ZipInfo
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    header: int  # bytes before the data
 
 
 def load_npz(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, *_BAD_ZIP) as exc:
+        archive = zipfile.ZipFile(path)
+    except _BAD_ZIP as exc:
         raise InputError(f"not a valid .npz file ({exc})", path=path) from None
     with archive:
-        try:
-            info = _npz_headers(path)
-        except ValueError as exc:
-            if "pickle" in str(exc):
-                raise InputError("holds Python objects; only numeric arrays can be read",
-                                 path=path) from None
-            raise InputError(f"not a valid .npz file ({exc})", path=path) from None
-        except _BAD_ZIP as exc:
-            raise InputError(f"damaged .npz file ({exc})", path=path) from None
-        name = opts.dataset or opts.vector_column or _pick(
-            [n for n, (shape, _) in info.items() if len(shape) == 2], path, "2-D array")
-        if name not in info:
+        members = _npz_members(archive, path)
+        name = opts.dataset or opts.vector_column or pick(
+            [n for n, m in members.items() if len(m.shape) == 2], path, "2-D array")
+        if name not in members:
             raise InputError(f"no array named {name!r}", path=path,
-                             hint="arrays: " + ", ".join(info))
-        check_array_fits(path, info[name][0], max(4, info[name][1].itemsize))
-        vectors = _as_matrix(archive[name], path)
+                             hint="arrays: " + ", ".join(members))
+        _check_matrix(members[name].shape, members[name].dtype, path, f"array {name!r}")
+        vectors = _read_member(archive, name, members[name], path)
         n = vectors.shape[0]
-        meta = {k: archive[k] for k, (shape, dtype) in info.items()
-                if k != name and shape == (n,) and dtype.kind in _COLUMN_KINDS}
+        meta = {k: _read_member(archive, k, m, path) for k, m in members.items()
+                if k != name and m.shape == (n,) and m.dtype.kind in _COLUMN_KINDS}
     state.progress(1)
     table = pa.table({k: pa.array(v) for k, v in meta.items()}) if meta else None
     notes = [f"metadata from arrays {', '.join(meta)}"] if meta else []
     return Loaded(vectors, table, vector_column=name, notes=notes)
 
 
-def _npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """Shape and dtype of each .npy member, read from its header without decompressing it all.
+def _npz_members(archive: zipfile.ZipFile, path: Path) -> dict[str, _Member]:
+    """Each .npy member's header, read without decompressing the data; other files are ignored.
 
-    Other files in the zip are ignored; object arrays raise ValueError as np.load does.
+    Object arrays are refused here, as np.load(allow_pickle=False) would.
     """
     out = {}
-    with zipfile.ZipFile(path) as zf:
-        for member in zf.namelist():
-            if not member.endswith(".npy"):
-                continue
-            with zf.open(member) as fh:
-                version = np.lib.format.read_magic(fh)
-                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                        else np.lib.format.read_array_header_2_0)
-                shape, _fortran, dtype = read(fh)
-            if dtype.hasobject:
-                raise ValueError("Object arrays cannot be loaded when allow_pickle=False")
-            out[member[:-4]] = (shape, dtype)
+    for info in archive.infolist():
+        if not info.filename.endswith(".npy"):
+            continue
+        name = info.filename[:-4]
+        try:
+            with archive.open(info) as fh:
+                shape, dtype = _npy_header(fh)
+                header = fh.tell()
+        except _BAD_HEADER as exc:
+            raise _header_error(exc, path, name) from None
+        except _BAD_ZIP as exc:
+            raise InputError(f"damaged .npz file: array {name!r} cannot be read ({exc})",
+                             path=path) from None
+        if dtype.hasobject:
+            raise InputError(f"array {name!r} holds Python objects; only numeric arrays can be "
+                             "read", path=path)
+        out[name] = _Member(info, shape, dtype, header)
     return out
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, member: _Member, path: Path) -> np.ndarray:
+    """The array, once its declared size fits in the bytes the archive holds for it."""
+    info = member.info
+    what = f"array {name!r}"
+    check_declared(path, member.shape, member.dtype.itemsize, info.file_size - member.header,
+                   what)
+    ratio = _ZIP_RATIO.get(info.compress_type)
+    if ratio is not None:
+        check_declared(path, member.shape, member.dtype.itemsize, info.compress_size, what, ratio)
+    check_array_fits(path, member.shape, max(4, member.dtype.itemsize))
+    try:
+        with archive.open(info) as fh:
+            return np.lib.format.read_array(fh, allow_pickle=False)
+    except (*_BAD_HEADER, *_BAD_ZIP) as exc:
+        raise InputError(f"damaged .npz file: {what} cannot be read ({exc})",
+                         path=path) from None
 
 
 def sniff_npz(head: bytes, path: Path) -> bool:
     return head[:4] == b"PK\x03\x04" or head[:4] == b"PK\x05\x06"
 
 
-def _pick(candidates: list[str], path: Path, what: str) -> str:
-    if not candidates:
-        raise InputError(f"no {what} found", path=path)
-    if len(candidates) == 1:
-        return candidates[0]
-    for name in VECTOR_NAMES:
-        if name in candidates:
-            return name
-    raise InputError(f"several {what}s: " + ", ".join(candidates), path=path,
-                     hint="choose one with --dataset NAME", choices=tuple(candidates),
-                     option="dataset")
-
-
-def _as_matrix(arr: np.ndarray, path: Path) -> np.ndarray:
-    _check_matrix(arr.shape, arr.dtype, path)
-    return arr
-
-
-def _check_matrix(shape: tuple[int, ...], dtype: np.dtype, path: Path) -> None:
+def _check_matrix(shape: tuple[int, ...], dtype: np.dtype, path: Path,
+                  what: str = "the header") -> None:
+    if dtype.hasobject:
+        raise InputError("holds Python objects (a pickled object array), not numbers; "
+                         "save it with a numeric dtype such as float32", path=path)
     if dtype.kind not in "fiub":
         raise InputError(f"holds {dtype} values, not numbers", path=path)
     if len(shape) != 2:
         raise InputError(f"array has shape {shape}; expected 2-D (items x dimensions)",
+                         path=path)
+    if min(shape) < 0:
+        raise InputError(f"{what} declares a negative size {shape}; the file is damaged",
                          path=path)
 
 
@@ -184,59 +208,3 @@ def sniff_vecs(head: bytes, path: Path) -> bool:
     # dimension 0 is plausible here so that open_file can say what is wrong with it
     return len(head) >= 4 and 0 <= int.from_bytes(head[:4], "little") < 1 << 20
 
-
-# --- HDF5 --------------------------------------------------------------------------
-
-_H5_METRIC = {"angular": "cosine", "cosine": "cosine", "euclidean": "l2", "l2": "l2",
-              "dot": "dot", "ip": "dot", "inner_product": "dot"}
-
-
-def load_hdf5(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
-    import h5py
-
-    try:
-        fh = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputError(f"not a readable HDF5 file ({exc})", path=path) from None
-    # A damaged file fails while walking or reading, as RuntimeError, KeyError or OSError.
-    try:
-        with fh:
-            return _read_hdf5(fh, path, opts, state)
-    except (RuntimeError, KeyError, OSError, ValueError) as exc:
-        raise InputError(f"damaged HDF5 file ({exc})", path=path) from None
-
-
-def _read_hdf5(fh: h5py.File, path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
-    import h5py
-
-    found: dict[str, tuple] = {}
-    fh.visititems(lambda name, obj: found.__setitem__(name, obj.shape)
-                  if isinstance(obj, h5py.Dataset) and obj.dtype.kind in "fiu" else None)
-    name = opts.dataset or _pick([n for n, s in found.items() if len(s) == 2],
-                                 path, "2-D numeric dataset")
-    ds = fh.get(name)
-    if not isinstance(ds, h5py.Dataset):
-        what = "a group, not a dataset" if ds is not None else "not in the file"
-        raise InputError(f"{name!r} is {what}", path=path, hint="datasets: " + ", ".join(found))
-    if ds.ndim != 2 or ds.dtype.kind not in "fiu":
-        raise InputError(f"dataset {name!r} has shape {ds.shape} and type {ds.dtype}; "
-                         "expected a 2-D numeric array", path=path)
-    check_array_fits(path, ds.shape)
-    out = np.empty(ds.shape, dtype=np.float32)
-    step = max(1, (32 << 20) // max(1, ds.shape[1] * 4))
-    for start in range(0, ds.shape[0], step):
-        out[start:start + step] = ds[start:start + step]
-        state.progress(min(ds.shape[0], start + step), ds.shape[0])
-    distance = fh.attrs.get("distance")
-    if isinstance(distance, bytes):
-        distance = distance.decode()
-    metric = _H5_METRIC.get(str(distance).lower()) if distance is not None else None
-    others = [n for n in found if n != name]
-    notes = [f"vectors from dataset {name!r}"]
-    if others:
-        notes.append("other datasets not loaded: " + ", ".join(others))
-    return Loaded(out, vector_column=name, metric=metric, notes=notes)
-
-
-def sniff_hdf5(head: bytes, path: Path) -> bool:
-    return head[:8] == b"\x89HDF\r\n\x1a\n"

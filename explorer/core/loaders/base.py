@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,24 @@ class Format:
     priority: int = 0  # when several formats claim a file name, the highest is asked first
     by_content: bool = False  # recognised by its content whatever the file is called
     plugin: str | None = None  # the distribution of a plugin's loader (None: built-in)
+
+
+# Array names that say "these are the vectors" when a file holds several candidates.
+VECTOR_NAMES = ("embeddings", "embedding", "vectors", "vector", "train", "x", "X", "data", "arr_0")
+
+
+def pick(candidates: list[str], path: Path, what: str) -> str:
+    """The one candidate array or dataset, a conventional name among several, or ask."""
+    if not candidates:
+        raise InputError(f"no {what} found", path=path)
+    if len(candidates) == 1:
+        return candidates[0]
+    for name in VECTOR_NAMES:
+        if name in candidates:
+            return name
+    raise InputError(f"several {what}s: " + ", ".join(candidates), path=path,
+                     hint="choose one with --dataset NAME", choices=tuple(candidates),
+                     option="dataset")
 
 
 def read_head(path: Path, size: int = 4096) -> bytes:
@@ -94,25 +113,49 @@ def check_fits_in_memory(path: Path, fmt: Format) -> None:
     avail = available_memory()
     if need > avail:
         raise InputError(
-            f"the file is {_size(size)} and reading {fmt.name} needs about "
-            f"{_size(need)} of memory, but only {_size(avail)} is free",
+            f"the file is {size_text(size)} and reading {fmt.name} needs about "
+            f"{size_text(need)} of memory, but only {size_text(avail)} is free",
             path=path,
             hint="convert it to .npy, which is memory-mapped, or free some memory",
         )
 
 
+def check_declared(path: Path, shape: tuple[int, ...], itemsize: int, have: int,
+                   what: str = "the header", ratio: float = 1) -> None:
+    """A header may claim any shape: refuse one the bytes behind it cannot hold.
+
+    Called before anything is allocated from the declared shape, so a damaged or hostile
+    header fails here instead of asking for gigabytes. `have` is the bytes that could hold
+    the values (the file, or a member of an archive, less its header); `ratio` the most
+    that compression could have packed into each of them.
+    """
+    shape_text = " x ".join(map(str, shape))
+    if any(n < 0 for n in shape):
+        raise InputError(f"{what} declares a negative size ({shape_text}); the file is damaged",
+                         path=path)
+    need = math.prod(shape) * itemsize
+    if need > have * ratio:
+        packed = ", too few even compressed" if ratio > 1 else ""
+        raise InputError(f"{what} declares {shape_text} values ({size_text(need)}), but the "
+                         f"file holds only {size_text(max(0, have))} for them{packed} "
+                         "(truncated or damaged file?)", path=path)
+
+
 def check_array_fits(path: Path, shape: tuple[int, ...], itemsize: int = 4) -> None:
     """A header may claim any shape: refuse before allocating what memory cannot hold."""
-    need = int(np.prod(shape, dtype=np.float64)) * itemsize
+    if any(n < 0 for n in shape):
+        raise InputError(f"the header declares a negative size ({' x '.join(map(str, shape))}); "
+                         "the file is damaged", path=path)
+    need = math.prod(shape) * itemsize
     avail = available_memory()
     if need > avail:
         raise InputError(
-            f"the file declares {' x '.join(map(str, shape))} values, {_size(need)} in memory, "
-            f"but only {_size(avail)} is free", path=path,
+            f"the file declares {' x '.join(map(str, shape))} values, {size_text(need)} in memory, "
+            f"but only {size_text(avail)} is free", path=path,
             hint="convert it to .npy, which is memory-mapped, or free some memory")
 
 
-def _size(n: float) -> str:
+def size_text(n: float) -> str:
     """Readable size; GiB alone would print 0.0 for the small numbers people also hit."""
     if n < 1024:
         return f"{n:.0f} bytes"
@@ -121,6 +164,19 @@ def _size(n: float) -> str:
         if n < 1024:
             return f"{n:.1f} {unit}"
     return f"{n / 1024:.1f} GiB"
+
+
+def not_utf8(head: bytes) -> str | None:
+    """Where text without NUL bytes stops being UTF-8 (a legacy code page), or None."""
+    if b"\x00" in head:
+        return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:
+            line = head.count(b"\n", 0, exc.start) + 1
+            return f"byte 0x{head[exc.start]:02x} on line {line} (offset {exc.start})"
+    return None
 
 
 def is_text(head: bytes) -> bool:
