@@ -254,20 +254,26 @@ def test_word2vec_bin_word_that_is_not_utf8_is_kept_and_noted(tmp_path):
 
 # --- the general rule, in a process that cannot allocate much ------------------------------
 
+# name: (content, what the error must mention)
 HOSTILE = {
-    "x.txt": b"1 5000000\na 1 2 3\n",
-    "x.bin": b"1 5000000\na 1 2 3\n",
-    "x.npy": npy_bytes("(100000000000, 1000)"),
-    "x.fvecs": (1 << 20).to_bytes(4, "little") + bytes(16),
+    "x.txt": (b"1 5000000\na 1 2 3\n", "5000000 numbers"),  # grew to 22.9 GB
+    "x.bin": (b"1 5000000\na 1 2 3\n", "dimension 5000000"),
+    "x.npy": (npy_bytes("(100000000000, 1000)"), "truncated"),
+    "x.fvecs": (((1 << 20) - 1).to_bytes(4, "little") + bytes(16), "truncated"),
 }
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is what Linux enforces")
 @pytest.mark.parametrize("name", HOSTILE)
 def test_declared_sizes_are_checked_before_allocating(tmp_path, name):
-    """With 1.5 GiB of address space beyond the interpreter's, the CLI still says why."""
+    """With 1.5 GiB of address space beyond the interpreter's, the CLI still says why.
+
+    Run in a child with an address-space limit, so a regression fails here instead of
+    taking the machine's memory.
+    """
     path = tmp_path / name
-    path.write_bytes(HOSTILE[name])
+    content, fragment = HOSTILE[name]
+    path.write_bytes(content)
     code = "import sys; from explorer.cli import run; sys.exit(run(['inspect', sys.argv[1]]))"
     limit = _address_space() + (3 << 29)
     result = subprocess.run(
@@ -277,6 +283,7 @@ def test_declared_sizes_are_checked_before_allocating(tmp_path, name):
     assert result.returncode == 2, result.stderr[-2000:]
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
     assert "memory" not in result.stderr  # refused for what it declares, not for lack of RAM
+    assert fragment in result.stderr
 
 
 def _address_space() -> int:

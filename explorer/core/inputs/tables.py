@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from explorer.core.errors import InputError
 from explorer.core.inputs.items import Item, Report, Resume, SkipFile, Skipped
-from explorer.core.loaders.tables import _delimiter
+from explorer.core.loaders.tables import delimiter
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -194,7 +194,7 @@ def _open_csv(path: Path, column: str | None, report: Report | None, *, block: i
         first_line = fh.readline().rstrip("\r\n")
     if not first_line.strip():
         raise SkipFile("the first line (the column names) is empty", line=1)
-    delim = _delimiter(path, first_line)
+    delim = delimiter(path, first_line)
 
     def invalid(row: pacsv.InvalidRow) -> str:
         if report is not None:
@@ -271,6 +271,8 @@ def _jsonl_records(path: Path, report: Report | None) -> Iterator[tuple[int, int
                 why = "" if isinstance(record, dict) else "each line must be a JSON object"
             except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
                 why = f"not valid JSON ({exc})"
+            except RecursionError:
+                why = "nests lists or objects too deeply to read"
             if why:
                 if report is not None:
                     report(Skipped(str(path), why, line=lineno, row=row))

@@ -17,7 +17,14 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 from explorer.core.loaders import tables
-from explorer.core.loaders.base import Format, Loaded, LoadOptions, check_fits_in_memory, read_head
+from explorer.core.loaders.base import (
+    Format,
+    Loaded,
+    LoadOptions,
+    check_fits_in_memory,
+    not_utf8,
+    read_head,
+)
 from explorer.core.loaders.columns import check_unique_names
 
 # Not "label": in classification sets (most Hugging Face datasets) it is the repeated class.
@@ -78,8 +85,16 @@ def detect_format(path: Path, head: bytes) -> Format:
     actual = next((f for f in formats() if f.by_content and f not in claims
                    and _sniffs(f, head, path)), None)
     if claims:
-        found = f"it looks like {actual.name}" if actual else "its content does not match"
-        raise InputError(f"the name says {claims[0].name} but {found}", path=path)
+        if actual is not None:
+            raise InputError(f"the name says {claims[0].name} but it looks like {actual.name}",
+                             path=path)
+        where = not_utf8(head)
+        repaired = head.decode("utf-8", errors="replace").encode()
+        if where and any(_sniffs(f, repaired, path) for f in claims):
+            raise InputError(f"the name says {claims[0].name} but it is not UTF-8 text: {where} "
+                             "cannot be decoded", path=path, hint="save the file as UTF-8")
+        raise InputError(f"the name says {claims[0].name} but its content does not match",
+                         path=path)
     if actual is not None:
         return actual
     raise InputError("unknown file type", path=path,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -17,9 +17,12 @@ import pyarrow.parquet as pq
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 from explorer.core.loaders.base import Loaded, LoadOptions, is_text, read_head, relocated
-from explorer.core.loaders.columns import NUMBER_RE, check_numeric_strings, split_vectors
+from explorer.core.loaders.columns import split_vectors
+from explorer.core.loaders.list_columns import NUMBER_RE
+from explorer.core.loaders.table_checks import check_json_depth, check_utf8
 
 _NUMBER = re.compile(NUMBER_RE)
+_BLOCK = 16 << 20  # bytes Arrow reads at a time; CSV column types are guessed from the first
 # What a damaged Parquet/Arrow file raises (a bad UTF-8 name in the footer is a ValueError).
 _ARROW_ERRORS = (OSError, ValueError, pa.ArrowNotImplementedError, pa.ArrowTypeError,
                  pa.ArrowKeyError, pa.ArrowIndexError)
@@ -37,6 +40,7 @@ def load_parquet(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
         table = pa.concat_tables(parts) if parts else pf.schema_arrow.empty_table()
     except _ARROW_ERRORS as exc:
         raise InputError(f"not a readable Parquet file ({exc})", path=path) from None
+    check_utf8(table, path)
     vectors, meta, col = split_vectors(table, path, opts.vector_column)
     return Loaded(vectors, meta, vector_column=col)
 
@@ -50,11 +54,8 @@ def load_arrow(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
                 table = ipc.open_stream(fh).read_all()
         except _ARROW_ERRORS as exc:
             raise InputError(f"not a readable Arrow/Feather file ({exc})", path=path) from None
-    try:
-        # IPC buffers are taken as they are; damaged offsets would only fail (or crash) later.
-        table.validate(full=True)
-    except _ARROW_ERRORS as exc:
-        raise InputError(f"damaged Arrow/Feather file ({exc})", path=path) from None
+    # IPC buffers are taken as they are; damaged offsets would only fail (or crash) later.
+    check_utf8(table, path)
     state.progress(1)
     vectors, meta, col = split_vectors(table, path, opts.vector_column)
     return Loaded(vectors, meta, vector_column=col)
@@ -70,7 +71,7 @@ def sniff_arrow(head: bytes, path: Path) -> bool:
 
 # --- CSV / TSV -------------------------------------------------------------------
 
-def _delimiter(path: Path, first_line: str) -> str:
+def delimiter(path: Path, first_line: str) -> str:
     if path.suffix.lower() == ".tsv" or "\t" in first_line:
         return "\t"
     if ";" in first_line and "," not in first_line:
@@ -78,18 +79,26 @@ def _delimiter(path: Path, first_line: str) -> str:
     return ","
 
 
+def _is_value(cell: str) -> bool:
+    """A number, or a list of them as pandas' to_csv writes a list column."""
+    if _NUMBER.match(cell):
+        return True
+    cell = cell.strip()
+    return cell.startswith("[") and cell.endswith("]")
+
+
 def _has_header(first: list[str], second: list[str] | None) -> bool:
     """Is the first line column names? Decided column by column against the second line.
 
-    It is a header when a column that holds a number on line 2 holds text on
-    line 1, or when line 1 is pandas' numbered header (0, 1, 2, ... possibly
-    after an empty index name) above values that are not all whole numbers.
-    A first line of numbers next to text labels ("1,apple,0.1") is data.
+    It is a header when a column that holds a value (a number, or a list of numbers)
+    on line 2 holds text on line 1, or when line 1 is pandas' numbered header (0, 1,
+    2, ... possibly after an empty index name) above values that are not all whole
+    numbers. A first line of numbers next to text labels ("1,apple,0.1") is data.
     """
     if second is None:
-        return not all(_NUMBER.match(f) for f in first)
+        return not all(_is_value(f) for f in first)
     for a, b in zip(first, second):
-        if _NUMBER.match(b) and not _NUMBER.match(a):
+        if _is_value(b) and not _is_value(a):
             return True
     names = first[1:] if first and first[0] == "" else first
     if names and names == [str(i) for i in range(len(names))]:
@@ -97,59 +106,112 @@ def _has_header(first: list[str], second: list[str] | None) -> bool:
     return False
 
 
+def _first_lines(path: Path) -> tuple[str, str]:
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        return fh.readline().rstrip("\r\n"), fh.readline().rstrip("\r\n")
+
+
+def _first_records(lines: tuple[str, str], delim: str,
+                   quote: str | bool) -> tuple[list[str], list[str] | None]:
+    """The cells of the first two lines, split as the reader will split them.
+
+    Parsed by Arrow, like the whole file: the csv module refuses cells over 128 KiB.
+    """
+    data = "\n".join(line for line in lines if line.strip()).encode() + b"\n"
+    width = lines[0].count(delim) + 1
+    try:
+        rows = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=delim, quote_char=quote,
+                                             invalid_row_handler=lambda row: "skip"),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(width)},
+                strings_can_be_null=False),
+        ).to_pylist()
+    except pa.ArrowInvalid:  # a quote left open: the reader will say where
+        rows = [line.split(delim) for line in lines if line.strip()]
+    cells = [[str(v) for v in row.values()] if isinstance(row, dict) else row for row in rows]
+    return cells[0] if cells else lines[0].split(delim), cells[1] if len(cells) > 1 else None
+
+
 def read_delimited(path: Path, *, header: bool | None = None,
                    state: TaskState | None = None) -> tuple[pa.Table, bool]:
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-        first_line = fh.readline().rstrip("\r\n")
-        second_line = fh.readline().rstrip("\r\n")
-    if not first_line.strip():
+    lines = _first_lines(path)
+    if not lines[0].strip():
         raise InputError("the first line is empty", path=path, line=1)
-    delim = _delimiter(path, first_line)
+    delim = delimiter(path, lines[0])
     # The Projector's TSV files are not quoted: a label may start with '"'.
     quote = False if delim == "\t" else '"'
-    fields = next(csv.reader([first_line], delimiter=delim, quoting=csv.QUOTE_NONE if not quote
-                             else csv.QUOTE_MINIMAL))
-    second = next(csv.reader([second_line], delimiter=delim)) if second_line.strip() else None
     if header is None:
-        header = _has_header(fields, second)
-    try:
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(autogenerate_column_names=not header,
-                                           block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=delim, quote_char=quote),
-            # only an empty cell is missing: "nan"/"NaN" are the float NaN, found by check_set
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=False, null_values=[""]),
-        )
-        size = max(1, path.stat().st_size)
-        batches = []
-        done = 0
-        for batch in reader:  # streamed, so Cancel is honoured between 16 MB blocks
-            batches.append(batch)
-            done += batch.nbytes
-            if state is not None:
-                state.progress(min(done, size), size)
-        table = pa.Table.from_batches(batches, schema=reader.schema)
-    except pa.ArrowInvalid as exc:
-        _locate_csv_error(path, delim, exc)
+        header = _has_header(*_first_records(lines, delim, quote))
+    as_text: list[str] = []
+    while (table := _read_csv(path, delim, quote, header, as_text, state)) is None:
+        pass  # a later block broke the types guessed from the first: read again
     if not header:
         table = table.rename_columns([str(i) for i in range(table.num_columns)])
     return table, header
 
 
-def _locate_csv_error(path: Path, delim: str, exc: Exception) -> None:
-    """pyarrow says what went wrong but not on which line; find it."""
-    expected = None
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-        for lineno, row in enumerate(csv.reader(fh, delimiter=delim), start=1):
-            if not row:
-                continue
-            if expected is None:
-                expected = len(row)
-            elif len(row) != expected:
-                raise InputError(f"has {len(row)} fields, but line 1 has {expected} (ragged rows)",
-                                 path=path, line=lineno) from None
-    raise InputError(f"cannot parse the file ({exc})", path=path) from None
+_CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error")
+_ROW = re.compile(r"Row #(\d+)")
+
+
+def _read_csv(path: Path, delim: str, quote: str | bool, header: bool, as_text: list[str],
+              state: TaskState | None) -> pa.Table | None:
+    """The whole table, streamed so Cancel is honoured between 16 MB blocks.
+
+    Column types are guessed from the first block; None when a later block holds a cell
+    that does not fit its column's guess, after adding that column to `as_text`.
+    """
+    ragged: list[pacsv.InvalidRow] = []
+
+    def invalid(row: pacsv.InvalidRow) -> str:
+        ragged.append(row)
+        return "error"
+
+    reader = None
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(autogenerate_column_names=not header,
+                                           block_size=_BLOCK, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=delim, quote_char=quote,
+                                             invalid_row_handler=invalid),
+            # only an empty cell is missing: "nan"/"NaN" are the float NaN, found by check_set
+            convert_options=pacsv.ConvertOptions(
+                strings_can_be_null=False, null_values=[""],
+                column_types=dict.fromkeys(as_text, pa.string())),
+        )
+        size = max(1, path.stat().st_size)
+        batches = []
+        done = 0
+        for batch in reader:
+            batches.append(batch)
+            done += batch.nbytes
+            if state is not None:
+                state.progress(min(done, size), size)
+        return pa.Table.from_batches(batches, schema=reader.schema)
+    except pa.ArrowInvalid as exc:
+        if ragged:
+            row = ragged[0]
+            line = _line_of_row(path, row.number - 1) if row.number else None
+            raise InputError(f"has {row.actual_columns} fields, but line 1 has "
+                             f"{row.expected_columns} (ragged rows)", path=path,
+                             line=line) from None
+        found = _CONVERSION.search(str(exc))
+        names = reader.schema.names if reader is not None else []
+        column = names[int(found[1])] if found and int(found[1]) < len(names) else None
+        row = _ROW.search(str(exc))
+        line = _line_of_row(path, int(row[1]) - 1) if row else None
+        if "invalid UTF8" in str(exc):
+            raise InputError("is not UTF-8 text", path=path, line=line,
+                             column=column if header else None,
+                             hint="save the file as UTF-8") from None
+        if column is not None and column not in as_text:
+            as_text.append(column)
+            return None
+        raise InputError(f"cannot parse the file ({exc})", path=path, line=line) from None
 
 
 def _line_of_row(path: Path, row: int) -> int | None:
@@ -174,7 +236,6 @@ def load_csv(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     state.progress(0.7)
     notes = []
     try:
-        check_numeric_strings(table, path)
         vectors, meta, col = split_vectors(table, path, opts.vector_column, all_numeric=not header)
     except InputError as err:
         column = err.column
@@ -198,10 +259,7 @@ def sniff_text_table(head: bytes, path: Path) -> bool:
 # --- JSONL -----------------------------------------------------------------------
 
 def load_jsonl(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
-    try:
-        table = pajson.read_json(path, read_options=pajson.ReadOptions(block_size=16 << 20))
-    except pa.ArrowInvalid as exc:
-        _locate_json_error(path, exc)
+    table = _read_jsonl(path)
     state.progress(0.7)
     try:
         vectors, meta, col = split_vectors(table, path, opts.vector_column)
@@ -210,6 +268,21 @@ def load_jsonl(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
             raise
         raise relocated(err, line=_line_of_row(path, err.row)) from None
     return Loaded(vectors, meta, vector_column=col)
+
+
+def _read_jsonl(path: Path) -> pa.Table:
+    check_json_depth(path)
+    try:
+        table = pajson.read_json(path, read_options=pajson.ReadOptions(block_size=_BLOCK))
+    except pa.ArrowInvalid as exc:
+        _locate_json_error(path, exc)
+    try:
+        check_utf8(table, path)
+    except InputError as err:
+        if err.row is None:
+            raise
+        raise relocated(err, line=_line_of_row(path, err.row)) from None
+    return table
 
 
 def _locate_json_error(path: Path, exc: Exception) -> None:
@@ -224,6 +297,9 @@ def _locate_json_error(path: Path, exc: Exception) -> None:
             except json.JSONDecodeError as err:
                 raise InputError(f"not valid JSON ({err.msg})", path=path, line=lineno,
                                  column=err.colno) from None
+            except RecursionError:
+                raise InputError("nests lists or objects too deeply", path=path,
+                                 line=lineno) from None
             if not isinstance(obj, dict):
                 raise InputError("each line must be a JSON object", path=path, line=lineno) from None
             for key, value in obj.items():
@@ -261,20 +337,23 @@ def read_metadata_file(path: Path, expected_rows: int) -> pa.Table:
     if suffix in (".parquet", ".pq", ".arrow", ".feather", ".ipc"):
         read = pq.read_table if suffix in (".parquet", ".pq") else feather.read_table
         try:
-            return read(path)
+            table = read(path)
         except _ARROW_ERRORS as exc:
             raise InputError(f"not a readable metadata table ({exc})", path=path) from None
+        check_utf8(table, path)
+        return table
     if suffix in (".jsonl", ".ndjson", ".json"):
-        try:
-            return pajson.read_json(path, read_options=pajson.ReadOptions(block_size=16 << 20))
-        except pa.ArrowInvalid as exc:
-            _locate_json_error(path, exc)
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-        text = fh.read()
+        return _read_jsonl(path)
+    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("is not UTF-8 text", path=path, line=data.count(b"\n", 0, exc.start) + 1,
+                         hint="save the file as UTF-8") from None
     # An empty line is an empty label, so only the final newline is dropped; and only "\n"
     # ends a line (str.splitlines would also split inside labels at \x1c, \u2028, ...).
     lines = [ln.removesuffix("\r") for ln in text.removesuffix("\n").split("\n")]
-    delim = _delimiter(path, lines[0])
+    delim = delimiter(path, lines[0])
     if delim not in lines[0]:
         header = len(lines) == expected_rows + 1
         values = lines[1:] if header else lines
