@@ -5,20 +5,22 @@ next window of items (sorted by length inside the window, so batches carry
 little padding) while this thread runs the model on the current one; both the
 tokenizer and onnxruntime release the GIL, so the two overlap on two cores.
 
-Finished windows are appended to a work folder (`encode-jobs/<key>/`): raw
-float32 rows, one Parquet file of metadata per window, and `progress.json`
-written last (after both are flushed), so after a crash or a cancel the same
-command resumes after the last finished window. The key covers the inputs
-(paths, sizes, mtimes), the model's sha256 and the settings, so a changed input
-starts afresh. At the end the rows are imported into the library (streamed from
-a memory map, never held twice) and the work folder is removed.
+Finished windows are appended to a work folder (`encode-jobs/<key>/`, see
+work_folder.py), so after a crash or a cancel the same command resumes after the
+last finished window, once it has checked that window's work is intact. The key
+covers the inputs (paths, sizes, mtimes), the model's sha256 and the settings, so
+a changed input starts afresh. A run holds the job's lock (`encode-jobs/<key>.lock`,
+see job_lock.py) from before it opens the folder until it is removed, so a second
+run of the same job waits instead of writing into the same folder. At the end the
+rows are imported into the library (streamed from a memory map, never held twice)
+and the work folder is removed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+import logging
 import queue
 import shutil
 import threading
@@ -28,14 +30,16 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from explorer.core.atomic import write_json
+from explorer.compute.encoding.job_lock import job_lock
+from explorer.compute.encoding.work_folder import WorkFolder
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 from explorer.core.library import Library, LibraryEntry
 from explorer.core.paths import data_home
+
+log = logging.getLogger(__name__)
 
 JOBS_DIR = "encode-jobs"
 # A window is this many batches: sorted by token count, written as one piece. Larger
@@ -63,11 +67,13 @@ class EncodeResult:
     items_per_second: float
     skipped: list = field(default_factory=list)  # Skipped records
     resumed_from: int = 0
+    notices: list[str] = field(default_factory=list)  # what was found and done on the way
 
     def to_dict(self) -> dict:
         return {"set": self.entry.id, "count": self.count, "dim": self.dim,
                 "seconds": self.seconds, "items_per_second": self.items_per_second,
-                "skipped": [asdict(s) for s in self.skipped], "resumed_from": self.resumed_from}
+                "skipped": [asdict(s) for s in self.skipped], "resumed_from": self.resumed_from,
+                "notices": list(self.notices)}
 
 
 def job_key(paths: list[Path], model_sha256: str, options: EncodeOptions) -> str:
@@ -79,51 +85,6 @@ def job_key(paths: list[Path], model_sha256: str, options: EncodeOptions) -> str
     settings = {k: v for k, v in asdict(options).items() if k not in ("model", "name")}
     h.update(json.dumps({"model": model_sha256, **settings}, sort_keys=True).encode())
     return h.hexdigest()[:24]
-
-
-class WorkFolder:
-    """The rows and metadata finished so far, and how many input items they cover."""
-
-    def __init__(self, root: Path, dim: int) -> None:
-        self.root = root
-        self.dim = dim
-        self.vectors_path = root / "vectors.f32"
-        self.progress_path = root / "progress.json"
-        root.mkdir(parents=True, exist_ok=True)
-        self.progress = {"items_done": 0, "rows": 0, "pieces": [], "skipped": []}
-        try:
-            with open(self.progress_path, encoding="utf-8") as fh:
-                saved = json.load(fh)
-            if saved.get("dim") == dim:
-                self.progress = saved
-        except (OSError, ValueError):
-            pass
-        # rows written after the last progress record belong to an unfinished window
-        with open(self.vectors_path, "ab") as fh:
-            fh.truncate(self.progress["rows"] * dim * 4)
-
-    def append(self, vectors: np.ndarray, meta: pa.Table, items: int, skipped: list) -> None:
-        piece = f"meta-{len(self.progress['pieces']):06d}.parquet"
-        pq.write_table(meta, self.root / piece)
-        with open(self.vectors_path, "ab") as fh:
-            fh.write(np.ascontiguousarray(vectors, dtype=np.float32).data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        self.progress["items_done"] += items
-        self.progress["rows"] += len(vectors)
-        self.progress["pieces"].append(piece)
-        self.progress["skipped"].extend(asdict(s) for s in skipped)
-        write_json(self.progress_path, {**self.progress, "dim": self.dim})
-
-    def vectors(self) -> np.ndarray:
-        rows = self.progress["rows"]
-        if rows == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.memmap(self.vectors_path, dtype=np.float32, mode="r", shape=(rows, self.dim))
-
-    def metadata(self) -> pa.Table:
-        tables = [pq.read_table(self.root / piece) for piece in self.progress["pieces"]]
-        return _concat(tables) if tables else pa.table({})
 
 
 def _meta_table(items: list) -> pa.Table:
@@ -149,45 +110,56 @@ def _column(values: list) -> pa.Array:
         return pa.array([None if v is None else str(v) for v in values], type=pa.string())
 
 
-def _concat(tables: list[pa.Table]) -> pa.Table:
-    """Windows' metadata in one table; a column typed differently in two windows becomes text."""
-    try:
-        return pa.concat_tables(tables, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        types: dict[str, set] = {}
-        for table in tables:
-            for f in table.schema:
-                types.setdefault(f.name, set()).add(f.type)
-        mixed = {name for name, kinds in types.items() if len(kinds - {pa.null()}) > 1}
-        tables = [t.cast(pa.schema([pa.field(f.name, pa.string()) if f.name in mixed else f
-                                    for f in t.schema])) for t in tables]
-        return pa.concat_tables(tables, promote_options="permissive")
-
-
 def encode_inputs(paths: list[str | Path], options: EncodeOptions, library: Library | None = None,
                   state: TaskState | None = None) -> EncodeResult:
     """Encode every item of `paths` with the model; the new set lands in the library."""
     from explorer.compute.encoding.model_folder import open_model
-    from explorer.compute.encoding.set_model import model_label
     from explorer.core.inputs import InputOptions, InputPlan
 
     state = state or TaskState()
     library = library or Library()
     start_time = time.perf_counter()
     folder = open_model(options.model)
-    modality = folder.config.modality
     encoder = _encoder(folder)
-    count_tokens = getattr(encoder, "count_tokens", None)
     plan = InputPlan([Path(p) for p in paths], InputOptions(
-        modality=modality, column=options.column, pattern=options.pattern,
+        modality=folder.config.modality, column=options.column, pattern=options.pattern,
         chunk_tokens=options.chunk_tokens, overlap_tokens=options.overlap_tokens,
-        count_tokens=count_tokens))
+        count_tokens=getattr(encoder, "count_tokens", None)))
     if not plan.files:
         raise InputError("nothing to encode: no files of a supported kind were found",
                          path=str(paths[0]) if paths else None)
-    work = WorkFolder(data_home() / JOBS_DIR / job_key(plan.files, folder.sha256, options),
-                      folder.dim)
-    resumed_from = work.progress["items_done"]
+    jobs = data_home() / JOBS_DIR
+    key = job_key(plan.files, folder.sha256, options)
+    notices: list[str] = []
+
+    def tell(notice: str) -> None:
+        notices.append(notice)
+        log.warning("%s", notice)  # on stderr for the CLI; the GUI shows the status
+        state.status(notice)
+
+    before_lock = time.perf_counter()
+    with job_lock(jobs / f"{key}.lock", f"{default_name(paths)} with {folder.name}", state,
+                  on_wait=tell):
+        start_time += time.perf_counter() - before_lock  # waiting is not this run's work
+        work = WorkFolder(jobs / key, folder.dim)
+        if work.notice:
+            tell(work.notice)
+        result = _encode_into(work, plan, encoder, folder, paths, options, library, state,
+                              start_time)
+        shutil.rmtree(work.root, ignore_errors=True)
+    result.notices = notices
+    return result
+
+
+def _encode_into(work: WorkFolder, plan, encoder, folder, paths: list[str | Path],
+                 options: EncodeOptions, library: Library, state: TaskState,
+                 start_time: float) -> EncodeResult:
+    """Encode what `work` does not hold yet, then import it all into the library."""
+    from explorer.compute.encoding.set_model import model_label
+    from explorer.core.inputs import Skipped
+
+    modality = folder.config.modality
+    resumed_from = work.items_done
     total = max(1, plan.estimate())
     state.status(f"Encoding with {folder.name}" + (f" (resuming after {resumed_from:,} items)"
                                                     if resumed_from else ""))
@@ -197,16 +169,16 @@ def encode_inputs(paths: list[str | Path], options: EncodeOptions, library: Libr
                                                       window, options.batch_size, state):
         work.append(vectors, _meta_table(items), consumed, skipped)
         encoded_now += consumed
-        done = work.progress["items_done"]
+        done = work.items_done
         elapsed = time.perf_counter() - start_time
         rate = encoded_now / elapsed if elapsed > 0 else 0.0
         state.progress(min(done, total - 1), total)
         state.status(f"Encoding with {folder.name}: {done:,} of about {total:,} items, "
                      f"{rate:,.0f}/s" + _eta(max(0, total - done), rate))
-    if work.progress["rows"] == 0:
+    if work.rows == 0:
         raise InputError("nothing could be encoded: every input was skipped",
                          hint="; ".join(f"{s['path']}: {s['reason']}"
-                                        for s in work.progress["skipped"][:5]))
+                                        for s in work.skipped()[:5]))
     state.status("Storing the set in the library")
     es = EmbeddingSet(
         vectors=work.vectors(), metadata=work.metadata(),
@@ -217,12 +189,9 @@ def encode_inputs(paths: list[str | Path], options: EncodeOptions, library: Libr
         notes=[_provenance(folder, options, work)])
     entry = library.import_set(es, state=state.sub(0.98, 1.0))
     seconds = time.perf_counter() - start_time
-    shutil.rmtree(work.root, ignore_errors=True)
-    from explorer.core.inputs import Skipped
-
-    skipped = [Skipped(**s) for s in work.progress["skipped"]]
     return EncodeResult(entry, entry.count, folder.dim, seconds,
-                        encoded_now / seconds if seconds > 0 else 0.0, skipped, resumed_from)
+                        encoded_now / seconds if seconds > 0 else 0.0,
+                        [Skipped(**s) for s in work.skipped()], resumed_from)
 
 
 def _encoder(folder):
@@ -384,7 +353,7 @@ def _provenance(folder, options: EncodeOptions, work: WorkFolder) -> str:
     if c.modality == "text":
         text += (f", at most {c.max_tokens} tokens; text files cut into chunks of "
                  f"{options.chunk_tokens} tokens overlapping by {options.overlap_tokens}")
-    skipped = len(work.progress["skipped"])
+    skipped = len(work.skipped())
     if skipped:
         text += f". {skipped} inputs were skipped (see the encode report)"
     return text + "."
