@@ -7,7 +7,6 @@ import json
 import os
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto
 from PIL import Image
@@ -17,6 +16,7 @@ from explorer.compute.encoding import catalogue
 from explorer.compute.encoding.catalogue import PackageFile, install_model, list_models
 from explorer.compute.encoding.image_encoder import ImageEncoder
 from explorer.compute.encoding.model_folder import models_dir, open_model
+from explorer.compute.encoding.runtime import Session  # onnxruntime with telemetry off
 from explorer.compute.encoding.text_encoder import TextEncoder, length_batches
 from explorer.core.errors import InputError
 from default_model import needs_minilm
@@ -39,7 +39,7 @@ TEXTS = ["the cat sat on the mat", "dog", "a red dog runs fast", "", "blue",
 
 def bare_hidden(folder, batch) -> np.ndarray:
     """The model's raw output on the encoder's own arrays, through a plain session."""
-    session = ort.InferenceSession(str(folder.model_file), providers=["CPUExecutionProvider"])
+    session = Session(str(folder.model_file), providers=["CPUExecutionProvider"])
     feeds = {"input_ids": batch.ids, "attention_mask": batch.mask,
              "token_type_ids": batch.type_ids}
     return session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})[0]
@@ -301,8 +301,7 @@ def test_image_preprocessing_matches_numpy(tmp_path, crop):
     assert pixels.shape == (2, 3, 8, 8) and pixels.dtype == np.float32
     np.testing.assert_allclose(pixels[0], reference_pixels(wide, 8, crop), atol=1e-5)
     np.testing.assert_allclose(pixels[1], reference_pixels(tall, 8, crop), atol=1e-5)
-    session = ort.InferenceSession(str(enc.folder.model_file),
-                                   providers=["CPUExecutionProvider"])
+    session = Session(str(enc.folder.model_file), providers=["CPUExecutionProvider"])
     expected = unit(session.run(None, {"pixel_values": pixels})[0])
     got = enc.encode([wide, tmp_path / "tall.png", wide], batch_size=2)
     np.testing.assert_allclose(got[:2], expected, rtol=1e-5, atol=1e-6)
@@ -356,7 +355,7 @@ def _reference(folder, texts: list[str]) -> np.ndarray:
     """all-MiniLM-L6-v2 the plain way: bare session, tokenizer, masked mean, normalise."""
     tok = Tokenizer.from_file(str(folder.tokenizer_file))
     tok.enable_truncation(256)
-    session = ort.InferenceSession(str(folder.model_file), providers=["CPUExecutionProvider"])
+    session = Session(str(folder.model_file), providers=["CPUExecutionProvider"])
     rows = []
     for text in texts:
         e = tok.encode(text)
