@@ -23,9 +23,8 @@ VIEWS = ("table", "library", "map", "neighbours", "compare", "hubness", "concept
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's default exits with usage + status 2
-        self.print_usage(sys.stderr)
-        raise InputError(message)
+    def error(self, message: str) -> None:  # argparse's default prints the usage, then exits
+        raise InputError(message, hint=f"`{self.prog} --help` shows the options")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -220,12 +219,24 @@ def run(argv: list[str]) -> int:
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # the system refused a read or write the command needed (a full disk)
+        print(f"error: {InputError(err.strerror or str(err), path=err.filename)}", file=sys.stderr)
+        return 2
     except Cancelled:
         print("error: cancelled", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        import duckdb
+
+        if not isinstance(err, duckdb.Error):
+            raise
+        # the SQL layer turns query errors into InputError; one that slips through is still
+        # about the user's expression, not a crash
+        print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
+        return 2
     try:
         if getattr(args, "json", False):
             print(json.dumps(_json_safe(result), default=str, allow_nan=False))
@@ -289,9 +300,16 @@ def cmd_inspect(args: argparse.Namespace) -> dict:
     }
 
 
+def _check_name(option: str, name: str | None) -> None:
+    """A name the user gave must say something: a blank one is a mistake, not "the default"."""
+    if name is not None and not name.strip():
+        raise InputError(f"{option} is empty; give the set a name or leave {option} out")
+
+
 def cmd_import(args: argparse.Namespace) -> dict:
     from explorer.core.library import Library
 
+    _check_name("--name", args.name)
     state = _progress(args)
     es = open_file(args.path, _options(args), state.sub(0, 0.3))
     if args.metric:
@@ -307,7 +325,9 @@ def cmd_list(args: argparse.Namespace) -> dict:
     from explorer.core.library import Library
 
     lib = Library()
-    return {"library": str(lib.root), "sets": [e.to_dict() for e in lib.entries()]}
+    entries, damaged = lib.scan(read_files=True)
+    return {"library": str(lib.root), "sets": [e.to_dict() for e in entries],
+            "damaged": [d.to_dict() for d in damaged]}
 
 
 def cmd_remove(args: argparse.Namespace) -> dict:
@@ -318,17 +338,16 @@ def cmd_remove(args: argparse.Namespace) -> dict:
 
 def _query_rows(key: str, limit: int, run) -> dict:
     """Run a metadata query on a library set; print the count and the first `limit` items."""
-    import pyarrow.parquet as pq
-
     from explorer.core.library import METADATA, Library
     from explorer.core.metadata import MetadataQuery
 
-    entry = Library().entry(key)
-    path = Path(entry.path) / METADATA
-    rows = run(MetadataQuery(path))
-    shown = rows[: max(0, limit)]
-    items = pq.read_table(path, memory_map=True).take(shown).to_pylist() if len(shown) else []
-    return {"set": entry.id, "count": int(len(rows)), "rows": [int(r) for r in shown],
+    if limit < 0:
+        raise InputError(f"--limit must be 0 or more, got {limit}")
+    es = Library().open(key)  # checks the set's files first, so a damaged one is named
+    rows = run(MetadataQuery(es.path / METADATA))
+    shown = rows[:limit]
+    items = es.metadata.take(shown).to_pylist() if len(shown) else []
+    return {"set": es.library_id, "count": int(len(rows)), "rows": [int(r) for r in shown],
             "items": items}
 
 
@@ -354,7 +373,10 @@ def _open_set(path: str, state):
 
 def cmd_project(args: argparse.Namespace) -> dict:
     from explorer.compute.projection import ProjectionParams, run_projection
+    from explorer.core.export import check_table_path
 
+    if args.out is not None:
+        check_table_path(args.out)  # before the projection, not after it
     state = _progress(args)
     es = _open_set(args.path, state.sub(0, 0.2))
     try:
@@ -445,16 +467,27 @@ def cmd_compress(args: argparse.Namespace) -> dict:
 
 def cmd_encode(args: argparse.Namespace) -> dict:
     from explorer.compute.encoding.pipeline import EncodeOptions, encode_inputs
+    from explorer.core.errors import DISK_FULL, storage_error
+    from explorer.core.library import LIBRARY_FOLDER, Library
 
     for name, value in (("--chunk-tokens", args.chunk_tokens), ("--batch-size", args.batch_size)):
         if value < 1:
             raise InputError(f"{name} must be at least 1, got {value}")
     if not 0 <= args.overlap_tokens < args.chunk_tokens:
         raise InputError("--overlap-tokens must be at least 0 and less than --chunk-tokens")
+    _check_name("--out", args.out)
     options = EncodeOptions(model=args.model, column=args.column, pattern=args.pattern,
                             chunk_tokens=args.chunk_tokens, overlap_tokens=args.overlap_tokens,
                             batch_size=args.batch_size, name=args.out)
-    return encode_inputs(args.inputs, options, state=_progress(args)).to_dict()
+    library = Library()
+    library.check_writable()  # before the encoding, not after it
+    try:
+        return encode_inputs(args.inputs, options, library=library,
+                             state=_progress(args)).to_dict()
+    except OSError as exc:  # every write of an encoding goes into the library folder
+        if exc.errno not in DISK_FULL:
+            raise
+        raise storage_error(exc, library.root, LIBRARY_FOLDER) from None
 
 
 def cmd_models(args: argparse.Namespace) -> dict:
@@ -470,7 +503,12 @@ def cmd_models(args: argparse.Namespace) -> dict:
 
 def cmd_concept(args: argparse.Namespace) -> dict:
     from explorer.compute import concepts as cc
+    from explorer.core.atomic import output_target
 
+    if args.top < 0:
+        raise InputError(f"--top must be 0 or more, got {args.top}")
+    if args.out is not None:
+        output_target(args.out)  # a folder is refused before the work, not after it
     state = _progress(args)
     es = _open_set(args.path, state.sub(0, 0.2))
     direction = cc.define(es, texts_a=args.texts_a, texts_b=args.texts_b, where_a=args.where_a,
@@ -506,15 +544,24 @@ def cmd_plugins(args: argparse.Namespace) -> dict:
 
 
 def cmd_screenshot(args: argparse.Namespace) -> dict:
+    import tempfile
+
+    from explorer.core.atomic import output_target, write_output
     from explorer.ui.screenshot import take_screenshot
 
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
         raise InputError(f"--size {args.size!r}: expected WIDTHxHEIGHT such as 1400x900") from None
-    out = take_screenshot(args.path, args.out, view=args.view, size=(width, height),
-                          method=args.map, colour=args.colour, inputs=args.inputs,
-                          model=args.model)
+    if width < 1 or height < 1:
+        raise InputError(f"--size {args.size!r}: the width and height must be at least 1")
+    output_target(args.out)  # a folder is refused before the rendering, not after it
+    # rendered beside us, then written into what --out names like every other --out
+    with tempfile.TemporaryDirectory(prefix="embedding-explorer-shot-") as tmp:
+        shot = take_screenshot(args.path, Path(tmp) / "shot.png", view=args.view,
+                               size=(width, height), method=args.map, colour=args.colour,
+                               inputs=args.inputs, model=args.model)
+        out = write_output(args.out, lambda fh: fh.write(shot.read_bytes()))
     return {"out": str(out), "view": args.view, "size": [width, height]}
 
 
@@ -539,6 +586,8 @@ def _print_human(command: str, result: dict) -> None:
         for e in result["sets"]:
             print(f"{e['id']:<30} {e['count']:>10,} x {e['dim']:<5} {e['metric']:<6} "
                   f"{e.get('model') or '':<24} {e['name']}")
+        for d in result["damaged"]:
+            print(f"{d['id']:<30} damaged: {d['reason']}")
         return
     if command in ("filter", "search"):
         print(f"{result['count']:,} rows")

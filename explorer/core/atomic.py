@@ -46,6 +46,27 @@ def write_json(path: Path, data: dict) -> None:
     fsync_dir(path.parent)
 
 
+def output_target(path: str | Path) -> tuple[Path, Path, int | None]:
+    """(the path as named, the file it resolves to, that file's st_mode or None when new).
+
+    InputError when nothing can be written there (a folder, a socket), so a
+    command can refuse before its work rather than after it.
+    """
+    named = Path(path).expanduser()
+    target = Path(os.path.realpath(named))
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return named, target, None
+    except OSError as exc:
+        raise InputError(f"cannot write there ({exc.strerror or exc})", path=named) from None
+    if stat.S_ISDIR(mode):
+        raise InputError("is a folder", path=named, hint="name a file to write")
+    if stat.S_ISSOCK(mode):
+        raise InputError("is a socket, which cannot be written as a file", path=named)
+    return named, target, mode
+
+
 def write_output(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     """Write the file the user named with `write(binary file)`; returns the path as named.
 
@@ -56,18 +77,7 @@ def write_output(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     into directly: renaming over it would swap the device for a plain file. A
     folder or a socket is refused. Any failure is an InputError naming the path.
     """
-    named = Path(path).expanduser()
-    target = Path(os.path.realpath(named))
-    try:
-        mode = os.stat(target).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as exc:
-        raise InputError(f"cannot write there ({exc.strerror or exc})", path=named) from None
-    if mode is not None and stat.S_ISDIR(mode):
-        raise InputError("is a folder", path=named, hint="name a file to write")
-    if mode is not None and stat.S_ISSOCK(mode):
-        raise InputError("is a socket, which cannot be written as a file", path=named)
+    named, target, mode = output_target(path)
     if mode is not None and not stat.S_ISREG(mode):
         try:
             with open(target, "wb") as fh:

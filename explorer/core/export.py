@@ -9,23 +9,30 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from explorer.core.atomic import write_output
+from explorer.core.atomic import output_target, write_output
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 
 FORMATS = (".csv", ".tsv", ".parquet")
 
 
-def write_table(table: pa.Table, path: Path) -> Path:
+def check_table_path(path: str | Path) -> Path:
+    """`path`, expanded, if a table can be written there; InputError saying why not.
+
+    The format comes from the extension; commands call this before their work,
+    so a wrong --out is refused at once, not after a long computation.
+    """
+    named, _, _ = output_target(path)
+    if named.suffix.lower() not in FORMATS:
+        raise InputError(f"cannot write {named.suffix or 'files without an extension'}",
+                         path=named, hint="use " + ", ".join(FORMATS))
+    return named
+
+
+def write_table(table: pa.Table, path: str | Path) -> Path:
     """CSV, TSV or Parquet by the file's extension, into what `path` names (see `write_output`)."""
-    path = Path(path).expanduser()
+    path = check_table_path(path)
     suffix = path.suffix.lower()
-    if path.is_dir():
-        raise InputError("is a folder", path=path, hint="name a file to write, e.g. "
-                         + str(path / "out.parquet"))
-    if suffix not in FORMATS:
-        raise InputError(f"cannot write {suffix or 'files without an extension'}",
-                         path=path, hint="use " + ", ".join(FORMATS))
     if suffix == ".parquet":
         return write_output(path, lambda fh: pq.write_table(table, fh, compression="zstd"))
     # CSV cannot hold nested values: lists are written as text
