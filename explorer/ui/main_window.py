@@ -503,9 +503,13 @@ class MainWindow(QMainWindow):
         self.last_encode = result
         self._last_encode = None  # done: the next dialog starts afresh
         self.refresh_library(result.entry.id)
+        # Notices say what the job found on its way (damaged resume work redone, a wait for
+        # another run of the same job): worth a longer look than the usual summary.
+        notes = "".join(f" · {note}" for note in result.notices)
         self.statusBar().showMessage(
             f"Encoded {result.count:,} items into “{result.entry.name}” in "
-            f"{result.seconds:,.0f} s ({result.items_per_second:,.0f}/s)", 15000)
+            f"{result.seconds:,.0f} s ({result.items_per_second:,.0f}/s){notes}",
+            60000 if notes else 15000)
         self._load_library_set(result.entry.id)
         if result.skipped:
             self.last_dialog = skipped_box(self, result.skipped)

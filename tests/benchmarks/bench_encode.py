@@ -147,7 +147,7 @@ def cores() -> int:
 
 
 def bare_session(model_file: Path, threads: int):
-    import onnxruntime as ort
+    from explorer.compute.encoding.runtime import ort  # telemetry off before the import
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -311,7 +311,7 @@ def main():
 
 
 def run(args, tmp: Path):
-    import onnxruntime as ort
+    from explorer.compute.encoding.runtime import ort  # telemetry off before the import
     import tokenizers
     from tokenizers import Tokenizer
 
