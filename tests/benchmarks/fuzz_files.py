@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         records: list[dict] = []
         baselines: dict[str, str] = {}
         slowest = [0.0, None]
+        retried: list[tuple] = []
 
         def on_case(kind, ops, result, real, baseline=False):
             if baseline:
@@ -116,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"!! the valid {kind} file does not load:\n{fz.describe(result)}")
                 return
             tally[kind][result["outcome"]] += 1
+            if result.get("retried"):
+                retried.append((kind, ops, result["retried"], result["outcome"]))
             if result.get("elapsed", 0) > slowest[0]:
                 slowest[:] = [result["elapsed"], (kind, ops)]
             if result["outcome"] not in fz.GOOD:
@@ -156,6 +159,11 @@ def main(argv: list[str] | None = None) -> int:
             for kind, ops, ours, real in mismatches[:10]:
                 print(f"  mismatch {kind}: in-process {ours}, real CLI {real['outcome']} "
                       f"({real.get('message', '')[:200]})\n    {fz.repro_command(kind, ops)}")
+        if retried:
+            print(f"{len(retried)} hangs or crashes did not happen again when run once more "
+                  "(counted by the second run; a stall of the shared machine?):")
+            for kind, ops, first, second in retried[:10]:
+                print(f"  {kind}: {first}, then {second}: {fz.repro_command(kind, ops)}")
         bad_base = {k: v for k, v in baselines.items() if v != "success"}
         if bad_base:
             print(f"valid files that do not load: {bad_base}")

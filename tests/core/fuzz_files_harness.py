@@ -535,6 +535,19 @@ class FuzzServer:
         return self.info["formats"]
 
     def run(self, path: Path, *, cli: bool = True, timeout: float = TIMEOUT) -> dict:
+        """The case's outcome. A hang or a crash is run once more before it counts: on a
+        shared machine a stall (another process taking all memory, the OOM killer) looks
+        the same, and a real one happens again. `retried` says when the first run was
+        not confirmed."""
+        result = self._request(path, cli, timeout)
+        if result["outcome"] in ("hang", "crash"):
+            again = self._request(path, cli, timeout)
+            if again["outcome"] != result["outcome"]:
+                again["retried"] = f"first run: {result['outcome']}"
+            result = again
+        return result
+
+    def _request(self, path: Path, cli: bool, timeout: float) -> dict:
         request = {"path": str(path), "cli": cli, "timeout": timeout, "memory": MEMORY_LIMIT}
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
