@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,10 +92,17 @@ def storage_error(exc: OSError, place: str | Path, what: str) -> InputError:
 
 @contextmanager
 def writing_into(place: str | Path, what: str) -> Iterator[None]:
-    """Turn an OSError raised inside the block into `storage_error`'s one line."""
+    """Turn an OSError about `place` raised inside the block into `storage_error`'s one line.
+
+    One naming a file elsewhere (a source being read) is not about this place
+    and passes through unchanged.
+    """
     try:
         yield
     except OSError as exc:
+        if exc.filename is not None and not Path(os.path.abspath(exc.filename)).is_relative_to(
+                os.path.abspath(place)):
+            raise
         raise storage_error(exc, place, what) from None
 
 

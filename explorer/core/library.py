@@ -232,7 +232,10 @@ class Library:
         found = self._find(key)
         trash = self.sets_dir / f"{TRASH_PREFIX}{uuid.uuid4().hex[:8]}"
         with writing_into(self.sets_dir, LIBRARY_FOLDER):
-            os.rename(found.path, trash)  # disappears atomically, then is deleted
+            try:
+                os.rename(found.path, trash)  # disappears atomically, then is deleted
+            except FileNotFoundError:  # removed meanwhile, by another process
+                raise InputError(f"no library set {key!r}") from None
         fsync_dir(self.sets_dir)
         shutil.rmtree(trash, ignore_errors=True)
         return found

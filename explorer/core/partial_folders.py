@@ -43,7 +43,11 @@ def partial_folder(parent: Path, label: str) -> Iterator[Path]:
     """
     folder = parent / f"{PARTIAL_PREFIX}{label}-{uuid.uuid4().hex[:8]}"
     folder.mkdir()
-    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)

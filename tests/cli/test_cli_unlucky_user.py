@@ -338,3 +338,26 @@ def test_as_a_user_sees_it(damaged_library, tmp_path):
             assert out.returncode == 0 and out.stderr == ""
         else:
             assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_what_the_system_refuses_is_one_line_even_where_nothing_expected_it(inputs, capsys,
+                                                                            monkeypatch):
+    import duckdb
+
+    from explorer.core.metadata import MetadataQuery
+
+    set_id = json_of(capsys, ["import", inputs[0]])["id"]
+
+    def io_error(*args, **kwargs):
+        raise OSError(errno.EIO, os.strerror(errno.EIO), "/dev/sdz")
+
+    with monkeypatch.context() as m:
+        m.setattr(Library, "scan", io_error)
+        one_error_line(capsys, ["list"], "error: /dev/sdz: Input/output error")
+
+    def leaked(*args, **kwargs):  # the SQL layer is meant to turn these into InputError
+        raise duckdb.BinderException("Binder Error: something the filter check missed\nLINE 1")
+
+    monkeypatch.setattr(MetadataQuery, "filter", leaked)
+    one_error_line(capsys, ["filter", set_id, "x = 1"],
+                   "error: Binder Error: something the filter check missed")

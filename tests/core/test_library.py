@@ -296,7 +296,8 @@ def test_a_set_with_damaged_files_can_be_removed(tmp_path):
 
 def _refuse(monkeypatch, target, name, code):
     def refuse(*args, **kwargs):
-        raise OSError(code, os.strerror(code), str(args[0]) if args else None)
+        named = args[0] if args and isinstance(args[0], (str, Path)) else None
+        raise OSError(code, os.strerror(code), named)
     monkeypatch.setattr(target, name, refuse)
 
 
@@ -347,6 +348,16 @@ def test_a_full_disk_during_import_leaves_nothing_behind(tmp_path, monkeypatch, 
     assert str(caught.value) == (f"the disk holding the library folder {tmp_path / 'sets'} is "
                                  "full (No space left on device)")
     assert [p.name for p in (tmp_path / "sets").iterdir()] == ["before"]
+
+
+def test_an_error_reading_the_source_is_not_blamed_on_the_library(tmp_path, monkeypatch):
+    def unreadable(path, *args):  # an HDF5 source read lazily, chunk by chunk
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES), "/data/source.h5")
+
+    monkeypatch.setattr(Library, "_write_vectors", staticmethod(unreadable))
+    with pytest.raises(PermissionError, match="source.h5"):
+        Library(tmp_path).import_set(make_set())
+    assert list((tmp_path / "sets").iterdir()) == []
 
 
 # --- killed imports: their partial folders go at the next import ------------------------
