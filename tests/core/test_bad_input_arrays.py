@@ -191,7 +191,7 @@ def test_npz_header_declaring_terabytes(tmp_path, compression):
     with zipfile.ZipFile(path, "w", compression=compression) as zf:
         zf.writestr("emb.npy", npy_bytes("(1000000000, 1000)"))
     err = load_error(path)
-    assert "1000000000 x 1000" in err.message
+    assert "1000000000 x 1000" in err.message and "memory" not in err.message
 
 
 def test_npz_metadata_array_shorter_than_its_header(tmp_path):
@@ -260,6 +260,9 @@ HOSTILE = {
     "x.bin": (b"1 5000000\na 1 2 3\n", "dimension 5000000"),
     "x.npy": (npy_bytes("(100000000000, 1000)"), "truncated"),
     "x.fvecs": (((1 << 20) - 1).to_bytes(4, "little") + bytes(16), "truncated"),
+    # an Arrow stream whose first message claims 2 GiB of metadata
+    "x.arrow": (b"\xff\xff\xff\xff" + (0x7FFF_FFF0).to_bytes(4, "little") + bytes(64),
+                "not a readable Arrow"),
 }
 
 
@@ -295,3 +298,11 @@ def _address_space() -> int:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     return int(out.stdout)
+
+
+@pytest.mark.parametrize("name", ["v.txt", "v.bin"])
+def test_word_vectors_header_of_dimension_0(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"2 0\na b\nc d\n")
+    err = load_error(path)
+    assert err.line == 1 and "dimension 0" in err.message

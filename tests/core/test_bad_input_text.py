@@ -18,7 +18,7 @@ import pytest
 from explorer.core.checks import check_set
 from explorer.core.errors import InputError
 from explorer.core.library import Library
-from explorer.core.loaders import LoadOptions, open_file, tables
+from explorer.core.loaders import LoadOptions, delimited, open_file
 
 RNG = np.random.default_rng(14)
 
@@ -155,7 +155,7 @@ def test_stray_word_in_a_vector_column(tmp_path, header):
 
 def test_stray_word_after_the_first_block(tmp_path, monkeypatch):
     """Column types are guessed from the first block; a later word used to be a parse error."""
-    monkeypatch.setattr(tables, "_BLOCK", 1 << 12)
+    monkeypatch.setattr(delimited, "_BLOCK", 1 << 12)
     rows = [f"{i},0.1,0.2,0.3" for i in range(2000)]
     rows[1500] = "1500,0.4,hello,0.6"
     path = tmp_path / "late.csv"
@@ -165,7 +165,7 @@ def test_stray_word_after_the_first_block(tmp_path, monkeypatch):
 
 
 def test_text_after_the_first_block_in_a_metadata_column(tmp_path, monkeypatch):
-    monkeypatch.setattr(tables, "_BLOCK", 1 << 12)
+    monkeypatch.setattr(delimited, "_BLOCK", 1 << 12)
     rows = [f"{i},{1990 + i % 30},0.2,0.3" for i in range(2000)]
     rows[1500] = "1500,unknown,0.2,0.3"
     path = tmp_path / "year.csv"
@@ -184,7 +184,7 @@ def test_columns_that_stay_metadata(tmp_path, cells):
 
 
 def test_non_utf8_byte_after_the_first_block(tmp_path, monkeypatch):
-    monkeypatch.setattr(tables, "_BLOCK", 1 << 12)
+    monkeypatch.setattr(delimited, "_BLOCK", 1 << 12)
     rows = [f"{i},word,0.1,0.2".encode() for i in range(2000)]
     rows[1500] = b"1500,caf\xe9,0.1,0.2"
     path = tmp_path / "latin.csv"
@@ -249,3 +249,30 @@ def test_jsonl_deep_metadata_file_is_refused(tmp_path):
     with pytest.raises(InputError) as info:
         open_file(vectors, LoadOptions(metadata_path=meta))
     assert info.value.line == 2 and info.value.path == str(meta)
+
+
+# --- sizes a table file declares ------------------------------------------------------------
+
+def test_csv_naming_more_columns_than_can_be_read(tmp_path):
+    """Arrow's CSV reader keeps ~9 KB a column: a 3 MB file of 200 000 columns took 1.8 GB."""
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(["0.5"] * 70_000) + "\n" + ",".join(["0.5"] * 70_000) + "\n")
+    err = load_error(path)
+    assert err.line == 1 and "70000 columns" in err.message and ".npy" in err.hint
+
+
+def test_jsonl_naming_more_fields_than_can_be_read(tmp_path):
+    path = tmp_path / "keys.jsonl"
+    lines = (json.dumps({"embedding": [0.5, 0.5], **{f"k{j}_{i}": 1 for i in range(100)}})
+             for j in range(700))
+    path.write_text("\n".join(lines) + "\n")
+    err = load_error(path)
+    assert err.line == 656 and "field names" in err.message
+
+
+def test_semicolon_csv_with_decimal_commas(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_text("name;a;b\nx;0,5;-1,25\ny;2,0;0,001\n")
+    es = open_file(path)
+    np.testing.assert_allclose(es.vectors, [[0.5, -1.25], [2.0, 0.001]])
+    assert es.columns == ["name"]

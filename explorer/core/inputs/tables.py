@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 
 from explorer.core.errors import InputError
 from explorer.core.inputs.items import Item, Report, Resume, SkipFile, Skipped
-from explorer.core.loaders.tables import delimiter
+from explorer.core.loaders.table_checks import check_columns
+from explorer.core.loaders.delimited import delimiter
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -195,6 +196,7 @@ def _open_csv(path: Path, column: str | None, report: Report | None, *, block: i
     if not first_line.strip():
         raise SkipFile("the first line (the column names) is empty", line=1)
     delim = delimiter(path, first_line)
+    check_columns(path, first_line, delim)
 
     def invalid(row: pacsv.InvalidRow) -> str:
         if report is not None:

@@ -1,10 +1,11 @@
 """Checks a table file needs before or after Arrow reads it.
 
 Arrow's JSON reader recurses once per level of nesting and takes the whole process down
-(a segmentation fault, no exception) on a line nested some thousands deep, so such
-lines are refused before it runs. Arrow's JSON and Parquet readers also pass text
-that is not UTF-8 through unchecked, which fails much later in whatever reads it next;
-it is found here, by row and column.
+(a segmentation fault, no exception) on a line nested some thousands deep; its readers
+keep kilobytes per column, so a small file naming a million columns asks for gigabytes.
+Both are refused before Arrow runs. Arrow's JSON and Parquet readers also pass text that
+is not UTF-8 through unchecked, which fails much later in whatever reads it next; it is
+found here, by row and column.
 """
 
 from __future__ import annotations
@@ -18,49 +19,96 @@ import pyarrow as pa
 from explorer.core.errors import InputError
 
 MAX_DEPTH = 64  # levels of nested lists/objects in one JSON line; real files use a handful
-_BLOCK = 16 << 20
-_OPENERS = (ord("["), ord("{"))
+# Arrow's readers keep some kilobytes per column (CSV ~9 KB, JSON ~4 KB): a few MB of
+# column names would otherwise ask for gigabytes.
+MAX_COLUMNS = 65_536
+_WIDE = "save the vectors as .npy or Parquet"
+_BLOCK = 4 << 20
 # A JSON string (skipped whole, whatever brackets it holds) or a bracket.
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+# A field name: a string followed by a colon (a string value holding '": ' may add one more).
+_KEY = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:')
 
 
-def check_json_depth(path: Path, limit: int = MAX_DEPTH) -> None:
-    """Refuse a line nested deeper than `limit`, before any JSON parser meets it.
+def check_json_lines(path: Path) -> None:
+    """Refuse what would take Arrow's JSON reader down, before it runs.
 
-    Only lines with more than `limit` opening brackets can be that deep; those few are
-    tokenized to find their real depth (brackets inside strings do not count).
+    A line nested deeper than MAX_DEPTH (only lines with that many opening brackets can
+    be; those few are tokenized, so brackets inside strings do not count), or more than
+    MAX_COLUMNS different field names in the file.
     """
+    keys: set[bytes] = set()
     line = 1
+    for block in _line_blocks(path):
+        _check_depth(block, line, path)
+        keys.update(_KEY.findall(block))
+        if len(keys) > MAX_COLUMNS:
+            raise InputError(f"has more than {MAX_COLUMNS} different field names; that many "
+                             "columns cannot be read", path=path,
+                             line=_line_past_keys(block, line, keys), hint=_WIDE)
+        line += block.count(b"\n")
+
+
+def _line_blocks(path: Path):
+    """The file in blocks of whole lines (a line longer than a block is one block)."""
+    pending: list[bytes] = []
     with open(path, "rb") as fh:
-        while lines := fh.readlines(_BLOCK):
-            for i in _bracket_heavy(lines, limit):
-                depth = _depth(lines[i], limit)
-                if depth > limit:
-                    raise InputError(f"nests lists or objects more than {limit} levels deep",
-                                     path=path, line=line + int(i))
-            line += len(lines)
+        while chunk := fh.read(_BLOCK):
+            cut = chunk.rfind(b"\n") + 1
+            if cut == 0:
+                pending.append(chunk)
+                continue
+            yield b"".join([*pending, chunk[:cut]])
+            pending = [chunk[cut:]]
+    if b"".join(pending):
+        yield b"".join(pending)
 
 
-def _bracket_heavy(lines: list[bytes], limit: int) -> np.ndarray:
-    data = np.frombuffer(b"".join(lines), dtype=np.uint8)
-    opens = np.isin(data, _OPENERS)
-    starts = np.cumsum([0] + [len(line) for line in lines[:-1]])
-    return np.flatnonzero(np.add.reduceat(opens, starts, dtype=np.int64) > limit)
+def _check_depth(block: bytes, first_line: int, path: Path) -> None:
+    data = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(data == ord("\n"))
+    starts = np.concatenate(([0], ends + 1))
+    starts = starts[starts < len(data)]
+    opens = (data == ord("[")) | (data == ord("{"))
+    counts = np.add.reduceat(opens, starts, dtype=np.int64)
+    for i in np.flatnonzero(counts > MAX_DEPTH):
+        stop = int(ends[i]) if i < len(ends) else len(block)
+        if _depth(block[int(starts[i]):stop]) > MAX_DEPTH:
+            raise InputError(f"nests lists or objects more than {MAX_DEPTH} levels deep",
+                             path=path, line=first_line + int(i))
 
 
-def _depth(line: bytes, limit: int) -> int:
-    """The deepest nesting in one line, counted up to just past `limit`."""
+def _depth(line: bytes) -> int:
+    """The deepest nesting in one line, counted up to just past MAX_DEPTH."""
     depth = deepest = 0
     for token in _TOKEN.finditer(line):
         char = token.group()
         if char in (b"[", b"{"):
             depth += 1
             deepest = max(deepest, depth)
-            if deepest > limit:
+            if deepest > MAX_DEPTH:
                 break
         elif char in (b"]", b"}"):
             depth -= 1
     return deepest
+
+
+def _line_past_keys(block: bytes, first_line: int, keys: set[bytes]) -> int:
+    """The line of `block` whose field names took the count past MAX_COLUMNS."""
+    seen = keys - set(_KEY.findall(block))
+    for i, text in enumerate(block.split(b"\n")):
+        seen.update(_KEY.findall(text))
+        if len(seen) > MAX_COLUMNS:
+            return first_line + i
+    return first_line
+
+
+def check_columns(path: Path, first_line: str, delim: str) -> None:
+    """A delimited file's first line may not name more than MAX_COLUMNS columns."""
+    count = first_line.count(delim) + 1
+    if count > MAX_COLUMNS:
+        raise InputError(f"has {count} columns; more than {MAX_COLUMNS} cannot be read",
+                         path=path, line=1, hint=_WIDE)
 
 
 def check_utf8(table: pa.Table, path: Path) -> None:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import json
-import re
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.feather as feather
 import pyarrow.ipc as ipc
 import pyarrow.json as pajson
@@ -18,11 +15,10 @@ from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 from explorer.core.loaders.base import Loaded, LoadOptions, is_text, read_head, relocated
 from explorer.core.loaders.columns import split_vectors
-from explorer.core.loaders.list_columns import NUMBER_RE
-from explorer.core.loaders.table_checks import check_json_depth, check_utf8
+from explorer.core.loaders.delimited import delimiter, line_of_row, read_delimited
+from explorer.core.loaders.table_checks import check_json_lines, check_utf8
 
-_NUMBER = re.compile(NUMBER_RE)
-_BLOCK = 16 << 20  # bytes Arrow reads at a time; CSV column types are guessed from the first
+_BLOCK = 16 << 20  # bytes Arrow's JSON reader takes at a time
 # What a damaged Parquet/Arrow file raises (a bad UTF-8 name in the footer is a ValueError).
 _ARROW_ERRORS = (OSError, ValueError, pa.ArrowNotImplementedError, pa.ArrowTypeError,
                  pa.ArrowKeyError, pa.ArrowIndexError)
@@ -46,14 +42,19 @@ def load_parquet(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
 
 
 def load_arrow(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
+    """An Arrow IPC file (Feather v2) or stream, memory-mapped: a length the file declares
+    is a slice of the map, so one larger than the file is an error, never an allocation."""
     try:
-        table = feather.read_table(path, memory_map=True)
-    except _ARROW_ERRORS:
-        try:
-            with open(path, "rb") as fh:
-                table = ipc.open_stream(fh).read_all()
-        except _ARROW_ERRORS as exc:
-            raise InputError(f"not a readable Arrow/Feather file ({exc})", path=path) from None
+        with pa.memory_map(str(path)) as source:
+            is_file = source.read(6) == b"ARROW1"
+            source.seek(0)
+            table = (ipc.open_file(source) if is_file else ipc.open_stream(source)).read_all()
+    except _ARROW_ERRORS as exc:
+        raise InputError(f"not a readable Arrow/Feather file ({exc})", path=path) from None
+    except MemoryError:  # only decompression allocates: a damaged length, or a huge file
+        raise InputError("its buffers, as the file declares them, need more memory than is "
+                         "free (a damaged file, or compressed data larger than memory)",
+                         path=path) from None
     # IPC buffers are taken as they are; damaged offsets would only fail (or crash) later.
     check_utf8(table, path)
     state.progress(1)
@@ -71,164 +72,6 @@ def sniff_arrow(head: bytes, path: Path) -> bool:
 
 # --- CSV / TSV -------------------------------------------------------------------
 
-def delimiter(path: Path, first_line: str) -> str:
-    if path.suffix.lower() == ".tsv" or "\t" in first_line:
-        return "\t"
-    if ";" in first_line and "," not in first_line:
-        return ";"  # spreadsheets set to a locale with decimal commas write these
-    return ","
-
-
-def _is_value(cell: str) -> bool:
-    """A number, or a list of them as pandas' to_csv writes a list column."""
-    if _NUMBER.match(cell):
-        return True
-    cell = cell.strip()
-    return cell.startswith("[") and cell.endswith("]")
-
-
-def _has_header(first: list[str], second: list[str] | None) -> bool:
-    """Is the first line column names? Decided column by column against the second line.
-
-    It is a header when a column that holds a value (a number, or a list of numbers)
-    on line 2 holds text on line 1, or when line 1 is pandas' numbered header (0, 1,
-    2, ... possibly after an empty index name) above values that are not all whole
-    numbers. A first line of numbers next to text labels ("1,apple,0.1") is data.
-    """
-    if second is None:
-        return not all(_is_value(f) for f in first)
-    for a, b in zip(first, second):
-        if _is_value(b) and not _is_value(a):
-            return True
-    names = first[1:] if first and first[0] == "" else first
-    if names and names == [str(i) for i in range(len(names))]:
-        return not all(f.strip().lstrip("+-").isdigit() for f in second if _NUMBER.match(f))
-    return False
-
-
-def _first_lines(path: Path) -> tuple[str, str]:
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-        return fh.readline().rstrip("\r\n"), fh.readline().rstrip("\r\n")
-
-
-def _first_records(lines: tuple[str, str], delim: str,
-                   quote: str | bool) -> tuple[list[str], list[str] | None]:
-    """The cells of the first two lines, split as the reader will split them.
-
-    Parsed by Arrow, like the whole file: the csv module refuses cells over 128 KiB.
-    """
-    data = "\n".join(line for line in lines if line.strip()).encode() + b"\n"
-    width = lines[0].count(delim) + 1
-    try:
-        rows = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False),
-            parse_options=pacsv.ParseOptions(delimiter=delim, quote_char=quote,
-                                             invalid_row_handler=lambda row: "skip"),
-            convert_options=pacsv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(width)},
-                strings_can_be_null=False),
-        ).to_pylist()
-    except pa.ArrowInvalid:  # a quote left open: the reader will say where
-        rows = [line.split(delim) for line in lines if line.strip()]
-    cells = [[str(v) for v in row.values()] if isinstance(row, dict) else row for row in rows]
-    return cells[0] if cells else lines[0].split(delim), cells[1] if len(cells) > 1 else None
-
-
-def read_delimited(path: Path, *, header: bool | None = None,
-                   state: TaskState | None = None) -> tuple[pa.Table, bool]:
-    lines = _first_lines(path)
-    if not lines[0].strip():
-        raise InputError("the first line is empty", path=path, line=1)
-    delim = delimiter(path, lines[0])
-    # The Projector's TSV files are not quoted: a label may start with '"'.
-    quote = False if delim == "\t" else '"'
-    if header is None:
-        header = _has_header(*_first_records(lines, delim, quote))
-    as_text: list[str] = []
-    while (table := _read_csv(path, delim, quote, header, as_text, state)) is None:
-        pass  # a later block broke the types guessed from the first: read again
-    if not header:
-        table = table.rename_columns([str(i) for i in range(table.num_columns)])
-    return table, header
-
-
-_CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error")
-_ROW = re.compile(r"Row #(\d+)")
-
-
-def _read_csv(path: Path, delim: str, quote: str | bool, header: bool, as_text: list[str],
-              state: TaskState | None) -> pa.Table | None:
-    """The whole table, streamed so Cancel is honoured between 16 MB blocks.
-
-    Column types are guessed from the first block; None when a later block holds a cell
-    that does not fit its column's guess, after adding that column to `as_text`.
-    """
-    ragged: list[pacsv.InvalidRow] = []
-
-    def invalid(row: pacsv.InvalidRow) -> str:
-        ragged.append(row)
-        return "error"
-
-    reader = None
-    try:
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(autogenerate_column_names=not header,
-                                           block_size=_BLOCK, use_threads=False),
-            parse_options=pacsv.ParseOptions(delimiter=delim, quote_char=quote,
-                                             invalid_row_handler=invalid),
-            # only an empty cell is missing: "nan"/"NaN" are the float NaN, found by check_set
-            convert_options=pacsv.ConvertOptions(
-                strings_can_be_null=False, null_values=[""],
-                column_types=dict.fromkeys(as_text, pa.string())),
-        )
-        size = max(1, path.stat().st_size)
-        batches = []
-        done = 0
-        for batch in reader:
-            batches.append(batch)
-            done += batch.nbytes
-            if state is not None:
-                state.progress(min(done, size), size)
-        return pa.Table.from_batches(batches, schema=reader.schema)
-    except pa.ArrowInvalid as exc:
-        if ragged:
-            row = ragged[0]
-            line = _line_of_row(path, row.number - 1) if row.number else None
-            raise InputError(f"has {row.actual_columns} fields, but line 1 has "
-                             f"{row.expected_columns} (ragged rows)", path=path,
-                             line=line) from None
-        found = _CONVERSION.search(str(exc))
-        names = reader.schema.names if reader is not None else []
-        column = names[int(found[1])] if found and int(found[1]) < len(names) else None
-        row = _ROW.search(str(exc))
-        line = _line_of_row(path, int(row[1]) - 1) if row else None
-        if "invalid UTF8" in str(exc):
-            raise InputError("is not UTF-8 text", path=path, line=line,
-                             column=column if header else None,
-                             hint="save the file as UTF-8") from None
-        if column is not None and column not in as_text:
-            as_text.append(column)
-            return None
-        raise InputError(f"cannot parse the file ({exc})", path=path, line=line) from None
-
-
-def _line_of_row(path: Path, row: int) -> int | None:
-    """The 1-based line holding record `row` of a CSV or JSONL file.
-
-    Arrow skips blank lines, so the row number alone would point above the cell.
-    """
-    with open(path, "rb") as fh:
-        seen = -1
-        for lineno, line in enumerate(fh, start=1):
-            if line.strip():
-                seen += 1
-                if seen == row:
-                    return lineno
-    return None
-
-
 def load_csv(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     table, header = read_delimited(path, state=state.sub(0, 0.7))
     if table.num_rows == 0:
@@ -241,7 +84,7 @@ def load_csv(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
         column = err.column
         if not header and isinstance(column, str) and column.isdigit():
             column = int(column) + 1  # headerless columns are named "0", "1", ...: count from 1
-        line = None if err.row is None else _line_of_row(path, err.row + int(header))
+        line = None if err.row is None else line_of_row(path, err.row + int(header))
         raise relocated(err, column=column, line=line) from None
     meta_path = None
     if opts.metadata_path is None and path.name.lower().endswith("vectors.tsv"):
@@ -266,12 +109,12 @@ def load_jsonl(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     except InputError as err:
         if err.row is None:
             raise
-        raise relocated(err, line=_line_of_row(path, err.row)) from None
+        raise relocated(err, line=line_of_row(path, err.row)) from None
     return Loaded(vectors, meta, vector_column=col)
 
 
 def _read_jsonl(path: Path) -> pa.Table:
-    check_json_depth(path)
+    check_json_lines(path)
     try:
         table = pajson.read_json(path, read_options=pajson.ReadOptions(block_size=_BLOCK))
     except pa.ArrowInvalid as exc:
@@ -281,7 +124,7 @@ def _read_jsonl(path: Path) -> pa.Table:
     except InputError as err:
         if err.row is None:
             raise
-        raise relocated(err, line=_line_of_row(path, err.row)) from None
+        raise relocated(err, line=line_of_row(path, err.row)) from None
     return table
 
 

@@ -33,8 +33,16 @@ def _count_header(first_line: str) -> tuple[int, int] | None:
     return None
 
 
+def _check_dimension(path: Path, dim: int) -> None:
+    """Said here, as open_file would: a header of dimension 0 describes no vectors."""
+    if dim == 0:
+        raise InputError("vectors have dimension 0; at least 2 are needed to compare directions",
+                         path=path, line=1)
+
+
 def _check_header(path: Path, count: int, dim: int, bytes_per_value: int, have: int) -> None:
     """The smallest file that could hold `count` words of `dim` values must fit in `have`."""
+    _check_dimension(path, dim)
     need = count * (bytes_per_value * dim + 2)  # a one-byte word, its separator, a newline
     if need > have:
         raise InputError(f"the header line says {count} words of {dim} numbers, which needs at "
@@ -204,6 +212,7 @@ def load_word2vec_bin(path: Path, opts: LoadOptions, state: TaskState) -> Loaded
         raise InputError("the first line must be '<count> <dimension>'", path=path, line=1)
     count, dim = header
     size = len(data)
+    _check_dimension(path, dim)
     if count and 4 * dim + 2 > size - end - 1:
         raise InputError(f"the header line says dimension {dim}, so one word and its vector "
                          f"take at least {size_text(4 * dim + 2)}, but the file holds only "

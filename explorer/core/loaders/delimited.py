@@ -1,0 +1,204 @@
+"""Reading CSV / TSV into an Arrow table: the dialect, the header, and where a bad line is.
+
+Everything is parsed by Arrow (the csv module refuses cells over 128 KiB), streamed in
+16 MB blocks so Cancel is honoured. Column types are guessed from the first block; a
+later cell that breaks a guess makes that column text and the file is read again, so the
+vector checks can name the cell instead of the parse failing.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from explorer.core.errors import InputError
+from explorer.core.jobs import TaskState
+from explorer.core.loaders.list_columns import NUMBER_RE
+from explorer.core.loaders.table_checks import check_columns
+
+_NUMBER = re.compile(NUMBER_RE)
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+([eE][-+]?\d+)?\s*$")
+_BLOCK = 16 << 20  # bytes Arrow reads at a time; column types are guessed from the first
+_CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error")
+_ROW = re.compile(r"Row #(\d+)")
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    delimiter: str
+    quote: str | bool  # False: the Projector's TSV is not quoted, a label may start with '"'
+    decimal: str  # "," in files from spreadsheets set to such a locale ("0,5;1,25")
+    header: bool
+
+
+def delimiter(path: Path, first_line: str) -> str:
+    if path.suffix.lower() == ".tsv" or "\t" in first_line:
+        return "\t"
+    if ";" in first_line and "," not in first_line:
+        return ";"  # spreadsheets set to a locale with decimal commas write these
+    return ","
+
+
+def read_delimited(path: Path, *, header: bool | None = None,
+                   state: TaskState | None = None) -> tuple[pa.Table, bool]:
+    """The table, and whether its first line was column names (detected when None)."""
+    lines = _first_lines(path)
+    if not lines[0].strip():
+        raise InputError("the first line is empty", path=path, line=1)
+    delim = delimiter(path, lines[0])
+    check_columns(path, lines[0], delim)
+    quote = False if delim == "\t" else '"'
+    first, second = _first_records(lines, delim, quote)
+    decimal = "," if delim == ";" and _decimal_commas(second or first) else "."
+    if header is None:
+        header = _has_header(*(_with_points(r) if decimal == "," else r for r in (first, second)))
+    dialect = _Dialect(delim, quote, decimal, header)
+    as_text: list[str] = []
+    while (table := _read_csv(path, dialect, as_text, state)) is None:
+        pass  # a later block broke the types guessed from the first: read again
+    if not header:
+        table = table.rename_columns([str(i) for i in range(table.num_columns)])
+    return table, header
+
+
+def line_of_row(path: Path, row: int) -> int | None:
+    """The 1-based line holding record `row` of a CSV or JSONL file.
+
+    Arrow skips blank lines, so the row number alone would point above the cell.
+    """
+    with open(path, "rb") as fh:
+        seen = -1
+        for lineno, line in enumerate(fh, start=1):
+            if line.strip():
+                seen += 1
+                if seen == row:
+                    return lineno
+    return None
+
+
+# --- the first two lines ---------------------------------------------------------------
+
+def _first_lines(path: Path) -> tuple[str, str]:
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        return fh.readline().rstrip("\r\n"), fh.readline().rstrip("\r\n")
+
+
+def _first_records(lines: tuple[str, str], delim: str,
+                   quote: str | bool) -> tuple[list[str], list[str] | None]:
+    """The cells of the first two lines, split as the reader will split them."""
+    data = "\n".join(line for line in lines if line.strip()).encode() + b"\n"
+    width = lines[0].count(delim) + 1
+    try:
+        rows = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=delim, quote_char=quote,
+                                             invalid_row_handler=lambda row: "skip"),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(width)},
+                strings_can_be_null=False),
+        ).to_pylist()
+        cells = [[str(v) for v in row.values()] for row in rows]
+    except pa.ArrowInvalid:  # a quote left open: the reader will say where
+        cells = [line.split(delim) for line in lines if line.strip()]
+    return cells[0] if cells else lines[0].split(delim), cells[1] if len(cells) > 1 else None
+
+
+def _decimal_commas(cells: list[str]) -> bool:
+    """Numbers written "0,5" and none written "0.5"."""
+    return any(_DECIMAL_COMMA.match(c) for c in cells) and \
+        not any("." in c and _NUMBER.match(c) for c in cells)
+
+
+def _with_points(cells: list[str] | None) -> list[str] | None:
+    return None if cells is None else [
+        c.replace(",", ".") if _DECIMAL_COMMA.match(c) else c for c in cells]
+
+
+def _is_value(cell: str) -> bool:
+    """A number, or a list of them as pandas' to_csv writes a list column."""
+    if _NUMBER.match(cell):
+        return True
+    cell = cell.strip()
+    return cell.startswith("[") and cell.endswith("]")
+
+
+def _has_header(first: list[str], second: list[str] | None) -> bool:
+    """Is the first line column names? Decided column by column against the second line.
+
+    It is a header when a column that holds a value (a number, or a list of numbers)
+    on line 2 holds text on line 1, or when line 1 is pandas' numbered header (0, 1,
+    2, ... possibly after an empty index name) above values that are not all whole
+    numbers. A first line of numbers next to text labels ("1,apple,0.1") is data.
+    """
+    if second is None:
+        return not all(_is_value(f) for f in first)
+    for a, b in zip(first, second):
+        if _is_value(b) and not _is_value(a):
+            return True
+    names = first[1:] if first and first[0] == "" else first
+    if names and names == [str(i) for i in range(len(names))]:
+        return not all(f.strip().lstrip("+-").isdigit() for f in second if _NUMBER.match(f))
+    return False
+
+
+# --- the whole file ------------------------------------------------------------------------
+
+def _read_csv(path: Path, dialect: _Dialect, as_text: list[str],
+              state: TaskState | None) -> pa.Table | None:
+    """The whole table; None when a later block holds a cell that does not fit its column's
+    guessed type, after adding that column to `as_text`."""
+    ragged: list[pacsv.InvalidRow] = []
+
+    def invalid(row: pacsv.InvalidRow) -> str:
+        ragged.append(row)
+        return "error"
+
+    reader = None
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(autogenerate_column_names=not dialect.header,
+                                           block_size=_BLOCK, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter,
+                                             quote_char=dialect.quote,
+                                             invalid_row_handler=invalid),
+            # only an empty cell is missing: "nan"/"NaN" are the float NaN, found by check_set
+            convert_options=pacsv.ConvertOptions(
+                strings_can_be_null=False, null_values=[""], decimal_point=dialect.decimal,
+                column_types=dict.fromkeys(as_text, pa.string())),
+        )
+        size = max(1, path.stat().st_size)
+        batches = []
+        done = 0
+        for batch in reader:
+            batches.append(batch)
+            done += batch.nbytes
+            if state is not None:
+                state.progress(min(done, size), size)
+        return pa.Table.from_batches(batches, schema=reader.schema)
+    except pa.ArrowInvalid as exc:
+        if ragged:
+            row = ragged[0]
+            line = line_of_row(path, row.number - 1) if row.number else None
+            raise InputError(f"has {row.actual_columns} fields, but line 1 has "
+                             f"{row.expected_columns} (ragged rows)", path=path,
+                             line=line) from None
+        found = _CONVERSION.search(str(exc))
+        names = reader.schema.names if reader is not None else []
+        column = names[int(found[1])] if found and int(found[1]) < len(names) else None
+        row = _ROW.search(str(exc))
+        line = line_of_row(path, int(row[1]) - 1) if row else None
+        if "invalid UTF8" in str(exc):
+            raise InputError("is not UTF-8 text", path=path, line=line,
+                             column=column if dialect.header else None,
+                             hint="save the file as UTF-8") from None
+        if column is not None and column not in as_text:
+            as_text.append(column)
+            return None
+        raise InputError(f"cannot parse the file ({exc})", path=path, line=line) from None
