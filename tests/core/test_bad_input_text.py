@@ -8,6 +8,7 @@ earlier versions refused or misread loads; the column handling is linear in colu
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -276,3 +277,15 @@ def test_semicolon_csv_with_decimal_commas(tmp_path):
     es = open_file(path)
     np.testing.assert_allclose(es.vectors, [[0.5, -1.25], [2.0, 0.001]])
     assert es.columns == ["name"]
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+@pytest.mark.parametrize("name", ["z.csv", "z.txt", "z.npy"])
+def test_devices_and_pipes_are_not_files(tmp_path, name):
+    """A pipe would wait for a writer forever; a device is no file to load."""
+    device = tmp_path / name
+    device.symlink_to("/dev/zero")
+    assert "not a regular file" in load_error(device).message
+    pipe = tmp_path / f"pipe-{name}"
+    os.mkfifo(pipe)
+    assert "not a regular file" in load_error(pipe).message

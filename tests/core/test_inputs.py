@@ -15,6 +15,7 @@ from PIL import Image
 from explorer.core.errors import InputError
 from explorer.core.inputs import InputOptions, InputPlan, Skipped
 from explorer.core.inputs import tables as table_inputs
+from explorer.core.inputs import text_files
 from explorer.core.inputs.chunking import approx_tokens, chunk_spans
 from explorer.core.jobs import Cancelled, TaskState
 
@@ -410,3 +411,39 @@ def minimal_pdf(pages: list[str]) -> bytes:
     out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
     out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return out
+
+
+# --- hostile inputs (issue 14) ----------------------------------------------------------
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_devices_and_pipes_are_skipped_unread(tmp_path):
+    """/dev/zero was read until memory ran out; a pipe would wait for a writer forever."""
+    pipe = tmp_path / "pipe.txt"
+    os.mkfifo(pipe)
+    zero = tmp_path / "zero.txt"
+    zero.symlink_to("/dev/zero")
+    (tmp_path / "ok.txt").write_text(prose(1))
+    with pytest.raises(InputError) as info:
+        InputPlan([zero, pipe])
+    assert "not a regular file" in info.value.message
+    plan = InputPlan([zero, pipe, tmp_path / "ok.txt"])
+    assert len(list(plan.items())) >= 1
+    assert {s.reason for s in plan.skipped} == {"not a regular file (a device, pipe or socket)"}
+
+
+def test_text_file_larger_than_memory_is_skipped(tmp_path, monkeypatch):
+    path = tmp_path / "big.txt"
+    path.write_text(prose(20))
+    monkeypatch.setattr(text_files, "available_memory", lambda: 1000)
+    plan = InputPlan([path])
+    assert list(plan.items()) == []
+    assert "too large" in plan.skipped[0].reason
+
+
+def test_jsonl_nested_too_deeply_for_python_is_skipped(tmp_path):
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"text": "fine"}\n{"text": "deep", "x": ' + "[" * 100_000 + "]" * 100_000
+                    + "}\n")
+    plan = InputPlan([path])
+    assert [item.text for item in plan.items()] == ["fine"]
+    assert plan.skipped[0].line == 2 and "deeply" in plan.skipped[0].reason

@@ -130,6 +130,8 @@ class InputPlan:
 
 def _kind(f: folders.Found, modality: str) -> tuple[str | None, str]:
     """The reader for a file by its extension, or None and why none fits."""
+    if not f.path.is_file():  # opening a pipe waits for a writer; /dev/zero never ends
+        return None, "not a regular file (a device, pipe or socket)"
     suffix = f.path.suffix.lower()
     if modality == "image":
         if suffix in images.SUFFIXES:

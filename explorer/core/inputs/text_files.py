@@ -14,6 +14,7 @@ from pathlib import Path
 
 from explorer.core.inputs.chunking import approx_tokens, chunk_spans
 from explorer.core.inputs.items import InputOptions, Item, SkipFile
+from explorer.core.loaders.base import available_memory, size_text
 
 SUFFIXES = (".txt", ".md", ".markdown", ".rst")
 # UTF-32 first: its little-endian mark begins with UTF-16's.
@@ -21,6 +22,7 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
 _BINARY_PROBE = 8192
+_MEMORY_PER_BYTE = 6  # the bytes, the str (up to 4 bytes a character), the chunks' slices
 # For estimates: bytes of English text per approx_tokens token, and how full chunks get.
 _BYTES_PER_TOKEN = 4.6
 _FILL = 0.85
@@ -49,6 +51,11 @@ def decode(data: bytes) -> str:
 
 
 def read_text(path: Path) -> str:
+    """The whole document: decoded, it takes up to four times its size in memory."""
+    size = path.stat().st_size
+    if size * _MEMORY_PER_BYTE > available_memory():
+        raise SkipFile(f"is {size_text(size)}: too large to read whole with the memory that is "
+                       "free; split it into smaller files")
     text = decode(path.read_bytes())
     if not text.strip():
         raise SkipFile("holds only whitespace")

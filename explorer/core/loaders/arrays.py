@@ -142,6 +142,9 @@ def _read_member(archive: zipfile.ZipFile, name: str, member: _Member, path: Pat
     """The array, once its declared size fits in the bytes the archive holds for it."""
     info = member.info
     what = f"array {name!r}"
+    if info.compress_size > path.stat().st_size:
+        raise InputError(f"damaged .npz file: {what} claims {info.compress_size} bytes in a file "
+                         f"of {path.stat().st_size}", path=path)
     check_declared(path, member.shape, member.dtype.itemsize, info.file_size - member.header,
                    what)
     ratio = _ZIP_RATIO.get(info.compress_type)

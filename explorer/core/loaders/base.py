@@ -74,6 +74,8 @@ def read_head(path: Path, size: int = 4096) -> bytes:
     if path.is_dir():
         raise InputError("is a directory, not a file",
                          path=path, hint="choose a file inside it")
+    if not path.is_file():  # opening a pipe waits for a writer; /dev/zero never ends
+        raise InputError("is not a regular file (a device, pipe or socket)", path=path)
     try:
         with open(path, "rb") as fh:
             head = fh.read(size)
