@@ -33,7 +33,8 @@ class NpyHeader:
             return "it holds Python objects"
         expected = self.offset + self.data_bytes
         if self.file_bytes < expected:
-            return f"it is cut short: {self.file_bytes:,} bytes of the {expected:,} its header declares"
+            return (f"it is cut short: {self.file_bytes:,} bytes of the {expected:,} its header "
+                    "declares")
         if self.file_bytes > expected:
             return f"it is {self.file_bytes - expected:,} bytes longer than its header declares"
         return None

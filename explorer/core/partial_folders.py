@@ -60,7 +60,7 @@ def partial_folder(parent: Path, label: str) -> Iterator[Path]:
 
 
 def release(folder: Path) -> None:
-    """Drop the lock file before `folder` is renamed into place (the lock stays held till the end)."""
+    """Drop the lock file before `folder` is renamed into place (the lock stays held)."""
     (folder / LOCK_FILE).unlink(missing_ok=True)
 
 

@@ -48,7 +48,7 @@ def tiny_model() -> None:
 
 
 def one_error_line(capsys, argv: list, fragment: str = "") -> str:
-    """Run the CLI in this process: exit 2, nothing on stdout, one `error:` line naming `fragment`."""
+    """Run the CLI here: exit 2, nothing on stdout, one `error:` line naming `fragment`."""
     code = run([str(a) for a in argv])
     out, err = capsys.readouterr()
     lines = err.strip().splitlines()

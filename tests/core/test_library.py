@@ -234,7 +234,8 @@ FILE_DAMAGE = [
     (lambda f: pq.write_table(pq.read_table(f / "metadata.parquet").slice(0, 150),
                               f / "metadata.parquet"),
      "metadata.parquet has 150 rows but vectors.npy has 200"),
-    (lambda f: (f / "metadata.parquet").write_bytes(b"PAR1 junk"), "metadata.parquet cannot be read"),
+    (lambda f: (f / "metadata.parquet").write_bytes(b"PAR1 junk"),
+     "metadata.parquet cannot be read"),
     (lambda f: (f / "metadata.parquet").unlink(), "metadata.parquet is missing"),
 ]
 
