@@ -105,13 +105,12 @@ def string_lists_to_matrix(col: pa.ChunkedArray, path, name: str) -> np.ndarray:
     parts = pc.if_else(pc.equal(inner, ""), pa.scalar([], parts.type), parts)
     d = _uniform_length(parts, path, name)
     flat = pc.list_flatten(parts)
-    ok = pc.match_substring_regex(flat, NUMBER_RE)
-    if not all_true(ok):
-        at = first_index(pc.invert(ok))
-        raise _bad_value(str(flat[at]), path, at // d, name)
-    with np.errstate(over="ignore"):  # beyond float32 becomes Inf, which check_set reports
-        values = pc.cast(flat, pa.float64()).to_numpy(zero_copy_only=False)
-        return values.astype(np.float32).reshape(len(col), d)
+    try:  # beyond float32 becomes Inf, which check_set reports
+        values = pc.cast(flat, pa.float32()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # only now look for the value that is not a number
+        at = first_index(pc.invert(pc.match_substring_regex(flat, NUMBER_RE)))
+        raise _bad_value(str(flat[at]), path, at // d, name) from None
+    return values.reshape(len(col), d)
 
 
 def _bad_value(value: str, path, row: int, name: str) -> InputError:

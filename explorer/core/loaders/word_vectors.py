@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 from explorer.core.loaders.base import Loaded, LoadOptions, check_array_fits, is_text, size_text
-from explorer.core.loaders.list_columns import NUMBER_RE, all_true, first_index
+from explorer.core.loaders.list_columns import NUMBER_RE, first_index
 
 _BLOCK = 16 << 20
 _BOM = b"\xef\xbb\xbf"
@@ -106,12 +106,12 @@ class _TextReader:
         is_word = np.zeros(len(flat), dtype=bool)
         is_word[::width] = True
         values = flat.filter(pa.array(~is_word))
-        ok = pc.match_substring_regex(values, NUMBER_RE)
-        if not all_true(ok):
-            at = first_index(pc.invert(ok))
+        try:
+            matrix = pc.cast(values, pa.float32()).to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:  # only now look for the cell that is not a number
+            at = first_index(pc.invert(pc.match_substring_regex(values, NUMBER_RE)))
             row, col = divmod(at, self.dim)
-            raise self._not_a_number(values[at].as_py(), int(line_numbers[row]), col + 2)
-        matrix = pc.cast(values, pa.float32()).to_numpy(zero_copy_only=False)
+            raise self._not_a_number(values[at].as_py(), int(line_numbers[row]), col + 2) from None
         return flat.filter(pa.array(is_word)).to_pylist(), matrix.reshape(-1, self.dim)
 
     def _mixed(self, fields: pa.ListArray, line_numbers: np.ndarray,
