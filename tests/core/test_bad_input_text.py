@@ -52,12 +52,17 @@ def test_words_that_look_like_missing_values_stay_words(tmp_path):
     assert open_file(path).metadata.column("word").to_pylist() == ["nan", "null", "NA"]
 
 
-def test_word_with_spaces_as_in_glove_common_crawl(tmp_path):
+@pytest.mark.parametrize("first", [False, True])
+def test_word_with_spaces_as_in_glove_common_crawl(tmp_path, first):
+    lines = ["a 0.5 0.5 0.5", "at name@domain.com 0.1 0.2 0.3", "2006 0.5 0.5 0.5"]
+    if first:
+        lines[:2] = lines[1::-1]
     path = tmp_path / "glove.840B.txt"
-    path.write_text("a 0.5 0.5 0.5\nat name@domain.com 0.1 0.2 0.3\nb 0.5 0.5 0.5\n")
+    path.write_text("\n".join(lines) + "\n")
     es = open_file(path)
-    assert es.metadata.column("word").to_pylist() == ["a", "at name@domain.com", "b"]
-    np.testing.assert_allclose(es.vectors[1], [0.1, 0.2, 0.3])
+    words = es.metadata.column("word").to_pylist()
+    assert sorted(words) == ["2006", "a", "at name@domain.com"]
+    np.testing.assert_allclose(es.vectors[words.index("at name@domain.com")], [0.1, 0.2, 0.3])
 
 
 def test_word_text_extra_number_is_still_a_ragged_line(tmp_path):

@@ -55,13 +55,14 @@ def check_unique_names(names: list[str], path) -> None:
         return
     listed = [f"{name!r} (columns {', '.join(map(str, at[:5]))})"
               for name, at in list(repeated.items())[:10]]
-    if len(repeated) > 10:
-        listed.append(f"and {len(repeated) - 10} more")
-    message = (f"the column name {listed[0].replace(' (', ' appears more than once (', 1)}"
-               if len(repeated) == 1 else
-               "column names appear more than once: " + ", ".join(listed))
-    raise InputError(message, path=path,
-                     column=min(at[1] for at in repeated.values()),
+    if len(repeated) == 1:
+        name, at = next(iter(repeated.items()))
+        message = (f"the column name {name!r} appears more than once "
+                   f"(columns {', '.join(map(str, at[:5]))})")
+    else:
+        more = f", and {len(repeated) - 10} more" if len(repeated) > 10 else ""
+        message = "column names appear more than once: " + ", ".join(listed) + more
+    raise InputError(message, path=path, column=min(at[1] for at in repeated.values()),
                      hint="give every column its own name")
 
 

@@ -55,7 +55,7 @@ def _read(fh: h5py.File, path: Path, opts: LoadOptions, state: TaskState) -> Loa
     found, external = _walk(fh)
     candidates = [n for n, s in found.items() if len(s) == 2]
     if opts.dataset:
-        name = opts.dataset.strip("/")
+        name = opts.dataset.strip("/") or "/"
     elif candidates or not external:
         name = pick(candidates, path, "2-D numeric dataset")
     else:
@@ -114,10 +114,13 @@ def _resolve(fh: h5py.File, name: str, path: Path, found: dict) -> h5py.Dataset:
     import h5py
 
     node = fh
-    parts = [p for p in name.split("/") if p]
+    parts = _parts(name)
     hops = 0
     while parts:
         part = parts.pop(0)
+        if not isinstance(node, h5py.Group):
+            raise InputError(f"{name!r}: {node.name!r} is a dataset, not a group", path=path,
+                             hint="datasets: " + (", ".join(found) or "none"))
         link = node.get(part, getlink=True)
         if link is None:
             raise InputError(f"{name!r} is not in the file", path=path,
@@ -130,7 +133,7 @@ def _resolve(fh: h5py.File, name: str, path: Path, found: dict) -> h5py.Dataset:
             if hops > _MAX_LINK_HOPS:
                 raise InputError(f"{name!r} goes through more than {_MAX_LINK_HOPS} soft links "
                                  "(a loop?)", path=path)
-            target = [p for p in link.path.split("/") if p]
+            target = _parts(link.path)
             if link.path.startswith("/"):
                 node = fh
             parts = target + parts
@@ -145,6 +148,10 @@ def _resolve(fh: h5py.File, name: str, path: Path, found: dict) -> h5py.Dataset:
         raise InputError(f"dataset {name!r} has {shape} and type {kind}; "
                          "expected a 2-D numeric array", path=path)
     return node
+
+
+def _parts(name: str) -> list[str]:
+    return [p for p in name.split("/") if p not in ("", ".")]
 
 
 def _check_storage(ds: h5py.Dataset, name: str, path: Path) -> None:

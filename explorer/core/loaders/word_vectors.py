@@ -53,6 +53,12 @@ def _check_header(path: Path, count: int, dim: int, bytes_per_value: int, have: 
 
 # --- text -------------------------------------------------------------------------
 
+def _dimension_of(first: list[str]) -> int:
+    """The numbers on the first line: all fields after the word, which may hold spaces."""
+    spaces_in_word = next((i for i, p in enumerate(first[1:]) if _NUMBER.match(p)), 0)
+    return len(first) - 1 - spaces_in_word
+
+
 class _TextReader:
     """Blocks of lines into words and float32 rows, remembering what the file looked like."""
 
@@ -72,7 +78,7 @@ class _TextReader:
             return [], np.zeros((0, self.dim or 0), np.float32)
         lengths = pc.list_value_length(fields).to_numpy()
         if self.dim is None:
-            self.dim = int(lengths[0]) - 1
+            self.dim = _dimension_of(fields[0].as_py())
             if self.dim < 1:
                 tab = "\t" in str(fields[0][0])
                 raise InputError("the first line holds a word but no numbers", path=self.path,
