@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 
 import numpy as np
 import pyarrow as pa
@@ -11,6 +13,7 @@ import pytest
 from explorer.compute.encoding import pipeline
 from explorer.compute.encoding.pipeline import EncodeOptions, encode_inputs
 from explorer.compute.encoding.work_folder import WorkFolder, seal
+from explorer.core.errors import InputError
 from explorer.core.inputs import Skipped
 from explorer.core.jobs import Cancelled, TaskState
 from explorer.core.library import Library
@@ -216,3 +219,27 @@ def test_a_damaged_job_resumes_to_the_same_set_as_a_clean_run(tmp_path, model, d
     assert es.metadata.column("text").to_pylist() == clean.metadata.column("text").to_pylist()
     np.testing.assert_allclose(vectors, np.asarray(clean.vectors), atol=1e-6)
     assert not list((pipeline.data_home() / pipeline.JOBS_DIR).iterdir())
+
+
+def test_a_full_disk_while_encoding_is_one_line_and_leaves_no_half_piece(tmp_path, model,
+                                                                        monkeypatch):
+    docs = write_docs(tmp_path / "docs", files=4, paragraphs=60)
+    options = EncodeOptions(model=model, chunk_tokens=12, overlap_tokens=0, batch_size=2)
+    real_fsync, pieces = os.fsync, []
+
+    def fsync_fills_the_disk(fd):
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".partial"):
+            pieces.append(fd)
+            if len(pieces) == 3:  # the third window's metadata piece meets a full disk
+                raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync_fills_the_disk)
+    with pytest.raises(InputError, match="the disk holding the encoding work folder .* is full"):
+        encode_inputs([docs], options)
+    names = [p.name for p in job_folder().iterdir()]
+    assert not [n for n in names if n.endswith(".partial")]  # the half piece was not left
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    result = encode_inputs([docs], options)  # room again: the job resumes and finishes
+    assert result.resumed_from == 2 * 2 * pipeline.WINDOW_BATCHES  # two windows were kept
+    assert Library().open(result.entry.id).count == result.count

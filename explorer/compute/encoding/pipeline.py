@@ -34,7 +34,7 @@ import pyarrow as pa
 from explorer.compute.encoding.job_lock import job_lock
 from explorer.compute.encoding.work_folder import WorkFolder
 from explorer.core.embedding_set import EmbeddingSet
-from explorer.core.errors import InputError
+from explorer.core.errors import InputError, writing_into
 from explorer.core.jobs import TaskState
 from explorer.core.library import Library, LibraryEntry
 from explorer.core.paths import data_home
@@ -42,6 +42,7 @@ from explorer.core.paths import data_home
 log = logging.getLogger(__name__)
 
 JOBS_DIR = "encode-jobs"
+WORK_FOLDER = "the encoding work folder"
 # A window is this many batches: sorted by token count, written as one piece. Larger
 # windows pad less (their lengths sort better) but resume from further back.
 WINDOW_BATCHES = 32
@@ -137,8 +138,9 @@ def encode_inputs(paths: list[str | Path], options: EncodeOptions, library: Libr
         log.warning("%s", notice)  # on stderr for the CLI; the GUI shows the status
         state.status(notice)
 
+    library.check_writable()  # before the encoding, not after hours of it
     before_lock = time.perf_counter()
-    with job_lock(jobs / f"{key}.lock", f"{default_name(paths)} with {folder.name}", state,
+    with writing_into(jobs, WORK_FOLDER), job_lock(jobs / f"{key}.lock", f"{default_name(paths)} with {folder.name}", state,
                   on_wait=tell):
         start_time += time.perf_counter() - before_lock  # waiting is not this run's work
         work = WorkFolder(jobs / key, folder.dim)

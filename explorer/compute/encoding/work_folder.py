@@ -80,7 +80,12 @@ class WorkFolder:
         pq.write_table(meta, sink)
         piece_bytes = sink.getvalue().to_pybytes()
         name = piece_name(len(self.progress["pieces"]))
-        _write_synced(self.root / name, piece_bytes, "wb")
+        partial = self.root / f".{name}.partial"  # a full disk leaves no half piece behind
+        try:
+            _write_synced(partial, piece_bytes, "wb")
+            os.replace(partial, self.root / name)
+        finally:
+            partial.unlink(missing_ok=True)
         _write_synced(self.vectors_path, data, "ab")
         self.progress["pieces"].append({
             "file": name, "items": items, "rows": len(vectors),
