@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 from explorer.core.loaders.list_columns import NUMBER_RE
-from explorer.core.loaders.table_checks import check_columns
+from explorer.core.loaders.table_checks import check_columns, check_utf8_lines
 
 _NUMBER = re.compile(NUMBER_RE)
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+([eE][-+]?\d+)?\s*$")
@@ -52,6 +52,7 @@ def read_delimited(path: Path, *, header: bool | None = None,
         raise InputError("the first line is empty", path=path, line=1)
     delim = delimiter(path, lines[0])
     check_columns(path, lines[0], delim)
+    check_utf8_lines(path)
     quote = False if delim == "\t" else '"'
     first, second = _first_records(lines, delim, quote)
     decimal = "," if delim == ";" and _decimal_commas(second or first) else "."
@@ -194,10 +195,6 @@ def _read_csv(path: Path, dialect: _Dialect, as_text: list[str],
         column = names[int(found[1])] if found and int(found[1]) < len(names) else None
         row = _ROW.search(str(exc))
         line = line_of_row(path, int(row[1]) - 1) if row else None
-        if "invalid UTF8" in str(exc):
-            raise InputError("is not UTF-8 text", path=path, line=line,
-                             column=column if dialect.header else None,
-                             hint="save the file as UTF-8") from None
         if column is not None and column not in as_text:
             as_text.append(column)
             return None

@@ -4,8 +4,9 @@ Arrow's JSON reader recurses once per level of nesting and takes the whole proce
 (a segmentation fault, no exception) on a line nested some thousands deep; its readers
 keep kilobytes per column, so a small file naming a million columns asks for gigabytes.
 Both are refused before Arrow runs. Arrow's JSON and Parquet readers also pass text that
-is not UTF-8 through unchecked, which fails much later in whatever reads it next; it is
-found here, by row and column.
+is not UTF-8 through unchecked, which fails much later in whatever reads it next: text
+files are checked line by line before they are read, Parquet and Arrow tables by row and
+column after.
 """
 
 from __future__ import annotations
@@ -25,21 +26,23 @@ MAX_COLUMNS = 65_536
 _WIDE = "save the vectors as .npy or Parquet"
 _BLOCK = 4 << 20
 # A JSON string (skipped whole, whatever brackets it holds) or a bracket.
-_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 # A field name: a string followed by a colon (a string value holding '": ' may add one more).
-_KEY = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:')
+_KEY = re.compile(rb'"([^"\\]*(?:\\.[^"\\]*)*)"\s*:')
 
 
 def check_json_lines(path: Path) -> None:
     """Refuse what would take Arrow's JSON reader down, before it runs.
 
     A line nested deeper than MAX_DEPTH (only lines with that many opening brackets can
-    be; those few are tokenized, so brackets inside strings do not count), or more than
-    MAX_COLUMNS different field names in the file.
+    be; those few are tokenized, so brackets inside strings do not count), more than
+    MAX_COLUMNS different field names in the file, or bytes that are not UTF-8 (Arrow
+    keeps them, in values and in field names, and what reads them next fails).
     """
     keys: set[bytes] = set()
     line = 1
     for block in _line_blocks(path):
+        _check_utf8_block(block, line, path)
         _check_depth(block, line, path)
         keys.update(_KEY.findall(block))
         if len(keys) > MAX_COLUMNS:
@@ -47,6 +50,24 @@ def check_json_lines(path: Path) -> None:
                              "columns cannot be read", path=path,
                              line=_line_past_keys(block, line, keys), hint=_WIDE)
         line += block.count(b"\n")
+
+
+def check_utf8_lines(path: Path) -> None:
+    """A text table must be UTF-8 throughout: Arrow would make a column with one other byte
+    in its first block binary, and fail on one in a later block."""
+    line = 1
+    for block in _line_blocks(path):
+        _check_utf8_block(block, line, path)
+        line += block.count(b"\n")
+
+
+def _check_utf8_block(block: bytes, first_line: int, path: Path) -> None:
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"is not UTF-8 text: byte 0x{block[exc.start]:02x} cannot be decoded",
+                         path=path, line=first_line + block.count(b"\n", 0, exc.start),
+                         hint="save the file as UTF-8") from None
 
 
 def _line_blocks(path: Path):
@@ -67,13 +88,12 @@ def _line_blocks(path: Path):
 def _check_depth(block: bytes, first_line: int, path: Path) -> None:
     data = np.frombuffer(block, dtype=np.uint8)
     ends = np.flatnonzero(data == ord("\n"))
-    starts = np.concatenate(([0], ends + 1))
-    starts = starts[starts < len(data)]
-    opens = (data == ord("[")) | (data == ord("{"))
-    counts = np.add.reduceat(opens, starts, dtype=np.int64)
-    for i in np.flatnonzero(counts > MAX_DEPTH):
+    brackets = np.flatnonzero((data == ord("[")) | (data == ord("{")))
+    per_line = np.bincount(np.searchsorted(ends, brackets))  # opening brackets per line
+    for i in np.flatnonzero(per_line > MAX_DEPTH):
+        start = int(ends[i - 1]) + 1 if i else 0
         stop = int(ends[i]) if i < len(ends) else len(block)
-        if _depth(block[int(starts[i]):stop]) > MAX_DEPTH:
+        if _depth(block[start:stop]) > MAX_DEPTH:
             raise InputError(f"nests lists or objects more than {MAX_DEPTH} levels deep",
                              path=path, line=first_line + int(i))
 

@@ -116,16 +116,9 @@ def load_jsonl(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
 def _read_jsonl(path: Path) -> pa.Table:
     check_json_lines(path)
     try:
-        table = pajson.read_json(path, read_options=pajson.ReadOptions(block_size=_BLOCK))
+        return pajson.read_json(path, read_options=pajson.ReadOptions(block_size=_BLOCK))
     except pa.ArrowInvalid as exc:
         _locate_json_error(path, exc)
-    try:
-        check_utf8(table, path)
-    except InputError as err:
-        if err.row is None:
-            raise
-        raise relocated(err, line=line_of_row(path, err.row)) from None
-    return table
 
 
 def _locate_json_error(path: Path, exc: Exception) -> None:
