@@ -297,3 +297,21 @@ def test_devices_and_pipes_are_not_files(tmp_path, name):
     pipe = tmp_path / f"pipe-{name}"
     os.mkfifo(pipe)
     assert "not a regular file" in load_error(pipe).message
+
+
+@pytest.mark.parametrize(("cells", "fragment"), [(["", ""], "empty cell"),
+                                                 (["x", "y"], "'x' is not a number")])
+def test_a_broken_column_inside_a_numbered_group_is_not_dropped(tmp_path, cells, fragment):
+    """An all-empty or all-text d1 between d0 and d3 silently made dimension 3."""
+    path = tmp_path / "gap.csv"
+    path.write_text("id,d0,d1,d2,d3\n" + "".join(f"{i},0.5,{c},0.5,0.5\n"
+                                                 for i, c in enumerate(cells)))
+    err = load_error(path)
+    assert (err.row, err.column) == (0, "d1") and fragment in err.message
+
+
+def test_a_text_column_numbered_after_the_group_stays_metadata(tmp_path):
+    path = tmp_path / "cols.csv"
+    path.write_text("col1,col2,col3\n0.5,0.5,apple\n0.25,0.5,pear\n")
+    es = open_file(path)
+    assert es.dim == 2 and es.columns == ["col3"]

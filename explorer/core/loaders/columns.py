@@ -158,11 +158,11 @@ def _dimension_columns(names: list[str], kinds: list[str]) -> list[int]:
     """The columns that are dimensions of one vector.
 
     One column per dimension is usually numbered ("dim_0".."dim_383", or "0".."383"
-    from pandas). When such a numbered group holds floats it is the vector, whatever
-    its other members hold (a whole-number column, an empty one, one with a bad cell:
-    the errors then point at them), and other numeric columns such as "score" stay
-    metadata. Without one, every float column is a dimension; and a table of whole
-    numbers only (quantized vectors) is all dimensions.
+    from pandas). When such a numbered group holds floats it is the vector, whole-number
+    columns included, and so is a member numbered between its numeric ones whatever it
+    holds (an empty column, a text one: the errors then point at them); other numeric
+    columns such as "score" stay metadata. Without one, every float column is a
+    dimension; and a table of whole numbers only (quantized vectors) is all dimensions.
     """
     groups: dict[str, list[int]] = defaultdict(list)
     for i, name in enumerate(names):
@@ -171,7 +171,9 @@ def _dimension_columns(names: list[str], kinds: list[str]) -> list[int]:
     numeric = (FLOAT, WHOLE)
     best = max(groups.values(), key=lambda g: sum(kinds[i] in numeric for i in g), default=[])
     if sum(kinds[i] in numeric for i in best) >= 2 and any(kinds[i] == FLOAT for i in best):
-        return best
+        number = {i: int(_DIGITS.search(names[i])[0]) for i in best}
+        inner = [number[i] for i in best if kinds[i] in numeric]
+        return [i for i in best if kinds[i] in numeric or min(inner) < number[i] < max(inner)]
     floats = [i for i, k in enumerate(kinds) if k == FLOAT]
     if floats:
         return floats
