@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
 
 from explorer.core.checks import check_set
 from explorer.core.errors import InputError
 from explorer.core.library import Library
-from explorer.core.loaders import LoadOptions, delimited, open_file
+from explorer.core.loaders import LoadOptions, delimited, open_file, table_checks, tables
 
 RNG = np.random.default_rng(14)
 
@@ -315,3 +316,21 @@ def test_a_text_column_numbered_after_the_group_stays_metadata(tmp_path):
     path.write_text("col1,col2,col3\n0.5,0.5,apple\n0.25,0.5,pear\n")
     es = open_file(path)
     assert es.dim == 2 and es.columns == ["col3"]
+
+
+def test_parquet_declaring_more_values_than_memory_holds(tmp_path, monkeypatch):
+    """Run-length encoding lets a few bytes declare a billion values; they are counted first."""
+    path = tmp_path / "v.parquet"
+    pq.write_table(pa.table({"id": range(40), "embedding": [[0.5] * 8] * 40}), path)
+    monkeypatch.setattr(tables, "available_memory", lambda: 1000)
+    err = load_error(path)
+    assert "declares 40 rows" in err.message and "memory" in err.message
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".feather"])
+def test_parquet_and_arrow_with_more_columns_than_can_be_read(tmp_path, monkeypatch, suffix):
+    monkeypatch.setattr(table_checks, "MAX_COLUMNS", 50)
+    path = tmp_path / f"wide{suffix}"
+    table = pa.table({f"c{i}": [0.5, 0.25] for i in range(60)})
+    (pq.write_table if suffix == ".parquet" else feather.write_feather)(table, path)
+    assert "60 columns" in load_error(path).message

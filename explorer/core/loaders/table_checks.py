@@ -23,7 +23,7 @@ MAX_DEPTH = 64  # levels of nested lists/objects in one JSON line; real files us
 # Arrow's readers keep some kilobytes per column (CSV ~9 KB, JSON ~4 KB): a few MB of
 # column names would otherwise ask for gigabytes.
 MAX_COLUMNS = 65_536
-_WIDE = "save the vectors as .npy or Parquet"
+_WIDE = "store each vector in one list column, or save the vectors as .npy"
 _BLOCK = 4 << 20
 # A JSON string (skipped whole, whatever brackets it holds) or a bracket.
 _TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
@@ -125,10 +125,13 @@ def _line_past_keys(block: bytes, first_line: int, keys: set[bytes]) -> int:
 
 def check_columns(path: Path, first_line: str, delim: str) -> None:
     """A delimited file's first line may not name more than MAX_COLUMNS columns."""
-    count = first_line.count(delim) + 1
+    check_column_count(path, first_line.count(delim) + 1, line=1)
+
+
+def check_column_count(path: Path, count: int, line: int | None = None) -> None:
     if count > MAX_COLUMNS:
         raise InputError(f"has {count} columns; more than {MAX_COLUMNS} cannot be read",
-                         path=path, line=1, hint=_WIDE)
+                         path=path, line=line, hint=_WIDE)
 
 
 def check_utf8(table: pa.Table, path: Path) -> None:

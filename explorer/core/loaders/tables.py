@@ -13,10 +13,18 @@ import pyarrow.parquet as pq
 
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
-from explorer.core.loaders.base import Loaded, LoadOptions, is_text, read_head, relocated
+from explorer.core.loaders.base import (
+    Loaded,
+    LoadOptions,
+    available_memory,
+    is_text,
+    read_head,
+    relocated,
+    size_text,
+)
 from explorer.core.loaders.columns import split_vectors
 from explorer.core.loaders.delimited import delimiter, line_of_row, read_delimited
-from explorer.core.loaders.table_checks import check_json_lines, check_utf8
+from explorer.core.loaders.table_checks import check_column_count, check_json_lines, check_utf8
 
 _BLOCK = 16 << 20  # bytes Arrow's JSON reader takes at a time
 # What a damaged Parquet/Arrow file raises (a bad UTF-8 name in the footer is a ValueError).
@@ -29,6 +37,8 @@ _ARROW_ERRORS = (OSError, ValueError, pa.ArrowNotImplementedError, pa.ArrowTypeE
 def load_parquet(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     try:
         pf = pq.ParquetFile(path)
+        check_column_count(path, pf.metadata.num_columns)
+        _check_decoded_size(pf.metadata, path)
         parts = []
         for i in range(pf.num_row_groups):
             parts.append(pf.read_row_group(i))
@@ -41,6 +51,28 @@ def load_parquet(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     return Loaded(vectors, meta, vector_column=col)
 
 
+# Bytes a value of each Parquet physical type takes once decoded (text: its offset; the
+# characters are counted from the chunk's size).
+_DECODED_WIDTH = {"BOOLEAN": 1, "INT32": 4, "FLOAT": 4, "INT64": 8, "DOUBLE": 8, "INT96": 12,
+                  "BYTE_ARRAY": 4}
+
+
+def _check_decoded_size(meta: pq.FileMetaData, path: Path) -> None:
+    """Run-length encoding lets a few bytes declare a billion values: count them first."""
+    need = 0
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for c in range(group.num_columns):
+            chunk = group.column(c)
+            need += chunk.num_values * _DECODED_WIDTH.get(chunk.physical_type, 8)
+            if chunk.physical_type.endswith("BYTE_ARRAY"):
+                need += chunk.total_uncompressed_size
+    if need > available_memory():
+        raise InputError(f"the file declares {meta.num_rows} rows, about {size_text(need)} once "
+                         f"decoded, but only {size_text(available_memory())} of memory is free",
+                         path=path, hint="a damaged file, or one too large to open here")
+
+
 def load_arrow(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     """An Arrow IPC file (Feather v2) or stream, memory-mapped: a length the file declares
     is a slice of the map, so one larger than the file is an error, never an allocation."""
@@ -48,7 +80,9 @@ def load_arrow(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
         with pa.memory_map(str(path)) as source:
             is_file = source.read(6) == b"ARROW1"
             source.seek(0)
-            table = (ipc.open_file(source) if is_file else ipc.open_stream(source)).read_all()
+            reader = ipc.open_file(source) if is_file else ipc.open_stream(source)
+            check_column_count(path, len(reader.schema))
+            table = reader.read_all()
     except _ARROW_ERRORS as exc:
         raise InputError(f"not a readable Arrow/Feather file ({exc})", path=path) from None
     except MemoryError:  # only decompression allocates: a damaged length, or a huge file
