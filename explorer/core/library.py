@@ -9,10 +9,17 @@ fields, the .npy header against the file's size, the Parquet footer's row
 count), so a damaged set is named with what is wrong when it is opened, not
 met later as a traceback. `scan` lists damaged sets beside the good ones, so
 they can be seen and removed.
+
+Importing a file already stored, unchanged, with the same options
+(core/import_options.py) gives the stored set back instead of a second copy. Names
+are unique (core/set_names.py); `--replace` swaps a set for a new import by
+committing the new one with a `replaces` mark, which hides the old one at once,
+then deleting the old one (or `gc`, if the process dies first).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -33,11 +40,13 @@ from explorer.core.atomic import fsync_dir, write_json
 from explorer.core.checks import SetReport, check_set
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError, writing_into
+from explorer.core.import_options import ImportOptions
 from explorer.core.jobs import TaskState
 from explorer.core.manifest import MANIFEST, DamagedSet, LibraryEntry
 from explorer.core.npy_files import read_header
 from explorer.core.partial_folders import TRASH_PREFIX, partial_folder, release, sweep
 from explorer.core.paths import data_home
+from explorer.core.set_names import ambiguous_error, choose, holder, names_lock, taken_error
 from explorer.core.vector_checks import chunk_rows, release_pages
 
 VECTORS = "vectors.npy"
@@ -72,8 +81,20 @@ class Library:
         """Every set folder: the readable sets (newest first) and the damaged ones, with why.
 
         The manifests are always read; `read_files` also reads each set's
-        .npy header and Parquet footer (what `list` shows, a few reads a set).
+        .npy header and Parquet footer (what `list` shows, a few reads a set). A set
+        another one replaced is not listed (see `replaced`).
         """
+        entries, damaged = self._scan_all(read_files)
+        gone = _replaced_marks(entries)
+        return [e for e in entries if (e.id, e.created) not in gone], damaged
+
+    def replaced(self) -> list[LibraryEntry]:
+        """Sets an import with `replace` swapped out but did not get to delete (it was killed)."""
+        entries = self._scan_all(False)[0]
+        gone = _replaced_marks(entries)
+        return [e for e in entries if (e.id, e.created) in gone]
+
+    def _scan_all(self, read_files: bool) -> tuple[list[LibraryEntry], list[DamagedSet]]:
         if not self.sets_dir.is_dir():
             return [], []
         entries, damaged = [], []
@@ -105,12 +126,11 @@ class Library:
 
     def _find(self, key: str) -> LibraryEntry | DamagedSet:
         entries, damaged = self.scan()
-        matches = {e.id: e for e in entries if e.id == key or e.name == key}
+        matches = [e for e in entries if e.id == key or e.name == key]
         if len(matches) == 1:
-            return next(iter(matches.values()))
+            return matches[0]
         if len(matches) > 1:
-            raise InputError(f"several library sets are called {key!r}; use one of the ids: "
-                             + ", ".join(matches))
+            raise ambiguous_error(key, matches)
         for d in damaged:
             if d.id == key:
                 return d
@@ -120,8 +140,17 @@ class Library:
     def find_by_fingerprint(self, path: str) -> LibraryEntry | None:
         """The set imported from `path` whose source files (incl. joined metadata) are unchanged."""
         for e in self.entries():
-            if e.source and e.source[0] == path and e.fingerprint \
-                    and fingerprint(e.source) == e.fingerprint:
+            if _unchanged(e, path):
+                return e
+        return None
+
+    def find_reusable(self, path: str | Path, options: ImportOptions) -> LibraryEntry | None:
+        """The stored set an import of `path` with `options` would copy again, if there is one."""
+        path = str(Path(path).expanduser().resolve())
+        options = options.resolved()
+        for e in self.entries():
+            if _unchanged(e, path) and options.reuses(e):
+                e.reused = True
                 return e
         return None
 
@@ -145,28 +174,61 @@ class Library:
 
     def open_or_import(self, key: str, state: TaskState | None = None) -> EmbeddingSet:
         """A library id/name, or a file: reopened if imported before and unchanged, else imported."""
-        from explorer.core.loaders import open_file
-
         path = Path(key).expanduser()
         if not path.exists():
             return self.open(key)
-        state = state or TaskState()
-        known = self.find_by_fingerprint(str(path.resolve()))
-        if known is not None:
-            return self.open(known.id)
-        entry = self.import_set(open_file(path, state=state.sub(0, 0.4)), state=state.sub(0.4, 1))
-        return self.open(entry.id)
+        return self.open(self.import_file(path, state=state).id)
 
     def metadata_path(self, key: str) -> Path:
         return Path(self.entry(key).path) / METADATA
 
     # --- writing -------------------------------------------------------------
+    def import_file(self, path: str | Path, options: ImportOptions = ImportOptions(), *,
+                    name: str | None = None, new: bool = False, replace: bool = False,
+                    state: TaskState | None = None) -> LibraryEntry:
+        """Store the file at `path` read with `options`; see `import_set` for the rest.
+
+        An unchanged file stored before with the same options is not read at all:
+        its set comes back (`reused` is set), unless `new` asks for another copy.
+        """
+        from explorer.core.loaders import open_file
+
+        state = state or TaskState()
+        options = options.resolved()
+        if not new:
+            known = self.find_reusable(path, options)
+            if known is not None:
+                return known
+        if name is not None:
+            self.check_name(name, replace)  # before the file is read, not after
+        es = open_file(path, options.load_options(), state.sub(0, 0.3))
+        options.apply(es)
+        return self.import_set(es, name=name, drop_nonfinite=options.drop_nonfinite,
+                               drop_zero=options.drop_zero, options=options, new=new,
+                               replace=replace, state=state.sub(0.3, 1))
+
     def import_set(self, es: EmbeddingSet, *, name: str | None = None,
                    drop_nonfinite: bool = False, drop_zero: bool = False,
-                   report: SetReport | None = None,
+                   report: SetReport | None = None, options: ImportOptions | None = None,
+                   new: bool = False, replace: bool = False,
                    state: TaskState | None = None) -> LibraryEntry:
-        """Store `es` as float32 + Parquet. Rows with NaN/Inf are refused unless dropped."""
+        """Store `es` as float32 + Parquet. Rows with NaN/Inf are refused unless dropped.
+
+        `options` says how `es` was read from its file (its drop flags are the
+        arguments'); with them, an unchanged file stored before the same way is
+        given back (`reused`), unless `new`. A `name` another set has is refused
+        unless `replace`: then that set goes once this one is in place. Without
+        a name the set's own is used, made unique (core/set_names.py).
+        """
         state = state or TaskState()
+        if options is not None:
+            options = dataclasses.replace(options.resolved(), drop_nonfinite=drop_nonfinite,
+                                          drop_zero=drop_zero)
+            known = None if new or not es.source else self.find_reusable(es.source[0], options)
+            if known is not None:
+                return known
+        if name is not None:
+            self.check_name(name, replace)  # before the writing, not after it
         if report is None:
             state.status("Checking vectors")
             report = check_set(es, state.sub(0.0, 0.3))
@@ -189,11 +251,11 @@ class Library:
             raise InputError("no rows are left after dropping the invalid ones",
                              path=es.source[0] if es.source else None)
 
-        name = name or es.name
+        recorded = None if options is None else options.happened(scan.nan_rows, scan.n_zero_rows)
         with writing_into(self.sets_dir, LIBRARY_FOLDER):
             self.sets_dir.mkdir(parents=True, exist_ok=True)
             sweep(self.sets_dir)  # what killed imports left, before taking more room
-            with partial_folder(self.sets_dir, slugify(name)) as tmp:
+            with partial_folder(self.sets_dir, slugify(name or es.name)) as tmp:
                 state.status("Writing vectors")
                 self._write_vectors(tmp / VECTORS, es.vectors, keep_mask, n_keep,
                                     state.sub(0.3, 0.9))
@@ -209,7 +271,7 @@ class Library:
                 _write_metadata(tmp / METADATA, meta)
                 state.progress(0.95)
                 entry = LibraryEntry(
-                    id=self._unique_id(slugify(name)), name=name, count=n_keep, dim=es.dim,
+                    id="", name=name or es.name, count=n_keep, dim=es.dim,
                     dtype="float32", metric=es.metric,
                     created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     source=list(es.source), format=es.format, model=es.model,
@@ -219,17 +281,57 @@ class Library:
                     zero_rows=0 if drop_zero else scan.n_zero_rows,
                     zero_rows_dropped=scan.n_zero_rows if drop_zero else 0,
                     duplicate_ids=report.duplicate_ids,
-                    notes=list(es.notes), fingerprint=fingerprint(es.source) or None)
-                write_json(tmp / MANIFEST, entry.manifest())
+                    notes=list(es.notes), fingerprint=fingerprint(es.source) or None,
+                    import_options=None if recorded is None else recorded.to_manifest())
                 state.check()  # the last moment a cancel can stop the import
                 release(tmp)
-                final = self._commit(tmp, entry)
+                with names_lock(self.sets_dir):
+                    choice = choose(self.entries(), name, es.name, source=entry.source,
+                                    format=entry.format, options=recorded, new=new,
+                                    replace=replace)
+                    entry.name = choice.name
+                    if choice.replaced is not None:
+                        entry.replaces = {"id": choice.replaced.id,
+                                          "created": choice.replaced.created}
+                    final = self._commit(tmp, entry, choice.superseded, choice.older_name)
+            if choice.replaced is not None:
+                try:
+                    self.delete(choice.replaced)
+                except InputError:
+                    pass  # gone already (removed by another process), or left for `gc`
         entry.path = str(final)
+        return entry
+
+    def check_name(self, name: str, replace: bool = False) -> None:
+        """Refuse a name another set has (its name or id), unless it is to be replaced."""
+        owner = holder(self.entries(), name)
+        if owner is not None and not (replace and owner.name == name):
+            raise taken_error(name, owner, "choose another name, or replace that set "
+                                           "(--replace)")
+
+    def rename(self, key: str, name: str) -> LibraryEntry:
+        """Give a set another name, unless another set has it (as its name or its id)."""
+        name = name.strip()
+        if not name:
+            raise InputError("a set's name cannot be empty")
+        with writing_into(self.sets_dir, LIBRARY_FOLDER), names_lock(self.sets_dir):
+            entry = self.entry(key)
+            owner = holder(self.entries(), name, but=entry.id)
+            if owner is not None:
+                raise taken_error(name, owner, "choose another name")
+            _write_name(Path(entry.path), name)
+        entry.name = name
         return entry
 
     def remove(self, key: str) -> LibraryEntry | DamagedSet:
         """Delete a set; a damaged one too, by the folder name `scan` lists it under."""
         found = self._find(key)
+        self.delete(found, key)
+        return found
+
+    def delete(self, found: LibraryEntry | DamagedSet, key: str | None = None) -> None:
+        """Delete the folder of a set `scan` or `replaced` found; `key`: what the user asked for."""
+        key = key or found.id
         trash = self.sets_dir / f"{TRASH_PREFIX}{uuid.uuid4().hex[:8]}"
         with writing_into(self.sets_dir, LIBRARY_FOLDER):
             try:
@@ -238,7 +340,6 @@ class Library:
                 raise InputError(f"no library set {key!r}") from None
         fsync_dir(self.sets_dir)
         shutil.rmtree(trash, ignore_errors=True)
-        return found
 
     def check_writable(self) -> None:
         """Raise now if a new set could not be stored (before hours of encoding, say)."""
@@ -274,28 +375,61 @@ class Library:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def _commit(self, tmp: Path, entry: LibraryEntry) -> Path:
-        """Rename the finished folder into place; if another import took the id, take the next."""
-        base = entry.id
-        for _attempt in range(100):
-            final = self.sets_dir / entry.id
-            try:
-                os.rename(tmp, final)  # fails rather than merging into an existing folder
-            except OSError as exc:
-                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                    raise
+    def _commit(self, tmp: Path, entry: LibraryEntry, superseded: LibraryEntry | None = None,
+                older_name: str | None = None) -> Path:
+        """Rename the finished folder into place; if another import took the id, take the next.
+
+        A `superseded` older copy of the same source gets `older_name` first, so
+        the name is never held by two sets; it gets its name back if this fails.
+        """
+        base = slugify(entry.name)
+        if superseded is not None:
+            _write_name(Path(superseded.path), older_name)
+        try:
+            for _attempt in range(100):
                 entry.id = self._unique_id(base)
                 write_json(tmp / MANIFEST, entry.manifest())
-                continue
-            fsync_dir(self.sets_dir)
-            return final
-        raise InputError(f"could not find a free id for {base!r} in the library")
+                final = self.sets_dir / entry.id
+                try:
+                    os.rename(tmp, final)  # fails rather than merging into an existing folder
+                except OSError as exc:
+                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                        raise
+                    continue
+                fsync_dir(self.sets_dir)
+                return final
+            raise InputError(f"could not find a free id for {base!r} in the library")
+        except BaseException:
+            if superseded is not None:
+                _write_name(Path(superseded.path), superseded.name)
+            raise
 
     def _unique_id(self, base: str) -> str:
+        """A free folder name that is no other set's name either (a key then means one set)."""
+        names = {e.name for e in self.entries()}
         candidate, i = base, 2
-        while (self.sets_dir / candidate).exists():
+        while (self.sets_dir / candidate).exists() or candidate in names:
             candidate, i = f"{base}-{i}", i + 1
         return candidate
+
+
+def _unchanged(entry: LibraryEntry, path: str) -> bool:
+    """Whether `entry` was imported from `path` and its source files have not changed since."""
+    return bool(entry.source and entry.source[0] == path and entry.fingerprint
+                and fingerprint(entry.source) == entry.fingerprint)
+
+
+def _replaced_marks(entries: list[LibraryEntry]) -> set[tuple[str, str]]:
+    """(id, created) of the sets others replaced: the date tells them from a later set of that id."""
+    return {(e.replaces.get("id"), e.replaces.get("created")) for e in entries if e.replaces}
+
+
+def _write_name(folder: Path, name: str) -> None:
+    """Change the name in a set's manifest, keeping every other key as written (newer ones too)."""
+    with open(folder / MANIFEST, encoding="utf-8") as fh:
+        data = json.load(fh)
+    data["name"] = name
+    write_json(folder / MANIFEST, data)
 
 
 def _read_manifest(folder: Path) -> LibraryEntry:

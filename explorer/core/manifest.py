@@ -5,6 +5,11 @@ checked against the type LibraryEntry declares before a set is listed or
 opened, so a wrong metric or a count written as text is named here instead of
 surfacing later as a traceback. Unknown keys are ignored (a newer minor
 version may add some); a higher schema_version is refused by name.
+
+Fields added since schema 1 are optional, so older versions still read these
+manifests: `import_options` (how a file was read, see core/import_options.py) and
+`replaces` (the set a `--replace` import swaps out, hidden from the moment the new
+one is in place until it is deleted).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from explorer.core.embedding_set import METRICS
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
+TRANSIENT = ("path", "reused")  # LibraryEntry fields that are not written to the manifest
 
 
 @dataclass
@@ -45,19 +51,28 @@ class LibraryEntry:
     duplicate_ids: int = 0
     notes: list[str] = field(default_factory=list)
     fingerprint: dict | None = None  # source size/mtime, to recognise a re-import
-    path: str = ""
+    import_options: dict | None = None  # how the file was read; None: made by the app
+    replaces: dict | None = None  # {"id", "created"} of the set this one was imported over
+    path: str = ""  # where the set is, not what its manifest says
+    reused: bool = False  # an import answered with this stored set instead of a new copy
 
     @property
     def bytes(self) -> int:
         return self.count * self.dim * 4
 
+    def describe(self) -> str:
+        """One line telling this set from others of the same name: id, source, date."""
+        source = self.source[0] if self.source else "no file"
+        return f"{self.id} (from {source}, imported {self.created[:16].replace('T', ' ')} UTC)"
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     def manifest(self) -> dict:
-        """What goes into manifest.json (the path is where it is, not what it says)."""
+        """What goes into manifest.json."""
         data = self.to_dict()
-        data.pop("path")
+        for name in TRANSIENT:
+            data.pop(name)
         return data
 
     @classmethod
@@ -72,7 +87,7 @@ class LibraryEntry:
         hints = typing.get_type_hints(cls)
         values = {}
         for f in fields(cls):
-            if f.name == "path":
+            if f.name in TRANSIENT:
                 continue
             if f.name not in data:
                 if f.default is MISSING and f.default_factory is MISSING:

@@ -51,13 +51,13 @@ def test_round_trip_keeps_vectors_metadata_and_manifest(tmp_path):
     assert lib.entry("My Set").id == "my-set"
 
 
-def test_same_name_gets_a_new_id(tmp_path):
+def test_a_second_set_of_the_same_name_is_numbered(tmp_path):
     lib = Library(tmp_path)
     a = lib.import_set(make_set())
     b = lib.import_set(make_set())
-    assert (a.id, b.id) == ("my-set", "my-set-2")
-    with pytest.raises(InputError, match="several library sets"):
-        lib.entry("My Set")
+    assert (a.id, a.name) == ("my-set", "My Set")
+    assert (b.id, b.name) == ("my-set-2", "My Set (2)")
+    assert lib.entry("My Set").id == "my-set" and lib.entry("My Set (2)").id == "my-set-2"
 
 
 def test_cancelled_import_leaves_nothing_visible(tmp_path):
@@ -159,14 +159,14 @@ def test_damaged_manifests_never_hide_the_library(tmp_path):
     assert "my-set" in [e.id for e in lib.entries()]
 
 
-def test_id_and_name_clash_is_ambiguous(tmp_path):
+def test_a_name_is_never_another_set_s_id(tmp_path):
     lib = Library(tmp_path)
     a = lib.import_set(make_set(name="!!!"))  # slug falls back to 'set'
-    lib.import_set(make_set(name="set"))  # id 'set-2', name 'set'
-    assert a.id == "set"
-    with pytest.raises(InputError, match="several library sets"):
-        lib.entry("set")
-    assert lib.entry("set-2").name == "set"
+    b = lib.import_set(make_set(name="set"))  # 'set' is a's id: numbered
+    assert (a.id, b.name) == ("set", "set (2)")
+    assert lib.entry("set").id == "set"
+    with pytest.raises(InputError, match="already has a set whose id is 'set'"):
+        lib.import_set(make_set(), name="set")
 
 
 def test_import_retries_when_another_process_took_the_id(tmp_path, monkeypatch):
@@ -417,3 +417,199 @@ def test_an_import_never_touches_one_running_in_another_process(tmp_path):
         child.wait()
     assert {e.id for e in Library(tmp_path).entries()} == {"my-set", "child"}
     assert _partials(tmp_path) == []
+
+
+# --- one copy per source, unique names (issue 22) ----------------------------------------
+
+@pytest.fixture
+def npy_file(tmp_path):
+    path = tmp_path / "vecs.npy"
+    np.save(path, np.random.default_rng(4).normal(size=(60, 8)).astype(np.float32))
+    return path
+
+
+def test_the_same_unchanged_file_is_stored_once(tmp_path, npy_file):
+    from explorer.core.import_options import ImportOptions
+
+    lib = Library(tmp_path / "lib")
+    first = lib.import_file(npy_file, name="v")
+    again = lib.import_file(npy_file, name="v")
+    plain = lib.import_file(npy_file)
+    assert not first.reused and again.reused and plain.reused
+    assert first.id == again.id == plain.id == "v"
+    assert [e.id for e in lib.entries()] == ["v"]
+    assert lib.open_or_import(str(npy_file)).library_id == "v"
+    # asking to drop rows the file does not have stores the same set
+    assert lib.import_file(npy_file, ImportOptions(drop_zero=True)).reused
+    # the in-memory route (a loaded set and how it was read) is recognised too
+    es = open_file(npy_file)
+    assert lib.import_set(es, options=ImportOptions()).id == "v"
+    assert len(lib.entries()) == 1
+
+
+def test_new_forces_a_second_uniquely_named_copy(tmp_path, npy_file):
+    lib = Library(tmp_path / "lib")
+    first = lib.import_file(npy_file)
+    second = lib.import_file(npy_file, new=True)
+    assert not second.reused and (first.name, second.name) == ("vecs", "vecs (2)")
+    assert second.id != first.id
+    assert lib.import_file(npy_file).id in (first.id, second.id)
+    assert len(lib.entries()) == 2
+
+
+def test_other_options_make_another_set_named_by_them(tmp_path, npy_file):
+    from explorer.core.import_options import ImportOptions
+
+    meta = tmp_path / "labels.csv"
+    meta.write_text("label\n" + "".join(f"l{i}\n" for i in range(60)))
+    lib = Library(tmp_path / "lib")
+    plain = lib.import_file(npy_file)
+    joined = lib.import_file(npy_file, ImportOptions(metadata_path=str(meta)))
+    dotted = lib.import_file(npy_file, ImportOptions(metric="dot", model="toy"))
+    assert (plain.name, joined.name, dotted.name) == (
+        "vecs", "vecs (metadata labels.csv)", "vecs (dot, model toy)")
+    assert lib.open(dotted.id).metric == "dot" and lib.open(dotted.id).model == "toy"
+    manifest = json.loads((Path(joined.path) / MANIFEST).read_text())
+    assert manifest["import_options"]["version"] == 1
+    assert manifest["import_options"]["metadata_path"] == str(meta.resolve())
+    # each is reused by the same options
+    assert lib.import_file(npy_file, ImportOptions(metadata_path=str(meta))).id == joined.id
+    assert lib.import_file(npy_file, ImportOptions(model="toy", metric="dot")).id == dotted.id
+    assert len(lib.entries()) == 3
+
+
+def test_dropped_rows_are_part_of_what_is_stored(tmp_path):
+    from explorer.core.import_options import ImportOptions
+
+    path = tmp_path / "z.npy"
+    x = np.random.default_rng(5).normal(size=(30, 4)).astype(np.float32)
+    x[3] = 0
+    np.save(path, x)
+    lib = Library(tmp_path / "lib")
+    kept = lib.import_file(path)
+    dropped = lib.import_file(path, ImportOptions(drop_zero=True))
+    assert not dropped.reused and dropped.name == "z (zero rows dropped)" and dropped.count == 29
+    assert lib.import_file(path, ImportOptions(drop_zero=True)).id == dropped.id
+    assert lib.import_file(path).id == kept.id
+
+
+def test_a_changed_file_is_stored_again_under_a_numbered_name(tmp_path, npy_file):
+    lib = Library(tmp_path / "lib")
+    old = lib.import_file(npy_file)
+    np.save(npy_file, np.ones((60, 8), np.float32))
+    new = lib.import_file(npy_file)
+    assert not new.reused and (old.name, new.name) == ("vecs", "vecs (2)")
+    assert lib.import_file(npy_file).id == new.id
+
+
+def test_a_set_the_app_makes_again_takes_the_name_of_its_older_build(tmp_path):
+    lib = Library(tmp_path)
+    es = make_set(name="Rebuilt")
+    es.source = ["/data/docs"]
+    old = lib.import_set(es)
+    new = lib.import_set(es)
+    assert new.name == "Rebuilt" and lib.entry("Rebuilt").id == new.id
+    assert lib.entry(old.id).name == f"Rebuilt ({old.created[:16].replace('T', ' ')} UTC)"
+
+
+def test_a_taken_name_is_refused_before_the_file_is_read(tmp_path, npy_file, monkeypatch):
+    import explorer.core.loaders as loaders
+
+    other = tmp_path / "other.npy"
+    np.save(other, np.zeros((5, 8), np.float32) + 1)
+    lib = Library(tmp_path / "lib")
+    lib.import_file(npy_file, name="v")
+    monkeypatch.setattr(loaders, "open_file", lambda *a, **k: pytest.fail("the file was read"))
+    with pytest.raises(InputError) as caught:
+        lib.import_file(other, name="v")
+    message = str(caught.value)
+    assert message.startswith("the library already has a set called 'v': v (from "
+                              f"{npy_file.resolve()}, imported ")
+    assert "--replace" in message
+
+
+def test_replace_swaps_the_set_once_the_new_one_is_complete(tmp_path, npy_file):
+    other = tmp_path / "other.npy"
+    np.save(other, np.zeros((5, 8), np.float32) + 1)
+    lib = Library(tmp_path / "lib")
+    old = lib.import_file(npy_file, name="v")
+    state = TaskState()
+
+    def cancel_late(fraction):  # the new set is half written: the old one is still there
+        if fraction > 0.6:
+            assert lib.entry("v").id == old.id
+            state.cancel()
+    state._on_progress = cancel_late
+    with pytest.raises(Cancelled):
+        lib.import_file(other, name="v", replace=True, state=state)
+    assert [e.id for e in lib.entries()] == [old.id] and lib.open("v").count == 60
+    new = lib.import_file(other, name="v", replace=True)
+    assert [e.id for e in lib.entries()] == [new.id] and lib.open("v").count == 5
+    assert not Path(old.path).exists()
+    assert lib.replaced() == []
+
+
+def test_a_replaced_set_is_hidden_at_once_and_left_for_gc(tmp_path, npy_file, monkeypatch):
+    other = tmp_path / "other.npy"
+    np.save(other, np.zeros((5, 8), np.float32) + 1)
+    lib = Library(tmp_path / "lib")
+    old = lib.import_file(npy_file, name="v")
+    # as if the process died between putting the new set in place and deleting the old one
+    monkeypatch.setattr(Library, "delete", lambda self, found, key=None: None)
+    new = lib.import_file(other, name="v", replace=True)
+    assert [e.id for e in lib.entries()] == [new.id] and lib.entry("v").id == new.id
+    assert [e.id for e in lib.replaced()] == [old.id] and Path(old.path).exists()
+
+
+def test_rename_keeps_names_unique(tmp_path):
+    lib = Library(tmp_path)
+    a = lib.import_set(make_set(name="a"))
+    b = lib.import_set(make_set(name="b"))
+    with pytest.raises(InputError, match="already has a set called 'a'"):
+        lib.rename(b.id, "a")
+    with pytest.raises(InputError, match="cannot be empty"):
+        lib.rename(b.id, "  ")
+    assert lib.rename(b.id, "  c ").name == "c"
+    assert lib.entry("c").id == b.id and lib.entry(a.id).name == "a"
+    assert lib.rename("c", "c").name == "c"
+    manifest = json.loads((Path(b.path) / MANIFEST).read_text())
+    assert manifest["name"] == "c" and manifest["id"] == b.id
+
+
+def test_rename_keeps_keys_a_newer_version_wrote(tmp_path):
+    lib = Library(tmp_path)
+    folder = Path(lib.import_set(make_set()).path)
+    _edit_manifest(folder, future_field={"x": 1})
+    lib.rename("my-set", "ours")
+    assert json.loads((folder / MANIFEST).read_text())["future_field"] == {"x": 1}
+
+
+def test_an_ambiguous_name_of_an_older_library_lists_the_candidates(tmp_path):
+    lib = Library(tmp_path)
+    a = lib.import_set(make_set(name="v"))
+    b = lib.import_set(make_set(name="w"))
+    _edit_manifest(Path(b.path), name="v")  # as libraries written before this change could be
+    with pytest.raises(InputError) as caught:
+        lib.open("v")
+    message = str(caught.value)
+    assert message.startswith("several library sets are called 'v': ")
+    assert f"{a.id} (from no file, imported {a.created[:16].replace('T', ' ')} UTC)" in message
+    assert f"{b.id} (from no file" in message and "rename" in message
+    assert lib.open(b.id).name == "v"
+
+
+def test_two_processes_importing_under_one_name_get_one_set(tmp_path, npy_file):
+    child = """
+import sys
+from explorer.core.errors import InputError
+from explorer.core.library import Library
+try:
+    print(Library(sys.argv[1]).import_file(sys.argv[2], name="v", new=True).id)
+except InputError as err:
+    print("refused", err)
+"""
+    runs = [subprocess.Popen([sys.executable, "-c", child, str(tmp_path / "lib"), str(npy_file)],
+                             stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = sorted(run.communicate()[0].strip() for run in runs)
+    assert outputs[-1] == "v" and all(o.startswith("refused") for o in outputs[:-1])
+    assert [e.name for e in Library(tmp_path / "lib").entries()] == ["v"]
