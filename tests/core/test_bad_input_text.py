@@ -334,3 +334,11 @@ def test_parquet_and_arrow_with_more_columns_than_can_be_read(tmp_path, monkeypa
     table = pa.table({f"c{i}": [0.5, 0.25] for i in range(60)})
     (pq.write_table if suffix == ".parquet" else feather.write_feather)(table, path)
     assert "60 columns" in load_error(path).message
+
+
+def test_arrow_column_name_that_is_not_utf8(tmp_path):
+    path = tmp_path / "names.feather"
+    feather.write_feather(pa.table({"embedding": [[0.5, 0.5]] * 3, "zzzz": [1, 2, 3]}), path,
+                          compression="uncompressed")
+    path.write_bytes(path.read_bytes().replace(b"zzzz", b"\xff\xfe\xfd\xfc"))
+    assert "column name is not UTF-8" in load_error(path).message

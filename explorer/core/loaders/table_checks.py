@@ -141,6 +141,9 @@ def check_utf8(table: pa.Table, path: Path) -> None:
         return
     except pa.ArrowInvalid as exc:
         problem = str(exc)
+    except UnicodeDecodeError:  # a column (or nested field) name, which Arrow cannot report
+        raise InputError("a column name is not UTF-8 text", path=path,
+                         hint="save the file with UTF-8 names") from None
     for name, col in zip(table.column_names, table.columns):
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             row = _first_not_utf8(col)
