@@ -150,26 +150,10 @@ class ArtifactStore:
 
     def load_file(self, kind: str, key: str) -> tuple[Path, dict] | None:
         """(path, meta) of a file stored with `save_file`, or None when absent or damaged."""
-        try:
-            _, js = self._paths(kind, key)
-            text = js.read_bytes()
-        except (OSError, ValueError):
-            return None
-        try:
-            record = _parse_record(text)
-            if record is None:
-                return None
-            path = js.with_name(check_name(record["file"], "file"))
-            st = os.stat(path)
-            if st.st_size != record["bytes"] or not isinstance(record["meta"], dict):
-                raise Damaged
-            self._verify(js, text, record, st, lambda algorithm: Checksum.of_file(path, algorithm))
-            return path, record["meta"]
-        except PermissionError:
-            return None  # not ours to read: no sign of damage
-        except (Damaged, OSError, ValueError, TypeError, KeyError):
-            self._drop(kind, key, js, text)
-            return None
+        found = self._read(kind, key)
+        if found is None or isinstance(found[0], Path):
+            return found
+        return None
 
     def delete(self, kind: str, key: str) -> None:
         npy, js = self._paths(kind, key)
@@ -192,28 +176,70 @@ class ArtifactStore:
     # --- reading -----------------------------------------------------------------
     def load(self, kind: str, key: str) -> tuple[np.ndarray, dict] | None:
         """(read-only memory-mapped array, meta) or None when absent or damaged."""
+        found = self._read(kind, key)
+        if found is None or isinstance(found[0], np.ndarray):
+            return found
+        return None
+
+    def problem(self, kind: str, key: str) -> str | None:
+        """What is wrong with an artefact, without deleting it; None when intact or absent.
+
+        What `gc` reports (and, unless it only looks, deletes). A record written
+        by a newer version, or one this process may not read, is not a problem.
+        """
         try:
             npy, js = self._paths(kind, key)
             text = js.read_bytes()
         except (OSError, ValueError):
             return None
         try:
-            record = _parse_record(text)
-            if record is None:
-                return None
-            array, st = map_checked(npy)
-            meta = record.get("meta") or {}
-            if (list(array.shape) != list(record["shape"]) or array.dtype.str != record["dtype"]
-                    or not isinstance(meta, dict)):
-                raise Damaged
-            self._verify(js, text, record, st,
-                         lambda algorithm: Checksum.of_array(array, algorithm))
-            return array, meta
+            self._examine(npy, js, text)
+        except PermissionError:
+            return None
+        except Damaged as exc:
+            return str(exc) or "its data does not match its record"
+        except FileNotFoundError:
+            return "its data file is missing"
+        except (OSError, ValueError, TypeError, KeyError, EOFError) as exc:
+            return f"its record or data cannot be read ({exc})"
+        return None
+
+    def _read(self, kind: str, key: str) -> tuple[np.ndarray | Path, dict] | None:
+        """(memory-mapped array or file path, meta); None when absent, newer or damaged (deleted)."""
+        try:
+            npy, js = self._paths(kind, key)
+            text = js.read_bytes()
+        except (OSError, ValueError):
+            return None
+        try:
+            return self._examine(npy, js, text)
         except PermissionError:
             return None  # not ours to read: no sign of damage
         except (Damaged, OSError, ValueError, TypeError, KeyError, EOFError):
             self._drop(kind, key, js, text)
             return None
+
+    def _examine(self, npy: Path, js: Path, text: bytes) -> tuple[np.ndarray | Path, dict] | None:
+        """The artefact's data and meta if it is what was saved; None when a newer version wrote
+        it; Damaged (or the OSError met) otherwise."""
+        record = _parse_record(text)
+        if record is None:
+            return None
+        meta = record.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise Damaged("its record is not readable")
+        if "file" in record:  # written by another library through save_file
+            path = js.with_name(check_name(record["file"], "file"))
+            st = os.stat(path)
+            if st.st_size != record["bytes"]:
+                raise Damaged(f"its file holds {st.st_size:,} bytes, not {record['bytes']:,}")
+            self._verify(js, text, record, st, lambda algorithm: Checksum.of_file(path, algorithm))
+            return path, record["meta"]
+        array, st = map_checked(npy)
+        if list(array.shape) != list(record["shape"]) or array.dtype.str != record["dtype"]:
+            raise Damaged("its array's shape or type differs from its record")
+        self._verify(js, text, record, st, lambda algorithm: Checksum.of_array(array, algorithm))
+        return array, meta
 
     @staticmethod
     def _verify(js: Path, text: bytes, record: dict, st: os.stat_result,
@@ -230,7 +256,7 @@ class ArtifactStore:
             if FileStamp.from_dict(record.get("verified")) == stamp:
                 return
             if digest(expected.algorithm) != expected:
-                raise Damaged
+                raise Damaged("its data does not match its checksum")
         else:
             record["checksum"] = digest(ALGORITHM).to_dict()
         record["verified"] = stamp.to_dict()
@@ -264,6 +290,51 @@ class ArtifactStore:
                                          or self.load_file(kind, key) is not None):
                     out.append(key)
         return sorted(out)
+
+    def recorded(self, kind: str) -> list[str]:
+        """Keys of `kind` that have a record, intact or not (`keys` lists only intact ones)."""
+        try:
+            names = os.listdir(self.root / check_name(kind, "kind"))
+        except (OSError, ValueError):
+            return []
+        return sorted(name[:-5] for name in names
+                      if name.endswith(".json") and _SAFE.match(name[:-5]))
+
+    def meta(self, kind: str, key: str) -> dict | None:
+        """The meta an artefact was saved with, from its record alone (its data is not read)."""
+        try:
+            record = _parse_record(self._paths(kind, key)[1].read_bytes())
+        except (OSError, ValueError):
+            return None
+        meta = None if record is None else record.get("meta")
+        return meta if isinstance(meta, dict) else None
+
+    def strays(self, kind: str) -> list[Path]:
+        """Files of `kind` no record owns: temporary files of saves that never finished,
+        data whose record is gone. One may belong to a save running now; the caller decides
+        by age. Every file named after a record written by a newer version is kept."""
+        try:
+            folder = self.root / check_name(kind, "kind")
+            names = os.listdir(folder)
+        except (OSError, ValueError):
+            return []
+        owned, newer = set(), set()
+        for name in names:
+            if not name.endswith(".json") or name.startswith("."):
+                continue
+            key = name[:-5]
+            owned.update((name, f"{key}.npy"))
+            try:
+                record = _parse_record((folder / name).read_bytes())
+            except (OSError, ValueError):
+                continue  # a damaged record: `problem` names it, `delete` removes its files
+            if record is None:
+                newer.add(key)
+            elif isinstance(record.get("file"), str):
+                owned.add(record["file"])
+        return sorted(folder / name for name in names
+                      if name not in owned and (folder / name).is_file()
+                      and not any(name.startswith(f"{key}.") for key in newer))
 
     def kinds(self) -> list[str]:
         try:

@@ -66,16 +66,23 @@ def release(folder: Path) -> None:
 
 def sweep(parent: Path) -> list[Path]:
     """Delete the partial folders in `parent` that no live process owns; returns them."""
+    removed = orphaned(parent)
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
+
+
+def orphaned(parent: Path) -> list[Path]:
+    """The partial folders in `parent` no live process owns: what `sweep` deletes."""
     now = time.time()
-    removed = []
-    for folder in parent.glob(PARTIAL_PREFIX + "*"):
+    found = []
+    for folder in sorted(parent.glob(PARTIAL_PREFIX + "*")):
         try:
             if folder.name.startswith(TRASH_PREFIX) or _abandoned(folder, now):
-                shutil.rmtree(folder, ignore_errors=True)
-                removed.append(folder)
+                found.append(folder)
         except OSError:
             continue  # vanished meanwhile, or not ours to read
-    return removed
+    return found
 
 
 def _abandoned(folder: Path, now: float) -> bool:
