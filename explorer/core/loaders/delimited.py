@@ -1,6 +1,6 @@
 """Reading CSV / TSV into an Arrow table: the dialect, the header, and where a bad line is.
 
-Everything is parsed by Arrow (the csv module refuses cells over 128 KiB), streamed in
+The file is parsed by Arrow (the csv module refuses cells over 128 KiB), streamed in
 16 MB blocks so Cancel is honoured. Column types are guessed from the first block; a
 later cell that breaks a guess makes that column text and the file is read again, so the
 vector checks can name the cell instead of the parse failing.
@@ -8,6 +8,7 @@ vector checks can name the cell instead of the parse failing.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from dataclasses import dataclass
@@ -91,12 +92,24 @@ def _first_lines(path: Path) -> tuple[str, str]:
 
 def _first_records(lines: tuple[str, str], delim: str,
                    quote: str | bool) -> tuple[list[str], list[str] | None]:
-    """The cells of the first two lines, split as the reader will split them."""
-    data = "\n".join(line for line in lines if line.strip()).encode() + b"\n"
+    """The cells of the first two lines, split as the reader will split them.
+
+    The csv module is quick but refuses a cell over 128 KiB; Arrow then splits them.
+    """
+    present = [line for line in lines if line.strip()]
+    try:
+        cells = list(csv.reader(present, delimiter=delim, quotechar=quote or None,
+                                quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE))
+    except csv.Error:
+        cells = _split_by_arrow(present, delim, quote)
+    return cells[0] if cells else lines[0].split(delim), cells[1] if len(cells) > 1 else None
+
+
+def _split_by_arrow(lines: list[str], delim: str, quote: str | bool) -> list[list[str]]:
     width = lines[0].count(delim) + 1
     try:
         rows = pacsv.read_csv(
-            io.BytesIO(data),
+            io.BytesIO("\n".join(lines).encode() + b"\n"),
             read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=delim, quote_char=quote,
                                              invalid_row_handler=lambda row: "skip"),
@@ -104,10 +117,9 @@ def _first_records(lines: tuple[str, str], delim: str,
                 column_types={f"f{i}": pa.string() for i in range(width)},
                 strings_can_be_null=False),
         ).to_pylist()
-        cells = [[str(v) for v in row.values()] for row in rows]
     except pa.ArrowInvalid:  # a quote left open: the reader will say where
-        cells = [line.split(delim) for line in lines if line.strip()]
-    return cells[0] if cells else lines[0].split(delim), cells[1] if len(cells) > 1 else None
+        return [line.split(delim) for line in lines]
+    return [[str(v) for v in row.values()] for row in rows]
 
 
 def _decimal_commas(cells: list[str]) -> bool:
