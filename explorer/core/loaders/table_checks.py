@@ -12,6 +12,7 @@ column after.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,7 @@ def _check_utf8_block(block: bytes, first_line: int, path: Path) -> None:
                          hint="save the file as UTF-8") from None
 
 
-def _line_blocks(path: Path):
+def _line_blocks(path: Path) -> Iterator[bytes]:
     """The file in blocks of whole lines (a line longer than a block is one block)."""
     pending: list[bytes] = []
     with open(path, "rb") as fh:
@@ -139,11 +140,11 @@ def check_utf8(table: pa.Table, path: Path) -> None:
     try:
         table.validate(full=True)
         return
-    except pa.ArrowInvalid as exc:
-        problem = str(exc)
     except UnicodeDecodeError:  # a column (or nested field) name, which Arrow cannot report
         raise InputError("a column name is not UTF-8 text", path=path,
                          hint="save the file with UTF-8 names") from None
+    except (pa.ArrowException, ValueError) as exc:
+        problem = str(exc)
     for name, col in zip(table.column_names, table.columns):
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             row = _first_not_utf8(col)
@@ -159,12 +160,12 @@ def _first_not_utf8(col: pa.ChunkedArray) -> int | None:
     for chunk in col.chunks:
         try:
             chunk.validate(full=True)
-        except pa.ArrowInvalid:
+        except pa.ArrowException:
             as_bytes = chunk.view(pa.large_binary() if pa.types.is_large_string(chunk.type)
                                   else pa.binary())
             try:
                 as_bytes.validate(full=True)  # offsets and lengths, before any value is read
-            except pa.ArrowInvalid:
+            except pa.ArrowException:
                 return None
             for i, value in enumerate(as_bytes.to_pylist()):
                 try:
