@@ -47,19 +47,39 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("inspect", help="describe a file without importing it")
     load_opts(sp)
 
-    sp = sub.add_parser("import", help="store a file in the library")
+    sp = sub.add_parser("import", help="store a file in the library (an unchanged file "
+                                       "imported the same way before is reused)")
     load_opts(sp)
-    sp.add_argument("--name", help="name in the library (default: the file name)")
+    sp.add_argument("--name", help="name in the library, not taken by another set (default: "
+                                   "the file name, made unique)")
     sp.add_argument("--metric", choices=("cosine", "dot", "l2"), help="the metric the vectors are for")
     sp.add_argument("--model", help="the model that made the vectors, if known")
     sp.add_argument("--drop-nonfinite", action="store_true", help="drop rows holding NaN/Inf")
     sp.add_argument("--drop-zero", action="store_true", help="drop all-zero rows")
+    sp.add_argument("--new", action="store_true",
+                    help="store another copy even if the same file is stored already")
+    sp.add_argument("--replace", action="store_true",
+                    help="replace the set holding the name (kept until the new one is complete)")
 
     sp = sub.add_parser("list", help="list the library's sets")
     sp.add_argument("--json", action="store_true")
 
     sp = sub.add_parser("remove", help="delete a set from the library")
     sp.add_argument("set", help="library id or name")
+    sp.add_argument("--json", action="store_true")
+
+    sp = sub.add_parser("rename", help="give a library set another name (not taken by another)")
+    sp.add_argument("set", help="library id or name")
+    sp.add_argument("name", help="the new name")
+    sp.add_argument("--json", action="store_true")
+
+    sp = sub.add_parser("du", help="the library's size: each set's vectors, metadata and "
+                                   "artefacts, partial folders, encode work")
+    sp.add_argument("--json", action="store_true")
+
+    sp = sub.add_parser("gc", help="free what no set needs: partial folders of stopped imports, "
+                                   "work of stopped encodings, stale or damaged artefacts")
+    sp.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     sp.add_argument("--json", action="store_true")
 
     sp = sub.add_parser("filter", help="rows of a library set matching a SQL expression")
@@ -203,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = ("inspect", "import", "list", "remove", "filter", "search", "project", "neighbours",
+COMMANDS = ("inspect", "import", "list", "remove", "rename", "du", "gc", "filter", "search", "project", "neighbours",
             "index", "hubness", "compress", "encode", "models", "concept", "demo", "screenshot",
             "plugins")
 
@@ -307,17 +327,15 @@ def _check_name(option: str, name: str | None) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> dict:
+    from explorer.core.import_options import ImportOptions
     from explorer.core.library import Library
 
     _check_name("--name", args.name)
-    state = _progress(args)
-    es = open_file(args.path, _options(args), state.sub(0, 0.3))
-    if args.metric:
-        es.metric = args.metric
-    if args.model:
-        es.model = args.model
-    entry = Library().import_set(es, name=args.name, drop_nonfinite=args.drop_nonfinite,
-                                 drop_zero=args.drop_zero, state=state.sub(0.3, 1))
+    options = ImportOptions.from_load(_options(args), metric=args.metric, model=args.model,
+                                      drop_nonfinite=args.drop_nonfinite,
+                                      drop_zero=args.drop_zero)
+    entry = Library().import_file(args.path, options, name=args.name, new=args.new,
+                                  replace=args.replace, state=_progress(args))
     return entry.to_dict()
 
 
@@ -334,6 +352,34 @@ def cmd_remove(args: argparse.Namespace) -> dict:
     from explorer.core.library import Library
 
     return {"removed": Library().remove(args.set).to_dict()}
+
+
+def cmd_rename(args: argparse.Namespace) -> dict:
+    from explorer.core.library import Library
+
+    return {"renamed": Library().rename(args.set, args.name).to_dict()}
+
+
+def _jobs_dir() -> Path:
+    """Where encode jobs keep their work (compute's layout, so core is told, not asked)."""
+    from explorer.compute.encoding.pipeline import JOBS_DIR
+    from explorer.core.paths import data_home
+
+    return data_home() / JOBS_DIR
+
+
+def cmd_du(args: argparse.Namespace) -> dict:
+    from explorer.core.library import Library
+    from explorer.core.storage import usage
+
+    return usage(Library(), _jobs_dir(), _progress(args)).to_dict()
+
+
+def cmd_gc(args: argparse.Namespace) -> dict:
+    from explorer.core.library import Library
+    from explorer.core.storage import collect
+
+    return collect(Library(), _jobs_dir(), args.dry_run, _progress(args)).to_dict()
 
 
 def _query_rows(key: str, limit: int, run) -> dict:
@@ -476,10 +522,12 @@ def cmd_encode(args: argparse.Namespace) -> dict:
     if not 0 <= args.overlap_tokens < args.chunk_tokens:
         raise InputError("--overlap-tokens must be at least 0 and less than --chunk-tokens")
     _check_name("--out", args.out)
+    library = Library()
+    if args.out is not None:
+        library.check_name(args.out)  # before the encoding, not after it
     options = EncodeOptions(model=args.model, column=args.column, pattern=args.pattern,
                             chunk_tokens=args.chunk_tokens, overlap_tokens=args.overlap_tokens,
                             batch_size=args.batch_size, name=args.out)
-    library = Library()
     library.check_writable()  # before the encoding, not after it
     try:
         return encode_inputs(args.inputs, options, library=library,
@@ -567,6 +615,7 @@ def cmd_screenshot(args: argparse.Namespace) -> dict:
 
 COMMAND_FUNCS = {
     "inspect": cmd_inspect, "import": cmd_import, "list": cmd_list, "remove": cmd_remove,
+    "rename": cmd_rename, "du": cmd_du, "gc": cmd_gc,
     "filter": cmd_filter, "search": cmd_search, "project": cmd_project,
     "neighbours": cmd_neighbours, "index": cmd_index, "hubness": cmd_hubness,
     "compress": cmd_compress,
@@ -580,6 +629,20 @@ def _print_human(command: str, result: dict) -> None:
         print("\r", end="", file=sys.stderr)
     if command == "plugins":
         _print_plugins(result)
+        return
+    if command == "import":
+        how = "reused the stored set" if result["reused"] else "stored"
+        print(f"{how} {result['name']!r} (id {result['id']}): {result['count']:,} x "
+              f"{result['dim']}, {result['metric']}")
+        return
+    if command == "rename":
+        print(f"{result['renamed']['id']} is now called {result['renamed']['name']!r}")
+        return
+    if command == "du":
+        _print_usage(result)
+        return
+    if command == "gc":
+        _print_cleanup(result)
         return
     if command == "list":
         print(f"library: {result['library']}")
@@ -646,3 +709,33 @@ def _print_plugins(result: dict) -> None:
               f"{f['error']}")
     for note in result["notes"]:
         print(f"note: {note}")
+
+
+def _print_usage(result: dict) -> None:
+    from explorer.core.storage import human_bytes
+
+    print(f"library: {result['root']}  total {human_bytes(result['total'])}")
+    for s in result["sets"]:
+        parts = [f"vectors {human_bytes(s['vectors'])}", f"metadata {human_bytes(s['metadata'])}"]
+        parts += [f"{kind} {human_bytes(size)}" for kind, size in s["artefacts"].items()]
+        name = s["name"] if s["name"] == s["id"] else f"{s['name']} ({s['id']})"
+        print(f"{human_bytes(s['total']):>10}  {name}: " + ", ".join(parts)
+              + (f"  [{s['note']}]" if s["note"] else ""))
+    for what, folders in (("partial folder", result["partial"]),
+                          ("encode work", result["encode_work"])):
+        for f in folders:
+            print(f"{human_bytes(f['bytes']):>10}  {what} {f['path']}"
+                  + (f"  [{f['in_use']}]" if f["in_use"] else "  [gc removes it]"))
+    for name, size in result["other"].items():
+        print(f"{human_bytes(size):>10}  {name}")
+
+
+def _print_cleanup(result: dict) -> None:
+    from explorer.core.storage import human_bytes
+
+    verb = "would remove" if result["dry_run"] else "removed"
+    for r in result["removed"]:
+        print(f"{verb} {r['what']} {r['path']} ({human_bytes(r['bytes'])}): {r['why']}")
+    for k in result["kept"]:
+        print(f"kept {k['what']} {k['path']}: {k['why']}")
+    print(f"{'would free' if result['dry_run'] else 'freed'} {human_bytes(result['freed'])}")

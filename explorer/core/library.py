@@ -46,7 +46,8 @@ from explorer.core.manifest import MANIFEST, DamagedSet, LibraryEntry
 from explorer.core.npy_files import read_header
 from explorer.core.partial_folders import TRASH_PREFIX, partial_folder, release, sweep
 from explorer.core.paths import data_home
-from explorer.core.set_names import ambiguous_error, choose, holder, names_lock, taken_error
+from explorer.core.set_names import (REPLACE_HINT, ambiguous_error, choose, holder, names_lock,
+                                     taken_error)
 from explorer.core.vector_checks import chunk_rows, release_pages
 
 VECTORS = "vectors.npy"
@@ -144,12 +145,17 @@ class Library:
                 return e
         return None
 
-    def find_reusable(self, path: str | Path, options: ImportOptions) -> LibraryEntry | None:
-        """The stored set an import of `path` with `options` would copy again, if there is one."""
+    def find_reusable(self, path: str | Path, options: ImportOptions,
+                      name: str | None = None) -> LibraryEntry | None:
+        """The stored set an import of `path` with `options` would copy again, if there is one.
+
+        With a `name`, only a set of that name: asking for another name asks for a set
+        that can be called so, which the stored one cannot be.
+        """
         path = str(Path(path).expanduser().resolve())
         options = options.resolved()
         for e in self.entries():
-            if _unchanged(e, path) and options.reuses(e):
+            if _unchanged(e, path) and options.reuses(e) and name in (None, e.name):
                 e.reused = True
                 return e
         return None
@@ -188,15 +194,16 @@ class Library:
                     state: TaskState | None = None) -> LibraryEntry:
         """Store the file at `path` read with `options`; see `import_set` for the rest.
 
-        An unchanged file stored before with the same options is not read at all:
-        its set comes back (`reused` is set), unless `new` asks for another copy.
+        An unchanged file stored before with the same options (and the same name, if
+        one is given) is not read at all: its set comes back (`reused` is set), unless
+        `new` asks for another copy.
         """
         from explorer.core.loaders import open_file
 
         state = state or TaskState()
         options = options.resolved()
         if not new:
-            known = self.find_reusable(path, options)
+            known = self.find_reusable(path, options, name)
             if known is not None:
                 return known
         if name is not None:
@@ -215,8 +222,8 @@ class Library:
         """Store `es` as float32 + Parquet. Rows with NaN/Inf are refused unless dropped.
 
         `options` says how `es` was read from its file (its drop flags are the
-        arguments'); with them, an unchanged file stored before the same way is
-        given back (`reused`), unless `new`. A `name` another set has is refused
+        arguments'); with them, an unchanged file stored before the same way (under
+        `name`, if given) is given back (`reused`), unless `new`. A `name` another set has is refused
         unless `replace`: then that set goes once this one is in place. Without
         a name the set's own is used, made unique (core/set_names.py).
         """
@@ -224,7 +231,8 @@ class Library:
         if options is not None:
             options = dataclasses.replace(options.resolved(), drop_nonfinite=drop_nonfinite,
                                           drop_zero=drop_zero)
-            known = None if new or not es.source else self.find_reusable(es.source[0], options)
+            known = None if new or not es.source else self.find_reusable(es.source[0], options,
+                                                                         name)
             if known is not None:
                 return known
         if name is not None:
@@ -306,8 +314,7 @@ class Library:
         """Refuse a name another set has (its name or id), unless it is to be replaced."""
         owner = holder(self.entries(), name)
         if owner is not None and not (replace and owner.name == name):
-            raise taken_error(name, owner, "choose another name, or replace that set "
-                                           "(--replace)")
+            raise taken_error(name, owner, REPLACE_HINT)
 
     def rename(self, key: str, name: str) -> LibraryEntry:
         """Give a set another name, unless another set has it (as its name or its id)."""

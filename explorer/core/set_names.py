@@ -46,6 +46,9 @@ class NameChoice:
     older_name: str | None = None  # what the superseded set is called from now on
 
 
+REPLACE_HINT = "choose another name, or --replace to swap that set for this import"
+
+
 def holder(entries: list[LibraryEntry], name: str, but: str | None = None) -> LibraryEntry | None:
     """The set (other than `but`) whose name or id is `name`, if any."""
     for e in entries:
@@ -79,7 +82,7 @@ def choose(entries: list[LibraryEntry], asked: str | None, base: str, *, source:
     if replace and owner.name == wanted:
         return NameChoice(wanted, replaced=owner)
     if asked is not None:
-        raise taken_error(asked, owner, "choose another name, or replace that set (--replace)")
+        raise taken_error(asked, owner, REPLACE_HINT)
     names = [base]
     if options is not None and options.describe():
         names.append(f"{base} ({', '.join(options.describe())})")

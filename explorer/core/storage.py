@@ -131,6 +131,15 @@ class CleanUp:
 
 # --- du -----------------------------------------------------------------------------------
 
+def human_bytes(n: float) -> str:
+    """1,536 -> "1.5 KB": sizes as people read them (binary units, one decimal)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
 def usage(library: Library, jobs_dir: Path | None = None,
           state: TaskState | None = None) -> LibraryUsage:
     """The bytes of everything in the library, by set and by kind (see the module docstring)."""
@@ -386,4 +395,4 @@ def _job_running(lock: Path) -> str | None:
 
 
 __all__ = ["CleanUp", "FolderUsage", "Kept", "LibraryUsage", "Removal", "SetUsage", "collect",
-           "usage"]
+           "human_bytes", "usage"]

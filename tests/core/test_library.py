@@ -613,3 +613,12 @@ except InputError as err:
     outputs = sorted(run.communicate()[0].strip() for run in runs)
     assert outputs[-1] == "v" and all(o.startswith("refused") for o in outputs[:-1])
     assert [e.name for e in Library(tmp_path / "lib").entries()] == ["v"]
+
+
+def test_another_name_asks_for_a_set_of_that_name(tmp_path, npy_file):
+    lib = Library(tmp_path / "lib")
+    first = lib.import_file(npy_file)
+    named = lib.import_file(npy_file, name="v")
+    assert not named.reused and (first.name, named.name) == ("vecs", "v")
+    assert lib.import_file(npy_file, name="v").id == named.id
+    assert lib.import_file(npy_file).reused
