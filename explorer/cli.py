@@ -360,26 +360,18 @@ def cmd_rename(args: argparse.Namespace) -> dict:
     return {"renamed": Library().rename(args.set, args.name).to_dict()}
 
 
-def _jobs_dir() -> Path:
-    """Where encode jobs keep their work (compute's layout, so core is told, not asked)."""
-    from explorer.compute.encoding.pipeline import JOBS_DIR
-    from explorer.core.paths import data_home
-
-    return data_home() / JOBS_DIR
-
-
 def cmd_du(args: argparse.Namespace) -> dict:
+    from explorer.compute.library_storage import library_usage
     from explorer.core.library import Library
-    from explorer.core.storage import usage
 
-    return usage(Library(), _jobs_dir(), _progress(args)).to_dict()
+    return library_usage(Library(), _progress(args)).to_dict()
 
 
 def cmd_gc(args: argparse.Namespace) -> dict:
+    from explorer.compute.library_storage import clean_up
     from explorer.core.library import Library
-    from explorer.core.storage import collect
 
-    return collect(Library(), _jobs_dir(), args.dry_run, _progress(args)).to_dict()
+    return clean_up(Library(), args.dry_run, _progress(args)).to_dict()
 
 
 def _query_rows(key: str, limit: int, run) -> dict:

@@ -95,12 +95,20 @@ class Library:
         gone = _replaced_marks(entries)
         return [e for e in entries if (e.id, e.created) in gone]
 
+    def leftovers(self) -> list[Path]:
+        """Folders that hold none of a set's own files: caches a view wrote into a set that was
+        removed while it computed them. Not sets, not listed; `gc` removes them."""
+        if not self.sets_dir.is_dir():
+            return []
+        return [f for f in sorted(self.sets_dir.iterdir())
+                if not f.name.startswith(".") and f.is_dir() and _leftover(f)]
+
     def _scan_all(self, read_files: bool) -> tuple[list[LibraryEntry], list[DamagedSet]]:
         if not self.sets_dir.is_dir():
             return [], []
         entries, damaged = [], []
         for folder in sorted(self.sets_dir.iterdir()):
-            if folder.name.startswith(".") or not folder.is_dir():
+            if folder.name.startswith(".") or not folder.is_dir() or _leftover(folder):
                 continue
             try:
                 entry = _read_manifest(folder)
@@ -418,6 +426,10 @@ class Library:
         while (self.sets_dir / candidate).exists() or candidate in names:
             candidate, i = f"{base}-{i}", i + 1
         return candidate
+
+
+def _leftover(folder: Path) -> bool:
+    return not any((folder / name).exists() for name in (MANIFEST, VECTORS, METADATA))
 
 
 def _unchanged(entry: LibraryEntry, path: str) -> bool:

@@ -11,6 +11,8 @@ settings), or the library's own folders and lock files.
 `gc` removes only what no set and no running process needs:
 - partial folders whose import is gone (core/partial_folders.py: never one whose
   lock a live process holds) and the trash of removals;
+- leftovers: folders holding none of a set's files, which a view computing a cache
+  for a set wrote as the set was removed;
 - sets an import with `replace` swapped out but was killed before deleting;
 - encode work folders whose job lock nobody holds (a finished job's leftovers, or a
   cancelled or killed one, which would otherwise resume); gc takes the job's lock
@@ -68,6 +70,7 @@ class SetUsage:
     other: int = 0  # the manifest, the map's last view, the folders' own entries
     total: int = 0
     note: str | None = None  # why the set cannot be opened, or that another replaced it
+    replaced: bool = False  # another import replaced it: `gc` removes it
 
 
 @dataclass
@@ -83,7 +86,7 @@ class FolderUsage:
 class LibraryUsage:
     root: str
     sets: list[SetUsage]
-    partial: list[FolderUsage]  # imports being written, or left by stopped ones
+    partial: list[FolderUsage]  # imports being written, left by stopped ones; leftovers
     encode_work: list[FolderUsage]  # encode jobs' finished windows
     other: dict[str, int]  # other top-level folders: installed models, caches, settings
     library_files: int  # the library's own folders and lock files
@@ -153,16 +156,18 @@ def usage(library: Library, jobs_dir: Path | None = None,
     names = {e.id: e.name for e in entries + replaced}
     sets, partial, housekeeping = [], [], 0
     children = _children(sets_dir)
+    leftovers = set(library.leftovers())
     for i, path in enumerate(children):
         state.progress(i, len(children) + 1)
-        if path.name.startswith(PARTIAL_PREFIX):
+        if path.name.startswith(PARTIAL_PREFIX) or path in leftovers:
             partial.append(FolderUsage(str(path), _bytes(path, seen)))
         elif path.is_dir() and not path.is_symlink() and not path.name.startswith("."):
             sets.append(_set_usage(path, names.get(path.name, path.name),
                                    notes.get(path.name), seen))
+            sets[-1].replaced = path.name in {e.id for e in replaced}
         else:
             housekeeping += _bytes(path, seen)  # a probe of check_writable, say
-    abandoned = set(orphaned(sets_dir)) if sets_dir.is_dir() else set()
+    abandoned = leftovers | (set(orphaned(sets_dir)) if sets_dir.is_dir() else set())
     for folder in partial:
         if Path(folder.path) not in abandoned:
             folder.in_use = "an import is writing it (or it is less than a day old)"
@@ -289,6 +294,11 @@ def _partial_folders(library: Library, report: CleanUp) -> None:
                "left by an import that stopped" if (folder / LOCK_FILE).exists() else
                "left by an import that stopped more than a day ago")
         report.removed.append(Removal("partial folder", str(folder), _bytes(folder, set()), why))
+        if not report.dry_run:
+            shutil.rmtree(folder, ignore_errors=True)
+    for folder in library.leftovers():
+        report.removed.append(Removal("leftovers", str(folder), _bytes(folder, set()),
+                                      "caches written into a set removed meanwhile"))
         if not report.dry_run:
             shutil.rmtree(folder, ignore_errors=True)
 

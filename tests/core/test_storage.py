@@ -233,3 +233,15 @@ def test_after_gc_the_same_job_takes_its_lock_at_once(library):
     assert list(jobs.iterdir()) == []
     with job_lock(jobs / "k.lock", "again", TaskState(), on_wait=pytest.fail):
         assert not (jobs / "k").exists()
+
+
+def test_caches_written_into_a_removed_set_are_leftovers_not_a_damaged_set(library):
+    folder = Path(library.entry("beta").path)
+    library.remove("beta")
+    # a view finishing a projection for the set just removed writes where it used to be
+    ArtifactStore(folder).save("projection", "pca-2d-v1-x", np.zeros((300, 2), np.float32))
+    entries, damaged = library.scan(read_files=True)
+    assert "beta" not in [e.id for e in entries] + [d.id for d in damaged]
+    assert [(p.path, p.in_use) for p in usage(library).partial] == [(str(folder), None)]
+    assert [(r.what, r.path) for r in collect(library).removed] == [("leftovers", str(folder))]
+    assert not folder.exists() and library.import_set(make_set("beta")).id == "beta"
