@@ -7,14 +7,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
-                               QMessageBox, QProgressBar, QPushButton, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
+                               QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
+                               QWidget)
 
 from explorer import __version__, plugins
 from explorer.compute.encoding.pipeline import EncodeOptions, EncodeResult, encode_inputs
 from explorer.core.checks import check_set
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
+from explorer.core.import_options import ImportOptions
 from explorer.core.jobs import Cancelled
 from explorer.core.library import Library
 from explorer.core.loaders import FORMATS, LoadOptions, open_file
@@ -128,6 +130,8 @@ class MainWindow(QMainWindow):
         self.compression_view.showViewRequested.connect(self.show_view)
         self.library_view.openRequested.connect(self.open_library_set)
         self.library_view.removeRequested.connect(self.remove_library_set)
+        self.library_view.renameRequested.connect(self.rename_library_set)
+        self.storage_dialog = None  # File ▸ Library Storage…, while open
 
         self.docks: dict[str, QDockWidget] = {}
         area = Qt.DockWidgetArea
@@ -245,6 +249,11 @@ class MainWindow(QMainWindow):
                       statusTip="Encode text files, a table's text column or images with an "
                                 "ONNX model into a new set")
         act.triggered.connect(lambda: self.open_encode_dialog())
+        file_menu.addAction(act)
+        act = QAction("Library &Storage…", self,
+                      statusTip="What the library holds on disk, and freeing what no set needs")
+        act.setObjectName("storageAction")
+        act.triggered.connect(self.show_storage)
         file_menu.addAction(act)
         file_menu.addSeparator()
         act = QAction("Open Sess&ion…", self, shortcut=QKeySequence("Ctrl+Shift+O"),
@@ -374,25 +383,28 @@ class MainWindow(QMainWindow):
     def _open_file(self, path: str, options: LoadOptions) -> None:
         library = self.library
         resolved = str(Path(path).expanduser().resolve())
+        # rows with NaN are dropped only when the user says so, and a stored copy means they did
+        wanted = ImportOptions.from_load(options, drop_nonfinite=True)
 
         def work(state):
-            if options == LoadOptions():
-                known = library.find_by_fingerprint(resolved)
-                if known is not None:
-                    return known.id, None, None
+            known = library.find_reusable(resolved, wanted)
+            if known is not None:
+                return known, None, None
             es = open_file(path, options, state.sub(0, 0.5))
             state.status("Checking vectors")
             return None, es, check_set(es, state.sub(0.5, 1))
 
         def done(result) -> None:
-            known_id, es, report = result
+            known, es, report = result
             ui_settings.add_recent_file(resolved)
             self._fill_recent_menu()
-            if known_id is not None:
-                self.statusBar().showMessage(f"{Path(path).name} is already in the library", 5000)
-                self._load_library_set(known_id)
+            if known is not None:
+                self.statusBar().showMessage(
+                    f"{Path(path).name} is unchanged and already in the library as "
+                    f"“{known.name}”: reopened, not imported again", 8000)
+                self._load_library_set(known.id)
             else:
-                self._import(path, es, report)
+                self._import(path, es, report, ImportOptions.from_load(options))
 
         def failed(error: BaseException) -> None:
             if isinstance(error, InputError) and error.choices and error.option:
@@ -408,7 +420,7 @@ class MainWindow(QMainWindow):
         self.show_error(error)
         self._open_next()
 
-    def _import(self, path: str, es: EmbeddingSet, report) -> None:
+    def _import(self, path: str, es: EmbeddingSet, report, options: ImportOptions) -> None:
         drop = False
         if report.scan.nan_rows:
             if not ask_drop_nonfinite(self, path, report):
@@ -419,7 +431,8 @@ class MainWindow(QMainWindow):
         library = self.library
 
         def work(state) -> EmbeddingSet:
-            entry = library.import_set(es, drop_nonfinite=drop, report=report, state=state)
+            entry = library.import_set(es, drop_nonfinite=drop, report=report, options=options,
+                                       state=state)
             return library.open(entry.id)
 
         def done(stored: EmbeddingSet) -> None:
@@ -518,24 +531,88 @@ class MainWindow(QMainWindow):
         self.last_dialog = error_box(self, error, "Cannot encode")
 
     def remove_library_set(self, set_id: str) -> None:
-        try:
-            entry = self.library.entry(set_id)
-        except InputError as err:  # already gone (removed from the CLI, say)
+        """Remove a set (or a damaged one, by its folder name) after asking."""
+        entries, damaged = self.library.scan()
+        entry = next((e for e in entries if e.id == set_id), None)
+        broken = next((d for d in damaged if d.id == set_id), None)
+        if entry is None and broken is None:  # already gone (removed from the CLI, say)
             self.refresh_library()
-            self.show_error(err)
+            self.show_error(InputError(f"no library set {set_id!r}"))
             return
-        answer = QMessageBox.question(
-            self, "Remove set", f"Remove “{entry.name}” ({entry.count:,} items) from the library? "
-            "The original file is not touched.")
+        question = (f"Remove “{entry.name}” ({entry.count:,} items) from the library? The "
+                    "original file is not touched." if entry is not None else
+                    f"Remove the damaged set “{set_id}” from the library? ({broken.reason})")
+        answer = QMessageBox.question(self, "Remove set", question)
         if answer != QMessageBox.StandardButton.Yes:
             return
         if self.state.embedding_set is not None and self.state.embedding_set.library_id == set_id:
             self.state.set_set(None)
-        self.library.remove(set_id)
+        try:
+            self.library.remove(set_id)
+        except InputError as err:  # a read-only library, or removed meanwhile
+            self.show_error(err)
         self.refresh_library()
 
+    def rename_library_set(self, set_id: str) -> None:
+        """Ask for a new name; one another set has is refused, naming that set."""
+        try:
+            entry = self.library.entry(set_id)
+        except InputError as err:
+            self.refresh_library()
+            self.show_error(err)
+            return
+        name, ok = QInputDialog.getText(self, "Rename set", f"New name for “{entry.name}”:",
+                                        QLineEdit.EchoMode.Normal, entry.name)
+        if not ok or name.strip() == entry.name:
+            return
+        try:
+            renamed = self.library.rename(set_id, name)
+        except InputError as err:
+            self.last_dialog = error_box(self, err, "Cannot rename")
+            return
+        es = self.state.embedding_set
+        if es is not None and es.library_id == set_id:
+            es.name = renamed.name
+            self._set_changed(es)
+        self.refresh_library(set_id)
+
     def refresh_library(self, current: str | None = None) -> None:
-        self.library_view.set_entries(self.library.entries(), current)
+        """List the sets now (their manifests); measure them and check their files off the UI
+        thread, then show the sizes and any set whose files turn out damaged."""
+        entries, damaged = self.library.scan()
+        self.library_view.set_entries(entries, current, damaged)
+        library = self.library
+
+        def measure(state):
+            from explorer.compute.library_storage import library_usage
+
+            checked = library.scan(read_files=True)
+            return checked, library_usage(library, state)
+
+        def measured(result) -> None:
+            (good, broken), report = result
+            if [d.id for d in broken] != [d.id for d in damaged]:
+                self.library_view.set_entries(good, current, broken)
+            self.library_view.set_sizes({s.id: s.total for s in report.sets})
+
+        self.jobs.submit("library", "Measuring the library", measure, on_done=measured,
+                         on_error=lambda err: self.statusBar().showMessage(
+                             f"The library's sizes could not be measured: {err}", 15000))
+
+    def show_storage(self) -> None:
+        from explorer.ui.dialogs.storage_dialog import StorageDialog
+
+        dialog = StorageDialog(self.library, self)
+        dialog.libraryChanged.connect(lambda: self.refresh_library(
+            self.state.embedding_set.library_id if self.state.embedding_set else None))
+        dialog.finished.connect(lambda _r: self._storage_closed(dialog))
+        self.storage_dialog = dialog
+        dialog.open()
+
+    def _storage_closed(self, dialog) -> None:
+        if self.storage_dialog is dialog:
+            self.storage_dialog = None
+        dialog.deleteLater()
 
     def show_error(self, error: BaseException) -> None:
         self.last_dialog = error_box(self, error)

@@ -1,27 +1,42 @@
-"""The library panel: every stored set with its size, dimension and model."""
+"""The library panel: every stored set with its size on disk, dimension and model.
+
+Damaged sets are listed too (greyed, with what is wrong), so they can be removed
+from here instead of only from a terminal. Sizes on disk come later than the list:
+the main window measures them in a background job and hands them to `set_sizes`.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
-from explorer.core.library import LibraryEntry
+from explorer.core.manifest import DamagedSet, LibraryEntry
+from explorer.core.storage import human_bytes
 
-COLUMNS = ("Name", "Items", "Dim", "Model", "Metric", "Size", "Imported")
+COLUMNS = ("Name", "Size", "Items", "Dim", "Model", "Metric", "Imported")  # what fits first
+SIZE = COLUMNS.index("Size")
+KEY = Qt.ItemDataRole.UserRole  # the set's id, on column 0
+SORT = Qt.ItemDataRole.UserRole + 1  # the number a numeric column sorts by
+_DAMAGED = QColor(150, 40, 40)
 
 
-def human_bytes(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
+class _Item(QTreeWidgetItem):
+    """Numbers sort as numbers (a size not yet measured sorts first), text case-blind."""
+
+    def __lt__(self, other: QTreeWidgetItem) -> bool:
+        column = self.treeWidget().sortColumn() if self.treeWidget() else 0
+        mine, theirs = self.data(column, SORT), other.data(column, SORT)
+        if mine is not None or theirs is not None:
+            return (mine if mine is not None else -1) < (theirs if theirs is not None else -1)
+        return self.text(column).casefold() < other.text(column).casefold()
 
 
 class LibraryView(QWidget):
     openRequested = Signal(str)  # library id
-    removeRequested = Signal(str)
+    removeRequested = Signal(str)  # library id, or the folder name of a damaged set
+    renameRequested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -30,28 +45,37 @@ class LibraryView(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setSortingEnabled(True)
+        self.tree.sortByColumn(COLUMNS.index("Imported"), Qt.SortOrder.DescendingOrder)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.tree.header().setStretchLastSection(False)
-        self.tree.itemActivated.connect(lambda item, _c: self.openRequested.emit(item.data(0, Qt.ItemDataRole.UserRole)))
+        self.tree.header().setMinimumSectionSize(36)
+        self.tree.itemActivated.connect(self._activated)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
-        self.tree.setToolTip("Double-click or Enter opens a set; right-click for more")
+        self.tree.setToolTip("Double-click or Enter opens a set; right-click to rename or "
+                             "remove it")
+        self.damaged: dict[str, DamagedSet] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tree)
 
-    def set_entries(self, entries: list[LibraryEntry], current: str | None = None) -> None:
+    def set_entries(self, entries: list[LibraryEntry], current: str | None = None,
+                    damaged: list[DamagedSet] = ()) -> None:
+        sizes = {self.tree.topLevelItem(i).data(0, KEY): self.tree.topLevelItem(i).data(SIZE, SORT)
+                 for i in range(self.tree.topLevelItemCount())}
         self.tree.setSortingEnabled(False)
         self.tree.clear()
         for e in entries:
-            item = QTreeWidgetItem([e.name, f"{e.count:,}", str(e.dim), e.model or "—", e.metric,
-                                    human_bytes(e.bytes), e.created[:16].replace("T", " ")])
-            item.setData(0, Qt.ItemDataRole.UserRole, e.id)
-            item.setData(1, Qt.ItemDataRole.UserRole + 1, e.count)
-            for col in (1, 2, 5):
-                item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            tip = [f"id: {e.id}", f"source: {', '.join(e.source)}", f"format: {e.format}"]
+            item = _Item([e.name, "…", f"{e.count:,}", str(e.dim), e.model or "—", e.metric,
+                          e.created[:16].replace("T", " ")])
+            item.setData(0, KEY, e.id)
+            item.setData(COLUMNS.index("Items"), SORT, e.count)
+            item.setData(COLUMNS.index("Dim"), SORT, e.dim)
+            for col in (SIZE, COLUMNS.index("Items"), COLUMNS.index("Dim")):
+                item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight
+                                      | Qt.AlignmentFlag.AlignVCenter)
+            tip = [f"id: {e.id}", f"source: {', '.join(e.source) or '—'}", f"format: {e.format}"]
             if e.zero_rows:
                 tip.append(f"{e.zero_rows} all-zero rows")
             if e.nan_rows_dropped:
@@ -59,19 +83,55 @@ class LibraryView(QWidget):
             tip += e.notes
             item.setToolTip(0, "\n".join(tip))
             self.tree.addTopLevelItem(item)
+            if sizes.get(e.id) is not None:
+                self._show_size(item, sizes[e.id])
             if e.id == current:
                 item.setSelected(True)
+        self.damaged = {d.id: d for d in damaged}
+        for d in damaged:
+            short = d.reason.split(" (")[0]  # the whole reason is in the tooltip
+            item = _Item([f"{d.id} — damaged: {short}"] + [""] * (len(COLUMNS) - 1))
+            item.setData(0, KEY, d.id)
+            item.setForeground(0, QBrush(_DAMAGED))
+            item.setToolTip(0, f"{d.path}\n{d.reason}\nRight-click to remove it from the library")
+            self.tree.addTopLevelItem(item)
+            item.setFirstColumnSpanned(True)
         self.tree.setSortingEnabled(True)
         for col in range(1, len(COLUMNS)):
             self.tree.resizeColumnToContents(col)
+
+    def set_sizes(self, sizes: dict[str, int]) -> None:
+        """Each set's bytes on disk, as measured by `du` (vectors, metadata and artefacts)."""
+        self.tree.setSortingEnabled(False)
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            size = sizes.get(item.data(0, KEY))
+            if size is not None and item.data(0, KEY) not in self.damaged:
+                self._show_size(item, size)
+        self.tree.setSortingEnabled(True)
+        self.tree.resizeColumnToContents(SIZE)
+
+    @staticmethod
+    def _show_size(item: QTreeWidgetItem, size: int) -> None:
+        item.setText(SIZE, human_bytes(size))
+        item.setData(SIZE, SORT, size)
+        item.setToolTip(SIZE, f"{size:,} bytes on disk: vectors, metadata and everything "
+                              "computed from them (File ▸ Library Storage… has the details)")
+
+    def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
+        set_id = item.data(0, KEY)
+        if set_id not in self.damaged:
+            self.openRequested.emit(set_id)
 
     def _menu(self, pos) -> None:
         item = self.tree.itemAt(pos)
         if item is None:
             return
-        set_id = item.data(0, Qt.ItemDataRole.UserRole)
+        set_id = item.data(0, KEY)
         menu = QMenu(self)
-        menu.addAction("Open", lambda: self.openRequested.emit(set_id))
-        menu.addSeparator()
+        if set_id not in self.damaged:
+            menu.addAction("Open", lambda: self.openRequested.emit(set_id))
+            menu.addAction("Rename…", lambda: self.renameRequested.emit(set_id))
+            menu.addSeparator()
         menu.addAction("Remove from library…", lambda: self.removeRequested.emit(set_id))
         menu.exec(self.tree.viewport().mapToGlobal(pos))
