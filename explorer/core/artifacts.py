@@ -205,7 +205,7 @@ class ArtifactStore:
         return None
 
     def _read(self, kind: str, key: str) -> tuple[np.ndarray | Path, dict] | None:
-        """(memory-mapped array or file path, meta); None when absent, newer or damaged (deleted)."""
+        """(memory-mapped array or file path, meta); None if absent, newer or damaged (deleted)."""
         try:
             npy, js = self._paths(kind, key)
             text = js.read_bytes()

@@ -231,9 +231,9 @@ class Library:
 
         `options` says how `es` was read from its file (its drop flags are the
         arguments'); with them, an unchanged file stored before the same way (under
-        `name`, if given) is given back (`reused`), unless `new`. A `name` another set has is refused
-        unless `replace`: then that set goes once this one is in place. Without
-        a name the set's own is used, made unique (core/set_names.py).
+        `name`, if given) is given back (`reused`), unless `new`. A `name` another
+        set has is refused unless `replace`: then that set goes once this one is in
+        place. Without a name the set's own is used, made unique (core/set_names.py).
         """
         state = state or TaskState()
         if options is not None:
@@ -439,7 +439,7 @@ def _unchanged(entry: LibraryEntry, path: str) -> bool:
 
 
 def _replaced_marks(entries: list[LibraryEntry]) -> set[tuple[str, str]]:
-    """(id, created) of the sets others replaced: the date tells them from a later set of that id."""
+    """(id, created) of the sets others replaced; the date tells one from a later set of its id."""
     return {(e.replaces.get("id"), e.replaces.get("created")) for e in entries if e.replaces}
 
 

@@ -45,7 +45,7 @@ from explorer.core.errors import InputError, writing_into
 from explorer.core.jobs import TaskState
 from explorer.core.library import (LIBRARY_FOLDER, METADATA, VECTORS, Library, check_files,
                                    vectors_signature)
-from explorer.core.manifest import DamagedSet, LibraryEntry
+from explorer.core.manifest import LibraryEntry
 from explorer.core.partial_folders import (LOCK_FILE, PARTIAL_PREFIX, TRASH_PREFIX, UNOWNED_AGE,
                                            orphaned)
 

@@ -93,6 +93,14 @@ def test_a_taken_name_is_one_line_and_replace_swaps_it(vecs, tmp_path):
     assert [(s["name"], s["count"]) for s in cli_json("list")["sets"]] == [("v", 7)]
 
 
+def test_encode_refuses_a_taken_name_before_encoding(vecs, tmp_path):
+    cli_json("import", vecs, "--name", "v")
+    (tmp_path / "a.md").write_text("some words to encode")
+    line = one_error_line(cli("encode", tmp_path / "a.md", "--model", "nosuch", "--out", "v",
+                              check_rc=2))
+    assert "already has a set called 'v'" in line  # not the missing model: nothing ran
+
+
 def test_rename_keeps_names_unique(vecs, tmp_path):
     other = tmp_path / "other.npy"
     np.save(other, np.ones((7, 16), np.float32))
