@@ -4,6 +4,14 @@ One runner per window. Jobs have a kind ("open", "filter", ...): starting a job
 cancels the running job of the same kind, and a result that arrives after a
 newer job of its kind was started is dropped, so a stale answer never
 overwrites a fresh one.
+
+Workers never call into Qt. What a job reports (progress, status, partial
+results, its end) goes into a plain inbox that a timer of the UI thread empties;
+only the UI thread emits signals. So a worker holds no Qt mutex and copies no
+Python object inside Qt, which is where a GIL-holding UI thread and a worker can
+wait for each other; and a runner deleted while its jobs finish is never
+touched by them (they only ever reach the inbox). The same reason keeps the
+garbage collector on the UI thread (`explorer.ui.collector`).
 """
 
 from __future__ import annotations
@@ -12,15 +20,20 @@ import itertools
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from explorer.core.errors import InputError
 from explorer.core.jobs import Cancelled, TaskState
+from explorer.ui.collector import collect_on_ui_thread
+
+POLL_MS = 10  # how often the UI thread looks for news while jobs run
+PROGRESS_EVERY = 0.05  # seconds between two progress reports of one job
 
 
 @dataclass
@@ -35,25 +48,52 @@ class Job:
     started: float = field(default_factory=time.monotonic)
 
 
+class Inbox:
+    """Messages from worker threads to the UI thread; once closed, new ones are dropped.
+
+    The lock guards only the deque and the flag; nothing is called while it is held.
+    """
+
+    def __init__(self) -> None:
+        self._items: deque[tuple] = deque()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def put(self, *message: Any) -> None:
+        with self._lock:
+            if not self._closed:
+                self._items.append(message)
+
+    def pop(self) -> tuple | None:
+        """The oldest message, or None when there is none."""
+        with self._lock:
+            return self._items.popleft() if self._items else None
+
+    def close(self) -> None:
+        """Drop what is waiting and whatever comes later (late results go nowhere)."""
+        with self._lock:
+            self._closed = True
+            self._items.clear()
+
+
 class JobRunner(QObject):
     jobStarted = Signal(object)  # Job
     jobProgress = Signal(int, float)  # job id, fraction
     jobStatus = Signal(int, str)
     jobFinished = Signal(int)  # job id, whatever the outcome
     jobFailed = Signal(object, object)  # Job, exception (not yet handled by on_error)
-    _done = Signal(int, object, object)  # job id, result, error — crosses threads
-    _partial = Signal(int, object)  # job id, intermediate result — crosses threads
 
     def __init__(self, max_workers: int = 2, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        collect_on_ui_thread()  # our workers allocate the most: they must never collect
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="explorer-job")
         self._ids = itertools.count(1)
         self._latest: dict[str, int] = {}
         self._jobs: dict[int, Job] = {}
         self._closed = False
-        self._emit_lock = threading.Lock()
-        self._done.connect(self._on_done)
-        self._partial.connect(self._on_partial)
+        self._inbox = Inbox()
+        self._poll = QTimer(self, interval=POLL_MS)
+        self._poll.timeout.connect(self._drain)
 
     def submit(self, kind: str, label: str, fn: Callable[..., Any], *args: Any,
                on_done: Callable[[Any], None] | None = None,
@@ -70,33 +110,13 @@ class JobRunner(QObject):
             dead = TaskState()
             dead.cancel()
             return Job(job_id, kind, label, dead)
-        last_emit = [0.0]
-
-        def progress(fraction: float) -> None:
-            now = time.monotonic()
-            if now - last_emit[0] > 0.05 or fraction >= 1.0:
-                last_emit[0] = now
-                self._emit(self.jobProgress, job_id, fraction)
-
-        state = TaskState(on_progress=progress,
-                          on_status=lambda text: self._emit(self.jobStatus, job_id, text),
-                          on_partial=lambda value: self._emit(self._partial, job_id, value))
+        state = _reporting_state(self._inbox, job_id)
         job = Job(job_id, kind, label, state, on_done, on_error, on_partial)
         self._jobs[job_id] = job
         self._latest[kind] = job_id
         self.jobStarted.emit(job)
-
-        def work() -> None:
-            try:
-                result = fn(*args, state)
-            except BaseException as exc:  # delivered to the UI thread, never lost
-                if not isinstance(exc, (InputError, Cancelled)):
-                    exc.formatted = traceback.format_exc()  # type: ignore[attr-defined]
-                self._emit(self._done, job_id, None, exc)
-            else:
-                self._emit(self._done, job_id, result, None)
-
-        self._pool.submit(work)
+        self._pool.submit(_run, self._inbox, job_id, fn, args, state)
+        self._poll.start()
         return job
 
     def cancel_kind(self, kind: str) -> None:
@@ -110,6 +130,24 @@ class JobRunner(QObject):
 
     def running(self) -> list[Job]:
         return list(self._jobs.values())
+
+    def _drain(self) -> None:
+        """Deliver what the workers reported, in their order (UI thread).
+
+        One message at a time: if a callback raises, the rest wait for the next tick.
+        """
+        while not self._closed and (message := self._inbox.pop()) is not None:
+            what, job_id, *rest = message
+            if what == "progress":
+                self.jobProgress.emit(job_id, *rest)
+            elif what == "status":
+                self.jobStatus.emit(job_id, *rest)
+            elif what == "partial":
+                self._on_partial(job_id, *rest)
+            else:
+                self._on_done(job_id, *rest)
+        if not self._jobs or self._closed:
+            self._poll.stop()
 
     def _on_partial(self, job_id: int, value: Any) -> None:
         job = self._jobs.get(job_id)
@@ -134,23 +172,43 @@ class JobRunner(QObject):
         if job.on_done is not None:
             job.on_done(result)
 
-    def _emit(self, signal, *args) -> None:
-        """Emit from a worker thread, unless the runner was shut down.
-
-        The lock orders this against `shutdown`: once it returns, no worker
-        touches the runner again, so its owner (a dialog, say) may be deleted
-        while jobs are still finishing (emitting on a deleted QObject crashes).
-        """
-        with self._emit_lock:
-            if not self._closed:
-                signal.emit(*args)
-
     def shutdown(self) -> None:
         """Cancel everything and return at once; late results go nowhere."""
-        with self._emit_lock:
-            self._closed = True
+        self._closed = True
+        self._inbox.close()
+        self._poll.stop()
         for job in self._jobs.values():
             job.state.cancel()
         self._jobs.clear()
         self._latest.clear()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _reporting_state(inbox: Inbox, job_id: int) -> TaskState:
+    """A TaskState whose reports go to `inbox` (progress at most every PROGRESS_EVERY s).
+
+    A module function, so the callbacks a worker holds reach the inbox and never the runner.
+    """
+    last = [0.0]
+
+    def progress(fraction: float) -> None:
+        now = time.monotonic()
+        if now - last[0] > PROGRESS_EVERY or fraction >= 1.0:
+            last[0] = now
+            inbox.put("progress", job_id, fraction)
+
+    return TaskState(on_progress=progress,
+                     on_status=lambda text: inbox.put("status", job_id, text),
+                     on_partial=lambda value: inbox.put("partial", job_id, value))
+
+
+def _run(inbox: Inbox, job_id: int, fn: Callable[..., Any], args: tuple, state: TaskState) -> None:
+    """The worker's side of a job: run it and post its end, whatever it is."""
+    try:
+        result = fn(*args, state)
+    except BaseException as exc:  # delivered to the UI thread, never lost
+        if not isinstance(exc, (InputError, Cancelled)):
+            exc.formatted = traceback.format_exc()  # type: ignore[attr-defined]
+        inbox.put("done", job_id, None, exc)
+    else:
+        inbox.put("done", job_id, result, None)
