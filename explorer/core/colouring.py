@@ -72,7 +72,9 @@ def _categorical(column: str, col: pa.ChunkedArray, max_categories: int) -> Colo
     values = col.combine_chunks()
     if pa.types.is_dictionary(values.type):
         values = values.cast(pa.string())
-    idx = pc.index_in(values, value_set=pa.array(labels[: len(keep)]))
+    # typed: inferring a list's type makes pyarrow try `import dateutil` (absent) on every
+    # call, a path scan under the import lock from a worker thread
+    idx = pc.index_in(values, value_set=pa.array(labels[: len(keep)], type=pa.string()))
     codes = pc.fill_null(idx, -1).to_numpy(zero_copy_only=False).astype(np.int16)
     nulls = values.is_null().to_numpy(zero_copy_only=False)
     codes[(codes < 0) & ~nulls] = other_code
