@@ -29,18 +29,33 @@ jitted functions, but not `nn_descent`/`nn_descent_internal`, which cannot be
 cached at all (they take the distance function as an argument, "dynamic
 globals"), so its first NN-descent costs ~15 s per process even with a warm
 cache. Hence the kNN graph comes from faiss (no JIT) and the rest from here.
+
+Every kernel of the app is made with `jit` (here, or at the import of the module
+that defines it, never lazily in a worker thread). Its cache falls back to
+memory when the disk refuses a read or write (full, read-only, not ours): the
+kernel is compiled and used as usual, the log notes (once per kernel) that it
+will be compiled again next time, and nothing fails.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from explorer.core.jobs import TaskState
 from explorer.core.paths import data_home
 
 CACHE_SUBDIR = "numba-cache"
+# what a disk says when it will not keep the cache: full, read-only, not ours
+REFUSALS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+log = logging.getLogger(__name__)
 _configured: Path | None = None
 _lock = threading.Lock()
 
@@ -75,6 +90,60 @@ configure()
 
 import numba  # noqa: E402  (must come after configure())
 import numpy as np  # noqa: E402
+from numba.core.caching import FunctionCache  # noqa: E402
+
+
+def _note_refusal(name: str, exc: BaseException) -> None:
+    """Say it in the log (info: nothing for the user to do), once per kernel."""
+    log.info("numba's cache cannot be used for %s (%s); it is compiled in memory, and again "
+             "in the next session", name, exc)
+
+
+class MemoryFallbackCache(FunctionCache):
+    """numba's on-disk cache of one function, except that a read or write the disk refuses
+    leaves the machine code in memory only (numba itself raises, and the call fails).
+    After a refusal the function's cache is off for the session."""
+
+    def __init__(self, py_func: Callable[..., Any]) -> None:
+        super().__init__(py_func)
+        self.kernel = py_func.__qualname__
+
+    def load_overload(self, sig: Any, target_context: Any) -> Any:
+        try:
+            return super().load_overload(sig, target_context)
+        except OSError as exc:
+            self._refused(exc)
+            return None
+
+    def save_overload(self, sig: Any, data: Any) -> None:
+        try:
+            super().save_overload(sig, data)
+        except OSError as exc:  # numba added the compiled code before saving it: it is in use
+            self._refused(exc)
+
+    def _refused(self, exc: OSError) -> None:
+        if exc.errno not in REFUSALS:
+            raise exc
+        self.disable()
+        _note_refusal(self.kernel, exc)
+
+
+def jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """`numba.njit(cache=True, **options)` whose cache falls back to memory (`MemoryFallbackCache`).
+
+    numba has no public way to choose a cache class: `Dispatcher.enable_caching()`
+    sets the dispatcher's `_cache`, and so does this. With no folder numba may
+    write at all (no cache locator), the kernel is simply not cached.
+    """
+    def decorate(func: Callable[..., Any]) -> Any:
+        dispatcher = numba.njit(**options)(func)
+        try:
+            dispatcher._cache = MemoryFallbackCache(dispatcher.py_func)
+        except (OSError, RuntimeError) as exc:
+            _note_refusal(func.__qualname__, exc)
+        return dispatcher
+    return decorate
+
 
 SMOOTH_K_TOLERANCE = 1e-5
 MIN_K_DIST_SCALE = 1e-3
@@ -87,10 +156,9 @@ parallel_lock = threading.Lock()
 
 # --- fuzzy simplicial set ------------------------------------------------------------
 
-@numba.njit(
-    locals={"psum": numba.types.float32, "lo": numba.types.float32,
-            "mid": numba.types.float32, "hi": numba.types.float32},
-    parallel=True, cache=True)
+@jit(locals={"psum": numba.types.float32, "lo": numba.types.float32,
+             "mid": numba.types.float32, "hi": numba.types.float32},
+     parallel=True)
 def smooth_knn_dist(distances, k, n_iter, local_connectivity, bandwidth):
     """Per-row sigma and rho so that the row's fuzzy set has cardinality log2(k)."""
     target = np.log2(k) * bandwidth
@@ -147,7 +215,7 @@ def smooth_knn_dist(distances, k, n_iter, local_connectivity, bandwidth):
     return result, rho
 
 
-@numba.njit(cache=True)
+@jit()
 def membership_strengths(knn_indices, knn_dists, sigmas, rhos, bipartite):
     """COO rows, cols, vals of the local fuzzy sets (an index of -1 means no neighbour)."""
     n_samples = knn_indices.shape[0]
@@ -176,7 +244,7 @@ def membership_strengths(knn_indices, knn_dists, sigmas, rhos, bipartite):
 # `parallel` flag, so two dispatchers of one function would share (and clobber) one cache
 # entry, and calling a per-edge helper from two loops costs ~50% (it is not inlined).
 
-@numba.njit(cache=True)
+@jit()
 def tau_rand_int(state):
     """umap's fast pseudo-random int32 (three-state Tausworthe generator)."""
     state[0] = (((state[0] & 4294967294) << 12) & 0xFFFFFFFF) ^ (
@@ -188,7 +256,7 @@ def tau_rand_int(state):
     return np.int32(state[0] ^ state[1] ^ state[2])
 
 
-@numba.njit(cache=True, fastmath=True)
+@jit(fastmath=True)
 def _clip(val):
     if val > 4.0:
         return 4.0
@@ -197,8 +265,7 @@ def _clip(val):
     return val
 
 
-@numba.njit(cache=True, fastmath=True,
-            locals={"result": numba.types.float32, "diff": numba.types.float32})
+@jit(fastmath=True, locals={"result": numba.types.float32, "diff": numba.types.float32})
 def _rdist(x, y):
     result = 0.0
     for i in range(x.shape[0]):
@@ -207,7 +274,7 @@ def _rdist(x, y):
     return result
 
 
-@numba.njit(cache=True, fastmath=True, parallel=True)
+@jit(fastmath=True, parallel=True)
 def epoch_parallel(embedding, tail_embedding, head, tail, n_vertices, epochs_per_sample, a, b,
                    rng_state_per_sample, gamma, dim, move_other, alpha,
                    epochs_per_negative_sample, epoch_of_next_negative_sample,
@@ -258,8 +325,18 @@ def epoch_parallel(embedding, tail_embedding, head, tail, n_vertices, epochs_per
         epoch_of_next_negative_sample[i] += n_neg_samples * epochs_per_negative_sample[i]
 
 
+def compile_for(kernel: Any, *args: Any) -> None:
+    """Compile (or load) `kernel` for these arguments' types now, if it has not been yet.
+
+    So a caller can hold a lock for the run only, never across a compile (which
+    takes numba's compiler lock, for seconds on a first launch).
+    """
+    kernel.compile(tuple(kernel.typeof_pyval(a) for a in args))
+
+
 def run_epoch(parallel: bool, *args) -> None:
     """`epoch_parallel(*args)` on every core, or on one (edges in order, deterministic)."""
+    compile_for(epoch_parallel, *args)
     with parallel_lock:
         if parallel:
             epoch_parallel(*args)
@@ -292,11 +369,11 @@ def warm_up(state=None) -> dict:
     that places rows outside a fitted sample) and a PCA through
     `explorer.compute.projection`, so every kernel signature the app uses is in
     the cache. Safe to call from a background thread; a second call is cheap.
+    `projection` and `index` use this module, hence imported here (the app imports
+    them first, so its warm-up thread imports nothing).
     """
-    import time
-
     from explorer.compute import projection
-    from explorer.core.jobs import TaskState
+    from explorer.compute.index import load_kernel
 
     state = state or TaskState()
     t0 = time.perf_counter()
@@ -310,8 +387,6 @@ def warm_up(state=None) -> dict:
     projection.project(x, projection.ProjectionParams(method="umap", seed=0, sample=200),
                        state=state.sub(0.4, 0.8), _n_epochs=5, _parallel=True)
     projection.project(x, projection.ProjectionParams(method="pca"), state=state.sub(0.8, 0.9))
-    from explorer.compute.index import load_kernel
-
     for dtype in (np.float32, np.int8):  # neighbour search: float32 rows and int8 codes,
         for writeable in (True, False):  # in memory or memory-mapped read-only
             like = np.zeros((1, 1), dtype=dtype)
@@ -322,5 +397,6 @@ def warm_up(state=None) -> dict:
             "signatures": cached_signatures()}
 
 
-__all__ = ["configure", "default_cache_dir", "warm_up", "smooth_knn_dist",
-           "membership_strengths", "epoch_parallel", "run_epoch", "parallel_lock"]
+__all__ = ["configure", "default_cache_dir", "jit", "compile_for", "MemoryFallbackCache", "warm_up",
+           "smooth_knn_dist", "membership_strengths", "epoch_parallel", "run_epoch",
+           "parallel_lock"]

@@ -25,10 +25,10 @@ Conventions shared by every function here:
   default `VIRIDIS`) over ``value_range`` (default: the values' finite min and
   max; pass it to keep colours stable while panning). NaN values are not drawn.
 
-Speed: the inner loops are numba kernels (compiled on first use and cached
-on disk, next to this file or in numba's user cache dir if that is read-only;
-GIL released, so a render thread does not block the UI) with numpy fallbacks that give the identical image (EXPLORER_NUMBA=0 or
-``spatial.USE_NUMBA = False``). The density kernel is memory-bound on the
+Speed: the inner loops are numba kernels (jitted when this module is imported,
+compiled on their first call and cached on disk by `numba_cache`; GIL
+released, so a render thread does not block the UI) with numpy fallbacks that
+give the identical image (EXPLORER_NUMBA=0 or ``spatial.USE_NUMBA = False``). The density kernel is memory-bound on the
 random pixel updates: feeding it points in spatial order, i.e.
 ``GridIndex.sorted_coords`` with ``GridIndex.to_sorted(categories)`` (cached
 by the caller) and ``spans=index.view_spans(...)``, is ~1.7x faster at 10M
@@ -42,7 +42,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from explorer.compute.spatial import _run_kernel, _spans_to_positions
+from explorer.compute import numba_cache
+from explorer.compute.spatial import run_kernel, spans_to_positions
 
 __all__ = [
     "DENSITY_MAX_POINTS", "OTHER_GREY", "TABLEAU10", "VIRIDIS", "categorical_palette", "choose_mode",
@@ -261,6 +262,7 @@ def _visible(visible, k: int) -> np.ndarray:
 
 # --- density -------------------------------------------------------------------------
 
+@numba_cache.jit(nogil=True)
 def _density_cat_kernel(coords, lo, hi, cat, vis, pal, ox, sx, offx, oy, sy, offy, W, H, acc):
     K = vis.shape[0]
     bad = 0
@@ -288,6 +290,7 @@ def _density_cat_kernel(coords, lo, hi, cat, vis, pal, ox, sx, offx, oy, sy, off
     return bad
 
 
+@numba_cache.jit(nogil=True)
 def _density_count_kernel(coords, lo, hi, ox, sx, offx, oy, sy, offy, W, H, cnt):
     for s in range(lo.shape[0]):
         for i in range(lo[s], hi[s]):
@@ -301,6 +304,7 @@ def _density_count_kernel(coords, lo, hi, ox, sx, offx, oy, sy, offy, W, H, cnt)
     return 0
 
 
+@numba_cache.jit(nogil=True)
 def _density_value_kernel(coords, lo, hi, values, ox, sx, offx, oy, sy, offy, W, H, vsum, cnt):
     for s in range(lo.shape[0]):
         for i in range(lo[s], hi[s]):
@@ -319,6 +323,7 @@ def _density_value_kernel(coords, lo, hi, values, ox, sx, offx, oy, sy, offy, W,
     return 0
 
 
+@numba_cache.jit(nogil=True)
 def _nonzero_kernel(acc, col, out):
     """Write the rows p with acc[p, col] != 0 into out (if big enough); return their number."""
     j = 0
@@ -334,12 +339,12 @@ def _nonzero_kernel(acc, col, out):
 def _nonzero_rows(acc: np.ndarray, col: int) -> np.ndarray:
     """np.flatnonzero(acc[:, col]) without the strided scan (numba), same result."""
     out = np.empty(max(len(acc) // 8, 1), dtype=np.intp)
-    k = _run_kernel(_nonzero_kernel, acc, col, out)
+    k = run_kernel(_nonzero_kernel, acc, col, out)
     if k is False:
         return np.flatnonzero(acc[:, col])
     if k > len(out):
         out = np.empty(k, dtype=np.intp)
-        _run_kernel(_nonzero_kernel, acc, col, out)
+        run_kernel(_nonzero_kernel, acc, col, out)
     return out[:k]
 
 
@@ -349,7 +354,7 @@ def _pixels_numpy(a, lo, hi, view: _View):
         pos = None
         x, y = a[:, 0], a[:, 1]
     else:
-        pos = _spans_to_positions(lo, hi)
+        pos = spans_to_positions(lo, hi)
         pts = a[pos]
         x, y = pts[:, 0], pts[:, 1]
     tx = view.tx(x)
@@ -426,7 +431,7 @@ def density_image(coords, rect: Rect, width: int, height: int, categories=None, 
         acc_dtype = np.uint32 if n * 255 < 2**32 else np.uint64
         acc = np.zeros((P, 4), dtype=acc_dtype)
         pal_w = np.ascontiguousarray(pal[:, :3], dtype=acc_dtype)
-        bad = _run_kernel(_density_cat_kernel, a, lo, hi, cat, vis, pal_w, *view.args(), acc)
+        bad = run_kernel(_density_cat_kernel, a, lo, hi, cat, vis, pal_w, *view.args(), acc)
         if bad is False:
             pos, tx, ty, m = _pixels_numpy(a, lo, hi, view)
             c = cat if pos is None else cat[pos]
@@ -469,7 +474,7 @@ def density_image(coords, rect: Rect, width: int, height: int, categories=None, 
         vmin, vmax = _value_range(vals, value_range)
         vsum = np.zeros(P, dtype=np.float64)
         cnt = np.zeros(P, dtype=np.uint32 if n < 2**32 else np.uint64)
-        done = _run_kernel(_density_value_kernel, a, lo, hi, vals, *view.args(), vsum, cnt)
+        done = run_kernel(_density_value_kernel, a, lo, hi, vals, *view.args(), vsum, cnt)
         if done is False:
             pos, tx, ty, m = _pixels_numpy(a, lo, hi, view)
             v = vals if pos is None else vals[pos]
@@ -508,7 +513,7 @@ def density_counts(coords, rect: Rect, width: int, height: int, *, spans=None) -
     view = _View(rect, width, height, a.dtype)
     lo, hi = _spans(spans, len(a))
     cnt = np.zeros(view.W * view.H, dtype=np.uint32 if len(a) < 2**32 else np.uint64)
-    if _run_kernel(_density_count_kernel, a, lo, hi, *view.args(), cnt) is False:
+    if run_kernel(_density_count_kernel, a, lo, hi, *view.args(), cnt) is False:
         pos, tx, ty, m = _pixels_numpy(a, lo, hi, view)
         idx = np.flatnonzero(m)
         cnt[:] = np.bincount(_flat(tx[idx], ty[idx], view), minlength=len(cnt))
@@ -544,6 +549,7 @@ def _lut_index(v: np.ndarray, vmin: float, vmax: float, k: int = 256) -> np.ndar
 
 # --- points --------------------------------------------------------------------------
 
+@numba_cache.jit(nogil=True)
 def _points_kernel(coords, rows, use_rows, cmode, pidx, vis, pal, rim_pal,
                    ox, sx, offx, oy, sy, offy, W, H, reach, offs, rim, out):
     """Painter's algorithm: each point stamps its disc offsets; later points win.
@@ -626,7 +632,7 @@ def _paint(a, view: _View, rows, cmode: int, pidx, vis, pal, rim_pal, offs, rim)
     rows_arr = rows if use_rows else np.zeros(1, np.int64)
     pidx_arr = pidx if pidx is not None else np.zeros(1, np.int64)
     out32 = out.view(np.uint32).reshape(H, W)
-    done = _run_kernel(_points_kernel, a, rows_arr, use_rows, cmode, pidx_arr, vis,
+    done = run_kernel(_points_kernel, a, rows_arr, use_rows, cmode, pidx_arr, vis,
                        np.ascontiguousarray(pal).view(np.uint32).ravel(),
                        np.ascontiguousarray(rim_pal).view(np.uint32).ravel(),
                        *view.args(), a.dtype.type(reach), offs, rim, out32)

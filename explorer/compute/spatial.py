@@ -37,10 +37,12 @@ y-range (candidates sorted by y).
 Points with a NaN or infinite coordinate are indexed in a separate trailing
 bucket and never returned by a query.
 
-Numba, when importable, compiles the build (a counting sort in one pass over
-the points, cached on disk, GIL released); without it, or with
-EXPLORER_NUMBA=0 in the environment, numpy's stable argsort gives the same
-order (slower at 10M points). No Qt here.
+Numba compiles the build (a counting sort in one pass over the points,
+cached on disk, GIL released); with EXPLORER_NUMBA=0 in the environment (or
+``USE_NUMBA = False``), numpy's stable argsort gives the same order (slower at
+10M points). The kernels here and in `raster` are jitted when the module is
+imported (`numba_cache.jit`), so no worker thread ever imports numba or builds
+a dispatcher; `run_kernel` runs one. No Qt here.
 """
 
 from __future__ import annotations
@@ -48,12 +50,14 @@ from __future__ import annotations
 import logging
 import math
 import os
-import threading
 import time
+from typing import Any
 
 import numpy as np
 
-__all__ = ["GridIndex", "crossing_parity", "USE_NUMBA"]
+from explorer.compute import numba_cache
+
+__all__ = ["GridIndex", "crossing_parity", "run_kernel", "spans_to_positions", "USE_NUMBA"]
 
 log = logging.getLogger(__name__)
 
@@ -67,51 +71,24 @@ _MAX_COORD_TO_CELL = 1e9
 
 USE_NUMBA = os.environ.get("EXPLORER_NUMBA", "1").strip().lower() not in ("0", "false", "no", "off")
 
-_jit_lock = threading.Lock()
-_jitted: dict[str, object] = {}
+_failed: set[Any] = set()  # kernels numba could not compile: numpy from then on
 
 
-def _compiled(func):
-    """The numba-compiled form of a module-level kernel (disk-cached), or None.
-
-    Numba is imported on first use only, so importing this module stays cheap;
-    set ``USE_NUMBA = False`` (or EXPLORER_NUMBA=0) for the numpy path.
-    """
-    if not USE_NUMBA:
-        return None
-    key = f"{func.__module__}.{func.__qualname__}"
-    kernel = _jitted.get(key, False)
-    if kernel is not False:
-        return kernel
-    with _jit_lock:
-        kernel = _jitted.get(key, False)
-        if kernel is False:
-            try:
-                import numba
-
-                kernel = numba.njit(cache=True, nogil=True)(func)
-            except Exception as exc:  # numba missing or broken: numpy path
-                log.info("numba unavailable (%s); using numpy kernels", exc)
-                kernel = None
-            _jitted[key] = kernel
-    return kernel
-
-
-def _run_kernel(func, *args):
-    """Run the compiled kernel; return False when there is none (caller uses numpy)."""
-    kernel = _compiled(func)
-    if kernel is None:
+def run_kernel(kernel: Any, *args: Any) -> Any:
+    """Run a `numba_cache.jit` kernel; False when numba is off or failed (the caller uses numpy)."""
+    if not USE_NUMBA or kernel in _failed:
         return False
     try:
         return kernel(*args)
     except Exception as exc:
         if type(exc).__module__.startswith("numba"):
-            log.warning("numba kernel %s failed (%s); using numpy", func.__name__, exc)
-            _jitted[f"{func.__module__}.{func.__qualname__}"] = None
+            log.warning("numba kernel %s failed (%s); using numpy", kernel.__name__, exc)
+            _failed.add(kernel)
             return False
         raise
 
 
+@numba_cache.jit(nogil=True)
 def _build_kernel(coords, xmin, sx, nx, ymin, sy, ny, starts, order, out):
     """Counting sort of points by cell (numba). starts: zeros(ncells + 2)."""
     n = coords.shape[0]
@@ -154,7 +131,7 @@ def _no_rows() -> np.ndarray:
     return np.empty(0, dtype=np.int64)
 
 
-def _spans_to_positions(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def spans_to_positions(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """All integers in the half-open ranges [lo[k], hi[k]), concatenated (int64)."""
     lens = hi - lo
     keep = lens > 0
@@ -295,7 +272,7 @@ class GridIndex:
             starts = np.zeros(ncells + 2, dtype=np.int64)
             order = np.empty(n, dtype=np.int32)
             out = np.empty_like(a)
-            ok = _run_kernel(_build_kernel, a, self.xmin, self.sx, nx,
+            ok = run_kernel(_build_kernel, a, self.xmin, self.sx, nx,
                              self.ymin, self.sy, ny, starts, order, out)
             done = ok is not False
         if not done:
@@ -471,9 +448,9 @@ class GridIndex:
         if parts is None:
             return _no_rows()
         (wlo, whi), (tlo, thi), _ = parts
-        pos = _spans_to_positions(tlo, thi)
+        pos = spans_to_positions(tlo, thi)
         hit = pos[self._test_box(pos, x0, y0, x1, y1)] if len(pos) else pos
-        return self._sorted_unique([self._rows_at(_spans_to_positions(wlo, whi)), self._rows_at(hit)])
+        return self._sorted_unique([self._rows_at(spans_to_positions(wlo, whi)), self._rows_at(hit)])
 
     def in_view(self, x0: float, y0: float, x1: float, y1: float, rows: bool = False):
         """How many points lie in the closed box (an int), or their sorted rows with rows=True.
@@ -491,7 +468,7 @@ class GridIndex:
         ia, ib = max(ia, 0), min(ib, self.nx - 1)
         ja, jb = max(ja, 0), min(jb, self.ny - 1)
         whole = self._count_cells(ia, ib, ja, jb)
-        pos = _spans_to_positions(tlo, thi)
+        pos = spans_to_positions(tlo, thi)
         return whole + (int(np.count_nonzero(self._test_box(pos, x0, y0, x1, y1))) if len(pos) else 0)
 
     def view_spans(self, x0: float, y0: float, x1: float, y1: float) -> tuple[np.ndarray, np.ndarray]:
@@ -513,7 +490,7 @@ class GridIndex:
         return lo, hi
 
     def _candidates(self, ca, cb, ra, rb):
-        return _spans_to_positions(*self._row_spans(ca, cb, ra, rb))
+        return spans_to_positions(*self._row_spans(ca, cb, ra, rb))
 
     def nearest(self, x: float, y: float, radius: float = math.inf) -> int:
         """Row of the point nearest to (x, y) within `radius` (data units), or -1.
@@ -552,7 +529,7 @@ class GridIndex:
         ca, cb = self._cell_x(x - reach), self._cell_x(x + reach)
         ra, rb = self._cell_y(y - reach), self._cell_y(y + reach)
         lo, hi = self._row_spans(ca, cb, ra, rb)
-        pos = _spans_to_positions(lo, hi)
+        pos = spans_to_positions(lo, hi)
         if len(pos) == 0:
             return -1, math.inf
         pts = self.sorted_coords[pos]
@@ -610,8 +587,8 @@ class GridIndex:
         inside = parity & ~marked
         whole = self._mask_spans(inside, ca, ra)
         edge = self._mask_spans(marked, ca, ra)
-        rows_whole = self._rows_at(_spans_to_positions(*whole))
-        rows_edge = self._exact_polygon(_spans_to_positions(*edge), X, Y, sort=False)
+        rows_whole = self._rows_at(spans_to_positions(*whole))
+        rows_edge = self._exact_polygon(spans_to_positions(*edge), X, Y, sort=False)
         return self._sorted_unique([rows_whole, rows_edge])
 
     def _exact_polygon(self, pos, X, Y, sort=True):

@@ -1,0 +1,78 @@
+"""numba's disk cache is an optimisation: a disk that refuses it (full, read-only, not ours)
+costs a compile, never a traceback (issue 14)."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+
+import numpy as np
+import pytest
+from numba.core import caching, config
+
+from explorer.compute import numba_cache, raster
+
+
+def add_up(a):
+    total = 0.0
+    for i in range(a.shape[0]):
+        total += a[i]
+    return total
+
+
+@pytest.fixture
+def fresh_cache_dir(tmp_path, monkeypatch):
+    """New dispatchers cache into an empty folder (numba reads the folder per function)."""
+    folder = tmp_path / "numba-cache"
+    monkeypatch.setattr(config, "CACHE_DIR", str(folder))
+    return folder
+
+
+def refuse(code: int):
+    def save(*_args, **_kwargs):
+        raise OSError(code, os.strerror(code), "index.nbi")
+    return save
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EACCES])
+def test_a_refused_cache_write_compiles_in_memory(fresh_cache_dir, monkeypatch, caplog, code):
+    monkeypatch.setattr(caching.IndexDataCacheFile, "save", refuse(code))
+    kernel = numba_cache.jit()(add_up)
+    with caplog.at_level(logging.INFO, logger=numba_cache.__name__):
+        assert kernel(np.arange(5.0)) == 10.0
+        assert kernel(np.arange(4, dtype=np.float32)) == 6.0  # another signature: no new word
+    assert [r.getMessage() for r in caplog.records] == [
+        f"numba's cache cannot be used for add_up ([Errno {code}] {os.strerror(code)}: "
+        "'index.nbi'); it is compiled in memory, and again in the next session"]
+    assert all(r.levelno == logging.INFO for r in caplog.records)  # nothing for the user to do
+
+
+def test_a_refused_cache_read_compiles_in_memory(fresh_cache_dir, monkeypatch):
+    numba_cache.jit()(add_up)(np.arange(3.0))  # written to the cache
+    monkeypatch.setattr(caching.IndexDataCacheFile, "load", refuse(errno.EACCES))
+    assert numba_cache.jit()(add_up)(np.arange(3.0)) == 3.0
+
+
+def test_other_cache_errors_still_raise(fresh_cache_dir, monkeypatch):
+    monkeypatch.setattr(caching.IndexDataCacheFile, "save", refuse(errno.EIO))
+    with pytest.raises(OSError, match="Input/output error"):
+        numba_cache.jit()(add_up)(np.arange(3.0))
+
+
+def test_no_cache_folder_at_all_still_jits(monkeypatch):
+    def no_locator(_py_func):
+        raise RuntimeError("cannot cache function 'add_up': no locator available")
+    monkeypatch.setattr(numba_cache, "MemoryFallbackCache", no_locator)
+    assert numba_cache.jit()(add_up)(np.arange(4.0)) == 6.0
+
+
+def test_map_drawing_on_a_full_disk(fresh_cache_dir, monkeypatch):
+    """A real kernel, compiled afresh (as on a first launch) while the disk is full."""
+    monkeypatch.setattr(caching.IndexDataCacheFile, "save", refuse(errno.ENOSPC))
+    points = numba_cache.jit(nogil=True)(getattr(raster, "_points_kernel").py_func)
+    monkeypatch.setattr(raster, "_points_kernel", points)
+    xy = np.random.default_rng(0).normal(size=(500, 2)).astype(np.float32)
+    image = raster.points_image(xy, (-3.0, 3.0, -3.0, 3.0), 64, 64, radius_px=2)
+    assert image[..., 3].any() and len(points.signatures) == 1
+    assert not fresh_cache_dir.exists() or not any(fresh_cache_dir.rglob("*.nbc"))
