@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import threading
 
+import numpy as np
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
 from explorer import __version__
+from explorer.compute import index, numba_cache, projection, raster  # noqa: F401 - see warm_up
+from explorer.compute.spatial import GridIndex
+from explorer.ui.collector import collect_on_ui_thread
+from explorer.ui.main_window import MainWindow
+from explorer.ui.resources import icon_path
+from explorer.ui.watchdog import Watchdog, default_log_path, log_to_file
+
+log = logging.getLogger(__name__)
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -20,7 +34,16 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--session", metavar="FILE",
                    help="reopen a saved session (File ▸ Save Session…): its set, selection, "
                         "map, views and window layout")
+    p.add_argument("--diagnose", action="store_true",
+                   help=f"keep a log in {default_log_path()} and, if the window stops answering "
+                        "for 10 s, write every thread's stack into it, to attach to a report of "
+                        "a freeze (EXPLORER_DEBUG=1 does the same)")
     return p.parse_args(argv)
+
+
+def debug_mode() -> bool:
+    """EXPLORER_DEBUG set to anything but '' or '0'."""
+    return os.environ.get("EXPLORER_DEBUG", "").strip() not in ("", "0")
 
 
 def _ensure_display() -> None:
@@ -34,45 +57,53 @@ def _ensure_display() -> None:
               file=sys.stderr)
 
 
-def create_app(argv: list[str] | None = None):
-    from PySide6.QtGui import QIcon
-    from PySide6.QtWidgets import QApplication
-
-    from explorer.ui.resources import icon_path
-
+def create_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
     app.setApplicationName("Embedding Explorer")
     app.setOrganizationName("embedding-explorer")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("embedding-explorer")
     app.setWindowIcon(QIcon(str(icon_path())))
+    collect_on_ui_thread()  # before any window or worker thread exists
     return app
 
 
+def start_watchdog() -> Watchdog:
+    """Log to the app's log file and dump every thread's stack there on a freeze (`--diagnose`)."""
+    path = default_log_path()
+    watchdog = Watchdog(log_to_file(path), parent=QApplication.instance())
+    watchdog.start()
+    print(f"embedding-explorer: diagnosing; the log is {path}", file=sys.stderr)
+    return watchdog
+
+
+def warm_up() -> None:
+    """Compile (first launch) or load (later ones) every kernel the map and UMAP use.
+
+    The modules holding the kernels are imported with this one, so this thread
+    imports nothing: it only compiles or loads machine code.
+    """
+    numba_cache.warm_up()
+    xy = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
+    grid = GridIndex(xy)
+    grid.in_polygon(np.array([-1.0, 1.0, 0.0]), np.array([-1.0, -1.0, 1.0]))
+    rect = (-3.0, 3.0, -3.0, 3.0)
+    codes = (np.arange(2000) % 3).astype(np.int16)
+    raster.density_image(grid.sorted_coords, rect, 64, 64, categories=grid.to_sorted(codes),
+                         palette=raster.categorical_palette(3),
+                         spans=grid.view_spans(-3, -3, 3, 3))
+    raster.points_image(xy, rect, 64, 64, categories=codes,
+                        palette=raster.categorical_palette(3), radius_px=2)
+
+
 def warm_up_in_background() -> threading.Thread:
-    """Compile (first launch) or load (later ones) the map's numba kernels off the UI thread,
-    so the first UMAP or map drawing does not wait for the JIT."""
+    """`warm_up` off the UI thread, so the first UMAP or map drawing does not wait for the JIT."""
 
     def work() -> None:
         try:
-            import numpy as np
-
-            from explorer.compute import numba_cache, raster
-            from explorer.compute.spatial import GridIndex
-
-            numba_cache.warm_up()
-            xy = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
-            index = GridIndex(xy)
-            index.in_polygon(np.array([-1.0, 1.0, 0.0]), np.array([-1.0, -1.0, 1.0]))
-            rect = (-3.0, 3.0, -3.0, 3.0)
-            codes = (np.arange(2000) % 3).astype(np.int16)
-            raster.density_image(index.sorted_coords, rect, 64, 64, categories=index.to_sorted(codes),
-                                 palette=raster.categorical_palette(3),
-                                 spans=index.view_spans(-3, -3, 3, 3))
-            raster.points_image(xy, rect, 64, 64, categories=codes,
-                                palette=raster.categorical_palette(3), radius_px=2)
-        except Exception:  # a failed warm-up only means the first map compiles on demand
-            pass
+            warm_up()
+        except Exception:  # noqa: BLE001 - a failed warm-up only means the first map compiles
+            log.exception("the kernels' warm-up failed; they compile when first used")
 
     thread = threading.Thread(target=work, name="explorer-warm-up", daemon=True)
     thread.start()
@@ -82,8 +113,6 @@ def warm_up_in_background() -> threading.Thread:
 def warm_up_when_idle(window) -> None:
     """Start the warm-up once no job is running: on a first launch it compiles for 10-20 s
     on both cores, which must not slow down the first set the user opens."""
-    from PySide6.QtCore import QTimer
-
     timer = QTimer(window, interval=2000)
 
     def check() -> None:
@@ -98,8 +127,7 @@ def run_gui(argv: list[str]) -> int:
     args = _parse(argv)
     _ensure_display()
     app = create_app([sys.argv[0]])
-    from explorer.ui.main_window import MainWindow
-
+    watchdog = start_watchdog() if args.diagnose or debug_mode() else None
     window = MainWindow()
     window.show()
     warm_up_when_idle(window)
@@ -109,4 +137,8 @@ def run_gui(argv: list[str]) -> int:
         window.open_paths(args.files)
     elif args.demo:
         window.open_demo()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        if watchdog is not None:
+            watchdog.stop()
