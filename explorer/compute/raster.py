@@ -28,11 +28,12 @@ Conventions shared by every function here:
 Speed: the inner loops are numba kernels (jitted when this module is imported,
 compiled on their first call and cached on disk by `numba_cache`; GIL
 released, so a render thread does not block the UI) with numpy fallbacks that
-give the identical image (EXPLORER_NUMBA=0 or ``spatial.USE_NUMBA = False``). The density kernel is memory-bound on the
-random pixel updates: feeding it points in spatial order, i.e.
-``GridIndex.sorted_coords`` with ``GridIndex.to_sorted(categories)`` (cached
-by the caller) and ``spans=index.view_spans(...)``, is ~1.7x faster at 10M
-points and reads only the points near the view when zoomed in.
+give the identical image (EXPLORER_NUMBA=0 or ``spatial.USE_NUMBA = False``).
+The density kernel is memory-bound on the random pixel updates: feeding it
+points in spatial order, i.e. ``GridIndex.sorted_coords`` with
+``GridIndex.to_sorted(categories)`` (cached by the caller) and
+``spans=index.view_spans(...)``, is ~1.7x faster at 10M points and reads only
+the points near the view when zoomed in.
 """
 
 from __future__ import annotations

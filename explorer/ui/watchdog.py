@@ -42,7 +42,7 @@ def log_to_file(path: Path) -> TextIO:
     The watchdog writes its stack dumps into the same file, so a report needs only it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    stream = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - lives as long as the app
+    stream = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - kept open
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: "
                                            "%(message)s"))
