@@ -116,7 +116,8 @@ class JobRunner(QObject):
         self._latest[kind] = job_id
         self.jobStarted.emit(job)
         self._pool.submit(_run, self._inbox, job_id, fn, args, state)
-        self._poll.start()
+        if not self._poll.isActive():  # (re)starting it would postpone the next look
+            self._poll.start()
         return job
 
     def cancel_kind(self, kind: str) -> None:
