@@ -217,6 +217,43 @@ def test_npz_object_arrays_stay_refused_even_when_not_chosen(tmp_path):
     assert "Python objects" in load_error(path, dataset="emb").message
 
 
+def test_npz_text_array_holding_numbers_that_are_no_character(tmp_path):
+    """A damaged <U array: Arrow's UTF-32 decoding raised UnicodeDecodeError, a traceback."""
+    labels = np.array([65, 66, 0x110000, 67], "<u4").view("<U1")
+    path = tmp_path / "labels.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("emb.npy", _saved(V[:4]))
+        zf.writestr("labels.npy", _saved(labels))
+    err = load_error(path)
+    assert "'labels'" in err.message and "not Unicode" in err.message and err.row == 2
+
+
+def test_npy_header_longer_than_numpy_reads(tmp_path):
+    path = tmp_path / "long.npy"
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" + " " * 20_000
+    path.write_bytes(b"\x93NUMPY\x02\x00" + len(header).to_bytes(4, "little")
+                     + header.encode() + bytes(24))
+    assert "at most 10000" in load_error(path).message
+
+
+@pytest.mark.parametrize("header", ["[1, 2]", "{'shape': (2, 3)}", "(" * 300, "-" * 9000 + "1",
+                                    "1+" * 5000 + "1", "{'descr': '<f4', 'fortran_order': 0, "
+                                    "'shape': (2, 3)}"])
+def test_npy_header_that_is_no_dict_numpy_would_read(tmp_path, header):
+    """Deep nesting makes ast.literal_eval raise RecursionError or MemoryError."""
+    path = tmp_path / "odd.npy"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little")
+                     + header.encode() + bytes(24))
+    assert "damaged header" in load_error(path).message
+
+
+def test_npy_header_written_by_python_2_still_loads(tmp_path):
+    path = tmp_path / "py2.npy"
+    path.write_bytes(npy_bytes("(3L, 4L)", data=V[:3].tobytes()))
+    with pytest.warns(UserWarning, match="Python 2"):  # numpy's, when it maps the data
+        np.testing.assert_array_equal(open_file(path).vectors, V[:3])
+
+
 @pytest.mark.parametrize("descr", ["|O", "<V8", "<M8[s]", "<U4", "<c8"])
 def test_npy_dtypes_that_are_not_numbers(tmp_path, descr):
     path = tmp_path / "odd.npy"
@@ -254,11 +291,26 @@ def test_word2vec_bin_word_that_is_not_utf8_is_kept_and_noted(tmp_path):
 
 # --- the general rule, in a process that cannot allocate much ------------------------------
 
+def _zipped(name: str, content: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(name, content)
+    return buf.getvalue()
+
+
+# numpy reads as many header bytes as the length field says before looking at them.
+_HUGE_HEADER = b"\x93NUMPY\x02\x00" + (3 << 30).to_bytes(4, "little") + bytes(64)
+
 # name: (content, what the error must mention)
 HOSTILE = {
     "x.txt": (b"1 5000000\na 1 2 3\n", "5000000 numbers"),  # grew to 22.9 GB
     "x.bin": (b"1 5000000\na 1 2 3\n", "dimension 5000000"),
     "x.npy": (npy_bytes("(100000000000, 1000)"), "truncated"),
+    "header.npy": (_HUGE_HEADER, "declares 3221225472 bytes"),
+    "header.npz": (_zipped("emb.npy", _HUGE_HEADER), "declares 3221225472 bytes"),
+    # version 1.191 was read as 2.0 (a 4-byte length): the fuzz case that asked for 3 GB
+    "version.npy": (b"\x93NUMPY\x01\xbf" + (0xBFC96822).to_bytes(4, "little") + bytes(64),
+                    "format version 1.191"),
     "x.fvecs": (((1 << 20) - 1).to_bytes(4, "little") + bytes(16), "truncated"),
     # an Arrow stream whose first message claims 2 GiB of metadata
     "x.arrow": (b"\xff\xff\xff\xff" + (0x7FFF_FFF0).to_bytes(4, "little") + bytes(64),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,14 @@ import pytest
 from explorer.core.checks import check_set
 from explorer.core.errors import InputError
 from explorer.core.library import Library
-from explorer.core.loaders import LoadOptions, delimited, open_file, table_checks, tables
+from explorer.core.loaders import (
+    LoadOptions,
+    delimited,
+    open_file,
+    parquet_footer,
+    table_checks,
+    tables,
+)
 
 RNG = np.random.default_rng(14)
 
@@ -325,6 +334,93 @@ def test_parquet_declaring_more_values_than_memory_holds(tmp_path, monkeypatch):
     monkeypatch.setattr(tables, "available_memory", lambda: 1000)
     err = load_error(path)
     assert "declares 40 rows" in err.message and "memory" in err.message
+
+
+def test_parquet_metadata_file_declaring_more_values_than_memory_holds(tmp_path, monkeypatch):
+    vectors = tmp_path / "v.npy"
+    np.save(vectors, np.ones((40, 4), np.float32))
+    meta = tmp_path / "meta.parquet"
+    pq.write_table(pa.table({"id": range(40)}), meta)
+    monkeypatch.setattr(tables, "available_memory", lambda: 100)
+    with pytest.raises(InputError) as info:
+        open_file(vectors, LoadOptions(metadata_path=meta))
+    assert info.value.path == str(meta) and "declares 40 rows" in info.value.message
+
+
+def _rewrite_footer(path: Path, old: bytes, new: bytes) -> None:
+    """Replace the one run `old` in a Parquet file's footer, whose length is rewritten too."""
+    data = path.read_bytes()
+    length = int.from_bytes(data[-8:-4], "little")
+    footer = data[-8 - length:-8]
+    assert footer.count(old) == 1
+    footer = footer.replace(old, new)
+    path.write_bytes(data[:-8 - length] + footer + len(footer).to_bytes(4, "little") + b"PAR1")
+
+
+# Run in a child: an abort there fails the test instead of killing pytest.
+_OPEN_DAMAGED_PARQUET = """
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow.parquet as pq
+
+from explorer.core.errors import InputError
+from explorer.core.loaders import LoadOptions, open_file
+
+path = Path(sys.argv[1])
+vectors = path.with_name("v.npy")
+np.save(vectors, np.ones((12, 2), np.float32))
+for target, options in ((path, LoadOptions()), (vectors, LoadOptions(metadata_path=path))):
+    try:
+        open_file(target, options)
+    except InputError as err:
+        print("clean:", err.message)
+try:  # what the library reads its own metadata.parquet with
+    pq.read_table(path, memory_map=True)
+except OSError as exc:
+    print("pyarrow read_table:", exc)
+try:  # what the set's metadata queries run on; it does not read size statistics
+    print("duckdb:", len(duckdb.sql(f"SELECT * FROM read_parquet('{path}')").fetchall()), "rows")
+except duckdb.Error as exc:
+    print("duckdb:", type(exc).__name__)
+"""
+
+
+def test_parquet_footer_on_which_pyarrow_column_metadata_aborts(tmp_path):
+    """A definition-level histogram of the wrong length: pyarrow's RowGroupMetaData.column
+    throws from C++ where nothing catches it, and the process aborts (SIGABRT)."""
+    path = tmp_path / "hist.parquet"
+    pq.write_table(pa.table({"id": pa.array([None] * 5 + list(range(7)), pa.int64()),
+                             "embedding": [[0.5, 0.25]] * 12}), path)
+    # the column's SizeStatistics.definition_level_histogram, [5 nulls, 7 values]: a list
+    # header (2 x i64) and two zigzag varints; a third entry is one more than its levels
+    _rewrite_footer(path, b"\x26\x0a\x0e", b"\x36\x0a\x0e\x00")
+    result = subprocess.run([sys.executable, "-c", _OPEN_DAMAGED_PARQUET, str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4, result.stdout
+    assert lines[0].startswith("clean: not a readable Parquet file") and "histogram" in lines[0]
+    assert lines[1].startswith("clean: not a readable metadata table") and "histogram" in lines[1]
+    assert lines[2].startswith("pyarrow read_table:") and lines[3].startswith("duckdb:")
+
+
+@pytest.mark.parametrize(("footer", "fragment"), [
+    (b"\x49\xfc" + b"\xff" * 3 + b"\x0f", "declares 33554431 elements"),  # row_groups
+    (b"\x19\x1c" + b"\x19\x19" * 100, "nested more than"),  # lists inside lists
+    (b"\x19\x1c\x15\x04", "ends inside a value"),
+    (b"\x1d", "unknown value type 13"),
+])
+def test_parquet_footer_reader_on_footers_pyarrow_would_refuse(tmp_path, footer, fragment):
+    """Every count it walks over is held to the bytes left, so nothing a footer declares
+    makes it loop or recurse past the footer's length."""
+    path = tmp_path / "f.parquet"
+    path.write_bytes(b"PAR1" + footer + len(footer).to_bytes(4, "little") + b"PAR1")
+    with pytest.raises(InputError) as info:
+        parquet_footer.row_groups(path)
+    assert "damaged footer" in info.value.message and fragment in info.value.message
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".feather"])

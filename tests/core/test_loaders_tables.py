@@ -14,7 +14,7 @@ import pytest
 
 from explorer.core.checks import check_set
 from explorer.core.errors import InputError
-from explorer.core.loaders import LoadOptions, open_file
+from explorer.core.loaders import LoadOptions, open_file, parquet_footer
 
 V = (np.arange(15, dtype=np.float32).reshape(5, 3) - 7) / 4  # exact as text and in float32
 IDS = [10, 11, 12, 13, 14]
@@ -151,6 +151,30 @@ def test_integer_valued_dimension_in_csv_is_kept(tmp_path):
     es = open_file(path)
     np.testing.assert_array_equal(es.vectors, [[0.5, 1, 0.25], [-1.5, 0, 2.75]])
     assert es.columns == ["id"]
+
+
+@pytest.mark.parametrize("options", [
+    {"row_group_size": 2},
+    {"compression": "zstd", "use_dictionary": False, "write_page_index": True},
+    {"data_page_version": "2.0", "store_schema": False, "use_byte_stream_split": ["score"]},
+])
+def test_parquet_footer_read_in_python_agrees_with_pyarrow(tmp_path, options):
+    """The loader's size check reads the footer itself (pyarrow's column metadata can abort
+    the process on a damaged one): every number it uses must be pyarrow's."""
+    table = list_table().append_column("nested", pa.array([{"a": [1, 2], "b": "z"}] * 5))
+    table = table.append_column("map", pa.array([[("k", 1)]] * 5,
+                                                pa.map_(pa.string(), pa.int64())))
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, **options)
+    meta = pq.ParquetFile(path).metadata
+    groups = parquet_footer.row_groups(path)
+    assert len(groups) == meta.num_row_groups
+    for g, group in enumerate(groups):
+        expected = meta.row_group(g)
+        assert group.num_rows == expected.num_rows
+        assert [(c.physical_type, c.num_values, c.uncompressed_size) for c in group.chunks] == [
+            (col.physical_type, col.num_values, col.total_uncompressed_size)
+            for col in (expected.column(i) for i in range(expected.num_columns))]
 
 
 # --- Arrow IPC / Feather -----------------------------------------------------------

@@ -6,6 +6,8 @@ damaged or hostile header fails with a message instead of asking for gigabytes.
 
 from __future__ import annotations
 
+import ast
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -19,22 +21,22 @@ import pyarrow as pa
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 from explorer.core.loaders.base import Loaded, LoadOptions, check_array_fits, check_declared, pick
-# explorer.contributions registers the HDF5 loader under this module's name
-from explorer.core.loaders.hdf5 import load_hdf5, sniff_hdf5  # noqa: F401
 
 # --- .npy / .npz -----------------------------------------------------------------
 
-# What numpy raises on a damaged .npy header (a bad literal is a SyntaxError or TokenError).
+# What numpy's read_array raises on a damaged .npz member: data shorter than declared, or a
+# header it parses differently from _npy_header (its Python 2 filter tokenizes).
 _BAD_HEADER = (ValueError, SyntaxError, TokenError, TypeError)
+# Bytes of the header-length field, by format version.
+_NPY_LENGTH_FIELD = {(1, 0): 2, (2, 0): 4, (3, 0): 4}
+_NPY_MAX_HEADER = 10_000  # numpy's own cap on a header it will parse (max_header_size)
+_NPY_KEYS = {"descr", "fortran_order", "shape"}
 
 
 def load_npy(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
-    try:
-        with open(path, "rb") as fh:
-            shape, dtype = _npy_header(fh)
-            offset = fh.tell()
-    except _BAD_HEADER as exc:
-        raise _header_error(exc, path) from None
+    with open(path, "rb") as fh:
+        shape, dtype = _npy_header(fh, path)
+        offset = fh.tell()
     _check_matrix(shape, dtype, path)
     # np.load only says "mmap length is greater than file size"; say which row is cut.
     row_bytes = shape[1] * dtype.itemsize
@@ -51,20 +53,79 @@ def load_npy(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
     return Loaded(arr)
 
 
-def _npy_header(fh: BinaryIO) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype, read without touching the data; the file is left at the data."""
-    version = np.lib.format.read_magic(fh)
-    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-            else np.lib.format.read_array_header_2_0)
-    shape, _fortran, dtype = read(fh)
+class _BadNpy(Exception):
+    """What is wrong with a .npy header."""
+
+
+class _NpyCut(_BadNpy):
+    """The file ends inside the header."""
+
+
+def _npy_header(fh: BinaryIO, path: Path,
+                member: str | None = None) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype, read without touching the data; the file is left at the data.
+
+    Read and checked here rather than by numpy, which reads as many bytes as the length
+    field says before looking at them (a damaged one asks for gigabytes); numpy sees the
+    header only once it is known to be sound.
+    """
+    where = f"array {member!r}: " if member else ""
+    try:
+        return _parse_npy_header(fh)
+    except _NpyCut:
+        raise InputError(f"{where}file ends inside the .npy header (truncated file?)",
+                         path=path) from None
+    except _BadNpy as exc:
+        raise InputError(f"{where}not a valid .npy file: damaged header ({exc})",
+                         path=path) from None
+
+
+def _parse_npy_header(fh: BinaryIO) -> tuple[tuple[int, ...], np.dtype]:
+    prefix = _read_exactly(fh, 8)
+    if prefix[:6] != b"\x93NUMPY":
+        raise _BadNpy(f"the magic string is {prefix[:6]!r}, not b'\\x93NUMPY'")
+    version = (prefix[6], prefix[7])
+    if version not in _NPY_LENGTH_FIELD:
+        raise _BadNpy(f"format version {version[0]}.{version[1]} is not one numpy writes")
+    length = int.from_bytes(_read_exactly(fh, _NPY_LENGTH_FIELD[version]), "little")
+    if length > _NPY_MAX_HEADER:
+        raise _BadNpy(f"it declares {length} bytes; numpy reads at most {_NPY_MAX_HEADER}")
+    raw = _read_exactly(fh, length)
+    try:
+        text = raw.decode("utf-8" if version == (3, 0) else "latin-1")
+        fields = _literal(text, legacy=version < (3, 0))
+    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+        # a short text nested deeply makes the parser raise RecursionError or MemoryError
+        raise _BadNpy("it is not a Python literal") from None
+    if not isinstance(fields, dict) or fields.keys() != _NPY_KEYS:
+        raise _BadNpy(f"not a dict of {', '.join(sorted(_NPY_KEYS))}")
+    shape = fields["shape"]
+    if not isinstance(shape, tuple) or not all(type(n) is int for n in shape):
+        raise _BadNpy(f"shape {shape!r} is not a tuple of integers")
+    if not isinstance(fields["fortran_order"], bool):
+        raise _BadNpy(f"fortran_order {fields['fortran_order']!r} is not True or False")
+    try:
+        dtype = np.lib.format.descr_to_dtype(fields["descr"])
+    except (ValueError, TypeError) as exc:
+        raise _BadNpy(f"descr {fields['descr']!r} is not a dtype ({exc})") from None
     return shape, dtype
 
 
-def _header_error(exc: Exception, path: Path, member: str | None = None) -> InputError:
-    where = f"array {member!r}: " if member else ""
-    if str(exc).startswith("EOF"):
-        return InputError(f"{where}file ends inside the .npy header (truncated file?)", path=path)
-    return InputError(f"{where}not a valid .npy file: damaged header ({exc})", path=path)
+def _literal(text: str, legacy: bool) -> object:
+    """The header's dict; Python 2 wrote long integers as 3L, which numpy still reads."""
+    try:
+        return ast.literal_eval(text)
+    except SyntaxError:
+        if not legacy:
+            raise
+        return ast.literal_eval(re.sub(r"\b(\d+)L\b", r"\1", text))
+
+
+def _read_exactly(fh: BinaryIO, n: int) -> bytes:
+    data = fh.read(n)
+    if len(data) < n:
+        raise _NpyCut
+    return data
 
 
 def sniff_npy(head: bytes, path: Path) -> bool:
@@ -107,9 +168,23 @@ def load_npz(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
         meta = {k: _read_member(archive, k, m, path) for k, m in members.items()
                 if k != name and m.shape == (n,) and m.dtype.kind in _COLUMN_KINDS}
     state.progress(1)
-    table = pa.table({k: pa.array(v) for k, v in meta.items()}) if meta else None
+    table = pa.table({k: _metadata_column(k, v, path) for k, v in meta.items()}) if meta else None
     notes = [f"metadata from arrays {', '.join(meta)}"] if meta else []
     return Loaded(vectors, table, vector_column=name, notes=notes)
+
+
+def _metadata_column(name: str, values: np.ndarray, path: Path) -> pa.Array:
+    """A 1-D array as a metadata column; a damaged text (<U) array may hold numbers that
+    are no Unicode character, which Arrow cannot decode."""
+    try:
+        return pa.array(values)
+    except UnicodeDecodeError:
+        codes = values.view(np.dtype("u4").newbyteorder(values.dtype.byteorder))
+        codes = codes.reshape(len(values), -1)
+        bad = ((codes > 0x10FFFF) | ((codes >= 0xD800) & (codes < 0xE000))).any(axis=1)
+        row = int(np.argmax(bad))
+        raise InputError(f"array {name!r} holds text that is not Unicode (a damaged file?)",
+                         path=path, row=row) from None
 
 
 def _npz_members(archive: zipfile.ZipFile, path: Path) -> dict[str, _Member]:
@@ -124,10 +199,8 @@ def _npz_members(archive: zipfile.ZipFile, path: Path) -> dict[str, _Member]:
         name = info.filename[:-4]
         try:
             with archive.open(info) as fh:
-                shape, dtype = _npy_header(fh)
+                shape, dtype = _npy_header(fh, path, name)
                 header = fh.tell()
-        except _BAD_HEADER as exc:
-            raise _header_error(exc, path, name) from None
         except _BAD_ZIP as exc:
             raise InputError(f"damaged .npz file: array {name!r} cannot be read ({exc})",
                              path=path) from None

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
+from explorer.core.loaders import parquet_footer
 from explorer.core.loaders.base import (
     Loaded,
     LoadOptions,
@@ -35,20 +36,25 @@ _ARROW_ERRORS = (OSError, ValueError, pa.ArrowNotImplementedError, pa.ArrowTypeE
 # --- Parquet / Arrow -------------------------------------------------------------
 
 def load_parquet(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
+    table = _read_parquet(path, "not a readable Parquet file", state)
+    check_utf8(table, path)
+    vectors, meta, col = split_vectors(table, path, opts.vector_column)
+    return Loaded(vectors, meta, vector_column=col)
+
+
+def _read_parquet(path: Path, damaged: str, state: TaskState) -> pa.Table:
+    """Row group by row group, once the footer's declared sizes are known to fit in memory."""
     try:
         pf = pq.ParquetFile(path)
         check_column_count(path, pf.metadata.num_columns)
-        _check_decoded_size(pf.metadata, path)
+        _check_decoded_size(path, pf.metadata.num_rows)
         parts = []
         for i in range(pf.num_row_groups):
             parts.append(pf.read_row_group(i))
             state.progress(i + 1, pf.num_row_groups)
-        table = pa.concat_tables(parts) if parts else pf.schema_arrow.empty_table()
+        return pa.concat_tables(parts) if parts else pf.schema_arrow.empty_table()
     except _ARROW_ERRORS as exc:
-        raise InputError(f"not a readable Parquet file ({exc})", path=path) from None
-    check_utf8(table, path)
-    vectors, meta, col = split_vectors(table, path, opts.vector_column)
-    return Loaded(vectors, meta, vector_column=col)
+        raise InputError(f"{damaged} ({exc})", path=path) from None
 
 
 # Bytes a value of each Parquet physical type takes once decoded (text: its offset; the
@@ -57,18 +63,19 @@ _DECODED_WIDTH = {"BOOLEAN": 1, "INT32": 4, "FLOAT": 4, "INT64": 8, "DOUBLE": 8,
                   "BYTE_ARRAY": 4}
 
 
-def _check_decoded_size(meta: pq.FileMetaData, path: Path) -> None:
-    """Run-length encoding lets a few bytes declare a billion values: count them first."""
+def _check_decoded_size(path: Path, num_rows: int) -> None:
+    """Run-length encoding lets a few bytes declare a billion values (or rows): count them
+    first. The chunks' numbers come from parquet_footer, never pyarrow's column metadata,
+    which aborts the process on some damaged footers."""
     need = 0
-    for g in range(meta.num_row_groups):
-        group = meta.row_group(g)
-        for c in range(group.num_columns):
-            chunk = group.column(c)
-            need += chunk.num_values * _DECODED_WIDTH.get(chunk.physical_type, 8)
+    for group in parquet_footer.row_groups(path):
+        for chunk in group.chunks:
+            values = max(chunk.num_values, group.num_rows, 0)
+            need += values * _DECODED_WIDTH.get(chunk.physical_type, 8)
             if chunk.physical_type.endswith("BYTE_ARRAY"):
-                need += chunk.total_uncompressed_size
+                need += max(chunk.uncompressed_size, 0)
     if need > available_memory():
-        raise InputError(f"the file declares {meta.num_rows} rows, about {size_text(need)} once "
+        raise InputError(f"the file declares {num_rows} rows, about {size_text(need)} once "
                          f"decoded, but only {size_text(available_memory())} of memory is free",
                          path=path, hint="a damaged file, or one too large to open here")
 
@@ -204,10 +211,13 @@ def read_metadata_file(path: Path, expected_rows: int) -> pa.Table:
     """
     read_head(path)
     suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq", ".arrow", ".feather", ".ipc"):
-        read = pq.read_table if suffix in (".parquet", ".pq") else feather.read_table
+    if suffix in (".parquet", ".pq"):
+        table = _read_parquet(path, "not a readable metadata table", TaskState())
+        check_utf8(table, path)
+        return table
+    if suffix in (".arrow", ".feather", ".ipc"):
         try:
-            table = read(path)
+            table = feather.read_table(path)
         except _ARROW_ERRORS as exc:
             raise InputError(f"not a readable metadata table ({exc})", path=path) from None
         check_utf8(table, path)
