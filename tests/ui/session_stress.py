@@ -47,16 +47,18 @@ def make_library(home: Path) -> Library:
 
 
 def session_files(home: Path, opens: int) -> list[Path]:
-    """Sessions with different selections, so every open redraws the map's layers."""
+    """Sessions with different selections, so every open redraws the map's layers; every
+    other one shows a UMAP map (its kernels compile, its epochs run in a job thread)."""
     paths = []
     for i in range(max(2, min(opens, 8))):
         start = 5 + 37 * i
+        projection = {"method": "umap" if i % 2 else "pca", "dims": 2, "seed": i}
         session = Session(
             set=SetRef("articles", "articles", ROWS, DIM),
             selection=np.r_[start:start + 200, 1000 + i],
             current=7 + i,
             map={"colour_by": "section", "hidden": ["sport"], "point_size": 3 + i % 3,
-                 "search": "games"},
+                 "search": "games", "projection": projection},
             neighbours={"k": 25, "metric": "l2", "filter": f"size > {10 + i}"},
             table={"filter": f"size < {2000 + i}", "search": ""})
         paths.append(session.save(home / f"stress-{i}.eesession"))
