@@ -1,4 +1,4 @@
-"""Python's cyclic garbage collector runs on the UI thread only, never in a worker.
+"""Qt objects are freed on the UI thread: the garbage collector runs there, never in a worker.
 
 Why (issue 23, a deadlock seen with py-spy and gdb): the collector runs in
 whichever thread allocates when a threshold is crossed, which is usually a job
@@ -16,16 +16,25 @@ destroyed in its own thread; this module makes the collector keep it.
 So automatic collection is switched off and a timer on the UI thread collects,
 generation by generation, on the thresholds Python itself would use. Garbage
 made by workers waits at most one tick. When the application goes away,
-automatic collection comes back.
+automatic collection comes back. The same timer keeps the references of jobs
+whose runner was shut down until their workers let go of them
+(`keep_until_let_go`), for the same reason.
 """
 
 from __future__ import annotations
 
 import gc
 
+from typing import Protocol
+
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer
 
 INTERVAL_MS = 200
+
+
+class LetGoNotices(Protocol):
+    def released(self) -> list[int]:
+        """Ids of the jobs whose worker no longer holds their references."""
 
 
 class UiThreadCollector(QObject):
@@ -34,14 +43,26 @@ class UiThreadCollector(QObject):
     def __init__(self, app: QCoreApplication) -> None:
         super().__init__(app)  # lives, and ticks, as long as the application
         self.threshold = gc.get_threshold()
+        self.kept: list[tuple[LetGoNotices, dict[int, object]]] = []
         self.timer = QTimer(self, interval=INTERVAL_MS)
         self.timer.timeout.connect(self.collect)
         self.timer.start()
         gc.disable()
         app.destroyed.connect(gc.enable)
 
+    def keep_until_let_go(self, notices: LetGoNotices, held: dict[int, object]) -> None:
+        """Hold `held` (job id -> references) and drop each entry here, on the UI thread,
+        once `notices` says its worker let go: a shut-down job runner's running jobs."""
+        if held:
+            self.kept.append((notices, dict(held)))
+
     def collect(self) -> int:
-        """Collect the oldest generation that is due, as CPython's automatic collector would."""
+        """Drop what workers let go of; collect the oldest generation that is due, as
+        CPython's automatic collector would."""
+        for notices, held in self.kept:
+            for job_id in notices.released():
+                held.pop(job_id, None)
+        self.kept = [(notices, held) for notices, held in self.kept if held]
         count0, count1, count2 = gc.get_count()
         limit0, limit1, limit2 = self.threshold
         if count0 <= limit0:

@@ -10,8 +10,14 @@ results, its end) goes into a plain inbox that a timer of the UI thread empties;
 only the UI thread emits signals. So a worker holds no Qt mutex and copies no
 Python object inside Qt, which is where a GIL-holding UI thread and a worker can
 wait for each other; and a runner deleted while its jobs finish is never
-touched by them (they only ever reach the inbox). The same reason keeps the
-garbage collector on the UI thread (`explorer.ui.collector`).
+touched by them (they only ever reach the inbox).
+
+Nor does a worker free a Qt object: the function and arguments of a job (a
+view's method, say, whose view may hold the only reference to a model or a
+menu) stay referenced from the UI thread until the worker says it let go of
+them, so the last reference always goes on the UI thread; after a shutdown the
+UI-thread collector keeps them (`explorer.ui.collector`, which also keeps the
+garbage collector on the UI thread, for the same reason).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from explorer.core.errors import InputError
 from explorer.core.jobs import Cancelled, TaskState
-from explorer.ui.collector import collect_on_ui_thread
+from explorer.ui.collector import UiThreadCollector, collect_on_ui_thread
 
 POLL_MS = 10  # how often the UI thread looks for news while jobs run
 PROGRESS_EVERY = 0.05  # seconds between two progress reports of one job
@@ -56,6 +62,7 @@ class Inbox:
 
     def __init__(self) -> None:
         self._items: deque[tuple] = deque()
+        self._let_go: deque[int] = deque()  # jobs whose worker dropped its references
         self._lock = threading.Lock()
         self._closed = False
 
@@ -75,6 +82,18 @@ class Inbox:
             self._closed = True
             self._items.clear()
 
+    def let_go(self, job_id: int) -> None:
+        """The worker of `job_id` holds no reference to the job's function any more
+        (noted even after `close`: someone on the UI thread waits for it)."""
+        with self._lock:
+            self._let_go.append(job_id)
+
+    def released(self) -> list[int]:
+        with self._lock:
+            ids = list(self._let_go)
+            self._let_go.clear()
+        return ids
+
 
 class JobRunner(QObject):
     jobStarted = Signal(object)  # Job
@@ -85,13 +104,14 @@ class JobRunner(QObject):
 
     def __init__(self, max_workers: int = 2, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        collect_on_ui_thread()  # our workers allocate the most: they must never collect
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="explorer-job")
         self._ids = itertools.count(1)
         self._latest: dict[str, int] = {}
         self._jobs: dict[int, Job] = {}
         self._closed = False
         self._inbox = Inbox()
+        self._calls: dict[int, tuple] = {}  # job id -> (fn, args), until its worker lets go
+        self._collector: UiThreadCollector | None = collect_on_ui_thread()
         self._poll = QTimer(self, interval=POLL_MS)
         self._poll.timeout.connect(self._drain)
 
@@ -115,7 +135,9 @@ class JobRunner(QObject):
         self._jobs[job_id] = job
         self._latest[kind] = job_id
         self.jobStarted.emit(job)
-        self._pool.submit(_run, self._inbox, job_id, fn, args, state)
+        call = (fn, args)
+        self._calls[job_id] = call
+        self._pool.submit(_work, self._inbox, job_id, [call], state)
         if not self._poll.isActive():  # (re)starting it would postpone the next look
             self._poll.start()
         return job
@@ -137,6 +159,8 @@ class JobRunner(QObject):
 
         One message at a time: if a callback raises, the rest wait for the next tick.
         """
+        for job_id in self._inbox.released():
+            self._calls.pop(job_id, None)  # the last reference, dropped here
         while not self._closed and (message := self._inbox.pop()) is not None:
             what, job_id, *rest = message
             if what == "progress":
@@ -147,7 +171,7 @@ class JobRunner(QObject):
                 self._on_partial(job_id, *rest)
             else:
                 self._on_done(job_id, *rest)
-        if not self._jobs or self._closed:
+        if not (self._jobs or self._calls) or self._closed:
             self._poll.stop()
 
     def _on_partial(self, job_id: int, value: Any) -> None:
@@ -183,6 +207,9 @@ class JobRunner(QObject):
         self._jobs.clear()
         self._latest.clear()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._collector is not None:  # workers still running hold them too
+            self._collector.keep_until_let_go(self._inbox, self._calls)
+        self._calls = {}
 
 
 def _reporting_state(inbox: Inbox, job_id: int) -> TaskState:
@@ -203,8 +230,16 @@ def _reporting_state(inbox: Inbox, job_id: int) -> TaskState:
                      on_partial=lambda value: inbox.put("partial", job_id, value))
 
 
-def _run(inbox: Inbox, job_id: int, fn: Callable[..., Any], args: tuple, state: TaskState) -> None:
-    """The worker's side of a job: run it and post its end, whatever it is."""
+def _work(inbox: Inbox, job_id: int, holder: list[tuple], state: TaskState) -> None:
+    """The worker's side of a job. `holder` hands over the job's (fn, args) and is
+    emptied, so once `_run` returns this thread holds no reference to them."""
+    _run(inbox, job_id, holder.pop(), state)
+    inbox.let_go(job_id)
+
+
+def _run(inbox: Inbox, job_id: int, call: tuple, state: TaskState) -> None:
+    """Run the job and post its end, whatever it is."""
+    fn, args = call
     try:
         result = fn(*args, state)
     except BaseException as exc:  # delivered to the UI thread, never lost

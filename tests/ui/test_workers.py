@@ -98,3 +98,36 @@ def test_garbage_holding_qt_objects_is_collected_on_the_ui_thread(qtbot):
     assert where == []
     qtbot.waitUntil(lambda: bool(where), timeout=5000)
     assert where == [threading.main_thread().name]
+
+
+def owned_only_by(kept: list) -> list:
+    """A Python-owned QObject referenced only from `kept`; returns where it got freed."""
+    where = []
+    owned = QObject()
+    weakref.finalize(owned, lambda: where.append(threading.current_thread().name))
+    kept.append(owned)
+    return where
+
+
+def test_a_job_never_drops_the_last_reference_to_a_qt_object_in_its_worker(qtbot):
+    jobs = JobRunner()
+    kept = []
+    where = owned_only_by(kept)
+    done = []
+    jobs.submit("job", "Job", lambda owned, state: 1, kept.pop(), on_done=done.append)
+    qtbot.waitUntil(lambda: done == [1], timeout=10000)
+    qtbot.waitUntil(lambda: bool(where), timeout=5000)
+    assert where == [threading.main_thread().name]
+    jobs.shutdown()
+
+
+def test_nor_after_its_runner_was_shut_down(qtbot):
+    jobs = JobRunner()
+    kept = []
+    where = owned_only_by(kept)
+    release = threading.Event()
+    jobs.submit("job", "Job", lambda owned, state: release.wait(10), kept.pop())
+    jobs.shutdown()  # the window closes while the job still runs
+    release.set()
+    qtbot.waitUntil(lambda: bool(where), timeout=5000)
+    assert where == [threading.main_thread().name]
