@@ -204,6 +204,16 @@ def test_feather(tmp_path, compression):
 
 # --- CSV / TSV ---------------------------------------------------------------------
 
+def test_csv_first_lines_with_a_cell_the_csv_module_refuses(tmp_path):
+    """A quoted cell over the csv module's 128 KiB: Arrow splits the first two lines."""
+    long = "x, y " * 40_000
+    path = tmp_path / "long.csv"
+    path.write_text(f'text,d0,d1\n"{long}",0.5,0.25\nshort,1.5,2.5\n')
+    es = open_file(path)
+    np.testing.assert_array_equal(es.vectors, [[0.5, 0.25], [1.5, 2.5]])
+    assert es.metadata.column("text").to_pylist() == [long, "short"]
+
+
 def test_csv_with_header(tmp_path):
     path = tmp_path / "set.csv"
     path.write_text(csv_text(header=True))
