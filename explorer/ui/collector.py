@@ -24,7 +24,6 @@ whose runner was shut down until their workers let go of them
 from __future__ import annotations
 
 import gc
-
 from typing import Protocol
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer
