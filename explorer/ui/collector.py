@@ -15,8 +15,10 @@ destroyed in its own thread; this module makes the collector keep it.
 
 So automatic collection is switched off and a timer on the UI thread collects,
 generation by generation, on the thresholds Python itself would use. Garbage
-made by workers waits at most one tick. When the application goes away,
-automatic collection comes back. The same timer keeps the references of jobs
+made by workers waits at most one tick. Automatic collection stays off once the
+application is gone: job threads may still be finishing (the interpreter waits
+for them on exit) and must not free Qt objects then either; the interpreter
+collects once more as it exits. The same timer keeps the references of jobs
 whose runner was shut down until their workers let go of them
 (`keep_until_let_go`), for the same reason.
 """
@@ -47,7 +49,6 @@ class UiThreadCollector(QObject):
         self.timer.timeout.connect(self.collect)
         self.timer.start()
         gc.disable()
-        app.destroyed.connect(gc.enable)
 
     def keep_until_let_go(self, notices: LetGoNotices, held: dict[int, object]) -> None:
         """Hold `held` (job id -> references) and drop each entry here, on the UI thread,
