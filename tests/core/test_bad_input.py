@@ -10,13 +10,14 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.feather as feather
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import pytest
 
 from explorer.core.errors import InputError
-from explorer.core.loaders import LoadOptions, base, delimited, open_file
+from explorer.core.loaders import LoadOptions, base, open_file
 
 RNG = np.random.default_rng(7)
 V = RNG.standard_normal((40, 6)).astype(np.float32)
@@ -270,8 +271,8 @@ def test_csv_ragged_row_after_a_blank_line_and_a_header(tmp_path, monkeypatch):
     reader is released by Arrow's threads, and the CLI aborted (SIGABRT) in about 1 of
     70 runs when that fell in the interpreter's exit."""
     options = []
-    open_csv = delimited.pacsv.open_csv
-    monkeypatch.setattr(delimited.pacsv, "open_csv",
+    open_csv = pacsv.open_csv
+    monkeypatch.setattr(pacsv, "open_csv",
                         lambda *a, **kw: options.append(kw["parse_options"]) or open_csv(*a, **kw))
     path = tmp_path / "v.csv"
     path.write_text("id,d0,d1\n1,0.5,0.5\n\n2,0.5,0.5,0.5\n")
