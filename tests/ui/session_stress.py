@@ -110,6 +110,10 @@ class Churn:
 
 
 def main(home: Path, opens: int, bound: float) -> int:
+    # Longer GIL turns (5 ms by default), as on a slow machine: a thread that waits for the
+    # GIL while holding a lock keeps holding it longer, so lock-order races show sooner.
+    sys.setswitchinterval(0.05)
+    faulthandler.dump_traceback_later(bound + 30, exit=True)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     library = make_library(home)
     paths = session_files(home, opens)
@@ -117,17 +121,17 @@ def main(home: Path, opens: int, bound: float) -> int:
     times: list[float] = []
     done = 0
     while done < opens:
+        # armed for the whole round: building the windows can hang as well as opening
+        faulthandler.dump_traceback_later(bound + 30, exit=True)
         # fresh windows each round, as a user opening sessions into new windows does; the
         # old ones are deleted, leaving their Python wrappers to the garbage collector
         windows = [MainWindow(library, restore=False) for _ in range(min(2, opens - done))]
         for w in windows:
             w.show()
-        faulthandler.dump_traceback_later(bound + 30, exit=True)
         t0 = time.monotonic()
         for k, w in enumerate(windows):
             w.open_paths([str(paths[(done + k) % len(paths)])])
         ok = wait_all(windows, bound)
-        faulthandler.cancel_dump_traceback_later()
         elapsed = time.monotonic() - t0
         times.extend([elapsed] * len(windows))
         done += len(windows)
