@@ -447,3 +447,11 @@ def test_jsonl_nested_too_deeply_for_python_is_skipped(tmp_path):
     plan = InputPlan([path])
     assert [item.text for item in plan.items()] == ["fine"]
     assert plan.skipped[0].line == 2 and "deeply" in plan.skipped[0].reason
+
+
+def test_a_parquet_table_s_items_are_its_non_null_texts_across_row_groups(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"text": ["a", None, "b", None, "c"] * 1000,
+                             "n": list(range(5000))}), path, row_group_size=700)
+    assert table_inputs.count_rows(path, "text") == 3000
+    assert table_inputs.count_rows(path, "missing") == 5000

@@ -74,15 +74,15 @@ def count_rows(path: Path, column: str) -> int:
     """Rows that will become items: exact for Parquet (nulls from its statistics) and for
     CSV / JSONL without line breaks inside values."""
     if FORMATS[path.suffix.lower()] == "parquet":
-        meta = _parquet(path).metadata
-        leaves = [meta.schema.column(i).path for i in range(meta.num_columns)]
-        index = leaves.index(column) if column in leaves else None
-        rows = meta.num_rows
-        for g in range(meta.num_row_groups):
-            stats = meta.row_group(g).column(index).statistics if index is not None else None
-            if stats is not None and stats.has_null_count:
-                rows -= stats.null_count
-        return rows
+        # Nulls are counted by reading the column, not from the row groups' statistics:
+        # pyarrow builds those in C++ that aborts the whole process on a damaged footer,
+        # where reading raises an error the plan can skip.
+        pf = _parquet(path)
+        if column not in pf.schema_arrow.names:
+            return pf.metadata.num_rows
+        return sum(len(part) - part.null_count
+                   for g in range(pf.num_row_groups)
+                   for part in [pf.read_row_group(g, columns=[column]).column(0)])
     with open(path, "rb") as fh:
         lines = sum(1 for line in fh if line.strip())
     return max(0, lines - (FORMATS[path.suffix.lower()] == "csv"))
