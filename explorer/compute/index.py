@@ -21,11 +21,12 @@ so filtered results are the true top-k among the matching rows.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
+from explorer.compute import numba_cache
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 from explorer.core.vector_checks import chunk_rows
@@ -42,6 +43,7 @@ class Neighbours:
     exact: bool = True  # False when an approximate (HNSW / IVF) index answered
 
 
+@numba_cache.jit(inline="always", nogil=True)
 def _insert(vals, ids, s, i):
     """Put score s of row i into an ascending top list (vals[0] is the current k-th best)."""
     k = vals.shape[0]
@@ -54,12 +56,13 @@ def _insert(vals, ids, s, i):
     ids[p] = i
 
 
+@numba_cache.jit(parallel=True, fastmath=True, nogil=True)
 def _scan_blocks(x, q, scale, offset, allowed, use_mask, k, nblocks):
     """Each block of rows keeps its own top-k of dot(x, q) * scale + offset."""
     n, d = x.shape
     out_v = np.full((nblocks, k), -np.inf, np.float32)
     out_i = np.full((nblocks, k), -1, np.int64)
-    for b in prange(nblocks):
+    for b in numba.prange(nblocks):
         lo = b * n // nblocks
         hi = (b + 1) * n // nblocks
         vals = np.full(k, -np.inf, np.float32)
@@ -78,37 +81,6 @@ def _scan_blocks(x, q, scale, offset, allowed, use_mask, k, nblocks):
     return out_v, out_i
 
 
-prange = range  # numba's prange once compiled (see _kernel)
-
-
-_compiled = None
-_compile_lock = threading.Lock()
-
-
-def _kernel():
-    """Compile (or load from numba's on-disk cache) the fused scan on first use.
-
-    The kernels are module-level functions so numba's cache finds them again in
-    the next process (a closure would be recompiled, ~5 s, every time). The
-    lock makes two first searches on two threads compile once.
-    """
-    global _compiled, prange, _insert
-    if _compiled is not None:
-        return _compiled
-    with _compile_lock:
-        if _compiled is None:
-            from explorer.compute import numba_cache
-
-            numba_cache.configure()
-            import numba
-
-            prange = numba.prange
-            _insert = numba.njit(inline="always", cache=True, nogil=True)(_insert)
-            _compiled = numba.njit(parallel=True, fastmath=True, cache=True,
-                                   nogil=True)(_scan_blocks)
-    return _compiled
-
-
 def load_kernel(like: np.ndarray) -> None:
     """Compile or load the scan for arrays like `like` now, so no search pays for it.
 
@@ -119,7 +91,7 @@ def load_kernel(like: np.ndarray) -> None:
     x = np.zeros((2, 2), dtype=like.dtype)
     x.flags.writeable = bool(like.flags.writeable)
     ones = np.ones(2, dtype=np.float32)
-    _kernel()(x, ones, ones, ones, np.ones(2, dtype=bool), True, 1, 1)
+    _scan_blocks(x, ones, ones, ones, np.ones(2, dtype=bool), True, 1, 1)
 
 
 def row_norms(vectors: np.ndarray, state: TaskState | None = None) -> np.ndarray:
@@ -218,7 +190,8 @@ def _scan(x: np.ndarray, q: np.ndarray, scale: np.ndarray, offset: np.ndarray,
           mask: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
     use_mask = mask is not None
     mask_arr = mask if use_mask else np.ones(1, dtype=bool)
-    return _kernel()(x, q, scale, offset, mask_arr, use_mask, int(k), _blocks(len(x), int(k)))
+    return _scan_blocks(x, q, scale, offset, mask_arr, use_mask, int(k),
+                        _blocks(len(x), int(k)))
 
 
 class ExactIndex(_Searchable):

@@ -682,9 +682,11 @@ def _membership_weights(ind: np.ndarray, dist: np.ndarray, k: int) -> np.ndarray
 # --- UMAP ------------------------------------------------------------------------------------
 
 def _smooth_knn_dist(dist: np.ndarray, k: float, local_connectivity: float = 1.0):
+    args = (np.ascontiguousarray(dist, dtype=np.float32), float(k), 64,
+            float(local_connectivity), 1.0)
+    numba_cache.compile_for(numba_cache.smooth_knn_dist, *args)  # never compile under the lock
     with numba_cache.parallel_lock:
-        return numba_cache.smooth_knn_dist(np.ascontiguousarray(dist, dtype=np.float32),
-                                           float(k), 64, float(local_connectivity), 1.0)
+        return numba_cache.smooth_knn_dist(*args)
 
 
 def fuzzy_graph(ind: np.ndarray, dist: np.ndarray, n_neighbors: int):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from numba.core import caching, config
 
-from explorer.compute import numba_cache, raster
+from explorer.compute import index, numba_cache, raster
 
 
 def add_up(a):
@@ -75,4 +75,16 @@ def test_map_drawing_on_a_full_disk(fresh_cache_dir, monkeypatch):
     xy = np.random.default_rng(0).normal(size=(500, 2)).astype(np.float32)
     image = raster.points_image(xy, (-3.0, 3.0, -3.0, 3.0), 64, 64, radius_px=2)
     assert image[..., 3].any() and len(points.signatures) == 1
+    assert not fresh_cache_dir.exists() or not any(fresh_cache_dir.rglob("*.nbc"))
+
+
+def test_neighbour_search_on_a_full_disk(fresh_cache_dir, monkeypatch):
+    """The exact scan, compiled afresh while the disk is full, still answers."""
+    monkeypatch.setattr(caching.IndexDataCacheFile, "save", refuse(errno.ENOSPC))
+    scan = numba_cache.jit(parallel=True, fastmath=True, nogil=True)(
+        getattr(index, "_scan_blocks").py_func)
+    monkeypatch.setattr(index, "_scan_blocks", scan)
+    x = np.random.default_rng(1).normal(size=(300, 8)).astype(np.float32)
+    found = index.ExactIndex(x, "cosine").search(x[7], 3)
+    assert found.rows[0] == 7 and len(scan.signatures) == 1
     assert not fresh_cache_dir.exists() or not any(fresh_cache_dir.rglob("*.nbc"))
