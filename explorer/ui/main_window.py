@@ -26,13 +26,13 @@ from explorer.ui.dialogs.encode_dialog import EncodeDialog, skipped_box
 from explorer.ui.dialogs.messages import ask_choice, ask_drop_nonfinite, error_box, warnings_box
 from explorer.ui.session import SessionManager
 from explorer.ui.state import AppState
-from explorer.ui.views.compression_view import CompressionView
-from explorer.ui.views.concepts_view import ConceptsView
-from explorer.ui.views.item_view import ItemView
-from explorer.ui.views.library_view import LibraryView
-from explorer.ui.views.map_view import MapView
-from explorer.ui.views.neighbours_view import CENTROID, CURRENT, NeighboursView
-from explorer.ui.views.table_view import TableView
+from explorer.ui.panels.compression.panel import CompressionView
+from explorer.ui.panels.concepts.panel import ConceptsView
+from explorer.ui.panels.item import ItemView
+from explorer.ui.panels.library import LibraryView
+from explorer.ui.panels.map.panel import MapView
+from explorer.ui.panels.neighbours.panel import CENTROID, CURRENT, NeighboursView
+from explorer.ui.panels.table import TableView
 from explorer.ui.workers import Job, JobRunner
 
 NEIGHBOUR_TABS = {"neighbours": 0, "compare": 1, "hubness": 2}

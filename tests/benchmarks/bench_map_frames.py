@@ -29,7 +29,7 @@ from explorer.compute.spatial import GridIndex  # noqa: E402
 from explorer.core.colouring import Colouring  # noqa: E402
 from explorer.core.jobs import TaskState  # noqa: E402
 from explorer.ui.state import AppState  # noqa: E402
-from explorer.ui.views.map_view import MapView, palette_for, render_layers  # noqa: E402
+from explorer.ui.panels.map.panel import MapView, palette_for, render_layers  # noqa: E402
 from explorer.ui.workers import JobRunner  # noqa: E402
 
 SIZE = (1200, 800)
@@ -92,7 +92,7 @@ def ours(app, xy, codes, steps: int) -> dict:
 
 def _last_layers(view):
     """The Layers the view just asked a worker for (re-built the same way, synchronously)."""
-    from explorer.ui.views.map_view import MARGIN, Layers
+    from explorer.ui.panels.map.panel import MARGIN, Layers
 
     rect_view = view.viewbox.viewRect()
     w, h = view._pixel_size()

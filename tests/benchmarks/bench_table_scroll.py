@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from explorer.core.embedding_set import EmbeddingSet  # noqa: E402
 from explorer.ui.state import AppState  # noqa: E402
-from explorer.ui.views.table_view import TableView  # noqa: E402
+from explorer.ui.panels.table import TableView  # noqa: E402
 from explorer.ui.workers import JobRunner  # noqa: E402
 
 

@@ -243,7 +243,7 @@ def test_cancel_forgets_files_waiting_to_open(qtbot, window, tmp_path, parquet_f
 def test_neighbours_dock_menus_and_shortcuts(qtbot, window, parquet_file):
     from PySide6.QtGui import QAction
 
-    from explorer.ui.views.neighbours_view import NeighboursView
+    from explorer.ui.panels.neighbours.panel import NeighboursView
 
     assert isinstance(window.docks["neighbours"].widget(), NeighboursView)
     assert "concepts" in window.docks and "compression" in window.docks

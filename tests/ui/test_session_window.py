@@ -17,7 +17,7 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import Library
 from explorer.core.session import Session, SetRef
 from explorer.ui.main_window import MainWindow
-from explorer.ui.views.map_view import PLANE
+from explorer.ui.panels.map.panel import PLANE
 
 N, D = 600, 16
 WAIT = 60000

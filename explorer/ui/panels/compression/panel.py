@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout,
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.state import AppState, Derived
-from explorer.ui.views.compression_query import QueryComparison
-from explorer.ui.views.dock_widgets import DIM_STYLE, error_label, error_text, wrapping
+from explorer.ui.panels.compression.query import QueryComparison
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, error_label, error_text, wrapping
 from explorer.ui.workers import JobRunner
 
 COLUMNS = ("method", "bytes/vector", "overlap@k", "1-NN in top k", "rank ρ", "score error",

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QProgressBar, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from explorer.ui.state import AppState
-from explorer.ui.views.concept_context import ConceptContext
-from explorer.ui.views.dock_widgets import DIM_STYLE, error_label, error_text, shrinkable, wrapping
-from explorer.ui.views.tracked_job import TrackedJob
+from explorer.ui.panels.concepts.context import ConceptContext
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, error_label, error_text, shrinkable, wrapping
+from explorer.ui.panels.tracked_job import TrackedJob
 from explorer.ui.workers import JobRunner
 
 # key -> (combo text, what a cell says, the caption under the table)

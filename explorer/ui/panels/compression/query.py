@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHeaderView, QLabel, QTab
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.state import AppState, NeighbourMarks
-from explorer.ui.views.dock_widgets import DIM_STYLE, shrinkable, wrapping
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, shrinkable, wrapping
 
 LOST = QColor(220, 60, 60, 70)  # in the exact top-k, not in the method's
 GAINED = QColor(230, 160, 30, 80)  # in the method's top-k, not in the exact one

@@ -28,16 +28,16 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QProgressBar, QPu
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.state import AppState, Derived
-from explorer.ui.views.concept_axis_histogram import AxisHistogram
-from explorer.ui.views.concept_bins import (MAX_CATEGORIES, TOP, Binned, Split, bin_scores,
+from explorer.ui.panels.concepts.axis_histogram import AxisHistogram
+from explorer.ui.panels.concepts.bins import (MAX_CATEGORIES, TOP, Binned, Split, bin_scores,
                                             colour_columns, split_by)
-from explorer.ui.views.concept_context import ConceptContext
-from explorer.ui.views.concept_validity_text import fmt, validity_tokens
-from explorer.ui.views.dock_widgets import (DIM_STYLE, error_label, error_text, headline,
+from explorer.ui.panels.concepts.context import ConceptContext
+from explorer.ui.panels.concepts.validity_text import fmt, validity_tokens
+from explorer.ui.widgets.dock_widgets import (DIM_STYLE, error_label, error_text, headline,
                                             shrinkable, wrapping)
-from explorer.ui.views.ranked_table import (Column, RowsTable, format_score, item_column,
+from explorer.ui.widgets.ranked_table import (Column, RowsTable, format_score, item_column,
                                             metadata_column, text_column)
-from explorer.ui.views.tracked_job import TrackedJob
+from explorer.ui.panels.tracked_job import TrackedJob
 from explorer.ui.workers import JobRunner
 
 DERIVED_PREFIX = "concept: "  # the map's colour-by entry is this plus the direction's name

@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QPushButton, Q
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.state import AppState, SelectMode
-from explorer.ui.views.concept_bins import (BINS, EMPTY_GREY, Binned, Split, count_between,
+from explorer.ui.panels.concepts.bins import (BINS, EMPTY_GREY, Binned, Split, count_between,
                                             rows_between)
-from explorer.ui.views.concept_validity_text import fmt
-from explorer.ui.views.dock_widgets import wrapping
+from explorer.ui.panels.concepts.validity_text import fmt
+from explorer.ui.widgets.dock_widgets import wrapping
 from explorer.ui.workers import JobRunner
 
 if TYPE_CHECKING:

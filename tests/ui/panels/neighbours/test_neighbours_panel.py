@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt
 from explorer.core.library import Library
 from explorer.ui.main_window import MainWindow
 from explorer.ui.state import SelectMode
-from explorer.ui.views.hubness_tab import HUBNESS
-from explorer.ui.views.neighbours_view import CENTROID
+from explorer.ui.panels.neighbours.hubness_tab import HUBNESS
+from explorer.ui.panels.neighbours.panel import CENTROID
 
 N, D = 700, 12
 WAIT = 60000

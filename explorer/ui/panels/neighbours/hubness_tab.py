@@ -16,11 +16,11 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, Q
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.state import AppState, Derived
-from explorer.ui.views.dock_widgets import (METRIC_TITLES, error_label, error_text, metric_combo,
+from explorer.ui.widgets.dock_widgets import (METRIC_TITLES, error_label, error_text, metric_combo,
                                             wrapping)
-from explorer.ui.views.ranked_table import (Column, RowsTable, item_column, metadata_column,
+from explorer.ui.widgets.ranked_table import (Column, RowsTable, item_column, metadata_column,
                                             text_column)
-from explorer.ui.views.tracked_job import TrackedJob
+from explorer.ui.panels.tracked_job import TrackedJob
 from explorer.ui.workers import JobRunner
 
 if TYPE_CHECKING:

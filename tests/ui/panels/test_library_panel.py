@@ -16,7 +16,7 @@ from explorer.core.loaders import LoadOptions
 from explorer.core.partial_folders import TRASH_PREFIX
 from explorer.core.storage import human_bytes, usage
 from explorer.ui.main_window import MainWindow
-from explorer.ui.views.library_view import COLUMNS, SIZE
+from explorer.ui.panels.library import COLUMNS, SIZE
 
 WAIT = 30000  # ms: only how long a broken job may hang a test before it fails
 

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGridLayout, Q
 
 from explorer.core.errors import InputError
 from explorer.ui.state import AppState
-from explorer.ui.views.concept_context import ConceptContext
-from explorer.ui.views.dock_widgets import DIM_STYLE, error_label, error_text, shrinkable
+from explorer.ui.panels.concepts.context import ConceptContext
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, error_label, error_text, shrinkable
 from explorer.ui.workers import JobRunner
 
 TEXTS, SELECTION, FILTERS, ITEMS, COMPONENT, ARITHMETIC = (

@@ -18,12 +18,12 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.library import Library
 from explorer.ui.state import AppState
-from explorer.ui.views.concept_axis import AxisTab
-from explorer.ui.views.concept_context import ConceptContext
-from explorer.ui.views.concept_define import DefinePanel
-from explorer.ui.views.concept_entanglement import EntanglementTab
-from explorer.ui.views.concept_removal import RemovalTab
-from explorer.ui.views.dock_widgets import DIM_STYLE, error_label, error_text, shrinkable
+from explorer.ui.panels.concepts.axis import AxisTab
+from explorer.ui.panels.concepts.context import ConceptContext
+from explorer.ui.panels.concepts.define import DefinePanel
+from explorer.ui.panels.concepts.entanglement import EntanglementTab
+from explorer.ui.panels.concepts.removal import RemovalTab
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, error_label, error_text, shrinkable
 from explorer.ui.workers import JobRunner
 
 TABS = {"define": 0, "axis": 1, "entanglement": 2, "removal": 3}

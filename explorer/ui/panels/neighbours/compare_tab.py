@@ -15,16 +15,16 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QProgressBar, QSplitter, QVBo
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.state import AppState
-from explorer.ui.views.dock_widgets import (DIM_STYLE, METRIC_TITLES, error_label, error_text,
+from explorer.ui.widgets.dock_widgets import (DIM_STYLE, METRIC_TITLES, error_label, error_text,
                                             headline, wrapping)
-from explorer.ui.views.ranked_table import (SCORE_HEADERS, Column, RowsTable, format_score,
+from explorer.ui.widgets.ranked_table import (SCORE_HEADERS, Column, RowsTable, format_score,
                                             item_column)
-from explorer.ui.views.tracked_job import TrackedJob
+from explorer.ui.panels.tracked_job import TrackedJob
 from explorer.ui.workers import JobRunner
 
 if TYPE_CHECKING:
     from explorer.compute.neighbours import MetricComparison
-    from explorer.ui.views.query_spec import QuerySpec
+    from explorer.ui.panels.neighbours.query_spec import QuerySpec
 
 WIDE = 620  # pixels the dock needs to show the three lists side by side
 OVERLAP_PAIRS = [("cosine/dot", "cosine∩dot"), ("cosine/l2", "cosine∩L2"), ("dot/l2", "dot∩L2")]

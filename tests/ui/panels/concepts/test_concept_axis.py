@@ -13,10 +13,10 @@ from explorer.compute import concepts as cc
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import Library
 from explorer.ui.state import AppState
-from explorer.ui.views import concept_axis_histogram, concept_bins
-from explorer.ui.views.concept_axis import AxisTab
-from explorer.ui.views.concept_context import ConceptContext
-from explorer.ui.views.concept_validity_text import validity_plain
+from explorer.ui.panels.concepts import axis_histogram as concept_axis_histogram, bins as concept_bins
+from explorer.ui.panels.concepts.axis import AxisTab
+from explorer.ui.panels.concepts.context import ConceptContext
+from explorer.ui.panels.concepts.validity_text import validity_plain
 from explorer.ui.workers import JobRunner
 
 N, D = 1_000, 16

@@ -15,9 +15,9 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.library import Library
 from explorer.ui.state import AppState
-from explorer.ui.views.concept_context import ConceptContext
-from explorer.ui.views.concept_entanglement import EntanglementTab, format_cell
-from explorer.ui.views.concept_removal import RemovalTab, format_median
+from explorer.ui.panels.concepts.context import ConceptContext
+from explorer.ui.panels.concepts.entanglement import EntanglementTab, format_cell
+from explorer.ui.panels.concepts.removal import RemovalTab, format_median
 from explorer.ui.workers import JobRunner
 
 N, D = 800, 16

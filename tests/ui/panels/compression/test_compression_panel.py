@@ -9,7 +9,7 @@ from explorer.compute import compression as cz
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import Library
 from explorer.ui.state import AppState
-from explorer.ui.views.compression_view import CompressionView
+from explorer.ui.panels.compression.panel import CompressionView
 from explorer.ui.workers import JobRunner
 
 N, D = 1200, 32

@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QLineEdit, QLis
 
 from explorer.core.library import Library
 from explorer.ui.state import AppState
-from explorer.ui.views.concept_context import ConceptContext
-from explorer.ui.views.dock_widgets import DIM_STYLE, error_label, error_text, headline, wrapping
-from explorer.ui.views.ranked_table import (SCORE_HEADERS, Column, RowsTable, format_score,
+from explorer.ui.panels.concepts.context import ConceptContext
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, error_label, error_text, headline, wrapping
+from explorer.ui.widgets.ranked_table import (SCORE_HEADERS, Column, RowsTable, format_score,
                                             item_column)
-from explorer.ui.views.tracked_job import TrackedJob
+from explorer.ui.panels.tracked_job import TrackedJob
 from explorer.ui.workers import JobRunner
 
 K = 10  # neighbours compared per query

@@ -151,7 +151,7 @@ def test_export_view_selection_and_coordinates(qtbot, window, plane_file, tmp_pa
 def test_results_for_a_previous_set_are_dropped(qtbot, window, plane_file, tmp_path, monkeypatch):
     import time
 
-    from explorer.ui.views import map_view
+    from explorer.ui.panels.map import panel as map_view
 
     path, xy = plane_file
     open_map(qtbot, window, path)

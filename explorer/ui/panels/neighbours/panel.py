@@ -25,14 +25,14 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgr
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.state import AppState, NeighbourMarks
-from explorer.ui.views.compare_tab import CompareTab
-from explorer.ui.views.dock_widgets import (DIM_STYLE, error_label, error_text, headline,
+from explorer.ui.panels.neighbours.compare_tab import CompareTab
+from explorer.ui.widgets.dock_widgets import (DIM_STYLE, error_label, error_text, headline,
                                             metric_combo, shrinkable, wrapping)
-from explorer.ui.views.hubness_tab import HubnessTab
-from explorer.ui.views.query_spec import QuerySpec
-from explorer.ui.views.ranked_table import (SCORE_HEADERS, Column, RowsTable, format_score,
+from explorer.ui.panels.neighbours.hubness_tab import HubnessTab
+from explorer.ui.panels.neighbours.query_spec import QuerySpec
+from explorer.ui.widgets.ranked_table import (SCORE_HEADERS, Column, RowsTable, format_score,
                                             item_column, metadata_column, text_column)
-from explorer.ui.views.tracked_job import TrackedJob
+from explorer.ui.panels.tracked_job import TrackedJob
 from explorer.ui.workers import JobRunner
 
 if TYPE_CHECKING:

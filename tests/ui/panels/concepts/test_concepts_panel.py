@@ -10,8 +10,8 @@ from explorer.compute import concepts as cc
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import Library
 from explorer.ui.state import AppState
-from explorer.ui.views import concept_define as cd
-from explorer.ui.views.concepts_view import ConceptsView
+from explorer.ui.panels.concepts import define as cd
+from explorer.ui.panels.concepts.panel import ConceptsView
 from explorer.ui.workers import JobRunner
 
 N, D = 900, 16

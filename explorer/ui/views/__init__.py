@@ -1,1 +1,0 @@
-"""Dock views; each subscribes to AppState and never calls another view."""
