@@ -61,6 +61,16 @@ class Derived:
     meta: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ConceptPlane:
+    """The map's concept plane: every item scored along two concept directions."""
+
+    coords: np.ndarray  # float32 (n, 2)
+    x_label: str
+    y_label: str
+    seconds: float
+
+
 class AppState(QObject):
     setChanged = Signal(object)  # EmbeddingSet | None
     selectionChanged = Signal(object, object)  # rows (np.ndarray), source
@@ -70,6 +80,12 @@ class AppState(QObject):
     neighboursChanged = Signal(object)  # NeighbourMarks | None
     derivedChanged = Signal(str)  # name of a derived per-row array added, replaced or removed
     frameRequested = Signal(object)  # rows the map should zoom to
+    # requests between panels, which never call each other
+    viewRequested = Signal(str)  # a panel's key (or a tab: "compare", "hubness"): bring it forward
+    planeRequested = Signal()  # the map wants the concept plane: the concepts panel answers
+    planeChanged = Signal(object)  # ConceptPlane, once computed
+    openSetRequested = Signal(str)  # library id of a set to show
+    libraryChanged = Signal(str)  # a set was added or changed in the library (its id)
 
     def __init__(self) -> None:
         super().__init__()
@@ -143,3 +159,20 @@ class AppState(QObject):
                 raise ValueError(f"{name}: {len(derived.values)} values for {es.count} rows")
             self.derived[name] = derived
         self.derivedChanged.emit(name)
+
+    def request_view(self, key: str) -> None:
+        """Ask the window to bring a panel (or one of its tabs) forward."""
+        self.viewRequested.emit(key)
+
+    def request_plane(self) -> None:
+        self.planeRequested.emit()
+
+    def set_plane(self, plane: ConceptPlane) -> None:
+        """A concept plane is ready: the map shows it."""
+        self.planeChanged.emit(plane)
+
+    def request_open(self, set_id: str) -> None:
+        self.openSetRequested.emit(set_id)
+
+    def library_changed(self, set_id: str = "") -> None:
+        self.libraryChanged.emit(set_id)
