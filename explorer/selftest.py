@@ -366,9 +366,9 @@ def _first_line(exc: Exception) -> str:
 def run(as_json: bool = False, out: TextIO | None = None) -> int:
     """Run every check in a temporary library; 0 when all pass, else 1."""
     out = out or sys.stdout
-    from explorer.compute import numba_cache
+    from explorer.compute.numba import configure
 
-    numba_cache.configure()  # the user's cache folder, before EXPLORER_HOME points elsewhere
+    configure()  # the user's cache folder, before EXPLORER_HOME points elsewhere
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     root = Path(tempfile.mkdtemp(prefix="explorer-selftest-"))
     saved = os.environ.get("EXPLORER_HOME")

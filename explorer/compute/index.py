@@ -23,10 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
-from explorer.compute import numba_cache
+from explorer.compute.numba import jit, prange
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 from explorer.core.vector_checks import chunk_rows
@@ -43,7 +42,7 @@ class Neighbours:
     exact: bool = True  # False when an approximate (HNSW / IVF) index answered
 
 
-@numba_cache.jit(inline="always", nogil=True)
+@jit(inline="always", nogil=True)
 def _insert(vals, ids, s, i):
     """Put score s of row i into an ascending top list (vals[0] is the current k-th best)."""
     k = vals.shape[0]
@@ -56,13 +55,13 @@ def _insert(vals, ids, s, i):
     ids[p] = i
 
 
-@numba_cache.jit(parallel=True, fastmath=True, nogil=True)
+@jit(parallel=True, fastmath=True, nogil=True)
 def _scan_blocks(x, q, scale, offset, allowed, use_mask, k, nblocks):
     """Each block of rows keeps its own top-k of dot(x, q) * scale + offset."""
     n, d = x.shape
     out_v = np.full((nblocks, k), -np.inf, np.float32)
     out_i = np.full((nblocks, k), -1, np.int64)
-    for b in numba.prange(nblocks):
+    for b in prange(nblocks):
         lo = b * n // nblocks
         hi = (b + 1) * n // nblocks
         vals = np.full(k, -np.inf, np.float32)

@@ -15,7 +15,7 @@ L2-normalised first (zero rows stay zero).
 
 UMAP runs umap-learn's algorithm (0.5.12: fuzzy simplicial set, spectral
 initialisation, the same SGD epochs and random number generator) through
-kernels compiled once per installation (see `numba_cache`) and a kNN graph
+kernels compiled once per installation (see `explorer.compute.numba.umap_kernels`) and a kNN graph
 from faiss; the epochs are driven from here, which is what gives partial
 layouts and cancellation between epochs without relying on umap internals.
 t-SNE runs openTSNE on the same kNN graph, with its callbacks for partial
@@ -53,12 +53,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from explorer import plugins
-from explorer.compute import numba_cache
-
-numba_cache.configure()  # before anything imports numba (umap, pynndescent, our kernels)
-
-from explorer.core.jobs import Cancelled, TaskState  # noqa: E402
-from explorer.core.vector_checks import chunk_rows  # noqa: E402
+from explorer.compute.numba import run_parallel
+from explorer.compute.numba.umap_kernels import membership_strengths, run_epoch, smooth_knn_dist
+from explorer.core.jobs import Cancelled, TaskState
+from explorer.core.vector_checks import chunk_rows
 
 if TYPE_CHECKING:
     from explorer.core.embedding_set import EmbeddingSet
@@ -684,9 +682,7 @@ def _membership_weights(ind: np.ndarray, dist: np.ndarray, k: int) -> np.ndarray
 def _smooth_knn_dist(dist: np.ndarray, k: float, local_connectivity: float = 1.0):
     args = (np.ascontiguousarray(dist, dtype=np.float32), float(k), 64,
             float(local_connectivity), 1.0)
-    numba_cache.compile_for(numba_cache.smooth_knn_dist, *args)  # never compile under the lock
-    with numba_cache.parallel_lock:
-        return numba_cache.smooth_knn_dist(*args)
+    return run_parallel(smooth_knn_dist, *args)  # compiled first, never under the lock
 
 
 def fuzzy_graph(ind: np.ndarray, dist: np.ndarray, n_neighbors: int):
@@ -696,7 +692,7 @@ def fuzzy_graph(ind: np.ndarray, dist: np.ndarray, n_neighbors: int):
     m = ind.shape[0]
     dist = np.ascontiguousarray(dist, dtype=np.float32)
     sigmas, rhos = _smooth_knn_dist(dist, float(n_neighbors), 1.0)
-    rows, cols, vals = numba_cache.membership_strengths(
+    rows, cols, vals = membership_strengths(
         np.ascontiguousarray(ind, dtype=np.int64), dist, sigmas, rhos, False)
     g = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(m, m)).tocsr()
     g.eliminate_zeros()
@@ -925,10 +921,10 @@ def optimize_layout(embedding: np.ndarray, graph, min_dist: float, n_epochs: int
     every = max(1, n_epochs // max(1, partial_steps))
     alpha = 1.0
     for epoch in range(n_epochs):
-        numba_cache.run_epoch(parallel, emb, emb, head, tail, int(m), epochs_per_sample,
-                              float(a), float(b), rng_per_sample, 1.0, int(dim), True,
-                              float(alpha), epochs_per_negative_sample, next_negative,
-                              next_sample, int(epoch))
+        run_epoch(parallel, emb, emb, head, tail, int(m), epochs_per_sample,
+                  float(a), float(b), rng_per_sample, 1.0, int(dim), True,
+                  float(alpha), epochs_per_negative_sample, next_negative,
+                  next_sample, int(epoch))
         alpha = 1.0 * (1.0 - (float(epoch) / float(n_epochs)))
         state.progress(epoch + 1, n_epochs)
         if (epoch + 1) % every == 0 and epoch + 1 < n_epochs:

@@ -26,7 +26,7 @@ Conventions shared by every function here:
   max; pass it to keep colours stable while panning). NaN values are not drawn.
 
 Speed: the inner loops are numba kernels (jitted when this module is imported,
-compiled on their first call and cached on disk by `numba_cache`; GIL
+compiled on their first call and cached on disk by `explorer.compute.numba`; GIL
 released, so a render thread does not block the UI) with numpy fallbacks that
 give the identical image (EXPLORER_NUMBA=0 or ``spatial.USE_NUMBA = False``).
 The density kernel is memory-bound on the random pixel updates: feeding it
@@ -43,7 +43,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from explorer.compute import numba_cache
+from explorer.compute.numba import jit
 from explorer.compute.spatial import run_kernel, spans_to_positions
 
 __all__ = [
@@ -263,7 +263,7 @@ def _visible(visible, k: int) -> np.ndarray:
 
 # --- density -------------------------------------------------------------------------
 
-@numba_cache.jit(nogil=True)
+@jit(nogil=True)
 def _density_cat_kernel(coords, lo, hi, cat, vis, pal, ox, sx, offx, oy, sy, offy, W, H, acc):
     K = vis.shape[0]
     bad = 0
@@ -291,7 +291,7 @@ def _density_cat_kernel(coords, lo, hi, cat, vis, pal, ox, sx, offx, oy, sy, off
     return bad
 
 
-@numba_cache.jit(nogil=True)
+@jit(nogil=True)
 def _density_count_kernel(coords, lo, hi, ox, sx, offx, oy, sy, offy, W, H, cnt):
     for s in range(lo.shape[0]):
         for i in range(lo[s], hi[s]):
@@ -305,7 +305,7 @@ def _density_count_kernel(coords, lo, hi, ox, sx, offx, oy, sy, offy, W, H, cnt)
     return 0
 
 
-@numba_cache.jit(nogil=True)
+@jit(nogil=True)
 def _density_value_kernel(coords, lo, hi, values, ox, sx, offx, oy, sy, offy, W, H, vsum, cnt):
     for s in range(lo.shape[0]):
         for i in range(lo[s], hi[s]):
@@ -324,7 +324,7 @@ def _density_value_kernel(coords, lo, hi, values, ox, sx, offx, oy, sy, offy, W,
     return 0
 
 
-@numba_cache.jit(nogil=True)
+@jit(nogil=True)
 def _nonzero_kernel(acc, col, out):
     """Write the rows p with acc[p, col] != 0 into out (if big enough); return their number."""
     j = 0
@@ -550,7 +550,7 @@ def _lut_index(v: np.ndarray, vmin: float, vmax: float, k: int = 256) -> np.ndar
 
 # --- points --------------------------------------------------------------------------
 
-@numba_cache.jit(nogil=True)
+@jit(nogil=True)
 def _points_kernel(coords, rows, use_rows, cmode, pidx, vis, pal, rim_pal,
                    ox, sx, offx, oy, sy, offy, W, H, reach, offs, rim, out):
     """Painter's algorithm: each point stamps its disc offsets; later points win.

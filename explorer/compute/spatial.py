@@ -41,7 +41,7 @@ Numba compiles the build (a counting sort in one pass over the points,
 cached on disk, GIL released); with EXPLORER_NUMBA=0 in the environment (or
 ``USE_NUMBA = False``), numpy's stable argsort gives the same order (slower at
 10M points). The kernels here and in `raster` are jitted when the module is
-imported (`numba_cache.jit`), so no worker thread ever imports numba or builds
+imported (`explorer.compute.numba.jit`), so no worker thread ever imports numba or builds
 a dispatcher; `run_kernel` runs one. No Qt here.
 """
 
@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from explorer.compute import numba_cache
+from explorer.compute.numba import jit
 
 __all__ = ["GridIndex", "crossing_parity", "run_kernel", "spans_to_positions", "USE_NUMBA"]
 
@@ -75,7 +75,7 @@ _failed: set[Any] = set()  # kernels numba could not compile: numpy from then on
 
 
 def run_kernel(kernel: Any, *args: Any) -> Any:
-    """Run a `numba_cache.jit` kernel; False when numba is off or failed (the caller uses numpy)."""
+    """Run a `jit` kernel; False when numba is off or failed (the caller uses numpy)."""
     if not USE_NUMBA or kernel in _failed:
         return False
     try:
@@ -88,7 +88,7 @@ def run_kernel(kernel: Any, *args: Any) -> Any:
         raise
 
 
-@numba_cache.jit(nogil=True)
+@jit(nogil=True)
 def _build_kernel(coords, xmin, sx, nx, ymin, sy, ny, starts, order, out):
     """Counting sort of points by cell (numba). starts: zeros(ncells + 2)."""
     n = coords.shape[0]

@@ -14,8 +14,9 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from explorer import __version__
-from explorer.compute import index, numba_cache, projection, raster  # noqa: F401 - see warm_up
+from explorer.compute import index, projection, raster  # noqa: F401 - see warm_up
 from explorer.compute.spatial import GridIndex
+from explorer.compute.warm_up import warm_up as warm_up_kernels
 from explorer.ui.collector import collect_on_ui_thread
 from explorer.ui.main_window import MainWindow
 from explorer.ui.resources import icon_path
@@ -83,7 +84,7 @@ def warm_up() -> None:
     The modules holding the kernels are imported with this one, so this thread
     imports nothing: it only compiles or loads machine code.
     """
-    numba_cache.warm_up()
+    warm_up_kernels()
     xy = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
     grid = GridIndex(xy)
     grid.in_polygon(np.array([-1.0, 1.0, 0.0]), np.array([-1.0, -1.0, 1.0]))

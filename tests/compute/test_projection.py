@@ -21,7 +21,8 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.manifold import trustworthiness
 
-from explorer.compute import numba_cache
+from explorer.compute import numba as numba_setup
+from explorer.compute.warm_up import warm_up
 from explorer.compute.projection import (
     Projection, ProjectionParams, algorithm_version, cached_project, default_params, project,
     run_projection)
@@ -331,21 +332,21 @@ def test_run_projection_writes_parquet(library_set, tmp_path):
 # --- numba cache -------------------------------------------------------------------------------
 
 def test_numba_cache_is_configured_under_data_home(tmp_path):
-    assert numba_cache.configure() == numba_cache.configure()      # idempotent
-    code = ("import os, numba; from explorer.compute import numba_cache as c;"
+    assert numba_setup.configure() == numba_setup.configure()      # idempotent
+    code = ("import os, numba; from explorer.compute import numba as c;"
             "print(c.configure()); print(numba.config.CACHE_DIR)")
     env = {k: v for k, v in __import__("os").environ.items() if k != "NUMBA_CACHE_DIR"}
     env["EXPLORER_HOME"] = str(tmp_path / "home")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
-    want = str(tmp_path / "home" / numba_cache.CACHE_SUBDIR)
+    want = str(tmp_path / "home" / numba_setup.CACHE_SUBDIR)
     assert out == [want, want]
 
 
 def test_warm_up_fills_the_on_disk_cache():
-    info = numba_cache.warm_up()
-    cache = numba_cache.configure()
-    index_files = list(cache.rglob("numba_cache.*.nbi"))
+    info = warm_up()
+    cache = numba_setup.configure()
+    index_files = list(cache.rglob("umap_kernels.*.nbi"))
     names = {p.name.split(".")[1].split("-")[0] for p in index_files}
     assert {"smooth_knn_dist", "membership_strengths", "epoch_parallel"} <= names
     assert info["signatures"]["epoch_parallel"] >= 1

@@ -9,7 +9,7 @@ import logging
 import numpy as np
 import pacmap
 
-from explorer.compute import numba_cache
+from explorer.compute.numba import parallel_lock
 from explorer.compute.projection import ProjectionParams, fit_sample
 from explorer.core.jobs import TaskState
 
@@ -25,7 +25,7 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
         logging.getLogger("pacmap").setLevel(logging.ERROR)  # small-set notices, not errors
         # pacmap prints a note about random_state on stdout, which `--json` output owns;
         # its numba kernels run on every core, one parallel launch at a time in this process
-        with contextlib.redirect_stdout(io.StringIO()), numba_cache.parallel_lock:
+        with contextlib.redirect_stdout(io.StringIO()), parallel_lock:
             reducer = pacmap.PaCMAP(n_components=params.dims,
                                     n_neighbors=max(1, min(params.n_neighbors, len(x) - 1)),
                                     random_state=params.seed, verbose=False)

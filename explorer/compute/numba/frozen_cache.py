@@ -1,6 +1,6 @@
 """numba's disk cache in the frozen app (PyInstaller): one folder, whatever the launch directory.
 
-PyInstaller gives bundled modules relative file names (`explorer/compute/numba_cache.py`)
+PyInstaller gives bundled modules relative file names (`explorer/compute/numba/umap_kernels.py`)
 and ships no sources, so numba skips NUMBA_CACHE_DIR (it wants an existing source
 file) and falls back to its user-wide locator, which names the folder after
 `os.path.abspath(file)`: the launch directory. Launched from elsewhere, the app
@@ -19,7 +19,7 @@ from numba.core.caching import UserProvidedCacheLocator
 
 
 class FrozenCacheLocator(UserProvidedCacheLocator):
-    """A bundled module's kernels under the app's numba folder (`numba_cache.configure()`),
+    """A bundled module's kernels under the app's numba folder (`explorer.compute.numba.configure()`),
     keyed by where the module sits inside the installed bundle.
 
     The freshness stamp stays numba's frozen one, a hash of the executable, which
@@ -31,10 +31,10 @@ class FrozenCacheLocator(UserProvidedCacheLocator):
         bundle = getattr(sys, "_MEIPASS", None)
         if bundle is None:
             return None
-        if not config.CACHE_DIR:  # numba came in before numba_cache (e.g. via spatial)
-            from explorer.compute import numba_cache
+        if not config.CACHE_DIR:  # numba came in before the app's set-up (e.g. via a plugin)
+            from explorer.compute.numba import configure
 
-            numba_cache.configure()
+            configure()
         locator = cls(py_func, os.path.join(bundle, py_file))  # absolute names stay as they are
         try:
             locator.ensure_cache_path()
