@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
@@ -24,6 +25,7 @@ from explorer.core.session import is_session_path
 from explorer.ui import settings as ui_settings
 from explorer.ui.dialogs.encode_dialog import EncodeDialog, skipped_box
 from explorer.ui.dialogs.messages import ask_choice, ask_drop_nonfinite, error_box, warnings_box
+from explorer.ui.panels.base import Panel, PanelContext
 from explorer.ui.session import SessionManager
 from explorer.ui.state import AppState
 from explorer.ui.panels.compression.panel import CompressionView
@@ -35,6 +37,8 @@ from explorer.ui.panels.neighbours.panel import CENTROID, CURRENT, NeighboursVie
 from explorer.ui.panels.table import TableView
 from explorer.ui.workers import Job, JobRunner
 
+BUILTIN_PANELS: tuple[type[Panel], ...] = (LibraryView, ItemView, MapView, TableView,
+                                            NeighboursView, ConceptsView, CompressionView)
 NEIGHBOUR_TABS = {"neighbours": 0, "compare": 1, "hubness": 2}
 
 
@@ -96,7 +100,8 @@ class JobStatus(QWidget):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, library: Library | None = None, restore: bool = True) -> None:
+    def __init__(self, library: Library | None = None, restore: bool = True,
+                 panels: Sequence[type[Panel]] | None = None) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         self.library = library or Library()
@@ -114,20 +119,21 @@ class MainWindow(QMainWindow):
         self._last_encode: tuple[list[str], EncodeOptions] | None = None  # pre-fills the next
         self.last_encode: EncodeResult | None = None
 
-        self.table_view = TableView(self.state, self.jobs)
-        self.library_view = LibraryView()
-        self.item_view = ItemView(self.state)
-        self.map_view = MapView(self.state, self.jobs)
-        self.neighbours_view = NeighboursView(self.state, self.jobs)
-        self.neighbours_view.showViewRequested.connect(self.show_view)
-        self.concepts_view = ConceptsView(self.state, self.jobs, self.library)
-        self.concepts_view.planeReady.connect(self.map_view.show_plane)
-        self.concepts_view.openSetRequested.connect(self.open_library_set)
-        self.concepts_view.setCreated.connect(lambda _id: self.refresh_library())
-        self.concepts_view.showViewRequested.connect(self.show_view)
-        self.map_view.planeRequested.connect(self.show_concept_plane)
-        self.compression_view = CompressionView(self.state, self.jobs)
-        self.compression_view.showViewRequested.connect(self.show_view)
+        context = PanelContext(self.state, self.jobs, self.library)
+        self.panels: dict[str, Panel] = {}
+        for panel_class in panels if panels is not None else BUILTIN_PANELS:
+            panel = panel_class(context)
+            self.panels[panel.key] = panel
+        self.table_view = self.panels["table"]
+        self.library_view = self.panels["library"]
+        self.item_view = self.panels["item"]
+        self.map_view = self.panels["map"]
+        self.neighbours_view = self.panels["neighbours"]
+        self.concepts_view = self.panels["concepts"]
+        self.compression_view = self.panels["compression"]
+        self.state.viewRequested.connect(self.show_view)
+        self.state.openSetRequested.connect(self.open_library_set)
+        self.state.libraryChanged.connect(lambda _id: self.refresh_library())
         self.library_view.openRequested.connect(self.open_library_set)
         self.library_view.removeRequested.connect(self.remove_library_set)
         self.library_view.renameRequested.connect(self.rename_library_set)
@@ -185,17 +191,6 @@ class MainWindow(QMainWindow):
         dock = self.docks[key]
         dock.show()
         dock.raise_()
-
-    def show_concept_plane(self) -> None:
-        """The map's Concept plane: the two directions chosen in the Concepts dock as x and y."""
-        view = self.concepts_view
-        if view.plane_button.isEnabled():
-            view.show_plane()
-        else:
-            self.show_view("concepts")
-            view.show_tab("define")
-            view.hint.setText("Save two directions, then choose them as the plane's x and y "
-                              "(or pick Concept plane on the map again).")
 
     def find_neighbours(self) -> None:
         """Ctrl+N: neighbours of the current item (or of the selection's centroid)."""

@@ -17,7 +17,9 @@ import argparse
 import json
 import os
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -28,6 +30,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from explorer.compute.spatial import GridIndex  # noqa: E402
 from explorer.core.colouring import Colouring  # noqa: E402
 from explorer.core.jobs import TaskState  # noqa: E402
+from explorer.core.library import Library  # noqa: E402
+from explorer.ui.panels.base import PanelContext  # noqa: E402
 from explorer.ui.state import AppState  # noqa: E402
 from explorer.ui.panels.map.panel import MapView, palette_for, render_layers  # noqa: E402
 from explorer.ui.workers import JobRunner  # noqa: E402
@@ -58,7 +62,7 @@ def pan_frames(widget, viewbox, app, steps: int) -> list[float]:
 
 def ours(app, xy, codes, steps: int) -> dict:
     state, jobs = AppState(), JobRunner()
-    view = MapView(state, jobs)
+    view = MapView(PanelContext(state, jobs, Library(Path(tempfile.mkdtemp()))))
     view.resize(*SIZE)
     view.show()
     app.processEvents()

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -21,6 +23,8 @@ import pyarrow as pa  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from explorer.core.embedding_set import EmbeddingSet  # noqa: E402
+from explorer.core.library import Library  # noqa: E402
+from explorer.ui.panels.base import PanelContext  # noqa: E402
 from explorer.ui.state import AppState  # noqa: E402
 from explorer.ui.panels.table import TableView  # noqa: E402
 from explorer.ui.workers import JobRunner  # noqa: E402
@@ -56,7 +60,7 @@ def main() -> None:
     results = {}
     for n in (1_000, 1_000_000):
         state, jobs = AppState(), JobRunner()
-        view = TableView(state, jobs)
+        view = TableView(PanelContext(state, jobs, Library(Path(tempfile.mkdtemp()))))
         view.resize(1200, 900)
         view.show()
         es = make_set(n)

@@ -59,12 +59,12 @@ class Panel(QWidget):
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(f"panel-{self.key}")
-        self.context = context
+        self.panel_context = context
         self.state = context.state
-        self.error_line = ErrorLine()
+        self.error_line = ErrorLine(self)
         self.jobs = PanelJobs(self.key, context.runner, context.state, self.show_error,
                               parent=self)
-        context.state.setChanged.connect(self._set_changed)
+        context.state.setChanged.connect(self._panel_set_changed)
 
     def new_set(self, es: EmbeddingSet | None) -> None:
         """The window shows another set (or none). The panel's jobs for the old one are
@@ -83,6 +83,6 @@ class Panel(QWidget):
         """A job of this panel failed: say so in the panel, not in a dialog."""
         self.error_line.show_error(error)
 
-    def _set_changed(self, es: EmbeddingSet | None) -> None:
+    def _panel_set_changed(self, es: EmbeddingSet | None) -> None:
         self.error_line.clear_error()
         self.new_set(es)

@@ -7,12 +7,17 @@ import html
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from explorer.core.embedding_set import EmbeddingSet
+from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.state import AppState
 
 
-class ItemView(QWidget):
-    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+class ItemView(Panel):
+    key = "item"
+    title = "Item"
+    area = Area.LEFT
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        state = context.state
         self.state = state
         self.browser = QTextBrowser()
         self.browser.setOpenLinks(False)

@@ -12,6 +12,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
+from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.core.manifest import DamagedSet, LibraryEntry
 from explorer.core.storage import human_bytes
 
@@ -33,13 +34,16 @@ class _Item(QTreeWidgetItem):
         return self.text(column).casefold() < other.text(column).casefold()
 
 
-class LibraryView(QWidget):
+class LibraryView(Panel):
+    key = "library"
+    title = "Library"
+    area = Area.LEFT
     openRequested = Signal(str)  # library id
     removeRequested = Signal(str)  # library id, or the folder name of a damaged set
     renameRequested = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setRootIsDecorated(False)

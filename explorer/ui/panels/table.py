@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.metadata import MetadataQuery
+from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.state import AppState, SelectMode
 from explorer.ui.workers import JobRunner
 
@@ -102,15 +103,19 @@ class ArrowTableModel(QAbstractTableModel):
         return None
 
 
-class TableView(QWidget):
+class TableView(Panel):
     """Filter box (SQL through DuckDB), text search, and the virtualised table."""
+    key = "table"
+    title = "Table"
+    area = Area.BOTTOM
 
     queryFinished = Signal()  # the shown rows changed, or the query failed
 
-    def __init__(self, state: AppState, jobs: JobRunner, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        state, jobs = context.state, context.runner
         self.state = state
-        self.jobs = jobs
+        self.runner = jobs
         self._query: MetadataQuery | None = None
         self._syncing = False
 
@@ -168,7 +173,7 @@ class TableView(QWidget):
 
     # --- set and query ---------------------------------------------------------
     def _set_changed(self, es: EmbeddingSet | None) -> None:
-        self.jobs.cancel_kind("table-query")
+        self.runner.cancel_kind("table-query")
         self.filter_edit.blockSignals(True)
         self.search_edit.blockSignals(True)
         self.filter_edit.clear()
@@ -201,7 +206,7 @@ class TableView(QWidget):
         text = self.search_edit.text().strip()
         self.message.hide()
         if not expr and not text:
-            self.jobs.cancel_kind("table-query")
+            self.runner.cancel_kind("table-query")
             self.model.set_rows(None)
             self._update_count()
             self._selection_changed(self.state.selection, None)
@@ -215,7 +220,7 @@ class TableView(QWidget):
                 rows = found if rows is None else np.intersect1d(rows, found)
             return rows
 
-        self.jobs.submit("table-query", "Filtering metadata", work,
+        self.runner.submit("table-query", "Filtering metadata", work,
                          on_done=self._query_done, on_error=self._query_failed)
 
     def _query_done(self, rows: np.ndarray) -> None:

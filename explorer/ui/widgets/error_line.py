@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from explorer.core.errors import InputError
 
@@ -26,8 +26,8 @@ def error_text(error: BaseException) -> str:
 class ErrorLine(QLabel):
     """Hidden until an error; wraps rather than widening its panel; selectable text."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.setObjectName("errorLine")
         self.setWordWrap(True)
         self.setStyleSheet(ERROR_STYLE)

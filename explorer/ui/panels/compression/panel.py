@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout,
                                QTableWidgetItem, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from explorer.core.embedding_set import EmbeddingSet
+from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.state import AppState, Derived
 from explorer.ui.panels.compression.query import QueryComparison
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, error_label, error_text, wrapping
@@ -45,14 +46,17 @@ def _mib(n: float) -> str:
     return f"{n / 2**20:,.1f} MiB" if n >= 2**20 else f"{n / 1024:,.1f} KiB"
 
 
-class CompressionView(QWidget):
+class CompressionView(Panel):
+    key = "compression"
+    title = "Compression"
+    area = Area.BOTTOM
     evaluated = Signal(object)  # Evaluation
-    showViewRequested = Signal(str)
 
-    def __init__(self, state: AppState, jobs: JobRunner, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        state, jobs = context.state, context.runner
         self.state = state
-        self.jobs = jobs
+        self.runner = jobs
         self.es: EmbeddingSet | None = None
         self.results: list = []  # MethodResult, in the order they arrived
         self.evaluation = None
@@ -254,7 +258,7 @@ class CompressionView(QWidget):
                 self._show_error(error)
 
         self.status.setText("Evaluating…")
-        self.jobs.submit("compression", "Evaluating compressions", work, on_done=done,
+        self.runner.submit("compression", "Evaluating compressions", work, on_done=done,
                          on_error=failed, on_partial=partial)
 
     # --- showing -----------------------------------------------------------------------
@@ -424,7 +428,7 @@ class CompressionView(QWidget):
                                                   f"{len(rows):,} query items (the others "
                                                   f"are not drawn)"))
         self.state.set_colour_by(name)
-        self.showViewRequested.emit("map")
+        self.state.request_view("map")
 
     # --- export -------------------------------------------------------------------------
     def _export_dialog(self, kind: str) -> None:
@@ -453,7 +457,7 @@ class CompressionView(QWidget):
             write = cz.write_csv if kind == "csv" else cz.write_report_json
             return write(evaluation, path)
 
-        self.jobs.submit("compression-export", "Writing the report", work,
+        self.runner.submit("compression-export", "Writing the report", work,
                          on_done=lambda p: self.status.setText(f"Wrote {p}"),
                          on_error=self._show_error)
 

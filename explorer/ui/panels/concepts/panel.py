@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout,
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.library import Library
-from explorer.ui.state import AppState
+from explorer.ui.panels.base import Area, Panel, PanelContext
+from explorer.ui.state import AppState, ConceptPlane
 from explorer.ui.panels.concepts.axis import AxisTab
 from explorer.ui.panels.concepts.context import ConceptContext
 from explorer.ui.panels.concepts.define import DefinePanel
@@ -29,17 +30,16 @@ from explorer.ui.workers import JobRunner
 TABS = {"define": 0, "axis": 1, "entanglement": 2, "removal": 3}
 
 
-class ConceptsView(QWidget):
-    planeReady = Signal(object, str, str, float)  # coords (n, 2), x label, y label, seconds
-    openSetRequested = Signal(str)
-    setCreated = Signal(str)
-    showViewRequested = Signal(str)
+class ConceptsView(Panel):
+    key = "concepts"
+    title = "Concepts"
+    area = Area.LEFT
 
-    def __init__(self, state: AppState, jobs: JobRunner, library: Library,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        state, jobs, library = context.state, context.runner, context.library
         self.state = state
-        self.jobs = jobs
+        self.runner = jobs
         self.context = ConceptContext(jobs, self)
         self.es: EmbeddingSet | None = None
         self._gen = 0
@@ -87,11 +87,12 @@ class ConceptsView(QWidget):
         self.define.created.connect(lambda _d: self.show_tab("axis"))
         self.axis = AxisTab(state, jobs, self.context)
         self.axis.validityChanged.connect(lambda d: self.context.save(d, then_choose=False))
-        self.axis.showViewRequested.connect(self.showViewRequested)
+        self.axis.showViewRequested.connect(state.request_view)
         self.entanglement = EntanglementTab(state, jobs, self.context)
         self.removal = RemovalTab(state, jobs, self.context, library)
-        self.removal.openSetRequested.connect(self.openSetRequested)
-        self.removal.setCreated.connect(self.setCreated)
+        self.removal.openSetRequested.connect(state.request_open)
+        self.removal.setCreated.connect(state.library_changed)
+        state.planeRequested.connect(self.plane_requested)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for widget, title, tip in (
@@ -189,7 +190,7 @@ class ConceptsView(QWidget):
             if gen == self._gen:
                 self.define.set_text_reason(reason)
 
-        self.jobs.submit("concept-model", "Looking for the set's model", work, on_done=done,
+        self.runner.submit("concept-model", "Looking for the set's model", work, on_done=done,
                          on_error=lambda err: done(error_text(err)))
 
     def _directions_changed(self) -> None:
@@ -228,6 +229,16 @@ class ConceptsView(QWidget):
             self.context.delete(d.name)
 
     # --- the concept plane --------------------------------------------------------------
+    def plane_requested(self) -> None:
+        """The map asks for the concept plane: show it, or say what it needs."""
+        if self.plane_button.isEnabled():
+            self.show_plane()
+            return
+        self.state.request_view("concepts")
+        self.show_tab("define")
+        self.hint.setText("Save two directions, then choose them as the plane's x and y "
+                          "(or pick Concept plane on the map again).")
+
     def show_plane(self) -> None:
         """Score every item along the two chosen directions; the map shows them as x and y."""
         es = self.es
@@ -252,9 +263,10 @@ class ConceptsView(QWidget):
         def done(result) -> None:
             if gen == self._gen:
                 coords, seconds = result
-                self.planeReady.emit(coords, _axis_label(dx), _axis_label(dy), seconds)
+                self.state.set_plane(ConceptPlane(coords, _axis_label(dx), _axis_label(dy),
+                                                  seconds))
 
-        self.jobs.submit("map-project", "Scoring items for the concept plane", work,
+        self.runner.submit("concepts:plane", "Scoring items for the concept plane", work,
                          on_done=done, on_error=self._show_error)
 
     # --- files -----------------------------------------------------------------------------
@@ -274,7 +286,7 @@ class ConceptsView(QWidget):
 
             return cc.export_json(directions, path)
 
-        self.jobs.submit("concepts-file", "Exporting directions", work,
+        self.runner.submit("concepts-file", "Exporting directions", work,
                          on_done=lambda p: self.hint.setText(
                              f"Wrote {len(directions)} direction(s) to {p}"),
                          on_error=self._show_error)
@@ -317,7 +329,7 @@ class ConceptsView(QWidget):
                     return
             self._show_error(error)
 
-        self.jobs.submit("concepts-file", "Importing directions", work, on_done=done,
+        self.runner.submit("concepts-file", "Importing directions", work, on_done=done,
                          on_error=failed)
 
     def _show_error(self, error: BaseException) -> None:

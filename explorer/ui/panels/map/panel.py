@@ -28,7 +28,8 @@ from explorer.core.atomic import write_json
 from explorer.core.colouring import Colouring, colouring_for
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.metadata import MetadataQuery
-from explorer.ui.state import AppState, NeighbourMarks, SelectMode
+from explorer.ui.panels.base import Area, Panel, PanelContext
+from explorer.ui.state import AppState, ConceptPlane, NeighbourMarks, SelectMode
 from explorer.ui.workers import JobRunner
 
 pg.setConfigOptions(imageAxisOrder="row-major")
@@ -248,14 +249,17 @@ def select_mode(modifiers) -> SelectMode:
     return SelectMode.REPLACE
 
 
-class MapView(QWidget):
+class MapView(Panel):
+    key = "map"
+    title = "Map"
+    area = Area.CENTRE
     renderFinished = Signal(str, int)  # mode ("density"/"points"), points in the image
-    planeRequested = Signal()  # the user chose the concept plane: its axes come from elsewhere
 
-    def __init__(self, state: AppState, jobs: JobRunner, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        state, jobs = context.state, context.runner
         self.state = state
-        self.jobs = jobs
+        self.runner = jobs
         self.es: EmbeddingSet | None = None
         self.coords: np.ndarray | None = None
         self.index: GridIndex | None = None
@@ -339,6 +343,7 @@ class MapView(QWidget):
         self.viewbox.clicked.connect(self._clicked)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         state.setChanged.connect(self._set_changed)
+        state.planeChanged.connect(self.show_plane)
         state.selectionChanged.connect(lambda rows, src: self._render_timer.start())
         state.neighboursChanged.connect(self._neighbours_changed)
         state.frameRequested.connect(self.frame_rows)
@@ -515,7 +520,7 @@ class MapView(QWidget):
     def _set_changed(self, es: EmbeddingSet | None) -> None:
         for kind in ("map-project", "map-index", "map-render", "map-colour", "map-fidelity",
                      "map-search"):
-            self.jobs.cancel_kind(kind)
+            self.runner.cancel_kind(kind)
         self._set_gen += 1
         self._layout_gen += 1
         self._image_rect = None
@@ -567,14 +572,14 @@ class MapView(QWidget):
         from explorer.compute.projection import ProjectionParams, cached_project
 
         if params is None and self.method.currentText() == PLANE:
-            self.planeRequested.emit()
+            self.state.request_plane()  # the concepts panel answers with planeChanged
             return
         if params is None:
             params = ProjectionParams(method=METHODS[self.method.currentText()], metric=es.metric)
         name = next((label for label, m in METHODS.items() if m == params.method), "")
         self._show_message(f"Computing {name}…" if name else "")
         self.index = None
-        self.jobs.cancel_kind("map-index")
+        self.runner.cancel_kind("map-index")
         self._layout_gen += 1
         guard = self._current(self._set_gen, self._layout_gen)
 
@@ -584,7 +589,7 @@ class MapView(QWidget):
             remember_viewed(es, chosen)
             return projection
 
-        self.jobs.submit("map-project", f"Computing the {name or 'map'}", work,
+        self.runner.submit("map-project", f"Computing the {name or 'map'}", work,
                          on_done=guard(self._projection_done),
                          on_partial=guard(self._projection_partial))
 
@@ -606,12 +611,13 @@ class MapView(QWidget):
                           fit=self.coords is None or method != "identity")
         self._set_axis_labels(None, None)
 
-    def show_plane(self, coords: np.ndarray, x_label: str, y_label: str, seconds: float) -> None:
+    def show_plane(self, plane: ConceptPlane) -> None:
         """Place the items at their scores along two concept directions (x, y)."""
+        coords, x_label, y_label, seconds = plane.coords, plane.x_label, plane.y_label, plane.seconds
         if self.es is None or len(coords) != self.es.count:
             return
         self._layout_gen += 1
-        self.jobs.cancel_kind("map-project")
+        self.runner.cancel_kind("map-project")
         self.method.setCurrentText(PLANE)
         self._show_layout(coords, {"method": "concept plane", "seconds": seconds,
                                    "x": x_label, "y": y_label}, fit=True)
@@ -641,7 +647,7 @@ class MapView(QWidget):
         self._update_info()
         self._draw_marks()
         coords = self.coords
-        self.jobs.submit("map-index", "Indexing the map", lambda state: GridIndex(coords),
+        self.runner.submit("map-index", "Indexing the map", lambda state: GridIndex(coords),
                          on_done=self._current(self._set_gen, self._layout_gen)(self._index_done))
         if self.colour.currentText() == FIDELITY:
             self._colour_changed()
@@ -678,7 +684,7 @@ class MapView(QWidget):
                 self._render_timer.start()
 
             # a job of the colouring kind, so a metadata colouring still running is dropped
-            self.jobs.submit("map-colour", f"Colouring by {column}", lambda state: colouring,
+            self.runner.submit("map-colour", f"Colouring by {column}", lambda state: colouring,
                              on_done=self._current(self._set_gen)(show))
             return
         if column not in es.columns:
@@ -690,7 +696,7 @@ class MapView(QWidget):
             return colouring_for(es.metadata, column)
 
         guard = self._current(self._set_gen)
-        self.jobs.submit("map-colour", f"Colouring by {column}", work,
+        self.runner.submit("map-colour", f"Colouring by {column}", work,
                          on_done=guard(self._colouring_done), on_error=guard(self._colouring_failed))
 
     def _colouring_done(self, colouring: Colouring) -> None:
@@ -762,7 +768,7 @@ class MapView(QWidget):
             self._show_colour_bar("share of the 10 nearest neighbours kept", 0.0, 1.0)
             self._render_timer.start()
 
-        self.jobs.submit("map-fidelity", "Measuring map fidelity", work,
+        self.runner.submit("map-fidelity", "Measuring map fidelity", work,
                          on_done=self._current(self._set_gen, self._layout_gen)(done))
 
     def _update_info(self) -> None:
@@ -821,7 +827,7 @@ class MapView(QWidget):
                         frozenset(self.hidden), self.size.value(), self.state.selection,
                         self.matches, self._sorted_cache)
         guard = self._current(self._set_gen, self._layout_gen)
-        self.jobs.submit("map-render", "Drawing the map", lambda state: render_layers(layers, state),
+        self.runner.submit("map-render", "Drawing the map", lambda state: render_layers(layers, state),
                          on_done=guard(lambda result: self._rendered(result, rect)))
 
     def _rendered(self, result, rect: tuple) -> None:
@@ -906,12 +912,12 @@ class MapView(QWidget):
         text = self.search.text().strip()
         es = self.es
         if not text or es is None:
-            self.jobs.cancel_kind("map-search")
+            self.runner.cancel_kind("map-search")
             self.matches = None
             self._render_timer.start()
             return
         source = es.path / "metadata.parquet" if es.path else es.metadata
-        self.jobs.submit("map-search", "Searching", lambda state: MetadataQuery(source).search(text),
+        self.runner.submit("map-search", "Searching", lambda state: MetadataQuery(source).search(text),
                          on_done=self._current(self._set_gen)(self._search_done))
 
     def _search_done(self, rows: np.ndarray) -> None:
@@ -1001,7 +1007,7 @@ class MapView(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Export selection", f"{es.name}-selection.csv",
                                               "CSV (*.csv);;Parquet (*.parquet)")
         if path:
-            self.jobs.submit("export", "Exporting", lambda state: export_rows(es, rows, path),
+            self.runner.submit("export", "Exporting", lambda state: export_rows(es, rows, path),
                              on_done=lambda p: self.info.setText(f"Wrote {len(rows):,} items to {p}"))
 
     def export_coordinates(self) -> None:
@@ -1013,7 +1019,7 @@ class MapView(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Export coordinates", f"{es.name}-map.parquet",
                                               "Parquet (*.parquet);;CSV (*.csv)")
         if path:
-            self.jobs.submit("export", "Exporting", lambda state: export_coordinates(es, coords, path),
+            self.runner.submit("export", "Exporting", lambda state: export_coordinates(es, coords, path),
                              on_done=lambda p: self.info.setText(f"Wrote coordinates to {p}"))
 
     def export_view(self, path: str | None = None, width: int | None = None) -> None:

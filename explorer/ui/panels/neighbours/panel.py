@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgr
                                QWidget)
 
 from explorer.core.embedding_set import EmbeddingSet
+from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.state import AppState, NeighbourMarks
 from explorer.ui.panels.neighbours.compare_tab import CompareTab
 from explorer.ui.widgets.dock_widgets import (DIM_STYLE, error_label, error_text, headline,
@@ -68,17 +69,20 @@ def describe_index(info: IndexInfo | None) -> str:
     return " · ".join(parts)
 
 
-class NeighboursView(QWidget):
+class NeighboursView(Panel):
     """The dock: owns the query (and its history) that the Neighbours and Compare tabs answer."""
+    key = "neighbours"
+    title = "Neighbours"
+    area = Area.LEFT
 
     searchFinished = Signal(object)  # SearchResult
     searchFailed = Signal(str)
     compareFinished = Signal(object)  # MetricComparison
     hubnessFinished = Signal(object)  # Hubness
-    showViewRequested = Signal(str)  # ask the window to bring a dock forward ("map")
 
-    def __init__(self, state: AppState, jobs: JobRunner, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        state, jobs = context.state, context.runner
         self.state = state
         self.es: EmbeddingSet | None = None
         self.text_col: str | None = None
@@ -102,7 +106,7 @@ class NeighboursView(QWidget):
         self.hubness_tab = HubnessTab(state, jobs)
         self.hubness_tab.rowChosen.connect(self.choose_row)
         self.hubness_tab.finished.connect(self.hubnessFinished)
-        self.hubness_tab.showViewRequested.connect(self.showViewRequested)
+        self.hubness_tab.showViewRequested.connect(state.request_view)
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from explorer.compute import compression as cz
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import Library
+from explorer.ui.panels.base import PanelContext
 from explorer.ui.state import AppState
 from explorer.ui.panels.compression.panel import CompressionView
 from explorer.ui.workers import JobRunner
@@ -26,7 +27,7 @@ def view(qtbot, explorer_home):
                                             name="pts", format="test", source=[],
                                             metric="cosine", id_column="id"))
     state, jobs = AppState(), JobRunner()
-    widget = CompressionView(state, jobs)
+    widget = CompressionView(PanelContext(state, jobs, library))
     qtbot.addWidget(widget)
     widget.resize(700, 800)
     widget.show()

@@ -9,6 +9,7 @@ import pytest
 from explorer.compute import concepts as cc
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import Library
+from explorer.ui.panels.base import PanelContext
 from explorer.ui.state import AppState
 from explorer.ui.panels.concepts import define as cd
 from explorer.ui.panels.concepts.panel import ConceptsView
@@ -39,7 +40,7 @@ def planted(explorer_home):
 def view(qtbot, planted):
     library, es, *_ = planted
     state, jobs = AppState(), JobRunner()
-    widget = ConceptsView(state, jobs, library)
+    widget = ConceptsView(PanelContext(state, jobs, library))
     qtbot.addWidget(widget)
     widget.resize(700, 800)
     widget.show()
@@ -115,9 +116,10 @@ def test_plane_gives_the_map_the_scores_along_two_directions(qtbot, view, plante
     create(qtbot, view, cd.FILTERS, "strength")
     view.plane_x.setCurrentText("strength")
     view.plane_y.setCurrentText("side")
-    with qtbot.waitSignal(view.planeReady, timeout=WAIT) as got:
+    with qtbot.waitSignal(view.state.planeChanged, timeout=WAIT) as got:
         view.plane_button.click()
-    coords, x_label, y_label, _ = got.args
+    plane = got.args[0]
+    coords, x_label, y_label = plane.coords, plane.x_label, plane.y_label
     expected = cc.score_matrix(es, [view.context.find("strength"), view.context.find("side")])
     np.testing.assert_allclose(coords, expected, atol=1e-6)
     strength, side = view.context.find("strength"), view.context.find("side")
