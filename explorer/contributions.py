@@ -48,13 +48,13 @@ LOADERS = [
 
 _PROJECTION = "explorer.compute.projection"
 PROJECTIONS = [
-    Contribution("projection", "pca", f"{_PROJECTION}:_pca", label="PCA", version=2,
+    Contribution("projection", "pca", f"{_PROJECTION}.pca:fit", label="PCA", version=2,
                  description="principal components, exact, fitted on a sample of rows"),
-    Contribution("projection", "umap", f"{_PROJECTION}:_umap", label="UMAP", version=1,
+    Contribution("projection", "umap", f"{_PROJECTION}.umap:fit", label="UMAP", version=1,
                  description="umap-learn's algorithm on a faiss kNN graph"),
-    Contribution("projection", "tsne", f"{_PROJECTION}:_tsne", label="t-SNE", version=1,
+    Contribution("projection", "tsne", f"{_PROJECTION}.tsne:fit", label="t-SNE", version=1,
                  description="openTSNE on a faiss kNN graph"),
-    Contribution("projection", "identity", f"{_PROJECTION}:_identity", label="Identity",
+    Contribution("projection", "identity", f"{_PROJECTION}.identity:fit", label="Identity",
                  description="the first 2 or 3 columns, for sets that are already 2-D / 3-D"),
 ]
 

@@ -1,0 +1,244 @@
+"""UMAP: umap-learn 0.5.12's algorithm, driven epoch by epoch from here.
+
+Fuzzy simplicial set, spectral initialisation, the same SGD epochs and random number
+generator, through kernels compiled once per installation
+(`explorer.compute.numba.umap_kernels`) and a kNN graph from faiss: driving the epochs here
+is what gives partial layouts and cancellation between epochs without relying on umap
+internals. Deterministic for a seed below PARALLEL_MIN fitted rows (epochs on one
+thread); above it the epochs run on every core like umap-learn without a seed (about twice
+as fast on two cores, not bit-identical between runs; the cache keeps the first result).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from explorer.compute.numba.umap_kernels import run_epoch
+from explorer.compute.projection.graph import find_ab_params, fuzzy_graph
+from explorer.compute.projection.knn import EXACT_KNN_MAX, KnnIndex, self_first
+from explorer.compute.projection.params import PARTIAL_STEPS
+from explorer.compute.projection.pca import fit as fit_pca
+from explorer.compute.projection.pca import pca_init
+from explorer.compute.projection.placement import PLACE_K, place
+from explorer.compute.projection.rows import fit_size, gather, sample_rows
+from explorer.core.jobs import Cancelled, TaskState
+
+if TYPE_CHECKING:
+    from explorer.compute.projection.params import ProjectionParams
+
+UMAP_SAMPLE_ABOVE = 200_000    # UMAP: above this many rows, fit on a sample ...
+UMAP_AUTO_SAMPLE = 100_000     # ... of this many rows and place the rest
+PARALLEL_MIN = 10_000          # multi-threaded (non-deterministic) UMAP epochs from here
+
+
+def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
+          n_epochs: int | None = None, parallel: bool | None = None,
+          ) -> tuple[np.ndarray, dict]:
+    n = vectors.shape[0]
+    cos = params.metric == "cosine"
+    dims = params.dims
+    m = fit_size(n, params.sample, UMAP_SAMPLE_ABOVE, UMAP_AUTO_SAMPLE)
+    if m < 4:  # nothing to optimise: a PCA of so few points is the layout
+        return fit_pca(vectors, replace(params, method="pca"), state)[0], {"fit_rows": int(m)}
+    rows = sample_rows(n, m, params.seed)
+    sampled = rows is not None
+    k = min(params.n_neighbors, m - 1)
+    timings: dict[str, float] = {}
+    # progress budget: read 5%, kNN 30%, placement search 20% if sampled, init 5%, epochs rest
+    p_read, p_knn = 0.05, 0.35
+    p_place = 0.55 if sampled else p_knn
+    p_init = p_place + 0.05
+
+    t = time.perf_counter()
+    state.status(f"UMAP: reading {m:,} rows" + (f" (a sample of {n:,})" if sampled else ""))
+    x = gather(vectors, rows, cos, state.sub(0.0, p_read))
+    timings["read"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    state.status(f"UMAP: finding {k} nearest neighbours of {m:,} rows")
+    index = KnnIndex(x, params.metric, state.sub(p_read, p_read + (p_knn - p_read) / 2))
+    ind, dist = index.search(x, k, state.sub(p_read + (p_knn - p_read) / 2, p_knn))
+    self_first(ind, dist)
+    timings["knn"] = time.perf_counter() - t
+
+    placement = None
+    if sampled:
+        t = time.perf_counter()
+        state.status(f"UMAP: finding fitted neighbours of the other {n - m:,} rows")
+        placement = place(vectors, rows, index, min(params.n_neighbors, PLACE_K), cos,
+                           state.sub(p_knn, p_place))
+        timings["place_search"] = time.perf_counter() - t
+    del index
+
+    t = time.perf_counter()
+    state.status("UMAP: building the fuzzy graph and the spectral start")
+    graph = fuzzy_graph(ind, dist, k)
+    del ind, dist
+    rng = np.random.RandomState(params.seed)
+    if n_epochs is None:
+        n_epochs = 500 if m <= 10_000 else 200
+    coo = graph.tocoo()
+    coo.sum_duplicates()
+    coo.data[coo.data < coo.data.max() / float(max(n_epochs, 10))] = 0.0
+    coo.eliminate_zeros()
+    init, init_name = _spectral_init(coo.tocsr(), x, dims, rng, state)
+    del x
+    init = _noisy_scale(init, rng)
+    state.progress(p_init)
+    timings["graph_init"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    state.status(f"UMAP: optimising the layout ({n_epochs} epochs)")
+    if parallel is None:
+        parallel = m >= PARALLEL_MIN
+    emb = optimize_layout(init, coo, params.min_dist, n_epochs, rng, parallel,
+                          state.sub(p_init, 0.99),
+                          (lambda e: placement.full(e)) if placement is not None else None)
+    timings["optimise"] = time.perf_counter() - t
+    coords = placement.full(emb) if placement is not None else emb
+    info = {"fit_rows": int(m), "n_neighbors": int(k), "n_epochs": int(n_epochs),
+            "init": init_name, "knn": "exact" if m <= EXACT_KNN_MAX else "hnsw",
+            "parallel": bool(parallel), "edges": int(coo.nnz),
+            "placed": "knn-weighted-mean" if sampled else None,
+            "timings": {key: round(v, 3) for key, v in timings.items()}}
+    return coords, info
+
+
+def _eigenmap(graph, dims: int, state: TaskState) -> np.ndarray | None:
+    """Laplacian eigenmap of a connected graph (umap's spectral init); None when eigsh fails."""
+    import scipy.sparse
+    import scipy.sparse.linalg
+
+    n = graph.shape[0]
+    k = dims + 1
+    if n <= k + 1:
+        return None
+    deg = np.asarray(graph.sum(axis=0)).ravel()
+    sqrt_deg = np.sqrt(deg)
+    inv = np.where(sqrt_deg > 0, 1.0 / np.where(sqrt_deg > 0, sqrt_deg, 1), 0.0)
+    dinv = scipy.sparse.diags(inv)
+    a = (dinv @ graph @ dinv).tocsr()      # normalised adjacency = I - normalised Laplacian
+
+    def matvec(v):
+        state.check()
+        return a @ v
+
+    op = scipy.sparse.linalg.LinearOperator((n, n), matvec=matvec, matmat=matvec,
+                                            dtype=np.float64)
+    # umap asks ARPACK for the smallest eigenvalues of the Laplacian with sqrt(n) Lanczos
+    # vectors; the largest of the normalised adjacency are the same vectors, and scipy's
+    # default subspace (20) converges faster here (6 s instead of 9 s at 100k rows).
+    try:
+        if n <= 500:  # small graphs (tiny components): dense is faster and never fails
+            vals, vecs = np.linalg.eigh(a.toarray())
+        else:
+            vals, vecs = scipy.sparse.linalg.eigsh(op, k, which="LA", tol=1e-4, v0=np.ones(n),
+                                                   maxiter=n * 5)
+    except Cancelled:
+        raise
+    except (scipy.sparse.linalg.ArpackError, ValueError, np.linalg.LinAlgError):
+        return None
+    order = np.argsort(vals)[::-1][1:k]
+    return vecs[:, order]
+
+
+def _spectral_init(graph, x: np.ndarray, dims: int, rng: np.random.RandomState,
+                   state: TaskState) -> tuple[np.ndarray, str]:
+    """umap's spectral initialisation, including its layout of disconnected components."""
+    import scipy.sparse.csgraph
+
+    n = graph.shape[0]
+    n_comp, labels = scipy.sparse.csgraph.connected_components(graph, directed=False)
+    if n_comp == 1:
+        emb = _eigenmap(graph, dims, state)
+        if emb is not None:
+            return emb, "spectral"
+        return pca_init(x, dims), "pca"
+    # disconnected: place components by their centroids, each laid out on its own
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(n_comp + 1))
+    if n_comp > 2 * dims:
+        centroids = np.stack([x[order[bounds[c]:bounds[c + 1]]].mean(axis=0)
+                              for c in range(n_comp)])
+        meta = pca_init(centroids, dims) if n_comp > dims else None
+        if meta is None or not np.isfinite(meta).all() or np.abs(meta).max() == 0:
+            meta = rng.uniform(-1, 1, size=(n_comp, dims))
+        meta = meta / np.abs(meta).max()
+    else:
+        kk = int(np.ceil(n_comp / 2.0))
+        base = np.hstack([np.eye(kk), np.zeros((kk, max(0, dims - kk)))])[:, :dims]
+        meta = np.vstack([base, -base])[:n_comp]
+    # jitter coincident component positions
+    meta = meta + rng.normal(scale=1e-3, size=meta.shape)
+    from scipy.spatial import cKDTree
+    nn_dist, _ = cKDTree(meta).query(meta, k=2)
+    out = np.empty((n, dims), dtype=np.float64)
+    for c in range(n_comp):
+        members = order[bounds[c]:bounds[c + 1]]
+        data_range = max(float(nn_dist[c, 1]) / 2.0, 1e-3)
+        sub = None
+        if members.size >= 2 * dims and members.size > dims + 1:
+            sub = _eigenmap(graph[members][:, members], dims, state)
+        if sub is None:
+            sub = rng.uniform(-data_range, data_range, size=(members.size, dims))
+        else:
+            scale = np.abs(sub).max()
+            sub = sub * (data_range / scale if scale > 0 else 1.0)
+        out[members] = sub + meta[c]
+        if c % 64 == 0:
+            state.check()
+    return out, f"spectral ({n_comp} components)"
+
+
+def _noisy_scale(coords: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
+    """umap: scale so the largest |coordinate| is 10, add tiny noise, then stretch to [0, 10]."""
+    coords = np.asarray(coords, dtype=np.float64)
+    peak = np.abs(coords).max()
+    coords = (coords * (10.0 / peak if peak > 0 else 1.0)).astype(np.float32)
+    coords = coords + rng.normal(scale=0.0001, size=coords.shape).astype(np.float32)
+    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    span = np.where(hi - lo > 0, hi - lo, 1.0)
+    return (10.0 * (coords - lo) / span).astype(np.float32, order="C")
+
+
+def optimize_layout(embedding: np.ndarray, graph, min_dist: float, n_epochs: int,
+                    rng: np.random.RandomState, parallel: bool, state: TaskState,
+                    full=None, partial_steps: int = PARTIAL_STEPS) -> np.ndarray:
+    """umap's SGD over the graph's edges, one cached kernel call per epoch.
+
+    Between epochs: progress (which raises Cancelled when asked to stop) and,
+    every `n_epochs / partial_steps` epochs, an intermediate layout for
+    `state.partial` (`full` maps the fitted rows' layout to all rows).
+    """
+    a, b = find_ab_params(1.0, float(min_dist))
+    head = np.ascontiguousarray(graph.row, dtype=np.int32)
+    tail = np.ascontiguousarray(graph.col, dtype=np.int32)
+    weights = graph.data.astype(np.float64)
+    epochs_per_sample = -1.0 * np.ones(weights.shape[0], dtype=np.float64)
+    n_samples = n_epochs * (weights / weights.max())
+    epochs_per_sample[n_samples > 0] = float(n_epochs) / n_samples[n_samples > 0]
+    rng_state = rng.randint(np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1,
+                            3).astype(np.int64)
+    emb = np.ascontiguousarray(embedding, dtype=np.float32)
+    m, dim = emb.shape
+    rng_per_sample = (np.full((m, 3), rng_state, dtype=np.int64)
+                      + emb[:, 0].astype(np.float64).view(np.int64).reshape(-1, 1))
+    epochs_per_negative_sample = epochs_per_sample / 5.0
+    next_negative = epochs_per_negative_sample.copy()
+    next_sample = epochs_per_sample.copy()
+    every = max(1, n_epochs // max(1, partial_steps))
+    alpha = 1.0
+    for epoch in range(n_epochs):
+        run_epoch(parallel, emb, emb, head, tail, int(m), epochs_per_sample,
+                  float(a), float(b), rng_per_sample, 1.0, int(dim), True,
+                  float(alpha), epochs_per_negative_sample, next_negative,
+                  next_sample, int(epoch))
+        alpha = 1.0 * (1.0 - (float(epoch) / float(n_epochs)))
+        state.progress(epoch + 1, n_epochs)
+        if (epoch + 1) % every == 0 and epoch + 1 < n_epochs:
+            state.partial(full(emb) if full is not None else emb.copy())
+    return emb
