@@ -71,8 +71,8 @@ def test_no_cache_folder_at_all_still_jits(monkeypatch):
 def test_map_drawing_on_a_full_disk(fresh_cache_dir, monkeypatch):
     """A real kernel, compiled afresh (as on a first launch) while the disk is full."""
     monkeypatch.setattr(caching.IndexDataCacheFile, "save", refuse(errno.ENOSPC))
-    points = jit(nogil=True)(getattr(raster, "_points_kernel").py_func)
-    monkeypatch.setattr(raster, "_points_kernel", points)
+    points = jit(nogil=True)(getattr(raster.points, "_points_kernel").py_func)
+    monkeypatch.setattr(raster.points, "_points_kernel", points)
     xy = np.random.default_rng(0).normal(size=(500, 2)).astype(np.float32)
     image = raster.points_image(xy, (-3.0, 3.0, -3.0, 3.0), 64, 64, radius_px=2)
     assert image[..., 3].any() and len(points.signatures) == 1

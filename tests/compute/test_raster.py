@@ -330,7 +330,7 @@ def test_choose_mode():
 
 
 def _lab(rgb):
-    return raster._srgb_to_lab(np.asarray(rgb, dtype=np.float64))
+    return raster.srgb_to_lab(np.asarray(rgb, dtype=np.float64))
 
 
 def test_categorical_palette():
