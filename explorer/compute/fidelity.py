@@ -18,19 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from explorer.compute.vectors import layout_metric, unit
 from explorer.core.jobs import TaskState
 from explorer.core.vector_checks import chunk_rows
-
-_SKLEARN_METRIC = {"cosine": "cosine", "euclidean": "euclidean", "l2": "euclidean",
-                   "dot": "euclidean"}
-
-
-def _metric(metric: str) -> str:
-    try:
-        return _SKLEARN_METRIC[metric]
-    except KeyError:
-        raise ValueError(f"unknown metric {metric!r}; expected one of "
-                         f"{sorted(_SKLEARN_METRIC)}") from None
 
 
 def sample_rows(n: int, sample: int | None, seed: int = 0) -> np.ndarray:
@@ -45,10 +35,7 @@ def _rows(a: np.ndarray, rows: np.ndarray, normalise: bool = False) -> np.ndarra
     x = np.array(a[rows], dtype=np.float64)
     if not np.isfinite(x).all():
         np.nan_to_num(x, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    if normalise:
-        norms = np.linalg.norm(x, axis=1, keepdims=True)
-        np.divide(x, norms, out=x, where=norms > 0)
-    return x
+    return unit(x) if normalise else x
 
 
 def trustworthiness_continuity(high: np.ndarray, low: np.ndarray, k: int = 10,
@@ -62,7 +49,7 @@ def trustworthiness_continuity(high: np.ndarray, low: np.ndarray, k: int = 10,
 
     if high.shape[0] != low.shape[0]:
         raise ValueError(f"{high.shape[0]} vectors but {low.shape[0]} map rows")
-    metric = _metric(metric)
+    metric = layout_metric(metric)
     rows = sample_rows(high.shape[0], sample, seed)
     m = rows.size
     k = int(min(k, (m - 1) // 2))
@@ -103,7 +90,7 @@ def knn_overlap(high: np.ndarray, low: np.ndarray, k: int = 10, rows: np.ndarray
     neighbour.
     """
     state = state or TaskState()
-    metric = _metric(metric)
+    metric = layout_metric(metric)
     n = high.shape[0]
     if low.shape[0] != n:
         raise ValueError(f"{n} vectors but {low.shape[0]} map rows")

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from explorer.compute.index import METRICS
 from explorer.compute.neighbours import open_index, set_norms, vectors_signature
+from explorer.compute.vectors import check_metric
 from explorer.core.artifacts import ArtifactStore
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
@@ -66,8 +66,7 @@ def k_occurrence(es: EmbeddingSet, k: int = 10, metric: str | None = None,
     """N_k for every item (self excluded), cached in the library."""
     state = state or TaskState()
     metric = metric or es.metric
-    if metric not in METRICS:
-        raise InputError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+    check_metric(metric)
     n = es.count
     if not 1 <= k < n:
         raise InputError(f"k must be between 1 and {n - 1} for a set of {n} items, got {k}")

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer.compute.numba import jit, prange
+from explorer.compute.vectors import check_metric
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 from explorer.core.vector_checks import chunk_rows
 
-METRICS = ("cosine", "dot", "l2")
 MAX_K = 1000
 
 
@@ -215,8 +215,7 @@ class ExactIndex(_Searchable):
 
 
 def _check(vectors: np.ndarray, metric: str) -> None:
-    if metric not in METRICS:
-        raise InputError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+    check_metric(metric)
     if vectors.dtype != np.float32:
         raise InputError("the index needs float32 vectors (library sets are float32)")
 

@@ -22,8 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from explorer.compute.index import (METRICS, ApproxIndex, CompactIndex, ExactIndex, Neighbours,
-                                    load_kernel, quantise, row_norms)
+from explorer.compute.index import (ApproxIndex, CompactIndex, ExactIndex, Neighbours, load_kernel,
+                                    quantise, row_norms)
+from explorer.compute.vectors import METRICS, check_metric, unit
 from explorer.core.artifacts import ArtifactStore
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
@@ -138,8 +139,7 @@ def open_index(es: EmbeddingSet, metric: str | None = None, kind: str = "auto",
     """(index, IndexInfo) for `es`: from memory, from the library, or built (and stored)."""
     state = state or TaskState()
     metric = metric or es.metric
-    if metric not in METRICS:
-        raise InputError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+    check_metric(metric)
     if kind not in KINDS:
         raise InputError(f"unknown index kind {kind!r}; expected one of {', '.join(KINDS)}")
     n, d = es.vectors.shape
@@ -291,11 +291,6 @@ def id_query(es: EmbeddingSet, item_id: str) -> Query:
     return row_query(es, find_item(es, item_id))
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
-
-
 def centroid_query(es: EmbeddingSet, rows, metric: str | None = None) -> Query:
     """Mean of the rows (of their directions for cosine, so long vectors do not dominate)."""
     rows = np.unique(np.asarray(rows, dtype=np.int64))
@@ -307,7 +302,7 @@ def centroid_query(es: EmbeddingSet, rows, metric: str | None = None) -> Query:
     total = np.zeros(es.dim, dtype=np.float64)
     for start in range(0, len(rows), 65536):
         chunk = np.asarray(es.vectors[rows[start:start + 65536]], dtype=np.float32)
-        total += (_unit(chunk) if metric == "cosine" else chunk).sum(axis=0, dtype=np.float64)
+        total += (unit(chunk) if metric == "cosine" else chunk).sum(axis=0, dtype=np.float64)
     vector = (total / len(rows)).astype(np.float32)
     if not np.any(vector):
         raise InputError("the centroid of the selection is a zero vector (the items cancel out)")
@@ -400,7 +395,7 @@ def arithmetic_query(es: EmbeddingSet, expr: str, metric: str | None = None) -> 
         row = find_item(es, term)
         v = np.asarray(es.vectors[row], dtype=np.float32)
         if metric == "cosine":
-            v = _unit(v)
+            v = unit(v)
         total += (-coef if sign == "-" else coef) * v
         rows.append(row)
     vector = total.astype(np.float32)

@@ -25,6 +25,7 @@ import numpy as np
 
 from explorer import plugins
 from explorer.compute.compression.methods import Method
+from explorer.compute.vectors import unit
 from explorer.core.errors import InputError
 
 TRAIN_ROWS = 20_000
@@ -43,11 +44,6 @@ def make_codec(method: Method, metric: str):
         raise InputError(f"no compression codec named {method.codec!r} is installed",
                          hint=plugins.HINT)
     return entry.call(entry.spec.target, method, metric)
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    n = np.sqrt(np.einsum("ij,ij->i", x, x))
-    return x * np.where(n > 0, 1.0 / np.where(n > 0, n, 1.0), 0.0)[:, None].astype(np.float32)
 
 
 def train_rows(n: int, seed: int = 0, limit: int = TRAIN_ROWS) -> np.ndarray:
@@ -82,7 +78,7 @@ class Transform:
             return np.ascontiguousarray(x, dtype=np.float32)
         if self.kind == "trunc":
             y = np.ascontiguousarray(x[:, :self.t], dtype=np.float32)
-            return _unit(y) if self.metric == "cosine" else y
+            return unit(y) if self.metric == "cosine" else y
         return np.ascontiguousarray(x @ self.matrix, dtype=np.float32)
 
     @property

@@ -20,8 +20,8 @@ from explorer.compute.compression import measures
 from explorer.compute.compression.codecs import (OPQ_NITER, PQ_NITER, TRAIN_ROWS, make_codec,
                                                  train_rows)
 from explorer.compute.compression.methods import Method, default_methods, parse_methods
-from explorer.compute.index import METRICS
 from explorer.compute.neighbours import set_norms, vectors_signature
+from explorer.compute.vectors import check_metric
 from explorer.core.artifacts import ArtifactStore, safe_key
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
@@ -179,8 +179,7 @@ def evaluate(es: EmbeddingSet, methods=None, k: int = 10, queries: int = DEFAULT
     and compare every method's neighbours of the query rows with the exact ones."""
     state = state or TaskState()
     metric = metric or es.metric
-    if metric not in METRICS:
-        raise InputError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+    check_metric(metric)
     n, d = es.count, es.dim
     methods = default_methods(d) if methods is None else parse_methods(methods)
     for m in methods:

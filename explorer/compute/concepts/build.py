@@ -13,7 +13,8 @@ import numpy as np
 from explorer.compute.concepts.direction import Direction, _short
 from explorer.compute.concepts.groups import (_sample, _sample_groups, _two_groups, _xy,
                                               where_rows)
-from explorer.compute.concepts.scoring import _mean, _unit, represent
+from explorer.compute.concepts.scoring import _mean, represent
+from explorer.compute.vectors import unit
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 
@@ -62,7 +63,7 @@ def _encode_poles(es: EmbeddingSet, texts_a, texts_b) -> tuple[np.ndarray, np.nd
         v = encoder.encode(texts, kind="document").astype(np.float64)
         if not np.all(np.isfinite(v)):
             raise InputError("the model turns a pole text into NaN values; reword it")
-        out.append(_unit(v))
+        out.append(unit(v))
     return out[0], out[1]
 
 

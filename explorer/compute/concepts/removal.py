@@ -12,7 +12,8 @@ import numpy as np
 from explorer.compute.concepts.arithmetic import _same_space, _span
 from explorer.compute.concepts.direction import check_dim
 from explorer.compute.concepts.groups import _sample, check_rows
-from explorer.compute.concepts.scoring import CHUNK, _unit
+from explorer.compute.concepts.scoring import CHUNK
+from explorer.compute.vectors import unit
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
@@ -105,7 +106,7 @@ def _knn(es: EmbeddingSet, queries: np.ndarray, k: int, state: TaskState) -> np.
     metric = es.metric
     q = np.asarray(es.vectors[queries], dtype=np.float32)
     if metric == "cosine":
-        q = _unit(q)
+        q = unit(q)
     m, n = len(queries), es.count
     best_s = np.full((m, k), -np.inf, dtype=np.float32)
     best_i = np.full((m, k), -1, dtype=np.int64)

@@ -10,16 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from explorer.compute.concepts.direction import Direction, check_dim
+from explorer.compute.vectors import unit
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 
 CHUNK = 65_536  # rows per read of a memory-mapped set: progress and cancel between chunks
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
 def _read(es: EmbeddingSet, rows: np.ndarray | None, lo: int, hi: int) -> np.ndarray:
@@ -33,7 +29,7 @@ def represent(es: EmbeddingSet, rows) -> np.ndarray:
     out = np.empty((len(rows), es.dim), dtype=np.float32)
     for lo in range(0, len(rows), CHUNK):
         x = _read(es, rows, lo, lo + CHUNK)
-        out[lo:lo + len(x)] = _unit(x) if es.metric == "cosine" else x
+        out[lo:lo + len(x)] = unit(x) if es.metric == "cosine" else x
     return out
 
 

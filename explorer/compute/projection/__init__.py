@@ -34,7 +34,6 @@ from __future__ import annotations
 from explorer.compute.projection import identity, pca, tsne, umap  # noqa: F401
 from explorer.compute.projection.graph import find_ab_params, fuzzy_graph
 from explorer.compute.projection.params import (
-    LAYOUT_METRICS,
     Projection,
     ProjectionParams,
     algorithm_version,
@@ -51,7 +50,7 @@ from explorer.compute.projection.run import (
 )
 from explorer.compute.projection.umap import optimize_layout
 
-__all__ = ["LAYOUT_METRICS", "Projection", "ProjectionParams", "algorithm_version",
+__all__ = ["Projection", "ProjectionParams", "algorithm_version",
            "cached_project", "default_params", "find_ab_params", "fit_sample", "fuzzy_graph",
            "methods", "optimize_layout", "pca_fit", "pca_transform", "project",
            "run_projection", "write_coords"]

@@ -2,9 +2,9 @@
 
 The methods are the projection contributions of explorer.plugins, read from the registry
 each time they are asked for (a plugin installed or reloaded is seen at once). The map's
-own metric vocabulary, LAYOUT_METRICS, is how rows are compared when laid out; it is not
-the neighbour search's (explorer.compute.vectors.METRICS): "dot" and "l2" sets are laid
-out as "euclidean".
+metric is one of explorer.compute.vectors.LAYOUT_METRICS ("cosine", "euclidean"), how rows
+are compared when laid out; not the neighbour search's METRICS: "dot" and "l2" sets are
+laid out as "euclidean".
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from typing import Any
 import numpy as np
 
 from explorer import plugins
+from explorer.compute.vectors import LAYOUT_METRIC_ALIASES, layout_metric
 
-LAYOUT_METRICS = ("cosine", "euclidean")
-METRIC_ALIASES = {"cosine": "cosine", "euclidean": "euclidean", "l2": "euclidean",
-                  "dot": "euclidean"}
 PARTIAL_STEPS = 20             # intermediate layouts per optimisation (every 5%)
 
 
@@ -57,11 +55,7 @@ class ProjectionParams:
         method_entry(self.method)
         if self.dims not in (2, 3):
             raise ValueError(f"dims must be 2 or 3, got {self.dims}")
-        metric = METRIC_ALIASES.get(self.metric)
-        if metric is None:
-            raise ValueError(f"unknown metric {self.metric!r}; expected one of "
-                             f"{sorted(METRIC_ALIASES)}")
-        object.__setattr__(self, "metric", metric)
+        object.__setattr__(self, "metric", layout_metric(self.metric))
         if self.sample is not None and int(self.sample) < 2:
             raise ValueError("sample must be at least 2 rows")
         if self.n_neighbors < 2:
@@ -102,7 +96,7 @@ class Projection:
 
 def default_params(dim: int, count: int, metric: str = "cosine") -> ProjectionParams:
     """What to show first: the set itself when it is 2-D/3-D, else PCA (fast at any size)."""
-    metric = metric if metric in METRIC_ALIASES else "cosine"
+    metric = metric if metric in LAYOUT_METRIC_ALIASES else "cosine"
     if dim <= 3:
         return ProjectionParams(method="identity", dims=3 if dim == 3 else 2, metric=metric)
     return ProjectionParams(method="pca", dims=2, metric=metric)
