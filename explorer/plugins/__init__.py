@@ -14,7 +14,8 @@ it takes a name already taken, its implementation fails to import or raises -- i
 (distribution, entry point, error) for Help > Plugins and `embedding-explorer plugins`, and
 reaches a caller only as a `PluginFailure`: an InputError with a readable message.
 
-No Qt here: the CLI and explorer.core use this module.
+No Qt here: the CLI and explorer.core use this package. A plugin's own code imports only
+`explorer.plugins.api`, the names the app promises to keep for plugins.
 """
 
 from __future__ import annotations
