@@ -11,7 +11,7 @@ import math
 import numpy as np
 import scipy.linalg
 
-from explorer.compute.concepts.direction import Direction, _short
+from explorer.compute.concepts.direction import Direction, shorten
 from explorer.core.errors import InputError
 
 ORTHO_MIN = 0.05  # |residual| of Gram-Schmidt below this: nothing of the direction is left
@@ -21,7 +21,8 @@ ORTHO_MIN = 0.05  # |residual| of Gram-Schmidt below this: nothing of the direct
 SPAN_RCOND = 1e-4
 
 
-def _same_space(directions: list[Direction], what: str) -> None:
+def check_same_space(directions: list[Direction], what: str) -> None:
+    """An InputError unless the directions share a dimension and a model."""
     dims = {d.dim for d in directions}
     if len(dims) > 1:
         raise InputError(f"cannot {what} directions of different dimensions ({sorted(dims)})")
@@ -36,7 +37,8 @@ def _common(values):
     return values.pop() if len(values) == 1 else None
 
 
-def _span(directions) -> np.ndarray:
+def span_basis(directions) -> np.ndarray:
+    """An orthonormal basis (dim, r) of the directions' span, noise dimensions dropped."""
     return scipy.linalg.orth(np.stack([d.vector for d in directions], axis=1).astype(np.float64),
                              rcond=SPAN_RCOND)
 
@@ -47,7 +49,7 @@ def combine(terms, name: str | None = None) -> Direction:
     if not terms:
         raise InputError("nothing to combine: give at least one (weight, direction)")
     dirs = [d for _, d in terms]
-    _same_space(dirs, "combine")
+    check_same_space(dirs, "combine")
     total = np.zeros(dirs[0].dim, dtype=np.float64)
     parts = []
     for weight, d in terms:
@@ -65,7 +67,7 @@ def combine(terms, name: str | None = None) -> Direction:
     return Direction(name=name or expr, vector=total, method="arithmetic",
                      definition={"expression": expr,
                                  "terms": [{"weight": float(w), "name": d.name} for w, d in terms]},
-                     label_a=f"low ({_short(expr)})", label_b=f"high ({_short(expr)})",
+                     label_a=f"low ({shorten(expr)})", label_b=f"high ({shorten(expr)})",
                      model=dirs[0].model, set_id=_common(d.set_id for d in dirs))
 
 
@@ -78,8 +80,8 @@ def orthogonalise(direction: Direction, others, name: str | None = None) -> Dire
     others = list(others)
     if not others:
         raise InputError("orthogonalise against what? give at least one other direction")
-    _same_space([direction, *others], "orthogonalise")
-    basis = _span(others)
+    check_same_space([direction, *others], "orthogonalise")
+    basis = span_basis(others)
     v = direction.vector.astype(np.float64)
     residual = v - basis @ (basis.T @ v)
     kept = float(np.linalg.norm(residual))

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.compute.concepts.direction import Direction, _short
-from explorer.compute.concepts.groups import (_sample, _sample_groups, _two_groups, _xy,
+from explorer.compute.concepts.direction import Direction, shorten
+from explorer.compute.concepts.groups import (cap_rows, sample_groups, two_groups, training_xy,
                                               where_rows)
-from explorer.compute.concepts.scoring import _mean, represent
+from explorer.compute.concepts.scoring import mean_representation, represent
 from explorer.compute.vectors import unit
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
@@ -48,7 +48,7 @@ def _pole_texts(texts, which: str) -> list[str]:
     return texts
 
 
-def _encode_poles(es: EmbeddingSet, texts_a, texts_b) -> tuple[np.ndarray, np.ndarray]:
+def encode_poles(es: EmbeddingSet, texts_a, texts_b) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors (float64) of each pole's texts, encoded as documents by the set's model."""
     from explorer.compute.encoding.set_model import query_encoder
     from explorer.compute.neighbours import text_query_reason
@@ -78,15 +78,15 @@ def from_texts(es: EmbeddingSet, texts_a, texts_b, name: str | None = None) -> D
     direction runs from pole A's mean to pole B's.
     """
     texts_a, texts_b = _pole_texts(texts_a, "A"), _pole_texts(texts_b, "B")
-    va, vb = _encode_poles(es, texts_a, texts_b)
-    label_a, label_b = _short(" / ".join(texts_a)), _short(" / ".join(texts_b))
+    va, vb = encode_poles(es, texts_a, texts_b)
+    label_a, label_b = shorten(" / ".join(texts_a)), shorten(" / ".join(texts_b))
     return _new(es, name or f"{label_a} → {label_b}", vb.mean(axis=0) - va.mean(axis=0),
                 "texts", {"texts_a": texts_a, "texts_b": texts_b}, label_a, label_b)
 
 
 def _mean_difference(es: EmbeddingSet, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
     """B's mean minus A's, and the score halfway between the groups' mean scores."""
-    ma, mb = _mean(es, a), _mean(es, b)
+    ma, mb = mean_representation(es, a), mean_representation(es, b)
     diff = mb - ma
     norm = float(np.linalg.norm(diff))
     threshold = float((ma + mb) @ diff / (2 * norm)) if norm > 0 else 0.0
@@ -96,7 +96,7 @@ def _mean_difference(es: EmbeddingSet, a: np.ndarray, b: np.ndarray) -> tuple[np
 def from_rows(es: EmbeddingSet, rows_a, rows_b, name: str | None = None,
               label_a: str | None = None, label_b: str | None = None) -> Direction:
     """From group A's mean to group B's (of unit rows for cosine sets), over every row given."""
-    a, b = _two_groups(es, rows_a, rows_b)
+    a, b = two_groups(es, rows_a, rows_b)
     label_a = label_a or f"group A ({a.size:,})"
     label_b = label_b or f"group B ({b.size:,})"
     vector, threshold = _mean_difference(es, a, b)
@@ -109,8 +109,8 @@ def from_where(es: EmbeddingSet, where_a: str, where_b: str, name: str | None = 
                probe: bool = False, C: float = 1.0, seed: int = 0) -> Direction:
     """Groups given as metadata filters; the mean difference, or a probe when `probe`."""
     a, b = where_rows(es, where_a), where_rows(es, where_b)
-    a, b = _two_groups(es, a, b, (f"filter A ({where_a})", f"filter B ({where_b})"))
-    label_a, label_b = _short(where_a), _short(where_b)
+    a, b = two_groups(es, a, b, (f"filter A ({where_a})", f"filter B ({where_b})"))
+    label_a, label_b = shorten(where_a), shorten(where_b)
     definition = {"where_a": where_a, "where_b": where_b, "n_a": int(a.size), "n_b": int(b.size)}
     if probe:
         d = _probe(es, a, b, C, seed, name or f"probe: {label_a} → {label_b}", label_a, label_b)
@@ -125,17 +125,18 @@ def from_where(es: EmbeddingSet, where_a: str, where_b: str, name: str | None = 
 
 def from_extremes(es: EmbeddingSet, row_a: int, row_b: int, name: str | None = None) -> Direction:
     """From one item to another (their unit vectors for cosine sets)."""
-    a, b = _two_groups(es, [row_a], [row_b], ("item A", "item B"))
+    a, b = two_groups(es, [row_a], [row_b], ("item A", "item B"))
     x = represent(es, np.concatenate([a, b])).astype(np.float64)
     if not np.any(x[1] - x[0]):
         raise InputError(f"items #{int(a[0])} and #{int(b[0])} have the same vector "
                          "(direction): there is no direction between them")
-    label_a, label_b = _short(es.label(int(a[0]))), _short(es.label(int(b[0])))
+    label_a, label_b = shorten(es.label(int(a[0]))), shorten(es.label(int(b[0])))
     return _new(es, name or f"{label_a} → {label_b}", x[1] - x[0], "extremes",
                 {"row_a": int(a[0]), "row_b": int(b[0])}, label_a, label_b)
 
 
-def _logistic(C: float):
+def logistic_model(C: float):
+    """The probe's classifier (imported on use: scikit-learn is slow to import)."""
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=C, max_iter=PROBE_MAX_ITER)
@@ -149,7 +150,7 @@ def probe(es: EmbeddingSet, rows_a, rows_b, C: float = 1.0, name: str | None = N
     without rescaling features: a standardised model's normal would not be a
     direction of the embedding space. At most GROUP_SAMPLE rows per group (seeded).
     """
-    a, b = _two_groups(es, rows_a, rows_b)
+    a, b = two_groups(es, rows_a, rows_b)
     label_a = label_a or f"group A ({a.size:,})"
     label_b = label_b or f"group B ({b.size:,})"
     return _probe(es, a, b, C, seed, name or f"probe: {label_a} → {label_b}", label_a, label_b)
@@ -159,9 +160,9 @@ def _probe(es, a, b, C, seed, name, label_a, label_b) -> Direction:
     if not C > 0:
         raise InputError(f"the probe's C must be positive, got {C}")
     rng = np.random.default_rng(seed)
-    sa, sb = _sample_groups(a, b, rng)
-    x, y = _xy(es, sa, sb)
-    model = _logistic(C).fit(x, y)
+    sa, sb = sample_groups(a, b, rng)
+    x, y = training_xy(es, sa, sb)
+    model = logistic_model(C).fit(x, y)
     coef = model.coef_[0].astype(np.float64)
     norm = float(np.linalg.norm(coef))
     if norm == 0:
@@ -181,7 +182,7 @@ def component(es: EmbeddingSet, index: int = 0, sample: int = COMPONENT_SAMPLE, 
     from sklearn.decomposition import PCA
 
     rng = np.random.default_rng(seed)
-    rows = _sample(np.arange(es.count), max(2, sample), rng)
+    rows = cap_rows(np.arange(es.count), max(2, sample), rng)
     limit = min(es.dim, rows.size)
     if not 0 <= index < limit:
         raise InputError(f"component {index + 1} does not exist: the set offers components "

@@ -28,7 +28,8 @@ def check_rows(es: EmbeddingSet, rows, what: str) -> np.ndarray:
     return rows
 
 
-def _two_groups(es: EmbeddingSet, rows_a, rows_b, names=("group A", "group B")):
+def two_groups(es: EmbeddingSet, rows_a, rows_b, names=("group A", "group B")):
+    """Both groups' rows checked; an InputError when an item is on both sides."""
     a = check_rows(es, rows_a, names[0])
     b = check_rows(es, rows_b, names[1])
     both = np.intersect1d(a, b, assume_unique=True)
@@ -49,17 +50,18 @@ def where_rows(es: EmbeddingSet, where: str) -> np.ndarray:
     return rows
 
 
-def _sample(rows: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
+def cap_rows(rows: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
+    """All rows up to `cap`, else a sorted random sample of `cap` of them."""
     return rows if rows.size <= cap else np.sort(rng.choice(rows, size=cap, replace=False))
 
 
-def _sample_groups(a: np.ndarray, b: np.ndarray,
+def sample_groups(a: np.ndarray, b: np.ndarray,
                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """At most GROUP_SAMPLE rows of each group, A's drawn first."""
-    return _sample(a, GROUP_SAMPLE, rng), _sample(b, GROUP_SAMPLE, rng)
+    return cap_rows(a, GROUP_SAMPLE, rng), cap_rows(b, GROUP_SAMPLE, rng)
 
 
-def _xy(es: EmbeddingSet, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def training_xy(es: EmbeddingSet, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The rows of A then those of B as a matrix (`represent`), labels 0 for A and 1 for B."""
     x = represent(es, np.concatenate([a, b]))
     y = np.concatenate([np.zeros(a.size, np.int64), np.ones(b.size, np.int64)])

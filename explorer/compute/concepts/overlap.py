@@ -12,7 +12,7 @@ import numpy as np
 from scipy import stats
 
 from explorer.compute.concepts.direction import check_dim
-from explorer.compute.concepts.groups import _sample
+from explorer.compute.concepts.groups import cap_rows
 from explorer.compute.concepts.scoring import score_matrix
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
@@ -53,7 +53,7 @@ def entanglement(es: EmbeddingSet, directions, sample: int = ENTANGLEMENT_SAMPLE
         check_dim(es, d)
     v = np.stack([d.vector for d in directions], axis=1).astype(np.float64)
     cos = v.T @ v
-    rows = _sample(np.arange(es.count), max(1, sample), np.random.default_rng(seed))
+    rows = cap_rows(np.arange(es.count), max(1, sample), np.random.default_rng(seed))
     s = score_matrix(es, directions, rows, state=state).astype(np.float64)
     if es.metric == "cosine":
         k = len(directions)

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from explorer.compute.concepts.arithmetic import _same_space, _span
+from explorer.compute.concepts.arithmetic import check_same_space, span_basis
 from explorer.compute.concepts.direction import check_dim
-from explorer.compute.concepts.groups import _sample, check_rows
+from explorer.compute.concepts.groups import cap_rows, check_rows
 from explorer.compute.concepts.scoring import CHUNK
 from explorer.compute.vectors import unit
 from explorer.core.embedding_set import EmbeddingSet
@@ -24,8 +24,8 @@ def removal_basis(directions) -> np.ndarray:
     directions = list(directions)
     if not directions:
         raise InputError("no direction to remove")
-    _same_space(directions, "remove")
-    return _span(directions)
+    check_same_space(directions, "remove")
+    return span_basis(directions)
 
 
 def remove_directions(es: EmbeddingSet, directions, library=None, name: str | None = None,
@@ -150,7 +150,7 @@ def removal_effect(before: EmbeddingSet, after: EmbeddingSet, rows=None, sample:
             from explorer.compute.neighbours import set_norms
 
             usable = usable[(set_norms(before) > 0) & (set_norms(after) > 0)]
-        rows = _sample(usable, max(1, sample), np.random.default_rng(seed))
+        rows = cap_rows(usable, max(1, sample), np.random.default_rng(seed))
     else:
         rows = check_rows(before, rows, "the query rows")
     state.status("Neighbours before the removal")

@@ -33,7 +33,8 @@ def represent(es: EmbeddingSet, rows) -> np.ndarray:
     return out
 
 
-def _mean(es: EmbeddingSet, rows: np.ndarray) -> np.ndarray:
+def mean_representation(es: EmbeddingSet, rows: np.ndarray) -> np.ndarray:
+    """The mean of the rows as scored (`represent`), in chunks, float64."""
     total = np.zeros(es.dim, dtype=np.float64)
     for lo in range(0, len(rows), CHUNK):
         total += represent(es, rows[lo:lo + CHUNK]).sum(axis=0, dtype=np.float64)

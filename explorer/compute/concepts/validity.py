@@ -14,10 +14,11 @@ import numpy as np
 import pyarrow as pa
 from scipy import stats
 
-from explorer.compute.concepts.build import _encode_poles, _logistic
+from explorer.compute.concepts.build import encode_poles, logistic_model
 from explorer.compute.concepts.direction import Direction, Validity, check_dim
-from explorer.compute.concepts.groups import _sample, _sample_groups, _two_groups, _xy, where_rows
-from explorer.compute.concepts.scoring import _mean, score_matrix
+from explorer.compute.concepts.groups import (cap_rows, sample_groups, training_xy, two_groups,
+                                              where_rows)
+from explorer.compute.concepts.scoring import mean_representation, score_matrix
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
@@ -80,15 +81,15 @@ def _groups_for(es: EmbeddingSet, d: Direction, rows_a, rows_b):
     if rows_a is not None or rows_b is not None:
         if rows_a is None or rows_b is None:
             raise InputError("validation groups: give both A and B")
-        return _two_groups(es, rows_a, rows_b)
+        return two_groups(es, rows_a, rows_b)
     if d.groups is not None and d.set_id == es.library_id:
         return d.groups
     spec = d.definition
     if d.method in ("where", "probe") and "where_a" in spec and "where_b" in spec:
-        return _two_groups(es, where_rows(es, spec["where_a"]), where_rows(es, spec["where_b"]))
+        return two_groups(es, where_rows(es, spec["where_a"]), where_rows(es, spec["where_b"]))
     if d.method in ("groups", "probe") and "rows_a" in spec and "rows_b" in spec \
             and d.set_id == es.library_id:
-        return _two_groups(es, spec["rows_a"], spec["rows_b"])
+        return two_groups(es, spec["rows_a"], spec["rows_b"])
     return None
 
 
@@ -116,7 +117,7 @@ def heldout_accuracy(es: EmbeddingSet, d: Direction, a: np.ndarray, b: np.ndarra
     (texts, extremes, ...) is kept. Held-out items are called B when their score
     is above the midpoint of the training groups' mean scores.
     """
-    x, y = _xy(es, a, b)
+    x, y = training_xy(es, a, b)
     folds = min(folds, int(a.size), int(b.size))
     if folds < 2:
         raise InputError("cross-validation needs at least 2 items in each group")
@@ -124,7 +125,7 @@ def heldout_accuracy(es: EmbeddingSet, d: Direction, a: np.ndarray, b: np.ndarra
         C = float(d.definition.get("C", 1.0))
 
         def fit(xt, yt):
-            return _logistic(C).fit(xt, yt).predict
+            return logistic_model(C).fit(xt, yt).predict
     else:
         fixed = d.vector if d.method not in ("groups", "where") else None
 
@@ -148,7 +149,7 @@ def pole_accuracy(es: EmbeddingSet, d: Direction) -> tuple[float | None, int]:
     if len(ta) < 2 or len(tb) < 2:
         return None, len(ta) + len(tb)
     try:
-        va, vb = _encode_poles(es, ta, tb)
+        va, vb = encode_poles(es, ta, tb)
     except InputError:
         return None, len(ta) + len(tb)
     right = 0
@@ -182,7 +183,7 @@ def validate(es: EmbeddingSet, d: Direction, rows_a=None, rows_b=None,
     groups = _groups_for(es, d, rows_a, rows_b)
     if groups is not None:
         a, b = groups
-        sa, sb = _sample_groups(a, b, rng)
+        sa, sb = sample_groups(a, b, rng)
         out.n_a, out.n_b = int(sa.size), int(sb.size)
         out.groups_sampled = bool(sa.size < a.size or sb.size < b.size)
         if min(sa.size, sb.size) >= 2:
@@ -197,7 +198,7 @@ def validate(es: EmbeddingSet, d: Direction, rows_a=None, rows_b=None,
     state.progress(0.4)
     if d.method == "texts":
         out.pole_accuracy, out.pole_texts = pole_accuracy(es, d)
-    rows = _sample(np.arange(es.count), SCORE_SAMPLE, rng)
+    rows = cap_rows(np.arange(es.count), SCORE_SAMPLE, rng)
     out.rows_scored, out.rows_sampled = int(rows.size), bool(rows.size < es.count)
     norms = np.empty(rows.size, dtype=np.float32)
     s = score_matrix(es, [d], rows, state=state.sub(0.4, 0.9), norms_out=norms)[:, 0]
@@ -212,7 +213,7 @@ def validate(es: EmbeddingSet, d: Direction, rows_a=None, rows_b=None,
             out.warnings.append(f"scores follow vector length (Spearman {out.norm_spearman:.2f} "
                                 "with the norm): the direction may measure length (often text "
                                 "length or frequency) more than the concept")
-    mean = _mean(es, rows)
+    mean = mean_representation(es, rows)
     # how long the represented rows are on average: 1 for cosine (unit rows; 0 for zero ones)
     typical = float(np.mean((norms > 0) if es.metric == "cosine" else norms)) if norms.size else 0
     length = float(np.linalg.norm(mean))

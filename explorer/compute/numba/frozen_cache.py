@@ -1,10 +1,10 @@
 """numba's disk cache in the frozen app (PyInstaller): one folder, whatever the launch directory.
 
-PyInstaller gives bundled modules relative file names (`explorer/compute/numba/umap_kernels.py`)
-and ships no sources, so numba skips NUMBA_CACHE_DIR (it wants an existing source
-file) and falls back to its user-wide locator, which names the folder after
-`os.path.abspath(file)`: the launch directory. Launched from elsewhere, the app
-recompiled its kernels (~17 s). The bundle's runtime hook
+PyInstaller gives bundled modules relative file names
+(`explorer/compute/numba/umap_kernels.py`) and ships no sources, so numba skips
+NUMBA_CACHE_DIR (it wants an existing source file) and falls back to its user-wide
+locator, which names the folder after `os.path.abspath(file)`: the launch directory.
+Launched from elsewhere, the app recompiled its kernels (~17 s). The bundle's runtime hook
 (installer/hooks/rthook_numba_cache.py) names this locator in
 NUMBA_CACHE_LOCATOR_CLASSES; numba imports this module when it first caches a function.
 """
