@@ -77,13 +77,11 @@ def ours(app, xy, codes, steps: int) -> dict:
     app.processEvents()
     renders = []
     for _ in range(5):  # a settled view: what the worker thread does after a pan or zoom
-        view._render()
-        layers = _last_layers(view)
+        layers = view.layers()  # what the view would hand a worker for this view
         t0 = time.perf_counter()
         result = render_layers(layers, TaskState())
         renders.append(time.perf_counter() - t0)
-    jobs.cancel_kind("map-render")
-    view._rendered(result, layers.rect)
+    view.show_render(result, layers.rect)
     app.processEvents()
     frames = pan_frames(view.plot, view.viewbox, app, steps)
     jobs.shutdown()
@@ -92,20 +90,6 @@ def ours(app, xy, codes, steps: int) -> dict:
     app.processEvents()
     return {"index_s": index_s, "render_s": statistics.median(renders), "mode": result[2][0],
             "frame_s": statistics.median(frames), "frame_max_s": max(frames)}
-
-
-def _last_layers(view):
-    """The Layers the view just asked a worker for (re-built the same way, synchronously)."""
-    from explorer.ui.panels.map.panel import MARGIN, Layers
-
-    rect_view = view.viewbox.viewRect()
-    w, h = view._pixel_size()
-    mx, my = rect_view.width() * MARGIN, rect_view.height() * MARGIN
-    rect = (rect_view.left() - mx, rect_view.right() + mx, rect_view.top() - my,
-            rect_view.bottom() + my)
-    return Layers(view.coords, view.index, rect, int(w * (1 + 2 * MARGIN)), int(h * (1 + 2 * MARGIN)),
-                  view.colouring, None, frozenset(), 2, np.zeros(0, np.int64), None,
-                  view._sorted_cache)
 
 
 def baseline(app, xy, codes, steps: int) -> dict:

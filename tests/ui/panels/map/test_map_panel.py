@@ -63,7 +63,7 @@ def test_two_d_set_is_shown_as_is_with_legend(qtbot, window, plane_file):
         view._colour_changed()
     labels = [view.legend.item(i).text() for i in range(view.legend.count())]
     assert sorted(t.split()[0] for t in labels) == ["east", "west"]
-    assert view.base_item.image is not None
+    assert view.plot.base_item.image is not None
 
 
 def test_lasso_selects_exactly_the_points_inside_and_table_follows(qtbot, window, plane_file):
@@ -102,7 +102,7 @@ def test_click_picks_nearest_point_and_table_selection_draws_on_map(qtbot, windo
     with qtbot.waitSignal(view.renderFinished, timeout=30000):
         qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
                          pos=table.visualRect(index).center())
-    assert view.overlay_item.image is not None
+    assert view.plot.overlay_item.image is not None
     np.testing.assert_array_equal(window.state.selection, [7])
 
 
@@ -171,7 +171,7 @@ def test_results_for_a_previous_set_are_dropped(qtbot, window, plane_file, tmp_p
     assert window.last_dialog is None
     window.state.set_set(None)
     qtbot.waitUntil(lambda: not window.jobs.running(), timeout=30000)
-    assert view.coords is None and view.base_item.image is None
+    assert view.coords is None and view.plot.base_item.image is None
 
 
 def test_neighbour_marks_wait_for_coordinates_and_clear_with_the_set(qtbot, window, plane_file):
@@ -192,12 +192,12 @@ def test_neighbour_marks_wait_for_coordinates_and_clear_with_the_set(qtbot, wind
     np.testing.assert_allclose([qx[0], qy[0]], xy[[3, 9]].mean(axis=0), rtol=1e-6)
     lx, ly = view.nb_lines.getData()
     np.testing.assert_allclose(lx[1::2], xs)  # one line from the query to each ring
-    assert view.base_item.opacity() < 1  # the map fades so the rings stand out
+    assert view.plot.base_item.opacity() < 1  # the map fades so the rings stand out
     window.state.set_neighbours(NeighbourMarks.of([], [5]))  # no query items: rings only
     assert len(view.nb_query.getData()[0]) == 0 and len(view.nb_lines.getData()[0]) == 0
     assert len(view.nb_rings.getData()[0]) == 1
     window.state.set_neighbours(None)
-    assert len(view.nb_rings.getData()[0]) == 0 and view.base_item.opacity() == 1
+    assert len(view.nb_rings.getData()[0]) == 0 and view.plot.base_item.opacity() == 1
     window.state.set_neighbours(NeighbourMarks.of([1], [2, 3]))
     window.state.set_set(None)
     assert len(view.nb_rings.getData()[0]) == 0 and len(view.nb_query.getData()[0]) == 0
@@ -220,7 +220,7 @@ def test_derived_values_can_colour_the_map(qtbot, window, plane_file):
     assert "clipped at 100" in view.colour_bar.text()
     x, y = xy[42]
     qtbot.waitUntil(lambda: view.index is not None, timeout=30000)
-    assert "score</span> 42" in view._tooltip(42)
+    assert "score</span> 42" in view.hover_text(42)
     window.state.set_derived("score", None)  # withdrawn: the map goes back to no colour
     assert view.colour.findText("score") < 0 and view.colour.currentText() == "(no colour)"
     assert view.colouring is None

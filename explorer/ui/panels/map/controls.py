@@ -1,0 +1,243 @@
+"""The map's toolbar (method, colour, point size, tools, fit, search, export) and its legend."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.compute import raster
+from explorer.core.colouring import Colouring
+from explorer.ui.panels.map.model import PLANE, projection_methods
+
+LEGEND_LABEL_CHARS = 80  # a free-text value is cut here in the list; its tooltip holds it all
+TOOLS = (("pan", "Pan", "P", "Drag to pan, wheel to zoom"),
+         ("box", "Box", "B", "Drag a rectangle to select (Shift adds, Ctrl subtracts)"),
+         ("lasso", "Lasso", "L", "Draw around points to select (Shift adds, Ctrl subtracts)"))
+
+
+class MethodCombo(QComboBox):
+    """The projection methods, read from the plugin registry whenever the list opens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setToolTip("How the vectors are placed in 2-D; results are cached in the library")
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Offer the methods registered now (plugins may have come since), then the plane."""
+        current = self.currentText()
+        titles = [*projection_methods(), PLANE]
+        if [self.itemText(i) for i in range(self.count())] == titles:
+            return
+        self.blockSignals(True)
+        self.clear()
+        self.addItems(titles)
+        self.setItemData(len(titles) - 1, "Two concept directions as the x and y axes: each "
+                         "item sits at its scores along them (choose them in Concepts)",
+                         Qt.ItemDataRole.ToolTipRole)
+        if current in titles:
+            self.setCurrentText(current)
+        self.blockSignals(False)
+
+    def showPopup(self) -> None:
+        self.refresh()
+        super().showPopup()
+
+    def chosen(self) -> str | None:
+        """The method chosen, or None for the concept plane (or a method gone since)."""
+        return projection_methods().get(self.currentText())
+
+    def show_method(self, method: str) -> None:
+        """Show `method` as chosen, if the menu offers it."""
+        self.refresh()
+        title = next((t for t, m in projection_methods().items() if m == method), "")
+        if title:
+            self.setCurrentText(title)
+
+
+class MapToolbar(QWidget):
+    """The row above the map. The panel connects to its widgets and signals."""
+
+    toolChosen = Signal(str)
+    fitRequested = Signal()
+    exportRequested = Signal(str)  # "selection", "coordinates" or "view"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.method = MethodCombo()
+        self.colour = QComboBox()
+        self.colour.setToolTip("Colour points by a metadata column, or by how faithful the map is")
+        # long column names must not make the whole map (and its dock) wide
+        self.colour.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.colour.setMinimumContentsLength(6)
+        self.size = QSpinBox()
+        self.size.setRange(1, 8)
+        self.size.setValue(2)
+        self.size.setPrefix("size ")
+        self.size.setToolTip("Point radius in pixels once points are drawn one by one")
+        self.tool_buttons: dict[str, QToolButton] = {}
+        tools = QHBoxLayout()
+        for key, label, shortcut, tip in TOOLS:
+            button = QToolButton(text=label, checkable=True, autoExclusive=True)
+            button.setToolTip(f"{tip} ({shortcut})")
+            button.setShortcut(QKeySequence(shortcut))
+            button.clicked.connect(lambda _c, k=key: self.toolChosen.emit(k))
+            tools.addWidget(button)
+            self.tool_buttons[key] = button
+        self.tool_buttons["pan"].setChecked(True)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Highlight items containing…")
+        self.search.setMinimumWidth(50)
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Matching items are ringed in orange on the map")
+        export = QToolButton(text="Export")
+        export.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(export)
+        for what, label in (("selection", "Selection as CSV / Parquet…"),
+                            ("coordinates", "Coordinates as Parquet…"),
+                            ("view", "View as PNG / SVG…")):
+            menu.addAction(label, lambda w=what: self.exportRequested.emit(w))
+        export.setMenu(menu)
+        fit = QAction("Fit", self, shortcut=QKeySequence("Home"))
+        fit.triggered.connect(self.fitRequested)
+        fit_button = QToolButton()
+        fit_button.setDefaultAction(fit)
+        fit_button.setToolTip("Show the whole map (Home)")
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.method)
+        layout.addWidget(self.colour, 1)
+        layout.addWidget(self.size)
+        layout.addLayout(tools)
+        layout.addWidget(fit_button)
+        layout.addWidget(self.search, 1)
+        layout.addWidget(export)
+
+    def choose_tool(self, tool: str) -> None:
+        self.tool_buttons[tool].setChecked(True)
+
+
+def breakable(text: str) -> str:
+    """`text` as rich text that may wrap inside a long name (after `_`, `.`, `/` and
+    every 20 characters of a word), so a header wraps instead of being cut off."""
+    words = []
+    for word in text.split(" "):
+        pieces = [p[i:i + 20] for p in re.split(r"(?<=[_./])", word)
+                  for i in range(0, len(p), 20)]
+        words.append("\u200b".join(html.escape(p) for p in pieces))
+    return " ".join(words)
+
+
+class Legend(QWidget):
+    """Beside the map: the column coloured by, its categories (tick to show) or its scale,
+    and a note when the colouring leaves something out."""
+
+    toggled = Signal(int, bool)  # category code, shown
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumWidth(120)
+        self.setMaximumWidth(260)
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.items = QListWidget()
+        self.items.setToolTip("Untick a category to hide it on the map")
+        self.items.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.items.itemChanged.connect(self._item_changed)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: gray;")
+        self.colour_bar = QLabel()
+        self.colour_bar.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.note)
+        layout.addWidget(self.items, 1)
+        layout.addWidget(self.colour_bar)
+        layout.addStretch(0)
+        self.clear()
+
+    def clear(self) -> None:
+        # the legend itself stays: hiding it would resize the map on every new colouring
+        self.title.clear()
+        self.title.hide()
+        self.note.clear()
+        self.note.hide()
+        self.items.blockSignals(True)
+        self.items.clear()
+        self.items.blockSignals(False)
+        self.items.hide()
+        self.colour_bar.clear()
+
+    def show_categories(self, colouring: Colouring, palette: np.ndarray,
+                        hidden: set[str]) -> set[int]:
+        """List `colouring`'s categories with their swatches; those named in `hidden`
+        start unticked. Returns their codes."""
+        self.clear()
+        self.show_title(colouring.column)
+        codes = set()
+        self.items.blockSignals(True)
+        for code, (label, count) in enumerate(zip(colouring.labels, colouring.counts)):
+            swatch = QPixmap(12, 12)
+            swatch.fill(QColor(*[int(v) for v in palette[code][:3]]))
+            text = str(label)
+            short = text if len(text) <= LEGEND_LABEL_CHARS else text[:LEGEND_LABEL_CHARS] + "…"
+            item = QListWidgetItem(QIcon(swatch), f"{short}  ({count:,})")
+            item.setToolTip(f"{text}  ({count:,})")
+            item.setData(Qt.ItemDataRole.UserRole, code)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            hide = text in hidden
+            item.setCheckState(Qt.CheckState.Unchecked if hide else Qt.CheckState.Checked)
+            if hide:
+                codes.add(code)
+            self.items.addItem(item)
+        self.items.blockSignals(False)
+        self.items.show()
+        return codes
+
+    def show_scale(self, title: str, vmin: float, vmax: float, note: str = "") -> None:
+        """A colour bar from `vmin` to `vmax` under `title`."""
+        self.clear()
+        stops = ", ".join(
+            f"stop:{i / 4:.2f} rgb{tuple(int(v) for v in raster.VIRIDIS[int(i * 63.75)][:3])}"
+            for i in range(5))
+        self.colour_bar.setText(
+            f"<b>{breakable(title)}</b><div style='height:12px; background: qlineargradient(x1:0, y1:0, "
+            f"x2:1, y2:0, {stops})'>&nbsp;</div>"
+            f"<table width='100%'><tr><td>{vmin:.3g}</td><td align='right'>{vmax:.3g}</td>"
+            "</tr></table>"
+            + (f"<span style='color:gray'>{html.escape(note)}</span>" if note else ""))
+
+    def show_title(self, title: str) -> None:
+        self.title.setText(f"<b>{breakable(title)}</b>")
+        self.title.setToolTip(title)
+        self.title.show()
+
+    def show_note(self, text: str) -> None:
+        """A sentence under the title: what the colouring leaves out, or why it failed."""
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
+
+    def _item_changed(self, item: QListWidgetItem) -> None:
+        self.toggled.emit(item.data(Qt.ItemDataRole.UserRole),
+                          item.checkState() == Qt.CheckState.Checked)

@@ -1,0 +1,147 @@
+"""What the map decides without Qt: its methods, the view it reopens, what it says, where it looks.
+
+Plain Python and numpy (no Qt import), so it is tested and reused without a window.
+The projection methods are read from the plugin registry each time they are asked for:
+a plugin installed while the app runs is offered the next time the menu opens.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from explorer import plugins
+from explorer.core.atomic import write_json
+from explorer.core.colouring import OTHER, Colouring
+from explorer.core.embedding_set import EmbeddingSet
+
+if TYPE_CHECKING:  # the projection package is imported when a map is first made
+    from explorer.compute.projection import ProjectionParams
+
+PLANE = "Concept plane"  # two concept directions as the axes, from the Concepts panel
+FIDELITY = "Map fidelity (k-NN overlap)"
+FIDELITY_KEY = "@fidelity"  # the fidelity colouring in a session file (the label may change)
+NO_COLOUR = "(no colour)"
+PREFERRED_COLUMNS = ("area", "label", "category", "section", "kind", "class")
+# in the set's library folder: what the map showed last. The artefact store (core/artifacts.py)
+# keeps arrays and files keyed by kind, not a set's small JSON notes, so the map writes it here.
+VIEW_FILE = "view.json"
+SAMPLE_FOR_BOUNDS = 200_000  # points read to find the map's extent
+
+
+def projection_methods() -> dict[str, str]:
+    """Menu label -> projection method, read now: the built-ins', then plugins'.
+
+    Identity is not offered: it is chosen by itself for sets that are already 2-D or 3-D.
+    """
+    return {e.spec.title: e.spec.name for e in plugins.registry().of_kind("projection")
+            if e.spec.name != "identity"}
+
+
+def method_title(method: str) -> str:
+    """The menu label of `method`, or "" when the menu does not offer it."""
+    return next((title for title, name in projection_methods().items() if name == method), "")
+
+
+def last_viewed(es: EmbeddingSet) -> ProjectionParams | None:
+    """The projection parameters last shown for a library set, if any and still valid."""
+    from explorer.compute.projection import ProjectionParams
+
+    if es.path is None:
+        return None
+    try:
+        with open(es.path / VIEW_FILE, encoding="utf-8") as fh:
+            return ProjectionParams(**json.load(fh)["projection"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def remember_viewed(es: EmbeddingSet, params: ProjectionParams) -> None:
+    """Keep `params` so the set reopens as the user left it (not for identity maps)."""
+    if es.path is not None and params.method != "identity":
+        try:
+            write_json(es.path / VIEW_FILE, {"schema_version": 1, "projection": asdict(params)})
+        except OSError:
+            pass  # a read-only library only forgets the choice
+
+
+def preferred_colour(columns: list[str]) -> str:
+    """The column a set is coloured by when it opens: a category-like one, or none."""
+    return next((c for c in PREFERRED_COLUMNS if c in columns), "")
+
+
+def distinct_values(table: pa.Table, column: str) -> int:
+    """How many different non-null values `column` holds (for a job thread)."""
+    col = table.column(column)
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    return int(pc.count_distinct(col, mode="only_valid").as_py())
+
+
+def too_many_note(colouring: Colouring, distinct: int) -> str:
+    """What the legend says when a column has more values than colours; "" when it has not."""
+    if OTHER not in colouring.labels:
+        return ""
+    coloured = colouring.labels.index(OTHER)
+    grey = colouring.counts[coloured]
+    return (f"“{colouring.column}” has {distinct:,} distinct values, too many to colour by: "
+            f"only the {coloured} most common have a colour, the other {grey:,} items are "
+            f"grey as {OTHER}.")
+
+
+def info_text(info: dict) -> str:
+    """The line under the map: the method or plane, its time and its fidelity scores."""
+    parts = [f"{info.get('method', '').upper()}"]
+    if "x" in info:
+        parts[0] = f"Concept plane: x = {info['x']}, y = {info['y']}"
+    if "seconds" in info:
+        parts.append(f"{info['seconds']:.2f} s")
+    if "trustworthiness" in info:
+        parts.append(f"trustworthiness {info['trustworthiness']:.3f}")
+    if "continuity" in info:
+        parts.append(f"continuity {info['continuity']:.3f}")
+    if "sample_size" in info:
+        parts.append(f"(k=10, {info['sample_size']:,} sampled points)")
+    return "  ·  ".join(parts)
+
+
+def _finite_sample(coords: np.ndarray) -> np.ndarray:
+    sample = coords[:: max(1, len(coords) // SAMPLE_FOR_BOUNDS)]
+    return sample[np.isfinite(sample).all(axis=1)]
+
+
+def fit_box(coords: np.ndarray | None, robust: bool) -> tuple[float, float, float, float] | None:
+    """(x, y, width, height) holding every point, or with `robust` the central 99% (a few
+    far outliers would otherwise shrink the map to a dot); None when there is nothing."""
+    if coords is None or not len(coords):
+        return None
+    sample = _finite_sample(coords)
+    if not len(sample):
+        return None
+    q = (0.5, 99.5) if robust else (0, 100)
+    lo, hi = np.percentile(sample, q[0], axis=0), np.percentile(sample, q[1], axis=0)
+    return float(lo[0]), float(lo[1]), float(hi[0] - lo[0]) or 1.0, float(hi[1] - lo[1]) or 1.0
+
+
+def frame_box(coords: np.ndarray | None,
+              rows: np.ndarray) -> tuple[float, float, float, float] | None:
+    """(x, y, width, height) around `rows`, at least a tenth of the map for context."""
+    if coords is None or not len(rows):
+        return None
+    rows = rows[(rows >= 0) & (rows < len(coords))]
+    xy = coords[rows].astype(np.float64)
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    sample = _finite_sample(coords)
+    if not len(xy) or not len(sample):
+        return None
+    span = np.percentile(sample, 99.5, axis=0) - np.percentile(sample, 0.5, axis=0)
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    size = np.maximum(hi - lo, 0.1 * span.max())
+    centre = (lo + hi) / 2
+    return (float(centre[0] - size[0] / 2), float(centre[1] - size[1] / 2),
+            float(size[0]) or 1.0, float(size[1]) or 1.0)

@@ -1,0 +1,115 @@
+"""Drawing the map's layers into images, in a worker thread: no Qt here.
+
+A render job gets a `Layers` snapshot of what the panel shows (so the UI may change
+while it runs) and returns the base image (density or discs, coloured by a category,
+a number or the map's fidelity) and an overlay of search matches and the selection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from explorer.compute import raster
+from explorer.compute.spatial import GridIndex
+from explorer.core.colouring import MISSING, OTHER, Colouring
+from explorer.core.jobs import TaskState
+
+MARGIN = 0.25  # rasterise this much beyond each edge of the view, so a pan shows content
+
+
+@dataclass
+class Layers:
+    """What a render job needs; a snapshot, so the UI may change while it runs."""
+
+    coords: np.ndarray
+    index: GridIndex | None  # once built: counts, spatial order and spans make drawing cheap
+    rect: tuple[float, float, float, float]  # x0, x1, y0, y1 of the image
+    width: int
+    height: int
+    colouring: Colouring | None
+    values: np.ndarray | None  # fidelity overlay, if chosen
+    hidden: frozenset[int]
+    radius: int
+    selection: np.ndarray
+    matches: np.ndarray | None
+    sorted_cache: dict  # id(per-row array) -> (that array, it in the index's order)
+
+
+def palette_for(colouring: Colouring) -> np.ndarray:
+    """Distinct colours for the categories; "(other)" and "(missing)" are grey."""
+    pal = raster.categorical_palette(len(colouring.labels))
+    for code, label in enumerate(colouring.labels):
+        if label in (OTHER, MISSING):
+            pal[code] = raster.OTHER_GREY
+    return pal
+
+
+def colour_kwargs(layers: Layers) -> tuple[dict, np.ndarray | None]:
+    """Keyword arguments for the raster functions, and the per-row array they colour by."""
+    c = layers.colouring
+    if layers.values is not None:
+        return {"cmap": raster.VIRIDIS, "value_range": (0.0, 1.0)}, layers.values
+    if c is not None and c.kind == "categorical":
+        visible = np.ones(len(c.labels), dtype=bool)
+        visible[list(layers.hidden)] = False
+        return {"palette": palette_for(c), "visible": visible}, c.codes
+    if c is not None:
+        return {"cmap": raster.VIRIDIS, "value_range": (c.vmin, c.vmax)}, c.values
+    return {}, None
+
+
+def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndarray | None, tuple]:
+    """Base image and selection overlay (RGBA, row 0 at the top), for a worker thread."""
+    kw, per_row = colour_kwargs(layers)
+    key = "values" if layers.values is not None or (
+        layers.colouring is not None and layers.colouring.kind == "numeric") else "categories"
+    x0, x1, y0, y1 = layers.rect
+    xy, index = layers.coords, layers.index
+    size = (layers.width, layers.height)
+    if index is not None:
+        n_in = int(index.in_view(x0, y0, x1, y1))
+    else:
+        n_in = int(np.count_nonzero((xy[:, 0] >= x0) & (xy[:, 0] < x1)
+                                    & (xy[:, 1] >= y0) & (xy[:, 1] < y1)))
+    state.check()
+    mode = raster.choose_mode(n_in, *size)
+    if mode == "density" and index is not None:
+        # points in cell order hit the image memory in order: 3-4x faster at 10M
+        if per_row is not None:
+            source, ordered = layers.sorted_cache.get(id(per_row), (None, None))
+            if source is not per_row:  # the cache holds the source, so its id stays unique
+                ordered = index.to_sorted(per_row)
+                layers.sorted_cache[id(per_row)] = (per_row, ordered)
+            kw[key] = ordered
+        base = raster.density_image(index.sorted_coords, layers.rect, *size,
+                                    spans=index.view_spans(x0, y0, x1, y1), **kw)
+    elif mode == "density":
+        if per_row is not None:
+            kw[key] = per_row
+        base = raster.density_image(xy, layers.rect, *size, **kw)
+    else:
+        if per_row is not None:
+            kw[key] = per_row
+        order = index.in_box(x0, y0, x1, y1) if index is not None else None
+        base = raster.points_image(xy, layers.rect, *size, radius_px=layers.radius, order=order,
+                                   **kw)
+    state.check()
+    overlay = None
+    # Rings around single points are white with a dark rim; over a density image a
+    # white wash would read as "faded", so the selection is drawn dark there.
+    selected = (40, 40, 40, 255) if mode == "density" else (255, 255, 255, 255)
+    marked = [(layers.matches, (255, 150, 0, 255), (110, 50, 0, 255)),
+              (layers.selection, selected, (20, 20, 20, 255))]
+    for rows, colour, edge in marked:  # the selection is drawn over search matches
+        if rows is None or not len(rows):
+            continue
+        layer = raster.highlight_image(xy, layers.rect, *size, rows, radius_px=layers.radius,
+                                       colour=colour, edge_colour=edge)
+        if overlay is None:
+            overlay = layer
+        else:
+            drawn = layer[..., 3] > 0
+            overlay[drawn] = layer[drawn]
+    return base, overlay, (mode, n_in)
