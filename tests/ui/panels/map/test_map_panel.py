@@ -224,3 +224,117 @@ def test_derived_values_can_colour_the_map(qtbot, window, plane_file):
     window.state.set_derived("score", None)  # withdrawn: the map goes back to no colour
     assert view.colour.findText("score") < 0 and view.colour.currentText() == "(no colour)"
     assert view.colouring is None
+
+
+def test_projection_for_a_set_left_meanwhile_is_dropped(qtbot, window, plane_file, monkeypatch):
+    import threading
+    import time
+
+    from explorer.compute import projection
+    from explorer.compute.projection import ProjectionParams
+
+    path, xy = plane_file
+    open_map(qtbot, window, path)
+    view = window.map_view
+    real = projection.cached_project
+    returned = threading.Event()
+
+    def late(es, params, state):  # done before the set is left, delivered after
+        result = real(es, params, state)
+        time.sleep(0.5)
+        returned.set()
+        return result
+
+    monkeypatch.setattr(projection, "cached_project", late)
+    view.compute_projection(ProjectionParams(method="pca"))
+    assert view.jobs.running("project")
+    window.state.set_set(None)
+    qtbot.waitUntil(returned.is_set, timeout=30000)
+    qtbot.waitUntil(lambda: not window.jobs.running(), timeout=30000)
+    assert view.coords is None and view.projection_params is None
+    assert view.projection_info == {} and view.plot.base_item.image is None
+
+
+def test_a_failed_projection_is_said_in_the_panel_not_in_a_dialog(qtbot, window, plane_file,
+                                                                   monkeypatch):
+    from explorer.compute import projection
+    from explorer.compute.projection import ProjectionParams
+    from explorer.core.errors import InputError
+
+    path, xy = plane_file
+    open_map(qtbot, window, path)
+    view = window.map_view
+
+    def fails(es, params, state):
+        raise InputError("this map cannot be drawn today")
+
+    monkeypatch.setattr(projection, "cached_project", fails)
+    view.compute_projection(ProjectionParams(method="pca"))
+    qtbot.waitUntil(lambda: view.error_line.isVisible(), timeout=30000)
+    assert "cannot be drawn today" in view.error_line.text()
+    assert window.last_dialog is None
+    assert not view.plot.message.isVisible()  # no "Computing …" left on the map
+    np.testing.assert_array_equal(view.coords, xy)  # the map shown stays
+    monkeypatch.setattr(projection, "cached_project", projection.run.cached_project)
+    view.compute_projection(ProjectionParams(method="pca"))  # a new try clears it
+    assert not view.error_line.isVisible()
+
+
+def test_a_projection_method_contributed_after_import_is_offered(qtbot, window, tmp_path):
+    from sklearn.datasets import load_digits
+
+    from explorer import plugins
+
+    reg = plugins.registry()
+    spec = plugins.Contribution(kind="projection", name="late-pca", label="Late PCA",
+                                target="explorer.compute.projection.pca:fit")
+    reg.add(spec, plugins.Origin("late-plugin", "1.0", "late", False))
+    try:
+        digits = load_digits()
+        path = tmp_path / "digits.parquet"
+        pq.write_table(pa.table({"pixels": list(digits.data[:300].astype(np.float32))}), path)
+        open_map(qtbot, window, path)
+        view = window.map_view
+        titles = [view.method.itemText(i) for i in range(view.method.count())]
+        assert "Late PCA" in titles and titles[-1] == "Concept plane"
+        view.method.setCurrentText("Late PCA")
+        view.method.activated.emit(view.method.currentIndex())
+        qtbot.waitUntil(lambda: view.projection_params is not None
+                        and view.projection_params.method == "late-pca", timeout=60000)
+        assert view.projection_info["method"] == "late-pca"
+        assert view.method.currentText() == "Late PCA"
+    finally:
+        plugins.reload()
+    view.method.refresh()  # gone from the registry: gone from the menu
+    assert view.method.findText("Late PCA") < 0
+
+
+def test_a_free_text_column_says_it_has_too_many_values_to_colour_by(qtbot, window, tmp_path):
+    rng = np.random.default_rng(2)
+    n = 600
+    long_name = "a_rather_long_column_name_that_would_not_fit_the_legend"
+    path = tmp_path / "texts.parquet"
+    pq.write_table(pa.table({"id": [f"t{i}" for i in range(n)],
+                             long_name: [f"description number {i} " + "word " * 30
+                                         for i in range(n)],
+                             "vec": list(rng.normal(size=(n, 2)).astype(np.float32))}), path)
+    open_map(qtbot, window, path)
+    view = window.map_view
+    view.colour.setCurrentText(long_name)
+    with qtbot.waitSignal(view.renderFinished, timeout=30000):
+        view._colour_changed()
+    qtbot.waitUntil(lambda: view.legend.count() == 20, timeout=30000)
+    note = view.legend_box.note
+    assert note.isVisible()
+    assert "600 distinct values" in note.text() and "too many to colour by" in note.text()
+    assert "other 581 items" in note.text()
+    assert view.legend.item(19).text().startswith("(other)")
+    first = view.legend.item(0)
+    assert len(first.text()) < 100 and first.toolTip().startswith("description number")
+    # the header wraps inside the legend instead of being cut off
+    title = view.legend_box.title
+    assert title.isVisible() and title.toolTip() == long_name
+    assert title.minimumSizeHint().width() <= view.legend_box.maximumWidth()
+    view.colour.setCurrentText("(no colour)")
+    view._colour_changed()
+    assert not note.isVisible() and view.legend.count() == 0
