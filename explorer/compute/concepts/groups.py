@@ -56,7 +56,7 @@ def cap_rows(rows: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray
 
 
 def sample_groups(a: np.ndarray, b: np.ndarray,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """At most GROUP_SAMPLE rows of each group, A's drawn first."""
     return cap_rows(a, GROUP_SAMPLE, rng), cap_rows(b, GROUP_SAMPLE, rng)
 

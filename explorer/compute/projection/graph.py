@@ -11,6 +11,7 @@ from explorer.compute.numba.umap_kernels import membership_strengths, smooth_knn
 
 
 def smooth_knn(dist: np.ndarray, k: float, local_connectivity: float = 1.0):
+    """(sigmas, rhos) per row of kNN distances: the cached kernel, with its types fixed."""
     args = (np.ascontiguousarray(dist, dtype=np.float32), float(k), 64,
             float(local_connectivity), 1.0)
     return run_parallel(smooth_knn_dist, *args)  # compiled first, never under the lock

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
-              ) -> tuple[np.ndarray, dict]:
+        ) -> tuple[np.ndarray, dict]:
+    """The first `params.dims` columns as float32 (zeros where the set has fewer)."""
     n, d = vectors.shape
     dims = params.dims
     coords = np.zeros((n, dims), dtype=np.float32)

@@ -17,7 +17,7 @@ PCA_FIT_ROWS = 100_000         # PCA: mean and covariance from at most this many
 
 
 def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
-         ) -> tuple[np.ndarray, dict]:
+        ) -> tuple[np.ndarray, dict]:
     """Exact PCA of (a sample of) the rows; transform all rows in chunks."""
     n, d = vectors.shape
     cos = params.metric == "cosine"
@@ -127,5 +127,6 @@ def pca_transform(vectors: np.ndarray, mean: np.ndarray, components: np.ndarray,
 
 
 def pca_init(x: np.ndarray, dims: int) -> np.ndarray:
+    """A PCA layout of rows already in memory: UMAP's and t-SNE's start."""
     mean, comps, _, _ = pca_fit(x, None, dims, False)
     return (x - mean) @ comps.T

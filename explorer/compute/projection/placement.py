@@ -55,7 +55,7 @@ class Placement:
 
 
 def place(vectors: np.ndarray, fit_rows: np.ndarray, index: KnnIndex, k: int,
-           normalise: bool, state: TaskState) -> Placement:
+          normalise: bool, state: TaskState) -> Placement:
     """kNN of every row outside the sample among the sample, weighted like umap's transform."""
     n, d = vectors.shape
     mask = np.ones(n, dtype=bool)
@@ -72,7 +72,7 @@ def place(vectors: np.ndarray, fit_rows: np.ndarray, index: KnnIndex, k: int,
         if local.size == 0:
             continue
         q = clean_rows(vectors[start:stop][local] if local.size < stop - start
-                   else vectors[start:stop], normalise)
+                       else vectors[start:stop], normalise)
         i, dist = index.search(q, k, state.sub(done / rest.size, (done + local.size) / rest.size),
                                ef=PLACE_EF)
         weights[done:done + local.size] = _membership_weights(i, dist, k)

@@ -86,7 +86,7 @@ def sample_rows(n: int, m: int, seed: int) -> np.ndarray | None:
 
 
 def gather(vectors: np.ndarray, rows: np.ndarray | None, normalise: bool,
-            state: TaskState) -> np.ndarray:
+           state: TaskState) -> np.ndarray:
     """Rows (all when None) as a cleaned float32 (m, d) array, read in chunks."""
     n, d = vectors.shape
     m = n if rows is None else rows.size
@@ -102,6 +102,7 @@ def gather(vectors: np.ndarray, rows: np.ndarray | None, normalise: bool,
 
 
 def fit_size(n: int, sample: int | None, above: int, auto: int) -> int:
+    """Rows to fit on: the asked sample, else all up to `above` and `auto` past it."""
     if sample is not None:
         return min(n, int(sample))
     return auto if n > above else n

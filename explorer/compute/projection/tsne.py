@@ -26,7 +26,8 @@ TSNE_AUTO_SAMPLE = 50_000      # ... this many
 
 
 def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
-          ) -> tuple[np.ndarray, dict]:
+        ) -> tuple[np.ndarray, dict]:
+    """t-SNE of the rows (a sample above TSNE_SAMPLE_ABOVE, the rest placed)."""
     n = vectors.shape[0]
     cos = params.metric == "cosine"
     dims = params.dims

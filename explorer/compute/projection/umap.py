@@ -36,8 +36,12 @@ PARALLEL_MIN = 10_000          # multi-threaded (non-deterministic) UMAP epochs 
 
 
 def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
-          n_epochs: int | None = None, parallel: bool | None = None,
-          ) -> tuple[np.ndarray, dict]:
+        n_epochs: int | None = None, parallel: bool | None = None,
+        ) -> tuple[np.ndarray, dict]:
+    """UMAP of the rows (a sample above UMAP_SAMPLE_ABOVE, the rest placed).
+
+    `n_epochs` and `parallel` override the defaults (the warm-up and tests use them).
+    """
     n = vectors.shape[0]
     cos = params.metric == "cosine"
     dims = params.dims
@@ -70,7 +74,7 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
         t = time.perf_counter()
         state.status(f"UMAP: finding fitted neighbours of the other {n - m:,} rows")
         placement = place(vectors, rows, index, min(params.n_neighbors, PLACE_K), cos,
-                           state.sub(p_knn, p_place))
+                          state.sub(p_knn, p_place))
         timings["place_search"] = time.perf_counter() - t
     del index
 
