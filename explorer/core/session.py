@@ -3,10 +3,12 @@
 A session names its set by library id (with its name, shape and source, to
 recognise a re-import and to say what is missing), never by a path to its data.
 The selection is stored as row ranges, or as a compressed bitmap when it is
-scattered, so a million selected rows cost kilobytes. Each view's settings are a
-plain dict the view writes and reads back itself. Fields this version does not
-know are kept and written back, so an older app neither fails on nor destroys
-what a newer one saved.
+scattered, so a million selected rows cost kilobytes. Each panel's settings are a
+plain dict under its key in `panels`, which the panel writes and reads back itself
+(format 1 kept them at the top level; such files still open). Fields this version
+does not know are kept and written back, so an older app neither fails on nor
+destroys what a newer one saved. A session file is untrusted: a damaged field of
+the file itself is an `InputError` naming it, a damaged panel entry only a warning.
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ from explorer.core.errors import InputError
 from explorer.core.library import Library, LibraryEntry
 
 FORMAT = "embedding-explorer-session"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SUFFIX = ".eesession"
 MAX_RANGES = 64  # beyond this many runs a compressed bitmap is smaller (the file is indented)
-VIEWS = ("map", "neighbours", "concepts", "compression", "table")
+MAX_KEY_CHARS = 64  # a panel key longer than this is no panel's
+FORMAT_1_PANELS = ("map", "neighbours", "concepts", "compression", "table")  # top-level then
 KNOWN = {"format", "schema_version", "app_version", "saved", "set", "selection", "current",
-         "window", *VIEWS}
+         "window", "panels"}
 EMPTY = np.zeros(0, dtype=np.int64)
 
 
@@ -57,11 +60,7 @@ class Session:
     set: SetRef | None = None
     selection: np.ndarray = field(default_factory=lambda: EMPTY)  # sorted unique rows
     current: int = -1
-    map: dict = field(default_factory=dict)
-    neighbours: dict = field(default_factory=dict)
-    concepts: dict = field(default_factory=dict)
-    compression: dict = field(default_factory=dict)
-    table: dict = field(default_factory=dict)
+    panels: dict[str, dict] = field(default_factory=dict)  # panel key -> its settings()
     window_geometry: bytes = b""  # QMainWindow.saveGeometry()
     window_state: bytes = b""  # QMainWindow.saveState(): docks and toolbars
     schema_version: int = SCHEMA_VERSION
@@ -78,7 +77,7 @@ class Session:
             set=asdict(self.set) if self.set is not None else None,
             selection=encode_rows(self.selection), current=int(self.current),
             window={"geometry": _b64(self.window_geometry), "state": _b64(self.window_state)},
-            **{name: getattr(self, name) for name in VIEWS})
+            panels=self.panels)
         return data
 
     def save(self, path: str | Path) -> Path:
@@ -113,6 +112,9 @@ class Session:
         except json.JSONDecodeError as exc:
             raise InputError(f"is not a valid session file: broken JSON ({exc.msg})", path=path,
                              line=exc.lineno) from None
+        except RecursionError:
+            raise InputError("is not a valid session file: its JSON is nested too deeply",
+                             path=path) from None
         return cls.from_dict(data, path)
 
 
@@ -232,13 +234,38 @@ class _Reader:
         if not _is_int(current) or current < -1 or (ref is not None and current >= ref.count):
             raise self.fail(f"field 'current' should be a row of the set or -1, not {current!r}")
         window = self.object(data, "window")
-        views = {name: self.object(data, name) for name in VIEWS}
+        known = KNOWN | (set(FORMAT_1_PANELS) if version == 1 else set())
         return Session(
             set=ref, selection=selection, current=current,
+            panels=self.panels(data, version, warnings),
             window_geometry=self.blob(window, "geometry"), window_state=self.blob(window, "state"),
-            schema_version=version, app_version=str(data.get("app_version", "")),
-            saved=str(data.get("saved", "")), warnings=warnings,
-            extra={k: v for k, v in data.items() if k not in KNOWN}, **views)
+            schema_version=version, app_version=str(data.get("app_version", ""))[:100],
+            saved=str(data.get("saved", ""))[:100], warnings=warnings,
+            extra={k: v for k, v in data.items() if k not in known})
+
+    def panels(self, data: dict, version: int, warnings: list[str]) -> dict[str, dict]:
+        """Each panel's settings by key; format 1 kept them at the top level. An entry that
+        is not an object is left out with a warning: the rest of the session still opens."""
+        if version == 1:
+            found = {name: data[name] for name in FORMAT_1_PANELS if name in data}
+        else:
+            found = data.get("panels", {})
+            if not isinstance(found, dict):
+                warnings.append(f"field 'panels' should be an object, not "
+                                f"{type(found).__name__}, so no panel settings were restored")
+                return {}
+        panels = {}
+        for key, value in found.items():
+            shown = key if len(key) <= MAX_KEY_CHARS else key[:MAX_KEY_CHARS] + "…"
+            if len(key) > MAX_KEY_CHARS:
+                warnings.append(f"the settings of a panel named {shown!r} were left out: no "
+                                "panel has such a long name")
+            elif not isinstance(value, dict):
+                warnings.append(f"the settings of the {key!r} panel should be an object, not "
+                                f"{type(value).__name__}, so they were not restored")
+            else:
+                panels[key] = value
+        return panels
 
     def object(self, data: dict, key: str) -> dict:
         value = data.get(key, {})

@@ -1,4 +1,11 @@
-"""The main window: docks for every view, file opening, library, status bar with progress/cancel."""
+"""The main window: the map in the centre, every other panel a dock around it; file opening,
+library, sessions, status bar with progress/cancel.
+
+The layout is built from the panels' default areas (`Panel.area`): the left column holds
+the library above the item and analysis panels (tabbed), the bottom area the table with
+wide analyses (compression) tabbed beside it, which get room when brought forward. The
+user's layout is remembered per screen size; View ▸ Reset Layout rebuilds the default.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,9 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import (QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence,
+                           QShowEvent)
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
                                QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
                                QWidget)
@@ -25,9 +33,8 @@ from explorer.core.session import is_session_path
 from explorer.ui import settings as ui_settings
 from explorer.ui.dialogs.encode_dialog import EncodeDialog, skipped_box
 from explorer.ui.dialogs.messages import ask_choice, ask_drop_nonfinite, error_box, warnings_box
+from explorer.ui.layout import DockLayout
 from explorer.ui.panels.base import Panel, PanelContext
-from explorer.ui.session import SessionManager
-from explorer.ui.state import AppState
 from explorer.ui.panels.compression.panel import CompressionView
 from explorer.ui.panels.concepts.panel import ConceptsView
 from explorer.ui.panels.item import ItemView
@@ -35,10 +42,14 @@ from explorer.ui.panels.library import LibraryView
 from explorer.ui.panels.map.panel import MapView
 from explorer.ui.panels.neighbours.panel import CENTROID, CURRENT, NeighboursView
 from explorer.ui.panels.table import TableView
+from explorer.ui.session import SessionManager
+from explorer.ui.state import AppState
 from explorer.ui.workers import Job, JobRunner
 
-BUILTIN_PANELS: tuple[type[Panel], ...] = (LibraryView, ItemView, MapView, TableView,
-                                            NeighboursView, ConceptsView, CompressionView)
+# The window's panel order: docks of one area are tabbed in it, and sessions apply in it
+# (concepts before the map, whose saved concept plane asks the concepts panel for it).
+BUILTIN_PANELS: tuple[type[Panel], ...] = (LibraryView, ItemView, NeighboursView, ConceptsView,
+                                            MapView, TableView, CompressionView)
 NEIGHBOUR_TABS = {"neighbours": 0, "compare": 1, "hubness": 2}
 
 
@@ -112,6 +123,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Embedding Explorer")
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
+        self.setDocumentMode(True)
         self.resize(1400, 900)
         self.last_dialog: QMessageBox | None = None
         self._queue: list[str] = []  # files waiting to be opened, one job at a time
@@ -134,30 +146,15 @@ class MainWindow(QMainWindow):
         self.state.viewRequested.connect(self.show_view)
         self.state.openSetRequested.connect(self.open_library_set)
         self.state.libraryChanged.connect(lambda _id: self.refresh_library())
-        self.library_view.openRequested.connect(self.open_library_set)
         self.library_view.removeRequested.connect(self.remove_library_set)
         self.library_view.renameRequested.connect(self.rename_library_set)
         self.storage_dialog = None  # File ▸ Library Storage…, while open
 
-        self.docks: dict[str, QDockWidget] = {}
-        area = Qt.DockWidgetArea
-        self._dock("library", "Library", self.library_view, area.LeftDockWidgetArea)
-        self._dock("map", "Map", self.map_view, area.RightDockWidgetArea)
-        self._dock("table", "Table", self.table_view, area.RightDockWidgetArea)
-        self.splitDockWidget(self.docks["map"], self.docks["table"], Qt.Orientation.Vertical)
-        self._dock("compression", "Compression", self.compression_view, area.RightDockWidgetArea)
-        self.tabifyDockWidget(self.docks["map"], self.docks["compression"])
-        self._dock("item", "Item", self.item_view, area.LeftDockWidgetArea)
-        self.splitDockWidget(self.docks["library"], self.docks["item"], Qt.Orientation.Vertical)
-        self._dock("neighbours", "Neighbours", self.neighbours_view, area.LeftDockWidgetArea)
-        self.tabifyDockWidget(self.docks["item"], self.docks["neighbours"])
-        self._dock("concepts", "Concepts", self.concepts_view, area.LeftDockWidgetArea)
-        self.tabifyDockWidget(self.docks["item"], self.docks["concepts"])
-        self.docks["map"].raise_()
-        self.docks["item"].raise_()
-        self.resizeDocks([self.docks["library"], self.docks["map"]], [380, 1000],
-                         Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["map"], self.docks["table"]], [560, 340], Qt.Orientation.Vertical)
+        self.dock_layout = DockLayout(self, self.panels)
+        centre = self.dock_layout.centre
+        self.setCentralWidget(centre if centre is not None else QWidget())
+        self.docks: dict[str, QDockWidget] = self.dock_layout.docks
+        self.dock_layout.reset()
 
         self.job_status = JobStatus(self.jobs)
         self.job_status.cancel_button.clicked.connect(self._queue.clear)
@@ -170,24 +167,28 @@ class MainWindow(QMainWindow):
         self.state.selectionChanged.connect(self._selection_changed)
         self.refresh_library()
         if restore:
-            self._restore_layout()
+            self.dock_layout.restore_saved()
         self._report_plugin_problems()
 
     # --- layout ----------------------------------------------------------------
-    def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock-{key}")
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        self.docks[key] = dock
-        return dock
+    def reset_layout(self) -> None:
+        """View ▸ Reset Layout: every panel back in its default place and size."""
+        self.dock_layout.reset()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self.dock_layout.sized:
+            self.dock_layout.default_sizes()
 
     def show_view(self, key: str) -> None:
-        """Bring a dock forward; "compare" and "hubness" are tabs of the neighbours dock."""
+        """Bring a panel forward; "compare" and "hubness" are tabs of the neighbours dock."""
         tab = NEIGHBOUR_TABS.get(key)
         if tab is not None:
             key = "neighbours"
             self.neighbours_view.tabs.setCurrentIndex(tab)
+        if key not in self.docks:  # the centre panel is always in view
+            self.panels[key].setFocus()
+            return
         dock = self.docks[key]
         dock.show()
         dock.raise_()
@@ -204,19 +205,8 @@ class MainWindow(QMainWindow):
             view.use_source(CURRENT)
         view.table.setFocus()
 
-    def _restore_layout(self) -> None:
-        s = ui_settings.settings()
-        geometry, layout = s.value("window/geometry"), s.value("window/state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        if isinstance(layout, QByteArray):
-            self.restoreState(layout)
-
     def save_layout(self) -> None:
-        s = ui_settings.settings()
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        s.sync()
+        self.dock_layout.save()
 
     def cancel_jobs(self) -> None:
         """Esc / Cancel: stop the running job and forget files still waiting to open."""
@@ -270,10 +260,10 @@ class MainWindow(QMainWindow):
         act.triggered.connect(lambda: self.state.select([]))
         edit.addAction(act)
         act = QAction("&Filter…", self, shortcut=QKeySequence("Ctrl+L"))
-        act.triggered.connect(lambda: (self.show_view("table"), self.table_view.filter_edit.setFocus()))
+        act.triggered.connect(lambda: (self.show_view("table"), self.table_view.focus_filter()))
         edit.addAction(act)
         act = QAction("&Search…", self, shortcut=QKeySequence.StandardKey.Find)
-        act.triggered.connect(lambda: (self.show_view("table"), self.table_view.search_edit.setFocus()))
+        act.triggered.connect(lambda: (self.show_view("table"), self.table_view.focus_search()))
         edit.addAction(act)
         act = QAction("Find &Neighbours", self, shortcut=QKeySequence("Ctrl+N"),
                       statusTip="Nearest neighbours of the current item, or of the selection's "
@@ -292,12 +282,17 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
-        for number, (key, title) in enumerate((("map", "Map"), ("table", "Table"),
-                                               ("neighbours", "Neighbours"), ("item", "Item"),
-                                               ("library", "Library")), start=1):
-            act = QAction(f"Go to {title}", self, shortcut=QKeySequence(f"Ctrl+{number}"))
-            act.triggered.connect(lambda _c=False, k=key: self.show_view(k))
-            view.addAction(act)
+        for number, key in enumerate(("map", "table", "neighbours", "item", "library"), start=1):
+            if key in self.panels:
+                act = QAction(f"Go to {self.panels[key].title}", self,
+                              shortcut=QKeySequence(f"Ctrl+{number}"))
+                act.triggered.connect(lambda _c=False, k=key: self.show_view(k))
+                view.addAction(act)
+        view.addSeparator()
+        act = QAction("&Reset Layout", self, statusTip="Every panel back in its place and size")
+        act.setObjectName("resetLayoutAction")
+        act.triggered.connect(self.reset_layout)
+        view.addAction(act)
 
         help_menu = self.menuBar().addMenu("&Help")
         act = QAction("Supported &Formats", self)
@@ -572,27 +567,8 @@ class MainWindow(QMainWindow):
         self.refresh_library(set_id)
 
     def refresh_library(self, current: str | None = None) -> None:
-        """List the sets now (their manifests); measure them and check their files off the UI
-        thread, then show the sizes and any set whose files turn out damaged."""
-        entries, damaged = self.library.scan()
-        self.library_view.set_entries(entries, current, damaged)
-        library = self.library
-
-        def measure(state):
-            from explorer.compute.library_storage import library_usage
-
-            checked = library.scan(read_files=True)
-            return checked, library_usage(library, state)
-
-        def measured(result) -> None:
-            (good, broken), report = result
-            if [d.id for d in broken] != [d.id for d in damaged]:
-                self.library_view.set_entries(good, current, broken)
-            self.library_view.set_sizes({s.id: s.total for s in report.sets})
-
-        self.jobs.submit("library", "Measuring the library", measure, on_done=measured,
-                         on_error=lambda err: self.statusBar().showMessage(
-                             f"The library's sizes could not be measured: {err}", 15000))
+        """The library panel lists the sets again (and measures them in its own job)."""
+        self.library_view.refresh(current)
 
     def show_storage(self) -> None:
         from explorer.ui.dialogs.storage_dialog import StorageDialog

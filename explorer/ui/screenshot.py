@@ -1,4 +1,7 @@
-"""Render the main window with a set loaded to a PNG, without a display."""
+"""Render the main window with a set loaded to a PNG, without a display.
+
+The picture is the layout a user gets at that size (no special docks).
+"""
 
 from __future__ import annotations
 
@@ -23,11 +26,10 @@ def take_screenshot(key: str, out: Path, view: str = "table",
                     size: tuple[int, int] = (1400, 900), method: str | None = None,
                     colour: str | None = None, inputs: list[str] | None = None,
                     model: str = "minilm", progress: float = 0.3) -> Path:
-    """The window with `key`'s set; view "encode" adds the encode dialog over it, its job
-    (`inputs` with `model`) running in the status bar and past `progress`."""
+    """The window with `key`'s set, `view` brought forward; view "encode" adds the encode
+    dialog over it, its job (`inputs` with `model`) running in the status bar and past
+    `progress`."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import Qt
-
     from explorer.ui.app import create_app
     from explorer.ui.main_window import MainWindow
 
@@ -46,15 +48,9 @@ def take_screenshot(key: str, out: Path, view: str = "table",
         window.neighbours_view.compute_hubness()
     _settle(window, timeout=120.0)
     if view in ("concepts", "concept-plane"):
-        _show_concepts(window, size, plane=view == "concept-plane")
+        _show_concepts(window, plane=view == "concept-plane")
     if view.startswith("compression"):
-        _show_compression(window, size, view)
-    if view in ("neighbours", "compare", "hubness"):
-        # the neighbours lists want room beside the map
-        left = int(size[0] * (0.5 if view == "compare" else 0.42))
-        window.resizeDocks([window.docks["neighbours"], window.docks["map"]],
-                           [left, size[0] - left], Qt.Orientation.Horizontal)
-        _settle(window, timeout=30.0)
+        _show_compression(window, view)
     if view == "hubness" and window.neighbours_view.hubness is not None:
         window.neighbours_view.clear_marks()
         window.neighbours_view.colour_map_by_hubness()
@@ -122,20 +118,13 @@ def _encode_picture(window, inputs: list[str], model: str, progress: float):
     return picture
 
 
-def _show_concepts(window, size: tuple[int, int], plane: bool) -> None:
+def _show_concepts(window, plane: bool) -> None:
     """The Axis tab of the newest saved direction; with `plane`, the newest two as the map's axes."""
-    from PySide6.QtCore import Qt
-
     view = window.concepts_view
     context = view.context
     _wait(lambda: context.directions and context.scores is not None, 300.0,
           "the set's saved directions (save some first: embedding-explorer concept ... --save)")
     view.show_tab("axis")
-    left = int(size[0] * 0.45)
-    window.resizeDocks([window.docks["concepts"], window.docks["map"]],
-                       [left, size[0] - left], Qt.Orientation.Horizontal)
-    window.resizeDocks([window.docks["library"], window.docks["concepts"]],
-                       [int(size[1] * 0.12), int(size[1] * 0.8)], Qt.Orientation.Vertical)
     if plane:
         if len(context.directions) < 2:
             raise InputError("the concept plane needs two directions saved with the set")
@@ -148,12 +137,11 @@ def _show_concepts(window, size: tuple[int, int], plane: bool) -> None:
     _settle(window, timeout=60.0)
 
 
-def _show_compression(window, size: tuple[int, int], view_name: str) -> None:
+def _show_compression(window, view_name: str) -> None:
     """The default sweep evaluated, the budget at a tenth of float32's bytes; then for
-    "compression-query" the worst query's lists beside the map, for "compression-map" the
+    "compression-query" the worst query's lists under the map, for "compression-map" the
     map coloured by each query's kept share."""
     import numpy as np
-    from PySide6.QtCore import Qt
 
     view = window.compression_view
     done = []
@@ -164,12 +152,6 @@ def _show_compression(window, size: tuple[int, int], view_name: str) -> None:
     if view_name in ("compression-query", "compression-map"):
         view.count_rerank.setChecked(True)  # float32 rows count: the budget names a code
         view.set_budget(window.state.embedding_set.dim * 4 / 10)
-        window.docks["table"].hide()
-        window.splitDockWidget(window.docks["map"], window.docks["compression"],
-                               Qt.Orientation.Horizontal)
-        _settle(window, timeout=30.0)
-        window.resizeDocks([window.docks["library"], window.docks["compression"]],
-                           [int(size[0] * 0.18), int(size[0] * 0.45)], Qt.Orientation.Horizontal)
     if view_name == "compression-query":
         view.tabs.setCurrentWidget(view.comparison)
         view.comparison.mark(view.comparison.queries.itemData(0))  # the worst query

@@ -1,9 +1,11 @@
 """Save and reopen a window's whole working state (File ▸ Save Session… / Open Session…).
 
-Reading, finding the set and writing run in jobs. Opening a session opens its
-set through the window's usual asynchronous path; what belongs to the set
-(selection, current item, map, neighbours, concepts, table filter) is applied
-once that set is shown, the rest (window layout, compression settings) at once.
+Reading, finding the set and writing run in jobs. A session holds each panel's
+`settings()` under its key, whatever the panels are. Opening one opens its set
+through the window's usual asynchronous path; the window layout and the settings of
+panels that are not `set_bound` apply at once, those of `set_bound` panels (and the
+selection and current item) once the session's set is shown, in the window's panel
+order. What could not be restored is gathered into notes, never raised.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from explorer.ui.main_window import MainWindow
 
 FILTER = f"Embedding Explorer session (*{SUFFIX});;All files (*)"
+MAX_NOTE_CHARS = 300  # a panel's note quotes the file, which may be hostile
 
 
 def collect(window: MainWindow) -> Session:
@@ -31,16 +34,41 @@ def collect(window: MainWindow) -> Session:
     es = state.embedding_set
     ref = SetRef(es.library_id, es.name, es.count, es.dim, list(es.source)) \
         if es is not None and es.library_id else None
-    table = window.table_view
+    # what describes a set means nothing without one
+    panels = {key: panel.settings() for key, panel in window.panels.items()
+              if ref is not None or not panel.set_bound}
     return Session(
         set=ref, selection=state.selection if ref else EMPTY,
-        current=state.current if ref else -1,
-        map=window.map_view.settings() if ref else {},
-        neighbours=window.neighbours_view.settings(), concepts=window.concepts_view.settings(),
-        compression=window.compression_view.settings(),
-        table={"filter": table.filter_edit.text(), "search": table.search_edit.text()},
+        current=state.current if ref else -1, panels=panels,
         window_geometry=bytes(window.saveGeometry().data()),
-        window_state=bytes(window.saveState().data()))
+        window_state=window.dock_layout.state())
+
+
+def apply_panels(window: MainWindow, session: Session, set_bound: bool) -> list[str]:
+    """Give each panel (of one kind: set-bound or not) its saved settings, in the window's
+    order; a panel that fails says so in a note instead of stopping the others."""
+    notes: list[str] = []
+    for key, panel in window.panels.items():
+        if panel.set_bound != set_bound or key not in session.panels:
+            continue
+        try:
+            found = panel.apply_settings(session.panels[key]) or []
+        except Exception as exc:  # a panel (maybe a plugin's) choked on hostile values
+            found = [f"the {panel.title} panel's settings could not be restored "
+                     f"({type(exc).__name__}: {exc})"]
+        notes += [str(note)[:MAX_NOTE_CHARS] for note in found]
+    return notes
+
+
+def unknown_panels(window: MainWindow, session: Session) -> list[str]:
+    """A note naming the panels the session has settings for but this window lacks (a
+    plugin's panel not installed here, say)."""
+    unknown = sorted(key for key in session.panels if key not in window.panels)
+    if not unknown:
+        return []
+    names = ", ".join(repr(key) for key in unknown[:5]) + (" …" if len(unknown) > 5 else "")
+    return [f"the session has settings for panels this window does not have ({names}); "
+            "they were left out"]
 
 
 class SessionManager(QObject):
@@ -98,9 +126,10 @@ class SessionManager(QObject):
         window = self.window
         if session.window_geometry:
             window.restoreGeometry(QByteArray(session.window_geometry))
-        if session.window_state:
-            window.restoreState(QByteArray(session.window_state))
-        window.compression_view.apply_settings(session.compression)
+        if session.window_state and not window.dock_layout.restore(session.window_state):
+            notes = notes + ["the session's panel layout is from another version of the app "
+                             "(or damaged), so the current layout was kept"]
+        notes = notes + unknown_panels(window, session) + apply_panels(window, session, False)
         if set_id is None:
             self._finish(path, notes)
             return
@@ -119,18 +148,10 @@ class SessionManager(QObject):
         window = self.window
         if window.state.embedding_set is not es:
             return
-        window.neighbours_view.apply_settings(session.neighbours)
+        notes = notes + apply_panels(window, session, True)
         window.state.select(session.selection)
         if session.current >= 0:
             window.state.set_current(session.current)
-        notes = notes + window.map_view.apply_settings(session.map)
-        window.concepts_view.apply_settings(session.concepts,
-                                            show_plane=session.map.get("concept_plane") is True)
-        table = window.table_view
-        table.filter_edit.setText(str(session.table.get("filter", "")))
-        table.search_edit.setText(str(session.table.get("search", "")))
-        if table.filter_edit.text():
-            table.filter_edit.returnPressed.emit()  # as Enter would: the filter runs
         self._finish(path, notes)
 
     def _finish(self, path: Path, notes: list[str]) -> None:

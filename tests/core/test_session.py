@@ -17,12 +17,12 @@ def sample_session() -> Session:
     return Session(
         set=SetRef("news", "News", 5000, 16, ["/data/news.parquet"]),
         selection=np.array([3, 4, 5, 9, 4000], dtype=np.int64), current=9,
-        map={"projection": {"method": "umap", "n_neighbors": 15}, "colour_by": "section",
-             "hidden": ["sport"], "point_size": 3},
-        neighbours={"k": 25, "metric": "l2", "source": "centroid"},
-        concepts={"current": "tone", "plane_x": "tone", "plane_y": "length"},
-        compression={"methods": "fp16,sq8", "k": 20, "budget": 0.25},
-        table={"filter": "size > 3", "search": ""},
+        panels={"map": {"projection": {"method": "umap", "n_neighbors": 15},
+                        "colour_by": "section", "hidden": ["sport"], "point_size": 3},
+                "neighbours": {"k": 25, "metric": "l2", "source": "centroid"},
+                "concepts": {"current": "tone", "plane_x": "tone", "plane_y": "length"},
+                "compression": {"methods": "fp16,sq8", "k": 20, "budget": 0.25},
+                "table": {"filter": "size > 3", "search": ""}},
         window_geometry=b"\x01\xd9\xd0\xcb geometry", window_state=b"\x00\xff state")
 
 
@@ -34,8 +34,7 @@ def test_round_trip(tmp_path):
     assert data["selection"] == {"count": 5, "ranges": [[3, 6], [9, 10], [4000, 4001]]}
     back = Session.load(path)
     want = sample_session()
-    for name in ("set", "current", "map", "neighbours", "concepts", "compression", "table",
-                 "window_geometry", "window_state"):
+    for name in ("set", "current", "panels", "window_geometry", "window_state"):
         assert getattr(back, name) == getattr(want, name), name
     np.testing.assert_array_equal(back.selection, want.selection)
     assert back.warnings == [] and back.extra == {}
@@ -45,12 +44,12 @@ def test_round_trip(tmp_path):
 def test_unknown_fields_are_kept_and_ignored(tmp_path):
     data = sample_session().to_dict()
     data["annotations"] = [{"row": 3, "note": "odd"}]
-    data["map"]["lighting"] = "soft"
+    data["panels"]["map"]["lighting"] = "soft"
     path = tmp_path / "old.eesession"
     path.write_text(json.dumps(data))
     back = Session.load(path)
     assert back.warnings == []
-    assert back.map["lighting"] == "soft"  # the map view ignores keys it does not know
+    assert back.panels["map"]["lighting"] == "soft"  # the map panel ignores keys it does not know
     assert back.save(tmp_path / "again.eesession")
     again = json.loads((tmp_path / "again.eesession").read_text())
     assert again["annotations"] == [{"row": 3, "note": "odd"}]
@@ -71,7 +70,6 @@ def test_newer_version_opens_with_a_warning(tmp_path):
     ("[1, 2]", "not an Embedding Explorer session"),
     (json.dumps({"format": FORMAT}), "schema_version"),
     (json.dumps({"format": FORMAT, "schema_version": 1, "current": "x"}), "'current'"),
-    (json.dumps({"format": FORMAT, "schema_version": 1, "map": [1]}), "'map' should be an object"),
     (json.dumps({"format": FORMAT, "schema_version": 1, "set": {"id": 3}}), "field 'set'"),
     (json.dumps({"format": FORMAT, "schema_version": 1,
                  "set": {"id": "a", "name": "a", "count": 10, "dim": 4},
@@ -150,3 +148,52 @@ def test_find_set_by_id_and_missing_or_changed(tmp_path):
     assert found is None and "“Old news” (gone) is no longer in the library" in problem
     found, problem = find_set(library, SetRef(entry.id, "Articles", 41, 8))
     assert found is None and "now holds 40 × 8" in problem
+
+
+def test_a_format_1_file_opens_with_its_panels_gathered(tmp_path):
+    """Format 1 kept each view's settings at the top level."""
+    data = sample_session().to_dict()
+    panels = data.pop("panels")
+    data.update(schema_version=1, **panels)
+    path = tmp_path / "v1.eesession"
+    path.write_text(json.dumps(data))
+    back = Session.load(path)
+    assert back.panels == panels and back.warnings == [] and back.extra == {}
+    again = json.loads(back.save(tmp_path / "v2.eesession").read_text())
+    assert again["schema_version"] == SCHEMA_VERSION == 2 and again["panels"] == panels
+    assert "map" not in again
+
+
+@pytest.mark.parametrize("panels, warning", [
+    ([1, 2], "field 'panels' should be an object"),
+    ({"map": [1], "table": {"filter": "x"}}, "the 'map' panel should be an object"),
+    ({"map": "x" * 10_000_000}, "the 'map' panel should be an object, not str"),
+    ({"p" * 5000: {}}, "no panel has such a long name"),
+])
+def test_damaged_panel_entries_are_warnings_not_errors(tmp_path, panels, warning):
+    data = sample_session().to_dict()
+    data["panels"] = panels
+    path = tmp_path / "hostile.eesession"
+    path.write_text(json.dumps(data))
+    back = Session.load(path)
+    assert back.set.id == "news" and back.current == 9
+    assert len(back.warnings) == 1 and warning in back.warnings[0]
+    assert len(back.warnings[0]) < 300
+    assert all(isinstance(v, dict) for v in back.panels.values())
+
+
+def test_a_format_1_view_of_the_wrong_type_is_a_warning(tmp_path):
+    path = tmp_path / "v1.eesession"
+    path.write_text(json.dumps({"format": FORMAT, "schema_version": 1, "map": [1],
+                                "table": {"filter": "a > 1"}}))
+    back = Session.load(path)
+    assert back.panels == {"table": {"filter": "a > 1"}}
+    assert "the 'map' panel should be an object" in back.warnings[0]
+
+
+def test_deeply_nested_json_is_refused_not_a_crash(tmp_path):
+    path = tmp_path / "deep.eesession"
+    path.write_text('{"format": "%s", "schema_version": 2, "panels": {"map": %s1%s}}'
+                    % (FORMAT, "[" * 100_000, "]" * 100_000))
+    with pytest.raises(InputError, match="nested too deeply"):
+        Session.load(path)

@@ -57,10 +57,11 @@ def session_files(home: Path, opens: int) -> list[Path]:
             set=SetRef("articles", "articles", ROWS, DIM),
             selection=np.r_[start:start + 200, 1000 + i],
             current=7 + i,
-            map={"colour_by": "section", "hidden": ["sport"], "point_size": 3 + i % 3,
-                 "search": "games", "projection": projection},
-            neighbours={"k": 25, "metric": "l2", "filter": f"size > {10 + i}"},
-            table={"filter": f"size < {2000 + i}", "search": ""})
+            panels={"map": {"colour_by": "section", "hidden": ["sport"],
+                            "point_size": 3 + i % 3, "search": "games",
+                            "projection": projection},
+                    "neighbours": {"k": 25, "metric": "l2", "filter": f"size > {10 + i}"},
+                    "table": {"filter": f"size < {2000 + i}", "search": ""}})
         paths.append(session.save(home / f"stress-{i}.eesession"))
     return paths
 

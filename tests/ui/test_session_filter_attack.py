@@ -28,7 +28,7 @@ def test_hostile_session_filter_is_refused_and_reads_nothing(qtbot, explorer_hom
     secret.write_text(SECRET + "\n")
     attack = f"CAST((SELECT content FROM read_text('{secret}')) AS INTEGER) = 1"
     path = Session(set=SetRef(entry.id, "articles", N, D),
-                   table={"filter": attack, "search": ""}).save(tmp_path / "shared.eesession")
+                   panels={"table": {"filter": attack, "search": ""}}).save(tmp_path / "shared.eesession")
 
     win = MainWindow(lib, restore=False)
     qtbot.addWidget(win)

@@ -103,6 +103,7 @@ def test_session_round_trip_into_a_fresh_window(qtbot, windows, tmp_path):
     first.table_view.filter_edit.setText("size < 500")
     with qtbot.waitSignal(first.table_view.queryFinished, timeout=WAIT):
         first.table_view.filter_edit.returnPressed.emit()
+    assert first.table_view.settings() == {"filter": "size < 500", "search": ""}
     first.docks["library"].hide()
     saved_view = m.viewbox.viewRect()
 
@@ -110,7 +111,8 @@ def test_session_round_trip_into_a_fresh_window(qtbot, windows, tmp_path):
     save(qtbot, first, path)
     data = json.loads(path.read_text())
     assert data["set"]["id"] == "articles" and data["current"] == 7
-    assert data["map"]["colour_by"] == "section" and data["map"]["hidden"] == ["sport"]
+    assert data["panels"]["map"]["colour_by"] == "section"
+    assert data["panels"]["map"]["hidden"] == ["sport"]
     assert path.stat().st_size < 20_000
 
     # the set's own memory of the map now says plain PCA: the session must say otherwise
@@ -167,8 +169,8 @@ def test_missing_set_is_reported_and_the_rest_applies(qtbot, windows, tmp_path):
     compression = {"methods": "binary", "k": 5, "queries": 100, "selection_as_queries": False,
                    "count_rerank": False, "budget": 0.75}
     session = Session(set=SetRef("gone", "Old news", 40, 8, [str(tmp_path / "old.npy")]),
-                      selection=np.arange(10), current=3, map={"colour_by": "section"},
-                      compression=compression)
+                      selection=np.arange(10), current=3,
+                      panels={"map": {"colour_by": "section"}, "compression": compression})
     path = session.save(tmp_path / "old.eesession")
     win = windows()
     open_set(qtbot, win)

@@ -8,24 +8,25 @@ from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.base import Area, Panel, PanelContext
-from explorer.ui.state import AppState
 
 
 class ItemView(Panel):
     key = "item"
     title = "Item"
     area = Area.LEFT
+
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        state = context.state
-        self.state = state
         self.browser = QTextBrowser()
         self.browser.setOpenLinks(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.error_line)
         layout.addWidget(self.browser)
-        state.currentChanged.connect(lambda row, _src: self.show_row(row))
-        state.setChanged.connect(lambda _es: self.show_row(-1))
+        self.state.currentChanged.connect(lambda row, _src: self.show_row(row))
+        self.show_row(-1)
+
+    def new_set(self, es: EmbeddingSet | None) -> None:
         self.show_row(-1)
 
     def show_row(self, row: int) -> None:

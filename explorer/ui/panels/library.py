@@ -2,25 +2,28 @@
 
 Damaged sets are listed too (greyed, with what is wrong), so they can be removed
 from here instead of only from a terminal. Sizes on disk come later than the list:
-the main window measures them in a background job and hands them to `set_sizes`.
+`refresh` lists the manifests at once and measures the sets in a background job.
+Columns that do not fit the panel's width are hidden (last first), so the name is
+never squeezed; everything is in the name's tooltip.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QResizeEvent
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
-from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.core.manifest import DamagedSet, LibraryEntry
 from explorer.core.storage import human_bytes
+from explorer.ui.panels.base import Area, Panel, PanelContext
 
 COLUMNS = ("Name", "Size", "Items", "Dim", "Model", "Metric", "Imported")  # what fits first
 SIZE = COLUMNS.index("Size")
 KEY = Qt.ItemDataRole.UserRole  # the set's id, on column 0
 SORT = Qt.ItemDataRole.UserRole + 1  # the number a numeric column sorts by
 _DAMAGED = QColor(150, 40, 40)
+NAME_ROOM = 150  # px the name keeps before other columns are hidden
 
 
 class _Item(QTreeWidgetItem):
@@ -38,7 +41,6 @@ class LibraryView(Panel):
     key = "library"
     title = "Library"
     area = Area.LEFT
-    openRequested = Signal(str)  # library id
     removeRequested = Signal(str)  # library id, or the folder name of a damaged set
     renameRequested = Signal(str)
 
@@ -59,10 +61,35 @@ class LibraryView(Panel):
         self.tree.customContextMenuRequested.connect(self._menu)
         self.tree.setToolTip("Double-click or Enter opens a set; right-click to rename or "
                              "remove it")
+        self.tree.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.damaged: dict[str, DamagedSet] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.error_line)
         layout.addWidget(self.tree)
+
+    def refresh(self, current: str | None = None) -> None:
+        """List the sets now (their manifests); measure them and check their files in a
+        job, then show the sizes and any set whose files turn out damaged."""
+        library = self.panel_context.library
+        entries, damaged = library.scan()
+        self.set_entries(entries, current, damaged)
+
+        def measure(state):
+            from explorer.compute.library_storage import library_usage
+
+            checked = library.scan(read_files=True)
+            return checked, library_usage(library, state)
+
+        def measured(result) -> None:
+            (good, broken), report = result
+            if [d.id for d in broken] != [d.id for d in damaged]:
+                self.set_entries(good, current, broken)
+            self.set_sizes({s.id: s.total for s in report.sets})
+
+        self.error_line.clear_error()
+        self.jobs.submit("measure", "Measuring the library", measure, on_done=measured,
+                         set_bound=False)
 
     def set_entries(self, entries: list[LibraryEntry], current: str | None = None,
                     damaged: list[DamagedSet] = ()) -> None:
@@ -79,7 +106,9 @@ class LibraryView(Panel):
             for col in (SIZE, COLUMNS.index("Items"), COLUMNS.index("Dim")):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight
                                       | Qt.AlignmentFlag.AlignVCenter)
-            tip = [f"id: {e.id}", f"source: {', '.join(e.source) or '—'}", f"format: {e.format}"]
+            tip = [f"id: {e.id}", f"{e.count:,} × {e.dim}, {e.metric}, model {e.model or '—'}",
+                   f"imported: {e.created[:16].replace('T', ' ')}",
+                   f"source: {', '.join(e.source) or '—'}", f"format: {e.format}"]
             if e.zero_rows:
                 tip.append(f"{e.zero_rows} all-zero rows")
             if e.nan_rows_dropped:
@@ -101,8 +130,7 @@ class LibraryView(Panel):
             self.tree.addTopLevelItem(item)
             item.setFirstColumnSpanned(True)
         self.tree.setSortingEnabled(True)
-        for col in range(1, len(COLUMNS)):
-            self.tree.resizeColumnToContents(col)
+        self._fit_columns()
 
     def set_sizes(self, sizes: dict[str, int]) -> None:
         """Each set's bytes on disk, as measured by `du` (vectors, metadata and artefacts)."""
@@ -113,7 +141,21 @@ class LibraryView(Panel):
             if size is not None and item.data(0, KEY) not in self.damaged:
                 self._show_size(item, size)
         self.tree.setSortingEnabled(True)
-        self.tree.resizeColumnToContents(SIZE)
+        self._fit_columns()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Each column as wide as its header and cells; those that would leave the name
+        less than NAME_ROOM hidden, the least needed (rightmost) first."""
+        room = self.tree.viewport().width() - NAME_ROOM
+        for col in range(1, len(COLUMNS)):
+            self.tree.setColumnHidden(col, False)
+            self.tree.resizeColumnToContents(col)
+            room -= self.tree.columnWidth(col)
+            self.tree.setColumnHidden(col, room < 0 and col > SIZE)
 
     @staticmethod
     def _show_size(item: QTreeWidgetItem, size: int) -> None:
@@ -125,7 +167,7 @@ class LibraryView(Panel):
     def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
         set_id = item.data(0, KEY)
         if set_id not in self.damaged:
-            self.openRequested.emit(set_id)
+            self.state.request_open(set_id)
 
     def _menu(self, pos) -> None:
         item = self.tree.itemAt(pos)
@@ -134,7 +176,7 @@ class LibraryView(Panel):
         set_id = item.data(0, KEY)
         menu = QMenu(self)
         if set_id not in self.damaged:
-            menu.addAction("Open", lambda: self.openRequested.emit(set_id))
+            menu.addAction("Open", lambda: self.state.request_open(set_id))
             menu.addAction("Rename…", lambda: self.renameRequested.emit(set_id))
             menu.addSeparator()
         menu.addAction("Remove from library…", lambda: self.removeRequested.emit(set_id))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 from PySide6.QtCore import (QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex,
@@ -12,10 +15,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.metadata import MetadataQuery
 from explorer.ui.panels.base import Area, Panel, PanelContext
-from explorer.ui.state import AppState, SelectMode
-from explorer.ui.workers import JobRunner
+from explorer.ui.state import SelectMode
 
 MAX_CELL_CHARS = 300
+MAX_QUERY_CHARS = 10_000  # a session's filter or search beyond this is no one's typing
 MAX_SYNC_RANGES = 20_000  # beyond this, highlighting the selection row by row is not worth it
 
 
@@ -103,6 +106,25 @@ class ArrowTableModel(QAbstractTableModel):
         return None
 
 
+def filter_placeholder(table: pa.Table | None) -> str:
+    """An example filter over this set's own first columns, so it reads as a hint."""
+    if table is None:
+        return "Filter (SQL): a WHERE expression over the metadata columns   ⏎"
+    parts = []
+    for name, kind in zip(table.column_names, table.schema.types):
+        quoted = name if name.isidentifier() else '"' + name.replace('"', '""') + '"'
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            parts.append(f"{quoted} > 10")
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            value = next((v for v in table.column(name).slice(0, 50).to_pylist()
+                          if isinstance(v, str) and 0 < len(v) <= 20 and "'" not in v), None)
+            parts.append(f"{quoted} = '{value}'" if value else f"{quoted} LIKE '%word%'")
+        if len(parts) == 2:
+            break
+    example = " and ".join(parts) if parts else "a WHERE expression over the metadata"
+    return f"Filter (SQL), e.g.  {example}   ⏎"
+
+
 class TableView(Panel):
     """Filter box (SQL through DuckDB), text search, and the virtualised table."""
     key = "table"
@@ -113,14 +135,11 @@ class TableView(Panel):
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        state, jobs = context.state, context.runner
-        self.state = state
-        self.runner = jobs
         self._query: MetadataQuery | None = None
         self._syncing = False
 
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter (SQL), e.g.  kind = 'class' and doc_lines > 10   ⏎")
+        self.filter_edit.setPlaceholderText(filter_placeholder(None))
         self.filter_edit.setToolTip("A DuckDB WHERE expression over the metadata columns; "
                                     "Enter applies it, an empty box shows every row (Ctrl+L)")
         self.filter_edit.setClearButtonEnabled(True)
@@ -160,6 +179,7 @@ class TableView(Panel):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
         layout.addWidget(self.message)
+        layout.addWidget(self.error_line)
         layout.addWidget(self.table)
 
         self._search_timer = QTimer(self, singleShot=True, interval=250)
@@ -168,26 +188,60 @@ class TableView(Panel):
         self.filter_edit.returnPressed.connect(self._run_query)
         self.filter_edit.textChanged.connect(lambda t: self._run_query() if not t else None)
 
-        state.setChanged.connect(self._set_changed)
-        state.selectionChanged.connect(self._selection_changed)
+        self.state.selectionChanged.connect(self._selection_changed)
 
-    # --- set and query ---------------------------------------------------------
-    def _set_changed(self, es: EmbeddingSet | None) -> None:
-        self.runner.cancel_kind("table-query")
-        self.filter_edit.blockSignals(True)
-        self.search_edit.blockSignals(True)
-        self.filter_edit.clear()
-        self.search_edit.clear()
-        self.filter_edit.blockSignals(False)
-        self.search_edit.blockSignals(False)
+    # --- the panel contract ----------------------------------------------------
+    def new_set(self, es: EmbeddingSet | None) -> None:
+        self._set_texts("", "")
         self.message.hide()
         self.model.set_table(es.metadata if es is not None else None)
+        self.filter_edit.setPlaceholderText(filter_placeholder(es.metadata if es else None))
         self._query = None
         if es is not None:
             source = es.path / "metadata.parquet" if es.path else es.metadata
             self._query = MetadataQuery(source)
             self._fit_columns(es.metadata)
         self._update_count()
+
+    def settings(self) -> dict[str, Any]:
+        return {"filter": self.filter_edit.text(), "search": self.search_edit.text()}
+
+    def apply_settings(self, settings: Mapping[str, Any]) -> list[str]:
+        """Fill in the filter and search and run them, as Enter would. The filter is as
+        untrusted as the file: the query refuses what would read anything but the table."""
+        notes, texts = [], {}
+        for name in ("filter", "search"):
+            value = settings.get(name, "")
+            if not isinstance(value, str):
+                notes.append(f"the table's {name} should be text, not {type(value).__name__}")
+                value = ""
+            elif len(value) > MAX_QUERY_CHARS:
+                notes.append(f"the table's {name} is {len(value):,} characters long (at most "
+                             f"{MAX_QUERY_CHARS:,} are taken), so it was left empty")
+                value = ""
+            texts[name] = value
+        self._set_texts(texts["filter"], texts["search"])
+        self._run_query()
+        return notes
+
+    def focus_filter(self) -> None:
+        """Edit ▸ Filter… (Ctrl+L)."""
+        self.filter_edit.setFocus()
+        self.filter_edit.selectAll()
+
+    def focus_search(self) -> None:
+        """Edit ▸ Search… (Ctrl+F)."""
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
+    # --- set and query ---------------------------------------------------------
+    def _set_texts(self, filter_text: str, search_text: str) -> None:
+        """Fill both boxes without running a query (the caller decides)."""
+        for edit, text in ((self.filter_edit, filter_text), (self.search_edit, search_text)):
+            edit.blockSignals(True)
+            edit.setText(text)
+            edit.blockSignals(False)
+        self._search_timer.stop()
 
     def _fit_columns(self, table: pa.Table, sample_rows: int = 200) -> None:
         """Size columns from the header and the first rows, within sane bounds."""
@@ -206,7 +260,7 @@ class TableView(Panel):
         text = self.search_edit.text().strip()
         self.message.hide()
         if not expr and not text:
-            self.runner.cancel_kind("table-query")
+            self.jobs.cancel("query")
             self.model.set_rows(None)
             self._update_count()
             self._selection_changed(self.state.selection, None)
@@ -220,7 +274,7 @@ class TableView(Panel):
                 rows = found if rows is None else np.intersect1d(rows, found)
             return rows
 
-        self.runner.submit("table-query", "Filtering metadata", work,
+        self.jobs.submit("query", "Filtering metadata", work,
                          on_done=self._query_done, on_error=self._query_failed)
 
     def _query_done(self, rows: np.ndarray) -> None:
