@@ -1,11 +1,13 @@
 """Render the main window with a set loaded to a PNG, without a display.
 
-The picture is the layout a user gets at that size (no special docks).
+The picture is the layout a user gets at that size (no special docks); the result also
+says where each panel in view is, so the layout can be tested.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from explorer.core.embedding_set import EmbeddingSet
@@ -22,10 +24,24 @@ def resolve_set(library: Library, key: str) -> EmbeddingSet:
     return library.open_or_import(key)
 
 
+@dataclass(frozen=True)
+class Screenshot:
+    """The PNG written, the window's size, and each panel in view as [x, y, w, h] in window
+    coordinates (panels behind a tab, hidden or closed are left out)."""
+
+    path: Path
+    size: tuple[int, int]
+    panels: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"size": list(self.size),
+                "panels": {key: list(rect) for key, rect in self.panels.items()}}
+
+
 def take_screenshot(key: str, out: Path, view: str = "table",
                     size: tuple[int, int] = (1400, 900), method: str | None = None,
                     colour: str | None = None, inputs: list[str] | None = None,
-                    model: str = "minilm", progress: float = 0.3) -> Path:
+                    model: str = "minilm", progress: float = 0.3) -> Screenshot:
     """The window with `key`'s set, `view` brought forward; view "encode" adds the encode
     dialog over it, its job (`inputs` with `model`) running in the status bar and past
     `progress`."""
@@ -72,9 +88,12 @@ def take_screenshot(key: str, out: Path, view: str = "table",
         else window.grab()
     if not image.save(str(out), "PNG"):
         raise InputError("cannot write the PNG", path=out)
+    shot = Screenshot(out, (window.width(), window.height()),
+                      {key: rect.getRect()
+                       for key, rect in window.dock_layout.panel_rects(window.panels).items()})
     window.close()
     app.processEvents()
-    return out
+    return shot
 
 
 def _encode_picture(window, inputs: list[str], model: str, progress: float):
