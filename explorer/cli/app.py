@@ -56,9 +56,8 @@ def run_screenshot(args: argparse.Namespace) -> dict:
         shot = take_screenshot(args.path, Path(tmp) / "shot.png", view=args.view,
                                size=(width, height), method=args.map, colour=args.colour,
                                inputs=args.inputs, model=args.model)
-        out = write_output(args.out, lambda fh: fh.write(shot.read_bytes()))
-    # the result is built from what take_screenshot reports: a new fact is one more key
-    return {"out": str(out), "view": args.view, "size": [width, height]}
+        out = write_output(args.out, lambda fh: fh.write(shot.path.read_bytes()))
+    return {"out": str(out), "view": args.view, **shot.to_dict()}
 
 
 def run_plugins(args: argparse.Namespace) -> dict:

@@ -103,7 +103,9 @@ def test_screenshot_writes_png_of_main_window(parquet_file, tmp_path):
     np.save(path, vectors)
     out = tmp_path / "shot.png"
     result = cli_json("screenshot", path, "--out", out, "--size", "900x600")
-    assert result["out"] == str(out)
+    assert result["out"] == str(out) and result["size"] == [900, 600]
+    assert "table" in result["panels"]  # the view brought forward, as [x, y, w, h]
+    assert all(len(rect) == 4 for rect in result["panels"].values())
     from PySide6.QtGui import QImage
 
     img = QImage(str(out))
