@@ -6,7 +6,7 @@ import html
 import re
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,6 +26,7 @@ from explorer.compute import raster
 from explorer.core.colouring import Colouring
 from explorer.ui.panels.map.model import PLANE, projection_methods
 
+LEGEND_WIDTH = 220  # what the legend asks for beside the map (it may be dragged from 120 to 320)
 LEGEND_LABEL_CHARS = 80  # a free-text value is cut here in the list; its tooltip holds it all
 TOOLS = (("pan", "Pan", "P", "Drag to pan, wheel to zoom"),
          ("box", "Box", "B", "Drag a rectangle to select (Shift adds, Ctrl subtracts)"),
@@ -156,12 +157,13 @@ class Legend(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumWidth(120)
-        self.setMaximumWidth(260)
+        self.setMaximumWidth(320)
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.items = QListWidget()
         self.items.setToolTip("Untick a category to hide it on the map")
-        self.items.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.items.setTextElideMode(Qt.TextElideMode.ElideRight)  # the count shows in the tooltip
+        self.items.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.items.itemChanged.connect(self._item_changed)
         self.note = QLabel()
         self.note.setWordWrap(True)
@@ -176,6 +178,10 @@ class Legend(QWidget):
         layout.addWidget(self.colour_bar)
         layout.addStretch(0)
         self.clear()
+
+    def sizeHint(self) -> QSize:
+        """Room for a category name and its count when the window is first laid out."""
+        return QSize(LEGEND_WIDTH, super().sizeHint().height())
 
     def clear(self) -> None:
         # the legend itself stays: hiding it would resize the map on every new colouring
@@ -200,13 +206,13 @@ class Legend(QWidget):
         for code, (label, count) in enumerate(zip(colouring.labels, colouring.counts)):
             swatch = QPixmap(12, 12)
             swatch.fill(QColor(*[int(v) for v in palette[code][:3]]))
-            text = str(label)
+            text = " ".join(str(label).split())  # one line, whatever the value holds
             short = text if len(text) <= LEGEND_LABEL_CHARS else text[:LEGEND_LABEL_CHARS] + "…"
             item = QListWidgetItem(QIcon(swatch), f"{short}  ({count:,})")
-            item.setToolTip(f"{text}  ({count:,})")
+            item.setToolTip(f"{label}  ({count:,})")
             item.setData(Qt.ItemDataRole.UserRole, code)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            hide = text in hidden
+            hide = str(label) in hidden
             item.setCheckState(Qt.CheckState.Unchecked if hide else Qt.CheckState.Checked)
             if hide:
                 codes.add(code)

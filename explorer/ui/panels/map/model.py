@@ -31,7 +31,8 @@ PREFERRED_COLUMNS = ("area", "label", "category", "section", "kind", "class")
 # in the set's library folder: what the map showed last. The artefact store (core/artifacts.py)
 # keeps arrays and files keyed by kind, not a set's small JSON notes, so the map writes it here.
 VIEW_FILE = "view.json"
-SAMPLE_FOR_BOUNDS = 200_000  # points read to find the map's extent
+SAMPLE_FOR_BOUNDS = 200_000
+FREE_TEXT_VALUES = 200  # a column with more distinct values is read as text, not categories  # points read to find the map's extent
 
 
 def projection_methods() -> dict[str, str]:
@@ -84,14 +85,22 @@ def distinct_values(table: pa.Table, column: str) -> int:
 
 
 def too_many_note(colouring: Colouring, distinct: int) -> str:
-    """What the legend says when a column has more values than colours; "" when it has not."""
+    """What the legend says when a column has more values than colours; "" when it has not.
+
+    A column of free text (many values, most items with their own) cannot be read as
+    colours at all, and the note says so; for a few dozen categories it says which are grey.
+    """
     if OTHER not in colouring.labels:
         return ""
     coloured = colouring.labels.index(OTHER)
     grey = colouring.counts[coloured]
-    return (f"“{colouring.column}” has {distinct:,} distinct values, too many to colour by: "
-            f"only the {coloured} most common have a colour, the other {grey:,} items are "
-            f"grey as {OTHER}.")
+    items = sum(colouring.counts)
+    if distinct > FREE_TEXT_VALUES or distinct > items / 2:
+        return (f"“{colouring.column}” has {distinct:,} distinct values, too many to colour "
+                f"by: only the {coloured} most common have a colour, the other {grey:,} items "
+                f"are grey as {OTHER}.")
+    return (f"“{colouring.column}” has {distinct:,} distinct values: the {coloured} most "
+            f"common have a colour, the other {grey:,} items are grey as {OTHER}.")
 
 
 def info_text(info: dict) -> str:

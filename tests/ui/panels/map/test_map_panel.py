@@ -228,7 +228,6 @@ def test_derived_values_can_colour_the_map(qtbot, window, plane_file):
 
 def test_projection_for_a_set_left_meanwhile_is_dropped(qtbot, window, plane_file, monkeypatch):
     import threading
-    import time
 
     from explorer.compute import projection
     from explorer.compute.projection import ProjectionParams
@@ -237,18 +236,20 @@ def test_projection_for_a_set_left_meanwhile_is_dropped(qtbot, window, plane_fil
     open_map(qtbot, window, path)
     view = window.map_view
     real = projection.cached_project
-    returned = threading.Event()
+    computed, left, returned = threading.Event(), threading.Event(), threading.Event()
 
-    def late(es, params, state):  # done before the set is left, delivered after
+    def late(es, params, state):  # done while the set is shown, delivered once it is left
         result = real(es, params, state)
-        time.sleep(0.5)
+        computed.set()
+        left.wait(30)
         returned.set()
         return result
 
     monkeypatch.setattr(projection, "cached_project", late)
     view.compute_projection(ProjectionParams(method="pca"))
-    assert view.jobs.running("project")
+    qtbot.waitUntil(computed.is_set, timeout=30000)
     window.state.set_set(None)
+    left.set()
     qtbot.waitUntil(returned.is_set, timeout=30000)
     qtbot.waitUntil(lambda: not window.jobs.running(), timeout=30000)
     assert view.coords is None and view.projection_params is None

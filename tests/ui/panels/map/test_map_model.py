@@ -1,0 +1,45 @@
+"""The map's Qt-free decisions: methods read when asked, legend notes, where the view looks."""
+
+import numpy as np
+
+from explorer import plugins
+from explorer.core.colouring import OTHER, Colouring
+from explorer.ui.panels.map import model
+
+
+def categories(column: str, counts: list[int]) -> Colouring:
+    labels = [f"v{i}" for i in range(len(counts) - 1)] + [OTHER]
+    return Colouring(column, "categorical", labels=labels, counts=counts)
+
+
+def test_projection_methods_are_read_from_the_registry_each_time():
+    before = model.projection_methods()
+    assert "identity" not in before.values() and "pca" in before.values()
+    spec = plugins.Contribution(kind="projection", name="later", label="Later",
+                                target="explorer.compute.projection.pca:fit")
+    plugins.registry().add(spec, plugins.Origin("later-plugin", "1", "later", False))
+    try:
+        assert model.projection_methods()["Later"] == "later"
+        assert model.method_title("later") == "Later"
+    finally:
+        plugins.reload()
+    assert "Later" not in model.projection_methods() and model.method_title("later") == ""
+
+
+def test_the_legend_says_when_a_column_has_more_values_than_colours():
+    assert model.too_many_note(Colouring("a", "categorical", labels=["x", "y"],
+                                         counts=[3, 4]), 2) == ""
+    few = model.too_many_note(categories("area", [50] * 19 + [279]), 30)
+    assert "30 distinct values" in few and "too many" not in few and "other 279 items" in few
+    text = model.too_many_note(categories("text", [2] * 19 + [4894]), 4913)
+    assert "4,913 distinct values, too many to colour by" in text
+    assert "only the 19 most common" in text and "other 4,894 items" in text
+
+
+def test_fit_and_frame_boxes():
+    xy = np.array([[0, 0], [10, 5], [np.nan, 1], [5, 2]], dtype=np.float32)
+    assert model.fit_box(xy, robust=False) == (0.0, 0.0, 10.0, 5.0)
+    assert model.fit_box(None, robust=True) is None
+    x, y, w, h = model.frame_box(xy, np.array([3, 99]))  # rows out of range are ignored
+    assert (x + w / 2, y + h / 2) == (5.0, 2.0) and 0.9 < w == h  # a tenth of the map around
+    assert model.frame_box(xy, np.array([2])) is None  # no finite position
