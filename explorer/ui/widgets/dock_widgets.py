@@ -1,19 +1,18 @@
-"""Widgets and texts the neighbours dock's tabs share.
+"""Widgets and texts the analysis panels (neighbours, concepts, compression) share.
 
-The dock sits beside the map and is often narrow, so its combos may shrink below
-their longest entry and its labels wrap instead of widening the window.
+The panels sit beside the map and are often narrow, so their combos may shrink below
+their longest entry and their labels wrap instead of widening the window. Errors show
+in an `ErrorLine` (explorer/ui/widgets/error_line.py), like every panel's.
 """
 
 from __future__ import annotations
 
 import html
 
-from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QSplitter, QWidget
 
-from explorer.core.errors import InputError
-
-METRIC_TITLES = {"cosine": "cosine", "dot": "dot", "l2": "L2"}
-ERROR_STYLE = "color: #c62828;"
+METRIC_TITLES = {"cosine": "cosine", "dot": "dot", "l2": "L2"}  # display text of the metrics
 DIM_STYLE = "color: gray;"
 
 
@@ -42,22 +41,24 @@ def metric_combo(tooltip: str) -> QComboBox:
     return shrinkable(combo, 3)
 
 
-def error_label() -> QLabel:
-    """A hidden red label: what went wrong shows here rather than in a dialog."""
-    label = wrapping(QLabel())
-    label.setStyleSheet(ERROR_STYLE)
-    label.hide()
-    return label
-
-
 def headline(text: str, note: str = "") -> str:
     """Rich text: `text` in bold, then `note` in grey (e.g. "top 10")."""
     bold = f"<b>{html.escape(text)}</b>"
     return f"{bold} <span style='color:gray'>· {note}</span>" if note else bold
 
 
-def error_text(error: BaseException) -> str:
-    """The user's mistakes speak for themselves; anything else names its type."""
-    if isinstance(error, InputError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
+class FlowSplitter(QSplitter):
+    """Lists side by side when the splitter is at least `wide` pixels wide, stacked when
+    narrower, so that no list is squeezed to a dozen characters in a narrow panel."""
+
+    def __init__(self, wide: int, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.wide = wide
+        self.setChildrenCollapsible(False)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        orientation = (Qt.Orientation.Horizontal if event.size().width() >= self.wide
+                       else Qt.Orientation.Vertical)
+        if orientation != self.orientation():
+            self.setOrientation(orientation)

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QFont
-from PySide6.QtWidgets import QAbstractItemView, QTableView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from explorer.core.embedding_set import EmbeddingSet
 
@@ -161,7 +161,15 @@ class RowsTable(QTableView):
         return super().eventFilter(obj, event)
 
     def fit_columns(self, widths: dict[int, int]) -> None:
-        """Fixed widths (in characters) for the narrow columns; the last one stretches."""
+        """Fixed widths (in characters) for the narrow columns (ranks, scores); the text
+        columns (item, metadata) share the rest, so none is squeezed while another keeps
+        a width it does not need. The narrow ones can still be dragged wider."""
         char = self.fontMetrics().horizontalAdvance("0")
-        for col, chars in widths.items():
-            self.setColumnWidth(col, chars * char + 14)
+        header = self.horizontalHeader()
+        header.setStretchLastSection(False)
+        for col in range(self.rows_model.columnCount()):
+            if col in widths:
+                header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+                self.setColumnWidth(col, widths[col] * char + 14)
+            else:
+                header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)

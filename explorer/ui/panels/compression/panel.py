@@ -5,12 +5,15 @@ plots quality against bytes per vector on a log scale with the Pareto frontier,
 the budget slider names the best method that fits (or a row of the table picks
 one), the table holds every figure, the per-query tab puts one query's exact and
 compressed neighbour lists side by side, and the chosen method's per-query
-overlap can colour the map.
+overlap can colour the map. Jobs run through the panel's PanelJobs
+(`compression:evaluate`, `compression:export`); errors show inline.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -20,11 +23,11 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout,
                                QTableWidgetItem, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.errors import InputError
 from explorer.ui.panels.base import Area, Panel, PanelContext
-from explorer.ui.state import AppState, Derived
 from explorer.ui.panels.compression.query import QueryComparison
-from explorer.ui.widgets.dock_widgets import DIM_STYLE, error_label, error_text, wrapping
-from explorer.ui.workers import JobRunner
+from explorer.ui.state import Derived
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, wrapping
 
 COLUMNS = ("method", "bytes/vector", "overlap@k", "1-NN in top k", "rank ρ", "score error",
            "train s", "ms/query", "whole set")
@@ -50,20 +53,18 @@ class CompressionView(Panel):
     key = "compression"
     title = "Compression"
     area = Area.BOTTOM
+    set_bound = False  # its settings are options, not the set's content: they apply at once
     evaluated = Signal(object)  # Evaluation
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        state, jobs = context.state, context.runner
-        self.state = state
-        self.runner = jobs
+        state = self.state
         self.es: EmbeddingSet | None = None
         self.results: list = []  # MethodResult, in the order they arrived
         self.evaluation = None
         self.rows: np.ndarray | None = None  # the query rows of the shown results
         self.chosen = None  # MethodResult the budget names, or the table's row picked
         self._picked: str | None = None  # a method named by a click in the table
-        self._gen = 0
 
         self.methods = QLineEdit()
         self.methods.setToolTip("Methods, comma-separated: fp16, sq8, sq6, sq4, pqM, opqM, "
@@ -155,7 +156,6 @@ class CompressionView(Panel):
         self.tabs.addTab(self.comparison, "Per query")
         self.status = wrapping(QLabel())
         self.status.setStyleSheet(DIM_STYLE)
-        self.message = error_label()
 
         controls = QGridLayout()
         controls.addWidget(self.methods, 0, 0, 1, 3)
@@ -172,14 +172,13 @@ class CompressionView(Panel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
-        layout.addWidget(self.message)
+        layout.addWidget(self.error_line)
         layout.addWidget(self.status)
         layout.addWidget(self.plot, 2)
         layout.addLayout(budget)
         layout.addWidget(self.budget_label)
         layout.addWidget(self.tabs, 2)
-        state.setChanged.connect(self._set_changed)
-        self._set_changed(None)
+        self.new_set(None)
 
     # --- session ---------------------------------------------------------------------
     def settings(self) -> dict:
@@ -189,23 +188,40 @@ class CompressionView(Panel):
                     self.use_selection.isChecked(), "count_rerank": self.count_rerank.isChecked(),
                 "budget": self.budget.value() / SLIDER_STEPS}
 
-    def apply_settings(self, settings: dict) -> None:
-        """Restore `settings()`; missing or malformed entries keep their current value."""
-        if isinstance(settings.get("methods"), str):
-            self.methods.setText(settings["methods"])
+    def apply_settings(self, settings: Mapping[str, Any]) -> list[str]:
+        """Restore `settings()`; a missing entry keeps its current value, a malformed one
+        too, with a note."""
+        notes = []
+        methods = settings.get("methods")
+        if isinstance(methods, str):
+            self.methods.setText(methods)
+        elif methods is not None:
+            notes.append(f"compression: methods {methods!r} is not a text")
         for key, box in (("k", self.k), ("queries", self.queries)):
-            if isinstance(settings.get(key), int):
-                box.setValue(settings[key])
+            value = settings.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) \
+                    and box.minimum() <= value <= box.maximum():
+                box.setValue(value)
+            elif value is not None:
+                notes.append(f"compression: {key} {value!r} is not a whole number from "
+                             f"{box.minimum():,} to {box.maximum():,}")
         for key, box in (("selection_as_queries", self.use_selection),
                          ("count_rerank", self.count_rerank)):
-            if isinstance(settings.get(key), bool):
-                box.setChecked(settings[key])
-        if isinstance(settings.get("budget"), (int, float)):
-            self.budget.setValue(round(min(1.0, max(0.0, settings["budget"])) * SLIDER_STEPS))
+            value = settings.get(key)
+            if isinstance(value, bool):
+                box.setChecked(value)
+            elif value is not None:
+                notes.append(f"compression: {key} {value!r} is not true or false")
+        budget = settings.get("budget")
+        if isinstance(budget, (int, float)) and not isinstance(budget, bool) \
+                and math.isfinite(budget):
+            self.budget.setValue(round(min(1.0, max(0.0, budget)) * SLIDER_STEPS))
+        elif budget is not None:
+            notes.append(f"compression: budget {budget!r} is not a number")
+        return notes
 
     # --- running ---------------------------------------------------------------------
-    def _set_changed(self, es: EmbeddingSet | None) -> None:
-        self._gen += 1
+    def new_set(self, es: EmbeddingSet | None) -> None:
         self.es = es
         self._show([], None)
         self.run_button.setEnabled(es is not None)
@@ -222,44 +238,37 @@ class CompressionView(Panel):
         if self.use_selection.isChecked():
             rows = np.asarray(self.state.selection, dtype=np.int64)
             if rows.size < 2:
-                self._show_error(ValueError("select at least two items to use them as queries"))
+                self.show_error(InputError("select at least two items to use them as queries"))
                 return
         try:
             methods = cz.parse_methods(self.methods.text()) if self.methods.text().strip() \
                 else None
         except Exception as exc:  # an InputError naming the bad method
-            self._show_error(exc)
+            self.show_error(exc)
             return
         k, queries = self.k.value(), self.queries.value()
-        self.message.hide()
+        self.error_line.clear_error()
         self._show([], None)
-        gen = self._gen
 
         def work(state):
             return cz.evaluate(es, methods, k=k, queries=queries, rows=rows, state=state)
 
         def partial(result) -> None:
-            if gen == self._gen:
-                self._show([*self.results, result], self.rows)
+            self._show([*self.results, result], self.rows)
 
         def done(evaluation) -> None:
-            if gen == self._gen:
-                self.evaluation = evaluation
-                self._show(list(evaluation.methods), np.asarray(evaluation.rows))
-                self.export_button.setEnabled(True)
-                self.status.setText(
-                    f"{evaluation.queries:,} queries, k = {evaluation.k}, {evaluation.metric}; "
-                    f"exact float32 search {evaluation.exact_ms_per_query:.2f} ms per query, "
-                    f"{4 * evaluation.dim:,} bytes per vector")
-                self.evaluated.emit(evaluation)
-
-        def failed(error) -> None:
-            if gen == self._gen:
-                self._show_error(error)
+            self.evaluation = evaluation
+            self._show(list(evaluation.methods), np.asarray(evaluation.rows))
+            self.export_button.setEnabled(True)
+            self.status.setText(
+                f"{evaluation.queries:,} queries, k = {evaluation.k}, {evaluation.metric}; "
+                f"exact float32 search {evaluation.exact_ms_per_query:.2f} ms per query, "
+                f"{4 * evaluation.dim:,} bytes per vector")
+            self.evaluated.emit(evaluation)
 
         self.status.setText("Evaluating…")
-        self.runner.submit("compression", "Evaluating compressions", work, on_done=done,
-                         on_error=failed, on_partial=partial)
+        self.jobs.submit("evaluate", "Evaluating compressions", work, on_done=done,
+                         on_partial=partial)
 
     # --- showing -----------------------------------------------------------------------
     def size_of(self, result) -> float:
@@ -448,7 +457,7 @@ class CompressionView(Panel):
             if self.plot.grab().save(path, "PNG"):
                 self.status.setText(f"Wrote {path}")
             else:
-                self._show_error(OSError(f"cannot write {path}"))
+                self.show_error(OSError(f"cannot write {path}"))
             return
 
         def work(_state):
@@ -457,11 +466,10 @@ class CompressionView(Panel):
             write = cz.write_csv if kind == "csv" else cz.write_report_json
             return write(evaluation, path)
 
-        self.runner.submit("compression-export", "Writing the report", work,
-                         on_done=lambda p: self.status.setText(f"Wrote {p}"),
-                         on_error=self._show_error)
+        self.jobs.submit("export", "Writing the report", work,
+                         on_done=lambda p: self.status.setText(f"Wrote {p}"), set_bound=False)
 
-    def _show_error(self, error: BaseException) -> None:
+    def show_error(self, error: BaseException) -> None:
+        """Inline, in place of the status line (which would say "Evaluating…")."""
         self.status.clear()
-        self.message.setText(error_text(error))
-        self.message.show()
+        super().show_error(error)

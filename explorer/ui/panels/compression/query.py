@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHeaderView, QLabel, QTab
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.state import AppState, NeighbourMarks
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, shrinkable, wrapping
+from explorer.ui.widgets.ranked_table import SCORE_HEADERS
 
 LOST = QColor(220, 60, 60, 70)  # in the exact top-k, not in the method's
 GAINED = QColor(230, 160, 30, 80)  # in the method's top-k, not in the exact one
-SCORE_TITLES = {"cosine": "cosine", "dot": "dot", "l2": "L2 dist."}
 
 
 def exact_scores(es: EmbeddingSet, query: int, rows: np.ndarray, metric: str) -> np.ndarray:
@@ -148,7 +148,7 @@ class QueryComparison(QWidget):
         got_set, exact_set = set(got.tolist()), set(exact.tolist())
         lost = [x for x in exact.tolist() if x not in got_set]
         gained = [x for x in got.tolist() if x not in exact_set]
-        title = SCORE_TITLES.get(ev.metric, ev.metric)
+        title = SCORE_HEADERS.get(ev.metric, ev.metric)
         self.exact_title.setText(f"<b>Exact</b> (float32), top {k}")
         self.method_title.setText(f"<b>{r.name}</b>, top {k}")
         for table in (self.exact_table, self.method_table):

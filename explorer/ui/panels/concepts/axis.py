@@ -8,12 +8,12 @@ selects the items in a score range; the items at each end; and a button that
 colours the map by the scores.
 
 Everything that grows with the set (binning, sorting, colouring, validation)
-runs in jobs, and every result carries the generation it was asked for, so an
-answer for an older direction never overwrites a newer one.
+runs in jobs of the Concepts panel's PanelJobs (which drops what arrives for a set
+left meanwhile); each answer is used only for the direction it was asked for, so
+an answer for an older direction never overwrites a newer one.
 
-The numbers live in concept_bins, the validity line's wording in
-concept_validity_text, and the histogram with its brush in
-concept_axis_histogram.
+The numbers live in explorer/compute/concepts/bins.py, the validity line's wording
+in validity_text, and the histogram with its brush in axis_histogram.
 """
 
 from __future__ import annotations
@@ -26,19 +26,18 @@ from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QProgressBar, QPushButton,
                                QSplitter, QToolTip, QVBoxLayout, QWidget)
 
-from explorer.core.embedding_set import EmbeddingSet
-from explorer.ui.state import AppState, Derived
-from explorer.ui.panels.concepts.axis_histogram import AxisHistogram
-from explorer.ui.panels.concepts.bins import (MAX_CATEGORIES, TOP, Binned, Split, bin_scores,
+from explorer.compute.concepts.bins import (MAX_CATEGORIES, TOP, Binned, Split, bin_scores,
                                             colour_columns, split_by)
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.ui.panels.concepts.axis_histogram import AxisHistogram
 from explorer.ui.panels.concepts.context import ConceptContext
 from explorer.ui.panels.concepts.validity_text import fmt, validity_tokens
-from explorer.ui.widgets.dock_widgets import (DIM_STYLE, error_label, error_text, headline,
-                                            shrinkable, wrapping)
+from explorer.ui.panels.jobs import PanelJobs
+from explorer.ui.state import AppState, Derived
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, FlowSplitter, headline, shrinkable, wrapping
+from explorer.ui.widgets.error_line import ErrorLine
 from explorer.ui.widgets.ranked_table import (Column, RowsTable, format_score, item_column,
                                             metadata_column, text_column)
-from explorer.ui.panels.tracked_job import TrackedJob
-from explorer.ui.workers import JobRunner
 
 DERIVED_PREFIX = "concept: "  # the map's colour-by entry is this plus the direction's name
 NONE = "(none)"
@@ -54,6 +53,7 @@ METHOD_NOTES = {
     "arithmetic": "built from saved directions",
 }
 HINT = "Choose a direction above, or define one in the Define tab, to see the items along it."
+WIDE = 560  # pixels the tab needs to show the lowest and highest items side by side
 
 
 class AxisTab(AxisHistogram, QWidget):
@@ -62,9 +62,8 @@ class AxisTab(AxisHistogram, QWidget):
     validityChanged = Signal(object)  # Direction whose validity was replaced (the parent saves)
     ready = Signal(object)  # Direction, once its histogram and top items are shown
     rowChosen = Signal(int)  # a set row clicked in a list (it is also made current)
-    showViewRequested = Signal(str)  # "map", once the map is coloured by the scores
 
-    def __init__(self, state: AppState, jobs: JobRunner, context: ConceptContext,
+    def __init__(self, state: AppState, jobs: PanelJobs, context: ConceptContext,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
@@ -77,7 +76,6 @@ class AxisTab(AxisHistogram, QWidget):
         self.split: Split | None = None  # the histogram's "Colour by" layers, if any
         self.brush_range: tuple[float, float] | None = None  # the brushed [lo, hi], if any
         self.brushed: np.ndarray | None = None  # the rows the brush selected
-        self._gen = 0  # bumped for every new direction or set: older results are dropped
         self._text_col: str | None = None
         self._tips: dict[str, str] = {}
         self._setting_region = False
@@ -119,11 +117,11 @@ class AxisTab(AxisHistogram, QWidget):
         controls.addWidget(self.colour_by, 1, 1)
         controls.setColumnStretch(1, 1)
 
-        self.message = error_label()
+        self.message = ErrorLine()
         self.hint = wrapping(QLabel(HINT))
         self.hint.setStyleSheet(DIM_STYLE)
-        self.validate_job = TrackedJob(jobs, "concept-axis-validate", self.busy,
-                                       on_status=self._validate_status, parent=self)
+        self.validate_job = jobs.track("axis-validate", self.busy,
+                                       on_status=self._validate_status)
 
         self._build_histogram()
 
@@ -131,7 +129,7 @@ class AxisTab(AxisHistogram, QWidget):
         self.high_table = RowsTable()
         self.low_title = wrapping(QLabel())
         self.high_title = wrapping(QLabel())
-        lists = QSplitter(Qt.Orientation.Horizontal)
+        lists = FlowSplitter(WIDE)
         for title, table in ((self.low_title, self.low_table), (self.high_title, self.high_table)):
             title.setTextFormat(Qt.TextFormat.RichText)
             table.rowChosen.connect(self._row_chosen)
@@ -180,7 +178,6 @@ class AxisTab(AxisHistogram, QWidget):
     # --- the set and the direction ----------------------------------------------------------
     def _set_changed(self, es: EmbeddingSet | None) -> None:
         self.es = es
-        self.validate_job.new_set()
         self._text_col = text_column(es) if es is not None else None
         for combo, names in ((self.against, self._numeric(es)),
                              (self.colour_by, colour_columns(es) if es is not None else [])):
@@ -217,13 +214,12 @@ class AxisTab(AxisHistogram, QWidget):
             self.direction = d  # the same axis: keep the plot, the brush and the lists
             self._show_direction()
             return
-        self._gen += 1
-        self.validate_job.new_set()
+        self.validate_job.cancel()  # for the direction shown until now
         self.direction = d
         self.scores = None
         self.binned = None
         self._forget_brush()
-        self.message.hide()
+        self.message.clear_error()
         for table in (self.low_table, self.high_table):
             table.rows_model.clear()
         self._clear_plot()
@@ -304,17 +300,15 @@ class AxisTab(AxisHistogram, QWidget):
             self.scores = scores  # the same direction scored again: nothing changes
             return
         self.scores = scores
-        es, gen = self.es, self._gen
+        es = self.es
 
         def work(_state):
             return bin_scores(es, scores)
 
-        self.jobs.submit("concept-axis-bins", f"Binning the scores along {d.name}", work,
-                         on_done=self._guard(gen, self._binned),
-                         on_error=self._guard(gen, self._failed))
-
-    def _guard(self, gen: int, callback):
-        return lambda value: callback(value) if gen == self._gen else None
+        # answers for a direction no longer shown are dropped (a newer one has its own)
+        self.jobs.submit("axis-bins", f"Binning the scores along {d.name}", work,
+                         on_done=lambda binned: self._binned(binned) if self._same(d) else None,
+                         on_error=lambda error: self._failed(error) if self._same(d) else None)
 
     def _binned(self, binned: Binned) -> None:
         self.binned = binned
@@ -349,8 +343,7 @@ class AxisTab(AxisHistogram, QWidget):
         table.fit_columns({0: 7})
 
     def _failed(self, error: BaseException) -> None:
-        self.message.setText(error_text(error))
-        self.message.show()
+        self.message.show_error(error)
         self.hint.setText("")
 
     def _row_chosen(self, row: int) -> None:
@@ -364,10 +357,10 @@ class AxisTab(AxisHistogram, QWidget):
         self.colour_by.setCurrentIndex(max(0, at))
         if column is None or at < 0:
             self.split = None
-            self.jobs.cancel_kind("concept-axis-colour")
+            self.jobs.cancel("axis-colour")
             self._draw()
             return
-        binned, es, gen = self.binned, self.es, self._gen
+        binned, es = self.binned, self.es
         if binned is None or es is None:
             return  # applied once the scores are binned
 
@@ -379,8 +372,10 @@ class AxisTab(AxisHistogram, QWidget):
                 self.split = split
                 self._draw()
 
-        self.jobs.submit("concept-axis-colour", f"Splitting the histogram by {column}", work,
-                         on_done=self._guard(gen, done), on_error=self._guard(gen, self._failed))
+        self.jobs.submit("axis-colour", f"Splitting the histogram by {column}", work,
+                         on_done=done,
+                         on_error=lambda error: self._failed(error)
+                         if self.binned is binned else None)
 
     # --- the map and the check --------------------------------------------------------------
     def derived_name(self) -> str | None:
@@ -400,7 +395,7 @@ class AxisTab(AxisHistogram, QWidget):
             return
         self._set_derived()
         self.state.set_colour_by(self.derived_name())
-        self.showViewRequested.emit("map")
+        self.state.request_view("map")
 
     def revalidate(self, column: str | None) -> None:
         """Check the direction again (Spearman with `column`, if any), in a job; not saved here."""
@@ -409,7 +404,6 @@ class AxisTab(AxisHistogram, QWidget):
             return
         at = self.against.findText(column) if column else 0
         self.against.setCurrentIndex(max(0, at))
-        gen = self._gen
 
         def work(state):
             from explorer.compute import concepts as cc
@@ -417,17 +411,18 @@ class AxisTab(AxisHistogram, QWidget):
             return cc.validate(es, d, against=column, state=state)
 
         def done(validity) -> None:
-            if gen != self._gen or self.direction is None:
+            if not self._same(d):  # another direction is shown by now
                 return
             self.direction.validity = validity
             self._show_validity()
             self.validityChanged.emit(self.direction)
 
-        self.message.hide()
+        self.message.clear_error()
         self.validity_label.setText(f"Checking “{d.name}”"
                                     + (f" against {html.escape(column)}" if column else "") + "…")
         self.validate_job.submit(f"Checking {d.name}", work, on_done=done,
-                                 on_error=self._validation_failed)
+                                 on_error=lambda error: self._validation_failed(error)
+                                 if self._same(d) else None)
 
     def _validate_status(self, text: str) -> None:
         if self.validate_job.running():

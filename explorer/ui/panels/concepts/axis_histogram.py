@@ -18,13 +18,13 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
 
-from explorer.core.embedding_set import EmbeddingSet
-from explorer.ui.state import AppState, SelectMode
-from explorer.ui.panels.concepts.bins import (BINS, EMPTY_GREY, Binned, Split, count_between,
+from explorer.compute.concepts.bins import (BINS, EMPTY_GREY, Binned, Split, count_between,
                                             rows_between)
+from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.concepts.validity_text import fmt
+from explorer.ui.panels.jobs import PanelJobs
+from explorer.ui.state import AppState, SelectMode
 from explorer.ui.widgets.dock_widgets import wrapping
-from explorer.ui.workers import JobRunner
 
 if TYPE_CHECKING:
     from explorer.compute.concepts import Direction
@@ -104,10 +104,10 @@ class BrushViewBox(pg.ViewBox):
 
 class AxisHistogram:
     """The plot box of AxisTab and what runs it. AxisTab provides the state declared here,
-    its widgets' palette and its job helpers `_guard` and `_failed`."""
+    its widgets' palette and its error line (`_failed`)."""
 
     state: AppState
-    jobs: JobRunner
+    jobs: PanelJobs
     es: EmbeddingSet | None
     direction: Direction | None
     scores: np.ndarray | None
@@ -115,7 +115,6 @@ class AxisHistogram:
     split: Split | None
     brush_range: tuple[float, float] | None
     brushed: np.ndarray | None
-    _gen: int
     _setting_region: bool
     _bars: list
 
@@ -363,12 +362,13 @@ class AxisHistogram:
         if len(s) <= DIRECT_ROWS:
             self._brushed(rows_between(s, lo, hi), mode)
             return
-        gen = self._gen
-        self.jobs.submit("concept-axis-brush", "Selecting the brushed items",
+        # the answer counts only while these scores and this range are shown
+        self.jobs.submit("axis-brush", "Selecting the brushed items",
                          lambda _state: rows_between(s, lo, hi),
-                         on_done=self._guard(gen, lambda rows: self._brushed(rows, mode)
-                                             if self.brush_range == (lo, hi) else None),
-                         on_error=self._guard(gen, self._failed))
+                         on_done=lambda rows: self._brushed(rows, mode)
+                         if self.scores is s and self.brush_range == (lo, hi) else None,
+                         on_error=lambda error: self._failed(error)
+                         if self.scores is s else None)
 
     def _brushed(self, rows: np.ndarray, mode: SelectMode) -> None:
         self.brushed = rows

@@ -3,6 +3,8 @@
 One object holds the saved directions (read from the library in a job, so the UI
 thread never waits on disk), which one is current, and the scores of the
 current one along the set (computed once per direction and reused by every tab).
+Its jobs run through the Concepts panel's PanelJobs: what a job answers for a set
+the window has left is dropped there; saving and deleting carry on regardless.
 """
 
 from __future__ import annotations
@@ -11,37 +13,32 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from explorer.core.embedding_set import EmbeddingSet
-from explorer.ui.workers import JobRunner
+from explorer.ui.panels.jobs import PanelJobs
 
 
 class ConceptContext(QObject):
     directionsChanged = Signal()  # the saved list was (re)loaded
     currentChanged = Signal(object)  # Direction | None
     scoresReady = Signal(object, object)  # Direction, float32 scores of every row
-    failed = Signal(object)  # an exception from a store job, for the view to show
 
-    def __init__(self, jobs: JobRunner, parent: QObject | None = None) -> None:
+    def __init__(self, jobs: PanelJobs, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.jobs = jobs
         self.es: EmbeddingSet | None = None
         self.directions: list = []  # Direction, oldest first
         self.current = None  # Direction | None
         self.scores: np.ndarray | None = None  # of `current`, once computed
-        self._gen = 0
+        self.loaded = False  # the saved directions of `es` have been read
 
     # --- the set -------------------------------------------------------------------------
     def set_set(self, es: EmbeddingSet | None) -> None:
-        self._gen += 1
         self.es = es
         self.directions = []
+        self.loaded = es is None or es.path is None  # nothing to read
         self._set_current(None)
         self.directionsChanged.emit()
-        if es is not None and es.path is not None:
+        if not self.loaded:
             self.reload()
-
-    def _guard(self, callback):
-        gen = self._gen
-        return lambda value: callback(value) if gen == self._gen else None
 
     def reload(self, then_current: str | None = None) -> None:
         """Read the saved directions again; make `then_current` (a name) current after."""
@@ -56,6 +53,7 @@ class ConceptContext(QObject):
 
         def done(directions) -> None:
             self.directions = directions
+            self.loaded = True
             self.directionsChanged.emit()
             name = then_current or (self.current.name if self.current is not None else None)
             chosen = self.find(name) if name else None
@@ -66,8 +64,7 @@ class ConceptContext(QObject):
             elif self.current is not None and self.find(self.current.name) is None:
                 self._set_current(None)
 
-        self.jobs.submit("concepts-store", "Reading the saved directions", work,
-                         on_done=self._guard(done), on_error=self._guard(self.failed.emit))
+        self.jobs.submit("directions", "Reading the saved directions", work, on_done=done)
 
     # --- directions ------------------------------------------------------------------------
     def find(self, name: str | None):
@@ -100,11 +97,15 @@ class ConceptContext(QObject):
                 self.scores = np.asarray(scores, dtype=np.float32)
                 self.scoresReady.emit(direction, self.scores)
 
-        self.jobs.submit("concept-scores", f"Scoring items along {direction.name}", work,
-                         on_done=self._guard(done), on_error=self._guard(self.failed.emit))
+        self.jobs.submit("scores", f"Scoring items along {direction.name}", work, on_done=done)
 
     def save(self, direction, then_choose: bool = True) -> None:
-        """Keep `direction` with the set (replacing one of the same name), then reload."""
+        """Keep `direction` with the set (replacing one of the same name), then reload.
+
+        The write is not bound to the set shown: it lands even if the window moves on
+        (only the reload that follows is for this set). Saves of different directions,
+        and a save beside a delete, never cancel each other: each name has its own kind.
+        """
         es = self.es
         if es is None:
             return
@@ -115,9 +116,9 @@ class ConceptContext(QObject):
             cc.DirectionStore(es).save(direction)
             return direction.name
 
-        self.jobs.submit("concepts-save", f"Saving {direction.name}", work,
-                         on_done=self._guard(lambda name: self._saved(name, then_choose)),
-                         on_error=self._guard(self.failed.emit))
+        self.jobs.submit(f"save:{direction.name}", f"Saving {direction.name}", work,
+                         on_done=self.jobs.guard(lambda name: self._saved(name, then_choose)),
+                         set_bound=False)
 
     def _saved(self, name: str, then_choose: bool) -> None:
         if then_choose:
@@ -125,6 +126,7 @@ class ConceptContext(QObject):
         self.reload(then_current=name if then_choose else None)
 
     def delete(self, name: str) -> None:
+        """Remove the saved direction `name` from the set (lands like a save), then reload."""
         es = self.es
         if es is None:
             return
@@ -136,6 +138,5 @@ class ConceptContext(QObject):
 
         if self.current is not None and self.current.name == name:
             self._set_current(None)
-        self.jobs.submit("concepts-save", f"Deleting {name}", work,
-                         on_done=self._guard(lambda _r: self.reload()),
-                         on_error=self._guard(self.failed.emit))
+        self.jobs.submit(f"delete:{name}", f"Deleting {name}", work,
+                         on_done=self.jobs.guard(lambda _r: self.reload()), set_bound=False)

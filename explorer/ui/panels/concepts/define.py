@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGridLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox,
-                               QStackedWidget, QVBoxLayout, QWidget)
+                               QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton,
+                               QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from explorer.core.errors import InputError
-from explorer.ui.state import AppState
 from explorer.ui.panels.concepts.context import ConceptContext
-from explorer.ui.widgets.dock_widgets import DIM_STYLE, error_label, error_text, shrinkable
-from explorer.ui.workers import JobRunner
+from explorer.ui.panels.jobs import PanelJobs
+from explorer.ui.state import AppState
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, shrinkable
+from explorer.ui.widgets.error_line import ErrorLine
 
 TEXTS, SELECTION, FILTERS, ITEMS, COMPONENT, ARITHMETIC = (
     "Text poles", "Two selections", "Two filters", "Two items", "Principal component",
@@ -87,16 +88,18 @@ class DefinePanel(QWidget):
 
     created = Signal(object)
 
-    def __init__(self, state: AppState, jobs: JobRunner, context: ConceptContext,
+    def __init__(self, state: AppState, jobs: PanelJobs, context: ConceptContext,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self.jobs = jobs
         self.context = context
         self.rows: dict[str, np.ndarray | None] = {"A": None, "B": None}
-        self._gen = 0
-        self._job_id: int | None = None
-        jobs.jobFinished.connect(self._job_finished)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 1000)
+        self.busy.setTextVisible(False)
+        self.busy.setMaximumHeight(8)
+        self.busy.hide()
+        self.build_job = jobs.track("define", self.busy, on_end=self._build_ended)
         self.method = QComboBox()
         for name, tip in METHOD_TIPS.items():
             self.method.addItem(name)
@@ -123,7 +126,7 @@ class DefinePanel(QWidget):
                                       "(Ctrl+Return)")
         self.create_button.setShortcut("Ctrl+Return")
         self.create_button.clicked.connect(self.create)
-        self.message = error_label()
+        self.message = ErrorLine()
         self.status = QLabel()
         self.status.setStyleSheet(DIM_STYLE)
         self.status.setWordWrap(True)
@@ -141,6 +144,7 @@ class DefinePanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.pages)
         layout.addLayout(bottom)
+        layout.addWidget(self.busy)
         layout.addWidget(self.message)
         layout.addWidget(self.status)
         layout.addStretch(1)
@@ -249,7 +253,6 @@ class DefinePanel(QWidget):
 
     # --- state ---------------------------------------------------------------------------
     def set_set(self, es) -> None:
-        self._gen += 1
         self.rows = {"A": None, "B": None}
         self.against.clear()
         self.against.addItem("(no column)", None)
@@ -259,7 +262,7 @@ class DefinePanel(QWidget):
             for column in cc.numeric_columns(es):
                 self.against.addItem(column, column)
         self.setEnabled(es is not None)
-        self.message.hide()
+        self.message.clear_error()
         self.status.clear()
         self._update_group_labels()
 
@@ -276,7 +279,7 @@ class DefinePanel(QWidget):
 
     def _method_changed(self, index: int) -> None:
         self.pages.setCurrentIndex(index)
-        self.message.hide()
+        self.message.clear_error()
 
     def _fill_directions(self) -> None:
         names = [d.name for d in self.context.directions]
@@ -350,30 +353,21 @@ class DefinePanel(QWidget):
         try:
             recipe = self.recipe()
         except InputError as exc:
-            self._show_error(exc)
+            self.message.show_error(exc)
             return
-        self.message.hide()
+        self.message.clear_error()
         self.status.setText("Building and checking the direction…")
-        gen = self._gen
 
         def done(direction) -> None:
-            if gen == self._gen:
-                self.status.setText(f"Saved “{direction.name}”")
-                self.context.save(direction)
-                self.created.emit(direction)
+            self.status.setText(f"Saved “{direction.name}”")
+            self.context.save(direction)
+            self.created.emit(direction)
 
-        def failed(error: BaseException) -> None:
-            if gen == self._gen:
-                self._show_error(error)
+        self.build_job.submit("Building a concept direction", recipe.build, es, on_done=done,
+                              on_error=self.message.show_error)
 
-        self._job_id = self.jobs.submit("concept-define", "Building a concept direction",
-                                        recipe.build, es, on_done=done, on_error=failed).id
-
-    def _job_finished(self, job_id: int) -> None:
-        """A cancelled or failed build leaves no 'building…' behind."""
-        if job_id == self._job_id and self.status.text().startswith("Building"):
+    def _build_ended(self) -> None:
+        """A cancelled or failed build leaves no 'building…' behind (a result, delivered
+        right after this, says "Saved")."""
+        if self.status.text().startswith("Building"):
             self.status.clear()
-
-    def _show_error(self, error: BaseException) -> None:
-        self.message.setText(error_text(error))
-        self.message.show()

@@ -13,16 +13,16 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QProgressBar, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from explorer.ui.state import AppState
 from explorer.ui.panels.concepts.context import ConceptContext
-from explorer.ui.widgets.dock_widgets import DIM_STYLE, error_label, error_text, shrinkable, wrapping
-from explorer.ui.panels.tracked_job import TrackedJob
-from explorer.ui.workers import JobRunner
+from explorer.ui.panels.jobs import PanelJobs
+from explorer.ui.state import AppState
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, shrinkable, wrapping
+from explorer.ui.widgets.error_line import ErrorLine
 
 # key -> (combo text, what a cell says, the caption under the table)
 MODES = {
@@ -40,8 +40,10 @@ BLUE = np.array([33, 102, 172], dtype=np.float64)  # −1 (RdBu's ends)
 RED = np.array([178, 24, 43], dtype=np.float64)  # +1
 WHITE = np.array([255, 255, 255], dtype=np.float64)
 DIAGONAL = QColor(236, 236, 236)
-ROW_HEADER_CHARS = 34  # names longer than this are cut in the headers (tooltips have them whole)
-COLUMN_HEADER_CHARS = 18
+ROW_HEADER_CHARS = 48  # names longer than this are cut in the headers (tooltips have them whole)
+COLUMN_HEADER_CHARS = 40
+HEADER_LINES = 3  # a column's name wraps onto at most this many lines
+ROW_HEADER_SHARE = 0.4  # of the table's width, at most, for the row names (they wrap)
 HINT = "Save at least two directions (Define tab) to see how much they overlap."
 
 
@@ -121,7 +123,7 @@ class EntanglementTab(QWidget):
 
     finished = Signal(object)  # cc.Entanglement, once shown
 
-    def __init__(self, state: AppState, jobs: JobRunner, context: ConceptContext,
+    def __init__(self, state: AppState, jobs: PanelJobs, context: ConceptContext,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
@@ -148,18 +150,26 @@ class EntanglementTab(QWidget):
 
         self.hint = wrapping(QLabel(HINT))
         self.hint.setStyleSheet(DIM_STYLE)
-        self.message = error_label()
+        self.message = ErrorLine()
         self.table = QTableWidget()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setWordWrap(False)
         self.table.setToolTip("Click a cell to make its row's direction current")
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeader().setHighlightSections(False)
-        self.table.verticalHeader().setHighlightSections(False)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() * 2 + 6)
+        # names wrap in both headers rather than being clipped: the columns are narrow
+        columns, rows = self.table.horizontalHeader(), self.table.verticalHeader()
+        columns.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        columns.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
+        columns.setTextElideMode(Qt.TextElideMode.ElideNone)
+        columns.sectionResized.connect(lambda *_: self._fit_header())
+        rows.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+                                 | Qt.TextFlag.TextWordWrap)
+        rows.setTextElideMode(Qt.TextElideMode.ElideNone)
+        for header in (columns, rows):
+            header.setHighlightSections(False)
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() * 2 + 6)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.cellClicked.connect(self._cell_clicked)
         self.table.hide()
@@ -167,8 +177,7 @@ class EntanglementTab(QWidget):
         self.caption.setStyleSheet(DIM_STYLE)
         self.summary = wrapping(QLabel())
         self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.job = TrackedJob(jobs, "concept-entanglement", self.busy,
-                              on_status=self.caption.setText, parent=self)
+        self.job = jobs.track("entanglement", self.busy, on_status=self.caption.setText)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 6, 2, 2)
@@ -204,7 +213,6 @@ class EntanglementTab(QWidget):
         es, directions = self.context.es, list(self.context.directions)
         if es is not self._es:
             self._es = es
-            self.job.new_set()
             self._key = None
             self._clear()
         if len(directions) < 2:
@@ -219,7 +227,7 @@ class EntanglementTab(QWidget):
             return
         self._key = key
         self.hint.hide()
-        self.message.hide()
+        self.message.clear_error()
         self.caption.setText("Measuring how the directions overlap…")
 
         def work(state):
@@ -227,9 +235,11 @@ class EntanglementTab(QWidget):
 
             return cc.entanglement(es, directions, state=state)
 
+        # an answer counts only while its list is the one asked for (not stopped, not replaced)
         self.job.submit("Measuring entanglement", work,
-                        on_done=lambda ent: self._done(ent, directions),
-                        on_error=self._failed)
+                        on_done=lambda ent: self._done(ent, directions) if key == self._key
+                        else None,
+                        on_error=lambda error: self._failed(error) if key == self._key else None)
 
     # --- results -------------------------------------------------------------------------
     def _clear(self) -> None:
@@ -241,12 +251,12 @@ class EntanglementTab(QWidget):
         self.table.hide()
         self.summary.clear()
         self.caption.clear()
-        self.message.hide()
+        self.message.clear_error()
 
     def _done(self, ent, directions) -> None:
         self.entanglement = ent
         self.directions = directions
-        self.message.hide()
+        self.message.clear_error()
         self.hint.hide()
         self.summary.setText(sentence(ent, directions))
         self._fill()
@@ -256,8 +266,7 @@ class EntanglementTab(QWidget):
     def _failed(self, error: BaseException) -> None:
         self._key = None  # let the next change try again
         self.caption.setText(MODES[self.mode_key][1] if self.entanglement is not None else "")
-        self.message.setText(error_text(error))
-        self.message.show()
+        self.message.show_error(error)
 
     def _fill(self) -> None:
         ent = self.entanglement
@@ -293,15 +302,34 @@ class EntanglementTab(QWidget):
                 item.setToolTip(self._cell_tip(key, i, j, v))
                 t.setItem(i, j, item)
         self._mark_current()
-        self._fit_height()
+        self._fit_header()
         self.caption.setText(self._caption(key))
 
-    def _fit_height(self) -> None:
-        """As tall as its rows (so the sentence sits right under it); scrolls beyond that."""
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.table.verticalHeader().setMaximumWidth(max(80, int(self.width() * ROW_HEADER_SHARE)))
+
+    def _fit_header(self) -> None:
+        """The column names' header as tall as its longest name wrapped into its column (at
+        most HEADER_LINES lines); the table as tall as its rows, so the sentence sits right
+        under it (it scrolls beyond that)."""
         t = self.table
+        header = t.horizontalHeader()
+        font = QFont(header.font())
+        font.setBold(True)  # the current direction's name is bold
+        metrics = QFontMetrics(font)
+        height = metrics.height()
+        for i in range(t.columnCount()):
+            item = t.horizontalHeaderItem(i)
+            room = QRect(0, 0, max(1, header.sectionSize(i) - 8), metrics.height() * HEADER_LINES)
+            if item is not None:
+                height = max(height, metrics.boundingRect(
+                    room, int(Qt.TextFlag.TextWordWrap), item.text()).height())
+        height = min(height, metrics.height() * HEADER_LINES) + 8
+        if header.minimumHeight() != height:
+            header.setMinimumHeight(height)
         rows = sum(t.rowHeight(i) for i in range(t.rowCount()))
-        t.setMaximumHeight(t.horizontalHeader().sizeHint().height() + rows + 2 * t.frameWidth()
-                           + 2)
+        t.setMaximumHeight(max(height, header.sizeHint().height()) + rows + 2 * t.frameWidth() + 2)
 
     def _caption(self, key: str) -> str:
         ent = self.entanglement

@@ -1,33 +1,36 @@
 """The Concepts dock: the set's saved directions, and tabs to define, read, compare and remove them.
 
 The current direction (the combo at the top) drives the Axis tab; any two saved
-directions can become the map's axes (the concept plane). Everything slow (scores,
-validation, removal, files) runs in jobs; the ConceptContext holds what is shared.
+directions can become the map's axes (the concept plane), which the map asks for
+through the shared state. Everything slow (scores, validation, removal, files) runs
+in jobs of the panel's PanelJobs; the ConceptContext holds what is shared.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QMenu,
                                QMessageBox, QPushButton, QTabWidget, QToolButton, QVBoxLayout,
                                QWidget)
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
-from explorer.core.library import Library
 from explorer.ui.panels.base import Area, Panel, PanelContext
-from explorer.ui.state import AppState, ConceptPlane
 from explorer.ui.panels.concepts.axis import AxisTab
 from explorer.ui.panels.concepts.context import ConceptContext
 from explorer.ui.panels.concepts.define import DefinePanel
 from explorer.ui.panels.concepts.entanglement import EntanglementTab
 from explorer.ui.panels.concepts.removal import RemovalTab
-from explorer.ui.widgets.dock_widgets import DIM_STYLE, error_label, error_text, shrinkable
-from explorer.ui.workers import JobRunner
+from explorer.ui.state import ConceptPlane
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, shrinkable
+from explorer.ui.widgets.error_line import error_text
 
 TABS = {"define": 0, "axis": 1, "entanglement": 2, "removal": 3}
+CHOICES = ("current", "plane_x", "plane_y")  # what a session keeps, by direction name
 
 
 class ConceptsView(Panel):
@@ -37,13 +40,12 @@ class ConceptsView(Panel):
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        state, jobs, library = context.state, context.runner, context.library
-        self.state = state
-        self.runner = jobs
-        self.context = ConceptContext(jobs, self)
+        state = self.state
+        self.context = ConceptContext(self.jobs, self)
         self.es: EmbeddingSet | None = None
-        self._gen = 0
-        self._pending: tuple[dict, bool] | None = None  # a session's choices, once directions load
+        self._pending: dict[str, str] | None = None  # a session's choices, once directions load
+        self._plane_asked = False  # the map asked for the plane on this set
+        self._plane_waiting = False  # ... before the directions were read: answer once they are
 
         self.current = QComboBox()
         self.current.setToolTip("The direction the Axis tab shows; saved with the set")
@@ -83,15 +85,12 @@ class ConceptsView(Panel):
         plane.addWidget(self.plane_button, 0, 2, 2, 1)
         plane.setColumnStretch(1, 1)
 
-        self.define = DefinePanel(state, jobs, self.context)
+        self.define = DefinePanel(state, self.jobs, self.context)
         self.define.created.connect(lambda _d: self.show_tab("axis"))
-        self.axis = AxisTab(state, jobs, self.context)
+        self.axis = AxisTab(state, self.jobs, self.context)
         self.axis.validityChanged.connect(lambda d: self.context.save(d, then_choose=False))
-        self.axis.showViewRequested.connect(state.request_view)
-        self.entanglement = EntanglementTab(state, jobs, self.context)
-        self.removal = RemovalTab(state, jobs, self.context, library)
-        self.removal.openSetRequested.connect(state.request_open)
-        self.removal.setCreated.connect(state.library_changed)
+        self.entanglement = EntanglementTab(state, self.jobs, self.context)
+        self.removal = RemovalTab(state, self.jobs, self.context, context.library)
         state.planeRequested.connect(self.plane_requested)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -106,7 +105,6 @@ class ConceptsView(Panel):
             self.tabs.addTab(widget, title)
             self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
 
-        self.message = error_label()
         self.hint = QLabel()
         self.hint.setStyleSheet(DIM_STYLE)
         self.hint.setWordWrap(True)
@@ -114,15 +112,13 @@ class ConceptsView(Panel):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addLayout(plane)
-        layout.addWidget(self.message)
+        layout.addWidget(self.error_line)
         layout.addWidget(self.hint)
         layout.addWidget(self.tabs, 1)
 
         self.context.directionsChanged.connect(self._directions_changed)
         self.context.currentChanged.connect(self._current_changed)
-        self.context.failed.connect(self._show_error)
-        state.setChanged.connect(self._set_changed)
-        self._set_changed(None)
+        self.new_set(None)
 
     def show_tab(self, key: str) -> None:
         self.tabs.setCurrentIndex(TABS[key])
@@ -134,38 +130,54 @@ class ConceptsView(Panel):
                 "plane_y": self.plane_y.currentText(),
                 "tab": next(k for k, i in TABS.items() if i == self.tabs.currentIndex())}
 
-    def apply_settings(self, settings: dict, show_plane: bool = False) -> None:
-        """Restore `settings()` once the set's directions are read; `show_plane` maps the plane."""
-        if settings.get("tab") in TABS:
-            self.show_tab(settings["tab"])
-        if show_plane or any(settings.get(k) for k in ("current", "plane_x", "plane_y")):
-            self._pending = (settings, show_plane)
+    def apply_settings(self, settings: Mapping[str, Any]) -> list[str]:
+        """Restore `settings()` once the set's directions are read (names the set no longer
+        has are said in the hint then); a plane the map asked for follows the axes."""
+        notes = []
+        tab = settings.get("tab")
+        if isinstance(tab, str) and tab in TABS:
+            self.show_tab(tab)
+        elif tab is not None:
+            notes.append(f"concepts: unknown tab {tab!r}")
+        choices = {}
+        for key in CHOICES:
+            name = settings.get(key)
+            if isinstance(name, str):
+                if name:
+                    choices[key] = name
+            elif name is not None:
+                notes.append(f"concepts: {key} {name!r} is not a direction's name")
+        if choices:
+            self._pending = choices
             self._apply_pending()
+        return notes
 
-    def _apply_pending(self) -> None:
-        if self._pending is None or not self.context.directions:
-            return
-        (settings, show_plane), self._pending = self._pending, None
+    def _apply_pending(self) -> bool:
+        """A session's choices, once the directions are read; True if it mapped the plane."""
+        if self._pending is None or not self.context.loaded:
+            return False
+        wanted, self._pending = self._pending, None
         names = [d.name for d in self.context.directions]
-        wanted = [settings.get(k) for k in ("current", "plane_x", "plane_y")]
-        missing = sorted({n for n in wanted if isinstance(n, str) and n and n not in names})
-        for combo, name in zip((self.plane_x, self.plane_y), wanted[1:]):
-            if name in names:
-                combo.setCurrentText(name)
-        if wanted[0] in names:
-            self.context.choose(wanted[0])
+        missing = sorted({n for n in wanted.values() if n not in names})
+        for combo, key in ((self.plane_x, "plane_x"), (self.plane_y, "plane_y")):
+            if wanted.get(key) in names:
+                combo.setCurrentText(wanted[key])
+        if wanted.get("current") in names:
+            self.context.choose(wanted["current"])
         if missing:
             self.hint.setText("The session's direction(s) " + ", ".join(f"“{n}”" for n in missing)
                               + " are no longer saved with this set.")
-        if show_plane and all(n in names for n in wanted[1:]):
+        if self._plane_asked and ("plane_x" in wanted or "plane_y" in wanted) \
+                and self.plane_button.isEnabled():
             self.show_plane()
+            return True
+        return False
 
     # --- the set and its directions ------------------------------------------------------
-    def _set_changed(self, es: EmbeddingSet | None) -> None:
-        self._gen += 1
+    def new_set(self, es: EmbeddingSet | None) -> None:
         self.es = es
         self._pending = None
-        self.message.hide()
+        self._plane_asked = self._plane_waiting = False
         self.define.set_set(es)
         self.context.set_set(es)
         for w in (self.current, self.delete_button, self.files_button):
@@ -179,19 +191,15 @@ class ConceptsView(Panel):
     def _check_text_model(self, es: EmbeddingSet) -> None:
         """Text poles need the set's own model: find it off the UI thread."""
         self.define.set_text_reason("looking for the set's model…")
-        gen = self._gen
 
         def work(_state):
             from explorer.compute import neighbours as nb
 
             return nb.text_query_reason(es)
 
-        def done(reason) -> None:
-            if gen == self._gen:
-                self.define.set_text_reason(reason)
-
-        self.runner.submit("concept-model", "Looking for the set's model", work, on_done=done,
-                         on_error=lambda err: done(error_text(err)))
+        self.jobs.submit("model", "Looking for the set's model", work,
+                         on_done=self.define.set_text_reason,
+                         on_error=lambda err: self.define.set_text_reason(error_text(err)))
 
     def _directions_changed(self) -> None:
         names = [d.name for d in self.context.directions]
@@ -213,7 +221,10 @@ class ConceptsView(Panel):
             self.hint.setText("No directions saved with this set yet: define one below.")
         else:
             self.hint.setText("")
-        self._apply_pending()
+        if self.context.loaded:
+            waiting, self._plane_waiting = self._plane_waiting, False
+            if not self._apply_pending() and waiting:
+                self._answer_plane()
 
     def _current_changed(self, direction) -> None:
         if direction is not None:
@@ -230,7 +241,15 @@ class ConceptsView(Panel):
 
     # --- the concept plane --------------------------------------------------------------
     def plane_requested(self) -> None:
-        """The map asks for the concept plane: show it, or say what it needs."""
+        """The map asks for the concept plane: show it, or say what it needs; before the
+        set's directions (and a session's choice of axes) are in, once they are."""
+        self._plane_asked = True
+        if not self.context.loaded:
+            self._plane_waiting = True
+            return
+        self._answer_plane()
+
+    def _answer_plane(self) -> None:
         if self.plane_button.isEnabled():
             self.show_plane()
             return
@@ -244,14 +263,13 @@ class ConceptsView(Panel):
         es = self.es
         dx, dy = (self.context.find(c.currentText()) for c in (self.plane_x, self.plane_y))
         if es is None or dx is None or dy is None:
-            self._show_error(InputError("save two directions with the set first (Define tab), "
-                                        "then choose them as the plane's x and y"))
+            self.show_error(InputError("save two directions with the set first (Define tab), "
+                                       "then choose them as the plane's x and y"))
             return
         if dx.name == dy.name:
-            self._show_error(InputError("choose two different directions for x and y"))
+            self.show_error(InputError("choose two different directions for x and y"))
             return
-        self.message.hide()
-        gen = self._gen
+        self.error_line.clear_error()
 
         def work(state):
             from explorer.compute import concepts as cc
@@ -261,13 +279,10 @@ class ConceptsView(Panel):
             return coords, time.perf_counter() - start
 
         def done(result) -> None:
-            if gen == self._gen:
-                coords, seconds = result
-                self.state.set_plane(ConceptPlane(coords, _axis_label(dx), _axis_label(dy),
-                                                  seconds))
+            coords, seconds = result
+            self.state.set_plane(ConceptPlane(coords, axis_label(dx), axis_label(dy), seconds))
 
-        self.runner.submit("concepts:plane", "Scoring items for the concept plane", work,
-                         on_done=done, on_error=self._show_error)
+        self.jobs.submit("plane", "Scoring items for the concept plane", work, on_done=done)
 
     # --- files -----------------------------------------------------------------------------
     def export_dialog(self) -> None:
@@ -286,10 +301,10 @@ class ConceptsView(Panel):
 
             return cc.export_json(directions, path)
 
-        self.runner.submit("concepts-file", "Exporting directions", work,
+        self.jobs.submit("export", "Exporting directions", work,
                          on_done=lambda p: self.hint.setText(
                              f"Wrote {len(directions)} direction(s) to {p}"),
-                         on_error=self._show_error)
+                         set_bound=False)
 
     def import_dialog(self) -> None:
         if self.es is None:
@@ -300,7 +315,6 @@ class ConceptsView(Panel):
 
     def import_from(self, path: str, force: bool = False) -> None:
         es = self.es
-        gen = self._gen
 
         def work(_state):
             from explorer.compute import concepts as cc
@@ -312,13 +326,10 @@ class ConceptsView(Panel):
             return directions
 
         def done(directions) -> None:
-            if gen == self._gen:
-                self.hint.setText(f"Imported {len(directions)} direction(s) from {path}")
-                self.context.reload(then_current=directions[-1].name if directions else None)
+            self.hint.setText(f"Imported {len(directions)} direction(s) from {path}")
+            self.context.reload(then_current=directions[-1].name if directions else None)
 
         def failed(error: BaseException) -> None:
-            if gen != self._gen:
-                return
             if not force and isinstance(error, InputError) and "model" in error.message:
                 answer = QMessageBox.question(
                     self, "Import directions",
@@ -327,15 +338,14 @@ class ConceptsView(Panel):
                 if answer == QMessageBox.StandardButton.Yes:
                     self.import_from(path, force=True)
                     return
-            self._show_error(error)
+            self.show_error(error)
 
-        self.runner.submit("concepts-file", "Importing directions", work, on_done=done,
-                         on_error=failed)
-
-    def _show_error(self, error: BaseException) -> None:
-        self.message.setText(error_text(error))
-        self.message.show()
+        # the directions land in the library whatever the window shows by then; what is
+        # said about them only while their set is shown
+        self.jobs.submit("import", "Importing directions", work, on_done=self.jobs.guard(done),
+                         on_error=self.jobs.guard(failed), set_bound=False)
 
 
-def _axis_label(d) -> str:
+def axis_label(d) -> str:
+    """The plane's axis title: the direction's poles either side of its score."""
     return f"{d.label_a}  ←  score  →  {d.label_b}"

@@ -15,18 +15,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QProgressBar, QPushButton, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from explorer.core.library import Library
-from explorer.ui.state import AppState
 from explorer.ui.panels.concepts.context import ConceptContext
-from explorer.ui.widgets.dock_widgets import DIM_STYLE, error_label, error_text, headline, wrapping
+from explorer.ui.panels.jobs import PanelJobs
+from explorer.ui.state import AppState
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, FlowSplitter, headline, wrapping
+from explorer.ui.widgets.error_line import ErrorLine
 from explorer.ui.widgets.ranked_table import (SCORE_HEADERS, Column, RowsTable, format_score,
                                             item_column)
-from explorer.ui.panels.tracked_job import TrackedJob
-from explorer.ui.workers import JobRunner
 
 K = 10  # neighbours compared per query
 SAMPLE = 200  # sampled query items behind the overlap figures
@@ -41,6 +40,7 @@ INTRO = ("Check the directions to remove, then “Remove from a copy”: you wil
 NO_DIRECTIONS = "Save a direction with the set (Define tab) to remove it."
 PICK_ITEM = ("Click an item (on the map, in the table or in a list below) to compare its "
              "neighbours before and after.")
+WIDE = 560  # pixels the tab needs to show the two neighbour lists side by side
 
 
 def format_median(value: float) -> str:
@@ -52,14 +52,17 @@ def format_median(value: float) -> str:
 
 
 class RemovalTab(QWidget):
-    """One job makes the derived set and measures the overlap; another compares one item's lists."""
+    """One job makes the derived set and measures the overlap; another compares one item's lists.
 
-    openSetRequested = Signal(str)  # library id of the derived set
-    setCreated = Signal(str)  # library id, as soon as the derived set is in the library
+    The derived set is announced (`AppState.library_changed`) as soon as it is in the
+    library, even if the window has moved to another set meanwhile; "Open the new set"
+    asks the window through the state too.
+    """
+
     finished = Signal(object)  # cc.RemovalEffect (or None if stopped before it), once shown
     sideBySideReady = Signal(object)  # cc.SideBySide, once shown
 
-    def __init__(self, state: AppState, jobs: JobRunner, context: ConceptContext,
+    def __init__(self, state: AppState, jobs: PanelJobs, context: ConceptContext,
                  library: Library, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
@@ -73,7 +76,6 @@ class RemovalTab(QWidget):
         self.removed: list[str] = []  # names of the directions it lacks
         self.effect = None  # cc.RemovalEffect shown
         self.side = None  # cc.SideBySide shown
-        self._gen = 0
         self._default_checked: str | None = None  # the name checked for the user, not by them
 
         self.list = QListWidget()
@@ -111,9 +113,9 @@ class RemovalTab(QWidget):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setToolTip("Overlap@k: the share of an item's k nearest neighbours that "
                                 "are still among its k nearest after the removal")
-        self.message = error_label()
-        self.job = TrackedJob(jobs, "concept-removal", self.busy, on_status=self._job_status,
-                              on_end=self._ended, parent=self)
+        self.message = ErrorLine()
+        self.jobs = jobs
+        self.job = jobs.track("removal", self.busy, on_status=self._job_status, on_end=self._ended)
 
         # the plot is made on first use: a pyqtgraph PlotWidget is not free to create
         self.hist: pg.PlotWidget | None = None
@@ -127,10 +129,10 @@ class RemovalTab(QWidget):
         self.side_busy.setTextVisible(False)
         self.side_busy.setMaximumHeight(6)
         self.side_busy.hide()
-        self.side_job = TrackedJob(jobs, "concept-removal-neighbours", self.side_busy, parent=self)
+        self.side_job = jobs.track("removal-neighbours", self.side_busy)
         self.query_label = wrapping(QLabel())
         self.query_label.setTextFormat(Qt.TextFormat.RichText)
-        self.side_message = error_label()
+        self.side_message = ErrorLine()
         self.legend = wrapping(QLabel(
             "<b>bold</b>: in both lists &nbsp;·&nbsp; "
             "<span style='background:rgba(255,140,0,0.3)'>&nbsp;shaded&nbsp;</span>: "
@@ -138,7 +140,7 @@ class RemovalTab(QWidget):
         self.legend.setStyleSheet(DIM_STYLE)
         self.tables: dict[str, RowsTable] = {}
         self.titles: dict[str, QLabel] = {}
-        self.lists = QSplitter(Qt.Orientation.Horizontal)
+        self.lists = FlowSplitter(WIDE)
         for key, title in (("before", "Before"), ("after", "After removal")):
             box = QWidget()
             col = QVBoxLayout(box)
@@ -213,12 +215,12 @@ class RemovalTab(QWidget):
         es, names = self.es, self.checked()
         directions = [d for d in (self.context.find(n) for n in names) if d is not None]
         if es is None or not directions:
-            self._show_error_text("Check at least one saved direction to remove.")
+            self.message.setText("Check at least one saved direction to remove.")
+            self.message.show()
             return
         library = self.library
         name = self.name.text().strip() or None
         k, sample = self.k, self.sample
-        gen = self._gen
 
         def work(state):
             from explorer.compute import concepts as cc
@@ -235,14 +237,20 @@ class RemovalTab(QWidget):
                 effect = None
             return entry, after, effect
 
-        self.message.hide()
+        self.message.clear_error()
         self.remove_button.setText("Stop")
         self.remove_button.setToolTip("Stop the removal (a set already made stays in the library)")
         self.status.setText("Projecting the directions out of a copy…")
         removed = [d.name for d in directions]
-        self.job.submit("Removing " + ", ".join(names), work,
-                        on_done=lambda result: self._done(result, gen, removed),
-                        on_error=self._failed)
+        shown = self.jobs.guard(lambda result: self._done(result, removed))
+
+        def made(result) -> None:
+            self.state.library_changed(result[0].id)  # in the library whatever is shown now
+            shown(result)
+
+        # not set-bound: a set made while the window moved on is still announced
+        self.job.submit("Removing " + ", ".join(names), work, on_done=made,
+                        on_error=self.jobs.guard(self._failed), set_bound=False)
 
     def compare_current(self) -> None:
         """The current item's neighbours before and after, side by side (in a job)."""
@@ -264,24 +272,22 @@ class RemovalTab(QWidget):
 
             return cc.neighbours_side_by_side(before, after, row, k=k)
 
-        self.side_message.hide()
+        self.side_message.clear_error()
         self.query_label.setText(headline(before.label(row), "comparing neighbours…"))
         self.side_job.submit("Neighbours before and after the removal", work,
                              on_done=self._side_done, on_error=self._side_failed)
 
     # --- the set and its directions ------------------------------------------------------
     def _new_set(self, es) -> None:
-        self._gen += 1
-        self.job.cancel()  # a derived set that lands anyway is still announced (setCreated)
-        self.side_job.new_set()
+        self.job.cancel()  # a derived set that lands anyway is still announced
         self.es = es
         self.entry = self.after = self.effect = self.side = None
         self.removed = []
         self._default_checked = None
         self.list.clear()
         self.summary.clear()
-        self.message.hide()
-        self.side_message.hide()
+        self.message.clear_error()
+        self.side_message.clear_error()
         self.open_button.setEnabled(False)
         if self.hist is not None:
             self.hist.clear()
@@ -362,14 +368,11 @@ class RemovalTab(QWidget):
         if self.status.text().endswith("…"):
             self.status.setText("Stopped; nothing was added to the library.")
 
-    def _done(self, result, gen: int, names: list[str]) -> None:
+    def _done(self, result, names: list[str]) -> None:
         entry, after, effect = result
-        self.setCreated.emit(entry.id)  # in the library whatever the tab shows now
-        if gen != self._gen:
-            return
         self.entry, self.after, self.effect = entry, after, effect
         self.removed = names
-        self.message.hide()
+        self.message.clear_error()
         self.open_button.setEnabled(True)
         removed = ", ".join(f"‘{n}’" for n in names)
         self.status.setText(f"Made “{entry.name}” ({entry.count:,} items) without {removed}. "
@@ -391,19 +394,15 @@ class RemovalTab(QWidget):
                 f"<b style='color:{colour}'>{mean:.3f}</b> (median {format_median(median)})")
 
     def _failed(self, error: BaseException) -> None:
-        self._show_error_text(error_text(error))
+        self.message.show_error(error)
         if self.effect is not None and self.entry is not None:
             self.status.setText(f"Showing “{self.entry.name}”, made earlier.")
         else:
             self.status.setText("")
 
-    def _show_error_text(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.show()
-
     def _open_clicked(self) -> None:
         if self.entry is not None:
-            self.openSetRequested.emit(self.entry.id)
+            self.state.request_open(self.entry.id)
 
     def _histogram(self) -> pg.PlotWidget:
         if self.hist is None:
@@ -448,7 +447,7 @@ class RemovalTab(QWidget):
     def _side_done(self, side) -> None:
         self.side = side
         before = self.es
-        self.side_message.hide()
+        self.side_message.clear_error()
         kept = len(side.shared)
         self.query_label.setText(headline(
             before.label(side.row), f"{kept} of its {side.k} nearest neighbours kept"))
@@ -475,12 +474,9 @@ class RemovalTab(QWidget):
                           tooltip=lambda i: f"rank {i + 1} · {label.tooltip(i)}"
                           + ("" if shared[i] else "\nonly in this list"))]
         table.rows_model.set_content(rows, columns, bold=shared, background=shaded)
-        table.horizontalHeader().setStretchLastSection(True)
-        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         table.fit_columns({0: 6})
 
     def _side_failed(self, error: BaseException) -> None:
-        self.side_message.setText(error_text(error))
-        self.side_message.show()
+        self.side_message.show_error(error)
         if self.side is not None:
             self.query_label.setText(headline(self.es.label(self.side.row), "shown earlier"))

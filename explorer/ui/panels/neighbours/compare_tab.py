@@ -11,23 +11,25 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QHeaderView, QLabel, QProgressBar, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from explorer.core.embedding_set import EmbeddingSet
+from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState
-from explorer.ui.widgets.dock_widgets import (DIM_STYLE, METRIC_TITLES, error_label, error_text,
-                                            headline, wrapping)
+from explorer.ui.widgets.dock_widgets import (DIM_STYLE, METRIC_TITLES, FlowSplitter, headline,
+                                            wrapping)
+from explorer.ui.widgets.error_line import ErrorLine
 from explorer.ui.widgets.ranked_table import (SCORE_HEADERS, Column, RowsTable, format_score,
                                             item_column)
-from explorer.ui.panels.tracked_job import TrackedJob
-from explorer.ui.workers import JobRunner
 
 if TYPE_CHECKING:
     from explorer.compute.neighbours import MetricComparison
-    from explorer.ui.panels.neighbours.query_spec import QuerySpec
+    from explorer.compute.neighbours_query import QuerySpec
 
-WIDE = 620  # pixels the dock needs to show the three lists side by side
-OVERLAP_PAIRS = [("cosine/dot", "cosine∩dot"), ("cosine/l2", "cosine∩L2"), ("dot/l2", "dot∩L2")]
+WIDE = 620  # pixels the tab needs to show the three lists side by side
+# "∩" with spaces: squeezed between two words it reads as an "n" ("cosinendot")
+OVERLAP_PAIRS = [("cosine/dot", "cosine ∩ dot"), ("cosine/l2", "cosine ∩ L2"),
+                 ("dot/l2", "dot ∩ L2")]
 ONLY_HERE = QColor(255, 140, 0, 75)
 
 
@@ -37,16 +39,16 @@ class CompareTab(QWidget):
     finished = Signal(object)  # MetricComparison
     rowChosen = Signal(int)  # set row clicked in a list: the dock makes it the query
 
-    def __init__(self, state: AppState, jobs: JobRunner, busy: QProgressBar,
+    def __init__(self, state: AppState, jobs: PanelJobs, busy: QProgressBar,
                  parent: QWidget | None = None) -> None:
         """`busy` is the progress bar comparing shows in (the neighbours tab's)."""
         super().__init__(parent)
         self.state = state
         self.es: EmbeddingSet | None = None
-        self.spec: QuerySpec | None = None  # the dock's query
+        self.spec: QuerySpec | None = None  # the panel's query
         self.comparison: MetricComparison | None = None  # shown
         self.dirty = False  # the comparison shown is not for the query and parameters set
-        self.job = TrackedJob(jobs, "neighbours-compare", busy, on_end=self._ended, parent=self)
+        self.job = jobs.track("compare", busy, on_end=self._ended)
 
         self.query_label = wrapping(QLabel())
         self.overlap_label = wrapping(QLabel())
@@ -56,13 +58,13 @@ class CompareTab(QWidget):
         for label in (self.query_label, self.overlap_label, self.norms_label):
             label.setTextFormat(Qt.TextFormat.RichText)
         self.explanation = wrapping(QLabel())
-        self.message = error_label()
+        self.message = ErrorLine()
         legend = wrapping(QLabel("<b>bold</b>: in all three lists &nbsp;·&nbsp; "
                         "<span style='background:rgba(255,140,0,0.3)'>&nbsp;shaded&nbsp;</span>: "
                         "only in this list"))
         legend.setStyleSheet(DIM_STYLE)
         self.tables: dict[str, RowsTable] = {}
-        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split = FlowSplitter(WIDE)  # three lists side by side, or stacked when narrow
         for metric, title in METRIC_TITLES.items():
             box = QWidget()
             col = QVBoxLayout(box)
@@ -85,7 +87,6 @@ class CompareTab(QWidget):
         layout.addWidget(self.split, 1)
 
     def set_embedding_set(self, es: EmbeddingSet | None) -> None:
-        self.job.new_set()
         self.es = es
         self.spec = self.comparison = None
         self.dirty = False
@@ -93,17 +94,12 @@ class CompareTab(QWidget):
             table.rows_model.clear()
         for label in (self.query_label, self.overlap_label, self.norms_label, self.explanation):
             label.clear()
-        self.message.hide()
+        self.message.clear_error()
 
     def set_query(self, spec: QuerySpec) -> None:
         """A new query: compared when the tab shows."""
         self.spec = spec
         self.dirty = True
-
-    def fit_width(self, width: int) -> None:
-        """Three lists side by side need room; a dock narrower than WIDE stacks them."""
-        self.split.setOrientation(Qt.Orientation.Horizontal if width >= WIDE
-                                  else Qt.Orientation.Vertical)
 
     def compare(self, k: int, metric: str, where: str | None) -> None:
         """The top `k` under each metric, among the rows `where` allows; `metric` builds the query."""
@@ -122,7 +118,7 @@ class CompareTab(QWidget):
 
     def _done(self, cmp: MetricComparison) -> None:
         self.comparison = cmp
-        self.message.hide()
+        self.message.clear_error()
         k = cmp.k
         self.query_label.setText(headline(cmp.query.label, f"top {k}"))
         parts = []
@@ -130,7 +126,7 @@ class CompareTab(QWidget):
             share = float(cmp.overlap.get(key, float("nan")))
             n = int(round(share * k)) if np.isfinite(share) else 0
             colour = "#2e7d32" if share >= 0.8 else ("#c62828" if share < 0.5 else "#ef6c00")
-            parts.append(f"{title} <b style='color:{colour}'>{n}/{k}</b>")
+            parts.append(f"{title.replace(' ', '&nbsp;')} <b style='color:{colour}'>{n}/{k}</b>")
         self.overlap_label.setText(" &nbsp;·&nbsp; ".join(parts))
         p = cmp.norm_percentiles
         nan = float("nan")
@@ -163,16 +159,13 @@ class CompareTab(QWidget):
                    Column("norm", lambda i: f"{norms[i]:#.4g}", numeric=True,
                           tooltip=lambda i: f"vector norm {norms[i]:.6g}")]
         table.rows_model.set_content(rows, columns, bold=bold, background=shaded)
-        table.horizontalHeader().setStretchLastSection(False)
-        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         table.fit_columns({0: 6, 2: 5})
 
     def _failed(self, error: BaseException) -> None:
         self.dirty = True
         if self.spec is not None:
             self.query_label.setText(headline(self.spec.describe(self.es)))
-        self.message.setText(error_text(error))
-        self.message.show()
+        self.message.show_error(error)
 
     def _ended(self) -> None:
         # a result (delivered right after this) replaces "stopped"; a cancel leaves it

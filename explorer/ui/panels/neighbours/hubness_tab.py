@@ -15,13 +15,12 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, Q
                                QSplitter, QVBoxLayout, QWidget)
 
 from explorer.core.embedding_set import EmbeddingSet
+from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState, Derived
-from explorer.ui.widgets.dock_widgets import (METRIC_TITLES, error_label, error_text, metric_combo,
-                                            wrapping)
+from explorer.ui.widgets.dock_widgets import METRIC_TITLES, FlowSplitter, metric_combo, wrapping
+from explorer.ui.widgets.error_line import ErrorLine
 from explorer.ui.widgets.ranked_table import (Column, RowsTable, item_column, metadata_column,
                                             text_column)
-from explorer.ui.panels.tracked_job import TrackedJob
-from explorer.ui.workers import JobRunner
 
 if TYPE_CHECKING:
     from explorer.compute.hubness import Hubness
@@ -30,6 +29,7 @@ HUBNESS = "k-occurrence (hubness)"  # the name the map offers to colour by
 INTRO = ("Compute the k-occurrence to see whether a few items are everybody's nearest neighbour "
          "(hubs) and how many are nobody's (anti-hubs).")
 COMPUTE_TIP = "Find every item's k nearest neighbours and count k-occurrences (kept in the library)"
+WIDE = 560  # pixels the tab needs to show the hubs and anti-hubs side by side
 
 
 class HubnessTab(QWidget):
@@ -37,9 +37,8 @@ class HubnessTab(QWidget):
 
     finished = Signal(object)  # Hubness
     rowChosen = Signal(int)  # set row clicked in a list: the dock makes it the query
-    showViewRequested = Signal(str)  # "map", once the map is coloured by hubness
 
-    def __init__(self, state: AppState, jobs: JobRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, state: AppState, jobs: PanelJobs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.es: EmbeddingSet | None = None
@@ -71,9 +70,9 @@ class HubnessTab(QWidget):
 
         self.summary = wrapping(QLabel(INTRO))
         self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.message = error_label()
-        self.job = TrackedJob(jobs, "hubness", self.busy, on_status=self.summary.setText,
-                              on_end=self._ended, parent=self)
+        self.message = ErrorLine()
+        self.job = jobs.track("hubness", self.busy, on_status=self.summary.setText,
+                              on_end=self._ended)
 
         # the plot is made on first use: a pyqtgraph PlotWidget is not free to create
         self.hist: pg.PlotWidget | None = None
@@ -84,7 +83,7 @@ class HubnessTab(QWidget):
 
         self.hubs_table = RowsTable()
         self.antihubs_table = RowsTable()
-        lists = QSplitter(Qt.Orientation.Horizontal)
+        lists = FlowSplitter(WIDE)
         for title, table in (("Top hubs", self.hubs_table), ("Anti-hubs", self.antihubs_table)):
             table.rowChosen.connect(self.rowChosen)
             table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
@@ -117,7 +116,6 @@ class HubnessTab(QWidget):
         layout.addWidget(self.colour_button)
 
     def set_embedding_set(self, es: EmbeddingSet | None) -> None:
-        self.job.new_set()
         self.es = es
         self.hubness = None
         self.text_col = text_column(es) if es is not None else None
@@ -126,7 +124,7 @@ class HubnessTab(QWidget):
         if self.hist is not None:
             self.hist.clear()
         self.hist_box.hide()
-        self.message.hide()
+        self.message.clear_error()
         self.colour_button.setEnabled(False)
         self.compute_button.setEnabled(es is not None)
         if es is None:
@@ -146,7 +144,7 @@ class HubnessTab(QWidget):
         def work(state):
             return hb.k_occurrence(es, k=k, metric=metric, state=state)
 
-        self.message.hide()
+        self.message.clear_error()
         self.compute_button.setText("Stop")
         self.compute_button.setToolTip("Stop computing the k-occurrence (Esc)")
         self.summary.setText(f"Finding the {k} nearest neighbours of every item…")
@@ -211,8 +209,7 @@ class HubnessTab(QWidget):
         table.fit_columns({0: 6})
 
     def _failed(self, error: BaseException) -> None:
-        self.message.setText(error_text(error))
-        self.message.show()
+        self.message.show_error(error)
         self.summary.setText("")
 
     def _histogram(self) -> pg.PlotWidget:
@@ -263,4 +260,4 @@ class HubnessTab(QWidget):
         """Colour the map's points by k-occurrence, once it is computed, and bring the map forward."""
         if HUBNESS in self.state.derived:
             self.state.set_colour_by(HUBNESS)
-            self.showViewRequested.emit("map")
+            self.state.request_view("map")

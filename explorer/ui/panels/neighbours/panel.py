@@ -7,14 +7,16 @@ The dock has three tabs over one query:
   * Compare metrics (compare_tab.py) — cosine, dot and L2 side by side;
   * Hubness (hubness_tab.py) — k-occurrence, hubs and anti-hubs.
 
-Every search runs in the window's JobRunner; results for an older set (or an
-older query of the same kind) are dropped. The map draws what
-`AppState.neighboursChanged` carries; this view never talks to it directly.
+Every search runs through the panel's PanelJobs (kinds `neighbours:search`,
+`neighbours:index`, `neighbours:model`, `neighbours:compare`, `neighbours:hubness`);
+results for an older set (or an older query of the same kind) are dropped. The map
+draws what `AppState.neighboursChanged` carries; this panel never talks to it directly.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -23,18 +25,16 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgr
                                QPushButton, QSpinBox, QTabWidget, QToolButton, QVBoxLayout,
                                QWidget)
 
+from explorer.compute.neighbours_query import QuerySpec
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.base import Area, Panel, PanelContext
-from explorer.ui.state import AppState, NeighbourMarks
 from explorer.ui.panels.neighbours.compare_tab import CompareTab
-from explorer.ui.widgets.dock_widgets import (DIM_STYLE, error_label, error_text, headline,
-                                            metric_combo, shrinkable, wrapping)
 from explorer.ui.panels.neighbours.hubness_tab import HubnessTab
-from explorer.ui.panels.neighbours.query_spec import QuerySpec
+from explorer.ui.state import NeighbourMarks
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, headline, metric_combo, shrinkable, wrapping
+from explorer.ui.widgets.error_line import error_text
 from explorer.ui.widgets.ranked_table import (SCORE_HEADERS, Column, RowsTable, format_score,
                                             item_column, metadata_column, text_column)
-from explorer.ui.panels.tracked_job import TrackedJob
-from explorer.ui.workers import JobRunner
 
 if TYPE_CHECKING:
     from explorer.compute.hubness import Hubness
@@ -82,8 +82,7 @@ class NeighboursView(Panel):
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        state, jobs = context.state, context.runner
-        self.state = state
+        state = self.state
         self.es: EmbeddingSet | None = None
         self.text_col: str | None = None
         self.spec: QuerySpec | None = None
@@ -95,18 +94,15 @@ class NeighboursView(Panel):
 
         self._typed = {ARITHMETIC: "", TEXT: ""}  # what was typed for each typed source
         neighbours_tab = self._build_neighbours_tab()
-        self._search_job = TrackedJob(jobs, "neighbours", self.busy, on_status=self.status.setText,
-                                      on_end=self._search_ended, parent=self)
-        self._index_job = TrackedJob(jobs, "neighbour-index", self.busy,
-                                     on_status=self.status.setText, parent=self)
-        self._model_job = TrackedJob(jobs, "text-model", QProgressBar(), parent=self)
-        self.compare_tab = CompareTab(state, jobs, self.busy)
+        self.search_job = self.jobs.track("search", self.busy, on_status=self.status.setText,
+                                          on_end=self._search_ended)
+        self.index_job = self.jobs.track("index", self.busy, on_status=self.status.setText)
+        self.compare_tab = CompareTab(state, self.jobs, self.busy)
         self.compare_tab.rowChosen.connect(self.choose_row)
         self.compare_tab.finished.connect(self.compareFinished)
-        self.hubness_tab = HubnessTab(state, jobs)
+        self.hubness_tab = HubnessTab(state, self.jobs)
         self.hubness_tab.rowChosen.connect(self.choose_row)
         self.hubness_tab.finished.connect(self.hubnessFinished)
-        self.hubness_tab.showViewRequested.connect(state.request_view)
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -125,10 +121,9 @@ class NeighboursView(Panel):
         self._search_timer.timeout.connect(self.search)
         self._centroid_timer = QTimer(self, singleShot=True, interval=250)
         self._centroid_timer.timeout.connect(self._selection_query)
-        state.setChanged.connect(self._set_changed)
         state.currentChanged.connect(self._current_changed)
         state.selectionChanged.connect(self._selection_changed)
-        self._set_changed(None)
+        self.new_set(None)
 
     @property
     def comparison(self) -> MetricComparison | None:
@@ -158,14 +153,27 @@ class NeighboursView(Panel):
                 "exact": bool(self.exact.currentData()), "filter": self.filter.text(),
                 "tab": TABS[self.tabs.currentIndex()]}
 
-    def apply_settings(self, settings: dict) -> None:
-        """Restore `settings()` on the set just opened (after its selection and current item)."""
-        if isinstance(settings.get("k"), int):
-            self.k.setValue(settings["k"])
+    def apply_settings(self, settings: Mapping[str, Any]) -> list[str]:
+        """Restore `settings()` on the set just opened (after its selection and current item);
+        a value of the wrong type or out of range is left as it is, with a note."""
+        notes = []
+        k = settings.get("k")
+        if isinstance(k, int) and not isinstance(k, bool) \
+                and self.k.minimum() <= k <= self.k.maximum():
+            self.k.setValue(k)
+        elif k is not None:
+            notes.append(f"neighbours: k {k!r} is not a whole number from "
+                         f"{self.k.minimum()} to {self.k.maximum()}")
         for combo, key in ((self.metric, "metric"), (self.exact, "exact")):
-            at = combo.findData(settings.get(key))
+            value = settings.get(key)
+            at = combo.findData(value) if isinstance(value, (str, bool)) else -1
             if at >= 0:
                 combo.setCurrentIndex(at)
+            elif value is not None:
+                notes.append(f"neighbours: unknown {key} {value!r}")
+        for key in ("filter", "arithmetic", "text"):
+            if not isinstance(settings.get(key, ""), str):
+                notes.append(f"neighbours: {key} {settings[key]!r} is not a text")
         if isinstance(settings.get("filter"), str):
             self.filter.setText(settings["filter"])
         for name, key in ((ARITHMETIC, "arithmetic"), (TEXT, "text")):
@@ -173,10 +181,16 @@ class NeighboursView(Panel):
                 self._typed[name] = settings[key]
                 if self.expr.property("source") == name:
                     self.expr.setText(settings[key])
-        if settings.get("tab") in TABS:
-            self.tabs.setCurrentIndex(TABS.index(settings["tab"]))
-        if settings.get("source") in SOURCES:
-            self.use_source(SOURCES[settings["source"]])
+        tab, source = settings.get("tab"), settings.get("source")
+        if isinstance(tab, str) and tab in TABS:
+            self.tabs.setCurrentIndex(TABS.index(tab))
+        elif tab is not None:
+            notes.append(f"neighbours: unknown tab {tab!r}")
+        if isinstance(source, str) and source in SOURCES:
+            self.use_source(SOURCES[source])  # typed text falls back if the model is missing
+        elif source is not None:
+            notes.append(f"neighbours: unknown query source {source!r}")
+        return notes
 
     # --- building -----------------------------------------------------------------------
     def _build_neighbours_tab(self) -> QWidget:
@@ -259,8 +273,6 @@ class NeighboursView(Panel):
         self.query_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.index_label = wrapping(QLabel())
         self.index_label.setStyleSheet(DIM_STYLE)
-        self.message = error_label()
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.table = RowsTable()
         self.table.rowChosen.connect(self.choose_row)
@@ -305,7 +317,7 @@ class NeighboursView(Panel):
         layout.addLayout(filt)
         layout.addWidget(self.query_label)
         layout.addWidget(self.index_label)
-        layout.addWidget(self.message)
+        layout.addWidget(self.error_line)
         layout.addWidget(self.table, 1)
         layout.addLayout(status_row)
         layout.addLayout(bottom)
@@ -338,18 +350,11 @@ class NeighboursView(Panel):
                 query_encoder(es.model)
             return reason
 
-        self._model_job.submit("Opening the set's model", work, on_done=self._set_text_reason,
-                               on_error=lambda err: self._set_text_reason(error_text(err)))
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self.compare_tab.fit_width(self.width())
+        self.jobs.submit("model", "Opening the set's model", work, on_done=self._set_text_reason,
+                         on_error=lambda err: self._set_text_reason(error_text(err)))
 
     # --- state ------------------------------------------------------------------------------
-    def _set_changed(self, es: EmbeddingSet | None) -> None:
-        self._search_job.new_set()
-        self._index_job.new_set(stop=False)  # a build goes on: the library keeps the index
-        self._model_job.new_set()
+    def new_set(self, es: EmbeddingSet | None) -> None:
         self.compare_tab.set_embedding_set(es)
         self.hubness_tab.set_embedding_set(es)
         self.es = es
@@ -551,13 +556,13 @@ class NeighboursView(Panel):
             return nb.search(es, query, k=k, metric=metric, where=where, kind=kind, state=state)
 
         self.status.setText("Searching…")
-        self._search_job.submit("Finding neighbours", work, on_done=self._search_done,
-                                on_error=self._search_failed)
+        self.search_job.submit("Finding neighbours", work, on_done=self._search_done,
+                               on_error=self._search_failed)
 
     def _open_index(self, es: EmbeddingSet, metric: str, kind: str) -> None:
         """Open or build an index in a job of its own, so new queries do not restart it."""
         wanted = (id(es), metric, kind)
-        if self._index_wanted == wanted and self._index_job.running():
+        if self._index_wanted == wanted and self.index_job.running():
             return  # being built: the newest query runs when it is ready
         self._index_wanted = wanted
         from explorer.compute import neighbours as nb
@@ -567,8 +572,11 @@ class NeighboursView(Panel):
 
         name = {"flat": "exact", "compact": "compact (int8)"}.get(kind, kind.upper())
         self.status.setText(f"Opening the {name} index…")
-        self._index_job.submit(f"Building the {name} index", work,
-                               on_done=lambda _opened: self.search(), on_error=self._search_failed)
+        # not set-bound: a build for a set left meanwhile goes on (the library keeps the
+        # index), but what it answers is only for the set it was asked for
+        self.index_job.submit(f"Building the {name} index", work,
+                              on_done=self.jobs.guard(lambda _opened: self.search()),
+                              on_error=self.jobs.guard(self._search_failed), set_bound=False)
 
     def _search_done(self, result: SearchResult) -> None:
         es = self.es
@@ -586,7 +594,7 @@ class NeighboursView(Panel):
         if self.text_col is not None:
             columns.append(metadata_column(es, self.text_col, rows))
         self.model.set_content(rows, columns)
-        self.table.fit_columns({0: max(2, len(str(len(rows)))), 1: 7, 2: 26})
+        self.table.fit_columns({0: max(2, len(str(len(rows)))), 1: 7})
         self.query_label.setText(headline(result.query.label, metric))
         self.index_label.setText(describe_index(result.index))
         if result.where and result.matching is not None:
@@ -608,7 +616,7 @@ class NeighboursView(Panel):
         # the list, the query and the filter text stay as they were: fix and press Enter
         self._search_dirty = True
         self.status.setText("")
-        self._show_message(error_text(error))
+        self.show_error(error)
         self.searchFailed.emit(str(error))
 
     def _search_ended(self) -> None:
@@ -617,12 +625,11 @@ class NeighboursView(Panel):
             self.status.setText("Stopped.")
 
     def _show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.show()
+        self.error_line.setText(text)
+        self.error_line.show()
 
     def _hide_message(self) -> None:
-        self.message.clear()
-        self.message.hide()
+        self.error_line.clear_error()
 
     # --- the marks on the map ------------------------------------------------------------------
     def _marked_rows(self) -> np.ndarray | None:

@@ -87,7 +87,23 @@ def test_map_colouring_marks_the_query_items_only(qtbot, view):
 def test_a_bad_method_name_is_said_and_nothing_runs(qtbot, view):
     view.methods.setText("sq8,zip9")
     view.run_button.click()
-    assert "zip9" in view.message.text() and view.table.rowCount() == 0
+    assert "zip9" in view.error_line.text() and view.table.rowCount() == 0
+    assert view.error_line.isVisible()
+
+
+def test_a_failing_evaluation_is_said_in_the_panel(qtbot, view, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise OSError("the cache folder is read-only")
+
+    monkeypatch.setattr(cz, "evaluate", broken)
+    view.methods.setText("sq8")
+    view.run_button.click()
+    qtbot.waitUntil(view.error_line.isVisible, timeout=WAIT)
+    assert "the cache folder is read-only" in view.error_line.text()
+    assert "Evaluating" not in view.status.text() and view.table.rowCount() == 0
+    monkeypatch.undo()
+    run(qtbot, view, methods="sq8")  # the next try clears it
+    assert not view.error_line.isVisible()
 
 
 def test_export_writes_the_figures_and_the_chart(qtbot, view, tmp_path):
@@ -173,5 +189,6 @@ def test_settings_round_trip(qtbot, view):
     view.k.setValue(10)
     view.use_selection.setChecked(False)
     view.count_rerank.setChecked(False)
-    view.apply_settings({**saved, "unknown": 1, "queries": "many"})
+    notes = view.apply_settings({**saved, "unknown": 1, "queries": "many"})
     assert view.settings() == saved
+    assert len(notes) == 1 and "queries" in notes[0]

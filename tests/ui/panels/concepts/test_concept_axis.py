@@ -10,13 +10,15 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from explorer.compute import concepts as cc
+from explorer.compute.concepts import bins as concept_bins
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import Library
-from explorer.ui.state import AppState
-from explorer.ui.panels.concepts import axis_histogram as concept_axis_histogram, bins as concept_bins
+from explorer.ui.panels.concepts import axis_histogram as concept_axis_histogram
 from explorer.ui.panels.concepts.axis import AxisTab
 from explorer.ui.panels.concepts.context import ConceptContext
 from explorer.ui.panels.concepts.validity_text import validity_plain
+from explorer.ui.panels.jobs import PanelJobs
+from explorer.ui.state import AppState
 from explorer.ui.workers import JobRunner
 
 N, D = 1_000, 16
@@ -55,11 +57,17 @@ def jobs():
     runner.shutdown()
 
 
+def panel_jobs(runner, state, errors=None):
+    """The Concepts panel's PanelJobs, as the panel gives its tabs; errors go to `errors`."""
+    return PanelJobs("concepts", runner, state, (errors if errors is not None else []).append)
+
+
 def open_tab(qtbot, jobs, es, size=(560, 760)):
     state = AppState()
     state.set_set(es)
-    context = ConceptContext(jobs)
-    tab = AxisTab(state, jobs, context)
+    panel = panel_jobs(jobs, state)
+    context = ConceptContext(panel)
+    tab = AxisTab(state, panel, context)
     qtbot.addWidget(tab)
     tab.resize(*size)
     tab.show()
@@ -218,7 +226,7 @@ def test_colouring_the_map_gives_it_the_scores(qtbot, jobs, planted):
     es, _ = planted
     state, context, tab = open_tab(qtbot, jobs, es)
     s = cc.scores(es, context.current)
-    with qtbot.waitSignal(tab.showViewRequested, timeout=WAIT) as got:
+    with qtbot.waitSignal(state.viewRequested, timeout=WAIT) as got:
         tab.colour_button.click()
     assert got.args == ["map"]
     name = "concept: strength"
@@ -342,13 +350,15 @@ def test_bins_for_a_set_left_meanwhile_are_dropped(qtbot, jobs, planted):
     es, _ = planted
     state = AppState()
     state.set_set(es)
-    context = ConceptContext(jobs)
-    tab = AxisTab(state, jobs, context)
+    panel = panel_jobs(jobs, state)
+    context = ConceptContext(panel)
+    tab = AxisTab(state, panel, context)
     qtbot.addWidget(tab)
     left = []
 
     def leave(d, _scores) -> None:  # runs right after the tab has asked for the bins
         left.append(d)
+        state.set_set(None)  # as the window does: the panel then tells its context
         context.set_set(None)
 
     context.scoresReady.connect(leave)

@@ -14,10 +14,11 @@ from explorer.compute import concepts as cc
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.library import Library
-from explorer.ui.state import AppState
 from explorer.ui.panels.concepts.context import ConceptContext
 from explorer.ui.panels.concepts.entanglement import EntanglementTab, format_cell
 from explorer.ui.panels.concepts.removal import RemovalTab, format_median
+from explorer.ui.panels.jobs import PanelJobs
+from explorer.ui.state import AppState
 from explorer.ui.workers import JobRunner
 
 N, D = 800, 16
@@ -72,8 +73,13 @@ def jobs():
     runner.shutdown()
 
 
-def loaded_context(qtbot, jobs, es, count=3):
-    context = ConceptContext(jobs)
+def panel_jobs(runner, state, errors=None):
+    """The Concepts panel's PanelJobs, as the panel gives its tabs; errors go to `errors`."""
+    return PanelJobs("concepts", runner, state, (errors if errors is not None else []).append)
+
+
+def loaded_context(qtbot, panel, es, count=3):
+    context = ConceptContext(panel)
     context.set_set(es)
     qtbot.waitUntil(lambda: len(context.directions) == count and context.current is not None,
                     timeout=WAIT)
@@ -92,8 +98,9 @@ def expected_cells(matrix) -> list[list[str]]:
 # --- entanglement ---------------------------------------------------------------------
 def test_entanglement_matrix_matches_core_and_toggles(qtbot, jobs, es):
     state = AppState()
-    context = ConceptContext(jobs)
-    tab = EntanglementTab(state, jobs, context)
+    panel = panel_jobs(jobs, state)
+    context = ConceptContext(panel)
+    tab = EntanglementTab(state, panel, context)
     qtbot.addWidget(tab)
     tab.resize(520, 420)
     tab.show()
@@ -142,8 +149,9 @@ def test_entanglement_matrix_matches_core_and_toggles(qtbot, jobs, es):
 
 def test_entanglement_needs_two_directions(qtbot, jobs, es):
     state = AppState()
-    context = loaded_context(qtbot, jobs, es)
-    tab = EntanglementTab(state, jobs, context)
+    panel = panel_jobs(jobs, state)
+    context = loaded_context(qtbot, panel, es)
+    tab = EntanglementTab(state, panel, context)
     qtbot.addWidget(tab)
     tab.show()
     qtbot.waitUntil(lambda: tab.entanglement is not None, timeout=WAIT)
@@ -170,8 +178,9 @@ def bars_of(tab):
 def test_removal_makes_a_derived_set_and_compares_neighbours(qtbot, jobs, es, vectors):
     state = AppState()
     state.set_set(es)
-    context = ConceptContext(jobs)
-    tab = RemovalTab(state, jobs, context, Library())
+    panel = panel_jobs(jobs, state)
+    context = ConceptContext(panel)
+    tab = RemovalTab(state, panel, context, Library())
     qtbot.addWidget(tab)
     tab.resize(560, 720)
     tab.show()
@@ -186,8 +195,8 @@ def test_removal_makes_a_derived_set_and_compares_neighbours(qtbot, jobs, es, ve
 
     state.set_current(5)
     created, opened = [], []
-    tab.setCreated.connect(created.append)
-    tab.openSetRequested.connect(opened.append)
+    state.libraryChanged.connect(created.append)
+    state.openSetRequested.connect(opened.append)
     qtbot.mouseClick(tab.remove_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.effect is not None and tab.side is not None, timeout=WAIT)
     assert tab.entry is not None and created == [tab.entry.id]
@@ -256,8 +265,9 @@ def test_removal_makes_a_derived_set_and_compares_neighbours(qtbot, jobs, es, ve
 
 def test_removal_error_keeps_earlier_results(qtbot, jobs, es, monkeypatch):
     state = AppState()
-    context = loaded_context(qtbot, jobs, es)
-    tab = RemovalTab(state, jobs, context, Library())
+    panel = panel_jobs(jobs, state)
+    context = loaded_context(qtbot, panel, es)
+    tab = RemovalTab(state, panel, context, Library())
     qtbot.addWidget(tab)
     tab.show()
     tab.set_checked(["sv", "sw"])
@@ -279,7 +289,7 @@ def test_removal_error_keeps_earlier_results(qtbot, jobs, es, monkeypatch):
     monkeypatch.setattr(cc, "remove_directions", broken)
     qtbot.mouseClick(tab.remove_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.message.isVisible(), timeout=WAIT)
-    assert "the disk is full" in tab.message.text()
+    assert "The disk is full" in tab.message.text()
     assert tab.summary.text() == mean_text and tab.entry is not None
     assert tab.open_button.isEnabled()
     qtbot.waitUntil(lambda: not tab.job.running(), timeout=WAIT)
@@ -288,13 +298,14 @@ def test_removal_error_keeps_earlier_results(qtbot, jobs, es, monkeypatch):
 
 def test_removal_can_be_stopped(qtbot, jobs, es, monkeypatch):
     state = AppState()
-    context = loaded_context(qtbot, jobs, es)
-    tab = RemovalTab(state, jobs, context, Library())
+    panel = panel_jobs(jobs, state)
+    context = loaded_context(qtbot, panel, es)
+    tab = RemovalTab(state, panel, context, Library())
     qtbot.addWidget(tab)
     tab.show()
     started = []
     created = []
-    tab.setCreated.connect(created.append)
+    state.libraryChanged.connect(created.append)
 
     def endless(_es, _directions, library=None, name=None, state=None):
         started.append(True)
@@ -313,3 +324,28 @@ def test_removal_can_be_stopped(qtbot, jobs, es, monkeypatch):
     assert tab.status.text().startswith("Stopped")
     assert tab.effect is None and tab.entry is None and created == []
     assert {e.id for e in Library().entries()} == before
+
+
+# --- the store ------------------------------------------------------------------------
+def test_a_save_and_a_delete_started_together_both_complete(qtbot, jobs, es):
+    """Saving one direction and deleting another at once: both land in the store and both
+    answers arrive (one job kind for both used to drop the save's answer)."""
+    state = AppState()
+    state.set_set(es)
+    errors = []
+    panel = panel_jobs(jobs, state, errors)
+    context = loaded_context(qtbot, panel, es)
+    reloads = []
+    reload = context.reload
+    context.reload = lambda then_current=None: (reloads.append(then_current),
+                                                reload(then_current))
+    d = cc.from_where(es, "su = 'lo' and sw = 'lo'", "su = 'hi' and sw = 'hi'", name="both")
+    context.save(d)
+    context.delete("sv")
+    qtbot.waitUntil(lambda: len(reloads) == 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: not jobs.running(), timeout=WAIT)
+    assert set(reloads) == {"both", None}  # the save's answer, and the delete's
+    assert sorted(cc.DirectionStore(es).names()) == ["both", "su", "sw"]
+    assert sorted(d.name for d in context.directions) == ["both", "su", "sw"]
+    assert context.current is not None and context.current.name == "both"
+    assert errors == []

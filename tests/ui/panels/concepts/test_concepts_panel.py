@@ -100,7 +100,7 @@ def test_selections_with_a_probe_and_then_arithmetic(qtbot, view, planted):
 def test_missing_poles_are_said_not_crashed(qtbot, view):
     view.define.method.setCurrentText(cd.ITEMS)
     view.define.create()
-    assert "pole A is not set" in view.define.message.text()
+    assert "Pole A is not set" in view.define.message.text()
     view.define.method.setCurrentText(cd.FILTERS)
     view.define.create()
     assert "both A and B" in view.define.message.text()
@@ -145,3 +145,39 @@ def test_text_poles_are_off_for_a_set_without_its_model(qtbot, view):
     item = view.define.method.model().item(view.define.method.findText(cd.TEXTS))
     qtbot.waitUntil(lambda: "looking" not in view.define.text_reason.text(), timeout=WAIT)
     assert not item.isEnabled() and "not available" in view.define.text_reason.text()
+
+
+def test_a_plane_asked_for_before_the_directions_are_read_comes_once_they_are(qtbot, planted):
+    """The map asks for the plane (restoring a session) before the set's directions are read
+    and before the session's choice of axes: the plane comes once both are in, on those axes."""
+    library, es, *_ = planted
+    store = cc.DirectionStore(es)
+    for name, where in (("side", ("side = 'left'", "side = 'right'")),
+                        ("strength", ("t < -0.5", "t > 0.5"))):
+        d = cc.from_where(es, *where, name=name)
+        d.label_a, d.label_b = f"{name} low", f"{name} high"
+        store.save(d)
+    state, jobs = AppState(), JobRunner()
+    view = ConceptsView(PanelContext(state, jobs, library))
+    qtbot.addWidget(view)
+    try:
+        state.set_set(es)
+        with qtbot.waitSignal(state.planeChanged, timeout=WAIT) as got:
+            state.request_plane()
+            assert not view.context.loaded
+            assert view.apply_settings({"plane_x": "strength", "plane_y": "side",
+                                        "current": "side", "tab": "axis"}) == []
+        plane = got.args[0]
+        assert "strength high" in plane.x_label and "side low" in plane.y_label
+        expected = cc.score_matrix(es, [view.context.find("strength"), view.context.find("side")])
+        np.testing.assert_allclose(plane.coords, expected, atol=1e-6)
+        assert view.tabs.currentWidget() is view.axis and view.current.currentText() == "side"
+        notes = view.apply_settings({"tab": ["axis"], "current": 3, "plane_x": "gone"})
+        assert len(notes) == 2 and "gone" in view.hint.text()
+    finally:
+        jobs.shutdown()
+
+
+def test_errors_of_the_panel_show_in_it(qtbot, view):
+    view.show_plane()  # no directions yet
+    assert view.error_line.isVisible() and "two directions" in view.error_line.text()

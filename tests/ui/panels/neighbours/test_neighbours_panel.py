@@ -7,12 +7,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import Library
 from explorer.ui.main_window import MainWindow
-from explorer.ui.state import SelectMode
+from explorer.ui.panels.base import PanelContext
 from explorer.ui.panels.neighbours.hubness_tab import HUBNESS
-from explorer.ui.panels.neighbours.panel import CENTROID
+from explorer.ui.panels.neighbours.panel import CENTROID, NeighboursView
+from explorer.ui.state import AppState, SelectMode
+from explorer.ui.workers import JobRunner
 
 N, D = 700, 12
 WAIT = 60000
@@ -182,13 +187,13 @@ def test_filter_inside_search_and_bad_filter_loses_nothing(qtbot, window, vector
     nview.filter.setText("grp = = 'b'")
     with qtbot.waitSignal(nview.searchFailed, timeout=WAIT):
         nview.filter.returnPressed.emit()
-    assert nview.message.isVisible() and nview.message.text()
-    assert "Traceback" not in nview.message.text()
+    assert nview.error_line.isVisible() and nview.error_line.text()
+    assert "Traceback" not in nview.error_line.text()
     assert shown_rows(nview) == filtered and nview.filter.text() == "grp = = 'b'"
     assert window.last_dialog is None
     with qtbot.waitSignal(nview.searchFinished, timeout=WAIT):
         nview.filter.clear()  # clearing the filter searches everything again
-    assert shown_rows(nview) == before and not nview.message.isVisible()
+    assert shown_rows(nview) == before and not nview.error_line.isVisible()
 
 
 def test_centroid_and_arithmetic_queries(qtbot, window, vectors):
@@ -222,7 +227,7 @@ def test_centroid_and_arithmetic_queries(qtbot, window, vectors):
     nview.expr.setText("#1 + nosuchitem")
     with qtbot.waitSignal(nview.searchFailed, timeout=WAIT):
         nview.expr.returnPressed.emit()
-    assert "nosuchitem" in nview.message.text()
+    assert "nosuchitem" in nview.error_line.text()
     assert shown_rows(nview) == brute_force(vectors, q, metric, 10, exclude=[1, 2, 3]).tolist()
     # the text source is there but off, and says why: these vectors came from no model here
     item = nview.source.model().item(nview.source.findText("Text"))
@@ -247,7 +252,12 @@ def test_compare_tab_shows_three_lists_with_norms(qtbot, window, vectors):
         np.testing.assert_allclose(norms, np.linalg.norm(vectors[lists[metric]], axis=1), rtol=1e-3)
     text = compare.overlap_label.text()
     shared = len(set(lists["cosine"]) & set(lists["dot"]))
-    assert f"cosine∩dot <b style='color:" in text and f">{shared}/10</b>" in text
+    assert "cosine&nbsp;∩&nbsp;dot <b style='color:" in text and f">{shared}/10</b>" in text
+    # what the label shows: the ∩ stands apart ("cosinendot" is what users read before)
+    doc = QTextDocument()
+    doc.setHtml(text)
+    shown_text = doc.toPlainText().replace("\xa0", " ")
+    assert f"cosine ∩ dot {shared}/10" in shown_text and "cosine ∩ L2" in shown_text
     assert "query norm" in compare.norms_label.text() and compare.explanation.text()
     everywhere = set(lists["cosine"]) & set(lists["dot"]) & set(lists["l2"])
     model = compare.tables["dot"].rows_model
@@ -430,3 +440,92 @@ def test_typed_text_is_encoded_by_the_set_s_own_model(qtbot, tmp_path, explorer_
     nview.use_source("Text")
     assert nview.expr.text() == "red dog runs"
     win.jobs.shutdown()
+
+
+# --- the panel alone -------------------------------------------------------------------------
+def library_set(library, vectors, name):
+    meta = pa.table({"id": [f"{name}{i}" for i in range(len(vectors))],
+                     "text": [f"a longer text that describes item {i} of {name}"
+                              for i in range(len(vectors))]})
+    entry = library.import_set(EmbeddingSet(vectors, meta, name=name, format="test", source=[],
+                                            metric="cosine", id_column="id",
+                                            text_column="text"))
+    return library.open(entry.id)
+
+
+@pytest.fixture
+def panel(qtbot, explorer_home):
+    state, runner, library = AppState(), JobRunner(), Library(explorer_home)
+    holder = QWidget()  # as in a dock: the panel's `metric` combo hides QWidget.metric()
+    view = NeighboursView(PanelContext(state, runner, library))
+    QVBoxLayout(holder).addWidget(view)
+    holder.layout().setContentsMargins(0, 0, 0, 0)
+    qtbot.addWidget(holder)
+    holder.resize(360, 700)
+    holder.show()
+    yield view, library
+    runner.shutdown()
+
+
+def test_a_search_answered_after_the_set_changed_is_dropped(qtbot, panel, vectors, monkeypatch):
+    from explorer.compute import neighbours as nb
+
+    view, library = panel
+    state = view.state
+    first = library_set(library, vectors, "first")
+    second = library_set(library, vectors[:50], "second")
+    state.set_set(first)
+    real, started = nb.search, []
+
+    def slow(*args, **kwargs):  # answers after the switch, and ignores the cancel
+        started.append(True)
+        time.sleep(0.5)
+        return real(*args, **{**kwargs, "state": None})
+
+    monkeypatch.setattr(nb, "search", slow)
+    answered = []
+    view.searchFinished.connect(answered.append)
+    view.searchFailed.connect(answered.append)
+    state.set_current(3)
+    qtbot.waitUntil(lambda: bool(started), timeout=WAIT)
+    state.set_set(second)  # while the search for the first set runs
+    qtbot.waitUntil(lambda: not view.jobs.running("search"), timeout=WAIT)
+    qtbot.wait(100)
+    assert answered == [] and view.result is None and view.model.rowCount() == 0
+    assert state.neighbours is None and not view.error_line.isVisible()
+    # the same panel answers the new set
+    monkeypatch.setattr(nb, "search", real)
+    with qtbot.waitSignal(view.searchFinished, timeout=WAIT):
+        state.set_current(7)
+    assert view.result.query.rows == [7] and view.model.rowCount() == 10
+
+
+def test_list_columns_read_in_a_narrow_panel(qtbot, panel, vectors):
+    """At 360 px no text column of the neighbour, hub or anti-hub lists is cut to a dozen
+    characters (the score columns keep what they need)."""
+    view, library = panel
+    view.state.set_set(library_set(library, vectors, "narrow"))
+    with qtbot.waitSignal(view.searchFinished, timeout=WAIT):
+        view.state.set_current(3)
+    dozen = 13 * view.table.fontMetrics().horizontalAdvance("0")
+    assert view.table.columnWidth(2) >= dozen and view.table.columnWidth(3) >= dozen
+    view.tabs.setCurrentIndex(2)
+    with qtbot.waitSignal(view.hubnessFinished, timeout=WAIT):
+        view.compute_hubness()
+    qtbot.wait(50)
+    for table in (view.hubness_tab.hubs_table, view.hubness_tab.antihubs_table):
+        assert table.columnWidth(1) >= dozen
+
+
+def test_settings_come_back_and_bad_ones_are_noted(qtbot, panel, vectors):
+    view, library = panel
+    view.state.set_set(library_set(library, vectors, "kept"))
+    view.k.setValue(17)
+    view.metric.setCurrentIndex(view.metric.findData("l2"))
+    saved = view.settings()
+    assert saved["k"] == 17 and saved["metric"] == "l2"
+    view.k.setValue(5)
+    assert view.apply_settings(saved) == [] and view.k.value() == 17
+    notes = view.apply_settings({"k": "many", "metric": "manhattan", "tab": "nowhere",
+                                 "source": ["current"], "filter": 3})
+    assert len(notes) == 5 and view.k.value() == 17 and view.metric.currentData() == "l2"

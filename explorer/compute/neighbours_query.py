@@ -1,6 +1,7 @@
 """A neighbours query as the user asked for it: an item, a selection's centroid, arithmetic or text.
 
-It becomes a vector only in a job (`build`), and is what the back / forward history keeps.
+It becomes a vector only in a job (`build`), and is what the neighbours panel's back /
+forward history keeps. Qt-free, so it lives with the search it feeds.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The numbers behind the Axis tab's histogram, computed in jobs.
+"""The numbers behind a concept axis histogram (the Concepts panel's Axis tab), computed in jobs.
 
 A direction's scores binned and sorted (the bars, the items at each end, the
 counts a brush reads), the bins split by a metadata column, and the exact
