@@ -162,7 +162,7 @@ class Legend(QWidget):
         self.title.setWordWrap(True)
         self.items = QListWidget()
         self.items.setToolTip("Untick a category to hide it on the map")
-        self.items.setTextElideMode(Qt.TextElideMode.ElideRight)  # the count shows in the tooltip
+        self.items.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keeps the count at the end
         self.items.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.items.itemChanged.connect(self._item_changed)
         self.note = QLabel()

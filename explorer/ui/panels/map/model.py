@@ -7,7 +7,9 @@ a plugin installed while the app runs is offered the next time the menu opens.
 
 from __future__ import annotations
 
+import html
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -32,6 +34,8 @@ PREFERRED_COLUMNS = ("area", "label", "category", "section", "kind", "class")
 # keeps arrays and files keyed by kind, not a set's small JSON notes, so the map writes it here.
 VIEW_FILE = "view.json"
 SAMPLE_FOR_BOUNDS = 200_000
+HOVER_COLUMNS = 8  # metadata columns in a point's tooltip
+HOVER_CHARS = 160  # of each value
 FREE_TEXT_VALUES = 200  # a column with more distinct values is read as text, not categories  # points read to find the map's extent
 
 
@@ -154,3 +158,25 @@ def frame_box(coords: np.ndarray | None,
     centre = (lo + hi) / 2
     return (float(centre[0] - size[0] / 2), float(centre[1] - size[1] / 2),
             float(size[0]) or 1.0, float(size[1]) or 1.0)
+
+
+def hover_html(es: EmbeddingSet, row: int, fidelity: np.ndarray | None,
+               derived: Mapping[str, np.ndarray], neighbours: np.ndarray | None) -> str:
+    """A point's tooltip: its label, first columns, fidelity, derived values, neighbour rank."""
+    def line(key: str, value: str) -> str:
+        return f"<span style='color:gray'>{html.escape(key)}</span> {html.escape(value)}"
+
+    lines = [f"<b>{html.escape(es.label(row))}</b> <span style='color:gray'>#{row}</span>"]
+    record = es.metadata.slice(row, 1).to_pylist()[0]
+    for key, value in list(record.items())[:HOVER_COLUMNS]:
+        text = str(value)
+        lines.append(line(key, text[:HOVER_CHARS] + ("…" if len(text) > HOVER_CHARS else "")))
+    if fidelity is not None and np.isfinite(fidelity[row]):
+        lines.append(line("neighbours kept", f"{fidelity[row]:.0%}"))
+    for name, values in derived.items():
+        lines.append(line(name, f"{values[row]:.4g}"))
+    if neighbours is not None:
+        hit = np.flatnonzero(neighbours == row)
+        if len(hit):
+            lines.append(line("neighbour", f"rank {int(hit[0]) + 1} of {len(neighbours)}"))
+    return "<br>".join(lines)

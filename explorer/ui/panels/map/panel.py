@@ -41,6 +41,7 @@ from explorer.ui.panels.map.model import (
     distinct_values,
     fit_box,
     frame_box,
+    hover_html,
     info_text,
     last_viewed,
     method_title,
@@ -511,26 +512,11 @@ class MapView(Panel):
         self.plot.setToolTip(self.hover_text(row))
 
     def hover_text(self, row: int) -> str:
-        """The hover text of `row`: its label, first columns, fidelity, derived values, rank."""
-        es = self.es
-        lines = [f"<b>{es.label(row)}</b> <span style='color:gray'>#{row}</span>"]
-        record = es.metadata.slice(row, 1).to_pylist()[0]
-        for key, value in list(record.items())[:8]:
-            text = str(value)
-            lines.append(f"<span style='color:gray'>{key}</span> "
-                         f"{text[:160] + ('…' if len(text) > 160 else '')}")
-        if self.fidelity is not None and np.isfinite(self.fidelity[row]):
-            lines.append(f"<span style='color:gray'>neighbours kept</span> "
-                         f"{self.fidelity[row]:.0%}")
-        for name, derived in self.state.derived.items():
-            lines.append(f"<span style='color:gray'>{name}</span> {derived.values[row]:.4g}")
+        """The tooltip of `row` on the map."""
         marks = self.marks
-        if marks is not None:
-            hit = np.flatnonzero(marks.rows == row)
-            if len(hit):
-                lines.append(f"<span style='color:gray'>neighbour</span> rank {int(hit[0]) + 1}"
-                             f" of {len(marks.rows)}")
-        return "<br>".join(lines)
+        return hover_html(self.es, row, self.fidelity,
+                          {name: d.values for name, d in self.state.derived.items()},
+                          marks.rows if marks is not None else None)
 
     def _clicked(self, x: float, y: float, modifiers) -> None:
         if self.index is None:
