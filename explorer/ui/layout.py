@@ -22,9 +22,10 @@ DOCK_AREAS = {Area.LEFT: Qt.DockWidgetArea.LeftDockWidgetArea,
               Area.BOTTOM: Qt.DockWidgetArea.BottomDockWidgetArea}
 MIN_PANEL_WIDTH, MIN_PANEL_HEIGHT = 200, 80  # px
 MIN_DOCK_WIDTH = 340  # px: lists of neighbours, hubs and concepts read at this width
-SIDE_SHARE = 0.27  # of the window's width, for the left (and right) column
+MAX_DOCK_WIDTH = 580  # px: wider only takes from the map
+SIDE_SHARE = 0.3  # of the window's width, for the left (and right) column
 LIBRARY_SHARE = 0.2  # of the left column's height: a few rows of sets
-STRIP_SHARE = 0.27  # of the window's height, for the bottom area when the table is in front
+STRIP_SHARE = 0.25  # of the window's height, for the bottom area when the table is in front
 ANALYSIS_SHARE = 0.37  # of the window's area, for a wide analysis brought forward
 MAX_BOTTOM_SHARE = 0.62  # of the window's height: the map keeps the rest
 STRIP_PANELS = frozenset({"table"})  # bottom panels that read as a strip; others are analyses
@@ -56,6 +57,9 @@ class DockLayout(QObject):
         self.grown_from: int | None = None  # bottom height before an analysis grew it
         self.placing = False  # the layout is being built or restored: nothing grows
         self.sized = False  # default sizes wait for the window's first show, which knows its size
+        # while the default layout is untouched it follows the window's size (a window shown
+        # at 1400x900 and then maximised gets the maximised defaults): the sizes it set
+        self.following: dict[str, int] | None = None
 
     def keys(self, area: Area) -> list[str]:
         return [key for key in self.docks if self.areas[key] is area]
@@ -94,7 +98,7 @@ class DockLayout(QObject):
         the map the rest."""
         window = self.window
         self.placing = True
-        side = max(MIN_DOCK_WIDTH, int(SIDE_SHARE * window.width()))
+        side = min(MAX_DOCK_WIDTH, max(MIN_DOCK_WIDTH, int(SIDE_SHARE * window.width())))
         for area in (Area.LEFT, Area.RIGHT):
             keys = self.keys(area)
             if keys:
@@ -111,6 +115,33 @@ class DockLayout(QObject):
                                Qt.Orientation.Vertical)
         self.placing = False
         self.sized = True
+        self.following = {}
+        QTimer.singleShot(0, self, self._remember_defaults)
+
+    def _set_sizes(self) -> dict[str, int]:
+        """The sizes the default layout sets and a window resize leaves alone: the side
+        columns' widths, the bottom's height."""
+        sizes = {}
+        for area, horizontal in ((Area.LEFT, True), (Area.RIGHT, True), (Area.BOTTOM, False)):
+            keys = self.keys(area)
+            if keys:
+                dock = self.docks[keys[0]]
+                sizes[area.value] = dock.width() if horizontal else dock.height()
+        return sizes
+
+    def _remember_defaults(self) -> None:
+        if self.following is not None:
+            self.following = self._set_sizes()
+
+    def window_resized(self) -> None:
+        """Follow the window's size while the default layout is untouched; once the user
+        moved a splitter (or an analysis grew), their sizes stay."""
+        if self.following is None or self.placing or not self.window.isVisible():
+            return
+        if self.following and self._set_sizes() != self.following:
+            self.following = None
+            return
+        QTimer.singleShot(0, self, self.default_sizes)
 
     def _dock_shown(self, key: str, shown: bool) -> None:
         if shown and not self.placing:
@@ -178,6 +209,7 @@ class DockLayout(QObject):
         if restored:
             self.grown_from = None
             self.sized = True
+            self.following = None
         return restored
 
     def screen_key(self) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import (QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence,
-                           QShowEvent)
+                           QResizeEvent, QShowEvent)
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
                                QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
                                QWidget)
@@ -158,9 +158,10 @@ class MainWindow(QMainWindow):
 
         self.job_status = JobStatus(self.jobs)
         self.job_status.cancel_button.clicked.connect(self._queue.clear)
-        self.statusBar().addPermanentWidget(self.job_status)
+        # the set's summary stays on the right, so a passing message never overlaps it
         self.set_info = QLabel()
-        self.statusBar().addWidget(self.set_info)
+        self.statusBar().addPermanentWidget(self.set_info)
+        self.statusBar().addPermanentWidget(self.job_status)
         self.sessions = SessionManager(self)
         self._build_menus()
         self.state.setChanged.connect(self._set_changed)
@@ -179,6 +180,10 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self.dock_layout.sized:
             self.dock_layout.default_sizes()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.dock_layout.window_resized()
 
     def show_view(self, key: str) -> None:
         """Bring a panel forward; "compare" and "hubness" are tabs of the neighbours dock."""

@@ -112,3 +112,15 @@ def test_views_and_shortcuts_still_reach_every_panel(make):
     toggles = {a.text() for a in win.menuBar().actions()[2].menu().actions()}
     assert {"Library", "Item", "Neighbours", "Concepts", "Table", "Compression",
             "Go to Map", "Reset Layout"} <= {t.replace("&", "") for t in toggles}
+
+
+def test_the_untouched_default_follows_the_window_until_the_user_moves_a_splitter(qtbot, make):
+    win = make((1400, 900))
+    win.resize(1920, 1080)  # maximised after the first show, as a window manager does
+    qtbot.waitUntil(lambda: win.docks["item"].width() == int(0.3 * 1920), timeout=5000)
+    qtbot.waitUntil(lambda: shares(win)["map"] >= 0.45, timeout=5000)
+    win.resizeDocks([win.docks["item"]], [450], Qt.Orientation.Horizontal)  # the user's drag
+    qtbot.waitUntil(lambda: win.docks["item"].width() == 450, timeout=5000)
+    win.resize(1600, 1000)
+    qtbot.wait(100)
+    assert win.docks["item"].width() == 450

@@ -70,6 +70,8 @@ def test_filter_and_search_run_through_duckdb(qtbot, window, parquet_file):
         view.filter_edit.returnPressed.emit()
     assert view.model.rowCount() == 10
     assert view.count_label.text() == f"10 of {N:,} rows"
+    # the hint names this set's own columns, not the demo's
+    assert "section = 'games' and size > 10" in view.filter_edit.placeholderText()
     with qtbot.waitSignal(view.queryFinished, timeout=10000):
         view.search_edit.setText("article 2")  # debounced search, intersected with the filter
     assert [view.model.source_row(r) for r in range(view.model.rowCount())] == [21, 24, 27]

@@ -107,20 +107,22 @@ class ArrowTableModel(QAbstractTableModel):
 
 
 def filter_placeholder(table: pa.Table | None) -> str:
-    """An example filter over this set's own first columns, so it reads as a hint."""
+    """An example filter over this set's own columns, so it reads as a hint: its most
+    repetitive short text column (a category) and its first numeric one."""
     if table is None:
         return "Filter (SQL): a WHERE expression over the metadata columns   ⏎"
-    parts = []
+    head = table.slice(0, 200)
+    numeric, category = None, None
     for name, kind in zip(table.column_names, table.schema.types):
         quoted = name if name.isidentifier() else '"' + name.replace('"', '""') + '"'
-        if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-            parts.append(f"{quoted} > 10")
+        if numeric is None and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            numeric = f"{quoted} > 10"
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            value = next((v for v in table.column(name).slice(0, 50).to_pylist()
-                          if isinstance(v, str) and 0 < len(v) <= 20 and "'" not in v), None)
-            parts.append(f"{quoted} = '{value}'" if value else f"{quoted} LIKE '%word%'")
-        if len(parts) == 2:
-            break
+            values = [v for v in head.column(name).to_pylist()
+                      if isinstance(v, str) and 0 < len(v) <= 20 and "'" not in v]
+            if values and (category is None or len(set(values)) / len(values) < category[0]):
+                category = (len(set(values)) / len(values), f"{quoted} = '{values[0]}'")
+    parts = [part for part in (category[1] if category else None, numeric) if part]
     example = " and ".join(parts) if parts else "a WHERE expression over the metadata"
     return f"Filter (SQL), e.g.  {example}   ⏎"
 

@@ -168,3 +168,15 @@ def test_an_error_in_the_storage_dialog_is_shown_not_raised(qtbot, window, monke
     dialog = window.storage_dialog
     qtbot.waitUntil(lambda: dialog.last_box is not None, timeout=WAIT)
     assert "not readable" in dialog.last_box.text()
+
+
+def test_columns_that_do_not_fit_are_hidden_not_the_name(qtbot, window, vecs):
+    open_and_wait(qtbot, window, vecs)
+    tree = window.library_view.tree
+    window.docks["library"].setFloating(True)
+    window.docks["library"].resize(360, 200)
+    qtbot.waitUntil(lambda: tree.isColumnHidden(COLUMNS.index("Imported")), timeout=WAIT)
+    assert not tree.isColumnHidden(SIZE) and tree.columnWidth(0) >= 100
+    assert "imported:" in tree.topLevelItem(0).toolTip(0)  # hidden columns are in the tip
+    window.docks["library"].resize(1000, 200)
+    qtbot.waitUntil(lambda: not tree.isColumnHidden(COLUMNS.index("Imported")), timeout=WAIT)
