@@ -285,8 +285,8 @@ def check_gui(ctx: Context) -> str:
     from explorer.ui.screenshot import take_screenshot
 
     es = ctx.need("set", "library")
-    out = take_screenshot(es.library_id, ctx.root / "window.png", view="map", size=(1000, 700))
-    image = QImage(str(out))
+    shot = take_screenshot(es.library_id, ctx.root / "window.png", view="map", size=(1000, 700))
+    image = QImage(str(shot.path))
     _expect(not image.isNull() and image.width() >= 600 and image.height() >= 400,
             f"the window picture is {image.width()} x {image.height()}")
     colours = {image.pixel(x, y) for x in range(0, image.width(), 25)
