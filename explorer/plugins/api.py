@@ -71,7 +71,7 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-__all__ = ["KINDS", "CatalogueModel", "Cancelled", "Codec", "Contribution", "EmbeddingSet",
-           "InputError", "LAYOUT_METRICS", "METRICS", "LoadOptions", "Loaded",
+__all__ = ["KINDS", "LAYOUT_METRICS", "METRICS", "Cancelled", "CatalogueModel", "Codec",
+           "Contribution", "EmbeddingSet", "InputError", "LoadOptions", "Loaded",
            "ProjectionParams", "TaskState", "check_array_fits", "fit_sample", "jit",
            "parallel_lock", "prange", "run_parallel", "unit"]
