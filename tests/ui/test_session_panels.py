@@ -149,3 +149,20 @@ def test_a_hostile_file_gives_notes_not_a_traceback(qtbot, windows, tmp_path):
     assert any("layout" in n for n in notes)
     assert win.state.embedding_set.library_id == "articles"
     assert win.last_dialog is None  # no error dialog: only the notes
+
+
+def test_a_format_1_session_file_still_opens(qtbot, windows, tmp_path):
+    """Format 1 kept each view's settings at the top level; its layout was of the old window."""
+    data = Session(set=SetRef("articles", "articles", N, D), selection=np.arange(3)).to_dict()
+    del data["panels"]
+    data.update(schema_version=1, table={"filter": "size < 100", "search": ""},
+                neighbours={"k": 7}, window={"geometry": "", "state": "AAAA/wAAAAD9"})
+    path = tmp_path / "v1.eesession"
+    path.write_text(json.dumps(data))
+    win = windows()
+    notes = open_session(qtbot, win, path)
+    assert notes == ["the session's panel layout is from another version of the app (or "
+                     "damaged), so the current layout was kept"]
+    qtbot.waitUntil(lambda: win.table_view.model.rowCount() == 100, timeout=WAIT)
+    assert win.neighbours_view.k.value() == 7
+    assert list(win.state.selection) == [0, 1, 2]
