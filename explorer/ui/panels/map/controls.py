@@ -24,7 +24,13 @@ from PySide6.QtWidgets import (
 
 from explorer.compute import raster
 from explorer.core.colouring import Colouring
-from explorer.ui.panels.map.model import PLANE, projection_methods
+from explorer.ui.panels.map.model import (
+    FIDELITY,
+    NO_COLOUR,
+    PLANE,
+    POINT_SIZES,
+    projection_methods,
+)
 
 LEGEND_WIDTH = 220  # what the legend asks for beside the map (it may be dragged from 120 to 320)
 LEGEND_LABEL_CHARS = 80  # a free-text value is cut here in the list; its tooltip holds it all
@@ -73,6 +79,44 @@ class MethodCombo(QComboBox):
             self.setCurrentText(title)
 
 
+class ColourCombo(QComboBox):
+    """No colour, the set's columns, values other panels derived, then the map's fidelity."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setToolTip("Colour points by a metadata column, or by how faithful the map is")
+        # long column names must not make the whole map (and its dock) wide
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(6)
+
+    def fill(self, columns: list[str], derived: list[str]) -> None:
+        self.clear()
+        self.addItem(NO_COLOUR)
+        self.addItems(columns)
+        self.addItems(derived)
+        self.addItem(FIDELITY)
+
+    def offer(self, name: str) -> bool:
+        """Offer derived values `name` (before fidelity, which stays last); True when they
+        were offered already and are the colouring chosen (so it is shown again)."""
+        if self.findText(name) >= 0:
+            return self.currentText() == name
+        fidelity = self.findText(FIDELITY)
+        self.insertItem(fidelity if fidelity >= 0 else self.count(), name)
+        return False
+
+    def withdraw(self, name: str) -> bool:
+        """Stop offering `name`; True when it was chosen (the menu is back at no colour)."""
+        at = self.findText(name)
+        if at < 0:
+            return False
+        chosen = self.currentText() == name
+        self.removeItem(at)
+        if chosen:
+            self.setCurrentIndex(0)
+        return chosen
+
+
 class MapToolbar(QWidget):
     """The row above the map. The panel connects to its widgets and signals."""
 
@@ -83,14 +127,9 @@ class MapToolbar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.method = MethodCombo()
-        self.colour = QComboBox()
-        self.colour.setToolTip("Colour points by a metadata column, or by how faithful the map is")
-        # long column names must not make the whole map (and its dock) wide
-        self.colour.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.colour.setMinimumContentsLength(6)
+        self.colour = ColourCombo()
         self.size = QSpinBox()
-        self.size.setRange(1, 8)
+        self.size.setRange(*POINT_SIZES)
         self.size.setValue(2)
         self.size.setPrefix("size ")
         self.size.setToolTip("Point radius in pixels once points are drawn one by one")

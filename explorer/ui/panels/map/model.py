@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping
-from dataclasses import asdict
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +34,7 @@ PREFERRED_COLUMNS = ("area", "label", "category", "section", "kind", "class")
 # keeps arrays and files keyed by kind, not a set's small JSON notes, so the map writes it here.
 VIEW_FILE = "view.json"
 SAMPLE_FOR_BOUNDS = 200_000
+POINT_SIZES = (1, 8)  # the point radii (px) offered
 HOVER_COLUMNS = 8  # metadata columns in a point's tooltip
 HOVER_CHARS = 160  # of each value
 FREE_TEXT_VALUES = 200  # a column with more distinct values is read as text, not categories  # points read to find the map's extent
@@ -73,6 +74,53 @@ def remember_viewed(es: EmbeddingSet, params: ProjectionParams) -> None:
             write_json(es.path / VIEW_FILE, {"schema_version": 1, "projection": asdict(params)})
         except OSError:
             pass  # a read-only library only forgets the choice
+
+
+@dataclass
+class SavedMap:
+    """A session's map, every value checked: a session file may be old or hostile."""
+
+    point_size: int | None = None
+    search: str | None = None
+    colour: str | None = None  # the colour menu's entry ("" for no colour)
+    hidden: set[str] = field(default_factory=set)  # categories unticked in the legend
+    view: tuple[float, float, float, float] | None = None  # x, y, width, height
+    plane: bool = False  # the concept plane was shown (its directions are the concepts')
+    projection: ProjectionParams | None = None
+    notes: list[str] = field(default_factory=list)  # what could not be understood
+
+
+def read_saved_map(settings: Mapping[str, Any]) -> SavedMap:
+    """What of `settings` (written by the map's `settings()`) can be restored."""
+    from explorer.compute.projection import ProjectionParams
+
+    saved = SavedMap(plane=settings.get("concept_plane") is True)
+    size = settings.get("point_size")
+    if isinstance(size, int) and not isinstance(size, bool) \
+            and POINT_SIZES[0] <= size <= POINT_SIZES[1]:
+        saved.point_size = size
+    if isinstance(settings.get("search"), str):
+        saved.search = settings["search"]
+    colour = settings.get("colour_by")
+    if isinstance(colour, str):
+        saved.colour = FIDELITY if colour == FIDELITY_KEY else colour
+    hidden = settings.get("hidden")
+    if isinstance(hidden, list):
+        saved.hidden = {h for h in hidden if isinstance(h, str)}
+    view = settings.get("view")
+    if isinstance(view, list) and len(view) == 4 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+            for v in view) and view[2] > 0 and view[3] > 0:
+        saved.view = tuple(float(v) for v in view)
+    projection = settings.get("projection")
+    if isinstance(projection, dict):
+        known = ProjectionParams.__dataclass_fields__  # a newer file may carry more
+        try:
+            saved.projection = ProjectionParams(
+                **{k: v for k, v in projection.items() if k in known})
+        except (TypeError, ValueError) as exc:
+            saved.notes.append(f"the map's projection was not understood ({exc})")
+    return saved
 
 
 def preferred_colour(columns: list[str]) -> str:

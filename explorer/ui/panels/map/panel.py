@@ -36,7 +36,6 @@ from explorer.ui.panels.map.controls import Legend, MapToolbar
 from explorer.ui.panels.map.model import (
     FIDELITY,
     FIDELITY_KEY,
-    NO_COLOUR,
     PLANE,
     distinct_values,
     fit_box,
@@ -46,6 +45,7 @@ from explorer.ui.panels.map.model import (
     last_viewed,
     method_title,
     preferred_colour,
+    read_saved_map,
     remember_viewed,
     too_many_note,
 )
@@ -154,43 +154,28 @@ class MapView(Panel):
         A concept plane is asked of the concepts panel (`state.request_plane()`), which
         answers with `state.planeChanged`.
         """
-        from explorer.compute.projection import ProjectionParams
-
-        notes = []
-        size = settings.get("point_size")
-        if isinstance(size, int) and not isinstance(size, bool) \
-                and self.size.minimum() <= size <= self.size.maximum():
-            self.size.setValue(size)
-        if isinstance(settings.get("search"), str):
-            self.search.setText(settings["search"])
-        colour = settings.get("colour_by")
-        if isinstance(colour, str):
-            name = FIDELITY if colour == FIDELITY_KEY else colour
-            at = self.colour.findText(name) if name else 0
+        saved = read_saved_map(settings)
+        notes = list(saved.notes)
+        if saved.point_size is not None:
+            self.size.setValue(saved.point_size)
+        if saved.search is not None:
+            self.search.setText(saved.search)
+        if saved.colour is not None:
+            at = self.colour.findText(saved.colour) if saved.colour else 0
             if at >= 0:
                 self.colour.setCurrentIndex(at)
                 self._colour_changed()
-                hidden = settings.get("hidden")
-                if isinstance(hidden, list):
-                    self._pending_hidden = {h for h in hidden if isinstance(h, str)}
+                self._pending_hidden = saved.hidden
             else:
-                notes.append(f"the map was coloured by “{colour}”, which this set does not "
-                             "have until it is computed again")
-        plane = settings.get("concept_plane") is True
-        view = settings.get("view")
-        if isinstance(view, list) and len(view) == 4 and all(
-                isinstance(v, (int, float)) and np.isfinite(v) for v in view) and not plane:
-            self._pending_view = QRectF(*view)
-        projection = settings.get("projection")
-        if plane:
+                notes.append(f"the map was coloured by “{saved.colour}”, which this set does "
+                             "not have until it is computed again")
+        if saved.plane:
             self.state.request_plane()
-        elif isinstance(projection, dict):
-            known = ProjectionParams.__dataclass_fields__  # a newer file may carry more
-            try:
-                self.compute_projection(ProjectionParams(
-                    **{k: v for k, v in projection.items() if k in known}))
-            except (TypeError, ValueError) as exc:
-                notes.append(f"the map's projection was not understood ({exc})")
+            return notes
+        if saved.view is not None:
+            self._pending_view = QRectF(*saved.view)
+        if saved.projection is not None:
+            self.compute_projection(saved.projection)
         return notes
 
     # --- view ---------------------------------------------------------------------------
@@ -234,10 +219,7 @@ class MapView(Panel):
         if es is None:
             self.plot.show_message("Open a set to see its map")
             return
-        self.colour.addItem(NO_COLOUR)
-        self.colour.addItems(es.columns)
-        self.colour.addItems(list(self.state.derived))
-        self.colour.addItem(FIDELITY)
+        self.colour.fill(es.columns, list(self.state.derived))
         preferred = preferred_colour(es.columns)
         if preferred:
             self.colour.setCurrentText(preferred)
@@ -576,19 +558,11 @@ class MapView(Panel):
         self.plot.show_hover(self.coords[row])
 
     def _derived_changed(self, name: str) -> None:
-        at = self.colour.findText(name)
         if name in self.state.derived:
-            if at < 0:  # before the fidelity entry, which stays last
-                fid = self.colour.findText(FIDELITY)
-                self.colour.insertItem(fid if fid >= 0 else self.colour.count(), name)
-            elif self.colour.currentText() == name:
+            if self.colour.offer(name):
                 self._colour_changed()  # recomputed: show the new values
-        elif at >= 0:
-            current = self.colour.currentText() == name
-            self.colour.removeItem(at)
-            if current:
-                self.colour.setCurrentIndex(0)
-                self._colour_changed()
+        elif self.colour.withdraw(name):
+            self._colour_changed()
 
     def _colour_by_requested(self, name: str) -> None:
         """Another view asked to colour by `name` (a derived array, say)."""

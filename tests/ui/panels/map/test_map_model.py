@@ -43,3 +43,23 @@ def test_fit_and_frame_boxes():
     x, y, w, h = model.frame_box(xy, np.array([3, 99]))  # rows out of range are ignored
     assert (x + w / 2, y + h / 2) == (5.0, 2.0) and 0.9 < w == h  # a tenth of the map around
     assert model.frame_box(xy, np.array([2])) is None  # no finite position
+
+
+def test_a_saved_map_is_checked_value_by_value():
+    saved = model.read_saved_map({
+        "point_size": True, "search": 3, "colour_by": "@fidelity", "hidden": ["a", 1, None],
+        "view": [0, 0, float("inf"), 1], "concept_plane": "yes",
+        "projection": {"method": "pca", "sample": 400, "from_the_future": 1}})
+    assert saved.point_size is None and saved.search is None
+    assert saved.colour == model.FIDELITY and saved.hidden == {"a"}
+    assert saved.view is None and saved.plane is False
+    assert saved.projection.method == "pca" and saved.projection.sample == 400
+    assert saved.notes == []
+    bad = model.read_saved_map({"point_size": 99, "view": [0, 0, -1, 1],
+                                "projection": {"method": "pca", "sample": "many"}})
+    assert bad.point_size is None and bad.view is None and bad.projection is None
+    assert bad.notes and "projection was not understood" in bad.notes[0]
+    good = model.read_saved_map({"point_size": 4, "view": [1, 2, 3, 4], "colour_by": "",
+                                 "concept_plane": True})
+    assert (good.point_size, good.view, good.colour, good.plane) == (4, (1.0, 2.0, 3.0, 4.0),
+                                                                     "", True)
