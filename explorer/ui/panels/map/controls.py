@@ -8,29 +8,14 @@ import re
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPixmap
-from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QMenu,
-    QSpinBox,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QMenu, QSpinBox, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from explorer.compute import raster
 from explorer.core.colouring import Colouring
-from explorer.ui.panels.map.model import (
-    FIDELITY,
-    NO_COLOUR,
-    PLANE,
-    POINT_SIZES,
-    projection_methods,
-)
+from explorer.ui.panels.map.model import (FIDELITY, NO_COLOUR, PLANE, POINT_SIZES,
+                                          projection_methods)
 
 LEGEND_WIDTH = 220  # what the legend asks for beside the map (it may be dragged from 120 to 320)
 LEGEND_LABEL_CHARS = 80  # a free-text value is cut here in the list; its tooltip holds it all

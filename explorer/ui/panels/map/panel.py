@@ -33,22 +33,10 @@ from explorer.core.metadata import MetadataQuery
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.map.canvas import MapCanvas, select_mode
 from explorer.ui.panels.map.controls import Legend, MapToolbar
-from explorer.ui.panels.map.model import (
-    FIDELITY,
-    FIDELITY_KEY,
-    PLANE,
-    distinct_values,
-    fit_box,
-    frame_box,
-    hover_html,
-    info_text,
-    last_viewed,
-    method_title,
-    preferred_colour,
-    read_saved_map,
-    remember_viewed,
-    too_many_note,
-)
+from explorer.ui.panels.map.model import (FIDELITY, FIDELITY_KEY, PLANE, distinct_values, fit_box,
+                                          frame_box, hover_html, info_text, last_viewed,
+                                          method_title, preferred_colour, read_saved_map,
+                                          remember_viewed, too_many_note)
 from explorer.ui.panels.map.render import MARGIN, Layers, palette_for, render_layers
 from explorer.ui.state import ConceptPlane, NeighbourMarks, SelectMode
 from explorer.ui.widgets.error_line import error_text
