@@ -24,7 +24,7 @@ MIN_PANEL_WIDTH, MIN_PANEL_HEIGHT = 200, 80  # px
 MIN_DOCK_WIDTH = 340  # px: lists of neighbours, hubs and concepts read at this width
 MAX_DOCK_WIDTH = 580  # px: wider only takes from the map
 SIDE_SHARE = 0.3  # of the window's width, for the left (and right) column
-LIBRARY_SHARE = 0.2  # of the left column's height: a few rows of sets
+LIBRARY_SHARE = 0.2  # of the left column's height at most, for its first panel (the library)
 STRIP_SHARE = 0.25  # of the window's height, for the bottom area when the table is in front
 ANALYSIS_SHARE = 0.37  # of the window's area, for a wide analysis brought forward
 MAX_BOTTOM_SHARE = 0.62  # of the window's height: the map keeps the rest
@@ -107,7 +107,9 @@ class DockLayout(QObject):
         if len(left) > 1:
             top, rest = self.docks[left[0]], self.docks[left[1]]
             column = top.height() + rest.height()
-            height = max(120, int(LIBRARY_SHARE * column))
+            # as tall as it asks to be (a library of two sets needs a few rows), within bounds
+            wanted = top.widget().sizeHint().height() + top.height() - top.widget().height()
+            height = max(MIN_PANEL_HEIGHT, min(wanted, int(LIBRARY_SHARE * column)))
             window.resizeDocks([top, rest], [height, column - height], Qt.Orientation.Vertical)
         bottom = self.keys(Area.BOTTOM)
         if bottom:

@@ -57,7 +57,7 @@ def test_the_map_is_the_page_and_docks_read(make, size):
     assert shares(win)["map"] >= 0.45
     for key, rect in rects.items():
         assert rect.width() >= 320, key
-    assert rects["library"].height() < 0.25 * size[1]  # a few rows, not a third
+    assert rects["library"].height() < 0.15 * size[1]  # a few rows, not a third
     assert rects["item"].left() == rects["library"].left() == 0
 
 

@@ -9,7 +9,7 @@ never squeezed; everything is in the name's tooltip.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QResizeEvent
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
@@ -24,6 +24,7 @@ KEY = Qt.ItemDataRole.UserRole  # the set's id, on column 0
 SORT = Qt.ItemDataRole.UserRole + 1  # the number a numeric column sorts by
 _DAMAGED = QColor(150, 40, 40)
 NAME_ROOM = 150  # px the name keeps before other columns are hidden
+ROWS_WANTED = (4, 8)  # the panel asks for room for its sets (and one more), within these rows
 
 
 class _Item(QTreeWidgetItem):
@@ -142,6 +143,16 @@ class LibraryView(Panel):
                 self._show_size(item, size)
         self.tree.setSortingEnabled(True)
         self._fit_columns()
+
+    def sizeHint(self) -> QSize:
+        """Room for the sets listed and one more, so a small library takes little height."""
+        rows = min(max(self.tree.topLevelItemCount() + 1, ROWS_WANTED[0]), ROWS_WANTED[1])
+        row = self.tree.sizeHintForRow(0) if self.tree.topLevelItemCount() else \
+            self.tree.fontMetrics().height() + 6
+        margins = self.layout().contentsMargins()
+        height = (self.tree.header().sizeHint().height() + rows * row + 2 * self.tree.frameWidth()
+                  + margins.top() + margins.bottom())
+        return QSize(super().sizeHint().width(), height)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
