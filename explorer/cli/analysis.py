@@ -6,13 +6,14 @@ import argparse
 from pathlib import Path
 
 from explorer.cli.command import Command, add_json, add_set_path, open_set, progress
+from explorer.core.embedding_set import METRICS
 from explorer.core.errors import InputError
 
 INDEX_KINDS = ("auto", "flat", "compact", "hnsw", "ivf")
 
 
 def add_metric(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--metric", choices=("cosine", "dot", "l2"),
+    parser.add_argument("--metric", choices=METRICS,
                         help="default: the set's metric")
 
 
@@ -58,7 +59,7 @@ def add_neighbours_arguments(parser: argparse.ArgumentParser) -> None:
                        help="vector arithmetic over items, e.g. 'king - man + woman' or "
                             "'#3 - #7'")
     parser.add_argument("-k", type=int, default=10, help="how many neighbours (1-1000)")
-    parser.add_argument("--metric", choices=("cosine", "dot", "l2", "all"),
+    parser.add_argument("--metric", choices=(*METRICS, "all"),
                         help="default: the set's metric; 'all' compares the three")
     parser.add_argument("--where", metavar="EXPR", help="SQL filter over the metadata, applied "
                                                         "inside the search")

@@ -59,9 +59,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from explorer.compute import numba_cache  # noqa: E402
+from explorer.compute.numba import configure  # noqa: E402
 
-numba_cache.configure()  # before numba is imported (scan_bound imports it)
+configure()  # before numba is imported (scan_bound imports it)
 
 from scan_bound import nb_sum_fast, nb_sum_i8  # noqa: E402
 from numba import get_num_threads  # noqa: E402

@@ -224,13 +224,13 @@ def bench_umap(n: int, repeats: int = 1, run_default: bool = True,
              ratio_time_full_over_sampled=round(med(t_ours) / t_s[0], 2))
     if precomputed:
         # umap-learn itself, fed the kNN graph from faiss instead of pynndescent
-        from explorer.compute import projection as proj
+        from explorer.compute.projection.knn import KnnIndex, self_first
         from explorer.core.jobs import TaskState
 
         def umap_with_faiss():
-            index = proj._KnnIndex(x, "euclidean", TaskState())
+            index = KnnIndex(x, "euclidean", TaskState())
             ind, dist = index.search(x, 15, TaskState())
-            proj._self_first(ind, dist)
+            self_first(ind, dist)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 return umap.UMAP(precomputed_knn=(ind, dist, None)).fit_transform(x)
@@ -264,10 +264,10 @@ def bench_umap_large(path: Path) -> None:
 def warm_up_both() -> None:
     import umap
 
-    from explorer.compute import numba_cache
+    from explorer.compute.warm_up import warm_up
 
     t = time.perf_counter()
-    info = numba_cache.warm_up()
+    info = warm_up()
     emit(bench="warm_up_ours", seconds=round(time.perf_counter() - t, 2),
          cache_dir=info["cache_dir"])
     x = mixture(5000, chunk_seed=3)  # >= 4096 rows: umap-learn takes its NN-descent path

@@ -397,7 +397,7 @@ def test_install_refuses_a_model_with_the_wrong_sha256(monkeypatch):
 
 @needs_minilm
 def test_declared_sha256_falls_back_to_the_wheel_record(tmp_path):
-    package = catalogue.CATALOGUE["minilm"].model
+    package = catalogue.MINILM.model
     expected = catalogue._declared_sha256(package, package.locate())
     # a folder without the package's __init__.py: only pip's RECORD is left to ask
     assert catalogue._declared_sha256(package, tmp_path / "model.onnx") == expected

@@ -90,7 +90,6 @@ MINILM = CatalogueModel(
     # 256 tokens is the limit the model was trained with (sentence_bert_config.json).
     config=ModelConfig(modality="text", normalise=True, max_tokens=256),
 )
-CATALOGUE = {MINILM.name: MINILM}  # the built-ins only: installable() asks the registry
 
 _IMAGE_SETTINGS = ("image_size", "image_mean", "image_std", "crop", "resample")
 _SHA256_LINE = re.compile(r'^SHA256\s*(?::\s*str\s*)?=\s*["\']([0-9a-fA-F]{64})["\']', re.M)

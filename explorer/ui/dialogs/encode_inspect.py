@@ -44,7 +44,7 @@ class Models:
 
 def find_models(state: TaskState) -> Models:
     """Installed models (each opened, so a broken one is shown with its reason)."""
-    from explorer.compute.encoding.catalogue import CATALOGUE, list_models
+    from explorer.compute.encoding.catalogue import catalogue_model, list_models
 
     found = Models()
     for row in list_models():
@@ -57,7 +57,7 @@ def find_models(state: TaskState) -> Models:
         found.choices.append(ModelChoice(row["name"], row["name"], row["modality"], row["dim"],
                                          tip))
     if all(c.name != DEFAULT_MODEL for c in found.choices):
-        entry = CATALOGUE[DEFAULT_MODEL]
+        entry = catalogue_model(DEFAULT_MODEL)
         try:
             entry.model.locate()
             entry.tokenizer.locate()
