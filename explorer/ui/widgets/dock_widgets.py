@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QSplitter, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import (QComboBox, QFrame, QLabel, QScrollArea, QSizePolicy, QSplitter,
+                               QVBoxLayout, QWidget)
 
 METRIC_TITLES = {"cosine": "cosine", "dot": "dot", "l2": "L2"}  # display text of the metrics
 DIM_STYLE = "color: gray;"
@@ -62,3 +63,53 @@ class FlowSplitter(QSplitter):
                        else Qt.Orientation.Vertical)
         if orientation != self.orientation():
             self.setOrientation(orientation)
+
+
+class WrappingBox(QWidget):
+    """A box whose minimum height is what its layout needs at its current width, wrapped
+    labels included. A splitter asks its parts only for a width-free minimum, so a box
+    of wrapping labels would be squeezed until they overlap what is above them."""
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        layout = self.layout()
+        if layout is not None and layout.hasHeightForWidth() and self.width() > 0:
+            hint.setHeight(max(hint.height(), layout.minimumHeightForWidth(self.width())))
+        return hint
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.updateGeometry()  # a new width: the wrapped labels need another height
+
+
+class ScrollContent(QWidget):
+    """What a `scrolling` area holds: as tall as the area while its content fits, and as
+    tall as it needs (its minimum, wrapped labels included) when it does not. A scroll
+    area asks for the preferred height for a width, which would make a plot as tall as
+    it would like and scroll for nothing."""
+
+    def heightForWidth(self, width: int) -> int:
+        layout = self.layout()
+        if layout is not None and layout.hasHeightForWidth():
+            return layout.minimumHeightForWidth(width)
+        return super().heightForWidth(width)
+
+
+def scrolling(content: QWidget) -> QScrollArea:
+    """`content` at the panel's width, scrolling up and down when the panel is too short
+    for it instead of squeezing its parts over each other."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(content)
+    return area
+
+
+def scrolling_layout(owner: QWidget) -> QVBoxLayout:
+    """The layout of `owner`'s content, which scrolls (see `scrolling`)."""
+    content = ScrollContent()
+    QVBoxLayout(owner).setContentsMargins(0, 0, 0, 0)
+    owner.layout().addWidget(scrolling(content))
+    return QVBoxLayout(content)

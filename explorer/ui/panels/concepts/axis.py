@@ -34,7 +34,8 @@ from explorer.ui.panels.concepts.context import ConceptContext
 from explorer.ui.panels.concepts.validity_text import fmt, validity_tokens
 from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState, Derived
-from explorer.ui.widgets.dock_widgets import DIM_STYLE, FlowSplitter, headline, shrinkable, wrapping
+from explorer.ui.widgets.dock_widgets import (DIM_STYLE, FlowSplitter, headline, scrolling_layout,
+                                            shrinkable, wrapping)
 from explorer.ui.widgets.error_line import ErrorLine
 from explorer.ui.widgets.ranked_table import (Column, RowsTable, format_score, item_column,
                                             metadata_column, text_column)
@@ -153,7 +154,7 @@ class AxisTab(AxisHistogram, QWidget):
         self.split_view.setStretchFactor(0, 3)
         self.split_view.setStretchFactor(1, 2)
         self.split_view.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self)  # too short a panel scrolls rather than overlapping
         layout.setContentsMargins(2, 6, 2, 2)
         layout.addWidget(self.title)
         layout.addWidget(self.validity_label)

@@ -24,7 +24,7 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.concepts.validity_text import fmt
 from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState, SelectMode
-from explorer.ui.widgets.dock_widgets import wrapping
+from explorer.ui.widgets.dock_widgets import WrappingBox, wrapping
 
 if TYPE_CHECKING:
     from explorer.compute.concepts import Direction
@@ -150,7 +150,7 @@ class AxisHistogram:
         brush_row.setContentsMargins(0, 0, 0, 0)
         brush_row.addWidget(self.brush_label, 1)
         brush_row.addWidget(self.clear_button)
-        self.plot_box = QWidget()
+        self.plot_box = WrappingBox()  # in a splitter: its wrapped labels keep their room
         box = QVBoxLayout(self.plot_box)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(2)
@@ -257,9 +257,12 @@ class AxisHistogram:
         plot.setYRange(0, max(1.0, top) * 1.12, padding=0)
         self.region.setBounds((lo - pad, hi + pad))
         metric = self.es.metric if self.es is not None else ""
-        plot.setLabel("bottom", "score along the direction"
-                      + (" (cosine of item and direction)" if metric == "cosine" else
-                         " (projection)"))
+        # short: a label wider than the plot runs under the poles and the brush row
+        plot.setLabel("bottom", "score (cosine)" if metric == "cosine" else "score (projection)")
+        plot.getAxis("bottom").setToolTip(
+            "Each item's score along the direction: "
+            + ("the cosine of the item and the direction" if metric == "cosine" else
+               "the projection of the item on the direction"))
         self._mark_current()
         self._mark_hover()
         if self.brush_range is not None:

@@ -43,7 +43,7 @@ DIAGONAL = QColor(236, 236, 236)
 ROW_HEADER_CHARS = 48  # names longer than this are cut in the headers (tooltips have them whole)
 COLUMN_HEADER_CHARS = 40
 HEADER_LINES = 3  # a column's name wraps onto at most this many lines
-ROW_HEADER_SHARE = 0.4  # of the table's width, at most, for the row names (they wrap)
+ROW_HEADER_SHARE = 0.3  # of the table's width, at most, for the row names (they wrap)
 HINT = "Save at least two directions (Define tab) to see how much they overlap."
 
 
@@ -308,28 +308,43 @@ class EntanglementTab(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.table.verticalHeader().setMaximumWidth(max(80, int(self.width() * ROW_HEADER_SHARE)))
+        self._fit_header()
 
     def _fit_header(self) -> None:
-        """The column names' header as tall as its longest name wrapped into its column (at
-        most HEADER_LINES lines); the table as tall as its rows, so the sentence sits right
-        under it (it scrolls beyond that)."""
+        """Column names wrap at their spaces: the columns share the width while each name's
+        longest word fits its column (the table scrolls sideways beyond that, rather than
+        clipping a name); the header is as tall as the longest name wrapped (at most
+        HEADER_LINES lines) and the table as tall as its rows, so the sentence sits right
+        under it."""
         t = self.table
         header = t.horizontalHeader()
-        font = QFont(header.font())
-        font.setBold(True)  # the current direction's name is bold
-        metrics = QFontMetrics(font)
+        metrics = QFontMetrics(header.font())
+        k = t.columnCount()
+        names = [item.text() if (item := t.horizontalHeaderItem(i)) is not None else ""
+                 for i in range(k)]
+        need = [max((metrics.horizontalAdvance(word) for word in name.split()), default=0) + 14
+                for name in names]
+        room = t.width() - t.verticalHeader().width() - 2 * t.frameWidth()
+        share = room // k if k else room
+        stretch = all(share >= n for n in need)
+        mode = QHeaderView.ResizeMode.Stretch if stretch else QHeaderView.ResizeMode.Interactive
+        for i in range(k):
+            if header.sectionResizeMode(i) != mode:
+                header.setSectionResizeMode(i, mode)
+            if not stretch and header.sectionSize(i) != max(need[i], share):
+                header.resizeSection(i, max(need[i], share))
         height = metrics.height()
-        for i in range(t.columnCount()):
-            item = t.horizontalHeaderItem(i)
-            room = QRect(0, 0, max(1, header.sectionSize(i) - 8), metrics.height() * HEADER_LINES)
-            if item is not None:
-                height = max(height, metrics.boundingRect(
-                    room, int(Qt.TextFlag.TextWordWrap), item.text()).height())
+        for i, name in enumerate(names):
+            box = QRect(0, 0, max(1, header.sectionSize(i) - 8), metrics.height() * HEADER_LINES)
+            height = max(height, metrics.boundingRect(box, int(Qt.TextFlag.TextWordWrap),
+                                                      name).height())
         height = min(height, metrics.height() * HEADER_LINES) + 8
         if header.minimumHeight() != height:
             header.setMinimumHeight(height)
         rows = sum(t.rowHeight(i) for i in range(t.rowCount()))
-        t.setMaximumHeight(max(height, header.sizeHint().height()) + rows + 2 * t.frameWidth() + 2)
+        scroll = t.horizontalScrollBar().sizeHint().height() if not stretch else 0
+        t.setMaximumHeight(max(height, header.sizeHint().height()) + rows + scroll
+                           + 2 * t.frameWidth() + 2)
 
     def _caption(self, key: str) -> str:
         ent = self.entanglement
@@ -354,13 +369,18 @@ class EntanglementTab(QWidget):
         return f"Spearman correlation of the items' scores on {a} and {b}: {v:.4f}"
 
     def _mark_current(self) -> None:
+        """The current direction's row name in bold, its column name underlined (bold would
+        widen a name its column was fitted to)."""
         current = self.context.current
         for i, d in enumerate(self.directions):
-            for head in (self.table.verticalHeaderItem(i), self.table.horizontalHeaderItem(i)):
+            chosen = current is not None and d.name == current.name
+            for head, bold in ((self.table.verticalHeaderItem(i), True),
+                               (self.table.horizontalHeaderItem(i), False)):
                 if head is None:
                     continue
                 font = QFont(self.table.font())
-                font.setBold(current is not None and d.name == current.name)
+                font.setBold(chosen and bold)
+                font.setUnderline(chosen and not bold)
                 head.setFont(font)
 
     def _cell_clicked(self, row: int, _column: int) -> None:

@@ -219,9 +219,10 @@ class HubnessTab(QWidget):
             self.hist.setMenuEnabled(False)
             self.hist.setMouseEnabled(x=False, y=False)
             self.hist.hideButtons()
-            self.hist.setLabel("bottom", "k-occurrence (times among the others' k nearest)")
+            self.hist.setLabel("bottom", "k-occurrence")  # short: a narrow panel clips it
             self.hist.setLabel("left", "items (log scale)")
-            self.hist.setToolTip("How many items have each k-occurrence; the mean is always k. "
+            self.hist.setToolTip("How many items have each k-occurrence (how many times an "
+                                 "item is among the others' k nearest); the mean is always k. "
                                  "A long right tail means hubs; the orange bar at 0 counts "
                                  "anti-hubs.")
             self.hist_box.layout().addWidget(self.hist)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtTest import QTest
 
 from explorer.compute import concepts as cc
@@ -367,3 +367,24 @@ def test_bins_for_a_set_left_meanwhile_are_dropped(qtbot, jobs, planted):
     qtbot.waitUntil(lambda: not jobs.running(), timeout=WAIT)
     assert tab.direction is None and tab.binned is None and tab._bars == []
     assert tab.low_table.rows_model.rowCount() == 0
+
+
+def test_a_narrow_short_panel_scrolls_instead_of_overlapping(qtbot, jobs, planted):
+    """At 300 px wide and too short for it all, nothing of the plot's box lies over
+    anything else (the tab scrolls), and the axis title fits under the plot."""
+    es, _ = planted
+    state, context, tab = open_tab(qtbot, jobs, es, size=(300, 420))
+    qtbot.wait(50)
+
+    def box(widget):
+        return QRect(widget.mapTo(tab, QPoint(0, 0)), widget.size())
+
+    parts = [tab.plot_holder, tab.pole_a, tab.pole_b, tab.brush_label, tab.clear_button,
+             tab.low_title, tab.low_table, tab.high_title, tab.high_table, tab.colour_button]
+    for i, a in enumerate(parts):
+        for b in parts[i + 1:]:
+            assert not box(a).intersects(box(b)), (a, b)
+    assert box(tab.pole_a).top() >= box(tab.plot_holder).bottom()
+    assert box(tab.brush_label).top() >= box(tab.pole_a).bottom()
+    axis = tab.plot.getAxis("bottom")
+    assert axis.label.boundingRect().width() < tab.plot.width()

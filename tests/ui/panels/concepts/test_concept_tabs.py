@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 
 from explorer.compute import concepts as cc
 from explorer.core.embedding_set import EmbeddingSet
@@ -349,3 +349,29 @@ def test_a_save_and_a_delete_started_together_both_complete(qtbot, jobs, es):
     assert sorted(d.name for d in context.directions) == ["both", "su", "sw"]
     assert context.current is not None and context.current.name == "both"
     assert errors == []
+
+
+def test_long_direction_names_wrap_in_the_headers_instead_of_being_clipped(qtbot, jobs, es):
+    store = cc.DirectionStore(es)
+    for name, column in (("sentiment of the review", "su"), ("length of the text", "sv")):
+        d = cc.from_where(es, f"{column} = 'lo'", f"{column} = 'hi'", name=name)
+        store.save(d)
+    state = AppState()
+    panel = panel_jobs(jobs, state)
+    context = loaded_context(qtbot, panel, es, count=5)
+    for width in (330, 520):
+        tab = EntanglementTab(state, panel, context)
+        qtbot.addWidget(tab)
+        tab.resize(width, 500)
+        tab.show()
+        qtbot.waitUntil(lambda t=tab: t.entanglement is not None, timeout=WAIT)
+        qtbot.wait(50)
+        header = tab.table.horizontalHeader()
+        metrics = header.fontMetrics()
+        for i in range(tab.table.columnCount()):
+            name = tab.table.horizontalHeaderItem(i).text()
+            widest = max(metrics.horizontalAdvance(word) for word in name.split())
+            assert header.sectionSize(i) >= widest  # every word fits its column
+            lines = metrics.boundingRect(QRect(0, 0, header.sectionSize(i) - 8, 1000),
+                                         int(Qt.TextFlag.TextWordWrap), name)
+            assert header.height() >= lines.height()  # and every line shows
