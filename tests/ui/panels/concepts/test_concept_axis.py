@@ -388,3 +388,15 @@ def test_a_narrow_short_panel_scrolls_instead_of_overlapping(qtbot, jobs, plante
     assert box(tab.brush_label).top() >= box(tab.pole_a).bottom()
     axis = tab.plot.getAxis("bottom")
     assert axis.label.boundingRect().width() < tab.plot.width()
+
+
+def test_the_lists_at_each_end_read_in_a_narrow_panel(qtbot, jobs, planted):
+    """At 360 px the lowest and highest items are stacked, and no item is cut to a dozen
+    characters."""
+    es, _ = planted
+    state, context, tab = open_tab(qtbot, jobs, es, size=(360, 900))
+    qtbot.wait(50)
+    dozen = 13 * tab.low_table.fontMetrics().horizontalAdvance("0")
+    for table in (tab.low_table, tab.high_table):
+        assert table.columnWidth(1) >= dozen
+    assert tab.low_table.mapTo(tab, QPoint(0, 0)).y() < tab.high_table.mapTo(tab, QPoint(0, 0)).y()
