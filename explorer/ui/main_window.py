@@ -28,7 +28,7 @@ from explorer.core.errors import InputError
 from explorer.core.import_options import ImportOptions
 from explorer.core.jobs import Cancelled
 from explorer.core.library import Library
-from explorer.core.loaders import FORMATS, LoadOptions, open_file
+from explorer.core.loaders import LoadOptions, formats, open_file
 from explorer.core.session import is_session_path
 from explorer.ui import settings as ui_settings
 from explorer.ui.dialogs.encode_dialog import EncodeDialog, skipped_box
@@ -322,7 +322,7 @@ class MainWindow(QMainWindow):
 
     def _show_formats(self) -> None:
         rows = "".join(f"<tr><td>{' '.join(f.extensions)}</td><td>{f.description}</td></tr>"
-                       for f in FORMATS)
+                       for f in formats())
         QMessageBox.information(self, "Supported formats", f"<table>{rows}</table>")
 
     def _report_plugin_problems(self) -> None:
@@ -352,7 +352,7 @@ class MainWindow(QMainWindow):
 
     # --- opening ---------------------------------------------------------------
     def open_dialog(self) -> None:
-        patterns = " ".join(f"*{ext}" for f in FORMATS for ext in f.extensions)
+        patterns = " ".join(f"*{ext}" for f in formats() for ext in f.extensions)
         paths, _ = QFileDialog.getOpenFileNames(
             self, "Open embeddings", str(Path.home()),
             f"Embedding files ({patterns});;All files (*)")
