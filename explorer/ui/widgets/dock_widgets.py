@@ -49,18 +49,21 @@ def headline(text: str, note: str = "") -> str:
 
 
 class FlowSplitter(QSplitter):
-    """Lists side by side when the splitter is at least `wide` pixels wide, stacked when
-    narrower, so that no list is squeezed to a dozen characters in a narrow panel."""
+    """Parts side by side when the splitter is at least `wide` pixels wide (and, with an
+    `aspect`, that many times wider than tall), stacked otherwise: no list is squeezed to
+    a dozen characters in a narrow panel, and no chart to a strip in a wide, low one."""
 
-    def __init__(self, wide: int, parent: QWidget | None = None) -> None:
+    def __init__(self, wide: int, aspect: float = 0.0, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Vertical, parent)
         self.wide = wide
+        self.aspect = aspect
         self.setChildrenCollapsible(False)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        orientation = (Qt.Orientation.Horizontal if event.size().width() >= self.wide
-                       else Qt.Orientation.Vertical)
+        size = event.size()
+        side_by_side = size.width() >= max(self.wide, self.aspect * size.height())
+        orientation = Qt.Orientation.Horizontal if side_by_side else Qt.Orientation.Vertical
         if orientation != self.orientation():
             self.setOrientation(orientation)
 

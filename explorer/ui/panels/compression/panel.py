@@ -27,7 +27,7 @@ from explorer.core.errors import InputError
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.compression.query import QueryComparison
 from explorer.ui.state import Derived
-from explorer.ui.widgets.dock_widgets import DIM_STYLE, wrapping
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, FlowSplitter, wrapping
 
 COLUMNS = ("method", "bytes/vector", "overlap@k", "1-NN in top k", "rank ρ", "score error",
            "train s", "ms/query", "whole set")
@@ -43,6 +43,7 @@ COLUMN_TIPS = ("", "Bytes of code per vector (re-ranking methods also read each 
                "Milliseconds per query for a brute-force scan of the codes",
                "Memory for the whole set: codes plus trained parameters")
 SLIDER_STEPS = 1000
+WIDE, ASPECT = 900, 1.6  # chart and figures side by side from this wide, this much wider than tall
 
 
 def _mib(n: float) -> str:
@@ -145,6 +146,7 @@ class CompressionView(Panel):
         for j, tip in enumerate(COLUMN_TIPS):
             self.table.horizontalHeaderItem(j).setToolTip(tip)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setToolTip("Click a method to compare its neighbour lists and colour the "
@@ -169,15 +171,23 @@ class CompressionView(Panel):
         budget.addWidget(self.count_rerank)
         budget.addWidget(self.colour_button)
         budget.addWidget(self.export_button)
+        chart = QWidget()
+        chart_layout = QVBoxLayout(chart)
+        chart_layout.setContentsMargins(0, 0, 0, 0)
+        chart_layout.addWidget(self.plot, 1)
+        chart_layout.addLayout(budget)
+        chart_layout.addWidget(self.budget_label)
+        # in a wide, low area (the window's bottom) the chart and the figures sit side by
+        # side, each as tall as the panel; in a tall one, stacked
+        self.split = FlowSplitter(WIDE, aspect=ASPECT)
+        self.split.addWidget(chart)
+        self.split.addWidget(self.tabs)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
         layout.addWidget(self.error_line)
         layout.addWidget(self.status)
-        layout.addWidget(self.plot, 2)
-        layout.addLayout(budget)
-        layout.addWidget(self.budget_label)
-        layout.addWidget(self.tabs, 2)
+        layout.addWidget(self.split, 1)
         self.new_set(None)
 
     # --- session ---------------------------------------------------------------------

@@ -192,3 +192,15 @@ def test_settings_round_trip(qtbot, view):
     notes = view.apply_settings({**saved, "unknown": 1, "queries": "many"})
     assert view.settings() == saved
     assert len(notes) == 1 and "queries" in notes[0]
+
+
+def test_a_wide_low_area_puts_the_chart_beside_the_figures(qtbot, view):
+    """In the window's bottom area (wide and low) the chart and the table are side by side,
+    each as tall as the panel allows; in a tall panel they are stacked."""
+    view.resize(1400, 340)
+    qtbot.waitUntil(lambda: view.split.orientation() == Qt.Orientation.Horizontal, timeout=WAIT)
+    qtbot.wait(50)
+    row = view.table.verticalHeader().defaultSectionSize()
+    assert view.plot.height() >= 180 and view.table.viewport().height() >= 6 * row
+    view.resize(700, 800)
+    qtbot.waitUntil(lambda: view.split.orientation() == Qt.Orientation.Vertical, timeout=WAIT)
