@@ -339,3 +339,37 @@ def test_a_free_text_column_says_it_has_too_many_values_to_colour_by(qtbot, wind
     view.colour.setCurrentText("(no colour)")
     view._colour_changed()
     assert not note.isVisible() and view.legend.count() == 0
+
+
+def test_a_projection_still_running_does_not_replace_the_concept_plane(qtbot, window, plane_file,
+                                                                       monkeypatch):
+    import threading
+
+    from explorer.compute import projection
+    from explorer.compute.projection import ProjectionParams
+    from explorer.ui.state import ConceptPlane
+
+    path, xy = plane_file
+    open_map(qtbot, window, path)
+    view = window.map_view
+    real = projection.cached_project
+    computed, overtaken = threading.Event(), threading.Event()
+
+    def slow(es, params, state):
+        result = real(es, params, state)
+        computed.set()
+        overtaken.wait(30)
+        return result
+
+    monkeypatch.setattr(projection, "cached_project", slow)
+    view.compute_projection(ProjectionParams(method="pca"))
+    qtbot.waitUntil(computed.is_set, timeout=30000)
+    scores = (xy * [2.0, -1.0]).astype(np.float32)
+    window.state.set_plane(ConceptPlane(scores, "north", "south", 0.1))
+    qtbot.waitUntil(lambda: view.projection_info.get("x") == "north", timeout=30000)
+    overtaken.set()
+    qtbot.waitUntil(lambda: not window.jobs.running(), timeout=30000)
+    assert view.projection_info["method"] == "concept plane"
+    assert view.method.currentText() == "Concept plane"
+    np.testing.assert_array_equal(view.coords, scores)
+    assert view.plot.getAxis("bottom").labelText == "north"
