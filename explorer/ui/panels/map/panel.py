@@ -33,10 +33,11 @@ from explorer.core.metadata import MetadataQuery
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.map.canvas import MapCanvas, select_mode
 from explorer.ui.panels.map.controls import Legend, MapToolbar
-from explorer.ui.panels.map.model import (FIDELITY, FIDELITY_KEY, PLANE, distinct_values, fit_box,
-                                          frame_box, hover_html, info_text, last_viewed,
-                                          method_title, preferred_colour, read_saved_map,
-                                          remember_viewed, too_many_note)
+from explorer.ui.panels.map.model import (FIDELITY, FIDELITY_KEY, NO_COLOUR, PLANE,
+                                          distinct_values, fit_box, frame_box, hover_html,
+                                          info_text, last_viewed, method_title,
+                                          preferred_colour, read_saved_map, remember_viewed,
+                                          too_many_note)
 from explorer.ui.panels.map.render import MARGIN, Layers, palette_for, render_layers
 from explorer.ui.state import ConceptPlane, NeighbourMarks, SelectMode
 from explorer.ui.widgets.error_line import error_text
@@ -149,10 +150,7 @@ class MapView(Panel):
         if saved.search is not None:
             self.search.setText(saved.search)
         if saved.colour is not None:
-            at = self.colour.findText(saved.colour) if saved.colour else 0
-            if at >= 0:
-                self.colour.setCurrentIndex(at)
-                self._colour_changed()
+            if self.colour_by(saved.colour or NO_COLOUR):
                 self._pending_hidden = saved.hidden
             else:
                 notes.append(f"the map was coloured by “{saved.colour}”, which this set does "
@@ -552,11 +550,19 @@ class MapView(Panel):
         elif self.colour.withdraw(name):
             self._colour_changed()
 
+    def colour_by(self, name: str) -> bool:
+        """Colour the map by `name` (a column, derived values or FIDELITY), if it is offered."""
+        at = self.colour.findText(name)
+        if at < 0:
+            return False
+        self.colour.setCurrentIndex(at)
+        self._colour_changed()
+        return True
+
     def _colour_by_requested(self, name: str) -> None:
         """Another view asked to colour by `name` (a derived array, say)."""
-        if name and name != self.colour.currentText() and self.colour.findText(name) >= 0:
-            self.colour.setCurrentText(name)
-            self._colour_changed()
+        if name and name != self.colour.currentText():
+            self.colour_by(name)
 
     # --- export -----------------------------------------------------------------------
     def _export_requested(self, what: str) -> None:

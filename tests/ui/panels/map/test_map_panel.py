@@ -60,7 +60,7 @@ def test_two_d_set_is_shown_as_is_with_legend(qtbot, window, plane_file):
     assert view.colour.currentText() == "(no colour)"
     view.colour.setCurrentText("side")
     with qtbot.waitSignal(view.renderFinished, timeout=30000):
-        view._colour_changed()
+        view.colour.activated.emit(view.colour.currentIndex())  # as a choice in the menu
     labels = [view.legend.item(i).text() for i in range(view.legend.count())]
     assert sorted(t.split()[0] for t in labels) == ["east", "west"]
     assert view.plot.base_item.image is not None
@@ -117,9 +117,8 @@ def test_high_dimensional_set_gets_a_pca_map_and_fidelity(qtbot, window, tmp_pat
     view = window.map_view
     assert view.projection_info["method"] == "pca"
     assert view.coords.shape == (len(digits.data), 2)
-    view.colour.setCurrentText("Map fidelity (k-NN overlap)")
     with qtbot.waitSignal(view.renderFinished, timeout=60000):
-        view._colour_changed()
+        assert view.colour_by("Map fidelity (k-NN overlap)")
     qtbot.waitUntil(lambda: "trustworthiness" in view.info.text(), timeout=60000)
     assert view.fidelity.shape == (len(digits.data),)
     assert 0.0 <= float(np.nanmean(view.fidelity)) <= 1.0
@@ -159,8 +158,7 @@ def test_results_for_a_previous_set_are_dropped(qtbot, window, plane_file, tmp_p
     real = map_view.colouring_for
     monkeypatch.setattr(map_view, "colouring_for",  # slow, so it finishes after the switch
                         lambda *a, **k: (time.sleep(1.0), real(*a, **k))[1])
-    view.colour.setCurrentText("side")
-    view._colour_changed()
+    assert view.colour_by("side")
     small = tmp_path / "small.npy"
     np.save(small, np.random.default_rng(1).normal(size=(50, 2)).astype(np.float32))
     with qtbot.waitSignal(view.renderFinished, timeout=60000):
@@ -321,9 +319,8 @@ def test_a_free_text_column_says_it_has_too_many_values_to_colour_by(qtbot, wind
                              "vec": list(rng.normal(size=(n, 2)).astype(np.float32))}), path)
     open_map(qtbot, window, path)
     view = window.map_view
-    view.colour.setCurrentText(long_name)
     with qtbot.waitSignal(view.renderFinished, timeout=30000):
-        view._colour_changed()
+        assert view.colour_by(long_name)
     qtbot.waitUntil(lambda: view.legend.count() == 20, timeout=30000)
     note = view.legend_box.note
     assert note.isVisible()
@@ -336,8 +333,7 @@ def test_a_free_text_column_says_it_has_too_many_values_to_colour_by(qtbot, wind
     title = view.legend_box.title
     assert title.isVisible() and title.toolTip() == long_name
     assert title.minimumSizeHint().width() <= view.legend_box.maximumWidth()
-    view.colour.setCurrentText("(no colour)")
-    view._colour_changed()
+    assert view.colour_by("(no colour)") and not view.colour_by("no such column")
     assert not note.isVisible() and view.legend.count() == 0
 
 
