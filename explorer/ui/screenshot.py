@@ -72,8 +72,7 @@ def take_screenshot(key: str, out: Path, view: str = "table",
         window.neighbours_view.colour_map_by_hubness()
         _settle(window, timeout=30.0)
     if colour is not None:
-        window.map_view.colour.setCurrentText(colour)
-        window.map_view._colour_changed()
+        window.map_view.colour_by(colour)
     if method is not None:
         from explorer.compute.projection import ProjectionParams
 
