@@ -22,7 +22,8 @@ from explorer.core.jobs import Cancelled
 
 # in the order `--help` lists them
 COMMANDS: tuple[Command, ...] = (
-    library.INSPECT, library.IMPORT, library.LIST, library.REMOVE, library.RENAME, library.DU,
+    library.INSPECT, library.IMPORT, library.LIST, library.REMOVE, library.RENAME,
+    library.SET_MODEL, library.DU,
     library.GC, library.FILTER, library.SEARCH,
     analysis.PROJECT, analysis.NEIGHBOURS, analysis.INDEX, analysis.HUBNESS, analysis.COMPRESS,
     encode.ENCODE, encode.MODELS, analysis.CONCEPT,

@@ -1,5 +1,5 @@
-"""Subcommands about files and the library: inspect, import, list, remove, rename, du, gc,
-filter, search."""
+"""Subcommands about files and the library: inspect, import, list, remove, rename, set-model,
+du, gc, filter, search."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from explorer.cli.command import Command, add_json, check_name, progress
 from explorer.core.errors import InputError
 from explorer.core.loaders import LoadOptions, open_file, supported_extensions
+
+if TYPE_CHECKING:
+    from explorer.core.manifest import LibraryEntry
 
 
 def add_load_options(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +64,9 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
                                        "(default: the file name, made unique)")
     parser.add_argument("--metric", choices=("cosine", "dot", "l2"),
                         help="the metric the vectors are for")
-    parser.add_argument("--model", help="the model that made the vectors, if known")
+    add_model_arguments(parser, "--model", "the model that made the vectors, if known: an "
+                                           "installed model's name (minilm) or a model folder; "
+                                           "checked on a sample of the text column")
     parser.add_argument("--drop-nonfinite", action="store_true", help="drop rows holding NaN/Inf")
     parser.add_argument("--drop-zero", action="store_true", help="drop all-zero rows")
     parser.add_argument("--new", action="store_true",
@@ -70,23 +76,64 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
                              "complete)")
 
 
+def add_model_arguments(parser: argparse.ArgumentParser, name: str, help_text: str) -> None:
+    parser.add_argument(name, metavar="MODEL" if name.startswith("-") else None,
+                        help=help_text)
+    parser.add_argument("--trust-model", action="store_true",
+                        help="record the model even when its encoding of the set's texts does "
+                             "not match the vectors (or it is not installed here): marked "
+                             "unverified, and text queries stay off")
+
+
 def run_import(args: argparse.Namespace) -> dict:
     from explorer.core.import_options import ImportOptions
     from explorer.core.library import Library
 
     check_name("--name", args.name)
-    options = ImportOptions.from_load(load_options(args), metric=args.metric, model=args.model,
+    options = ImportOptions.from_load(load_options(args), metric=args.metric,
                                       drop_nonfinite=args.drop_nonfinite,
                                       drop_zero=args.drop_zero)
-    entry = Library().import_file(args.path, options, name=args.name, new=args.new,
-                                  replace=args.replace, state=progress(args))
-    return entry.to_dict()
+    if args.model is None:
+        entry = Library().import_file(args.path, options, name=args.name, new=args.new,
+                                      replace=args.replace, state=progress(args))
+    else:
+        from explorer.compute.encoding.model_check import import_with_model
+
+        entry = import_with_model(Library(), args.path, options, args.model, args.trust_model,
+                                  name=args.name, new=args.new, replace=args.replace,
+                                  state=progress(args))
+    return with_model_check(entry)
+
+
+def with_model_check(entry: LibraryEntry) -> dict:
+    """The entry as `--json` prints it: `model_check` as the three figures users read."""
+    result = entry.to_dict()
+    check = entry.check
+    result["model_check"] = None if check is None else check.to_dict()
+    result["model_note"] = None if check is None or check.verified else check.reason
+    return result
+
+
+def model_line(result: dict) -> str | None:
+    """How the set's model was checked, in one line (None when no model is recorded)."""
+    check, model = result.get("model_check"), result.get("model")
+    if not model:
+        return None
+    if check is None:
+        return f"model {model}"
+    if check["verified"]:
+        return (f"model {model}: verified (median cosine {check['median_cosine']:.3f} over "
+                f"{check['sampled']} rows)")
+    return f"model {model}: unverified ({result['model_note']})"
 
 
 def print_import(result: dict) -> None:
     how = "reused the stored set" if result["reused"] else "stored"
     print(f"{how} {result['name']!r} (id {result['id']}): {result['count']:,} x "
           f"{result['dim']}, {result['metric']}")
+    line = model_line(result)
+    if line:
+        print(line)
 
 
 def run_list(args: argparse.Namespace) -> dict:
@@ -136,6 +183,25 @@ def run_rename(args: argparse.Namespace) -> dict:
 
 def print_rename(result: dict) -> None:
     print(f"{result['renamed']['id']} is now called {result['renamed']['name']!r}")
+
+
+def add_set_model_arguments(parser: argparse.ArgumentParser) -> None:
+    add_set_key(parser)
+    add_model_arguments(parser, "model", "an installed model's name (minilm) or a model folder; "
+                                         "checked on a sample of the set's text column")
+    add_json(parser)
+
+
+def run_set_model(args: argparse.Namespace) -> dict:
+    from explorer.compute.encoding.model_check import set_library_model
+    from explorer.core.library import Library
+
+    return with_model_check(set_library_model(Library(), args.set, args.model, args.trust_model,
+                                              progress(args)))
+
+
+def print_set_model(result: dict) -> None:
+    print(f"{result['id']}: {model_line(result)}")
 
 
 def run_du(args: argparse.Namespace) -> dict:
@@ -241,6 +307,9 @@ REMOVE = Command("remove", "delete a set from the library", add_remove_arguments
                  run_remove)
 RENAME = Command("rename", "give a library set another name (not taken by another)",
                  add_rename_arguments, run_rename, print_rename)
+SET_MODEL = Command("set-model", "name the model that made a library set's vectors, checked on "
+                                "a sample of its texts (text queries and text poles use it)",
+                    add_set_model_arguments, run_set_model, print_set_model)
 DU = Command("du", "the library's size: each set's vectors, metadata and artefacts, partial "
                    "folders, encode work",
              add_json, run_du, print_du)

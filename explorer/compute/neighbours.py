@@ -315,9 +315,13 @@ def vector_query(vector, label: str = "vector") -> Query:
 
 
 def text_query_reason(es: EmbeddingSet) -> str | None:
-    """Why typed text cannot query this set (None when it can: its model is installed)."""
-    from explorer.compute.encoding.set_model import set_model
+    """Why typed text cannot query this set (None when it can: its model is installed, and was
+    not found to disagree with the vectors)."""
+    from explorer.compute.encoding.set_model import set_model, unverified_reason
 
+    refused = unverified_reason(es.model_check, es.model)
+    if refused is not None:
+        return refused
     try:
         folder = set_model(es.model)
     except InputError as exc:

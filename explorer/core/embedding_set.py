@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from explorer.core.model_check import ModelCheck
+
 METRICS = ("cosine", "dot", "l2")
 
 
@@ -18,7 +20,10 @@ class EmbeddingSet:
     `vectors` may be a read-only memory map (library sets and `.npy` files),
     so code must not write into it. Row numbers are the stable identity of an
     item inside a set; `id_column` names the metadata column users know the
-    items by, if there is one.
+    items by, if there is one; `label_column` what lists call them (a short name-like
+    column, see core/label_columns.py) and `text_column` the longer text shown beside it
+    and encoded by the set's model. `model_check` says whether `model` was checked
+    against the vectors (None: made here, or never checked).
     """
 
     vectors: np.ndarray
@@ -31,6 +36,8 @@ class EmbeddingSet:
     vector_column: str | None = None
     id_column: str | None = None
     text_column: str | None = None
+    label_column: str | None = None
+    model_check: ModelCheck | None = None
     library_id: str | None = None
     path: Path | None = None  # library folder, once stored
     notes: list[str] = field(default_factory=list)  # what the loader decided, for the user
@@ -57,10 +64,18 @@ class EmbeddingSet:
         return list(self.metadata.column_names)
 
     def label(self, row: int) -> str:
-        """What to call item `row` in lists and tooltips."""
-        for col in (self.id_column, self.text_column):
+        """What to call item `row` in lists and tooltips: its label, else its id, else its text."""
+        for col in (self.label_column, self.id_column, self.text_column):
             if col:
                 value = self.metadata.column(col)[row].as_py()
                 if value is not None:
                     return str(value)
         return f"#{row}"
+
+    def text(self, row: int) -> str | None:
+        """The item's text, shown as secondary text beside its label (None when it has none or
+        the text is what labels it already)."""
+        if not self.text_column or self.text_column == self.label_column:
+            return None
+        value = self.metadata.column(self.text_column)[row].as_py()
+        return None if value is None else str(value)

@@ -28,6 +28,7 @@ import shutil
 import tempfile
 import uuid
 import zlib
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from explorer.core.errors import InputError, writing_into
 from explorer.core.import_options import ImportOptions
 from explorer.core.jobs import TaskState
 from explorer.core.manifest import MANIFEST, DamagedSet, LibraryEntry
+from explorer.core.model_check import ModelCheck
 from explorer.core.npy_files import read_header
 from explorer.core.partial_folders import TRASH_PREFIX, partial_folder, release, sweep
 from explorer.core.paths import data_home
@@ -181,8 +183,8 @@ class Library:
                 vectors=vectors, metadata=metadata, name=entry.name, format=entry.format,
                 source=entry.source, metric=entry.metric, model=entry.model,
                 vector_column=entry.vector_column, id_column=entry.id_column,
-                text_column=entry.text_column, library_id=entry.id, path=folder,
-                notes=entry.notes)
+                text_column=entry.text_column, label_column=entry.label_column,
+                model_check=entry.check, library_id=entry.id, path=folder, notes=entry.notes)
         except (OSError, ValueError, pa.ArrowException) as exc:  # changed since it was checked
             raise _damaged(entry.id, folder, str(exc)) from None
 
@@ -199,12 +201,15 @@ class Library:
     # --- writing -------------------------------------------------------------
     def import_file(self, path: str | Path, options: ImportOptions = ImportOptions(), *,
                     name: str | None = None, new: bool = False, replace: bool = False,
+                    prepare: Callable[[EmbeddingSet, TaskState], None] | None = None,
                     state: TaskState | None = None) -> LibraryEntry:
         """Store the file at `path` read with `options`; see `import_set` for the rest.
 
         An unchanged file stored before with the same options (and the same name, if
         one is given) is not read at all: its set comes back (`reused` is set), unless
-        `new` asks for another copy.
+        `new` asks for another copy. `prepare` sees the set once it is read, before
+        anything is written: the model check (compute/encoding/model_check.py) runs
+        there and may refuse the import.
         """
         from explorer.core.loaders import open_file
 
@@ -218,9 +223,11 @@ class Library:
             self.check_name(name, replace)  # before the file is read, not after
         es = open_file(path, options.load_options(), state.sub(0, 0.3))
         options.apply(es)
+        if prepare is not None:
+            prepare(es, state.sub(0.3, 0.4))
         return self.import_set(es, name=name, drop_nonfinite=options.drop_nonfinite,
                                drop_zero=options.drop_zero, options=options, new=new,
-                               replace=replace, state=state.sub(0.3, 1))
+                               replace=replace, state=state.sub(0.4, 1))
 
     def import_set(self, es: EmbeddingSet, *, name: str | None = None,
                    drop_nonfinite: bool = False, drop_zero: bool = False,
@@ -292,7 +299,10 @@ class Library:
                     created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     source=list(es.source), format=es.format, model=es.model,
                     vector_column=es.vector_column, id_column=es.id_column,
-                    text_column=es.text_column, columns=list(meta.column_names),
+                    text_column=es.text_column, label_column=es.label_column,
+                    model_check=None if es.model_check is None
+                    else es.model_check.to_manifest(),
+                    columns=list(meta.column_names),
                     nan_rows_dropped=scan.nan_rows if drop_nonfinite else 0,
                     zero_rows=0 if drop_zero else scan.n_zero_rows,
                     zero_rows_dropped=scan.n_zero_rows if drop_zero else 0,
@@ -334,8 +344,33 @@ class Library:
             owner = holder(self.entries(), name, but=entry.id)
             if owner is not None:
                 raise taken_error(name, owner, "choose another name")
-            _write_name(Path(entry.path), name)
+            _write_fields(Path(entry.path), name=name)
         entry.name = name
+        return entry
+
+    def set_model(self, key: str, model: str | None, check: ModelCheck | None) -> LibraryEntry:
+        """Record which model made a set's vectors and how that was checked (None: forget it).
+
+        The check itself is compute's (compute/encoding/model_check.py `set_library_model`);
+        this only rewrites the manifest, atomically, keeping every other key.
+        """
+        with writing_into(self.sets_dir, LIBRARY_FOLDER), names_lock(self.sets_dir):
+            entry = self.entry(key)  # the lock: no rename's rewrite of the manifest between
+            recorded = None if check is None else check.to_manifest()
+            _write_fields(Path(entry.path), model=model, model_check=recorded)
+        entry.model, entry.model_check = model, recorded
+        return entry
+
+    def set_label_column(self, key: str, column: str | None) -> LibraryEntry:
+        """Call a set's items by `column` (None: by the id column, else the text column)."""
+        with writing_into(self.sets_dir, LIBRARY_FOLDER), names_lock(self.sets_dir):
+            entry = self.entry(key)
+            if column is not None and column not in entry.columns:
+                raise InputError(f"set {entry.id!r} has no column {column!r}",
+                                 hint="columns: " + ", ".join(entry.columns),
+                                 choices=tuple(entry.columns), option="label_column")
+            _write_fields(Path(entry.path), label_column=column)
+        entry.label_column = column
         return entry
 
     def remove(self, key: str) -> LibraryEntry | DamagedSet:
@@ -399,7 +434,7 @@ class Library:
         """
         base = slugify(entry.name)
         if superseded is not None:
-            _write_name(Path(superseded.path), older_name)
+            _write_fields(Path(superseded.path), name=older_name)
         try:
             for _attempt in range(100):
                 entry.id = self._unique_id(base)
@@ -416,7 +451,7 @@ class Library:
             raise InputError(f"could not find a free id for {base!r} in the library")
         except BaseException:
             if superseded is not None:
-                _write_name(Path(superseded.path), superseded.name)
+                _write_fields(Path(superseded.path), name=superseded.name)
             raise
 
     def _unique_id(self, base: str) -> str:
@@ -443,11 +478,11 @@ def _replaced_marks(entries: list[LibraryEntry]) -> set[tuple[str, str]]:
     return {(e.replaces.get("id"), e.replaces.get("created")) for e in entries if e.replaces}
 
 
-def _write_name(folder: Path, name: str) -> None:
-    """Change the name in a set's manifest, keeping every other key as written (newer ones too)."""
+def _write_fields(folder: Path, **values: object) -> None:
+    """Change fields of a set's manifest, keeping every other key as written (newer ones too)."""
     with open(folder / MANIFEST, encoding="utf-8") as fh:
         data = json.load(fh)
-    data["name"] = name
+    data.update(values)
     write_json(folder / MANIFEST, data)
 
 

@@ -9,7 +9,9 @@ version may add some); a higher schema_version is refused by name.
 Fields added since schema 1 are optional, so older versions still read these
 manifests: `import_options` (how a file was read, see core/import_options.py) and
 `replaces` (the set a `--replace` import swaps out, hidden from the moment the new
-one is in place until it is deleted).
+one is in place until it is deleted), `model_check` (whether `model` was checked
+against the vectors, see core/model_check.py) and `label_column` (what items are
+called in lists; None: the id column, else the text column).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from explorer.core.embedding_set import METRICS
+from explorer.core.model_check import ModelCheck
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -44,6 +47,7 @@ class LibraryEntry:
     vector_column: str | None = None
     id_column: str | None = None
     text_column: str | None = None
+    label_column: str | None = None
     columns: list[str] = field(default_factory=list)
     nan_rows_dropped: int = 0
     zero_rows: int = 0
@@ -53,8 +57,14 @@ class LibraryEntry:
     fingerprint: dict | None = None  # source size/mtime, to recognise a re-import
     import_options: dict | None = None  # how the file was read; None: made by the app
     replaces: dict | None = None  # {"id", "created"} of the set this one was imported over
+    model_check: dict | None = None  # ModelCheck.to_manifest(); None: made here, or not checked
     path: str = ""  # where the set is, not what its manifest says
     reused: bool = False  # an import answered with this stored set instead of a new copy
+
+    @property
+    def check(self) -> ModelCheck | None:
+        """The model check this manifest records (it was validated when the manifest was read)."""
+        return None if self.model_check is None else ModelCheck.from_manifest(self.model_check)
 
     @property
     def bytes(self) -> int:
@@ -104,6 +114,11 @@ class LibraryEntry:
         if entry.metric not in METRICS:
             raise ValueError(f"{MANIFEST}: unknown metric {entry.metric!r} "
                              f"(expected one of {', '.join(METRICS)})")
+        if entry.model_check is not None:
+            try:
+                ModelCheck.from_manifest(entry.model_check)
+            except ValueError as exc:
+                raise ValueError(f"{MANIFEST}: {exc}") from None
         return entry
 
 

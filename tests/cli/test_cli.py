@@ -59,7 +59,8 @@ def test_import_list_filter_search_remove(parquet_file):
     out = cli("import", parquet_file, "--name", "news", "--json", check_rc=2)
     assert out.stderr.startswith("error: ") and "NaN" in out.stderr and "--drop-nonfinite" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
-    entry = cli_json("import", parquet_file, "--name", "news", "--drop-nonfinite", "--model", "toy")
+    entry = cli_json("import", parquet_file, "--name", "news", "--drop-nonfinite", "--model", "toy",
+                     "--trust-model")
     assert (entry["id"], entry["count"], entry["dim"], entry["model"]) == ("news", 119, 24, "toy")
     listed = cli_json("list")
     assert [s["id"] for s in listed["sets"]] == ["news"]

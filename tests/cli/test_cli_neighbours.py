@@ -198,7 +198,7 @@ def test_errors_as_a_user_sees_them(parquet_file, tmp_path, capsys):
     out = cli("neighbours", parquet_file, "--text", "a cat", "--json", rc=2)
     assert out.stdout == "" and "Traceback" not in out.stderr
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "ONNX" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "records no model" in lines[0]
     out = cli("neighbours", parquet_file, "--row", "-5", "--json", rc=2)
     assert out.stdout == "" and "Traceback" not in out.stderr
     assert out.stderr.startswith("error: ") and "out of range" in out.stderr

@@ -1,10 +1,11 @@
 """The model that made a set, found among the installed ones, to encode typed text the same way.
 
-A set encoded here records its model as "NAME (sha256 PREFIX)" (see
-`model_label`). A text query is only meaningful in the space of that exact
-model, so the installed model must match by sha256, not just by name; a set
-from elsewhere (a file the user opened, LSA) cannot take text queries, and the
-reason says what would make it work. Encoders are kept open per model file:
+A set encoded here, or imported with a model that was checked against its vectors
+(model_check.py), records its model as "NAME (sha256 PREFIX)" (see `model_label`).
+A text query is only meaningful in the space of that exact model, so the installed
+model must match by sha256, not just by name; a set from elsewhere whose model was
+not named and checked (a file the user opened, LSA) cannot take text queries, and
+the reason says what would make it work. Encoders are kept open per model file:
 the first query pays for loading the session, later ones take milliseconds.
 """
 
@@ -17,8 +18,9 @@ import numpy as np
 
 from explorer.compute.encoding.model_folder import ModelFolder, installed_names, open_model
 from explorer.core.errors import InputError
+from explorer.core.model_check import ModelCheck
 
-_LABEL = re.compile(r"^(?P<name>.+?) \(sha256 (?P<sha>[0-9a-f]{12,64})\)$")
+LABEL = re.compile(r"^(?P<name>.+?) \(sha256 (?P<sha>[0-9a-f]{12,64})\)$")
 _ENCODERS: dict[tuple[str, str], object] = {}
 _LOCK = threading.Lock()
 
@@ -30,13 +32,18 @@ def model_label(folder: ModelFolder) -> str:
 
 def set_model(model: str | None) -> ModelFolder:
     """The installed text model a set's `model` label names; InputError saying why not."""
-    found = _LABEL.match(model or "")
+    found = LABEL.match(model or "")
+    if found is None and model:
+        raise InputError(f"typed text cannot be placed in this set: it names its model as "
+                         f"{model!r}, but that was never checked against its vectors",
+                         hint="name the model with Set's model… in the library, or the "
+                              "set-model command, which checks it")
     if found is None:
-        made_by = f"its vectors come from {model}" if model else "it records no model"
-        raise InputError(f"typed text cannot be placed in this set: {made_by}, not from an "
-                         "ONNX model installed here",
-                         hint="encode your files with File ▸ Encode Files… (or the encode "
-                              "command) to get a set that takes text queries")
+        raise InputError("typed text cannot be placed in this set: it records no model, so its "
+                         "vectors are not from an ONNX model installed here",
+                         hint="name the model that made its vectors with Set's model… in the "
+                              "library (or the set-model command), or encode your files with "
+                              "File ▸ Encode Files… to get a set that takes text queries")
     name, sha = found["name"], found["sha"]
     for candidate in dict.fromkeys([name, *installed_names()]):
         try:
@@ -56,9 +63,13 @@ def set_model(model: str | None) -> ModelFolder:
 
 def query_encoder(model: str | None):
     """A TextEncoder for the set's model, opened once per model file and kept."""
+    return encoder_for(set_model(model))
+
+
+def encoder_for(folder: ModelFolder):
+    """A TextEncoder for `folder`, opened once per model file and kept."""
     from explorer.compute.encoding.text_encoder import TextEncoder
 
-    folder = set_model(model)
     key = (str(folder.model_file), folder.sha256)
     with _LOCK:
         encoder = _ENCODERS.get(key)
@@ -72,3 +83,13 @@ def encode_query(model: str | None, text: str) -> np.ndarray:
     if not text.strip():
         raise InputError("the text is empty; type what to search for")
     return query_encoder(model).encode([text], kind="query")[0]
+
+
+def unverified_reason(check: ModelCheck | None, model: str | None) -> str | None:
+    """Why a set's model must not encode text for it: its check failed (None: nothing against)."""
+    if check is None or check.verified is not False:
+        return None
+    found = LABEL.match(model or "")
+    shown = found["name"] if found else model
+    return (f"typed text cannot be placed in this set: its model {shown} is recorded as "
+            f"unverified ({check.reason or 'it did not match the vectors'})")
