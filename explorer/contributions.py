@@ -1,4 +1,4 @@
-"""The app's own loaders, projections, encoders and codecs, declared like any plugin's.
+"""The app's own loaders, projections, encoders, codecs and panels, declared like any plugin's.
 
 Registered through pyproject's `embedding_explorer.contributions` entry point (see
 explorer.plugins). Only metadata lives here: the implementations are imported on first use.
@@ -73,4 +73,25 @@ _CODECS = {"flat": "float32 after an optional transform (truncT, pcaT, rpT)",
 COMPRESSION = [Contribution("compression", name, _CODEC, description=text)
                for name, text in _CODECS.items()]
 
-CONTRIBUTIONS = [*LOADERS, *PROJECTIONS, *ENCODERS, *COMPRESSION]
+_PANELS = "explorer.ui.panels"
+# The window's panel order: docks of one area are tabbed in it, and sessions apply in it
+# (concepts before the map, whose saved concept plane asks the concepts panel for it).
+# Plugins' panels follow the built-ins (explorer.ui.panels.catalogue).
+PANELS = [
+    Contribution("panel", "library", f"{_PANELS}.library:LibraryView", label="Library",
+                 description="the sets kept in the library"),
+    Contribution("panel", "item", f"{_PANELS}.item:ItemView", label="Item",
+                 description="everything known about the item looked at"),
+    Contribution("panel", "neighbours", f"{_PANELS}.neighbours.panel:NeighboursView",
+                 label="Neighbours", description="nearest neighbours, comparison, hubness"),
+    Contribution("panel", "concepts", f"{_PANELS}.concepts.panel:ConceptsView",
+                 label="Concepts", description="concept directions and axes"),
+    Contribution("panel", "map", f"{_PANELS}.map.panel:MapView", label="Map",
+                 description="the set's 2-D / 3-D map, the window's centre"),
+    Contribution("panel", "table", f"{_PANELS}.table:TableView", label="Table",
+                 description="the metadata table, filtered by the selection"),
+    Contribution("panel", "compression", f"{_PANELS}.compression.panel:CompressionView",
+                 label="Compression", description="memory budget against search quality"),
+]
+
+CONTRIBUTIONS = [*LOADERS, *PROJECTIONS, *ENCODERS, *COMPRESSION, *PANELS]

@@ -1,7 +1,7 @@
 """Contributions from plugins: declared cheaply, imported when used, never fatal.
 
-Every loader, projection, encoder (an installable model) and compression codec is a
-`Contribution` registered through one entry-point group, GROUP. An entry point names a
+Every loader, projection, encoder (an installable model), compression codec and panel of
+the window is a `Contribution` registered through one entry-point group, GROUP. An entry point names a
 *declaration*: a list of Contributions, or a function returning one. A declaration carries
 only cheap metadata (kind, name, file extensions, priority, description); the implementation
 is a "module:attr" string imported on first use, so discovery imports nothing of a plugin but
@@ -33,7 +33,7 @@ from explorer.core.errors import InputError
 from explorer.core.jobs import Cancelled
 
 GROUP = "embedding_explorer.contributions"
-KINDS = ("loader", "projection", "encoder", "compression")
+KINDS = ("loader", "projection", "encoder", "compression", "panel")
 SELF = "embedding-explorer"
 BUILTINS = "explorer.contributions:CONTRIBUTIONS"  # the fallback when our metadata is missing
 HINT = "Help ▸ Plugins (or `embedding-explorer plugins`) lists the plugins and their errors"
@@ -54,10 +54,12 @@ class Contribution:
     projection   target: fit(vectors, params, state) -> (coords (n, dims), info dict)
     encoder      target: a CatalogueModel (a model assembled from installed packages)
     compression  target: a class with Codec's interface, called as cls(method, metric)
+    panel        target: a Panel subclass whose `key` is the name (checked where panels are
+                 built, explorer.ui.panels.catalogue: this package stays Qt-free)
     """
 
     kind: str
-    name: str  # lowercase, unique within its kind: the method, format or model name
+    name: str  # lowercase, unique within its kind: the method, format, model or panel key
     target: str  # "module:attr" of the implementation, imported on first use
     label: str = ""  # for menus (default: the name)
     description: str = ""
@@ -164,8 +166,11 @@ class Entry:
         except _CONTAINED as exc:
             raise self._record(exc, _describe(exc)) from None
 
-    def fail(self, error: str) -> PluginFailure:
-        """Record that the implementation misbehaved (a caller's check); the error to raise."""
+    def fail(self, error: str | BaseException) -> PluginFailure:
+        """Record that the implementation misbehaved (a caller's check, or what it raised when
+        the caller used it: its traceback is kept); the error to raise."""
+        if isinstance(error, BaseException):
+            return self._record(error, _describe(error))
         return self._record(None, error)
 
     def _record(self, exc: BaseException | None, error: str) -> PluginFailure:
