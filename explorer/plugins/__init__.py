@@ -1,13 +1,13 @@
 """Contributions from plugins: declared cheaply, imported when used, never fatal.
 
 Every loader, projection, encoder (an installable model), compression codec and panel of
-the window is a `Contribution` registered through one entry-point group, GROUP. An entry point names a
-*declaration*: a list of Contributions, or a function returning one. A declaration carries
-only cheap metadata (kind, name, file extensions, priority, description); the implementation
-is a "module:attr" string imported on first use, so discovery imports nothing of a plugin but
-its declaration. The app's own contributions (`explorer.contributions`) come through the same
-group, from this distribution's entry point; without that metadata (a frozen app) they are
-registered directly, and a note says so.
+the window is a `Contribution` registered through one entry-point group, GROUP. An entry
+point names a *declaration*: a list of Contributions, or a function returning one. A
+declaration carries only cheap metadata (kind, name, file extensions, priority,
+description); the implementation is a "module:attr" string imported on first use, so
+discovery imports nothing of a plugin but its declaration. The app's own contributions
+(`explorer.contributions`) come through the same group, from this distribution's entry
+point; without that metadata (a frozen app) they are registered directly, and a note says so.
 
 Whatever a plugin gets wrong -- its declaration fails to import, raises or declares nonsense,
 it takes a name already taken, its implementation fails to import or raises -- is recorded

@@ -12,18 +12,18 @@ import pytest
 
 pytest.importorskip("explorer_vector_stats")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from explorer_vector_stats import stats
+from explorer_vector_stats.panel import DERIVED, NormsPanel
+from PySide6.QtCore import Qt
 
-from explorer import plugins  # noqa: E402
-from explorer.core.embedding_set import EmbeddingSet  # noqa: E402
-from explorer.core.jobs import TaskState  # noqa: E402
-from explorer.core.library import Library  # noqa: E402
-from explorer.ui.panels import catalogue  # noqa: E402
-from explorer.ui.panels.base import PanelContext  # noqa: E402
-from explorer.ui.state import AppState  # noqa: E402
-from explorer.ui.workers import JobRunner  # noqa: E402
-from explorer_vector_stats import stats  # noqa: E402
-from explorer_vector_stats.panel import DERIVED, NormsPanel  # noqa: E402
+from explorer import plugins
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.jobs import TaskState
+from explorer.core.library import Library
+from explorer.ui.panels import catalogue
+from explorer.ui.panels.base import PanelContext
+from explorer.ui.state import AppState
+from explorer.ui.workers import JobRunner
 
 WAIT = 60000
 

@@ -33,7 +33,8 @@ class Built:
 
 def panel_classes() -> list[type[Panel]]:
     """The panel classes that import and pass the checks: built-ins first, then plugins'."""
-    return [cls for cls, _entry in _resolved(plugins.registry(), [])]
+    usable, _problems = _resolved(plugins.registry())
+    return [cls for cls, _entry in usable]
 
 
 def build(context: PanelContext, classes: Sequence[type[Panel]] | None = None) -> Built:
@@ -47,15 +48,15 @@ def build(context: PanelContext, classes: Sequence[type[Panel]] | None = None) -
         if len(set(keys)) != len(keys):
             raise ValueError(f"two panels share a key: {keys}")
         return Built([cls(context) for cls in classes], [])
-    problems: list[str] = []
+    usable, problems = _resolved(plugins.registry())
     panels: list[Panel] = []
-    for cls, entry in _resolved(plugins.registry(), problems):
+    for cls, entry in usable:
         if entry.origin.builtin:
             panels.append(cls(context))
             continue
         try:
             panels.append(_construct(cls, context))
-        except Exception as exc:  # a plugin's constructor: contained, recorded
+        except Exception as exc:  # noqa: BLE001 - a plugin's constructor: contained, recorded
             problems.append(entry.fail(exc).message)
     return Built(panels, problems)
 
@@ -74,13 +75,11 @@ def _construct(cls: type[Panel], context: PanelContext) -> Panel:
     return panel
 
 
-def _resolved(registry: plugins.Registry,
-              problems: list[str]) -> list[tuple[type[Panel], plugins.Entry]]:
-    """The usable panel classes with their entries; what is left out is added to `problems`."""
-    for entry in registry.entries:
-        if entry.spec.kind == KIND and not entry.active:
-            problems.append(f"the panel {entry.spec.name!r} ({entry.origin.source}): "
-                            f"{entry.error}")
+def _resolved(registry: plugins.Registry
+              ) -> tuple[list[tuple[type[Panel], plugins.Entry]], list[str]]:
+    """The usable panel classes with their entries, and one line per panel left out."""
+    problems = [f"the panel {entry.spec.name!r} ({entry.origin.source}): {entry.error}"
+                for entry in registry.entries if entry.spec.kind == KIND and not entry.active]
     usable = []
     for entry in registry.of_kind(KIND):
         try:
@@ -94,7 +93,7 @@ def _resolved(registry: plugins.Registry,
             problems.append(failure.message)
             continue
         usable.append((cls, entry))
-    return usable
+    return usable, problems
 
 
 def _contract_error(cls: object, name: str) -> str:

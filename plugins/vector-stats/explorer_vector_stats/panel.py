@@ -3,8 +3,8 @@
 Built only from `explorer.plugins.api`: a `Panel` that runs its measuring job through
 `self.jobs` (so a result for a set the user has left is dropped), draws the histogram with
 pyqtgraph and colours the map through the shared state (`set_derived`, `set_colour_by`).
-It measures when it is in view, so a set opened while the panel sits in a background tab
-costs nothing.
+It measures each set once, when the panel is in view, so a set opened while the panel sits
+in a background tab costs nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class NormsPanel(Panel):
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.stats: VectorStats | None = None
+        self.measured: EmbeddingSet | None = None  # the set last asked for, measured or not
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
@@ -76,6 +77,7 @@ class NormsPanel(Panel):
 
     def new_set(self, es: EmbeddingSet | None) -> None:
         self.stats = None
+        self.measured = None
         self.plot.clear()
         self.colour_button.setEnabled(False)
         self.measure_button.setEnabled(es is not None)
@@ -86,8 +88,8 @@ class NormsPanel(Panel):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self.stats is None and self.state.embedding_set is not None \
-                and not self.job.running():
+        es = self.state.embedding_set
+        if es is not None and es is not self.measured:
             self.measure()
 
     def measure(self) -> None:
@@ -95,11 +97,12 @@ class NormsPanel(Panel):
         es = self.state.embedding_set
         if es is None:
             return
+        self.measured = es
         self.error_line.clear_error()
         self.summary.setText(f"Measuring {es.count:,} vectors…")
         self.measure_button.setEnabled(False)
         self.job.submit("Measuring vector lengths", measure, es,
-                        on_partial=self._show, on_done=self._show)
+                        on_partial=self._show, on_done=self._show, on_error=self._failed)
 
     def colour_map(self) -> None:
         """Offer the lengths to the map as a colouring, choose it, and bring the map forward."""
@@ -112,6 +115,10 @@ class NormsPanel(Panel):
                  f"({norms.low:.4g}–{norms.high:.4g})"))
         self.state.set_colour_by(DERIVED)
         self.state.request_view("map")
+
+    def _failed(self, error: BaseException) -> None:
+        self.summary.setText("")
+        self.show_error(error)
 
     def _ended(self) -> None:
         self.measure_button.setEnabled(self.state.embedding_set is not None)
