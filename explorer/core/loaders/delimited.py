@@ -23,6 +23,7 @@ from explorer.core.loaders.table_checks import check_columns, check_utf8_lines
 
 _NUMBER = re.compile(NUMBER_RE)
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+([eE][-+]?\d+)?\s*$")
+_FRACTION = re.compile(r"^\s*[-+]?(\d*\.\d+|\d+\.\d*|\d+(\.\d*)?[eE][-+]?\d+)\s*$")
 _BLOCK = 16 << 20  # bytes Arrow reads at a time; column types are guessed from the first
 _CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error")
 _ROW = re.compile(r"Row #(\d+)")
@@ -72,19 +73,30 @@ def read_delimited(path: Path, *, header: bool | None = None,
     return table, header
 
 
-def line_of_row(path: Path, row: int) -> int | None:
-    """The 1-based line holding record `row` of a CSV or JSONL file.
+def line_of_row(path: Path, row: int, quote: str | bool = False) -> int | None:
+    """The 1-based line where record `row` of a CSV or JSONL file starts.
 
-    Arrow skips blank lines, so the row number alone would point above the cell.
+    Arrow skips blank lines, so the row number alone would point above the cell; and a
+    quoted cell may run over several lines (numpy's text of a long array does), so with a
+    `quote` character a line inside quotes starts no record.
     """
+    mark = quote.encode() if isinstance(quote, str) else None
     with open(path, "rb") as fh:
-        seen = -1
+        seen, inside = -1, False
         for lineno, line in enumerate(fh, start=1):
-            if line.strip():
+            if not inside and line.strip():
                 seen += 1
                 if seen == row:
                     return lineno
+            if mark and line.count(mark) % 2:
+                inside = not inside
     return None
+
+
+def csv_line_of_row(path: Path, row: int) -> int | None:
+    """`line_of_row` for a CSV/TSV file, with the quoting its reader used."""
+    first = _first_lines(path)[0]
+    return line_of_row(path, row, quote=False if delimiter(path, first) == "\t" else '"')
 
 
 # --- the first two lines ---------------------------------------------------------------
@@ -143,11 +155,13 @@ def _with_points(cells: list[str] | None) -> list[str] | None:
 
 
 def _is_value(cell: str) -> bool:
-    """A number, or a list of them as pandas' to_csv writes a list column."""
-    if _NUMBER.match(cell):
-        return True
-    cell = cell.strip()
-    return cell.startswith("[") and cell.endswith("]")
+    """A number, or a list of them as pandas' to_csv writes a list column.
+
+    Only the opening bracket is asked for: numpy's text of a long array runs over several
+    lines inside its quotes (the second line then holds only its start), and a cell whose
+    list is not closed is a bad cell for the vector checks to name, not a header.
+    """
+    return bool(_NUMBER.match(cell)) or cell.lstrip().startswith("[")
 
 
 def _has_header(first: list[str], second: list[str] | None) -> bool:
@@ -156,10 +170,15 @@ def _has_header(first: list[str], second: list[str] | None) -> bool:
     It is a header when a column that holds a value (a number, or a list of numbers)
     on line 2 holds text on line 1, or when line 1 is pandas' numbered header (0, 1,
     2, ... possibly after an empty index name) above values that are not all whole
-    numbers. A first line of numbers next to text labels ("1,apple,0.1") is data.
+    numbers. A first line of numbers next to text labels ("1,apple,0.1") is data, and so
+    is one of mostly values holding a fraction: no header names a column "0.36", so its
+    text cell is a stray one for the column checks to report, not a column name.
     """
     if second is None:
         return not all(_is_value(f) for f in first)
+    values = sum(_is_value(f) for f in first)
+    if any(_FRACTION.match(f) for f in first) and values > len(first) - values:
+        return False
     for a, b in zip(first, second):
         if _is_value(b) and not _is_value(a):
             return True
@@ -202,12 +221,12 @@ def _read_csv(path: Path, dialect: _Dialect, as_text: list[str],
         if ragged:
             number, expected, actual = map(int, ragged.groups())
             raise InputError(f"has {actual} fields, but line 1 has {expected} (ragged rows)",
-                             path=path, line=line_of_row(path, number - 1)) from None
+                             path=path, line=line_of_row(path, number - 1, dialect.quote)) from None
         found = _CONVERSION.search(str(exc))
         names = reader.schema.names if reader is not None else []
         column = names[int(found[1])] if found and int(found[1]) < len(names) else None
         row = _ROW.search(str(exc))
-        line = line_of_row(path, int(row[1]) - 1) if row else None
+        line = line_of_row(path, int(row[1]) - 1, dialect.quote) if row else None
         if column is not None and column not in as_text:
             as_text.append(column)
             return None

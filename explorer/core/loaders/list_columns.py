@@ -9,6 +9,8 @@ minutes, and a cell's length is bounded by the file it came from.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,6 +21,7 @@ NUMBER_RE = r"^\s*[-+]?((\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|nan|NaN|NAN|inf|Inf|INF
 # numpy 2 writes the items of list(array) as "np.float32(0.5)"
 _NUMPY_SCALAR = r"np\.(float|int|uint)(8|16|32|64)\(([^()]*)\)"
 _LIST_SEP = r"\s*,\s*|\s+"
+_LIST_START = re.compile(r"\s*\[\s*([-+.\d\]]|nan|NaN|inf|Inf|np\.)")
 
 
 def is_numeric(t: pa.DataType) -> bool:
@@ -35,11 +38,13 @@ def is_list_of_numbers(t: pa.DataType) -> bool:
 
 
 def looks_like_list_strings(col: pa.ChunkedArray) -> bool:
-    """Text cells that start with "[" in the first rows: a list column written as text."""
+    """Text cells most of which open a list of numbers ("[0.1", "[ -2", "[np.float32(") in the
+    first rows: a list column written as text. Most, not all, so a cell that lost its bracket
+    is named by the list checks instead of the column passing for metadata."""
     if not is_string(col.type):
         return False
-    head = col.slice(0, 20).drop_null()
-    return len(head) > 0 and all(str(v).lstrip().startswith("[") for v in head.to_pylist())
+    head = col.slice(0, 20).drop_null().to_pylist()
+    return 2 * sum(bool(_LIST_START.match(str(v))) for v in head) > len(head)
 
 
 def first_index(mask: pa.ChunkedArray | pa.Array) -> int:

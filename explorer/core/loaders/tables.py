@@ -24,7 +24,8 @@ from explorer.core.loaders.base import (
     size_text,
 )
 from explorer.core.loaders.columns import split_vectors
-from explorer.core.loaders.delimited import delimiter, line_of_row, read_delimited
+from explorer.core.loaders.delimited import (csv_line_of_row, delimiter, line_of_row,
+                                             read_delimited)
 from explorer.core.loaders.table_checks import check_column_count, check_json_lines, check_utf8
 
 _BLOCK = 16 << 20  # bytes Arrow's JSON reader takes at a time
@@ -125,7 +126,7 @@ def load_csv(path: Path, opts: LoadOptions, state: TaskState) -> Loaded:
         column = err.column
         if not header and isinstance(column, str) and column.isdigit():
             column = int(column) + 1  # headerless columns are named "0", "1", ...: count from 1
-        line = None if err.row is None else line_of_row(path, err.row + int(header))
+        line = None if err.row is None else csv_line_of_row(path, err.row + int(header))
         raise relocated(err, column=column, line=line) from None
     meta_path = None
     if opts.metadata_path is None and path.name.lower().endswith("vectors.tsv"):
