@@ -153,3 +153,28 @@ def test_a_new_set_clears_the_panel_and_measures_again(qtbot, panel, library_set
     panel.state.set_set(None)
     assert panel.stats is None and not panel.colour_button.isEnabled()
     assert not panel.measure_button.isEnabled() and "Open a set" in panel.summary.text()
+
+
+def test_in_the_window_the_panel_is_a_dock_and_colours_the_map(qtbot, library_set):
+    from PySide6.QtWidgets import QComboBox
+
+    from explorer.ui.main_window import MainWindow
+
+    library, es = library_set
+    win = MainWindow(library, restore=False, panels=catalogue.panel_classes())
+    qtbot.addWidget(win)
+    try:
+        win.show()
+        assert "norms" in win.docks  # from its area, like every built-in panel
+        with qtbot.waitSignal(win.state.setChanged, timeout=WAIT):
+            win.open_library_set(es.library_id)
+        norms = win.panels["norms"]
+        win.show_view("norms")
+        qtbot.waitUntil(lambda: norms.stats is not None and norms.stats.dimension is not None,
+                        timeout=WAIT)
+        qtbot.mouseClick(norms.colour_button, Qt.MouseButton.LeftButton)
+        assert win.state.colour_by == DERIVED
+        combos = win.panels["map"].findChildren(QComboBox)
+        qtbot.waitUntil(lambda: any(c.currentText() == DERIVED for c in combos), timeout=WAIT)
+    finally:
+        win.jobs.shutdown()
