@@ -35,21 +35,11 @@ from explorer.ui.dialogs.encode_dialog import EncodeDialog, skipped_box
 from explorer.ui.dialogs.messages import ask_choice, ask_drop_nonfinite, error_box, warnings_box
 from explorer.ui.layout import DockLayout
 from explorer.ui.panels.base import Panel, PanelContext
-from explorer.ui.panels.compression.panel import CompressionView
-from explorer.ui.panels.concepts.panel import ConceptsView
-from explorer.ui.panels.item import ItemView
-from explorer.ui.panels.library import LibraryView
-from explorer.ui.panels.map.panel import MapView
-from explorer.ui.panels.neighbours.panel import CENTROID, CURRENT, NeighboursView
-from explorer.ui.panels.table import TableView
+from explorer.ui.panels import catalogue
+from explorer.ui.panels.neighbours.panel import CENTROID, CURRENT
 from explorer.ui.session import SessionManager
 from explorer.ui.state import AppState
 from explorer.ui.workers import Job, JobRunner
-
-# The window's panel order: docks of one area are tabbed in it, and sessions apply in it
-# (concepts before the map, whose saved concept plane asks the concepts panel for it).
-BUILTIN_PANELS: tuple[type[Panel], ...] = (LibraryView, ItemView, NeighboursView, ConceptsView,
-                                            MapView, TableView, CompressionView)
 NEIGHBOUR_TABS = {"neighbours": 0, "compare": 1, "hubness": 2}
 
 
@@ -132,10 +122,10 @@ class MainWindow(QMainWindow):
         self.last_encode: EncodeResult | None = None
 
         context = PanelContext(self.state, self.jobs, self.library)
-        self.panels: dict[str, Panel] = {}
-        for panel_class in panels if panels is not None else BUILTIN_PANELS:
-            panel = panel_class(context)
-            self.panels[panel.key] = panel
+        # the registry's panels (built-ins first, then plugins'; a broken plugin's is left
+        # out and reported in Help ▸ Plugins), or the caller's own list
+        built = catalogue.build(context, panels)
+        self.panels: dict[str, Panel] = {panel.key: panel for panel in built.panels}
         self.table_view = self.panels["table"]
         self.library_view = self.panels["library"]
         self.item_view = self.panels["item"]

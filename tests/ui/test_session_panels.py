@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QSpinBox, QVBoxLayout
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import Library
 from explorer.core.session import Session, SetRef
-from explorer.ui.main_window import BUILTIN_PANELS, MainWindow
+from explorer.ui.main_window import MainWindow
+from explorer.ui.panels import catalogue
 from explorer.ui.panels.base import Area, Panel
 
 N, D = 300, 8
@@ -70,7 +71,7 @@ def library(explorer_home):
 def windows(qtbot, library):
     made = []
 
-    def make(panels=BUILTIN_PANELS + (Dummy,)) -> MainWindow:
+    def make(panels=tuple(catalogue.panel_classes()) + (Dummy,)) -> MainWindow:
         win = MainWindow(library, restore=False, panels=panels)
         qtbot.addWidget(win)
         win.show()
@@ -120,7 +121,7 @@ def test_unknown_panels_and_a_raising_panel_give_notes(qtbot, windows, tmp_path)
                    panels={"fragile": {"ok": False}, "dummy": {"level": 7},
                            "nowhere": {"a": 1}, "table": {"filter": ["not", "text"]}}
                    ).save(tmp_path / "odd.eesession")
-    win = windows(BUILTIN_PANELS + (Dummy, Fragile))
+    win = windows(tuple(catalogue.panel_classes()) + (Dummy, Fragile))
     notes = open_session(qtbot, win, path)
     assert any("panels this window does not have ('nowhere')" in n for n in notes)
     assert any("the Fragile panel's settings could not be restored (IndexError" in n

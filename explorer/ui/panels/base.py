@@ -7,8 +7,9 @@ inline with `show_error()`, and runs every background job through `self.jobs`
 (`PanelJobs`). Panels never call each other: they read and write the shared
 `AppState` (including "show this panel", the concept plane and "open this set").
 
-The window, sessions and `screenshot` iterate panels; adding one touches the list
-given to the window (`builtin_panels()` plus plugin contributions).
+The window, sessions and `screenshot` iterate panels; adding one is one "panel"
+contribution (the built-ins are declared in `explorer/contributions.py` like any
+plugin's), which `explorer.ui.panels.catalogue` reads when a window is built.
 """
 
 from __future__ import annotations
