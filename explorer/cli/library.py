@@ -28,12 +28,16 @@ def add_load_options(parser: argparse.ArgumentParser) -> None:
                         help="metadata table joined by row order (CSV/TSV/Parquet/JSONL)")
     parser.add_argument("--dataset", metavar="NAME", help="HDF5 dataset or .npz array to read")
     parser.add_argument("--id-column", metavar="COLUMN", help="metadata column naming the items")
+    parser.add_argument("--label-column", metavar="COLUMN",
+                        help="metadata column that names the items in lists (default: a short, "
+                             "mostly unique text column such as name or title)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def load_options(args: argparse.Namespace) -> LoadOptions:
     return LoadOptions(vector_column=args.vectors, metadata_path=args.metadata,
-                       dataset=args.dataset, id_column=args.id_column)
+                       dataset=args.dataset, id_column=args.id_column,
+                       label_column=args.label_column)
 
 
 def run_inspect(args: argparse.Namespace) -> dict:
@@ -52,6 +56,7 @@ def run_inspect(args: argparse.Namespace) -> dict:
         "vector_column": es.vector_column,
         "id_column": es.id_column,
         "text_column": es.text_column,
+        "label_column": es.label_column,
         "metric": es.metric,
         "notes": es.notes,
         **report.to_dict(),

@@ -37,6 +37,7 @@ class ImportOptions:
     metadata_path: str | None = None  # resolved, so two spellings of one file match
     dataset: str | None = None
     id_column: str | None = None
+    label_column: str | None = None  # None: guessed
     metric: str | None = None  # None: what the file or its loader says
     model: str | None = None
     drop_nonfinite: bool = False
@@ -46,7 +47,8 @@ class ImportOptions:
     def from_load(cls, load: LoadOptions, **overrides) -> ImportOptions:
         return cls(vector_column=load.vector_column,
                    metadata_path=None if load.metadata_path is None else str(load.metadata_path),
-                   dataset=load.dataset, id_column=load.id_column, **overrides).resolved()
+                   dataset=load.dataset, id_column=load.id_column,
+                   label_column=load.label_column, **overrides).resolved()
 
     def resolved(self) -> ImportOptions:
         if self.metadata_path is None:
@@ -59,7 +61,8 @@ class ImportOptions:
         return LoadOptions(vector_column=self.vector_column,
                            metadata_path=None if self.metadata_path is None
                            else Path(self.metadata_path),
-                           dataset=self.dataset, id_column=self.id_column)
+                           dataset=self.dataset, id_column=self.id_column,
+                           label_column=self.label_column)
 
     def apply(self, es: EmbeddingSet) -> None:
         """The overrides the loader cannot know: the metric and the model."""
@@ -125,6 +128,8 @@ class ImportOptions:
             parts.append(f"dataset {self.dataset}")
         if self.id_column:
             parts.append(f"ids {self.id_column}")
+        if self.label_column:
+            parts.append(f"labels {self.label_column}")
         if self.metric:
             parts.append(self.metric)
         if self.model:

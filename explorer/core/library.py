@@ -43,6 +43,7 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError, writing_into
 from explorer.core.import_options import ImportOptions
 from explorer.core.jobs import TaskState
+from explorer.core.label_columns import check_label_column, guess_label_column
 from explorer.core.manifest import MANIFEST, DamagedSet, LibraryEntry
 from explorer.core.model_check import ModelCheck
 from explorer.core.npy_files import read_header
@@ -299,7 +300,8 @@ class Library:
                     created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     source=list(es.source), format=es.format, model=es.model,
                     vector_column=es.vector_column, id_column=es.id_column,
-                    text_column=es.text_column, label_column=es.label_column,
+                    text_column=es.text_column,
+                    label_column=es.label_column or guess_label_column(meta, es.id_column),
                     model_check=None if es.model_check is None
                     else es.model_check.to_manifest(),
                     columns=list(meta.column_names),
@@ -365,10 +367,8 @@ class Library:
         """Call a set's items by `column` (None: by the id column, else the text column)."""
         with writing_into(self.sets_dir, LIBRARY_FOLDER), names_lock(self.sets_dir):
             entry = self.entry(key)
-            if column is not None and column not in entry.columns:
-                raise InputError(f"set {entry.id!r} has no column {column!r}",
-                                 hint="columns: " + ", ".join(entry.columns),
-                                 choices=tuple(entry.columns), option="label_column")
+            if column is not None:
+                check_label_column(column, pq.read_schema(Path(entry.path) / METADATA).names)
             _write_fields(Path(entry.path), label_column=column)
         entry.label_column = column
         return entry

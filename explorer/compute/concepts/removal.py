@@ -76,7 +76,8 @@ def remove_directions(es: EmbeddingSet, directions, library=None, name: str | No
                 + ", ".join(d.name for d in directions), format="derived",
                 source=[es.library_id or es.name], metric=es.metric, model=es.model,
                 vector_column=es.vector_column, id_column=es.id_column,
-                text_column=es.text_column, notes=[*es.notes, note])
+                text_column=es.text_column, label_column=es.label_column,
+                notes=[*es.notes, note])
             entry = library.import_set(derived, state=state.sub(0.5, 1.0))
             del vectors, derived
             return entry

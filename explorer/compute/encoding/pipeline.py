@@ -159,6 +159,7 @@ def _encode_into(work: WorkFolder, plan, encoder, folder, paths: list[str | Path
     """Encode what `work` does not hold yet, then import it all into the library."""
     from explorer.compute.encoding.set_model import model_label
     from explorer.core.inputs import Skipped
+    from explorer.core.inputs.items import drop_uninformative
 
     modality = folder.config.modality
     resumed_from = work.items_done
@@ -183,7 +184,7 @@ def _encode_into(work: WorkFolder, plan, encoder, folder, paths: list[str | Path
                                         for s in work.skipped()[:5]))
     state.status("Storing the set in the library")
     es = EmbeddingSet(
-        vectors=work.vectors(), metadata=work.metadata(),
+        vectors=work.vectors(), metadata=drop_uninformative(work.metadata()),
         name=options.name or default_name(paths), format="encoded",
         source=[str(p) for p in paths], metric="cosine",
         model=model_label(folder),

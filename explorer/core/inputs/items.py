@@ -6,6 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+PROVENANCE = ("source", "row")  # what readers add to every item's metadata
+
 
 @dataclass
 class Item:
@@ -58,3 +64,33 @@ class Resume:
     """
 
     left: int = 0
+
+
+def drop_uninformative(table: pa.Table) -> pa.Table:
+    """The encoded set's metadata without the provenance columns that say nothing.
+
+    `source` is dropped when every item came from one file, `row` when it equals the
+    item's position (one table, nothing skipped): the columns the user's table had are
+    then not crowded by two that add nothing, and a column of theirs that was renamed
+    `source_meta` or `row_meta` to make room gets its name back. A table is never left
+    without columns (it must still hold a row per item).
+    """
+    for name in PROVENANCE:
+        if name not in table.column_names or table.num_columns == 1:
+            continue
+        column = table.column(name)
+        if column.null_count:
+            continue
+        if name == "source":
+            useless = pc.count_distinct(column).as_py() <= 1
+        else:
+            useless = pa.types.is_integer(column.type) and bool(pc.all(pc.equal(
+                column, pa.array(np.arange(table.num_rows), type=column.type)),
+                min_count=0).as_py())
+        if useless:
+            table = table.drop_columns([name])
+            renamed = f"{name}_meta"
+            if renamed in table.column_names:
+                table = table.rename_columns([name if c == renamed else c
+                                              for c in table.column_names])
+    return table

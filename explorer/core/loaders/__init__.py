@@ -16,6 +16,7 @@ from explorer import plugins
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
+from explorer.core.label_columns import check_label_column, guess_label_column
 from explorer.core.loaders import tables
 from explorer.core.loaders.base import (
     Format,
@@ -29,8 +30,10 @@ from explorer.core.loaders.columns import check_unique_names
 
 # Not "label": in classification sets (most Hugging Face datasets) it is the repeated class.
 ID_NAMES = ("id", "ids", "_id", "uid", "key", "doc_id", "word", "name", "token")
-TEXT_NAMES = ("text", "sentence", "document", "content", "body", "passage", "title", "caption",
-              "word", "name", "label")
+# Descriptions before names: the text column is the longer text shown beside the label
+# (label_columns.py) and the one a model encodes.
+TEXT_NAMES = ("text", "sentence", "document", "content", "body", "passage", "description",
+              "summary", "abstract", "title", "caption", "word", "name", "label")
 
 
 def formats() -> tuple[Format, ...]:
@@ -145,6 +148,8 @@ def open_file(path: str | Path, options: LoadOptions | None = None,
     if options.id_column and options.id_column not in metadata.column_names:
         raise InputError(f"no column named {options.id_column!r} for ids", path=path,
                          hint="columns: " + ", ".join(metadata.column_names))
+    if options.label_column:
+        check_label_column(options.label_column, metadata.column_names, str(path))
     return EmbeddingSet(
         vectors=vectors,
         metadata=metadata,
@@ -155,6 +160,7 @@ def open_file(path: str | Path, options: LoadOptions | None = None,
         vector_column=loaded.vector_column,
         id_column=id_column,
         text_column=_text_column(metadata, id_column),
+        label_column=options.label_column or guess_label_column(metadata, id_column),
         notes=list(loaded.notes),
     )
 

@@ -21,6 +21,7 @@ class LoadOptions:
     metadata_path: Path | None = None
     dataset: str | None = None  # HDF5 dataset / npz array name
     id_column: str | None = None
+    label_column: str | None = None  # what names the items (default: guessed, label_columns.py)
 
 
 @dataclass
