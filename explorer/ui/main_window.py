@@ -36,11 +36,9 @@ from explorer.ui.dialogs.messages import ask_choice, ask_drop_nonfinite, error_b
 from explorer.ui.layout import DockLayout
 from explorer.ui.panels.base import Panel, PanelContext
 from explorer.ui.panels import catalogue
-from explorer.ui.panels.neighbours.panel import CENTROID, CURRENT
 from explorer.ui.session import SessionManager
 from explorer.ui.state import AppState
 from explorer.ui.workers import Job, JobRunner
-NEIGHBOUR_TABS = {"neighbours": 0, "compare": 1, "hubness": 2}
 
 
 class JobStatus(QWidget):
@@ -176,11 +174,13 @@ class MainWindow(QMainWindow):
         self.dock_layout.window_resized()
 
     def show_view(self, key: str) -> None:
-        """Bring a panel forward; "compare" and "hubness" are tabs of the neighbours dock."""
-        tab = NEIGHBOUR_TABS.get(key)
-        if tab is not None:
-            key = "neighbours"
-            self.neighbours_view.tabs.setCurrentIndex(tab)
+        """Bring a panel forward, or the panel holding the tab `key` with that tab shown."""
+        if key not in self.panels:
+            holder = next((p for p in self.panels.values() if key in p.tab_keys), None)
+            if holder is None:
+                return
+            holder.show_tab(key)
+            key = holder.key
         if key not in self.docks:  # the centre panel is always in view
             self.panels[key].setFocus()
             return
@@ -191,14 +191,7 @@ class MainWindow(QMainWindow):
     def find_neighbours(self) -> None:
         """Ctrl+N: neighbours of the current item (or of the selection's centroid)."""
         self.show_view("neighbours")
-        view = self.neighbours_view
-        if view.tabs.currentIndex() == NEIGHBOUR_TABS["hubness"]:
-            view.tabs.setCurrentIndex(0)
-        if self.state.current < 0 and len(self.state.selection):
-            view.use_source(CENTROID)
-        elif self.state.current >= 0:
-            view.use_source(CURRENT)
-        view.table.setFocus()
+        self.neighbours_view.find_for_current()
 
     def save_layout(self) -> None:
         self.dock_layout.save()

@@ -90,7 +90,7 @@ def test_session_round_trip_into_a_fresh_window(qtbot, windows, tmp_path):
     first.state.set_current(7)
     nb = first.neighbours_view
     nb.k.setValue(25)
-    nb.metric.setCurrentIndex(nb.metric.findData("l2"))
+    nb.metric_box.setCurrentIndex(nb.metric_box.findData("l2"))
     nb.filter.setText("size > 10")
     cv = first.concepts_view
     cv.context.choose("pc2")
@@ -134,7 +134,7 @@ def test_session_round_trip_into_a_fresh_window(qtbot, windows, tmp_path):
     assert abs(view.center().x() - saved_view.center().x()) < 0.05 * saved_view.width()
     assert abs(view.width() - saved_view.width()) < 0.1 * saved_view.width()
     nb2 = second.neighbours_view
-    assert (nb2.k.value(), nb2.metric.currentData(), nb2.filter.text()) == (25, "l2", "size > 10")
+    assert (nb2.k.value(), nb2.metric_box.currentData(), nb2.filter.text()) == (25, "l2", "size > 10")
     qtbot.waitUntil(lambda: second.concepts_view.current.currentText() == "pc2", timeout=WAIT)
     cv2 = second.concepts_view
     assert (cv2.plane_x.currentText(), cv2.plane_y.currentText()) == ("pc2", "pc1")

@@ -10,10 +10,15 @@ projecting them out makes a derived set whose neighbours no longer see the conce
 Use the package, not its modules: `from explorer.compute import concepts as cc`. The modules:
 `direction` (Direction, Validity), `scoring`, `groups` (the items a direction is built from),
 `build` (defining one), `arithmetic` (combining saved ones), `validity`, `summary` (the items
-at each end), `overlap` (entanglement), `removal` (projecting out), `store` (saving, JSON).
+at each end), `overlap` (entanglement), `removal` (projecting out), `store` (saving, JSON),
+`bins` (a direction's scores binned for a histogram, split by a column, the exact float32
+ranges a brush selects).
 """
 
 from explorer.compute.concepts.arithmetic import combine, orthogonalise
+from explorer.compute.concepts.bins import (BINS, EMPTY_GREY, MAX_CATEGORIES, TOP, Binned, Split,
+                                            bin_scores, colour_columns, count_between,
+                                            float32_bounds, rows_between, split_by)
 from explorer.compute.concepts.build import (component, define, fit_probe, from_extremes,
                                              from_rows, from_texts, from_where, probe)
 from explorer.compute.concepts.direction import METHODS, Direction, Validity, check_dim
@@ -38,5 +43,7 @@ __all__ = [
     "validate", "heldout_accuracy", "pole_accuracy", "numeric_columns", "column_values",
     "top_items", "describe", "entanglement", "removal_basis", "remove_directions",
     "removal_effect", "neighbours_side_by_side", "export_json", "read_json", "import_json",
-    "compatibility", "where_rows", "check_rows", "check_dim",
+    "compatibility", "where_rows", "check_rows", "check_dim", "BINS", "EMPTY_GREY",
+    "MAX_CATEGORIES", "TOP", "Binned", "Split", "bin_scores", "colour_columns", "count_between",
+    "float32_bounds", "rows_between", "split_by",
 ]

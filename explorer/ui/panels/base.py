@@ -56,6 +56,8 @@ class Panel(QWidget):
     # settings that describe the set's content (a selection, a map) wait for the session's
     # set to be shown; others (compression options) apply at once
     set_bound: ClassVar[bool] = True
+    # tabs other panels may ask for by name (`state.request_view("hubness")`)
+    tab_keys: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +81,9 @@ class Panel(QWidget):
         """Restore `settings()` from a session, which may be old or hostile: check every
         value, apply what is valid, and return one note per thing that could not be."""
         return []
+
+    def show_tab(self, key: str) -> None:
+        """Bring the tab `key` (one of `tab_keys`) forward inside the panel."""
 
     def show_error(self, error: BaseException) -> None:
         """A job of this panel failed: say so in the panel, not in a dialog."""

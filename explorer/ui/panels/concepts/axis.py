@@ -26,8 +26,8 @@ from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QProgressBar, QPushButton,
                                QSplitter, QToolTip, QVBoxLayout, QWidget)
 
-from explorer.compute.concepts.bins import (MAX_CATEGORIES, TOP, Binned, Split, bin_scores,
-                                            colour_columns, split_by)
+from explorer.compute.concepts import (MAX_CATEGORIES, TOP, Binned, Split, bin_scores,
+                                       colour_columns, split_by)
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.concepts.axis_histogram import AxisHistogram
 from explorer.ui.panels.concepts.context import ConceptContext

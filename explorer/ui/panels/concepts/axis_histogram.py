@@ -18,8 +18,8 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
 
-from explorer.compute.concepts.bins import (BINS, EMPTY_GREY, Binned, Split, count_between,
-                                            rows_between)
+from explorer.compute.concepts import (BINS, EMPTY_GREY, Binned, Split, count_between,
+                                       rows_between)
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.concepts.validity_text import fmt
 from explorer.ui.panels.jobs import PanelJobs

@@ -75,9 +75,6 @@ class MapView(Panel):
             bar.search
         self.plot = MapCanvas()
         self.viewbox = self.plot.viewbox
-        # the items other panels' tests look at (a neighbour search, the hover ring)
-        self.hover_item, self.nb_rings, self.nb_query, self.nb_lines = (
-            self.plot.hover_item, self.plot.nb_rings, self.plot.nb_query, self.plot.nb_lines)
         self.legend_box = Legend()
         self.legend, self.colour_bar = self.legend_box.items, self.legend_box.colour_bar
         splitter = QSplitter()

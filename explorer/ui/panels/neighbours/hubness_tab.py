@@ -50,7 +50,7 @@ class HubnessTab(QWidget):
         self.k.setValue(10)
         self.k.setPrefix("k = ")
         self.k.setToolTip("Count how often each item is among the k nearest neighbours of the others")
-        self.metric = metric_combo("The similarity the neighbour graph is built with")
+        self.metric_box = metric_combo("The similarity the neighbour graph is built with")
         self.compute_button = QPushButton("Compute")
         self.compute_button.setToolTip(COMPUTE_TIP)
         self.compute_button.clicked.connect(self._compute_or_stop)
@@ -61,7 +61,7 @@ class HubnessTab(QWidget):
         self.busy.hide()
         row = QHBoxLayout()
         row.addWidget(self.k)
-        row.addWidget(self.metric)
+        row.addWidget(self.metric_box)
         row.addStretch(1)
         row2 = QHBoxLayout()
         row2.addWidget(self.compute_button)
@@ -129,7 +129,7 @@ class HubnessTab(QWidget):
         self.compute_button.setEnabled(es is not None)
         if es is None:
             return
-        self.metric.setCurrentIndex(max(0, self.metric.findData(es.metric)))
+        self.metric_box.setCurrentIndex(max(0, self.metric_box.findData(es.metric)))
         self.k.setMaximum(max(1, min(100, es.count - 1)))
         self.summary.setText(INTRO)
 
@@ -138,7 +138,7 @@ class HubnessTab(QWidget):
         es = self.es
         if es is None:
             return
-        k, metric = self.k.value(), self.metric.currentData()
+        k, metric = self.k.value(), self.metric_box.currentData()
         from explorer.compute import hubness as hb
 
         def work(state):

@@ -74,6 +74,7 @@ class NeighboursView(Panel):
     key = "neighbours"
     title = "Neighbours"
     area = Area.LEFT
+    tab_keys = frozenset(TABS[1:])
 
     searchFinished = Signal(object)  # SearchResult
     searchFailed = Signal(str)
@@ -149,7 +150,7 @@ class NeighboursView(Panel):
             typed[self.expr.property("source")] = self.expr.text()
         source = next(k for k, v in SOURCES.items() if v == self.source.currentText())
         return {"source": source, "arithmetic": typed[ARITHMETIC], "text": typed[TEXT],
-                "k": self.k.value(), "metric": self.metric.currentData(),
+                "k": self.k.value(), "metric": self.metric_box.currentData(),
                 "exact": bool(self.exact.currentData()), "filter": self.filter.text(),
                 "tab": TABS[self.tabs.currentIndex()]}
 
@@ -164,7 +165,7 @@ class NeighboursView(Panel):
         elif k is not None:
             notes.append(f"neighbours: k {k!r} is not a whole number from "
                          f"{self.k.minimum()} to {self.k.maximum()}")
-        for combo, key in ((self.metric, "metric"), (self.exact, "exact")):
+        for combo, key in ((self.metric_box, "metric"), (self.exact, "exact")):
             value = settings.get(key)
             at = combo.findData(value) if isinstance(value, (str, bool)) else -1
             if at >= 0:
@@ -235,9 +236,9 @@ class NeighboursView(Panel):
         self.k.setPrefix("k = ")
         self.k.setToolTip("How many neighbours (1 to 1000)")
         self.k.valueChanged.connect(lambda _v: self._params_changed())
-        self.metric = metric_combo("Similarity: cosine (angle), dot product, or L2 (Euclidean) "
+        self.metric_box = metric_combo("Similarity: cosine (angle), dot product, or L2 (Euclidean) "
                                    "distance. The set's own metric is chosen when it opens.")
-        self.metric.activated.connect(lambda _i: self._params_changed())
+        self.metric_box.activated.connect(lambda _i: self._params_changed())
         self.exact = QComboBox()
         self.exact.addItem("Exact", True)
         self.exact.addItem("Approximate", False)
@@ -249,7 +250,7 @@ class NeighboursView(Panel):
         shrinkable(self.exact, 4)
         params = QHBoxLayout()
         params.addWidget(self.k)
-        params.addWidget(self.metric)
+        params.addWidget(self.metric_box)
         params.addStretch(1)
 
         self.filter = QLineEdit()
@@ -375,7 +376,7 @@ class NeighboursView(Panel):
         self._hide_message()
         self._update_history_buttons()
         enabled = es is not None
-        for w in (self.source, self.k, self.metric, self.exact, self.filter, self.select_button,
+        for w in (self.source, self.k, self.metric_box, self.exact, self.filter, self.select_button,
                   self.clear_button):
             w.setEnabled(enabled)
         if es is None:
@@ -383,7 +384,7 @@ class NeighboursView(Panel):
             self._set_text_reason("Open a set to search it by typed text")
             return
         self._check_text_model(es)
-        self.metric.setCurrentIndex(max(0, self.metric.findData(es.metric)))
+        self.metric_box.setCurrentIndex(max(0, self.metric_box.findData(es.metric)))
         self.query_label.setText("<span style='color:gray'>Click a point on the map or a row in "
                                  "the table to see its nearest neighbours.</span>")
         self.select_button.setEnabled(False)
@@ -399,6 +400,19 @@ class NeighboursView(Panel):
     def _selection_changed(self, rows, source) -> None:
         if source is not self and self.source.currentText() == CENTROID and self.es is not None:
             self._centroid_timer.start()
+
+    def show_tab(self, key: str) -> None:
+        self.tabs.setCurrentIndex(TABS.index(key))
+
+    def find_for_current(self) -> None:
+        """Ctrl+N: neighbours of the current item, or of the selection's centroid."""
+        if self.tabs.currentIndex() == TABS.index("hubness"):
+            self.tabs.setCurrentIndex(0)
+        if self.state.current < 0 and len(self.state.selection):
+            self.use_source(CENTROID)
+        elif self.state.current >= 0:
+            self.use_source(CURRENT)
+        self.table.setFocus()
 
     def use_source(self, name: str) -> None:
         """Query by `name` (CURRENT, CENTROID, ARITHMETIC) from now on, and search."""
@@ -535,7 +549,7 @@ class NeighboursView(Panel):
     # --- search ------------------------------------------------------------------------------------
     def _params(self) -> tuple[int, str, str | None]:
         """k, metric and the filter (None for none), as the controls say now."""
-        return self.k.value(), self.metric.currentData(), self.filter.text().strip() or None
+        return self.k.value(), self.metric_box.currentData(), self.filter.text().strip() or None
 
     def search(self) -> None:
         es, spec = self.es, self.spec

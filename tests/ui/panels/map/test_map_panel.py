@@ -181,24 +181,24 @@ def test_neighbour_marks_wait_for_coordinates_and_clear_with_the_set(qtbot, wind
         window.open_paths([str(path)])
     # marks can arrive before the map has coordinates: they are drawn once it has them
     window.state.set_neighbours(NeighbourMarks.of([3, 9], [10, 11, 12]))
-    qtbot.waitUntil(lambda: view.coords is not None and len(view.nb_rings.getData()[0]) == 3,
+    qtbot.waitUntil(lambda: view.coords is not None and len(view.plot.nb_rings.getData()[0]) == 3,
                     timeout=60000)
-    xs, ys = view.nb_rings.getData()
+    xs, ys = view.plot.nb_rings.getData()
     assert sorted(zip(xs.tolist(), ys.tolist())) == \
         sorted(map(tuple, xy[[10, 11, 12]].astype(float).tolist()))
-    qx, qy = view.nb_query.getData()  # a two-item query sits at their mean position
+    qx, qy = view.plot.nb_query.getData()  # a two-item query sits at their mean position
     np.testing.assert_allclose([qx[0], qy[0]], xy[[3, 9]].mean(axis=0), rtol=1e-6)
-    lx, ly = view.nb_lines.getData()
+    lx, ly = view.plot.nb_lines.getData()
     np.testing.assert_allclose(lx[1::2], xs)  # one line from the query to each ring
     assert view.plot.base_item.opacity() < 1  # the map fades so the rings stand out
     window.state.set_neighbours(NeighbourMarks.of([], [5]))  # no query items: rings only
-    assert len(view.nb_query.getData()[0]) == 0 and len(view.nb_lines.getData()[0]) == 0
-    assert len(view.nb_rings.getData()[0]) == 1
+    assert len(view.plot.nb_query.getData()[0]) == 0 and len(view.plot.nb_lines.getData()[0]) == 0
+    assert len(view.plot.nb_rings.getData()[0]) == 1
     window.state.set_neighbours(None)
-    assert len(view.nb_rings.getData()[0]) == 0 and view.plot.base_item.opacity() == 1
+    assert len(view.plot.nb_rings.getData()[0]) == 0 and view.plot.base_item.opacity() == 1
     window.state.set_neighbours(NeighbourMarks.of([1], [2, 3]))
     window.state.set_set(None)
-    assert len(view.nb_rings.getData()[0]) == 0 and len(view.nb_query.getData()[0]) == 0
+    assert len(view.plot.nb_rings.getData()[0]) == 0 and len(view.plot.nb_query.getData()[0]) == 0
 
 
 def test_derived_values_can_colour_the_map(qtbot, window, plane_file):

@@ -8,7 +8,6 @@ import pyarrow.parquet as pq
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextDocument
-from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import Library
@@ -100,21 +99,21 @@ def test_click_on_map_lists_brute_force_neighbours_and_rings_them(qtbot, window,
     # the map rings exactly those items and puts the query star on the clicked point
     marks = window.state.neighbours
     np.testing.assert_array_equal(marks.rows, expected)
-    xs, ys = mview.nb_rings.getData()
+    xs, ys = mview.plot.nb_rings.getData()
     got = sorted(zip(xs.tolist(), ys.tolist()))
     want = sorted(zip(mview.coords[expected, 0].astype(float).tolist(),
                       mview.coords[expected, 1].astype(float).tolist()))
     np.testing.assert_allclose(got, want)
-    qx, qy = mview.nb_query.getData()
+    qx, qy = mview.plot.nb_query.getData()
     np.testing.assert_allclose([qx[0], qy[0]], mview.coords[target])
-    lx, ly = mview.nb_lines.getData()
+    lx, ly = mview.plot.nb_lines.getData()
     assert len(lx) == 2 * len(expected)
     # the best neighbour has the biggest ring
-    sizes = {int(p.data()): p.size() for p in mview.nb_rings.points()}
+    sizes = {int(p.data()): p.size() for p in mview.plot.nb_rings.points()}
     assert sizes[int(expected[0])] > sizes[int(expected[-1])]
 
     # another metric and k: still the numpy answer
-    nview.metric.setCurrentIndex(nview.metric.findData("l2"))
+    nview.metric_box.setCurrentIndex(nview.metric_box.findData("l2"))
     nview.k.blockSignals(True)
     nview.k.setValue(25)
     nview.k.blockSignals(False)
@@ -123,7 +122,7 @@ def test_click_on_map_lists_brute_force_neighbours_and_rings_them(qtbot, window,
     assert shown_rows(nview) == brute_force(vectors, vectors[target], "l2", 25,
                                             exclude=[target]).tolist()
     assert nview.model.headerData(1, Qt.Orientation.Horizontal) == "L2 dist."
-    assert len(mview.nb_rings.getData()[0]) == 25
+    assert len(mview.plot.nb_rings.getData()[0]) == 25
 
 
 def test_zoom_map_frames_the_query_and_its_neighbours(qtbot, window):
@@ -165,7 +164,7 @@ def test_list_click_history_hover_and_select_these(qtbot, window, vectors):
     # hovering a neighbour marks it on the map
     table.entered.emit(nview.model.index(0, 2))
     assert state.hover == shown_rows(nview)[0]
-    np.testing.assert_allclose(np.array(window.map_view.hover_item.getData()).ravel(),
+    np.testing.assert_allclose(np.array(window.map_view.plot.hover_item.getData()).ravel(),
                                window.map_view.coords[state.hover])
     nview.select_button.click()
     np.testing.assert_array_equal(state.selection, sorted([chosen] + shown_rows(nview)))
@@ -209,7 +208,7 @@ def test_centroid_and_arithmetic_queries(qtbot, window, vectors):
     assert "centroid of 3" in nview.query_label.text()
     # the query star sits at the mean map position of the selected items
     mview = window.map_view
-    qx, qy = mview.nb_query.getData()
+    qx, qy = mview.plot.nb_query.getData()
     np.testing.assert_allclose([qx[0], qy[0]], mview.coords[pick].mean(axis=0), rtol=1e-5)
     # the selection follows: a new selection, a new centroid
     with qtbot.waitSignal(nview.searchFinished, timeout=WAIT):
@@ -280,7 +279,7 @@ def test_hubness_counts_and_colouring_the_map(qtbot, window, vectors):
     window.show_view("hubness")
     assert nview.tabs.currentIndex() == 2
     hub.k.setValue(5)
-    hub.metric.setCurrentIndex(hub.metric.findData("l2"))
+    hub.metric_box.setCurrentIndex(hub.metric_box.findData("l2"))
     with qtbot.waitSignal(nview.hubnessFinished, timeout=WAIT):
         hub.compute_button.click()
     counts = nview.hubness.counts
@@ -307,7 +306,7 @@ def test_new_set_clears_everything_and_drops_late_results(qtbot, window, tmp_pat
 
     nview, mview = window.neighbours_view, window.map_view
     click_point(qtbot, window, 3)
-    assert len(mview.nb_rings.getData()[0]) == 10
+    assert len(mview.plot.nb_rings.getData()[0]) == 10
     real = nb.search
 
     def slow(*args, **kwargs):  # finishes after the switch and ignores the cancel
@@ -323,7 +322,7 @@ def test_new_set_clears_everything_and_drops_late_results(qtbot, window, tmp_pat
     qtbot.waitUntil(lambda: not window.jobs.running(), timeout=WAIT)
     assert nview.result is None and nview.model.rowCount() == 0
     assert window.state.neighbours is None
-    assert len(mview.nb_rings.getData()[0]) == 0 and len(mview.nb_query.getData()[0]) == 0
+    assert len(mview.plot.nb_rings.getData()[0]) == 0 and len(mview.plot.nb_query.getData()[0]) == 0
     assert not nview.back_action.isEnabled()
     assert window.last_dialog is None
 
@@ -456,13 +455,10 @@ def library_set(library, vectors, name):
 @pytest.fixture
 def panel(qtbot, explorer_home):
     state, runner, library = AppState(), JobRunner(), Library(explorer_home)
-    holder = QWidget()  # as in a dock: the panel's `metric` combo hides QWidget.metric()
     view = NeighboursView(PanelContext(state, runner, library))
-    QVBoxLayout(holder).addWidget(view)
-    holder.layout().setContentsMargins(0, 0, 0, 0)
-    qtbot.addWidget(holder)
-    holder.resize(360, 700)
-    holder.show()
+    qtbot.addWidget(view)
+    view.resize(360, 700)
+    view.show()
     yield view, library
     runner.shutdown()
 
@@ -521,11 +517,11 @@ def test_settings_come_back_and_bad_ones_are_noted(qtbot, panel, vectors):
     view, library = panel
     view.state.set_set(library_set(library, vectors, "kept"))
     view.k.setValue(17)
-    view.metric.setCurrentIndex(view.metric.findData("l2"))
+    view.metric_box.setCurrentIndex(view.metric_box.findData("l2"))
     saved = view.settings()
     assert saved["k"] == 17 and saved["metric"] == "l2"
     view.k.setValue(5)
     assert view.apply_settings(saved) == [] and view.k.value() == 17
     notes = view.apply_settings({"k": "many", "metric": "manhattan", "tab": "nowhere",
                                  "source": ["current"], "filter": 3})
-    assert len(notes) == 5 and view.k.value() == 17 and view.metric.currentData() == "l2"
+    assert len(notes) == 5 and view.k.value() == 17 and view.metric_box.currentData() == "l2"
