@@ -1,5 +1,5 @@
 """Subcommands about files and the library: inspect, import, list, remove, rename, set-model,
-du, gc, filter, search."""
+set-label, du, gc, filter, search."""
 
 from __future__ import annotations
 
@@ -209,6 +209,26 @@ def print_set_model(result: dict) -> None:
     print(f"{result['id']}: {model_line(result)}")
 
 
+def add_set_label_arguments(parser: argparse.ArgumentParser) -> None:
+    add_set_key(parser)
+    parser.add_argument("column", nargs="?",
+                        help="the metadata column that names the items in lists (left out: "
+                             "the id column, else the text column)")
+    add_json(parser)
+
+
+def run_set_label(args: argparse.Namespace) -> dict:
+    from explorer.core.library import Library
+
+    return Library().set_label_column(args.set, args.column).to_dict()
+
+
+def print_set_label(result: dict) -> None:
+    column = result["label_column"]
+    print(f"{result['id']}: items are named by "
+          + (f"column {column!r}" if column else "their id, else their text"))
+
+
 def run_du(args: argparse.Namespace) -> dict:
     from explorer.compute.library_storage import library_usage
     from explorer.core.library import Library
@@ -315,6 +335,8 @@ RENAME = Command("rename", "give a library set another name (not taken by anothe
 SET_MODEL = Command("set-model", "name the model that made a library set's vectors, checked on "
                                 "a sample of its texts (text queries and text poles use it)",
                     add_set_model_arguments, run_set_model, print_set_model)
+SET_LABEL = Command("set-label", "choose the column that names a library set's items in lists",
+                    add_set_label_arguments, run_set_label, print_set_label)
 DU = Command("du", "the library's size: each set's vectors, metadata and artefacts, partial "
                    "folders, encode work",
              add_json, run_du, print_du)

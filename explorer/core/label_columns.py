@@ -5,9 +5,10 @@ A list of neighbours or a concept's extremes reads best by a short, mostly uniqu
 text column alone made the lists a wall of descriptions. The guess looks at a sample
 of rows (evenly spread, a few thousand at most, so it costs the same for any size):
 a text column qualifies when most rows have a value, its values are short (median
-MAX_CHARS characters) and they are mostly distinct; among those, one named like a label
-(`name`, `title`, `label`, `id`...) wins, then the most distinct, then the shortest.
-An integer id column qualifies too, as the last resort. The user's choice
+MAX_CHARS characters) and they are mostly distinct. Among those, one that is not the
+text column (shown beside the label anyway; unless it is the id column too) wins, then
+one named like a label (`name`, `title`, `label`, `id`...), then the most distinct,
+then the shortest. An integer id column qualifies too, as the last resort. The user's choice
 (`--label-column`, the GUI) is checked against the columns and kept in the manifest.
 """
 
@@ -26,7 +27,8 @@ LEAST_UNIQUE = 0.5  # below this a column is a category (a `kind`, a `section`),
 SAMPLE = 2000
 
 
-def guess_label_column(table: pa.Table, id_column: str | None = None) -> str | None:
+def guess_label_column(table: pa.Table, id_column: str | None = None,
+                       text_column: str | None = None) -> str | None:
     """The column that best names the items of `table`; None when none does."""
     n = table.num_rows
     if n == 0:
@@ -44,9 +46,11 @@ def guess_label_column(table: pa.Table, id_column: str | None = None) -> str | N
             distinct = len(set(values)) / len(values)
             if median > MAX_CHARS or distinct < LEAST_UNIQUE:
                 continue
-            score = (distinct < UNIQUE, _name_rank(name), -distinct, median, position)
+            shown_anyway = name == text_column and name != id_column
+            score = (distinct < UNIQUE, shown_anyway, _name_rank(name), -distinct, median,
+                     position)
         elif name == id_column and pa.types.is_integer(kind):
-            score = (True, 3 * len(LABEL_NAMES), 0.0, 0, position)
+            score = (True, False, 3 * len(LABEL_NAMES), 0.0, 0, position)
         else:
             continue
         if best is None or score < best[0]:
@@ -68,6 +72,6 @@ def _name_rank(name: str) -> int:
     if lower in LABEL_NAMES:
         return LABEL_NAMES.index(lower)
     for i, label in enumerate(LABEL_NAMES):
-        if lower.startswith(label + "_") or lower.endswith("_" + label) or lower.endswith(label):
+        if lower.startswith(label + "_") or lower.endswith(label):
             return len(LABEL_NAMES) + i
     return 2 * len(LABEL_NAMES)

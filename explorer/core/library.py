@@ -301,7 +301,8 @@ class Library:
                     source=list(es.source), format=es.format, model=es.model,
                     vector_column=es.vector_column, id_column=es.id_column,
                     text_column=es.text_column,
-                    label_column=es.label_column or guess_label_column(meta, es.id_column),
+                    label_column=es.label_column or guess_label_column(meta, es.id_column,
+                                                                       es.text_column),
                     model_check=None if es.model_check is None
                     else es.model_check.to_manifest(),
                     columns=list(meta.column_names),

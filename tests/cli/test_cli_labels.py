@@ -48,3 +48,22 @@ def test_label_column_at_import(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("error: ") and len(err.strip().splitlines()) == 1
     assert "'title'" in err and "name, note" in err
+
+
+def test_set_label_changes_what_names_the_items(tmp_path, capsys):
+    path = tmp_path / "vectors.parquet"
+    pq.write_table(pa.table({"name": [f"w{i}" for i in range(N)],
+                             "note": [f"note {i}" for i in range(N)],
+                             "vec": list(np.random.default_rng(0).normal(size=(N, 4))
+                                         .astype(np.float32))}), path)
+    assert run(["import", str(path), "--name", "words", "--json"]) == 0
+    capsys.readouterr()
+    assert run(["set-label", "words", "note", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["label_column"] == "note"
+    assert Library().open("words").label(3) == "note 3"
+    assert run(["set-label", "words", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "'nosuch'" in err and "name, note" in err
+    assert run(["set-label", "words"]) == 0
+    assert "their id, else their text" in capsys.readouterr().out
+    assert Library().open("words").label(3) == "w3"  # `name` is its id column

@@ -128,6 +128,8 @@ def test_set_model_later_and_what_a_model_cannot_be(minilm_files, tmp_path, caps
     assert kept["model"] == "text-embedding-3-small"
     assert kept["model_check"] == {"verified": None, "median_cosine": None, "sampled": 0}
     assert noise["id"] == kept["id"]
+    line = cli_error(capsys, "neighbours", "noise", "--text", "a cat")
+    assert "'text-embedding-3-small' is not one installed here" in line
     # a model folder given by its path is checked the same way
     from explorer.compute.encoding.model_folder import models_dir
 
@@ -150,6 +152,6 @@ def test_set_model_later_and_what_a_model_cannot_be(minilm_files, tmp_path, caps
 def test_a_mismatch_is_one_line_without_a_traceback(minilm_files):
     _, fake = minilm_files
     out = subprocess.run([sys.executable, "-m", "explorer", "import", str(fake), "--model",
-                          "minilm"], capture_output=True, text=True)
+                          "minilm"], capture_output=True, text=True, check=False)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.startswith("error: ") and len(out.stderr.strip().splitlines()) == 1

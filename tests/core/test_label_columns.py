@@ -44,6 +44,13 @@ def test_the_guess(columns, expected):
     assert guess_label_column(pa.table(columns)) == expected
 
 
+def test_the_text_column_labels_only_when_nothing_else_can():
+    table = pa.table({"id": [f"w{i}" for i in range(N)],
+                      "title": [f"item number {i}" for i in range(N)]})
+    assert guess_label_column(table, "id", text_column="title") == "id"
+    assert guess_label_column(table.select(["title"]), text_column="title") == "title"
+
+
 def test_an_integer_id_column_is_the_last_resort():
     table = pa.table({"doc_id": np.arange(N), "text": descriptions()})
     assert guess_label_column(table, id_column="doc_id") == "doc_id"

@@ -86,10 +86,19 @@ def encode_query(model: str | None, text: str) -> np.ndarray:
 
 
 def unverified_reason(check: ModelCheck | None, model: str | None) -> str | None:
-    """Why a set's model must not encode text for it: its check failed (None: nothing against)."""
-    if check is None or check.verified is not False:
+    """Why a set's model must not encode text for it (None: nothing against it here).
+
+    Its check failed, or the model was recorded as the user typed it because it is not
+    installed here (an API's model, say).
+    """
+    if check is None or not model:
         return None
-    found = LABEL.match(model or "")
-    shown = found["name"] if found else model
-    return (f"typed text cannot be placed in this set: its model {shown} is recorded as "
-            f"unverified ({check.reason or 'it did not match the vectors'})")
+    found = LABEL.match(model)
+    if check.verified is False:
+        shown = found["name"] if found else model
+        return (f"typed text cannot be placed in this set: its model {shown} is recorded as "
+                f"unverified ({check.reason or 'it did not match the vectors'})")
+    if found is None:
+        return (f"typed text cannot be placed in this set: its model {model!r} is not one "
+                "installed here, so nothing can encode text the way it did")
+    return None

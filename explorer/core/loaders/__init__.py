@@ -145,6 +145,7 @@ def open_file(path: str | Path, options: LoadOptions | None = None,
         raise InputError(f"metadata has {metadata.num_rows} rows but there are {n} vectors",
                          path=path)
     id_column = options.id_column or _first_present(metadata, ID_NAMES, integers=True)
+    text_column = _text_column(metadata, id_column)
     if options.id_column and options.id_column not in metadata.column_names:
         raise InputError(f"no column named {options.id_column!r} for ids", path=path,
                          hint="columns: " + ", ".join(metadata.column_names))
@@ -159,8 +160,9 @@ def open_file(path: str | Path, options: LoadOptions | None = None,
         metric=loaded.metric or "cosine",
         vector_column=loaded.vector_column,
         id_column=id_column,
-        text_column=_text_column(metadata, id_column),
-        label_column=options.label_column or guess_label_column(metadata, id_column),
+        text_column=text_column,
+        label_column=options.label_column or guess_label_column(metadata, id_column,
+                                                                text_column),
         notes=list(loaded.notes),
     )
 
