@@ -153,8 +153,11 @@ def run_list(args: argparse.Namespace) -> dict:
 def print_list(result: dict) -> None:
     print(f"library: {result['library']}")
     for e in result["sets"]:
+        model = e.get("model") or ""
+        if model and (e.get("model_check") or {}).get("verified") is False:
+            model += " (unverified)"
         print(f"{e['id']:<30} {e['count']:>10,} x {e['dim']:<5} {e['metric']:<6} "
-              f"{e.get('model') or '':<24} {e['name']}")
+              f"{model:<24} {e['name']}")
     for d in result["damaged"]:
         print(f"{d['id']:<30} damaged: {d['reason']}")
 

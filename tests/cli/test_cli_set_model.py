@@ -101,6 +101,8 @@ def test_random_vectors_fail_the_check(minilm_files, capsys):
     assert abs(check["median_cosine"]) < 0.3
     line = cli_error(capsys, "neighbours", entry["id"], "--text", "a cat")
     assert "unverified" in line and "median cosine" in line
+    assert run(["list"]) == 0
+    assert "(unverified)" in capsys.readouterr().out
     line = cli_error(capsys, "concept", entry["id"], "--texts-a", "good", "--texts-b", "bad")
     assert "unverified" in line
     # the same import without insisting again is refused, even though the set is stored

@@ -94,9 +94,8 @@ def check_model(es: EmbeddingSet, folder: ModelFolder,
     if median >= THRESHOLD:
         return ModelCheck(True, median, len(texts))
     return ModelCheck(False, median, len(texts),
-                      reason=f"{folder.name} encodes the set's texts differently from its "
-                             f"vectors (median cosine {median:.2f} over {len(texts)} rows, "
-                             f"{THRESHOLD} needed)")
+                      reason=f"its encoding of {len(texts)} sampled texts has median cosine "
+                             f"{median:.2f} with the stored vectors, {THRESHOLD} needed")
 
 
 def mismatch_error(check: ModelCheck, model: str) -> InputError:
