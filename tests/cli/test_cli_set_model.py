@@ -6,6 +6,7 @@ pipeline would; the same texts with random vectors are the mismatch.
 """
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -137,6 +138,7 @@ def test_set_model_later_and_what_a_model_cannot_be(minilm_files, tmp_path, caps
 
     by_path = cli_json(capsys, "set-model", "plain", models_dir() / "minilm")
     assert by_path["model_check"]["verified"] is True
+    assert by_path["model"].startswith("minilm (sha256 ")  # installed: named by its name
     # vectors with no text: recorded, unverified, and said so
     bare = tmp_path / "bare.npy"
     np.save(bare, np.asarray(Library().open("plain").vectors))
@@ -148,6 +150,13 @@ def test_set_model_later_and_what_a_model_cannot_be(minilm_files, tmp_path, caps
     np.save(small, np.random.default_rng(0).normal(size=(10, 8)).astype(np.float32))
     assert "384 dimensions" in cli_error(capsys, "import", small, "--model", "minilm",
                                          "--trust-model")
+    # a model folder outside the models folder is recorded by its path, and found there
+    own = tmp_path / "my-minilm"
+    shutil.copytree(models_dir() / "minilm", own)
+    by_path = cli_json(capsys, "set-model", "plain", own)
+    assert by_path["model"].startswith(f"{own} (sha256 ")  # found there by text queries
+    shutil.rmtree(models_dir() / "minilm")
+    cli_json(capsys, "neighbours", "plain", "--text", "a cat", "-k", "3")
 
 
 @needs_minilm

@@ -16,7 +16,8 @@ import threading
 
 import numpy as np
 
-from explorer.compute.encoding.model_folder import ModelFolder, installed_names, open_model
+from explorer.compute.encoding.model_folder import (ModelFolder, installed_names, models_dir,
+                                                    open_model)
 from explorer.core.errors import InputError
 from explorer.core.model_check import ModelCheck
 
@@ -26,8 +27,13 @@ _LOCK = threading.Lock()
 
 
 def model_label(folder: ModelFolder) -> str:
-    """What a set records as its model: the name and the start of model.onnx's sha256."""
-    return f"{folder.name} (sha256 {folder.sha256[:12]})"
+    """What a set records as its model: the name and the start of model.onnx's sha256.
+
+    A model folder outside the models folder (given by its path) is named by its path, so
+    text queries find it where it was; an installed one by its name, so it may move.
+    """
+    installed = folder.path.parent == models_dir().resolve()
+    return f"{folder.name if installed else folder.path} (sha256 {folder.sha256[:12]})"
 
 
 def set_model(model: str | None) -> ModelFolder:
@@ -58,7 +64,8 @@ def set_model(model: str | None) -> ModelFolder:
 
     raise InputError(f"the model that made this set ({name}, sha256 {sha}…) is not installed",
                      hint=f"install it: embedding-explorer models install {name}"
-                     if name in installable() else "put its model folder back in the models folder")
+                     if name in installable() else "put its model folder back where it was, or "
+                                                   "in the models folder")
 
 
 def query_encoder(model: str | None):
