@@ -363,7 +363,9 @@ def run(args, tmp: Path):
         t_end = time.perf_counter()
         pipe_phases.append({**clock.phases(t_end), "reported_items_per_s": res.items_per_second})
         es = library.open(res.entry.id)
-        rows = np.asarray(es.metadata.column("row").to_pylist())
+        meta = es.metadata  # no "row" column when it would equal the position
+        rows = (np.asarray(meta.column("row").to_pylist()) if "row" in meta.column_names
+                else np.arange(es.count))
         vectors = np.empty((args.n, es.dim), np.float32)
         vectors[rows] = np.asarray(es.vectors)
         del es

@@ -57,12 +57,6 @@ def _format(entry: plugins.Entry) -> Format:
                   plugin=None if entry.origin.builtin else entry.origin.distribution)
 
 
-def __getattr__(name: str):
-    if name == "FORMATS":  # computed: plugins are discovered on first use, not at import
-        return list(formats())
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def supported_extensions() -> list[str]:
     return list(dict.fromkeys(ext for fmt in formats() for ext in fmt.extensions))
 
@@ -211,5 +205,5 @@ def _is_string(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
-__all__ = ["FORMATS", "LoadOptions", "detect_format", "formats", "open_file",
+__all__ = ["LoadOptions", "detect_format", "formats", "open_file",
            "supported_extensions"]
