@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import (QComboBox, QFrame, QLabel, QScrollArea, QSizePolicy, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFrame, QLabel, QProgressBar, QScrollArea,
+                               QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
 METRIC_TITLES = {"cosine": "cosine", "dot": "dot", "l2": "L2"}  # display text of the metrics
 DIM_STYLE = "color: gray;"
@@ -31,6 +31,28 @@ def wrapping(label: QLabel) -> QLabel:
     policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
     label.setSizePolicy(policy)
     return label
+
+
+def busy_bar(height: int = 8) -> QProgressBar:
+    """A thin bar in thousandths, hidden until a job runs: a panel's job tracker
+    (`PanelJobs.track`) shows, fills and hides it."""
+    bar = QProgressBar()
+    bar.setRange(0, 1000)
+    bar.setTextVisible(False)
+    bar.setMaximumHeight(height)
+    bar.hide()
+    return bar
+
+
+def titled(title: str | QLabel, content: QWidget) -> QWidget:
+    """`content` under its title (a text, shown in bold, or a label the caller retitles
+    later), without margins: one of several lists side by side in a `FlowSplitter`."""
+    box = QWidget()
+    col = QVBoxLayout(box)
+    col.setContentsMargins(0, 0, 0, 0)
+    col.addWidget(title if isinstance(title, QLabel) else QLabel(f"<b>{title}</b>"))
+    col.addWidget(content, 1)
+    return box
 
 
 def metric_combo(tooltip: str) -> QComboBox:

@@ -70,6 +70,17 @@ def metadata_column(es: EmbeddingSet, name: str, rows: np.ndarray) -> Column:
     return Column(name, lambda i: cell(i, MAX_TEXT), tooltip=lambda i: cell(i, 1000))
 
 
+def item_with_text_column(es: EmbeddingSet, text_col: str | None, rows: np.ndarray) -> Column:
+    """Each row's label, whose tooltip adds the item's text: lists too narrow for a text
+    column still show it on hover."""
+    label = item_column(es, rows)
+    if text_col is None:
+        return label
+    text = metadata_column(es, text_col, rows)
+    return Column("item", label.value,
+                  tooltip=lambda i: f"{label.tooltip(i)}\n{text.tooltip(i)}")
+
+
 class RowsModel(QAbstractTableModel):
     """A ranked list of set rows; cells are computed only when painted."""
 
@@ -173,3 +184,13 @@ class RowsTable(QTableView):
                 self.setColumnWidth(col, widths[col] * char + 14)
             else:
                 header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+
+
+def compared_list() -> RowsTable:
+    """One of several lists shown side by side for comparison: names elided at the left
+    (for dotted names the end says most), and no alternating colours, since shading marks
+    the items only this list holds."""
+    table = RowsTable()
+    table.setTextElideMode(Qt.TextElideMode.ElideLeft)
+    table.setAlternatingRowColors(False)
+    return table

@@ -23,7 +23,7 @@ import html
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QPushButton,
                                QSplitter, QToolTip, QVBoxLayout, QWidget)
 
 from explorer.compute.concepts import (MAX_CATEGORIES, TOP, Binned, Split, bin_scores,
@@ -34,11 +34,11 @@ from explorer.ui.panels.concepts.context import ConceptContext
 from explorer.ui.panels.concepts.validity_text import fmt, validity_tokens
 from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState, Derived
-from explorer.ui.widgets.dock_widgets import (DIM_STYLE, FlowSplitter, headline, scrolling_layout,
-                                            shrinkable, wrapping)
+from explorer.ui.widgets.dock_widgets import (DIM_STYLE, FlowSplitter, busy_bar, headline,
+                                            scrolling_layout, shrinkable, wrapping)
 from explorer.ui.widgets.error_line import ErrorLine
-from explorer.ui.widgets.ranked_table import (Column, RowsTable, format_score, item_column,
-                                            metadata_column, text_column)
+from explorer.ui.widgets.ranked_table import (Column, RowsTable, format_score,
+                                            item_with_text_column, text_column)
 
 DERIVED_PREFIX = "concept: "  # the map's colour-by entry is this plus the direction's name
 NONE = "(none)"
@@ -106,11 +106,7 @@ class AxisTab(AxisHistogram, QWidget):
                                   "of a numeric column sit (their mean percentile)")
         self.colour_by.activated.connect(
             lambda _i: self.set_colour_by(self._combo_column(self.colour_by)))
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 1000)
-        self.busy.setTextVisible(False)
-        self.busy.setMaximumHeight(8)
-        self.busy.hide()
+        self.busy = busy_bar()
         controls = QGridLayout()  # two short rows: the dock may be narrow
         controls.addWidget(QLabel("Against"), 0, 0)
         controls.addWidget(self.against, 0, 1)
@@ -330,16 +326,11 @@ class AxisTab(AxisHistogram, QWidget):
         es = self.es
         rows = np.array([it["row"] for it in items], dtype=np.int64)
         values = [it["score"] for it in items]
-        label = item_column(es, rows)
-        text = metadata_column(es, self._text_col, rows) if self._text_col is not None else None
         metric = es.metric
-
-        def tip(i: int) -> str:
-            return label.tooltip(i) if text is None else f"{label.tooltip(i)}\n{text.tooltip(i)}"
 
         columns = [Column("score", lambda i: format_score(metric, values[i]), numeric=True,
                           tooltip=lambda i: f"score {values[i]:.6g} along the direction"),
-                   Column("item", label.value, tooltip=tip)]
+                   item_with_text_column(es, self._text_col, rows)]
         table.rows_model.set_content(rows, columns)
         table.fit_columns({0: 7})
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGridLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton,
+                               QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from explorer.core.errors import InputError
 from explorer.ui.panels.concepts.context import ConceptContext
 from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState
-from explorer.ui.widgets.dock_widgets import DIM_STYLE, shrinkable
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, busy_bar, shrinkable
 from explorer.ui.widgets.error_line import ErrorLine
 
 TEXTS, SELECTION, FILTERS, ITEMS, COMPONENT, ARITHMETIC = (
@@ -94,11 +94,7 @@ class DefinePanel(QWidget):
         self.state = state
         self.context = context
         self.rows: dict[str, np.ndarray | None] = {"A": None, "B": None}
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 1000)
-        self.busy.setTextVisible(False)
-        self.busy.setMaximumHeight(8)
-        self.busy.hide()
+        self.busy = busy_bar()
         self.build_job = jobs.track("define", self.busy, on_end=self._build_ended)
         self.method = QComboBox()
         for name, tip in METHOD_TIPS.items():

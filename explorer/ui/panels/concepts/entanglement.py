@@ -16,12 +16,12 @@ import numpy as np
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
-                               QProgressBar, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from explorer.ui.panels.concepts.context import ConceptContext
 from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState
-from explorer.ui.widgets.dock_widgets import DIM_STYLE, shrinkable, wrapping
+from explorer.ui.widgets.dock_widgets import DIM_STYLE, busy_bar, shrinkable, wrapping
 from explorer.ui.widgets.error_line import ErrorLine
 
 # key -> (combo text, what a cell says, the caption under the table)
@@ -139,11 +139,7 @@ class EntanglementTab(QWidget):
             self.mode.setItemData(self.mode.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.mode.setToolTip("What the cells show")
         self.mode.currentIndexChanged.connect(lambda _i: self._fill())
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 1000)
-        self.busy.setTextVisible(False)
-        self.busy.setMaximumHeight(8)
-        self.busy.hide()
+        self.busy = busy_bar()
         top = QHBoxLayout()
         top.addWidget(QLabel("Show"))
         top.addWidget(self.mode, 1)

@@ -16,16 +16,18 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
+                               QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from explorer.core.library import Library
 from explorer.ui.panels.concepts.context import ConceptContext
 from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState
-from explorer.ui.widgets.dock_widgets import DIM_STYLE, FlowSplitter, headline, wrapping
+from explorer.ui.widgets.dock_widgets import (DIM_STYLE, FlowSplitter, busy_bar, headline, titled,
+                                            wrapping)
 from explorer.ui.widgets.error_line import ErrorLine
-from explorer.ui.widgets.ranked_table import (SCORE_HEADERS, Column, RowsTable, format_score,
-                                            item_column)
+from explorer.ui.widgets.plot import still_plot
+from explorer.ui.widgets.ranked_table import (SCORE_HEADERS, Column, RowsTable, compared_list,
+                                            format_score, item_column)
 
 K = 10  # neighbours compared per query
 SAMPLE = 200  # sampled query items behind the overlap figures
@@ -92,11 +94,7 @@ class RemovalTab(QWidget):
                                     "and concepts)")
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(self._open_clicked)
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 1000)
-        self.busy.setTextVisible(False)
-        self.busy.setMaximumHeight(8)
-        self.busy.hide()
+        self.busy = busy_bar()
         name_row = QHBoxLayout()
         name_row.addWidget(QLabel("New set"))
         name_row.addWidget(self.name, 1)
@@ -124,11 +122,7 @@ class RemovalTab(QWidget):
         QVBoxLayout(self.hist_box).setContentsMargins(0, 0, 0, 0)
         self.hist_box.hide()
 
-        self.side_busy = QProgressBar()
-        self.side_busy.setRange(0, 1000)
-        self.side_busy.setTextVisible(False)
-        self.side_busy.setMaximumHeight(6)
-        self.side_busy.hide()
+        self.side_busy = busy_bar(6)
         self.side_job = jobs.track("removal-neighbours", self.side_busy)
         self.query_label = wrapping(QLabel())
         self.query_label.setTextFormat(Qt.TextFormat.RichText)
@@ -142,19 +136,12 @@ class RemovalTab(QWidget):
         self.titles: dict[str, QLabel] = {}
         self.lists = FlowSplitter(WIDE)
         for key, title in (("before", "Before"), ("after", "After removal")):
-            box = QWidget()
-            col = QVBoxLayout(box)
-            col.setContentsMargins(0, 0, 0, 0)
-            table = RowsTable()
-            table.setTextElideMode(Qt.TextElideMode.ElideLeft)  # dotted names: the end says most
-            table.setAlternatingRowColors(False)  # the shading says "only in this list"
+            table = compared_list()
             table.rowChosen.connect(lambda row: self.state.set_current(row, source=self))
             table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
             table.setToolTip("Click an item to compare its neighbours instead")
             label = QLabel(f"<b>{title}</b>")
-            col.addWidget(label)
-            col.addWidget(table, 1)
-            self.lists.addWidget(box)
+            self.lists.addWidget(titled(label, table))
             self.tables[key] = table
             self.titles[key] = label
         self.side_box = QWidget()
@@ -406,11 +393,7 @@ class RemovalTab(QWidget):
 
     def _histogram(self) -> pg.PlotWidget:
         if self.hist is None:
-            self.hist = pg.PlotWidget()
-            self.hist.setBackground(self.palette().base().color())
-            self.hist.setMenuEnabled(False)
-            self.hist.setMouseEnabled(x=False, y=False)
-            self.hist.hideButtons()
+            self.hist = still_plot(self)
             self.hist.setLabel("left", "sampled items")
             self.hist.setToolTip("How many sampled items keep 0, 1, … k of their k nearest "
                                  "neighbours after the removal; bars at the right mean the "

@@ -17,10 +17,10 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState
 from explorer.ui.widgets.dock_widgets import (DIM_STYLE, METRIC_TITLES, FlowSplitter, headline,
-                                            wrapping)
+                                            titled, wrapping)
 from explorer.ui.widgets.error_line import ErrorLine
-from explorer.ui.widgets.ranked_table import (SCORE_HEADERS, Column, RowsTable, format_score,
-                                            item_column)
+from explorer.ui.widgets.ranked_table import (SCORE_HEADERS, Column, RowsTable, compared_list,
+                                            format_score, item_column)
 
 if TYPE_CHECKING:
     from explorer.compute.neighbours import MetricComparison
@@ -66,18 +66,11 @@ class CompareTab(QWidget):
         self.tables: dict[str, RowsTable] = {}
         self.split = FlowSplitter(WIDE)  # three lists side by side, or stacked when narrow
         for metric, title in METRIC_TITLES.items():
-            box = QWidget()
-            col = QVBoxLayout(box)
-            col.setContentsMargins(0, 0, 0, 0)
-            table = RowsTable()
-            table.setTextElideMode(Qt.TextElideMode.ElideLeft)  # dotted names: the end says most
-            table.setAlternatingRowColors(False)  # the shading says "only in this list"
+            table = compared_list()
             table.rowChosen.connect(self.rowChosen)
             table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
             table.setToolTip("Click an item to make it the query")
-            col.addWidget(QLabel(f"<b>{title}</b>"))
-            col.addWidget(table, 1)
-            self.split.addWidget(box)
+            self.split.addWidget(titled(title, table))
             self.tables[metric] = table
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 6, 2, 2)

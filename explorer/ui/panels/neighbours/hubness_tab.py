@@ -11,15 +11,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QSplitter, QVBoxLayout, QWidget)
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState, Derived
-from explorer.ui.widgets.dock_widgets import METRIC_TITLES, FlowSplitter, metric_combo, wrapping
+from explorer.ui.widgets.dock_widgets import (METRIC_TITLES, FlowSplitter, busy_bar, metric_combo,
+                                            titled, wrapping)
 from explorer.ui.widgets.error_line import ErrorLine
-from explorer.ui.widgets.ranked_table import (Column, RowsTable, item_column, metadata_column,
+from explorer.ui.widgets.plot import still_plot
+from explorer.ui.widgets.ranked_table import (Column, RowsTable, item_with_text_column,
                                             text_column)
 
 if TYPE_CHECKING:
@@ -54,11 +56,7 @@ class HubnessTab(QWidget):
         self.compute_button = QPushButton("Compute")
         self.compute_button.setToolTip(COMPUTE_TIP)
         self.compute_button.clicked.connect(self._compute_or_stop)
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 1000)
-        self.busy.setTextVisible(False)
-        self.busy.setMaximumHeight(8)
-        self.busy.hide()
+        self.busy = busy_bar()
         row = QHBoxLayout()
         row.addWidget(self.k)
         row.addWidget(self.metric_box)
@@ -88,12 +86,7 @@ class HubnessTab(QWidget):
             table.rowChosen.connect(self.rowChosen)
             table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
             table.setToolTip("Click an item to make it the neighbours query")
-            box = QWidget()
-            col = QVBoxLayout(box)
-            col.setContentsMargins(0, 0, 0, 0)
-            col.addWidget(QLabel(f"<b>{title}</b>"))
-            col.addWidget(table, 1)
-            lists.addWidget(box)
+            lists.addWidget(titled(title, table))
 
         self.colour_button = QPushButton("Colour the map by it")
         self.colour_button.setToolTip("Colour the map's points by how often each item is a "
@@ -195,16 +188,10 @@ class HubnessTab(QWidget):
 
     def _fill(self, table: RowsTable, rows: np.ndarray, counts: np.ndarray, k: int) -> None:
         """Hubs or anti-hubs with their k-occurrence; the tooltip adds the item's text."""
-        label = item_column(self.es, rows)
-        text = metadata_column(self.es, self.text_col, rows) if self.text_col is not None else None
-
-        def tip(i: int) -> str:
-            return label.tooltip(i) if text is None else f"{label.tooltip(i)}\n{text.tooltip(i)}"
-
         columns = [Column("k-occ.", lambda i: f"{int(counts[rows[i]]):,}", numeric=True,
                           tooltip=lambda i: f"among the {k} nearest of "
                                             f"{int(counts[rows[i]]):,} other items"),
-                   Column("item", label.value, tooltip=tip)]
+                   item_with_text_column(self.es, self.text_col, rows)]
         table.rows_model.set_content(rows, columns)
         table.fit_columns({0: 6})
 
@@ -214,11 +201,7 @@ class HubnessTab(QWidget):
 
     def _histogram(self) -> pg.PlotWidget:
         if self.hist is None:
-            self.hist = pg.PlotWidget()
-            self.hist.setBackground(self.palette().base().color())
-            self.hist.setMenuEnabled(False)
-            self.hist.setMouseEnabled(x=False, y=False)
-            self.hist.hideButtons()
+            self.hist = still_plot(self)
             self.hist.setLabel("bottom", "k-occurrence")  # short: a narrow panel clips it
             self.hist.setLabel("left", "items (log scale)")
             self.hist.setToolTip("How many items have each k-occurrence (how many times an "
