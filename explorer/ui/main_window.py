@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import (QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence,
-                           QResizeEvent, QShowEvent)
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
                                QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
                                QWidget)
@@ -38,6 +37,7 @@ from explorer.ui.panels.base import Panel, PanelContext
 from explorer.ui.panels import catalogue
 from explorer.ui.session import SessionManager
 from explorer.ui.state import AppState
+from explorer.ui.widgets.file_drops import FileDrops
 from explorer.ui.workers import Job, JobRunner
 
 
@@ -98,7 +98,7 @@ class JobStatus(QWidget):
                 self.label.setText(self._job.label + "…")
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileDrops, QMainWindow):
     def __init__(self, library: Library | None = None, restore: bool = True,
                  panels: Sequence[type[Panel]] | None = None) -> None:
         super().__init__()
@@ -323,15 +323,8 @@ class MainWindow(QMainWindow):
         self.plugins_dialog.open()
 
     # --- drag and drop ---------------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if any(u.isLocalFile() for u in event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
-            self.open_paths(paths)
+    def paths_dropped(self, paths: list[str]) -> None:
+        self.open_paths(paths)
 
     # --- opening ---------------------------------------------------------------
     def open_dialog(self) -> None:

@@ -11,7 +11,7 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox,
                                QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
@@ -23,6 +23,7 @@ from explorer.ui.dialogs.encode_inspect import (Inspection, ModelChoice, Models,
                                                 check_model_folder, describe, find_models,
                                                 inspect_inputs, install_default)
 from explorer.ui.dialogs.messages import error_box
+from explorer.ui.widgets.file_drops import FileDrops
 from explorer.ui.workers import JobRunner
 
 DEFAULTS = EncodeOptions(model="")
@@ -34,7 +35,7 @@ TEXT_FILTER = ("Text, tables, PDF (*.txt *.md *.markdown *.rst *.csv *.tsv *.tab
                "*.tif *.tiff);;All files (*)")
 
 
-class EncodeDialog(QDialog):
+class EncodeDialog(FileDrops, QDialog):
     inspected = Signal(object)  # Inspection, after each look at the inputs
     modelsLoaded = Signal()
 
@@ -231,15 +232,8 @@ class EncodeDialog(QDialog):
         if path:
             self.add_inputs([path])
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if any(u.isLocalFile() for u in event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
-            self.add_inputs(paths)
+    def paths_dropped(self, paths: list[str]) -> None:
+        self.add_inputs(paths)
 
     # --- models ----------------------------------------------------------------
     def model_choice(self) -> ModelChoice | None:
