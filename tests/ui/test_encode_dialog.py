@@ -15,7 +15,6 @@ from explorer.compute.encoding.model_folder import models_dir
 from explorer.compute.encoding.pipeline import EncodeOptions, encode_inputs
 from explorer.core.library import Library
 from explorer.ui.dialogs.encode_dialog import EncodeDialog
-from explorer.ui.main_window import MainWindow
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "compute"))
 from onnx_models import bert_like, write_folder  # noqa: E402
@@ -29,15 +28,6 @@ def model(explorer_home):
     """Installed under the temp EXPLORER_HOME as "tiny", so the dialog lists it."""
     write_folder(models_dir() / "tiny", bert_like())
     return "tiny"
-
-
-@pytest.fixture
-def window(qtbot, explorer_home):
-    win = MainWindow(Library(explorer_home), restore=False)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.jobs.shutdown()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QSpinBox, QVBoxLayout
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import Library
 from explorer.core.session import Session, SetRef
-from explorer.ui.main_window import MainWindow
 from explorer.ui.panels import catalogue
 from explorer.ui.panels.base import Area, Panel
 
@@ -56,6 +55,9 @@ class Fragile(Dummy):
         return [] if settings.get("ok") else [][1]
 
 
+WITH_DUMMY = (*catalogue.panel_classes(), Dummy)
+
+
 @pytest.fixture
 def library(explorer_home):
     rng = np.random.default_rng(4)
@@ -67,22 +69,6 @@ def library(explorer_home):
     return lib
 
 
-@pytest.fixture
-def windows(qtbot, library):
-    made = []
-
-    def make(panels=tuple(catalogue.panel_classes()) + (Dummy,)) -> MainWindow:
-        win = MainWindow(library, restore=False, panels=panels)
-        qtbot.addWidget(win)
-        win.show()
-        made.append(win)
-        return win
-
-    yield make
-    for win in made:
-        win.jobs.shutdown()
-
-
 def open_session(qtbot, win, path) -> list[str]:
     with qtbot.waitSignal(win.sessions.applied, timeout=WAIT) as applied:
         win.open_paths([str(path)])
@@ -90,7 +76,7 @@ def open_session(qtbot, win, path) -> list[str]:
 
 
 def test_a_dummy_panel_is_saved_and_restored_by_a_session(qtbot, windows, tmp_path):
-    first = windows()
+    first = windows(WITH_DUMMY)
     assert "dummy" in first.docks  # a dock like every other panel's, from its area
     with qtbot.waitSignal(first.state.setChanged, timeout=WAIT):
         first.open_library_set("articles")
@@ -100,7 +86,7 @@ def test_a_dummy_panel_is_saved_and_restored_by_a_session(qtbot, windows, tmp_pa
         first.sessions.save(str(path))
     assert json.loads(path.read_text())["panels"]["dummy"] == {"level": 42}
 
-    second = windows()
+    second = windows(WITH_DUMMY)
     assert open_session(qtbot, second, path) == []
     assert second.panels["dummy"].level.value() == 42
     assert second.state.embedding_set.library_id == "articles"
@@ -109,7 +95,7 @@ def test_a_dummy_panel_is_saved_and_restored_by_a_session(qtbot, windows, tmp_pa
 def test_a_bad_value_in_a_panel_gives_a_note(qtbot, windows, tmp_path):
     path = Session(set=SetRef("articles", "articles", N, D),
                    panels={"dummy": {"level": "x" * 100_000}}).save(tmp_path / "bad.eesession")
-    win = windows()
+    win = windows(WITH_DUMMY)
     notes = open_session(qtbot, win, path)
     assert len(notes) == 1 and "the dummy's level should be a whole number" in notes[0]
     assert win.panels["dummy"].level.value() == 0
@@ -143,7 +129,7 @@ def test_a_hostile_file_gives_notes_not_a_traceback(qtbot, windows, tmp_path):
     data["window"] = {"geometry": "", "state": "AAAA"}  # valid base64, no layout
     path = tmp_path / "hostile.eesession"
     path.write_text(json.dumps(data))
-    win = windows()
+    win = windows(WITH_DUMMY)
     notes = open_session(qtbot, win, path)
     assert notes and all(isinstance(n, str) and len(n) <= 300 for n in notes)
     assert any("'huge' panel should be an object" in n for n in notes)
@@ -160,7 +146,7 @@ def test_a_format_1_session_file_still_opens(qtbot, windows, tmp_path):
                 neighbours={"k": 7}, window={"geometry": "", "state": "AAAA/wAAAAD9"})
     path = tmp_path / "v1.eesession"
     path.write_text(json.dumps(data))
-    win = windows()
+    win = windows(WITH_DUMMY)
     notes = open_session(qtbot, win, path)
     assert notes == ["the session's panel layout is from another version of the app (or "
                      "damaged), so the current layout was kept"]

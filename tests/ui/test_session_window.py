@@ -16,7 +16,6 @@ from explorer.compute.projection import ProjectionParams
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import Library
 from explorer.core.session import Session, SetRef
-from explorer.ui.main_window import MainWindow
 from explorer.ui.panels.map.panel import PLANE
 
 N, D = 600, 16
@@ -37,22 +36,6 @@ def library(explorer_home):
     for i, name in enumerate(("pc1", "pc2")):
         cc.DirectionStore(es).save(cc.component(es, i, name=name))
     return lib
-
-
-@pytest.fixture
-def windows(qtbot, library):
-    made = []
-
-    def make() -> MainWindow:
-        win = MainWindow(library, restore=False)
-        qtbot.addWidget(win)
-        win.show()
-        made.append(win)
-        return win
-
-    yield make
-    for win in made:
-        win.jobs.shutdown()
 
 
 def open_set(qtbot, win):

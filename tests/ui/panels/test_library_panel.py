@@ -11,23 +11,12 @@ import pytest
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from explorer.core.errors import InputError
-from explorer.core.library import Library
 from explorer.core.loaders import LoadOptions
 from explorer.core.partial_folders import TRASH_PREFIX
 from explorer.core.storage import human_bytes, usage
-from explorer.ui.main_window import MainWindow
 from explorer.ui.panels.library import COLUMNS, SIZE
 
 WAIT = 30000  # ms: only how long a broken job may hang a test before it fails
-
-
-@pytest.fixture
-def window(qtbot, explorer_home):
-    win = MainWindow(Library(explorer_home), restore=False)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.jobs.shutdown()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -17,9 +16,7 @@ from explorer.ui.panels.concepts import axis_histogram as concept_axis_histogram
 from explorer.ui.panels.concepts.axis import AxisTab
 from explorer.ui.panels.concepts.context import ConceptContext
 from explorer.ui.panels.concepts.validity_text import validity_plain
-from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState
-from explorer.ui.workers import JobRunner
 
 N, D = 1_000, 16
 WAIT = 60_000
@@ -50,25 +47,19 @@ def planted(explorer_home):
     return es, t
 
 
-@pytest.fixture
-def jobs():
-    runner = JobRunner()
-    yield runner
-    runner.shutdown()
-
-
-def panel_jobs(runner, state, errors=None):
-    """The Concepts panel's PanelJobs, as the panel gives its tabs; errors go to `errors`."""
-    return PanelJobs("concepts", runner, state, (errors if errors is not None else []).append)
-
-
-def open_tab(qtbot, jobs, es, size=(560, 760)):
+def new_tab(qtbot, tab_jobs, es):
+    """An Axis tab on `es`, its context not yet told of the set."""
     state = AppState()
     state.set_set(es)
-    panel = panel_jobs(jobs, state)
+    panel = tab_jobs(state)
     context = ConceptContext(panel)
     tab = AxisTab(state, panel, context)
     qtbot.addWidget(tab)
+    return state, context, tab
+
+
+def open_tab(qtbot, tab_jobs, es, size=(560, 760)):
+    state, context, tab = new_tab(qtbot, tab_jobs, es)
     tab.resize(*size)
     tab.show()
     with qtbot.waitSignal(tab.ready, timeout=WAIT):
@@ -86,9 +77,9 @@ def cell(table, row: int, col: int) -> str:
 
 
 # --- what the tab shows --------------------------------------------------------------------
-def test_histogram_lists_and_validity_follow_the_core(qtbot, jobs, planted):
+def test_histogram_lists_and_validity_follow_the_core(qtbot, tab_jobs, planted):
     es, t = planted
-    state, context, tab = open_tab(qtbot, jobs, es)
+    state, context, tab = open_tab(qtbot, tab_jobs, es)
     d = context.current
     s = cc.scores(es, d)
     np.testing.assert_array_equal(tab.scores, s)
@@ -131,9 +122,9 @@ def test_histogram_lists_and_validity_follow_the_core(qtbot, jobs, planted):
     assert not tab.warnings_label.isVisible()
 
 
-def test_brushing_selects_exactly_the_scores_in_the_range(qtbot, jobs, planted):
+def test_brushing_selects_exactly_the_scores_in_the_range(qtbot, tab_jobs, planted):
     es, _ = planted
-    state, context, tab = open_tab(qtbot, jobs, es)
+    state, context, tab = open_tab(qtbot, tab_jobs, es)
     s = cc.scores(es, context.current)
     ordered = np.sort(s)
     lo, hi = float(ordered[100]), float(ordered[400])  # two items sit on the bounds
@@ -169,9 +160,9 @@ def test_brushing_selects_exactly_the_scores_in_the_range(qtbot, jobs, planted):
     assert state.selection.tolist() == [1, 2, 3]
 
 
-def test_dragging_across_the_plot_brushes(qtbot, jobs, planted):
+def test_dragging_across_the_plot_brushes(qtbot, tab_jobs, planted):
     es, _ = planted
-    state, context, tab = open_tab(qtbot, jobs, es)
+    state, context, tab = open_tab(qtbot, tab_jobs, es)
     s = cc.scores(es, context.current).astype(np.float64)
     plot = tab.plot
     view = plot.getPlotItem().getViewBox()
@@ -191,10 +182,10 @@ def test_dragging_across_the_plot_brushes(qtbot, jobs, planted):
     np.testing.assert_array_equal(state.selection, np.flatnonzero((s >= lo) & (s <= hi)))
 
 
-def test_large_sets_brush_in_a_job(qtbot, jobs, planted, monkeypatch):
+def test_large_sets_brush_in_a_job(qtbot, tab_jobs, planted, monkeypatch):
     es, _ = planted
     monkeypatch.setattr(concept_axis_histogram, "DIRECT_ROWS", 10)
-    state, context, tab = open_tab(qtbot, jobs, es)
+    state, context, tab = open_tab(qtbot, tab_jobs, es)
     s = cc.scores(es, context.current).astype(np.float64)
     lo, hi = np.percentile(s, [10, 20])
     tab.set_brush(lo, hi)
@@ -202,9 +193,9 @@ def test_large_sets_brush_in_a_job(qtbot, jobs, planted, monkeypatch):
     np.testing.assert_array_equal(state.selection, np.flatnonzero((s >= lo) & (s <= hi)))
 
 
-def test_lists_make_the_current_item_and_mark_it(qtbot, jobs, planted):
+def test_lists_make_the_current_item_and_mark_it(qtbot, tab_jobs, planted):
     es, _ = planted
-    state, context, tab = open_tab(qtbot, jobs, es)
+    state, context, tab = open_tab(qtbot, tab_jobs, es)
     s = cc.scores(es, context.current)
     table = tab.high_table
     index = table.rows_model.index(2, 1)
@@ -222,9 +213,9 @@ def test_lists_make_the_current_item_and_mark_it(qtbot, jobs, planted):
     assert not tab.current_line.isVisible()
 
 
-def test_colouring_the_map_gives_it_the_scores(qtbot, jobs, planted):
+def test_colouring_the_map_gives_it_the_scores(qtbot, tab_jobs, planted):
     es, _ = planted
-    state, context, tab = open_tab(qtbot, jobs, es)
+    state, context, tab = open_tab(qtbot, tab_jobs, es)
     s = cc.scores(es, context.current)
     with qtbot.waitSignal(state.viewRequested, timeout=WAIT) as got:
         tab.colour_button.click()
@@ -238,9 +229,9 @@ def test_colouring_the_map_gives_it_the_scores(qtbot, jobs, planted):
     assert "weak" in derived.note and "99th" in derived.note
 
 
-def test_against_revalidates_and_reports_the_spearman(qtbot, jobs, planted):
+def test_against_revalidates_and_reports_the_spearman(qtbot, tab_jobs, planted):
     es, _ = planted
-    state, context, tab = open_tab(qtbot, jobs, es)
+    state, context, tab = open_tab(qtbot, tab_jobs, es)
     d = context.current
     assert d.validity.against is None
     assert [tab.against.itemText(i) for i in range(tab.against.count())] == \
@@ -260,9 +251,9 @@ def test_against_revalidates_and_reports_the_spearman(qtbot, jobs, planted):
     assert cc.DirectionStore(es).get("strength").validity.against is None  # not saved here
 
 
-def test_colour_by_splits_the_histogram(qtbot, jobs, planted):
+def test_colour_by_splits_the_histogram(qtbot, tab_jobs, planted):
     es, t = planted
-    state, context, tab = open_tab(qtbot, jobs, es)
+    state, context, tab = open_tab(qtbot, tab_jobs, es)
     columns = [tab.colour_by.itemText(i) for i in range(tab.colour_by.count())]
     assert columns[0] == "(none)" and "cat" in columns and "value" in columns
     assert "id" not in columns and "text" not in columns
@@ -299,7 +290,7 @@ def test_colour_by_splits_the_histogram(qtbot, jobs, planted):
     assert tab.split is None and not tab.legend.isVisible()
 
 
-def test_stale_answers_never_replace_newer_ones(qtbot, jobs, planted):
+def test_stale_answers_never_replace_newer_ones(qtbot, jobs, tab_jobs, planted):
     es, _ = planted
     rng = np.random.default_rng(0)
     rows = rng.permutation(N)
@@ -308,7 +299,7 @@ def test_stale_answers_never_replace_newer_ones(qtbot, jobs, planted):
     other.validity = cc.validate(es, other)
     assert other.validity.warnings
     cc.DirectionStore(es).save(other)
-    state, context, tab = open_tab(qtbot, jobs, es)
+    state, context, tab = open_tab(qtbot, tab_jobs, es)
     qtbot.waitUntil(lambda: len(context.directions) == 2, timeout=WAIT)
     assert context.current.name == "tiny groups"
     assert tab.warnings_label.isVisible()
@@ -346,14 +337,9 @@ def test_stale_answers_never_replace_newer_ones(qtbot, jobs, planted):
     assert tab.direction is None and not tab.plot_box.isVisible()
 
 
-def test_bins_for_a_set_left_meanwhile_are_dropped(qtbot, jobs, planted):
+def test_bins_for_a_set_left_meanwhile_are_dropped(qtbot, jobs, tab_jobs, planted):
     es, _ = planted
-    state = AppState()
-    state.set_set(es)
-    panel = panel_jobs(jobs, state)
-    context = ConceptContext(panel)
-    tab = AxisTab(state, panel, context)
-    qtbot.addWidget(tab)
+    state, context, tab = new_tab(qtbot, tab_jobs, es)
     left = []
 
     def leave(d, _scores) -> None:  # runs right after the tab has asked for the bins
@@ -369,11 +355,11 @@ def test_bins_for_a_set_left_meanwhile_are_dropped(qtbot, jobs, planted):
     assert tab.low_table.rows_model.rowCount() == 0
 
 
-def test_a_narrow_short_panel_scrolls_instead_of_overlapping(qtbot, jobs, planted):
+def test_a_narrow_short_panel_scrolls_instead_of_overlapping(qtbot, tab_jobs, planted):
     """At 300 px wide and too short for it all, nothing of the plot's box lies over
     anything else (the tab scrolls), and the axis title fits under the plot."""
     es, _ = planted
-    state, context, tab = open_tab(qtbot, jobs, es, size=(300, 420))
+    state, context, tab = open_tab(qtbot, tab_jobs, es, size=(300, 420))
     qtbot.wait(50)
 
     def box(widget):
@@ -390,11 +376,11 @@ def test_a_narrow_short_panel_scrolls_instead_of_overlapping(qtbot, jobs, plante
     assert axis.label.boundingRect().width() < tab.plot.width()
 
 
-def test_the_lists_at_each_end_read_in_a_narrow_panel(qtbot, jobs, planted):
+def test_the_lists_at_each_end_read_in_a_narrow_panel(qtbot, tab_jobs, planted):
     """At 360 px the lowest and highest items are stacked, and no item is cut to a dozen
     characters."""
     es, _ = planted
-    state, context, tab = open_tab(qtbot, jobs, es, size=(360, 900))
+    state, context, tab = open_tab(qtbot, tab_jobs, es, size=(360, 900))
     qtbot.wait(50)
     dozen = 13 * tab.low_table.fontMetrics().horizontalAdvance("0")
     for table in (tab.low_table, tab.high_table):

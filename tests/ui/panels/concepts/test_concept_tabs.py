@@ -17,9 +17,7 @@ from explorer.core.library import Library
 from explorer.ui.panels.concepts.context import ConceptContext
 from explorer.ui.panels.concepts.entanglement import EntanglementTab, format_cell
 from explorer.ui.panels.concepts.removal import RemovalTab, format_median
-from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState
-from explorer.ui.workers import JobRunner
 
 N, D = 800, 16
 WAIT = 60_000
@@ -66,18 +64,6 @@ def es(explorer_home, vectors):
     return opened
 
 
-@pytest.fixture
-def jobs():
-    runner = JobRunner()
-    yield runner
-    runner.shutdown()
-
-
-def panel_jobs(runner, state, errors=None):
-    """The Concepts panel's PanelJobs, as the panel gives its tabs; errors go to `errors`."""
-    return PanelJobs("concepts", runner, state, (errors if errors is not None else []).append)
-
-
 def loaded_context(qtbot, panel, es, count=3):
     context = ConceptContext(panel)
     context.set_set(es)
@@ -96,9 +82,9 @@ def expected_cells(matrix) -> list[list[str]]:
 
 
 # --- entanglement ---------------------------------------------------------------------
-def test_entanglement_matrix_matches_core_and_toggles(qtbot, jobs, es):
+def test_entanglement_matrix_matches_core_and_toggles(qtbot, tab_jobs, es):
     state = AppState()
-    panel = panel_jobs(jobs, state)
+    panel = tab_jobs(state)
     context = ConceptContext(panel)
     tab = EntanglementTab(state, panel, context)
     qtbot.addWidget(tab)
@@ -147,9 +133,9 @@ def test_entanglement_matrix_matches_core_and_toggles(qtbot, jobs, es):
     assert tab.table.verticalHeaderItem(row).font().bold()
 
 
-def test_entanglement_needs_two_directions(qtbot, jobs, es):
+def test_entanglement_needs_two_directions(qtbot, tab_jobs, es):
     state = AppState()
-    panel = panel_jobs(jobs, state)
+    panel = tab_jobs(state)
     context = loaded_context(qtbot, panel, es)
     tab = EntanglementTab(state, panel, context)
     qtbot.addWidget(tab)
@@ -175,10 +161,10 @@ def bars_of(tab):
     return np.asarray(items[0].opts["height"])
 
 
-def test_removal_makes_a_derived_set_and_compares_neighbours(qtbot, jobs, es, vectors):
+def test_removal_makes_a_derived_set_and_compares_neighbours(qtbot, tab_jobs, es, vectors):
     state = AppState()
     state.set_set(es)
-    panel = panel_jobs(jobs, state)
+    panel = tab_jobs(state)
     context = ConceptContext(panel)
     tab = RemovalTab(state, panel, context, Library())
     qtbot.addWidget(tab)
@@ -263,13 +249,19 @@ def test_removal_makes_a_derived_set_and_compares_neighbours(qtbot, jobs, es, ve
     assert opened == [entry.id]
 
 
-def test_removal_error_keeps_earlier_results(qtbot, jobs, es, monkeypatch):
+def removal_tab(qtbot, tab_jobs, es):
+    """A Removal tab shown, its context loaded with the three planted directions."""
     state = AppState()
-    panel = panel_jobs(jobs, state)
+    panel = tab_jobs(state)
     context = loaded_context(qtbot, panel, es)
     tab = RemovalTab(state, panel, context, Library())
     qtbot.addWidget(tab)
     tab.show()
+    return state, context, tab
+
+
+def test_removal_error_keeps_earlier_results(qtbot, tab_jobs, es, monkeypatch):
+    state, context, tab = removal_tab(qtbot, tab_jobs, es)
     tab.set_checked(["sv", "sw"])
     assert tab.default_name() == "planted without sv, sw"
     tab.name.setText("no temperature")
@@ -296,13 +288,8 @@ def test_removal_error_keeps_earlier_results(qtbot, jobs, es, monkeypatch):
     assert tab.remove_button.text() == "Remove from a copy"
 
 
-def test_removal_can_be_stopped(qtbot, jobs, es, monkeypatch):
-    state = AppState()
-    panel = panel_jobs(jobs, state)
-    context = loaded_context(qtbot, panel, es)
-    tab = RemovalTab(state, panel, context, Library())
-    qtbot.addWidget(tab)
-    tab.show()
+def test_removal_can_be_stopped(qtbot, tab_jobs, es, monkeypatch):
+    state, context, tab = removal_tab(qtbot, tab_jobs, es)
     started = []
     created = []
     state.libraryChanged.connect(created.append)
@@ -327,13 +314,13 @@ def test_removal_can_be_stopped(qtbot, jobs, es, monkeypatch):
 
 
 # --- the store ------------------------------------------------------------------------
-def test_a_save_and_a_delete_started_together_both_complete(qtbot, jobs, es):
+def test_a_save_and_a_delete_started_together_both_complete(qtbot, jobs, tab_jobs, es):
     """Saving one direction and deleting another at once: both land in the store and both
     answers arrive (one job kind for both used to drop the save's answer)."""
     state = AppState()
     state.set_set(es)
     errors = []
-    panel = panel_jobs(jobs, state, errors)
+    panel = tab_jobs(state, errors)
     context = loaded_context(qtbot, panel, es)
     reloads = []
     reload = context.reload
@@ -351,13 +338,13 @@ def test_a_save_and_a_delete_started_together_both_complete(qtbot, jobs, es):
     assert errors == []
 
 
-def test_long_direction_names_wrap_in_the_headers_instead_of_being_clipped(qtbot, jobs, es):
+def test_long_direction_names_wrap_in_the_headers_instead_of_being_clipped(qtbot, tab_jobs, es):
     store = cc.DirectionStore(es)
     for name, column in (("sentiment of the review", "su"), ("length of the text", "sv")):
         d = cc.from_where(es, f"{column} = 'lo'", f"{column} = 'hi'", name=name)
         store.save(d)
     state = AppState()
-    panel = panel_jobs(jobs, state)
+    panel = tab_jobs(state)
     context = loaded_context(qtbot, panel, es, count=5)
     for width in (330, 520):
         tab = EntanglementTab(state, panel, context)
