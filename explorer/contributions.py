@@ -77,21 +77,18 @@ _PANELS = "explorer.ui.panels"
 # The window's panel order: docks of one area are tabbed in it, and sessions apply in it
 # (concepts before the map, whose saved concept plane asks the concepts panel for it).
 # Plugins' panels follow the built-ins (explorer.ui.panels.catalogue).
-PANELS = [
-    Contribution("panel", "library", f"{_PANELS}.library:LibraryView", label="Library",
-                 description="the sets kept in the library"),
-    Contribution("panel", "item", f"{_PANELS}.item:ItemView", label="Item",
-                 description="everything known about the item looked at"),
-    Contribution("panel", "neighbours", f"{_PANELS}.neighbours.panel:NeighboursView",
-                 label="Neighbours", description="nearest neighbours, comparison, hubness"),
-    Contribution("panel", "concepts", f"{_PANELS}.concepts.panel:ConceptsView",
-                 label="Concepts", description="concept directions and axes"),
-    Contribution("panel", "map", f"{_PANELS}.map.panel:MapView", label="Map",
-                 description="the set's 2-D / 3-D map, the window's centre"),
-    Contribution("panel", "table", f"{_PANELS}.table:TableView", label="Table",
-                 description="the metadata table, filtered by the selection"),
-    Contribution("panel", "compression", f"{_PANELS}.compression.panel:CompressionView",
-                 label="Compression", description="memory budget against search quality"),
-]
+_PANEL_ROWS = (  # name, class under explorer.ui.panels, label, description
+    ("library", "library:LibraryView", "Library", "the sets kept in the library"),
+    ("item", "item:ItemView", "Item", "everything known about the item looked at"),
+    ("neighbours", "neighbours.panel:NeighboursView", "Neighbours",
+     "nearest neighbours, comparison, hubness"),
+    ("concepts", "concepts.panel:ConceptsView", "Concepts", "concept directions and axes"),
+    ("map", "map.panel:MapView", "Map", "the set's 2-D / 3-D map, the window's centre"),
+    ("table", "table:TableView", "Table", "the metadata table, filtered by the selection"),
+    ("compression", "compression.panel:CompressionView", "Compression",
+     "memory budget against search quality"),
+)
+PANELS = [Contribution("panel", name, f"{_PANELS}.{target}", label=label, description=text)
+          for name, target, label, text in _PANEL_ROWS]
 
 CONTRIBUTIONS = [*LOADERS, *PROJECTIONS, *ENCODERS, *COMPRESSION, *PANELS]
