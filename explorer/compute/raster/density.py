@@ -13,13 +13,25 @@ from explorer.compute.raster.view import (
     View,
     as_coords,
     as_spans,
+    category_codes,
     flat_pixels,
     pixels_numpy,
-    visible_mask,
 )
 from explorer.compute.spatial import run_kernel
 
 DEFAULT_MIN_ALPHA = 0.4
+
+
+@jit(nogil=True)
+def _pixel(coords, i, ox, sx, offx, oy, sy, offy, W, H):
+    """The flat index of the pixel point i falls in (row 0 at the top), or -1 outside the view."""
+    tx = (coords[i, 0] - ox) * sx + offx
+    if not (tx >= 0 and tx < W):
+        return -1
+    ty = (coords[i, 1] - oy) * sy + offy
+    if not (ty >= 0 and ty < H):
+        return -1
+    return (H - 1 - np.int64(ty)) * W + np.int64(tx)
 
 
 @jit(nogil=True)
@@ -36,13 +48,9 @@ def _density_cat_kernel(coords, lo, hi, cat, vis, pal, ox, sx, offx, oy, sy, off
                 continue
             if not vis[c]:
                 continue
-            tx = (coords[i, 0] - ox) * sx + offx
-            if not (tx >= 0 and tx < W):
+            p = _pixel(coords, i, ox, sx, offx, oy, sy, offy, W, H)
+            if p < 0:
                 continue
-            ty = (coords[i, 1] - oy) * sy + offy
-            if not (ty >= 0 and ty < H):
-                continue
-            p = (H - 1 - np.int64(ty)) * W + np.int64(tx)
             acc[p, 0] += pal[c, 0]
             acc[p, 1] += pal[c, 1]
             acc[p, 2] += pal[c, 2]
@@ -54,13 +62,9 @@ def _density_cat_kernel(coords, lo, hi, cat, vis, pal, ox, sx, offx, oy, sy, off
 def _density_count_kernel(coords, lo, hi, ox, sx, offx, oy, sy, offy, W, H, cnt):
     for s in range(lo.shape[0]):
         for i in range(lo[s], hi[s]):
-            tx = (coords[i, 0] - ox) * sx + offx
-            if not (tx >= 0 and tx < W):
-                continue
-            ty = (coords[i, 1] - oy) * sy + offy
-            if not (ty >= 0 and ty < H):
-                continue
-            cnt[(H - 1 - np.int64(ty)) * W + np.int64(tx)] += 1
+            p = _pixel(coords, i, ox, sx, offx, oy, sy, offy, W, H)
+            if p >= 0:
+                cnt[p] += 1
     return 0
 
 
@@ -71,13 +75,9 @@ def _density_value_kernel(coords, lo, hi, values, ox, sx, offx, oy, sy, offy, W,
             v = np.float64(values[i])
             if not math.isfinite(v):
                 continue
-            tx = (coords[i, 0] - ox) * sx + offx
-            if not (tx >= 0 and tx < W):
+            p = _pixel(coords, i, ox, sx, offx, oy, sy, offy, W, H)
+            if p < 0:
                 continue
-            ty = (coords[i, 1] - oy) * sy + offy
-            if not (ty >= 0 and ty < H):
-                continue
-            p = (H - 1 - np.int64(ty)) * W + np.int64(tx)
             vsum[p] += v
             cnt[p] += 1
     return 0
@@ -157,14 +157,8 @@ def density_image(coords, rect: Rect, width: int, height: int, categories=None, 
         raise ValueError(f"counts_scale must be one of {_COUNT_SCALES}, not {counts_scale!r}")
 
     if categories is not None:
-        cat = np.asarray(categories)
-        if cat.shape != (n,) or cat.dtype.kind not in "iu":
-            raise ValueError("categories must be an integer array with one code per point")
-        if palette is None:
-            raise ValueError("categories need a palette")
-        pal = rgba(palette)
+        cat, pal, vis = category_codes(categories, n, palette, visible)
         K = len(pal)
-        vis = visible_mask(visible, K)
         acc_dtype = np.uint32 if n * 255 < 2**32 else np.uint64
         acc = np.zeros((P, 4), dtype=acc_dtype)
         pal_w = np.ascontiguousarray(pal[:, :3], dtype=acc_dtype)

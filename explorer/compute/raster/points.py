@@ -22,8 +22,8 @@ from explorer.compute.raster.view import (
     Rect,
     View,
     as_coords,
+    category_codes,
     choose_mode,
-    visible_mask,
 )
 from explorer.compute.spatial import run_kernel
 
@@ -174,13 +174,8 @@ def _colour_mode(n, colours, categories, palette, visible, values, cmap, value_r
             raise ValueError("colours must have one row per point")
         return 0, None, np.ones(1, np.bool_), pal
     if categories is not None:
-        cat = np.asarray(categories)
-        if cat.shape != (n,) or cat.dtype.kind not in "iu":
-            raise ValueError("categories must be an integer array with one code per point")
-        if palette is None:
-            raise ValueError("categories need a palette")
-        pal = rgba(palette)
-        return 1, cat, visible_mask(visible, len(pal)), pal
+        cat, pal, vis = category_codes(categories, n, palette, visible)
+        return 1, cat, vis, pal
     if values is not None:
         vals = np.asarray(values)
         if vals.shape != (n,):

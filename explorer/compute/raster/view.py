@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from explorer.compute.raster.colours import rgba
 from explorer.compute.spatial import spans_to_positions
 
 Rect = tuple[float, float, float, float]
@@ -92,6 +93,19 @@ def visible_mask(visible, k: int) -> np.ndarray:
     if len(v) < k:  # categories past the toggles' length stay visible
         v = np.concatenate([v, np.ones(k - len(v), dtype=np.bool_)])
     return np.ascontiguousarray(v[:k])
+
+
+def category_codes(categories, n: int, palette, visible) -> tuple[np.ndarray, np.ndarray,
+                                                                  np.ndarray]:
+    """(codes, palette as RGBA, visible mask): points coloured by one integer category
+    code each are checked the same way in every image."""
+    cat = np.asarray(categories)
+    if cat.shape != (n,) or cat.dtype.kind not in "iu":
+        raise ValueError("categories must be an integer array with one code per point")
+    if palette is None:
+        raise ValueError("categories need a palette")
+    pal = rgba(palette)
+    return cat, pal, visible_mask(visible, len(pal))
 
 
 def pixels_numpy(a, lo, hi, view: View):
