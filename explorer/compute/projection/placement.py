@@ -16,7 +16,7 @@ from explorer.compute.projection.knn import KnnIndex
 from explorer.compute.projection.rows import (
     clean_rows,
     fit_size,
-    gather,
+    read_fit_rows,
     release,
     sample_rows,
 )
@@ -114,8 +114,7 @@ def fit_sample(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     m = fit_size(n, params.sample, auto_sample, auto_sample)
     rows = sample_rows(n, m, params.seed)
     sampled = rows is not None
-    state.status(f"{label}: reading {m:,} rows" + (f" (a sample of {n:,})" if sampled else ""))
-    x = gather(vectors, rows, cos, state.sub(0.0, 0.05))
+    x = read_fit_rows(vectors, rows, cos, state.sub(0.0, 0.05), label)
     placement = None
     if sampled:
         state.status(f"{label}: finding fitted neighbours of the other {n - m:,} rows")

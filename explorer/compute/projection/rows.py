@@ -101,6 +101,17 @@ def gather(vectors: np.ndarray, rows: np.ndarray | None, normalise: bool,
     return out
 
 
+def read_fit_rows(vectors: np.ndarray, rows: np.ndarray | None, normalise: bool,
+                  state: TaskState, label: str) -> np.ndarray:
+    """The rows a `label` layout is fitted on, read as `gather` does, the status saying
+    how many (and of how many, for a sample): every sampled method reports it alike."""
+    n = vectors.shape[0]
+    sampled = rows is not None
+    m = rows.size if sampled else n
+    state.status(f"{label}: reading {m:,} rows" + (f" (a sample of {n:,})" if sampled else ""))
+    return gather(vectors, rows, normalise, state)
+
+
 def fit_size(n: int, sample: int | None, above: int, auto: int) -> int:
     """Rows to fit on: the asked sample, else all up to `above` and `auto` past it."""
     if sample is not None:

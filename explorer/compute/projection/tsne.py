@@ -15,7 +15,7 @@ from explorer.compute.projection.params import PARTIAL_STEPS
 from explorer.compute.projection.pca import fit as fit_pca
 from explorer.compute.projection.pca import pca_init
 from explorer.compute.projection.placement import PLACE_K, place
-from explorer.compute.projection.rows import fit_size, gather, sample_rows
+from explorer.compute.projection.rows import fit_size, read_fit_rows, sample_rows
 from explorer.core.jobs import TaskState
 
 if TYPE_CHECKING:
@@ -43,8 +43,7 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     p_place = 0.4 if sampled else p_knn
 
     t = time.perf_counter()
-    state.status(f"t-SNE: reading {m:,} rows" + (f" (a sample of {n:,})" if sampled else ""))
-    x = gather(vectors, rows, cos, state.sub(0.0, p_read))
+    x = read_fit_rows(vectors, rows, cos, state.sub(0.0, p_read), "t-SNE")
     timings["read"] = time.perf_counter() - t
     t = time.perf_counter()
     state.status(f"t-SNE: finding {k} nearest neighbours of {m:,} rows")

@@ -24,7 +24,7 @@ from explorer.compute.projection.params import PARTIAL_STEPS
 from explorer.compute.projection.pca import fit as fit_pca
 from explorer.compute.projection.pca import pca_init
 from explorer.compute.projection.placement import PLACE_K, place
-from explorer.compute.projection.rows import fit_size, gather, sample_rows
+from explorer.compute.projection.rows import fit_size, read_fit_rows, sample_rows
 from explorer.core.jobs import Cancelled, TaskState
 
 if TYPE_CHECKING:
@@ -58,8 +58,7 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     p_init = p_place + 0.05
 
     t = time.perf_counter()
-    state.status(f"UMAP: reading {m:,} rows" + (f" (a sample of {n:,})" if sampled else ""))
-    x = gather(vectors, rows, cos, state.sub(0.0, p_read))
+    x = read_fit_rows(vectors, rows, cos, state.sub(0.0, p_read), "UMAP")
     timings["read"] = time.perf_counter() - t
 
     t = time.perf_counter()
