@@ -16,6 +16,7 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.metadata import MetadataQuery
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.state import SelectMode
+from explorer.ui.widgets.filter_hint import NO_EXAMPLE, filter_example
 
 MAX_CELL_CHARS = 300
 MAX_QUERY_CHARS = 10_000  # a session's filter or search beyond this is no one's typing
@@ -107,24 +108,9 @@ class ArrowTableModel(QAbstractTableModel):
 
 
 def filter_placeholder(table: pa.Table | None) -> str:
-    """An example filter over this set's own columns, so it reads as a hint: its most
-    repetitive short text column (a category) and its first numeric one."""
     if table is None:
-        return "Filter (SQL): a WHERE expression over the metadata columns   ⏎"
-    head = table.slice(0, 200)
-    numeric, category = None, None
-    for name, kind in zip(table.column_names, table.schema.types):
-        quoted = name if name.isidentifier() else '"' + name.replace('"', '""') + '"'
-        if numeric is None and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
-            numeric = f"{quoted} > 10"
-        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            values = [v for v in head.column(name).to_pylist()
-                      if isinstance(v, str) and 0 < len(v) <= 20 and "'" not in v]
-            if values and (category is None or len(set(values)) / len(values) < category[0]):
-                category = (len(set(values)) / len(values), f"{quoted} = '{values[0]}'")
-    parts = [part for part in (category[1] if category else None, numeric) if part]
-    example = " and ".join(parts) if parts else "a WHERE expression over the metadata"
-    return f"Filter (SQL), e.g.  {example}   ⏎"
+        return f"Filter (SQL): {NO_EXAMPLE}   ⏎"
+    return f"Filter (SQL), e.g.  {filter_example(table)}   ⏎"
 
 
 class TableView(Panel):

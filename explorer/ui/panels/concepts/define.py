@@ -21,6 +21,7 @@ from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, busy_bar, shrinkable
 from explorer.ui.widgets.error_line import ErrorLine
+from explorer.ui.widgets.filter_hint import NO_EXAMPLE, filter_example
 
 TEXTS, SELECTION, FILTERS, ITEMS, COMPONENT, ARITHMETIC = (
     "Text poles", "Two selections", "Two filters", "Two items", "Principal component",
@@ -207,7 +208,7 @@ class DefinePanel(QWidget):
         self.wheres: dict[str, QLineEdit] = {}
         for pole in ("A", "B"):
             edit = QLineEdit()
-            edit.setPlaceholderText("SQL over the metadata, e.g. kind = 'function'")
+            edit.setPlaceholderText(f"SQL: {NO_EXAMPLE}")
             edit.setToolTip(f"Items matching this filter form group {pole}")
             edit.returnPressed.connect(self.create)
             self.wheres[pole] = edit
@@ -250,6 +251,9 @@ class DefinePanel(QWidget):
     # --- state ---------------------------------------------------------------------------
     def set_set(self, es) -> None:
         self.rows = {"A": None, "B": None}
+        example = filter_example(es.metadata if es is not None else None)
+        for edit in self.wheres.values():
+            edit.setPlaceholderText(f"SQL over the metadata, e.g. {example}")
         self.against.clear()
         self.against.addItem("(no column)", None)
         if es is not None:

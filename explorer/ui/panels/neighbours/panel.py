@@ -33,6 +33,7 @@ from explorer.ui.panels.neighbours.hubness_tab import HubnessTab
 from explorer.ui.state import NeighbourMarks
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, headline, metric_combo, shrinkable, wrapping
 from explorer.ui.widgets.error_line import error_text
+from explorer.ui.widgets.filter_hint import NO_EXAMPLE, filter_example
 from explorer.ui.widgets.ranked_table import (SCORE_HEADERS, Column, RowsTable, format_score,
                                             item_column, metadata_column, text_column)
 
@@ -254,7 +255,7 @@ class NeighboursView(Panel):
         params.addStretch(1)
 
         self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter (SQL), e.g. kind = 'function'")
+        self.filter.setPlaceholderText(f"Filter (SQL): {NO_EXAMPLE}")
         self.filter.setClearButtonEnabled(True)
         self.filter.setToolTip("A DuckDB WHERE expression over the metadata, applied inside the "
                                "search: the results are the true top-k among matching items. "
@@ -366,6 +367,8 @@ class NeighboursView(Panel):
         self.text_col = text_column(es) if es is not None else None
         self.filter.blockSignals(True)
         self.filter.clear()
+        self.filter.setPlaceholderText(
+            f"Filter (SQL), e.g. {filter_example(es.metadata if es is not None else None)}")
         self.filter.blockSignals(False)
         self.expr.clear()
         self._typed = {ARITHMETIC: "", TEXT: ""}
