@@ -34,6 +34,7 @@ from explorer.ui.dialogs.encode_dialog import EncodeDialog, skipped_box
 from explorer.ui.dialogs.messages import ask_choice, ask_drop_nonfinite, error_box, warnings_box
 from explorer.ui.layout import DockLayout
 from explorer.ui.panels.base import Panel, PanelContext
+from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.panels import catalogue
 from explorer.ui.session import SessionManager
 from explorer.ui.state import AppState
@@ -108,6 +109,9 @@ class MainWindow(FileDrops, QMainWindow):
         # a third worker, so a long encode job never holds up opening sets or the views' jobs
         self.jobs = JobRunner(max_workers=3, parent=self)
         self.jobs.jobFailed.connect(lambda job, err: self.show_error(err))
+        # the window's own jobs (opening, importing, encoding) take the panels' path too:
+        # kinds "window:open", "window:encode"; they outlive a change of set
+        self.window_jobs = PanelJobs("window", self.jobs, self.state, self.show_error, parent=self)
         self.setWindowTitle("Embedding Explorer")
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
@@ -385,7 +389,8 @@ class MainWindow(FileDrops, QMainWindow):
                     return
             self._open_failed(error)
 
-        self.jobs.submit("open", f"Reading {Path(path).name}", work, on_done=done, on_error=failed)
+        self.window_jobs.submit("open", f"Reading {Path(path).name}", work, on_done=done,
+                                on_error=failed, set_bound=False)
 
     def _open_failed(self, error: BaseException) -> None:
         self.show_error(error)
@@ -414,8 +419,8 @@ class MainWindow(FileDrops, QMainWindow):
                 self.last_dialog = box
             self._open_next()
 
-        self.jobs.submit("open", f"Importing {Path(path).name}", work, on_done=done,
-                         on_error=self._open_failed)
+        self.window_jobs.submit("open", f"Importing {Path(path).name}", work, on_done=done,
+                                on_error=self._open_failed, set_bound=False)
 
     def open_library_set(self, set_id: str) -> None:
         self._queue.clear()
@@ -423,8 +428,9 @@ class MainWindow(FileDrops, QMainWindow):
 
     def _load_library_set(self, set_id: str) -> None:
         library = self.library
-        self.jobs.submit("open", "Opening set", lambda state: library.open(set_id),
-                         on_done=self._library_set_opened, on_error=self._open_failed)
+        self.window_jobs.submit("open", "Opening set", lambda state: library.open(set_id),
+                                on_done=self._library_set_opened, on_error=self._open_failed,
+                                set_bound=False)
 
     def _library_set_opened(self, es: EmbeddingSet) -> None:
         self.state.set_set(es)
@@ -440,8 +446,9 @@ class MainWindow(FileDrops, QMainWindow):
 
             return library.open(ensure_demo(library, state).id)
 
-        self.jobs.submit("open", "Building the demo set", work,
-                         on_done=self._library_set_opened, on_error=self._open_failed)
+        self.window_jobs.submit("open", "Building the demo set", work,
+                                on_done=self._library_set_opened, on_error=self._open_failed,
+                                set_bound=False)
 
     # --- encoding --------------------------------------------------------------
     def open_encode_dialog(self, inputs: list[str] | None = None,
@@ -466,7 +473,7 @@ class MainWindow(FileDrops, QMainWindow):
         """Encode in the background (job kind "encode", apart from "open"); the new set opens."""
         library = self.library
         self._last_encode = (list(paths), options)
-        if any(job.kind == "encode" for job in self.jobs.running()):
+        if self.window_jobs.running("encode"):
             self.statusBar().showMessage("The running encoding job was stopped; run it again to "
                                          "resume", 10000)
 
@@ -476,8 +483,8 @@ class MainWindow(FileDrops, QMainWindow):
             except Cancelled:
                 return None  # its work folder stays: the same job resumes after its last window
 
-        return self.jobs.submit("encode", label, work, on_done=self._encoded,
-                                on_error=self._encode_failed)
+        return self.window_jobs.submit("encode", label, work, on_done=self._encoded,
+                                       on_error=self._encode_failed, set_bound=False)
 
     def _encoded(self, result: EncodeResult | None) -> None:
         if result is None:

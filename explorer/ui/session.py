@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import slugify
 from explorer.core.session import EMPTY, SUFFIX, SetRef, Session, find_set
+from explorer.ui.panels.jobs import PanelJobs
 
 if TYPE_CHECKING:
     from explorer.ui.main_window import MainWindow
@@ -80,6 +81,8 @@ class SessionManager(QObject):
         self.window = window
         self.notes_box: QMessageBox | None = None
         self._pending: tuple[Path, Session, str, list[str]] | None = None
+        self.jobs = PanelJobs("session", window.jobs, window.state, window.show_error,
+                              parent=self)
         window.state.setChanged.connect(self._set_changed)
 
     # --- saving ------------------------------------------------------------------------
@@ -92,9 +95,8 @@ class SessionManager(QObject):
 
     def save(self, path: str) -> None:
         session = collect(self.window)
-        self.window.jobs.submit("session-save", "Saving the session",
-                                lambda _state: session.save(path), on_done=self._saved,
-                                on_error=self.window.show_error)
+        self.jobs.submit("save", "Saving the session", lambda _state: session.save(path),
+                         on_done=self._saved, set_bound=False)
 
     def _saved(self, path: Path) -> None:
         self.window.statusBar().showMessage(f"Saved the session to {path}", 8000)
@@ -118,9 +120,9 @@ class SessionManager(QObject):
             entry, problem = find_set(library, session.set)
             return session, entry.id if entry else None, notes + ([problem] if problem else [])
 
-        self.window.jobs.submit("session-open", f"Reading {Path(path).name}", work,
-                                on_done=lambda result: self._loaded(Path(path), *result),
-                                on_error=self.window.show_error)
+        self.jobs.submit("open", f"Reading {Path(path).name}", work,
+                         on_done=lambda result: self._loaded(Path(path), *result),
+                         set_bound=False)
 
     def _loaded(self, path: Path, session: Session, set_id: str | None, notes: list[str]) -> None:
         window = self.window

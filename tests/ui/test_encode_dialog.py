@@ -245,7 +245,7 @@ def test_sets_open_while_an_encode_job_runs(qtbot, window, model, tmp_path, monk
         with qtbot.waitSignal(window.state.setChanged, timeout=WAIT):
             window.open_library_set(other.entry.id)
         assert window.state.embedding_set.name == "other"
-        assert "encode" in [j.kind for j in window.jobs.running()]  # still going
+        assert window.window_jobs.running("encode")  # still going
     finally:
         release.set()
     qtbot.waitUntil(lambda: window.last_encode is not None, timeout=WAIT)
