@@ -20,6 +20,7 @@ from explorer.compute.warm_up import warm_up as warm_up_kernels
 from explorer.ui.collector import collect_on_ui_thread
 from explorer.ui.main_window import MainWindow
 from explorer.ui.resources import icon_path
+from explorer.ui.system_libraries import missing_libraries, missing_message, uses_xcb
 from explorer.ui.watchdog import Watchdog, default_log_path, log_to_file
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,10 @@ def warm_up_when_idle(window) -> None:
 def run_gui(argv: list[str]) -> int:
     args = _parse(argv)
     _ensure_display()
+    missing = missing_libraries() if uses_xcb() else []
+    if missing:
+        print(missing_message(missing), file=sys.stderr)
+        return 1
     app = create_app([sys.argv[0]])
     watchdog = start_watchdog() if args.diagnose or debug_mode() else None
     window = MainWindow()
