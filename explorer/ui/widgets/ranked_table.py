@@ -33,11 +33,13 @@ def brief(text: str, limit: int = MAX_TEXT) -> str:
 
 
 def text_column(es: EmbeddingSet) -> str | None:
-    """The column shown next to each neighbour: the set's text, else its first string column."""
+    """The column shown next to each item's label: the set's text, else its first string
+    column; never the column the label already comes from."""
     if es.text_column and es.text_column in es.columns:
-        return es.text_column
+        return es.text_column if es.text_column != es.label_column else None
     strings = [name for name, typ in zip(es.metadata.column_names, es.metadata.schema.types)
-               if name != es.id_column and (pa.types.is_string(typ) or pa.types.is_large_string(typ))]
+               if name not in (es.id_column, es.label_column)
+               and (pa.types.is_string(typ) or pa.types.is_large_string(typ))]
     for preferred in ("text", "summary", "description", "title", "content", "sentence", "name"):
         for name in strings:
             if name.lower() == preferred:
