@@ -17,6 +17,7 @@ from explorer import __version__
 from explorer.compute import index, projection, raster  # noqa: F401 - see warm_up
 from explorer.compute.spatial import GridIndex
 from explorer.compute.warm_up import warm_up as warm_up_kernels
+from explorer.core.jobs import Cancelled, TaskState
 from explorer.ui.collector import collect_on_ui_thread
 from explorer.ui.main_window import MainWindow
 from explorer.ui.resources import icon_path
@@ -24,6 +25,7 @@ from explorer.ui.system_libraries import missing_libraries, missing_message, use
 from explorer.ui.watchdog import Watchdog, default_log_path, log_to_file
 
 log = logging.getLogger(__name__)
+WARM_UP_JOIN_SECONDS = 60.0  # a kernel being compiled when the user quits
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -79,13 +81,15 @@ def start_watchdog() -> Watchdog:
     return watchdog
 
 
-def warm_up() -> None:
+def warm_up(state: TaskState | None = None) -> None:
     """Compile (first launch) or load (later ones) every kernel the map and UMAP use.
 
     The modules holding the kernels are imported with this one, so this thread
     imports nothing: it only compiles or loads machine code.
     """
-    warm_up_kernels()
+    state = state or TaskState()
+    warm_up_kernels(state)
+    state.check()
     xy = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
     grid = GridIndex(xy)
     grid.in_polygon(np.array([-1.0, 1.0, 0.0]), np.array([-1.0, -1.0, 1.0]))
@@ -98,12 +102,19 @@ def warm_up() -> None:
                         palette=raster.categorical_palette(3), radius_px=2)
 
 
-def warm_up_in_background() -> threading.Thread:
-    """`warm_up` off the UI thread, so the first UMAP or map drawing does not wait for the JIT."""
+def warm_up_in_background(state: TaskState | None = None) -> threading.Thread:
+    """`warm_up` off the UI thread, so the first UMAP or map drawing does not wait for the JIT.
+
+    Cancel `state` and join the thread before the interpreter exits: a thread still inside
+    LLVM while Python finalises can crash the process on its way out.
+    """
+    state = state or TaskState()
 
     def work() -> None:
         try:
-            warm_up()
+            warm_up(state)
+        except Cancelled:
+            pass
         except Exception:  # noqa: BLE001 - a failed warm-up only means the first map compiles
             log.exception("the kernels' warm-up failed; they compile when first used")
 
@@ -112,16 +123,26 @@ def warm_up_in_background() -> threading.Thread:
     return thread
 
 
-def warm_up_when_idle(window) -> None:
+def warm_up_when_idle(window, app: QApplication) -> None:
     """Start the warm-up once no job is running: on a first launch it compiles for 10-20 s
-    on both cores, which must not slow down the first set the user opens."""
+    on both cores, which must not slow down the first set the user opens. Quitting stops
+    it between two kernels and waits for the one being compiled."""
     timer = QTimer(window, interval=2000)
+    state = TaskState()
+    started: list[threading.Thread] = []
 
     def check() -> None:
         if not window.jobs.running():
             timer.stop()
-            warm_up_in_background()
+            started.append(warm_up_in_background(state))
+
+    def stop() -> None:
+        timer.stop()
+        state.cancel()
+        for thread in started:
+            thread.join(WARM_UP_JOIN_SECONDS)
     timer.timeout.connect(check)
+    app.aboutToQuit.connect(stop)
     timer.start()
 
 
@@ -136,7 +157,7 @@ def run_gui(argv: list[str]) -> int:
     watchdog = start_watchdog() if args.diagnose or debug_mode() else None
     window = MainWindow()
     window.show()
-    warm_up_when_idle(window)
+    warm_up_when_idle(window, app)
     if args.session:
         window.sessions.open(args.session)
     elif args.files:

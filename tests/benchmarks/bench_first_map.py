@@ -32,7 +32,7 @@ from explorer.core.library import Library
 app = create_app()
 win = MainWindow(Library(), restore=False)
 win.resize(1400, 900); win.show(); app.processEvents()
-warm_up_when_idle(win)  # as run_gui does at start-up
+warm_up_when_idle(win, app)  # as run_gui does at start-up
 t_ui = time.perf_counter()
 done = {}
 win.map_view.renderFinished.connect(lambda mode, n: done.setdefault("t", time.perf_counter()))
