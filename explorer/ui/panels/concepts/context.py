@@ -29,11 +29,15 @@ class ConceptContext(QObject):
         self.current = None  # Direction | None
         self.scores: np.ndarray | None = None  # of `current`, once computed
         self.loaded = False  # the saved directions of `es` have been read
+        # the direction a reload should make current: kept until a reload delivers, since a
+        # newer reload (a delete's, beside a save) replaces the older one before it answers
+        self.wanted: str | None = None
 
     # --- the set -------------------------------------------------------------------------
     def set_set(self, es: EmbeddingSet | None) -> None:
         self.es = es
         self.directions = []
+        self.wanted = None
         self.loaded = es is None or es.path is None  # nothing to read
         self._set_current(None)
         self.directionsChanged.emit()
@@ -45,6 +49,8 @@ class ConceptContext(QObject):
         es = self.es
         if es is None or es.path is None:
             return
+        if then_current is not None:
+            self.wanted = then_current
 
         def work(_state):
             from explorer.compute import concepts as cc
@@ -55,7 +61,8 @@ class ConceptContext(QObject):
             self.directions = directions
             self.loaded = True
             self.directionsChanged.emit()
-            name = then_current or (self.current.name if self.current is not None else None)
+            wanted, self.wanted = self.wanted, None
+            name = wanted or (self.current.name if self.current is not None else None)
             chosen = self.find(name) if name else None
             if chosen is None and self.directions and self.current is None:
                 chosen = self.directions[-1]

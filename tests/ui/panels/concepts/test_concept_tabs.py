@@ -314,9 +314,20 @@ def test_removal_can_be_stopped(qtbot, tab_jobs, es, monkeypatch):
 
 
 # --- the store ------------------------------------------------------------------------
-def test_a_save_and_a_delete_started_together_both_complete(qtbot, jobs, tab_jobs, es):
+@pytest.mark.parametrize("slow", [{}, {"save": 0.3}, {"delete": 0.1, "list": 0.4}])
+def test_a_save_and_a_delete_started_together_both_complete(qtbot, jobs, tab_jobs, es, slow,
+                                                            monkeypatch):
     """Saving one direction and deleting another at once: both land in the store and both
-    answers arrive (one job kind for both used to drop the save's answer)."""
+    answers arrive (one job kind for both used to drop the save's answer), and the saved
+    one is current in any order (a delete landing while the save's reload still reads used
+    to replace that reload, and the save's choice with it)."""
+    for name, seconds in slow.items():
+        method = getattr(cc.DirectionStore, name)
+
+        def slowly(*args, _method=method, _seconds=seconds, **kwargs):
+            time.sleep(_seconds)
+            return _method(*args, **kwargs)
+        monkeypatch.setattr(cc.DirectionStore, name, slowly)
     state = AppState()
     state.set_set(es)
     errors = []
