@@ -24,6 +24,7 @@ from explorer.compute.projection import ProjectionParams, methods, project
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.loaders import detect_format, formats, open_file, supported_extensions
+from fake_plugins import installed
 
 DECLARATION = """
 from explorer.plugins import Contribution
@@ -110,14 +111,8 @@ def site(tmp_path):
 
 @pytest.fixture
 def registry(site):
-    sys.path.insert(0, str(site))
-    try:
-        yield plugins.reload()
-    finally:
-        sys.path.remove(str(site))
-        for name in FAKE_MODULES:
-            sys.modules.pop(name, None)
-        plugins.reload()
+    with installed(site, FAKE_MODULES) as reg:
+        yield reg
 
 
 def _entry(reg: plugins.Registry, kind: str, name: str, dist: str = "lazy-plugin"):

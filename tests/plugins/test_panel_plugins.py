@@ -23,6 +23,7 @@ from explorer.ui.panels import catalogue
 from explorer.ui.panels.base import Panel, PanelContext
 from explorer.ui.state import AppState
 from explorer.ui.workers import JobRunner
+from fake_plugins import installed
 
 BUILTIN_KEYS = ["library", "item", "neighbours", "concepts", "map", "table", "compression"]
 
@@ -113,14 +114,8 @@ def registry(tmp_path):
                   {"fake_panel_decl": DECLARATION, "fake_panels": PANELS})
     _distribution(site, "twin-plugin", "twin = fake_twin_decl:CONTRIBUTIONS",
                   {"fake_twin_decl": TWIN})
-    sys.path.insert(0, str(site))
-    try:
-        yield plugins.reload()
-    finally:
-        sys.path.remove(str(site))
-        for name in FAKE_MODULES:
-            sys.modules.pop(name, None)
-        plugins.reload()
+    with installed(site, FAKE_MODULES) as reg:
+        yield reg
 
 
 @pytest.fixture
