@@ -27,13 +27,8 @@ from explorer.core.loaders.base import (
     read_head,
 )
 from explorer.core.loaders.columns import check_unique_names
-
-# Not "label": in classification sets (most Hugging Face datasets) it is the repeated class.
-ID_NAMES = ("id", "ids", "_id", "uid", "key", "doc_id", "word", "name", "token")
-# Descriptions before names: the text column is the longer text shown beside the label
-# (label_columns.py) and the one a model encodes.
-TEXT_NAMES = ("text", "sentence", "document", "content", "body", "passage", "description",
-              "summary", "abstract", "title", "caption", "word", "name", "label")
+from explorer.core.loaders.guesses import (ID_NAMES, TEXT_NAMES, guess_id_column,
+                                           guess_text_column)
 
 
 def formats() -> tuple[Format, ...]:
@@ -138,8 +133,8 @@ def open_file(path: str | Path, options: LoadOptions | None = None,
     elif metadata.num_rows != n:
         raise InputError(f"metadata has {metadata.num_rows} rows but there are {n} vectors",
                          path=path)
-    id_column = options.id_column or _first_present(metadata, ID_NAMES, integers=True)
-    text_column = _text_column(metadata, id_column)
+    id_column = options.id_column or guess_id_column(metadata)
+    text_column = guess_text_column(metadata, id_column)
     if options.id_column and options.id_column not in metadata.column_names:
         raise InputError(f"no column named {options.id_column!r} for ids", path=path,
                          hint="columns: " + ", ".join(metadata.column_names))
@@ -175,35 +170,26 @@ def _join_metadata(own: pa.Table | None, meta_path: Path, n: int) -> pa.Table:
                          "rows are joined by order, so the counts must match", path=meta_path)
     if own is None or own.num_columns == 0:
         return extra
+    return append_columns(own, extra)[0]
+
+
+def append_columns(own: pa.Table, extra: pa.Table) -> tuple[pa.Table, dict[str, str]]:
+    """`own` with `extra`'s columns after it (rows matched by order), and what each of
+    `extra`'s columns is called there: a name `own` has already gets `_meta` (then
+    `_meta2`, ...), so no column is lost and no name is held twice."""
+    names: dict[str, str] = {}
+    taken = set(own.column_names) | set(extra.column_names)
     for name in extra.column_names:
-        col = extra.column(name)
-        own = own.append_column(name if name not in own.column_names else f"{name}_meta", col)
-    return own
+        stored = name
+        if name in own.column_names:
+            stored, i = f"{name}_meta", 2
+            while stored in taken:
+                stored, i = f"{name}_meta{i}", i + 1
+            taken.add(stored)
+        own = own.append_column(stored, extra.column(name))
+        names[name] = stored
+    return own, names
 
 
-def _first_present(table: pa.Table, names: tuple[str, ...], integers: bool) -> str | None:
-    lower = {c.lower(): c for c in table.column_names}
-    for name in names:
-        if name in lower:
-            t = table.schema.field(lower[name]).type
-            if _is_string(t) or (integers and pa.types.is_integer(t)):
-                return lower[name]
-    return None
-
-
-def _text_column(table: pa.Table, id_column: str | None) -> str | None:
-    """A text-like name first, else the first string column that is not the ids."""
-    found = _first_present(table, TEXT_NAMES, integers=False)
-    if found:
-        return found
-    strings = [c for c in table.column_names if _is_string(table.schema.field(c).type)]
-    others = [c for c in strings if c != id_column]
-    return (others or strings or [None])[0]
-
-
-def _is_string(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t)
-
-
-__all__ = ["LoadOptions", "detect_format", "formats", "open_file",
-           "supported_extensions"]
+__all__ = ["ID_NAMES", "TEXT_NAMES", "LoadOptions", "append_columns", "detect_format", "formats",
+           "open_file", "supported_extensions"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import shlex
 from collections import defaultdict
 
 import numpy as np
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from explorer.core.errors import InputError
+from explorer.core.loaders.guesses import text_columns_ranked
 from explorer.core.loaders.list_columns import (
     NUMBER_RE,
     all_true,
@@ -32,6 +34,7 @@ from explorer.core.loaders.list_columns import (
     string_lists_to_matrix,
 )
 
+ENCODE_OPTION = "encode_column"  # InputError.option of a table of texts: encode which column
 PREFERRED_NAMES = ("embedding", "embeddings", "vector", "vectors", "emb", "embs",
                    "features", "feature", "encoding", "values")
 _DIGITS = re.compile(r"\d+$")
@@ -88,6 +91,9 @@ def split_vectors(table: pa.Table, path, requested: str | None = None,
     kinds = [_kind(table.column(i), t) for i, t in enumerate(types)]
     dims = _after_labels(kinds) if all_numeric else _dimension_columns(names, kinds)
     if not dims:
+        texts = [names[i] for i, k in enumerate(kinds) if k == TEXT and is_string(types[i])]
+        if texts:
+            raise text_without_vectors(table, path, texts)
         raise InputError("no vector column found: no list-of-numbers column and no numeric "
                          "columns", path=path, hint="columns: " + ", ".join(
                              f"{names[i]} ({types[i]})" for i in range(min(20, len(names)))))
@@ -95,6 +101,19 @@ def split_vectors(table: pa.Table, path, requested: str | None = None,
         return _numeric_columns(table, dims, path), _drop(table, dims), f"{len(dims)} columns"
     return (_numeric_columns(table, dims, path, _NOT_A_DIMENSION), _drop(table, dims),
             f"{len(dims)} numeric columns")
+
+
+def text_without_vectors(table: pa.Table, path, texts: list[str]) -> InputError:
+    """A table of texts is something to encode, not a broken embedding file: say how.
+
+    `option` and `choices` (the text columns, the best to encode first) let the GUI open
+    its Encode dialog on the file with that column chosen.
+    """
+    ranked = tuple(text_columns_ranked(table, texts))
+    command = shlex.join(["embedding-explorer", "encode", str(path), "--column", ranked[0],
+                          "--model", "minilm"])
+    return InputError("holds text but no vectors", path=path, hint=f"encode it: {command}",
+                      choices=ranked, option=ENCODE_OPTION)
 
 
 def _requested(table: pa.Table, path, requested: str) -> tuple[np.ndarray, pa.Table, str]:
