@@ -58,6 +58,36 @@ def _read_parquet(path: Path, damaged: str, state: TaskState) -> pa.Table:
         raise InputError(f"{damaged} ({exc})", path=path) from None
 
 
+def read_parquet_head(path: Path, rows: int) -> tuple[int, pa.Table]:
+    """The row count the footer declares and the first `rows` rows, nothing more decoded.
+
+    What a preview of a large metadata file needs: its count without reading a million
+    rows. The same checks as a full read run first (the footer parsed in Python, the
+    declared sizes against memory), so a hostile file is refused the same way.
+    """
+    try:
+        pf = pq.ParquetFile(path)
+        check_column_count(path, pf.metadata.num_columns)
+        num_rows = pf.metadata.num_rows
+        if num_rows < 0:
+            raise InputError(f"not a readable metadata table (its footer declares {num_rows} "
+                             "rows)", path=path)
+        _check_decoded_size(path, num_rows)
+        batches, have = [], 0
+        if rows > 0 and num_rows > 0:
+            for batch in pf.iter_batches(batch_size=rows):  # row groups may be smaller
+                batches.append(batch)
+                have += batch.num_rows
+                if have >= rows:
+                    break
+        table = (pa.Table.from_batches(batches) if batches
+                 else pf.schema_arrow.empty_table())
+    except _ARROW_ERRORS as exc:
+        raise InputError(f"not a readable metadata table ({exc})", path=path) from None
+    check_utf8(table, path)
+    return num_rows, table.slice(0, rows)
+
+
 # Bytes a value of each Parquet physical type takes once decoded (text: its offset; the
 # characters are counted from the chunk's size).
 _DECODED_WIDTH = {"BOOLEAN": 1, "INT32": 4, "FLOAT": 4, "INT64": 8, "DOUBLE": 8, "INT96": 12,
