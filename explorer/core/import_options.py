@@ -88,7 +88,8 @@ class ImportOptions:
         if data is None:
             if entry.format not in {f.name for f in formats()}:
                 return None  # made by the app, not read from a file
-            return cls(metadata_path=entry.source[1] if len(entry.source) > 1 else None,
+            sources = entry.own_sources
+            return cls(metadata_path=sources[1] if len(sources) > 1 else None,
                        drop_nonfinite=entry.nan_rows_dropped > 0,
                        drop_zero=entry.zero_rows_dropped > 0)
         if data.get("version") != OPTIONS_VERSION:

@@ -180,11 +180,17 @@ class Library:
         try:
             vectors = np.load(folder / VECTORS, mmap_mode="r")
             metadata = pq.read_table(folder / METADATA, memory_map=True)
+            # a manifest naming a column the metadata lacks (hand-edited, or written by an
+            # attach killed between its two renames) names nothing, rather than failing later
+            present = set(metadata.column_names)
+            id_col, text_col, label_col = (c if c in present else None for c in
+                                           (entry.id_column, entry.text_column,
+                                            entry.label_column))
             return EmbeddingSet(
                 vectors=vectors, metadata=metadata, name=entry.name, format=entry.format,
                 source=entry.source, metric=entry.metric, model=entry.model,
-                vector_column=entry.vector_column, id_column=entry.id_column,
-                text_column=entry.text_column, label_column=entry.label_column,
+                vector_column=entry.vector_column, id_column=id_col,
+                text_column=text_col, label_column=label_col,
                 model_check=entry.check, library_id=entry.id, path=folder, notes=entry.notes)
         except (OSError, ValueError, pa.ArrowException) as exc:  # changed since it was checked
             raise _damaged(entry.id, folder, str(exc)) from None
@@ -292,7 +298,7 @@ class Library:
                     meta = meta.take(pa.array(keep))
                     if "source_row" not in meta.column_names:
                         meta = meta.append_column("source_row", pa.array(keep, type=pa.int64()))
-                _write_metadata(tmp / METADATA, meta)
+                write_metadata(tmp / METADATA, meta)
                 state.progress(0.95)
                 entry = LibraryEntry(
                     id="", name=name or es.name, count=n_keep, dim=es.dim,
@@ -347,7 +353,7 @@ class Library:
             owner = holder(self.entries(), name, but=entry.id)
             if owner is not None:
                 raise taken_error(name, owner, "choose another name")
-            _write_fields(Path(entry.path), name=name)
+            write_fields(Path(entry.path), name=name)
         entry.name = name
         return entry
 
@@ -360,7 +366,7 @@ class Library:
         with writing_into(self.sets_dir, LIBRARY_FOLDER), names_lock(self.sets_dir):
             entry = self.entry(key)  # the lock: no rename's rewrite of the manifest between
             recorded = None if check is None else check.to_manifest()
-            _write_fields(Path(entry.path), model=model, model_check=recorded)
+            write_fields(Path(entry.path), model=model, model_check=recorded)
         entry.model, entry.model_check = model, recorded
         return entry
 
@@ -370,7 +376,7 @@ class Library:
             entry = self.entry(key)
             if column is not None:
                 check_label_column(column, pq.read_schema(Path(entry.path) / METADATA).names)
-            _write_fields(Path(entry.path), label_column=column)
+            write_fields(Path(entry.path), label_column=column)
         entry.label_column = column
         return entry
 
@@ -435,7 +441,7 @@ class Library:
         """
         base = slugify(entry.name)
         if superseded is not None:
-            _write_fields(Path(superseded.path), name=older_name)
+            write_fields(Path(superseded.path), name=older_name)
         try:
             for _attempt in range(100):
                 entry.id = self._unique_id(base)
@@ -452,7 +458,7 @@ class Library:
             raise InputError(f"could not find a free id for {base!r} in the library")
         except BaseException:
             if superseded is not None:
-                _write_fields(Path(superseded.path), name=superseded.name)
+                write_fields(Path(superseded.path), name=superseded.name)
             raise
 
     def _unique_id(self, base: str) -> str:
@@ -469,9 +475,14 @@ def _leftover(folder: Path) -> bool:
 
 
 def _unchanged(entry: LibraryEntry, path: str) -> bool:
-    """Whether `entry` was imported from `path` and its source files have not changed since."""
+    """Whether `entry` was imported from `path` and its source files have not changed since.
+
+    A metadata file attached later is not a source of the import: a set the user gave
+    labels to is still the set an import of its unchanged file would store (and a change
+    of that metadata file does not make a second copy of the vectors).
+    """
     return bool(entry.source and entry.source[0] == path and entry.fingerprint
-                and fingerprint(entry.source) == entry.fingerprint)
+                and fingerprint(entry.own_sources) == entry.fingerprint)
 
 
 def _replaced_marks(entries: list[LibraryEntry]) -> set[tuple[str, str]]:
@@ -479,7 +490,7 @@ def _replaced_marks(entries: list[LibraryEntry]) -> set[tuple[str, str]]:
     return {(e.replaces.get("id"), e.replaces.get("created")) for e in entries if e.replaces}
 
 
-def _write_fields(folder: Path, **values: object) -> None:
+def write_fields(folder: Path, **values: object) -> None:
     """Change fields of a set's manifest, keeping every other key as written (newer ones too)."""
     with open(folder / MANIFEST, encoding="utf-8") as fh:
         data = json.load(fh)
@@ -574,7 +585,7 @@ def _write_norms(folder: Path, norms: np.ndarray) -> None:
     del vectors
 
 
-def _write_metadata(path: Path, table: pa.Table) -> None:
+def write_metadata(path: Path, table: pa.Table) -> None:
     """Parquet through our own handle, so it can be fsynced before the set becomes visible."""
     try:
         with open(path, "wb") as fh:

@@ -10,8 +10,9 @@ Fields added since schema 1 are optional, so older versions still read these
 manifests: `import_options` (how a file was read, see core/import_options.py) and
 `replaces` (the set a `--replace` import swaps out, hidden from the moment the new
 one is in place until it is deleted), `model_check` (whether `model` was checked
-against the vectors, see core/model_check.py) and `label_column` (what items are
-called in lists; None: the id column, else the text column).
+against the vectors, see core/model_check.py), `label_column` (what items are
+called in lists; None: the id column, else the text column) and `attached_metadata`
+(a metadata file joined to the stored set later, see core/metadata_attach.py).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class LibraryEntry:
     import_options: dict | None = None  # how the file was read; None: made by the app
     replaces: dict | None = None  # {"id", "created"} of the set this one was imported over
     model_check: dict | None = None  # ModelCheck.to_manifest(); None: made here, or not checked
+    attached_metadata: dict | None = None  # a metadata file joined later (core/metadata_attach.py)
     path: str = ""  # where the set is, not what its manifest says
     reused: bool = False  # an import answered with this stored set instead of a new copy
 
@@ -65,6 +67,16 @@ class LibraryEntry:
     def check(self) -> ModelCheck | None:
         """The model check this manifest records (it was validated when the manifest was read)."""
         return None if self.model_check is None else ModelCheck.from_manifest(self.model_check)
+
+    @property
+    def own_sources(self) -> list[str]:
+        """The files the set was read from at import: `source` without a metadata file
+        attached later (the last entry of `source`), which is not part of what an import
+        of the same file would store, so it does not stop the set being reused for it."""
+        attached = (self.attached_metadata or {}).get("path")
+        if attached and len(self.source) > 1 and self.source[-1] == attached:
+            return self.source[:-1]
+        return list(self.source)
 
     @property
     def bytes(self) -> int:

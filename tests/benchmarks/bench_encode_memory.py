@@ -142,7 +142,7 @@ def child(args) -> None:
     wrap(pipeline.WorkFolder, "metadata", "import: read the windows' metadata")
     wrap(library_mod, "check_set", "import: check_set (scan vectors)")
     wrap(library_mod.Library, "_write_vectors", "import: write vectors.npy", static=True)
-    wrap(library_mod, "_write_metadata", "import: write metadata.parquet")
+    wrap(library_mod, "write_metadata", "import: write metadata.parquet")
 
     seen = set()
 
