@@ -126,12 +126,20 @@ def print_neighbours(result: dict) -> None:
               f"{'exact' if result['exact'] else 'approximate'}, "
               f"{result['seconds'] * 1000:.1f} ms)")
         for rank, item in enumerate(result["neighbours"], 1):
-            print(f"{rank:>4}  {item['score']:>10.4f}  #{item['row']:<8} {item['id']}")
+            print(f"{rank:>4}  {item['score']:>10.4f}  #{item['row']:<8} {named(item)}")
         return
     print(result["explanation"])
     print("overlap: " + ", ".join(f"{k} {v:.0%}" for k, v in result["overlap"].items()))
     for metric, items in result["lists"].items():
-        print(f"{metric}: " + ", ".join(str(i["id"]) for i in items))
+        print(f"{metric}: " + ", ".join(i["label"] for i in items))
+
+
+def named(item: dict) -> str:
+    """An item's label, and its id beside it only when that says something more."""
+    label, item_id = item["label"], item["id"]
+    if item_id is None or str(item_id) == label or item_id == item["row"]:  # the row is shown
+        return label
+    return f"{label}  (id {item_id})"
 
 
 def add_index_arguments(parser: argparse.ArgumentParser) -> None:

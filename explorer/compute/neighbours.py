@@ -34,6 +34,7 @@ from explorer.core.library import vectors_signature as library_signature
 from explorer.core.metadata import MetadataQuery
 
 KINDS = ("auto", "flat", "compact", "hnsw", "ivf")
+TEXT_CHARS = 200  # an item's text in a result, cut here: enough to recognise it
 INDEX_KIND = NORMS_KIND  # artefact folder, shared with the norms the import stores
 FORMAT = NORMS_FORMAT
 FLAT_MAX_VALUES = 64_000_000  # 256 MB of float32 (e.g. 170k x 384): one scan takes ~20 ms
@@ -437,12 +438,24 @@ class SearchResult:
             "k": self.k,
             "where": self.where,
             "matching": self.matching,
-            "neighbours": [{"row": int(r), "id": item_id(es, int(r)), "score": float(s)}
+            "neighbours": [{**item_fields(es, int(r)), "score": float(s)}
                            for r, s in zip(self.neighbours.rows, self.neighbours.scores)],
             "exact": bool(self.neighbours.exact),
             "seconds": self.seconds,
             "index": self.index.to_dict(),
         }
+
+
+def item_fields(es: EmbeddingSet, row: int) -> dict:
+    """An item as a result lists it: row, id, what it is called and, when the set has a
+    text column other than what names the items, its text (cut to TEXT_CHARS)."""
+    out = {"row": row, "id": item_id(es, row), "label": es.label(row)}
+    if es.text_column and es.text_column != es.label_column and (es.label_column
+                                                                  or es.id_column):
+        text = es.text(row)
+        out["text"] = text if text is None or len(text) <= TEXT_CHARS \
+            else text[:TEXT_CHARS - 1].rstrip() + "…"
+    return out
 
 
 def item_id(es: EmbeddingSet, row: int):
@@ -507,8 +520,7 @@ class MetricComparison:
         return {
             "query": self.query.to_dict(),
             "k": self.k,
-            "lists": {m: [{"row": int(r), "id": item_id(es, int(r)), "score": float(s),
-                           "norm": float(nm)}
+            "lists": {m: [{**item_fields(es, int(r)), "score": float(s), "norm": float(nm)}
                           for r, s, nm in zip(nb.rows, nb.scores, self.norms[m])]
                       for m, nb in self.lists.items()},
             "overlap": self.overlap,

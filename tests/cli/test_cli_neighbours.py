@@ -75,8 +75,10 @@ def assert_result(result, q, metric="cosine", k=10, exclude=(), allowed=None):
     assert (result["metric"], result["k"]) == (metric, k)
     assert isinstance(result["seconds"], float)
     items = result["neighbours"]
-    assert all(set(item) == {"row", "id", "score"} for item in items)
-    assert all(item["id"] == f"n{item['row']}" for item in items)
+    # the ids name the items (the title is the text, shown beside them)
+    assert all(set(item) == {"row", "id", "label", "text", "score"} for item in items)
+    assert all(item["id"] == item["label"] == f"n{item['row']}" for item in items)
+    assert all(item["text"] == f"item number {item['row']}" for item in items)
     rows, scores = brute(q, metric, k, exclude, allowed)
     assert [item["row"] for item in items] == rows.tolist()
     np.testing.assert_allclose([item["score"] for item in items], scores, rtol=1e-4, atol=1e-4)

@@ -372,7 +372,9 @@ def test_exclude_self_and_result_contract():
     d = result.to_dict(es)
     assert {"query", "metric", "k", "neighbours", "seconds"} <= set(d)
     assert (d["metric"], d["k"], d["query"]["rows"]) == ("cosine", 5, [5])
-    assert [set(n) for n in d["neighbours"]] == [{"row", "id", "score"}] * 5
+    assert [set(n) for n in d["neighbours"]] == [{"row", "id", "label", "text", "score"}] * 5
+    assert [(n["label"], n["text"]) for n in d["neighbours"]] == [
+        (es.label(int(r)), f"item number {r}") for r in result.neighbours.rows]
     ids = es.metadata.column("id").to_pylist()
     assert [(n["row"], n["id"]) for n in d["neighbours"]] == [
         (int(r), ids[r]) for r in result.neighbours.rows]
@@ -436,7 +438,7 @@ def test_compare_metrics_lists_overlaps_and_norm_explanation():
     assert np.median(cmp.norms["dot"]) > np.median(np.linalg.norm(x, axis=1))
     d = cmp.to_dict(es)
     assert set(d["lists"]) == {"cosine", "dot", "l2"}
-    assert {"row", "id", "score", "norm"} == set(d["lists"]["dot"][0])
+    assert {"row", "id", "label", "text", "score", "norm"} == set(d["lists"]["dot"][0])
 
 
 def test_compare_metrics_on_unit_vectors_says_they_rank_the_same():
