@@ -23,7 +23,7 @@ from explorer.core.jobs import Cancelled
 # in the order `--help` lists them
 COMMANDS: tuple[Command, ...] = (
     library.INSPECT, library.IMPORT, library.LIST, library.REMOVE, library.RENAME,
-    library.SET_MODEL, library.SET_LABEL, library.DU,
+    library.SET_MODEL, library.SET_LABEL, library.ATTACH_METADATA, library.REIMPORT, library.DU,
     library.GC, library.FILTER, library.SEARCH,
     analysis.PROJECT, analysis.NEIGHBOURS, analysis.INDEX, analysis.HUBNESS, analysis.COMPRESS,
     encode.ENCODE, encode.MODELS, analysis.CONCEPT,

@@ -1,5 +1,5 @@
 """Subcommands about files and the library: inspect, import, list, remove, rename, set-model,
-set-label, du, gc, filter, search."""
+set-label, attach-metadata, reimport, du, gc, filter, search."""
 
 from __future__ import annotations
 
@@ -232,6 +232,60 @@ def print_set_label(result: dict) -> None:
           + (f"column {column!r}" if column else "their id, else their text"))
 
 
+def add_attach_arguments(parser: argparse.ArgumentParser) -> None:
+    add_set_key(parser)
+    parser.add_argument("file", type=Path,
+                        help="a metadata table (CSV/TSV/Parquet/JSONL) with one row per vector, "
+                             "in the set's order")
+    parser.add_argument("--id-column", metavar="C", help="the file's column naming the items "
+                                                         "(default: guessed)")
+    parser.add_argument("--label-column", metavar="C",
+                        help="the column that names the items in lists (default: a short, "
+                             "mostly unique text column such as name or title)")
+    add_json(parser)
+
+
+def run_attach(args: argparse.Namespace) -> dict:
+    from explorer.core.library import Library
+    from explorer.core.metadata_attach import attach_metadata
+
+    return with_model_check(attach_metadata(Library(), args.set, args.file,
+                                            id_column=args.id_column,
+                                            label_column=args.label_column,
+                                            state=progress(args)))
+
+
+def print_attach(result: dict) -> None:
+    attached = result["attached_metadata"] or {}
+    print(f"{result['id']}: {Path(attached.get('path', '')).name} attached; columns "
+          + ", ".join(result["columns"]))
+    print("items are named by " + (f"column {result['label_column']!r}"
+                                  if result["label_column"] else "their id, else their text"))
+
+
+def add_reimport_arguments(parser: argparse.ArgumentParser) -> None:
+    add_set_key(parser)
+    add_json(parser)
+
+
+def run_reimport(args: argparse.Namespace) -> dict:
+    from explorer.compute.reimport import reimport
+    from explorer.core.library import Library
+
+    return with_model_check(reimport(Library(), args.set, progress(args)))
+
+
+def print_reimport(result: dict) -> None:
+    print(f"re-imported {result['name']!r} (id {result['id']}): {result['count']:,} x "
+          f"{result['dim']}, {result['metric']}")
+    for note in result["notes"]:
+        if not note.startswith("metadata attached from"):
+            print(f"  {note}")
+    line = model_line(result)
+    if line:
+        print(line)
+
+
 def run_du(args: argparse.Namespace) -> dict:
     from explorer.compute.library_storage import library_usage
     from explorer.core.library import Library
@@ -340,6 +394,13 @@ SET_MODEL = Command("set-model", "name the model that made a library set's vecto
                     add_set_model_arguments, run_set_model, print_set_model)
 SET_LABEL = Command("set-label", "choose the column that names a library set's items in lists",
                     add_set_label_arguments, run_set_label, print_set_label)
+ATTACH_METADATA = Command("attach-metadata", "join a metadata file to a library set by row order "
+                                            "(labels for vectors that came alone)",
+                          add_attach_arguments, run_attach, print_attach)
+REIMPORT = Command("reimport", "read a library set's file again with the options it was "
+                               "imported with, and replace the set (attached metadata, label "
+                               "column and a model that still verifies are kept)",
+                   add_reimport_arguments, run_reimport, print_reimport)
 DU = Command("du", "the library's size: each set's vectors, metadata and artefacts, partial "
                    "folders, encode work",
              add_json, run_du, print_du)
