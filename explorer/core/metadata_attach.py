@@ -17,7 +17,8 @@ Atomic: the joined table is written beside metadata.parquet, fsynced and renamed
 it; then the manifest's fields (columns, id/text/label column, source, duplicate ids,
 `attached_metadata`) are rewritten under the library's name lock, the same lock every
 manifest rewrite takes. A failure before the rename leaves the old metadata; one while
-the manifest is written puts the old metadata back. A reader opening the set meanwhile
+the manifest is written puts the old metadata back (a killed process leaves the hidden
+copies, LEFTOVERS, which `gc` removes once they are a day old). A reader opening the set meanwhile
 sees the old table or the new one, never a mix (Library.open ignores a manifest's
 column that is not in the table).
 
@@ -55,6 +56,7 @@ from explorer.core.metadata_files import KEPT_ROWS, POSITIONAL, has_metadata, jo
 from explorer.core.set_names import names_lock
 
 ATTACH_VERSION = 1
+LEFTOVERS = f".{METADATA}.*"  # what a killed attach leaves in the set's folder: `gc` removes it
 BY_ORDER, BY_KEPT_ROWS = "order", "kept rows"  # how the file's rows met the stored ones
 
 

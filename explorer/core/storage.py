@@ -18,6 +18,8 @@ settings), or the library's own folders and lock files.
   cancelled or killed one, which would otherwise resume); gc takes the job's lock
   while it deletes, as a run does (compute/encoding/job_lock.py), so a run starting
   meanwhile waits and then starts afresh;
+- the hidden copies of a set's metadata a metadata attach that was killed left, once
+  a day old (core/metadata_attach.py);
 - artefacts that are damaged (their checksum fails), or were made for other
   vectors (their vector signature is not the set's any more), and files in artefact
   folders that no record owns and that are older than a day (a younger one may
@@ -46,6 +48,7 @@ from explorer.core.jobs import TaskState
 from explorer.core.library import (LIBRARY_FOLDER, METADATA, VECTORS, Library, check_files,
                                    vectors_signature)
 from explorer.core.manifest import LibraryEntry
+from explorer.core.metadata_attach import LEFTOVERS
 from explorer.core.partial_folders import (LOCK_FILE, PARTIAL_PREFIX, TRASH_PREFIX, UNOWNED_AGE,
                                            orphaned)
 
@@ -100,7 +103,8 @@ class LibraryUsage:
 class Removal:
     """Something `gc` removed, or would remove with --dry-run."""
 
-    what: str  # "partial folder", "replaced set", "encode work", "artefact", "stray file"
+    what: str  # "partial folder", "replaced set", "encode work", "artefact", "stray file",
+    #            "attach leftover"
     path: str
     bytes: int
     why: str
@@ -275,6 +279,7 @@ def collect(library: Library, jobs_dir: Path | None = None, dry_run: bool = Fals
             state.status(f"Checking the artefacts of {entry.name}")
             state.progress(i, len(entries))
             _artefacts(entry, report)
+            _attach_leftovers(entry, report)
     state.progress(1)
     return report
 
@@ -359,6 +364,25 @@ def _artefacts(entry: LibraryEntry, report: CleanUp) -> None:
                                           "finish)", entry.id))
             if not report.dry_run:
                 path.unlink(missing_ok=True)
+
+
+def _attach_leftovers(entry: LibraryEntry, report: CleanUp) -> None:
+    """The hidden tables a metadata attach killed mid-way left beside metadata.parquet."""
+    now = time.time()
+    for path in sorted(Path(entry.path).glob(LEFTOVERS)):
+        try:
+            age = now - path.stat().st_mtime
+        except OSError:
+            continue
+        if age < UNOWNED_AGE:
+            report.kept.append(Kept("attach leftover", str(path), "may belong to an attach "
+                                                                  "running now (less than a day "
+                                                                  "old)"))
+            continue
+        report.removed.append(Removal("attach leftover", str(path), _bytes(path, set()),
+                                      "left by a metadata attach that stopped", entry.id))
+        if not report.dry_run:
+            path.unlink(missing_ok=True)
 
 
 @contextmanager

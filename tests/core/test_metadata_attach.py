@@ -331,3 +331,19 @@ def test_a_manifest_naming_columns_the_table_lacks_still_opens(tmp_path, npy_set
     assert es.columns == ["colour"] and (es.id_column, es.text_column, es.label_column) == (
         None, None, None)
     assert es.label(3) == "#3"
+
+
+def test_gc_removes_what_a_killed_attach_left_once_a_day_old(tmp_path, npy_set):
+    from explorer.core.storage import collect
+
+    library, entry = npy_set
+    old, new = (os.path.join(entry.path, f".{METADATA}.{t}") for t in ("aaaa.tmp", "bbbb.old"))
+    for path in (old, new):
+        with open(path, "wb") as fh:
+            fh.write(b"PAR1 half")
+    os.utime(old, (1, 1))
+    report = collect(library)
+    assert [r.path for r in report.removed if r.what == "attach leftover"] == [old]
+    assert [k.path for k in report.kept if k.what == "attach leftover"] == [new]
+    assert not os.path.exists(old) and os.path.exists(new)
+    assert library.open(entry.id).columns == ["row"]
