@@ -32,6 +32,7 @@ cache can serve a result of the old columns.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from datetime import datetime, timezone
@@ -52,7 +53,8 @@ from explorer.core.loaders.base import read_head
 from explorer.core.loaders.columns import check_unique_names
 from explorer.core.loaders.guesses import guess_id_column, guess_text_column
 from explorer.core.manifest import LibraryEntry
-from explorer.core.metadata_files import KEPT_ROWS, POSITIONAL, has_metadata, join_problem
+from explorer.core.metadata_files import (KEPT_ROWS, POSITIONAL, MetadataPreview, has_metadata,
+                                          join_problem, preview_metadata)
 from explorer.core.set_names import names_lock
 
 ATTACH_VERSION = 1
@@ -115,6 +117,32 @@ def attach_metadata(library: Library, key: str, path: str | Path, *,
     return done
 
 
+def preview_attach(library: Library, key: str, path: str | Path,
+                   rows: int = 20) -> MetadataPreview:
+    """`preview_metadata` for set `key`, whose `problem` knows the rows its import dropped:
+    a file with the imported file's count is joined through the rows the import kept (no
+    problem), or refused when the set does not record them; as `attach_metadata` decides."""
+    entry = library.entry(key)
+    preview = preview_metadata(path, entry.count, rows)
+    dropped = entry.nan_rows_dropped + entry.zero_rows_dropped
+    if preview.problem is None or not dropped or not preview.columns:
+        return preview
+    imported = entry.count + dropped
+    if preview.num_rows != imported:
+        return dataclasses.replace(preview, problem=preview.problem + (
+            f" (the imported file had {imported:,}, of which {dropped:,} were dropped)"))
+    if kept_rows(library.open(entry.id).metadata, imported) is not None:
+        return dataclasses.replace(preview, problem=None)
+    return dataclasses.replace(preview, problem=unrecorded(imported, dropped))
+
+
+def unrecorded(imported: int, dropped: int) -> str:
+    """Why a file with the imported file's rows cannot be joined to a set that dropped some."""
+    return (f"has {imported:,} rows, as the imported file had, but {dropped:,} of them "
+            f"{'were' if dropped > 1 else 'was'} dropped at import and the set does not "
+            "record which")
+
+
 def aligned_rows(path: Path, entry: LibraryEntry, metadata: pa.Table) -> tuple[pa.Table, str]:
     """The file's table with one row per stored row, in the stored order, and how."""
     stored = entry.count
@@ -134,8 +162,7 @@ def aligned_rows(path: Path, entry: LibraryEntry, metadata: pa.Table) -> tuple[p
         kept = kept_rows(metadata, imported)
         if kept is None:
             raise InputError(
-                f"has {imported:,} rows, as the imported file had, but {dropped:,} of them "
-                "were dropped at import and the set does not record which", path=path,
+                unrecorded(imported, dropped), path=path,
                 hint=f"attach a file with the set's {stored:,} rows, or import the vectors "
                      f"again with --metadata {path.name}")
         return table.take(pa.array(kept)), BY_KEPT_ROWS

@@ -190,7 +190,7 @@ def test_dropped_rows_without_a_record_of_them_are_refused(tmp_path):
     entry = library.import_file(path, ImportOptions(drop_nonfinite=True))
     with pytest.raises(InputError) as info:
         attach_metadata(library, entry.id, write(tmp_path / "all.csv", items()))
-    assert "has 80 rows, as the imported file had, but 1 of them were dropped" in \
+    assert "has 80 rows, as the imported file had, but 1 of them was dropped" in \
         info.value.message and "79 rows" in info.value.hint
 
 
@@ -347,3 +347,29 @@ def test_gc_removes_what_a_killed_attach_left_once_a_day_old(tmp_path, npy_set):
     assert [k.path for k in report.kept if k.what == "attach leftover"] == [new]
     assert not os.path.exists(old) and os.path.exists(new)
     assert library.open(entry.id).columns == ["row"]
+
+
+def test_the_preview_for_a_set_knows_the_rows_its_import_dropped(tmp_path):
+    from explorer.core.metadata_attach import preview_attach
+    from explorer.core.metadata_files import preview_metadata
+
+    x = vectors()
+    x[[5, 40]] = np.nan
+    np.save(tmp_path / "nan.npy", x)
+    library = Library()
+    entry = library.import_file(tmp_path / "nan.npy", ImportOptions(drop_nonfinite=True))
+    assert preview_attach(library, entry.id, write(tmp_path / "all.csv", items())).problem is None
+    assert preview_attach(library, entry.id, write(tmp_path / "kept.csv",
+                                                   items(N - 2))).problem is None
+    assert preview_attach(library, entry.id, write(tmp_path / "other.csv", items(9))).problem == (
+        "has 9 rows but the set has 78 vectors; rows are joined by order, so the counts must "
+        "match (the imported file had 80, of which 2 were dropped)")
+    # what the plain preview says of the imported file's count, knowing nothing of the set
+    assert "has 80 rows but the set has 78 vectors" in \
+        preview_metadata(tmp_path / "all.csv", 78).problem
+    path = tmp_path / "own.parquet"
+    pq.write_table(pa.table({"source_row": np.arange(N)[::-1].copy(), "vec": list(x)}), path)
+    unrecorded = library.import_file(path, ImportOptions(drop_nonfinite=True))
+    assert preview_attach(library, unrecorded.id, tmp_path / "all.csv").problem == (
+        "has 80 rows, as the imported file had, but 2 of them were dropped at import and the "
+        "set does not record which")
