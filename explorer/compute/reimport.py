@@ -33,7 +33,7 @@ from explorer.core.import_options import ImportOptions
 from explorer.core.jobs import TaskState
 from explorer.core.library import LIBRARY_FOLDER, Library, fingerprint, write_fields
 from explorer.core.manifest import LibraryEntry
-from explorer.core.metadata_attach import attach_metadata
+from explorer.core.metadata_attach import attach_metadata, attached_record
 from explorer.core.metadata_files import read_sample
 from explorer.core.model_check import ModelCheck
 from explorer.core.partial_folders import partial_folder
@@ -65,8 +65,8 @@ def reimport(library: Library, key: str, state: TaskState | None = None) -> Libr
     options.apply(es)
     report = check_set(es, state.sub(0.3, 0.45))
     dropped = report.scan.nan_rows + (report.scan.n_zero_rows if options.drop_zero else 0)
-    attached = entry.attached_metadata or {}
-    if attached.get("path"):
+    attached = attached_record(entry)
+    if attached["path"]:
         check_attached(Path(attached["path"]), es.count, es.count - dropped)
     notes = [f"re-imported from {source.name}, "
              + ("unchanged since the last import" if unchanged else "changed since the last "
@@ -95,11 +95,11 @@ def reimport(library: Library, key: str, state: TaskState | None = None) -> Libr
     elif kept is None:
         notes.append(f"the saved concept directions were not kept: the vectors now have "
                      f"{es.dim} dimensions, not {entry.dim}")
-    if attached.get("path"):
+    if attached["path"]:
         state.status("Attaching the metadata again")
         new = attach_metadata(library, new.id, attached["path"],
-                              id_column=attached.get("id_column"),
-                              label_column=attached.get("label_column"),
+                              id_column=attached["id_column"],
+                              label_column=attached["label_column"],
                               state=state.sub(0.9, 0.98))
         if entry.label_column and entry.label_column in new.columns:
             new = library.set_label_column(new.id, entry.label_column)

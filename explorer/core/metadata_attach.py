@@ -78,11 +78,11 @@ def attach_metadata(library: Library, key: str, path: str | Path, *,
     state.status(f"Reading {path.name}")
     extra, how = aligned_rows(path, entry, es.metadata)
     state.progress(0.5)
-    previous = entry.attached_metadata or {}
+    previous = attached_record(entry)
     own = es.metadata
     if not has_metadata(es):
         own = own.drop_columns([POSITIONAL])
-    gone = [c for c in previous.get("columns", []) if c in own.column_names]
+    gone = [c for c in previous["columns"] if c in own.column_names]
     own = own.drop_columns(gone) if gone else own
     table, names = join(own, extra)
     kept = set(own.column_names) - {KEPT_ROWS}
@@ -115,6 +115,19 @@ def attach_metadata(library: Library, key: str, path: str | Path, *,
         done.notes.append(f"the model {entry.model} was not checked against the text column "
                           f"{text!r}; `embedding-explorer set-model {entry.id} MODEL` checks it")
     return done
+
+
+def attached_record(entry: LibraryEntry) -> dict:
+    """The set's `attached_metadata`, each field of the type it must have (a manifest is read
+    as the user may have edited it): path, id_column, label_column, note (str or None)
+    and columns (the names the attach added)."""
+    data = entry.attached_metadata or {}
+    out = {k: data.get(k) if isinstance(data.get(k), str) else None
+           for k in ("path", "id_column", "label_column", "note")}
+    columns = data.get("columns")
+    out["columns"] = [c for c in columns if isinstance(c, str)] if isinstance(columns, list) \
+        else []
+    return out
 
 
 def preview_attach(library: Library, key: str, path: str | Path,

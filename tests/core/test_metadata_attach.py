@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import threading
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -373,3 +374,14 @@ def test_the_preview_for_a_set_knows_the_rows_its_import_dropped(tmp_path):
     assert preview_attach(library, unrecorded.id, tmp_path / "all.csv").problem == (
         "has 80 rows, as the imported file had, but 2 of them were dropped at import and the "
         "set does not record which")
+
+
+def test_a_hand_edited_record_of_the_last_attach_is_not_believed(tmp_path, npy_set):
+    from explorer.core.library import write_fields
+
+    library, entry = npy_set
+    attach_metadata(library, entry.id, write(tmp_path / "meta.csv", items()))
+    write_fields(Path(entry.path), attached_metadata={"path": 3, "columns": 5, "note": ["x"]})
+    done = attach_metadata(library, entry.id, write(tmp_path / "more.csv",
+                                                    [{"topic": f"t{i}"} for i in range(N)]))
+    assert done.columns == ["id", "name", "description", "topic"]
