@@ -179,7 +179,9 @@ class Library:
             raise _damaged(entry.id, folder, problem)
         try:
             vectors = np.load(folder / VECTORS, mmap_mode="r")
-            metadata = pq.read_table(folder / METADATA, memory_map=True)
+            # one open of the file, mapped: a table an attach renames over it meanwhile is
+            # read whole, old or new (reading it by path may open it twice, and mix the two)
+            metadata = pq.read_table(pa.memory_map(str(folder / METADATA)))
             # a manifest naming a column the metadata lacks (hand-edited, or written by an
             # attach killed between its two renames) names nothing, rather than failing later
             present = set(metadata.column_names)

@@ -143,8 +143,7 @@ def test_attaching_again_replaces_what_the_last_attach_added(tmp_path, npy_set):
 
 def test_a_row_count_mismatch_names_both_counts_and_the_file(tmp_path, npy_set):
     library, entry = npy_set
-    before = (tmp_path / "vecs.npy").read_bytes(), (
-        open(os.path.join(entry.path, METADATA), "rb").read())
+    before = Path(entry.path, METADATA).read_bytes()
     path = write(tmp_path / "short.csv", items(N - 3))
     with pytest.raises(InputError) as info:
         attach_metadata(library, entry.id, path)
@@ -153,7 +152,7 @@ def test_a_row_count_mismatch_names_both_counts_and_the_file(tmp_path, npy_set):
     assert err.message == ("has 77 rows but the set has 80 vectors; rows are joined by order, "
                            "so the counts must match")
     assert "vecs" in err.hint
-    assert open(os.path.join(entry.path, METADATA), "rb").read() == before[1]
+    assert Path(entry.path, METADATA).read_bytes() == before
     assert library.entry(entry.id).attached_metadata is None
 
 
@@ -199,7 +198,7 @@ def test_a_failed_write_leaves_the_old_metadata(tmp_path, npy_set, monkeypatch):
     library, entry = npy_set
     path = write(tmp_path / "meta.csv", items())
     folder = entry.path
-    old = open(os.path.join(folder, METADATA), "rb").read()
+    old = Path(folder, METADATA).read_bytes()
     old_manifest = manifest(entry)
 
     def half_written(target, table):
@@ -210,7 +209,7 @@ def test_a_failed_write_leaves_the_old_metadata(tmp_path, npy_set, monkeypatch):
     monkeypatch.setattr(metadata_attach, "write_metadata", half_written)
     with pytest.raises(InputError, match="full"):
         attach_metadata(library, entry.id, path)
-    assert open(os.path.join(folder, METADATA), "rb").read() == old
+    assert Path(folder, METADATA).read_bytes() == old
     assert sorted(os.listdir(folder)) == ["artifacts", "manifest.json", METADATA, "vectors.npy"]
     monkeypatch.undo()
 
@@ -221,7 +220,7 @@ def test_a_failed_write_leaves_the_old_metadata(tmp_path, npy_set, monkeypatch):
     monkeypatch.setattr(metadata_attach, "write_fields", no_manifest)
     with pytest.raises(InputError, match="full"):
         attach_metadata(library, entry.id, path)
-    assert open(os.path.join(folder, METADATA), "rb").read() == old
+    assert Path(folder, METADATA).read_bytes() == old
     assert manifest(entry) == old_manifest
     assert sorted(os.listdir(folder)) == ["artifacts", "manifest.json", METADATA, "vectors.npy"]
     assert library.open(entry.id).columns == ["row"]
@@ -256,7 +255,7 @@ def test_a_reader_sees_the_old_table_or_the_new_one(tmp_path, npy_set):
     reader = threading.Thread(target=read)
     reader.start()
     try:
-        for i in range(8):
+        for i in range(24):
             attach_metadata(library, entry.id, files[i % 2])
     finally:
         stop.set()
