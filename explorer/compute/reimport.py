@@ -35,7 +35,6 @@ from explorer.core.library import LIBRARY_FOLDER, Library, fingerprint, write_fi
 from explorer.core.manifest import LibraryEntry
 from explorer.core.metadata_attach import attach_metadata, attached_record
 from explorer.core.metadata_files import read_sample
-from explorer.core.model_check import ModelCheck
 from explorer.core.partial_folders import partial_folder
 from explorer.core.set_names import names_lock
 
@@ -151,10 +150,10 @@ def check_recorded_model(entry: LibraryEntry, es: EmbeddingSet, unchanged: bool,
     except InputError:
         if unchanged:
             es.model, es.model_check = entry.model, before
-            return [f"model {entry.model} kept: it is not installed here, but the vectors "
-                    "are those it was recorded for"]
-        return [f"model {entry.model} not kept: it is not installed here, so it could not be "
-                "checked against the new vectors (`set-model` names it again)"]
+            return [(f"model {entry.model} kept: it is not installed here, but the vectors "
+                     "are those it was recorded for")]
+        return [(f"model {entry.model} not kept: it is not installed here, so it could not "
+                 "be checked against the new vectors (`set-model` names it again)")]
     try:
         check = check_model(es, folder, state)
     except InputError as exc:  # another dimension
@@ -162,10 +161,9 @@ def check_recorded_model(entry: LibraryEntry, es: EmbeddingSet, unchanged: bool,
     was_verified = before is not None and before.verified is True
     if check.verified or (check.verified is None and not was_verified):
         es.model, es.model_check = entry.model, check
-        return [] if check.verified else [f"model {entry.model} kept, unverified: "
-                                          f"{check.reason}"]
-    return [f"model {entry.model} not kept: {check.reason or 'it could not be checked'} "
-            "(`set-model` names it again)"]
+        return [] if check.verified else [f"model {entry.model} kept, unverified: {check.reason}"]
+    return [(f"model {entry.model} not kept: {check.reason or 'it could not be checked'} "
+             "(`set-model` names it again)")]
 
 
 def keep_concepts(entry: LibraryEntry, dim: int, into: Path) -> int | None:

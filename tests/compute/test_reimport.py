@@ -229,3 +229,26 @@ def test_json_of_the_returned_entry(tmp_path):
     library = Library()
     library.import_file(tmp_path / "v.npy", name="vecs")
     assert json.dumps(reimport(library, "vecs").to_dict())
+
+
+def test_a_model_no_longer_installed_is_kept_only_for_the_same_vectors(tmp_path, tiny_model):
+    import shutil
+
+    from explorer.compute.encoding.model_check import import_with_model
+    from explorer.compute.encoding.model_folder import models_dir
+
+    path = tmp_path / "t.parquet"
+    t = texts()
+    pq.write_table(pa.table({"text": t, "vec": list(tiny_model.encode(t, kind="document"))}),
+                   path)
+    library = Library()
+    entry = import_with_model(library, path, ImportOptions(), "tiny", name="tiny set")
+    shutil.rmtree(models_dir() / "tiny")
+    new = reimport(library, "tiny set")
+    assert new.model == entry.model and new.model_check == entry.model_check
+    assert (f"model {entry.model} kept: it is not installed here, but the vectors are those it "
+            "was recorded for") in new.notes
+    pq.write_table(pa.table({"text": t[::-1], "vec": list(vectors(dim=16))}), path)
+    new = reimport(library, "tiny set")
+    assert new.model is None
+    assert any("not installed here, so it could not be checked" in n for n in new.notes)
