@@ -1,6 +1,11 @@
 """The main window: the map in the centre, every other panel a dock around it; file opening,
 library, sessions, status bar with progress/cancel.
 
+What the library panel asks for a set (rename, remove, label column, metadata, model,
+re-import) and what an import offers afterwards (metadata for vectors alone, the model)
+are `LibraryActions`' (library_actions.py). A table of text without vectors opens the
+Encode dialog on its text column.
+
 The layout is built from the panels' default areas (`Panel.area`): the left column holds
 the library above the item and analysis panels (tabbed), the bottom area the table with
 wide analyses (compression) tabbed beside it, which get room when brought forward. The
@@ -15,9 +20,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QShowEvent
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
-                               QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
-                               QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
+                               QMessageBox, QProgressBar, QPushButton, QWidget)
 
 from explorer import __version__, plugins
 from explorer.compute.encoding.pipeline import EncodeOptions, EncodeResult, encode_inputs
@@ -28,14 +32,17 @@ from explorer.core.import_options import ImportOptions
 from explorer.core.jobs import Cancelled
 from explorer.core.library import Library
 from explorer.core.loaders import LoadOptions, formats, open_file
+from explorer.core.metadata_files import has_metadata
 from explorer.core.session import is_session_path
 from explorer.ui import settings as ui_settings
 from explorer.ui.dialogs.encode_dialog import EncodeDialog, skipped_box
 from explorer.ui.dialogs.messages import ask_choice, ask_drop_nonfinite, error_box, warnings_box
 from explorer.ui.layout import DockLayout
+from explorer.ui.library_actions import LibraryActions
 from explorer.ui.panels.base import Panel, PanelContext
 from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.panels import catalogue
+from explorer.ui.panels.library import model_shown
 from explorer.ui.session import SessionManager
 from explorer.ui.state import AppState
 from explorer.ui.widgets.file_drops import FileDrops
@@ -43,7 +50,11 @@ from explorer.ui.workers import Job, JobRunner
 
 
 class JobStatus(QWidget):
-    """Status-bar widget: what runs, how far it is, and a button to stop it (Esc)."""
+    """Status-bar widget: what runs, how far it is, and a button to stop it (Esc).
+
+    It follows the newest job, except `quiet` kinds (the library's look at the disk after a
+    change elsewhere, which the user did not ask for); when that one ends, the job still
+    running before it is shown again with its latest status."""
 
     def __init__(self, jobs: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +73,8 @@ class JobStatus(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
         self._job: Job | None = None
+        self.quiet: set[str] = set()  # job kinds never shown here
+        self._texts: dict[int, str] = {}  # each running job's latest status
         jobs.jobStarted.connect(self._started)
         jobs.jobProgress.connect(self._progress)
         jobs.jobStatus.connect(self._status)
@@ -76,6 +89,8 @@ class JobStatus(QWidget):
             self.jobs.cancel(self._job.id)
 
     def _started(self, job: Job) -> None:
+        if job.kind in self.quiet:
+            return
         self._job = job
         self.label.setText(job.label + "…")
         self.bar.setValue(0)
@@ -86,17 +101,19 @@ class JobStatus(QWidget):
             self.bar.setValue(int(fraction * 1000))
 
     def _status(self, job_id: int, text: str) -> None:
+        self._texts[job_id] = text
         if self._job is not None and job_id == self._job.id:
             self.label.setText(text + "…")
 
     def _finished(self, job_id: int) -> None:
+        self._texts.pop(job_id, None)
         if self._job is not None and job_id == self._job.id:
-            running = self.jobs.running()
+            running = [job for job in self.jobs.running() if job.kind not in self.quiet]
             self._job = running[-1] if running else None
             if self._job is None:
                 self.hide()
             else:
-                self.label.setText(self._job.label + "…")
+                self.label.setText(self._texts.get(self._job.id, self._job.label) + "…")
 
 
 class MainWindow(FileDrops, QMainWindow):
@@ -138,8 +155,12 @@ class MainWindow(FileDrops, QMainWindow):
         self.state.viewRequested.connect(self.show_view)
         self.state.openSetRequested.connect(self.open_library_set)
         self.state.libraryChanged.connect(lambda _id: self.refresh_library())
-        self.library_view.removeRequested.connect(self.remove_library_set)
-        self.library_view.renameRequested.connect(self.rename_library_set)
+        # rename, remove, label column, metadata, model... of the library's sets
+        self.library_actions = LibraryActions(
+            self, self.library, self.state, self.window_jobs, self.jobs, self.library_view,
+            lambda text, ms: self.statusBar().showMessage(text, ms))
+        self.library_actions.shownSetRenamed.connect(
+            lambda: self._set_changed(self.state.embedding_set))
         self.storage_dialog = None  # File ▸ Library Storage…, while open
 
         self.dock_layout = DockLayout(self, self.panels)
@@ -149,6 +170,7 @@ class MainWindow(FileDrops, QMainWindow):
         self.dock_layout.reset()
 
         self.job_status = JobStatus(self.jobs)
+        self.job_status.quiet.add(self.library_view.jobs.kind("watch"))
         self.job_status.cancel_button.clicked.connect(self._queue.clear)
         # the set's summary stays on the right, so a passing message never overlaps it
         self.set_info = QLabel()
@@ -382,6 +404,9 @@ class MainWindow(FileDrops, QMainWindow):
                 self._import(path, es, report, ImportOptions.from_load(options))
 
         def failed(error: BaseException) -> None:
+            if isinstance(error, InputError) and error.option == "encode_column":
+                self._encode_table(path, error)
+                return
             if isinstance(error, InputError) and error.choices and error.option:
                 choice = ask_choice(self, error)
                 if choice is not None:
@@ -396,6 +421,16 @@ class MainWindow(FileDrops, QMainWindow):
         self.show_error(error)
         self._open_next()
 
+    def _encode_table(self, path: str, error: InputError) -> None:
+        """A table with text but no vectors: the Encode dialog, with the file and its best
+        text column filled in, makes a set of it."""
+        column = error.choices[0] if error.choices else None
+        self.statusBar().showMessage(
+            f"{Path(path).name} holds text but no vectors: choose a model to encode "
+            + (f"its “{column}” column" if column else "it") + " into a new set", 30000)
+        self.open_encode_dialog([path], column=column)
+        self._open_next()
+
     def _import(self, path: str, es: EmbeddingSet, report, options: ImportOptions) -> None:
         drop = False
         if report.scan.nan_rows:
@@ -406,17 +441,27 @@ class MainWindow(FileDrops, QMainWindow):
             drop = True
         library = self.library
 
-        def work(state) -> EmbeddingSet:
+        def work(state) -> tuple[EmbeddingSet, bool]:
             entry = library.import_set(es, drop_nonfinite=drop, report=report, options=options,
                                        state=state)
-            return library.open(entry.id)
+            stored = library.open(entry.id)
+            return stored, has_metadata(stored)
 
-        def done(stored: EmbeddingSet) -> None:
+        def done(result: tuple[EmbeddingSet, bool]) -> None:
+            stored, described = result
             self.refresh_library(stored.library_id)
             self.state.set_set(stored)
+            more = bool(self._queue)
+
+            def offer() -> None:  # what the set lacks: metadata, its model
+                self.library_actions.after_import(stored, described, path, more)
+
             box = warnings_box(self, path, report)
             if box is not None:
                 self.last_dialog = box
+                box.finished.connect(lambda _r: offer())  # one question at a time
+            else:
+                offer()
             self._open_next()
 
         self.window_jobs.submit("open", f"Importing {Path(path).name}", work, on_done=done,
@@ -451,12 +496,13 @@ class MainWindow(FileDrops, QMainWindow):
                                 set_bound=False)
 
     # --- encoding --------------------------------------------------------------
-    def open_encode_dialog(self, inputs: list[str] | None = None,
-                           model: str | None = None) -> EncodeDialog:
-        """File ▸ Encode Files…, filled in with the last job, so a cancelled one resumes."""
+    def open_encode_dialog(self, inputs: list[str] | None = None, model: str | None = None,
+                           column: str | None = None) -> EncodeDialog:
+        """File ▸ Encode Files…, filled in with the last job, so a cancelled one resumes;
+        `column`: the text column of a table to encode."""
         last_inputs, last_options = self._last_encode or (None, None)
         dialog = EncodeDialog(self, inputs=inputs if inputs is not None else last_inputs,
-                              model=model, options=last_options)
+                              model=model, options=last_options, column=column)
         dialog.accepted.connect(lambda: self.start_encode(dialog.inputs(), dialog.options(),
                                                           dialog.job_label()))
         dialog.finished.connect(lambda _r: self._encode_dialog_closed(dialog))
@@ -508,52 +554,6 @@ class MainWindow(FileDrops, QMainWindow):
     def _encode_failed(self, error: BaseException) -> None:
         self.last_dialog = error_box(self, error, "Cannot encode")
 
-    def remove_library_set(self, set_id: str) -> None:
-        """Remove a set (or a damaged one, by its folder name) after asking."""
-        entries, damaged = self.library.scan()
-        entry = next((e for e in entries if e.id == set_id), None)
-        broken = next((d for d in damaged if d.id == set_id), None)
-        if entry is None and broken is None:  # already gone (removed from the CLI, say)
-            self.refresh_library()
-            self.show_error(InputError(f"no library set {set_id!r}"))
-            return
-        question = (f"Remove “{entry.name}” ({entry.count:,} items) from the library? The "
-                    "original file is not touched." if entry is not None else
-                    f"Remove the damaged set “{set_id}” from the library? ({broken.reason})")
-        answer = QMessageBox.question(self, "Remove set", question)
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        if self.state.embedding_set is not None and self.state.embedding_set.library_id == set_id:
-            self.state.set_set(None)
-        try:
-            self.library.remove(set_id)
-        except InputError as err:  # a read-only library, or removed meanwhile
-            self.show_error(err)
-        self.refresh_library()
-
-    def rename_library_set(self, set_id: str) -> None:
-        """Ask for a new name; one another set has is refused, naming that set."""
-        try:
-            entry = self.library.entry(set_id)
-        except InputError as err:
-            self.refresh_library()
-            self.show_error(err)
-            return
-        name, ok = QInputDialog.getText(self, "Rename set", f"New name for “{entry.name}”:",
-                                        QLineEdit.EchoMode.Normal, entry.name)
-        if not ok or name.strip() == entry.name:
-            return
-        try:
-            renamed = self.library.rename(set_id, name)
-        except InputError as err:
-            self.last_dialog = error_box(self, err, "Cannot rename")
-            return
-        es = self.state.embedding_set
-        if es is not None and es.library_id == set_id:
-            es.name = renamed.name
-            self._set_changed(es)
-        self.refresh_library(set_id)
-
     def refresh_library(self, current: str | None = None) -> None:
         """The library panel lists the sets again (and measures them in its own job)."""
         self.library_view.refresh(current)
@@ -581,6 +581,7 @@ class MainWindow(FileDrops, QMainWindow):
         if es is None:
             self.setWindowTitle("Embedding Explorer")
             self.set_info.setText("")
+            self.set_info.setToolTip("")
             return
         self.setWindowTitle(f"{es.name} — Embedding Explorer")
         self._update_info()
@@ -593,8 +594,10 @@ class MainWindow(FileDrops, QMainWindow):
         if es is None:
             return
         text = f"{es.name}: {es.count:,} × {es.dim}  ·  {es.metric}"
+        model, why = model_shown(es.model, es.model_check)
         if es.model:
-            text += f"  ·  {es.model}"
+            text += f"  ·  {model}"
+        self.set_info.setToolTip(why)
         if len(self.state.selection):
             text += f"  ·  {len(self.state.selection):,} selected"
         self.set_info.setText(text)

@@ -7,6 +7,7 @@ the dialog never blocks and its small jobs never show in the window's status bar
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from pathlib import Path
 
@@ -40,7 +41,10 @@ class EncodeDialog(FileDrops, QDialog):
     modelsLoaded = Signal()
 
     def __init__(self, parent: QWidget | None = None, inputs: list[str] | None = None,
-                 model: str | None = None, options: EncodeOptions | None = None) -> None:
+                 model: str | None = None, options: EncodeOptions | None = None,
+                 column: str | None = None) -> None:
+        """`column`: the text column to encode (a table opened as a set, which held text
+        but no vectors), over the one `options` name."""
         super().__init__(parent)
         self.setObjectName("encodeDialog")
         self.setWindowTitle("Encode files")
@@ -53,6 +57,8 @@ class EncodeDialog(FileDrops, QDialog):
         self._found = Models()
         self._extra: list[ModelChoice] = []  # folders chosen in this dialog
         options = options or DEFAULTS
+        if column is not None:
+            options = dataclasses.replace(options, column=column)
         self._wanted_model = model or options.model or None
         self._build(options)
         self._inspect_timer = QTimer(self, singleShot=True, interval=INSPECT_DELAY_MS)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import errno
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QInputDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from explorer.core.errors import InputError
+from explorer.core.library import Library
 from explorer.core.loaders import LoadOptions
 from explorer.core.partial_folders import TRASH_PREFIX
 from explorer.core.storage import human_bytes, usage
-from explorer.ui.panels.library import COLUMNS, SIZE
+from explorer.ui.panels.library import COLUMNS, SIZE, WATCH_DELAY_MS
 
 WAIT = 30000  # ms: only how long a broken job may hang a test before it fails
+WATCH_QUIET = 3 * WATCH_DELAY_MS
 
 
 @pytest.fixture
@@ -75,7 +78,7 @@ def test_damaged_sets_are_listed_with_why_and_can_be_removed(qtbot, window, vecs
     assert "vecs" in window.library_view.damaged
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     window.library_view.removeRequested.emit("vecs")
-    assert rows(window) == [] and not folder.exists()
+    qtbot.waitUntil(lambda: rows(window) == [] and not folder.exists(), timeout=WAIT)
 
 
 def test_a_set_whose_files_are_damaged_shows_up_once_they_are_checked(qtbot, window, vecs):
@@ -87,33 +90,6 @@ def test_a_set_whose_files_are_damaged_shows_up_once_they_are_checked(qtbot, win
     window.refresh_library()
     qtbot.waitUntil(lambda: "vecs" in window.library_view.damaged, timeout=WAIT)
     assert rows(window)[0].startswith("vecs — damaged: vectors.npy is not a readable")
-
-
-def test_removing_from_a_read_only_library_says_so(qtbot, window, vecs, monkeypatch):
-    open_and_wait(qtbot, window, vecs)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-
-    def read_only(*args, **kwargs):
-        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(window.library.sets_dir))
-    monkeypatch.setattr(os, "rename", read_only)
-    window.remove_library_set("vecs")
-    assert "is not writable" in window.last_dialog.text()
-    assert rows(window) == ["vecs"]
-
-
-def test_rename_refuses_a_taken_name_and_updates_the_title(qtbot, window, vecs, tmp_path,
-                                                            monkeypatch):
-    other = tmp_path / "other.npy"
-    np.save(other, np.ones((5, 12), np.float32))
-    open_and_wait(qtbot, window, other)
-    open_and_wait(qtbot, window, vecs)
-    answers = iter([("other", True), ("my vectors", True)])
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: next(answers))
-    window.rename_library_set("vecs")
-    assert "already has a set called 'other'" in window.last_dialog.text()
-    window.rename_library_set("vecs")
-    assert rows(window) == ["my vectors", "other"]
-    assert window.windowTitle().startswith("my vectors")
 
 
 def test_storage_dialog_shows_du_and_cleans_up_after_asking(qtbot, window, vecs, monkeypatch):
@@ -172,3 +148,86 @@ def test_columns_that_do_not_fit_are_hidden_not_the_name(qtbot, window, vecs):
     assert "imported:" in tree.topLevelItem(0).toolTip(0)  # hidden columns are in the tip
     window.docks["library"].resize(1000, 200)
     qtbot.waitUntil(lambda: not tree.isColumnHidden(COLUMNS.index("Imported")), timeout=WAIT)
+
+
+# --- the list is live: what another window or the CLI changes shows within a second ---------
+LIVE = 1000  # ms
+
+
+def settled(qtbot, window) -> None:
+    """No look at the disk pending or running (the first ones set up the watches)."""
+    view = window.library_view
+    qtbot.waitUntil(lambda: not view.watch_timer.isActive() and not window.jobs.running(),
+                    timeout=WAIT)
+
+
+def test_sets_imported_renamed_and_removed_elsewhere_show_at_once(qtbot, window, vecs):
+    library = window.library
+    assert not library.sets_dir.exists()  # no set yet: the folder above it is watched
+    settled(qtbot, window)
+    assert window.library_view.watcher.directories() == [str(library.root)]
+    other = Library(library.root)  # another window's library, say
+    other.import_file(vecs)
+    qtbot.waitUntil(lambda: rows(window) == ["vecs"], timeout=LIVE)
+    settled(qtbot, window)
+    assert str(library.sets_dir / "vecs") in window.library_view.watcher.directories()
+    other.rename("vecs", "renamed elsewhere")
+    qtbot.waitUntil(lambda: rows(window) == ["renamed elsewhere"], timeout=LIVE)
+    other.remove("vecs")
+    qtbot.waitUntil(lambda: rows(window) == [], timeout=LIVE)
+
+
+def test_a_cli_import_shows_within_a_second(qtbot, window, vecs):
+    settled(qtbot, window)
+    run = subprocess.run([sys.executable, "-m", "explorer", "import", str(vecs), "--name",
+                          "from the shell"], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "EXPLORER_HOME": str(window.library.root)})
+    assert run.returncode == 0, run.stderr
+    qtbot.waitUntil(lambda: rows(window) == ["from the shell"], timeout=LIVE)
+    item = window.library_view.tree.topLevelItem(0)
+    qtbot.waitUntil(lambda: item.text(SIZE) != "…", timeout=WAIT)  # measured, as any refresh
+
+
+def test_a_change_elsewhere_keeps_the_selection_and_the_scroll(qtbot, window, vecs, tmp_path):
+    other = Library(window.library.root)
+    for i in range(30):
+        path = tmp_path / f"v{i:02}.npy"
+        np.save(path, np.full((3, 4), i + 1, np.float32))
+        other.import_file(path)
+    window.refresh_library()
+    view = window.library_view
+    window.docks["library"].setFloating(True)
+    window.docks["library"].resize(500, 260)
+    tree = view.tree
+    qtbot.waitUntil(lambda: tree.verticalScrollBar().maximum() > 0, timeout=WAIT)
+    settled(qtbot, window)
+    tree.verticalScrollBar().setValue(tree.verticalScrollBar().maximum() // 2)
+    top = tree.itemAt(0, 0).text(0)
+    tree.setCurrentItem(tree.itemAt(0, 5))
+    selected = view.selected_id()
+    other.import_file(vecs)  # sorts first (newest): every row moves down one
+    qtbot.waitUntil(lambda: len(rows(window)) == 31, timeout=LIVE)
+    assert view.selected_id() == selected
+    assert tree.itemAt(0, 0).text(0) == top
+
+
+def test_the_panel_does_not_list_again_for_caches_or_its_own_measuring(qtbot, window, vecs):
+    window.library.import_file(vecs)
+    window.refresh_library()
+    settled(qtbot, window)
+    view = window.library_view
+    listed, started = [], []
+    view.listed.connect(lambda: listed.append(1))
+    window.jobs.jobStarted.connect(lambda job: started.append(job.kind))
+    folder = Path(window.library.entry("vecs").path)
+    (folder / "cache-of-a-view.bin").write_bytes(b"x")  # a view's cache: looked at, not listed
+    partial = window.library.sets_dir / ".partial-import-0001"
+    partial.mkdir()  # an import under way elsewhere
+    qtbot.waitUntil(lambda: "library:watch" in started, timeout=LIVE)
+    settled(qtbot, window)
+    partial.rmdir()
+    qtbot.waitUntil(lambda: started.count("library:watch") >= 2, timeout=LIVE)
+    settled(qtbot, window)
+    qtbot.wait(WATCH_QUIET)  # nothing more comes: no look makes another
+    assert listed == [] and "library:measure" not in started
+    assert set(started) == {"library:watch"} and len(started) <= 4
