@@ -28,7 +28,7 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.library import Library
 from explorer.core.manifest import LibraryEntry
-from explorer.core.metadata_attach import attach_metadata
+from explorer.core.metadata_attach import attach_metadata, preview_attach
 from explorer.ui.dialogs.encode_inspect import ModelChoice, find_models
 from explorer.ui.dialogs.messages import error_box
 from explorer.ui.dialogs.metadata_dialog import MetadataDialog
@@ -201,8 +201,10 @@ class LibraryActions(QObject):
             if then is not None:
                 then()
             return
+        library = self.library
         dialog = MetadataDialog(self.window, set_name=entry.name, expected_rows=entry.count,
-                                path=path)
+                                path=path,
+                                previewer=lambda file: preview_attach(library, set_id, file))
         self.metadata_dialog = dialog
 
         def closed(result: int) -> None:

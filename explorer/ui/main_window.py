@@ -32,6 +32,7 @@ from explorer.core.import_options import ImportOptions
 from explorer.core.jobs import Cancelled
 from explorer.core.library import Library
 from explorer.core.loaders import LoadOptions, formats, open_file
+from explorer.core.loaders.columns import ENCODE_OPTION
 from explorer.core.metadata_files import has_metadata
 from explorer.core.session import is_session_path
 from explorer.ui import settings as ui_settings
@@ -404,7 +405,7 @@ class MainWindow(FileDrops, QMainWindow):
                 self._import(path, es, report, ImportOptions.from_load(options))
 
         def failed(error: BaseException) -> None:
-            if isinstance(error, InputError) and error.option == "encode_column":
+            if isinstance(error, InputError) and error.option == ENCODE_OPTION:
                 self._encode_table(path, error)
                 return
             if isinstance(error, InputError) and error.choices and error.option:

@@ -14,7 +14,7 @@ class FakeMetadataDialog(QDialog):
     made: list[tuple] = []  # (set_name, expected_rows, path) of each one made
 
     def __init__(self, parent, *, set_name: str, expected_rows: int,
-                 path: str | None = None) -> None:
+                 path: str | None = None, previewer=None) -> None:
         super().__init__(parent)
         FakeMetadataDialog.made.append((set_name, expected_rows, path))
 

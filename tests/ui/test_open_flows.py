@@ -178,9 +178,8 @@ def test_a_dropped_text_table_too(qtbot, window, tmp_path, monkeypatch):
     window.encode_dialog.reject()
 
 
-# --- with the core's own attach and loaders (issue 16's core part) --------------------------
+# --- with the core's own attach and loaders --------------------------------------------------
 def test_attached_names_label_the_reopened_set(qtbot, window, vecs, names, models, monkeypatch):
-    pytest.importorskip("explorer.core.metadata_attach")
     install(monkeypatch, answer=str(names))
     open_and_wait(qtbot, window, vecs)
     with qtbot.waitSignal(window.state.setChanged, timeout=WAIT):
@@ -191,9 +190,6 @@ def test_attached_names_label_the_reopened_set(qtbot, window, vecs, names, model
 
 
 def test_a_real_text_table_lands_in_the_encode_dialog(qtbot, window, tmp_path):
-    columns = pytest.importorskip("explorer.core.loaders.columns")
-    if not hasattr(columns, "ENCODE_OPTION"):
-        pytest.skip("the loaders do not yet say a table holds only text")
     path = tmp_path / "reviews.csv"
     path.write_text("stars,review\n" + "".join(
         f"{i % 5},this product was {'good' if i % 2 else 'bad'} in way number {i}\n"

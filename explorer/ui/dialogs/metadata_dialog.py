@@ -9,6 +9,7 @@ It writes nothing: the caller attaches the chosen file with the chosen columns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,11 +129,14 @@ def elide(text: str, limit: int, one_line: bool = True) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
-def load_preview(path: str, expected_rows: int, state: TaskState) -> MetadataPreview:
+Previewer = Callable[[str], MetadataPreview]
+
+
+def load_preview(path: str, previewer: Previewer, state: TaskState) -> MetadataPreview:
     """The job: read the file's shape and first rows (a cancelled read's answer is dropped)."""
     state.check()
     state.status(f"Reading {Path(path).name}")
-    preview = preview_metadata(path, expected_rows)
+    preview = previewer(path)
     state.check()
     state.progress(1.0)
     return preview
@@ -145,13 +149,16 @@ class MetadataDialog(FileDrops, QDialog):
     previewFailed = Signal(object)  # the error, once shown
 
     def __init__(self, parent: QWidget | None, *, set_name: str, expected_rows: int,
-                 path: str | None = None) -> None:
+                 path: str | None = None, previewer: Previewer | None = None) -> None:
+        """`previewer`: how a file is judged against the set; by default by its row count
+        alone (a stored set passes `preview_attach`, which knows the rows its import dropped)."""
         super().__init__(parent)
         self.setObjectName("metadataDialog")
         self.setWindowTitle(f"Attach metadata to “{set_name}”")
         self.setAcceptDrops(True)
         self.set_name = set_name
         self.expected_rows = expected_rows
+        self.previewer = previewer or (lambda file: preview_metadata(file, expected_rows))
         self.jobs = JobRunner(parent=self)
         self._preview: MetadataPreview | None = None
         self._job: Job | None = None
@@ -360,7 +367,7 @@ class MetadataDialog(FileDrops, QDialog):
                 self.previewFailed.emit(error)
 
         job = self.jobs.submit("preview", f"Reading {Path(path).name}", load_preview, path,
-                               self.expected_rows, on_done=done, on_error=failed)
+                               self.previewer, on_done=done, on_error=failed)
         self._job = job
 
     def cancel_preview(self) -> None:

@@ -245,3 +245,25 @@ def shoot(qtbot, dlg: MetadataDialog, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     qtbot.wait(100)  # the layout settles on posted events: let them run
     dlg.grab().save(str(SHOTS / f"{name}.png"))
+
+
+def test_a_stored_set_that_dropped_rows_takes_the_imported_files_count(qtbot, library, tmp_path):
+    """With the library's own previewer, a file with the imported file's count can be joined
+    (through the rows the import kept); by row count alone it could not."""
+    from explorer.core.import_options import ImportOptions
+    from explorer.core.metadata_attach import preview_attach
+
+    x = np.random.default_rng(0).normal(size=(ROWS, 16)).astype(np.float32)
+    x[[3, 50]] = np.nan
+    np.save(tmp_path / "nan.npy", x)
+    entry = library.import_file(tmp_path / "nan.npy", ImportOptions(drop_nonfinite=True))
+    path = tmp_path / "papers.parquet"
+    pq.write_table(metadata_table(ROWS), path)
+    for previewer, can in ((None, False),
+                           (lambda file: preview_attach(library, entry.id, file), True)):
+        dlg = MetadataDialog(None, set_name=entry.name, expected_rows=entry.count,
+                             path=str(path), previewer=previewer)
+        qtbot.addWidget(dlg)
+        wait_loaded(qtbot, dlg)
+        assert dlg.attach_button.isEnabled() is can, dlg.summary_label.text()
+        dlg.jobs.shutdown()
