@@ -28,6 +28,7 @@ from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.compression.query import QueryComparison
 from explorer.ui.state import Derived
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, FlowSplitter, wrapping
+from explorer.ui.widgets.plot import plain_axes
 
 COLUMNS = ("method", "bytes/vector", "overlap@k", "1-NN in top k", "rank ρ", "score error",
            "train s", "ms/query", "whole set")
@@ -91,7 +92,7 @@ class CompressionView(Panel):
                                    "each one's neighbours with exact search (Esc cancels)")
         self.run_button.clicked.connect(self.evaluate)
 
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems=plain_axes())  # overlap 0.9, not 900 m
         self.plot.setBackground(None)
         self.plot.setLabel("bottom", "bytes per vector (log scale)")
         self.plot.setLabel("left", "top-k overlap")

@@ -25,6 +25,7 @@ from explorer.ui.panels.concepts.validity_text import fmt
 from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState, SelectMode
 from explorer.ui.widgets.dock_widgets import WrappingBox, wrapping
+from explorer.ui.widgets.plot import plain_axes
 
 if TYPE_CHECKING:
     from explorer.compute.concepts import Direction
@@ -164,13 +165,11 @@ class AxisHistogram:
         if self.plot is None:
             view = BrushViewBox()
             view.on_drag = self._dragging
-            self.plot = pg.PlotWidget(viewBox=view)
+            self.plot = pg.PlotWidget(viewBox=view, axisItems=plain_axes())
             self.plot.setBackground(self.palette().base().color())
             self.plot.setMenuEnabled(False)
             self.plot.hideButtons()
             self.plot.setLabel("left", "items")
-            self.plot.getAxis("bottom").enableAutoSIPrefix(False)
-            self.plot.getAxis("left").enableAutoSIPrefix(False)
             self.plot.setToolTip(PLOT_TIP.format(bins=BINS))
             item = self.plot.getPlotItem()
             item.getAxis("left").setWidth(44)

@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 
 from explorer.ui.state import NeighbourMarks, SelectMode
+from explorer.ui.widgets.plot import plain_axes
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
@@ -103,7 +104,7 @@ class MapCanvas(pg.PlotWidget):
 
     def __init__(self) -> None:
         viewbox = MapViewBox()
-        super().__init__(viewBox=viewbox)
+        super().__init__(viewBox=viewbox, axisItems=plain_axes())  # scores as they are
         self.viewbox = viewbox
         self.setBackground(self.palette().base().color())
         self.hideAxis("left")
@@ -177,7 +178,6 @@ class MapCanvas(pg.PlotWidget):
                 self.hideAxis(side)
             else:
                 self.showAxis(side)
-                self.getAxis(side).enableAutoSIPrefix(False)  # scores, not "x0.001"
                 self.setLabel(side, label)
 
     def draw_marks(self, marks: NeighbourMarks | None, coords: np.ndarray | None) -> None:
