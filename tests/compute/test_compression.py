@@ -252,6 +252,56 @@ def test_measures_by_hand():
     assert cz.distortion(np.array([1.0, 2.0]), np.array([1.5, 1.0])) == 0.75
 
 
+def duplicates_at_the_kth():
+    """A set with seven exact duplicate rows (20-26) near the query (row 0); the query's
+    k-th neighbour is the third of them. Returns the exact list and scores, k, and the
+    exact score of every row."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(60, 16)).astype(np.float32)
+    x[20:27] = x[20] * 0.3 + x[0]  # identical texts embed identically
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    scores = unit[1:].astype(np.float64) @ unit[0].astype(np.float64)
+    order = np.argsort(-scores, kind="stable")
+    exact = order + 1
+    exact_scores = scores[order]
+    first = int(np.flatnonzero(np.isin(exact, np.arange(20, 27)))[0])
+    return exact, exact_scores, first + 3, dict(zip(exact.tolist(), exact_scores.tolist()))
+
+
+def test_a_swap_among_items_tied_at_the_kth_score_is_kept():
+    exact, exact_scores, k, score_of = duplicates_at_the_kth()
+    top = exact[:k]
+    dup_in = [r for r in top.tolist() if 20 <= r <= 26]
+    dup_out = [r for r in exact[k:].tolist() if 20 <= r <= 26]
+    assert len(dup_in) == 3 and len(dup_out) == 4
+    # the method returns the same top k but other duplicates: every one of them ties
+    got = np.array([r for r in top.tolist() if r not in dup_in] + dup_out[:3])
+    c = cz.compare_one(exact, exact_scores, got, [score_of[r] for r in got], k)
+    assert c.kept == k and c.lost == [] and c.gained == []
+    assert sorted(c.tied_lost) == sorted(dup_in) and sorted(c.tied_gained) == sorted(dup_out[:3])
+    assert c.ties == 7 and not c.ties_at_least
+    assert cz.overlap(exact[None, :k], got[None], k)[0] < 1  # what the set overlap says
+    # a real loss is still one: the best neighbour replaced by a far item
+    far = int(exact[-1])
+    got2 = np.array([far, *got[1:].tolist()])
+    c2 = cz.compare_one(exact, exact_scores, got2, [score_of[r] for r in got2], k)
+    assert c2.lost == [int(exact[0])] and c2.gained == [far] and c2.kept == k - 1
+    # a tied item lost for a worse one is lost: nothing equal took its place
+    got3 = np.array([*top[:k - 1].tolist(), far])
+    c3 = cz.compare_one(exact, exact_scores, got3, [score_of[r] for r in got3], k)
+    assert c3.lost == [int(top[k - 1])] and c3.gained == [far] and c3.tied_lost == []
+    # an exact list that ends while still tied says there may be more
+    c4 = cz.compare_one(exact[:k + 1], exact_scores[:k + 1], top, exact_scores[:k], k)
+    assert c4.ties_at_least and c4.kept == k
+
+
+def test_ties_are_within_float_tolerance_only():
+    assert cz.ties_with(np.array([0.9, 0.9 + 5e-6, 0.9 + 5e-4]), 0.9).tolist() == \
+        [True, True, False]
+    assert cz.ties_with(np.array([1000.0, 1000.004, 1000.02]), 1000.0).tolist() == \
+        [True, True, False]  # relative for large L2 distances and dot products
+
+
 # --- Matryoshka-like structure ------------------------------------------------------------
 def test_truncation_on_planted_matryoshka_structure():
     d = 64

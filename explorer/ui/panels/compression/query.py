@@ -3,8 +3,11 @@
 The figures say how often a method loses neighbours; this says which ones, and
 what took their place: each list shows the exact score of every item, items the
 method lost are tinted red on the left, the ones it brought in amber on the right
-with the rank exact search gives them. Queries are listed worst first, and the
-list follows the current item when it is one of the queries.
+with the rank exact search gives them. Items tied with the k-th neighbour's score
+(identical texts embed identically) may be picked differently by the two searches
+without either being wrong: such swaps are tinted grey and counted as kept, and a
+line says how many items tie. Queries are listed worst first, and the list follows
+the current item when it is one of the queries.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHeaderView, QLabel, QTableWidget,
                                QTableWidgetItem, QWidget)
 
+from explorer.compute.compression import ListComparison, compare_one
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.state import AppState, NeighbourMarks
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, shrinkable, wrapping
@@ -22,6 +26,9 @@ from explorer.ui.widgets.ranked_table import SCORE_HEADERS
 
 LOST = QColor(220, 60, 60, 70)  # in the exact top-k, not in the method's
 GAINED = QColor(230, 160, 30, 80)  # in the method's top-k, not in the exact one
+TIED = QColor(128, 128, 128, 60)  # in one list only, but tied with the k-th: no loss
+TIED_TIP = ("Tied with the {k} neighbour's score: exact search and the method picked "
+            "different items among equals, counted as kept")
 
 
 def exact_scores(es: EmbeddingSet, query: int, rows: np.ndarray, metric: str) -> np.ndarray:
@@ -36,6 +43,25 @@ def exact_scores(es: EmbeddingSet, query: int, rows: np.ndarray, metric: str) ->
         norms = np.linalg.norm(x, axis=1) * np.linalg.norm(q)
         s = np.divide(s, norms, out=np.zeros_like(s), where=norms > 0)
     return s
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 21st ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def ties_text(c: ListComparison, k: int) -> str:
+    """The line on ties at the k-th score, "" when nothing ties with it."""
+    if c.ties <= 1:
+        return ""
+    more = "at least " if c.ties_at_least else ""
+    swapped = len(c.tied_lost)
+    return (f"{more}{c.ties} items tie with the {ordinal(k)} neighbour's score "
+            f"({c.kth_score:.4f}), "
+            "so any of them is a right answer"
+            + (f": {swapped} picked differently by the method (grey) are counted as kept."
+               if swapped else "."))
 
 
 class QueryComparison(QWidget):
@@ -53,6 +79,8 @@ class QueryComparison(QWidget):
                                 "current item; making a query current elsewhere picks it here.")
         self.queries.currentIndexChanged.connect(self._query_picked)
         self.summary = wrapping(QLabel())
+        self.ties = wrapping(QLabel())
+        self.ties.setStyleSheet(DIM_STYLE)
         self.exact_title = QLabel()
         self.method_title = QLabel()
         self.exact_table = self._table(("#", "item", "score"),
@@ -71,14 +99,15 @@ class QueryComparison(QWidget):
         grid.addWidget(QLabel("Query"), 0, 0)
         grid.addWidget(self.queries, 0, 1, 1, 3)
         grid.addWidget(self.summary, 1, 0, 1, 4)
-        grid.addWidget(self.exact_title, 2, 0, 1, 2)
-        grid.addWidget(self.method_title, 2, 2, 1, 2)
-        grid.addWidget(self.exact_table, 3, 0, 1, 2)
-        grid.addWidget(self.method_table, 3, 2, 1, 2)
-        grid.addWidget(self.hint, 4, 0, 1, 4)
+        grid.addWidget(self.ties, 2, 0, 1, 4)
+        grid.addWidget(self.exact_title, 3, 0, 1, 2)
+        grid.addWidget(self.method_title, 3, 2, 1, 2)
+        grid.addWidget(self.exact_table, 4, 0, 1, 2)
+        grid.addWidget(self.method_table, 4, 2, 1, 2)
+        grid.addWidget(self.hint, 5, 0, 1, 4)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
-        grid.setRowStretch(3, 1)
+        grid.setRowStretch(4, 1)
         state.currentChanged.connect(self._current_changed)
         self.show_result(None, None, None)
 
@@ -113,6 +142,7 @@ class QueryComparison(QWidget):
                   self.exact_table, self.method_table):
             w.setVisible(ready)
         if not ready:
+            self.ties.hide()
             self.query = -1
             return
         keep = self.query if same else -1  # another method, the same query: compare them
@@ -141,30 +171,34 @@ class QueryComparison(QWidget):
         k = ev.k
         row = int(ev.rows[index])
         exact_all = ev.exact[index]
-        exact = exact_all[:k][exact_all[:k] >= 0]
+        exact_all = exact_all[exact_all >= 0]
+        exact = exact_all[:k]
         got = r.ids[index][r.ids[index] >= 0]
-        scores = exact_scores(es, row, np.concatenate([exact, got]), ev.metric)
-        exact_rank = {int(x): i + 1 for i, x in enumerate(exact_all) if x >= 0}
-        got_set, exact_set = set(got.tolist()), set(exact.tolist())
-        lost = [x for x in exact.tolist() if x not in got_set]
-        gained = [x for x in got.tolist() if x not in exact_set]
+        # the whole exact list is scored (a hundred rows): ties past the k-th are counted
+        scores = exact_scores(es, row, np.concatenate([exact_all, got]), ev.metric)
+        c = compare_one(exact_all, scores[:len(exact_all)], got, scores[len(exact_all):], k)
+        exact_rank = {int(x): i + 1 for i, x in enumerate(exact_all)}
         title = SCORE_HEADERS.get(ev.metric, ev.metric)
         self.exact_title.setText(f"<b>Exact</b> (float32), top {k}")
         self.method_title.setText(f"<b>{r.name}</b>, top {k}")
         for table in (self.exact_table, self.method_table):
             table.horizontalHeaderItem(2).setText(title)
-        self._fill(self.exact_table, exact, scores[:len(exact)], set(lost), None)
-        self._fill(self.method_table, got, scores[len(exact):], set(gained), exact_rank)
+        self._fill(self.exact_table, exact, scores[:len(exact)], set(c.lost), set(c.tied_lost),
+                   None)
+        self._fill(self.method_table, got, scores[len(exact_all):], set(c.gained),
+                   set(c.tied_gained), exact_rank)
         depth = ev.depth
         ranks = ", ".join(str(exact_rank[g]) if g in exact_rank else f">{depth}"
-                          for g in gained)
+                          for g in c.gained)
         self.summary.setText(
-            f"{es.label(row)}: the method keeps {len(exact) - len(lost)} of {len(exact)}"
+            f"{es.label(row)}: the method keeps {c.kept} of {len(exact)}"
             + (f"; in place of the lost it returns items exact search ranks {ranks}."
-               if gained else "." if not lost else "; it returns fewer items."))
+               if c.gained else "." if not c.lost else "; it returns fewer items."))
+        self.ties.setText(ties_text(c, k))
+        self.ties.setVisible(c.ties > 1)
 
     def _fill(self, table: QTableWidget, rows: np.ndarray, scores: np.ndarray, marked: set,
-              exact_rank: dict | None) -> None:
+              tied: set, exact_rank: dict | None) -> None:
         es = self.es
         table.setRowCount(len(rows))
         for i, (row, score) in enumerate(zip(rows.tolist(), scores)):
@@ -179,6 +213,9 @@ class QueryComparison(QWidget):
                                           | Qt.AlignmentFlag.AlignVCenter)
                 if row in marked:
                     item.setBackground(QBrush(LOST if exact_rank is None else GAINED))
+                elif row in tied:
+                    item.setBackground(QBrush(TIED))
+                    item.setToolTip(TIED_TIP.format(k=ordinal(self.evaluation.k)))
                 table.setItem(i, j, item)
 
     # --- linking ----------------------------------------------------------------------

@@ -204,3 +204,52 @@ def test_a_wide_low_area_puts_the_chart_beside_the_figures(qtbot, view):
     assert view.plot.height() >= 180 and view.table.viewport().height() >= 6 * row
     view.resize(700, 800)
     qtbot.waitUntil(lambda: view.split.orientation() == Qt.Orientation.Vertical, timeout=WAIT)
+
+
+def test_items_tied_at_the_kth_score_are_kept_and_counted(qtbot, explorer_home):
+    """Identical texts embed identically: exact search and a method may return different
+    duplicates at the k-th place; the per-query view calls none of them lost."""
+    import dataclasses
+
+    from explorer.ui.panels.compression.query import QueryComparison
+
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(400, 16)).astype(np.float32)
+    x[100:114] = x[0] + 0.4 * x[100]  # fourteen exact duplicates near the query, row 0,
+    x[200:202] = x[0] + 0.05 * x[200:202]  # behind two nearer items
+    library = Library(explorer_home)
+    entry = library.import_set(EmbeddingSet(x, pa.table({"id": [f"i{i}" for i in range(400)]}),
+                                            name="dups", format="test", source=[],
+                                            metric="cosine", id_column="id"))
+    es = library.open(entry.id)
+    ev = cz.evaluate(es, "fp16", k=10, rows=[0])
+    exact = [int(r) for r in ev.exact[0]]
+    top = exact[:10]
+    dups = set(range(100, 114))
+    inside = [r for r in top if r in dups]
+    outside = [r for r in exact[10:] if r in dups]
+    assert top[:2] == [200, 201] or top[:2] == [201, 200]
+    assert len(inside) == 8 and len(outside) == 6, "the duplicates straddle the k-th place"
+    k_th = 10 - len(inside)  # the top k with its duplicates swapped for the others
+    swapped = np.array([[*top[:k_th], *outside[:len(inside)],
+                         *top[k_th + len(outside[:len(inside)]):]]])
+    assert len(swapped[0]) == 10
+    result = dataclasses.replace(ev.methods[0], name="swapped", ids=swapped,
+                                 per_query_overlap=cz.overlap(ev.exact[:, :10], swapped, 10))
+    assert result.per_query_overlap[0] < 1  # the set overlap calls the swap a loss
+    widget = QueryComparison(AppState())
+    qtbot.addWidget(widget)
+    widget.show()
+    widget.show_result(es, ev, result)
+    assert "keeps 10 of 10." in widget.summary.text()
+    for table in (widget.exact_table, widget.method_table):
+        brushes = [table.item(i, 1).background() for i in range(table.rowCount())]
+        tinted = [b.color().getRgb() for b in brushes if b.style() != Qt.BrushStyle.NoBrush]
+        assert tinted and all(rgb == (128, 128, 128, 60) for rgb in tinted)  # grey: a tie
+    assert widget.ties.isVisible()
+    ties = widget.ties.text()
+    assert ties.startswith("14 items tie with the 10th neighbour's score")
+    assert "6 picked differently" in ties
+    # the same query against the method's real lists: nothing swapped, no grey
+    widget.show_result(es, ev, ev.methods[0])
+    assert "picked differently" not in widget.ties.text()
