@@ -333,20 +333,50 @@ def _lab(rgb):
     return raster.srgb_to_lab(np.asarray(rgb, dtype=np.float64))
 
 
+def test_ciede2000_matches_published_pairs():
+    # Sharma, Wu & Dalal (2005), test data pairs 1, 2, 7 and 17
+    pairs = [((50, 2.6772, -79.7751), (50, 0, -82.7485), 2.0425),
+             ((50, 3.1571, -77.2803), (50, 0, -82.7485), 2.8615),
+             ((50, 0, 0), (50, -1, 2), 2.3669),
+             ((50, 2.5, 0), (73, 25, -18), 27.1492)]
+    for a, b, want in pairs:
+        assert float(raster.ciede2000(np.array(a), np.array(b))) == pytest.approx(want, abs=1e-4)
+
+
 def test_categorical_palette():
     p = categorical_palette(10)
     assert p.shape == (10, 4) and p.dtype == np.uint8 and (p[:, 3] == 255).all()
-    assert p[0].tolist() == [0x4E, 0x79, 0xA7, 255]
+    # pinned: a change of method changes every user's colours, so it is made on purpose
+    assert p[0].tolist() == [0x79, 0x36, 0xD7, 255] and p[1].tolist() == [0xBC, 0x1B, 0x00, 255]
     big = categorical_palette(40, other=True)
     assert big.shape == (41, 4)
     assert big[-1].tolist() == list(OTHER_GREY)
     np.testing.assert_array_equal(big[:10], p)  # stable prefix
-    lab = _lab(big[:, :3])
-    d = np.sqrt(((lab[:, None] - lab[None]) ** 2).sum(-1))
+    lab = _lab(big[:20, :3])
+    d = raster.ciede2000(lab[:, None], lab[None])
     np.fill_diagonal(d, np.inf)
-    assert d.min() > 10  # every pair distinguishable (CIELAB delta E 76)
+    assert d.min() >= 18  # the first 20 well apart (CIEDE2000; 1 is a just-noticeable step)
+    grey = _lab([OTHER_GREY[:3], (255, 255, 255), (30, 30, 30)])
+    assert raster.ciede2000(lab[:, None], grey[None]).min() >= 18  # and from grey, both backgrounds
+    blues = [(c, h) for c, h in zip(lab, np.degrees(np.arctan2(lab[:, 2], lab[:, 1])) % 360)
+             if 240 <= h <= 300]
+    assert len(blues) <= 4  # the issue saw "similar blues within 20 categories"
     assert categorical_palette(0).shape == (0, 4)
     assert categorical_palette(0, other=True).shape == (1, 4)
+
+
+def test_category_colours_follow_the_value_not_the_order():
+    grey = frozenset({"(other)"})
+    a = raster.category_palette(["games", "libs", "python", "(other)"], grey)
+    b = raster.category_palette(["python", "(other)", "net", "games"], grey)
+    assert a[0].tolist() == b[3].tolist() and a[2].tolist() == b[0].tolist()
+    assert a[3].tolist() == list(OTHER_GREY) == b[1].tolist()
+    labels = [f"cat{i}" for i in range(raster.PALETTE_SIZE)]
+    full = raster.category_palette(labels)
+    assert len({tuple(c) for c in full.tolist()}) == raster.PALETTE_SIZE  # collisions move on
+    many = raster.category_palette([f"v{i}" for i in range(45)])
+    assert len({tuple(c) for c in many.tolist()}) == 45
+    assert raster.category_palette([]).shape == (0, 4)
 
 
 def test_viridis_lut():

@@ -38,7 +38,8 @@ the points near the view when zoomed in.
 The front door of:
 
     view      the view transform, `choose_mode` and the checks every renderer shares
-    colours   palettes (`categorical_palette`, TABLEAU10, VIRIDIS) and value LUTs
+    colours   palettes (`categorical_palette`, `category_palette` by value, VIRIDIS), LUTs,
+              `ciede2000`
     density   `density_image`, `density_counts`
     points    `points_image`, `highlight_image`, `disc_offsets`
 """
@@ -48,9 +49,11 @@ from __future__ import annotations
 from explorer.compute.raster.colours import (
     OTHER_GREY,
     OUTLINE_DARKEN,
-    TABLEAU10,
+    PALETTE_SIZE,
     VIRIDIS,
     categorical_palette,
+    category_palette,
+    ciede2000,
     lut_from_points,
     srgb_to_lab,
 )
@@ -63,7 +66,7 @@ from explorer.compute.raster.points import disc_offsets, highlight_image, points
 from explorer.compute.raster.view import DENSITY_MAX_POINTS, Rect, choose_mode
 
 __all__ = [
-    "DEFAULT_MIN_ALPHA", "DENSITY_MAX_POINTS", "OTHER_GREY", "OUTLINE_DARKEN", "TABLEAU10",
-    "VIRIDIS", "Rect", "categorical_palette", "choose_mode", "density_counts", "density_image",
-    "disc_offsets", "highlight_image", "lut_from_points", "points_image", "srgb_to_lab",
+    "DEFAULT_MIN_ALPHA", "DENSITY_MAX_POINTS", "OTHER_GREY", "OUTLINE_DARKEN", "PALETTE_SIZE",
+    "VIRIDIS", "Rect", "categorical_palette", "category_palette", "ciede2000", "choose_mode",
+    "density_counts", "density_image", "disc_offsets", "highlight_image", "lut_from_points", "points_image", "srgb_to_lab",
 ]

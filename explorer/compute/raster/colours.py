@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from functools import lru_cache
 
 import numpy as np
@@ -9,9 +10,6 @@ import numpy as np
 OUTLINE_DARKEN = 0.55
 OTHER_GREY = (150, 150, 150, 255)
 
-# Tableau 10 without its grey (which "other" would clash with).
-TABLEAU10 = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-             "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
 
 
 # viridis (matplotlib's, CC0), control points every 8 entries plus two near
@@ -36,11 +34,6 @@ _VIRIDIS_POINTS = (
     (248, 0.926106, 0.897330, 0.104071), (252, 0.964894, 0.902323, 0.123941),
     (255, 0.993248, 0.906157, 0.143936),
 )
-
-
-def _hex_rgba(h: str) -> tuple[int, int, int, int]:
-    h = h.lstrip("#")
-    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 255
 
 
 def lut_from_points(points) -> np.ndarray:
@@ -69,35 +62,84 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     return np.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], axis=1)
 
 
+def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """CIEDE2000 colour difference between CIELAB colours (broadcasting over leading axes).
+
+    Unlike plain CIELAB distance (delta E 76) it does not inflate differences among blues,
+    which is how a palette picked by delta E 76 ended up with several similar blues.
+    Checked against Sharma, Wu & Dalal's published test pairs.
+    """
+    L1, a1, b1 = np.moveaxis(np.asarray(lab1, dtype=np.float64), -1, 0)
+    L2, a2, b2 = np.moveaxis(np.asarray(lab2, dtype=np.float64), -1, 0)
+    c_bar = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(c_bar ** 7 / (c_bar ** 7 + 25.0 ** 7)))
+    a1p, a2p = (1 + g) * a1, (1 + g) * a2
+    c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1p = np.degrees(np.arctan2(b1, a1p)) % 360
+    h2p = np.degrees(np.arctan2(b2, a2p)) % 360
+    achromatic = c1p * c2p == 0
+    dh = h2p - h1p
+    dh = np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh))
+    dh = np.where(achromatic, 0.0, dh)
+    d_l, d_c = L2 - L1, c2p - c1p
+    d_h = 2 * np.sqrt(c1p * c2p) * np.sin(np.radians(dh / 2))
+    l_bar, cp_bar = (L1 + L2) / 2, (c1p + c2p) / 2
+    h_sum = h1p + h2p
+    h_bar = np.where(achromatic, h_sum, np.where(np.abs(h1p - h2p) <= 180, h_sum / 2,
+                                                 np.where(h_sum < 360, (h_sum + 360) / 2,
+                                                          (h_sum - 360) / 2)))
+    t = (1 - 0.17 * np.cos(np.radians(h_bar - 30)) + 0.24 * np.cos(np.radians(2 * h_bar))
+         + 0.32 * np.cos(np.radians(3 * h_bar + 6)) - 0.20 * np.cos(np.radians(4 * h_bar - 63)))
+    d_theta = 30 * np.exp(-((h_bar - 275) / 25) ** 2)
+    r_c = 2 * np.sqrt(cp_bar ** 7 / (cp_bar ** 7 + 25.0 ** 7))
+    s_l = 1 + 0.015 * (l_bar - 50) ** 2 / np.sqrt(20 + (l_bar - 50) ** 2)
+    s_c = 1 + 0.045 * cp_bar
+    s_h = 1 + 0.015 * cp_bar * t
+    r_t = -np.sin(np.radians(2 * d_theta)) * r_c
+    return np.sqrt((d_l / s_l) ** 2 + (d_c / s_c) ** 2 + (d_h / s_h) ** 2
+                   + r_t * (d_c / s_c) * (d_h / s_h))
+
+
+# What the categorical palette is picked from: sRGB colours on a 20-level grid whose CIELAB
+# lightness reads on a white and on a dark map (40-82) and whose chroma keeps them apart
+# from the grey of "(other)" without the most garish primaries (25-95).
+PALETTE_LIGHTNESS = (40.0, 82.0)
+PALETTE_CHROMA = (25.0, 95.0)
+# The colours every pick is kept away from: both backgrounds, the grey of "(other)".
+PALETTE_AVOID = ((255, 255, 255), (0, 0, 0), (30, 30, 30), OTHER_GREY[:3])
+
+
 @lru_cache(maxsize=8)
 def _glasbey(k: int) -> np.ndarray:
-    """k distinct colours: Tableau 10's nine, then greedy farthest-point picks in CIELAB
-    (glasbey-like) among mid-lightness, saturated sRGB colours, kept away from grey."""
-    fixed = np.array([_hex_rgba(h)[:3] for h in TABLEAU10], dtype=np.float64)
-    if k <= len(fixed):
-        return fixed[:k].astype(np.uint8)
-    levels = np.linspace(0, 255, 18)
+    """k colours picked greedily, each the candidate farthest (CIEDE2000) from every colour
+    picked before it and from PALETTE_AVOID: Glasbey et al.'s method (2007) with CIEDE2000
+    for their CIELAB distance. Deterministic (ties go to the first candidate), so the
+    palette is the same on every machine and in every session; about 20 ms."""
+    levels = np.linspace(0, 255, 20)
     cand = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 3)
     lab = srgb_to_lab(cand)
     chroma = np.hypot(lab[:, 1], lab[:, 2])
-    ok = (lab[:, 0] > 35) & (lab[:, 0] < 88) & (chroma > 30)
+    ok = ((lab[:, 0] >= PALETTE_LIGHTNESS[0]) & (lab[:, 0] <= PALETTE_LIGHTNESS[1])
+          & (chroma >= PALETTE_CHROMA[0]) & (chroma <= PALETTE_CHROMA[1]))
     cand, lab = cand[ok], lab[ok]
-    avoid = np.vstack([srgb_to_lab(fixed), srgb_to_lab(np.array([OTHER_GREY[:3]], dtype=np.float64)),
-                       srgb_to_lab(np.array([[255.0, 255, 255], [0, 0, 0]]))])
-    dist = np.min(((lab[:, None, :] - avoid[None, :, :]) ** 2).sum(-1), axis=1)
-    chosen = [c for c in fixed]
-    while len(chosen) < k:
+    avoid = srgb_to_lab(np.array(PALETTE_AVOID, dtype=np.float64))
+    dist = np.min(ciede2000(lab[:, None, :], avoid[None, :, :]), axis=1)
+    chosen = []
+    for _ in range(min(k, len(cand))):
         j = int(np.argmax(dist))
         chosen.append(cand[j])
-        dist = np.minimum(dist, ((lab - lab[j]) ** 2).sum(-1))
-    return np.rint(np.array(chosen)).astype(np.uint8)
+        dist = np.minimum(dist, ciede2000(lab, lab[j]))
+    out = np.rint(np.array(chosen, dtype=np.float64).reshape(-1, 3)).astype(np.uint8)
+    out.setflags(write=False)
+    return out
 
 
 def categorical_palette(k: int, *, other: bool = False) -> np.ndarray:
     """(k, 4) uint8 RGBA colours for k categories, plus OTHER_GREY last when other=True.
 
-    The first nine are Tableau 10's; beyond, glasbey-like picks that stay
-    distinguishable (in CIELAB) from the earlier ones and from grey.
+    Glasbey-style (see `_glasbey`): the first k of one fixed sequence, each as far as
+    possible from those before it, so any prefix is well separated (CIEDE2000 >= 18 among
+    the first 20).
     """
     k = int(k)
     if k < 0:
@@ -108,6 +150,35 @@ def categorical_palette(k: int, *, other: bool = False) -> np.ndarray:
     pal[:k, 3] = 255
     if other:
         pal[k] = OTHER_GREY
+    return pal
+
+
+PALETTE_SIZE = 20  # colours a category's value is hashed into (more only for more categories)
+
+
+def category_palette(labels: list[str], grey: frozenset[str] = frozenset()) -> np.ndarray:
+    """(len(labels), 4) RGBA: each label's colour chosen by its value, not its position.
+
+    A label hashes (CRC-32 of its text, the same in every process) to a slot of the
+    PALETTE_SIZE-colour palette; a slot taken by a label listed earlier (give the most
+    common first) passes on to the next free one. So "games" has the same colour in every
+    session and every set whatever else the column holds, as long as it does not collide
+    with a more common value. Labels in `grey` ("(other)", "(missing)") get OTHER_GREY.
+    """
+    coloured = [str(label) for label in labels if label not in grey]
+    size = max(PALETTE_SIZE, len(coloured))
+    colours = categorical_palette(size)
+    taken = np.zeros(size, dtype=bool)
+    pal = np.empty((len(labels), 4), dtype=np.uint8)
+    for code, label in enumerate(labels):
+        if label in grey:
+            pal[code] = OTHER_GREY
+            continue
+        slot = zlib.crc32(str(label).encode("utf-8")) % size
+        while taken[slot]:
+            slot = (slot + 1) % size
+        taken[slot] = True
+        pal[code] = colours[slot]
     return pal
 
 

@@ -38,12 +38,9 @@ class Layers:
 
 
 def palette_for(colouring: Colouring) -> np.ndarray:
-    """Distinct colours for the categories; "(other)" and "(missing)" are grey."""
-    pal = raster.categorical_palette(len(colouring.labels))
-    for code, label in enumerate(colouring.labels):
-        if label in (OTHER, MISSING):
-            pal[code] = raster.OTHER_GREY
-    return pal
+    """Well-separated colours for the categories, chosen by each one's value (the same in
+    every session); "(other)" and "(missing)" are grey."""
+    return raster.category_palette(colouring.labels, frozenset((OTHER, MISSING)))
 
 
 def colour_kwargs(layers: Layers) -> tuple[dict, np.ndarray | None]:
