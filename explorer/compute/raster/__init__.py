@@ -2,7 +2,8 @@
 
 Where points outnumber pixels the map shows a *density image* (every point
 aggregated into the pixel it falls in); as the user zooms in it switches to
-real *points* (filled discs). `choose_mode` makes the call.
+real points: translucent *blended* discs while the view is crowded, outlined
+opaque discs once it is sparse. `choose_mode` and `blend_style` make the call.
 
 Conventions shared by every function here:
 
@@ -42,6 +43,7 @@ The front door of:
               `ciede2000`
     density   `density_image`, `density_counts`
     points    `points_image`, `highlight_image`, `disc_offsets`
+    blend     `blend_image` (translucent discs, no outlines), `blend_style` (size by zoom)
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from explorer.compute.raster.colours import (
     lut_from_points,
     srgb_to_lab,
 )
+from explorer.compute.raster.blend import blend_image, blend_style
 from explorer.compute.raster.density import (
     DEFAULT_MIN_ALPHA,
     density_counts,
@@ -67,6 +70,7 @@ from explorer.compute.raster.view import DENSITY_MAX_POINTS, Rect, choose_mode
 
 __all__ = [
     "DEFAULT_MIN_ALPHA", "DENSITY_MAX_POINTS", "OTHER_GREY", "OUTLINE_DARKEN", "PALETTE_SIZE",
-    "VIRIDIS", "Rect", "categorical_palette", "category_palette", "ciede2000", "choose_mode",
-    "density_counts", "density_image", "disc_offsets", "highlight_image", "lut_from_points", "points_image", "srgb_to_lab",
+    "VIRIDIS", "Rect", "blend_image", "blend_style", "categorical_palette", "category_palette",
+    "choose_mode", "ciede2000", "density_counts", "density_image", "disc_offsets",
+    "highlight_image", "lut_from_points", "points_image", "srgb_to_lab",
 ]

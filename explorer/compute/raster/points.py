@@ -163,7 +163,7 @@ def _paint(a, view: View, rows, cmode: int, pidx, vis, pal, rim_pal, offs, rim) 
     return out
 
 
-def _colour_mode(n, colours, categories, palette, visible, values, cmap, value_range, rows):
+def colour_mode(n, colours, categories, palette, visible, values, cmap, value_range, rows):
     """(cmode, pidx, vis, pal) for the points kernel."""
     given = sum(x is not None for x in (colours, categories, values))
     if given > 1:
@@ -196,7 +196,8 @@ def _colour_mode(n, colours, categories, palette, visible, values, cmap, value_r
     return 2, None, np.ones(1, np.bool_), np.array([VIRIDIS[128]], dtype=np.uint8)
 
 
-def _rows(order, n: int):
+def as_rows(order, n: int) -> np.ndarray | None:
+    """`order` (row numbers or a bool mask) as int64 row numbers, checked; None for None."""
     if order is None:
         return None
     r = np.asarray(order)
@@ -229,8 +230,8 @@ def points_image(coords, rect: Rect, width: int, height: int, colours=None, *, c
     a = as_coords(coords)
     n = len(a)
     view = View(rect, width, height, a.dtype)
-    rows = _rows(order, n)
-    cmode, pidx, vis, pal = _colour_mode(n, colours, categories, palette, visible, values, cmap,
+    rows = as_rows(order, n)
+    cmode, pidx, vis, pal = colour_mode(n, colours, categories, palette, visible, values, cmap,
                                          value_range, rows)
     offs, rim = disc_offsets(float(radius_px), bool(outline))
     rim_pal = darker(pal) if rim.any() else pal
@@ -239,6 +240,7 @@ def points_image(coords, rect: Rect, width: int, height: int, colours=None, *, c
 
 def highlight_image(coords, rect: Rect, width: int, height: int, rows, *, radius_px: float = 3.0,
                     colour=(255, 255, 255, 255), edge_colour=(20, 20, 20, 255), style: str = "ring",
+                    halo_colour=(255, 255, 255, 235),
                     mode: str = "auto", max_points: int = DENSITY_MAX_POINTS,
                     n_in_view: int | None = None) -> np.ndarray:
     """The selection (`rows`: row numbers or a bool mask) as its own RGBA layer.
@@ -247,7 +249,9 @@ def highlight_image(coords, rect: Rect, width: int, height: int, rows, *, radius
     outside each selected point's disc (radius_px), with a 1-pixel
     `edge_colour` outer rim so it reads on light and dark maps, leaving the
     point itself visible; ``style="disc"`` draws a larger filled disc
-    (radius_px + 2) with the edge. In density mode (``mode="density"``, or
+    (radius_px + 2) with the edge; ``style="halo"`` a filled disc (radius_px + 1) with
+    the edge over a `halo_colour` disc two pixels wider, every halo under every disc, so
+    marks read over the densest, most colourful part of a map (search matches). In density mode (``mode="density"``, or
     "auto" when more than `max_points` selected points are in view; pass
     `n_in_view` if known) the selection is drawn as a density of `colour`
     with a log alpha ramp. Transparent elsewhere; composite above the map.
@@ -255,7 +259,7 @@ def highlight_image(coords, rect: Rect, width: int, height: int, rows, *, radius
     a = as_coords(coords)
     n = len(a)
     view = View(rect, width, height, a.dtype)
-    sel = _rows(rows, n)
+    sel = as_rows(rows, n)
     if sel is None:
         sel = np.empty(0, dtype=np.int64)
     if mode == "auto":
@@ -283,8 +287,17 @@ def highlight_image(coords, rect: Rect, width: int, height: int, rows, *, radius
         offs, rim = disc_offsets(r + 2.0, True, inner=r)
     elif style == "disc":
         offs, rim = disc_offsets(r + 2.0, True)
+    elif style == "halo":
+        halo = rgba(np.asarray([halo_colour]))
+        offs, rim = disc_offsets(r + 3.0)
+        under = _paint(a, view, sel, 2, None, np.ones(1, np.bool_), halo, halo, offs, rim)
+        offs, rim = disc_offsets(r + 1.0, True)
+        over = _paint(a, view, sel, 2, None, np.ones(1, np.bool_), col, edge, offs, rim)
+        drawn = over[..., 3] > 0
+        under[drawn] = over[drawn]
+        return under
     else:
-        raise ValueError("style must be 'ring' or 'disc'")
+        raise ValueError("style must be 'ring', 'disc' or 'halo'")
     return _paint(a, view, sel, 2, None, np.ones(1, np.bool_), col, edge, offs, rim)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 
 from explorer.ui.state import NeighbourMarks, SelectMode
 from explorer.ui.widgets.plot import plain_axes
@@ -17,7 +17,10 @@ from explorer.ui.widgets.plot import plain_axes
 pg.setConfigOptions(imageAxisOrder="row-major")
 
 NEIGHBOUR_RGB = (225, 0, 115)  # rings, lines and the query star: reads on light, dark and viridis
-DIM_OPACITY = 0.4  # the map fades behind a neighbour search so its rings and lines stand out
+# With Dim on, the map fades behind a neighbour search so its rings and lines stand out;
+# a colouring (hubness, fidelity, concept scores, categories) fades less, so it still reads.
+DIM_OPACITY = 0.4
+DIM_COLOURED_OPACITY = 0.7
 RING_PENS = [pg.mkPen((*NEIGHBOUR_RGB, int(255 - 135 * f)), width=2.4 - 0.9 * f)
              for f in np.linspace(0, 1, 6)]
 TOP_PEN = pg.mkPen((*NEIGHBOUR_RGB, 255), width=3.2)
@@ -58,6 +61,7 @@ class MapViewBox(pg.ViewBox):
 
     shapeFinished = Signal(str, object, object, object)  # tool, xs, ys, modifiers
     clicked = Signal(float, float, object)  # x, y, modifiers
+    doubleClicked = Signal()
 
     def __init__(self) -> None:
         super().__init__(enableMenu=False)
@@ -91,7 +95,10 @@ class MapViewBox(pg.ViewBox):
         return pts[:, 0], pts[:, 1]
 
     def mouseClickEvent(self, ev) -> None:
-        if ev.button() == Qt.MouseButton.LeftButton:
+        if ev.button() == Qt.MouseButton.LeftButton and ev.double():
+            ev.accept()
+            self.doubleClicked.emit()
+        elif ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
             p = self.mapSceneToView(ev.scenePos())
             self.clicked.emit(p.x(), p.y(), ev.modifiers())
@@ -102,11 +109,14 @@ class MapViewBox(pg.ViewBox):
 class MapCanvas(pg.PlotWidget):
     """The plot of the map and everything drawn on it; knows nothing of sets or jobs."""
 
+    themeChanged = Signal()
+
     def __init__(self) -> None:
         viewbox = MapViewBox()
         super().__init__(viewBox=viewbox, axisItems=plain_axes())  # scores as they are
         self.viewbox = viewbox
         self.setBackground(self.palette().base().color())
+        self.hideButtons()  # pyqtgraph's "A" fits the bounds of nothing here: Fit does it
         self.hideAxis("left")
         self.hideAxis("bottom")
         self.viewbox.setAspectLocked(True)
@@ -135,6 +145,23 @@ class MapCanvas(pg.PlotWidget):
             self.viewbox.addItem(item, ignoreBounds=True)
         self.message = pg.TextItem(anchor=(0.5, 0.5), color=(128, 128, 128))
         self.viewbox.addItem(self.message, ignoreBounds=True)
+
+    def dark(self) -> bool:
+        """The map's background is dark (a dark system theme): marks must be light."""
+        return self.palette().base().color().lightnessF() < 0.5
+
+    def changeEvent(self, event) -> None:
+        """Follow the system's theme: a palette change (light <-> dark) repaints the
+        background; the panel redraws the raster, whose marks depend on it."""
+        if event.type() == QEvent.Type.PaletteChange:
+            self.setBackground(self.palette().base().color())
+            self.themeChanged.emit()
+        super().changeEvent(event)
+
+    def set_dimmed(self, dimmed: bool, coloured: bool) -> None:
+        """Fade the raster (neighbour marks stay as they are), less when it shows a colouring."""
+        self.base_item.setOpacity(
+            1.0 if not dimmed else DIM_COLOURED_OPACITY if coloured else DIM_OPACITY)
 
     def show_message(self, text: str) -> None:
         """A word in the middle of the plot ("Computing UMAP…"), or none."""
@@ -187,9 +214,7 @@ class MapCanvas(pg.PlotWidget):
             for item in (self.nb_halo, self.nb_rings, self.nb_query):
                 item.setData(empty, empty)
             self.nb_lines.setData(empty, empty)
-            self.base_item.setOpacity(1.0)
             return
-        self.base_item.setOpacity(DIM_OPACITY)
         n = len(coords)
         ranks = np.flatnonzero((marks.rows >= 0) & (marks.rows < n))
         xy = coords[marks.rows[ranks]].astype(np.float64)

@@ -107,6 +107,7 @@ class MapToolbar(QWidget):
 
     toolChosen = Signal(str)
     fitRequested = Signal()
+    allRequested = Signal()
     exportRequested = Signal(str)  # "selection", "coordinates" or "view"
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -132,7 +133,8 @@ class MapToolbar(QWidget):
         self.search.setPlaceholderText("Highlight items containing…")
         self.search.setMinimumWidth(50)
         self.search.setClearButtonEnabled(True)
-        self.search.setToolTip("Matching items are ringed in orange on the map")
+        self.search.setToolTip("Matching items are drawn in orange with a white halo, above "
+                               "everything else on the map")
         export = QToolButton(text="Export")
         export.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(export)
@@ -142,10 +144,23 @@ class MapToolbar(QWidget):
             menu.addAction(label, lambda w=what: self.exportRequested.emit(w))
         export.setMenu(menu)
         fit = QAction("Fit", self, shortcut=QKeySequence("Home"))
+        fit.setToolTip("Show the bulk of the map, 99% of the points on each axis (Home); "
+                       "double-click the map or View all for the outliers too")
         fit.triggered.connect(self.fitRequested)
+        self.view_all = QAction("View all, outliers too", self,
+                                shortcut=QKeySequence("Shift+Home"))
+        self.view_all.triggered.connect(self.allRequested)
         fit_button = QToolButton()
         fit_button.setDefaultAction(fit)
-        fit_button.setToolTip("Show the whole map (Home)")
+        fit_menu = QMenu(fit_button)
+        fit_menu.addAction(fit)
+        fit_menu.addAction(self.view_all)
+        fit_button.setMenu(fit_menu)
+        fit_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.addAction(self.view_all)  # its shortcut works while the map has the focus
+        self.dim = QToolButton(text="Dim", checkable=True)
+        self.dim.setToolTip("Fade the map while neighbours are marked on it, so their rings "
+                            "stand out; off, every colouring stays as it is")
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -154,6 +169,7 @@ class MapToolbar(QWidget):
         layout.addWidget(self.size)
         layout.addLayout(tools)
         layout.addWidget(fit_button)
+        layout.addWidget(self.dim)
         layout.addWidget(self.search, 1)
         layout.addWidget(export)
 

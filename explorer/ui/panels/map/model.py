@@ -33,11 +33,12 @@ PREFERRED_COLUMNS = ("area", "label", "category", "section", "kind", "class")
 # in the set's library folder: what the map showed last. The artefact store (core/artifacts.py)
 # keeps arrays and files keyed by kind, not a set's small JSON notes, so the map writes it here.
 VIEW_FILE = "view.json"
-SAMPLE_FOR_BOUNDS = 200_000
+SAMPLE_FOR_BOUNDS = 200_000  # points read to find the map's extent
 POINT_SIZES = (1, 8)  # the point radii (px) offered
 HOVER_COLUMNS = 8  # metadata columns in a point's tooltip
 HOVER_CHARS = 160  # of each value
-FREE_TEXT_VALUES = 200  # a column with more distinct values is read as text, not categories  # points read to find the map's extent
+FREE_TEXT_VALUES = 200  # a column with more distinct values is read as text, not categories
+FREE_TEXT_TOP = 10  # the values of a free-text column that get a colour (repeated texts)
 
 
 def projection_methods() -> dict[str, str]:
@@ -82,6 +83,7 @@ class SavedMap:
 
     point_size: int | None = None
     search: str | None = None
+    dim: bool | None = None  # fade the map behind neighbour marks
     colour: str | None = None  # the colour menu's entry ("" for no colour)
     hidden: set[str] = field(default_factory=set)  # categories unticked in the legend
     view: tuple[float, float, float, float] | None = None  # x, y, width, height
@@ -101,6 +103,8 @@ def read_saved_map(settings: Mapping[str, Any]) -> SavedMap:
         saved.point_size = size
     if isinstance(settings.get("search"), str):
         saved.search = settings["search"]
+    if isinstance(settings.get("dim_for_neighbours"), bool):
+        saved.dim = settings["dim_for_neighbours"]
     colour = settings.get("colour_by")
     if isinstance(colour, str):
         saved.colour = FIDELITY if colour == FIDELITY_KEY else colour
@@ -136,6 +140,11 @@ def distinct_values(table: pa.Table, column: str) -> int:
     return int(pc.count_distinct(col, mode="only_valid").as_py())
 
 
+def is_free_text(distinct: int, items: int) -> bool:
+    """A column of free text: many values, most items with their own (descriptions, titles)."""
+    return distinct > FREE_TEXT_VALUES or distinct > items / 2
+
+
 def too_many_note(colouring: Colouring, distinct: int) -> str:
     """What the legend says when a column has more values than colours; "" when it has not.
 
@@ -147,7 +156,7 @@ def too_many_note(colouring: Colouring, distinct: int) -> str:
     coloured = colouring.labels.index(OTHER)
     grey = colouring.counts[coloured]
     items = sum(colouring.counts)
-    if distinct > FREE_TEXT_VALUES or distinct > items / 2:
+    if is_free_text(distinct, items):
         return (f"“{colouring.column}” has {distinct:,} distinct values, too many to colour "
                 f"by: only the {coloured} most common have a colour, the other {grey:,} items "
                 f"are grey as {OTHER}.")

@@ -33,11 +33,11 @@ from explorer.core.metadata import MetadataQuery
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.map.canvas import MapCanvas, select_mode
 from explorer.ui.panels.map.controls import Legend, MapToolbar
-from explorer.ui.panels.map.model import (FIDELITY, FIDELITY_KEY, NO_COLOUR, PLANE,
-                                          distinct_values, fit_box, frame_box, hover_html,
-                                          info_text, last_viewed, method_title,
-                                          preferred_colour, read_saved_map, remember_viewed,
-                                          too_many_note)
+from explorer.ui.panels.map.model import (FIDELITY, FIDELITY_KEY, FREE_TEXT_TOP, NO_COLOUR,
+                                          PLANE, distinct_values, fit_box, frame_box,
+                                          hover_html, info_text, is_free_text, last_viewed,
+                                          method_title, preferred_colour, read_saved_map,
+                                          remember_viewed, too_many_note)
 from explorer.ui.panels.map.render import MARGIN, Layers, palette_for, render_layers
 from explorer.ui.state import ConceptPlane, NeighbourMarks, SelectMode
 from explorer.ui.widgets.error_line import error_text
@@ -100,13 +100,17 @@ class MapView(Panel):
         self.size.valueChanged.connect(lambda _v: self._render_timer.start())
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
         bar.toolChosen.connect(self.set_tool)
-        bar.fitRequested.connect(self.fit)
+        bar.fitRequested.connect(lambda: self.fit(robust=True))
+        bar.allRequested.connect(self.fit)
+        bar.dim.toggled.connect(lambda _on: self._dim())
         bar.exportRequested.connect(self._export_requested)
         self.legend_box.toggled.connect(self._legend_toggled)
         self.viewbox.sigRangeChanged.connect(self._range_changed)
         self.viewbox.sigResized.connect(lambda *_: self._render_timer.start())
         self.viewbox.shapeFinished.connect(self._shape_finished)
         self.viewbox.clicked.connect(self._clicked)
+        self.viewbox.doubleClicked.connect(self.fit)  # every point, outliers included
+        self.plot.themeChanged.connect(self._render_timer.start)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         state = self.state
         state.planeChanged.connect(self.show_plane)
@@ -131,6 +135,7 @@ class MapView(Panel):
                 "colour_by": FIDELITY_KEY if colour == FIDELITY else colour,
                 "hidden": sorted(str(labels[c]) for c in self.hidden if c < len(labels)),
                 "point_size": self.size.value(), "search": self.search.text(),
+                "dim_for_neighbours": self.toolbar.dim.isChecked(),
                 "view": [view.left(), view.top(), view.width(), view.height()]
                 if self.coords is not None else None}
 
@@ -146,6 +151,8 @@ class MapView(Panel):
             self.size.setValue(saved.point_size)
         if saved.search is not None:
             self.search.setText(saved.search)
+        if saved.dim is not None:
+            self.toolbar.dim.setChecked(saved.dim)
         if saved.colour is not None:
             if self.colour_by(saved.colour or NO_COLOUR):
                 self._pending_hidden = saved.hidden
@@ -167,7 +174,8 @@ class MapView(Panel):
         self.toolbar.choose_tool(tool)
 
     def fit(self, robust: bool = False) -> None:
-        """Show every point, or with `robust` the central 99%."""
+        """Show every point, or with `robust` the 0.5-99.5 percentile box (Fit, Home, a new
+        layout): a few far outliers would otherwise shrink the map to a dot."""
         self.plot.show_box(fit_box(self.coords, robust), padding=0.06 if robust else 0.03)
 
     def frame_rows(self, rows: np.ndarray) -> None:
@@ -337,12 +345,16 @@ class MapView(Panel):
         elif column in es.columns:
             def work(_state):
                 colouring = colouring_for(es.metadata, column)
-                many = too_many_note(colouring, distinct_values(es.metadata, column)) \
-                    if colouring.kind == "categorical" else ""
-                return colouring, many
+                if colouring.kind != "categorical":
+                    return colouring, ""
+                distinct = distinct_values(es.metadata, column)
+                if is_free_text(distinct, es.count):  # the few repeated texts, the rest grey
+                    colouring = colouring_for(es.metadata, column, FREE_TEXT_TOP + 1)
+                return colouring, too_many_note(colouring, distinct)
         else:
             self.colouring = None
             self.fidelity = None
+            self._dim()
             self.jobs.cancel("colour")
             self._render_timer.start()
             return
@@ -355,6 +367,7 @@ class MapView(Panel):
             return  # another colouring was chosen since
         self.colouring = colouring
         self.fidelity = None
+        self._dim()
         self._pending_hidden, pending = set(), self._pending_hidden
         if colouring.kind == "categorical":
             self.hidden = self.legend_box.show_categories(colouring, palette_for(colouring),
@@ -368,6 +381,7 @@ class MapView(Panel):
         if self.colour.currentText() != column:
             return
         self.colouring = None
+        self._dim()
         self.legend_box.clear()
         self.legend_box.show_title(column)
         self.legend_box.show_note(error_text(error))
@@ -399,6 +413,7 @@ class MapView(Panel):
             overlap, scores = result
             self.fidelity = np.asarray(overlap, dtype=np.float32)
             self.colouring = None
+            self._dim()
             self.projection_info.update(scores)
             self.info.setText(info_text(self.projection_info))
             self.legend_box.show_scale(FIDELITY, 0.0, 1.0,
@@ -440,7 +455,7 @@ class MapView(Panel):
         return Layers(self.coords, index, rect, int(w * (1 + 2 * MARGIN)),
                       int(h * (1 + 2 * MARGIN)), self.colouring, self.fidelity,
                       frozenset(self.hidden), self.size.value(), self.state.selection,
-                      self.matches, self._sorted_cache)
+                      self.matches, self._sorted_cache, self.plot.dark())
 
     def _render(self) -> None:
         self._render_timer.stop()
@@ -531,6 +546,13 @@ class MapView(Panel):
     def _neighbours_changed(self, marks: NeighbourMarks | None) -> None:
         self.marks = marks
         self.plot.draw_marks(marks, self.coords)
+        self._dim()
+
+    def _dim(self) -> None:
+        """Fade the map behind neighbour marks only when Dim is on (the toolbar), and less
+        when a colouring is shown, so hubness or concept scores stay readable."""
+        coloured = self.colouring is not None or self.fidelity is not None
+        self.plot.set_dimmed(self.toolbar.dim.isChecked() and self.marks is not None, coloured)
 
     def _hover_changed(self, row: int, source) -> None:
         if source is self:

@@ -1,8 +1,12 @@
 """Drawing the map's layers into images, in a worker thread: no Qt here.
 
 A render job gets a `Layers` snapshot of what the panel shows (so the UI may change
-while it runs) and returns the base image (density or discs, coloured by a category,
-a number or the map's fidelity) and an overlay of search matches and the selection.
+while it runs) and returns the base image (coloured by a category, a number or the map's
+fidelity) and an overlay of search matches and the selection. The base is a density
+image where points outnumber pixels, blended translucent discs sized by the zoom where
+the view is crowded, and outlined opaque discs of the user's size where it is sparse
+(`raster.blend_style`). Search matches are drawn above everything with a white halo, so
+they stay visible in the densest part of the map.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from explorer.core.colouring import MISSING, OTHER, Colouring
 from explorer.core.jobs import TaskState
 
 MARGIN = 0.25  # rasterise this much beyond each edge of the view, so a pan shows content
+MATCH = (255, 150, 0, 255)  # search matches: orange discs,
+MATCH_EDGE = (110, 50, 0, 255)  # a dark rim, and a white halo (raster.highlight_image)
 
 
 @dataclass
@@ -35,6 +41,7 @@ class Layers:
     selection: np.ndarray
     matches: np.ndarray | None
     sorted_cache: dict  # id(per-row array) -> (that array, it in the index's order)
+    dark: bool = False  # the map's background is dark: marks drawn dark there turn light
 
 
 def palette_for(colouring: Colouring) -> np.ndarray:
@@ -72,6 +79,9 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
                                     & (xy[:, 1] >= y0) & (xy[:, 1] < y1)))
     state.check()
     mode = raster.choose_mode(n_in, *size)
+    radius, alpha = float(layers.radius), 1.0
+    if mode == "points":
+        mode, radius, alpha = raster.blend_style(n_in, *size, layers.radius)
     if mode == "density" and index is not None:
         # points in cell order hit the image memory in order: 3-4x faster at 10M
         if per_row is not None:
@@ -90,20 +100,26 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
         if per_row is not None:
             kw[key] = per_row
         order = index.in_box(x0, y0, x1, y1) if index is not None else None
-        base = raster.points_image(xy, layers.rect, *size, radius_px=layers.radius, order=order,
-                                   **kw)
+        if mode == "blend":
+            base = raster.blend_image(xy, layers.rect, *size, radius_px=radius, alpha=alpha,
+                                      order=order, **kw)
+        else:
+            base = raster.points_image(xy, layers.rect, *size, radius_px=radius, order=order,
+                                       **kw)
     state.check()
     overlay = None
     # Rings around single points are white with a dark rim; over a density image a
-    # white wash would read as "faded", so the selection is drawn dark there.
-    selected = (40, 40, 40, 255) if mode == "density" else (255, 255, 255, 255)
-    marked = [(layers.matches, (255, 150, 0, 255), (110, 50, 0, 255)),
-              (layers.selection, selected, (20, 20, 20, 255))]
-    for rows, colour, edge in marked:  # the selection is drawn over search matches
+    # white wash would read as "faded", so the selection is drawn dark there (light on
+    # a dark map).
+    selected = ((225, 225, 225, 255) if layers.dark else (40, 40, 40, 255)) \
+        if mode == "density" else (255, 255, 255, 255)
+    marked = [(layers.matches, MATCH, MATCH_EDGE, "halo"),
+              (layers.selection, selected, (20, 20, 20, 255), "ring")]
+    for rows, colour, edge, style in marked:  # the selection is drawn over search matches
         if rows is None or not len(rows):
             continue
-        layer = raster.highlight_image(xy, layers.rect, *size, rows, radius_px=layers.radius,
-                                       colour=colour, edge_colour=edge)
+        layer = raster.highlight_image(xy, layers.rect, *size, rows, radius_px=radius,
+                                       colour=colour, edge_colour=edge, style=style)
         if overlay is None:
             overlay = layer
         else:

@@ -99,10 +99,10 @@ def test_click_picks_nearest_point_and_table_selection_draws_on_map(qtbot, windo
     table = window.table_view.table
     index = table.model().index(7, 0)
     table.scrollTo(index)
-    with qtbot.waitSignal(view.renderFinished, timeout=30000):
-        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
-                         pos=table.visualRect(index).center())
-    assert view.plot.overlay_item.image is not None
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
+                     pos=table.visualRect(index).center())
+    # (a render snapshotted before the clicks may finish first: wait for the selection's)
+    qtbot.waitUntil(lambda: view.plot.overlay_item.image is not None, timeout=30000)
     np.testing.assert_array_equal(window.state.selection, [7])
 
 
@@ -190,7 +190,7 @@ def test_neighbour_marks_wait_for_coordinates_and_clear_with_the_set(qtbot, wind
     np.testing.assert_allclose([qx[0], qy[0]], xy[[3, 9]].mean(axis=0), rtol=1e-6)
     lx, ly = view.plot.nb_lines.getData()
     np.testing.assert_allclose(lx[1::2], xs)  # one line from the query to each ring
-    assert view.plot.base_item.opacity() < 1  # the map fades so the rings stand out
+    assert view.plot.base_item.opacity() == 1  # the map fades only on demand (Dim)
     window.state.set_neighbours(NeighbourMarks.of([], [5]))  # no query items: rings only
     assert len(view.plot.nb_query.getData()[0]) == 0 and len(view.plot.nb_lines.getData()[0]) == 0
     assert len(view.plot.nb_rings.getData()[0]) == 1
@@ -321,12 +321,12 @@ def test_a_free_text_column_says_it_has_too_many_values_to_colour_by(qtbot, wind
     view = window.map_view
     with qtbot.waitSignal(view.renderFinished, timeout=30000):
         assert view.colour_by(long_name)
-    qtbot.waitUntil(lambda: view.legend.count() == 20, timeout=30000)
+    qtbot.waitUntil(lambda: view.legend.count() == 11, timeout=30000)  # top 10 + other
     note = view.legend_box.note
     assert note.isVisible()
     assert "600 distinct values" in note.text() and "too many to colour by" in note.text()
-    assert "other 581 items" in note.text()
-    assert view.legend.item(19).text().startswith("(other)")
+    assert "other 590 items" in note.text()
+    assert view.legend.item(10).text().startswith("(other)")
     first = view.legend.item(0)
     assert len(first.text()) < 100 and first.toolTip().startswith("description number")
     # the header wraps inside the legend instead of being cut off
