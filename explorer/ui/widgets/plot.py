@@ -22,8 +22,9 @@ class PlainAxis(pg.AxisItem):
 
 
 def plain_axes() -> dict[str, PlainAxis]:
-    """`axisItems` for a PlotWidget / PlotItem: every side a PlainAxis."""
-    return {side: PlainAxis(side) for side in ("left", "bottom", "right", "top")}
+    """`axisItems` for a PlotWidget / PlotItem: PlainAxis on the sides shown by default (an
+    axis given for the top or the right would be shown too)."""
+    return {side: PlainAxis(side) for side in ("left", "bottom")}
 
 
 def still_plot(owner: QWidget) -> pg.PlotWidget:

@@ -52,3 +52,20 @@ def test_concept_plane_axis_values_are_the_scores_after_re_mapping(qtbot, window
             # the ticks span the scores shown, not a thousand times more
             assert max(abs(d) for d in drawn) <= 2 * float(np.abs(scores[:, column]).max())
             assert axis.labelUnitPrefix == "" and "(x" not in axis.labelString()
+
+
+def test_a_projection_shows_no_axes_and_the_plane_only_its_two(qtbot, window, tmp_path):
+    rng = np.random.default_rng(4)
+    xy = rng.normal(size=(500, 2)).astype(np.float32)
+    path = tmp_path / "plane.parquet"
+    pq.write_table(pa.table({"id": [f"p{i}" for i in range(len(xy))], "vec": list(xy)}), path)
+    with qtbot.waitSignal(window.map_view.renderFinished, timeout=60000):
+        window.open_paths([str(path)])
+    view = window.map_view
+    item = view.plot.getPlotItem()
+    shown = lambda: {side for side in ("left", "bottom", "right", "top")  # noqa: E731
+                     if item.getAxis(side).isVisible()}
+    assert shown() == set()  # a projection's axes mean nothing
+    window.state.set_plane(ConceptPlane(xy * 0.1, "north", "south", 0.1))
+    qtbot.waitUntil(lambda: view.projection_info.get("x") == "north", timeout=30000)
+    assert shown() == {"left", "bottom"}
