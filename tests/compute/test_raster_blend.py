@@ -104,3 +104,12 @@ def test_halo_marks_are_drawn_over_every_halo(path):
     assert tuple(pixel(img, 3.5, 5.5)) == (110, 50, 0, 255)  # the rim
     assert tuple(pixel(img, 5.5, 9.5)) == (255, 255, 255, 235)  # the halo above the first
     assert pixel(img, 5.5, 11.5)[3] == 0
+
+
+def test_composite_over_is_porter_duff():
+    top = np.array([[[255, 0, 0, 128], [0, 0, 0, 0], [0, 0, 255, 255]]], dtype=np.uint8)
+    bottom = np.array([[[0, 0, 255, 255], [10, 20, 30, 40], [255, 0, 0, 255]]], dtype=np.uint8)
+    out = raster.composite_over(top, bottom)
+    np.testing.assert_array_equal(out[0, 0], [128, 0, 127, 255])
+    np.testing.assert_array_equal(out[0, 1], [10, 20, 30, 40])  # nothing on top
+    np.testing.assert_array_equal(out[0, 2], [0, 0, 255, 255])  # opaque top wins

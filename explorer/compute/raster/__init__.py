@@ -59,7 +59,7 @@ from explorer.compute.raster.colours import (
     lut_from_points,
     srgb_to_lab,
 )
-from explorer.compute.raster.blend import blend_image, blend_style
+from explorer.compute.raster.blend import blend_image, blend_style, composite_over
 from explorer.compute.raster.density import (
     DEFAULT_MIN_ALPHA,
     density_counts,
@@ -71,6 +71,6 @@ from explorer.compute.raster.view import DENSITY_MAX_POINTS, Rect, choose_mode
 __all__ = [
     "DEFAULT_MIN_ALPHA", "DENSITY_MAX_POINTS", "OTHER_GREY", "OUTLINE_DARKEN", "PALETTE_SIZE",
     "VIRIDIS", "Rect", "blend_image", "blend_style", "categorical_palette", "category_palette",
-    "choose_mode", "ciede2000", "density_counts", "density_image", "disc_offsets",
+    "choose_mode", "ciede2000", "composite_over", "density_counts", "density_image", "disc_offsets",
     "highlight_image", "lut_from_points", "points_image", "srgb_to_lab",
 ]

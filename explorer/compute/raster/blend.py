@@ -157,3 +157,16 @@ def blend_style(n_in_view: int, width: int, height: int, size: float) -> tuple[s
     lo, hi = ALPHA_RANGE
     alpha = float(np.clip(ALPHA_AT_FULL_COVER / math.sqrt(cover), lo, hi))
     return "blend", radius, alpha
+
+
+def composite_over(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """Straight-alpha RGBA `top` laid over `bottom` (Porter-Duff "over"), same shape."""
+    at = top[..., 3:4].astype(np.float32) / 255.0
+    ab = bottom[..., 3:4].astype(np.float32) / 255.0
+    a = at + ab * (1.0 - at)
+    rgb = top[..., :3] * at + bottom[..., :3] * (ab * (1.0 - at))
+    out = np.zeros_like(top)
+    shown = a[..., 0] > 0
+    out[..., :3][shown] = np.rint(rgb[shown] / a[shown])
+    out[..., 3] = np.rint(a[..., 0] * 255.0)
+    return out

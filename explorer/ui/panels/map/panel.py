@@ -527,6 +527,8 @@ class MapView(Panel):
         es = self.es
         if not text or es is None:
             self.jobs.cancel("search")
+            if self.matches is not None:  # the line under the map said how many matched
+                self.info.setText(info_text(self.projection_info))
             self.matches = None
             self._render_timer.start()
             return

@@ -23,6 +23,7 @@ from explorer.core.jobs import TaskState
 MARGIN = 0.25  # rasterise this much beyond each edge of the view, so a pan shows content
 MATCH = (255, 150, 0, 255)  # search matches: orange discs,
 MATCH_EDGE = (110, 50, 0, 255)  # a dark rim, and a white halo (raster.highlight_image)
+MATCH_COVER = 0.1
 
 
 @dataclass
@@ -64,6 +65,52 @@ def colour_kwargs(layers: Layers) -> tuple[dict, np.ndarray | None]:
     return {}, None
 
 
+def grey_codes(colouring: Colouring | None) -> np.ndarray:
+    """Which category codes are grey ("(other)", "(missing)"): drawn under the others."""
+    labels = colouring.labels if colouring is not None and colouring.kind == "categorical" \
+        else []
+    return np.array([label in (OTHER, MISSING) for label in labels], dtype=bool)
+
+
+def draw_base(layers: Layers, kw: dict, per_row: np.ndarray | None, key: str, mode: str,
+              radius: float, alpha: float) -> np.ndarray:
+    """The base image in `mode` ("density", "blend" or "points"), coloured as `kw` says."""
+    x0, x1, y0, y1 = layers.rect
+    xy, index = layers.coords, layers.index
+    size = (layers.width, layers.height)
+    kw = dict(kw)
+    if mode == "density" and index is not None:
+        # points in cell order hit the image memory in order: 3-4x faster at 10M
+        if per_row is not None:
+            source, ordered = layers.sorted_cache.get(id(per_row), (None, None))
+            if source is not per_row:  # the cache holds the source, so its id stays unique
+                ordered = index.to_sorted(per_row)
+                layers.sorted_cache[id(per_row)] = (per_row, ordered)
+            kw[key] = ordered
+        return raster.density_image(index.sorted_coords, layers.rect, *size,
+                                    spans=index.view_spans(x0, y0, x1, y1), **kw)
+    if per_row is not None:
+        kw[key] = per_row
+    if mode == "density":
+        return raster.density_image(xy, layers.rect, *size, **kw)
+    order = index.in_box(x0, y0, x1, y1) if index is not None else None
+    if mode == "blend":
+        return raster.blend_image(xy, layers.rect, *size, radius_px=radius, alpha=alpha,
+                                  order=order, **kw)
+    return raster.points_image(xy, layers.rect, *size, radius_px=radius, order=order, **kw)
+
+
+def match_radius(layers: Layers, radius: float) -> float:
+    """The search marks' radius: a point's, smaller when their halos would cover more than
+    MATCH_COVER of the view (a common word matching thousands would bury the map)."""
+    if layers.matches is None:
+        return radius
+    halo = len(raster.disc_offsets(radius + 3.0)[0])
+    if len(layers.matches) * halo <= MATCH_COVER * layers.width * layers.height:
+        return radius
+    return max(radius - 2.0, 0.0)
+
+
 def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndarray | None, tuple]:
     """Base image and selection overlay (RGBA, row 0 at the top), for a worker thread."""
     kw, per_row = colour_kwargs(layers)
@@ -82,30 +129,19 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
     radius, alpha = float(layers.radius), 1.0
     if mode == "points":
         mode, radius, alpha = raster.blend_style(n_in, *size, layers.radius)
-    if mode == "density" and index is not None:
-        # points in cell order hit the image memory in order: 3-4x faster at 10M
-        if per_row is not None:
-            source, ordered = layers.sorted_cache.get(id(per_row), (None, None))
-            if source is not per_row:  # the cache holds the source, so its id stays unique
-                ordered = index.to_sorted(per_row)
-                layers.sorted_cache[id(per_row)] = (per_row, ordered)
-            kw[key] = ordered
-        base = raster.density_image(index.sorted_coords, layers.rect, *size,
-                                    spans=index.view_spans(x0, y0, x1, y1), **kw)
-    elif mode == "density":
-        if per_row is not None:
-            kw[key] = per_row
-        base = raster.density_image(xy, layers.rect, *size, **kw)
+    grey = grey_codes(layers.colouring)
+    if key == "categories" and grey.any() and "visible" in kw:
+        # "(other)" and "(missing)" under the categories: blended in with them, a mass of
+        # grey would wash out every colour that shares its pixels
+        shown = kw["visible"]
+        under = draw_base(layers, {**kw, "visible": shown & grey}, per_row, key, mode,
+                          radius, alpha)
+        state.check()
+        top = draw_base(layers, {**kw, "visible": shown & ~grey}, per_row, key, mode,
+                        radius, alpha)
+        base = raster.composite_over(top, under)
     else:
-        if per_row is not None:
-            kw[key] = per_row
-        order = index.in_box(x0, y0, x1, y1) if index is not None else None
-        if mode == "blend":
-            base = raster.blend_image(xy, layers.rect, *size, radius_px=radius, alpha=alpha,
-                                      order=order, **kw)
-        else:
-            base = raster.points_image(xy, layers.rect, *size, radius_px=radius, order=order,
-                                       **kw)
+        base = draw_base(layers, kw, per_row, key, mode, radius, alpha)
     state.check()
     overlay = None
     # Rings around single points are white with a dark rim; over a density image a
@@ -113,12 +149,12 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
     # a dark map).
     selected = ((225, 225, 225, 255) if layers.dark else (40, 40, 40, 255)) \
         if mode == "density" else (255, 255, 255, 255)
-    marked = [(layers.matches, MATCH, MATCH_EDGE, "halo"),
-              (layers.selection, selected, (20, 20, 20, 255), "ring")]
-    for rows, colour, edge, style in marked:  # the selection is drawn over search matches
+    marked = [(layers.matches, MATCH, MATCH_EDGE, "halo", match_radius(layers, radius)),
+              (layers.selection, selected, (20, 20, 20, 255), "ring", radius)]
+    for rows, colour, edge, style, r in marked:  # the selection is drawn over search matches
         if rows is None or not len(rows):
             continue
-        layer = raster.highlight_image(xy, layers.rect, *size, rows, radius_px=radius,
+        layer = raster.highlight_image(xy, layers.rect, *size, rows, radius_px=r,
                                        colour=colour, edge_colour=edge, style=style)
         if overlay is None:
             overlay = layer

@@ -90,6 +90,10 @@ def test_search_matches_are_drawn_above_the_density_with_a_halo(qtbot, window, o
     assert hits >= 30  # (a neighbour's rim may cover a few)
     halo = (overlay[..., :3] == 255).all(axis=-1) & (overlay[..., 3] > 200)
     assert halo.sum() > 100  # white around the orange marks
+    assert "80 items match" in view.info.text()
+    view.search.clear()
+    qtbot.waitUntil(lambda: view.matches is None, timeout=30000)
+    assert "match" not in view.info.text() and "IDENTITY" in view.info.text()
 
 
 def test_fit_leaves_far_outliers_out_and_double_click_or_view_all_brings_them_in(
@@ -147,3 +151,36 @@ def test_the_map_follows_a_dark_theme(qtbot, window, outliers_file):
     assert mode == "density" and layers.dark
     drawn = overlay[overlay[..., 3] > 0]
     assert len(drawn) and drawn[:, :3].min() > 200
+
+
+def layers_for(xy, colouring=None, matches=None, size=(40, 40), radius=2):
+    from explorer.ui.panels.map.render import Layers
+
+    return Layers(np.asarray(xy, dtype=np.float32), None, (0.0, 40.0, 0.0, 40.0), *size,
+                  colouring, None, frozenset(), radius, np.zeros(0, np.int64), matches, {})
+
+
+def test_other_and_missing_are_drawn_under_the_categories():
+    from explorer.core.colouring import Colouring
+    from explorer.ui.panels.map.render import palette_for
+
+    xy = [[10.5, 10.5]] * 30 + [[10.5, 10.5], [30.5, 30.5]]  # 30 grey under one "games"
+    colouring = Colouring("section", "categorical", codes=np.array([1] * 30 + [0, 1], np.int16),
+                          labels=["games", "(other)"], counts=[1, 31])
+    base, _overlay, (mode, _n) = render_layers(layers_for(xy, colouring), TaskState())
+    assert mode == "blend"
+    games = palette_for(colouring)[0]
+    pixel = base[40 - 1 - 10, 10]
+    # over the pile of grey the category's own colour shows, not a grey mean of 31 points
+    assert np.abs(pixel[:3].astype(int) - games[:3]).max() <= 40
+    assert pixel[3] == 255
+
+
+def test_a_search_matching_thousands_draws_smaller_marks():
+    from explorer.ui.panels.map.render import match_radius
+
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(0, 40, size=(600, 2))
+    few = layers_for(xy, matches=np.arange(5), size=(400, 400))
+    many = layers_for(xy, matches=np.arange(600), size=(400, 400))
+    assert match_radius(few, 2.0) == 2.0 and match_radius(many, 2.0) < 2.0
