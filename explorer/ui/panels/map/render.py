@@ -24,6 +24,7 @@ MARGIN = 0.25  # rasterise this much beyond each edge of the view, so a pan show
 MATCH = (255, 150, 0, 255)  # search matches: orange discs,
 MATCH_EDGE = (110, 50, 0, 255)  # a dark rim, and a white halo (raster.highlight_image)
 MATCH_COVER = 0.1
+GREY_OPACITY = 0.6  # "(other)" and "(missing)" are context: lighter than the categories
 
 
 @dataclass
@@ -131,11 +132,12 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
         mode, radius, alpha = raster.blend_style(n_in, *size, layers.radius)
     grey = grey_codes(layers.colouring)
     if key == "categories" and grey.any() and "visible" in kw:
-        # "(other)" and "(missing)" under the categories: blended in with them, a mass of
-        # grey would wash out every colour that shares its pixels
+        # "(other)" and "(missing)" under the categories, lighter: blended in with them, a
+        # mass of grey would wash out every colour that shares its pixels
         shown = kw["visible"]
         under = draw_base(layers, {**kw, "visible": shown & grey}, per_row, key, mode,
                           radius, alpha)
+        under[..., 3] = np.rint(under[..., 3] * GREY_OPACITY).astype(np.uint8)  # context
         state.check()
         top = draw_base(layers, {**kw, "visible": shown & ~grey}, per_row, key, mode,
                         radius, alpha)

@@ -173,7 +173,7 @@ def test_other_and_missing_are_drawn_under_the_categories():
     pixel = base[40 - 1 - 10, 10]
     # over the pile of grey the category's own colour shows, not a grey mean of 31 points
     assert np.abs(pixel[:3].astype(int) - games[:3]).max() <= 40
-    assert pixel[3] == 255
+    assert pixel[3] > 200
 
 
 def test_a_search_matching_thousands_draws_smaller_marks():
