@@ -23,6 +23,13 @@ spreads, float32), one category per cluster. For each size it times, with
                  count colouring, value colouring; numpy fallback too
   points_*       points_image, radius 3, categories: every point in view
                  (worst case), and a zoomed view drawn with order=in_box rows
+  blend_*        blend_image (translucent discs, no outlines) on the same two views, at
+                 the radius and opacity blend_style picks for them: what the map draws
+                 instead of outlined discs while a view is crowded; points_* are its
+                 baseline, measured in the same run, and the ratio is printed
+  render_*       the map panel's render_layers on the zoomed view coloured by category,
+                 with and without an "(other)" category (drawn as a second pass under
+                 the others)
   pan            density frames for a view panned in 10 steps (index order)
 
 Each measurement prints one JSON line; a summary table follows, with the
@@ -211,6 +218,22 @@ def bench_size(n: int, args, rows: list):
     med, best, _ = timed(zoomed, reps)
     emit({**base, "stage": "points_zoomed_in_box", "median_s": med, "min_s": best, "in_view": cnt,
           "size": [W, H]}, rows)
+    blend_views = [("blend_all_in_view", full, n, None), ("blend_zoomed_in_box", zv, cnt, True)]
+    for name, view, count, boxed in blend_views:
+        if choose_mode(count, W, H) != "points":
+            continue  # density would be drawn: no blend to time
+        _mode, r, a = raster.blend_style(count, W, H, 3)
+
+        def blended(view=view, r=r, a=a, boxed=boxed):
+            order = idx.in_box(view[0], view[2], view[1], view[3]) if boxed else None
+            return raster.blend_image(xy, view, W, H, categories=lab, palette=pal, radius_px=r,
+                                      alpha=a, order=order)
+
+        blended()
+        med, best, _ = timed(blended, reps)
+        emit({**base, "stage": name, "median_s": med, "min_s": best, "in_view": count,
+              "radius_px": r, "alpha": round(a, 3), "size": [W, H]}, rows)
+    render_cases(n, xy, lab, idx, zv, W, H, reps, base, rows)
     sel = idx.in_polygon(xs, ys)
     hl = lambda: raster.highlight_image(xy, zv, W, H, sel)  # noqa: E731
     hl()
@@ -228,6 +251,35 @@ def bench_size(n: int, args, rows: list):
         ts.append(time.perf_counter() - t)
     emit({**base, "stage": "pan_density_indexorder", "median_s": statistics.median(ts), "max_s": max(ts)}, rows)
     del xy, lab, idx
+
+
+def render_cases(n, xy, lab, idx, view, W, H, reps, base, rows):
+    """render_layers as the map panel calls it, one category per cluster, then with the
+    smallest clusters as "(other)" (a second pass under the others)."""
+    from explorer.core.colouring import OTHER, Colouring
+    from explorer.core.jobs import TaskState
+    from explorer.ui.panels.map.render import Layers, render_layers
+
+    k = int(lab.max()) + 1
+    labels = [f"c{i}" for i in range(k)]
+    counts = np.bincount(lab, minlength=k).tolist()
+    with_other = [*labels[:k - 5], OTHER]
+    other_codes = np.minimum(lab, k - 5).astype(np.int16)
+    other_counts = [*counts[:k - 5], sum(counts[k - 5:])]
+    for name, colouring in (
+            ("render_categories", Colouring("c", "categorical", codes=lab.astype(np.int16),
+                                            labels=labels, counts=counts)),
+            ("render_categories_other", Colouring("c", "categorical", codes=other_codes,
+                                                  labels=with_other, counts=other_counts))):
+        def render(colouring=colouring):
+            layers = Layers(xy, idx, view, W, H, colouring, None, frozenset(), 3,
+                            np.zeros(0, np.int64), None, {})
+            return render_layers(layers, TaskState())
+
+        render()
+        med, best, out = timed(render, reps)
+        emit({**base, "stage": name, "median_s": med, "min_s": best, "mode": out[2][0],
+              "size": [W, H]}, rows)
 
 
 def main():
@@ -268,6 +320,15 @@ def main():
     lasso_1m = next((r for r in rows if r["n"] == 1_000_000 and r["stage"] == "lasso"), None)
     if lasso_1m:
         print(f"target lasso 1M <= 100 ms: {'OK' if lasso_1m['median_s'] <= 0.1 else 'MISSED'}")
+    for n in sizes:
+        for blend, points in (("blend_all_in_view", "points_all_in_view"),
+                              ("blend_zoomed_in_box", "points_zoomed_in_box"),
+                              ("render_categories_other", "render_categories")):
+            b = next((r for r in rows if r["n"] == n and r["stage"] == blend), None)
+            p = next((r for r in rows if r["n"] == n and r["stage"] == points), None)
+            if b and p:
+                print(f"{blend} / {points} at {n:,}: {b['median_s'] * 1000:.1f} / "
+                      f"{p['median_s'] * 1000:.1f} ms = {b['median_s'] / p['median_s']:.2f}x")
     for n, limit in ((1_000_000, 0.033), (10_000_000, 0.100)):
         rec = next((r for r in rows if r["n"] == n and r["stage"] == "density_cat_indexorder"), None)
         if rec:

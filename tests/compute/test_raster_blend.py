@@ -106,7 +106,7 @@ def test_halo_marks_are_drawn_over_every_halo(path):
     assert pixel(img, 5.5, 11.5)[3] == 0
 
 
-def test_composite_over_is_porter_duff():
+def test_composite_over_is_porter_duff(path):
     top = np.array([[[255, 0, 0, 128], [0, 0, 0, 0], [0, 0, 255, 255]]], dtype=np.uint8)
     bottom = np.array([[[0, 0, 255, 255], [10, 20, 30, 40], [255, 0, 0, 255]]], dtype=np.uint8)
     out = raster.composite_over(top, bottom)

@@ -131,15 +131,63 @@ def blend_image(coords, rect: Rect, width: int, height: int, colours=None, *, ca
     if done is False:
         acc = _sums_numpy(a, view, rows, cmode, pidx, vis, pal, offs, reach)
     img = np.zeros((H, W, 4), dtype=np.uint8)
-    nz = np.flatnonzero(acc[:, 3])
-    if not len(nz):
-        return img
-    got = acc[nz].astype(np.float64)
-    count = got[:, 3]
+    lut = alpha_lut(alpha)
     flat = img.reshape(-1, 4)
-    flat[nz, :3] = np.rint(got[:, :3] / count[:, None])
-    flat[nz, 3] = np.rint(255.0 * (1.0 - (1.0 - alpha) ** count))
+    if run_kernel(_finish_kernel, acc, lut, flat) is False:
+        nz = np.flatnonzero(acc[:, 3])
+        got = acc[nz].astype(np.int64)
+        count = got[:, 3]
+        flat[nz, :3] = (got[:, :3] + (count // 2)[:, None]) // count[:, None]
+        flat[nz, 3] = lut[np.minimum(count, len(lut) - 1)]
     return img
+
+
+def alpha_lut(alpha: float) -> np.ndarray:
+    """uint8 opacity of 0, 1, 2 ... discs of opacity `alpha` laid over each other, up to the
+    count where it reaches 255 (more discs stay there)."""
+    if alpha >= 1.0:
+        return np.array([0, 255], dtype=np.uint8)
+    top = max(2, math.ceil(math.log(0.5 / 255.0) / math.log(1.0 - alpha)) + 1)
+    count = np.arange(top, dtype=np.float64)
+    return np.rint(255.0 * (1.0 - (1.0 - alpha) ** count)).astype(np.uint8)
+
+
+@jit(nogil=True)
+def _finish_kernel(acc, lut, out):
+    """Each covered pixel: the rounded mean colour of its discs, the opacity of their count."""
+    top = lut.shape[0] - 1
+    for p in range(acc.shape[0]):
+        c = np.int64(acc[p, 3])
+        if c == 0:
+            continue
+        half = c // 2
+        out[p, 0] = (np.int64(acc[p, 0]) + half) // c
+        out[p, 1] = (np.int64(acc[p, 1]) + half) // c
+        out[p, 2] = (np.int64(acc[p, 2]) + half) // c
+        out[p, 3] = lut[min(c, top)]
+    return 0
+
+
+@jit(nogil=True)
+def _over_kernel(top, bottom, out):
+    for p in range(top.shape[0]):
+        at = np.float32(top[p, 3]) / np.float32(255.0)
+        ab = np.float32(bottom[p, 3]) / np.float32(255.0)
+        if at == 0:
+            for ch in range(4):
+                out[p, ch] = bottom[p, ch]
+            continue
+        if at == 1 or ab == 0:
+            for ch in range(4):
+                out[p, ch] = top[p, ch]
+            continue
+        wb = ab * (np.float32(1.0) - at)
+        a = at + wb
+        for ch in range(3):
+            v = (np.float32(top[p, ch]) * at + np.float32(bottom[p, ch]) * wb) / a
+            out[p, ch] = np.uint8(np.int64(v + np.float32(0.5)))
+        out[p, 3] = np.uint8(np.int64(a * np.float32(255.0) + np.float32(0.5)))
+    return 0
 
 
 def blend_style(n_in_view: int, width: int, height: int, size: float) -> tuple[str, float, float]:
@@ -161,12 +209,17 @@ def blend_style(n_in_view: int, width: int, height: int, size: float) -> tuple[s
 
 def composite_over(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
     """Straight-alpha RGBA `top` laid over `bottom` (Porter-Duff "over"), same shape."""
-    at = top[..., 3:4].astype(np.float32) / 255.0
-    ab = bottom[..., 3:4].astype(np.float32) / 255.0
-    a = at + ab * (1.0 - at)
-    rgb = top[..., :3] * at + bottom[..., :3] * (ab * (1.0 - at))
-    out = np.zeros_like(top)
-    shown = a[..., 0] > 0
-    out[..., :3][shown] = np.rint(rgb[shown] / a[shown])
-    out[..., 3] = np.rint(a[..., 0] * 255.0)
+    if top.shape != bottom.shape:
+        raise ValueError("the two images differ in size")
+    out = np.empty_like(top)
+    flat_top, flat_bottom = top.reshape(-1, 4), bottom.reshape(-1, 4)
+    if run_kernel(_over_kernel, flat_top, flat_bottom, out.reshape(-1, 4)) is not False:
+        return out
+    at = top[..., 3:4].astype(np.float32) / np.float32(255.0)
+    ab = bottom[..., 3:4].astype(np.float32) / np.float32(255.0)
+    wb = ab * (np.float32(1.0) - at)
+    a = at + wb
+    rgb = (top[..., :3] * at + bottom[..., :3] * wb) / np.where(a > 0, a, np.float32(1.0))
+    out[..., :3] = (rgb + np.float32(0.5)).astype(np.uint8)
+    out[..., 3] = (a[..., 0] * np.float32(255.0) + np.float32(0.5)).astype(np.uint8)
     return out
