@@ -68,8 +68,8 @@ def test_numba_and_numpy_blend_the_same_image(monkeypatch):
     pal = raster.categorical_palette(6)
     vals = rng.normal(size=5000)
     rect = (-2.5, 3.0, -2.0, 2.2)
-    kw = [dict(categories=cats, palette=pal, visible=[True, False, True, True, True, True]),
-          dict(values=vals, value_range=(-1, 1)), {}]
+    kw = [{"categories": cats, "palette": pal, "visible": [True, False, True, True, True, True]},
+          {"values": vals, "value_range": (-1, 1)}, {}]
     for k in kw:
         fast = blend_image(xy, rect, 97, 63, radius_px=2, alpha=0.4, **k)
         monkeypatch.setattr(spatial, "USE_NUMBA", False)

@@ -43,11 +43,13 @@ The front door of:
               `ciede2000`
     density   `density_image`, `density_counts`
     points    `points_image`, `highlight_image`, `disc_offsets`
-    blend     `blend_image` (translucent discs, no outlines), `blend_style` (size by zoom)
+    blend     `blend_image` (translucent discs, no outlines), `blend_style` (size by zoom),
+              `composite_over`
 """
 
 from __future__ import annotations
 
+from explorer.compute.raster.blend import blend_image, blend_style, composite_over
 from explorer.compute.raster.colours import (
     OTHER_GREY,
     OUTLINE_DARKEN,
@@ -59,7 +61,6 @@ from explorer.compute.raster.colours import (
     lut_from_points,
     srgb_to_lab,
 )
-from explorer.compute.raster.blend import blend_image, blend_style, composite_over
 from explorer.compute.raster.density import (
     DEFAULT_MIN_ALPHA,
     density_counts,

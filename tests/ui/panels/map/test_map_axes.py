@@ -41,7 +41,8 @@ def test_concept_plane_axis_values_are_the_scores_after_re_mapping(qtbot, window
     scores = (xy * 0.15).astype(np.float32)  # cosine scores: within ±0.6
     for x_label, y_label in (("north", "south"), ("east", "west"), ("up", "down")):
         window.state.set_plane(ConceptPlane(scores, x_label, y_label, 0.1))
-        qtbot.waitUntil(lambda: view.projection_info.get("x") == x_label, timeout=30000)
+        qtbot.waitUntil(lambda want=x_label: view.projection_info.get("x") == want,
+                        timeout=30000)
         for side, column in (("bottom", 0), ("left", 1)):
             axis = view.plot.getAxis(side)
             ticks = shown_ticks(axis)
@@ -63,8 +64,10 @@ def test_a_projection_shows_no_axes_and_the_plane_only_its_two(qtbot, window, tm
         window.open_paths([str(path)])
     view = window.map_view
     item = view.plot.getPlotItem()
-    shown = lambda: {side for side in ("left", "bottom", "right", "top")  # noqa: E731
-                     if item.getAxis(side).isVisible()}
+    def shown() -> set[str]:
+        return {side for side in ("left", "bottom", "right", "top")
+                if item.getAxis(side).isVisible()}
+
     assert shown() == set()  # a projection's axes mean nothing
     window.state.set_plane(ConceptPlane(xy * 0.1, "north", "south", 0.1))
     qtbot.waitUntil(lambda: view.projection_info.get("x") == "north", timeout=30000)

@@ -77,7 +77,7 @@ def test_search_matches_are_drawn_above_the_density_with_a_halo(qtbot, window, o
     qtbot.waitUntil(lambda: view.matches is not None, timeout=30000)
     layers = view.layers()
     assert len(layers.matches) == 80
-    base, overlay, (mode, _n) = render_layers(layers, TaskState())
+    _base, overlay, _info = render_layers(layers, TaskState())
     x0, x1, y0, y1 = layers.rect
     h, w = overlay.shape[:2]
     hits = 0
