@@ -1,4 +1,5 @@
-"""The map's toolbar (method, colour, point size, tools, fit, search, export) and its legend."""
+"""The map's toolbar (method and its settings, colour, point size, tools, fit, dim, search,
+export) and its legend."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListW
 
 from explorer.compute import raster
 from explorer.core.colouring import Colouring
+from explorer.ui.panels.map.layout_settings import LayoutSettings
 from explorer.ui.panels.map.model import (FIDELITY, NO_COLOUR, PLANE, POINT_SIZES,
                                           projection_methods)
 
@@ -113,6 +115,10 @@ class MapToolbar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.method = MethodCombo()
+        self.layout_settings = LayoutSettings()
+        self.method.currentTextChanged.connect(
+            lambda _t: self.layout_settings.offer_for(self.method.chosen()))
+        self.layout_settings.offer_for(self.method.chosen())
         self.colour = ColourCombo()
         self.size = QSpinBox()
         self.size.setRange(*POINT_SIZES)
@@ -165,6 +171,7 @@ class MapToolbar(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.method)
+        layout.addWidget(self.layout_settings)
         layout.addWidget(self.colour, 1)
         layout.addWidget(self.size)
         layout.addLayout(tools)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QProgressBar, QSplitter, QVBoxLayout, QWidget
 
 from explorer.compute.spatial import GridIndex
 from explorer.core.colouring import Colouring, colouring_for
@@ -33,6 +33,7 @@ from explorer.core.metadata import MetadataQuery
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.map.canvas import MapCanvas, select_mode
 from explorer.ui.panels.map.controls import Legend, MapToolbar
+from explorer.ui.panels.map.layout_settings import TUNED
 from explorer.ui.panels.map.model import (FIDELITY, FIDELITY_KEY, FREE_TEXT_TOP, NO_COLOUR,
                                           PLANE, distinct_values, fit_box, frame_box,
                                           hover_html, info_text, is_free_text, last_viewed,
@@ -84,9 +85,17 @@ class MapView(Panel):
         splitter.setCollapsible(0, False)
         self.info = QLabel()
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.progress = QProgressBar(maximum=1000, textVisible=False, maximumHeight=4)
+        self.progress.hide()
+        self.project_job = self.jobs.track("project", self.progress,
+                                           on_status=self._projection_status)
+        self.progress.valueChanged.connect(lambda _v: self._projection_status())
+        self._phase = ""  # the running projection's phase, as its job says it
+        self._follow = True  # partial layouts are fitted until the user moves the view
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(bar)
+        layout.addWidget(self.progress)
         layout.addWidget(self.error_line)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.info)
@@ -96,6 +105,8 @@ class MapView(Panel):
         self._search_timer = QTimer(self, singleShot=True, interval=250)
         self._search_timer.timeout.connect(self._run_search)
         self.method.activated.connect(lambda _i: self.compute_projection())
+        bar.layout_settings.remapRequested.connect(self.compute_projection)
+        self.viewbox.sigRangeChangedManually.connect(lambda *_: setattr(self, "_follow", False))
         self.colour.activated.connect(lambda _i: self._colour_changed())
         self.size.valueChanged.connect(lambda _v: self._render_timer.start())
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
@@ -215,8 +226,9 @@ class MapView(Panel):
         if preferred:
             self.colour.setCurrentText(preferred)
         self.method.refresh()
-        from explorer.compute.projection import default_params
+        from explorer.compute.projection import ProjectionParams, default_params
 
+        self.toolbar.layout_settings.show_params(ProjectionParams(metric=es.metric))
         params = default_params(es.dim, es.count, es.metric)
         self.method.setEnabled(params.method != "identity")
         self.compute_projection(params, resume=True)
@@ -241,10 +253,13 @@ class MapView(Panel):
             if method is None:  # a plugin's method gone since the menu was filled
                 self.method.refresh()
                 return
-            params = ProjectionParams(method=method, metric=es.metric)
+            tuned = self.toolbar.layout_settings.values() if method in TUNED else {}
+            params = ProjectionParams(**{"method": method, "metric": es.metric, **tuned})
         name = method_title(params.method)
         self.error_line.clear_error()
-        self.plot.show_message(f"Computing {name}…" if name else "")
+        self._phase = f"Computing {name}" if name else ""
+        self._follow = True
+        self._projection_status()
         self.index = None
         self.jobs.cancel("index")
 
@@ -254,15 +269,31 @@ class MapView(Panel):
             remember_viewed(es, chosen)
             return projection
 
-        self.jobs.submit("project", f"Computing the {name or 'map'}", work,
-                         on_done=self._projection_done, on_partial=self._projection_partial,
-                         on_error=self._projection_failed)
+        self.project_job.submit(f"Computing the {name or 'map'}", work,
+                                on_done=self._projection_done,
+                                on_partial=self._projection_partial,
+                                on_error=self._projection_failed)
+
+    def _projection_status(self, text: str | None = None) -> None:
+        """The running projection's phase and progress: in the middle of an empty map, else
+        on the line under it (the layout shown stays until the new one arrives)."""
+        if text is not None:
+            self._phase = text.rstrip("…")
+        if not self.project_job.running() and text is None:
+            return
+        shown = f"{self._phase}… {self.progress.value() / 10:.0f}%" if self._phase else ""
+        if self.coords is None:
+            self.plot.show_message(shown)
+        else:
+            self.info.setText(shown)
 
     def _projection_partial(self, coords: np.ndarray) -> None:
-        first = self.coords is None
+        """An intermediate layout: drawn, and fitted to the view (each one spreads further)
+        unless the user has moved the view since the projection began."""
         self.coords = np.asarray(coords, dtype=np.float32)
         self.index = None  # it described the coordinates replaced
-        if first:
+        self.plot.show_message("")
+        if self._follow:
             self.fit(robust=True)
         self.plot.draw_marks(self.marks, self.coords)
         self._render_timer.start()
@@ -271,13 +302,16 @@ class MapView(Panel):
         self.projection_params = projection.params
         method = projection.params.method
         self.method.show_method(method)
+        if method in TUNED:
+            self.toolbar.layout_settings.show_params(projection.params)
         self._show_layout(projection.coords, {"method": method, "seconds": projection.seconds,
                                               **projection.info},
-                          fit=self.coords is None or method != "identity")
+                          fit=self.coords is None or (method != "identity" and self._follow))
         self.plot.set_axis_labels(None, None)
 
     def _projection_failed(self, error: BaseException) -> None:
         self.plot.show_message("")
+        self.info.setText(info_text(self.projection_info) if self.projection_info else "")
         self.show_error(error)
 
     def show_plane(self, plane: ConceptPlane) -> None:
