@@ -139,3 +139,34 @@ def compare_one(exact: np.ndarray, exact_scores: np.ndarray, got: np.ndarray,
     ties = len(set(exact[tied_exact].tolist()) | set(got[tied_got].tolist()))
     return ListComparison(len(top) - len(lost), lost, gained, tied_lost, tied_gained, ties,
                            bool(len(exact) > k and tied_exact[-1]), kth)
+
+
+def exact_scores(vectors: np.ndarray, query: int, rows: np.ndarray, metric: str) -> np.ndarray:
+    """The metric's exact value (float64) between row `query` and each of `rows`."""
+    rows = np.asarray(rows, dtype=np.int64)
+    x = np.asarray(vectors[rows], dtype=np.float64)
+    q = np.asarray(vectors[query], dtype=np.float64)
+    if metric == "l2":
+        return np.sqrt(((x - q) ** 2).sum(axis=1))
+    s = x @ q
+    if metric == "cosine":
+        norms = np.linalg.norm(x, axis=1) * np.linalg.norm(q)
+        s = np.divide(s, norms, out=np.zeros_like(s), where=norms > 0)
+    return s
+
+
+def kept_with_ties(vectors: np.ndarray, metric: str, rows: np.ndarray, exact: np.ndarray,
+                   ids: np.ndarray, k: int, state=None) -> np.ndarray:
+    """Per query, the share of its exact top k a method keeps, a swap among items tied with
+    the k-th counted as kept (`compare_one`); `overlap` calls such a swap a loss. Scores
+    each query's exact list and the method's exactly (about 1 ms a query at d=384)."""
+    out = np.empty(len(rows), dtype=np.float64)
+    for i, row in enumerate(np.asarray(rows, dtype=np.int64).tolist()):
+        if state is not None and i % 50 == 0:
+            state.progress(i, len(rows))
+        ex = exact[i][exact[i] >= 0]
+        got = ids[i][ids[i] >= 0]
+        scores = exact_scores(vectors, row, np.concatenate([ex, got]), metric)
+        c = compare_one(ex, scores[:len(ex)], got, scores[len(ex):], k)
+        out[i] = c.kept / k
+    return out

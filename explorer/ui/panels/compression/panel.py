@@ -426,6 +426,24 @@ class CompressionView(Panel):
         self.colour_button.setEnabled(self.chosen is not None and self.rows is not None
                                       and self.chosen.per_query_overlap is not None)
         self.comparison.show_result(self.es, self.evaluation, self.chosen)
+        self._count_ties(self.chosen)
+
+    def _count_ties(self, result) -> None:
+        """Each query's share kept with ties at the k-th counted as kept, for the per-query
+        list's order (a job: it scores every query's lists exactly)."""
+        es, ev = self.es, self.evaluation
+        if result is None or es is None or ev is None or result.ids is None \
+                or ev.exact is None or self.comparison.kept is not None:
+            return
+        from explorer.compute import compression as cz
+
+        def work(state):
+            state.status(f"Counting ties at the {ev.k}th neighbour")
+            return cz.kept_with_ties(es.vectors, ev.metric, ev.rows, ev.exact, result.ids,
+                                     ev.k, state)
+
+        self.jobs.submit("ties", "Counting ties", work,
+                         on_done=lambda kept: self.comparison.show_kept(result, kept))
 
     def _describe(self, r) -> str:
         n = self.es.count if self.es is not None else 0

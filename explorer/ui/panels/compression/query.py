@@ -18,7 +18,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHeaderView, QLabel, QTableWidget,
                                QTableWidgetItem, QWidget)
 
-from explorer.compute.compression import ListComparison, compare_one
+from explorer.compute.compression import ListComparison, compare_one, exact_scores
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.state import AppState, NeighbourMarks
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, shrinkable, wrapping
@@ -27,22 +27,11 @@ from explorer.ui.widgets.ranked_table import SCORE_HEADERS
 LOST = QColor(220, 60, 60, 70)  # in the exact top-k, not in the method's
 GAINED = QColor(230, 160, 30, 80)  # in the method's top-k, not in the exact one
 TIED = QColor(128, 128, 128, 60)  # in one list only, but tied with the k-th: no loss
+QUERIES_TIP = ("The query items, worst first: the share of the exact top-k the method keeps "
+               "(items tied with the k-th count as kept), then the item. Picking one makes it "
+               "the current item; making a query current elsewhere picks it here.")
 TIED_TIP = ("Tied with the {k} neighbour's score: exact search and the method picked "
             "different items among equals, counted as kept")
-
-
-def exact_scores(es: EmbeddingSet, query: int, rows: np.ndarray, metric: str) -> np.ndarray:
-    """The metric's exact value between `query` and each of `rows` (a few hundred at most)."""
-    rows = np.asarray(rows, dtype=np.int64)
-    x = np.asarray(es.vectors[rows], dtype=np.float64)
-    q = np.asarray(es.vectors[query], dtype=np.float64)
-    if metric == "l2":
-        return np.sqrt(((x - q) ** 2).sum(axis=1))
-    s = x @ q
-    if metric == "cosine":
-        norms = np.linalg.norm(x, axis=1) * np.linalg.norm(q)
-        s = np.divide(s, norms, out=np.zeros_like(s), where=norms > 0)
-    return s
 
 
 def ordinal(n: int) -> str:
@@ -71,12 +60,11 @@ class QueryComparison(QWidget):
         self.es: EmbeddingSet | None = None
         self.evaluation = None
         self.result = None  # the MethodResult compared with exact search
+        self.kept: np.ndarray | None = None  # its per-query shares, ties counted as kept
         self.query = -1  # index into evaluation.rows
 
         self.queries = shrinkable(QComboBox(), 12)
-        self.queries.setToolTip("The query items, worst first: the share of the exact top-k "
-                                "the method keeps, then the item. Picking one makes it the "
-                                "current item; making a query current elsewhere picks it here.")
+        self.queries.setToolTip(QUERIES_TIP)
         self.queries.currentIndexChanged.connect(self._query_picked)
         self.summary = wrapping(QLabel())
         self.ties = wrapping(QLabel())
@@ -146,16 +134,34 @@ class QueryComparison(QWidget):
             self.query = -1
             return
         keep = self.query if same else -1  # another method, the same query: compare them
-        order = np.argsort(result.per_query_overlap, kind="stable")
-        self.queries.blockSignals(True)
-        self.queries.clear()
-        for i in order:
-            self.queries.addItem(f"{result.per_query_overlap[i]:.2f}  "
-                                 f"{es.label(int(evaluation.rows[i]))}", int(i))
-        self.queries.blockSignals(False)
+        self.kept = None
+        order = self._list_queries()
         current = np.flatnonzero(np.asarray(evaluation.rows) == self.state.current)
         self.show_query(int(current[0]) if current.size else keep if keep >= 0
                         else int(order[0]))
+
+    def show_kept(self, result, kept: np.ndarray) -> None:
+        """`result`'s per-query shares with ties counted as kept (computed in a job): the
+        queries are listed worst first by them, the query shown stays."""
+        if result is not self.result or len(kept) != len(result.per_query_overlap):
+            return
+        self.kept = kept
+        self._list_queries()
+        self.show_query(self.query)
+
+    def _list_queries(self) -> np.ndarray:
+        """Fill the query list, worst first (by `kept` once known); returns the order."""
+        ev, r, es = self.evaluation, self.result, self.es
+        shares = self.kept if self.kept is not None else r.per_query_overlap
+        order = np.argsort(shares, kind="stable")
+        self.queries.blockSignals(True)
+        self.queries.clear()
+        for i in order:
+            self.queries.addItem(f"{shares[i]:.2f}  {es.label(int(ev.rows[i]))}", int(i))
+        self.queries.blockSignals(False)
+        self.queries.setToolTip(QUERIES_TIP + ("" if self.kept is not None else
+                                               " (ties at the k-th still being counted)"))
+        return order
 
     def show_query(self, index: int) -> None:
         """The lists of query number `index` (a position in evaluation.rows)."""
@@ -175,7 +181,7 @@ class QueryComparison(QWidget):
         exact = exact_all[:k]
         got = r.ids[index][r.ids[index] >= 0]
         # the whole exact list is scored (a hundred rows): ties past the k-th are counted
-        scores = exact_scores(es, row, np.concatenate([exact_all, got]), ev.metric)
+        scores = exact_scores(es.vectors, row, np.concatenate([exact_all, got]), ev.metric)
         c = compare_one(exact_all, scores[:len(exact_all)], got, scores[len(exact_all):], k)
         exact_rank = {int(x): i + 1 for i, x in enumerate(exact_all)}
         title = SCORE_HEADERS.get(ev.metric, ev.metric)

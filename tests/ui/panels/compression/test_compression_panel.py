@@ -148,6 +148,8 @@ def test_per_query_tab_sets_the_exact_and_the_method_lists_side_by_side(qtbot, v
     tinted = {i for i in range(len(exact))
               if comparison.exact_table.item(i, 1).background().style() != Qt.BrushStyle.NoBrush}
     assert tinted == lost and lost  # the worst pq8 query loses something
+    qtbot.waitUntil(lambda: comparison.kept is not None, timeout=WAIT)  # ties counted
+    assert comparison.kept.min() >= chosen.per_query_overlap.min()
     # scores are the exact cosine, whatever list the item is in
     x = np.asarray(view.es.vectors, dtype=np.float64)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
@@ -250,6 +252,12 @@ def test_items_tied_at_the_kth_score_are_kept_and_counted(qtbot, explorer_home):
     ties = widget.ties.text()
     assert ties.startswith("14 items tie with the 10th neighbour's score")
     assert "6 picked differently" in ties
+    # the list of queries says so too, once the shares with ties are counted (a job)
+    assert widget.queries.itemText(0).startswith(f"{result.per_query_overlap[0]:.2f}")
+    kept = cz.kept_with_ties(es.vectors, ev.metric, ev.rows, ev.exact, swapped, 10)
+    assert kept.tolist() == [1.0]
+    widget.show_kept(result, kept)
+    assert widget.queries.itemText(0).startswith("1.00") and widget.query == 0
     # the same query against the method's real lists: nothing swapped, no grey
     widget.show_result(es, ev, ev.methods[0])
     assert "picked differently" not in widget.ties.text()
