@@ -24,7 +24,8 @@ spreads, float32), one category per cluster. For each size it times, with
   points_*       points_image, radius 3, categories: every point in view
                  (worst case), and a zoomed view drawn with order=in_box rows
   blend_*        blend_image (translucent discs, no outlines) on the same two views, at
-                 the radius and opacity blend_style picks for them: what the map draws
+                 the radius and opacity blend_style picks for them, points in cell order
+                 (index.sorted_coords, the view's spans) as the map feeds them: what it draws
                  instead of outlined discs while a view is crowded; points_* are its
                  baseline, measured in the same run, and the ratio is printed
   render_*       the map panel's render_layers on the zoomed view coloured by category,
@@ -117,7 +118,7 @@ def emit(rec: dict, rows: list):
 def bench_size(n: int, args, rows: list):
     from explorer.compute import raster, spatial
     from explorer.compute.raster import categorical_palette, choose_mode, density_image, points_image
-    from explorer.compute.spatial import GridIndex
+    from explorer.compute.spatial import GridIndex, spans_to_positions
 
     W, H, reps = args.width, args.height, args.reps
     xy, lab = make_data(n)
@@ -218,16 +219,16 @@ def bench_size(n: int, args, rows: list):
     med, best, _ = timed(zoomed, reps)
     emit({**base, "stage": "points_zoomed_in_box", "median_s": med, "min_s": best, "in_view": cnt,
           "size": [W, H]}, rows)
-    blend_views = [("blend_all_in_view", full, n, None), ("blend_zoomed_in_box", zv, cnt, True)]
-    for name, view, count, boxed in blend_views:
+    blend_views = [("blend_all_in_view", full, n), ("blend_zoomed_in_box", zv, cnt)]
+    for name, view, count in blend_views:
         if choose_mode(count, W, H) != "points":
             continue  # density would be drawn: no blend to time
         _mode, r, a = raster.blend_style(count, W, H, 3)
 
-        def blended(view=view, r=r, a=a, boxed=boxed):
-            order = idx.in_box(view[0], view[2], view[1], view[3]) if boxed else None
-            return raster.blend_image(xy, view, W, H, categories=lab, palette=pal, radius_px=r,
-                                      alpha=a, order=order)
+        def blended(view=view, r=r, a=a):  # as the map draws it: points in cell order
+            lo, hi = idx.view_spans(view[0], view[2], view[1], view[3])
+            return raster.blend_image(sorted_xy, view, W, H, categories=sorted_lab, palette=pal,
+                                      radius_px=r, alpha=a, order=spans_to_positions(lo, hi))
 
         blended()
         med, best, _ = timed(blended, reps)

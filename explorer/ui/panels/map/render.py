@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer.compute import raster
-from explorer.compute.spatial import GridIndex
+from explorer.compute.spatial import GridIndex, spans_to_positions
 from explorer.core.colouring import MISSING, OTHER, Colouring
 from explorer.core.jobs import TaskState
 
@@ -81,16 +81,17 @@ def draw_base(layers: Layers, kw: dict, per_row: np.ndarray | None, key: str, mo
     xy, index = layers.coords, layers.index
     size = (layers.width, layers.height)
     kw = dict(kw)
-    if mode == "density" and index is not None:
-        # points in cell order hit the image memory in order: 3-4x faster at 10M
+    if mode in ("density", "blend") and index is not None:
+        # points in cell order hit the image memory in order: 3-4x faster at 10M, and
+        # blending (which does not depend on the order) 1.6x at 300k in view
         if per_row is not None:
-            source, ordered = layers.sorted_cache.get(id(per_row), (None, None))
-            if source is not per_row:  # the cache holds the source, so its id stays unique
-                ordered = index.to_sorted(per_row)
-                layers.sorted_cache[id(per_row)] = (per_row, ordered)
-            kw[key] = ordered
-        return raster.density_image(index.sorted_coords, layers.rect, *size,
-                                    spans=index.view_spans(x0, y0, x1, y1), **kw)
+            kw[key] = in_index_order(layers, per_row)
+        spans = index.view_spans(x0, y0, x1, y1)
+        if mode == "density":
+            return raster.density_image(index.sorted_coords, layers.rect, *size, spans=spans,
+                                        **kw)
+        return raster.blend_image(index.sorted_coords, layers.rect, *size, radius_px=radius,
+                                  alpha=alpha, order=spans_to_positions(*spans), **kw)
     if per_row is not None:
         kw[key] = per_row
     if mode == "density":
@@ -100,6 +101,16 @@ def draw_base(layers: Layers, kw: dict, per_row: np.ndarray | None, key: str, mo
         return raster.blend_image(xy, layers.rect, *size, radius_px=radius, alpha=alpha,
                                   order=order, **kw)
     return raster.points_image(xy, layers.rect, *size, radius_px=radius, order=order, **kw)
+
+
+def in_index_order(layers: Layers, per_row: np.ndarray) -> np.ndarray:
+    """`per_row` in the index's (cell) order, cached: the cache holds the source, so its id
+    stays unique while it is used."""
+    source, ordered = layers.sorted_cache.get(id(per_row), (None, None))
+    if source is not per_row:
+        ordered = layers.index.to_sorted(per_row)
+        layers.sorted_cache[id(per_row)] = (per_row, ordered)
+    return ordered
 
 
 def match_radius(layers: Layers, radius: float) -> float:
