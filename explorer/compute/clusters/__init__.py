@@ -1,0 +1,42 @@
+"""Clusters of a 2-D map, coarse to fine, each named by what sets its items apart.
+
+A map's clusters come from one HDBSCAN condensed tree (fast-hdbscan): the finest level is
+HDBSCAN's own choice, the coarser ones the same clusters' ancestors cut at lower densities,
+so every fine cluster lies inside one cluster of each coarser level. Clusters are named by
+class-based TF-IDF terms of the set's text column, or by the commonest value of a column of
+categories, and each has a place for its label: a member in its densest part.
+
+Use the package, not its modules: `from explorer.compute import clusters as cl`.
+
+    cl.cached_cluster_map(es, projection, cl.ClusterParams(), state) -> cl.ClusterMap
+        the job the map panel runs; cached with the map (artefact kind "clusters")
+    cl.cluster_map(es, coords, params, state)   the same for any (n, 2) coordinates, uncached
+    ClusterMap.levels[i].clusters -> Cluster(id, label, terms, count, x, y, level, parent)
+    ClusterMap.column(level) -> each row's cluster id (-1: none), to colour by cluster
+    ClusterMap.rows(level, id) -> the rows a click on a label selects
+
+The modules: `model` (the dataclasses), `tree` (the condensed tree, the levels, the label
+places), `naming` (terms and categories), `run` (the job and its cache), `quality` (the
+measures a good labelling meets: term coverage, tightness against random groups).
+"""
+
+from explorer.compute.clusters.model import (
+    TOP_TERMS,
+    VERSION,
+    Cluster,
+    ClusterLevel,
+    ClusterMap,
+    ClusterParams,
+)
+from explorer.compute.clusters.quality import Tightness, mean_cosine, term_coverage, tightness
+from explorer.compute.clusters.run import (
+    KIND,
+    auto_min_cluster_size,
+    cached_cluster_map,
+    cluster_map,
+    level_targets,
+)
+
+__all__ = ["KIND", "TOP_TERMS", "VERSION", "Cluster", "ClusterLevel", "ClusterMap",
+           "ClusterParams", "Tightness", "auto_min_cluster_size", "cached_cluster_map",
+           "cluster_map", "level_targets", "mean_cosine", "term_coverage", "tightness"]

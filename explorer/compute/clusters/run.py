@@ -1,0 +1,205 @@
+"""Clustering a map and naming its clusters, as a job; cached beside the map it belongs to.
+
+`cluster_map` is the pure job (coordinates in, `ClusterMap` out); `cached_cluster_map` keeps
+a library set's result under its artefacts (kind "clusters"), keyed by the map's key and the
+parameters, and checks the map's coordinates against the checksum it was made from, so a
+map computed again differently is clustered again, never labelled with old clusters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from explorer.compute.clusters import naming, tree
+from explorer.compute.clusters.model import (
+    Cluster,
+    ClusterLevel,
+    ClusterMap,
+    ClusterParams,
+)
+from explorer.core.checksum import Checksum
+from explorer.core.errors import InputError
+from explorer.core.jobs import TaskState
+
+if TYPE_CHECKING:
+    from explorer.compute.projection import Projection
+    from explorer.core.embedding_set import EmbeddingSet
+
+KIND = "clusters"
+MAX_COARSE = 30  # clusters on the coarsest level at most: labels readable on a whole map
+
+
+def auto_min_cluster_size(count: int) -> int:
+    """A tenth of a percent of the items, at least 10: 5,000 items -> 10, 100,000 -> 100.
+
+    Small enough that a zoomed-in map still shows names, large enough that a name stands
+    for a group rather than a handful (and the finest level has at most ~1,000 clusters).
+    """
+    return max(10, int(round(count / 1000)))
+
+
+def level_targets(fine: int, levels: int) -> list[int]:
+    """Cluster counts wanted above the finest level: the coarsest about sqrt(fine) (2 to
+    MAX_COARSE), the ones between spaced evenly on a log scale."""
+    if fine < 2 or levels < 2:
+        return []
+    coarse = min(MAX_COARSE, max(2, int(round(math.sqrt(fine)))))
+    steps = levels - 1
+    return [int(round(coarse * (fine / coarse) ** (i / steps))) for i in range(steps)]
+
+
+def check_coords(coords: np.ndarray, count: int) -> np.ndarray:
+    coords = np.asarray(coords)
+    if coords.ndim != 2 or coords.shape[1] != 2 or coords.shape[0] != count:
+        raise InputError(f"clusters need a 2-D map of the set's {count:,} items, "
+                         f"not coordinates of shape {coords.shape}",
+                         hint="make a 2-D map first (`project --dims 2`)")
+    if not np.isfinite(coords).all():
+        raise InputError("the map has coordinates that are not finite numbers")
+    return coords
+
+
+def cluster_map(es: EmbeddingSet, coords: np.ndarray, params: ClusterParams | None = None,
+                state: TaskState | None = None) -> ClusterMap:
+    """Cluster the 2-D map `coords` of `es` into levels (coarse first) and name every cluster.
+
+    A job: progress and cancel through `state`, between steps (the clustering itself takes
+    under a second at 100k points). User mistakes (a column that cannot name, coordinates
+    that do not fit) are InputError.
+    """
+    state = state or TaskState()
+    params = params or ClusterParams()
+    t0 = time.perf_counter()
+    coords = check_coords(coords, es.count)
+    how, column = naming.naming_column(es, params.column)
+    n = es.count
+    size = int(params.min_cluster_size or auto_min_cluster_size(n))
+    state.status(f"Finding clusters in the map of {n:,} items")
+    state.progress(0.02)
+    found = tree.condensed_tree(coords, size)
+    state.progress(0.4)
+    state.check()
+    fine = tree.members(found, tree.select(found))
+    count = int(fine.max()) + 1 if n and fine.max() >= 0 else 0
+    of_fine = _levels(coords, fine, count, params.levels)
+    state.progress(0.5)
+    labels, renumber = [], []
+    for group in of_fine:
+        raw = np.where(fine >= 0, group[np.maximum(fine, 0)], -1)
+        sizes = np.bincount(raw[raw >= 0], minlength=int(group.max()) + 1 if group.size else 0)
+        new = np.empty(sizes.size, np.int64)
+        new[np.argsort(-sizes, kind="stable")] = np.arange(sizes.size)  # biggest first
+        labels.append(np.where(raw >= 0, new[np.maximum(raw, 0)], -1))
+        renumber.append(new[group])  # fine cluster -> its cluster's id on this level
+    state.status("Naming the clusters")
+    names = _names(es, how, column, labels, state.sub(0.5, 0.95))
+    out_levels = []
+    for lv, (lab, new) in enumerate(zip(labels, renumber)):
+        count = int(new.max()) + 1 if new.size else 0
+        places = tree.anchors(coords, found.core, lab, count)
+        sizes = np.bincount(lab[lab >= 0], minlength=count)
+        up = np.full(count, -1, np.int64)
+        if lv > 0:
+            up[new] = renumber[lv - 1]  # every fine cluster of a cluster has the same parent
+        clusters = tuple(
+            Cluster(k, names[lv][k][0], names[lv][k][1], int(sizes[k]),
+                    float(places[k, 0]), float(places[k, 1]), lv,
+                    None if lv == 0 else int(up[k]))
+            for k in range(count))
+        out_levels.append(ClusterLevel(lv, clusters, float(np.mean(lab < 0)) if n else 0.0))
+    state.progress(1)
+    assignments = np.stack(labels, axis=1).astype(np.int32) if labels else \
+        np.zeros((n, 0), np.int32)
+    named_by = f"{how}:{column}" if how else ""
+    return ClusterMap(out_levels, assignments, named_by, seconds=time.perf_counter() - t0,
+                      info={"min_cluster_size": size, "min_samples": tree.MIN_SAMPLES})
+
+
+def _levels(coords: np.ndarray, fine: np.ndarray, count: int, levels: int) -> list[np.ndarray]:
+    """Per level, coarse first, each fine cluster's cluster on that level (the last level
+    is the fine clusters themselves). Levels that would repeat a finer one are left out."""
+    groups = tree.group_levels(coords, fine, count, level_targets(count, levels))
+    out, last = [], 0
+    for group in groups:
+        k = np.unique(group).size
+        if last < k < count:
+            out.append(group)
+            last = k
+    return [*out, np.arange(count)]
+
+def _names(es: EmbeddingSet, how: str, column: str | None, labels: list[np.ndarray],
+           state: TaskState) -> list[list[tuple[str, tuple[str, ...]]]]:
+    """(label, terms) per cluster per level."""
+    counts = [int(lab.max()) + 1 if lab.size and lab.max() >= 0 else 0 for lab in labels]
+    if how == "terms":
+        texts = es.metadata.column(column).to_pylist()
+        state.progress(0.1)
+        words = naming.words_of(texts)
+        state.progress(0.6)
+        out = []
+        for lab, count in zip(labels, counts):
+            state.check()
+            terms = naming.distinguishing_terms(words, lab, count)
+            out.append([(", ".join(t) if t else f"cluster {k}", t) for k, t in enumerate(terms)])
+        return out
+    if how == "category":
+        cats = naming.categories_of(es, column)
+        return [naming.dominant_categories(cats, lab, count) for lab, count in zip(labels, counts)]
+    return [[(f"cluster {k}", ()) for k in range(count)] for count in counts]
+
+
+def cache_key(map_key: str, params: ClusterParams) -> str:
+    blob = json.dumps({"map": map_key, **params.key()}, sort_keys=True, separators=(",", ":"))
+    return f"{map_key}-c{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
+
+
+def cached_cluster_map(es: EmbeddingSet, projection: Projection,
+                       params: ClusterParams | None = None,
+                       state: TaskState | None = None) -> ClusterMap:
+    """`cluster_map` of a projection, kept with the set's artefacts: a second call loads it.
+
+    What is stored is tied to the map's coordinates by their checksum: after the map is
+    computed again (other coordinates under the same key) the clusters are made again.
+    """
+    from explorer.core.artifacts import ArtifactStore
+
+    state = state or TaskState()
+    params = params or ClusterParams()
+    t0 = time.perf_counter()
+    map_key = projection.params.key()
+    coords = check_coords(projection.coords, es.count)
+    if es.path is None:
+        return replace(cluster_map(es, coords, params, state), map_key=map_key)
+    store = ArtifactStore(es.path)
+    key = cache_key(map_key, params)
+    made_from = Checksum.of_array(np.ascontiguousarray(coords, dtype=np.float32)).to_dict()
+    hit = store.load(KIND, key)
+    if hit is not None:
+        assignments, meta = hit
+        try:
+            if meta.get("coords") == made_from and assignments.shape[0] == es.count:
+                found = ClusterMap.from_meta(meta["result"], assignments)
+                state.progress(1)
+                return replace(found, map_key=map_key, seconds=time.perf_counter() - t0,
+                               info={**dict(meta.get("info") or {}), "cached": True})
+        except (KeyError, ValueError, TypeError):
+            pass  # not what this version writes: made again below
+    result = cluster_map(es, coords, params, state)
+    try:
+        store.save(KIND, key, result.assignments,
+                   {"map": map_key, "coords": made_from, "params": params.key(),
+                    "result": result.to_dict(), "info": result.info})
+    except (OSError, ValueError):
+        pass  # a read-only or full disk costs a recomputation next time, nothing more
+    return replace(result, map_key=map_key, info={**result.info, "cached": False})
+
+
+__all__ = ["KIND", "MAX_COARSE", "auto_min_cluster_size", "cache_key", "cached_cluster_map",
+           "check_coords", "cluster_map", "level_targets"]
