@@ -28,7 +28,12 @@ from explorer.compute.clusters.model import (
     ClusterMap,
     ClusterParams,
 )
-from explorer.compute.clusters.quality import Tightness, mean_cosine, term_coverage, tightness
+from explorer.compute.clusters.quality import (
+    Tightness,
+    mean_cosine,
+    term_coverage,
+    tightness,
+)
 from explorer.compute.clusters.run import (
     KIND,
     auto_min_cluster_size,

@@ -124,4 +124,4 @@ class ClusterMap:
         return cls(levels, assignments, str(meta["named_by"]))
 
 
-__all__ = ["Cluster", "ClusterLevel", "ClusterMap", "ClusterParams", "TOP_TERMS", "VERSION"]
+__all__ = ["TOP_TERMS", "VERSION", "Cluster", "ClusterLevel", "ClusterMap", "ClusterParams"]

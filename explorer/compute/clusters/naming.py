@@ -188,6 +188,16 @@ def _mean_words(values: pa.ChunkedArray, sample: int = 2000) -> float:
     return float(np.mean([len(t.split()) for t in texts])) if texts else 0.0
 
 
-__all__ = ["COVERS", "Categories", "MAX_CATEGORIES", "TOKEN_PATTERN", "Words", "categories_of",
-           "distinguishing_terms", "dominant_categories", "membership", "naming_column",
-           "words_of"]
+__all__ = [
+    "COVERS",
+    "MAX_CATEGORIES",
+    "TOKEN_PATTERN",
+    "Categories",
+    "Words",
+    "categories_of",
+    "distinguishing_terms",
+    "dominant_categories",
+    "membership",
+    "naming_column",
+    "words_of",
+]

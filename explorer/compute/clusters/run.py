@@ -13,6 +13,7 @@ import json
 import math
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,7 +30,7 @@ from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 
 if TYPE_CHECKING:
-    from explorer.compute.projection import Projection
+    from explorer.compute.projection import Projection, ProjectionParams
     from explorer.core.embedding_set import EmbeddingSet
 
 KIND = "clusters"
@@ -42,7 +43,7 @@ def auto_min_cluster_size(count: int) -> int:
     Small enough that a zoomed-in map still shows names, large enough that a name stands
     for a group rather than a handful (and the finest level has at most ~1,000 clusters).
     """
-    return max(10, int(round(count / 1000)))
+    return max(10, round(count / 1000))
 
 
 def level_targets(fine: int, levels: int) -> list[int]:
@@ -50,9 +51,9 @@ def level_targets(fine: int, levels: int) -> list[int]:
     MAX_COARSE), the ones between spaced evenly on a log scale."""
     if fine < 2 or levels < 2:
         return []
-    coarse = min(MAX_COARSE, max(2, int(round(math.sqrt(fine)))))
+    coarse = min(MAX_COARSE, max(2, round(math.sqrt(fine))))
     steps = levels - 1
-    return [int(round(coarse * (fine / coarse) ** (i / steps))) for i in range(steps)]
+    return [round(coarse * (fine / coarse) ** (i / steps)) for i in range(steps)]
 
 
 def check_coords(coords: np.ndarray, count: int) -> np.ndarray:
@@ -201,5 +202,47 @@ def cached_cluster_map(es: EmbeddingSet, projection: Projection,
     return replace(result, map_key=map_key, info={**result.info, "cached": False})
 
 
+
+
+def write_levels(result: ClusterMap, out: str | Path) -> Path:
+    """Parquet (or CSV/TSV by the extension) with `row` and one int32 column per level,
+    `level_0` (coarsest) ..., -1 where a row is in no cluster; written atomically."""
+    import pyarrow as pa
+
+    from explorer.core.export import write_table
+
+    columns = {"row": pa.array(np.arange(result.assignments.shape[0], dtype=np.int64))}
+    for lv in result.levels:
+        columns[f"level_{lv.level}"] = pa.array(np.asarray(result.assignments[:, lv.level],
+                                                           dtype=np.int32))
+    return write_table(pa.table(columns), Path(out))
+
+
+def run_labels(es: EmbeddingSet, map_params: ProjectionParams,
+               params: ClusterParams | None = None, out: str | Path | None = None,
+               state: TaskState | None = None) -> dict:
+    """The CLI's `labels`: the map (made and cached first if need be, like `project`), its
+    clusters (cached with it), the levels' file; `seconds` is the labels' time alone."""
+    from explorer.compute.projection import cached_project
+
+    state = state or TaskState()
+    if map_params.dims != 2:
+        raise InputError("clusters are found on 2-D maps", hint="leave --dims out")
+    state.status(f"Opening or computing the {map_params.method} map")
+    projection = cached_project(es, map_params, state.sub(0.0, 0.7))
+    result = cached_cluster_map(es, projection, params, state.sub(0.7, 0.97))
+    written = None
+    if out is not None:
+        state.status("Writing the levels")
+        written = str(write_levels(result, out))
+    state.progress(1)
+    return {"method": map_params.method, "map_key": projection.params.key(),
+            "map_cached": bool(projection.info.get("cached", False)),
+            "map_seconds": round(projection.seconds, 3), "count": es.count,
+            **result.to_dict(), "cached": bool(result.info.get("cached", False)),
+            "min_cluster_size": result.info.get("min_cluster_size"),
+            "seconds": round(result.seconds, 3), "out": written}
+
+
 __all__ = ["KIND", "MAX_COARSE", "auto_min_cluster_size", "cache_key", "cached_cluster_map",
-           "check_coords", "cluster_map", "level_targets"]
+           "check_coords", "cluster_map", "level_targets", "run_labels", "write_levels"]

@@ -4,7 +4,8 @@ Importing it first points numba's on-disk cache at the app's folder (`configure`
 must run before numba is imported), so every module that jits a kernel gets `jit`
 (cached on disk, falling back to memory on a disk that refuses) and `prange` from here.
 `parallel_lock` serialises parallel launches across threads; `compile_for` (or
-`run_parallel`, which does both) compiles before the lock is taken, never under it.
+`run_parallel`, which does both) compiles before the lock is taken, never under it;
+`one_launch` holds the lock (and sets the threads) around a library's parallel kernels.
 
     setup         configure, jit with its memory-fallback cache, the parallel lock
     umap_kernels  the UMAP kernels (fuzzy set, one SGD epoch), ours so they are cached
@@ -23,10 +24,11 @@ from explorer.compute.numba.setup import (
     configure,
     default_cache_dir,
     jit,
+    one_launch,
     parallel_lock,
     prange,
     run_parallel,
 )
 
 __all__ = ["CACHE_SUBDIR", "MemoryFallbackCache", "compile_for", "configure",
-           "default_cache_dir", "jit", "parallel_lock", "prange", "run_parallel"]
+           "default_cache_dir", "jit", "one_launch", "parallel_lock", "prange", "run_parallel"]

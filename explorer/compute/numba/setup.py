@@ -22,7 +22,8 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -146,5 +147,22 @@ def run_parallel(kernel: Any, *args: Any, threads: int | None = None) -> Any:
         numba.set_num_threads(threads)
         try:
             return kernel(*args)
+        finally:
+            numba.set_num_threads(previous)
+
+
+@contextmanager
+def one_launch(threads: int | None = None) -> Iterator[None]:
+    """Hold `parallel_lock` for code that launches parallel kernels it does not own (a
+    library's), on `threads` cores meanwhile (all when None; 1 makes a library whose result
+    depends on the order of its parallel loop deterministic)."""
+    with parallel_lock:
+        if threads is None:
+            yield
+            return
+        previous = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            yield
         finally:
             numba.set_num_threads(previous)
