@@ -127,7 +127,7 @@ def _levels(coords: np.ndarray, fine: np.ndarray, count: int, levels: int) -> li
     """Per level, coarse first, each fine cluster's cluster on that level (the last level
     is the fine clusters themselves). Levels that would repeat a finer one are left out."""
     groups = tree.group_levels(coords, fine, count, level_targets(count, levels))
-    out, last = [], 0
+    out, last = [], 1  # a level of one cluster says nothing
     for group in groups:
         k = np.unique(group).size
         if last < k < count:
