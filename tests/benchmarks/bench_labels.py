@@ -1,0 +1,262 @@
+"""Benchmark: map labels (explorer.compute.clusters) on real descriptions, against scikit-learn.
+
+Not collected by pytest (no test_ functions). Run:
+
+    .venv/bin/python tests/benchmarks/bench_labels.py [--home DIR] [--skip-sklearn-100k]
+        [--vectors debian-minilm.npy --meta debian-packages-meta.parquet] [--demo]
+
+Data: 63,436 Debian package descriptions embedded with all-MiniLM-L6-v2 (`--vectors`, `--meta`:
+name, section, priority, installed_kb, description, same row order), imported into a library
+(`--home`, a temporary one by default; give a folder to keep the maps between runs), mapped
+with our UMAP (cached). From it:
+
+- engines: HDBSCAN on the 63k map and on a 100k map (the 63k plus 36,564 rows drawn again
+  with a little jitter, their texts repeated) with scikit-learn's `HDBSCAN` (the baseline)
+  and fast-hdbscan (what `compute/clusters` runs), both with min_cluster_size as
+  `auto_min_cluster_size` chooses and min_samples 5; seconds, clusters, noise, and the
+  adjusted Rand index between the two.
+- labels_63k, labels_100k: `cluster_map` whole (clusters, levels, names, places) after the
+  map exists: median of 3, split into its steps; and `cached_cluster_map`'s second call.
+- done_when: issue 17's bar on a held-out sample of 5,000 of the descriptions (a fixed
+  seed), mapped on its own: levels, finest clusters (8-300), items in none (<= 40%),
+  labels whose first term is in >= 30% of their cluster's texts (>= 80%), and mean cosine
+  within clusters in the original space against random groups of the same sizes; per level.
+- demo (`--demo`): the same bar on the demo set (stdlib docstrings, MiniLM), built in the
+  library if missing.
+
+Prints one JSON object per measurement and a summary with the bar's verdicts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+DEBIAN = Path("/tmp/own/elsewhere")
+RESULTS: list[dict] = []
+SAMPLE_SEED = 17
+
+
+def emit(**record) -> dict:
+    RESULTS.append(record)
+    print(json.dumps(record, default=float), flush=True)
+    return record
+
+
+def timed(fn, repeat: int = 1):
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return out, statistics.median(times)
+
+
+def import_set(library, vectors: Path, meta: Path, name: str, rows: np.ndarray | None = None):
+    """The set (imported once per library; a sample is written beside the library first)."""
+    import pyarrow.parquet as pq
+
+    from explorer.core.import_options import ImportOptions
+
+    for entry in library.entries():
+        if entry.name == name:
+            return library.open(entry.id)
+    if rows is not None:
+        folder = Path(library.root) / "bench-input"
+        folder.mkdir(parents=True, exist_ok=True)
+        v = np.load(vectors, mmap_mode="r")
+        np.save(folder / f"{name}.npy", np.ascontiguousarray(v[rows]))
+        pq.write_table(pq.read_table(meta).take(rows), folder / f"{name}.parquet")
+        vectors, meta = folder / f"{name}.npy", folder / f"{name}.parquet"
+    entry = library.import_file(vectors, ImportOptions(metadata_path=str(meta)), name=name)
+    return library.open(entry.id)
+
+
+def umap_map(es):
+    from explorer.compute.projection import ProjectionParams, cached_project
+
+    projection, seconds = timed(lambda: cached_project(
+        es, ProjectionParams(method="umap", metric=es.metric)))
+    emit(what="map", set=es.name, count=es.count, seconds=round(seconds, 2),
+         cached=projection.info.get("cached"))
+    return projection
+
+
+def engines(name: str, coords: np.ndarray, skip_sklearn: bool) -> None:
+    import fast_hdbscan
+    from sklearn.cluster import HDBSCAN
+    from sklearn.metrics import adjusted_rand_score
+
+    from explorer.compute.clusters import auto_min_cluster_size
+    from explorer.compute.clusters.tree import MIN_SAMPLES
+    from explorer.compute.numba import one_launch
+
+    size = auto_min_cluster_size(len(coords))
+    data = np.ascontiguousarray(coords, dtype=np.float64)
+    with one_launch(threads=1):
+        fast, t_fast = timed(lambda: fast_hdbscan.fast_hdbscan(
+            data, min_samples=MIN_SAMPLES, min_cluster_size=size)[0], repeat=3)
+    emit(what="engine", data=name, engine="fast_hdbscan (1 thread)", seconds=round(t_fast, 2),
+         clusters=int(fast.max() + 1), noise=round(float(np.mean(fast < 0)), 3))
+    if skip_sklearn:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref, t_ref = timed(lambda: HDBSCAN(min_cluster_size=size, min_samples=MIN_SAMPLES,
+                                           copy=True).fit_predict(data))
+    emit(what="engine", data=name, engine="sklearn HDBSCAN (baseline)", seconds=round(t_ref, 2),
+         clusters=int(ref.max() + 1), noise=round(float(np.mean(ref < 0)), 3),
+         ari_with_fast=round(float(adjusted_rand_score(ref, fast)), 3),
+         fast_speedup=round(t_ref / t_fast, 1))
+
+
+def steps(es, coords: np.ndarray) -> dict:
+    """Seconds of each step of `cluster_map`, run by hand."""
+    from explorer.compute.clusters import auto_min_cluster_size, naming, tree
+
+    out = {}
+    found, out["tree"] = timed(lambda: tree.condensed_tree(coords, auto_min_cluster_size(len(coords))))
+    fine, out["select"] = timed(lambda: tree.members(found, tree.select(found)))
+    count = int(fine.max()) + 1
+    _, out["ward_levels"] = timed(lambda: tree.group_levels(coords, fine, count, [15, 60]))
+    texts, out["read_texts"] = timed(lambda: es.metadata.column(es.text_column).to_pylist())
+    words, out["words"] = timed(lambda: naming.words_of(texts))
+    _, out["terms_fine"] = timed(lambda: naming.distinguishing_terms(words, fine, count))
+    _, out["anchors_fine"] = timed(lambda: tree.anchors(coords, found.core, fine, count))
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def labels(name: str, es, projection) -> None:
+    from explorer.compute import clusters as cl
+
+    coords = np.asarray(projection.coords)
+    result, seconds = timed(lambda: cl.cluster_map(es, coords), repeat=3)
+    emit(what="labels", data=name, count=es.count, seconds=round(seconds, 2),
+         levels=[len(lv.clusters) for lv in result.levels],
+         noise=round(result.noise_fraction, 3), steps=steps(es, coords))
+    if es.path is not None:
+        cl.cached_cluster_map(es, projection)
+        again, t_again = timed(lambda: cl.cached_cluster_map(es, projection), repeat=3)
+        emit(what="labels_cached", data=name, seconds=round(t_again, 3),
+             cached=again.info.get("cached"))
+
+
+def bar(name: str, es, projection) -> dict:
+    from explorer.compute import clusters as cl
+
+    result = cl.cluster_map(es, np.asarray(projection.coords))
+    texts = es.metadata.column(es.text_column).to_pylist()
+    per_level = []
+    for lv in result.levels:
+        lab = result.column(lv.level)
+        cov = np.array(cl.term_coverage(texts, lab, lv))
+        tight = cl.tightness(es.vectors, lab)
+        per_level.append({"level": lv.level, "clusters": len(lv.clusters),
+                          "noise": round(lv.noise_fraction, 3),
+                          "first_term_in_30pct": round(float(np.mean(cov >= 0.3)), 3),
+                          "tight": round(tight.clusters, 3), "random": round(tight.random, 3),
+                          "examples": [c.label for c in lv.clusters[:5]]})
+    fine = per_level[-1]
+    verdict = {"levels>=2": len(per_level) >= 2,
+               "fine 8-300": 8 <= fine["clusters"] <= 300,
+               "noise<=40%": fine["noise"] <= 0.40,
+               "first term >=80% (finest)": fine["first_term_in_30pct"] >= 0.80,
+               "first term >=80% (all levels)": all(p["first_term_in_30pct"] >= 0.8
+                                                    for p in per_level),
+               "tighter than random (all levels)": all(p["tight"] > p["random"]
+                                                       for p in per_level)}
+    return emit(what="done_when", data=name, count=es.count, levels=per_level, verdict=verdict)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--home", type=Path, help="library folder (default: a temporary one)")
+    ap.add_argument("--vectors", type=Path, default=DEBIAN / "debian-minilm.npy")
+    ap.add_argument("--meta", type=Path, default=DEBIAN / "debian-packages-meta.parquet")
+    ap.add_argument("--skip-sklearn-100k", action="store_true")
+    ap.add_argument("--demo", action="store_true")
+    args = ap.parse_args()
+    tmp = None
+    if args.home is None:
+        tmp = tempfile.TemporaryDirectory(prefix="bench-labels-")
+        args.home = Path(tmp.name)
+    os.environ["EXPLORER_HOME"] = str(args.home)
+
+    from explorer.compute.clusters import cluster_map  # noqa: F401 - numba's cache folder
+    from explorer.core.embedding_set import EmbeddingSet
+    from explorer.core.library import Library
+
+    library = Library()
+    if not args.vectors.exists():
+        sys.exit(f"no {args.vectors}: give --vectors and --meta")
+    t0 = time.perf_counter()
+    big = import_set(library, args.vectors, args.meta, "debian-63k")
+    total = big.count
+    rows = np.sort(np.random.default_rng(SAMPLE_SEED).choice(total, 5000, replace=False))
+    small = import_set(library, args.vectors, args.meta, "debian-5k-heldout", rows)
+    big_map, small_map = umap_map(big), umap_map(small)
+
+    # first call in this process: fast-hdbscan's kernels loaded from numba's cache (or compiled)
+    _, first = timed(lambda: cluster_map(small, np.asarray(small_map.coords)))
+    emit(what="first_call", seconds=round(first, 2))
+
+    coords63 = np.asarray(big_map.coords)
+    rng = np.random.default_rng(0)
+    extra = rng.choice(total, 100_000 - total, replace=False)
+    coords100 = np.vstack([coords63, coords63[extra] + rng.normal(0, 0.05, (extra.size, 2))
+                           .astype(np.float32)])
+    meta100 = big.metadata.take(np.concatenate([np.arange(total), extra]))
+    es100 = EmbeddingSet(vectors=coords100, metadata=meta100, name="debian-100k",
+                         text_column=big.text_column)
+
+    engines("63k", coords63, skip_sklearn=False)
+    engines("100k", coords100, skip_sklearn=args.skip_sklearn_100k)
+    labels("63k", big, big_map)
+    from explorer.compute.projection import Projection
+    labels("100k", es100, Projection(coords100, big_map.params, 0.0))
+    verdicts = [bar("debian 5k held-out", small, small_map)]
+    if args.demo:
+        from explorer.compute.demo import ensure_demo
+
+        demo = library.open(ensure_demo(library).id)
+        verdicts.append(bar("demo (stdlib docstrings)", demo, umap_map(demo)))
+
+    print("\nsummary")
+    for r in RESULTS:
+        if r["what"] == "engine":
+            print(f"  {r['data']:>5} {r['engine']:<28} {r['seconds']:>7.2f} s  "
+                  f"{r['clusters']} clusters, {r['noise']:.0%} noise"
+                  + (f", ARI {r['ari_with_fast']}, fast-hdbscan {r['fast_speedup']}x faster"
+                     if "ari_with_fast" in r else ""))
+        elif r["what"] in ("labels", "labels_cached"):
+            print(f"  labels {r['data']:>5}{' (cached)' if r['what'] == 'labels_cached' else ''}: "
+                  f"{r['seconds']:.3f} s" + (f", levels {r['levels']}, steps {r['steps']}"
+                                             if r["what"] == "labels" else "")
+                  + ("  [<= 5 s: " + ("yes" if r["seconds"] <= 5 else "NO") + "]"
+                     if r["data"] == "100k" and r["what"] == "labels" else ""))
+    for v in verdicts:
+        print(f"  {v['data']}:")
+        for lv in v["levels"]:
+            print(f"    level {lv['level']}: {lv['clusters']} clusters, {lv['noise']:.0%} none, "
+                  f"first term in >=30% of texts for {lv['first_term_in_30pct']:.0%}, "
+                  f"cosine {lv['tight']:.3f} vs random {lv['random']:.3f}")
+        print("    " + ", ".join(f"{k}: {'yes' if ok else 'NO'}" for k, ok in v["verdict"].items()))
+    print(f"  total {time.perf_counter() - t0:.0f} s")
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
