@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 KIND = "clusters"
 MAX_COARSE = 30  # clusters on the coarsest level at most: labels readable on a whole map
+DIRECTION_SAMPLE = 256  # members per cluster whose vectors say what it is about
 
 
 def auto_min_cluster_size(count: int) -> int:
@@ -89,7 +90,8 @@ def cluster_map(es: EmbeddingSet, coords: np.ndarray, params: ClusterParams | No
     state.check()
     fine = tree.members(found, tree.select(found))
     count = int(fine.max()) + 1 if n and fine.max() >= 0 else 0
-    of_fine = _levels(coords, fine, count, params.levels)
+    state.status("Grouping the clusters into levels")
+    of_fine = _levels(coords, fine, count, params.levels, directions(es.vectors, fine, count))
     state.progress(0.5)
     labels, renumber = [], []
     for group in of_fine:
@@ -123,10 +125,32 @@ def cluster_map(es: EmbeddingSet, coords: np.ndarray, params: ClusterParams | No
                       info={"min_cluster_size": size, "min_samples": tree.MIN_SAMPLES})
 
 
-def _levels(coords: np.ndarray, fine: np.ndarray, count: int, levels: int) -> list[np.ndarray]:
+def directions(vectors: np.ndarray, fine: np.ndarray, count: int,
+               per: int = DIRECTION_SAMPLE, seed: int = 0) -> np.ndarray:
+    """Each cluster's mean direction in the original space (count, d), unit length, from at
+    most `per` of its members (a fixed draw): what a cluster is about, read in chunks of
+    rows so a memory-mapped set is never copied whole."""
+    rng = np.random.default_rng(seed)
+    order = np.argsort(fine, kind="stable")
+    starts = np.searchsorted(fine[order], np.arange(count + 1))
+    picked = [rng.choice(order[starts[k]:starts[k + 1]],
+                         min(per, starts[k + 1] - starts[k]), replace=False)
+              for k in range(count)]
+    out = np.zeros((count, vectors.shape[1]))
+    for k, rows in enumerate(picked):
+        x = np.asarray(vectors[np.sort(rows)], dtype=np.float64)
+        norms = np.linalg.norm(x, axis=1, keepdims=True)
+        mean = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0).mean(axis=0)
+        length = np.linalg.norm(mean)
+        out[k] = mean / length if length > 0 else mean
+    return out
+
+
+def _levels(coords: np.ndarray, fine: np.ndarray, count: int, levels: int,
+            meaning: np.ndarray | None = None) -> list[np.ndarray]:
     """Per level, coarse first, each fine cluster's cluster on that level (the last level
     is the fine clusters themselves). Levels that would repeat a finer one are left out."""
-    groups = tree.group_levels(coords, fine, count, level_targets(count, levels))
+    groups = tree.group_levels(coords, fine, count, level_targets(count, levels), meaning)
     out, last = [], 1  # a level of one cluster says nothing
     for group in groups:
         k = np.unique(group).size
@@ -245,4 +269,4 @@ def run_labels(es: EmbeddingSet, map_params: ProjectionParams,
 
 
 __all__ = ["KIND", "MAX_COARSE", "auto_min_cluster_size", "cache_key", "cached_cluster_map",
-           "check_coords", "cluster_map", "level_targets", "run_labels", "write_levels"]
+           "check_coords", "cluster_map", "directions", "level_targets", "run_labels", "write_levels"]

@@ -48,6 +48,7 @@ import fast_hdbscan  # after numba's cache folder is set
 
 MIN_SAMPLES = 5  # neighbours behind each point's core distance: local density, not smoothing
 CORE_SHARE = 0.1  # the densest tenth of a cluster's members is where its label sits
+MEANING_WEIGHT = 0.5  # of a cluster's direction against its place when grouping (see there)
 
 
 @dataclass(frozen=True)
@@ -164,16 +165,22 @@ def members(tree: CondensedTree, chosen: np.ndarray) -> np.ndarray:
     return owner[tree.point_node]
 
 
-def group_levels(coords: np.ndarray, fine: np.ndarray, count: int,
-                 targets: list[int]) -> list[np.ndarray]:
+def group_levels(coords: np.ndarray, fine: np.ndarray, count: int, targets: list[int],
+                 meaning: np.ndarray | None = None) -> list[np.ndarray]:
     """Coarser levels as groups of the fine clusters: per target (coarse first), each fine
     cluster's group number.
 
     The density tree of a map's big central mass is a chain that peels small clusters off
     one at a time (one 91% "cluster" above 115 fine ones on 5,000 Debian packages), so the
-    groups are found in the plane instead: Ward's linkage of the fine clusters' centroids,
-    cut at each target. Cuts of one linkage nest, so every fine cluster lies in one group
-    of each level and each level refines the one above it.
+    groups are found by Ward's linkage of the fine clusters instead, cut at each target.
+    Cuts of one linkage nest, so every fine cluster lies in one group of each level and
+    each level refines the one above it. A cluster is placed by its centroid on the map
+    (scaled to the map's spread) and, when `meaning` is given (count, d: each cluster's
+    mean unit vector), by that as well at MEANING_WEIGHT: groups stay regions of the map
+    but are drawn along topics. With the weight at 0 / 0.5 / 1, the middle level's first
+    terms held by 30% of their cluster's texts were 58 / 67 / 69% on 5,000 Debian
+    descriptions, 51 / 63 / 59% on the demo and 63 / 69 / 68% on 63k Debian, the coarsest
+    level's unchanged or worse at 1, regions as compact at 0.5.
     """
     from scipy.cluster.hierarchy import fcluster, linkage
 
@@ -183,7 +190,12 @@ def group_levels(coords: np.ndarray, fine: np.ndarray, count: int,
     sums = np.zeros((count, 2))
     np.add.at(sums, fine[rows], coords[rows])
     centroids = sums / np.maximum(np.bincount(fine[rows], minlength=count), 1)[:, None]
-    tree_ = linkage(centroids, method="ward")
+    spread = float(np.mean(np.percentile(centroids, 95, axis=0)
+                           - np.percentile(centroids, 5, axis=0)))
+    features = centroids / (spread if spread > 0 else 1.0)
+    if meaning is not None:
+        features = np.hstack([features, MEANING_WEIGHT * np.asarray(meaning, np.float64)])
+    tree_ = linkage(features, method="ward")
     return [fcluster(tree_, t=int(t), criterion="maxclust").astype(np.int64) - 1
             for t in targets]
 
@@ -212,6 +224,7 @@ def anchors(coords: np.ndarray, core: np.ndarray, labels: np.ndarray,
 
 __all__ = [
     "CORE_SHARE",
+    "MEANING_WEIGHT",
     "MIN_SAMPLES",
     "CondensedTree",
     "anchors",
