@@ -231,3 +231,7 @@ def test_level_targets_and_sizes():
     assert cl.level_targets(100, 3) == [10, 32]
     assert cl.level_targets(10_000, 2) == [30]  # at most MAX_COARSE on the coarsest level
     assert cl.level_targets(1, 3) == []
+
+
+def test_warm_up_runs_the_kernels_on_a_tiny_map():
+    assert cl.warm_up() >= 0.0

@@ -14,6 +14,8 @@ Use the package, not its modules: `from explorer.compute import clusters as cl`.
     ClusterMap.levels[i].clusters -> Cluster(id, label, terms, count, x, y, level, parent)
     ClusterMap.column(level) -> each row's cluster id (-1: none), to colour by cluster
     ClusterMap.rows(level, id) -> the rows a click on a label selects
+    cl.warm_up()   loads (or compiles, once per machine) fast-hdbscan's kernels: the app's
+        warm-up thread should call it
 
 The modules: `model` (the dataclasses), `tree` (the condensed tree, the levels, the label
 places), `naming` (terms and categories), `run` (the job and its cache), `quality` (the
@@ -41,7 +43,9 @@ from explorer.compute.clusters.run import (
     cluster_map,
     level_targets,
 )
+from explorer.compute.clusters.tree import warm_up
 
 __all__ = ["KIND", "TOP_TERMS", "VERSION", "Cluster", "ClusterLevel", "ClusterMap",
            "ClusterParams", "Tightness", "auto_min_cluster_size", "cached_cluster_map",
-           "cluster_map", "level_targets", "mean_cosine", "term_coverage", "tightness"]
+           "cluster_map", "level_targets", "mean_cosine", "term_coverage", "tightness",
+           "warm_up"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +96,18 @@ def condensed_tree(coords: np.ndarray, min_cluster_size: int,
     return from_rows(np.asarray(tree.parent), np.asarray(tree.child),
                      np.asarray(tree.lambda_val), np.asarray(tree.child_size), n,
                      np.asarray(core, dtype=np.float64))
+
+
+def warm_up() -> float:
+    """Compile (first launch) or load fast-hdbscan's kernels now, on a tiny map; seconds.
+
+    For the app's warm-up thread, so the first labels a user asks for do not wait for
+    numba (about 10-15 s to compile on two cores, well under a second to load).
+    """
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    condensed_tree(np.vstack([rng.normal(size=(60, 2)), rng.normal(size=(60, 2)) + 8]), 10)
+    return time.perf_counter() - t0
 
 
 def from_rows(parent: np.ndarray, child: np.ndarray, lam: np.ndarray, child_size: np.ndarray,
@@ -233,4 +246,5 @@ __all__ = [
     "group_levels",
     "members",
     "select",
+    "warm_up",
 ]
