@@ -1,8 +1,9 @@
 """The clusters of a 2-D map: HDBSCAN's condensed tree, its clusters, groups of them, label places.
 
 Why fast-hdbscan and not scikit-learn's HDBSCAN: on a 2-D map scikit-learn builds its
-spanning tree with Prim's algorithm over all pairs (12.6 s at 63k points, 35 s at 100k on two
-cores), fast-hdbscan with a k-d tree and Borůvka (0.5 s and 0.8 s); the clusters agree
+spanning tree with Prim's algorithm over all pairs (15.7 s on the 63k Debian map, 34.4 s
+at 100k on a busy two-core machine), fast-hdbscan with a k-d tree and Borůvka (0.74 s and
+1.57 s on one thread), with as many clusters and as much noise
 (`tests/benchmarks/bench_labels.py` measures both).
 
 Only the condensed tree and the core distances come from the library: the finest level is
@@ -10,25 +11,45 @@ chosen from the tree here (excess of mass, the same choice as the library's labe
 coarser levels group those clusters in the plane (`group_levels`), and each cluster's
 label place is found from the core distances (`anchors`).
 
-fast-hdbscan compiles its numba kernels on first use (cached on disk in the app's numba
-folder: `explorer.compute.numba` is imported first, which points numba there). Its parallel
-Borůvka breaks ties between equal edges in whatever order its threads meet them, so two
-runs on the same map gave different clusters; on one thread the result is the same every
-time and, at 100k points, no slower (1.8-2.3 s against 2.4-2.8 s on a busy two-core
-machine). Calls hold `parallel_lock` through `one_launch` (numba aborts on two parallel
-launches at once).
+fast-hdbscan compiles its numba kernels when it is imported and when first called (about 25 s
+and 10 s on a busy two-core machine with an empty cache; 1.5 s and 0.04 s once numba's cache
+in the app's folder holds them). So it is imported on first use, not with this package:
+the map panel may import the package's dataclasses anywhere, and `warm_up` (from the app's
+warm-up thread) or the first labels job pays the compile. Its parallel Borůvka breaks ties
+between equal edges in whatever order its threads meet them, so two runs on the same map
+gave different clusters; on one thread the result is the same every time and, at 100k
+points, no slower (1.8-2.3 s against 2.4-2.8 s on a busy two-core machine). Calls hold
+`parallel_lock` through `one_launch` (numba aborts on two parallel launches at once).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from explorer.compute.numba import configure, one_launch
+
+MIN_SAMPLES = 5  # neighbours behind each point's core distance: local density, not smoothing
+CORE_SHARE = 0.1  # the densest tenth of a cluster's members is where its label sits
+MEANING_WEIGHT = 0.5  # of a cluster's direction against its place when grouping (see there)
+_import_lock = threading.Lock()
+
+
+def engine() -> Any:
+    """The fast_hdbscan module, imported (and its eager kernels compiled or loaded) once."""
+    with _import_lock:
+        if not _cache_writable():  # fast-hdbscan's own switch: numba may find no folder
+            # to cache in, and then refuses to import it; compiled in memory instead
+            os.environ.setdefault("FAST_HDBSCAN_NUMBA_CACHE", "0")
+        import fast_hdbscan
+
+        return fast_hdbscan
 
 
 def _cache_writable() -> bool:
@@ -40,16 +61,6 @@ def _cache_writable() -> bool:
             return True
     except OSError:
         return False
-
-
-if not _cache_writable():  # fast-hdbscan's own switch; without it a refused cache fails calls
-    os.environ.setdefault("FAST_HDBSCAN_NUMBA_CACHE", "0")
-
-import fast_hdbscan  # after numba's cache folder is set
-
-MIN_SAMPLES = 5  # neighbours behind each point's core distance: local density, not smoothing
-CORE_SHARE = 0.1  # the densest tenth of a cluster's members is where its label sits
-MEANING_WEIGHT = 0.5  # of a cluster's direction against its place when grouping (see there)
 
 
 @dataclass(frozen=True)
@@ -88,8 +99,9 @@ def condensed_tree(coords: np.ndarray, min_cluster_size: int,
     if n < 2:
         return CondensedTree(np.full(1, -1, np.int64), np.zeros(1), np.array([n], np.int64),
                              np.zeros(n, np.int64), np.zeros(n), np.zeros(n))
+    hdbscan = engine()  # outside the lock: importing may compile for seconds
     with one_launch(threads=1):  # deterministic; as fast as two threads on a 2-D map
-        out = fast_hdbscan.fast_hdbscan(data, min_samples=int(min(min_samples, n - 1)),
+        out = hdbscan.fast_hdbscan(data, min_samples=int(min(min_samples, n - 1)),
                                         min_cluster_size=int(min_cluster_size),
                                         return_trees=True)
     tree, core = out[3], out[6]
@@ -242,6 +254,7 @@ __all__ = [
     "CondensedTree",
     "anchors",
     "condensed_tree",
+    "engine",
     "from_rows",
     "group_levels",
     "members",
