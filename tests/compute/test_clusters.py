@@ -235,3 +235,16 @@ def test_level_targets_and_sizes():
 
 def test_warm_up_runs_the_kernels_on_a_tiny_map():
     assert cl.warm_up() >= 0.0
+
+
+def test_tiny_sets_and_stacked_points_give_what_there_is():
+    for n in (0, 1, 2, 30):
+        es = text_set(np.zeros((n, 2), np.float32), ["a word here"] * n)
+        result = cl.cluster_map(es, np.random.default_rng(0).normal(size=(n, 2)))
+        assert result.assignments.shape[0] == n and len(result.levels) == 1
+        assert result.levels[0].clusters == () and np.all(np.asarray(result.assignments) == -1)
+    stacked = np.repeat(np.array([[0.0, 0.0], [5.0, 5.0]], np.float32), 100, axis=0)
+    es = text_set(stacked, ["a word here"] * 200)  # every point on one of two spots
+    result = cl.cluster_map(es, stacked)
+    assert sorted((c.x, c.y, c.count) for c in result.levels[-1].clusters) == [
+        (0.0, 0.0, 100), (5.0, 5.0, 100)]

@@ -94,12 +94,14 @@ def cluster_map(es: EmbeddingSet, coords: np.ndarray, params: ClusterParams | No
     of_fine = _levels(coords, fine, count, params.levels, directions(es.vectors, fine, count))
     state.progress(0.5)
     labels, renumber = [], []
+    inside = fine >= 0
     for group in of_fine:
-        raw = np.where(fine >= 0, group[np.maximum(fine, 0)], -1)
-        sizes = np.bincount(raw[raw >= 0], minlength=int(group.max()) + 1 if group.size else 0)
+        sizes = np.bincount(group[fine[inside]], minlength=int(group.max()) + 1 if count else 0)
         new = np.empty(sizes.size, np.int64)
         new[np.argsort(-sizes, kind="stable")] = np.arange(sizes.size)  # biggest first
-        labels.append(np.where(raw >= 0, new[np.maximum(raw, 0)], -1))
+        lab = np.full(n, -1, np.int64)
+        lab[inside] = new[group[fine[inside]]]
+        labels.append(lab)
         renumber.append(new[group])  # fine cluster -> its cluster's id on this level
     state.status("Naming the clusters")
     names = _names(es, how, column, labels, state.sub(0.5, 0.95))
@@ -128,8 +130,8 @@ def cluster_map(es: EmbeddingSet, coords: np.ndarray, params: ClusterParams | No
 def directions(vectors: np.ndarray, fine: np.ndarray, count: int,
                per: int = DIRECTION_SAMPLE, seed: int = 0) -> np.ndarray:
     """Each cluster's mean direction in the original space (count, d), unit length, from at
-    most `per` of its members (a fixed draw): what a cluster is about, read in chunks of
-    rows so a memory-mapped set is never copied whole."""
+    most `per` of its members (a fixed draw): what a cluster is about, read one cluster's
+    draw at a time, so a memory-mapped set is never copied whole."""
     rng = np.random.default_rng(seed)
     order = np.argsort(fine, kind="stable")
     starts = np.searchsorted(fine[order], np.arange(count + 1))
@@ -158,6 +160,7 @@ def _levels(coords: np.ndarray, fine: np.ndarray, count: int, levels: int,
             out.append(group)
             last = k
     return [*out, np.arange(count)]
+
 
 def _names(es: EmbeddingSet, how: str, column: str | None, labels: list[np.ndarray],
            state: TaskState) -> list[list[tuple[str, tuple[str, ...]]]]:

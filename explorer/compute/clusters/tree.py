@@ -160,7 +160,8 @@ def select(tree: CondensedTree) -> np.ndarray:
     coarser levels can be found among their ancestors.
     """
     kids = tree.children()
-    stability = np.bincount(tree.point_node, weights=tree.point_lambda, minlength=tree.nodes)
+    stability = np.bincount(tree.point_node, weights=tree.point_lambda,
+                            minlength=tree.nodes).astype(np.float64)
     stability -= tree.size * tree.birth  # every member leaves at some lambda >= the birth
     for node in range(1, tree.nodes):
         stability[tree.parent[node]] += tree.size[node] * tree.birth[node]
