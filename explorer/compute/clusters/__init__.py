@@ -1,8 +1,9 @@
 """Clusters of a 2-D map, coarse to fine, each named by what sets its items apart.
 
-A map's clusters come from one HDBSCAN condensed tree (fast-hdbscan): the finest level is
-HDBSCAN's own choice, the coarser ones the same clusters' ancestors cut at lower densities,
-so every fine cluster lies inside one cluster of each coarser level. Clusters are named by
+The finest level is HDBSCAN's own choice on the map (fast-hdbscan); the coarser ones group
+those clusters (Ward's linkage of their places on the map and, at half weight, of their mean
+directions in the original space), so every fine cluster lies inside one cluster of each
+coarser level, and a row in no fine cluster is in none on any level. Clusters are named by
 class-based TF-IDF terms of the set's text column, or by the commonest value of a column of
 categories, and each has a place for its label: a member in its densest part.
 
@@ -14,6 +15,8 @@ Use the package, not its modules: `from explorer.compute import clusters as cl`.
     ClusterMap.levels[i].clusters -> Cluster(id, label, terms, count, x, y, level, parent)
     ClusterMap.column(level) -> each row's cluster id (-1: none), to colour by cluster
     ClusterMap.rows(level, id) -> the rows a click on a label selects
+    ClusterMap.level_columns() -> {"level_0": ids, ...} to export beside the coordinates;
+        cl.write_levels(result, path) writes them with `row` (Parquet, CSV, TSV)
     cl.warm_up()   loads (or compiles, once per machine) fast-hdbscan's kernels: the app's
         warm-up thread should call it
 
@@ -42,10 +45,11 @@ from explorer.compute.clusters.run import (
     cached_cluster_map,
     cluster_map,
     level_targets,
+    write_levels,
 )
 from explorer.compute.clusters.tree import warm_up
 
 __all__ = ["KIND", "TOP_TERMS", "VERSION", "Cluster", "ClusterLevel", "ClusterMap",
            "ClusterParams", "Tightness", "auto_min_cluster_size", "cached_cluster_map",
            "cluster_map", "level_targets", "mean_cosine", "term_coverage", "tightness",
-           "warm_up"]
+           "warm_up", "write_levels"]

@@ -108,6 +108,12 @@ class ClusterMap:
         """Every row's cluster id on `level` (-1: none), for colouring by cluster."""
         return np.asarray(self.assignments[:, level])
 
+    def level_columns(self) -> dict[str, np.ndarray]:
+        """`level_0`, `level_1`, ... -> int32 cluster ids per row (-1: none): what an export
+        of the map's coordinates adds, and what `labels --out` writes beside `row`."""
+        return {f"level_{lv.level}": np.asarray(self.assignments[:, lv.level], dtype=np.int32)
+                for lv in self.levels}
+
     def to_dict(self) -> dict:
         return {"levels": [lv.to_dict() for lv in self.levels],
                 "noise_fraction": self.noise_fraction, "named_by": self.named_by}

@@ -239,9 +239,7 @@ def write_levels(result: ClusterMap, out: str | Path) -> Path:
     from explorer.core.export import write_table
 
     columns = {"row": pa.array(np.arange(result.assignments.shape[0], dtype=np.int64))}
-    for lv in result.levels:
-        columns[f"level_{lv.level}"] = pa.array(np.asarray(result.assignments[:, lv.level],
-                                                           dtype=np.int32))
+    columns.update({name: pa.array(ids) for name, ids in result.level_columns().items()})
     return write_table(pa.table(columns), Path(out))
 
 
