@@ -148,7 +148,7 @@ def naming_column(es: EmbeddingSet, column: str | None) -> tuple[str, str | None
                          hint="choose a column: " + ", ".join(candidates),
                          choices=candidates, option="column")
     if column not in es.columns:
-        raise InputError(f"no column {column!r}", column=column,
+        raise InputError("no such column", column=column,
                          hint="the set's columns: " + ", ".join(es.columns),
                          choices=tuple(es.columns), option="column")
     if not _nameable(es, column):
