@@ -186,7 +186,8 @@ def test_the_same_map_gives_the_same_clusters():
 def test_cached_with_the_map_and_made_again_when_the_map_changes():
     coords, topic = blobs()
     lib = Library()
-    es = lib.open(lib.import_set(text_set(coords, texts_for(topic))).id)
+    shuffled = texts_for(topic, seed=1)[::-1]
+    es = lib.open(lib.import_set(text_set(coords, texts_for(topic), other=shuffled)).id)
     params = ProjectionParams(method="pca")
     projection = Projection(coords, params, 0.0)
     wanted = cl.ClusterParams(min_cluster_size=20)
@@ -204,6 +205,9 @@ def test_cached_with_the_map_and_made_again_when_the_map_changes():
     assert again.info["cached"] is False
     assert cl.cached_cluster_map(es, moved, wanted).info["cached"] is True
     assert cl.cached_cluster_map(es, projection, wanted).info["cached"] is False
+    es.text_column = "other"  # what `column=None` names by changed: named again
+    renamed = cl.cached_cluster_map(es, projection, wanted)
+    assert renamed.info["cached"] is False and renamed.named_by == "terms:other"
 
 
 def test_cancel_stops_the_job_and_bad_coordinates_are_refused():

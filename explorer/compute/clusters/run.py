@@ -183,8 +183,11 @@ def _names(es: EmbeddingSet, how: str, column: str | None, labels: list[np.ndarr
     return [[(f"cluster {k}", ()) for k in range(count)] for count in counts]
 
 
-def cache_key(map_key: str, params: ClusterParams) -> str:
-    blob = json.dumps({"map": map_key, **params.key()}, sort_keys=True, separators=(",", ":"))
+def cache_key(map_key: str, params: ClusterParams, named_by: str = "") -> str:
+    """The artefact's key: the map's, then a digest of the parameters and of what names the
+    clusters (`terms:description`: the set's text column, which `column=None` stands for)."""
+    blob = json.dumps({"map": map_key, **params.key(), "named_by": named_by}, sort_keys=True,
+                      separators=(",", ":"))
     return f"{map_key}-c{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
 
 
@@ -206,7 +209,8 @@ def cached_cluster_map(es: EmbeddingSet, projection: Projection,
     if es.path is None:
         return replace(cluster_map(es, coords, params, state), map_key=map_key)
     store = ArtifactStore(es.path)
-    key = cache_key(map_key, params)
+    how, column = naming.naming_column(es, params.column)  # an InputError before any work
+    key = cache_key(map_key, params, f"{how}:{column}" if how else "")
     made_from = Checksum.of_array(np.ascontiguousarray(coords, dtype=np.float32)).to_dict()
     hit = store.load(KIND, key)
     if hit is not None:
