@@ -196,6 +196,30 @@ def check_map(ctx: Context) -> str:
     return ", ".join(parts)
 
 
+def check_labels(ctx: Context) -> str:
+    """Clusters of a map and their c-TF-IDF names (fast-hdbscan's kernels, frozen too)."""
+    from explorer.compute.clusters import ClusterParams, cluster_map
+
+    es = ctx.need("set", "library")
+    vectors = np.asarray(es.vectors, dtype=np.float64)
+    centred = vectors - vectors.mean(axis=0)
+    coords = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
+    found = cluster_map(es, coords.astype(np.float32), ClusterParams(column="text"))
+    finest = found.levels[-1]
+    _expect(len(found.levels) >= 1 and len(finest.clusters) >= 2,
+            f"{len(finest.clusters)} clusters in the finest level (expected several)")
+    truth = es.metadata.column("label").to_pylist()
+    named = 0
+    for cluster in finest.clusters:
+        rows = found.rows(finest.level, cluster.id)
+        common = max(set(truth[r] for r in rows), key=[truth[r] for r in rows].count)
+        named += tuple(cluster.terms[:1]) == (common,)
+    _expect(named >= len(finest.clusters) / 2,
+            f"only {named} of {len(finest.clusters)} clusters are named by their items' cluster")
+    return (f"{len(found.levels)} levels, {len(finest.clusters)} clusters, {named} named by "
+            f"their items' own word, {found.seconds:.1f}s")
+
+
 def check_search(ctx: Context) -> str:
     from explorer.compute import neighbours as nb
 
@@ -329,7 +353,7 @@ def check_plugins(ctx: Context) -> str:
 # In order: plugins first, as loading files depends on the loaders it finds.
 CHECKS: list[tuple[str, Callable[[Context], str]]] = [
     ("plugins", check_plugins), ("load", check_load), ("library", check_library),
-    ("map", check_map), ("search", check_search), ("encode", check_encode),
+    ("map", check_map), ("labels", check_labels), ("search", check_search), ("encode", check_encode),
     ("concept", check_concept), ("compression", check_compression), ("gui", check_gui),
 ]
 
