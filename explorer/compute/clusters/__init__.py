@@ -17,12 +17,16 @@ Use the package, not its modules: `from explorer.compute import clusters as cl`.
     ClusterMap.rows(level, id) -> the rows a click on a label selects
     ClusterMap.level_columns() -> {"level_0": ids, ...} to export beside the coordinates;
         cl.write_levels(result, path) writes them with `row` (Parquet, CSV, TSV)
+    cl.label_candidates(result, coords) -> cl.Candidates   every level's labels, by priority
+    cl.place_labels(candidates, widths, heights, view, size) -> cl.Placement   the labels
+        to show for one view, never overlapping (cheap: called on every pan and zoom)
     cl.warm_up()   loads (or compiles, once per machine) fast-hdbscan's kernels: the app's
         warm-up thread should call it
 
 The modules: `model` (the dataclasses), `tree` (the condensed tree, the levels, the label
-places), `naming` (terms and categories), `run` (the job and its cache), `quality` (the
-measures a good labelling meets: term coverage, tightness against random groups).
+places), `naming` (terms and categories), `run` (the job and its cache), `placement` (which
+labels show at a zoom, and where on the screen), `quality` (the measures a good labelling
+meets: term coverage, tightness against random groups).
 """
 
 from explorer.compute.clusters.model import (
@@ -32,6 +36,12 @@ from explorer.compute.clusters.model import (
     ClusterLevel,
     ClusterMap,
     ClusterParams,
+)
+from explorer.compute.clusters.placement import (
+    Candidates,
+    Placement,
+    label_candidates,
+    place_labels,
 )
 from explorer.compute.clusters.quality import (
     Tightness,
@@ -49,7 +59,8 @@ from explorer.compute.clusters.run import (
 )
 from explorer.compute.clusters.tree import warm_up
 
-__all__ = ["KIND", "TOP_TERMS", "VERSION", "Cluster", "ClusterLevel", "ClusterMap",
-           "ClusterParams", "Tightness", "auto_min_cluster_size", "cached_cluster_map",
-           "cluster_map", "level_targets", "mean_cosine", "term_coverage", "tightness",
-           "warm_up", "write_levels"]
+__all__ = ["KIND", "TOP_TERMS", "VERSION", "Candidates", "Cluster", "ClusterLevel",
+           "ClusterMap", "ClusterParams", "Placement", "Tightness", "auto_min_cluster_size",
+           "cached_cluster_map", "cluster_map", "label_candidates", "level_targets",
+           "mean_cosine", "place_labels", "term_coverage", "tightness", "warm_up",
+           "write_levels"]
