@@ -118,8 +118,8 @@ def label_candidates(result: ClusterMap, coords: np.ndarray) -> Candidates:
 
 
 def place_labels(cands: Candidates, widths: np.ndarray, heights: np.ndarray,
-          view: tuple[float, float, float, float], size: tuple[float, float],
-          show_px: float = SHOW_RADIUS_PX) -> Placement:
+                 view: tuple[float, float, float, float], size: tuple[float, float],
+                 show_px: float = SHOW_RADIUS_PX) -> Placement:
     """The labels to show for `view` = (x0, y0, x1, y1) of the map drawn on `size` = (width,
     height) screen pixels (y up on the map, down on the screen), and their boxes.
 
