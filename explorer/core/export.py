@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -52,13 +53,20 @@ def export_rows(es: EmbeddingSet, rows: np.ndarray, path: Path) -> Path:
     return write_table(table, path)
 
 
-def export_coordinates(es: EmbeddingSet, coords: np.ndarray, path: Path) -> Path:
-    """Map coordinates per item (x, y[, z]) with the row number and id, if the set has one."""
+def export_coordinates(es: EmbeddingSet, coords: np.ndarray, path: Path,
+                       extra: Mapping[str, np.ndarray] | None = None) -> Path:
+    """Map coordinates per item (x, y[, z]) with the row number and id, if the set has one,
+    then `extra` columns (the map's cluster per level: `level_0`, `level_1`, ...)."""
     if len(coords) != es.count:
         raise InputError(f"{len(coords)} coordinates for {es.count} items")
+    for name, values in (extra or {}).items():
+        if len(values) != es.count:
+            raise InputError(f"{len(values)} values of {name} for {es.count} items")
     columns = {"row": pa.array(np.arange(es.count, dtype=np.int64))}
     if es.id_column:
         columns[es.id_column] = es.metadata.column(es.id_column)
     for axis, name in zip(range(coords.shape[1]), "xyz"):
         columns[name] = pa.array(np.asarray(coords[:, axis], dtype=np.float32))
+    for name, values in (extra or {}).items():
+        columns[name] = pa.array(np.asarray(values))
     return write_table(pa.table(columns), path)

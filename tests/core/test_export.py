@@ -31,6 +31,12 @@ def test_coordinates_to_parquet(tmp_path):
     table = pq.read_table(export_coordinates(ES, coords, tmp_path / "xy.parquet"))
     assert table.column_names == ["row", "id", "x", "y"]
     assert table.column("y").to_pylist() == [1, 3, 5, 7, 9]
+    levels = {"level_0": np.array([0, 0, 1, -1, 1], np.int32),
+              "level_1": np.array([0, 2, 1, -1, 3], np.int32)}
+    table = pq.read_table(export_coordinates(ES, coords, tmp_path / "xy2.parquet", levels))
+    assert table.column_names == ["row", "id", "x", "y", "level_0", "level_1"]
+    assert table.column("level_1").to_pylist() == [0, 2, 1, -1, 3]
+    assert table.schema.field("level_0").type == pa.int32()
 
 
 def test_bad_extension_and_count(tmp_path):

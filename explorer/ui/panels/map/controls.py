@@ -1,5 +1,5 @@
-"""The map's toolbar (method and its settings, colour, point size, tools, fit, dim, search,
-export) and its legend."""
+"""The map's toolbar (method and its settings, colour, point size, tools, fit, dim, labels,
+search, export) and its legend."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QMenu, QSpinBox, QToolButton, QVBoxLayout,
                                QWidget)
@@ -104,6 +104,40 @@ class ColourCombo(QComboBox):
         return chosen
 
 
+class LabelsButton(QToolButton):
+    """Labels on or off (the button), and what names the clusters (its menu: the set's text
+    column, or another column the user picks)."""
+
+    columnChosen = Signal(object)  # a column name, or None for the set's text column
+
+    def __init__(self) -> None:
+        super().__init__(text="Labels", checkable=True, checked=True)
+        self.setToolTip("Name the map's clusters on it: coarse names on the whole map, finer "
+                        "ones as you zoom in; click a name to select its cluster")
+        self.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.setMenu(QMenu(self))
+        self.group = QActionGroup(self)
+        self.fill([])
+
+    def fill(self, columns: list[str], chosen: str | None = None) -> None:
+        """Offer to name the clusters by the set's text column (the default) or `columns`."""
+        menu = self.menu()
+        menu.clear()
+        menu.addSection("Name clusters by")
+        for column in [None, *columns]:
+            action = menu.addAction("the text column" if column is None else column)
+            action.setCheckable(True)
+            action.setChecked(column == chosen)
+            self.group.addAction(action)
+            action.triggered.connect(lambda _c=False, col=column: self.columnChosen.emit(col))
+
+    def show_column(self, column: str | None) -> None:
+        """Tick `column` in the menu (the labels job chose it: the set has no text column)."""
+        label = "the text column" if column is None else column
+        for action in self.group.actions():
+            action.setChecked(action.text() == label)
+
+
 class MapToolbar(QWidget):
     """The row above the map. The panel connects to its widgets and signals."""
 
@@ -167,6 +201,7 @@ class MapToolbar(QWidget):
         self.dim = QToolButton(text="Dim", checkable=True)
         self.dim.setToolTip("Fade the map while neighbours are marked on it, so their rings "
                             "stand out; off, every colouring stays as it is")
+        self.labels = LabelsButton()
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -177,6 +212,7 @@ class MapToolbar(QWidget):
         layout.addLayout(tools)
         layout.addWidget(fit_button)
         layout.addWidget(self.dim)
+        layout.addWidget(self.labels)
         layout.addWidget(self.search, 1)
         layout.addWidget(export)
 
@@ -243,9 +279,10 @@ class Legend(QWidget):
         self.colour_bar.clear()
 
     def show_categories(self, colouring: Colouring, palette: np.ndarray,
-                        hidden: set[str]) -> set[int]:
+                        hidden: set[str], names: dict[str, str] | None = None) -> set[int]:
         """List `colouring`'s categories with their swatches; those named in `hidden`
-        start unticked. Returns their codes."""
+        start unticked; `names` shows some labels otherwise ("(none)" for rows in no
+        cluster). Returns their codes."""
         self.clear()
         self.show_title(colouring.column)
         codes = set()
@@ -253,10 +290,11 @@ class Legend(QWidget):
         for code, (label, count) in enumerate(zip(colouring.labels, colouring.counts)):
             swatch = QPixmap(12, 12)
             swatch.fill(QColor(*[int(v) for v in palette[code][:3]]))
-            text = " ".join(str(label).split())  # one line, whatever the value holds
+            shown = (names or {}).get(label, label)
+            text = " ".join(str(shown).split())  # one line, whatever the value holds
             short = text if len(text) <= LEGEND_LABEL_CHARS else text[:LEGEND_LABEL_CHARS] + "…"
             item = QListWidgetItem(QIcon(swatch), f"{short}  ({count:,})")
-            item.setToolTip(f"{label}  ({count:,})")
+            item.setToolTip(f"{shown}  ({count:,})")
             item.setData(Qt.ItemDataRole.UserRole, code)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             hide = str(label) in hidden

@@ -88,6 +88,8 @@ class SavedMap:
     hidden: set[str] = field(default_factory=set)  # categories unticked in the legend
     view: tuple[float, float, float, float] | None = None  # x, y, width, height
     plane: bool = False  # the concept plane was shown (its directions are the concepts')
+    labels: bool | None = None  # cluster labels shown
+    label_column: str | None = None  # what named the clusters (None: the set's text column)
     projection: ProjectionParams | None = None
     notes: list[str] = field(default_factory=list)  # what could not be understood
 
@@ -111,6 +113,10 @@ def read_saved_map(settings: Mapping[str, Any]) -> SavedMap:
     hidden = settings.get("hidden")
     if isinstance(hidden, list):
         saved.hidden = {h for h in hidden if isinstance(h, str)}
+    if isinstance(settings.get("labels"), bool):
+        saved.labels = settings["labels"]
+    if isinstance(settings.get("label_column"), str):
+        saved.label_column = settings["label_column"]
     view = settings.get("view")
     if isinstance(view, list) and len(view) == 4 and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)

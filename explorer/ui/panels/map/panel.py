@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QLabel, QProgressBar, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QProgressBar, QSplitter, QVBoxLayout, QWidget
 
 from explorer.compute.spatial import GridIndex
 from explorer.core.colouring import Colouring, colouring_for
@@ -31,8 +31,10 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import METADATA
 from explorer.core.metadata import MetadataQuery
 from explorer.ui.panels.base import Area, Panel, PanelContext
+from explorer.ui.panels.map import exports
 from explorer.ui.panels.map.canvas import MapCanvas, select_mode
 from explorer.ui.panels.map.controls import Legend, MapToolbar
+from explorer.ui.panels.map.labels import COLOUR_PREFIX, MapLabels, legend_names
 from explorer.ui.panels.map.layout_settings import TUNED
 from explorer.ui.panels.map.model import (FIDELITY, FIDELITY_KEY, FREE_TEXT_TOP, NO_COLOUR,
                                           PLANE, distinct_values, fit_box, frame_box,
@@ -76,6 +78,7 @@ class MapView(Panel):
             bar.search
         self.plot = MapCanvas()
         self.viewbox = self.plot.viewbox
+        self.labels = MapLabels(self.jobs, self.state, self.viewbox, self)
         self.legend_box = Legend()
         self.legend, self.colour_bar = self.legend_box.items, self.legend_box.colour_bar
         splitter = QSplitter()
@@ -114,6 +117,9 @@ class MapView(Panel):
         bar.fitRequested.connect(lambda: self.fit(robust=True))
         bar.allRequested.connect(self.fit)
         bar.dim.toggled.connect(lambda _on: self._dim())
+        bar.labels.toggled.connect(self.labels.set_enabled)
+        bar.labels.columnChosen.connect(self.labels.set_column)
+        self.labels.changed.connect(self._clusters_changed)
         bar.exportRequested.connect(self._export_requested)
         self.legend_box.toggled.connect(self._legend_toggled)
         self.viewbox.sigRangeChanged.connect(self._range_changed)
@@ -122,6 +128,7 @@ class MapView(Panel):
         self.viewbox.clicked.connect(self._clicked)
         self.viewbox.doubleClicked.connect(self.fit)  # every point, outliers included
         self.plot.themeChanged.connect(self._render_timer.start)
+        self.plot.themeChanged.connect(self.labels.theme_changed)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         state = self.state
         state.planeChanged.connect(self.show_plane)
@@ -147,6 +154,7 @@ class MapView(Panel):
                 "hidden": sorted(str(labels[c]) for c in self.hidden if c < len(labels)),
                 "point_size": self.size.value(), "search": self.search.text(),
                 "dim_for_neighbours": self.toolbar.dim.isChecked(),
+                "labels": self.toolbar.labels.isChecked(), "label_column": self.labels.column,
                 "view": [view.left(), view.top(), view.width(), view.height()]
                 if self.coords is not None else None}
 
@@ -164,9 +172,15 @@ class MapView(Panel):
             self.search.setText(saved.search)
         if saved.dim is not None:
             self.toolbar.dim.setChecked(saved.dim)
+        if saved.labels is not None:
+            self.toolbar.labels.setChecked(saved.labels)
+        if saved.label_column is not None:
+            self.labels.set_column(saved.label_column)
         if saved.colour is not None:
             if self.colour_by(saved.colour or NO_COLOUR):
                 self._pending_hidden = saved.hidden
+            elif saved.colour.startswith(COLOUR_PREFIX):  # once the clusters are found
+                self.labels.wanted_colour = saved.colour
             else:
                 notes.append(f"the map was coloured by “{saved.colour}”, which this set does "
                              "not have until it is computed again")
@@ -199,6 +213,7 @@ class MapView(Panel):
 
     # --- set and projection ------------------------------------------------------
     def new_set(self, es: EmbeddingSet | None) -> None:
+        self.labels.set_map(es)
         self._image_rect = None
         self._sorted_cache = {}
         self.es = es
@@ -222,6 +237,7 @@ class MapView(Panel):
             self.plot.show_message("Open a set to see its map")
             return
         self.colour.fill(es.columns, list(self.state.derived))
+        self.toolbar.labels.fill(es.columns)
         preferred = preferred_colour(es.columns)
         if preferred:
             self.colour.setCurrentText(preferred)
@@ -292,6 +308,7 @@ class MapView(Panel):
         unless the user has moved the view since the projection began."""
         self.coords = np.asarray(coords, dtype=np.float32)
         self.index = None  # it described the coordinates replaced
+        self.labels.set_map(self.es)  # the labels of the layout replaced go too
         self.plot.show_message("")
         if self._follow:
             self.fit(robust=True)
@@ -308,6 +325,7 @@ class MapView(Panel):
                                               **projection.info},
                           fit=self.coords is None or (method != "identity" and self._follow))
         self.plot.set_axis_labels(None, None)
+        self.labels.set_map(self.es, projection, self.coords)
 
     def _projection_failed(self, error: BaseException) -> None:
         self.plot.show_message("")
@@ -329,6 +347,7 @@ class MapView(Panel):
         self._show_layout(plane.coords, {"method": "concept plane", "seconds": plane.seconds,
                                          "x": plane.x_label, "y": plane.y_label}, fit=True)
         self.plot.set_axis_labels(plane.x_label, plane.y_label)
+        self.labels.set_map(self.es)  # clusters are of projections, not of concept scores
 
     def _show_layout(self, coords: np.ndarray, info: dict, fit: bool) -> None:
         self.coords = np.ascontiguousarray(coords[:, :2], dtype=np.float32)
@@ -376,6 +395,8 @@ class MapView(Panel):
 
             def work(_state):  # a job all the same, so a colouring still running is superseded
                 return ready
+        elif (clusters := self.labels.colouring_job(column)) is not None:
+            work = clusters
         elif column in es.columns:
             def work(_state):
                 colouring = colouring_for(es.metadata, column)
@@ -405,7 +426,7 @@ class MapView(Panel):
         self._pending_hidden, pending = set(), self._pending_hidden
         if colouring.kind == "categorical":
             self.hidden = self.legend_box.show_categories(colouring, palette_for(colouring),
-                                                          pending)
+                                                          pending, legend_names(colouring))
             self.legend_box.show_note(note)
         else:
             self.legend_box.show_scale(column, colouring.vmin, colouring.vmax, note)
@@ -515,6 +536,12 @@ class MapView(Panel):
     def _mouse_moved(self, scene_pos) -> None:
         if self.index is None or not self.viewbox.sceneBoundingRect().contains(scene_pos):
             return
+        label = self.labels.at(scene_pos)
+        if label >= 0:  # a cluster's name: what it is, what a click does
+            self.state.set_hover(-1, source=self)
+            self.plot.show_hover(None)
+            self.plot.setToolTip(self.labels.tooltip(label))
+            return
         p = self.viewbox.mapSceneToView(scene_pos)
         row = self.index.nearest(p.x(), p.y(), self._radius())
         self.state.set_hover(row, source=self)
@@ -605,6 +632,15 @@ class MapView(Panel):
         elif self.colour.withdraw(name):
             self._colour_changed()
 
+    def _clusters_changed(self) -> None:
+        """Offer colouring by the clusters found, or withdraw it with them."""
+        withdrawn, choose = self.labels.sync_colour_menu(self.colour)
+        if withdrawn:
+            self._colour_changed()
+        if choose:
+            self.colour_by(choose)
+        self.toolbar.labels.show_column(self.labels.column)
+
     def colour_by(self, name: str) -> bool:
         """Colour the map by `name` (a column, derived values or FIDELITY), if it is offered."""
         at = self.colour.findText(name)
@@ -625,41 +661,10 @@ class MapView(Panel):
          "view": self.export_view}[what]()
 
     def export_selection(self) -> None:
-        from explorer.core.export import export_rows
-
-        es, rows = self.es, self.state.selection
-        if es is None or not len(rows):
-            self.info.setText("Select some items first")
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Export selection",
-                                              f"{es.name}-selection.csv",
-                                              "CSV (*.csv);;Parquet (*.parquet)")
-        if path:
-            self.jobs.submit("export", "Exporting", lambda _state: export_rows(es, rows, path),
-                             on_done=lambda p: self.info.setText(f"Wrote {len(rows):,} items "
-                                                                 f"to {p}"),
-                             set_bound=False)
+        exports.export_selection(self)
 
     def export_coordinates(self) -> None:
-        from explorer.core.export import export_coordinates
-
-        es, coords = self.es, self.coords
-        if es is None or coords is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Export coordinates",
-                                              f"{es.name}-map.parquet",
-                                              "Parquet (*.parquet);;CSV (*.csv)")
-        if path:
-            self.jobs.submit("export", "Exporting",
-                             lambda _state: export_coordinates(es, coords, path),
-                             on_done=lambda p: self.info.setText(f"Wrote coordinates to {p}"),
-                             set_bound=False)
+        exports.export_coordinates(self)
 
     def export_view(self, path: str | None = None, width: int | None = None) -> None:
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export view", "map.png",
-                                                  "PNG image (*.png);;SVG (*.svg)")
-        if not path:
-            return
-        self.plot.export(path, width)
-        self.info.setText(f"Wrote {path}")
+        exports.export_view(self, path, width)

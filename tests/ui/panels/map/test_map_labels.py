@@ -1,0 +1,276 @@
+"""Cluster labels on the map: found in a job, placed by zoom without overlaps, a click selects
+the cluster, colour by cluster, dropped with their layout, exported with the coordinates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+
+from explorer.core.library import Library
+from explorer.ui.main_window import MainWindow
+
+JOB_TIMEOUT = 180_000  # the first labels of a machine compile fast-hdbscan's kernels
+
+
+@pytest.fixture
+def window(qtbot, explorer_home):
+    win = MainWindow(Library(explorer_home), restore=False)
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    win.show_view("map")
+    yield win
+    win.jobs.shutdown()
+
+
+def blobs(seed: int = 0) -> tuple[np.ndarray, list[str], list[str]]:
+    """4 groups at the corners of a 100-wide square, each of 4 tight blobs 20 apart: a map
+    with coarse and fine clusters, each blob's texts saying which it is."""
+    rng = np.random.default_rng(seed)
+    xy, texts, side = [], [], []
+    for c, centre in enumerate([(0, 0), (100, 0), (0, 100), (100, 100)]):
+        for f, off in enumerate([(-10, -10), (10, -10), (-10, 10), (10, 10)]):
+            xy.append(np.array(centre) + np.array(off) + rng.normal(0, 2, size=(150, 2)))
+            texts += [f"group{c} blob{c}x{f} item {i % 7}" for i in range(150)]
+            side += ["left" if centre[0] == 0 else "right"] * 150
+    xy.append(rng.uniform(-40, 140, size=(40, 2)))  # a little noise
+    texts += ["stray"] * 40
+    side += ["left"] * 40
+    return np.vstack(xy).astype(np.float32), texts, side
+
+
+@pytest.fixture
+def blobs_file(tmp_path):
+    xy, texts, side = blobs()
+    path = tmp_path / "blobs.parquet"
+    pq.write_table(pa.table({"id": [f"b{i}" for i in range(len(xy))], "text": texts,
+                             "vec": list(xy)}), path)
+    return path, xy
+
+
+def open_labelled(qtbot, window, path):
+    view = window.map_view
+    with qtbot.waitSignal(view.renderFinished, timeout=60000):
+        window.open_paths([str(path)])
+    qtbot.waitUntil(lambda: view.index is not None, timeout=30000)
+    qtbot.waitUntil(lambda: view.labels.result is not None, timeout=JOB_TIMEOUT)
+    return view
+
+
+def show(qtbot, view, rect: QRectF):
+    """Show `rect` of the map and wait for the labels to be placed for it."""
+    view.viewbox.setRange(rect, padding=0)
+    qtbot.waitUntil(lambda: not view.labels._timer.isActive(), timeout=5000)
+    return view.labels.placement
+
+
+def placed_levels(view) -> list[int]:
+    cands = view.labels.candidates
+    return [int(cands.level[i]) for i in view.labels.placement.index]
+
+
+def assert_no_overlaps(view):
+    rects = view.labels.placement.rects
+    w, h = view.viewbox.width(), view.viewbox.height()
+    for i in range(len(rects)):
+        a = rects[i]
+        assert a[0] >= 0 and a[1] >= 0 and a[2] <= w + 1e-6 and a[3] <= h + 1e-6
+        for b in rects[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+
+
+def label_centre(view, candidate: int) -> QPointF:
+    """Where a placed label is, in scene coordinates."""
+    at = view.labels.placement.index.tolist().index(candidate)
+    left, top, right, bottom = view.labels.placement.rects[at]
+    return view.labels.layer.mapToScene(QPointF((left + right) / 2, (top + bottom) / 2))
+
+
+def click(qtbot, view, scene_pos: QPointF, modifier=Qt.KeyboardModifier.NoModifier):
+    pos = view.plot.mapFromScene(scene_pos)
+    qtbot.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, modifier,
+                     QPoint(pos.x(), pos.y()))
+
+
+def test_labels_appear_and_zooming_in_brings_finer_ones_never_overlapping(qtbot, window,
+                                                                         blobs_file):
+    path, _xy = blobs_file
+    view = open_labelled(qtbot, window, path)
+    result = view.labels.result
+    assert len(result.levels) >= 2
+    assert result.named_by == "terms:text"
+    assert len(result.levels[0].clusters) == 4 and len(result.levels[-1].clusters) == 16
+    whole = show(qtbot, view, QRectF(-40, -40, 180, 180))
+    assert len(whole.index) >= 4
+    assert 0 in placed_levels(view) and max(placed_levels(view)) < len(result.levels) - 1
+    assert_no_overlaps(view)
+    labels = {view.labels.label(i) for i in whole.index}
+    assert {c.label for c in result.levels[0].clusters} <= labels
+    # each label sits on its anchor (or just above or below it): the screen transform is
+    # pyqtgraph's
+    cands = view.labels.candidates
+    for i, (left, top, right, bottom) in zip(whole.index, whole.rects):
+        anchor = view.labels.layer.mapFromScene(
+            view.viewbox.mapViewToScene(QPointF(cands.x[i], cands.y[i])))
+        assert left - 1 <= anchor.x() <= right + 1
+        assert top - 2 * (bottom - top) <= anchor.y() <= bottom + 2 * (bottom - top)
+    # about 4x on one group: finer names come in beside the coarse one
+    show(qtbot, view, QRectF(-20, -20, 40, 40))
+    assert 0 in placed_levels(view) and max(placed_levels(view)) >= 1
+    assert len(view.labels.placement.index) > len(whole.index) / 4
+    assert_no_overlaps(view)
+    # about 16x on one blob: its finest cluster is named (by its own label or by its
+    # parent's, when the two say the same), and its group's name, bigger than the view,
+    # gives way
+    show(qtbot, view, QRectF(-15, -15, 10, 10))
+    fine = result.levels[-1].clusters[int(result.column(len(result.levels) - 1)[
+        np.argmin(np.hypot(_xy[:, 0] + 10, _xy[:, 1] + 10))])]
+    assert fine.label in {view.labels.label(i) for i in view.labels.placement.index}
+    assert 0 not in placed_levels(view)
+    assert_no_overlaps(view)
+    # far out of the map: nothing to name
+    assert len(show(qtbot, view, QRectF(1000, 1000, 10, 10)).index) == 0
+
+
+def test_clicking_a_label_selects_its_cluster_shift_adds_ctrl_toggles(qtbot, window,
+                                                                      blobs_file):
+    path, _xy = blobs_file
+    view = open_labelled(qtbot, window, path)
+    show(qtbot, view, QRectF(-40, -40, 180, 180))
+    cands, result, state = view.labels.candidates, view.labels.result, window.state
+    first, second = [int(i) for i in view.labels.placement.index[:2]]
+
+    def rows(i):
+        return result.rows(int(cands.level[i]), int(cands.ident[i]))
+
+    click(qtbot, view, label_centre(view, first))
+    np.testing.assert_array_equal(state.selection, rows(first))
+    click(qtbot, view, label_centre(view, second), Qt.KeyboardModifier.ShiftModifier)
+    np.testing.assert_array_equal(state.selection, np.union1d(rows(first), rows(second)))
+    click(qtbot, view, label_centre(view, first), Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(state.selection, rows(second))
+    click(qtbot, view, label_centre(view, first), Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(state.selection, np.union1d(rows(first), rows(second)))
+    click(qtbot, view, label_centre(view, second))  # plain: replaces
+    np.testing.assert_array_equal(state.selection, rows(second))
+    # the tooltip names the cluster: its terms and its size
+    view._mouse_moved(label_centre(view, first))
+    cluster = view.labels.cluster(first)
+    tip = view.plot.toolTip()
+    assert cluster.label in tip and f"{cluster.count:,} items" in tip
+    assert all(term in tip for term in cluster.terms)
+    # a click beside the labels still selects a point
+    points = [view.viewbox.mapViewToScene(QPointF(float(x), float(y))) for x, y in _xy[::97]]
+    beside = next(p for p in points if view.labels.at(p) < 0
+                  and view.viewbox.sceneBoundingRect().contains(p))
+    click(qtbot, view, beside)
+    assert len(state.selection) == 1
+
+
+def test_colour_by_cluster_levels_with_none_for_noise(qtbot, window, blobs_file):
+    path, _xy = blobs_file
+    view = open_labelled(qtbot, window, path)
+    result = view.labels.result
+    offered = [view.colour.itemText(i) for i in range(view.colour.count())]
+    names = [n for n in offered if n.startswith("Clusters: ")]
+    assert names[0] == "Clusters: coarse" and names[-1] == "Clusters: fine"
+    assert len(names) == len(result.levels)
+    assert view.colour_by("Clusters: fine")
+    qtbot.waitUntil(lambda: view.colouring is not None
+                    and view.colouring.column == "Clusters: fine", timeout=30000)
+    fine = len(result.levels) - 1
+    codes = view.colouring.codes.astype(np.int64)
+    column = result.column(fine)
+    np.testing.assert_array_equal(codes[column >= 0], column[column >= 0])
+    assert (codes[column < 0] == len(result.levels[fine].clusters)).all()
+    legend = [view.legend.item(i).text() for i in range(view.legend.count())]
+    assert len(legend) == len(result.levels[fine].clusters) + (1 if (column < 0).any() else 0)
+    if (column < 0).any():
+        assert legend[-1].startswith("(none)")
+
+
+def test_a_new_set_drops_the_labels_and_a_late_result_never_draws(qtbot, window, blobs_file,
+                                                                 tmp_path, monkeypatch):
+    import threading
+
+    from explorer.ui.panels.map import labels as map_labels
+
+    path, _xy = blobs_file
+    view = open_labelled(qtbot, window, path)
+    show(qtbot, view, QRectF(-40, -40, 180, 180))
+    assert len(view.labels.placement.index)
+    real = map_labels.cl.cached_cluster_map
+    gate = threading.Event()  # holds the next labels jobs until the test lets them go
+
+    def held(*args, **kwargs):
+        gate.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(map_labels.cl, "cached_cluster_map", held)
+    xy2, texts2, _side = blobs(seed=1)
+    other = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"text": texts2, "vec": list(xy2 * 2)}), other)
+    first = view.es
+    window.open_paths([str(other)])
+    qtbot.waitUntil(lambda: view.es is not first and view.coords is not None, timeout=60000)
+    assert view.labels.result is None and len(view.labels.placement.index) == 0
+    assert len(view.labels.layer.rects) == 0
+    assert not any(view.colour.itemText(i).startswith("Clusters: ")
+                   for i in range(view.colour.count()))
+    # the new set's labels are on their way; a third set is opened before they arrive
+    qtbot.waitUntil(lambda: view.labels.job_id is not None, timeout=30000)
+    third = tmp_path / "third.npy"
+    np.save(third, np.random.default_rng(2).normal(size=(300, 2)).astype(np.float32))
+    with qtbot.waitSignal(window.state.setChanged, timeout=60000):
+        window.open_paths([str(third)])
+    gate.set()
+    qtbot.waitUntil(lambda: view.coords is not None and view.coords.shape == (300, 2),
+                    timeout=60000)
+    qtbot.waitUntil(lambda: not window.jobs.running(), timeout=JOB_TIMEOUT)
+    assert view.labels.result is None or view.labels.result.assignments.shape[0] == 300
+    assert len(view.labels.layer.images) == len(view.labels.placement.index)
+    # a partial layout (a projection under way) drops the labels of the one it replaces
+    view.labels.set_map(view.es)
+    assert view.labels.result is None and len(view.labels.layer.rects) == 0
+
+
+def test_export_has_a_column_per_level_and_labels_can_be_turned_off(qtbot, window, blobs_file,
+                                                                    tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    path, xy = blobs_file
+    view = open_labelled(qtbot, window, path)
+    result = view.labels.result
+    target = tmp_path / "xy.parquet"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    view.export_coordinates()
+    qtbot.waitUntil(target.exists, timeout=10000)
+    table = pq.read_table(target)
+    levels = [f"level_{i}" for i in range(len(result.levels))]
+    assert table.column_names == ["row", "id", "x", "y", *levels]
+    for name, ids in result.level_columns().items():
+        np.testing.assert_array_equal(table.column(name).to_numpy(), ids)
+    np.testing.assert_array_equal(table.column("x").to_numpy(), xy[:, 0])
+    show(qtbot, view, QRectF(-40, -40, 180, 180))
+    view.toolbar.labels.setChecked(False)
+    qtbot.waitUntil(lambda: len(view.labels.placement.index) == 0, timeout=5000)
+    assert not view.labels.layer.isVisible()
+    assert view.settings()["labels"] is False
+    view.toolbar.labels.setChecked(True)
+    qtbot.waitUntil(lambda: len(view.labels.placement.index) > 0, timeout=5000)
+
+
+def test_a_set_without_text_is_named_by_a_column_of_categories(qtbot, window, tmp_path):
+    xy, _texts, _side = blobs()
+    group = np.repeat(np.arange(4), 600)  # numbers, no text: the set has no text column
+    path = tmp_path / "groups.parquet"
+    pq.write_table(pa.table({"group": np.append(group, np.full(40, 9)), "vec": list(xy)}), path)
+    view = open_labelled(qtbot, window, path)
+    assert view.labels.result.named_by == "category:group"
+    assert view.labels.column == "group"
+    checked = [a.text() for a in view.toolbar.labels.group.actions() if a.isChecked()]
+    assert checked == ["group"]
+    assert view.settings()["label_column"] == "group"
