@@ -3,6 +3,8 @@ and boxes that never overlap."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -129,9 +131,9 @@ def test_greedy_matches_a_pairwise_reference():
     ref_index, ref_rects = [], []
     for i in range(n):
         w, h = widths[i], heights[i]
-        left = min(max(px[i] - w / 2, 0.0), 1000 - w)
-        for shift in placement.SHIFTS:
-            top = min(max(py[i] - h / 2 + shift * (h + g), 0.0), 700 - h)
+        for dx, dy in placement.SHIFTS:
+            left = min(max(px[i] - w / 2 + dx * (w + g), 0.0), 1000 - w)
+            top = min(max(py[i] - h / 2 + dy * (h + g), 0.0), 700 - h)
             box = (left, top, left + w, top + h)
             if all(not (box[0] - g < b[2] and b[0] < box[2] + g and box[1] - g < b[3]
                         and b[1] < box[3] + g) for b in ref_rects):
@@ -154,6 +156,21 @@ def test_the_bigger_cluster_wins_a_collision_and_an_echo_of_its_parent_is_left_o
     np.testing.assert_allclose(placed.rects[0], [150, 190, 250, 210])
     assert placed.rects[1][1] == pytest.approx(190 - 20 - placement.GAP_PX)  # just above
     assert placed.at(200, 200) == 0 and placed.at(200, 175) == 1 and placed.at(5, 5) == -1
+
+
+def test_a_child_naming_its_parent_again_is_an_echo():
+    result, coords = two_level_map()
+    coarse = list(result.levels[0].clusters)
+    fine = list(result.levels[1].clusters)
+    coarse[1] = replace(coarse[1], label="b, a", terms=("b", "a"))
+    fine[5] = replace(fine[5], label="a, b", terms=("a", "b"))  # fine 5 is in coarse 1
+    fine[6] = replace(fine[6], label="a, c", terms=("a", "c"))
+    result = cl.ClusterMap([replace(result.levels[0], clusters=tuple(coarse)),
+                            replace(result.levels[1], clusters=tuple(fine))],
+                           result.assignments, result.named_by)
+    cands = cl.label_candidates(result, coords)
+    assert cands.echo[cands.find(1, 5)] == cands.find(0, 1)
+    assert cands.echo[cands.find(1, 6)] == -1 and cands.echo[cands.find(0, 1)] == -1
 
 
 def test_nothing_to_place():

@@ -10,7 +10,7 @@ level always is), and a cluster of a coarser level steps aside once it is bigger
 view (we are inside it: its finer clusters say more). So the whole map shows the coarse
 names, and zooming in brings the finer ones in where their clusters have grown, big
 clusters first. Candidates are placed greedily by priority (coarser level first, then the
-bigger cluster), each at its anchor or just above or below it, and dropped when their box
+bigger cluster), each on its anchor or just beside it, and dropped when their box
 would overlap one placed before (a grid of placed boxes keeps the test local).
 """
 
@@ -26,7 +26,9 @@ SHOW_RADIUS_PX = 30.0  # a finer cluster's label shows once the cluster is this 
 HIDE_VIEW_SHARE = 0.6  # a coarser cluster's label gives way once its radius is this share of the view
 GAP_PX = 3.0  # between two labels' boxes
 CELL_PX = 96.0  # side of the grid cells placed boxes are filed under
-SHIFTS = (0.0, -1.0, 1.0)  # where a box may sit: on its anchor, just above it, just below
+# where a box may sit, tried in turn: centred on its anchor, just above it, just below it,
+# beginning at it, ending at it (in box widths and heights, plus a gap, from the centre)
+SHIFTS = ((0.0, 0.0), (0.0, -1.0), (0.0, 1.0), (0.5, 0.0), (-0.5, 0.0))
 MAX_LABELS_PER_MPX = 90  # at most this many labels per million pixels of view
 
 
@@ -41,7 +43,7 @@ class Candidates:
     level: np.ndarray   # int64 (k,)
     ident: np.ndarray   # int64 (k,) the cluster's id within its level
     count: np.ndarray   # int64 (k,)
-    echo: np.ndarray    # int64 (k,) the candidate whose label this one repeats (its parent's), -1
+    echo: np.ndarray    # int64 (k,) the candidate whose words this one repeats (its parent's), -1
     finest: int         # the finest level
 
     def __len__(self) -> int:
@@ -99,7 +101,7 @@ def label_candidates(result: ClusterMap, coords: np.ndarray) -> Candidates:
             level.append(c.level)
             ident.append(c.id)
             count.append(c.count)
-            labels.append(c.label)
+            labels.append(frozenset(c.terms) or c.label)  # "a, b" repeats "b, a"
             parent.append(-1 if c.parent is None else c.parent)
     level_a = np.asarray(level, np.int64)
     ident_a = np.asarray(ident, np.int64)
@@ -125,7 +127,7 @@ def place_labels(cands: Candidates, widths: np.ndarray, heights: np.ndarray,
 
     `widths`/`heights` are each candidate's box in pixels (its text as drawn). A candidate
     is considered when its anchor is in view and its cluster is big enough on the screen
-    (see the module's note); it is placed on its anchor, or just above or below it,
+    (see the module's note); it is placed on its anchor, or just beside it (SHIFTS),
     inside the view and GAP_PX clear of every box placed before, else left out.
     """
     x0, y0, x1, y1 = view
@@ -149,7 +151,7 @@ def greedy(order: np.ndarray, px: np.ndarray, py: np.ndarray, widths: np.ndarray
            heights: np.ndarray, echo: np.ndarray, size: tuple[float, float],
            limit: int) -> Placement:
     """Place boxes centred on (px, py) in `order`, each where it overlaps none placed before
-    (shifted by SHIFTS of its height and a gap if need be, kept inside `size`), at most `limit`.
+    (moved by one of SHIFTS if need be, kept inside `size`), at most `limit`.
 
     Placed boxes are filed under the CELL_PX grid cells they touch, so each test looks at
     the few boxes nearby: linear in the candidates, not quadratic.
@@ -164,9 +166,9 @@ def greedy(order: np.ndarray, px: np.ndarray, py: np.ndarray, widths: np.ndarray
         if echo[i] >= 0 and shown[echo[i]]:
             continue  # the same words as its parent's label, which is shown
         w, h = float(widths[i]), float(heights[i])
-        left = min(max(float(px[i]) - w / 2, 0.0), w_px - w)
-        for shift in SHIFTS:
-            top = min(max(float(py[i]) - h / 2 + shift * (h + g), 0.0), h_px - h)
+        for dx, dy in SHIFTS:
+            left = min(max(float(px[i]) - w / 2 + dx * (w + g), 0.0), w_px - w)
+            top = min(max(float(py[i]) - h / 2 + dy * (h + g), 0.0), h_px - h)
             right, bottom = left + w, top + h
             cells = [(cx, cy) for cx in range(int((left - g) // CELL_PX),
                                                int((right + g) // CELL_PX) + 1)

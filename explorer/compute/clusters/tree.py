@@ -37,7 +37,9 @@ import numpy as np
 from explorer.compute.numba import configure, one_launch
 
 MIN_SAMPLES = 5  # neighbours behind each point's core distance: local density, not smoothing
-CORE_SHARE = 0.1  # the densest tenth of a cluster's members is where its label sits
+MODE_SAMPLE = 512  # members a label's place is chosen among (pairs: 262k)
+MODE_SHARE = 0.25  # a label's place has the most members within this share of their spread
+MODE_TIE = 0.9  # ... or nearly the most: then the one in the densest spot
 MEANING_WEIGHT = 0.5  # of a cluster's direction against its place when grouping (see there)
 _import_lock = threading.Lock()
 
@@ -229,10 +231,14 @@ def group_levels(coords: np.ndarray, fine: np.ndarray, count: int, targets: list
 
 def anchors(coords: np.ndarray, core: np.ndarray, labels: np.ndarray,
             count: int) -> np.ndarray:
-    """Where each cluster's label goes (count, 2): a member in its densest part.
+    """Where each cluster's label goes (count, 2): a member in its main mass.
 
-    Among the densest tenth of the members (smallest core distances), the one nearest their
-    median: on the points, where the ink is, even for a crescent whose centroid is empty.
+    The member with (nearly: MODE_TIE) the most of the cluster within MODE_SHARE of its
+    spread, counted on an even draw of at most MODE_SAMPLE members, and among those the one
+    in the densest spot (smallest core distance). So the label sits on the points, even for
+    a crescent whose centroid is empty, and on the bulk of a cluster made of several parts
+    (a coarse one), not on a small knot of identical items that is densest but one pixel
+    on the screen, nor on the empty edge between two parts.
     """
     out = np.zeros((count, 2), np.float32)
     order = np.argsort(labels, kind="stable")
@@ -241,18 +247,21 @@ def anchors(coords: np.ndarray, core: np.ndarray, labels: np.ndarray,
         rows = order[starts[k]:starts[k + 1]]
         if rows.size == 0:
             continue
-        keep = max(1, int(np.ceil(rows.size * CORE_SHARE)))
-        dense = rows[np.argpartition(core[rows], keep - 1)[:keep]]
-        pts = coords[dense]
-        mid = np.median(pts, axis=0)
-        out[k] = pts[np.argmin(((pts - mid) ** 2).sum(axis=1))]
+        if rows.size > MODE_SAMPLE:  # an even draw, the same every time
+            rows = rows[np.linspace(0, rows.size - 1, MODE_SAMPLE).astype(np.int64)]
+        pts = np.asarray(coords[rows], dtype=np.float64)
+        reach = MODE_SHARE * np.sqrt(((pts - pts.mean(axis=0)) ** 2).sum(axis=1).mean())
+        near = (((pts[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2) <= reach ** 2).sum(axis=1)
+        best = np.flatnonzero(near >= MODE_TIE * near.max())
+        out[k] = pts[best[np.argmin(core[rows[best]])]]
     return out
 
 
 __all__ = [
-    "CORE_SHARE",
     "MEANING_WEIGHT",
     "MIN_SAMPLES",
+    "MODE_SAMPLE",
+    "MODE_SHARE",
     "CondensedTree",
     "anchors",
     "condensed_tree",

@@ -131,6 +131,12 @@ class LabelsButton(QToolButton):
             self.group.addAction(action)
             action.triggered.connect(lambda _c=False, col=column: self.columnChosen.emit(col))
 
+    def show_enabled(self, on: bool) -> None:
+        """Show the labels as on or off (the method's default), without a toggle signal."""
+        self.blockSignals(True)
+        self.setChecked(on)
+        self.blockSignals(False)
+
     def show_column(self, column: str | None) -> None:
         """Tick `column` in the menu (the labels job chose it: the set has no text column)."""
         label = "the text column" if column is None else column

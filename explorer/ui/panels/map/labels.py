@@ -39,6 +39,9 @@ STYLES = ((15, QFont.Weight.Bold, 255), (13, QFont.Weight.DemiBold, 245),
 HALO_PX = 3.0  # the outline of the map's background colour around each letter
 LABEL_CHARS = 40  # longer names are cut (the tooltip holds all of it)
 LAYER_Z = 30  # over the raster, the marks and the hover ring
+# methods whose maps are labelled only when the user asks: a PCA of text is one round cloud,
+# where HDBSCAN finds two or three clusters that say little (on the 63k Debian set: 2)
+LABELS_OFF_FOR = frozenset({"pca"})
 
 
 def level_names(count: int) -> list[str]:
@@ -193,6 +196,7 @@ class MapLabels(QObject):
     colour menu offers or withdraws colouring by cluster."""
 
     changed = Signal()
+    enabledChanged = Signal(bool)  # labels shown or not, for the layout's method
 
     def __init__(self, jobs: PanelJobs, state: AppState, viewbox,
                  parent: QObject | None = None) -> None:
@@ -201,6 +205,7 @@ class MapLabels(QObject):
         self.layer = LabelLayer(viewbox)
         self.layer.labelClicked.connect(self._label_clicked)
         self.enabled = True
+        self.wanted: dict[str, bool] = {}  # the user's choice per projection method
         self.column: str | None = None  # what names the clusters (None: the text column)
         self.es: EmbeddingSet | None = None
         self.projection = None
@@ -227,10 +232,21 @@ class MapLabels(QObject):
             self.column, self.wanted_colour = None, ""
         self.es, self.projection, self.coords = es, projection, coords
         self._drop()
+        if projection is not None:
+            method = projection.params.method
+            self._enable(self.wanted.get(method, method not in LABELS_OFF_FOR))
         self.compute()
 
     def set_enabled(self, on: bool) -> None:
-        self.enabled = on
+        """The user turned the labels on or off: for this projection method from now on."""
+        if self.projection is not None:
+            self.wanted[self.projection.params.method] = on
+        self._enable(on)
+
+    def _enable(self, on: bool) -> None:
+        if on != self.enabled:
+            self.enabled = on
+            self.enabledChanged.emit(on)
         self.layer.setVisible(on)
         if on:
             self.compute()  # if they are not found yet

@@ -88,7 +88,7 @@ class SavedMap:
     hidden: set[str] = field(default_factory=set)  # categories unticked in the legend
     view: tuple[float, float, float, float] | None = None  # x, y, width, height
     plane: bool = False  # the concept plane was shown (its directions are the concepts')
-    labels: bool | None = None  # cluster labels shown
+    labels: dict[str, bool] = field(default_factory=dict)  # labels shown, per method
     label_column: str | None = None  # what named the clusters (None: the set's text column)
     projection: ProjectionParams | None = None
     notes: list[str] = field(default_factory=list)  # what could not be understood
@@ -113,8 +113,9 @@ def read_saved_map(settings: Mapping[str, Any]) -> SavedMap:
     hidden = settings.get("hidden")
     if isinstance(hidden, list):
         saved.hidden = {h for h in hidden if isinstance(h, str)}
-    if isinstance(settings.get("labels"), bool):
-        saved.labels = settings["labels"]
+    if isinstance(settings.get("labels"), dict):
+        saved.labels = {k: v for k, v in settings["labels"].items()
+                        if isinstance(k, str) and isinstance(v, bool)}
     if isinstance(settings.get("label_column"), str):
         saved.label_column = settings["label_column"]
     view = settings.get("view")

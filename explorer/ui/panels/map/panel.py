@@ -118,6 +118,7 @@ class MapView(Panel):
         bar.allRequested.connect(self.fit)
         bar.dim.toggled.connect(lambda _on: self._dim())
         bar.labels.toggled.connect(self.labels.set_enabled)
+        self.labels.enabledChanged.connect(bar.labels.show_enabled)
         bar.labels.columnChosen.connect(self.labels.set_column)
         self.labels.changed.connect(self._clusters_changed)
         bar.exportRequested.connect(self._export_requested)
@@ -154,7 +155,7 @@ class MapView(Panel):
                 "hidden": sorted(str(labels[c]) for c in self.hidden if c < len(labels)),
                 "point_size": self.size.value(), "search": self.search.text(),
                 "dim_for_neighbours": self.toolbar.dim.isChecked(),
-                "labels": self.toolbar.labels.isChecked(), "label_column": self.labels.column,
+                "labels": dict(self.labels.wanted), "label_column": self.labels.column,
                 "view": [view.left(), view.top(), view.width(), view.height()]
                 if self.coords is not None else None}
 
@@ -172,8 +173,7 @@ class MapView(Panel):
             self.search.setText(saved.search)
         if saved.dim is not None:
             self.toolbar.dim.setChecked(saved.dim)
-        if saved.labels is not None:
-            self.toolbar.labels.setChecked(saved.labels)
+        self.labels.wanted.update(saved.labels)  # shown or not, per projection method
         if saved.label_column is not None:
             self.labels.set_column(saved.label_column)
         if saved.colour is not None:

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 
+from explorer.compute.clusters.placement import GAP_PX
 from explorer.core.library import Library
 from explorer.ui.main_window import MainWindow
 
@@ -109,14 +110,14 @@ def test_labels_appear_and_zooming_in_brings_finer_ones_never_overlapping(qtbot,
     assert_no_overlaps(view)
     labels = {view.labels.label(i) for i in whole.index}
     assert {c.label for c in result.levels[0].clusters} <= labels
-    # each label sits on its anchor (or just above or below it): the screen transform is
-    # pyqtgraph's
+    # each label sits on its anchor (or just beside it): the screen transform is pyqtgraph's
     cands = view.labels.candidates
+    gap = 1 + GAP_PX
     for i, (left, top, right, bottom) in zip(whole.index, whole.rects):
         anchor = view.labels.layer.mapFromScene(
             view.viewbox.mapViewToScene(QPointF(cands.x[i], cands.y[i])))
-        assert left - 1 <= anchor.x() <= right + 1
-        assert top - 2 * (bottom - top) <= anchor.y() <= bottom + 2 * (bottom - top)
+        assert left - gap <= anchor.x() <= right + gap
+        assert top - (bottom - top) - gap <= anchor.y() <= bottom + (bottom - top) + gap
     # about 4x on one group: finer names come in beside the coarse one
     show(qtbot, view, QRectF(-20, -20, 40, 40))
     assert 0 in placed_levels(view) and max(placed_levels(view)) >= 1
@@ -258,9 +259,25 @@ def test_export_has_a_column_per_level_and_labels_can_be_turned_off(qtbot, windo
     view.toolbar.labels.setChecked(False)
     qtbot.waitUntil(lambda: len(view.labels.placement.index) == 0, timeout=5000)
     assert not view.labels.layer.isVisible()
-    assert view.settings()["labels"] is False
+    assert view.settings()["labels"] == {"identity": False}
     view.toolbar.labels.setChecked(True)
     qtbot.waitUntil(lambda: len(view.labels.placement.index) > 0, timeout=5000)
+
+
+def test_a_pca_map_is_labelled_when_asked(qtbot, window, blobs_file):
+    from explorer.compute.projection import ProjectionParams
+
+    path, _xy = blobs_file
+    view = open_labelled(qtbot, window, path)
+    assert view.toolbar.labels.isChecked()
+    view.compute_projection(ProjectionParams(method="pca"))
+    qtbot.waitUntil(lambda: view.projection_params.method == "pca", timeout=30000)
+    assert view.labels.result is None and view.labels.job_id is None
+    assert not view.toolbar.labels.isChecked() and not view.labels.layer.isVisible()
+    view.toolbar.labels.click()  # on, as a user does
+    qtbot.waitUntil(lambda: view.labels.result is not None, timeout=JOB_TIMEOUT)
+    assert view.labels.result.map_key.startswith("pca")
+    assert view.settings()["labels"] == {"pca": True}
 
 
 def test_a_set_without_text_is_named_by_a_column_of_categories(qtbot, window, tmp_path):
@@ -274,3 +291,13 @@ def test_a_set_without_text_is_named_by_a_column_of_categories(qtbot, window, tm
     checked = [a.text() for a in view.toolbar.labels.group.actions() if a.isChecked()]
     assert checked == ["group"]
     assert view.settings()["label_column"] == "group"
+
+
+def test_saved_labels_settings_are_checked():
+    from explorer.ui.panels.map.model import read_saved_map
+
+    saved = read_saved_map({"labels": {"pca": True, "umap": "yes", 3: False},
+                            "label_column": "section"})
+    assert saved.labels == {"pca": True} and saved.label_column == "section"
+    saved = read_saved_map({"labels": True, "label_column": 7})
+    assert saved.labels == {} and saved.label_column is None
