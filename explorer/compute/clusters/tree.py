@@ -37,7 +37,7 @@ import numpy as np
 from explorer.compute.numba import configure, one_launch
 
 MIN_SAMPLES = 5  # neighbours behind each point's core distance: local density, not smoothing
-MODE_SAMPLE = 512  # members a label's place is chosen among (pairs: 262k)
+MODE_SAMPLE = 384  # members a label's place is chosen among (0.2 s for 300 clusters)
 MODE_SHARE = 0.25  # a label's place has the most members within this share of their spread
 MODE_TIE = 0.9  # ... or nearly the most: then the one in the densest spot
 MEANING_WEIGHT = 0.5  # of a cluster's direction against its place when grouping (see there)
@@ -251,7 +251,8 @@ def anchors(coords: np.ndarray, core: np.ndarray, labels: np.ndarray,
             rows = rows[np.linspace(0, rows.size - 1, MODE_SAMPLE).astype(np.int64)]
         pts = np.asarray(coords[rows], dtype=np.float64)
         reach = MODE_SHARE * np.sqrt(((pts - pts.mean(axis=0)) ** 2).sum(axis=1).mean())
-        near = (((pts[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2) <= reach ** 2).sum(axis=1)
+        sq = (pts ** 2).sum(axis=1)
+        near = (sq[:, None] + sq[None, :] - 2 * pts @ pts.T <= reach ** 2).sum(axis=1)
         best = np.flatnonzero(near >= MODE_TIE * near.max())
         out[k] = pts[best[np.argmin(core[rows[best]])]]
     return out
