@@ -1,4 +1,5 @@
-"""Compile (first launch) or load (later ones) every numba kernel a map and a search use.
+"""Compile (first launch) or load (later ones) every numba kernel a map, its labels and a
+search use.
 
 Lives beside the modules it exercises rather than in `explorer.compute.numba`, which they
 import: the kernels' package imports nothing of the app's numerics, so no circle.
@@ -10,7 +11,7 @@ import time
 
 import numpy as np
 
-from explorer.compute import projection
+from explorer.compute import clusters, projection
 from explorer.compute.index import load_kernel
 from explorer.compute.numba import configure
 from explorer.compute.numba.umap_kernels import cached_signatures
@@ -22,9 +23,13 @@ def warm_up(state: TaskState | None = None) -> dict:
 
     Runs a tiny UMAP (single-threaded and multi-threaded epochs, and the path
     that places rows outside a fitted sample), a PCA and the neighbour scan, so every
-    kernel signature the app uses is in the cache. Safe to call from a background
-    thread; a second call is cheap. The modules are imported with this one (the app
-    imports it first), so a warm-up thread imports nothing.
+    kernel signature the app uses is in the cache; then the clusters of a tiny map, so
+    the first labels do not wait for fast-hdbscan's compile (about 35 s on two cores with
+    an empty cache, under 2 s to load). Safe to call from a background thread; a second
+    call is cheap. The app's modules are imported with this one (the app imports it
+    first); fast-hdbscan is imported here, last, by `clusters.warm_up`, since importing
+    it compiles. `state` is checked between the steps: cancelling stops the warm-up at
+    the next one (a compile under way finishes first).
     """
     state = state or TaskState()
     t0 = time.perf_counter()
@@ -43,9 +48,12 @@ def warm_up(state: TaskState | None = None) -> dict:
             like = np.zeros((1, 1), dtype=dtype)
             like.flags.writeable = writeable
             load_kernel(like)
+    state.check()
+    state.status("Preparing the labels engine")
+    labels_seconds = clusters.warm_up()
     state.progress(1)
     return {"seconds": time.perf_counter() - t0, "cache_dir": str(configure()),
-            "signatures": cached_signatures()}
+            "signatures": cached_signatures(), "labels_seconds": labels_seconds}
 
 
 __all__ = ["warm_up"]
