@@ -24,6 +24,14 @@ with our UMAP (cached). From it:
   within clusters in the original space against random groups of the same sizes; per level.
 - demo (`--demo`): the same bar on the demo set (stdlib docstrings, MiniLM), built in the
   library if missing.
+- placement: what the map does on every pan and zoom, `place_labels` on the 63k map's
+  clusters (all levels) for a 1400x900 and a 740x560 plot, at the whole map (the central
+  99% box), 4x and 16x on its biggest fine cluster, and over 300 random views (2x-64x);
+  milliseconds per call (median and the slowest), labels placed, and the baseline: the
+  same greedy with every placed box tested (no grid), measured on the same views; and a
+  stress case, 3,000 candidates in view on a 3840x2160 plot, where the grid matters. Label
+  boxes are sized from their text as the map draws them (about 8.5, 7.4 and 5.6 px per
+  character for the coarse, middle and fine levels, 24, 22 and 19 px high, halo included).
 
 Prints one JSON object per measurement and a summary with the bar's verdicts.
 """
@@ -156,6 +164,126 @@ def labels(name: str, es, projection) -> None:
              cached=again.info.get("cached"))
 
 
+CHAR_PX = (8.5, 7.4, 5.6)  # per level, coarse first: the map's 15/13/11 px fonts, measured
+LINE_PX = (24.0, 22.0, 19.0)  # the same, halo included
+
+
+def pairwise_greedy(order, px, py, widths, heights, echo, size, limit):
+    """The baseline: `placement.greedy` testing each box against every placed one."""
+    from explorer.compute.clusters import placement
+
+    w_px, h_px = size
+    g = placement.GAP_PX
+    placed, rects = [], []
+    shown = np.zeros(len(px), dtype=bool)
+    for i in order.tolist():
+        if echo[i] >= 0 and shown[echo[i]]:
+            continue
+        w, h = float(widths[i]), float(heights[i])
+        for dx, dy in placement.SHIFTS:
+            left = min(max(float(px[i]) - w / 2 + dx * (w + g), 0.0), w_px - w)
+            top = min(max(float(py[i]) - h / 2 + dy * (h + g), 0.0), h_px - h)
+            right, bottom = left + w, top + h
+            if any(left - g < r[2] and r[0] < right + g and top - g < r[3] and r[1] < bottom + g
+                   for r in rects):
+                continue
+            placed.append(i)
+            rects.append((left, top, right, bottom))
+            shown[i] = True
+            break
+        if len(placed) >= limit:
+            break
+    return placed
+
+
+def placement_timing(es, projection) -> None:
+    """Milliseconds of `place_labels` per view (see the module's note), against the baseline."""
+    from explorer.compute import clusters as cl
+    from explorer.compute.clusters import placement
+
+    coords = np.asarray(projection.coords)
+    result = cl.cached_cluster_map(es, projection)
+    cands, t_cands = timed(lambda: cl.label_candidates(result, coords))
+    chars = np.array([len(result.levels[lv].clusters[k].label[:40])
+                      for lv, k in zip(cands.level, cands.ident)])
+    style = np.minimum(cands.level, 2)
+    widths = chars * np.take(CHAR_PX, style) + 6
+    heights = np.take(LINE_PX, style)
+    lo, hi = np.percentile(coords, 0.5, axis=0), np.percentile(coords, 99.5, axis=0)
+    fine = result.levels[-1].clusters[0]
+    rng = np.random.default_rng(0)
+    emit(what="placement_candidates", count=len(cands), seconds=round(t_cands, 3))
+    for size in ((1400, 900), (740, 560)):
+        aspect = size[1] / size[0]
+        span = max(hi[0] - lo[0], (hi[1] - lo[1]) / aspect)
+        views = {}
+        for name, zoom, (cx, cy) in (("whole", 1, (lo + hi) / 2), ("4x", 4, (fine.x, fine.y)),
+                                     ("16x", 16, (fine.x, fine.y))):
+            w = span / zoom
+            views[name] = [(cx - w / 2, cy - w * aspect / 2, cx + w / 2, cy + w * aspect / 2)]
+        views["random"] = []
+        for _ in range(300):
+            w = span / 2 ** rng.uniform(1, 6)
+            cx, cy = rng.uniform(lo, hi)
+            views["random"].append((cx - w / 2, cy - w * aspect / 2, cx + w / 2, cy + w * aspect / 2))
+        for name, boxes in views.items():
+            ours, base, placed = [], [], []
+            for view in boxes:
+                for _ in range(5 if name != "random" else 1):
+                    t0 = time.perf_counter()
+                    got = cl.place_labels(cands, widths, heights, view, size)
+                    ours.append(time.perf_counter() - t0)
+                placed.append(len(got.index))
+                # the baseline on the same candidates (the level-of-detail filter included)
+                t0 = time.perf_counter()
+                x0, y0, x1, y1 = view
+                sx, sy = size[0] / (x1 - x0), size[1] / (y1 - y0)
+                px, py = (cands.x - x0) * sx, (y1 - cands.y) * sy
+                r_px = cands.radius * min(sx, sy)
+                ok = (px >= 0) & (px <= size[0]) & (py >= 0) & (py <= size[1])
+                ok &= (cands.level == 0) | (r_px >= placement.SHOW_RADIUS_PX)
+                ok &= (cands.level == cands.finest) | \
+                    (r_px <= placement.HIDE_VIEW_SHARE * max(size))
+                limit = max(1, int(placement.MAX_LABELS_PER_MPX * size[0] * size[1] / 1e6))
+                ref = pairwise_greedy(np.flatnonzero(ok), px, py, widths, heights, cands.echo,
+                                      size, limit)
+                base.append(time.perf_counter() - t0)
+                assert ref == got.index.tolist(), "the grid placed other labels than the baseline"
+            emit(what="placement", size=f"{size[0]}x{size[1]}", view=name, views=len(boxes),
+                 ms_median=round(1000 * statistics.median(ours), 3),
+                 ms_max=round(1000 * max(ours), 3), placed_median=statistics.median(placed),
+                 placed_max=max(placed),
+                 baseline_ms_median=round(1000 * statistics.median(base), 3),
+                 baseline_ms_max=round(1000 * max(base), 3))
+
+
+def placement_stress() -> None:
+    """The worst case the grid is for: 3,000 candidates, all big enough and in view, on a
+    3840x2160 plot (a 4K screen; up to 746 labels), against the every-pair baseline."""
+    from explorer.compute import clusters as cl
+    from explorer.compute.clusters import placement
+
+    rng = np.random.default_rng(1)
+    k, size = 3000, (3840, 2160)
+    cands = cl.Candidates(rng.uniform(0, 100, k), rng.uniform(0, 100, k), np.full(k, 50.0),
+                          np.zeros(k, np.int64), np.arange(k), np.arange(k, 0, -1),
+                          np.full(k, -1), 0)
+    widths, heights = rng.uniform(40, 200, k), np.full(k, 19.0)
+    view = (0.0, 0.0, 100.0, 100.0 * size[1] / size[0])
+    got, t_ours = timed(lambda: cl.place_labels(cands, widths, heights, view, size), repeat=3)
+    sx = size[0] / 100.0
+    px, py = cands.x * sx, (view[3] - cands.y) * sx
+    ok = np.flatnonzero((py >= 0) & (py <= size[1]))
+    limit = int(placement.MAX_LABELS_PER_MPX * size[0] * size[1] / 1e6)
+    ref, t_base = timed(lambda: pairwise_greedy(ok, px, py, widths, heights, cands.echo, size,
+                                                limit))
+    assert ref == got.index.tolist(), "the grid placed other labels than the baseline"
+    emit(what="placement", size="3840x2160", view="stress", views=1,
+         ms_median=round(1000 * t_ours, 3), ms_max=round(1000 * t_ours, 3),
+         placed_median=len(got.index), placed_max=len(got.index),
+         baseline_ms_median=round(1000 * t_base, 3), baseline_ms_max=round(1000 * t_base, 3))
+
+
 def bar(name: str, es, projection) -> dict:
     from explorer.compute import clusters as cl
 
@@ -190,6 +318,8 @@ def main() -> None:
     ap.add_argument("--meta", type=Path, default=DEBIAN / "debian-packages-meta.parquet")
     ap.add_argument("--skip-sklearn-100k", action="store_true")
     ap.add_argument("--demo", action="store_true")
+    ap.add_argument("--placement-only", action="store_true",
+                    help="only the placement timing on the 63k map (its clusters cached)")
     args = ap.parse_args()
     tmp = None
     if args.home is None:
@@ -208,6 +338,11 @@ def main() -> None:
     big = import_set(library, args.vectors, args.meta, "debian-63k")
     total = big.count
     rows = np.sort(np.random.default_rng(SAMPLE_SEED).choice(total, 5000, replace=False))
+    if args.placement_only:
+        placement_timing(big, umap_map(big))
+        placement_stress()
+        print_summary(t0)
+        return
     small = import_set(library, args.vectors, args.meta, "debian-5k-heldout", rows)
     big_map, small_map = umap_map(big), umap_map(small)
 
@@ -229,6 +364,8 @@ def main() -> None:
     labels("63k", big, big_map)
     from explorer.compute.projection import Projection
     labels("100k", es100, Projection(coords100, big_map.params, 0.0))
+    placement_timing(big, big_map)
+    placement_stress()
     verdicts = [bar("debian 5k held-out", small, small_map)]
     if args.demo:
         from explorer.compute.demo import ensure_demo
@@ -236,6 +373,12 @@ def main() -> None:
         demo = library.open(ensure_demo(library).id)
         verdicts.append(bar("demo (stdlib docstrings)", demo, umap_map(demo)))
 
+    print_summary(t0, verdicts)
+    if tmp is not None:
+        tmp.cleanup()
+
+
+def print_summary(t0: float, verdicts: list | None = None) -> None:
     print("\nsummary")
     for r in RESULTS:
         if r["what"] == "engine":
@@ -249,7 +392,13 @@ def main() -> None:
                                              if r["what"] == "labels" else "")
                   + ("  [<= 5 s: " + ("yes" if r["seconds"] <= 5 else "NO") + "]"
                      if r["data"] == "100k" and r["what"] == "labels" else ""))
-    for v in verdicts:
+        elif r["what"] == "placement":
+            print(f"  placement {r['size']} {r['view']:>6} ({r['views']} views): "
+                  f"{r['ms_median']:.2f} ms median, {r['ms_max']:.2f} max, "
+                  f"{r['placed_median']:g} labels (max {r['placed_max']}); baseline "
+                  f"(every pair) {r['baseline_ms_median']:.2f} ms median, "
+                  f"{r['baseline_ms_max']:.2f} max")
+    for v in verdicts or []:
         print(f"  {v['data']}:")
         for lv in v["levels"]:
             print(f"    level {lv['level']}: {lv['clusters']} clusters, {lv['noise']:.0%} none, "
@@ -257,8 +406,6 @@ def main() -> None:
                   f"cosine {lv['tight']:.3f} vs random {lv['random']:.3f}")
         print("    " + ", ".join(f"{k}: {'yes' if ok else 'NO'}" for k, ok in v["verdict"].items()))
     print(f"  total {time.perf_counter() - t0:.0f} s")
-    if tmp is not None:
-        tmp.cleanup()
 
 
 if __name__ == "__main__":
