@@ -243,6 +243,18 @@ class MapLabels(QObject):
             self.wanted[self.projection.params.method] = on
         self._enable(on)
 
+    def restore(self, wanted: dict[str, bool], column: str | None) -> None:
+        """A session's choices: labels on or off per method, and what names the clusters."""
+        self.wanted.update(wanted)
+        if column is not None:
+            self.set_column(column)
+        if self.projection is not None:
+            method = self.projection.params.method
+            self._enable(self.wanted.get(method, method not in LABELS_OFF_FOR))
+            if self.enabled:
+                self.compute()
+            self._timer.start()
+
     def _enable(self, on: bool) -> None:
         if on != self.enabled:
             self.enabled = on

@@ -8,11 +8,12 @@ Hit-testing, box and lasso selection go through a grid index of the
 coordinates. The selection is the shared one in AppState.
 
 Every job goes through `self.jobs` (kinds `project`, `index`, `colour`, `fidelity`,
-`render`, `search`, `export`): a result for a set the window has left is dropped, and
-a newer job of a kind supersedes the older one. The concept plane is a `project` job
-too, so a projection still running never replaces the plane it was superseded by. What
-the newest-of-kind rule cannot know (an index or fidelity built for a layout since
-replaced, a colouring for a column no longer chosen) is checked against the data itself.
+`render`, `search`, `export`, and `labels` in `labels.py`): a result for a set the window
+has left is dropped, and a newer job of a kind supersedes the older one. The concept plane
+is a `project` job too, so a projection still running never replaces the plane it was
+superseded by. What the newest-of-kind rule cannot know (an index, fidelity or labels built
+for a layout since replaced, a colouring for a column no longer chosen) is checked against
+the data itself.
 """
 
 from __future__ import annotations
@@ -173,9 +174,7 @@ class MapView(Panel):
             self.search.setText(saved.search)
         if saved.dim is not None:
             self.toolbar.dim.setChecked(saved.dim)
-        self.labels.wanted.update(saved.labels)  # shown or not, per projection method
-        if saved.label_column is not None:
-            self.labels.set_column(saved.label_column)
+        self.labels.restore(saved.labels, saved.label_column)
         if saved.colour is not None:
             if self.colour_by(saved.colour or NO_COLOUR):
                 self._pending_hidden = saved.hidden

@@ -301,3 +301,18 @@ def test_saved_labels_settings_are_checked():
     assert saved.labels == {"pca": True} and saved.label_column == "section"
     saved = read_saved_map({"labels": True, "label_column": 7})
     assert saved.labels == {} and saved.label_column is None
+
+
+def test_a_session_turns_the_labels_of_the_map_shown_off_and_names_by_its_column(
+        qtbot, window, blobs_file):
+    path, _xy = blobs_file
+    view = open_labelled(qtbot, window, path)
+    notes = view.apply_settings({"labels": {"identity": False}, "label_column": "id",
+                                 "colour_by": "Clusters: coarse"})
+    assert notes == []
+    assert not view.toolbar.labels.isChecked() and not view.labels.layer.isVisible()
+    assert view.labels.column == "id" and view.labels.result is None  # named again, when shown
+    view.toolbar.labels.setChecked(True)
+    qtbot.waitUntil(lambda: view.labels.result is not None, timeout=JOB_TIMEOUT)
+    assert view.labels.result.named_by in ("terms:id", "category:id")
+    qtbot.waitUntil(lambda: view.colour.currentText() == "Clusters: coarse", timeout=30000)
