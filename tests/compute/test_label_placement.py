@@ -114,7 +114,7 @@ def test_boxes_never_overlap_and_stay_in_view():
         assert (r[:, 1] >= 0).all() and (r[:, 3] <= 900).all()
         np.testing.assert_allclose(r[:, 2] - r[:, 0], widths[placed.index])
         assert (np.diff(placed.index) > 0).all()  # in priority order (the candidates')
-        x0, y0, x1, y1 = view
+        x0, _y0, x1, _y1 = view
         px = (cands.x[placed.index] - x0) * 1400 / (x1 - x0)
         assert ((px >= 0) & (px <= 1400)).all()  # anchors in view
         assert len(placed.index) <= placement.MAX_LABELS_PER_MPX * 1400 * 900 / 1e6

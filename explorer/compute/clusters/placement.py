@@ -23,7 +23,7 @@ import numpy as np
 from explorer.compute.clusters.model import ClusterMap
 
 SHOW_RADIUS_PX = 30.0  # a finer cluster's label shows once the cluster is this big on screen
-HIDE_VIEW_SHARE = 0.6  # a coarser cluster's label gives way once its radius is this share of the view
+HIDE_VIEW_SHARE = 0.6  # a coarser cluster's label gives way once its radius is 0.6 of the view
 GAP_PX = 3.0  # between two labels' boxes
 CELL_PX = 96.0  # side of the grid cells placed boxes are filed under
 # where a box may sit, tried in turn: centred on its anchor, just above it, just below it,

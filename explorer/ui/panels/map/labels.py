@@ -19,8 +19,16 @@ from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath,
-                           QPainterPathStroker, QPen)
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPen,
+)
 from PySide6.QtWidgets import QGraphicsObject
 
 from explorer.compute import clusters as cl
@@ -131,7 +139,7 @@ class LabelLayer(QGraphicsObject):
         views = scene.views() if scene is not None else []
         return bool(views) and views[0].palette().base().color().lightnessF() < 0.5
 
-    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph's event name
+    def mouseClickEvent(self, ev) -> None:
         if ev.button() != Qt.MouseButton.LeftButton:
             ev.ignore()
             return

@@ -45,7 +45,7 @@ def blobs(seed: int = 0) -> tuple[np.ndarray, list[str], list[str]]:
 
 @pytest.fixture
 def blobs_file(tmp_path):
-    xy, texts, side = blobs()
+    xy, texts, _side = blobs()
     path = tmp_path / "blobs.parquet"
     pq.write_table(pa.table({"id": [f"b{i}" for i in range(len(xy))], "text": texts,
                              "vec": list(xy)}), path)
