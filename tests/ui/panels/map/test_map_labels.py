@@ -223,6 +223,7 @@ def test_a_new_set_drops_the_labels_and_a_late_result_never_draws(qtbot, window,
                    for i in range(view.colour.count()))
     # the new set's labels are on their way; a third set is opened before they arrive
     qtbot.waitUntil(lambda: view.labels.job_id is not None, timeout=30000)
+    assert view.labels.layer.note.startswith("Naming clusters…")  # said on the map meanwhile
     third = tmp_path / "third.npy"
     np.save(third, np.random.default_rng(2).normal(size=(300, 2)).astype(np.float32))
     with qtbot.waitSignal(window.state.setChanged, timeout=60000):
