@@ -1,19 +1,21 @@
 """The shared application state every view subscribes to.
 
 Views never call each other: they read and write the current set, the
-selection (sorted row numbers), the hovered row and the colouring here, and
-react to its signals. Each change carries its source so a view can ignore the
-echo of its own edit.
+selection (sorted row numbers), the filter (rows that pass it, and its parts), the
+hovered row and the colouring here, and react to its signals. Each change carries its
+source so a view can ignore the echo of its own edit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from explorer.core.column_charts import combined_sql
 from explorer.core.embedding_set import EmbeddingSet
 
 EMPTY = np.zeros(0, dtype=np.int64)
@@ -71,9 +73,66 @@ class ConceptPlane:
     seconds: float
 
 
+@dataclass(frozen=True)
+class FilterPart:
+    """One predicate of the shared filter: who set it (`key`: "table", "chart:section"), a
+    short label for its chip, its SQL (what the table's filter box takes), and the rows
+    where that SQL is true, sorted. `spec` is what the owner needs to show it again (a
+    chart's bars or range); others only read the rest."""
+
+    key: str
+    label: str
+    sql: str
+    rows: np.ndarray
+    spec: object = None
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """The shared filter: its parts, all of which a row must pass, and the rows that do
+    (sorted; None when there are no parts and every row passes)."""
+
+    parts: tuple[FilterPart, ...] = ()
+    rows: np.ndarray | None = None
+
+    @property
+    def sql(self) -> str:
+        """The parts as one expression; typed into the table's filter it gives `rows`."""
+        return combined_sql([part.sql for part in self.parts])
+
+    def part(self, key: str) -> FilterPart | None:
+        return next((p for p in self.parts if p.key == key), None)
+
+    def passes(self, count: int) -> np.ndarray | None:
+        """A row mask of `rows` (None when every row passes)."""
+        if self.rows is None:
+            return None
+        mask = np.zeros(count, dtype=bool)
+        mask[self.rows] = True
+        return mask
+
+
+def intersect_rows(parts: Iterable[FilterPart], count: int) -> np.ndarray | None:
+    """The rows every part lets through, sorted (None for no parts). Through a mask: linear
+    in the set's size, where sorting the lists together would not be."""
+    parts = list(parts)
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0].rows
+    mask = np.zeros(count, dtype=bool)
+    mask[parts[0].rows] = True
+    for part in parts[1:]:
+        keep = np.zeros(count, dtype=bool)
+        keep[part.rows] = True
+        mask &= keep
+    return np.flatnonzero(mask)
+
+
 class AppState(QObject):
     setChanged = Signal(object)  # EmbeddingSet | None
     selectionChanged = Signal(object, object)  # rows (np.ndarray), source
+    filterChanged = Signal(object, object)  # RowFilter, source
     hoverChanged = Signal(int, object)  # row or -1, source
     currentChanged = Signal(int, object)  # the one item being looked at, or -1
     colourByChanged = Signal(str)  # metadata column or derived name, "" for none
@@ -91,6 +150,7 @@ class AppState(QObject):
         super().__init__()
         self.embedding_set: EmbeddingSet | None = None
         self.selection: np.ndarray = EMPTY
+        self.filter = RowFilter()
         self.hover = -1
         self.current = -1
         self.colour_by = ""
@@ -100,6 +160,7 @@ class AppState(QObject):
     def set_set(self, es: EmbeddingSet | None) -> None:
         self.embedding_set = es
         self.selection = EMPTY
+        filtered, self.filter = bool(self.filter.parts), RowFilter()
         self.hover = -1
         self.current = -1
         self.colour_by = ""
@@ -107,6 +168,8 @@ class AppState(QObject):
         self.derived = {}
         self.setChanged.emit(es)
         self.selectionChanged.emit(self.selection, None)
+        if filtered:
+            self.filterChanged.emit(self.filter, None)
 
     def select(self, rows: np.ndarray | list[int], mode: SelectMode = SelectMode.REPLACE,
                source: object = None) -> None:
@@ -123,6 +186,37 @@ class AppState(QObject):
             return
         self.selection = rows
         self.selectionChanged.emit(rows, source)
+
+    def set_filter_part(self, part: FilterPart, source: object = None) -> None:
+        """Add `part` to the filter, or replace the part with its key (keeping its place)."""
+        es = self.embedding_set
+        if es is None:
+            return
+        rows = np.asarray(part.rows, dtype=np.int64).reshape(-1)
+        if len(rows) and (rows[0] < 0 or rows[-1] >= es.count
+                          or not bool(np.all(rows[1:] > rows[:-1]))):
+            raise ValueError(f"{part.key}: the rows of a filter part must be sorted set rows")
+        part = FilterPart(part.key, part.label, part.sql, rows, part.spec)
+        parts = list(self.filter.parts)
+        at = next((i for i, p in enumerate(parts) if p.key == part.key), None)
+        if at is None:
+            parts.append(part)
+        else:
+            parts[at] = part
+        self._set_filter(parts, source)
+
+    def remove_filter_parts(self, keys: Iterable[str] | None = None,
+                            source: object = None) -> None:
+        """Take the parts with these keys out of the filter (None: every part)."""
+        drop = None if keys is None else set(keys)
+        parts = [p for p in self.filter.parts if drop is not None and p.key not in drop]
+        if len(parts) != len(self.filter.parts):
+            self._set_filter(parts, source)
+
+    def _set_filter(self, parts: list[FilterPart], source: object) -> None:
+        count = self.embedding_set.count if self.embedding_set is not None else 0
+        self.filter = RowFilter(tuple(parts), intersect_rows(parts, count))
+        self.filterChanged.emit(self.filter, source)
 
     def set_hover(self, row: int, source: object = None) -> None:
         if row != self.hover:

@@ -1,4 +1,9 @@
-"""The metadata table: virtualised over Arrow, filtered by DuckDB, linked to the selection."""
+"""The metadata table: virtualised over Arrow, filtered by DuckDB, linked to the selection.
+
+Its filter box is one part of the shared filter (`AppState.filter`, key "table"): the rows
+shown are those every part lets through (the charts' bars and ranges too), narrowed by the
+text search, which stays the table's own.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +20,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.metadata import MetadataQuery
 from explorer.ui.panels.base import Area, Panel, PanelContext
-from explorer.ui.state import SelectMode
+from explorer.ui.state import FilterPart, RowFilter, SelectMode
 from explorer.ui.widgets.filter_hint import NO_EXAMPLE, filter_example
 
 MAX_CELL_CHARS = 300
 MAX_QUERY_CHARS = 10_000  # a session's filter or search beyond this is no one's typing
 MAX_SYNC_RANGES = 20_000  # beyond this, highlighting the selection row by row is not worth it
+PART = "table"  # the table's part of the shared filter
+MAX_LABEL_CHARS = 60
 
 
 class ArrowTableModel(QAbstractTableModel):
@@ -170,17 +177,20 @@ class TableView(Panel):
         layout.addWidget(self.error_line)
         layout.addWidget(self.table)
 
+        self._search_rows: np.ndarray | None = None  # the text search's rows, if one is typed
         self._search_timer = QTimer(self, singleShot=True, interval=250)
-        self._search_timer.timeout.connect(self._run_query)
+        self._search_timer.timeout.connect(self._run_search)
         self.search_edit.textChanged.connect(lambda _: self._search_timer.start())
-        self.filter_edit.returnPressed.connect(self._run_query)
-        self.filter_edit.textChanged.connect(lambda t: self._run_query() if not t else None)
+        self.filter_edit.returnPressed.connect(self._run_filter)
+        self.filter_edit.textChanged.connect(lambda t: self._run_filter() if not t else None)
 
+        self.state.filterChanged.connect(self._filter_changed)
         self.state.selectionChanged.connect(self._selection_changed)
 
     # --- the panel contract ----------------------------------------------------
     def new_set(self, es: EmbeddingSet | None) -> None:
         self._set_texts("", "")
+        self._search_rows = None
         self.message.hide()
         self.model.set_table(es.metadata if es is not None else None)
         self.filter_edit.setPlaceholderText(filter_placeholder(es.metadata if es else None))
@@ -242,33 +252,80 @@ class TableView(Panel):
             self.table.setColumnWidth(i, min(320, max(48, width)))
 
     def _run_query(self) -> None:
+        """Run the filter box and the search as they read now."""
+        self._run_filter()
+        self._run_search()
+
+    def _run_filter(self) -> None:
+        """The filter box's expression becomes the table's part of the shared filter."""
         if self._query is None:
             return
         expr = self.filter_edit.text().strip()
-        text = self.search_edit.text().strip()
         self.message.hide()
-        if not expr and not text:
-            self.jobs.cancel("query")
-            self.model.set_rows(None)
-            self._update_count()
-            self._selection_changed(self.state.selection, None)
+        if not expr:
+            self.jobs.cancel("filter")
+            if self.state.filter.part(PART) is not None:
+                self.state.remove_filter_parts([PART], source=self)
+            else:
+                self._show_rows()
             return
         query = self._query
+        label = expr if len(expr) <= MAX_LABEL_CHARS else expr[:MAX_LABEL_CHARS - 1] + "…"
+        self.jobs.submit("filter", "Filtering metadata", lambda _state: query.filter(expr),
+                         on_done=lambda rows: self._filter_done(expr, label, rows),
+                         on_error=self._query_failed)
 
-        def work(state) -> np.ndarray:
-            rows = query.filter(expr) if expr else None
-            if text:
-                found = query.search(text)
-                rows = found if rows is None else np.intersect1d(rows, found)
-            return rows
+    def _filter_done(self, expr: str, label: str, rows: np.ndarray) -> None:
+        if self.filter_edit.text().strip() != expr:
+            return  # a job cancelled too late still delivers: the box was changed since
+        self.state.set_filter_part(FilterPart(PART, label, expr, rows), source=self)
 
-        self.jobs.submit("query", "Filtering metadata", work,
-                         on_done=self._query_done, on_error=self._query_failed)
+    def _run_search(self) -> None:
+        """The search narrows what the table shows; it is not part of the shared filter."""
+        self._search_timer.stop()
+        if self._query is None:
+            return
+        text = self.search_edit.text().strip()
+        if not text:
+            self.jobs.cancel("search")
+            if self._search_rows is not None:
+                self._search_rows = None
+                self._show_rows()
+            return
+        query = self._query
+        self.jobs.submit("search", "Searching metadata", lambda _state: query.search(text),
+                         on_done=self._search_done, on_error=self._query_failed)
 
-    def _query_done(self, rows: np.ndarray) -> None:
-        self.model.set_rows(rows)
-        self._update_count()
-        self._selection_changed(self.state.selection, None)
+    def _search_done(self, rows: np.ndarray) -> None:
+        self._search_rows = rows
+        self._show_rows()
+
+    def _filter_changed(self, row_filter: RowFilter, source: object) -> None:
+        if row_filter.part(PART) is None and self.filter_edit.text().strip() \
+                and source is not self:
+            self._set_texts("", self.search_edit.text())  # its chip was removed elsewhere
+            self.message.hide()
+        self._show_rows()
+
+    def _show_rows(self) -> None:
+        """Show the rows the shared filter lets through, narrowed by the search."""
+        es = self.state.embedding_set
+        if es is None:
+            return
+        rows, found = self.state.filter.rows, self._search_rows
+        if found is not None:
+            if rows is None:
+                rows = found
+            else:
+                passes = np.zeros(es.count, dtype=bool)
+                passes[rows] = True
+                rows = found[passes[found]]
+        if rows is None and self.model.shown_rows is None:
+            self._update_count()
+        else:
+            self.model.set_rows(rows)
+            self._update_count()
+            self._selection_changed(self.state.selection, None)
         self.queryFinished.emit()
 
     def _query_failed(self, error: BaseException) -> None:
@@ -282,8 +339,12 @@ class TableView(Panel):
             self.count_label.setText("")
             return
         shown = self.model.rowCount()
-        self.count_label.setText(f"{shown:,} of {es.count:,} rows" if shown != es.count
-                                 else f"{es.count:,} rows")
+        text = f"{shown:,} of {es.count:,} rows" if shown != es.count else f"{es.count:,} rows"
+        others = [p for p in self.state.filter.parts if p.key != PART]
+        if others:  # the charts filter the table too: say so, and how
+            text += f" · {len(others)} chart filter{'s' if len(others) > 1 else ''}"
+        self.count_label.setText(text)
+        self.count_label.setToolTip("\n".join(f"{p.label}: {p.sql}" for p in others))
 
     # --- selection sync --------------------------------------------------------
     def _table_selection_changed(self, *_: object) -> None:
