@@ -135,6 +135,7 @@ class MapView(Panel):
         state = self.state
         state.planeChanged.connect(self.show_plane)
         state.selectionChanged.connect(lambda rows, src: self._render_timer.start())
+        state.filterChanged.connect(lambda _filter, _src: self._render_timer.start())
         state.neighboursChanged.connect(self._neighbours_changed)
         state.frameRequested.connect(self.frame_rows)
         state.hoverChanged.connect(self._hover_changed)
@@ -509,7 +510,8 @@ class MapView(Panel):
         return Layers(self.coords, index, rect, int(w * (1 + 2 * MARGIN)),
                       int(h * (1 + 2 * MARGIN)), self.colouring, self.fidelity,
                       frozenset(self.hidden), self.size.value(), self.state.selection,
-                      self.matches, self._sorted_cache, self.plot.dark())
+                      self.matches, self._sorted_cache, self.plot.dark(),
+                      filtered=self.state.filter.rows)
 
     def _render(self) -> None:
         self._render_timer.stop()

@@ -7,6 +7,11 @@ image where points outnumber pixels, blended translucent discs sized by the zoom
 the view is crowded, and outlined opaque discs of the user's size where it is sparse
 (`raster.blend_style`). Search matches are drawn above everything with a white halo, so
 they stay visible in the densest part of the map.
+
+While the shared filter holds some rows back (`Layers.filtered`: the rows that pass), the
+others are drawn first in light grey, and the rows that pass over them with the colouring,
+so where the filtered rows sit reads against the whole map; the selection and search
+marks stay on top.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ MATCH_EDGE = (110, 50, 0, 255)  # a dark rim, and a white halo (raster.highlight
 MATCH_COVER = 0.1
 GREY_OPACITY = 0.6  # "(other)" and "(missing)" are context: lighter than the categories
 GREY_ALPHA = np.rint(np.arange(256) * GREY_OPACITY).astype(np.uint8)  # as a lookup, fast
+FILTERED_OUT = ((190, 190, 190, 255), (95, 95, 95, 255))  # rows the filter holds back (light,
+FILTERED_OUT_ALPHA = np.rint(np.arange(256) * 0.55).astype(np.uint8)  # dark map): faint
+UNCOLOURED = (33, 145, 140, 255)  # rows that pass, when the map has no colouring
+FILTER_CACHE = "filter"  # the sorted_cache entry of the filter's masks and arrays
 
 
 @dataclass
@@ -45,6 +54,7 @@ class Layers:
     matches: np.ndarray | None
     sorted_cache: dict  # id(per-row array) -> (that array, it in the index's order)
     dark: bool = False  # the map's background is dark: marks drawn dark there turn light
+    filtered: np.ndarray | None = None  # rows the shared filter lets through (None: all)
 
 
 def palette_for(colouring: Colouring) -> np.ndarray:
@@ -124,11 +134,61 @@ def match_radius(layers: Layers, radius: float) -> float:
     return max(radius - 2.0, 0.0)
 
 
+def filter_cache(layers: Layers) -> dict:
+    """The filter's row mask and the per-row arrays restricted to it, made once per filter.
+    A new filter drops the old one's arrays, and their index-ordered copies, from the cache."""
+    cache = layers.sorted_cache
+    entry = cache.get(FILTER_CACHE)
+    if entry is None or entry["rows"] is not layers.filtered:
+        if entry is not None:
+            for _source, made in entry["arrays"].values():
+                cache.pop(id(made), None)
+        passes = np.zeros(len(layers.coords), dtype=bool)
+        passes[layers.filtered] = True
+        entry = {"rows": layers.filtered, "passes": passes, "arrays": {}}
+        cache[FILTER_CACHE] = entry
+    return entry
+
+
+def restricted(layers: Layers, per_row: np.ndarray | None, name: str) -> np.ndarray:
+    """`per_row` with the rows outside the filter left undrawn (code -1, or NaN); for None,
+    a code of 0 for rows that pass. `name` tells apart the arrays made from no array."""
+    entry = filter_cache(layers)
+    key = (name, id(per_row))
+    source, made = entry["arrays"].get(key, (None, None))
+    if made is None or source is not per_row:
+        passes = entry["passes"]
+        if per_row is None:
+            made = np.where(passes, 0, -1).astype(np.int16) if name == "in" \
+                else np.where(passes, -1, 0).astype(np.int16)
+        elif per_row.dtype.kind == "f":
+            made = np.where(passes, per_row, np.nan).astype(per_row.dtype)
+        else:
+            made = np.where(passes, per_row, -1).astype(np.int16)
+        entry["arrays"][key] = (per_row, made)
+    return made
+
+
+def filtered_out(layers: Layers, mode: str, radius: float, alpha: float) -> np.ndarray:
+    """The rows the filter holds back, in faint grey: the layer under the others."""
+    grey = np.array([FILTERED_OUT[1] if layers.dark else FILTERED_OUT[0]], dtype=np.uint8)
+    codes = restricted(layers, None, "out")
+    under = draw_base(layers, {"palette": grey, "visible": np.ones(1, dtype=bool)}, codes,
+                      "categories", mode, radius, alpha)
+    under[..., 3] = FILTERED_OUT_ALPHA[under[..., 3]]
+    return under
+
+
 def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndarray | None, tuple]:
     """Base image and selection overlay (RGBA, row 0 at the top), for a worker thread."""
     kw, per_row = colour_kwargs(layers)
     key = "values" if layers.values is not None or (
         layers.colouring is not None and layers.colouring.kind == "numeric") else "categories"
+    if layers.filtered is not None:
+        if per_row is None:  # no colouring: the rows that pass in one colour
+            kw = {"palette": np.array([UNCOLOURED], dtype=np.uint8),
+                  "visible": np.ones(1, dtype=bool)}
+        per_row = restricted(layers, per_row, "in")
     x0, x1, y0, y1 = layers.rect
     xy, index = layers.coords, layers.index
     size = (layers.width, layers.height)
@@ -157,6 +217,9 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
     else:
         base = draw_base(layers, kw, per_row, key, mode, radius, alpha)
     state.check()
+    if layers.filtered is not None:
+        base = raster.composite_over(base, filtered_out(layers, mode, radius, alpha))
+        state.check()
     overlay = None
     # Rings around single points are white with a dark rim; over a density image a
     # white wash would read as "faded", so the selection is drawn dark there (light on
