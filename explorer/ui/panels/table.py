@@ -178,6 +178,7 @@ class TableView(Panel):
         layout.addWidget(self.table)
 
         self._search_rows: np.ndarray | None = None  # the text search's rows, if one is typed
+        self._applied = False  # the filter box's expression is a part of the shared filter
         self._search_timer = QTimer(self, singleShot=True, interval=250)
         self._search_timer.timeout.connect(self._run_search)
         self.search_edit.textChanged.connect(lambda _: self._search_timer.start())
@@ -191,6 +192,7 @@ class TableView(Panel):
     def new_set(self, es: EmbeddingSet | None) -> None:
         self._set_texts("", "")
         self._search_rows = None
+        self._applied = False
         self.message.hide()
         self.model.set_table(es.metadata if es is not None else None)
         self.filter_edit.setPlaceholderText(filter_placeholder(es.metadata if es else None))
@@ -264,6 +266,7 @@ class TableView(Panel):
         self.message.hide()
         if not expr:
             self.jobs.cancel("filter")
+            self._applied = False
             if self.state.filter.part(PART) is not None:
                 self.state.remove_filter_parts([PART], source=self)
             else:
@@ -278,6 +281,7 @@ class TableView(Panel):
     def _filter_done(self, expr: str, label: str, rows: np.ndarray) -> None:
         if self.filter_edit.text().strip() != expr:
             return  # a job cancelled too late still delivers: the box was changed since
+        self._applied = True
         self.state.set_filter_part(FilterPart(PART, label, expr, rows), source=self)
 
     def _run_search(self) -> None:
@@ -301,9 +305,9 @@ class TableView(Panel):
         self._show_rows()
 
     def _filter_changed(self, row_filter: RowFilter, source: object) -> None:
-        if row_filter.part(PART) is None and self.filter_edit.text().strip() \
-                and source is not self:
-            self._set_texts("", self.search_edit.text())  # its chip was removed elsewhere
+        if self._applied and row_filter.part(PART) is None:
+            self._applied = False  # its chip was removed elsewhere: the box says so
+            self._set_texts("", self.search_edit.text())
             self.message.hide()
         self._show_rows()
 

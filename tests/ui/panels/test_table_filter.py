@@ -116,3 +116,14 @@ def test_filter_parts_are_checked_and_combined(qtbot, win):
     np.testing.assert_array_equal(state.filter.rows, [1, 6])
     state.remove_filter_parts()
     assert state.filter.rows is None and state.filter.sql == ""
+
+
+def test_another_part_arriving_while_the_box_is_worked_out_keeps_the_box(qtbot, win):
+    view, state = win.table_view, win.state
+    view.filter_edit.setText("size < 300")
+    view.filter_edit.returnPressed.emit()  # its job runs while a chart's part arrives
+    state.set_filter_part(FilterPart("chart:section", "section: web", "section = 'web'",
+                                     np.arange(1, N, 3)))
+    assert view.filter_edit.text() == "size < 300"
+    qtbot.waitUntil(lambda: state.filter.part("table") is not None, timeout=WAIT)
+    assert shown(view) == list(range(1, 300, 3))
