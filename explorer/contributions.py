@@ -83,6 +83,8 @@ _PANEL_ROWS = (  # name, class under explorer.ui.panels, label, description
     ("neighbours", "neighbours.panel:NeighboursView", "Neighbours",
      "nearest neighbours, comparison, hubness"),
     ("concepts", "concepts.panel:ConceptsView", "Concepts", "concept directions and axes"),
+    ("charts", "charts.panel:ChartsView", "Charts",
+     "a chart per metadata column; clicks and brushes filter the map, the table and each other"),
     ("map", "map.panel:MapView", "Map", "the set's 2-D / 3-D map, the window's centre"),
     ("table", "table:TableView", "Table", "the metadata table, filtered by the selection"),
     ("compression", "compression.panel:CompressionView", "Compression",

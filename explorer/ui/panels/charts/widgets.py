@@ -1,0 +1,390 @@
+"""The small charts: bars of a column's top categories, a histogram of its numbers or dates.
+
+Painted with QPainter rather than a plot library: each is a few rectangles and labels,
+and owning the geometry makes clicks and brushes exact (`bar_at`, `bin_at`) and the text
+fit a narrow column. Three layers share one scale: the whole set (light), the rows the
+filter's other parts let through (strong), and of those the selected ones (a dark core).
+A chart reports what the user chose with `partChosen` (on release) and `partMoved` (while a
+brush is dragged, for live updates); it never filters itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+
+from explorer.core.column_charts import CATEGORIES, Chart, ChartCounts, ChartPart, short_number
+
+ACCENT = QColor(46, 110, 180)  # rows that pass the filter
+ACCENT_DARK = QColor(20, 45, 85)  # the selection among them
+OUT_OF_PART = QColor(150, 158, 166)  # strong bars outside this chart's own choice
+PAD = 6
+HIST_HEIGHT = 92  # px of bars in a histogram
+MIN_BAR_PX = 2.0  # a non-zero count is never invisible
+
+
+def layer_colours(widget: QWidget) -> tuple[QColor, QColor, QColor]:
+    """(whole set, filtered, selected) for the widget's background, light or dark."""
+    dark = widget.palette().window().color().lightness() < 128
+    whole = QColor(90, 100, 115) if dark else QColor(205, 214, 226)
+    return whole, QColor(100, 160, 230) if dark else ACCENT, \
+        QColor(235, 240, 250) if dark else ACCENT_DARK
+
+
+def fraction(count: float, largest: float, width: float, root: bool = False) -> float:
+    """A bar's length in pixels; with `root`, proportional to the square root of the count
+    (a histogram's heights: a filtered few hundred rows still show their shape beside a
+    bin of ten thousand)."""
+    if count <= 0 or largest <= 0:
+        return 0.0
+    share = count / largest
+    return max(MIN_BAR_PX, width * (np.sqrt(share) if root else share))
+
+
+class ChartWidget(QWidget):
+    """What both charts share: the prepared chart, its counts, its own part of the filter."""
+
+    partChosen = Signal(str, object)  # column, ChartPart | None (None: this chart's part removed)
+    partMoved = Signal(str, object)  # column, ChartPart: a brush being dragged
+
+    def __init__(self, chart: Chart, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.chart = chart
+        self.counts: ChartCounts | None = None
+        self.part: ChartPart | None = None
+        self.setMouseTracking(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setObjectName(f"chart-{chart.column}")
+        self.small = QFont(self.font())
+        self.small.setPointSizeF(max(7.0, self.font().pointSizeF() - 1))
+
+    @property
+    def column(self) -> str:
+        return self.chart.column
+
+    def show_counts(self, counts: ChartCounts | None) -> None:
+        self.counts = counts
+        self.update()
+
+    def show_part(self, part: ChartPart | None) -> None:
+        """This chart's own part of the filter, as the shared state holds it now."""
+        self.part = part
+        self.update()
+
+    def filtered(self) -> np.ndarray:
+        return self.counts.filtered if self.counts is not None else self.chart.total
+
+    def selected(self) -> np.ndarray | None:
+        return self.counts.selected if self.counts is not None else None
+
+    def title_text(self) -> str:
+        c = self.chart
+        if c.kind == CATEGORIES:
+            more = f" · top {len(c.values)} of {c.distinct:,}" if c.other else ""
+            return f"{c.column}{more}"
+        scale = " · log scale" if c.bins.scale == "log" else ""
+        return f"{c.column}{scale}"
+
+    def paint_title(self, painter: QPainter, text_colour: QColor) -> float:
+        """The column's name (bold) and what the chart shows; returns the y below it."""
+        bold = QFont(self.font())
+        bold.setBold(True)
+        painter.setFont(bold)
+        painter.setPen(text_colour)
+        metrics = QFontMetrics(bold)
+        title = metrics.elidedText(self.title_text(), Qt.TextElideMode.ElideRight,
+                                   self.width() - 2 * PAD)
+        painter.drawText(QPointF(PAD, PAD + metrics.ascent()), title)
+        return PAD + metrics.height() + 4
+
+
+class BarChart(ChartWidget):
+    """Horizontal bars of the top categories, each with its count; click chooses a bar,
+    Ctrl-click adds or removes one, clicking the only chosen bar clears the choice."""
+
+    def row_height(self) -> int:
+        return self.fontMetrics().height() + 5
+
+    def top(self) -> float:
+        return PAD + self.fontMetrics().height() + 4
+
+    def sizeHint(self) -> QSize:
+        rows = len(self.chart.total)
+        footer = self.fontMetrics().height() + 2 if self.chart.other else 0
+        return QSize(300, int(self.top() + rows * self.row_height() + footer + PAD))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(180, self.sizeHint().height())
+
+    def bar_at(self, y: float) -> int:
+        """The bar under `y` (widget pixels), or -1."""
+        at = int((y - self.top()) // self.row_height())
+        return at if 0 <= at < len(self.chart.total) and y >= self.top() else -1
+
+    def bar_centre(self, bar: int) -> QPointF:
+        """Where a click chooses `bar` (for tests and keyboard-free scripting)."""
+        return QPointF(self.width() / 2, self.top() + (bar + 0.5) * self.row_height())
+
+    def chosen(self) -> set[int]:
+        part = self.part
+        if part is None or part.kind != CATEGORIES:
+            return set()
+        return {i for i, v in enumerate(self.chart.values) if v in part.values}
+
+    def widths(self) -> tuple[float, float, float]:
+        """(label width, bar area's left, bar area's width)."""
+        metrics = self.fontMetrics()
+        widest = max((metrics.horizontalAdvance(s) for s in self.chart.labels), default=40)
+        label_w = min(widest + 4, 0.42 * self.width())
+        count_w = metrics.horizontalAdvance(f"{int(self.chart.total.max(initial=0)):,}") + 8
+        left = PAD + label_w + 6
+        return label_w, left, max(20.0, self.width() - left - count_w - PAD)
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        text = self.palette().windowText().color()
+        muted = self.palette().placeholderText().color()
+        whole_c, strong_c, sel_c = layer_colours(self)
+        y = self.paint_title(painter, text)
+        painter.setFont(self.font())
+        metrics = self.fontMetrics()
+        label_w, left, bar_w = self.widths()
+        total, filtered, selected = self.chart.total, self.filtered(), self.selected()
+        largest = float(total.max(initial=0))
+        chosen = self.chosen()
+        row_h = self.row_height()
+        for i, label in enumerate(self.chart.labels):
+            top = y + i * row_h
+            bar = QRectF(left, top + 2, 0, row_h - 4)
+            font = QFont(self.font())
+            font.setBold(i in chosen)
+            painter.setFont(font)
+            painter.setPen(text if self.chart.values[i] is not None else muted)
+            shown = QFontMetrics(font).elidedText(label, Qt.TextElideMode.ElideRight,
+                                                  int(label_w))
+            painter.drawText(QRectF(PAD, top, label_w, row_h),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, shown)
+            painter.fillRect(bar.adjusted(0, 0, fraction(total[i], largest, bar_w), 0), whole_c)
+            strong = strong_c if not chosen or i in chosen else OUT_OF_PART
+            painter.fillRect(bar.adjusted(0, 0, fraction(filtered[i], largest, bar_w), 0), strong)
+            if selected is not None and selected[i]:
+                core = bar.adjusted(0, bar.height() / 3, 0, -bar.height() / 3)
+                painter.fillRect(core.adjusted(0, 0, fraction(selected[i], largest, bar_w), 0),
+                                 sel_c)
+            if i in chosen:
+                painter.fillRect(QRectF(left - 4, top + 2, 2, row_h - 4), strong_c)
+            painter.setFont(self.font())
+            painter.setPen(text)
+            count = int(filtered[i])
+            painter.drawText(QRectF(left + bar_w + 4, top, self.width(), row_h),
+                             Qt.AlignmentFlag.AlignVCenter, f"{count:,}")
+        if self.chart.other:
+            painter.setFont(self.small)
+            painter.setPen(muted)
+            more = self.chart.distinct - len([v for v in self.chart.values if v is not None])
+            painter.drawText(QPointF(left, y + len(total) * row_h + metrics.ascent()),
+                             f"+ {more:,} more values, {self.chart.other:,} rows (not shown)")
+        painter.end()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        bar = self.bar_at(event.position().y())
+        if bar < 0:
+            return
+        chosen = self.chosen()
+        if event.modifiers() & (Qt.KeyboardModifier.ControlModifier
+                                | Qt.KeyboardModifier.MetaModifier
+                                | Qt.KeyboardModifier.ShiftModifier):
+            chosen ^= {bar}
+        else:
+            chosen = set() if chosen == {bar} else {bar}
+        part = self.chart.part_for_bars(sorted(chosen))
+        self.part = part
+        self.update()
+        self.partChosen.emit(self.column, part)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        bar = self.bar_at(event.position().y())
+        if bar < 0:
+            QToolTip.hideText()
+            return
+        total, filtered = int(self.chart.total[bar]), int(self.filtered()[bar])
+        lines = [f"<b>{self.chart.labels[bar]}</b>", f"{total:,} rows in the set"]
+        if self.counts is not None and filtered != total:
+            lines.append(f"{filtered:,} pass the other filters ({filtered / total:.0%})"
+                         if total else "")
+        selected = self.selected()
+        if selected is not None:
+            lines.append(f"{int(selected[bar]):,} selected")
+        lines.append("<i>click: filter by it · Ctrl+click: add or remove</i>")
+        QToolTip.showText(event.globalPosition().toPoint(), "<br>".join(lines), self)
+
+
+class Histogram(ChartWidget):
+    """Equal-width bins (round edges, a log axis for values spanning decades); drag to brush
+    a range, click a bin to choose it, click the only chosen bin or double-click to clear."""
+
+    def __init__(self, chart: Chart, parent: QWidget | None = None) -> None:
+        super().__init__(chart, parent)
+        self._press: tuple[float, int] | None = None  # x and bin where a drag began
+        self._brush: tuple[int, int] | None = None  # bins shown brushed while dragging
+
+    def sizeHint(self) -> QSize:
+        metrics = self.fontMetrics()
+        return QSize(300, int(PAD + metrics.height() + 4 + HIST_HEIGHT + 2 * metrics.height()
+                              + PAD))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(180, self.sizeHint().height())
+
+    def plot_rect(self) -> QRectF:
+        metrics = self.fontMetrics()
+        top = PAD + metrics.height() + 4 + QFontMetrics(self.small).height()
+        return QRectF(PAD + 2, top, max(40.0, self.width() - 2 * PAD - 4), HIST_HEIGHT)
+
+    def bins(self) -> int:
+        return len(self.chart.total)
+
+    def bin_at(self, x: float) -> int:
+        """The bin under `x` (widget pixels), clamped to the first and last."""
+        plot = self.plot_rect()
+        at = int((x - plot.left()) / plot.width() * self.bins())
+        return min(max(at, 0), self.bins() - 1)
+
+    def bin_centre(self, i: int) -> QPointF:
+        plot = self.plot_rect()
+        return QPointF(plot.left() + (i + 0.5) * plot.width() / self.bins(), plot.center().y())
+
+    def brushed(self) -> tuple[int, int] | None:
+        if self._brush is not None:
+            return self._brush
+        return self.chart.bins_of(self.part) if self.part is not None else None
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        text = self.palette().windowText().color()
+        muted = self.palette().placeholderText().color()
+        whole_c, strong_c, sel_c = layer_colours(self)
+        self.paint_title(painter, text)
+        plot = self.plot_rect()
+        total, filtered, selected = self.chart.total, self.filtered(), self.selected()
+        largest = float(total.max(initial=0))
+        painter.setFont(self.small)
+        painter.setPen(muted)
+        small = QFontMetrics(self.small)
+        note = f"most in a bin: {int(largest):,} · heights √count"
+        if self.chart.missing:
+            note += f" · {self.chart.missing:,} without a value"
+        painter.drawText(QPointF(plot.left(), plot.top() - small.descent() - 1), note)
+        brushed = self.brushed()
+        k = self.bins()
+        step = plot.width() / k
+        if brushed is not None:
+            band = QColor(strong_c)
+            band.setAlpha(40)
+            painter.fillRect(QRectF(plot.left() + brushed[0] * step, plot.top(),
+                                    (brushed[1] - brushed[0] + 1) * step, plot.height()), band)
+        gap = 1.0 if step >= 4 else 0.0
+        for i in range(k):
+            x = plot.left() + i * step
+            inside = brushed is None or brushed[0] <= i <= brushed[1]
+            for count, colour, shrink in ((total[i], whole_c, 0.0),
+                                          (filtered[i], strong_c if inside else OUT_OF_PART, 0.0),
+                                          (selected[i] if selected is not None else 0, sel_c,
+                                           step / 3)):
+                h = fraction(count, largest, plot.height(), root=True)
+                if h:
+                    painter.fillRect(QRectF(x + shrink, plot.bottom() - h,
+                                            max(1.0, step - gap - 2 * shrink), h), colour)
+        painter.setPen(muted)
+        painter.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.bottom()))
+        self.paint_axis(painter, plot, text)
+        painter.end()
+
+    def paint_axis(self, painter: QPainter, plot: QRectF, colour: QColor) -> None:
+        """Labels at bin edges, as many as fit without touching, always the first and last."""
+        metrics = QFontMetrics(self.small)
+        edges = self.chart.bins.edges
+        labels = self.chart.labels + [short_number(edges[-1]) if self.chart.unit in
+                                      ("integer", "number") else ""]
+        k = self.bins()
+        step = plot.width() / k
+        widest = max(metrics.horizontalAdvance(s) for s in labels if s) + 12
+        every = max(1, int(np.ceil(widest / step)))
+        painter.setPen(colour)
+        y = plot.bottom() + metrics.ascent() + 2
+        for i in range(0, k + 1, every):
+            if not labels[i]:
+                continue
+            w = metrics.horizontalAdvance(labels[i])
+            x = min(max(plot.left() + i * step - w / 2, 0), self.width() - w - 1)
+            painter.drawLine(QPointF(plot.left() + i * step, plot.bottom()),
+                             QPointF(plot.left() + i * step, plot.bottom() + 2))
+            painter.drawText(QPointF(x, y), labels[i])
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        x = event.position().x()
+        self._press = (x, self.bin_at(x))
+        self._brush = (self._press[1], self._press[1])
+        self.update()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        x = event.position().x()
+        if self._press is None:
+            self._tooltip(event)
+            return
+        here = self.bin_at(x)
+        brush = tuple(sorted((self._press[1], here)))
+        if abs(x - self._press[0]) >= 3 and brush != self._brush:
+            self._brush = brush
+            self.update()
+            self.partMoved.emit(self.column, self.chart.part_for_bins(*brush))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._press is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        x0, first = self._press
+        last = self.bin_at(event.position().x())
+        self._press = self._brush = None
+        if abs(event.position().x() - x0) < 3:  # a click: this bin, or none if it was it
+            current = self.chart.bins_of(self.part) if self.part is not None else None
+            part = None if current == (first, first) else self.chart.part_for_bins(first, first)
+        else:
+            part = self.chart.part_for_bins(first, last)
+        self.part = part
+        self.update()
+        self.partChosen.emit(self.column, part)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        self._press = self._brush = None
+        self.part = None
+        self.update()
+        self.partChosen.emit(self.column, None)
+
+    def _tooltip(self, event: QMouseEvent) -> None:
+        plot = self.plot_rect()
+        if not plot.contains(event.position()):
+            QToolTip.hideText()
+            return
+        i = self.bin_at(event.position().x())
+        part = self.chart.part_for_bins(i, i)
+        total, filtered = int(self.chart.total[i]), int(self.filtered()[i])
+        lines = [f"<b>{part.label if part else ''}</b>", f"{total:,} rows in the set"]
+        if self.counts is not None and filtered != total:
+            lines.append(f"{filtered:,} pass the other filters")
+        selected = self.selected()
+        if selected is not None:
+            lines.append(f"{int(selected[i]):,} selected")
+        lines.append("<i>drag: filter by a range · click: this bin · double-click: clear</i>")
+        QToolTip.showText(event.globalPosition().toPoint(), "<br>".join(lines), self)
+
+
+def chart_widget(chart: Chart, parent: QWidget | None = None) -> ChartWidget:
+    """The widget for a prepared chart: bars for categories, a histogram otherwise."""
+    return BarChart(chart, parent) if chart.kind == CATEGORIES else Histogram(chart, parent)
