@@ -126,12 +126,12 @@ class Chart:
                     return [str(d) for d in days.astype(f"datetime64[{unit}]")]
         return [format_value(self, e) for e in edges]
 
-    def counts(self, mask: np.ndarray | None) -> np.ndarray:
-        """Rows per bar or bin among those where `mask` is true (all rows for None)."""
-        if mask is None:
+    def counts_rows(self, rows: np.ndarray | None) -> np.ndarray:
+        """Rows per bar or bin among `rows` (all rows for None)."""
+        if rows is None:
             return self.total
         k = len(self.total)
-        return np.bincount(self.codes[mask], minlength=k + 1)[:k]
+        return np.bincount(self.codes[rows], minlength=k + 1)[:k]
 
     def part_for_bars(self, bars: Sequence[int]) -> ChartPart | None:
         """The filter part choosing these bars (None for none)."""
@@ -376,54 +376,105 @@ class ChartCounts:
     filtered_rows: int = 0
 
 
-@dataclass
 class Masks:
-    """Row masks of the filter's parts (by part key), made from their row lists once."""
+    """The filter's parts (part key -> sorted rows) and the row lists charts count under.
 
-    count: int
-    masks: dict[str, np.ndarray] = field(default_factory=dict)
+    Counting through row numbers (`codes[rows]`) is several times faster than through a
+    boolean mask at a million rows, so a chart under one other part counts that part's
+    rows as they are; under several, their masks are ANDed once per combination. Masks are
+    made on first use and taken over from the `previous` Masks for parts whose rows are the
+    same array (a brush changes one part; the others' masks stay).
+    """
+
+    def __init__(self, count: int, parts: Mapping[str, np.ndarray],
+                 previous: Masks | None = None) -> None:
+        self.count = count
+        self.parts = dict(parts)
+        self._masks: dict[str, np.ndarray] = {}
+        self._combined: dict[frozenset[str], np.ndarray] = {}
+        if previous is not None and previous.count == count:
+            for key, rows in self.parts.items():
+                if previous.parts.get(key) is rows and key in previous._masks:
+                    self._masks[key] = previous._masks[key]
 
     @classmethod
     def of(cls, count: int, parts: Mapping[str, np.ndarray]) -> Masks:
-        made = cls(count)
-        for key, rows in parts.items():
-            mask = np.zeros(count, dtype=bool)
-            mask[rows] = True
-            made.masks[key] = mask
-        return made
+        return cls(count, parts)
 
-    def without(self, key: str) -> np.ndarray | None:
-        """Rows that pass every part but `key`'s (None: every row)."""
-        others = [m for k, m in self.masks.items() if k != key]
+    def mask(self, key: str) -> np.ndarray:
+        if key not in self._masks:
+            mask = np.zeros(self.count, dtype=bool)
+            mask[self.parts[key]] = True
+            self._masks[key] = mask
+        return self._masks[key]
+
+    def others(self, key: str) -> tuple[str, ...]:
+        return tuple(k for k in self.parts if k != key)
+
+    def rows_without(self, key: str) -> np.ndarray | None:
+        """Sorted rows that pass every part but `key`'s (None: every row)."""
+        others = self.others(key)
         if not others:
             return None
-        combined = others[0].copy()
-        for mask in others[1:]:
-            combined &= mask
-        return combined
+        if len(others) == 1:
+            return self.parts[others[0]]
+        group = frozenset(others)
+        if group not in self._combined:
+            combined = self.mask(others[0]).copy()
+            for other in others[1:]:
+                combined &= self.mask(other)
+            self._combined[group] = np.flatnonzero(combined)
+        return self._combined[group]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A chart's counts and what they were counted under, to reuse them while that holds."""
+
+    chart: Chart
+    under: tuple[tuple[str, np.ndarray], ...]  # the other parts' keys and rows (held, so
+    selection: np.ndarray | None  # their identity stays unique) and the selection
+    counts: ChartCounts
+
+    def holds(self, chart: Chart, under: tuple, selection: np.ndarray | None) -> bool:
+        return (self.chart is chart and self.selection is selection
+                and len(self.under) == len(under)
+                and all(k == k2 and r is r2 for (k, r), (k2, r2) in zip(self.under, under)))
 
 
 def cross_counts(charts: Mapping[str, Chart], own: Mapping[str, str], masks: Masks,
-                 selection: np.ndarray | None = None,
-                 state: TaskState | None = None) -> dict[str, ChartCounts]:
+                 selection: np.ndarray | None = None, state: TaskState | None = None,
+                 previous: Mapping[str, Counted] | None = None) -> dict[str, Counted]:
     """Each chart's counts under every part of the filter but its own (`own[column]` is the
     key of the chart's own part): a chart you brush keeps showing all its bars, so you can
-    move the brush, while the others follow it (crossfilter's rule)."""
-    chosen = None
-    if selection is not None and len(selection):
-        chosen = np.zeros(masks.count, dtype=bool)
-        chosen[selection] = True
+    move the brush, while the others follow it (crossfilter's rule). A chart whose other
+    parts and selection are those of `previous` keeps its counts (the brushed one does)."""
+    selection = selection if selection is not None and len(selection) else None
     result = {}
     for column, chart in charts.items():
         if state is not None:
             state.check()
-        mask = masks.without(own.get(column, ""))
-        filtered = chart.counts(mask)
+        key = own.get(column, "")
+        under = tuple((k, masks.parts[k]) for k in masks.others(key))
+        old = (previous or {}).get(column)
+        if old is not None and old.holds(chart, under, selection):
+            result[column] = old
+            continue
+        rows = masks.rows_without(key)
+        filtered = chart.counts_rows(rows)
         selected = None
-        if chosen is not None:
-            selected = chart.counts(chosen if mask is None else chosen & mask)
-        rows = masks.count if mask is None else int(np.count_nonzero(mask))
-        result[column] = ChartCounts(filtered, selected, rows)
+        if selection is not None:
+            if rows is None:
+                picked = selection
+            else:
+                passes = masks.mask(under[0][0]) if len(under) == 1 else None
+                if passes is None:
+                    passes = np.zeros(masks.count, dtype=bool)
+                    passes[rows] = True
+                picked = selection[passes[selection]]
+            selected = chart.counts_rows(picked)
+        count = masks.count if rows is None else len(rows)
+        result[column] = Counted(chart, under, selection, ChartCounts(filtered, selected, count))
     return result
 
 

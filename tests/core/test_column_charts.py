@@ -200,7 +200,8 @@ def test_cross_filter_leaves_each_chart_out_of_its_own_part(data, table):
     small = charts["size"].part_for_bins(0, 3)
     parts = {"chart:section": data.rows(games.sql), "chart:size": data.rows(small.sql),
              "table": data.rows("score > 0")}
-    counts = cross_counts(charts, own, Masks.of(N, parts), selection=np.arange(100))
+    counted = cross_counts(charts, own, Masks.of(N, parts), selection=np.arange(100))
+    counts = {column: c.counts for column, c in counted.items()}
     sections = table.column("section").to_pylist()
     sizes = table.column("size").to_numpy()
     scores = table.column("score").to_numpy()
@@ -219,19 +220,27 @@ def test_cross_filter_leaves_each_chart_out_of_its_own_part(data, table):
 
 def test_no_parts_means_the_whole_set(data):
     chart = data.prepare("section")
-    counts = cross_counts({"section": chart}, {"section": "chart:section"}, Masks.of(N, {}))
-    np.testing.assert_array_equal(counts["section"].filtered, chart.total)
-    assert counts["section"].selected is None
+    counted = cross_counts({"section": chart}, {"section": "chart:section"}, Masks.of(N, {}))
+    np.testing.assert_array_equal(counted["section"].counts.filtered, chart.total)
+    assert counted["section"].counts.selected is None
 
 
-def test_combined_sql_joins_parts():
-    assert combined_sql(["a = 1"]) == "a = 1"
-    assert combined_sql(["a = 1 OR b = 2", "c < 3", " "]) == "(a = 1 OR b = 2) AND (c < 3)"
-    assert combined_sql([]) == ""
-
-
-def test_a_column_without_a_chart_is_refused_in_words(data):
-    with pytest.raises(InputError, match="'vec' holds list<item: double>, which has no chart"):
-        data.prepare("vec")
-    with pytest.raises(InputError, match="no column named 'nope'"):
-        data.prepare("nope")
+def test_counts_are_reused_while_what_they_were_counted_under_holds(data):
+    charts = {c: data.prepare(c) for c in ("section", "size")}
+    own = {"section": "chart:section", "size": "chart:size"}
+    games = data.rows(charts["section"].part_for_bars([0]).sql)
+    small, large = data.rows('"size" < 100'), data.rows('"size" >= 100')
+    positive = data.rows("score > 0")
+    first_masks = Masks(N, {"chart:section": games, "chart:size": small, "table": positive})
+    first = cross_counts(charts, own, first_masks)
+    masks = Masks(N, {"chart:section": games, "chart:size": large, "table": positive},
+                  previous=first_masks)
+    second = cross_counts(charts, own, masks, previous=first)  # a brush on size moved
+    assert second["size"] is first["size"]  # counted under section and table only: kept
+    assert second["section"] is not first["section"]
+    assert second["section"].counts.filtered.sum() == len(np.intersect1d(large, positive))
+    assert masks.mask("table") is first_masks.mask("table")  # made once, taken over
+    third = cross_counts(charts, own, masks, selection=np.arange(10), previous=second)
+    assert third["size"] is not second["size"]  # a selection now: counted again
+    expected = np.isin(np.arange(10), np.intersect1d(games, positive)).sum()
+    assert third["size"].counts.selected.sum() == expected

@@ -24,8 +24,9 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QPushButton, QScrollArea,
                                QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
-from explorer.core.column_charts import (Chart, ChartData, ChartPart, ColumnKind, Masks,
-                                         cross_counts, default_columns, describe_columns)
+from explorer.core.column_charts import (Chart, ChartData, ChartPart, ColumnKind, Counted,
+                                         Masks, cross_counts, default_columns,
+                                         describe_columns)
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import METADATA
 from explorer.ui.panels.base import Area, Panel, PanelContext
@@ -59,6 +60,9 @@ class ChartsView(Panel):
         self._extra_columns: list[str] = []  # the columns of a session's parts, charted too
         self._waiting: dict[str, ChartPart | None] = {}  # a part per column, behind a running job
         self._running: set[str] = set()  # columns whose part job runs
+        self._counting = self._recount = False  # a counts job runs / the state changed since
+        self._masks: Masks | None = None  # the last counts' masks and counts, reused for the
+        self._last_counts: dict[str, Counted] = {}  # parts and charts a change leaves as they were
         self._chosen: dict[str, ChartPart | None] = {}  # the newest choice per column: a job
         # cancelled too late still delivers, and must not bring back a part removed since
 
@@ -122,6 +126,8 @@ class ChartsView(Panel):
             widget.deleteLater()
         self.widgets, self.charts, self.columns, self.kinds = {}, {}, [], []
         self._waiting, self._running, self._chosen = {}, set(), {}
+        self._counting = self._recount = False
+        self._masks, self._last_counts = None, {}
         self._pending_columns, self._extra_columns = None, []
         self.columns_menu.clear()
         self.chips.show_parts(())
@@ -327,27 +333,51 @@ class ChartsView(Panel):
     def busy(self) -> bool:
         """Some chart, part or count is still being worked out (tests and screenshots wait)."""
         mine = self.jobs.kind("")
-        return self._counts_timer.isActive() or bool(self._running) or any(
+        return self._counts_timer.isActive() or bool(self._running) or self._counting or any(
             job.kind.startswith(mine) for job in self.jobs.runner.running())
 
     # --- counts ----------------------------------------------------------------------------
     def _count(self) -> None:
-        """Each chart's counts under the other parts of the filter, and the selection's."""
+        """Each chart's counts under the other parts of the filter, and the selection's. One
+        job at a time: a change meanwhile is counted when it ends, from the state as it is
+        then (a brush dragged fast skips the positions it has already left)."""
         if self.data is None or not self.charts:
+            return
+        if self._counting:
+            self._recount = True
             return
         charts = dict(self.charts)
         own = {column: part_key(column) for column in charts}
         parts = {p.key: p.rows for p in self.state.filter.parts}
         selection = self.state.selection
+        previous_masks, previous = self._masks, self._last_counts
         count = self.data.count
+        data = self.data
 
         def work(state):
-            return cross_counts(charts, own, Masks.of(count, parts), selection, state)
+            masks = Masks(count, parts, previous_masks)
+            return masks, cross_counts(charts, own, masks, selection, state, previous)
 
-        self.jobs.submit("counts", "Counting", work, on_done=self._counted)
+        self._counting, self._recount = True, False
+        self.jobs.submit("counts", "Counting", work,
+                         on_done=lambda result: self._counted(data, *result),
+                         on_error=self._count_failed)
 
-    def _counted(self, counts: Mapping[str, Any]) -> None:
+    def _counted(self, data: ChartData, masks: Masks, counted: Mapping[str, Counted]) -> None:
+        self._counting = False
+        if data is not self.data:
+            return
+        self._masks, self._last_counts = masks, dict(counted)
         for column, widget in self.widgets.items():
-            if column in counts and widget.chart is self.charts.get(column):
-                widget.show_counts(counts[column])
-        self.countsShown.emit()
+            if column in counted and widget.chart is self.charts.get(column):
+                widget.show_counts(counted[column].counts)
+        if self._recount:
+            self._count()
+        else:
+            self.countsShown.emit()
+
+    def _count_failed(self, error: BaseException) -> None:
+        self._counting = False
+        self.show_error(error)
+        if self._recount:
+            self._count()
