@@ -177,7 +177,7 @@ class BarChart(ChartWidget):
             if i in chosen:
                 painter.fillRect(QRectF(left - 4, top + 2, 2, row_h - 4), strong_c)
             painter.setFont(self.font())
-            painter.setPen(text)
+            painter.setPen(text if not chosen or i in chosen else muted)  # what the choice holds
             count = int(filtered[i])
             painter.drawText(QRectF(left + bar_w + 4, top, self.width(), row_h),
                              Qt.AlignmentFlag.AlignVCenter, f"{count:,}")
@@ -283,11 +283,13 @@ class Histogram(ChartWidget):
         brushed = self.brushed()
         k = self.bins()
         step = plot.width() / k
-        if brushed is not None:
+        if brushed is not None:  # a faint band with firm edges: the range, without hiding bars
             band = QColor(strong_c)
-            band.setAlpha(40)
-            painter.fillRect(QRectF(plot.left() + brushed[0] * step, plot.top(),
-                                    (brushed[1] - brushed[0] + 1) * step, plot.height()), band)
+            band.setAlpha(22)
+            left, right = plot.left() + brushed[0] * step, plot.left() + (brushed[1] + 1) * step
+            painter.fillRect(QRectF(left, plot.top(), right - left, plot.height()), band)
+            painter.fillRect(QRectF(left - 1, plot.top(), 2, plot.height()), strong_c)
+            painter.fillRect(QRectF(right - 1, plot.top(), 2, plot.height()), strong_c)
         gap = 1.0 if step >= 4 else 0.0
         for i in range(k):
             x = plot.left() + i * step
