@@ -85,7 +85,8 @@ class Chip(QFrame):
         self.setStyleSheet(CHIP_STYLE)
         self.setToolTip(part.sql)
         owner = "Table filter: " if part.key == "table" else ""
-        self.label = QLabel(owner + part.label)
+        self.text = owner + part.label
+        self.label = QLabel(self.text)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         self.close_button = QToolButton()
         self.close_button.setText("×")
@@ -99,6 +100,12 @@ class Chip(QFrame):
         layout.addWidget(self.label)
         layout.addWidget(self.close_button)
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+
+    def fit(self, width: int) -> None:
+        """Elide the label so the chip, its × included, fits in `width` pixels."""
+        room = width - self.close_button.sizeHint().width() - 16
+        self.label.setText(self.label.fontMetrics().elidedText(
+            self.text, Qt.TextElideMode.ElideRight, max(room, 40)))
 
 
 class ChipRow(QWidget):
@@ -122,6 +129,7 @@ class ChipRow(QWidget):
         for part in parts:
             chip = Chip(part, self)
             chip.removed.connect(self.removed)
+            chip.fit(self.room())
             self.flow.addWidget(chip)
             self.chips.append(chip)
         self.setVisible(bool(parts))
@@ -132,6 +140,18 @@ class ChipRow(QWidget):
 
     def heightForWidth(self, width: int) -> int:
         return self.flow.heightForWidth(width)
+
+    def room(self) -> int:
+        """The width chips may take: the row's own once laid out, else its panel's."""
+        if self.isVisible() and self.width() > 0:
+            return self.width()
+        parent = self.parentWidget()
+        return parent.width() - 8 if parent is not None else 300
+
+    def resizeEvent(self, event) -> None:
+        for chip in self.chips:
+            chip.fit(self.width())
+        super().resizeEvent(event)
 
     def sizeHint(self) -> QSize:
         width = max(self.width(), 200)

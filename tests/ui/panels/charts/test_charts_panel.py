@@ -223,7 +223,7 @@ def test_removing_a_chip_restores_the_rows_and_the_chart(qtbot, win):
     click_bar(qtbot, win, "priority", "extra")
     before = counts_of(win, "priority")
     chips = charts(win).chips.chips
-    assert [c.label.text() for c in chips] == ["section: games", "priority: extra"]
+    assert [c.text for c in chips] == ["section: games", "priority: extra"]
     with qtbot.waitSignal(win.state.filterChanged, timeout=WAIT):
         qtbot.mouseClick(chips[0].close_button, Qt.MouseButton.LeftButton)
     settle(qtbot, win)
@@ -244,7 +244,7 @@ def test_the_tables_filter_is_a_chip_too(qtbot, win):
         view.filter_edit.returnPressed.emit()
     settle(qtbot, win)
     (chip,) = charts(win).chips.chips
-    assert chip.label.text() == "Table filter: size_kb < 100"
+    assert chip.text == "Table filter: size_kb < 100"
     small = int((metadata().column("size_kb").to_numpy() < 100).sum())
     assert counts_of(win, "section").sum() == small  # every chart follows the table's part
     with qtbot.waitSignal(win.state.filterChanged, timeout=WAIT):
@@ -272,6 +272,21 @@ def test_unticking_a_column_removes_its_chart_and_its_part(qtbot, win):
     settle(qtbot, win)
     assert charts(win).columns == ["priority", "size_kb", "text"]
     assert len(charts(win).widgets["text"].chart.values) == 12
+
+
+def test_a_long_chip_is_elided_and_keeps_its_x_in_view(qtbot, win):
+    view = win.table_view
+    long = " OR ".join(f"size_kb = {i}" for i in range(40))
+    view.filter_edit.setText(long)
+    with qtbot.waitSignal(win.state.filterChanged, timeout=WAIT):
+        view.filter_edit.returnPressed.emit()
+    settle(qtbot, win)
+    row = charts(win).chips
+    (chip,) = row.chips
+    assert chip.label.text().endswith("…") and chip.toolTip() == long
+    assert chip.geometry().right() <= row.width()
+    button = chip.close_button
+    assert button.isVisible() and button.mapTo(row, button.rect().topRight()).x() <= row.width()
 
 
 def test_a_hover_says_what_a_bar_is(qtbot, win):
