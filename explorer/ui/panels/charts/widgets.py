@@ -25,12 +25,13 @@ HIST_HEIGHT = 92  # px of bars in a histogram
 MIN_BAR_PX = 2.0  # a non-zero count is never invisible
 
 
-def layer_colours(widget: QWidget) -> tuple[QColor, QColor, QColor]:
-    """(whole set, filtered, selected) for the widget's background, light or dark."""
-    dark = widget.palette().window().color().lightness() < 128
-    whole = QColor(90, 100, 115) if dark else QColor(205, 214, 226)
-    return whole, QColor(100, 160, 230) if dark else ACCENT, \
-        QColor(235, 240, 250) if dark else ACCENT_DARK
+def layer_colours(widget: QWidget) -> tuple[QColor, QColor, QColor, QColor]:
+    """(whole set, filtered, selected, filtered outside the chart's own choice) for the
+    widget's background, light or dark: the choice stays the strongest colour on both."""
+    if widget.palette().window().color().lightness() >= 128:
+        return QColor(205, 214, 226), ACCENT, ACCENT_DARK, OUT_OF_PART
+    return QColor(62, 70, 84), QColor(100, 160, 230), QColor(235, 240, 250), \
+        QColor(112, 118, 128)
 
 
 def fraction(count: float, largest: float, width: float, root: bool = False) -> float:
@@ -147,7 +148,7 @@ class BarChart(ChartWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         text = self.palette().windowText().color()
         muted = self.palette().placeholderText().color()
-        whole_c, strong_c, sel_c = layer_colours(self)
+        whole_c, strong_c, sel_c, out_c = layer_colours(self)
         y = self.paint_title(painter, text)
         painter.setFont(self.font())
         metrics = self.fontMetrics()
@@ -168,7 +169,7 @@ class BarChart(ChartWidget):
             painter.drawText(QRectF(PAD, top, label_w, row_h),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, shown)
             painter.fillRect(bar.adjusted(0, 0, fraction(total[i], largest, bar_w), 0), whole_c)
-            strong = strong_c if not chosen or i in chosen else OUT_OF_PART
+            strong = strong_c if not chosen or i in chosen else out_c
             painter.fillRect(bar.adjusted(0, 0, fraction(filtered[i], largest, bar_w), 0), strong)
             if selected is not None and selected[i]:
                 core = bar.adjusted(0, bar.height() / 3, 0, -bar.height() / 3)
@@ -268,7 +269,7 @@ class Histogram(ChartWidget):
         painter = QPainter(self)
         text = self.palette().windowText().color()
         muted = self.palette().placeholderText().color()
-        whole_c, strong_c, sel_c = layer_colours(self)
+        whole_c, strong_c, sel_c, out_c = layer_colours(self)
         self.paint_title(painter, text)
         plot = self.plot_rect()
         total, filtered, selected = self.chart.total, self.filtered(), self.selected()
@@ -295,7 +296,7 @@ class Histogram(ChartWidget):
             x = plot.left() + i * step
             inside = brushed is None or brushed[0] <= i <= brushed[1]
             for count, colour, shrink in ((total[i], whole_c, 0.0),
-                                          (filtered[i], strong_c if inside else OUT_OF_PART, 0.0),
+                                          (filtered[i], strong_c if inside else out_c, 0.0),
                                           (selected[i] if selected is not None else 0, sel_c,
                                            step / 3)):
                 h = fraction(count, largest, plot.height(), root=True)
