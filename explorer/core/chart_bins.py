@@ -57,7 +57,7 @@ def linear_bins(lo: float, hi: float, integer: bool, target: int = TARGET_BINS) 
     if integer:
         step = max(1.0, float(round(step)))
     start = math.floor(lo / step) * step
-    count = int(math.floor((hi - start) / step)) + 1
+    count = math.floor((hi - start) / step) + 1
     edges = start + step * np.arange(count + 1, dtype=np.float64)
     return Bins(clean(edges), "linear")
 
@@ -84,10 +84,10 @@ def day_bins(lo: float, hi: float) -> Bins:
     for days in DAY_STEPS:
         if span / days <= TARGET_BINS:
             start = math.floor(lo / days) * days
-            count = int(math.floor((hi - start) / days)) + 1
+            count = math.floor((hi - start) / days) + 1
             return Bins(start + days * np.arange(count + 1, dtype=np.float64), "linear")
-    first = np.datetime64(int(math.floor(lo)), "D").astype("datetime64[M]")
-    last = np.datetime64(int(math.floor(hi)), "D").astype("datetime64[M]")
+    first = np.datetime64(math.floor(lo), "D").astype("datetime64[M]")
+    last = np.datetime64(math.floor(hi), "D").astype("datetime64[M]")
     months = int((last - first).astype(int)) + 1
     step = next((m for m in MONTH_STEPS if months / m <= TARGET_BINS), MONTH_STEPS[-1])
     if step >= 12:  # whole years, starting in January
@@ -105,7 +105,7 @@ def second_bins(lo: float, hi: float) -> Bins:
     for seconds in SECOND_STEPS:
         if span / seconds <= TARGET_BINS:
             start = math.floor(lo / seconds) * seconds
-            count = int(math.floor((hi - start) / seconds)) + 1
+            count = math.floor((hi - start) / seconds) + 1
             return Bins(start + seconds * np.arange(count + 1, dtype=np.float64), "linear")
     days = day_bins(math.floor(lo / DAY_SECONDS), math.floor(hi / DAY_SECONDS))
     return Bins(days.edges * DAY_SECONDS, "linear")

@@ -20,7 +20,7 @@ import math
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -511,9 +511,9 @@ def edge_value(chart: Chart, edge: float) -> Any:
     """A bin edge in the column's units: an int for integer columns (and round numbers),
     ISO text for dates and timestamps."""
     if chart.unit == "date":
-        return str(np.datetime64(int(round(edge)), "D"))
+        return str(np.datetime64(round(edge), "D"))
     if chart.unit == "timestamp":
-        moment = dt.datetime.fromtimestamp(edge, dt.timezone.utc)
+        moment = dt.datetime.fromtimestamp(edge, dt.UTC)
         text = moment.strftime("%Y-%m-%d %H:%M:%S")
         return text + "+00:00" if chart.tz else text
     if chart.unit == "integer" or float(edge).is_integer():
@@ -527,7 +527,7 @@ def axis_number(chart: Chart, value: Any) -> float:
         return float(np.datetime64(str(value), "D").astype(np.int64))
     if chart.unit == "timestamp":
         text = str(value).removesuffix("+00:00")
-        moment = dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
+        moment = dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
         return moment.timestamp()
     return float(value)
 
@@ -535,10 +535,10 @@ def axis_number(chart: Chart, value: Any) -> float:
 def format_value(chart: Chart, edge: float) -> str:
     """A bin edge as an axis label: 1.5k, 2M, 2021-03, 14:00."""
     if chart.unit == "date":
-        day = np.datetime64(int(round(edge)), "D")
+        day = np.datetime64(round(edge), "D")
         return str(day)
     if chart.unit == "timestamp":
-        return dt.datetime.fromtimestamp(edge, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        return dt.datetime.fromtimestamp(edge, dt.UTC).strftime("%Y-%m-%d %H:%M")
     return short_number(edge)
 
 

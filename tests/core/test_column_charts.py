@@ -244,3 +244,16 @@ def test_counts_are_reused_while_what_they_were_counted_under_holds(data):
     assert third["size"] is not second["size"]  # a selection now: counted again
     expected = np.isin(np.arange(10), np.intersect1d(games, positive)).sum()
     assert third["size"].counts.selected.sum() == expected
+
+
+def test_combined_sql_joins_parts():
+    assert combined_sql(["a = 1"]) == "a = 1"
+    assert combined_sql(["a = 1 OR b = 2", "c < 3", " "]) == "(a = 1 OR b = 2) AND (c < 3)"
+    assert combined_sql([]) == ""
+
+
+def test_a_column_without_a_chart_is_refused_in_words(data):
+    with pytest.raises(InputError, match="'vec' holds list<item: double>, which has no chart"):
+        data.prepare("vec")
+    with pytest.raises(InputError, match="no column named 'nope'"):
+        data.prepare("nope")

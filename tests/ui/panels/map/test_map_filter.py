@@ -76,7 +76,7 @@ def test_a_numeric_colouring_reads_for_the_passing_rows_only():
 
 
 def test_the_selection_reads_over_the_grey():
-    base, overlay, _i = render_layers(layers_for(XY, SECTIONS, filtered=[0], selection=[3]),
+    _base, overlay, _i = render_layers(layers_for(XY, SECTIONS, filtered=[0], selection=[3]),
                                       TaskState())
     assert overlay is not None
     around = overlay[SIZE - 1 - 39:SIZE - 1 - 31, 31:40, 3]  # the ring around (35.5, 35.5)
