@@ -10,8 +10,8 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QMenu, QSpinBox, QToolButton, QVBoxLayout,
-                               QWidget)
+                               QListWidgetItem, QMenu, QSizePolicy, QSpinBox, QToolBar,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from explorer.compute import raster
 from explorer.core.colouring import Colouring
@@ -156,9 +156,6 @@ class MapToolbar(QWidget):
         super().__init__(parent)
         self.method = MethodCombo()
         self.layout_settings = LayoutSettings()
-        self.method.currentTextChanged.connect(
-            lambda _t: self.layout_settings.offer_for(self.method.chosen()))
-        self.layout_settings.offer_for(self.method.chosen())
         self.colour = ColourCombo()
         self.size = QSpinBox()
         self.size.setRange(*POINT_SIZES)
@@ -166,13 +163,11 @@ class MapToolbar(QWidget):
         self.size.setPrefix("size ")
         self.size.setToolTip("Point radius in pixels once points are drawn one by one")
         self.tool_buttons: dict[str, QToolButton] = {}
-        tools = QHBoxLayout()
         for key, label, shortcut, tip in TOOLS:
             button = QToolButton(text=label, checkable=True, autoExclusive=True)
             button.setToolTip(f"{tip} ({shortcut})")
             button.setShortcut(QKeySequence(shortcut))
             button.clicked.connect(lambda _c, k=key: self.toolChosen.emit(k))
-            tools.addWidget(button)
             self.tool_buttons[key] = button
         self.tool_buttons["pan"].setChecked(True)
         self.search = QLineEdit()
@@ -209,18 +204,24 @@ class MapToolbar(QWidget):
                             "stand out; off, every colouring stays as it is")
         self.labels = LabelsButton()
 
+        # A tool bar, not a row of widgets: when the map is narrow (a small window, a wide
+        # left column) what does not fit moves behind its » button instead of making the
+        # window wider than the screen or the size asked for.
+        bar = QToolBar()
+        bar.setIconSize(QSize(16, 16))
+        placed = {widget: bar.addWidget(widget) for widget in (
+            self.method, self.layout_settings, self.colour, self.size,
+            *self.tool_buttons.values(), fit_button, self.dim, self.labels, self.search, export)}
+        # in a tool bar a widget is shown and hidden through its action
+        settings = placed[self.layout_settings]
+        self.method.currentTextChanged.connect(
+            lambda _t: settings.setVisible(self.layout_settings.offered(self.method.chosen())))
+        settings.setVisible(self.layout_settings.offered(self.method.chosen()))
+        for stretchy in (self.colour, self.search):
+            stretchy.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.method)
-        layout.addWidget(self.layout_settings)
-        layout.addWidget(self.colour, 1)
-        layout.addWidget(self.size)
-        layout.addLayout(tools)
-        layout.addWidget(fit_button)
-        layout.addWidget(self.dim)
-        layout.addWidget(self.labels)
-        layout.addWidget(self.search, 1)
-        layout.addWidget(export)
+        layout.addWidget(bar)
 
     def choose_tool(self, tool: str) -> None:
         self.tool_buttons[tool].setChecked(True)

@@ -76,9 +76,10 @@ class LayoutSettings(QToolButton):
             self.metric_box.setCurrentText(params.metric)
         self.seed.setValue(min(max(int(params.seed), 0), SEED_MAX))
 
-    def offer_for(self, method: str | None) -> None:
+    @staticmethod
+    def offered(method: str | None) -> bool:
         """Shown for the methods these settings tune, hidden for the others."""
-        self.setVisible(method in TUNED)
+        return method in TUNED
 
     def _map_clicked(self) -> None:
         self.popup.hide()

@@ -44,7 +44,7 @@ def test_umap_settings_map_the_set_and_come_back_with_it(qtbot, window, vectors_
     settings = view.toolbar.layout_settings
     assert view.method.currentText() == "PCA" and not settings.isVisibleTo(view)
     view.method.setCurrentText("UMAP")
-    assert settings.isVisibleTo(view)  # offered for UMAP only
+    qtbot.waitUntil(lambda: settings.isVisibleTo(view), timeout=5000)  # offered for UMAP only
     settings.neighbours.setValue(7)
     settings.min_dist.setValue(0.35)
     settings.metric_box.setCurrentText("euclidean")
