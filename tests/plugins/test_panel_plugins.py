@@ -25,7 +25,9 @@ from explorer.ui.state import AppState
 from explorer.ui.workers import JobRunner
 from fake_plugins import installed
 
-BUILTIN_KEYS = ["library", "item", "neighbours", "concepts", "map", "table", "compression"]
+BUILTIN_KEYS = ["library", "item", "neighbours", "concepts", "charts", "map", "table",
+                "compression"]
+BUILT_IN = len(BUILTIN_KEYS)
 
 DECLARATION = """
 from explorer.plugins.api import Contribution
@@ -132,12 +134,12 @@ def _entry(reg: plugins.Registry, name: str, dist: str = "panel-plugin") -> plug
 
 def test_the_builtin_panels_are_panel_contributions():
     reg = plugins.reload()
-    assert list(reg.names("panel")[:7]) == BUILTIN_KEYS
-    assert all(e.origin.builtin for e in reg.of_kind("panel")[:7])
+    assert list(reg.names("panel")[:BUILT_IN]) == BUILTIN_KEYS
+    assert all(e.origin.builtin for e in reg.of_kind("panel")[:BUILT_IN])
     classes = catalogue.panel_classes()
-    assert [cls.key for cls in classes[:7]] == BUILTIN_KEYS
+    assert [cls.key for cls in classes[:BUILT_IN]] == BUILTIN_KEYS
     assert all(issubclass(cls, Panel) for cls in classes)
-    assert reg.find("panel", "map").spec.title == classes[4].title == "Map"
+    assert reg.find("panel", "map").spec.title == classes[BUILTIN_KEYS.index("map")].title == "Map"
 
 
 def test_a_plugin_panel_is_declared_then_imported_when_the_panels_are_asked_for(registry):
@@ -147,7 +149,7 @@ def test_a_plugin_panel_is_declared_then_imported_when_the_panels_are_asked_for(
     listed = next(c for c in registry.to_dict()["contributions"] if c["name"] == "fine")
     assert listed["kind"] == "panel" and not listed["builtin"]
     keys = [cls.key for cls in catalogue.panel_classes()]
-    assert keys[:7] == BUILTIN_KEYS and "fine" in keys[7:]
+    assert keys[:BUILT_IN] == BUILTIN_KEYS and "fine" in keys[BUILT_IN:]
     assert entry.status == "loaded" and "fake_panels" in sys.modules
 
 
@@ -162,7 +164,7 @@ def test_a_panel_that_cannot_be_used_is_reported_and_left_out(registry, name, er
     entry = registry.find("panel", name)
     assert entry.status == "failed" and error in entry.error
     assert name not in keys and "other" not in keys
-    assert keys[:7] == BUILTIN_KEYS and "fine" in keys
+    assert keys[:BUILT_IN] == BUILTIN_KEYS and "fine" in keys
 
 
 def test_a_key_taken_by_another_panel_is_refused(registry):
@@ -178,7 +180,7 @@ def test_a_key_taken_by_another_panel_is_refused(registry):
 def test_build_leaves_out_a_raising_panel_and_reports_every_problem(registry, context):
     built = catalogue.build(context)
     keys = [panel.key for panel in built.panels]
-    assert keys[:7] == BUILTIN_KEYS and "fine" in keys[7:] and "explodes" not in keys
+    assert keys[:BUILT_IN] == BUILTIN_KEYS and "fine" in keys[BUILT_IN:] and "explodes" not in keys
     problems = "\n".join(built.problems)
     assert "the panel 'explodes' (plugin panel-plugin) failed: RuntimeError: constructor " \
            "exploded" in problems
