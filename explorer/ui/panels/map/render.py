@@ -12,6 +12,12 @@ While the shared filter holds some rows back (`Layers.filtered`: the rows that p
 others are drawn first in light grey, and the rows that pass over them with the colouring,
 so where the filtered rows sit reads against the whole map; the selection and search
 marks stay on top.
+
+A selection of DIM_MIN_SELECTED rows or more works the same way, as one more condition on
+the rows drawn in colour: the unselected rows are drawn in the same faint grey under the
+selected ones, which keep their colouring, so what was picked reads against the whole map
+without hiding the rest. A single clicked item does not dim the map (browsing item by item
+would wash it out at every click); its ring marks it.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ FILTERED_OUT = ((190, 190, 190, 255), (95, 95, 95, 255))  # rows the filter hold
 FILTERED_OUT_ALPHA = np.rint(np.arange(256) * 0.55).astype(np.uint8)  # dark map): faint
 UNCOLOURED = (33, 145, 140, 255)  # rows that pass, when the map has no colouring
 FILTER_CACHE = "filter"  # the sorted_cache entry of the filter's masks and arrays
+DIM_MIN_SELECTED = 2  # a selection this large dims the rows outside it
 
 
 @dataclass
@@ -55,6 +62,7 @@ class Layers:
     sorted_cache: dict  # id(per-row array) -> (that array, it in the index's order)
     dark: bool = False  # the map's background is dark: marks drawn dark there turn light
     filtered: np.ndarray | None = None  # rows the shared filter lets through (None: all)
+    dim_unselected: bool = True  # a selection (DIM_MIN_SELECTED+) greys the other rows
 
 
 def palette_for(colouring: Colouring) -> np.ndarray:
@@ -134,18 +142,39 @@ def match_radius(layers: Layers, radius: float) -> float:
     return max(radius - 2.0, 0.0)
 
 
+def dims_selection(layers: Layers) -> bool:
+    """Whether the selection greys the rows outside it in this render."""
+    return layers.dim_unselected and len(layers.selection) >= DIM_MIN_SELECTED
+
+
+def holds_back(layers: Layers) -> bool:
+    """Whether some rows are drawn grey: a filter is on, or a selection dims the others."""
+    return layers.filtered is not None or dims_selection(layers)
+
+
 def filter_cache(layers: Layers) -> dict:
-    """The filter's row mask and the per-row arrays restricted to it, made once per filter.
-    A new filter drops the old one's arrays, and their index-ordered copies, from the cache."""
+    """The mask of rows drawn in colour (they pass the filter and, while a selection dims
+    the map, are selected) and the per-row arrays restricted to it, made once per filter
+    and selection. A new one drops the old arrays, and their index-ordered copies."""
     cache = layers.sorted_cache
     entry = cache.get(FILTER_CACHE)
-    if entry is None or entry["rows"] is not layers.filtered:
+    selection = layers.selection if dims_selection(layers) else None
+    if entry is None or entry["rows"] is not layers.filtered \
+            or entry["selection"] is not selection:
         if entry is not None:
             for _source, made in entry["arrays"].values():
                 cache.pop(id(made), None)
-        passes = np.zeros(len(layers.coords), dtype=bool)
-        passes[layers.filtered] = True
-        entry = {"rows": layers.filtered, "passes": passes, "arrays": {}}
+        if layers.filtered is None:
+            passes = np.ones(len(layers.coords), dtype=bool)
+        else:
+            passes = np.zeros(len(layers.coords), dtype=bool)
+            passes[layers.filtered] = True
+        if selection is not None:
+            chosen = np.zeros(len(layers.coords), dtype=bool)
+            chosen[selection] = True
+            passes &= chosen
+        entry = {"rows": layers.filtered, "selection": selection, "passes": passes,
+                 "arrays": {}}
         cache[FILTER_CACHE] = entry
     return entry
 
@@ -170,7 +199,8 @@ def restricted(layers: Layers, per_row: np.ndarray | None, name: str) -> np.ndar
 
 
 def filtered_out(layers: Layers, mode: str, radius: float, alpha: float) -> np.ndarray:
-    """The rows the filter holds back, in faint grey: the layer under the others."""
+    """The rows the filter holds back (and, while a selection dims the map, the unselected
+    ones), in faint grey: the layer under the others."""
     grey = np.array([FILTERED_OUT[1] if layers.dark else FILTERED_OUT[0]], dtype=np.uint8)
     codes = restricted(layers, None, "out")
     under = draw_base(layers, {"palette": grey, "visible": np.ones(1, dtype=bool)}, codes,
@@ -184,7 +214,7 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
     kw, per_row = colour_kwargs(layers)
     key = "values" if layers.values is not None or (
         layers.colouring is not None and layers.colouring.kind == "numeric") else "categories"
-    if layers.filtered is not None:
+    if holds_back(layers):
         if per_row is None:  # no colouring: the rows that pass in one colour
             kw = {"palette": np.array([UNCOLOURED], dtype=np.uint8),
                   "visible": np.ones(1, dtype=bool)}
@@ -217,7 +247,7 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
     else:
         base = draw_base(layers, kw, per_row, key, mode, radius, alpha)
     state.check()
-    if layers.filtered is not None:
+    if holds_back(layers):
         base = raster.composite_over(base, filtered_out(layers, mode, radius, alpha))
         state.check()
     overlay = None

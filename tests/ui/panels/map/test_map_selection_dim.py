@@ -1,0 +1,61 @@
+"""A selection dims the rest of the map: unselected rows stay in place, grey and faint,
+selected rows keep their colouring; a single clicked item does not dim anything."""
+
+import numpy as np
+
+from explorer.core.colouring import Colouring
+from explorer.core.jobs import TaskState
+from explorer.ui.panels.map.render import (FILTER_CACHE, FILTERED_OUT, Layers, palette_for,
+                                           render_layers)
+
+SIZE = 40
+XY = [[5.5, 5.5], [15.5, 15.5], [25.5, 25.5], [35.5, 35.5]]
+SECTIONS = Colouring("section", "categorical", codes=np.array([0, 1, 0, 1], np.int16),
+                     labels=["games", "web"], counts=[2, 2])
+
+
+def layers_for(selection=(), filtered=None, dim=True, cache=None) -> Layers:
+    xy = np.asarray(XY, dtype=np.float32)
+    return Layers(xy, None, (0.0, 40.0, 0.0, 40.0), SIZE, SIZE, SECTIONS, None, frozenset(), 2,
+                  np.asarray(selection, dtype=np.int64), None, {} if cache is None else cache,
+                  filtered=None if filtered is None else np.asarray(filtered, dtype=np.int64),
+                  dim_unselected=dim)
+
+
+def pixel(image, x, y):
+    return image[SIZE - 1 - int(y), int(x)]
+
+
+def test_unselected_rows_are_grey_and_faint_selected_rows_keep_their_colour():
+    base, _overlay, _info = render_layers(layers_for(selection=[0, 1]), TaskState())
+    plain, _o, _i = render_layers(layers_for(), TaskState())
+    palette = palette_for(SECTIONS)
+    for row, (x, y) in enumerate(XY):
+        got, before = pixel(base, x, y), pixel(plain, x, y)
+        if row < 2:
+            np.testing.assert_array_equal(got, before)
+            assert np.abs(got[:3].astype(int) - palette[SECTIONS.codes[row]][:3]).max() <= 30
+        else:  # dimmed, not hidden
+            assert 0 < got[3] < 0.6 * before[3]
+            assert np.abs(got[:3].astype(int) - FILTERED_OUT[0][:3]).max() <= 10
+
+
+def test_one_selected_item_or_the_toggle_off_leaves_the_map_as_it_was():
+    plain, _o, _i = render_layers(layers_for(), TaskState())
+    for layers in (layers_for(selection=[0]), layers_for(selection=[0, 1], dim=False)):
+        base, _o, _i = render_layers(layers, TaskState())
+        np.testing.assert_array_equal(base, plain)
+
+
+def test_selection_and_filter_combine_and_a_new_selection_is_not_served_from_the_cache():
+    cache: dict = {}
+    base, _o, _i = render_layers(layers_for(selection=[0, 1, 2], filtered=[1, 2, 3],
+                                            cache=cache), TaskState())
+    plain, _o, _i = render_layers(layers_for(), TaskState())
+    coloured = [np.array_equal(pixel(base, x, y), pixel(plain, x, y)) for x, y in XY]
+    assert coloured == [False, True, True, False]  # selected and passing
+    base, _o, _i = render_layers(layers_for(selection=[2, 3], filtered=[1, 2, 3], cache=cache),
+                                 TaskState())
+    coloured = [np.array_equal(pixel(base, x, y), pixel(plain, x, y)) for x, y in XY]
+    assert coloured == [False, False, True, True]
+    assert cache[FILTER_CACHE]["passes"].tolist() == [False, False, True, True]
