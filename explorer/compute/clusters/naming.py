@@ -101,6 +101,23 @@ def distinguishing_terms(words: Words, labels: np.ndarray, count: int,
     return out
 
 
+def rows_terms(words: Words, rows: np.ndarray, top: int = TOP_TERMS) -> tuple[str, ...]:
+    """The `top` words that set the texts of `rows` apart from the others' (the two as
+    classes of the same c-TF-IDF as clusters), for a selection's summary."""
+    labels = np.ones(words.matrix.shape[0], dtype=np.int64)
+    labels[np.asarray(rows, dtype=np.int64)] = 0
+    return distinguishing_terms(words, labels, 2, top)[0]
+
+
+def is_category_column(es: EmbeddingSet, column: str) -> bool:
+    """Whether `column` reads as categories (few distinct short values, or small integers)
+    rather than as free text or numbers."""
+    try:
+        return naming_column(es, column)[0] == "category"
+    except InputError:
+        return False
+
+
 def categories_of(es: EmbeddingSet, column: str) -> Categories:
     values = es.metadata.column(column)
     if pa.types.is_dictionary(values.type):
@@ -197,7 +214,9 @@ __all__ = [
     "categories_of",
     "distinguishing_terms",
     "dominant_categories",
+    "is_category_column",
     "membership",
     "naming_column",
+    "rows_terms",
     "words_of",
 ]
