@@ -1,0 +1,62 @@
+"""While more than one item is selected, the Item panel says what the selection is: its
+size, its categories against the whole set's, and the words that set it apart."""
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.library import Library
+
+N, D = 600, 8
+WAIT = 30000
+TOPICS = ["chess", "rain", "goals"]
+
+
+@pytest.fixture
+def library(explorer_home):
+    rng = np.random.default_rng(7)
+    lib = Library(explorer_home)
+    lib.import_set(EmbeddingSet(
+        rng.normal(size=(N, D)).astype(np.float32),
+        pa.table({"id": [f"a{i}" for i in range(N)],
+                  "section": np.array(["games", "web", "art"])[np.arange(N) % 3],
+                  "text": [f"item about {TOPICS[i % 3]} and {TOPICS[i % 3]} openings"
+                           if i % 3 == 0 else f"item about {TOPICS[i % 3]}"
+                           for i in range(N)]}),
+        name="articles", format="test", id_column="id", text_column="text"))
+    return lib
+
+
+@pytest.fixture
+def win(qtbot, windows):
+    window = windows()
+    with qtbot.waitSignal(window.state.setChanged, timeout=WAIT):
+        window.open_library_set("articles")
+    return window
+
+
+def test_a_selection_is_summarised_and_one_item_is_not(qtbot, win):
+    view, state = win.item_view, win.state
+    assert view.summary.isHidden()
+    rows = np.concatenate([np.arange(0, 300, 3), np.arange(1, 60, 3)])  # 100 games, 20 web
+    with qtbot.waitSignal(view.summaryShown, timeout=WAIT):
+        state.select(rows)
+    text = view.summary.text()
+    assert "120 selected" in text
+    assert "games <b>83%</b>" in text and "(33% of the set)" in text
+    assert "web <b>17%</b>" in text and "art" not in text
+    assert "terms</span> chess, openings" in text  # what only the games say, not "item"
+    state.select([5])
+    qtbot.waitUntil(view.summary.isHidden, timeout=WAIT)
+
+
+def test_the_newest_selection_wins(qtbot, win):
+    view, state = win.item_view, win.state
+    state.select(np.arange(0, 30, 3))
+    view.summarise()  # a job for the first selection is running...
+    with qtbot.waitSignal(view.summaryShown, timeout=WAIT):
+        state.select(np.arange(1, 30, 3))  # ...and another selection replaces it
+    qtbot.wait(50)  # (no timed assertion: any late result of the first would be dropped)
+    assert "web <b>100%</b>" in view.summary.text()
+    assert "games" not in view.summary.text()
