@@ -2,7 +2,9 @@
 
 Its filter box is one part of the shared filter (`AppState.filter`, key "table"): the rows
 shown are those every part lets through (the charts' bars and ranges too), narrowed by the
-text search, which stays the table's own.
+text search, which stays the table's own. "Selection only" narrows it further to the
+selection: the one made elsewhere (map, lists) when the toggle is turned on or the selection
+changes there; a click in the table picks within those rows instead of emptying the table.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 from PySide6.QtCore import (QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex,
                             Qt, QTimer, Signal)
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QTableView, QVBoxLayout, QWidget)
 
 from explorer.core.embedding_set import EmbeddingSet
@@ -143,6 +145,9 @@ class TableView(Panel):
         self.search_edit.setToolTip("Case-insensitive substring search over the text columns (Ctrl+F)")
         self.search_edit.setClearButtonEnabled(True)
         self.count_label = QLabel()
+        self.only_selection = QCheckBox("Selection only")
+        self.only_selection.setToolTip("Show only the selected rows (the filter and search "
+                                       "still apply); clicks in the table pick among them")
         self.message = QLabel()
         self.message.setStyleSheet("color: #c0392b")
         self.message.setWordWrap(True)
@@ -169,6 +174,7 @@ class TableView(Panel):
         bar = QHBoxLayout()
         bar.addWidget(self.filter_edit, 3)
         bar.addWidget(self.search_edit, 2)
+        bar.addWidget(self.only_selection)
         bar.addWidget(self.count_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -179,6 +185,7 @@ class TableView(Panel):
 
         self._search_rows: np.ndarray | None = None  # the text search's rows, if one is typed
         self._applied = False  # the filter box's expression is a part of the shared filter
+        self._only: np.ndarray | None = None  # the selection shown while "Selection only" is on
         self._search_timer = QTimer(self, singleShot=True, interval=250)
         self._search_timer.timeout.connect(self._run_search)
         self.search_edit.textChanged.connect(lambda _: self._search_timer.start())
@@ -187,12 +194,18 @@ class TableView(Panel):
 
         self.state.filterChanged.connect(self._filter_changed)
         self.state.selectionChanged.connect(self._selection_changed)
+        self.state.selectionChanged.connect(self._selection_for_only)
+        self.only_selection.toggled.connect(self._only_toggled)
 
     # --- the panel contract ----------------------------------------------------
     def new_set(self, es: EmbeddingSet | None) -> None:
         self._set_texts("", "")
         self._search_rows = None
         self._applied = False
+        self._only = None
+        self.only_selection.blockSignals(True)
+        self.only_selection.setChecked(False)
+        self.only_selection.blockSignals(False)
         self.message.hide()
         self.model.set_table(es.metadata if es is not None else None)
         self.filter_edit.setPlaceholderText(filter_placeholder(es.metadata if es else None))
@@ -324,6 +337,13 @@ class TableView(Panel):
                 passes = np.zeros(es.count, dtype=bool)
                 passes[rows] = True
                 rows = found[passes[found]]
+        if self._only is not None:
+            if rows is None:
+                rows = self._only
+            else:
+                chosen = np.zeros(es.count, dtype=bool)
+                chosen[self._only] = True
+                rows = rows[chosen[rows]]
         if rows is None and self.model.shown_rows is None:
             self._update_count()
         else:
@@ -344,11 +364,26 @@ class TableView(Panel):
             return
         shown = self.model.rowCount()
         text = f"{shown:,} of {es.count:,} rows" if shown != es.count else f"{es.count:,} rows"
+        if self._only is not None:
+            text += " · selection only"
         others = [p for p in self.state.filter.parts if p.key != PART]
         if others:  # the charts filter the table too: say so, and how
             text += f" · {len(others)} chart filter{'s' if len(others) > 1 else ''}"
         self.count_label.setText(text)
         self.count_label.setToolTip("\n".join(f"{p.label}: {p.sql}" for p in others))
+
+    # --- selection only --------------------------------------------------------
+    def _only_toggled(self, on: bool) -> None:
+        self._only = np.asarray(self.state.selection, dtype=np.int64) if on else None
+        self._show_rows()
+
+    def _selection_for_only(self, rows: np.ndarray, source: object) -> None:
+        """A selection made elsewhere becomes the rows shown; one made here picks among
+        them, so the table does not shrink to the row just clicked."""
+        if self._only is None or source is self:
+            return
+        self._only = np.asarray(rows, dtype=np.int64)
+        self._show_rows()
 
     # --- selection sync --------------------------------------------------------
     def _table_selection_changed(self, *_: object) -> None:
