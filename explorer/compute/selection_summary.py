@@ -133,7 +133,7 @@ def summarise_selection(es: EmbeddingSet, rows: np.ndarray, colour_by: str | Non
         state.check()
         if words.matrix.shape[1]:
             terms = naming.rows_terms(words, rows, TOP_TERMS)
-    return SelectionSummary(int(len(rows)), int(es.count), column, shares, text, terms)
+    return SelectionSummary(len(rows), es.count, column, shares, text, terms)
 
 
 __all__ = ["CategoryShare", "SelectionSummary", "category_column", "category_shares", "groups_rows",

@@ -20,9 +20,9 @@ SUMMARY_DELAY_MS = 150  # a lasso being dragged changes the selection often: wai
 
 def summary_html(summary: SelectionSummary) -> str:
     """The summary as a few short lines: shares with the set's share beside them."""
-    parts = [f"<b>{summary.count:,} selected</b> "
-             f"<span style='color:gray'>of {summary.total:,} "
-             f"({summary.count / max(summary.total, 1):.1%})</span>"]
+    parts = [(f"<b>{summary.count:,} selected</b> "
+              f"<span style='color:gray'>of {summary.total:,} "
+              f"({summary.count / max(summary.total, 1):.1%})</span>")]
     if summary.column and summary.categories:
         shares = "<br>".join(
             f"{html.escape(c.name)} <b>{c.share:.0%}</b> "
