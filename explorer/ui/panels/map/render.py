@@ -16,7 +16,9 @@ marks stay on top.
 A selection of DIM_MIN_SELECTED rows or more works the same way, as one more condition on
 the rows drawn in colour: the unselected rows are drawn in the same faint grey under the
 selected ones, which keep their colouring, so what was picked reads against the whole map
-without hiding the rest. A single clicked item does not dim the map (browsing item by item
+without hiding the rest. Over a density image the selection then gets no dark marks (they
+would cover the colours that show it), and its "(other)" rows are not lightened. A single
+clicked item does not dim the map (browsing item by item
 would wash it out at every click); its ring marks it.
 """
 
@@ -143,8 +145,10 @@ def match_radius(layers: Layers, radius: float) -> float:
 
 
 def dims_selection(layers: Layers) -> bool:
-    """Whether the selection greys the rows outside it in this render."""
-    return layers.dim_unselected and len(layers.selection) >= DIM_MIN_SELECTED
+    """Whether the selection greys the rows outside it in this render (a selection of
+    every row leaves none to grey: its marks are then what shows it)."""
+    return layers.dim_unselected \
+        and DIM_MIN_SELECTED <= len(layers.selection) < len(layers.coords)
 
 
 def holds_back(layers: Layers) -> bool:
@@ -239,7 +243,8 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
         shown = kw["visible"]
         under = draw_base(layers, {**kw, "visible": shown & grey}, per_row, key, mode,
                           radius, alpha)
-        under[..., 3] = GREY_ALPHA[under[..., 3]]  # context: lighter
+        if not dims_selection(layers):  # context: lighter; but selected "(other)" rows
+            under[..., 3] = GREY_ALPHA[under[..., 3]]  # must read against the dimmed grey
         state.check()
         top = draw_base(layers, {**kw, "visible": shown & ~grey}, per_row, key, mode,
                         radius, alpha)
@@ -256,8 +261,11 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
     # a dark map).
     selected = ((225, 225, 225, 255) if layers.dark else (40, 40, 40, 255)) \
         if mode == "density" else (255, 255, 255, 255)
-    marked = [(layers.matches, MATCH, MATCH_EDGE, "halo", match_radius(layers, radius)),
-              (layers.selection, selected, (20, 20, 20, 255), "ring", radius)]
+    marked = [(layers.matches, MATCH, MATCH_EDGE, "halo", match_radius(layers, radius))]
+    if not (dims_selection(layers) and mode == "density"):
+        # over a dimmed density image the selection's own colours mark it; dark marks on
+        # every selected pixel would hide them
+        marked.append((layers.selection, selected, (20, 20, 20, 255), "ring", radius))
     for rows, colour, edge, style, r in marked:  # the selection is drawn over search matches
         if rows is None or not len(rows):
             continue

@@ -59,3 +59,22 @@ def test_selection_and_filter_combine_and_a_new_selection_is_not_served_from_the
     coloured = [np.array_equal(pixel(base, x, y), pixel(plain, x, y)) for x, y in XY]
     assert coloured == [False, False, True, True]
     assert cache[FILTER_CACHE]["passes"].tolist() == [False, False, True, True]
+
+
+def test_over_a_dimmed_density_image_the_selection_shows_its_colours_not_dark_marks():
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 40, size=(2000, 2)).astype(np.float32)  # crowds a 40x40 image
+    codes = (np.arange(2000) % 2).astype(np.int16)
+    colouring = Colouring("section", "categorical", codes=codes, labels=["games", "web"],
+                          counts=[1000, 1000])
+    selection = np.arange(0, 2000, 50, dtype=np.int64)
+
+    def render(dim):
+        layers = Layers(xy, None, (0.0, 40.0, 0.0, 40.0), SIZE, SIZE, colouring, None,
+                        frozenset(), 2, selection, None, {}, dim_unselected=dim)
+        return render_layers(layers, TaskState())
+
+    _base, overlay, (mode, _n) = render(True)
+    assert mode == "density" and overlay is None
+    _base, overlay, _info = render(False)  # not dimming: the dark marks are the selection
+    assert overlay is not None and (overlay[..., 3] > 0).any()
