@@ -16,10 +16,10 @@ marks stay on top.
 A selection of DIM_MIN_SELECTED rows or more works the same way, as one more condition on
 the rows drawn in colour: the unselected rows are drawn in the same faint grey under the
 selected ones, which keep their colouring, so what was picked reads against the whole map
-without hiding the rest. Over a density image the selection then gets no dark marks (they
-would cover the colours that show it), and its "(other)" rows are not lightened. A single
-clicked item does not dim the map (browsing item by item
-would wash it out at every click); its ring marks it.
+without hiding the rest. Where the map is crowded (density or blended discs) the selection
+then gets no rings (a pixel or two wide, they would cover the colours that show it), and
+its "(other)" rows are not lightened. A single clicked item does not dim the map (browsing
+item by item would wash it out at every click); its ring marks it.
 """
 
 from __future__ import annotations
@@ -262,9 +262,9 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
     selected = ((225, 225, 225, 255) if layers.dark else (40, 40, 40, 255)) \
         if mode == "density" else (255, 255, 255, 255)
     marked = [(layers.matches, MATCH, MATCH_EDGE, "halo", match_radius(layers, radius))]
-    if not (dims_selection(layers) and mode == "density"):
-        # over a dimmed density image the selection's own colours mark it; dark marks on
-        # every selected pixel would hide them
+    if not (dims_selection(layers) and mode in ("density", "blend")):
+        # over a dimmed crowded map the selection's own colours mark it; rings a pixel or
+        # two wide around every selected point would cover them
         marked.append((layers.selection, selected, (20, 20, 20, 255), "ring", radius))
     for rows, colour, edge, style, r in marked:  # the selection is drawn over search matches
         if rows is None or not len(rows):
