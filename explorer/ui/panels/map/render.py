@@ -44,6 +44,8 @@ FILTERED_OUT_ALPHA = np.rint(np.arange(256) * 0.55).astype(np.uint8)  # dark map
 UNCOLOURED = (33, 145, 140, 255)  # rows that pass, when the map has no colouring
 FILTER_CACHE = "filter"  # the sorted_cache entry of the filter's masks and arrays
 DIM_MIN_SELECTED = 2  # a selection this large dims the rows outside it
+SELECTED_RADIUS, SELECTED_ALPHA = 2.5, 0.9  # over a dimmed crowded map, selected rows are
+# discs big and firm enough to read their colour (a pixel each in a density image would not)
 
 
 @dataclass
@@ -236,6 +238,9 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
     radius, alpha = float(layers.radius), 1.0
     if mode == "points":
         mode, radius, alpha = raster.blend_style(n_in, *size, layers.radius)
+    crowd = (mode, radius, alpha)  # how the grey rows held back are drawn
+    if dims_selection(layers) and mode in ("density", "blend"):
+        mode, radius, alpha = "blend", max(radius, SELECTED_RADIUS), SELECTED_ALPHA
     grey = grey_codes(layers.colouring)
     if key == "categories" and grey.any() and "visible" in kw:
         # "(other)" and "(missing)" under the categories, lighter: blended in with them, a
@@ -253,16 +258,16 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
         base = draw_base(layers, kw, per_row, key, mode, radius, alpha)
     state.check()
     if holds_back(layers):
-        base = raster.composite_over(base, filtered_out(layers, mode, radius, alpha))
+        base = raster.composite_over(base, filtered_out(layers, *crowd))
         state.check()
     overlay = None
     # Rings around single points are white with a dark rim; over a density image a
     # white wash would read as "faded", so the selection is drawn dark there (light on
     # a dark map).
     selected = ((225, 225, 225, 255) if layers.dark else (40, 40, 40, 255)) \
-        if mode == "density" else (255, 255, 255, 255)
+        if crowd[0] == "density" else (255, 255, 255, 255)
     marked = [(layers.matches, MATCH, MATCH_EDGE, "halo", match_radius(layers, radius))]
-    if not (dims_selection(layers) and mode in ("density", "blend")):
+    if not (dims_selection(layers) and crowd[0] in ("density", "blend")):
         # over a dimmed crowded map the selection's own colours mark it; rings a pixel or
         # two wide around every selected point would cover them
         marked.append((layers.selection, selected, (20, 20, 20, 255), "ring", radius))
@@ -276,4 +281,4 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
         else:
             drawn = layer[..., 3] > 0
             overlay[drawn] = layer[drawn]
-    return base, overlay, (mode, n_in)
+    return base, overlay, (crowd[0], n_in)

@@ -27,13 +27,15 @@ def pixel(image, x, y):
 
 
 def test_unselected_rows_are_grey_and_faint_selected_rows_keep_their_colour():
+    """Selected rows keep their colour, drawn firmer and larger over the dimmed map (a pixel
+    each would not read at 63k)."""
     base, _overlay, _info = render_layers(layers_for(selection=[0, 1]), TaskState())
     plain, _o, _i = render_layers(layers_for(), TaskState())
     palette = palette_for(SECTIONS)
     for row, (x, y) in enumerate(XY):
         got, before = pixel(base, x, y), pixel(plain, x, y)
-        if row < 2:
-            np.testing.assert_array_equal(got, before)
+        if row < 2:  # in its colour, at least as firm as without a selection
+            assert got[3] >= before[3]
             assert np.abs(got[:3].astype(int) - palette[SECTIONS.codes[row]][:3]).max() <= 30
         else:  # dimmed, not hidden
             assert 0 < got[3] < 0.6 * before[3]
@@ -52,11 +54,18 @@ def test_selection_and_filter_combine_and_a_new_selection_is_not_served_from_the
     base, _o, _i = render_layers(layers_for(selection=[0, 1, 2], filtered=[1, 2, 3],
                                             cache=cache), TaskState())
     plain, _o, _i = render_layers(layers_for(), TaskState())
-    coloured = [np.array_equal(pixel(base, x, y), pixel(plain, x, y)) for x, y in XY]
+    palette = palette_for(SECTIONS)
+
+    def in_colour(image, row):
+        got = pixel(image, *XY[row])
+        return bool(np.abs(got[:3].astype(int) - palette[SECTIONS.codes[row]][:3]).max() <= 30
+                    and got[3] >= pixel(plain, *XY[row])[3])
+
+    coloured = [in_colour(base, row) for row in range(len(XY))]
     assert coloured == [False, True, True, False]  # selected and passing
     base, _o, _i = render_layers(layers_for(selection=[2, 3], filtered=[1, 2, 3], cache=cache),
                                  TaskState())
-    coloured = [np.array_equal(pixel(base, x, y), pixel(plain, x, y)) for x, y in XY]
+    coloured = [in_colour(base, row) for row in range(len(XY))]
     assert coloured == [False, False, True, True]
     assert cache[FILTER_CACHE]["passes"].tolist() == [False, False, True, True]
 
