@@ -36,6 +36,7 @@ from explorer.core.colouring import MISSING, Colouring
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.ui.panels.jobs import PanelJobs
+from explorer.ui.panels.map.render import DIM_MIN_SELECTED
 from explorer.ui.state import AppState, SelectMode
 from explorer.ui.widgets.error_line import error_text
 
@@ -47,6 +48,7 @@ STYLES = ((15, QFont.Weight.Bold, 255), (13, QFont.Weight.DemiBold, 245),
 HALO_PX = 3.0  # the outline of the map's background colour around each letter
 LABEL_CHARS = 40  # longer names are cut (the tooltip holds all of it)
 LAYER_Z = 30  # over the raster, the marks and the hover ring
+FADED_OPACITY = 0.3  # a label whose cluster has no row the filter or selection shows
 # methods whose maps are labelled only when the user asks: a PCA of text is one round cloud,
 # where HDBSCAN finds two or three clusters that say little (on the 63k Debian set: 2)
 LABELS_OFF_FOR = frozenset({"pca"})
@@ -95,6 +97,7 @@ class LabelLayer(QGraphicsObject):
         self.setZValue(LAYER_Z)
         self.setCursor(Qt.CursorShape.PointingHandCursor)  # over a label (its shape)
         self.images: list[QImage] = []  # per placed label
+        self.faded = np.zeros(0, bool)  # per placed label: drawn faint
         self.rects = np.zeros((0, 4))
         self.index = np.zeros(0, np.int64)
         self.note = ""
@@ -107,9 +110,12 @@ class LabelLayer(QGraphicsObject):
     def shape(self) -> QPainterPath:
         return self._shape
 
-    def show_labels(self, index: np.ndarray, rects: np.ndarray, images: list[QImage]) -> None:
+    def show_labels(self, index: np.ndarray, rects: np.ndarray, images: list[QImage],
+                    faded: np.ndarray | None = None) -> None:
+        """`faded`: per placed label, whether its cluster has no row the map shows in colour."""
         self.prepareGeometryChange()
         self.index, self.rects, self.images = index, rects, images
+        self.faded = np.zeros(len(images), bool) if faded is None else faded
         path = QPainterPath()
         for left, top, right, bottom in rects.tolist():
             path.addRect(QRectF(left, top, right - left, bottom - top))
@@ -129,8 +135,11 @@ class LabelLayer(QGraphicsObject):
         return int(self.index[hit[-1]]) if hit.size else -1
 
     def paint(self, painter: QPainter, _option, _widget=None) -> None:
-        for image, (left, top, _r, _b) in zip(self.images, self.rects.tolist()):
+        for image, (left, top, _r, _b), faded in zip(self.images, self.rects.tolist(),
+                                                      self.faded.tolist()):
+            painter.setOpacity(FADED_OPACITY if faded else 1.0)
             painter.drawImage(QPointF(left, top), image)
+        painter.setOpacity(1.0)
         if self.note:
             painter.drawImage(QPointF(8, 6), text_image(self.note, 2, self.dark_map()))
 
@@ -224,9 +233,12 @@ class MapLabels(QObject):
         self.widths = self.heights = np.zeros(0)
         self.images: dict[tuple[int, bool, float], QImage] = {}  # (candidate, dark, ratio)
         self.job_id: int | None = None
+        self._faded: tuple[object, np.ndarray] = (None, np.zeros(0, bool))  # (what, per candidate)
         self.wanted_colour = ""  # a cluster colouring to choose once the clusters arrive
         self._timer = QTimer(self, singleShot=True, interval=0)  # one placement per event
         self._timer.timeout.connect(self.place)
+        state.filterChanged.connect(lambda *_: self._timer.start())
+        state.selectionChanged.connect(lambda *_: self._timer.start())
         viewbox.sigRangeChanged.connect(lambda *_: self._timer.start())
         viewbox.sigResized.connect(lambda *_: self._timer.start())
         jobs.runner.jobProgress.connect(self._progress)
@@ -375,7 +387,34 @@ class MapLabels(QObject):
             if key not in self.images:
                 self.images[key] = text_image(self.label(i), int(cands.level[i]), dark, ratio)
             images.append(self.images[key])
-        self.layer.show_labels(self.placement.index, self.placement.rects, images)
+        faded = self.faded()
+        self.layer.show_labels(self.placement.index, self.placement.rects, images,
+                               faded[self.placement.index] if len(faded) else None)
+
+    def faded(self) -> np.ndarray:
+        """Per candidate, whether its cluster has none of the rows the map shows in colour
+        (those the filter lets through and, while a selection dims the map, the selected):
+        such a label is drawn faint, so the names read where the coloured points are."""
+        cands, result = self.candidates, self.result
+        if cands is None or result is None:
+            return np.zeros(0, bool)
+        shown = self.state.filter.rows
+        selection = np.asarray(self.state.selection, dtype=np.int64)
+        if len(selection) >= DIM_MIN_SELECTED:
+            shown = selection if shown is None else np.intersect1d(shown, selection)
+        if shown is None:
+            return np.zeros(len(cands), bool)
+        key = (id(self.state.filter), selection.tobytes(), id(result))
+        if self._faded[0] != key:
+            faded = np.ones(len(cands), bool)
+            for level in range(len(result.levels)):
+                ids = result.column(level)[shown]
+                held = np.zeros(len(result.levels[level].clusters), bool)
+                held[ids[ids >= 0]] = True
+                on_level = cands.level == level
+                faded[on_level] = ~held[cands.ident[on_level]]
+            self._faded = (key, faded)
+        return self._faded[1]
 
     def theme_changed(self) -> None:
         self.images = {}

@@ -317,3 +317,22 @@ def test_a_session_turns_the_labels_of_the_map_shown_off_and_names_by_its_column
     qtbot.waitUntil(lambda: view.labels.result is not None, timeout=JOB_TIMEOUT)
     assert view.labels.result.named_by in ("terms:id", "category:id")
     qtbot.waitUntil(lambda: view.colour.currentText() == "Clusters: coarse", timeout=30000)
+
+
+def test_labels_of_clusters_the_selection_or_filter_leaves_out_are_faint(qtbot, window,
+                                                                        blobs_file):
+    path, _xy = blobs_file
+    view = open_labelled(qtbot, window, path)
+    show(qtbot, view, QRectF(-40, -40, 180, 180))
+    labels, state = view.labels, window.state
+    assert not labels.layer.faded.any()  # nothing selected or filtered: every label firm
+    cands, result = labels.candidates, labels.result
+    first = int(labels.placement.index[0])
+    rows = result.rows(int(cands.level[first]), int(cands.ident[first]))
+    state.select(rows)
+    qtbot.waitUntil(lambda: labels.layer.faded.any(), timeout=5000)
+    for at, i in enumerate(labels.placement.index.tolist()):
+        members = result.rows(int(cands.level[i]), int(cands.ident[i]))
+        assert labels.layer.faded[at] == (not np.isin(members, rows).any()), i
+    state.select([])
+    qtbot.waitUntil(lambda: not labels.layer.faded.any(), timeout=5000)
