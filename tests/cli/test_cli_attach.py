@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from in_process import cli_error, cli_json
 
 from explorer.cli import run
 from explorer.core.library import Library
@@ -17,22 +18,6 @@ N = 40
 
 def vectors(n=N, seed=0):
     return np.random.default_rng(seed).normal(size=(n, 8)).astype(np.float32)
-
-
-def cli_json(capsys, *args):
-    code = run([*map(str, args), "--json"])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return json.loads(out)
-
-
-def cli_error(capsys, *args) -> str:
-    code = run([*map(str, args), "--json"])
-    out, err = capsys.readouterr()
-    assert code == 2 and out == "", (code, out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
 
 
 @pytest.fixture
@@ -104,8 +89,9 @@ def test_reimport_errors_are_one_line(vecs, tmp_path, capsys):
         "another file)")
     source = tmp_path / "texts.txt"
     source.write_text("the cat sat\n", encoding="utf-8")
-    from explorer.core.embedding_set import EmbeddingSet
     import pyarrow as pa
+
+    from explorer.core.embedding_set import EmbeddingSet
 
     Library().import_set(EmbeddingSet(vectors(), pa.table({"t": ["x"] * N}), name="made",
                                       format="encoded"))

@@ -5,7 +5,6 @@ sentences, made by our own `encode` and written to a Parquet file with the texts
 pipeline would; the same texts with random vectors are the mismatch.
 """
 
-import json
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from default_model import needs_minilm
+from in_process import cli_error, cli_json
 
 from explorer.cli import run
 from explorer.core.library import Library
@@ -27,22 +27,6 @@ ACTIONS = ["cooked a spicy curry for dinner", "won the championship final last n
            "fixed a bug in the database server", "painted the kitchen bright yellow",
            "sang loudly at the wedding", "lost the keys to the car"]
 SENTENCES = [f"{s} {a}." for s in SUBJECTS for a in ACTIONS]  # 100 distinct sentences
-
-
-def cli_json(capsys, *args):
-    code = run([*map(str, args), "--json"])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return json.loads(out)
-
-
-def cli_error(capsys, *args) -> str:
-    code = run([*map(str, args), "--json"])
-    out, err = capsys.readouterr()
-    assert code == 2 and out == "", (code, out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
 
 
 @pytest.fixture

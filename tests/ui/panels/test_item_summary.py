@@ -2,38 +2,23 @@
 size, its categories against the whole set's, and the words that set it apart."""
 
 import numpy as np
-import pyarrow as pa
 import pytest
+from articles import WAIT, N, open_articles, store_articles
 
-from explorer.core.embedding_set import EmbeddingSet
-from explorer.core.library import Library
-
-N, D = 600, 8
-WAIT = 30000
 TOPICS = ["chess", "rain", "goals"]
 
 
 @pytest.fixture
 def library(explorer_home):
-    rng = np.random.default_rng(7)
-    lib = Library(explorer_home)
-    lib.import_set(EmbeddingSet(
-        rng.normal(size=(N, D)).astype(np.float32),
-        pa.table({"id": [f"a{i}" for i in range(N)],
-                  "section": np.array(["games", "web", "art"])[np.arange(N) % 3],
-                  "text": [f"item about {TOPICS[i % 3]} and {TOPICS[i % 3]} openings"
-                           if i % 3 == 0 else f"item about {TOPICS[i % 3]}"
-                           for i in range(N)]}),
-        name="articles", format="test", id_column="id", text_column="text"))
-    return lib
+    return store_articles(explorer_home, {
+        "text": [f"item about {TOPICS[i % 3]} and {TOPICS[i % 3]} openings"
+                 if i % 3 == 0 else f"item about {TOPICS[i % 3]}" for i in range(N)]},
+        text_column="text")
 
 
 @pytest.fixture
 def win(qtbot, windows):
-    window = windows()
-    with qtbot.waitSignal(window.state.setChanged, timeout=WAIT):
-        window.open_library_set("articles")
-    return window
+    return open_articles(qtbot, windows)
 
 
 def test_a_selection_is_summarised_and_one_item_is_not(qtbot, win):

@@ -2,38 +2,22 @@
 too, the table shows what every part lets through, and its search stays its own."""
 
 import numpy as np
-import pyarrow as pa
 import pytest
+from articles import WAIT, N, open_articles, store_articles
 
-from explorer.core.embedding_set import EmbeddingSet
-from explorer.core.library import Library
 from explorer.ui.state import FilterPart
-
-N, D = 600, 8
-WAIT = 30000
 
 
 @pytest.fixture
 def library(explorer_home):
-    rng = np.random.default_rng(7)
-    lib = Library(explorer_home)
-    lib.import_set(EmbeddingSet(
-        rng.normal(size=(N, D)).astype(np.float32),
-        pa.table({"id": [f"a{i}" for i in range(N)],
-                  "section": np.array(["games", "web", "art"])[np.arange(N) % 3],
-                  "size": np.arange(N),
-                  "text": [f"item {i} about {['chess', 'rain', 'goals'][i % 3]}"
-                           for i in range(N)]}),
-        name="articles", format="test", id_column="id"))
-    return lib
+    return store_articles(explorer_home, {
+        "size": np.arange(N),
+        "text": [f"item {i} about {['chess', 'rain', 'goals'][i % 3]}" for i in range(N)]})
 
 
 @pytest.fixture
 def win(qtbot, windows):
-    window = windows()
-    with qtbot.waitSignal(window.state.setChanged, timeout=WAIT):
-        window.open_library_set("articles")
-    return window
+    return open_articles(qtbot, windows)
 
 
 def shown(view) -> list[int]:

@@ -2,27 +2,15 @@
 picks among those rows and keeps them shown; the filter still applies."""
 
 import numpy as np
-import pyarrow as pa
 import pytest
+from articles import WAIT, N, open_articles, store_articles
 
-from explorer.core.embedding_set import EmbeddingSet
-from explorer.core.library import Library
 from explorer.ui.state import FilterPart
-
-N, D = 600, 8
-WAIT = 30000
 
 
 @pytest.fixture
 def library(explorer_home):
-    rng = np.random.default_rng(7)
-    lib = Library(explorer_home)
-    lib.import_set(EmbeddingSet(
-        rng.normal(size=(N, D)).astype(np.float32),
-        pa.table({"id": [f"a{i}" for i in range(N)],
-                  "section": np.array(["games", "web", "art"])[np.arange(N) % 3]}),
-        name="articles", format="test", id_column="id"))
-    return lib
+    return store_articles(explorer_home)
 
 
 def shown(view) -> list[int]:
@@ -31,10 +19,7 @@ def shown(view) -> list[int]:
 
 @pytest.fixture
 def win(qtbot, windows):
-    window = windows()
-    with qtbot.waitSignal(window.state.setChanged, timeout=WAIT):
-        window.open_library_set("articles")
-    return window
+    return open_articles(qtbot, windows)
 
 
 def test_only_the_selection_is_shown_while_the_toggle_is_on(qtbot, win):

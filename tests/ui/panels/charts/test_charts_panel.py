@@ -4,16 +4,14 @@ the map, the table and the other charts follow, exactly as the same SQL typed in
 import numpy as np
 import pyarrow as pa
 import pytest
+from packages import WAIT, settle, store_packages
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 
-from explorer.core.embedding_set import EmbeddingSet
-from explorer.core.library import Library
 from explorer.ui.panels.charts.panel import part_key
 
-N, D = 3000, 8
-WAIT = 30000
+N = 3000
 SECTIONS = np.array(["games", "web", "science", "art", "sound"])
 PRIORITIES = np.array(["optional", "optional", "optional", "extra", "required"])
 
@@ -31,19 +29,7 @@ def metadata() -> pa.Table:
 
 @pytest.fixture
 def library(explorer_home):
-    rng = np.random.default_rng(4)
-    lib = Library(explorer_home)
-    lib.import_set(EmbeddingSet(rng.normal(size=(N, D)).astype(np.float32), metadata(),
-                                name="packages", format="test", id_column="id"))
-    return lib
-
-
-def settle(qtbot, win):
-    view = win.panels["charts"]
-    qtbot.waitUntil(lambda: not view.busy() and not win.table_view.jobs.running("filter")
-                    and set(view.widgets) == set(view.columns), timeout=WAIT)
-    qtbot.wait(20)
-    qtbot.waitUntil(lambda: not view.busy(), timeout=WAIT)
+    return store_packages(explorer_home, metadata())
 
 
 @pytest.fixture

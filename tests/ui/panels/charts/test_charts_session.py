@@ -6,16 +6,14 @@ import json
 import numpy as np
 import pyarrow as pa
 import pytest
+from packages import WAIT, D, settle, store_packages
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from explorer.core.embedding_set import EmbeddingSet
-from explorer.core.library import Library
 from explorer.core.session import Session, SetRef
 from explorer.ui.panels.charts.panel import part_key
 
-N, D = 1500, 8
-WAIT = 30000
+N = 1500
 
 
 def metadata() -> pa.Table:
@@ -30,17 +28,7 @@ def metadata() -> pa.Table:
 
 @pytest.fixture
 def library(explorer_home):
-    rng = np.random.default_rng(4)
-    lib = Library(explorer_home)
-    lib.import_set(EmbeddingSet(rng.normal(size=(N, D)).astype(np.float32), metadata(),
-                                name="packages", format="test", id_column="id"))
-    return lib
-
-
-def settle(qtbot, win):
-    view = win.panels["charts"]
-    qtbot.waitUntil(lambda: not view.busy() and set(view.widgets) == set(view.columns)
-                    and not win.table_view.jobs.running("filter"), timeout=WAIT)
+    return store_packages(explorer_home, metadata())
 
 
 def open_session(qtbot, win, path) -> list[str]:
