@@ -26,6 +26,7 @@ class SelectMode(Enum):
     ADD = "add"
     SUBTRACT = "subtract"
     INTERSECT = "intersect"
+    TOGGLE = "toggle"  # selected rows leave, the others join (a Ctrl-click)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class NeighbourMarks:
     label: str = ""
 
     @classmethod
-    def of(cls, query_rows, rows, label: str = "") -> "NeighbourMarks":
+    def of(cls, query_rows, rows, label: str = "") -> NeighbourMarks:
         return cls(np.asarray(query_rows, dtype=np.int64).reshape(-1),
                    np.asarray(rows, dtype=np.int64).reshape(-1), label)
 
@@ -145,6 +146,11 @@ class AppState(QObject):
     planeChanged = Signal(object)  # ConceptPlane, once computed
     openSetRequested = Signal(str)  # library id of a set to show
     libraryChanged = Signal(str)  # a set was added or changed in the library (its id)
+    # what an item's context menu asks for; each carries the rows it is about
+    queryRequested = Signal(object)  # neighbours of these rows (one: the item; more: centroid)
+    selectNeighboursRequested = Signal(object)  # select these rows and their neighbours
+    poleRequested = Signal(str, object)  # "A" or "B": these rows are that concept pole
+    contrastRequested = Signal(object)  # a concept direction from these rows to the rest
 
     def __init__(self) -> None:
         super().__init__()
@@ -182,6 +188,8 @@ class AppState(QObject):
             rows = np.setdiff1d(self.selection, rows)
         elif mode is SelectMode.INTERSECT:
             rows = np.intersect1d(self.selection, rows)
+        elif mode is SelectMode.TOGGLE:
+            rows = np.setxor1d(self.selection, rows, assume_unique=True)
         if np.array_equal(rows, self.selection):
             return
         self.selection = rows
@@ -270,3 +278,21 @@ class AppState(QObject):
 
     def library_changed(self, set_id: str = "") -> None:
         self.libraryChanged.emit(set_id)
+
+    def request_query(self, rows) -> None:
+        """Ask the neighbours panel to search from these rows."""
+        self.queryRequested.emit(np.asarray(rows, dtype=np.int64).reshape(-1))
+
+    def request_select_neighbours(self, rows) -> None:
+        """Ask the neighbours panel to select these rows and their neighbours."""
+        self.selectNeighboursRequested.emit(np.asarray(rows, dtype=np.int64).reshape(-1))
+
+    def request_pole(self, pole: str, rows) -> None:
+        """Ask the concepts panel to take these rows as pole `pole` ("A" or "B")."""
+        if pole not in ("A", "B"):
+            raise ValueError(f"a concept pole is A or B, not {pole!r}")
+        self.poleRequested.emit(pole, np.asarray(rows, dtype=np.int64).reshape(-1))
+
+    def request_contrast(self, rows) -> None:
+        """Ask the concepts panel for the direction from these rows to the rest of the set."""
+        self.contrastRequested.emit(np.asarray(rows, dtype=np.int64).reshape(-1))

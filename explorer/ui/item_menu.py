@@ -1,0 +1,111 @@
+"""The context menu of an item, the same on map points, table rows and list entries.
+
+A right-click never changes the selection. The menu acts on the selection when the item
+under the pointer is part of it, and on that one item otherwise (as file managers do), and
+says which in its entries. Its actions are requests on AppState that the panels answer,
+so the views that open it need not know the neighbours or concepts panels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QMenu, QWidget
+
+from explorer.core.source_files import source_file
+from explorer.ui.state import AppState, SelectMode
+
+MAX_COPIED = 100_000  # rows copied to the clipboard at once
+
+
+def menu_rows(state: AppState, row: int) -> np.ndarray:
+    """The rows a menu opened on `row` acts on: the selection if `row` is in it, else `row`."""
+    selection = state.selection
+    at = int(np.searchsorted(selection, row))
+    if at < len(selection) and int(selection[at]) == row:
+        return selection.copy()
+    return np.array([row], dtype=np.int64)
+
+
+def item_menu(state: AppState, row: int, parent: QWidget | None = None) -> QMenu | None:
+    """The menu for item `row` of the open set (None when no set is open or `row` is not
+    an item); the caller pops it up where the pointer is, and it deletes itself once closed."""
+    es = state.embedding_set
+    if es is None or not 0 <= row < es.count:
+        return None
+    rows = menu_rows(state, row)
+    many = len(rows) > 1
+    what = f"the {len(rows):,} selected" if many else "this item"
+    menu = QMenu(parent)
+    menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right-click
+    menu.setToolTipsVisible(True)
+    menu.setTitle(es.label(row))
+
+    def add(text: str, slot, tip: str = "", enabled: bool = True) -> None:
+        action = menu.addAction(text, slot)
+        action.setToolTip(tip)
+        action.setEnabled(enabled)
+
+    add(f"Find neighbours of {what}", lambda: state.request_query(rows),
+        "Search the set's own space (for several items, from their mean vector)")
+    add(f"Select {what} and neighbours", lambda: state.request_select_neighbours(rows),
+        "The selection becomes these items and their nearest neighbours")
+    menu.addSeparator()
+    add(f"Use {what} as concept pole A", lambda: state.request_pole("A", rows))
+    add(f"Use {what} as concept pole B", lambda: state.request_pole("B", rows))
+    add(f"Compare {what} with the rest", lambda: state.request_contrast(rows),
+        "A concept direction from these items to the rest of the set, checked as any concept",
+        enabled=len(rows) < es.count)
+    menu.addSeparator()
+    only_this = len(state.selection) == 1 and int(state.selection[0]) == row
+    if many or only_this:
+        add("Remove from the selection",
+            lambda: state.select(rows, SelectMode.SUBTRACT, source=parent))
+    elif len(state.selection):
+        add("Add to the selection", lambda: state.select(rows, SelectMode.ADD, source=parent))
+    if not only_this:
+        add("Select only this item", lambda: state.select([row], source=parent))
+    menu.addSeparator()
+    add("Copy id" + ("s" if many else ""), lambda: copy_ids(state, rows),
+        "One per line" if many else "")
+    text_tip = "" if es.text_column else "This set has no text column"
+    add("Copy text" + ("s" if many else ""), lambda: copy_texts(state, rows), text_tip,
+        enabled=bool(es.text_column or es.label_column))
+    source = source_file(es, row)
+    add("Open source file", lambda: open_source(source.path), source.problem or str(source.path),
+        enabled=source.path is not None)
+    return menu
+
+
+def copy_ids(state: AppState, rows: np.ndarray) -> None:
+    """The items' ids (their row number when the set has no id column), one per line."""
+    es = state.embedding_set
+    if es is None:
+        return
+    rows = rows[:MAX_COPIED]
+    if es.id_column:
+        values = es.metadata.column(es.id_column).take(rows).to_pylist()
+        lines = [f"#{r}" if v is None else str(v) for r, v in zip(rows.tolist(), values)]
+    else:
+        lines = [str(r) for r in rows.tolist()]
+    QGuiApplication.clipboard().setText("\n".join(lines))
+
+
+def copy_texts(state: AppState, rows: np.ndarray) -> None:
+    """The items' texts (their labels when the set has no text), one per line."""
+    es = state.embedding_set
+    if es is None:
+        return
+    column = es.text_column or es.label_column
+    if not column:
+        return
+    values = es.metadata.column(column).take(rows[:MAX_COPIED]).to_pylist()
+    QGuiApplication.clipboard().setText(
+        "\n".join("" if v is None else " ".join(str(v).split()) for v in values))
+
+
+def open_source(path) -> None:
+    """Hand the item's file to the desktop (checked by core.source_files first)."""
+    if path is not None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
