@@ -24,6 +24,10 @@ from explorer.core.jobs import TaskState
 
 TOP_CATEGORIES = 5
 TOP_TERMS = 8
+NAME_TERMS = 3  # terms in a selection's name
+NAME_SHARE = 0.8  # a category this much of the selection, and
+NAME_LIFT = 1.5  # this many times commoner in it than in the set, names it
+NAME_LENGTH = 40  # characters: a name is a pole's label under the axis
 
 _words_lock = threading.Lock()
 _words_cache: dict[str, tuple[EmbeddingSet, naming.Words]] = {}  # one set: the last asked
@@ -54,6 +58,19 @@ class SelectionSummary:
     categories: tuple[CategoryShare, ...]
     text_column: str | None
     terms: tuple[str, ...]
+
+    def name(self) -> str:
+        """A short name for the selection (a concept pole's, say): the category nearly all
+        of it shares when that sets it apart, else its first terms, else its size."""
+        top = self.categories[0] if self.categories else None
+        if top is not None and top.share >= NAME_SHARE and top.lift >= NAME_LIFT:
+            name = top.name if top.share == 1 else f"mostly {top.name}"
+        elif self.terms:
+            name = ", ".join(self.terms[:NAME_TERMS])
+        else:
+            return f"selection of {self.count:,}"
+        name = " ".join(name.split())
+        return name if len(name) <= NAME_LENGTH else name[:NAME_LENGTH - 1] + "…"
 
     def lines(self) -> list[str]:
         """Plain text, as the CLI or a tooltip would show it."""

@@ -59,3 +59,15 @@ def test_a_cancelled_job_stops():
     state.cancel()
     with pytest.raises(Cancelled):
         ss.summarise_selection(demo_set(), np.arange(5), state=state)
+
+
+def test_a_selection_is_named_by_its_category_else_its_terms_else_its_size():
+    es = demo_set()
+    assert ss.summarise_selection(es, np.arange(20)).name() == "python"  # all of them
+    mostly = ss.summarise_selection(es, np.concatenate([np.arange(20), [25, 26]])).name()
+    assert mostly == "mostly python"  # 91%, against 20% of the set
+    mixed = ss.summarise_selection(es, np.arange(20, 100, 2))  # c, rust, go as in the set
+    assert mixed.name() == ", ".join(mixed.terms[:3]) and mixed.terms
+    plain = EmbeddingSet(vectors=np.zeros((10, 2), np.float32),
+                         metadata=pa.table({"n": np.arange(10)}), name="p")
+    assert ss.summarise_selection(plain, np.arange(4)).name() == "selection of 4"

@@ -20,7 +20,8 @@ from explorer.compute.concepts.bins import (BINS, EMPTY_GREY, MAX_CATEGORIES, TO
                                             bin_scores, colour_columns, count_between,
                                             float32_bounds, rows_between, split_by)
 from explorer.compute.concepts.build import (component, define, fit_probe, from_extremes,
-                                             from_rows, from_texts, from_where, probe)
+                                             from_rest, from_rows, from_texts, from_where,
+                                             probe)
 from explorer.compute.concepts.direction import METHODS, Direction, Validity, check_dim
 from explorer.compute.concepts.groups import check_rows, where_rows
 from explorer.compute.concepts.overlap import Entanglement, entanglement
@@ -38,7 +39,7 @@ from explorer.compute.concepts.validity import (MEAN_COSINE_WARN, NORM_SPEARMAN_
 __all__ = [
     "Direction", "Validity", "Entanglement", "RemovalEffect", "SideBySide", "DirectionStore",
     "METHODS", "KIND", "JSON_FORMAT", "JSON_VERSION", "MEAN_COSINE_WARN", "NORM_SPEARMAN_WARN",
-    "SMALL_GROUP", "define", "from_texts", "from_rows", "from_where", "from_extremes", "probe",
+    "SMALL_GROUP", "define", "from_texts", "from_rows", "from_rest", "from_where", "from_extremes", "probe",
     "fit_probe", "component", "combine", "orthogonalise", "scores", "score_matrix", "represent",
     "validate", "heldout_accuracy", "pole_accuracy", "numeric_columns", "column_values",
     "top_items", "describe", "entanglement", "removal_basis", "remove_directions",

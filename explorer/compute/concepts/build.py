@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from explorer.compute.concepts.direction import Direction, shorten
-from explorer.compute.concepts.groups import (cap_rows, sample_groups, two_groups, training_xy,
-                                              where_rows)
+from explorer.compute.concepts.groups import (cap_rows, check_rows, sample_groups, two_groups,
+                                              training_xy, where_rows)
 from explorer.compute.concepts.scoring import mean_representation, represent
 from explorer.compute.vectors import unit
 from explorer.core.embedding_set import EmbeddingSet
@@ -103,6 +103,27 @@ def from_rows(es: EmbeddingSet, rows_a, rows_b, name: str | None = None,
     return _new(es, name or f"{label_a} → {label_b}", vector, "groups",
                 {**_rows_definition(a, b), "threshold": threshold}, label_a, label_b,
                 groups=(a, b))
+
+
+def from_rest(es: EmbeddingSet, rows, name: str | None = None,
+              label: str | None = None) -> Direction:
+    """From the rest of the set (pole A, low scores) to `rows` (pole B, high scores): what
+    sets these items apart, as `from_rows` over every other row. High is the group's end so
+    that the items scoring highest are those most like it, selected or not.
+
+    The definition says `rest` and keeps the group's rows when few, so a later check can
+    find both groups again although the rest is never stored.
+    """
+    b = check_rows(es, rows, "the group")
+    if b.size >= es.count:
+        raise InputError("every item is in the group: there is no rest to compare it with")
+    a = np.setdiff1d(np.arange(es.count, dtype=np.int64), b, assume_unique=True)
+    label = label or f"{b.size:,} items"
+    d = from_rows(es, a, b, name or f"{label} vs the rest", label_a="the rest", label_b=label)
+    d.definition = {"rest": True, "n_a": int(a.size), "n_b": int(b.size),
+                    **({"rows_b": b.tolist()} if b.size <= ROWS_KEPT else {}),
+                    "threshold": d.definition["threshold"]}
+    return d
 
 
 def from_where(es: EmbeddingSet, where_a: str, where_b: str, name: str | None = None,

@@ -16,8 +16,8 @@ from scipy import stats
 
 from explorer.compute.concepts.build import encode_poles, logistic_model
 from explorer.compute.concepts.direction import Direction, Validity, check_dim
-from explorer.compute.concepts.groups import (cap_rows, sample_groups, training_xy, two_groups,
-                                              where_rows)
+from explorer.compute.concepts.groups import (cap_rows, check_rows, sample_groups, training_xy,
+                                              two_groups, where_rows)
 from explorer.compute.concepts.scoring import mean_representation, score_matrix
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
@@ -90,6 +90,10 @@ def _groups_for(es: EmbeddingSet, d: Direction, rows_a, rows_b):
     if d.method in ("groups", "probe") and "rows_a" in spec and "rows_b" in spec \
             and d.set_id == es.library_id:
         return two_groups(es, spec["rows_a"], spec["rows_b"])
+    if d.method == "groups" and spec.get("rest") and "rows_b" in spec \
+            and d.set_id == es.library_id:  # a group against the rest (`from_rest`)
+        b = check_rows(es, spec["rows_b"], "the group")
+        return two_groups(es, np.setdiff1d(np.arange(es.count), b, assume_unique=True), b)
     return None
 
 
