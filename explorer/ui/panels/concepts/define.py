@@ -314,6 +314,63 @@ class DefinePanel(QWidget):
             self.group_labels[pole].setText(text)
             self.item_labels[pole].setText(text)
 
+    # --- what an item's menu asks for -------------------------------------------------
+    def set_pole(self, pole: str, rows) -> None:
+        """Take `rows` as pole `pole` (an item's menu asked): the method that fits, two
+        items when each pole is one item, else two selections; nothing is built yet."""
+        rows = np.unique(np.asarray(rows, dtype=np.int64).ravel())
+        if self.context.es is None or rows.size == 0:
+            return
+        self.rows[pole] = rows
+        other = self.rows["B" if pole == "A" else "A"]
+        single = rows.size == 1 and (other is None or other.size == 1)
+        self.method.setCurrentText(ITEMS if single else SELECTION)
+        self._update_group_labels()
+        self.message.clear_error()
+        what = self.group_labels[pole].text()
+        if other is None:
+            self.status.setText(f"Pole {pole} is {what}. Choose the other pole the same way "
+                                "(or select items and press its button), then Create.")
+        elif (both := np.intersect1d(rows, other)).size:
+            self.status.setText(f"Pole {pole} is {what}, but {both.size:,} of them are in the "
+                                "other pole too: an item can only be on one side.")
+        else:
+            self.status.setText(f"Pole {pole} is {what}. Both poles are set: press Create.")
+
+    def compare_with_rest(self, rows) -> None:
+        """The direction from the rest of the set to `rows`, named after what they have in
+        common, checked and saved like any other, in a job (the newest build wins)."""
+        es = self.context.es
+        if es is None:
+            return
+        rows = np.unique(np.asarray(rows, dtype=np.int64).ravel())
+        if rows.size == 0:
+            self.message.show_error(InputError("select some items first, then compare them "
+                                               "with the rest"))
+            return
+        if rows.size >= es.count:
+            self.message.show_error(InputError("every item is selected: there is no rest to "
+                                               "compare them with"))
+            return
+        self.message.clear_error()
+        self.status.setText(f"Building: {rows.size:,} items against the rest…")
+        colour_by = self.state.colour_by or None
+
+        def work(state):
+            from explorer.compute import concepts as cc
+            from explorer.compute.selection_summary import summarise_selection
+
+            state.status("Naming the items")
+            label = summarise_selection(es, rows, colour_by, state=state).name()
+            state.status("Building the direction")
+            d = cc.from_rest(es, rows, label=label)
+            state.status(f"Checking {d.name}")
+            d.validity = cc.validate(es, d, state=state.sub(0.3, 1.0))
+            return d
+
+        self.build_job.submit(f"Comparing {rows.size:,} items with the rest", work,
+                              on_done=self._built, on_error=self.message.show_error)
+
     # --- creating --------------------------------------------------------------------------
     def recipe(self) -> Recipe:
         """The form as a Recipe; InputError says what is missing."""
@@ -358,13 +415,13 @@ class DefinePanel(QWidget):
         self.message.clear_error()
         self.status.setText("Building and checking the direction…")
 
-        def done(direction) -> None:
-            self.status.setText(f"Saved “{direction.name}”")
-            self.context.save(direction)
-            self.created.emit(direction)
+        self.build_job.submit("Building a concept direction", recipe.build, es,
+                              on_done=self._built, on_error=self.message.show_error)
 
-        self.build_job.submit("Building a concept direction", recipe.build, es, on_done=done,
-                              on_error=self.message.show_error)
+    def _built(self, direction) -> None:
+        self.status.setText(f"Saved “{direction.name}”")
+        self.context.save(direction)
+        self.created.emit(direction)
 
     def _build_ended(self) -> None:
         """A cancelled or failed build leaves no 'building…' behind (a result, delivered

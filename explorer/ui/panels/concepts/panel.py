@@ -92,6 +92,8 @@ class ConceptsView(Panel):
         self.entanglement = EntanglementTab(state, self.jobs, self.context)
         self.removal = RemovalTab(state, self.jobs, self.context, context.library)
         state.planeRequested.connect(self.plane_requested)
+        state.poleRequested.connect(self.pole_requested)
+        state.contrastRequested.connect(self.contrast_requested)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for widget, title, tip in (
@@ -238,6 +240,27 @@ class ConceptsView(Panel):
                                       f"Delete “{d.name}” from this set?")
         if answer == QMessageBox.StandardButton.Yes:
             self.context.delete(d.name)
+
+    # --- what an item's menu asks for -------------------------------------------------
+    def pole_requested(self, pole: str, rows) -> None:
+        """Fill that pole of the Define form and show it; the user still presses Create
+        (the name, a probe or a column to check against may be wanted first)."""
+        if self.es is None:
+            return
+        self.define.set_pole(pole, rows)
+        self._come_forward()
+
+    def contrast_requested(self, rows) -> None:
+        """Build, check and save the direction from the rest of the set to `rows`; the Axis
+        tab shows it once saved (as after Create)."""
+        if self.es is None:
+            return
+        self.define.compare_with_rest(rows)
+        self._come_forward()
+
+    def _come_forward(self) -> None:
+        self.show_tab("define")
+        self.state.request_view(self.key)
 
     # --- the concept plane --------------------------------------------------------------
     def plane_requested(self) -> None:

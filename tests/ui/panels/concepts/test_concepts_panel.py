@@ -181,3 +181,61 @@ def test_a_plane_asked_for_before_the_directions_are_read_comes_once_they_are(qt
 def test_errors_of_the_panel_show_in_it(qtbot, view):
     view.show_plane()  # no directions yet
     assert view.error_line.isVisible() and "two directions" in view.error_line.text()
+
+
+# --- what an item's menu asks for ----------------------------------------------------------
+def test_a_pole_request_fills_the_form_and_builds_nothing(qtbot, view, planted):
+    _, es, *_ = planted
+    state, define = view.state, view.define
+    view.show_tab("axis")
+    with qtbot.waitSignal(state.viewRequested, timeout=WAIT) as asked:
+        state.request_pole("A", [5])
+    assert asked.args == ["concepts"] and view.tabs.currentWidget() is define
+    assert define.method.currentText() == cd.ITEMS  # one item, and B is not set
+    assert define.item_labels["A"].text() == f"#5 {es.label(5)}"
+    assert define.item_labels["B"].text() == "not set" and "Choose the other" in define.status.text()
+    state.request_pole("B", [9, 7, 8])
+    assert define.method.currentText() == cd.SELECTION  # a group: two selections
+    assert define.group_labels["B"].text() == "3 items"
+    assert define.group_labels["A"].text() == f"#5 {es.label(5)}"
+    assert "press Create" in define.status.text()
+    state.request_pole("B", [6])
+    assert define.method.currentText() == cd.ITEMS  # both poles one item each
+    state.request_pole("B", [5, 6])
+    assert "in the other pole too" in define.status.text()
+    assert state.selection.size == 0  # the form took the rows, not the selection
+    qtbot.wait(100)  # (nothing may be building: no timed assertion, only none running)
+    assert not define.build_job.running() and not view.context.directions
+    state.request_pole("B", [7, 8, 9])
+    d = create(qtbot, view, cd.SELECTION, "five to three")
+    expected = cc.from_rows(es, [5], [7, 8, 9])
+    np.testing.assert_allclose(d.vector, expected.vector, atol=1e-6)
+
+
+def test_compare_with_the_rest_builds_checks_and_saves_a_direction(qtbot, view, planted):
+    _, es, *_ = planted
+    state = view.state
+    side = np.asarray(es.metadata.column("side").to_pylist())
+    rows = np.flatnonzero(side == "right")
+    state.select(rows)
+    state.request_contrast(state.selection)
+    assert view.tabs.currentWidget() is view.define  # while it builds
+    qtbot.waitUntil(lambda: view.context.current is not None, timeout=WAIT)
+    d = view.context.current
+    assert (d.name, d.label_a, d.label_b) == ("right vs the rest", "the rest", "right")
+    qtbot.waitUntil(lambda: view.tabs.currentWidget() is view.axis, timeout=WAIT)
+    assert cc.DirectionStore(es).names() == ["right vs the rest"]
+    rest = np.setdiff1d(np.arange(N), rows)
+    np.testing.assert_allclose(d.vector, cc.from_rows(es, rest, rows).vector, atol=1e-6)
+    assert d.validity.n_b == rows.size and d.validity.heldout_balanced_accuracy > 0.9
+    s = cc.scores(es, d)
+    assert s[rows].mean() > s[rest].mean()
+    assert state.selection.tolist() == rows.tolist() and state.colour_by == ""
+
+
+def test_compare_with_the_rest_refuses_no_items_and_every_item(qtbot, view):
+    view.state.request_contrast([])
+    assert "Select some items first" in view.define.message.text()
+    view.state.request_contrast(np.arange(N))
+    assert "Every item is selected: there is no rest" in view.define.message.text()
+    assert not view.define.build_job.running()
