@@ -23,6 +23,7 @@ from explorer.compute.concepts import (BINS, EMPTY_GREY, Binned, Split, count_be
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.concepts.validity_text import fmt
 from explorer.ui.panels.jobs import PanelJobs
+from explorer.ui.selection_gestures import SHAPE_HELP, shape_mode
 from explorer.ui.state import AppState, SelectMode
 from explorer.ui.widgets.dock_widgets import WrappingBox, wrapping
 from explorer.ui.widgets.plot import plain_axes
@@ -40,8 +41,8 @@ BRUSH_EDGE = (205, 140, 0)
 BRUSH_HINT = ("<span style='color:gray'>Drag across the plot to select the items in a score "
               "range</span>")
 PLOT_TIP = ("How many items score in each of {bins} equal score ranges. Drag across the plot to "
-            "select the items whose score lies in a range, bounds included (hold Shift on "
-            "release to add them to the selection); drag the band or its edges to change it.")
+            "select the items whose score lies in a range, bounds included (on release: "
+            + SHAPE_HELP + "); drag the band or its edges to change it.")
 
 
 def viridis(t: float) -> tuple[int, int, int]:
@@ -340,8 +341,7 @@ class AxisHistogram:
         if self._setting_region or self.binned is None:
             return
         lo, hi = self.region.getRegion()
-        add = bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
-        self.set_brush(lo, hi, SelectMode.ADD if add else SelectMode.REPLACE)
+        self.set_brush(lo, hi, shape_mode(QApplication.keyboardModifiers()))
 
     def _count_label(self, lo: float, hi: float) -> None:
         if self.binned is None:

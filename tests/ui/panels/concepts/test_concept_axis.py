@@ -7,6 +7,8 @@ import pyarrow as pa
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtWidgets import QApplication, QMenu
 
 from explorer.compute import concepts as cc
 from explorer.compute.concepts import bins as concept_bins
@@ -182,6 +184,28 @@ def test_dragging_across_the_plot_brushes(qtbot, tab_jobs, planted):
     np.testing.assert_array_equal(state.selection, np.flatnonzero((s >= lo) & (s <= hi)))
 
 
+def test_a_ctrl_drag_takes_the_range_away_from_the_selection(qtbot, tab_jobs, planted):
+    es, _ = planted
+    state, context, tab = open_tab(qtbot, tab_jobs, es)
+    s = cc.scores(es, context.current).astype(np.float64)
+    plot = tab.plot
+    view = plot.getPlotItem().getViewBox()
+    x0, x1 = np.percentile(s, [30, 60])
+    state.select(np.arange(N), source="map")
+
+    def at(x):
+        return plot.mapFromScene(view.mapViewToScene(QPointF(x, 3.0)))
+
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    QTest.mousePress(plot.viewport(), Qt.MouseButton.LeftButton, ctrl, at(x0))
+    for f in np.linspace(0, 1, 6)[1:]:
+        QTest.mouseMove(plot.viewport(), at(x0 + f * (x1 - x0)))
+    with qtbot.waitSignal(state.selectionChanged, timeout=WAIT):
+        QTest.mouseRelease(plot.viewport(), Qt.MouseButton.LeftButton, ctrl, at(x1))
+    lo, hi = tab.brush_range
+    np.testing.assert_array_equal(state.selection, np.flatnonzero((s < lo) | (s > hi)))
+
+
 def test_large_sets_brush_in_a_job(qtbot, tab_jobs, planted, monkeypatch):
     es, _ = planted
     monkeypatch.setattr(concept_axis_histogram, "DIRECT_ROWS", 10)
@@ -211,6 +235,46 @@ def test_lists_make_the_current_item_and_mark_it(qtbot, tab_jobs, planted):
     assert tab.hover_line.value() == pytest.approx(float(s[state.hover]))
     state.set_current(-1)
     assert not tab.current_line.isVisible()
+
+
+def test_list_clicks_select_as_on_the_map_and_a_right_click_keeps_the_selection(
+        qtbot, tab_jobs, planted):
+    es, _ = planted
+    state, context, tab = open_tab(qtbot, tab_jobs, es)
+    table = tab.high_table
+    listed = listed_rows(table)
+    lasso = np.setdiff1d(np.arange(100, 224), listed)  # 124 items picked on the map
+    state.select(lasso, source="map")
+
+    def click(position, button=Qt.MouseButton.LeftButton, keys=Qt.KeyboardModifier.NoModifier):
+        at = table.visualRect(table.rows_model.index(position, 1)).center()
+        qtbot.mouseClick(table.viewport(), button, keys, at)
+        if button == Qt.MouseButton.RightButton:  # the menu event a desktop sends after it
+            QApplication.sendEvent(table.viewport(), QContextMenuEvent(
+                QContextMenuEvent.Reason.Mouse, at, table.viewport().mapToGlobal(at)))
+
+    def highlighted() -> list[int]:
+        return sorted(listed[i.row()] for i in table.selectionModel().selectedRows())
+
+    click(3, Qt.MouseButton.RightButton)
+    menus = [m for m in tab.findChildren(QMenu) if m.isVisible()]
+    assert len(menus) == 1 and "Find neighbours of this item" in [a.text() for a in
+                                                                  menus[0].actions()]
+    menus[0].close()
+    assert state.selection.tolist() == lasso.tolist() and state.current == -1
+    assert highlighted() == []
+    click(3)
+    assert state.selection.tolist() == [listed[3]] and state.current == listed[3]
+    click(5, keys=Qt.KeyboardModifier.ShiftModifier)
+    assert state.selection.tolist() == sorted([listed[3], listed[5]])
+    assert highlighted() == sorted([listed[3], listed[5]])
+    click(3, keys=Qt.KeyboardModifier.ControlModifier)
+    assert state.selection.tolist() == [listed[5]] and highlighted() == [listed[5]]
+    click(5, Qt.MouseButton.RightButton)  # on a selected item: the menu acts on the selection
+    menus = [m for m in tab.findChildren(QMenu) if m.isVisible()]
+    assert "Remove from the selection" in [a.text() for a in menus[-1].actions()]
+    menus[-1].close()
+    assert state.selection.tolist() == [listed[5]]
 
 
 def test_colouring_the_map_gives_it_the_scores(qtbot, tab_jobs, planted):
