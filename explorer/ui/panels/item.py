@@ -1,6 +1,7 @@
 """The item inspector: everything known about the row the user is looking at, and, while
 more than one item is selected, what the selection is (its summary, computed in a job:
-reading the texts' words takes seconds on a big set, so the UI never waits for it)."""
+reading the texts' words takes seconds on a big set, so the UI never waits for it), with a
+button that asks the Concepts panel what sets the selection apart from the rest."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import html
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QTextBrowser, QToolButton, QVBoxLayout, QWidget
 
 from explorer.compute.selection_summary import SelectionSummary, summarise_selection
 from explorer.core.embedding_set import EmbeddingSet
@@ -16,6 +17,8 @@ from explorer.ui.panels.base import Area, Panel, PanelContext
 
 SUMMARY_MIN = 2  # a selection this large is summarised
 SUMMARY_DELAY_MS = 150  # a lasso being dragged changes the selection often: wait for it
+CONTRAST_TIP = ("A concept direction from the rest of the set to the selected items, checked "
+                "and saved like any concept (Concepts panel)")
 
 
 def summary_html(summary: SelectionSummary) -> str:
@@ -56,10 +59,21 @@ class ItemView(Panel):
         self.summary.setStyleSheet("QLabel#selection-summary { padding: 4px; "
                                    "border-bottom: 1px solid palette(mid); }")
         self.summary.hide()
+        self.contrast_button = QToolButton(text="Compare with the rest")
+        self.contrast_button.setAutoRaise(True)
+        self.contrast_button.setToolTip(CONTRAST_TIP)
+        self.contrast_button.clicked.connect(
+            lambda: self.state.request_contrast(self.state.selection))
+        self.contrast_button.hide()
+        actions = QHBoxLayout()
+        actions.setContentsMargins(0, 0, 0, 0)
+        actions.addStretch(1)
+        actions.addWidget(self.contrast_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.error_line)
         layout.addWidget(self.summary)
+        layout.addLayout(actions)
         layout.addWidget(self.browser)
         self._summary_timer = QTimer(self, singleShot=True, interval=SUMMARY_DELAY_MS)
         self._summary_timer.timeout.connect(self.summarise)
@@ -88,8 +102,14 @@ class ItemView(Panel):
             self.jobs.cancel("summary")
             self._summarised = None
             self.summary.hide()
+            self.contrast_button.hide()
             return
         self._summarised = rows
+        every = len(rows) >= es.count
+        self.contrast_button.setEnabled(not every)
+        self.contrast_button.setToolTip("Every item is selected: there is no rest to compare "
+                                        "with" if every else CONTRAST_TIP)
+        self.contrast_button.show()
         if not self.summary.isVisible():
             self.summary.setText(f"<b>{len(rows):,} selected</b> "
                                  "<span style='color:gray'>summarising…</span>")

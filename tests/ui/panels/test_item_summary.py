@@ -3,6 +3,7 @@ size, its categories against the whole set's, and the words that set it apart.""
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from articles import WAIT, N, open_articles, store_articles
 
 TOPICS = ["chess", "rain", "goals"]
@@ -45,3 +46,21 @@ def test_the_newest_selection_wins(qtbot, win):
     qtbot.wait(50)  # (no timed assertion: any late result of the first would be dropped)
     assert "web <b>100%</b>" in view.summary.text()
     assert "games" not in view.summary.text()
+
+
+def test_compare_with_the_rest_asks_for_the_selection(qtbot, win):
+    view, state = win.item_view, win.state
+    button = view.contrast_button
+    assert button.isHidden()
+    rows = np.arange(0, 90, 3)
+    with qtbot.waitSignal(view.summaryShown, timeout=WAIT):
+        state.select(rows)
+    assert button.isVisible() and button.isEnabled()
+    with qtbot.waitSignal(state.contrastRequested, timeout=WAIT) as asked:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert asked.args[0].tolist() == rows.tolist()
+    with qtbot.waitSignal(view.summaryShown, timeout=WAIT):
+        state.select(np.arange(N))
+    assert not button.isEnabled() and "no rest" in button.toolTip()
+    state.select([4])
+    qtbot.waitUntil(button.isHidden, timeout=WAIT)
