@@ -7,10 +7,7 @@ of the scores, optionally split by a metadata column; a brush on it that
 selects the items in a score range; the items at each end; and a button that
 colours the map by the scores.
 
-The lists at each end feed the shared selection as the map does (selection_gestures):
-a click selects the item alone and makes it current, Shift+click adds it, Ctrl+click adds
-or removes it; the selected items are highlighted in the lists. A right-click opens the
-item's menu (item_menu) and never changes the selection.
+The lists at each end select as the map does and offer the item's menu (item_lists).
 
 Everything that grows with the set (binning, sorting, colouring, validation)
 runs in jobs of the Concepts panel's PanelJobs (which drops what arrives for a set
@@ -26,10 +23,10 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QPoint, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QGridLayout, QLabel,
-                               QPushButton, QSplitter, QToolTip, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QPushButton,
+                               QSplitter, QToolTip, QVBoxLayout, QWidget)
 
 from explorer.compute.concepts import (MAX_CATEGORIES, TOP, Binned, Split, bin_scores,
                                        colour_columns, split_by)
@@ -37,9 +34,8 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.concepts.axis_histogram import AxisHistogram
 from explorer.ui.panels.concepts.context import ConceptContext
 from explorer.ui.panels.concepts.validity_text import fmt, validity_tokens
-from explorer.ui.item_menu import item_menu
+from explorer.ui.panels.concepts.item_lists import ItemListGestures
 from explorer.ui.panels.jobs import PanelJobs
-from explorer.ui.selection_gestures import CLICK_HELP, click_mode
 from explorer.ui.state import AppState, Derived
 from explorer.ui.widgets.dock_widgets import (DIM_STYLE, FlowSplitter, busy_bar, headline,
                                             scrolling_layout, shrinkable, wrapping)
@@ -136,15 +132,8 @@ class AxisTab(AxisHistogram, QWidget):
         lists = FlowSplitter(WIDE)
         for title, table in ((self.low_title, self.low_table), (self.high_title, self.high_table)):
             title.setTextFormat(Qt.TextFormat.RichText)
-            table.rowChosen.connect(lambda row, t=table: self._row_chosen(t, row))
+            ItemListGestures(table, state, self, self._row_chosen)
             table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
-            table.setToolTip(f"{CLICK_HELP}; right-click for the item's menu")
-            # the view's own highlight is the shared selection (`_mark_selection`), never a
-            # press of its own: a right-click must not look as if it selected
-            table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-            table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-            table.customContextMenuRequested.connect(
-                lambda pos, t=table: self._item_menu(t, pos))
             holder = QWidget()
             col = QVBoxLayout(holder)
             col.setContentsMargins(0, 0, 0, 0)
@@ -180,8 +169,6 @@ class AxisTab(AxisHistogram, QWidget):
         state.currentChanged.connect(lambda row, _src: self._mark_current())
         state.hoverChanged.connect(lambda row, _src: self._mark_hover())
         state.selectionChanged.connect(self._selection_changed)
-        state.selectionChanged.connect(lambda *_: [self._mark_selection(t) for t in
-                                                   (self.low_table, self.high_table)])
         self._set_changed(context.es)
         self._current_changed(context.current)
         if context.current is not None and context.scores is not None:
@@ -348,37 +335,14 @@ class AxisTab(AxisHistogram, QWidget):
                    item_with_text_column(es, self._text_col, rows)]
         table.rows_model.set_content(rows, columns)
         table.fit_columns({0: 7})
-        self._mark_selection(table)
 
     def _failed(self, error: BaseException) -> None:
         self.message.show_error(error)
         self.hint.setText("")
 
-    def _row_chosen(self, table: RowsTable, row: int) -> None:
-        """A click (or Enter) on a listed item: the selection per its keys, and the current
-        item. The list is the selection's source, so a brush it no longer matches is let go."""
-        self.state.select([row], click_mode(QApplication.keyboardModifiers()), source=table)
+    def _row_chosen(self, row: int) -> None:
         self.state.set_current(row, source=self)
         self.rowChosen.emit(row)
-
-    def _item_menu(self, table: RowsTable, pos: QPoint) -> None:
-        index = table.indexAt(pos)
-        if not index.isValid():
-            return
-        menu = item_menu(self.state, table.rows_model.row_at(index.row()), self)
-        if menu is not None:
-            menu.popup(table.viewport().mapToGlobal(pos))
-
-    def _mark_selection(self, table: RowsTable) -> None:
-        """Highlight the listed items that are selected (the lists are short: TOP each)."""
-        model = table.rows_model
-        chosen = QItemSelection()
-        if len(self.state.selection) and model.rowCount():
-            picked = np.flatnonzero(np.isin(model.rows, self.state.selection))
-            last = model.columnCount() - 1
-            for i in picked.tolist():
-                chosen.select(model.index(i, 0), model.index(i, last))
-        table.selectionModel().select(chosen, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
     # --- colour by --------------------------------------------------------------------------
     def set_colour_by(self, column: str | None) -> None:

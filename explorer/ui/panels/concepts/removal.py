@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QLis
 
 from explorer.core.library import Library
 from explorer.ui.panels.concepts.context import ConceptContext
+from explorer.ui.panels.concepts.item_lists import ItemListGestures
 from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.state import AppState
 from explorer.ui.widgets.dock_widgets import (DIM_STYLE, FlowSplitter, busy_bar, headline, titled,
@@ -137,9 +138,10 @@ class RemovalTab(QWidget):
         self.lists = FlowSplitter(WIDE)
         for key, title in (("before", "Before"), ("after", "After removal")):
             table = compared_list()
-            table.rowChosen.connect(lambda row: self.state.set_current(row, source=self))
+            ItemListGestures(table, state, self,
+                             lambda row: self.state.set_current(row, source=self),
+                             "Click an item to compare its neighbours instead")
             table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
-            table.setToolTip("Click an item to compare its neighbours instead")
             label = QLabel(f"<b>{title}</b>")
             self.lists.addWidget(titled(label, table))
             self.tables[key] = table

@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt
-from PySide6.QtTest import QTest
 from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu
 
 from explorer.compute import concepts as cc
@@ -240,7 +240,7 @@ def test_lists_make_the_current_item_and_mark_it(qtbot, tab_jobs, planted):
 def test_list_clicks_select_as_on_the_map_and_a_right_click_keeps_the_selection(
         qtbot, tab_jobs, planted):
     es, _ = planted
-    state, context, tab = open_tab(qtbot, tab_jobs, es)
+    state, _, tab = open_tab(qtbot, tab_jobs, es)
     table = tab.high_table
     listed = listed_rows(table)
     lasso = np.setdiff1d(np.arange(100, 224), listed)  # 124 items picked on the map

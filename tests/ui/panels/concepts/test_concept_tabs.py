@@ -9,6 +9,8 @@ import pyarrow as pa
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtWidgets import QApplication, QMenu
 
 from explorer.compute import concepts as cc
 from explorer.core.embedding_set import EmbeddingSet
@@ -239,9 +241,18 @@ def test_removal_makes_a_derived_set_and_compares_neighbours(qtbot, tab_jobs, es
     clicked = int(tab.tables["after"].rows_model.rows[0])
     rect = tab.tables["after"].visualRect(tab.tables["after"].rows_model.index(0, 1))
     qtbot.mouseClick(tab.tables["after"].viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert state.current == clicked
+    assert state.current == clicked and state.selection.tolist() == [clicked]  # as on the map
     qtbot.waitUntil(lambda: tab.side is not None and tab.side.row == clicked, timeout=WAIT)
     check_lists(clicked)
+    # a right-click opens the item's menu and leaves the selection and the lists alone
+    before = tab.tables["before"]
+    at = before.visualRect(before.rows_model.index(2, 1)).center()
+    QApplication.sendEvent(before.viewport(), QContextMenuEvent(
+        QContextMenuEvent.Reason.Mouse, at, before.viewport().mapToGlobal(at)))
+    menus = [m for m in tab.findChildren(QMenu) if m.isVisible()]
+    assert len(menus) == 1 and "Select only this item" in [a.text() for a in menus[0].actions()]
+    menus[0].close()
+    assert state.selection.tolist() == [clicked] and tab.side.row == clicked
 
     # the window opens the new set on request
     assert tab.open_button.isEnabled()
