@@ -9,7 +9,8 @@ import html
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QTextBrowser, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QTextBrowser, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from explorer.compute.selection_summary import SelectionSummary, summarise_selection
 from explorer.core.embedding_set import EmbeddingSet

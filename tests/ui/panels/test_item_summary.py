@@ -3,8 +3,8 @@ size, its categories against the whole set's, and the words that set it apart.""
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
 from articles import WAIT, N, open_articles, store_articles
+from PySide6.QtCore import Qt
 
 TOPICS = ["chess", "rain", "goals"]
 
