@@ -227,6 +227,9 @@ def add_concept_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pole A as row numbers")
     parser.add_argument("--rows-b", nargs="+", type=int, metavar="I",
                         help="pole B as row numbers")
+    parser.add_argument("--rest", action="store_true",
+                        help="pole A is every item not in pole B (--rows-b or --where-b): what "
+                             "sets that group apart, as the app's 'Compare with the rest'")
     parser.add_argument("--probe", action="store_true",
                         help="fit a logistic-regression probe between the groups instead of "
                              "taking the difference of their means")
@@ -260,7 +263,7 @@ def run_concept(args: argparse.Namespace) -> dict:
     es = open_set(args.path, state.sub(0, 0.2))
     direction = cc.define(es, texts_a=args.texts_a, texts_b=args.texts_b, where_a=args.where_a,
                           where_b=args.where_b, rows_a=args.rows_a, rows_b=args.rows_b,
-                          probe=args.probe, name=args.name)
+                          probe=args.probe, name=args.name, rest=args.rest)
     direction.label_a = args.label_a or direction.label_a
     direction.label_b = args.label_b or direction.label_b
     if (args.check_a is None) != (args.check_b is None):

@@ -78,7 +78,22 @@ def test_two_extreme_items_checked_against_labelled_groups(planted, capsys):
     assert got["heldout_accuracy"] > 0.9
 
 
+def test_a_group_against_the_rest_is_the_apps_compare_with_the_rest(planted, capsys):
+    path, u, _ = planted
+    got = concept(capsys, path, "--rest", "--where-b", "grp = 'high'", "--save", "--name", "hi")
+    es = Library().open(got["set"])
+    high = np.flatnonzero(np.asarray(es.metadata.column("grp").to_pylist()) == "high")
+    same = cc.from_rest(es, high)  # what the Concepts panel builds for a selection
+    saved = cc.DirectionStore(es).get("hi")
+    assert np.allclose(saved.vector, same.vector) and float(saved.vector @ u) > 0.9
+    assert got["label_a"] == "the rest" and got["heldout_accuracy"] > 0.8  # mid items lie between
+    assert got["validity"]["n_b"] == len(high) and got["validity"]["n_a"] == N - len(high)
+
+
 @pytest.mark.parametrize("args, fragment", [
+    (["--rest"], "give pole B once"),
+    (["--rest", "--rows-a", "1", "--rows-b", "2"], "give only pole B"),
+    (["--rest", "--where-b", "grp = 'high'", "--probe"], "without texts or a probe"),
     (["--where-a", "grp = 'low'"], "pole B is missing"),
     (["--where-a", "grp = 'low'", "--where-b", "grp = 'nosuch'"], "matches no items"),
     (["--texts-a", "small", "--texts-b", "large"], "ONNX"),

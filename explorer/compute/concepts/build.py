@@ -219,8 +219,12 @@ def component(es: EmbeddingSet, index: int = 0, sample: int = COMPONENT_SAMPLE, 
 
 def define(es: EmbeddingSet, *, texts_a=None, texts_b=None, where_a: str | None = None,
            where_b: str | None = None, rows_a=None, rows_b=None, probe: bool = False,
-           C: float = 1.0, name: str | None = None) -> Direction:
-    """The CLI's choice: exactly one pair of poles (texts, filters or rows), optionally a probe."""
+           C: float = 1.0, name: str | None = None, rest: bool = False) -> Direction:
+    """The CLI's choice: exactly one pair of poles (texts, filters or rows), optionally a probe;
+    with `rest`, pole B alone (rows or a filter) against every other item."""
+    if rest:
+        return _from_rest_of(es, where_b, rows_b, given_a=(texts_a, texts_b, where_a, rows_a),
+                             probe=probe, name=name)
     pairs = {"texts": (texts_a, texts_b), "where": (where_a, where_b), "rows": (rows_a, rows_b)}
     given = [k for k, (a, b) in pairs.items() if a is not None or b is not None]
     if len(given) != 1:
@@ -237,3 +241,15 @@ def define(es: EmbeddingSet, *, texts_a=None, texts_b=None, where_a: str | None 
     if kind == "where":
         return from_where(es, a, b, name, probe=probe, C=C)
     return fit_probe(es, a, b, C, name) if probe else from_rows(es, a, b, name)
+
+
+def _from_rest_of(es: EmbeddingSet, where_b: str | None, rows_b, given_a: tuple,
+                  probe: bool, name: str | None) -> Direction:
+    """`define(rest=True)`: the group is pole B, the rest of the set is pole A."""
+    if any(v is not None for v in given_a) or probe:
+        raise InputError("with --rest the rest of the set is pole A: give only pole B "
+                         "(--rows-b or --where-b), without texts or a probe")
+    if (where_b is None) == (rows_b is None):
+        raise InputError("with --rest give pole B once: --rows-b or --where-b")
+    rows = where_rows(es, where_b) if where_b is not None else rows_b
+    return from_rest(es, rows, name, label=where_b)
