@@ -4,6 +4,7 @@ Not collected by pytest (no test_ functions). Run:
 
     .venv/bin/python tests/benchmarks/bench_labels.py [--home DIR] [--skip-sklearn-100k]
         [--vectors debian-minilm.npy --meta debian-packages-meta.parquet] [--demo]
+        [--bar-only | --placement-only]
 
 Data: 63,436 Debian package descriptions embedded with all-MiniLM-L6-v2 (`--vectors`, `--meta`:
 name, section, priority, installed_kb, description, same row order), imported into a library
@@ -21,7 +22,10 @@ with our UMAP (cached). From it:
 - done_when: issue 17's bar on a held-out sample of 5,000 of the descriptions (a fixed
   seed), mapped on its own: levels, finest clusters (8-300), items in none (<= 40%),
   labels whose first term is in >= 30% of their cluster's texts (>= 80%), and mean cosine
-  within clusters in the original space against random groups of the same sizes; per level.
+  within clusters in the original space against random groups of the same sizes; per level,
+  with a few labels, and the first term's coverage under other naming rules (the baselines:
+  c-TF-IDF order, the most covering of the top 10, a coarse cluster's children's first
+  terms) and the ceiling: clusters in which any word at all is in 30% of the texts.
 - demo (`--demo`): the same bar on the demo set (stdlib docstrings, MiniLM), built in the
   library if missing.
 - placement: what the map does on every pan and zoom, `place_labels` on the 63k map's
@@ -284,21 +288,77 @@ def placement_stress() -> None:
          baseline_ms_median=round(1000 * t_base, 3), baseline_ms_max=round(1000 * t_base, 3))
 
 
+TOP_N = 10  # candidates the "most covering of the top terms" rule chooses among
+
+
+def first_terms_by_rule(words, result) -> list[dict[str, np.ndarray]]:
+    """Per level, each cluster's first term (a column of `words.matrix`) under the rules
+    naming could follow instead of ours, for the comparison in the same run:
+
+    - "c-TF-IDF order": the best-scoring word (the first version's rule);
+    - "most covering of the top 10": among the TOP_N best-scoring words, the one most of
+      the cluster's texts hold;
+    - "children's headlines" (all but the finest level): among the first terms of the
+      cluster's children one level down, the one most of its texts hold.
+    """
+    from explorer.compute.clusters import naming
+
+    index = {w: i for i, w in enumerate(words.vocabulary.tolist())}
+    out: list[dict[str, np.ndarray]] = [{} for _ in result.levels]
+    for lv in reversed(result.levels):
+        lab, count = result.column(lv.level), len(lv.clusters)
+        member = naming.membership(lab, count)
+        sizes = np.maximum(np.asarray(member.sum(axis=1), dtype=np.float64).ravel(), 1.0)
+        share = (member @ words.matrix).toarray() / sizes[:, None]
+        idf = np.log1p(float(np.sum(lab >= 0)) / count
+                       / np.maximum(words.document_frequency, 1.0))
+        score = share * idf
+        top = np.argsort(-score, axis=1, kind="stable")[:, :TOP_N]
+        rules = {"ours": np.array([index.get(c.terms[0], -1) if c.terms else -1
+                                   for c in lv.clusters]),
+                 "c-TF-IDF order": top[:, 0],
+                 "most covering of the top 10":
+                     top[np.arange(count), np.argmax(np.take_along_axis(share, top, 1), 1)]}
+        if lv.level < len(result.levels) - 1:
+            kids: dict[int, list[int]] = {}
+            below = out[lv.level + 1]["ours"]
+            for child in result.levels[lv.level + 1].clusters:
+                if below[child.id] >= 0:
+                    kids.setdefault(child.parent, []).append(int(below[child.id]))
+            rules["children's headlines"] = np.array(
+                [max(kids.get(k, [rules["ours"][k]]), key=lambda i: share[k, i])
+                 for k in range(count)])
+        out[lv.level] = {name: firsts for name, firsts in rules.items()}
+        out[lv.level]["_share"] = share
+    return out
+
+
 def bar(name: str, es, projection) -> dict:
     from explorer.compute import clusters as cl
+    from explorer.compute.clusters import naming
 
     result = cl.cluster_map(es, np.asarray(projection.coords))
     texts = es.metadata.column(es.text_column).to_pylist()
+    by_rule = first_terms_by_rule(naming.words_of(texts), result)
     per_level = []
-    for lv in result.levels:
+    for lv, rules in zip(result.levels, by_rule):
         lab = result.column(lv.level)
         cov = np.array(cl.term_coverage(texts, lab, lv))
+        ceiling = cl.coverage_ceiling(texts, lab, len(lv.clusters))
+        share = rules.pop("_share")
+        rows = np.arange(len(lv.clusters))
+        rule_pass = {rule: round(float(np.mean(np.where(firsts >= 0, share[rows, firsts], 0)
+                                               >= 0.3)), 3)
+                     for rule, firsts in rules.items()}
         tight = cl.tightness(es.vectors, lab)
         per_level.append({"level": lv.level, "clusters": len(lv.clusters),
+                          "median_size": float(np.median([c.count for c in lv.clusters])),
                           "noise": round(lv.noise_fraction, 3),
                           "first_term_in_30pct": round(float(np.mean(cov >= 0.3)), 3),
+                          "by_rule": rule_pass,
+                          "ceiling": round(float(np.mean(ceiling >= 0.3)), 3),
                           "tight": round(tight.clusters, 3), "random": round(tight.random, 3),
-                          "examples": [c.label for c in lv.clusters[:5]]})
+                          "examples": [c.label for c in lv.clusters[:6]]})
     fine = per_level[-1]
     verdict = {"levels>=2": len(per_level) >= 2,
                "fine 8-300": 8 <= fine["clusters"] <= 300,
@@ -306,6 +366,8 @@ def bar(name: str, es, projection) -> dict:
                "first term >=80% (finest)": fine["first_term_in_30pct"] >= 0.80,
                "first term >=80% (all levels)": all(p["first_term_in_30pct"] >= 0.8
                                                     for p in per_level),
+               "naming at its ceiling (all levels)": all(
+                   p["first_term_in_30pct"] >= p["ceiling"] for p in per_level),
                "tighter than random (all levels)": all(p["tight"] > p["random"]
                                                        for p in per_level)}
     return emit(what="done_when", data=name, count=es.count, levels=per_level, verdict=verdict)
@@ -320,6 +382,8 @@ def main() -> None:
     ap.add_argument("--demo", action="store_true")
     ap.add_argument("--placement-only", action="store_true",
                     help="only the placement timing on the 63k map (its clusters cached)")
+    ap.add_argument("--bar-only", action="store_true",
+                    help="only issue 17's bar on the held-out 5,000 (and the demo with --demo)")
     args = ap.parse_args()
     tmp = None
     if args.home is None:
@@ -327,7 +391,8 @@ def main() -> None:
         args.home = Path(tmp.name)
     os.environ["EXPLORER_HOME"] = str(args.home)
 
-    from explorer.compute.clusters import cluster_map  # noqa: F401 - numba's cache folder
+    # imported after EXPLORER_HOME is set: numba caches in its folder
+    from explorer.compute.clusters import cluster_map
     from explorer.core.embedding_set import EmbeddingSet
     from explorer.core.library import Library
 
@@ -344,6 +409,12 @@ def main() -> None:
         print_summary(t0)
         return
     small = import_set(library, args.vectors, args.meta, "debian-5k-heldout", rows)
+    if args.bar_only:
+        verdicts = [bar("debian 5k held-out", small, umap_map(small))]
+        if args.demo:
+            verdicts.append(demo_bar(library))
+        print_summary(t0, verdicts)
+        return
     big_map, small_map = umap_map(big), umap_map(small)
 
     # first call in this process: fast-hdbscan's kernels loaded from numba's cache (or compiled)
@@ -368,14 +439,18 @@ def main() -> None:
     placement_stress()
     verdicts = [bar("debian 5k held-out", small, small_map)]
     if args.demo:
-        from explorer.compute.demo import ensure_demo
-
-        demo = library.open(ensure_demo(library).id)
-        verdicts.append(bar("demo (stdlib docstrings)", demo, umap_map(demo)))
+        verdicts.append(demo_bar(library))
 
     print_summary(t0, verdicts)
     if tmp is not None:
         tmp.cleanup()
+
+
+def demo_bar(library) -> dict:
+    from explorer.compute.demo import ensure_demo
+
+    demo = library.open(ensure_demo(library).id)
+    return bar("demo (stdlib docstrings)", demo, umap_map(demo))
 
 
 def print_summary(t0: float, verdicts: list | None = None) -> None:
@@ -401,9 +476,14 @@ def print_summary(t0: float, verdicts: list | None = None) -> None:
     for v in verdicts or []:
         print(f"  {v['data']}:")
         for lv in v["levels"]:
-            print(f"    level {lv['level']}: {lv['clusters']} clusters, {lv['noise']:.0%} none, "
-                  f"first term in >=30% of texts for {lv['first_term_in_30pct']:.0%}, "
-                  f"cosine {lv['tight']:.3f} vs random {lv['random']:.3f}")
+            print(f"    level {lv['level']}: {lv['clusters']} clusters (median "
+                  f"{lv['median_size']:g} items), {lv['noise']:.0%} none, first term in >=30% "
+                  f"of texts for {lv['first_term_in_30pct']:.0%} (at most "
+                  f"{lv['ceiling']:.0%} for any word), cosine {lv['tight']:.3f} vs random "
+                  f"{lv['random']:.3f}")
+            print("      other rules: " + ", ".join(f"{rule} {share:.0%}" for rule, share
+                                                    in lv["by_rule"].items() if rule != "ours"))
+            print("      e.g. " + " | ".join(lv["examples"]))
         print("    " + ", ".join(f"{k}: {'yes' if ok else 'NO'}" for k, ok in v["verdict"].items()))
     print(f"  total {time.perf_counter() - t0:.0f} s")
 

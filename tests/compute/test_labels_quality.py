@@ -61,6 +61,23 @@ def test_labels_of_real_docstrings_meet_the_bar(docstrings):
         assert tight.clusters > 1.5 * tight.random, tight
 
 
+def test_every_level_names_a_cluster_by_a_word_it_mostly_says_whenever_one_exists(docstrings):
+    """Coverage on the coarse levels is bounded by the clusters (big mixed groups of short
+    texts share no word), not by the naming: wherever some word is in 30% of a cluster's
+    texts, its name starts with such a word."""
+    es, coords = docstrings
+    result = cl.cluster_map(es, coords)
+    texts = es.metadata.column("summary").to_pylist()
+    for level in result.levels:
+        labels = result.column(level.level)
+        coverage = np.array(cl.term_coverage(texts, labels, level))
+        ceiling = cl.coverage_ceiling(texts, labels, len(level.clusters))
+        assert np.all(coverage <= ceiling + 1e-9)
+        reachable = ceiling >= 0.3
+        assert reachable.any()
+        assert np.all(coverage[reachable] >= 0.3), (level.level, coverage, ceiling)
+
+
 def test_random_groups_of_the_same_sizes_fail_it(docstrings):
     """The control: the same levels with the rows shuffled (sizes, names and noise kept)."""
     es, coords = docstrings

@@ -26,7 +26,7 @@ Use the package, not its modules: `from explorer.compute import clusters as cl`.
 The modules: `model` (the dataclasses), `tree` (the condensed tree, the levels, the label
 places), `naming` (terms and categories), `run` (the job and its cache), `placement` (which
 labels show at a zoom, and where on the screen), `quality` (the measures a good labelling
-meets: term coverage, tightness against random groups).
+meets: term coverage and the most any naming could reach, tightness against random groups).
 """
 
 from explorer.compute.clusters.model import (
@@ -45,6 +45,7 @@ from explorer.compute.clusters.placement import (
 )
 from explorer.compute.clusters.quality import (
     Tightness,
+    coverage_ceiling,
     mean_cosine,
     term_coverage,
     tightness,
@@ -59,8 +60,27 @@ from explorer.compute.clusters.run import (
 )
 from explorer.compute.clusters.tree import warm_up
 
-__all__ = ["KIND", "TOP_TERMS", "VERSION", "Candidates", "Cluster", "ClusterLevel",
-           "ClusterMap", "ClusterParams", "Placement", "Tightness", "auto_min_cluster_size",
-           "cached_cluster_map", "cluster_map", "label_candidates", "level_targets",
-           "mean_cosine", "place_labels", "term_coverage", "tightness", "warm_up",
-           "write_levels"]
+__all__ = [
+    "KIND",
+    "TOP_TERMS",
+    "VERSION",
+    "Candidates",
+    "Cluster",
+    "ClusterLevel",
+    "ClusterMap",
+    "ClusterParams",
+    "Placement",
+    "Tightness",
+    "auto_min_cluster_size",
+    "cached_cluster_map",
+    "cluster_map",
+    "coverage_ceiling",
+    "label_candidates",
+    "level_targets",
+    "mean_cosine",
+    "place_labels",
+    "term_coverage",
+    "tightness",
+    "warm_up",
+    "write_levels",
+]

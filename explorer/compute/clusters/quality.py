@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer.compute.clusters.model import ClusterLevel
-from explorer.compute.clusters.naming import TOKEN_PATTERN
+from explorer.compute.clusters.naming import TOKEN_PATTERN, membership, words_of
 
 PAIRS_SAMPLE = 200  # members per cluster whose pairwise cosines are averaged
 
@@ -43,6 +43,20 @@ def term_coverage(texts: list[str | None], labels: np.ndarray, level: ClusterLev
         first = cluster.terms[0]
         out.append(sum(first in holds[r] for r in rows) / rows.size)
     return out
+
+
+def coverage_ceiling(texts: list[str | None], labels: np.ndarray, count: int) -> np.ndarray:
+    """Per cluster, the largest share of its texts that hold any one word a name may start
+    with: what `term_coverage` reaches at best, so a level's coverage can be told apart from
+    its naming (short texts in a big mixed cluster share no word, whatever the naming)."""
+    words = words_of(texts)
+    if count == 0 or words.vocabulary.size == 0:
+        return np.zeros(count)
+    member = membership(labels, count)
+    sizes = np.maximum(np.asarray(member.sum(axis=1), dtype=np.float64).ravel(), 1.0)
+    held = (member @ words.matrix).tocsr()
+    return np.array([float(held[k].max()) / sizes[k] if held[k].nnz else 0.0
+                     for k in range(count)])
 
 
 def mean_cosine(vectors: np.ndarray, rows: np.ndarray) -> float:
@@ -74,4 +88,5 @@ def tightness(vectors: np.ndarray, labels: np.ndarray, seed: int = 0) -> Tightne
     return Tightness(float(np.mean(inside)), float(np.mean(chance)), len(inside))
 
 
-__all__ = ["PAIRS_SAMPLE", "Tightness", "mean_cosine", "term_coverage", "tightness"]
+__all__ = ["PAIRS_SAMPLE", "Tightness", "coverage_ceiling", "mean_cosine", "term_coverage",
+           "tightness"]
