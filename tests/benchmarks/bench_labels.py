@@ -35,7 +35,7 @@ with our UMAP (cached). From it:
   same greedy with every placed box tested (no grid), measured on the same views; and a
   stress case, 3,000 candidates in view on a 3840x2160 plot, where the grid matters. Label
   boxes are sized from their text as the map draws them (about 8.5, 7.4 and 5.6 px per
-  character for the coarse, middle and fine levels, 24, 22 and 19 px high, halo included).
+  character for the coarse, middle and fine levels, 26, 24 and 21 px high, halo included).
 
 Prints one JSON object per measurement and a summary with the bar's verdicts.
 """
@@ -169,7 +169,7 @@ def labels(name: str, es, projection) -> None:
 
 
 CHAR_PX = (8.5, 7.4, 5.6)  # per level, coarse first: the map's 15/13/11 px fonts, measured
-LINE_PX = (24.0, 22.0, 19.0)  # the same, halo included
+LINE_PX = (26.0, 24.0, 21.0)  # the same, halo and its rim included
 
 
 def pairwise_greedy(order, px, py, widths, heights, echo, size, limit):

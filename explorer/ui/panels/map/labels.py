@@ -46,6 +46,7 @@ NO_CLUSTER = "(none)"  # what the legend calls the rows in no cluster
 STYLES = ((15, QFont.Weight.Bold, 255), (13, QFont.Weight.DemiBold, 245),
           (11, QFont.Weight.Medium, 235))
 HALO_PX = 3.0  # the outline of the map's background colour around each letter
+PAD_PX = HALO_PX + 1.0  # from the letters to their box's edge: the halo and its soft rim
 LABEL_CHARS = 40  # longer names are cut (the tooltip holds all of it)
 LAYER_Z = 30  # over the raster, the marks and the hover ring
 FADED_OPACITY = 0.3  # a label whose cluster has no row the filter or selection shows
@@ -172,26 +173,36 @@ def short(text: str) -> str:
     return text if len(text) <= LABEL_CHARS else text[:LABEL_CHARS - 1] + "…"
 
 
+def text_outline(text: str, level: int) -> tuple[QPainterPath, float, float]:
+    """`text`'s letters as a label of `level` and its box (px): the line's height and
+    advance, widened to any glyph reaching past them (a bold "f" or "j" does), plus PAD_PX
+    all round, so neither a letter nor its halo is cut at the box's edge."""
+    font = label_font(level)
+    metrics = QFontMetricsF(font)
+    text = short(text)
+    path = QPainterPath()
+    path.addText(0.0, metrics.ascent(), font, text)
+    bounds = path.boundingRect().united(
+        QRectF(0.0, 0.0, metrics.horizontalAdvance(text), metrics.ascent() + metrics.descent()))
+    path.translate(PAD_PX - bounds.left(), PAD_PX - bounds.top())
+    return (path, float(np.ceil(bounds.width() + 2 * PAD_PX)),
+            float(np.ceil(bounds.height() + 2 * PAD_PX)))
+
+
 def text_size(text: str, level: int) -> tuple[float, float]:
     """The box (px) of `text` drawn as a label of `level`, halo included."""
-    metrics = QFontMetricsF(label_font(level))
-    return (float(np.ceil(metrics.horizontalAdvance(short(text)) + 2 * HALO_PX)),
-            float(np.ceil(metrics.ascent() + metrics.descent() + 2 * HALO_PX)))
+    _path, w, h = text_outline(text, level)
+    return w, h
 
 
 def text_image(text: str, level: int, dark: bool, ratio: float = 1.0) -> QImage:
     """`text` as a label of `level`: letters in the map's ink, outlined with its background
     (a halo), so it reads over any colour of the density."""
-    font = label_font(level)
-    metrics = QFontMetricsF(font)
-    text = short(text)
-    w, h = text_size(text, level)
+    path, w, h = text_outline(text, level)
     image = QImage(max(1, int(np.ceil(w * ratio))), max(1, int(np.ceil(h * ratio))),
                    QImage.Format.Format_ARGB32_Premultiplied)
     image.setDevicePixelRatio(ratio)
     image.fill(Qt.GlobalColor.transparent)
-    path = QPainterPath()
-    path.addText(HALO_PX, HALO_PX + metrics.ascent(), font, text)
     alpha = STYLES[min(level, len(STYLES) - 1)][2]
     ink = QColor(245, 245, 245, alpha) if dark else QColor(20, 20, 20, alpha)
     halo = QColor(24, 24, 24, 215) if dark else QColor(255, 255, 255, 225)
