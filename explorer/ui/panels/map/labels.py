@@ -49,7 +49,8 @@ HALO_PX = 3.0  # the outline of the map's background colour around each letter
 PAD_PX = HALO_PX + 1.0  # from the letters to their box's edge: the halo and its soft rim
 LABEL_CHARS = 40  # longer names are cut (the tooltip holds all of it)
 LAYER_Z = 30  # over the raster, the marks and the hover ring
-FADED_OPACITY = 0.3  # a label whose cluster has no row the filter or selection shows
+FADED_OPACITY = 0.3  # a label whose cluster the filter or selection shows little of ...
+FIRM_SHARE = 0.25  # ... under a quarter of its rows: a cluster it only grazes reads as background
 # methods whose maps are labelled only when the user asks: a PCA of text is one round cloud,
 # where HDBSCAN finds two or three clusters that say little (on the 63k Debian set: 2)
 LABELS_OFF_FOR = frozenset({"pca"})
@@ -84,6 +85,18 @@ def cluster_colouring(result: cl.ClusterMap, level: int, name: str) -> tuple[Col
     return Colouring(name, "categorical", codes=codes, labels=labels, counts=counts), note
 
 
+def faded_labels(result: cl.ClusterMap, cands: cl.Candidates, shown: np.ndarray) -> np.ndarray:
+    """Per candidate, whether fewer than FIRM_SHARE of its cluster's rows are in `shown`."""
+    faded = np.ones(len(cands), bool)
+    for lv in result.levels:
+        ids = np.asarray(result.column(lv.level))[shown]
+        held = np.bincount(ids[ids >= 0], minlength=len(lv.clusters))
+        sizes = np.maximum([c.count for c in lv.clusters], 1)
+        on_level = cands.level == lv.level
+        faded[on_level] = (held / sizes < FIRM_SHARE)[cands.ident[on_level]]
+    return faded
+
+
 class LabelLayer(QGraphicsObject):
     """The placed labels, drawn in the view box's pixels over everything on the map.
 
@@ -113,7 +126,7 @@ class LabelLayer(QGraphicsObject):
 
     def show_labels(self, index: np.ndarray, rects: np.ndarray, images: list[QImage],
                     faded: np.ndarray | None = None) -> None:
-        """`faded`: per placed label, whether its cluster has no row the map shows in colour."""
+        """`faded`: per placed label, whether it is drawn faint (see `MapLabels.faded`)."""
         self.prepareGeometryChange()
         self.index, self.rects, self.images = index, rects, images
         self.faded = np.zeros(len(images), bool) if faded is None else faded
@@ -403,9 +416,10 @@ class MapLabels(QObject):
                                faded[self.placement.index] if len(faded) else None)
 
     def faded(self) -> np.ndarray:
-        """Per candidate, whether its cluster has none of the rows the map shows in colour
-        (those the filter lets through and, while a selection dims the map, the selected):
-        such a label is drawn faint, so the names read where the coloured points are."""
+        """Per candidate, whether under FIRM_SHARE of its cluster's rows are among those the
+        map shows in colour (those the filter lets through and, while a selection dims the
+        map, the selected): such a label is drawn faint, so the names read where the
+        coloured points are, not on every cluster a scattered selection grazes."""
         cands, result = self.candidates, self.result
         if cands is None or result is None:
             return np.zeros(0, bool)
@@ -417,14 +431,7 @@ class MapLabels(QObject):
             return np.zeros(len(cands), bool)
         key = (id(self.state.filter), selection.tobytes(), id(result))
         if self._faded[0] != key:
-            faded = np.ones(len(cands), bool)
-            for level in range(len(result.levels)):
-                ids = result.column(level)[shown]
-                held = np.zeros(len(result.levels[level].clusters), bool)
-                held[ids[ids >= 0]] = True
-                on_level = cands.level == level
-                faded[on_level] = ~held[cands.ident[on_level]]
-            self._faded = (key, faded)
+            self._faded = (key, faded_labels(result, cands, np.asarray(shown, np.int64)))
         return self._faded[1]
 
     def theme_changed(self) -> None:

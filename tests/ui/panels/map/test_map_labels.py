@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from explorer.compute.clusters.placement import GAP_PX
 from explorer.core.library import Library
 from explorer.ui.main_window import MainWindow
+from explorer.ui.panels.map.labels import FIRM_SHARE
 
 JOB_TIMEOUT = 180_000  # the first labels of a machine compile fast-hdbscan's kernels
 
@@ -319,8 +320,8 @@ def test_a_session_turns_the_labels_of_the_map_shown_off_and_names_by_its_column
     qtbot.waitUntil(lambda: view.colour.currentText() == "Clusters: coarse", timeout=30000)
 
 
-def test_labels_of_clusters_the_selection_or_filter_leaves_out_are_faint(qtbot, window,
-                                                                        blobs_file):
+def test_labels_of_clusters_the_selection_or_filter_shows_little_of_are_faint(qtbot, window,
+                                                                             blobs_file):
     path, _xy = blobs_file
     view = open_labelled(qtbot, window, path)
     show(qtbot, view, QRectF(-40, -40, 180, 180))
@@ -329,10 +330,22 @@ def test_labels_of_clusters_the_selection_or_filter_leaves_out_are_faint(qtbot, 
     cands, result = labels.candidates, labels.result
     first = int(labels.placement.index[0])
     rows = result.rows(int(cands.level[first]), int(cands.ident[first]))
-    state.select(rows)
+    finest = len(result.levels) - 1
+    blob = result.rows(finest, int(result.column(finest)[rows[0]]))
+    chosen = np.union1d(blob, rows[::5])  # one fine cluster and a fifth of the rest around it
+    state.select(chosen)
     qtbot.waitUntil(lambda: labels.layer.faded.any(), timeout=5000)
-    for at, i in enumerate(labels.placement.index.tolist()):
+    for at, i in enumerate(labels.placement.index.tolist()):  # what is drawn
         members = result.rows(int(cands.level[i]), int(cands.ident[i]))
-        assert labels.layer.faded[at] == (not np.isin(members, rows).any()), i
+        assert labels.layer.faded[at] == (np.isin(members, chosen).mean() < FIRM_SHARE), i
+    faded = labels.faded()  # every candidate, placed or not
+    assert not faded[first]  # the coarse cluster, nearly half of it shown
+    inside = np.unique(result.column(finest)[rows])
+    fine = {int(k): bool(faded[cands.find(finest, int(k))]) for k in inside}
+    assert not fine.pop(int(result.column(finest)[rows[0]]))
+    assert fine and all(fine.values())  # a fifth of each shown: faint, though not empty
+    # a scattered selection grazes every cluster: every label faint, not every label firm
+    state.select(np.arange(0, len(result.assignments), 8))
+    qtbot.waitUntil(lambda: labels.layer.faded.all(), timeout=5000)
     state.select([])
     qtbot.waitUntil(lambda: not labels.layer.faded.any(), timeout=5000)
