@@ -41,7 +41,10 @@ from explorer.ui.state import AppState, SelectMode
 from explorer.ui.widgets.error_line import error_text
 
 COLOUR_PREFIX = "Clusters: "  # the colour menu's entries for a level: "Clusters: coarse"
-NO_CLUSTER = "(none)"  # what the legend calls the rows in no cluster
+NO_CLUSTER = "(no cluster)"  # what the legend calls the rows in no cluster ...
+# ... which a cluster colouring codes as the category of missing values: the map draws that
+# grey and under the others (render.grey_codes), as rows in no cluster should be
+NOT_IN_A_CLUSTER = MISSING
 # per level, coarse first (the finer levels share the last): pixel size, weight, text alpha
 STYLES = ((15, QFont.Weight.Bold, 255), (13, QFont.Weight.DemiBold, 245),
           (11, QFont.Weight.Medium, 235))
@@ -66,7 +69,7 @@ def level_names(count: int) -> list[str]:
 
 def cluster_colouring(result: cl.ClusterMap, level: int, name: str) -> tuple[Colouring, str]:
     """Rows coloured by their cluster on `level` (a category per cluster; rows in none are
-    grey, listed as "(none)"), and the legend's note."""
+    NOT_IN_A_CLUSTER: grey, listed as NO_CLUSTER), and the legend's note."""
     clusters = result.levels[level].clusters
     seen: dict[str, int] = {}
     labels = []
@@ -78,7 +81,7 @@ def cluster_colouring(result: cl.ClusterMap, level: int, name: str) -> tuple[Col
     counts = [c.count for c in clusters]
     if outside:
         codes[codes < 0] = len(labels)
-        labels.append(MISSING)  # grey, like a missing value: `legend_names` shows it as (none)
+        labels.append(NOT_IN_A_CLUSTER)
         counts.append(outside)
     note = f"{len(clusters):,} clusters" + (
         f"; {outside / max(len(codes), 1):.0%} of the items are in none (grey)" if outside else "")
@@ -514,9 +517,10 @@ class MapLabels(QObject):
 
 
 def legend_names(colouring: Colouring) -> dict[str, str]:
-    """How the legend shows a cluster colouring's grey entry: "(none)", not "(missing)"."""
-    return {MISSING: NO_CLUSTER} if colouring.column.startswith(COLOUR_PREFIX) else {}
+    """How the legend shows a cluster colouring's grey entry: NO_CLUSTER, not "(missing)"."""
+    return {NOT_IN_A_CLUSTER: NO_CLUSTER} if colouring.column.startswith(COLOUR_PREFIX) else {}
 
 
-__all__ = ["COLOUR_PREFIX", "NO_CLUSTER", "LabelLayer", "MapLabels", "cluster_colouring",
-           "legend_names", "level_names", "text_image", "text_size"]
+__all__ = ["COLOUR_PREFIX", "FIRM_SHARE", "NOT_IN_A_CLUSTER", "NO_CLUSTER", "LabelLayer",
+           "MapLabels", "cluster_colouring", "faded_labels", "legend_names", "level_names",
+           "text_image", "text_outline", "text_size"]

@@ -12,7 +12,8 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from explorer.compute.clusters.placement import GAP_PX
 from explorer.core.library import Library
 from explorer.ui.main_window import MainWindow
-from explorer.ui.panels.map.labels import FIRM_SHARE
+from explorer.ui.panels.map.labels import FIRM_SHARE, NO_CLUSTER
+from explorer.ui.panels.map.render import grey_codes
 
 JOB_TIMEOUT = 180_000  # the first labels of a machine compile fast-hdbscan's kernels
 
@@ -172,7 +173,8 @@ def test_clicking_a_label_selects_its_cluster_shift_adds_ctrl_toggles(qtbot, win
     assert len(state.selection) == 1
 
 
-def test_colour_by_cluster_levels_with_none_for_noise(qtbot, window, blobs_file):
+def test_colour_by_cluster_levels_with_rows_in_none_grey_and_named_so(qtbot, window,
+                                                                       blobs_file):
     path, _xy = blobs_file
     view = open_labelled(qtbot, window, path)
     result = view.labels.result
@@ -190,8 +192,9 @@ def test_colour_by_cluster_levels_with_none_for_noise(qtbot, window, blobs_file)
     assert (codes[column < 0] == len(result.levels[fine].clusters)).all()
     legend = [view.legend.item(i).text() for i in range(view.legend.count())]
     assert len(legend) == len(result.levels[fine].clusters) + (1 if (column < 0).any() else 0)
-    if (column < 0).any():
-        assert legend[-1].startswith("(none)")
+    assert (column < 0).any()  # the blobs' sprinkle of noise
+    assert legend[-1].startswith(NO_CLUSTER + "  (")
+    assert grey_codes(view.colouring).tolist() == [False] * (len(legend) - 1) + [True]
 
 
 def test_a_new_set_drops_the_labels_and_a_late_result_never_draws(qtbot, window, blobs_file,
