@@ -37,6 +37,7 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.panels.map.render import DIM_MIN_SELECTED
+from explorer.ui.selection_gestures import CLICK_HELP, click_mode
 from explorer.ui.state import AppState, SelectMode
 from explorer.ui.widgets.error_line import error_text
 
@@ -457,25 +458,25 @@ class MapLabels(QObject):
         return (f"<b>{html.escape(c.label)}</b><br>{c.count:,} items · {names[c.level]} "
                 f"cluster" + (f"<br><span style='color:gray'>terms</span> {terms}" if terms
                               else "")
-                + "<br><span style='color:gray'>click: select · Shift: add · Ctrl: toggle · "
-                  "double-click: zoom to it</span>")
+                + f"<br><span style='color:gray'>{CLICK_HELP} · double-click zooms to "
+                  "it</span>")
 
     def rows(self, candidate: int) -> np.ndarray:
         c = self.cluster(candidate)
         return self.result.rows(c.level, c.id) if c is not None else np.zeros(0, np.int64)
 
     def _label_clicked(self, candidate: int, modifiers, double: bool) -> None:
+        """The keys mean what they mean everywhere (`selection_gestures.click_mode`), the
+        cluster being the item clicked: Ctrl takes it away when all of it is selected and
+        adds it otherwise (row by row, a partly selected cluster would be scattered)."""
         rows = self.rows(candidate)
         if double:
             self.state.request_frame(rows)
             return
-        if modifiers & Qt.KeyboardModifier.ControlModifier:  # toggle the cluster
-            inside = np.isin(rows, self.state.selection).all() if len(rows) else False
+        mode = click_mode(modifiers)
+        if mode is SelectMode.TOGGLE:
+            inside = len(rows) > 0 and np.isin(rows, self.state.selection).all()
             mode = SelectMode.SUBTRACT if inside else SelectMode.ADD
-        elif modifiers & Qt.KeyboardModifier.ShiftModifier:
-            mode = SelectMode.ADD
-        else:
-            mode = SelectMode.REPLACE
         self.state.select(rows, mode, source=self)
 
     # --- colouring and export -----------------------------------------------------------

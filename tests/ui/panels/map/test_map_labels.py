@@ -92,10 +92,10 @@ def label_centre(view, candidate: int) -> QPointF:
     return view.labels.layer.mapToScene(QPointF((left + right) / 2, (top + bottom) / 2))
 
 
-def click(qtbot, view, scene_pos: QPointF, modifier=Qt.KeyboardModifier.NoModifier):
+def click(qtbot, view, scene_pos: QPointF, modifier=Qt.KeyboardModifier.NoModifier,
+          button=Qt.MouseButton.LeftButton):
     pos = view.plot.mapFromScene(scene_pos)
-    qtbot.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, modifier,
-                     QPoint(pos.x(), pos.y()))
+    qtbot.mouseClick(view.plot.viewport(), button, modifier, QPoint(pos.x(), pos.y()))
 
 
 def test_labels_appear_and_zooming_in_brings_finer_ones_never_overlapping(qtbot, window,
@@ -138,8 +138,8 @@ def test_labels_appear_and_zooming_in_brings_finer_ones_never_overlapping(qtbot,
     assert len(show(qtbot, view, QRectF(1000, 1000, 10, 10)).index) == 0
 
 
-def test_clicking_a_label_selects_its_cluster_shift_adds_ctrl_toggles(qtbot, window,
-                                                                      blobs_file):
+def test_clicking_a_label_selects_its_cluster_shift_adds_ctrl_toggles_right_leaves_it(
+        qtbot, window, blobs_file):
     path, _xy = blobs_file
     view = open_labelled(qtbot, window, path)
     show(qtbot, view, QRectF(-40, -40, 180, 180))
@@ -159,6 +159,16 @@ def test_clicking_a_label_selects_its_cluster_shift_adds_ctrl_toggles(qtbot, win
     np.testing.assert_array_equal(state.selection, np.union1d(rows(first), rows(second)))
     click(qtbot, view, label_centre(view, second))  # plain: replaces
     np.testing.assert_array_equal(state.selection, rows(second))
+    # Ctrl on a cluster partly selected adds the rest (the cluster is the item toggled)
+    state.select(rows(first)[::2])
+    click(qtbot, view, label_centre(view, first), Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(state.selection, rows(first))
+    click(qtbot, view, label_centre(view, second),
+          Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)  # adds
+    np.testing.assert_array_equal(state.selection, np.union1d(rows(first), rows(second)))
+    click(qtbot, view, label_centre(view, second), button=Qt.MouseButton.RightButton)
+    np.testing.assert_array_equal(state.selection, np.union1d(rows(first), rows(second)))
+    click(qtbot, view, label_centre(view, second))
     # the tooltip names the cluster: its terms and its size
     view._mouse_moved(label_centre(view, first))
     cluster = view.labels.cluster(first)
