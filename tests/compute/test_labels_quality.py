@@ -73,6 +73,8 @@ def test_every_level_names_a_cluster_by_a_word_it_mostly_says_whenever_one_exist
         coverage = np.array(cl.term_coverage(texts, labels, level))
         ceiling = cl.coverage_ceiling(texts, labels, len(level.clusters))
         assert np.all(coverage <= ceiling + 1e-9)
+        whole = np.array(cl.term_coverage(texts, labels, level, first_only=False))
+        assert np.all(whole >= coverage) and np.mean(whole >= 0.3) >= np.mean(coverage >= 0.3)
         reachable = ceiling >= 0.3
         assert reachable.any()
         assert np.all(coverage[reachable] >= 0.3), (level.level, coverage, ceiling)

@@ -30,8 +30,11 @@ class Tightness:
         return self.clusters / self.random if self.random > 0 else float("inf")
 
 
-def term_coverage(texts: list[str | None], labels: np.ndarray, level: ClusterLevel) -> list[float]:
-    """Per cluster, the share of its texts that hold its first term as a word (0 without one)."""
+def term_coverage(texts: list[str | None], labels: np.ndarray, level: ClusterLevel,
+                  first_only: bool = True) -> list[float]:
+    """Per cluster, the share of its texts that hold its first term as a word (0 without
+    one); with `first_only` False, any of its terms: how much of the cluster its whole label
+    speaks for (a coarse cluster's label often names its parts, one term each)."""
     word = re.compile(TOKEN_PATTERN)
     holds: list[set[str]] = [set(word.findall((t or "").lower())) for t in texts]
     out = []
@@ -40,8 +43,8 @@ def term_coverage(texts: list[str | None], labels: np.ndarray, level: ClusterLev
         if not cluster.terms or rows.size == 0:
             out.append(0.0)
             continue
-        first = cluster.terms[0]
-        out.append(sum(first in holds[r] for r in rows) / rows.size)
+        terms = set(cluster.terms[:1] if first_only else cluster.terms)
+        out.append(sum(bool(terms & holds[r]) for r in rows) / rows.size)
     return out
 
 
