@@ -7,8 +7,8 @@ cluster says and few others say comes first; a word every text says ("return" in
 docstrings) scores near zero everywhere, even in big clusters. The first term is the
 best-scoring word that at least COVERS (30%) of the cluster's texts hold, when one does: a
 name should start with what the cluster is mostly about, not with a rare word a few of its
-items share (on 5,000 Debian descriptions, 82% of the finest clusters' first terms are
-then held by 30% of their texts, against 53% by score alone). That is the most any first
+items share (on 5,000 Debian descriptions, 83% of the finest clusters' first terms are
+then held by 30% of their texts, against 54% by score alone). That is the most any first
 word can reach (`quality.coverage_ceiling`): on the same set the coarse, middle and fine
 levels' first terms are in 30% of their texts for 36, 67 and 83% of the clusters, exactly
 the share of clusters in which any word is; the most covering of the 10 best-scoring words
