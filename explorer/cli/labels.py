@@ -35,7 +35,7 @@ def add_labels_arguments(parser: argparse.ArgumentParser) -> None:
                              "repeat another are left out)")
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help="write each row's cluster per level (row, level_0, level_1, ...; "
-                             "-1: none) to Parquet")
+                             "-1: in no cluster) to Parquet")
     add_json(parser)
 
 
@@ -65,7 +65,7 @@ def print_labels(result: dict) -> None:
           f"{result['named_by'] or 'number'}")
     for level in result["levels"]:
         print(f"level {level['level']}: {len(level['clusters'])} clusters, "
-              f"{level['noise_fraction']:.0%} of the items in none")
+              f"{level['noise_fraction']:.0%} of the items in no cluster")
         for c in level["clusters"]:
             up = "" if c["parent"] is None else f"  (in {c['parent']})"
             print(f"  {c['id']:>4}  {c['count']:>8,}  {c['label']}{up}")

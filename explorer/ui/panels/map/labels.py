@@ -85,7 +85,7 @@ def cluster_colouring(result: cl.ClusterMap, level: int, name: str) -> tuple[Col
         labels.append(NOT_IN_A_CLUSTER)
         counts.append(outside)
     note = f"{len(clusters):,} clusters" + (
-        f"; {outside / max(len(codes), 1):.0%} of the items are in none (grey)" if outside else "")
+        f"; {outside / max(len(codes), 1):.0%} of the items are in no cluster (grey)" if outside else "")
     return Colouring(name, "categorical", codes=codes, labels=labels, counts=counts), note
 
 
