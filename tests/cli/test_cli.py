@@ -1,31 +1,13 @@
 """The CLI's JSON contract and its one-line errors, run as a user would (subprocess)."""
 
-import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from as_process import cli, cli_json
 
 INSPECT_KEYS = {"format", "count", "dim", "dtype", "columns", "vector_column", "nan_rows", "zero_rows"}
-
-
-def cli(*args, check_rc=0):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    out = subprocess.run([sys.executable, "-m", "explorer", *map(str, args)],
-                         capture_output=True, text=True, env=env, timeout=300)
-    assert out.returncode == check_rc, out.stderr
-    return out
-
-
-def cli_json(*args):
-    out = cli(*args, "--json")
-    lines = out.stdout.strip().splitlines()
-    assert len(lines) == 1, out.stdout
-    return json.loads(lines[0])
 
 
 @pytest.fixture

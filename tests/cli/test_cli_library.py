@@ -12,41 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
+from as_process import cli, cli_json, one_error_line
+from disk_usage import walk_bytes
 from onnx_models import bert_like, write_folder
 from test_encoding_pipeline import write_docs
-
-
-def cli(*args, check_rc=0):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    out = subprocess.run([sys.executable, "-m", "explorer", *map(str, args)],
-                         capture_output=True, text=True, env=env, timeout=300)
-    assert out.returncode == check_rc, out.stderr
-    return out
-
-
-def cli_json(*args):
-    out = cli(*args, "--json")
-    lines = out.stdout.strip().splitlines()
-    assert len(lines) == 1, out.stdout
-    return json.loads(lines[0])
-
-
-def one_error_line(out) -> str:
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
-    return lines[0]
-
-
-def walk_bytes(root: Path) -> int:
-    seen, total = set(), 0
-    for folder, dirs, files in os.walk(root):
-        for name in [folder, *(os.path.join(folder, f) for f in dirs + files)]:
-            st = os.lstat(name)
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                total += st.st_size
-    return total
 
 
 @pytest.fixture

@@ -5,14 +5,12 @@ session); the error paths run as a user would, in a subprocess, to see there is 
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from as_process import cli
 from brute_force import true_scores
 from onnx_models import bert_like, write_folder
 
@@ -173,14 +171,6 @@ def test_hubness_json(parquet_file, capsys):
     assert isinstance(result["skewness"], float)
 
 
-def cli(*args, rc):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    out = subprocess.run([sys.executable, "-m", "explorer", *map(str, args)],
-                         capture_output=True, text=True, env=env, timeout=300)
-    assert out.returncode == rc, out.stderr
-    return out
-
-
 @pytest.mark.parametrize("args, fragment", [
     (["--text", "a cat"], "ONNX"),
     (["--row", str(N)], "out of range"),
@@ -197,11 +187,11 @@ def test_errors_are_one_line_exit_2(parquet_file, capsys, args, fragment):
 
 
 def test_errors_as_a_user_sees_them(parquet_file, tmp_path, capsys):
-    out = cli("neighbours", parquet_file, "--text", "a cat", "--json", rc=2)
+    out = cli("neighbours", parquet_file, "--text", "a cat", "--json", check_rc=2)
     assert out.stdout == "" and "Traceback" not in out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "records no model" in lines[0]
-    out = cli("neighbours", parquet_file, "--row", "-5", "--json", rc=2)
+    out = cli("neighbours", parquet_file, "--row", "-5", "--json", check_rc=2)
     assert out.stdout == "" and "Traceback" not in out.stderr
     assert out.stderr.startswith("error: ") and "out of range" in out.stderr
     (tmp_path / "bad.txt").write_text("1 2 three")

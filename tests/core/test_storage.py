@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from disk_usage import walk_bytes
 
 from explorer.core.artifacts import ArtifactStore
 from explorer.core.embedding_set import EmbeddingSet
@@ -48,18 +49,6 @@ def make_set(name: str, n: int = 300, d: int = 16, seed: int = 0) -> EmbeddingSe
     return EmbeddingSet(rng.normal(size=(n, d)).astype(np.float32),
                         pa.table({"id": [f"{name}-{i}" for i in range(n)]}), name=name,
                         format="test", id_column="id")
-
-
-def walk_bytes(root: Path) -> int:
-    """What `du -sb` counts: every file and folder entry, each inode once."""
-    seen, total = set(), 0
-    for folder, dirs, files in os.walk(root):
-        for name in [folder, *(os.path.join(folder, f) for f in dirs + files)]:
-            st = os.lstat(name)
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                total += st.st_size
-    return total
 
 
 def start(code: str, *args) -> tuple[subprocess.Popen, str]:
