@@ -19,6 +19,7 @@ from default_model import needs_minilm
 from onnx_models import bert_like, write_folder
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QWidget
+from sentences import SENTENCES
 
 from explorer.compute.encoding.model_check import set_library_model
 from explorer.compute.encoding.model_folder import models_dir
@@ -30,14 +31,6 @@ from explorer.ui.workers import JobRunner
 
 WAIT = 60_000  # ms: only how long a broken job may hang a test before it fails
 SHOTS = Path(os.environ.get("DIALOG_SHOTS", "/tmp/dialog-shots"))
-SUBJECTS = ["The cat", "My neighbour", "A young doctor", "The old fisherman", "Our teacher",
-            "The football team", "A tired student", "The chef", "The pilot", "My grandmother"]
-ACTIONS = ["cooked a spicy curry for dinner", "won the championship final last night",
-           "repaired the broken bicycle in the garage", "read a long novel about the sea",
-           "planted tomatoes in the garden", "flew across the ocean in a storm",
-           "fixed a bug in the database server", "painted the kitchen bright yellow",
-           "sang loudly at the wedding", "lost the keys to the car"]
-SENTENCES = [f"{s} {a}." for s in SUBJECTS for a in ACTIONS]  # 100 distinct sentences
 
 
 @pytest.fixture
