@@ -36,10 +36,11 @@ from explorer.core.metadata import ROW, restricted_connection
 from explorer.core.sql_expression import check_expression, plain_message, wrap
 
 CATEGORIES, NUMBERS, DATES = "categories", "numbers", "dates"
-TOP_CATEGORIES = 12  # bars per chart; the rest are counted as "other"
+TOP_CATEGORIES = 12  # bars per chart; the rest share the "(other)" bar
 MAX_SUGGESTED_CATEGORIES = 100  # more distinct values than this is not a chart by default
 SUGGESTED = 4  # charts shown for a set opened the first time
 MISSING_LABEL = "(missing)"
+OTHER_LABEL = "(other)"
 ID_NAME = re.compile(r"(^|_)(id|ids|key|row|index|idx|uuid|hash)$", re.IGNORECASE)
 
 
@@ -99,7 +100,11 @@ def chart_kind(t: pa.DataType) -> str:
 class Chart:
     """One column prepared for charting: its bars (categories) or bins, the whole set's
     count in each, and each row's bar or bin as a code (`len(total)` for rows in no bar:
-    categories past the top ones, or no value)."""
+    a number or date with no value).
+
+    Categories have a bar per top value (`values`), then "(missing)" when some rows have no
+    value, then "(other)" when there are more values than bars: its count is in `total`
+    (index `len(values)`) but it has no entry in `values`, being every value but those."""
 
     column: str
     kind: str  # CATEGORIES | NUMBERS | DATES
@@ -108,7 +113,7 @@ class Chart:
     total: np.ndarray  # int64 per bar or bin
     values: tuple[Any, ...] = ()  # categories: the value of each bar (None: no value)
     bins: Bins | None = None  # numbers and dates
-    other: int = 0  # rows in categories not shown
+    other: int = 0  # rows with a value that has no bar of its own (the "(other)" bar)
     missing: int = 0  # rows with no value (shown as a bar for categories)
     distinct: int = 0
     tz: str = ""  # a timestamp column's time zone, if it has one
@@ -117,7 +122,8 @@ class Chart:
     def labels(self) -> list[str]:
         """What each bar says: its value, or "(missing)"."""
         if self.kind == CATEGORIES:
-            return [MISSING_LABEL if v is None else str(v) for v in self.values]
+            labels = [MISSING_LABEL if v is None else str(v) for v in self.values]
+            return labels + [OTHER_LABEL] * (len(self.total) - len(self.values))
         edges = self.bins.edges[:-1]
         if self.unit == "date":
             days = edges.astype(np.int64).astype("datetime64[D]")
@@ -133,13 +139,33 @@ class Chart:
         k = len(self.total)
         return np.bincount(self.codes[rows], minlength=k + 1)[:k]
 
+    @property
+    def other_bar(self) -> int:
+        """The "(other)" bar's index, or -1 when every value has a bar."""
+        return len(self.values) if len(self.total) > len(self.values) else -1
+
+    def shown_values(self) -> tuple[Any, ...]:
+        """The values with a bar of their own (not "(missing)"): what "(other)" is not."""
+        return tuple(v for v in self.values if v is not None)
+
     def part_for_bars(self, bars: Sequence[int]) -> ChartPart | None:
         """The filter part choosing these bars (None for none)."""
-        chosen = sorted({int(b) for b in bars if 0 <= int(b) < len(self.values)})
+        chosen = sorted({int(b) for b in bars if 0 <= int(b) < len(self.total)})
         if not chosen:
             return None
-        return ChartPart(self.column, CATEGORIES, values=tuple(self.values[b] for b in chosen),
-                         unit=self.unit)
+        other = self.other_bar in chosen
+        return ChartPart(self.column, CATEGORIES,
+                         values=tuple(self.values[b] for b in chosen if b < len(self.values)),
+                         other_than=self.shown_values() if other else (), unit=self.unit)
+
+    def bars_of(self, part: ChartPart) -> set[int]:
+        """The bars a part of bars chooses, to draw it."""
+        if part.kind != CATEGORIES:
+            return set()
+        bars = {i for i, v in enumerate(self.values) if v in part.values}
+        if part.other_than and self.other_bar >= 0:
+            bars.add(self.other_bar)
+        return bars
 
     def part_for_bins(self, first: int, last: int) -> ChartPart | None:
         """The filter part holding bins first..last (inclusive): edges[first] <= value <
@@ -168,11 +194,16 @@ class Chart:
 class ChartPart:
     """One chart's part of the filter, as the user made it: some bars chosen (`values`; None
     is "no value"), or a range `low <= value < high` in the column's units (numbers, or ISO
-    dates and times as text). Sessions keep these fields, never SQL."""
+    dates and times as text). Sessions keep these fields, never SQL.
+
+    The "(other)" bar is `other_than`: the values shown with bars of their own, which it
+    is every value but. A row with no value is not "(other)" (it has its own bar), and
+    SQL agrees: `x NOT IN (...)` is not true where x is NULL."""
 
     column: str
     kind: str  # CATEGORIES | NUMBERS | DATES
     values: tuple[Any, ...] = ()
+    other_than: tuple[Any, ...] = ()  # "(other)" chosen: any value but these
     low: Any = None
     high: Any = None
     unit: str = ""
@@ -189,6 +220,9 @@ class ChartPart:
                 tests.append(f"{col} = {sql_literal(present[0])}")
             elif present:
                 tests.append(f"{col} IN ({', '.join(sql_literal(v) for v in present)})")
+            if self.other_than:
+                shown = ", ".join(sql_literal(v) for v in self.other_than)
+                tests.append(f"{col} NOT IN ({shown})")
             if len(present) < len(self.values):
                 tests.append(f"{col} IS NULL")
             return " OR ".join(tests) if len(tests) < 2 else f"({' OR '.join(tests)})"
@@ -200,6 +234,7 @@ class ChartPart:
         """A short description for a chip: "section: games, web", "installed_kb 100 – 2,000"."""
         if self.kind == CATEGORIES:
             shown = [MISSING_LABEL if v is None else str(v) for v in self.values]
+            shown += [OTHER_LABEL] if self.other_than else []
             text = ", ".join(s if len(s) <= 24 else s[:23] + "…" for s in shown[:3])
             more = f" +{len(shown) - 3}" if len(shown) > 3 else ""
             return f"{self.column}: {text}{more}"
@@ -315,6 +350,7 @@ class ChartData:
                                             f"count(DISTINCT {col}) FROM items").fetchone()
         values: list[Any] = [v for v, _n in top]
         total = [int(n) for _v, n in top]
+        # the codes: a top value's bar, then "(missing)" (if any), then "(other)" = k
         data = self.table.column(column).combine_chunks()
         if pa.types.is_dictionary(data.type):
             data = data.cast(data.type.value_type)
@@ -327,6 +363,8 @@ class ChartData:
             total.append(int(missing))
         unit = "bool" if pa.types.is_boolean(data.type) else "text"
         other = self.count - sum(total)
+        if other:
+            total.append(other)
         return Chart(column, CATEGORIES, unit, codes, np.array(total, dtype=np.int64),
                      values=tuple(values), other=other, missing=int(missing),
                      distinct=int(distinct))

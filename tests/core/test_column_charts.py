@@ -96,9 +96,49 @@ def test_categories_count_the_whole_set_and_code_every_row(data, table):
 def test_more_categories_than_bars_are_counted_as_other():
     many = pa.table({"c": [f"v{i % 30}" for i in range(3000)]})
     chart = ChartData(many).prepare("c")
-    assert len(chart.values) == 12 and chart.other == 3000 - chart.total.sum() > 0
-    assert chart.distinct == 30
-    assert int(np.count_nonzero(chart.codes == 12)) == chart.other  # "other" rows: no bar
+    assert len(chart.values) == 12 and chart.distinct == 30
+    assert chart.other_bar == 12 and chart.labels[12] == "(other)"
+    assert chart.other == chart.total[12] == 3000 - chart.total[:12].sum() > 0
+    assert int(np.count_nonzero(chart.codes == 12)) == chart.other  # "other" rows: its bar
+
+
+@pytest.fixture(scope="module", params=["parquet", "arrow"])
+def many_values(request, tmp_path_factory) -> tuple[ChartData, MetadataQuery, np.ndarray]:
+    """30 values (one with a quote) and some rows with none: 12 bars, "(missing)", "(other)"."""
+    rng = np.random.default_rng(8)
+    values = np.array([f"v{i}" for i in range(29)] + ["it's"], dtype=object)
+    column = values[np.minimum(rng.geometric(0.15, N) - 1, 29)]
+    column[::23] = None
+    table = pa.table({"c": pa.array(column, type=pa.string())})
+    if request.param == "arrow":
+        return ChartData(table), MetadataQuery(table), column
+    path = tmp_path_factory.mktemp("many") / "metadata.parquet"
+    pq.write_table(table, path)
+    return ChartData(table, path), MetadataQuery(path), column
+
+
+def test_the_other_bar_chooses_every_value_without_a_bar_but_not_the_missing(many_values):
+    data, table_query, column = many_values
+    chart = data.prepare("c")
+    other, missing = chart.other_bar, chart.values.index(None)
+    assert other == len(chart.values) == missing + 1 and chart.labels[other] == "(other)"
+    shown = set(chart.shown_values())
+    is_other = np.array([v is not None and v not in shown for v in column])
+    assert is_other.any() and "it's" not in shown
+    part = chart.part_for_bars([other])
+    assert part.other_than == chart.shown_values() and part.label == "c: (other)"
+    assert part.sql.startswith('"c" NOT IN (') and "IS NULL" not in part.sql
+    rows = data.rows(part.sql)
+    np.testing.assert_array_equal(rows, np.flatnonzero(is_other))  # no row without a value
+    np.testing.assert_array_equal(rows, table_query.filter(part.sql))  # the table's SQL
+    np.testing.assert_array_equal(rows, np.flatnonzero(chart.codes == other))  # its bar
+    assert chart.bars_of(part) == {other}
+    with_them = chart.part_for_bars([0, missing, other])  # a value, "(missing)", "(other)"
+    expected = is_other | (column == chart.values[0]) | np.array([v is None for v in column])
+    np.testing.assert_array_equal(data.rows(with_them.sql), np.flatnonzero(expected))
+    np.testing.assert_array_equal(table_query.filter(with_them.sql), np.flatnonzero(expected))
+    assert with_them.label == f"c: {chart.values[0]}, (missing), (other)"
+    assert chart.bars_of(with_them) == {0, missing, other}
 
 
 def test_histogram_bins_hold_every_value_once(data, table):

@@ -41,6 +41,8 @@ def to_settings(columns: list[str], parts: list[ChartPart]) -> dict[str, Any]:
         entry: dict[str, Any] = {"column": part.column}
         if part.kind == CATEGORIES:
             entry["values"] = list(part.values)
+            if part.other_than:
+                entry["other_than"] = list(part.other_than)
         else:
             entry["range"] = [part.low, part.high]
         saved.append(entry)
@@ -89,18 +91,24 @@ def read_part(entry: Any, schema: pa.Schema) -> tuple[ChartPart | None, str]:
     t = schema.field(name).type
     kind = chart_kind(t)
     if kind == CATEGORIES:
-        values = entry.get("values")
-        if not isinstance(values, list) or not values or len(values) > MAX_VALUES:
+        values, other_than = entry.get("values"), entry.get("other_than", [])
+        if not isinstance(other_than, list) or len(other_than) > MAX_VALUES \
+                or None in other_than:
+            return None, (f"the values \"(other)\" leaves out in {name!r} should be a list "
+                          f"of at most {MAX_VALUES:,} values, not {describe(other_than)}")
+        if not isinstance(values, list) or not (values or other_than) \
+                or len(values) > MAX_VALUES:
             return None, (f"the values chosen in {name!r} should be a list of 1 to "
                           f"{MAX_VALUES:,} values, not {describe(values)}")
         wanted = bool if pa.types.is_boolean(t) else str
-        for value in values:
+        for value in values + other_than:
             if value is not None and (type(value) is not wanted
                                       or (wanted is str and len(value) > MAX_TEXT)):
                 return None, (f"{name!r} holds {'true/false' if wanted is bool else 'text'}, "
                               f"so {describe(value)} cannot be one of its values")
         unit = "bool" if wanted is bool else "text"
-        return ChartPart(name, kind, values=tuple(values), unit=unit), ""
+        return ChartPart(name, kind, values=tuple(values), other_than=tuple(other_than),
+                         unit=unit), ""
     bounds = entry.get("range")
     if not isinstance(bounds, list) or len(bounds) != 2:
         return None, f"the range of {name!r} should be [low, high], not {describe(bounds)}"

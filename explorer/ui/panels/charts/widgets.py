@@ -113,8 +113,7 @@ class BarChart(ChartWidget):
 
     def sizeHint(self) -> QSize:
         rows = len(self.chart.total)
-        footer = self.fontMetrics().height() + 2 if self.chart.other else 0
-        return QSize(300, int(self.top() + rows * self.row_height() + footer + PAD))
+        return QSize(300, int(self.top() + rows * self.row_height() + PAD))
 
     def minimumSizeHint(self) -> QSize:
         return QSize(180, self.sizeHint().height())
@@ -129,10 +128,7 @@ class BarChart(ChartWidget):
         return QPointF(self.width() / 2, self.top() + (bar + 0.5) * self.row_height())
 
     def chosen(self) -> set[int]:
-        part = self.part
-        if part is None or part.kind != CATEGORIES:
-            return set()
-        return {i for i, v in enumerate(self.chart.values) if v in part.values}
+        return self.chart.bars_of(self.part) if self.part is not None else set()
 
     def widths(self) -> tuple[float, float, float]:
         """(label width, bar area's left, bar area's width)."""
@@ -151,7 +147,6 @@ class BarChart(ChartWidget):
         whole_c, strong_c, sel_c, out_c = layer_colours(self)
         y = self.paint_title(painter, text)
         painter.setFont(self.font())
-        metrics = self.fontMetrics()
         label_w, left, bar_w = self.widths()
         total, filtered, selected = self.chart.total, self.filtered(), self.selected()
         largest = float(total.max(initial=0))
@@ -163,7 +158,7 @@ class BarChart(ChartWidget):
             font = QFont(self.font())
             font.setBold(i in chosen)
             painter.setFont(font)
-            painter.setPen(text if self.chart.values[i] is not None else muted)
+            painter.setPen(text if self.is_value(i) else muted)
             shown = QFontMetrics(font).elidedText(label, Qt.TextElideMode.ElideRight,
                                                   int(label_w))
             painter.drawText(QRectF(PAD, top, label_w, row_h),
@@ -182,13 +177,15 @@ class BarChart(ChartWidget):
             count = int(filtered[i])
             painter.drawText(QRectF(left + bar_w + 4, top, self.width(), row_h),
                              Qt.AlignmentFlag.AlignVCenter, f"{count:,}")
-        if self.chart.other:
-            painter.setFont(self.small)
-            painter.setPen(muted)
-            more = self.chart.distinct - len([v for v in self.chart.values if v is not None])
-            painter.drawText(QPointF(left, y + len(total) * row_h + metrics.ascent()),
-                             f"+ {more:,} more values, {self.chart.other:,} rows (not shown)")
         painter.end()
+
+    def is_value(self, bar: int) -> bool:
+        """Whether a bar is one value (not "(missing)" or "(other)", drawn muted)."""
+        return bar < len(self.chart.values) and self.chart.values[bar] is not None
+
+    def more_values(self) -> int:
+        """How many values share the "(other)" bar."""
+        return self.chart.distinct - len(self.chart.shown_values())
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
@@ -215,6 +212,8 @@ class BarChart(ChartWidget):
             return
         total, filtered = int(self.chart.total[bar]), int(self.filtered()[bar])
         lines = [f"<b>{self.chart.labels[bar]}</b>", f"{total:,} rows in the set"]
+        if bar == self.chart.other_bar:
+            lines[0] += f": the {self.more_values():,} values without a bar of their own"
         if self.counts is not None and filtered != total:
             lines.append(f"{filtered:,} pass the other filters ({filtered / total:.0%})"
                          if total else "")

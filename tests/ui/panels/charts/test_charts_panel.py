@@ -279,3 +279,24 @@ def test_a_hover_says_what_a_bar_is(qtbot, win):
     widget = charts(win).widgets["section"]
     QTest.mouseMove(widget, widget.bar_centre(0).toPoint() + QPoint(1, 0))
     assert widget.bar_at(widget.bar_centre(0).y()) == 0
+
+
+def test_the_other_bar_filters_to_the_values_without_a_bar(qtbot, win):
+    action = next(a for a in charts(win).columns_menu.actions() if a.data() == "text")
+    action.setChecked(True)
+    settle(qtbot, win)
+    widget = charts(win).widgets["text"]
+    other = widget.chart.other_bar
+    assert other == 12 and widget.chart.labels[other] == "(other)"
+    with qtbot.waitSignal(win.state.filterChanged, timeout=WAIT):
+        QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         widget.bar_centre(other).toPoint())
+    settle(qtbot, win)
+    texts = metadata().column("text").to_pylist()
+    expected = np.flatnonzero([t not in widget.chart.values for t in texts])
+    part = win.state.filter.part(part_key("text"))
+    assert part.label == "text: (other)" and part.sql.startswith('"text" NOT IN (')
+    np.testing.assert_array_equal(win.state.filter.rows, expected)
+    np.testing.assert_array_equal(table_rows(win), expected)
+    assert widget.chosen() == {other}
+    assert counts_of(win, "section").sum() == len(expected)

@@ -10,8 +10,10 @@ from packages import WAIT, D, settle, store_packages
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from explorer.core.column_charts import CATEGORIES, ChartPart
 from explorer.core.session import Session, SetRef
 from explorer.ui.panels.charts.panel import part_key
+from explorer.ui.panels.charts.saved import read_saved, to_settings
 
 N = 1500
 
@@ -118,3 +120,22 @@ def test_odd_shapes_give_notes_not_tracebacks(qtbot, windows, tmp_path):
     assert any("the charts' filter should be a list" in n for n in notes)
     assert win.state.filter.parts == ()
     assert win.panels["charts"].columns  # the defaults, as for a set opened afresh
+
+
+def test_the_other_bar_is_kept_as_the_values_it_leaves_out():
+    schema = metadata().schema
+    part = ChartPart("section", CATEGORIES, values=(None,), other_than=("games", "web"),
+                     unit="text")
+    settings = json.loads(json.dumps(to_settings(["section"], [part])))
+    assert settings["parts"] == [{"column": "section", "values": [None],
+                                  "other_than": ["games", "web"]}]
+    assert read_saved(settings, schema).parts == [part]
+    odd = {"parts": [{"column": "section", "values": [], "other_than": ["a", None]},
+                     {"column": "section", "values": [], "other_than": "games"},
+                     {"column": "section", "values": [], "other_than": [3]},
+                     {"column": "section", "values": []}]}
+    notes = read_saved(odd, schema).notes
+    assert len(notes) == 4 and not read_saved(odd, schema).parts
+    assert "the values \"(other)\" leaves out in 'section' should be a list" in notes[0]
+    assert "'section' holds text, so int 3 cannot be one of its values" in notes[2]
+    assert "the values chosen in 'section' should be a list of 1 to" in notes[3]
