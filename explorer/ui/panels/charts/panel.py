@@ -17,9 +17,10 @@ other views follow the brush as fast as they can without a queue of stale ranges
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QPushButton, QScrollArea,
                                QSizePolicy, QToolButton, QVBoxLayout, QWidget)
@@ -102,6 +103,7 @@ class ChartsView(Panel):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the charts, not round them
         scroll.setWidget(self.body)
         self.scroll = scroll
 
@@ -240,12 +242,11 @@ class ChartsView(Panel):
         """The charts in the chosen order, above the stretch."""
         for widget in self.widgets.values():
             self.body_layout.removeWidget(widget)
-        at = 0
-        for column in self.columns:
-            widget = self.widgets.get(column)
-            if widget is not None:
-                self.body_layout.insertWidget(at, widget)
-                at += 1
+        shown = [self.widgets[c] for c in self.columns if c in self.widgets]
+        for at, widget in enumerate(shown):
+            self.body_layout.insertWidget(at, widget)
+        for before, after in pairwise([self.clear_button, *shown]):
+            QWidget.setTabOrder(before, after)  # Tab goes on to the charts, down the panel
         self.placeholder.setVisible(not self.widgets)
         if not self.widgets and self.columns:
             self.placeholder.setText("Charting " + ", ".join(self.columns) + "…")

@@ -6,16 +6,22 @@ fit a narrow column. Three layers share one scale: the whole set (light), the ro
 filter's other parts let through (strong), and of those the selected ones (a dark core).
 A chart reports what the user chose with `partChosen` (on release) and `partMoved` (while a
 brush is dragged, for live updates); it never filters itself.
+
+Each chart is a Tab stop: the arrow keys move a focus mark between bars (or bins), Space or
+Enter adds or removes the marked one (Shift+arrows stretch a histogram's range), Escape
+clears the chart's part; what the marked bar holds is its tooltip and accessible description.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (QAccessible, QAccessibleEvent, QColor, QFocusEvent, QFont,
+                           QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen)
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from explorer.core.column_charts import CATEGORIES, Chart, ChartCounts, ChartPart, short_number
+from explorer.core.column_charts import (CATEGORIES, OTHER_LABEL, Chart, ChartCounts, ChartPart,
+                                         short_number)
 
 ACCENT = QColor(46, 110, 180)  # rows that pass the filter
 ACCENT_DARK = QColor(20, 45, 85)  # the selection among them
@@ -44,20 +50,28 @@ def fraction(count: float, largest: float, width: float, root: bool = False) -> 
     return max(MIN_BAR_PX, width * (np.sqrt(share) if root else share))
 
 
+STEPS = {Qt.Key.Key_Up: -1, Qt.Key.Key_Left: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_Right: 1}
+TOGGLE_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+
 class ChartWidget(QWidget):
     """What both charts share: the prepared chart, its counts, its own part of the filter."""
 
     partChosen = Signal(str, object)  # column, ChartPart | None (None: this chart's part removed)
     partMoved = Signal(str, object)  # column, ChartPart: a brush being dragged
+    KEYS_HINT = "arrows: move · Space: add or remove · Esc: clear"
 
     def __init__(self, chart: Chart, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.chart = chart
         self.counts: ChartCounts | None = None
         self.part: ChartPart | None = None
+        self.current = 0  # the bar or bin the keyboard marks
         self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setObjectName(f"chart-{chart.column}")
+        self.setAccessibleName(f"Chart of {chart.column}")
         self.small = QFont(self.font())
         self.small.setPointSizeF(max(7.0, self.font().pointSizeF() - 1))
 
@@ -73,6 +87,12 @@ class ChartWidget(QWidget):
         """This chart's own part of the filter, as the shared state holds it now."""
         self.part = part
         self.update()
+
+    def set_part(self, part: ChartPart | None) -> None:
+        """The user chose `part` here (None: cleared): shown at once, then reported."""
+        self.part = part
+        self.update()
+        self.partChosen.emit(self.column, part)
 
     def filtered(self) -> np.ndarray:
         return self.counts.filtered if self.counts is not None else self.chart.total
@@ -100,6 +120,104 @@ class ChartWidget(QWidget):
         painter.drawText(QPointF(PAD, PAD + metrics.ascent()), title)
         return PAD + metrics.height() + 4
 
+    # --- what a bar holds, for tooltips and assistive technology -------------------------
+    def name_of(self, i: int) -> str:
+        return self.chart.labels[i]
+
+    def describe(self, i: int) -> list[str]:
+        """What bar or bin `i` holds, a line each: its name, then its counts."""
+        total, filtered = int(self.chart.total[i]), int(self.filtered()[i])
+        lines = [self.name_of(i), f"{total:,} rows in the set"]
+        if self.counts is not None and filtered != total:
+            lines.append(f"{filtered:,} pass the other filters ({filtered / total:.0%})"
+                         if total else "")
+        selected = self.selected()
+        if selected is not None:
+            lines.append(f"{int(selected[i]):,} selected")
+        return [line for line in lines if line]
+
+    def tooltip_html(self, i: int, hint: str) -> str:
+        lines = self.describe(i)
+        return "<br>".join([f"<b>{lines[0]}</b>", *lines[1:], f"<i>{hint}</i>"])
+
+    def centre_of(self, i: int) -> QPointF:
+        raise NotImplementedError
+
+    def rect_of(self, i: int) -> QRectF:
+        """Where bar or bin `i` is drawn, for the focus mark."""
+        raise NotImplementedError
+
+    # --- the keyboard ----------------------------------------------------------------------
+    def event(self, event: QEvent) -> bool:
+        """Escape clears a chart's part before it cancels a job (the window's Esc shortcut):
+        the chart the user is in comes first, and while it has no part Esc goes on."""
+        if event.type() == QEvent.Type.ShortcutOverride and event.modifiers() in (
+                Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier,
+                Qt.KeyboardModifier.KeypadModifier) and self.handles(event.key()):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def handles(self, key: int) -> bool:
+        return key in STEPS or key in TOGGLE_KEYS or key in (Qt.Key.Key_Home, Qt.Key.Key_End) \
+            or (key == Qt.Key.Key_Escape and self.part is not None)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key, shift = event.key(), bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        last = len(self.chart.total) - 1
+        if not self.handles(key):
+            super().keyPressEvent(event)
+            return
+        if key in STEPS:
+            self.move_to(self.current + STEPS[key], shift)
+        elif key in (Qt.Key.Key_Home, Qt.Key.Key_End):
+            self.move_to(0 if key == Qt.Key.Key_Home else last, shift)
+        elif key in TOGGLE_KEYS:
+            self.toggle_current()
+        else:
+            self.set_part(None)  # Escape, with a part to clear
+        event.accept()
+
+    def move_to(self, i: int, extend: bool = False) -> None:
+        self.current = min(max(i, 0), len(self.chart.total) - 1)
+        self.update()
+        self.announce()
+
+    def toggle_current(self) -> None:
+        raise NotImplementedError
+
+    def announce(self) -> None:
+        """The marked bar as the accessible description and a tooltip beside it."""
+        if not len(self.chart.total):
+            return
+        self.setAccessibleDescription("; ".join(self.describe(self.current)))
+        QAccessible.updateAccessibility(
+            QAccessibleEvent(self, QAccessible.Event.DescriptionChanged))
+        if self.hasFocus():
+            QToolTip.showText(self.mapToGlobal(self.centre_of(self.current).toPoint()),
+                              self.tooltip_html(self.current, self.KEYS_HINT), self)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.announce()
+        self.update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        QToolTip.hideText()
+        self.update()
+
+    def paint_focus(self, painter: QPainter) -> None:
+        """While the chart has the keyboard: a frame round it and round the marked bar."""
+        if not self.hasFocus() or not len(self.chart.total):
+            return
+        colour = self.palette().highlight().color()
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(colour, 1))
+        painter.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
+        painter.setPen(QPen(colour, 2))
+        painter.drawRect(self.rect_of(self.current))
+
 
 class BarChart(ChartWidget):
     """Horizontal bars of the top categories, each with its count; click chooses a bar,
@@ -126,6 +244,28 @@ class BarChart(ChartWidget):
     def bar_centre(self, bar: int) -> QPointF:
         """Where a click chooses `bar` (for tests and keyboard-free scripting)."""
         return QPointF(self.width() / 2, self.top() + (bar + 0.5) * self.row_height())
+
+    def centre_of(self, i: int) -> QPointF:
+        return self.bar_centre(i)
+
+    def rect_of(self, i: int) -> QRectF:
+        return QRectF(2, self.top() + i * self.row_height(), self.width() - 4,
+                      self.row_height())
+
+    def name_of(self, i: int) -> str:
+        if i == self.chart.other_bar:
+            return f"{OTHER_LABEL}: the {self.more_values():,} values without a bar of their own"
+        return self.chart.labels[i]
+
+    def toggle_current(self) -> None:
+        """Space or Enter: the marked bar joins the choice, or leaves it (Ctrl+click)."""
+        self.set_part(self.chart.part_for_bars(sorted(self.chosen() ^ {self.current})))
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        chosen = self.chosen()
+        if chosen and self.current not in chosen:
+            self.current = min(chosen)  # the keyboard starts where the choice is
+        super().focusInEvent(event)
 
     def chosen(self) -> set[int]:
         return self.chart.bars_of(self.part) if self.part is not None else set()
@@ -177,6 +317,7 @@ class BarChart(ChartWidget):
             count = int(filtered[i])
             painter.drawText(QRectF(left + bar_w + 4, top, self.width(), row_h),
                              Qt.AlignmentFlag.AlignVCenter, f"{count:,}")
+        self.paint_focus(painter)
         painter.end()
 
     def is_value(self, bar: int) -> bool:
@@ -200,38 +341,30 @@ class BarChart(ChartWidget):
             chosen ^= {bar}
         else:
             chosen = set() if chosen == {bar} else {bar}
-        part = self.chart.part_for_bars(sorted(chosen))
-        self.part = part
-        self.update()
-        self.partChosen.emit(self.column, part)
+        self.current = bar
+        self.set_part(self.chart.part_for_bars(sorted(chosen)))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         bar = self.bar_at(event.position().y())
         if bar < 0:
             QToolTip.hideText()
             return
-        total, filtered = int(self.chart.total[bar]), int(self.filtered()[bar])
-        lines = [f"<b>{self.chart.labels[bar]}</b>", f"{total:,} rows in the set"]
-        if bar == self.chart.other_bar:
-            lines[0] += f": the {self.more_values():,} values without a bar of their own"
-        if self.counts is not None and filtered != total:
-            lines.append(f"{filtered:,} pass the other filters ({filtered / total:.0%})"
-                         if total else "")
-        selected = self.selected()
-        if selected is not None:
-            lines.append(f"{int(selected[bar]):,} selected")
-        lines.append("<i>click: filter by it · Ctrl+click: add or remove</i>")
-        QToolTip.showText(event.globalPosition().toPoint(), "<br>".join(lines), self)
+        QToolTip.showText(event.globalPosition().toPoint(),
+                          self.tooltip_html(bar, "click: filter by it · Ctrl+click: add or "
+                                                 "remove"), self)
 
 
 class Histogram(ChartWidget):
     """Equal-width bins (round edges, a log axis for values spanning decades); drag to brush
     a range, click a bin to choose it, click the only chosen bin or double-click to clear."""
 
+    KEYS_HINT = "arrows: move · Shift+arrows: a range · Space: this bin · Esc: clear"
+
     def __init__(self, chart: Chart, parent: QWidget | None = None) -> None:
         super().__init__(chart, parent)
         self._press: tuple[float, int] | None = None  # x and bin where a drag began
         self._brush: tuple[int, int] | None = None  # bins shown brushed while dragging
+        self._anchor: int | None = None  # the bin a Shift+arrow range stretches from
 
     def sizeHint(self) -> QSize:
         metrics = self.fontMetrics()
@@ -258,6 +391,43 @@ class Histogram(ChartWidget):
     def bin_centre(self, i: int) -> QPointF:
         plot = self.plot_rect()
         return QPointF(plot.left() + (i + 0.5) * plot.width() / self.bins(), plot.center().y())
+
+    def centre_of(self, i: int) -> QPointF:
+        return self.bin_centre(i)
+
+    def rect_of(self, i: int) -> QRectF:
+        plot = self.plot_rect()
+        step = plot.width() / self.bins()
+        return QRectF(plot.left() + i * step, plot.top(), step, plot.height()).adjusted(
+            -1, -1, 1, 1)
+
+    def name_of(self, i: int) -> str:
+        part = self.chart.part_for_bins(i, i)
+        return part.label if part is not None else ""
+
+    def move_to(self, i: int, extend: bool = False) -> None:
+        """An arrow key; with Shift, the range from where Shift began to the new bin."""
+        if not extend:
+            self._anchor = None
+            super().move_to(i)
+            return
+        if self._anchor is None:
+            self._anchor = self.current
+        super().move_to(i)
+        self.set_part(self.chart.part_for_bins(self._anchor, self.current))
+
+    def toggle_current(self) -> None:
+        """Space or Enter: the marked bin alone, or nothing if it was alone already."""
+        self._anchor = None
+        here = self.chart.bins_of(self.part) if self.part is not None else None
+        i = self.current
+        self.set_part(None if here == (i, i) else self.chart.part_for_bins(i, i))
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        here = self.chart.bins_of(self.part) if self.part is not None else None
+        if here is not None and not here[0] <= self.current <= here[1]:
+            self.current = here[0]
+        super().focusInEvent(event)
 
     def brushed(self) -> tuple[int, int] | None:
         if self._brush is not None:
@@ -305,6 +475,7 @@ class Histogram(ChartWidget):
         painter.setPen(muted)
         painter.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.bottom()))
         self.paint_axis(painter, plot, text)
+        self.paint_focus(painter)
         painter.end()
 
     def paint_axis(self, painter: QPainter, plot: QRectF, colour: QColor) -> None:
@@ -359,15 +530,12 @@ class Histogram(ChartWidget):
             part = None if current == (first, first) else self.chart.part_for_bins(first, first)
         else:
             part = self.chart.part_for_bins(first, last)
-        self.part = part
-        self.update()
-        self.partChosen.emit(self.column, part)
+        self.current, self._anchor = last, None
+        self.set_part(part)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         self._press = self._brush = None
-        self.part = None
-        self.update()
-        self.partChosen.emit(self.column, None)
+        self.set_part(None)
 
     def _tooltip(self, event: QMouseEvent) -> None:
         plot = self.plot_rect()
@@ -375,16 +543,9 @@ class Histogram(ChartWidget):
             QToolTip.hideText()
             return
         i = self.bin_at(event.position().x())
-        part = self.chart.part_for_bins(i, i)
-        total, filtered = int(self.chart.total[i]), int(self.filtered()[i])
-        lines = [f"<b>{part.label if part else ''}</b>", f"{total:,} rows in the set"]
-        if self.counts is not None and filtered != total:
-            lines.append(f"{filtered:,} pass the other filters")
-        selected = self.selected()
-        if selected is not None:
-            lines.append(f"{int(selected[i]):,} selected")
-        lines.append("<i>drag: filter by a range · click: this bin · double-click: clear</i>")
-        QToolTip.showText(event.globalPosition().toPoint(), "<br>".join(lines), self)
+        QToolTip.showText(event.globalPosition().toPoint(),
+                          self.tooltip_html(i, "drag: filter by a range · click: this bin · "
+                                               "double-click: clear"), self)
 
 
 def chart_widget(chart: Chart, parent: QWidget | None = None) -> ChartWidget:

@@ -300,3 +300,98 @@ def test_the_other_bar_filters_to_the_values_without_a_bar(qtbot, win):
     np.testing.assert_array_equal(table_rows(win), expected)
     assert widget.chosen() == {other}
     assert counts_of(win, "section").sum() == len(expected)
+
+
+def press(qtbot, win, widget, key, modifier=Qt.KeyboardModifier.NoModifier):
+    """A key that changes the chart's part, and the charts settled after it."""
+    with qtbot.waitSignal(win.state.filterChanged, timeout=WAIT):
+        qtbot.keyClick(widget, key, modifier)
+    settle(qtbot, win)
+
+
+def focus(qtbot, widget) -> None:
+    widget.window().activateWindow()
+    widget.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(widget.hasFocus, timeout=WAIT)
+
+
+def test_tab_reaches_the_charts_in_their_order(qtbot, win):
+    view = charts(win)
+
+    def tabbed() -> list[str]:
+        """The charts Tab reaches from the Columns button (Copy and Clear are off)."""
+        focus(qtbot, view.columns_button)
+        reached = []
+        for _ in view.columns:
+            qtbot.keyClick(QGuiApplication.focusObject(), Qt.Key.Key_Tab)
+            reached.append(getattr(QGuiApplication.focusObject(), "column", None))
+        return reached
+
+    assert tabbed() == view.columns == ["section", "priority", "size_kb"]
+    view.set_columns(["size_kb", "priority", "section"])
+    settle(qtbot, win)
+    assert tabbed() == ["size_kb", "priority", "section"]
+
+
+def test_arrows_move_between_bars_space_toggles_escape_clears(qtbot, win):
+    widget = charts(win).widgets["section"]
+    focus(qtbot, widget)
+    assert widget.accessibleName() == "Chart of section"
+    qtbot.keyClick(widget, Qt.Key.Key_Down)
+    assert widget.current == 1 and win.state.filter.rows is None  # moving chooses nothing
+    first, second = widget.chart.values[1], widget.chart.values[2]
+    assert widget.accessibleDescription().startswith(f"{first}; ")
+    assert "rows in the set" in widget.accessibleDescription()
+    press(qtbot, win, widget, Qt.Key.Key_Space)
+    assert win.state.filter.part(part_key("section")).sql == f"\"section\" = '{first}'"
+    qtbot.keyClick(widget, Qt.Key.Key_Down)
+    press(qtbot, win, widget, Qt.Key.Key_Return)
+    assert win.state.filter.part(part_key("section")).sql == \
+        f"\"section\" IN ('{first}', '{second}')"
+    press(qtbot, win, widget, Qt.Key.Key_Enter)  # the same bar again: it leaves the choice
+    assert win.state.filter.part(part_key("section")).sql == f"\"section\" = '{first}'"
+    assert widget.chosen() == {1}
+    press(qtbot, win, widget, Qt.Key.Key_Escape)
+    assert win.state.filter.part(part_key("section")) is None and widget.chosen() == set()
+    qtbot.keyClick(widget, Qt.Key.Key_End)
+    assert widget.current == len(widget.chart.total) - 1
+    qtbot.keyClick(widget, Qt.Key.Key_Down)  # stays on the last
+    assert widget.current == len(widget.chart.total) - 1
+
+
+def test_shift_arrows_stretch_a_histograms_range(qtbot, win):
+    widget = charts(win).widgets["size_kb"]
+    focus(qtbot, widget)
+    for _ in range(3):
+        qtbot.keyClick(widget, Qt.Key.Key_Right)
+    press(qtbot, win, widget, Qt.Key.Key_Space)
+    assert widget.chart.bins_of(win.state.filter.part(part_key("size_kb")).spec) == (3, 3)
+    press(qtbot, win, widget, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    press(qtbot, win, widget, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    part = win.state.filter.part(part_key("size_kb"))
+    assert widget.chart.bins_of(part.spec) == (3, 5) and widget.brushed() == (3, 5)
+    edges = widget.chart.bins.edges
+    assert part.sql == f'"size_kb" >= {int(edges[3])} AND "size_kb" < {int(edges[6])}'
+    assert counts_of(win, "section").sum() == len(part.rows)
+    press(qtbot, win, widget, Qt.Key.Key_Escape)
+    assert win.state.filter.rows is None
+
+
+def test_the_focused_chart_and_bar_are_marked(qtbot, win):
+    widget = charts(win).widgets["priority"]
+    highlight = widget.palette().highlight().color().rgb()
+    mark = widget.rect_of(1)
+    x, y = int(mark.left()), int(mark.center().y())  # on its left edge
+
+    def marked() -> tuple[bool, bool]:
+        image = widget.grab().toImage()
+        return (image.pixel(0, widget.height() // 2) == highlight,
+                image.pixel(x, y) == highlight)
+
+    assert marked() == (False, False)
+    focus(qtbot, widget)
+    qtbot.keyClick(widget, Qt.Key.Key_Down)
+    assert marked() == (True, True)
+    charts(win).columns_button.setFocus()
+    qtbot.waitUntil(lambda: not widget.hasFocus(), timeout=WAIT)
+    assert marked() == (False, False)
