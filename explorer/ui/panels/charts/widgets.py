@@ -103,7 +103,7 @@ class ChartWidget(QWidget):
     def title_text(self) -> str:
         c = self.chart
         if c.kind == CATEGORIES:
-            more = f" · top {len(c.values)} of {c.distinct:,}" if c.other else ""
+            more = f" · top {len(c.shown_values())} of {c.distinct:,}" if c.other else ""
             return f"{c.column}{more}"
         scale = " · log scale" if c.bins.scale == "log" else ""
         return f"{c.column}{scale}"

@@ -9,7 +9,9 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 
+from explorer.core.column_charts import ChartData
 from explorer.ui.panels.charts.panel import part_key
+from explorer.ui.panels.charts.widgets import chart_widget
 
 N = 3000
 SECTIONS = np.array(["games", "web", "science", "art", "sound"])
@@ -288,6 +290,7 @@ def test_the_other_bar_filters_to_the_values_without_a_bar(qtbot, win):
     widget = charts(win).widgets["text"]
     other = widget.chart.other_bar
     assert other == 12 and widget.chart.labels[other] == "(other)"
+    assert widget.title_text() == f"text · top 12 of {N:,}"
     with qtbot.waitSignal(win.state.filterChanged, timeout=WAIT):
         QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                          widget.bar_centre(other).toPoint())
@@ -395,3 +398,12 @@ def test_the_focused_chart_and_bar_are_marked(qtbot, win):
     charts(win).columns_button.setFocus()
     qtbot.waitUntil(lambda: not widget.hasFocus(), timeout=WAIT)
     assert marked() == (False, False)
+
+
+def test_the_title_counts_values_not_the_missing_bar(qapp):
+    values = [f"v{i % 20}" for i in range(400)] + [None] * 5
+    chart = ChartData(pa.table({"c": pa.array(values, type=pa.string())})).prepare("c")
+    widget = chart_widget(chart)
+    assert chart.labels[-2:] == ["(missing)", "(other)"]
+    assert widget.title_text() == "c · top 12 of 20"
+    assert widget.name_of(chart.other_bar) == "(other): the 8 values without a bar of their own"
