@@ -9,7 +9,8 @@ from explorer.cli.command import Command, add_json, add_set_path, progress
 from explorer.core.errors import InputError
 
 VIEWS = ("table", "library", "map", "neighbours", "compare", "hubness", "concepts",
-         "concept-plane", "compression", "compression-query", "compression-map", "encode")
+         "concept-plane", "compression", "compression-query", "compression-map", "charts",
+         "encode")
 
 
 def run_demo(args: argparse.Namespace) -> dict:

@@ -67,6 +67,8 @@ def take_screenshot(key: str, out: Path, view: str = "table",
         _show_concepts(window, plane=view == "concept-plane")
     if view.startswith("compression"):
         _show_compression(window, view)
+    if view == "charts":
+        _show_charts(window)
     if view == "hubness" and window.neighbours_view.hubness is not None:
         window.neighbours_view.clear_marks()
         window.neighbours_view.colour_map_by_hubness()
@@ -178,6 +180,14 @@ def _show_compression(window, view_name: str) -> None:
         window.state.request_frame(np.concatenate([marks.query_rows, marks.rows]))
     if view_name == "compression-map":
         view.colour_map()
+    _settle(window, timeout=30.0)
+
+
+def _show_charts(window) -> None:
+    """The Charts panel with its default columns charted and counted (its counts wait on a
+    timer, which the window's job list does not show)."""
+    view = window.panels["charts"]
+    _wait(lambda: not view.busy(), 300.0, "the charts")
     _settle(window, timeout=30.0)
 
 

@@ -6,6 +6,8 @@ import pyarrow.parquet as pq
 import pytest
 from PySide6.QtGui import QImage
 
+from explorer.cli.app import VIEWS
+from explorer.ui.panels.charts.widgets import ACCENT
 from explorer.ui.screenshot import take_screenshot
 
 N = 2000
@@ -23,7 +25,7 @@ def set_file(explorer_home, tmp_path):
 
 
 def share(shot, key) -> float:
-    x, y, w, h = shot.panels[key]
+    _x, _y, w, h = shot.panels[key]
     return w * h / (shot.size[0] * shot.size[1])
 
 
@@ -44,3 +46,15 @@ def test_compression_view_gets_a_third_of_the_window(qapp, set_file, tmp_path):
     shot = take_screenshot(str(set_file), tmp_path / "compression.png", view="compression")
     assert share(shot, "compression") >= 0.35
     assert "map" in shot.panels and "table" not in shot.panels
+
+
+def test_charts_view_shows_the_charts_drawn_and_counted(qapp, set_file, tmp_path):
+    assert "charts" in VIEWS  # `screenshot --view charts`
+    shot = take_screenshot(str(set_file), tmp_path / "charts.png", view="charts")
+    x, y, w, h = shot.panels["charts"]
+    assert w >= 320 and h >= 300 and "map" in shot.panels
+    image = QImage(str(shot.path))
+    accent = ACCENT.rgb()  # the bars of the rows that pass (all of them: no filter)
+    bars = sum(image.pixel(px, py) == accent
+               for px in range(x, x + w, 2) for py in range(y, y + h, 2))
+    assert bars > 500  # three bars of about 667 rows each, drawn, not a placeholder
