@@ -45,9 +45,10 @@ def test_json_contract(capsys, npy_file):
     assert bytes_ == {"fp16": 64, "sq8": 32, "pq8": 8, "binary-rerank50": 4, "trunc16": 64,
                       "pca8-sq8": 8}
     for m in result["methods"]:
-        assert {"name", "bytes_per_vector", "recall_at_k", "overlap", "train_seconds",
-                "search_ms_per_query"} <= set(m)
-        assert 0 <= m["recall_at_k"] <= 1 and 0 <= m["overlap"] <= 1
+        assert {"name", "bytes_per_vector", "recall_at_k", "overlap", "overlap_with_ties",
+                "queries_with_ties", "train_seconds", "search_ms_per_query"} <= set(m)
+        assert 0 <= m["recall_at_k"] <= 1 and 0 <= m["overlap"] <= m["overlap_with_ties"] <= 1
+        assert 0 <= m["queries_with_ties"] <= 100
         assert m["train_seconds"] >= 0 and m["search_ms_per_query"] > 0
 
     # the same figures as the library call on the imported set (a cache hit now)
@@ -55,7 +56,8 @@ def test_json_contract(capsys, npy_file):
     again = evaluate(es, names, k=5, queries=100, metric="l2").to_dict()
     for a, b in zip(result["methods"], again["methods"]):
         assert b["cached"]
-        assert (a["recall_at_k"], a["overlap"]) == (b["recall_at_k"], b["overlap"])
+        for key in ("recall_at_k", "overlap", "overlap_with_ties", "queries_with_ties"):
+            assert a[key] == b[key], key
 
 
 def test_default_methods_and_human_output(capsys, npy_file):

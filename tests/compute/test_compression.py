@@ -295,6 +295,58 @@ def test_a_swap_among_items_tied_at_the_kth_score_is_kept():
     assert c4.ties_at_least and c4.kept == k
 
 
+def test_the_figures_count_a_swap_among_tied_items_as_the_per_query_view_does():
+    """Thirty exact duplicate rows: each one's exact top 10 is 10 of the other 29, and a
+    method may return another 10 of them. The sweep's overlap_with_ties is the mean of
+    what the per-query view says query by query; `overlap` still calls a swap a loss."""
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(800, 16)).astype(np.float32)
+    x[100:130] = x[100]
+    rows = np.arange(80, 140)  # 30 queries among the duplicates, 30 beside them
+    es = make_es(x, store=True)
+    ev = cz.evaluate(es, "fp16,sq4,binary", k=10, rows=rows)
+    for m in ev.methods:
+        shares, tied = [], 0
+        for i, row in enumerate(rows):  # as QueryComparison.show_query compares one query
+            exact = ev.exact[i][ev.exact[i] >= 0]
+            got = m.ids[i][m.ids[i] >= 0]
+            scores = cz.exact_scores(x, int(row), np.concatenate([exact, got]), "cosine")
+            c = cz.compare_one(exact, scores[:len(exact)], got, scores[len(exact):], 10)
+            shares.append(c.kept / 10)
+            tied += c.ties > 1
+        np.testing.assert_allclose(m.per_query_kept, shares)
+        assert m.overlap_with_ties == pytest.approx(np.mean(shares))
+        assert m.queries_with_ties == tied >= 30
+        assert (m.per_query_kept >= m.per_query_overlap).all()
+    binary = ev.methods[2]
+    swapped = np.flatnonzero(binary.per_query_kept > binary.per_query_overlap)
+    assert len(swapped) and set(rows[swapped]) <= set(range(100, 130))  # only the duplicates
+    assert binary.overlap_with_ties > binary.overlap + 0.1
+    again = cz.evaluate(es, "fp16,sq4,binary", k=10, rows=rows)
+    for a, b in zip(ev.methods, again.methods):  # from the cache: the same figures
+        assert b.cached and b.to_dict() | {"cached": False} == a.to_dict() | {"cached": False}
+    d = binary.to_dict()
+    assert (d["overlap_with_ties"], d["queries_with_ties"]) == (binary.overlap_with_ties,
+                                                                binary.queries_with_ties)
+
+
+def test_overlap_with_ties_by_hand():
+    exact, exact_scores, k, score_of = duplicates_at_the_kth()
+    dup_in = [r for r in exact[:k].tolist() if 20 <= r <= 26]
+    dup_out = [r for r in exact[k:].tolist() if 20 <= r <= 26]
+    swapped = np.array([r for r in exact[:k].tolist() if r not in dup_in] + dup_out[:3])
+    far = np.array([*exact[:k - 1].tolist(), int(exact[-1])])  # the k-th lost for a far one
+    got = np.array([swapped, far])
+    got_scores = np.array([[score_of[r] for r in g] for g in got.tolist()])
+    lists, scores = np.array([exact, exact]), np.array([exact_scores, exact_scores])
+    kept, tied = cz.overlap_with_ties(lists, scores, got, got_scores, k)
+    assert kept.tolist() == [1.0, (k - 1) / k] and tied.tolist() == [True, True]
+    assert cz.overlap(lists[:, :k], got, k).tolist() == [(k - 3) / k, (k - 1) / k]
+    tail, tail_scores = lists[:, -4:], scores[:, -4:]  # far items: none ties with another
+    alone = cz.overlap_with_ties(tail, tail_scores, tail[:, :3], tail_scores[:, :3], 3)
+    assert alone[0].tolist() == [1.0, 1.0] and alone[1].tolist() == [False, False]
+
+
 def test_ties_are_within_float_tolerance_only():
     assert cz.ties_with(np.array([0.9, 0.9 + 5e-6, 0.9 + 5e-4]), 0.9).tolist() == \
         [True, True, False]
@@ -435,6 +487,8 @@ def test_report_files_hold_the_sweep_s_figures(tmp_path):
     for row, m in zip(rows, ev.methods):
         assert int(row["bytes_per_vector"]) == m.bytes_per_vector
         assert float(row["overlap"]) == pytest.approx(m.overlap, abs=1e-12)
+        assert float(row["overlap_with_ties"]) == pytest.approx(m.overlap_with_ties, abs=1e-12)
+        assert int(row["queries_with_ties"]) == m.queries_with_ties
         assert float(row["recall_at_10"]) == pytest.approx(m.recall_at[10], abs=1e-12)
     data = json.loads(cz.write_report_json(ev, tmp_path / "r.json").read_text())
     assert data["query_rows"] == [int(r) for r in ev.rows]

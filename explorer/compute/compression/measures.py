@@ -6,6 +6,8 @@ All take `exact` (nq, depth) and `approx` (nq, >= depth or shorter) row ids, bes
   recall@j       the share of queries whose exact nearest neighbour is among the method's
                  first j results (the "recall@R" of product-quantisation papers)
   overlap@k      |exact top-k & method top-k| / k, per query (the k-NN set overlap)
+  with ties      the same, a swap among items tied with the k-th neighbour's score
+                 counted as kept (`compare_one`, `overlap_with_ties`)
   rank corr.     Spearman's rho between the exact ranks 1..k of the exact top-k and the
                  ranks the method gives them in its list (items it does not return share
                  the rank after its last); 0 when every item is missing
@@ -155,18 +157,19 @@ def exact_scores(vectors: np.ndarray, query: int, rows: np.ndarray, metric: str)
     return s
 
 
-def kept_with_ties(vectors: np.ndarray, metric: str, rows: np.ndarray, exact: np.ndarray,
-                   ids: np.ndarray, k: int, state=None) -> np.ndarray:
-    """Per query, the share of its exact top k a method keeps, a swap among items tied with
-    the k-th counted as kept (`compare_one`); `overlap` calls such a swap a loss. Scores
-    each query's exact list and the method's exactly (about 1 ms a query at d=384)."""
-    out = np.empty(len(rows), dtype=np.float64)
-    for i, row in enumerate(np.asarray(rows, dtype=np.int64).tolist()):
-        if state is not None and i % 50 == 0:
-            state.progress(i, len(rows))
-        ex = exact[i][exact[i] >= 0]
-        got = ids[i][ids[i] >= 0]
-        scores = exact_scores(vectors, row, np.concatenate([ex, got]), metric)
-        c = compare_one(ex, scores[:len(ex)], got, scores[len(ex):], k)
-        out[i] = c.kept / k
-    return out
+def overlap_with_ties(exact: np.ndarray, exact_scores: np.ndarray, got: np.ndarray,
+                      got_scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per query, the share of its exact top k the method keeps, a swap among items tied
+    with the k-th counted as kept (`compare_one`; `overlap` calls it a loss), and whether
+    any other item ties with its k-th neighbour (which is when the two can differ).
+
+    `exact` (nq, >= k) and `got` (nq, k) are row ids (-1: none), each with the items'
+    exact scores. The exact list one past the k-th is enough: were the (k+1)-th not tied
+    with the k-th, no later one would be."""
+    kept = np.empty(len(exact), dtype=np.float64)
+    tied = np.zeros(len(exact), dtype=bool)
+    for i in range(len(exact)):
+        c = compare_one(exact[i, :k + 1], exact_scores[i, :k + 1], got[i], got_scores[i], k)
+        kept[i] = c.kept / k
+        tied[i] = c.ties > 1
+    return kept, tied

@@ -24,6 +24,12 @@ def overlap_of(result: MethodResult) -> float:
     return result.overlap
 
 
+def kept_of(result: MethodResult) -> float:
+    """The share of the exact top-k the method keeps, a swap among items tied with the
+    k-th counted as kept (what the panel plots; `overlap_of` for the plain set overlap)."""
+    return result.overlap_with_ties
+
+
 def code_size(result: MethodResult) -> float:
     """Bytes of the code kept per vector (re-ranking rows assumed on disk)."""
     return result.bytes_per_vector

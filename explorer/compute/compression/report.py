@@ -12,7 +12,8 @@ from explorer.compute.compression.workbench import Evaluation
 from explorer.core.atomic import write_json
 
 CSV_COLUMNS = ("name", "bytes_per_vector", "fixed_bytes", "total_bytes", "recall_at_1",
-               "recall_at_10", "recall_at_100", "recall_at_k", "overlap", "rank_correlation",
+               "recall_at_10", "recall_at_100", "recall_at_k", "overlap", "overlap_with_ties",
+               "queries_with_ties", "rank_correlation",
                "distortion", "train_seconds", "encode_seconds", "search_ms_per_query",
                "rerank_bytes_per_vector")
 

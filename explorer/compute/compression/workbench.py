@@ -6,10 +6,16 @@ max(k, 100) (the ground truth) is computed once per (set, metric, query rows, de
 faiss flat search over the float32 rows and kept in the library
 (`<set>/artifacts/compression/`), as is each method's result, keyed by its parameters
 (method, k, metric, queries, seed, the vectors' signature), so asking again costs nothing.
+
+Identical texts embed identically, so exact search and a method may return different
+duplicates at the k-th place. `overlap_with_ties` counts such a swap as kept, as the
+per-query view does; `overlap` is the plain set overlap, which calls it a loss. The
+tie-aware figures are worked out on every call, from the lists (cheap), not cached.
 """
 
 from __future__ import annotations
 
+import math
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -33,6 +39,7 @@ RECALL_AT = (1, 10, 100)
 MIN_DEPTH = 100
 DEFAULT_QUERIES = 1000
 MAX_K = 1000
+PAIR_BLOCK = 4_000_000  # float64 values of rows scored at once (32 MB)
 
 
 @dataclass
@@ -52,8 +59,11 @@ class MethodResult:
     trained_on: dict  # sample_rows, pq_iterations, opq_iterations where they apply
     rerank_bytes_per_vector: int = 0  # float32 rows read for re-ranking (binary-rerankR)
     cached: bool = False
+    overlap_with_ties: float = math.nan  # `overlap`, a swap among items tied at the k-th kept
+    queries_with_ties: int = 0  # queries whose k-th neighbour ties with another item
     ids: np.ndarray = field(default=None, repr=False)  # (queries, k) the method's top-k rows
-    per_query_overlap: np.ndarray = field(default=None, repr=False)  # (queries,) for maps
+    per_query_overlap: np.ndarray = field(default=None, repr=False)  # (queries,) plain
+    per_query_kept: np.ndarray = field(default=None, repr=False)  # (queries,) with ties
 
     @property
     def stored_bytes_per_vector(self) -> int:
@@ -65,7 +75,9 @@ class MethodResult:
                 "fixed_bytes": self.fixed_bytes, "total_bytes": self.total_bytes,
                 "recall_at_k": self.recall_at_k,
                 "recall_at": {str(j): v for j, v in self.recall_at.items()},
-                "overlap": self.overlap, "rank_correlation": self.rank_correlation,
+                "overlap": self.overlap, "overlap_with_ties": self.overlap_with_ties,
+                "queries_with_ties": self.queries_with_ties,
+                "rank_correlation": self.rank_correlation,
                 "distortion": self.distortion, "train_seconds": self.train_seconds,
                 "encode_seconds": self.encode_seconds,
                 "search_ms_per_query": self.search_ms_per_query,
@@ -76,7 +88,8 @@ class MethodResult:
     def _meta(self) -> dict:
         d = self.to_dict()
         d["recall_at"] = [[int(j), v] for j, v in self.recall_at.items()]
-        d.pop("cached")
+        for derived in ("cached", "overlap_with_ties", "queries_with_ties"):
+            d.pop(derived)  # worked out again on every call
         return d
 
     @classmethod
@@ -164,12 +177,29 @@ def _faiss_exact(xb: np.ndarray, queries: np.ndarray, metric: str, want: int) ->
 
 
 def pair_scores(xb: np.ndarray, queries: np.ndarray, rows: np.ndarray, metric: str) -> np.ndarray:
-    """Exact cosine / dot / L2 distance of each query with its rows (nq, k), -1 rows -> NaN."""
-    safe = np.where(rows >= 0, rows, 0)
-    x = xb[safe.ravel()].reshape(rows.shape[0], rows.shape[1], -1).astype(np.float64)
-    q = queries.astype(np.float64)[:, None, :]
-    s = np.sqrt(((x - q) ** 2).sum(axis=2)) if metric == "l2" else (x * q).sum(axis=2)
-    return np.where(rows >= 0, s, np.nan)
+    """Exact cosine / dot / L2 distance of each query with its rows (nq, k), -1 rows -> NaN.
+    In blocks of queries, so the float64 copy of their rows stays small at large k."""
+    out = np.empty(rows.shape, dtype=np.float64)
+    block = max(1, PAIR_BLOCK // max(1, rows.shape[1] * xb.shape[1]))
+    for at in range(0, len(rows), block):
+        part = rows[at:at + block]
+        safe = np.where(part >= 0, part, 0)
+        x = xb[safe.ravel()].reshape(part.shape[0], part.shape[1], -1).astype(np.float64)
+        q = queries[at:at + block].astype(np.float64)[:, None, :]
+        out[at:at + block] = np.sqrt(((x - q) ** 2).sum(axis=2)) if metric == "l2" \
+            else (x * q).sum(axis=2)
+    return np.where(rows >= 0, out, np.nan)
+
+
+def with_ties(result: MethodResult, xb: np.ndarray, xq: np.ndarray, exact: np.ndarray,
+              exact_scores: np.ndarray, metric: str, k: int) -> MethodResult:
+    """`result` with its tie-aware figures (`measures.overlap_with_ties`)."""
+    got_scores = pair_scores(xb, xq, result.ids, metric)
+    kept, tied = measures.overlap_with_ties(exact, exact_scores, result.ids, got_scores, k)
+    result.per_query_kept = kept
+    result.overlap_with_ties = float(kept.mean())
+    result.queries_with_ties = int(tied.sum())
+    return result
 
 
 def evaluate(es: EmbeddingSet, methods=None, k: int = 10, queries: int = DEFAULT_QUERIES,
@@ -206,7 +236,7 @@ def evaluate(es: EmbeddingSet, methods=None, k: int = 10, queries: int = DEFAULT
     exact, exact_ms = _ground_truth(store, sig, f"gt-{metric}-{qkey}-d{depth}", xb, xq, qrows,
                                     usable, metric, want, depth)
     state.progress(0.1)
-    exact_scores = pair_scores(xb, xq, exact[:, :k], metric)
+    exact_scores = pair_scores(xb, xq, exact[:, :k + 1], metric)  # one past k: for ties
 
     results = []
     for i, method in enumerate(methods):
@@ -217,9 +247,9 @@ def evaluate(es: EmbeddingSet, methods=None, k: int = 10, queries: int = DEFAULT
         result = _load_result(store, sig, key, exact, k)
         if result is None:
             result = _run_method(method, xb, xq, qrows, usable, metric, k, depth, want, exact,
-                                 exact_scores, seed, sub)
+                                 exact_scores[:, :k], seed, sub)
             _save(store, key, result.ids, {"signature": sig, **result._meta()})
-        results.append(result)
+        results.append(with_ties(result, xb, xq, exact, exact_scores, metric, k))
         state.partial(result)
         sub.progress(1.0)
     return Evaluation(k, metric, seed, qrows, depth, n, d, exact_ms, results, exact)

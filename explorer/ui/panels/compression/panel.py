@@ -34,7 +34,9 @@ COLUMNS = ("method", "bytes/vector", "overlap@k", "1-NN in top k", "rank ρ", "s
            "train s", "ms/query", "whole set")
 COLUMN_TIPS = ("", "Bytes of code per vector (re-ranking methods also read each candidate's "
                    "float32 row)",
-               "Share of the exact top-k neighbours the method's top-k holds, over the queries",
+               "Share of the exact top-k neighbours the method's top-k holds, over the queries; "
+               "an item returned in place of another that ties with the k-th neighbour's score "
+               "counts as kept (identical texts embed identically)",
                "Share of queries whose exact nearest neighbour is in the method's top k "
                "(recall@k as product-quantisation papers count it)",
                "Spearman's ρ between the exact ranks of the exact top-k and the method's ranks",
@@ -45,6 +47,15 @@ COLUMN_TIPS = ("", "Bytes of code per vector (re-ranking methods also read each 
                "Memory for the whole set: codes plus trained parameters")
 SLIDER_STEPS = 1000
 WIDE, ASPECT = 900, 1.6  # chart and figures side by side from this wide, this much wider than tall
+
+
+def ties_tip(r, queries: int) -> str:
+    """A method's overlap@k cell: what ties changed, in how many queries."""
+    swapped = int(np.count_nonzero(r.per_query_kept > r.per_query_overlap))
+    return (f"{r.overlap_with_ties:.3f} with a swap among items tied with the k-th neighbour "
+            f"counted as kept; {r.overlap:.3f} counting every swap as a loss. "
+            f"{r.queries_with_ties:,} of {queries:,} queries have such ties; in {swapped:,} "
+            "of them the method picked other tied items.")
 
 
 def _mib(n: float) -> str:
@@ -97,7 +108,8 @@ class CompressionView(Panel):
         self.plot.setLabel("bottom", "bytes per vector (log scale)")
         self.plot.setLabel("left", "top-k overlap")
         self.plot.getAxis("left").setToolTip("Share of the exact top-k neighbours the method "
-                                             "finds, over the queries")
+                                             "finds, over the queries (a swap among items "
+                                             "tied with the k-th counts as kept)")
         self.plot.setLogMode(x=True, y=False)
         self.plot.setYRange(0, 1.02)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
@@ -301,17 +313,17 @@ class CompressionView(Panel):
             self.plot.removeItem(label)
         self.labels = []
         xs = [self.size_of(r) for r in results]
-        ys = [r.overlap for r in results]
+        ys = [cz.kept_of(r) for r in results]
         tips = [f"{r.name}\n{r.bytes_per_vector:,} bytes"
                 + (f" + {r.rerank_bytes_per_vector:,} re-ranked" if r.rerank_bytes_per_vector
-                   else "") + f"\noverlap@k {r.overlap:.3f}" for r in results]
+                   else "") + f"\noverlap@k {cz.kept_of(r):.3f}" for r in results]
         # scatter items take log10 by hand
         self.points.setData(x=np.log10(xs) if xs else [], y=ys, data=tips)
         self._set_axes(xs, ys)
-        front = cz.frontier(results, size=self.size_of)
+        front = cz.frontier(results, quality=cz.kept_of, size=self.size_of)
         if front:  # a PlotDataItem follows the plot's log mode: it takes bytes as they are
             self.front_line.setData(x=[self.size_of(r) for r in front],
-                                    y=[r.overlap for r in front])
+                                    y=[cz.kept_of(r) for r in front])
         else:
             self.front_line.clear()
         self._place_labels(results, xs, ys, {id(r) for r in front})
@@ -352,11 +364,16 @@ class CompressionView(Panel):
 
     def _fill_table(self, results: list) -> None:
         self.table.setRowCount(len(results))
+        queries = len(results[0].per_query_kept) if results else 0
+        tied = max((r.queries_with_ties for r in results), default=0)
+        self.table.horizontalHeaderItem(2).setToolTip(
+            COLUMN_TIPS[2] + (f". {tied:,} of {queries:,} queries have items tied with their "
+                              "k-th neighbour" if results else ""))
         for i, r in enumerate(results):
             size = f"{r.bytes_per_vector:,}"
             if r.rerank_bytes_per_vector:
                 size += f" + {r.rerank_bytes_per_vector:,}"
-            cells = (r.name, size, f"{r.overlap:.3f}",
+            cells = (r.name, size, f"{r.overlap_with_ties:.3f}",
                      f"{r.recall_at_k:.3f}", f"{r.rank_correlation:.3f}",
                      "–" if r.distortion is None else f"{r.distortion:.4f}",
                      f"{r.train_seconds:.2f}", f"{r.search_ms_per_query:.3f}",
@@ -366,6 +383,8 @@ class CompressionView(Panel):
                 if j:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                           | Qt.AlignmentFlag.AlignVCenter)
+                if j == 2:
+                    item.setToolTip(ties_tip(r, queries))
                 self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
 
@@ -402,7 +421,7 @@ class CompressionView(Panel):
         budget = self.budget_bytes()
         picked = next((r for r in self.results if r.name == self._picked), None)
         best = None if budget is None else cz.best_within(self.results, budget + 1e-9,
-                                                          size=self.size_of)
+                                                          quality=cz.kept_of, size=self.size_of)
         self.chosen = picked or best
         if budget is None:
             self.budget_label.setText("")
@@ -422,44 +441,26 @@ class CompressionView(Panel):
                 self.chosen_mark.clear()
             else:
                 self.chosen_mark.setData(x=[math.log10(self.size_of(self.chosen))],
-                                         y=[self.chosen.overlap])
+                                         y=[self.chosen.overlap_with_ties])
         self.colour_button.setEnabled(self.chosen is not None and self.rows is not None
-                                      and self.chosen.per_query_overlap is not None)
+                                      and self.chosen.per_query_kept is not None)
         self.comparison.show_result(self.es, self.evaluation, self.chosen)
-        self._count_ties(self.chosen)
-
-    def _count_ties(self, result) -> None:
-        """Each query's share kept with ties at the k-th counted as kept, for the per-query
-        list's order (a job: it scores every query's lists exactly)."""
-        es, ev = self.es, self.evaluation
-        if result is None or es is None or ev is None or result.ids is None \
-                or ev.exact is None or self.comparison.kept is not None:
-            return
-        from explorer.compute import compression as cz
-
-        def work(state):
-            state.status(f"Counting ties at the {ev.k}th neighbour")
-            return cz.kept_with_ties(es.vectors, ev.metric, ev.rows, ev.exact, result.ids,
-                                     ev.k, state)
-
-        self.jobs.submit("ties", "Counting ties", work,
-                         on_done=lambda kept: self.comparison.show_kept(result, kept))
 
     def _describe(self, r) -> str:
         n = self.es.count if self.es is not None else 0
         size = f"{r.bytes_per_vector:,} bytes"
         if r.rerank_bytes_per_vector:
             size += f" (+ {r.rerank_bytes_per_vector:,} float32 read back per candidate)"
-        return (f"{size}, overlap@k {r.overlap:.3f}, {_mib(r.total_bytes)} of codes for all "
-                f"{n:,} items")
+        return (f"{size}, overlap@k {r.overlap_with_ties:.3f}, {_mib(r.total_bytes)} of codes "
+                f"for all {n:,} items")
 
     def colour_map(self) -> None:
         """Each query item coloured by the share of its exact neighbours the method keeps."""
         c, rows, es = self.chosen, self.rows, self.es
-        if c is None or rows is None or es is None or c.per_query_overlap is None:
+        if c is None or rows is None or es is None or c.per_query_kept is None:
             return
         values = np.full(es.count, np.nan, dtype=np.float32)
-        values[rows] = np.asarray(c.per_query_overlap, dtype=np.float32)
+        values[rows] = np.asarray(c.per_query_kept, dtype=np.float32)
         name = f"kept under {c.name}"
         self.state.set_derived(name, Derived(values, 0.0, 1.0,
                                              note=f"share of the exact top-k kept; "

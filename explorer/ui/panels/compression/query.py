@@ -60,7 +60,6 @@ class QueryComparison(QWidget):
         self.es: EmbeddingSet | None = None
         self.evaluation = None
         self.result = None  # the MethodResult compared with exact search
-        self.kept: np.ndarray | None = None  # its per-query shares, ties counted as kept
         self.query = -1  # index into evaluation.rows
 
         self.queries = shrinkable(QComboBox(), 12)
@@ -134,33 +133,22 @@ class QueryComparison(QWidget):
             self.query = -1
             return
         keep = self.query if same else -1  # another method, the same query: compare them
-        self.kept = None
         order = self._list_queries()
         current = np.flatnonzero(np.asarray(evaluation.rows) == self.state.current)
         self.show_query(int(current[0]) if current.size else keep if keep >= 0
                         else int(order[0]))
 
-    def show_kept(self, result, kept: np.ndarray) -> None:
-        """`result`'s per-query shares with ties counted as kept (computed in a job): the
-        queries are listed worst first by them, the query shown stays."""
-        if result is not self.result or len(kept) != len(result.per_query_overlap):
-            return
-        self.kept = kept
-        self._list_queries()
-        self.show_query(self.query)
-
     def _list_queries(self) -> np.ndarray:
-        """Fill the query list, worst first (by `kept` once known); returns the order."""
+        """Fill the query list, worst first by the share kept with ties counted as kept (as
+        the Figures table averages it); returns the order."""
         ev, r, es = self.evaluation, self.result, self.es
-        shares = self.kept if self.kept is not None else r.per_query_overlap
+        shares = r.per_query_kept if r.per_query_kept is not None else r.per_query_overlap
         order = np.argsort(shares, kind="stable")
         self.queries.blockSignals(True)
         self.queries.clear()
         for i in order:
             self.queries.addItem(f"{shares[i]:.2f}  {es.label(int(ev.rows[i]))}", int(i))
         self.queries.blockSignals(False)
-        self.queries.setToolTip(QUERIES_TIP + ("" if self.kept is not None else
-                                               " (ties at the k-th still being counted)"))
         return order
 
     def show_query(self, index: int) -> None:

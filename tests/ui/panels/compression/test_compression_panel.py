@@ -51,25 +51,27 @@ def test_sweep_fills_chart_and_table_with_the_library_figures(qtbot, view):
     assert view.table.rowCount() == len(ev.methods)
     for i, r in enumerate(again.methods):
         assert view.table.item(i, 0).text() == r.name
-        assert view.table.item(i, 2).text() == f"{r.overlap:.3f}"
+        assert view.table.item(i, 2).text() == f"{r.overlap_with_ties:.3f}"
     xs, ys = view.points.getData()
     np.testing.assert_allclose(10 ** np.asarray(xs), [r.bytes_per_vector for r in ev.methods])
-    front = cz.frontier(ev.methods)
+    np.testing.assert_allclose(ys, [r.overlap_with_ties for r in ev.methods])  # as the table
+    front = cz.frontier(ev.methods, quality=cz.kept_of)
     fx, _ = view.front_line.getData()
     np.testing.assert_allclose(10 ** np.asarray(fx), [r.bytes_per_vector for r in front])
 
 
 def test_budget_slider_names_the_best_frontier_method_within_it(qtbot, view):
     ev = run(qtbot, view)
-    front = cz.frontier(ev.methods)
+    front = cz.frontier(ev.methods, quality=cz.kept_of)
     for target in front:
         view.set_budget(target.bytes_per_vector)
         budget = view.budget_bytes()
-        expected = cz.best_within(ev.methods, budget + 1e-9)
+        expected = cz.best_within(ev.methods, budget + 1e-9, quality=cz.kept_of)
         assert view.chosen is expected and expected in front
         assert f"<b>{expected.name}</b>" in view.budget_label.text()
     view.budget.setValue(view.budget.maximum())
-    assert view.chosen is max(ev.methods, key=lambda r: (r.overlap, -r.bytes_per_vector))
+    assert view.chosen is max(ev.methods,
+                              key=lambda r: (r.overlap_with_ties, -r.bytes_per_vector))
 
 
 def test_map_colouring_marks_the_query_items_only(qtbot, view):
@@ -79,7 +81,7 @@ def test_map_colouring_marks_the_query_items_only(qtbot, view):
     name = f"kept under {view.chosen.name}"
     derived = view.state.derived[name]
     rows = np.asarray(ev.rows)
-    np.testing.assert_allclose(derived.values[rows], view.chosen.per_query_overlap)
+    np.testing.assert_allclose(derived.values[rows], view.chosen.per_query_kept)
     others = np.setdiff1d(np.arange(N), rows)
     assert np.isnan(derived.values[others]).all()
 
@@ -122,14 +124,14 @@ def test_per_query_tab_sets_the_exact_and_the_method_lists_side_by_side(qtbot, v
     comparison = view.comparison
     first = view.chosen  # the budget's choice, its worst query shown
     assert comparison.result is first
-    assert comparison.query == int(np.argmin(first.per_query_overlap))
+    assert comparison.query == int(np.argmin(first.per_query_kept))
     before = comparison.query
     view.pick("pq8")
     chosen = view.chosen
     assert chosen.name == "pq8" and "pq8" in view.budget_label.text()
     assert comparison.result is chosen and comparison.query == before  # same query, new method
     # queries are listed worst first; picking one makes it the current item
-    worst = int(np.argmin(chosen.per_query_overlap))
+    worst = int(np.argmin(chosen.per_query_kept))
     assert comparison.queries.itemData(0) == worst
     comparison.queries.setCurrentIndex(1)  # (index 0 may be showing already)
     comparison.queries.setCurrentIndex(0)
@@ -148,8 +150,7 @@ def test_per_query_tab_sets_the_exact_and_the_method_lists_side_by_side(qtbot, v
     tinted = {i for i in range(len(exact))
               if comparison.exact_table.item(i, 1).background().style() != Qt.BrushStyle.NoBrush}
     assert tinted == lost and lost  # the worst pq8 query loses something
-    qtbot.waitUntil(lambda: comparison.kept is not None, timeout=WAIT)  # ties counted
-    assert comparison.kept.min() >= chosen.per_query_overlap.min()
+    assert (chosen.per_query_kept >= chosen.per_query_overlap).all()
     # scores are the exact cosine, whatever list the item is in
     x = np.asarray(view.es.vectors, dtype=np.float64)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
@@ -157,7 +158,7 @@ def test_per_query_tab_sets_the_exact_and_the_method_lists_side_by_side(qtbot, v
     shown = [float(comparison.method_table.item(i, 2).text()) for i in range(len(got))]
     np.testing.assert_allclose(shown, want, atol=1e-4)
     # making another query current elsewhere follows it; clicking a neighbour selects it
-    other = int(np.argmax(chosen.per_query_overlap))
+    other = int(np.argmax(chosen.per_query_kept))
     view.state.set_current(int(ev.rows[other]))
     assert comparison.query == other
     comparison._item_clicked(comparison.method_table, 0)
@@ -236,9 +237,15 @@ def test_items_tied_at_the_kth_score_are_kept_and_counted(qtbot, explorer_home):
     swapped = np.array([[*top[:k_th], *outside[:len(inside)],
                          *top[k_th + len(outside[:len(inside)]):]]])
     assert len(swapped[0]) == 10
+    scores = cz.exact_scores(es.vectors, 0, np.concatenate([ev.exact[0, :11], swapped[0]]),
+                             ev.metric)
+    kept, tied = cz.overlap_with_ties(ev.exact[:, :11], scores[None, :11], swapped,
+                                      scores[None, 11:], 10)
     result = dataclasses.replace(ev.methods[0], name="swapped", ids=swapped,
-                                 per_query_overlap=cz.overlap(ev.exact[:, :10], swapped, 10))
+                                 per_query_overlap=cz.overlap(ev.exact[:, :10], swapped, 10),
+                                 per_query_kept=kept)
     assert result.per_query_overlap[0] < 1  # the set overlap calls the swap a loss
+    assert kept.tolist() == [1.0] and tied.tolist() == [True]
     widget = QueryComparison(AppState())
     qtbot.addWidget(widget)
     widget.show()
@@ -252,12 +259,47 @@ def test_items_tied_at_the_kth_score_are_kept_and_counted(qtbot, explorer_home):
     ties = widget.ties.text()
     assert ties.startswith("14 items tie with the 10th neighbour's score")
     assert "6 picked differently" in ties
-    # the list of queries says so too, once the shares with ties are counted (a job)
-    assert widget.queries.itemText(0).startswith(f"{result.per_query_overlap[0]:.2f}")
-    kept = cz.kept_with_ties(es.vectors, ev.metric, ev.rows, ev.exact, swapped, 10)
-    assert kept.tolist() == [1.0]
-    widget.show_kept(result, kept)
+    # the list of queries says so too
     assert widget.queries.itemText(0).startswith("1.00") and widget.query == 0
     # the same query against the method's real lists: nothing swapped, no grey
     widget.show_result(es, ev, ev.methods[0])
     assert "picked differently" not in widget.ties.text()
+
+
+def test_the_figures_count_swaps_among_tied_items_as_kept_and_say_how_many(qtbot,
+                                                                           explorer_home):
+    """Thirty exact duplicates as queries: binary codes return other duplicates than exact
+    search does; the table's overlap@k keeps them, as the per-query view does, and its
+    tooltips say how many queries have ties."""
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(800, 16)).astype(np.float32)
+    x[100:130] = x[100]
+    library = Library(explorer_home)
+    entry = library.import_set(EmbeddingSet(x, pa.table({"id": [f"i{i}" for i in range(800)]}),
+                                            name="dups", format="test", source=[],
+                                            metric="cosine", id_column="id"))
+    state, jobs = AppState(), JobRunner()
+    view = CompressionView(PanelContext(state, jobs, library))
+    qtbot.addWidget(view)
+    view.show()
+    state.set_set(library.open(entry.id))
+    state.select(np.arange(80, 140))
+    view.use_selection.setChecked(True)
+    ev = run(qtbot, view, methods="fp16,binary")
+    binary = ev.methods[1]
+    assert binary.overlap_with_ties > binary.overlap + 0.1  # the swaps are no loss
+    cell = view.table.item(1, 2)
+    assert cell.text() == f"{binary.overlap_with_ties:.3f}" != f"{binary.overlap:.3f}"
+    swapped = int(np.count_nonzero(binary.per_query_kept > binary.per_query_overlap))
+    assert swapped >= 10
+    assert f"{binary.overlap:.3f} counting every swap as a loss" in cell.toolTip()
+    assert f"{binary.queries_with_ties} of 60 queries have such ties; in {swapped} of them" \
+        in cell.toolTip()
+    header = view.table.horizontalHeaderItem(2).toolTip()
+    assert header.endswith(f"{binary.queries_with_ties} of 60 queries have items tied with "
+                           "their k-th neighbour")
+    view.pick("binary")  # the per-query list ranks the queries by the same shares
+    shares = [float(view.comparison.queries.itemText(i).split()[0])
+              for i in range(view.comparison.queries.count())]
+    assert shares == sorted(round(s, 2) for s in binary.per_query_kept)
+    jobs.shutdown()
