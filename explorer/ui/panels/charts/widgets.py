@@ -14,6 +14,8 @@ clears the chart's part; what the marked bar holds is its tooltip and accessible
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (QAccessible, QAccessibleEvent, QColor, QFocusEvent, QFont,
@@ -137,7 +139,8 @@ class ChartWidget(QWidget):
         return [line for line in lines if line]
 
     def tooltip_html(self, i: int, hint: str) -> str:
-        lines = self.describe(i)
+        """`describe` as rich text; a value from the file is text, never markup."""
+        lines = [html.escape(line) for line in self.describe(i)]
         return "<br>".join([f"<b>{lines[0]}</b>", *lines[1:], f"<i>{hint}</i>"])
 
     def centre_of(self, i: int) -> QPointF:
@@ -159,6 +162,8 @@ class ChartWidget(QWidget):
         return super().event(event)
 
     def handles(self, key: int) -> bool:
+        if not len(self.chart.total):
+            return False  # no bar to move to (a set without rows)
         return key in STEPS or key in TOGGLE_KEYS or key in (Qt.Key.Key_Home, Qt.Key.Key_End) \
             or (key == Qt.Key.Key_Escape and self.part is not None)
 

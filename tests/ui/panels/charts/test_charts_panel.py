@@ -407,3 +407,12 @@ def test_the_title_counts_values_not_the_missing_bar(qapp):
     assert chart.labels[-2:] == ["(missing)", "(other)"]
     assert widget.title_text() == "c · top 12 of 20"
     assert widget.name_of(chart.other_bar) == "(other): the 8 values without a bar of their own"
+
+
+def test_a_value_from_the_file_is_text_in_a_tooltip_not_markup(qapp):
+    values = ["<img src='file:///etc/x.png'>"] * 5 + ["a & b"] * 3
+    widget = chart_widget(ChartData(pa.table({"c": values})).prepare("c"))
+    tip = widget.tooltip_html(0, "click")
+    assert "<img" not in tip and "&lt;img src=&#x27;file:///etc/x.png&#x27;&gt;" in tip
+    assert "a &amp; b" in widget.tooltip_html(1, "click")
+    assert widget.describe(1)[0] == "a & b"  # plain for assistive technology
