@@ -54,6 +54,8 @@ def fraction(count: float, largest: float, width: float, root: bool = False) -> 
 
 STEPS = {Qt.Key.Key_Up: -1, Qt.Key.Key_Left: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_Right: 1}
 TOGGLE_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter)
+KEYBOARD_FOCUS = (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason,
+                  Qt.FocusReason.ShortcutFocusReason)
 
 
 class ChartWidget(QWidget):
@@ -191,20 +193,20 @@ class ChartWidget(QWidget):
     def toggle_current(self) -> None:
         raise NotImplementedError
 
-    def announce(self) -> None:
-        """The marked bar as the accessible description and a tooltip beside it."""
+    def announce(self, tooltip: bool = True) -> None:
+        """The marked bar as the accessible description, and a tooltip beside it."""
         if not len(self.chart.total):
             return
         self.setAccessibleDescription("; ".join(self.describe(self.current)))
         QAccessible.updateAccessibility(
             QAccessibleEvent(self, QAccessible.Event.DescriptionChanged))
-        if self.hasFocus():
+        if tooltip and self.hasFocus():
             QToolTip.showText(self.mapToGlobal(self.centre_of(self.current).toPoint()),
                               self.tooltip_html(self.current, self.KEYS_HINT), self)
 
     def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
-        self.announce()
+        self.announce(tooltip=event.reason() in KEYBOARD_FOCUS)  # a click has its own
         self.update()
 
     def focusOutEvent(self, event: QFocusEvent) -> None:

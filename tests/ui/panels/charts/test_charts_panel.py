@@ -8,6 +8,7 @@ from packages import WAIT, settle, store_packages
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QToolTip
 
 from explorer.core.column_charts import ChartData
 from explorer.ui.panels.charts.panel import part_key
@@ -340,7 +341,10 @@ def test_arrows_move_between_bars_space_toggles_escape_clears(qtbot, win):
     widget = charts(win).widgets["section"]
     focus(qtbot, widget)
     assert widget.accessibleName() == "Chart of section"
+    assert QToolTip.text().startswith(f"<b>{widget.chart.values[0]}</b><br>")  # by Tab: a tip
+    assert "arrows: move" in QToolTip.text()
     qtbot.keyClick(widget, Qt.Key.Key_Down)
+    assert QToolTip.text().startswith(f"<b>{widget.chart.values[1]}</b><br>")
     assert widget.current == 1 and win.state.filter.rows is None  # moving chooses nothing
     first, second = widget.chart.values[1], widget.chart.values[2]
     assert widget.accessibleDescription().startswith(f"{first}; ")
@@ -398,6 +402,10 @@ def test_the_focused_chart_and_bar_are_marked(qtbot, win):
     charts(win).columns_button.setFocus()
     qtbot.waitUntil(lambda: not widget.hasFocus(), timeout=WAIT)
     assert marked() == (False, False)
+    qtbot.waitUntil(lambda: "arrows" not in QToolTip.text(), timeout=WAIT)
+    widget.setFocus(Qt.FocusReason.MouseFocusReason)  # a click: its own tooltip, not the keys'
+    qtbot.waitUntil(widget.hasFocus, timeout=WAIT)
+    assert "arrows" not in QToolTip.text() and marked()[0]
 
 
 def test_the_title_counts_values_not_the_missing_bar(qapp):
