@@ -207,12 +207,17 @@ def print_compress(result: dict) -> None:
     print(f"{result['queries']} queries, k={result['k']}, {result['metric']}; exact float32 "
           f"search {result['exact_ms_per_query']:.3f} ms/query, "
           f"{result['float32_bytes_per_vector']} bytes/vector")
-    print(f"{'method':<20} {'bytes':>6} {'recall@k':>9} {'overlap':>8} {'train s':>8} "
-          f"{'ms/query':>9}")
+    print(f"{'method':<20} {'bytes':>6} {'recall@k':>9} {'overlap':>8} {'w/ ties':>8} "
+          f"{'train s':>8} {'ms/query':>9}")
+    tied = 0
     for m in result["methods"]:
+        tied = max(tied, m.get("queries_with_ties", 0))
         print(f"{m['name']:<20} {m['bytes_per_vector']:>6} {m['recall_at_k']:>9.3f} "
-              f"{m['overlap']:>8.3f} {m['train_seconds']:>8.2f} "
+              f"{m['overlap']:>8.3f} {m['overlap_with_ties']:>8.3f} {m['train_seconds']:>8.2f} "
               f"{m['search_ms_per_query']:>9.3f}")
+    if tied:
+        print(f"w/ ties: an item swapped for one tied with the k-th neighbour counts as kept "
+              f"({tied} of {result['queries']} queries have such ties)")
 
 
 def add_concept_arguments(parser: argparse.ArgumentParser) -> None:

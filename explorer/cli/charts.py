@@ -44,10 +44,11 @@ def run_charts(args: argparse.Namespace) -> dict:
         entry: dict = {"column": column, "kind": chart.kind, "unit": chart.unit}
         bars = []
         if chart.kind == CATEGORIES:
-            for i, value in enumerate(chart.values):
-                bars.append({"label": chart.labels[i], "value": value, "part":
-                             chart.part_for_bars([i]).sql, "count": int(chart.total[i]),
-                             "filtered": int(counts.filtered[i])})
+            for i, label in enumerate(chart.labels):  # the top values, then "(other)"
+                bar = {"label": label, "part": chart.part_for_bars([i]).sql,
+                       "count": int(chart.total[i]), "filtered": int(counts.filtered[i])}
+                bars.append({"value": chart.values[i], **bar} if i < len(chart.values)
+                            else {"other": True, **bar})
             entry |= {"other_rows": chart.other, "distinct": chart.distinct}
         else:
             for i in range(len(chart.total)):

@@ -43,3 +43,18 @@ def test_charts_says_what_is_wrong_in_one_line(explorer_home, capsys):
     assert "no column named 'sise'; did you mean 'size'" in capsys.readouterr().err
     assert run(["charts", "items", "--columns", "nope"]) == 2
     assert "no column named 'nope' to chart" in capsys.readouterr().err
+
+
+def test_the_other_bar_is_listed_with_the_sql_that_picks_it(explorer_home, capsys):
+    names = [f"kind{i:02d}" for i in range(20)]  # more values than bars
+    meta = pa.table({"kind": [names[i % 20] if i % 50 else None for i in range(N)]})
+    Library(explorer_home).import_set(EmbeddingSet(np.zeros((N, 4), np.float32), meta,
+                                                   name="kinds", format="test"))
+    assert run(["charts", "kinds", "--columns", "kind", "--json"]) == 0
+    [chart] = json.loads(capsys.readouterr().out)["charts"]
+    other = chart["bars"][-1]
+    assert other["other"] is True and other["label"] == "(other)" and "value" not in other
+    assert other["count"] == chart["other_rows"] > 0 and "NOT IN" in other["part"]
+    # the bar's SQL, given back as a filter, counts exactly its rows (no value is not other)
+    assert run(["charts", "kinds", "--columns", "kind", "--where", other["part"], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["filtered"] == other["count"]

@@ -84,3 +84,14 @@ def test_errors_are_one_line(tmp_path, npy_file, args, message):
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_human_output_counts_ties_as_kept_and_says_so(capsys, tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(400, 32)).astype(np.float32)
+    x[200:230] = x[0]  # 31 identical vectors: every k-th neighbour of row 0 is tied
+    path = tmp_path / "dups.npy"
+    np.save(path, x)
+    assert run(["compress", str(path), "--methods", "binary", "--queries", "60"]) == 0
+    out, _ = capsys.readouterr()
+    assert "w/ ties" in out and "queries have such ties" in out
