@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 
-from explorer.ui.state import NeighbourMarks, SelectMode
+from explorer.ui.state import NeighbourMarks
 from explorer.ui.widgets.plot import plain_axes
 
 pg.setConfigOptions(imageAxisOrder="row-major")
@@ -43,25 +43,18 @@ def neighbour_styles(k: int) -> tuple[np.ndarray, list]:
     return sizes, pens
 
 
-def select_mode(modifiers) -> SelectMode:
-    """Shift adds, Ctrl subtracts, both intersect; plain replaces."""
-    shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
-    ctrl = bool(modifiers & Qt.KeyboardModifier.ControlModifier)
-    if shift and ctrl:
-        return SelectMode.INTERSECT
-    if shift:
-        return SelectMode.ADD
-    if ctrl:
-        return SelectMode.SUBTRACT
-    return SelectMode.REPLACE
-
-
 class MapViewBox(pg.ViewBox):
-    """Pans and zooms as usual; with the box or lasso tool a left drag draws a selection."""
+    """Pans and zooms as usual; with the box or lasso tool a left drag draws a selection.
+
+    A right-click asks for a context menu and selects nothing. While a shape is drawn,
+    the other buttons neither finish nor replace it (pyqtgraph sends their release as the
+    end of the left drag), and Escape (`cancel_shape`) drops it.
+    """
 
     shapeFinished = Signal(str, object, object, object)  # tool, xs, ys, modifiers
     clicked = Signal(float, float, object)  # x, y, modifiers
     doubleClicked = Signal()
+    contextRequested = Signal(float, float, object)  # x, y, the pointer's QPoint on screen
 
     def __init__(self) -> None:
         super().__init__(enableMenu=False)
@@ -71,10 +64,23 @@ class MapViewBox(pg.ViewBox):
         self.shape_item.setZValue(100)
         self.addItem(self.shape_item, ignoreBounds=True)
 
+    def drawing(self) -> bool:
+        """A box or lasso is being drawn."""
+        return bool(self._path)
+
+    def cancel_shape(self) -> None:
+        """Drop the shape being drawn; the rest of that drag draws nothing."""
+        self._path = []
+        self.shape_item.setData([], [])
+
     def mouseDragEvent(self, ev, axis=None) -> None:
         if self.tool == "pan" or ev.button() != Qt.MouseButton.LeftButton:
             return super().mouseDragEvent(ev, axis)
         ev.accept()
+        if not ev.isStart() and not self._path:
+            return  # the drag's shape was finished or cancelled already
+        if ev.isFinish() and ev.buttons() & Qt.MouseButton.LeftButton:
+            return  # another button let go during the drag: the left one still draws
         p = self.mapSceneToView(ev.scenePos())
         if ev.isStart():
             start = self.mapSceneToView(ev.buttonDownScenePos())
@@ -83,9 +89,8 @@ class MapViewBox(pg.ViewBox):
         xs, ys = self._shape()
         self.shape_item.setData(np.append(xs, xs[:1]), np.append(ys, ys[:1]))
         if ev.isFinish():
-            self.shape_item.setData([], [])
+            self.cancel_shape()
             self.shapeFinished.emit(self.tool, xs, ys, ev.modifiers())
-            self._path = []
 
     def _shape(self) -> tuple[np.ndarray, np.ndarray]:
         pts = np.asarray(self._path, dtype=np.float64)
@@ -95,13 +100,19 @@ class MapViewBox(pg.ViewBox):
         return pts[:, 0], pts[:, 1]
 
     def mouseClickEvent(self, ev) -> None:
+        if self._path:  # a click of another button while a shape is drawn
+            ev.accept()
+            return
+        p = self.mapSceneToView(ev.scenePos())
         if ev.button() == Qt.MouseButton.LeftButton and ev.double():
             ev.accept()
             self.doubleClicked.emit()
         elif ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
-            p = self.mapSceneToView(ev.scenePos())
             self.clicked.emit(p.x(), p.y(), ev.modifiers())
+        elif ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            self.contextRequested.emit(p.x(), p.y(), ev.screenPos().toPoint())
         else:
             super().mouseClickEvent(ev)
 

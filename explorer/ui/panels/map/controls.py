@@ -18,12 +18,15 @@ from explorer.core.colouring import Colouring
 from explorer.ui.panels.map.layout_settings import LayoutSettings
 from explorer.ui.panels.map.model import (FIDELITY, NO_COLOUR, PLANE, POINT_SIZES,
                                           projection_methods)
+from explorer.ui.selection_gestures import CLICK_HELP, SHAPE_HELP
 
 LEGEND_WIDTH = 220  # what the legend asks for beside the map (it may be dragged from 120 to 320)
 LEGEND_LABEL_CHARS = 80  # a free-text value is cut here in the list; its tooltip holds it all
-TOOLS = (("pan", "Pan", "P", "Drag to pan, wheel to zoom"),
-         ("box", "Box", "B", "Drag a rectangle to select (Shift adds, Ctrl subtracts)"),
-         ("lasso", "Lasso", "L", "Draw around points to select (Shift adds, Ctrl subtracts)"))
+POINT_HELP = f"{CLICK_HELP} · right-click: the point's menu"
+DRAW_HELP = f"{SHAPE_HELP} · Esc drops the shape"
+TOOLS = (("pan", "Pan", "P", f"Drag to pan, wheel to zoom<br>{POINT_HELP}"),
+         ("box", "Box", "B", f"Drag a rectangle to select: {DRAW_HELP}<br>{POINT_HELP}"),
+         ("lasso", "Lasso", "L", f"Draw around points to select: {DRAW_HELP}<br>{POINT_HELP}"))
 
 
 class MethodCombo(QComboBox):
@@ -151,6 +154,8 @@ class MapToolbar(QWidget):
     fitRequested = Signal()
     allRequested = Signal()
     exportRequested = Signal(str)  # "selection", "coordinates" or "view"
+    selectAllRequested = Signal()
+    clearRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -165,7 +170,7 @@ class MapToolbar(QWidget):
         self.tool_buttons: dict[str, QToolButton] = {}
         for key, label, shortcut, tip in TOOLS:
             button = QToolButton(text=label, checkable=True, autoExclusive=True)
-            button.setToolTip(f"{tip} ({shortcut})")
+            button.setToolTip(f"<b>{label}</b> ({shortcut}): {tip}")
             button.setShortcut(QKeySequence(shortcut))
             button.clicked.connect(lambda _c, k=key: self.toolChosen.emit(k))
             self.tool_buttons[key] = button
@@ -184,7 +189,7 @@ class MapToolbar(QWidget):
                             ("view", "View as PNG / SVG…")):
             menu.addAction(label, lambda w=what: self.exportRequested.emit(w))
         export.setMenu(menu)
-        fit = QAction("Fit", self, shortcut=QKeySequence("Home"))
+        self.fit_action = fit = QAction("Fit", self, shortcut=QKeySequence("Home"))
         fit.setToolTip("Show the bulk of the map, 99% of the points on each axis (Home); "
                        "double-click the map or View all for the outliers too")
         fit.triggered.connect(self.fitRequested)
@@ -225,6 +230,25 @@ class MapToolbar(QWidget):
 
     def choose_tool(self, tool: str) -> None:
         self.tool_buttons[tool].setChecked(True)
+
+    def map_menu(self, parent: QWidget, has_selection: bool) -> QMenu:
+        """What a right-click on empty map offers: the selection's keys and the view's.
+        It deletes itself once closed; the shared actions (Fit, View all) stay."""
+        menu = QMenu(parent)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        native = QKeySequence.SequenceFormat.NativeText  # the panel's eventFilter takes them
+        select_all = QKeySequence(QKeySequence.StandardKey.SelectAll).toString(native)
+        escape = QKeySequence(Qt.Key.Key_Escape).toString(native)
+        menu.addAction(f"Select all shown\t{select_all}",
+                       lambda: self.selectAllRequested.emit()).setToolTip(
+            "Every point the filter lets through, in a category the legend shows")
+        menu.addAction(f"Clear the selection\t{escape}",
+                       lambda: self.clearRequested.emit()).setEnabled(has_selection)
+        menu.addSeparator()
+        menu.addAction(self.fit_action)
+        menu.addAction(self.view_all)
+        menu.setToolTipsVisible(True)
+        return menu
 
 
 def breakable(text: str) -> str:

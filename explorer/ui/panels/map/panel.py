@@ -23,7 +23,8 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QLabel, QProgressBar, QSplitter, QVBoxLayout, QWidget
 
 from explorer.compute.spatial import GridIndex
@@ -31,9 +32,10 @@ from explorer.core.colouring import Colouring, colouring_for
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import METADATA
 from explorer.core.metadata import MetadataQuery
+from explorer.ui.item_menu import item_menu
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.map import exports
-from explorer.ui.panels.map.canvas import MapCanvas, select_mode
+from explorer.ui.panels.map.canvas import MapCanvas
 from explorer.ui.panels.map.controls import Legend, MapToolbar
 from explorer.ui.panels.map.labels import COLOUR_PREFIX, MapLabels, legend_names
 from explorer.ui.panels.map.layout_settings import TUNED
@@ -43,6 +45,7 @@ from explorer.ui.panels.map.model import (FIDELITY, FIDELITY_KEY, FREE_TEXT_TOP,
                                           method_title, preferred_colour, read_saved_map,
                                           remember_viewed, too_many_note)
 from explorer.ui.panels.map.render import MARGIN, Layers, palette_for, render_layers
+from explorer.ui.selection_gestures import click_mode, shape_mode
 from explorer.ui.state import ConceptPlane, NeighbourMarks, SelectMode
 from explorer.ui.widgets.error_line import error_text
 
@@ -123,11 +126,15 @@ class MapView(Panel):
         bar.labels.columnChosen.connect(self.labels.set_column)
         self.labels.changed.connect(self._clusters_changed)
         bar.exportRequested.connect(self._export_requested)
+        bar.selectAllRequested.connect(self.select_all_shown)
+        bar.clearRequested.connect(lambda: self.state.select([], source=self))
+        self.plot.installEventFilter(self)  # Ctrl+A and Escape while the map has the focus
         self.legend_box.toggled.connect(self._legend_toggled)
         self.viewbox.sigRangeChanged.connect(self._range_changed)
         self.viewbox.sigResized.connect(lambda *_: self._render_timer.start())
         self.viewbox.shapeFinished.connect(self._shape_finished)
         self.viewbox.clicked.connect(self._clicked)
+        self.viewbox.contextRequested.connect(self._context_requested)
         self.viewbox.doubleClicked.connect(self.fit)  # every point, outliers included
         self.plot.themeChanged.connect(self._render_timer.start)
         self.plot.themeChanged.connect(self.labels.theme_changed)
@@ -561,28 +568,79 @@ class MapView(Panel):
                           marks.rows if marks is not None else None)
 
     def _clicked(self, x: float, y: float, modifiers) -> None:
+        """A click on a point selects it as `click_mode` says (a Ctrl-click toggles it); a
+        plain click on empty space clears the selection, one with a key held does nothing."""
         if self.index is None:
             return
         row = self.index.nearest(x, y, self._radius())
-        mode = select_mode(modifiers)
+        mode = click_mode(modifiers)
         if row < 0:
             if mode is SelectMode.REPLACE:
                 self.state.select([], source=self)
             return
         self.state.select([row], mode, source=self)
-        self.state.set_current(row, source=self)
+        if row in self.state.selection:  # a Ctrl-click that took it out leaves the current
+            self.state.set_current(row, source=self)
+
+    def _context_requested(self, x: float, y: float, screen_pos) -> None:
+        """A right-click never selects: on a point it opens the item's menu (on the
+        selection when the point is in it), on empty space the map's own."""
+        row = self.index.nearest(x, y, self._radius()) if self.index is not None else -1
+        menu = item_menu(self.state, row, self) if row >= 0 else None
+        if menu is None:
+            menu = self.toolbar.map_menu(self, len(self.state.selection) > 0)
+        menu.popup(screen_pos)
+
+    def eventFilter(self, watched, event) -> bool:
+        """With the map focused, Ctrl+A selects what it shows and Escape drops a shape being
+        drawn, else clears the selection. Escape is the window's Cancel Job too: the map
+        claims it (ShortcutOverride) only when it has a shape or a selection to drop."""
+        if watched is self.plot and event.type() in (QEvent.Type.ShortcutOverride,
+                                                     QEvent.Type.KeyPress):
+            select_all = event.matches(QKeySequence.StandardKey.SelectAll)
+            escape = event.key() == Qt.Key.Key_Escape and \
+                event.modifiers() == Qt.KeyboardModifier.NoModifier and \
+                (self.viewbox.drawing() or len(self.state.selection) > 0)
+            if select_all or escape:
+                event.accept()
+                if event.type() == QEvent.Type.KeyPress:
+                    if select_all:
+                        self.select_all_shown()
+                    elif self.viewbox.drawing():
+                        self.viewbox.cancel_shape()
+                    else:
+                        self.state.select([], source=self)
+                return True
+        return super().eventFilter(watched, event)
+
+    def shown_rows(self) -> np.ndarray:
+        """The rows drawn in colour: those the filter lets through, in a category the legend
+        shows (the others are greyed or hidden)."""
+        es = self.es
+        if es is None:
+            return np.zeros(0, dtype=np.int64)
+        rows = self.state.filter.rows
+        rows = np.arange(es.count, dtype=np.int64) if rows is None else rows
+        colouring = self.colouring
+        if self.hidden and colouring is not None and colouring.kind == "categorical" \
+                and len(colouring.codes) == es.count:
+            rows = rows[~np.isin(colouring.codes[rows], list(self.hidden))]
+        return rows
+
+    def select_all_shown(self) -> None:
+        """Select every row the map shows in colour (Ctrl+A): the greyed rows stay out."""
+        self.state.select(self.shown_rows(), source=self)
 
     def _shape_finished(self, tool: str, xs: np.ndarray, ys: np.ndarray, modifiers) -> None:
         index = self.index
         if index is None:
             return
-        mode = select_mode(modifiers)
         if tool == "box":
             rows = index.in_box(float(xs.min()), float(ys.min()), float(xs.max()),
                                 float(ys.max()))
         else:
             rows = index.in_polygon(xs, ys)
-        self.state.select(rows, mode, source=self)
+        self.state.select(rows, shape_mode(modifiers), source=self)
 
     def _run_search(self) -> None:
         text = self.search.text().strip()
