@@ -211,7 +211,9 @@ def test_ctrl_a_selects_the_rows_the_map_shows_in_colour(qtbot, view):
     window = view.window()
     west = np.flatnonzero(HALVES == "west")
     window.state.set_filter_part(FilterPart("chart:half", "half: west", "half = 'west'", west))
-    view.plot.setFocus()
+    view.toolbar.search.setFocus()
+    click(qtbot, view, EMPTY, keys=SHIFT)  # a click gives the map the keyboard
+    assert view.plot.hasFocus()
     qtbot.keyClick(view.plot, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     assert selection(view) == west.tolist()  # not the 72 greyed by the filter
     window.state.remove_filter_parts()
@@ -231,3 +233,11 @@ def test_the_tools_tell_the_keys(qapp):
     for tool, button in bar.tool_buttons.items():
         assert CLICK_HELP in button.toolTip() and "right-click" in button.toolTip()
         assert (SHAPE_HELP in button.toolTip()) == (tool != "pan")
+
+
+def test_ctrl_a_in_the_search_box_selects_its_text_not_the_map(qtbot, view):
+    search = view.toolbar.search
+    search.setText("g1")
+    search.setFocus()
+    qtbot.keyClick(search, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert search.selectedText() == "g1" and selection(view) == START
