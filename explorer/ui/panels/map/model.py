@@ -37,6 +37,7 @@ SAMPLE_FOR_BOUNDS = 200_000  # points read to find the map's extent
 POINT_SIZES = (1, 8)  # the point radii (px) offered
 HOVER_COLUMNS = 8  # metadata columns in a point's tooltip
 HOVER_CHARS = 160  # of each value
+POINT_HINT = "right-click: neighbours, concept poles, copy…"  # the last line of the tooltip
 FREE_TEXT_VALUES = 200  # a column with more distinct values is read as text, not categories
 FREE_TEXT_TOP = 10  # the values of a free-text column that get a colour (repeated texts)
 
@@ -243,4 +244,5 @@ def hover_html(es: EmbeddingSet, row: int, fidelity: np.ndarray | None,
         hit = np.flatnonzero(neighbours == row)
         if len(hit):
             lines.append(line("neighbour", f"rank {int(hit[0]) + 1} of {len(neighbours)}"))
+    lines.append(f"<span style='color:gray'>{POINT_HINT}</span>")  # the menu is not in sight
     return "<br>".join(lines)

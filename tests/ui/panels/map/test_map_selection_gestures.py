@@ -136,6 +136,7 @@ def test_right_click_on_a_point_opens_its_menu_on_the_selection_it_is_part_of(qt
     click(qtbot, view, XY[SELECTED], RIGHT)
     qtbot.waitUntil(lambda: QApplication.activePopupWidget() is not None, timeout=5000)
     menu = QApplication.activePopupWidget()
+    assert "right-click" in view.hover_text(SELECTED)  # where the pointer is, the menu is said
     texts = [a.text() for a in menu.actions()]
     assert "Find neighbours of the 2 selected" in texts
     menu.close()
