@@ -551,7 +551,7 @@ class MapView(Panel):
             self.plot.setToolTip(self.labels.tooltip(label))
             return
         p = self.viewbox.mapSceneToView(scene_pos)
-        row = self.index.nearest(p.x(), p.y(), self._radius())
+        row = self.row_at(p.x(), p.y())
         self.state.set_hover(row, source=self)
         if row < 0:
             self.plot.show_hover(None)
@@ -559,6 +559,31 @@ class MapView(Panel):
             return
         self.plot.show_hover(self.coords[row])
         self.plot.setToolTip(self.hover_text(row))
+
+    def row_at(self, x: float, y: float) -> int:
+        """The point drawn nearest (x, y) within HOVER_PX, or -1: a category the legend hides
+        is out of reach, as it is out of sight."""
+        index = self.index
+        if index is None:
+            return -1
+        r = self._radius()
+        row = index.nearest(x, y, r)
+        if row < 0 or len(self.visible_rows(np.array([row]))):
+            return row
+        near = self.visible_rows(index.in_box(x - r, y - r, x + r, y + r))
+        if not len(near):
+            return -1
+        gaps = ((self.coords[near].astype(np.float64) - (x, y)) ** 2).sum(axis=1)
+        best = int(np.argmin(gaps))
+        return int(near[best]) if gaps[best] <= r * r else -1
+
+    def visible_rows(self, rows: np.ndarray) -> np.ndarray:
+        """`rows` without those in a category the legend hides (not drawn at all)."""
+        colouring = self.colouring
+        if not self.hidden or colouring is None or colouring.kind != "categorical" \
+                or self.es is None or len(colouring.codes) != self.es.count:
+            return rows
+        return rows[~np.isin(colouring.codes[rows], list(self.hidden))]
 
     def hover_text(self, row: int) -> str:
         """The tooltip of `row` on the map."""
@@ -572,7 +597,7 @@ class MapView(Panel):
         plain click on empty space clears the selection, one with a key held does nothing."""
         if self.index is None:
             return
-        row = self.index.nearest(x, y, self._radius())
+        row = self.row_at(x, y)
         mode = click_mode(modifiers)
         if row < 0:
             if mode is SelectMode.REPLACE:
@@ -585,7 +610,7 @@ class MapView(Panel):
     def _context_requested(self, x: float, y: float, screen_pos) -> None:
         """A right-click never selects: on a point it opens the item's menu (on the
         selection when the point is in it), on empty space the map's own."""
-        row = self.index.nearest(x, y, self._radius()) if self.index is not None else -1
+        row = self.row_at(x, y)
         menu = item_menu(self.state, row, self) if row >= 0 else None
         if menu is None:
             menu = self.toolbar.map_menu(self, len(self.state.selection) > 0)
@@ -620,18 +645,14 @@ class MapView(Panel):
         if es is None:
             return np.zeros(0, dtype=np.int64)
         rows = self.state.filter.rows
-        rows = np.arange(es.count, dtype=np.int64) if rows is None else rows
-        colouring = self.colouring
-        if self.hidden and colouring is not None and colouring.kind == "categorical" \
-                and len(colouring.codes) == es.count:
-            rows = rows[~np.isin(colouring.codes[rows], list(self.hidden))]
-        return rows
+        return self.visible_rows(np.arange(es.count, dtype=np.int64) if rows is None else rows)
 
     def select_all_shown(self) -> None:
         """Select every row the map shows in colour (Ctrl+A): the greyed rows stay out."""
         self.state.select(self.shown_rows(), source=self)
 
     def _shape_finished(self, tool: str, xs: np.ndarray, ys: np.ndarray, modifiers) -> None:
+        """A box or lasso acts on the points drawn inside it, as `shape_mode` says."""
         index = self.index
         if index is None:
             return
@@ -640,7 +661,7 @@ class MapView(Panel):
                                 float(ys.max()))
         else:
             rows = index.in_polygon(xs, ys)
-        self.state.select(rows, shape_mode(modifiers), source=self)
+        self.state.select(self.visible_rows(rows), shape_mode(modifiers), source=self)
 
     def _run_search(self) -> None:
         text = self.search.text().strip()

@@ -208,6 +208,29 @@ def test_escape_drops_a_lasso_being_drawn_then_clears_the_selection(qtbot, view)
     assert not override.isAccepted()
 
 
+def hide_east(qtbot, view) -> None:
+    """Colour the map by `half` and untick "east" in the legend: those points are not drawn."""
+    with qtbot.waitSignal(view.renderFinished, timeout=30000):
+        assert view.colour_by("half")
+    qtbot.waitUntil(lambda: view.legend.count() == 2, timeout=30000)
+    east = next(view.legend.item(i) for i in range(2)
+                if view.legend.item(i).text().startswith("east"))
+    east.setCheckState(Qt.CheckState.Unchecked)
+
+
+def test_points_the_legend_hides_are_out_of_reach_of_clicks_and_shapes(qtbot, view):
+    hide_east(qtbot, view)
+    east, west = 11, 12  # (11, 0) and (0, 1)
+    click(qtbot, view, XY[east], keys=SHIFT)
+    assert selection(view) == START
+    assert view.row_at(*XY[east]) == -1 and view.row_at(*XY[west]) == west  # nor hovered
+    click(qtbot, view, XY[east])  # a plain click where nothing is drawn clears
+    assert selection(view) == []
+    view.toolbar.tool_buttons["box"].click()
+    drag(qtbot, view, [(-0.5, -0.5), (SIDE - 0.5, 1.5)])
+    assert selection(view) == [r for r in range(2 * SIDE) if HALVES[r] == "west"]
+
+
 def test_ctrl_a_selects_the_rows_the_map_shows_in_colour(qtbot, view):
     window = view.window()
     west = np.flatnonzero(HALVES == "west")
@@ -218,12 +241,7 @@ def test_ctrl_a_selects_the_rows_the_map_shows_in_colour(qtbot, view):
     qtbot.keyClick(view.plot, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     assert selection(view) == west.tolist()  # not the 72 greyed by the filter
     window.state.remove_filter_parts()
-    with qtbot.waitSignal(view.renderFinished, timeout=30000):
-        assert view.colour_by("half")
-    qtbot.waitUntil(lambda: view.legend.count() == 2, timeout=30000)
-    east_item = next(view.legend.item(i) for i in range(2)
-                     if view.legend.item(i).text().startswith("east"))
-    east_item.setCheckState(Qt.CheckState.Unchecked)  # hidden in the legend
+    hide_east(qtbot, view)
     window.state.select([])
     qtbot.keyClick(view.plot, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     assert selection(view) == west.tolist()
