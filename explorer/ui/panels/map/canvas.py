@@ -48,7 +48,8 @@ class MapViewBox(pg.ViewBox):
 
     A right-click asks for a context menu and selects nothing. While a shape is drawn,
     the other buttons neither finish nor replace it (pyqtgraph sends their release as the
-    end of the left drag), and Escape (`cancel_shape`) drops it.
+    end of the left drag), and Escape (`cancel_shape`) drops it. A click while another
+    button is held does nothing: a menu opened mid-pan would take the pan's release.
     """
 
     shapeFinished = Signal(str, object, object, object)  # tool, xs, ys, modifiers
@@ -100,8 +101,8 @@ class MapViewBox(pg.ViewBox):
         return pts[:, 0], pts[:, 1]
 
     def mouseClickEvent(self, ev) -> None:
-        if self._path:  # a click of another button while a shape is drawn
-            ev.accept()
+        if self._path or ev.buttons() & ~ev.button():  # while a shape is drawn or a drag
+            ev.accept()  # (pan, zoom) holds another button, a click is part of that gesture
             return
         p = self.mapSceneToView(ev.scenePos())
         if ev.button() == Qt.MouseButton.LeftButton and ev.double():

@@ -189,6 +189,20 @@ def test_the_right_button_during_a_lasso_neither_ends_nor_replaces_it(qtbot, vie
     assert set(selection(view)) == inside | {91, 92}  # (7, 7) and (8, 7): lassos go on
 
 
+def test_a_right_click_during_a_pan_opens_nothing_and_selects_nothing(qtbot, view):
+    before = view.viewbox.viewRect()
+
+    def right_click(i, pos):
+        if i == 0:
+            send(view, QEvent.Type.MouseButtonPress, pos, RIGHT, LEFT | RIGHT, NO_KEY)
+            send(view, QEvent.Type.MouseButtonRelease, pos, RIGHT, LEFT, NO_KEY)
+
+    drag(qtbot, view, [XY[UNSELECTED], XY[UNSELECTED] + 1, XY[UNSELECTED] + 2],
+         during=right_click)
+    assert QApplication.activePopupWidget() is None and selection(view) == START
+    assert view.viewbox.viewRect() != before  # the pan went on
+
+
 def test_escape_drops_a_lasso_being_drawn_then_clears_the_selection(qtbot, view):
     view.toolbar.tool_buttons["lasso"].click()
     view.plot.setFocus()
