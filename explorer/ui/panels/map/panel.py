@@ -99,6 +99,7 @@ class MapView(Panel):
         self.progress.valueChanged.connect(lambda _v: self._projection_status())
         self._phase = ""  # the running projection's phase, as its job says it
         self._follow = True  # partial layouts are fitted until the user moves the view
+        self._last_click: tuple[np.ndarray, np.ndarray] | None = None  # selection before, after
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(bar)
@@ -135,7 +136,7 @@ class MapView(Panel):
         self.viewbox.shapeFinished.connect(self._shape_finished)
         self.viewbox.clicked.connect(self._clicked)
         self.viewbox.contextRequested.connect(self._context_requested)
-        self.viewbox.doubleClicked.connect(self.fit)  # every point, outliers included
+        self.viewbox.doubleClicked.connect(self._double_clicked)
         self.plot.themeChanged.connect(self._render_timer.start)
         self.plot.themeChanged.connect(self.labels.theme_changed)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
@@ -599,13 +600,25 @@ class MapView(Panel):
             return
         row = self.row_at(x, y)
         mode = click_mode(modifiers)
+        before = self.state.selection
         if row < 0:
             if mode is SelectMode.REPLACE:
                 self.state.select([], source=self)
-            return
-        self.state.select([row], mode, source=self)
-        if row in self.state.selection:  # a Ctrl-click that took it out leaves the current
-            self.state.set_current(row, source=self)
+        else:
+            self.state.select([row], mode, source=self)
+            if row in self.state.selection:  # a Ctrl-click that took it out leaves the current
+                self.state.set_current(row, source=self)
+        self._last_click = before, self.state.selection
+
+    def _double_clicked(self) -> None:
+        """Show every point, outliers too, with the selection as it was: the double-click's
+        first click (a plain one on empty space clears) is taken back."""
+        if self._last_click is not None:
+            before, after = self._last_click
+            if self.state.selection is after:  # nothing else changed it since
+                self.state.select(before, source=self)
+        self._last_click = None
+        self.fit()
 
     def _context_requested(self, x: float, y: float, screen_pos) -> None:
         """A right-click never selects: on a point it opens the item's menu (on the

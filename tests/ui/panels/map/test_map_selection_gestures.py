@@ -203,6 +203,18 @@ def test_a_right_click_during_a_pan_opens_nothing_and_selects_nothing(qtbot, vie
     assert view.viewbox.viewRect() != before  # the pan went on
 
 
+@pytest.mark.parametrize("target", [None, UNSELECTED], ids=["empty", "point"])
+def test_a_double_click_shows_every_point_and_keeps_the_selection(qtbot, view, target):
+    view.viewbox.setRange(QRectF(2, 2, 4, 4), padding=0)
+    pos = at(view, *(EMPTY if target is None else XY[target]))
+    viewport = view.plot.viewport()
+    qtbot.mouseClick(viewport, LEFT, pos=pos)  # what a double click sends
+    qtbot.mouseDClick(viewport, LEFT, pos=pos)
+    qtbot.mouseRelease(viewport, LEFT, pos=pos)
+    qtbot.waitUntil(lambda: view.viewbox.viewRect().width() > SIDE - 1, timeout=5000)
+    assert selection(view) == START
+
+
 def test_escape_drops_a_lasso_being_drawn_then_clears_the_selection(qtbot, view):
     view.toolbar.tool_buttons["lasso"].click()
     view.plot.setFocus()
