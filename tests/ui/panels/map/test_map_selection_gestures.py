@@ -71,16 +71,17 @@ def send(view, kind, pos: QPoint, button, buttons, keys) -> None:
                            QMouseEvent(kind, local, glob, button, buttons, keys))
 
 
-def drag(qtbot, view, points, keys=NO_KEY, during=None) -> None:
-    """A left drag through map `points`; `during(i)` runs after the i-th move."""
+def drag(qtbot, view, points, keys=NO_KEY, during=None, button=LEFT) -> None:
+    """A drag through map `points`; `during(i, pos)` runs after the i-th move."""
     pixels = [at(view, *p) for p in points]
-    send(view, QEvent.Type.MouseButtonPress, pixels[0], LEFT, LEFT, keys)
+    send(view, QEvent.Type.MouseButtonPress, pixels[0], button, button, keys)
     for i, pos in enumerate(pixels[1:]):
         qtbot.wait(15)  # pyqtgraph passes on 100 moves a second at most
-        send(view, QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton, LEFT, keys)
+        send(view, QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton, button, keys)
         if during is not None:
             during(i, pos)
-    send(view, QEvent.Type.MouseButtonRelease, pixels[-1], LEFT, Qt.MouseButton.NoButton, keys)
+    send(view, QEvent.Type.MouseButtonRelease, pixels[-1], button, Qt.MouseButton.NoButton,
+         keys)
 
 
 def in_box(x0, y0, x1, y1) -> set[int]:
@@ -185,6 +186,10 @@ def test_the_right_button_during_a_lasso_neither_ends_nor_replaces_it(qtbot, vie
     qtbot.waitUntil(lambda: QApplication.activePopupWidget() is not None, timeout=5000)
     assert set(selection(view)) == inside
     QApplication.activePopupWidget().close()
+    before = view.viewbox.viewRect()
+    drag(qtbot, view, [(3, 3), (5, 4), (7, 5)], button=RIGHT)  # pyqtgraph's zoom
+    assert view.viewbox.viewRect() != before and set(selection(view)) == inside
+    view.viewbox.setRange(before, padding=0)
     drag(qtbot, view, [(6.5, 6.5), (8.5, 6.5), (8.5, 7.5), (6.5, 7.5)], keys=SHIFT)
     assert set(selection(view)) == inside | {91, 92}  # (7, 7) and (8, 7): lassos go on
 
