@@ -8,6 +8,8 @@ so the views that open it need not know the neighbours or concepts panels.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
@@ -37,26 +39,9 @@ def item_menu(state: AppState, row: int, parent: QWidget | None = None) -> QMenu
     rows = menu_rows(state, row)
     many = len(rows) > 1
     what = f"the {len(rows):,} selected" if many else "this item"
-    menu = QMenu(parent)
-    menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right-click
-    menu.setToolTipsVisible(True)
-    menu.setTitle(es.label(row))
-
-    def add(text: str, slot, tip: str = "", enabled: bool = True) -> None:
-        action = menu.addAction(text, slot)
-        action.setToolTip(tip)
-        action.setEnabled(enabled)
-
-    add(f"Find neighbours of {what}", lambda: state.request_query(rows),
-        "Search the set's own space (for several items, from their mean vector)")
-    add(f"Select {what} and neighbours", lambda: state.request_select_neighbours(rows),
-        "The selection becomes these items and their nearest neighbours")
-    menu.addSeparator()
-    add(f"Use {what} as concept pole A", lambda: state.request_pole("A", rows))
-    add(f"Use {what} as concept pole B", lambda: state.request_pole("B", rows))
-    add(f"Compare {what} with the rest", lambda: state.request_contrast(rows),
-        "A concept direction from these items to the rest of the set, checked as any concept",
-        enabled=len(rows) < es.count)
+    menu = new_menu(parent)
+    add = partial(add_action, menu)
+    add_requests(menu, state, rows, what, enabled_rest=len(rows) < es.count)
     menu.addSeparator()
     only_this = len(state.selection) == 1 and int(state.selection[0]) == row
     if many or only_this:
@@ -76,6 +61,54 @@ def item_menu(state: AppState, row: int, parent: QWidget | None = None) -> QMenu
     add("Open source file", lambda: open_source(source.path), source.problem or str(source.path),
         enabled=source.path is not None)
     return menu
+
+
+def group_menu(state: AppState, rows: np.ndarray, name: str,
+               parent: QWidget | None = None) -> QMenu | None:
+    """The menu of a named group of items (a cluster under its label): select it, and what
+    an item's menu asks for, about the whole group."""
+    es = state.embedding_set
+    rows = np.asarray(rows, dtype=np.int64)
+    if es is None or not len(rows):
+        return None
+    menu = new_menu(parent)
+    what = f"“{name}” ({len(rows):,} items)"
+    add_action(menu, f"Select {what}", lambda: state.select(rows, source=parent))
+    add_action(menu, "Add it to the selection",
+               lambda: state.select(rows, SelectMode.ADD, source=parent))
+    add_action(menu, "Show it", lambda: state.request_frame(rows))
+    menu.addSeparator()
+    add_requests(menu, state, rows, "it", enabled_rest=len(rows) < es.count)
+    return menu
+
+
+def add_requests(menu: QMenu, state: AppState, rows: np.ndarray, what: str,
+                 enabled_rest: bool) -> None:
+    """The entries that hand `rows` to the neighbours and concepts panels."""
+    add_action(menu, f"Find neighbours of {what}", lambda: state.request_query(rows),
+               "Search the set's own space (for several items, from their mean vector)")
+    add_action(menu, f"Select {what} and neighbours",
+               lambda: state.request_select_neighbours(rows),
+               "The selection becomes these items and their nearest neighbours")
+    menu.addSeparator()
+    add_action(menu, f"Use {what} as concept pole A", lambda: state.request_pole("A", rows))
+    add_action(menu, f"Use {what} as concept pole B", lambda: state.request_pole("B", rows))
+    add_action(menu, f"Compare {what} with the rest", lambda: state.request_contrast(rows),
+               "A concept direction from the rest of the set to these items, checked as any "
+               "concept", enabled=enabled_rest)
+
+
+def new_menu(parent: QWidget | None) -> QMenu:
+    menu = QMenu(parent)
+    menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right-click
+    menu.setToolTipsVisible(True)
+    return menu
+
+
+def add_action(menu: QMenu, text: str, slot, tip: str = "", enabled: bool = True) -> None:
+    action = menu.addAction(text, slot)
+    action.setToolTip(tip)
+    action.setEnabled(enabled)
 
 
 def copy_ids(state: AppState, rows: np.ndarray) -> None:

@@ -23,7 +23,7 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QLabel, QProgressBar, QSplitter, QVBoxLayout, QWidget
 
@@ -32,7 +32,7 @@ from explorer.core.colouring import Colouring, colouring_for
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import METADATA
 from explorer.core.metadata import MetadataQuery
-from explorer.ui.item_menu import item_menu
+from explorer.ui.item_menu import group_menu, item_menu
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.map import exports
 from explorer.ui.panels.map.canvas import MapCanvas
@@ -622,9 +622,14 @@ class MapView(Panel):
 
     def _context_requested(self, x: float, y: float, screen_pos) -> None:
         """A right-click never selects: on a point it opens the item's menu (on the
-        selection when the point is in it), on empty space the map's own."""
-        row = self.row_at(x, y)
-        menu = item_menu(self.state, row, self) if row >= 0 else None
+        selection when the point is in it), on a cluster's label the cluster's, on empty
+        space the map's own."""
+        label = self.labels.at(self.viewbox.mapViewToScene(QPointF(x, y)))
+        if label >= 0:
+            menu = group_menu(self.state, self.labels.rows(label), self.labels.label(label), self)
+        else:
+            row = self.row_at(x, y)
+            menu = item_menu(self.state, row, self) if row >= 0 else None
         if menu is None:
             menu = self.toolbar.map_menu(self, len(self.state.selection) > 0)
         menu.popup(screen_pos)

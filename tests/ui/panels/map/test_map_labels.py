@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtWidgets import QApplication
 
 from explorer.compute.clusters.placement import GAP_PX
 from explorer.core.library import Library
@@ -168,7 +169,18 @@ def test_clicking_a_label_selects_its_cluster_shift_adds_ctrl_toggles_right_leav
     np.testing.assert_array_equal(state.selection, np.union1d(rows(first), rows(second)))
     click(qtbot, view, label_centre(view, second), button=Qt.MouseButton.RightButton)
     np.testing.assert_array_equal(state.selection, np.union1d(rows(first), rows(second)))
-    click(qtbot, view, label_centre(view, second))
+    # ... and opens the cluster's menu, whose entries are about the whole cluster
+    qtbot.waitUntil(lambda: QApplication.activePopupWidget() is not None, timeout=5000)
+    menu = QApplication.activePopupWidget()
+    entries = {a.text(): a for a in menu.actions() if not a.isSeparator()}
+    name = f"“{view.labels.label(second)}” ({len(rows(second)):,} items)"
+    asked = []
+    state.contrastRequested.connect(asked.append)
+    entries["Compare it with the rest"].trigger()
+    entries[f"Select {name}"].trigger()
+    menu.close()
+    np.testing.assert_array_equal(asked[0], rows(second))
+    np.testing.assert_array_equal(state.selection, rows(second))
     # the tooltip names the cluster: its terms and its size
     view._mouse_moved(label_centre(view, first))
     cluster = view.labels.cluster(first)
