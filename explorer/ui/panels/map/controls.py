@@ -312,7 +312,7 @@ class Legend(QWidget):
     def show_categories(self, colouring: Colouring, palette: np.ndarray,
                         hidden: set[str], names: dict[str, str] | None = None) -> set[int]:
         """List `colouring`'s categories with their swatches; those named in `hidden`
-        start unticked; `names` shows some labels otherwise ("(none)" for rows in no
+        start unticked; `names` shows some labels otherwise ("(no cluster)" for rows in no
         cluster). Returns their codes."""
         self.clear()
         self.show_title(colouring.column)
