@@ -10,19 +10,23 @@ changes there; a click in the table picks within those rows instead of emptying 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from PySide6.QtCore import (QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex,
-                            Qt, QTimer, Signal)
+                            QObject, Qt, QTimer, Signal)
+from PySide6.QtGui import QContextMenuEvent, QGuiApplication, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QTableView, QVBoxLayout, QWidget)
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.metadata import MetadataQuery
+from explorer.ui.item_menu import item_menu
 from explorer.ui.panels.base import Area, Panel, PanelContext
-from explorer.ui.state import FilterPart, RowFilter, SelectMode
+from explorer.ui.selection_gestures import CLICK_HELP, SHAPE_HELP, click_mode, shape_mode
+from explorer.ui.state import AppState, FilterPart, RowFilter, SelectMode
 from explorer.ui.widgets.filter_hint import NO_EXAMPLE, filter_example
 
 MAX_CELL_CHARS = 300
@@ -116,6 +120,168 @@ class ArrowTableModel(QAbstractTableModel):
         return None
 
 
+MOVES = {Qt.Key.Key_Up: QAbstractItemView.CursorAction.MoveUp,
+         Qt.Key.Key_Down: QAbstractItemView.CursorAction.MoveDown,
+         Qt.Key.Key_PageUp: QAbstractItemView.CursorAction.MovePageUp,
+         Qt.Key.Key_PageDown: QAbstractItemView.CursorAction.MovePageDown,
+         Qt.Key.Key_Home: QAbstractItemView.CursorAction.MoveHome,
+         Qt.Key.Key_End: QAbstractItemView.CursorAction.MoveEnd}
+
+
+def combined(before: np.ndarray, rows: np.ndarray, mode: SelectMode) -> np.ndarray:
+    """What `AppState.select(rows, mode)` makes of the selection `before` (both sorted): a
+    drag is measured from the selection as it was when the button went down."""
+    if mode is SelectMode.REPLACE:
+        return rows
+    return {SelectMode.ADD: np.union1d, SelectMode.SUBTRACT: np.setdiff1d,
+            SelectMode.INTERSECT: np.intersect1d,
+            SelectMode.TOGGLE: np.setxor1d}[mode](before, rows)
+
+
+@dataclass(frozen=True)
+class Press:
+    """A left button held down on a row: where, with which keys, and what it selected."""
+
+    row: int  # view row
+    modifiers: Qt.KeyboardModifier
+    before: np.ndarray  # the selection before the press
+    rows: np.ndarray  # set rows the press chose, and how
+    mode: SelectMode
+
+
+class SelectionTable(QTableView):
+    """The table's view. Its highlighted rows only mirror the shared selection; every
+    gesture becomes one `AppState.select` with the meaning `selection_gestures` gives it,
+    over the whole selection, rows the filter hides included:
+      * a click (or an arrow key) replaces it: hidden rows leave too, as after a map click;
+      * Shift+click (Shift+arrow) adds the rows from the last row clicked to this one;
+      * Ctrl+click (Ctrl+Space) adds or removes one row and keeps all the others;
+      * dragging over rows is a brushed range: plain replaces, Shift adds, Ctrl removes,
+        Shift+Ctrl keeps only what is inside, measured from the selection before the press;
+      * Ctrl+A selects exactly the rows shown, nothing hidden;
+      * a right-click (or the menu key) opens the item's menu and selects nothing.
+    Qt's own ExtendedSelection knows only the rows shown, so it kept hidden rows under a
+    click and replaced everything on a right press."""
+
+    def __init__(self, state: AppState, model: ArrowTableModel, source: QObject) -> None:
+        super().__init__()
+        self.state = state
+        self.source = source  # what the selections made here say they came from
+        self.rows_model = model
+        self.setModel(model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setToolTip(f"{CLICK_HELP} · drag over rows: {SHAPE_HELP.lower()} · Ctrl+A "
+                        "selects the rows shown · right-click for the item's menu")
+        self.anchor = -1  # set row of the last plain or Ctrl gesture: Shift extends from it
+        self.press: Press | None = None
+        header = self.verticalHeader()
+        header.sectionPressed.connect(
+            lambda row: self.pressed(row, QGuiApplication.keyboardModifiers()))
+        header.sectionEntered.connect(self.dragged_to)
+
+    def selectionCommand(self, index: QModelIndex, event=None) -> QItemSelectionModel.SelectionFlag:
+        """Qt selects nothing by itself here: the gestures select through AppState."""
+        return QItemSelectionModel.SelectionFlag.NoUpdate
+
+    def set_rows(self, view_rows: np.ndarray) -> np.ndarray:
+        """The set rows at these positions of the view."""
+        shown = self.rows_model.shown_rows
+        return view_rows if shown is None else shown[view_rows]
+
+    def pressed(self, row: int, modifiers: Qt.KeyboardModifier) -> None:
+        """A click (or a key acting as one) on view row `row` (-1: below the rows)."""
+        mode = click_mode(modifiers)
+        before = self.state.selection
+        self.press = None
+        if row < 0:
+            if mode is SelectMode.REPLACE:
+                self.state.select([], source=self.source)
+            return
+        anchor = self.rows_model.view_rows(np.array([self.anchor], dtype=np.int64))
+        if mode is SelectMode.ADD and self.anchor >= 0 and len(anchor):
+            start, end = sorted((int(anchor[0]), row))
+            rows = self.set_rows(np.arange(start, end + 1, dtype=np.int64))
+        else:
+            rows = self.set_rows(np.array([row], dtype=np.int64))
+            self.anchor = int(rows[0])
+        self.press = Press(row, modifiers, before, rows, mode)
+        self.state.select(rows, mode, source=self.source)
+
+    def dragged_to(self, row: int) -> None:
+        """The held button is over view row `row`: the range from the pressed row."""
+        press = self.press
+        if press is None or row < 0:
+            return
+        if row == press.row:
+            rows, mode = press.rows, press.mode
+        else:
+            start, end = sorted((press.row, row))
+            rows = self.set_rows(np.arange(start, end + 1, dtype=np.int64))
+            mode = shape_mode(press.modifiers)
+        self.state.select(combined(press.before, rows, mode), source=self.source)
+
+    def selectAll(self) -> None:
+        """Ctrl+A: the rows shown, and only those."""
+        shown = self.rows_model.shown_rows
+        es = self.state.embedding_set
+        if es is not None:
+            self.state.select(np.arange(es.count) if shown is None else shown, source=self.source)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.RightButton:
+            event.accept()  # Qt would make the row current; the menu opens on its own event
+            return
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.pressed(self.rowAt(event.position().toPoint().y()), event.modifiers())
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        super().mouseMoveEvent(event)  # moves the current row along, and scrolls
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            row = self.rowAt(event.position().toPoint().y())
+            self.dragged_to(row if row >= 0 else self.currentIndex().row())
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        self.press = None
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Arrows, pages, Home and End move the current row and select as a click would
+        (Ctrl only moves); Ctrl+Space toggles the current row. Moving is done here, not by
+        Qt, since some styles do not move a row that selects nothing."""
+        modifiers = event.modifiers()
+        move = MOVES.get(Qt.Key(event.key()))
+        row = self.currentIndex().row()
+        if move is not None:
+            index = self.moveCursor(move, modifiers)
+            if index.isValid() and index.row() != row:
+                self.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+                self.scrollTo(index)
+                if click_mode(modifiers) is not SelectMode.TOGGLE:
+                    self.pressed(index.row(), modifiers)
+                    self.press = None
+            event.accept()
+        elif event.key() == Qt.Key.Key_Space and modifiers & Qt.KeyboardModifier.ControlModifier:
+            if row >= 0:
+                self.pressed(row, modifiers)
+                self.press = None
+            event.accept()
+        else:
+            super().keyPressEvent(event)  # Ctrl+A comes to selectAll from there
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if event.reason() == QContextMenuEvent.Reason.Mouse:
+            row, at = self.rowAt(event.pos().y()), event.globalPos()
+        else:  # the menu key: the current row's menu, under the row
+            row = self.currentIndex().row()
+            at = self.viewport().mapToGlobal(self.visualRect(self.currentIndex()).center())
+        menu = item_menu(self.state, self.rows_model.source_row(row), self) if row >= 0 else None
+        if menu is not None:
+            menu.popup(at)
+        event.accept()
+
+
 def filter_placeholder(table: pa.Table | None) -> str:
     if table is None:
         return f"Filter (SQL): {NO_EXAMPLE}   ⏎"
@@ -133,7 +299,6 @@ class TableView(Panel):
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self._query: MetadataQuery | None = None
-        self._syncing = False
 
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText(filter_placeholder(None))
@@ -154,10 +319,7 @@ class TableView(Panel):
         self.message.hide()
 
         self.model = ArrowTableModel()
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table = SelectionTable(self.state, self.model, self)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -168,7 +330,6 @@ class TableView(Panel):
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setDefaultSectionSize(140)
         hh.setStretchLastSection(True)
-        self.table.selectionModel().selectionChanged.connect(self._table_selection_changed)
         self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
 
         bar = QHBoxLayout()
@@ -217,12 +378,20 @@ class TableView(Panel):
         self._update_count()
 
     def settings(self) -> dict[str, Any]:
-        return {"filter": self.filter_edit.text(), "search": self.search_edit.text()}
+        return {"filter": self.filter_edit.text(), "search": self.search_edit.text(),
+                "selection_only": self.only_selection.isChecked()}
 
     def apply_settings(self, settings: Mapping[str, Any]) -> list[str]:
-        """Fill in the filter and search and run them, as Enter would. The filter is as
-        untrusted as the file: the query refuses what would read anything but the table."""
+        """Fill in the filter and search and run them, as Enter would, and turn "Selection
+        only" on or off (the session's selection, restored next, is then what it shows). The
+        filter is as untrusted as the file: the query refuses what would read anything but
+        the table."""
         notes, texts = [], {}
+        only = settings.get("selection_only", False)
+        if not isinstance(only, bool):
+            notes.append(f"the table's \"Selection only\" should be true or false, not "
+                         f"{type(only).__name__}")
+            only = False
         for name in ("filter", "search"):
             value = settings.get(name, "")
             if not isinstance(value, str):
@@ -234,6 +403,7 @@ class TableView(Panel):
                 value = ""
             texts[name] = value
         self._set_texts(texts["filter"], texts["search"])
+        self.only_selection.setChecked(only)
         self._run_query()
         return notes
 
@@ -386,26 +556,13 @@ class TableView(Panel):
         self._show_rows()
 
     # --- selection sync --------------------------------------------------------
-    def _table_selection_changed(self, *_: object) -> None:
-        if self._syncing:
-            return
-        ranges = self.table.selectionModel().selection()
-        view_rows = [np.arange(r.top(), r.bottom() + 1) for r in ranges]
-        rows = np.concatenate(view_rows) if view_rows else np.zeros(0, dtype=np.int64)
-        shown = self.model.shown_rows
-        if shown is not None and len(rows):
-            rows = shown[rows]
-        # rows hidden by the current filter stay selected
-        hidden = rows[:0] if shown is None else np.setdiff1d(self.state.selection, shown)
-        self.state.select(np.union1d(hidden, rows), SelectMode.REPLACE, source=self)
-
     def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if current.isValid() and not self._syncing:
+        if current.isValid():
             self.state.set_current(self.model.source_row(current.row()), source=self)
 
     def _selection_changed(self, rows: np.ndarray, source: object) -> None:
-        if source is self:
-            return
+        """Highlight the selected rows shown (the view selects nothing by itself); a
+        selection made elsewhere is also scrolled to."""
         view_rows = self.model.view_rows(rows)
         selection = QItemSelection()
         if len(view_rows):
@@ -417,11 +574,7 @@ class TableView(Panel):
                 for s, e in zip(starts, ends):
                     selection.select(self.model.index(int(view_rows[s]), 0),
                                      self.model.index(int(view_rows[e - 1]), last))
-        self._syncing = True
-        try:
-            self.table.selectionModel().select(
-                selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-            if len(view_rows):
-                self.table.scrollTo(self.model.index(int(view_rows[0]), 0))
-        finally:
-            self._syncing = False
+        self.table.selectionModel().select(selection,
+                                           QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        if len(view_rows) and source is not self:
+            self.table.scrollTo(self.model.index(int(view_rows[0]), 0))

@@ -4,6 +4,7 @@ picks among those rows and keeps them shown; the filter still applies."""
 import numpy as np
 import pytest
 from articles import WAIT, N, open_articles, store_articles
+from PySide6.QtCore import Qt
 
 from explorer.ui.state import FilterPart
 
@@ -30,7 +31,9 @@ def test_only_the_selection_is_shown_while_the_toggle_is_on(qtbot, win):
     assert view.count_label.text() == f"4 of {N:,} rows · selection only"
     state.select([7, 8, 9], source=win.map_view)  # a new selection on the map: followed
     assert shown(view) == [7, 8, 9]
-    view.table.selectRow(1)  # a click in the table picks among the rows shown
+    index = view.table.model().index(1, 0)  # a click in the table picks among the rows shown
+    qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton,
+                     pos=view.table.visualRect(index).center())
     np.testing.assert_array_equal(state.selection, [8])
     assert shown(view) == [7, 8, 9]
     view.only_selection.setChecked(False)
