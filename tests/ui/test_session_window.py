@@ -86,7 +86,8 @@ def test_session_round_trip_into_a_fresh_window(qtbot, windows, tmp_path):
     first.table_view.filter_edit.setText("size < 500")
     with qtbot.waitSignal(first.table_view.queryFinished, timeout=WAIT):
         first.table_view.filter_edit.returnPressed.emit()
-    assert first.table_view.settings() == {"filter": "size < 500", "search": ""}
+    assert first.table_view.settings() == {"filter": "size < 500", "search": "",
+                                           "selection_only": False}
     first.docks["library"].hide()
     saved_view = m.viewbox.viewRect()
 

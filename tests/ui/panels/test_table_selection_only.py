@@ -1,11 +1,12 @@
 """The table can show only the selection: the one made elsewhere; a click in the table
-picks among those rows and keeps them shown; the filter still applies."""
+picks among those rows and keeps them shown; the filter still applies; a session keeps it."""
 
 import numpy as np
 import pytest
 from articles import WAIT, N, open_articles, store_articles
 from PySide6.QtCore import Qt
 
+from explorer.core.session import Session, SetRef
 from explorer.ui.state import FilterPart
 
 
@@ -50,3 +51,35 @@ def test_the_filter_still_applies_to_the_selection_shown(qtbot, win):
     assert shown(view) == [1, 4, 7, 10]
     state.select([])
     assert shown(view) == []
+
+
+def open_session(qtbot, win, path) -> list[str]:
+    with qtbot.waitSignal(win.sessions.applied, timeout=WAIT) as applied:
+        win.open_paths([str(path)])
+    return applied.args[0]
+
+
+def test_selection_only_is_kept_in_a_session(qtbot, win, windows, tmp_path):
+    win.state.select([5, 50, 500])
+    win.table_view.only_selection.setChecked(True)
+    path = tmp_path / "only.eesession"
+    with qtbot.waitSignal(win.sessions.saved, timeout=WAIT):
+        win.sessions.save(str(path))
+    second = windows()
+    assert open_session(qtbot, second, path) == []
+    view = second.table_view
+    assert view.only_selection.isChecked()
+    assert shown(view) == [5, 50, 500]
+    assert view.count_label.text() == f"3 of {N:,} rows · selection only"
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None, [True]])
+def test_a_wrong_selection_only_in_a_session_is_a_note(qtbot, windows, tmp_path, value):
+    path = Session(set=SetRef("articles", "articles", N, 8), selection=np.arange(4),
+                   panels={"table": {"selection_only": value}}).save(tmp_path / "odd.eesession")
+    win = windows()
+    notes = open_session(qtbot, win, path)
+    assert notes == [f"the table's \"Selection only\" should be true or false, not "
+                     f"{type(value).__name__}"]
+    assert not win.table_view.only_selection.isChecked()
+    assert win.table_view.model.rowCount() == N
