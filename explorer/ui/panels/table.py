@@ -282,6 +282,14 @@ class SelectionTable(QTableView):
         event.accept()
 
 
+def runs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last of each run of consecutive numbers in sorted `rows`."""
+    if not len(rows):
+        return rows, rows
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    return rows[np.r_[0, breaks]], rows[np.r_[breaks - 1, len(rows) - 1]]
+
+
 def filter_placeholder(table: pa.Table | None) -> str:
     if table is None:
         return f"Filter (SQL): {NO_EXAMPLE}   ⏎"
@@ -347,6 +355,8 @@ class TableView(Panel):
         self._search_rows: np.ndarray | None = None  # the text search's rows, if one is typed
         self._applied = False  # the filter box's expression is a part of the shared filter
         self._only: np.ndarray | None = None  # the selection shown while "Selection only" is on
+        self._highlighted = np.zeros(0, dtype=np.int64)  # view rows drawn as selected
+        self.model.modelReset.connect(self._forget_highlight)
         self._search_timer = QTimer(self, singleShot=True, interval=250)
         self._search_timer.timeout.connect(self._run_search)
         self.search_edit.textChanged.connect(lambda _: self._search_timer.start())
@@ -564,17 +574,35 @@ class TableView(Panel):
         """Highlight the selected rows shown (the view selects nothing by itself); a
         selection made elsewhere is also scrolled to."""
         view_rows = self.model.view_rows(rows)
-        selection = QItemSelection()
-        if len(view_rows):
-            breaks = np.flatnonzero(np.diff(view_rows) != 1) + 1
-            starts = np.concatenate([[0], breaks])
-            ends = np.concatenate([breaks, [len(view_rows)]])
-            if len(starts) <= MAX_SYNC_RANGES:
-                last = self.model.columnCount() - 1
-                for s, e in zip(starts, ends):
-                    selection.select(self.model.index(int(view_rows[s]), 0),
-                                     self.model.index(int(view_rows[e - 1]), last))
-        self.table.selectionModel().select(selection,
-                                           QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        count = len(runs(view_rows)[0])
+        if count > MAX_SYNC_RANGES:
+            view_rows, count = view_rows[:0], 0
+        old = self._highlighted
+        added = np.setdiff1d(view_rows, old, assume_unique=True)
+        removed = np.setdiff1d(old, view_rows, assume_unique=True)
+        highlighted = self.table.selectionModel()
+        Flag = QItemSelectionModel.SelectionFlag
+        # Qt compares the old and new highlight range by range: a few rows toggled are
+        # quick to tell it, a whole new selection of thousands of ranges only once cleared
+        # (6.6 s for 30,000 scattered rows of 63k replaced by others)
+        if len(runs(added)[0]) + len(runs(removed)[0]) < count:
+            highlighted.select(self._ranges(added), Flag.Select)
+            highlighted.select(self._ranges(removed), Flag.Deselect)
+        else:
+            highlighted.clearSelection()
+            highlighted.select(self._ranges(view_rows), Flag.Select)
+        self._highlighted = view_rows
         if len(view_rows) and source is not self:
             self.table.scrollTo(self.model.index(int(view_rows[0]), 0))
+
+    def _forget_highlight(self) -> None:
+        """A model reset clears the view's selection."""
+        self._highlighted = np.zeros(0, dtype=np.int64)
+
+    def _ranges(self, view_rows: np.ndarray) -> QItemSelection:
+        """Whole rows `view_rows` (sorted) as one range per run of consecutive rows."""
+        selection = QItemSelection()
+        last = self.model.columnCount() - 1
+        for start, end in zip(*runs(view_rows)):
+            selection.select(self.model.index(int(start), 0), self.model.index(int(end), last))
+        return selection
