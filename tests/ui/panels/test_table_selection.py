@@ -5,6 +5,7 @@ the rows it promises, and a right-click only opens the item's menu."""
 import numpy as np
 import pytest
 from articles import WAIT, N, open_articles, store_articles
+from clicks import window_click
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QMenu
 
@@ -43,11 +44,7 @@ def centre(table, view_row):
 
 
 def click(qtbot, table, view_row, modifiers=NONE, button=LEFT):
-    """Through the window, as the platform sends it: a right press there also asks for the
-    context menu, which a click sent to the widget would not."""
-    window = table.window()
-    at = table.viewport().mapTo(window, centre(table, view_row))
-    qtbot.mouseClick(window.windowHandle(), button, modifiers, at)
+    window_click(qtbot, table.viewport(), centre(table, view_row), button, modifiers)
 
 
 def drag(qtbot, table, start, end, modifiers=NONE):

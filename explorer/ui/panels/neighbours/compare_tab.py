@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.jobs import PanelJobs
+from explorer.ui.panels.neighbours.list_gestures import LIST_HELP, ListGestures
 from explorer.ui.state import AppState
 from explorer.ui.widgets.dock_widgets import (DIM_STYLE, METRIC_TITLES, FlowSplitter, headline,
                                             titled, wrapping)
@@ -69,7 +70,8 @@ class CompareTab(QWidget):
             table = compared_list()
             table.rowChosen.connect(self.rowChosen)
             table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
-            table.setToolTip("Click an item to make it the query")
+            table.setToolTip(LIST_HELP)
+            ListGestures(table, state)
             self.split.addWidget(titled(title, table))
             self.tables[metric] = table
         layout = QVBoxLayout(self)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSpinBox,
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.jobs import PanelJobs
+from explorer.ui.panels.neighbours.list_gestures import LIST_HELP, ListGestures
 from explorer.ui.state import AppState, Derived
 from explorer.ui.widgets.dock_widgets import (METRIC_TITLES, FlowSplitter, busy_bar, metric_combo,
                                             titled, wrapping)
@@ -85,7 +86,8 @@ class HubnessTab(QWidget):
         for title, table in (("Top hubs", self.hubs_table), ("Anti-hubs", self.antihubs_table)):
             table.rowChosen.connect(self.rowChosen)
             table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
-            table.setToolTip("Click an item to make it the neighbours query")
+            table.setToolTip(LIST_HELP)
+            ListGestures(table, state)
             lists.addWidget(titled(title, table))
 
         self.colour_button = QPushButton("Colour the map by it")

@@ -30,6 +30,7 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.neighbours.compare_tab import CompareTab
 from explorer.ui.panels.neighbours.hubness_tab import HubnessTab
+from explorer.ui.panels.neighbours.list_gestures import LIST_HELP, ListGestures
 from explorer.ui.state import NeighbourMarks
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, headline, metric_combo, shrinkable, wrapping
 from explorer.ui.widgets.error_line import error_text
@@ -279,7 +280,8 @@ class NeighboursView(Panel):
         self.table = RowsTable()
         self.table.rowChosen.connect(self.choose_row)
         self.table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
-        self.table.setToolTip("Click an item to make it the query; hover to find it on the map")
+        self.table.setToolTip(f"{LIST_HELP}; hover to find it on the map")
+        ListGestures(self.table, self.state)
         self.model = self.table.rows_model
 
         self.busy = QProgressBar()
