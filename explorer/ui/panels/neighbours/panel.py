@@ -94,6 +94,7 @@ class NeighboursView(Panel):
         self.result: SearchResult | None = None  # shown in the list
         self._index_wanted: tuple | None = None  # (set, metric, kind) of the index being opened
         self._search_dirty = False
+        self._select_for: QuerySpec | None = None  # its answer becomes the selection
 
         self._typed = {ARITHMETIC: "", TEXT: ""}  # what was typed for each typed source
         neighbours_tab = self._build_neighbours_tab()
@@ -126,6 +127,8 @@ class NeighboursView(Panel):
         self._centroid_timer.timeout.connect(self._selection_query)
         state.currentChanged.connect(self._current_changed)
         state.selectionChanged.connect(self._selection_changed)
+        state.queryRequested.connect(self.query_rows)
+        state.selectNeighboursRequested.connect(self.select_with_neighbours)
         self.new_set(None)
 
     @property
@@ -366,6 +369,7 @@ class NeighboursView(Panel):
         self.history, self.history_pos = [], -1
         self.result = None
         self._search_dirty = False
+        self._select_for = None
         self.text_col = text_column(es) if es is not None else None
         self.filter.blockSignals(True)
         self.filter.clear()
@@ -540,6 +544,44 @@ class NeighboursView(Panel):
             self.expr.setText(spec.expr)
         self._set_spec(spec, push=False)
 
+    def query_rows(self, rows: np.ndarray) -> None:
+        """An item's menu asks for neighbours: the panel comes forward on its Neighbours tab
+        and searches from those rows."""
+        if self._ask(rows) is not None:
+            self.tabs.setCurrentIndex(TABS.index("neighbours"))
+            self.state.request_view(self.key)
+
+    def select_with_neighbours(self, rows: np.ndarray) -> None:
+        """An item's menu asks to select these rows and their neighbours: search from them
+        (even while the panel is hidden) and select when that answer arrives, unless a newer
+        query was asked for meanwhile."""
+        spec = self._ask(rows)
+        if spec is not None:
+            self._select_for = spec
+            if self._search_dirty:
+                self.search()
+
+    def _ask(self, rows: np.ndarray) -> QuerySpec | None:
+        """Make `rows` the query: one row as the Current item source does (it becomes the
+        current item), several by their centroid (the selection's, as they were taken from
+        it). None when no row is of the set."""
+        es = self.es
+        if es is None:
+            return None
+        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        rows = rows[(rows >= 0) & (rows < es.count)]
+        if len(rows) == 0:
+            return None
+        if len(rows) == 1:
+            self._set_source(CURRENT)
+            self.state.set_current(int(rows[0]), source=self)
+            spec = QuerySpec("row", row=int(rows[0]))
+        else:
+            self._set_source(CENTROID)
+            spec = QuerySpec("centroid", rows=rows)
+        self._set_spec(spec)
+        return spec
+
     def choose_row(self, row: int) -> None:
         """A neighbour (or hub) was clicked: it becomes the query and the current item."""
         if self.es is None:
@@ -575,7 +617,8 @@ class NeighboursView(Panel):
             return nb.search(es, query, k=k, metric=metric, where=where, kind=kind, state=state)
 
         self.status.setText("Searching…")
-        self.search_job.submit("Finding neighbours", work, on_done=self._search_done,
+        self.search_job.submit("Finding neighbours", work,
+                               on_done=lambda result: self._search_done(result, spec),
                                on_error=self._search_failed)
 
     def _open_index(self, es: EmbeddingSet, metric: str, kind: str) -> None:
@@ -597,7 +640,11 @@ class NeighboursView(Panel):
                               on_done=self.jobs.guard(lambda _opened: self.search()),
                               on_error=self.jobs.guard(self._search_failed), set_bound=False)
 
-    def _search_done(self, result: SearchResult) -> None:
+    def _search_done(self, result: SearchResult, spec: QuerySpec) -> None:
+        """Show the answer to `spec`, unless another query was asked for since (its search
+        waits until the panel shows, so the older one's job was not replaced)."""
+        if spec is not self.spec:
+            return
         es = self.es
         self.result = result
         self._hide_message()
@@ -629,11 +676,16 @@ class NeighboursView(Panel):
         self.status.setText(text)
         self.select_button.setEnabled(found > 0)
         self.state.set_neighbours(NeighbourMarks.of(result.query.rows, rows, result.query.label))
+        if self._select_for is spec:
+            self._select_for = None
+            asked = spec.rows if spec.kind == "centroid" else np.array([spec.row], dtype=np.int64)
+            self.state.select(np.union1d(asked, rows), source=self)
         self.searchFinished.emit(result)
 
     def _search_failed(self, error: BaseException) -> None:
         # the list, the query and the filter text stay as they were: fix and press Enter
         self._search_dirty = True
+        self._select_for = None  # a search run after the fix does not select by surprise
         self.status.setText("")
         self.show_error(error)
         self.searchFailed.emit(str(error))
