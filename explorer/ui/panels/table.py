@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from PySide6.QtCore import (QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex,
-                            QObject, Qt, QTimer, Signal)
+                            Qt, QTimer, Signal)
 from PySide6.QtGui import QContextMenuEvent, QGuiApplication, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QTableView, QVBoxLayout, QWidget)
@@ -163,10 +163,10 @@ class SelectionTable(QTableView):
     Qt's own ExtendedSelection knows only the rows shown, so it kept hidden rows under a
     click and replaced everything on a right press."""
 
-    def __init__(self, state: AppState, model: ArrowTableModel, source: QObject) -> None:
+    def __init__(self, state: AppState, model: ArrowTableModel, source: QWidget) -> None:
         super().__init__()
         self.state = state
-        self.source = source  # what the selections made here say they came from
+        self.source = source  # the panel: what the selections made here say they came from
         self.rows_model = model
         self.setModel(model)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -276,7 +276,9 @@ class SelectionTable(QTableView):
         else:  # the menu key: the current row's menu, under the row
             row = self.currentIndex().row()
             at = self.viewport().mapToGlobal(self.visualRect(self.currentIndex()).center())
-        menu = item_menu(self.state, self.rows_model.source_row(row), self) if row >= 0 else None
+        # the panel as the menu's parent: its entries then select as the table's clicks do
+        menu = item_menu(self.state, self.rows_model.source_row(row), self.source) \
+            if row >= 0 else None
         if menu is not None:
             menu.popup(at)
         event.accept()

@@ -4,7 +4,9 @@ picks among those rows and keeps them shown; the filter still applies; a session
 import numpy as np
 import pytest
 from articles import WAIT, N, open_articles, store_articles
+from clicks import window_click
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from explorer.core.session import Session, SetRef
 from explorer.ui.state import FilterPart
@@ -39,6 +41,20 @@ def test_only_the_selection_is_shown_while_the_toggle_is_on(qtbot, win):
     assert shown(view) == [7, 8, 9]
     view.only_selection.setChecked(False)
     assert view.model.rowCount() == N
+
+
+def test_the_item_menu_picks_among_the_rows_shown_as_a_click_does(qtbot, win):
+    view, state = win.table_view, win.state
+    state.select([7, 8, 9], source=win.map_view)
+    view.only_selection.setChecked(True)
+    index = view.table.model().index(2, 0)
+    window_click(qtbot, view.table.viewport(), view.table.visualRect(index).center(),
+                 Qt.MouseButton.RightButton)
+    menu = QApplication.activePopupWidget()
+    next(a for a in menu.actions() if a.text() == "Select only this item").trigger()
+    menu.close()
+    np.testing.assert_array_equal(state.selection, [9])
+    assert shown(view) == [7, 8, 9]
 
 
 def test_the_filter_still_applies_to_the_selection_shown(qtbot, win):
