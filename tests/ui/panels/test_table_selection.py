@@ -7,6 +7,7 @@ import pytest
 from articles import WAIT, N, open_articles, store_articles
 from clicks import window_click
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QMenu
 
 from explorer.ui.state import FilterPart
@@ -105,3 +106,15 @@ def test_each_gesture_from_the_same_selection(qtbot, win, gesture):
         assert win.state.current == 300  # a right-click does not make the row current
         assert "Find neighbours of this item" in [a.text() for a in menu.actions()]
         menu.close()
+
+
+def test_the_menu_key_opens_the_current_rows_menu(qtbot, win):
+    table = win.table_view.table
+    table.setCurrentIndex(table.model().index(4, 0))  # set row 12, as arrows with Ctrl would
+    # what the platform sends for the menu key (offscreen, a key press does not)
+    QApplication.sendEvent(table, QContextMenuEvent(QContextMenuEvent.Reason.Keyboard,
+                                                    QPoint(), QPoint()))
+    menu = QApplication.activePopupWidget()
+    assert isinstance(menu, QMenu) and menu.title() == win.state.embedding_set.label(12)
+    menu.close()
+    np.testing.assert_array_equal(win.state.selection, START)
