@@ -40,6 +40,7 @@ def item_menu(state: AppState, row: int, parent: QWidget | None = None) -> QMenu
     many = len(rows) > 1
     what = f"the {len(rows):,} selected" if many else "this item"
     menu = new_menu(parent)
+    menu.setTitle(es.label(row))
     add = partial(add_action, menu)
     add_requests(menu, state, rows, what, enabled_rest=len(rows) < es.count)
     menu.addSeparator()

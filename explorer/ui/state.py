@@ -130,6 +130,18 @@ def intersect_rows(parts: Iterable[FilterPart], count: int) -> np.ndarray | None
     return np.flatnonzero(mask)
 
 
+def combine(before: np.ndarray, rows, mode: SelectMode) -> np.ndarray:
+    """The selection `mode` makes of the selection `before` (sorted) and `rows`, sorted."""
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+    if rows.size > 1 and not bool(np.all(rows[1:] > rows[:-1])):
+        rows = np.unique(rows)  # index queries already return sorted unique rows
+    if mode is SelectMode.REPLACE:
+        return rows
+    return {SelectMode.ADD: np.union1d, SelectMode.SUBTRACT: np.setdiff1d,
+            SelectMode.INTERSECT: np.intersect1d, SelectMode.TOGGLE: np.setxor1d}[mode](
+        before, rows)
+
+
 class AppState(QObject):
     setChanged = Signal(object)  # EmbeddingSet | None
     selectionChanged = Signal(object, object)  # rows (np.ndarray), source
@@ -179,17 +191,7 @@ class AppState(QObject):
 
     def select(self, rows: np.ndarray | list[int], mode: SelectMode = SelectMode.REPLACE,
                source: object = None) -> None:
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.size > 1 and not bool(np.all(rows[1:] > rows[:-1])):
-            rows = np.unique(rows)  # index queries already return sorted unique rows
-        if mode is SelectMode.ADD:
-            rows = np.union1d(self.selection, rows)
-        elif mode is SelectMode.SUBTRACT:
-            rows = np.setdiff1d(self.selection, rows)
-        elif mode is SelectMode.INTERSECT:
-            rows = np.intersect1d(self.selection, rows)
-        elif mode is SelectMode.TOGGLE:
-            rows = np.setxor1d(self.selection, rows, assume_unique=True)
+        rows = combine(self.selection, rows, mode)
         if np.array_equal(rows, self.selection):
             return
         self.selection = rows

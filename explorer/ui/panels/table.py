@@ -26,7 +26,7 @@ from explorer.core.metadata import MetadataQuery
 from explorer.ui.item_menu import item_menu
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.selection_gestures import CLICK_HELP, SHAPE_HELP, click_mode, shape_mode
-from explorer.ui.state import AppState, FilterPart, RowFilter, SelectMode
+from explorer.ui.state import AppState, FilterPart, RowFilter, SelectMode, combine
 from explorer.ui.widgets.filter_hint import NO_EXAMPLE, filter_example
 
 MAX_CELL_CHARS = 300
@@ -128,16 +128,6 @@ MOVES = {Qt.Key.Key_Up: QAbstractItemView.CursorAction.MoveUp,
          Qt.Key.Key_End: QAbstractItemView.CursorAction.MoveEnd}
 
 
-def combined(before: np.ndarray, rows: np.ndarray, mode: SelectMode) -> np.ndarray:
-    """What `AppState.select(rows, mode)` makes of the selection `before` (both sorted): a
-    drag is measured from the selection as it was when the button went down."""
-    if mode is SelectMode.REPLACE:
-        return rows
-    return {SelectMode.ADD: np.union1d, SelectMode.SUBTRACT: np.setdiff1d,
-            SelectMode.INTERSECT: np.intersect1d,
-            SelectMode.TOGGLE: np.setxor1d}[mode](before, rows)
-
-
 @dataclass(frozen=True)
 class Press:
     """A left button held down on a row: where, with which keys, and what it selected."""
@@ -219,7 +209,7 @@ class SelectionTable(QTableView):
             start, end = sorted((press.row, row))
             rows = self.set_rows(np.arange(start, end + 1, dtype=np.int64))
             mode = shape_mode(press.modifiers)
-        self.state.select(combined(press.before, rows, mode), source=self.source)
+        self.state.select(combine(press.before, rows, mode), source=self.source)
 
     def selectAll(self) -> None:
         """Ctrl+A: the rows shown, and only those."""
