@@ -1,11 +1,11 @@
 """The encode dialog and its job, driven as a user would, with a tiny real ONNX model."""
 
-import sys
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from onnx_models import bert_like, write_folder
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
@@ -15,9 +15,6 @@ from explorer.compute.encoding.model_folder import models_dir
 from explorer.compute.encoding.pipeline import EncodeOptions, encode_inputs
 from explorer.core.library import Library
 from explorer.ui.dialogs.encode_dialog import EncodeDialog
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "compute"))
-from onnx_models import bert_like, write_folder  # noqa: E402
 
 WORDS = ["the", "cat", "dog", "sat", "on", "mat", "runs", "fast", "slow", "red", "blue"]
 WAIT = 60_000

@@ -2,16 +2,11 @@
 or take it from the selection without moving the query, and a right-click changes nothing
 and offers the item's menu."""
 
-import sys
-from pathlib import Path
-
 import pytest
+from articles import WAIT, open_articles, store_articles
+from clicks import window_click
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMenu
-
-sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/ui/panels: the stored set, clicks
-from articles import WAIT, open_articles, store_articles  # noqa: E402
-from clicks import window_click  # noqa: E402
 
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 CTRL = Qt.KeyboardModifier.ControlModifier

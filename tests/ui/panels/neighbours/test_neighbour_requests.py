@@ -2,16 +2,9 @@
 neighbours: the rows are the CLI's for the same query, and an answer to an older query
 never shows or selects once a newer one was asked for."""
 
-import sys
-from pathlib import Path
-
-import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/ui/panels: the stored set
-sys.path.insert(0, str(Path(__file__).parents[3] / "cli"))  # tests/cli: the CLI in process
-from articles import WAIT, open_articles, store_articles  # noqa: E402
-from in_process import cli_json  # noqa: E402
+from articles import WAIT, open_articles, store_articles
+from in_process import cli_json
 
 
 @pytest.fixture
@@ -51,7 +44,7 @@ def test_find_neighbours_of_an_item_or_of_several(qtbot, win, capsys):
                                          ([3, 7, 9], ("--expr", "#3 + #7 + #9"))])
 def test_select_an_item_and_its_neighbours_even_while_the_panel_is_hidden(
         qtbot, win, capsys, rows, query):
-    nview, state = win.neighbours_view, win.state
+    state = win.state
     win.docks["neighbours"].hide()
     state.select([1, 2, 500])  # a selection the request replaces
     with qtbot.waitSignal(state.selectionChanged, timeout=WAIT):
