@@ -15,11 +15,13 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QHeaderView, QLabel, QTableWidget,
-                               QTableWidgetItem, QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QGridLayout, QHeaderView, QLabel,
+                               QTableWidget, QTableWidgetItem, QWidget)
 
 from explorer.compute.compression import ListComparison, compare_one, exact_scores
 from explorer.core.embedding_set import EmbeddingSet
+from explorer.ui.item_menu import item_menu
+from explorer.ui.selection_gestures import CLICK_HELP, click_mode
 from explorer.ui.state import AppState, NeighbourMarks
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, shrinkable, wrapping
 from explorer.ui.widgets.ranked_table import SCORE_HEADERS
@@ -103,8 +105,12 @@ class QueryComparison(QWidget):
         table.setHorizontalHeaderLabels(columns)
         table.verticalHeader().hide()
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        table.setToolTip(tooltip)
+        # the highlight would be the table's own: the shared selection shows on the map, and
+        # a right press must not look as if it selected
+        table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        table.setToolTip(f"{tooltip}\n{CLICK_HELP}; right-click for the item's menu")
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.customContextMenuRequested.connect(lambda pos, t=table: self._menu(t, pos))
         header = table.horizontalHeader()
         header.setStretchLastSection(False)
         for j in range(len(columns)):
@@ -240,7 +246,20 @@ class QueryComparison(QWidget):
             self.show_query(int(found[0]))
 
     def _item_clicked(self, table: QTableWidget, at: int) -> None:
-        """A neighbour clicked is selected everywhere (the query stays the current item)."""
-        item = table.item(at, 0)
-        if item is not None:
-            self.state.select([int(item.data(Qt.ItemDataRole.UserRole))], source=self)
+        """A neighbour clicked is selected everywhere with the keys' usual meaning (the query
+        stays the current item)."""
+        row = self._row(table, at)
+        if row >= 0:
+            self.state.select([row], click_mode(QApplication.keyboardModifiers()), source=self)
+
+    def _menu(self, table: QTableWidget, pos) -> None:
+        """A right-click opens the item's menu and selects nothing."""
+        menu = item_menu(self.state, self._row(table, table.rowAt(pos.y())), self)
+        if menu is not None:
+            menu.popup(table.viewport().mapToGlobal(pos))
+
+    @staticmethod
+    def _row(table: QTableWidget, at: int) -> int:
+        """The set row listed on line `at` (-1 for none)."""
+        item = table.item(at, 0) if at >= 0 else None
+        return -1 if item is None else int(item.data(Qt.ItemDataRole.UserRole))

@@ -3,7 +3,9 @@
 import numpy as np
 import pyarrow as pa
 import pytest
-from PySide6.QtCore import Qt
+from clicks import window_click
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication, QMenu
 
 from explorer.compute import compression as cz
 from explorer.core.embedding_set import EmbeddingSet
@@ -162,7 +164,8 @@ def test_per_query_tab_sets_the_exact_and_the_method_lists_side_by_side(qtbot, v
     view.state.set_current(int(ev.rows[other]))
     assert comparison.query == other
     comparison._item_clicked(comparison.method_table, 0)
-    assert view.state.selection.tolist() == [int(chosen.ids[other][0])]
+    first, second = int(chosen.ids[other][0]), int(chosen.ids[other][1])
+    assert view.state.selection.tolist() == [first]
     # moving the budget drops the pick: the budget's choice is compared again
     view.budget.setValue(view.budget.maximum())
     assert comparison.result is view.chosen is not chosen
@@ -303,3 +306,30 @@ def test_the_figures_count_swaps_among_tied_items_as_kept_and_say_how_many(qtbot
               for i in range(view.comparison.queries.count())]
     assert shares == sorted(round(s, 2) for s in binary.per_query_kept)
     jobs.shutdown()
+
+
+def test_the_per_query_lists_select_with_the_usual_keys_and_right_click_opens_a_menu(
+        qtbot, view):
+    run(qtbot, view)
+    view.pick("pq8")
+    view.tabs.setCurrentWidget(view.comparison)
+    table = view.comparison.method_table
+    qtbot.waitUntil(lambda: table.isVisible() and table.rowCount() > 1, timeout=10_000)
+    rows = [int(table.item(i, 0).data(Qt.ItemDataRole.UserRole)) for i in range(2)]
+
+    def line(i: int) -> QPoint:
+        return table.visualItemRect(table.item(i, 1)).center()
+
+    viewport = table.viewport()
+    window_click(qtbot, viewport, line(0))
+    assert view.state.selection.tolist() == [rows[0]]
+    window_click(qtbot, viewport, line(1), modifiers=Qt.KeyboardModifier.ShiftModifier)
+    assert view.state.selection.tolist() == sorted(rows)
+    window_click(qtbot, viewport, line(0), modifiers=Qt.KeyboardModifier.ControlModifier)
+    assert view.state.selection.tolist() == [rows[1]]
+    window_click(qtbot, viewport, line(0), button=Qt.MouseButton.RightButton)
+    qtbot.waitUntil(lambda: isinstance(QApplication.activePopupWidget(), QMenu), timeout=5000)
+    menu = QApplication.activePopupWidget()
+    assert "Find neighbours of this item" in [a.text() for a in menu.actions()]
+    menu.close()
+    assert view.state.selection.tolist() == [rows[1]] and not table.selectedItems()
