@@ -162,22 +162,28 @@ def test_brushing_selects_exactly_the_scores_in_the_range(qtbot, tab_jobs, plant
     assert state.selection.tolist() == [1, 2, 3]
 
 
-def test_dragging_across_the_plot_brushes(qtbot, tab_jobs, planted):
-    es, _ = planted
-    state, context, tab = open_tab(qtbot, tab_jobs, es)
-    s = cc.scores(es, context.current).astype(np.float64)
+def drag_across(qtbot, tab, state, x0: float, x1: float,
+                keys=Qt.KeyboardModifier.NoModifier) -> None:
+    """A left drag over the axis histogram from score x0 to x1, with `keys` held."""
     plot = tab.plot
     view = plot.getPlotItem().getViewBox()
-    x0, x1 = np.percentile(s, [30, 60])
 
     def at(x):
         return plot.mapFromScene(view.mapViewToScene(QPointF(x, 3.0)))
 
-    QTest.mousePress(plot.viewport(), Qt.MouseButton.LeftButton, pos=at(x0))
+    QTest.mousePress(plot.viewport(), Qt.MouseButton.LeftButton, keys, at(x0))
     for f in np.linspace(0, 1, 6)[1:]:
         QTest.mouseMove(plot.viewport(), at(x0 + f * (x1 - x0)))
     with qtbot.waitSignal(state.selectionChanged, timeout=WAIT):
-        QTest.mouseRelease(plot.viewport(), Qt.MouseButton.LeftButton, pos=at(x1))
+        QTest.mouseRelease(plot.viewport(), Qt.MouseButton.LeftButton, keys, at(x1))
+
+
+def test_dragging_across_the_plot_brushes(qtbot, tab_jobs, planted):
+    es, _ = planted
+    state, context, tab = open_tab(qtbot, tab_jobs, es)
+    s = cc.scores(es, context.current).astype(np.float64)
+    x0, x1 = np.percentile(s, [30, 60])
+    drag_across(qtbot, tab, state, x0, x1)
     lo, hi = tab.brush_range
     assert lo == pytest.approx(x0, abs=(s.max() - s.min()) / 50)
     assert hi == pytest.approx(x1, abs=(s.max() - s.min()) / 50)
@@ -188,20 +194,9 @@ def test_a_ctrl_drag_takes_the_range_away_from_the_selection(qtbot, tab_jobs, pl
     es, _ = planted
     state, context, tab = open_tab(qtbot, tab_jobs, es)
     s = cc.scores(es, context.current).astype(np.float64)
-    plot = tab.plot
-    view = plot.getPlotItem().getViewBox()
     x0, x1 = np.percentile(s, [30, 60])
     state.select(np.arange(N), source="map")
-
-    def at(x):
-        return plot.mapFromScene(view.mapViewToScene(QPointF(x, 3.0)))
-
-    ctrl = Qt.KeyboardModifier.ControlModifier
-    QTest.mousePress(plot.viewport(), Qt.MouseButton.LeftButton, ctrl, at(x0))
-    for f in np.linspace(0, 1, 6)[1:]:
-        QTest.mouseMove(plot.viewport(), at(x0 + f * (x1 - x0)))
-    with qtbot.waitSignal(state.selectionChanged, timeout=WAIT):
-        QTest.mouseRelease(plot.viewport(), Qt.MouseButton.LeftButton, ctrl, at(x1))
+    drag_across(qtbot, tab, state, x0, x1, Qt.KeyboardModifier.ControlModifier)
     lo, hi = tab.brush_range
     np.testing.assert_array_equal(state.selection, np.flatnonzero((s < lo) | (s > hi)))
 
