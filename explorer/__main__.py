@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import sys
 
+from explorer.ui import timeline
+
+timeline.mark("process_start")  # as early as possible: what came before is the interpreter's
+
 
 def main(argv: list[str] | None = None) -> int:
     from explorer import cli

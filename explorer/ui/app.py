@@ -9,7 +9,7 @@ import sys
 import threading
 
 import numpy as np
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -18,6 +18,7 @@ from explorer.compute import index, projection, raster  # noqa: F401 - see warm_
 from explorer.compute.spatial import GridIndex
 from explorer.compute.warm_up import warm_up as warm_up_kernels
 from explorer.core.jobs import Cancelled, TaskState
+from explorer.ui import timeline
 from explorer.ui.collector import collect_on_ui_thread
 from explorer.ui.main_window import MainWindow
 from explorer.ui.resources import icon_path
@@ -112,7 +113,9 @@ def warm_up_in_background(state: TaskState | None = None) -> threading.Thread:
 
     def work() -> None:
         try:
+            timeline.mark("kernels_started")
             warm_up(state)
+            timeline.mark("kernels_ready")
         except Cancelled:
             pass
         except Exception:  # noqa: BLE001 - a failed warm-up only means the first map compiles
@@ -146,6 +149,37 @@ def warm_up_when_idle(window, app: QApplication) -> None:
     timer.start()
 
 
+class FirstPaint(QObject):
+    """Marks `window_shown` on the window's first paint (the window is on screen then)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            timeline.mark_first("window_shown")
+            watched.removeEventFilter(self)
+        return False
+
+
+def follow_timeline(window: MainWindow) -> None:
+    """With $EXPLORER_TIMELINE set, mark the window's first paint, each set opened
+    (`demo_ready` for the demo) and the first drawing of each map method."""
+    if not os.environ.get(timeline.ENV):
+        return
+    window.installEventFilter(FirstPaint(window))
+
+    def opened(es) -> None:
+        from explorer.compute.demo import DEMO_NAME
+
+        if es is not None:
+            name = "demo_ready" if es.name == DEMO_NAME else "set_opened"
+            timeline.mark(name, n=es.count)
+
+    def drawn(mode: str, n: int) -> None:
+        method = window.map_view.projection_info.get("method", "")
+        timeline.mark_first("map_drawn", method, method=method, mode=mode, n=n)
+    window.state.setChanged.connect(opened)
+    window.map_view.renderFinished.connect(drawn)
+
+
 def run_gui(argv: list[str]) -> int:
     args = _parse(argv)
     _ensure_display()
@@ -156,6 +190,7 @@ def run_gui(argv: list[str]) -> int:
     app = create_app([sys.argv[0]])
     watchdog = start_watchdog() if args.diagnose or debug_mode() else None
     window = MainWindow()
+    follow_timeline(window)
     window.show()
     warm_up_when_idle(window, app)
     if args.session:
