@@ -6,9 +6,9 @@ see explorer/compute/numba/setup.py; an inherited NUMBA_CACHE_DIR is dropped) st
 empty and the demo is built from scratch: the cold launch. The warm launch is a second
 one in the same home. The app writes its start-up timeline ($EXPLORER_TIMELINE, see
 explorer/ui/timeline.py); times count from the app's process start. The screen is
-grabbed at the first map (`import -window root`), then the app is stopped; a cold
-launch first waits for the kernels' warm-up (`kernels_ready`), so the warm launch
-follows a first session that finished. Today's behaviour is the baseline: later work
+grabbed at the first map (`import -window root`), then the app is stopped once the
+kernels' warm-up is done (`kernels_ready`), so the warm launch follows a first session
+that finished. Today's behaviour is the baseline: later work
 adds its variant beside it. Figures are medians over the runs, with the load average.
 
     .venv/bin/python tests/benchmarks/bench_first_launch.py [--runs 3] [--out DIR]
@@ -73,8 +73,7 @@ def drive(spec: dict) -> None:
             time.sleep(1.0)  # the image is shown; let it be painted before the grab
             if subprocess.run(["import", "-window", "root", shot], check=False).returncode == 0:
                 result["shot"] = shot
-            if spec["wait_kernels"]:
-                result["timed_out"] = not wait_for("kernels_ready")
+            result["timed_out"] = not wait_for("kernels_ready")
         else:
             result["timed_out"] = True
         result["exit"] = app.poll()
@@ -95,7 +94,7 @@ def launch(folder: Path, home: Path, phase: str, args: argparse.Namespace) -> di
                     "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])},
             "timeline": str(folder / f"{phase}.jsonl"), "shot": str(folder / f"{phase}.png"),
             "log": str(folder / f"{phase}.log"), "result": str(folder / f"{phase}.json"),
-            "timeout": args.timeout, "wait_kernels": phase == "cold"}
+            "timeout": args.timeout}
     load_before = loadavg()
     subprocess.run(["xvfb-run", "-a", "-s", f"-screen 0 {SCREEN}", sys.executable, __file__,
                     "--drive", json.dumps(spec)], cwd=folder, check=False)
@@ -120,7 +119,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--timeout", type=float, default=900.0,
-                   help="seconds to wait for the first map (and a cold launch's warm-up)")
+                   help="seconds to wait for the first map and the kernels' warm-up")
     p.add_argument("--out", type=Path, help="folder for homes, timelines and screenshots")
     p.add_argument("--drive", help=argparse.SUPPRESS)
     args = p.parse_args()
