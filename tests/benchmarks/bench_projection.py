@@ -4,6 +4,7 @@ Not collected by pytest (no test_ functions). Run:
 
     .venv/bin/python tests/benchmarks/bench_projection.py [--quick] [--skip-umap-default-100k]
     .venv/bin/python tests/benchmarks/bench_projection.py --only numba
+    .venv/bin/python tests/benchmarks/bench_projection.py --only umap1m --metric cosine
 
 Prints one JSON object per measurement and a summary. The machine is small and
 shared, so times are medians of repeats and comparisons are given as ratios.
@@ -27,7 +28,8 @@ Measurements:
 - umap_100k_ours_sampled: ours fitted on a 20k sample with the other 80k placed by
   their fitted neighbours, vs the full fit above.
 - umap_1000k_ours_auto_sample: ours on the 1M memory map (automatic sample of
-  100k fitted, 900k placed), with the time to the first partial layout.
+  100k fitted, 900k placed), with the time to the first partial layout and each
+  step's share of the total (alone: `--only umap1m`, with `--metric`).
 - numba: the first UMAP of 20k rows in a fresh process with an empty cache, in a
   fresh process with the cache filled, and the second fit in the same process.
 """
@@ -242,23 +244,34 @@ def bench_umap(n: int, repeats: int = 1, run_default: bool = True,
              ratio_over_ours=round(t_pre[0] / med(t_ours), 2))
 
 
-def bench_umap_large(path: Path) -> None:
-    """Ours on the 1M-row memory map: a fitted sample plus placed rows (umap-learn: not run)."""
+def bench_umap_large(path: Path, metric: str = "euclidean") -> None:
+    """Ours on the 1M-row memory map: a fitted sample plus placed rows (umap-learn: not run).
+
+    Prints each step's share of the total, and the load average beside it: the machine is
+    shared, so a split measured under load says where time goes, not how much there is.
+    """
     from explorer.compute.projection import ProjectionParams, project
     from explorer.core.jobs import TaskState
 
+    _prime(path)
     vectors = np.load(path, mmap_mode="r")
     partial_times = []
+    load_before = os.getloadavg()
     t0 = time.perf_counter()
     state = TaskState(on_partial=lambda c: partial_times.append(time.perf_counter() - t0))
-    res = project(vectors, ProjectionParams(method="umap", metric="euclidean"), state)
+    res = project(vectors, ProjectionParams(method="umap", metric=metric), state)
     total = time.perf_counter() - t0
-    tw, co = fid(vectors, res.coords)
+    load_after = os.getloadavg()
+    tw, co = fid(vectors, res.coords, metric)
+    timings = res.info["timings"]
     emit(bench=f"umap_{len(vectors) // 1000}k_ours_auto_sample", rows=len(vectors),
-         fit_rows=res.info["fit_rows"], seconds=round(total, 1),
+         metric=metric, fit_rows=res.info["fit_rows"], seconds=round(total, 1),
          first_partial_s=round(partial_times[0], 1) if partial_times else None,
-         partials=len(partial_times), trustworthiness=tw, continuity=co,
-         timings=res.info["timings"])
+         partials=len(partial_times), trustworthiness=tw, continuity=co, timings=timings,
+         share_pct={k: round(100 * v / total, 1) for k, v in timings.items()}
+         | {"other": round(100 * (total - sum(timings.values())) / total, 1)},
+         loadavg_before=[round(v, 2) for v in load_before],
+         loadavg_after=[round(v, 2) for v in load_after])
 
 
 def warm_up_both() -> None:
@@ -330,7 +343,9 @@ def bench_numba(rounds: int = 2) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["pca", "umap", "numba"], default=None)
+    ap.add_argument("--only", choices=["pca", "umap", "umap1m", "numba"], default=None)
+    ap.add_argument("--metric", choices=["euclidean", "cosine"], default="euclidean",
+                    help="metric of the 1M UMAP map (--only umap1m)")
     ap.add_argument("--quick", action="store_true", help="PCA on 200k rows, UMAP 20k only")
     ap.add_argument("--skip-umap-default-100k", action="store_true")
     ap.add_argument("--workdir", default=None, help="where to write the 1M-row .npy")
@@ -351,6 +366,11 @@ def main() -> None:
                 if not big.exists():
                     write_mixture_npy(big, 1_000_000)
                 bench_umap_large(big)
+        if args.only == "umap1m":
+            big = workdir / "mixture-1000000x384.npy"
+            if not big.exists():
+                write_mixture_npy(big, 1_000_000)
+            bench_umap_large(big, args.metric)
         if args.only in (None, "numba"):
             bench_numba()
     summary = {}
