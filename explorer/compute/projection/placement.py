@@ -34,18 +34,33 @@ PLACE_EF = 16
 
 
 class Placement:
-    """Rows outside the fitted sample, with weights over their nearest fitted rows."""
+    """Rows outside the fitted sample, with weights over their nearest fitted rows.
+
+    The distances are kept too: they are the neighbour lists a kNN graph of every row
+    starts from (the pivot join).
+    """
 
     def __init__(self, n: int, fit_rows: np.ndarray, rest: np.ndarray, ind: np.ndarray,
-                 weights: np.ndarray) -> None:
+                 weights: np.ndarray, dist: np.ndarray) -> None:
         self.n = n
         self.fit_rows = fit_rows
         self.rest = rest
         self.ind = ind                # (r, k) int32 into the sample
         self.weights = weights        # (r, k) float32, rows sum to 1
+        self.dist = dist              # (r, k) float32, umap's distance, ascending; inf: none
 
-    def full(self, fitted: np.ndarray) -> np.ndarray:
-        out = np.empty((self.n, fitted.shape[1]), dtype=np.float32)
+    def full(self, fitted: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Every row's coordinates: the fitted rows' own, the others' weighted means.
+
+        `out`, an (n, dims) float32 C-contiguous buffer, is filled and returned instead of
+        a new array: partial layouts at 1M rows then cost no fresh 8 MB allocation each.
+        """
+        shape = (self.n, fitted.shape[1])
+        if out is None:
+            out = np.empty(shape, dtype=np.float32)
+        elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+            raise ValueError(f"placement buffer of shape {out.shape} and type {out.dtype}, "
+                             f"expected {shape} float32")
         out[self.fit_rows] = fitted
         step = 1 << 17
         for start in range(0, self.rest.size, step):
@@ -64,6 +79,7 @@ def place(vectors: np.ndarray, fit_rows: np.ndarray, index: KnnIndex, k: int,
     k = max(1, min(k, fit_rows.size))
     ind = np.empty((rest.size, k), dtype=np.int32)
     weights = np.empty((rest.size, k), dtype=np.float32)
+    dists = np.empty((rest.size, k), dtype=np.float32)
     step = chunk_rows(d)
     done = 0
     for start in range(0, n, step):
@@ -77,12 +93,13 @@ def place(vectors: np.ndarray, fit_rows: np.ndarray, index: KnnIndex, k: int,
                                ef=PLACE_EF)
         weights[done:done + local.size] = _membership_weights(i, dist, k)
         ind[done:done + local.size] = np.maximum(i, 0)
+        dists[done:done + local.size] = np.where(i >= 0, dist, np.inf)
         done += local.size
         state.progress(done, rest.size)
         if start // step % 4 == 3:
             release(vectors)
     release(vectors)
-    return Placement(n, fit_rows, rest, ind, weights)
+    return Placement(n, fit_rows, rest, ind, weights, dists)
 
 
 def _membership_weights(ind: np.ndarray, dist: np.ndarray, k: int) -> np.ndarray:
