@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from explorer.compute.numba import umap_kernels
 from explorer.compute.projection.graph import fuzzy_graph, union_graph
 
 
@@ -78,3 +79,13 @@ def test_empty_and_unknown_engine():
     assert g.shape == (4, 4) and g.nnz == 0
     with pytest.raises(ValueError, match="engine"):
         union_graph(empty, empty, np.zeros(0, np.float32), 4, engine="torch")
+
+
+def test_warm_compiles_the_union_for_the_types_the_map_passes():
+    """One signature whatever the caller (warm-up, the map, these tests): numba caches one
+    machine-code version per signature, so a second would compile at the first 1M map."""
+    umap_kernels.warm()
+    ind, dist = random_knn(100, 10, 0)
+    fuzzy_graph(ind.astype(np.int32), dist.astype(np.float64), 10, n_epochs=np.int64(200),
+                engine="numba")
+    assert len(umap_kernels.fuzzy_union.signatures) == 1

@@ -339,10 +339,18 @@ KERNELS = {
 }
 
 
+def warm() -> None:
+    """Compile (or load) the kernels the map uses only at large sizes, with the types it
+    passes, so the first 1M map does not wait on the compiler (the warm-up's small UMAP
+    never reaches them)."""
+    edges = np.array([0, 1], dtype=np.int32)
+    fuzzy_union(edges, edges[::-1].copy(), np.ones(2, dtype=np.float32), 2, 0)
+
+
 def cached_signatures() -> dict[str, int]:
     """How many compiled signatures each kernel holds in this process (for diagnostics)."""
     return {name: len(fn.signatures) for name, fn in KERNELS.items()}
 
 
 __all__ = ["KERNELS", "cached_signatures", "epoch_parallel", "fuzzy_union", "membership_strengths",
-           "run_epoch", "smooth_knn_dist", "tau_rand_int"]
+           "run_epoch", "smooth_knn_dist", "tau_rand_int", "warm"]

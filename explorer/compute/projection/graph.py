@@ -54,7 +54,8 @@ def union_graph(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int, *,
     if engine == "numba":
         head, tail, w = fuzzy_union(np.ascontiguousarray(rows, dtype=np.int32),
                                     np.ascontiguousarray(cols, dtype=np.int32),
-                                    np.ascontiguousarray(vals, dtype=np.float32), n, n_epochs)
+                                    np.ascontiguousarray(vals, dtype=np.float32), int(n),
+                                    int(n_epochs))
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(head, minlength=n), out=indptr[1:])
         g = scipy.sparse.csr_matrix((w, tail, indptr), shape=(n, n), copy=False)
