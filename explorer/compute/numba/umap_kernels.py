@@ -123,48 +123,59 @@ def membership_strengths(knn_indices, knn_dists, sigmas, rhos, bipartite):
 
 
 @jit()
-def _counting_order(keys, n, within):
-    """The positions of `within` (a permutation of entries) stably sorted by keys[e] < n."""
-    count = np.zeros(n + 1, dtype=np.int64)
-    for q in range(within.shape[0]):
-        count[keys[within[q]] + 1] += 1
-    for i in range(n):
-        count[i + 1] += count[i]
-    order = np.empty(within.shape[0], dtype=np.int64)
-    for q in range(within.shape[0]):
-        e = within[q]
-        order[count[keys[e]]] = e
-        count[keys[e]] += 1
-    return order
-
-
-@jit()
 def _summed_csr(rows, cols, vals, n):
     """CSR (ptr, col, val) of COO entries, sorted by (row, col), duplicates summed, zeros
-    dropped: what scipy's coo -> csr and eliminate_zeros give."""
+    dropped: what scipy's coo -> csr and eliminate_zeros give.
+
+    A stable counting sort by row (sequential when the entries come by row, as
+    `membership_strengths` gives them), then each row sorted by column on its own: rows
+    are short (k entries), so that stays in cache where a sort by column over all entries
+    would not.
+    """
     m = rows.shape[0]
-    order = _counting_order(rows, n, _counting_order(cols, n, np.arange(m)))
     ptr = np.zeros(n + 1, dtype=np.int64)
-    col = np.empty(m, dtype=np.int32)
-    val = np.empty(m, dtype=np.float32)
-    nnz = 0
-    q = 0
-    while q < m:
-        e = order[q]
-        r = rows[e]
-        c = cols[e]
-        v = vals[e]
-        q += 1
-        while q < m and rows[order[q]] == r and cols[order[q]] == c:
-            v += vals[order[q]]
-            q += 1
-        if v != 0.0:
-            col[nnz] = c
-            val[nnz] = v
-            ptr[r + 1] += 1
-            nnz += 1
+    for e in range(m):
+        ptr[rows[e] + 1] += 1
     for i in range(n):
         ptr[i + 1] += ptr[i]
+    fill = ptr[:n].copy()
+    col = np.empty(m, dtype=np.int32)
+    val = np.empty(m, dtype=np.float32)
+    for e in range(m):
+        q = fill[rows[e]]
+        col[q] = cols[e]
+        val[q] = vals[e]
+        fill[rows[e]] = q + 1
+    nnz = 0
+    for i in range(n):
+        lo, hi = ptr[i], ptr[i + 1]
+        if hi - lo > 32:  # a long row: numba's stable sort (insertion sort is quadratic)
+            by = np.argsort(col[lo:hi], kind="mergesort")
+            col[lo:hi] = col[lo:hi][by]
+            val[lo:hi] = val[lo:hi][by]
+        else:
+            for q in range(lo + 1, hi):
+                c, v = col[q], val[q]
+                p = q
+                while p > lo and col[p - 1] > c:
+                    col[p] = col[p - 1]
+                    val[p] = val[p - 1]
+                    p -= 1
+                col[p] = c
+                val[p] = v
+        ptr[i] = nnz
+        q = lo
+        while q < hi:
+            c, v = col[q], val[q]
+            q += 1
+            while q < hi and col[q] == c:
+                v += val[q]
+                q += 1
+            if v != 0.0:
+                col[nnz] = c
+                val[nnz] = v
+                nnz += 1
+    ptr[n] = nnz
     return ptr, col[:nnz], val[:nnz]
 
 
@@ -201,13 +212,30 @@ def fuzzy_union(rows, cols, vals, n, n_epochs):
     """
     a_ptr, a_col, a_val = _summed_csr(rows, cols, vals, n)
     t_ptr, t_col, t_val = _transposed_csr(a_ptr, a_col, a_val, n)
-    nnz = a_col.shape[0]
-    head = np.empty(2 * nnz, dtype=np.int32)
-    tail = np.empty(2 * nnz, dtype=np.int32)
-    w = np.empty(2 * nnz, dtype=np.float32)
+    none = np.empty(0, dtype=np.int32)
+    floor = np.float32(-np.inf)
+    size, w_max = _merged_rows(a_ptr, a_col, a_val, t_ptr, t_col, t_val, n, floor,
+                               none, none, np.empty(0, dtype=np.float32))
+    if n_epochs > 0:
+        floor = w_max / np.float32(n_epochs)
+        size, w_max = _merged_rows(a_ptr, a_col, a_val, t_ptr, t_col, t_val, n, floor,
+                                   none, none, np.empty(0, dtype=np.float32))
+    head = np.empty(size, dtype=np.int32)
+    tail = np.empty(size, dtype=np.int32)
+    w = np.empty(size, dtype=np.float32)
+    _merged_rows(a_ptr, a_col, a_val, t_ptr, t_col, t_val, n, floor, head, tail, w)
+    return head, tail, w
+
+
+@jit()
+def _merged_rows(a_ptr, a_col, a_val, t_ptr, t_col, t_val, n, floor, head, tail, w):
+    """Merge row i of a and of its transpose, w = a + b - ab in float32 as scipy computes it,
+    keeping w != 0 and w >= floor; returns (edges kept, largest w). Written to head, tail
+    and w when they have room (they are empty to count first)."""
+    write = head.shape[0] > 0
     out = 0
     w_max = np.float32(0.0)
-    for i in range(n):  # merge row i of a and of its transpose (float32, as scipy computes)
+    for i in range(n):
         p, p_end = a_ptr[i], a_ptr[i + 1]
         s, s_end = t_ptr[i], t_ptr[i + 1]
         while p < p_end or s < s_end:
@@ -222,21 +250,14 @@ def fuzzy_union(rows, cols, vals, n, n_epochs):
                 p += 1
                 s += 1
             v = np.float32(x + y) - np.float32(x * y)
-            if v != 0.0:
-                head[out] = i
-                tail[out] = c
-                w[out] = v
+            if v != 0.0 and v >= floor:
+                if write:
+                    head[out] = i
+                    tail[out] = c
+                    w[out] = v
                 w_max = max(w_max, v)
                 out += 1
-    floor = w_max / np.float32(n_epochs) if n_epochs > 0 else np.float32(-np.inf)
-    kept = 0
-    for e in range(out):
-        if w[e] >= floor:
-            head[kept] = head[e]
-            tail[kept] = tail[e]
-            w[kept] = w[e]
-            kept += 1
-    return head[:kept].copy(), tail[:kept].copy(), w[:kept].copy()
+    return out, w_max
 
 
 # --- layout optimisation (one epoch of SGD) ---------------------------------------------
