@@ -30,6 +30,10 @@ Measurements:
 - umap_1000k_ours_auto_sample: ours on the 1M memory map (automatic sample of
   100k fitted, 900k placed), with the time to the first partial layout and each
   step's share of the total (alone: `--only umap1m`, with `--metric`).
+- fuzzy_union: umap's fuzzy union of a synthetic 20k, 100k and 1M x 15 kNN graph, our
+  numba kernel vs scipy's sparse arithmetic (alone: `--only union`).
+- placement_full_1000k: the 1M map's partial layouts, `Placement.full` into a fresh
+  array vs into one buffer (alone: `--only full`).
 - numba: the first UMAP of 20k rows in a fresh process with an empty cache, in a
   fresh process with the cache filled, and the second fit in the same process.
 """
@@ -274,6 +278,78 @@ def bench_umap_large(path: Path, metric: str = "euclidean") -> None:
          loadavg_after=[round(v, 2) for v in load_after])
 
 
+def bench_union(n: int, k: int = 15, n_epochs: int = 200, repeats: int = 3) -> None:
+    """umap's fuzzy union of an n x k kNN graph: numba (`fuzzy_union`) vs scipy, alternately.
+
+    Synthetic kNN lists (self first, other neighbours uniform at random, ascending
+    distances): no locality at all, the worst case for both. Checks that both give the
+    same edges and weights.
+    """
+    from explorer.compute.numba.umap_kernels import membership_strengths
+    from explorer.compute.projection.graph import smooth_knn, union_graph
+
+    rng = np.random.default_rng(0)
+    ind = rng.integers(0, n, size=(n, k))
+    ind[:, 0] = np.arange(n)
+    dist = np.sort(rng.random((n, k), dtype=np.float32), axis=1)
+    dist[:, 0] = 0.0
+    sigmas, rhos = smooth_knn(dist, float(k))
+    rows, cols, vals = membership_strengths(ind, dist, sigmas, rhos, False)
+    del ind, dist
+    union_graph(rows[:k * 100], cols[:k * 100] % 100, vals[:k * 100], 100,
+                n_epochs=n_epochs, engine="numba")  # compiled (or loaded) before timing
+    engines = ("numba", "scipy")
+    times: dict[str, list[float]] = {e: [] for e in engines}
+    graphs = {}
+    for _ in range(repeats):
+        for engine in engines:
+            t = time.perf_counter()
+            graphs[engine] = union_graph(rows, cols, vals, n, n_epochs=n_epochs, engine=engine)
+            times[engine].append(time.perf_counter() - t)
+    a, b = graphs["numba"], graphs["scipy"]
+    same = bool(np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices))
+    med = {e: statistics.median(v) for e, v in times.items()}
+    emit(bench=f"fuzzy_union_{n // 1000}k_x{k}", rows=n, k=k, edges=int(a.nnz),
+         numba_median_s=round(med["numba"], 3), scipy_median_s=round(med["scipy"], 3),
+         numba_runs=[round(v, 3) for v in times["numba"]],
+         scipy_runs=[round(v, 3) for v in times["scipy"]],
+         ratio_scipy_over_numba=round(med["scipy"] / med["numba"], 2),
+         same_edges=same,
+         max_weight_diff=float(np.abs(a.data - b.data).max()) if same else None,
+         loadavg=[round(v, 2) for v in os.getloadavg()])
+
+
+def bench_full(n: int = 1_000_000, m: int = 100_000, k: int = 8, calls: int = 20) -> None:
+    """`Placement.full` as the partial layouts of a 1M map call it: a fresh array each time
+    vs one buffer filled again (`out=`), alternately, `calls` times each."""
+    from explorer.compute.projection.placement import Placement
+
+    rng = np.random.default_rng(0)
+    fit_rows = np.sort(rng.choice(n, m, replace=False))
+    mask = np.ones(n, bool)
+    mask[fit_rows] = False
+    rest = np.flatnonzero(mask)
+    ind = rng.integers(0, m, size=(rest.size, k)).astype(np.int32)
+    weights = rng.dirichlet(np.ones(k), size=rest.size).astype(np.float32)
+    dist = np.sort(rng.random((rest.size, k), dtype=np.float32), axis=1)
+    p = Placement(n, fit_rows, rest, ind, weights, dist)
+    fitted = rng.normal(size=(m, 2)).astype(np.float32)
+    buf = np.empty((n, 2), np.float32)
+    fresh, reused = [], []
+    for _ in range(calls):
+        t = time.perf_counter()
+        p.full(fitted)
+        fresh.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        p.full(fitted, out=buf)
+        reused.append(time.perf_counter() - t)
+    emit(bench=f"placement_full_{n // 1000}k", rows=n, fitted=m, calls=calls,
+         fresh_median_s=round(statistics.median(fresh), 4),
+         buffer_median_s=round(statistics.median(reused), 4),
+         fresh_total_s=round(sum(fresh), 2), buffer_total_s=round(sum(reused), 2),
+         loadavg=[round(v, 2) for v in os.getloadavg()])
+
+
 def warm_up_both() -> None:
     import umap
 
@@ -343,7 +419,7 @@ def bench_numba(rounds: int = 2) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["pca", "umap", "umap1m", "numba"], default=None)
+    ap.add_argument("--only", choices=["pca", "umap", "umap1m", "union", "full", "numba"], default=None)
     ap.add_argument("--metric", choices=["euclidean", "cosine"], default="euclidean",
                     help="metric of the 1M UMAP map (--only umap1m)")
     ap.add_argument("--quick", action="store_true", help="PCA on 200k rows, UMAP 20k only")
@@ -371,6 +447,11 @@ def main() -> None:
             if not big.exists():
                 write_mixture_npy(big, 1_000_000)
             bench_umap_large(big, args.metric)
+        if args.only in (None, "union"):
+            for n in (20_000, 100_000, 1_000_000):
+                bench_union(n)
+        if args.only in (None, "full"):
+            bench_full()
         if args.only in (None, "numba"):
             bench_numba()
     summary = {}
