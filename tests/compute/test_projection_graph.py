@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.compute.numba import umap_kernels
+from explorer.compute.numba import run_parallel, umap_kernels
 from explorer.compute.projection.graph import fuzzy_graph, union_graph
 
 
@@ -89,3 +89,14 @@ def test_warm_compiles_the_union_for_the_types_the_map_passes():
     fuzzy_graph(ind.astype(np.int32), dist.astype(np.float64), 10, n_epochs=np.int64(200),
                 engine="numba")
     assert len(umap_kernels.fuzzy_union.signatures) == 1
+
+
+def test_union_is_the_same_on_one_thread_and_on_every_core():
+    rng = np.random.default_rng(11)
+    n, m = 3000, 45_000
+    args = (rng.integers(0, n, m).astype(np.int32), rng.integers(0, n, m).astype(np.int32),
+            rng.random(m).astype(np.float32), n, 50)
+    one = run_parallel(umap_kernels.fuzzy_union, *args, threads=1)
+    every = run_parallel(umap_kernels.fuzzy_union, *args)
+    for a, b in zip(one, every, strict=True):
+        np.testing.assert_array_equal(a, b)

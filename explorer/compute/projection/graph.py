@@ -13,8 +13,10 @@ from explorer.compute.numba.umap_kernels import (
     smooth_knn_dist,
 )
 
-# fuzzy_graph's union runs in numba from this many rows (scipy's is as fast below it)
-NUMBA_UNION_MIN = 50_000
+# fuzzy_graph's union runs in numba from this many rows: at 1M x 15 it took 2.0 s and 385 MB
+# against scipy's 3.2 s and 500 MB; at 100k they tie, and below, numba's thread start costs
+# more than it saves (bench_projection --only union)
+NUMBA_UNION_MIN = 200_000
 
 
 def smooth_knn(dist: np.ndarray, k: float, local_connectivity: float = 1.0):
@@ -43,8 +45,8 @@ def union_graph(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int, *,
                 n_epochs: int = 0, engine: str = "auto"):
     """The fuzzy union a + b - ab of a COO matrix (duplicates summed) and its transpose, CSR.
 
-    `engine` "numba" is `fuzzy_union`, O(E); "scipy" the sparse-matrix arithmetic, whose
-    temporaries cost seconds and gigabytes at 1M rows; "auto" takes numba from
+    `engine` "numba" is `fuzzy_union`, O(E) on every core; "scipy" the sparse-matrix
+    arithmetic, with its sorts and temporaries; "auto" takes numba from
     NUMBA_UNION_MIN rows. Both give the same edges, in the same order, and weights.
     """
     import scipy.sparse
@@ -52,10 +54,10 @@ def union_graph(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int, *,
     if engine == "auto":
         engine = "numba" if n >= NUMBA_UNION_MIN else "scipy"
     if engine == "numba":
-        head, tail, w = fuzzy_union(np.ascontiguousarray(rows, dtype=np.int32),
-                                    np.ascontiguousarray(cols, dtype=np.int32),
-                                    np.ascontiguousarray(vals, dtype=np.float32), int(n),
-                                    int(n_epochs))
+        head, tail, w = run_parallel(fuzzy_union, np.ascontiguousarray(rows, dtype=np.int32),
+                                     np.ascontiguousarray(cols, dtype=np.int32),
+                                     np.ascontiguousarray(vals, dtype=np.float32), int(n),
+                                     int(n_epochs))
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(head, minlength=n), out=indptr[1:])
         g = scipy.sparse.csr_matrix((w, tail, indptr), shape=(n, n), copy=False)
