@@ -100,3 +100,10 @@ def test_union_is_the_same_on_one_thread_and_on_every_core():
     every = run_parallel(umap_kernels.fuzzy_union, *args)
     for a, b in zip(one, every, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("engine", ["numba", "scipy"])
+def test_a_graph_with_no_edges_is_pruned_to_nothing(engine):
+    empty = np.zeros(0, np.int32)
+    g = union_graph(empty, empty, np.zeros(0, np.float32), 4, n_epochs=200, engine=engine)
+    assert g.shape == (4, 4) and g.nnz == 0

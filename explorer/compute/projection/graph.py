@@ -71,7 +71,7 @@ def union_graph(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int, *,
     t = g.transpose().tocsr()
     g = (g + t - g.multiply(t)).tocsr()
     g.eliminate_zeros()
-    if n_epochs > 0:
+    if n_epochs > 0 and g.nnz:
         g.data[g.data < g.data.max() / np.float32(n_epochs)] = 0.0
         g.eliminate_zeros()
     return g
