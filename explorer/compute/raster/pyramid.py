@@ -18,24 +18,28 @@ then lays the layers over each other as `composite_over` does. So when bins nest
 pixels (a view aligned on bin edges, pixels 2**j bins wide) the image equals today's
 exactly; elsewhere a point moves by at most half a bin, i.e. half a pixel.
 
-Bins are powers of two in data units, aligned on multiples of the level-0 bin, so bin
-edges are exact in float64 and every level nests in the one above. Levels are stored
+Bins are powers of two in data units, from an origin on the finest bins' grid, so bin
+edges are exact in float64 and every level nests in the one below it. Levels are stored
 sparse, as CSR over bin rows (occupied bins only), so memory follows the points, not
 the area. When even the finest bin is wider than a pixel, `level_for` and
 `pyramid_image` return None: the caller draws the points (few in view, by then).
 
-numba kernels with numpy fallbacks that give the same pyramid and image.
+Only the layers that hold rows are stored. The redraw runs on every core
+(`run_parallel`: bands of pixel rows, each written by one thread); numba kernels with
+numpy fallbacks that give the same pyramid and image.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from explorer.compute.numba import jit
+from explorer.compute import spatial
+from explorer.compute.numba import compile_for, jit, parallel_lock, prange
 from explorer.compute.raster.blend import composite_over
 from explorer.compute.raster.colours import rgba
 from explorer.compute.raster.density import DEFAULT_MIN_ALPHA, count_alpha
@@ -45,6 +49,8 @@ from explorer.compute.spatial import GridIndex, run_kernel
 TOP, UNDER, HELD = 0, 1, 2  # the layers, from the top down
 N_LAYERS = 3
 MIN_DEPTH, MAX_DEPTH = 8, 13  # 256 to 8192 bins across the map at the finest level
+BINS_PER_PIXEL = 1  # at least this many bins across a pixel: 2 moves points less, costs 4x
+BANDS_PER_THREAD = 4  # bands of pixel rows per core in a redraw, to even out the work
 
 
 def default_depth(n: int) -> int:
@@ -57,15 +63,15 @@ def default_depth(n: int) -> int:
 class PyramidLevel:
     """One level: bins of `bin` data units, `nx` x `ny` of them from the pyramid's origin.
     Occupied bins in row-major order: bin row r holds entries row_ptr[r]:row_ptr[r + 1],
-    at columns `cols` (ascending); per entry and layer a count and RGB sums."""
+    at columns `cols` (ascending); per entry and stored layer a count and RGB sums."""
 
     bin: float
     nx: int
     ny: int
     row_ptr: np.ndarray  # int64 (ny + 1,)
     cols: np.ndarray  # int32 (m,)
-    counts: np.ndarray  # uint32 (m, N_LAYERS)
-    sums: np.ndarray  # uint32, or uint64 past 2**32 / 255 points, (m, N_LAYERS, 3)
+    counts: np.ndarray  # uint32 (m, layers stored)
+    sums: np.ndarray  # uint32, or uint64 past 2**32 / 255 points, (m, layers stored, 3)
 
     @property
     def nbytes(self) -> int:
@@ -79,9 +85,14 @@ class DensityPyramid:
     x0: float  # origin of every level's bins
     y0: float
     levels: list[PyramidLevel]  # levels[0] coarsest ... levels[-1] finest
-    layers: tuple[bool, bool, bool]  # which of TOP, UNDER, HELD hold any row
+    stored: tuple[int, ...]  # the layers (TOP, UNDER, HELD) holding rows: the columns kept
     points: int  # rows counted (finite, drawn)
     build_seconds: float = 0.0
+
+    @property
+    def layers(self) -> tuple[bool, bool, bool]:
+        """Which of TOP, UNDER, HELD hold any row."""
+        return tuple(lay in self.stored for lay in range(N_LAYERS))
 
     @property
     def nbytes(self) -> int:
@@ -115,35 +126,36 @@ def build_pyramid(index: GridIndex, colour_code: np.ndarray, layer_of: np.ndarra
     depth = default_depth(n) if depth is None else int(depth)
     if not 0 <= depth <= 24:
         raise ValueError("depth must be 0 to 24")
+    stored = tuple(int(v) for v in np.flatnonzero(np.bincount(layer[drawn], minlength=N_LAYERS)))
+    column = np.full(N_LAYERS + 1, -1, np.int8)  # layer -> stored column; -1 stays -1
+    column[list(stored)] = np.arange(len(stored))
+    col_of = column[np.where(drawn, layer, N_LAYERS)]
+
     xmin, ymin, xmax, ymax = index.bounds
     span = max(xmax - xmin, ymax - ymin)
     bin0 = 2.0 ** math.ceil(math.log2(span)) if span > 0 else 1.0
-    x0, y0 = math.floor(xmin / bin0) * bin0, math.floor(ymin / bin0) * bin0
+    finest_bin = bin0 / 2**depth
+    x0 = math.floor(xmin / finest_bin) * finest_bin
+    y0 = math.floor(ymin / finest_bin) * finest_bin
     sum_dtype = np.uint32 if n * 255 < 2**32 else np.uint64
     pal_w = np.ascontiguousarray(pal[:, :3], dtype=sum_dtype)
-
-    shapes = []
-    for lvl in range(depth + 1):
-        b = bin0 / 2**lvl
-        shapes.append((b, int((xmax - x0) // b) + 1, int((ymax - y0) // b) + 1))
-    b, nx, ny = shapes[-1]
-    finest = _finest_level(coords, code, layer, pal_w, x0, y0, b, nx, ny)
-    levels = [finest]
+    shapes = [(bin0 / 2**lvl, int((xmax - x0) // (bin0 / 2**lvl)) + 1,
+               int((ymax - y0) // (bin0 / 2**lvl)) + 1) for lvl in range(depth + 1)]
+    levels = [_finest_level(coords, code, col_of, len(stored), pal_w, x0, y0, *shapes[-1])]
     for b, nx, ny in reversed(shapes[:-1]):
         if state is not None:
             state.check()
         levels.append(_coarser(levels[-1], b, nx, ny))
     levels.reverse()
-    totals = finest.counts.sum(axis=0)
-    return DensityPyramid(x0, y0, levels, tuple(bool(t) for t in totals), int(totals.sum()),
+    return DensityPyramid(x0, y0, levels, stored, int(np.count_nonzero(drawn)),
                           time.perf_counter() - t0)
 
 
 @jit(nogil=True)
-def _bin_rows_kernel(coords, layer, x0, y0, inv, nx, ny, row_count, bx, by):
+def _bin_rows_kernel(coords, col_of, x0, y0, inv, nx, ny, row_count, bx, by):
     """Each drawn point's finest bin (column, row), and how many points each bin row gets."""
     for i in range(coords.shape[0]):
-        if layer[i] < 0:
+        if col_of[i] < 0:
             continue
         c = np.int64(math.floor((np.float64(coords[i, 0]) - x0) * inv))
         r = np.int64(math.floor((np.float64(coords[i, 1]) - y0) * inv))
@@ -156,11 +168,11 @@ def _bin_rows_kernel(coords, layer, x0, y0, inv, nx, ny, row_count, bx, by):
 
 
 @jit(nogil=True)
-def _fill_rows_kernel(by, layer, row_start, perm):
+def _fill_rows_kernel(by, col_of, row_start, perm):
     """Counting sort of the drawn points by bin row."""
     pos = row_start[:-1].copy()
     for i in range(by.shape[0]):
-        if layer[i] < 0:
+        if col_of[i] < 0:
             continue
         r = by[i]
         perm[pos[r]] = i
@@ -169,122 +181,149 @@ def _fill_rows_kernel(by, layer, row_start, perm):
 
 
 @jit(nogil=True)
-def _row_bins_kernel(row_start, perm, bx, code, layer, pal, nx, row_ptr, cols, counts, sums,
+def _emit_row(t, touched, seen, cnt_row, sum_row, m, cols, counts, sums):
+    """Write a bin row's touched bins (sorted by column) from the dense row, clearing it."""
+    L = cnt_row.shape[1]
+    tc = np.sort(touched[:t])
+    for j in range(t):
+        c = tc[j]
+        cols[m] = c
+        for lay in range(L):
+            counts[m, lay] = cnt_row[c, lay]
+            for ch in range(3):
+                sums[m, lay, ch] = sum_row[c, lay, ch]
+                sum_row[c, lay, ch] = 0
+            cnt_row[c, lay] = 0
+        seen[c] = False
+        m += 1
+    return m
+
+
+@jit(nogil=True)
+def _row_bins_kernel(row_start, perm, bx, code, col_of, pal, row_ptr, cols, counts, sums,
                      cnt_row, sum_row, seen, touched):
     """Per bin row, add its points into a dense row of bins, then emit the occupied ones
     in column order. Returns the number of occupied bins."""
     m = 0
-    L = cnt_row.shape[1]
     for r in range(row_start.shape[0] - 1):
         t = 0
         for k in range(row_start[r], row_start[r + 1]):
             i = perm[k]
             c = bx[i]
-            lay = layer[i]
+            lay = col_of[i]
             if not seen[c]:
                 seen[c] = True
                 touched[t] = c
                 t += 1
             cnt_row[c, lay] += 1
             p = code[i]
-            sum_row[c, lay, 0] += pal[p, 0]
-            sum_row[c, lay, 1] += pal[p, 1]
-            sum_row[c, lay, 2] += pal[p, 2]
-        if t > 0:
-            tc = np.sort(touched[:t])
-            for j in range(t):
-                c = tc[j]
-                cols[m] = c
-                for lay in range(L):
-                    counts[m, lay] = cnt_row[c, lay]
-                    sums[m, lay, 0] = sum_row[c, lay, 0]
-                    sums[m, lay, 1] = sum_row[c, lay, 1]
-                    sums[m, lay, 2] = sum_row[c, lay, 2]
-                    cnt_row[c, lay] = 0
-                    sum_row[c, lay, 0] = 0
-                    sum_row[c, lay, 1] = 0
-                    sum_row[c, lay, 2] = 0
-                seen[c] = False
-                m += 1
+            for ch in range(3):
+                sum_row[c, lay, ch] += pal[p, ch]
+        m = _emit_row(t, touched, seen, cnt_row, sum_row, m, cols, counts, sums)
         row_ptr[r + 1] = m
     return m
 
 
-def _finest_level(coords, code, layer, pal_w, x0, y0, b, nx, ny) -> PyramidLevel:
+@jit(nogil=True)
+def _coarser_kernel(f_ptr, f_cols, f_counts, f_sums, ny, row_ptr, cols, counts, sums,
+                    cnt_row, sum_row, seen, touched):
+    """Each coarse bin row: the sums of the 2 x 2 fine bins under each of its bins."""
+    m = 0
+    L = f_counts.shape[1]
+    f_ny = f_ptr.shape[0] - 1
+    for r in range(ny):
+        t = 0
+        for fr in range(2 * r, min(2 * r + 2, f_ny)):
+            for j in range(f_ptr[fr], f_ptr[fr + 1]):
+                c = f_cols[j] // 2
+                if not seen[c]:
+                    seen[c] = True
+                    touched[t] = c
+                    t += 1
+                for lay in range(L):
+                    cnt_row[c, lay] += f_counts[j, lay]
+                    for ch in range(3):
+                        sum_row[c, lay, ch] += f_sums[j, lay, ch]
+        m = _emit_row(t, touched, seen, cnt_row, sum_row, m, cols, counts, sums)
+        row_ptr[r + 1] = m
+    return m
+
+
+def _row_scratch(nx: int, L: int, sum_dtype):
+    """Dense row of bins (counts, sums), its seen marks and touched list: kept zero."""
+    return (np.zeros((nx, L), np.uint64), np.zeros((nx, L, 3), np.uint64),
+            np.zeros(nx, np.bool_), np.empty(nx, np.int64))
+
+
+def _empty_level(b, nx, ny, cap, L, sum_dtype):
+    return (np.zeros(ny + 1, np.int64), np.empty(cap, np.int32),
+            np.empty((cap, L), np.uint32), np.empty((cap, L, 3), sum_dtype))
+
+
+def _finest_level(coords, code, col_of, L, pal_w, x0, y0, b, nx, ny) -> PyramidLevel:
     n = len(coords)
     inv = 1.0 / b  # a power of two: exact
     sum_dtype = pal_w.dtype
-    layer8 = np.ascontiguousarray(layer, dtype=np.int8)
     bx = np.zeros(n, np.int32)
     by = np.zeros(n, np.int32)
     row_start = np.zeros(ny + 1, np.int64)
-    if run_kernel(_bin_rows_kernel, coords, layer8, x0, y0, inv, nx, ny, row_start, bx, by) \
+    if run_kernel(_bin_rows_kernel, coords, col_of, x0, y0, inv, nx, ny, row_start, bx, by) \
             is not False:
         np.cumsum(row_start, out=row_start)
-        m_drawn = int(row_start[-1])
-        perm = np.empty(m_drawn, np.int64)
-        run_kernel(_fill_rows_kernel, by, layer8, row_start, perm)
-        cap = min(m_drawn, nx * ny)
-        row_ptr = np.zeros(ny + 1, np.int64)
-        cols = np.empty(cap, np.int32)
-        counts = np.empty((cap, N_LAYERS), np.uint32)
-        sums = np.empty((cap, N_LAYERS, 3), sum_dtype)
-        code64 = np.ascontiguousarray(code, dtype=np.int64)
-        m = run_kernel(_row_bins_kernel, row_start, perm, bx, code64, layer8, pal_w, nx,
-                       row_ptr, cols, counts, sums, np.zeros((nx, N_LAYERS), np.uint32),
-                       np.zeros((nx, N_LAYERS, 3), sum_dtype), np.zeros(nx, np.bool_),
-                       np.empty(nx, np.int64))
-        return PyramidLevel(b, nx, ny, row_ptr, cols[:m].copy(), counts[:m].copy(),
-                            sums[:m].copy())
-    keep = np.flatnonzero(layer >= 0)
+        perm = np.empty(int(row_start[-1]), np.int64)
+        run_kernel(_fill_rows_kernel, by, col_of, row_start, perm)
+        out = _empty_level(b, nx, ny, min(len(perm), nx * ny), L, sum_dtype)
+        m = run_kernel(_row_bins_kernel, row_start, perm, bx, np.ascontiguousarray(code, np.int64),
+                       col_of, pal_w, *out, *_row_scratch(nx, L, sum_dtype))
+        return PyramidLevel(b, nx, ny, out[0], out[1][:m].copy(), out[2][:m].copy(),
+                            out[3][:m].copy())
+    keep = np.flatnonzero(col_of >= 0)
     xy = coords[keep].astype(np.float64)
     c = np.clip(np.floor((xy[:, 0] - x0) * inv), 0, nx - 1).astype(np.int64)
     r = np.clip(np.floor((xy[:, 1] - y0) * inv), 0, ny - 1).astype(np.int64)
-    return _level_from_bins(r * nx + c, layer[keep].astype(np.int64), None,
-                            pal_w[code[keep].astype(np.int64)], b, nx, ny, sum_dtype)
-
-
-def _level_from_bins(key, lay, weight, colour, b, nx, ny, sum_dtype) -> PyramidLevel:
-    """A level from (bin key, layer) entries weighted by `weight` counts (None: 1 each) with
-    RGB `colour` sums (numpy)."""
-    bins, inv = np.unique(key, return_inverse=True)
-    m = len(bins)
-    slot = inv * N_LAYERS + lay
-    counts = np.bincount(slot, weights=weight, minlength=m * N_LAYERS)
-    counts = np.rint(counts).astype(np.uint32).reshape(m, N_LAYERS)
-    sums = np.empty((m, N_LAYERS, 3), sum_dtype)
+    key = r * nx + c
+    bins, where = np.unique(key, return_inverse=True)
+    slot = where * L + col_of[keep]
+    size = len(bins) * L
+    counts = np.bincount(slot, minlength=size).astype(np.uint32).reshape(len(bins), L)
+    sums = np.empty((len(bins), L, 3), sum_dtype)
+    colour = pal_w[code[keep].astype(np.int64)].astype(np.float64)
     for ch in range(3):  # float64 sums are exact below 2**53
-        sums[:, :, ch] = np.rint(np.bincount(slot, weights=colour[:, ch].astype(np.float64),
-                                             minlength=m * N_LAYERS)).reshape(m, N_LAYERS)
-    rows = bins // nx
-    row_ptr = np.searchsorted(rows, np.arange(ny + 1)).astype(np.int64)
+        sums[:, :, ch] = np.rint(np.bincount(slot, weights=colour[:, ch],
+                                             minlength=size)).reshape(len(bins), L)
+    row_ptr = np.searchsorted(bins // nx, np.arange(ny + 1)).astype(np.int64)
     return PyramidLevel(b, nx, ny, row_ptr, (bins % nx).astype(np.int32), counts, sums)
 
 
 def _coarser(fine: PyramidLevel, b: float, nx: int, ny: int) -> PyramidLevel:
     """The level above `fine`: each bin the sum of the 2 x 2 bins under it."""
+    L = fine.counts.shape[1]
+    sum_dtype = fine.sums.dtype
+    out = _empty_level(b, nx, ny, len(fine.cols), L, sum_dtype)
+    m = run_kernel(_coarser_kernel, fine.row_ptr, fine.cols, fine.counts, fine.sums, ny, *out,
+                   *_row_scratch(nx, L, sum_dtype))
+    if m is not False:
+        return PyramidLevel(b, nx, ny, out[0], out[1][:m].copy(), out[2][:m].copy(),
+                            out[3][:m].copy())
     rows = np.repeat(np.arange(fine.ny, dtype=np.int64), np.diff(fine.row_ptr))
     key = (rows // 2) * nx + fine.cols.astype(np.int64) // 2
-    m = len(key)
-    if m == 0:
-        return PyramidLevel(b, nx, ny, np.zeros(ny + 1, np.int64), np.zeros(0, np.int32),
-                            np.zeros((0, N_LAYERS), np.uint32),
-                            np.zeros((0, N_LAYERS, 3), fine.sums.dtype))
-    bins, inv = np.unique(key, return_inverse=True)
-    counts = np.zeros((len(bins), N_LAYERS), np.uint32)
-    sums = np.zeros((len(bins), N_LAYERS, 3), fine.sums.dtype)
-    np.add.at(counts, inv, fine.counts)
-    np.add.at(sums, inv, fine.sums)
+    bins, where = np.unique(key, return_inverse=True)
+    counts = np.zeros((len(bins), L), np.uint32)
+    sums = np.zeros((len(bins), L, 3), sum_dtype)
+    np.add.at(counts, where, fine.counts)
+    np.add.at(sums, where, fine.sums)
     row_ptr = np.searchsorted(bins // nx, np.arange(ny + 1)).astype(np.int64)
     return PyramidLevel(b, nx, ny, row_ptr, (bins % nx).astype(np.int32), counts, sums)
 
 
-def level_for(pyr: DensityPyramid, rect: Rect, width: int, height: int) -> int | None:
-    """The coarsest level whose bins are no wider (and no taller) than a pixel, or None when
-    even the finest bins are bigger: then the points are few enough to draw."""
+def level_for(pyr: DensityPyramid, rect: Rect, width: int, height: int, *,
+              bins_per_pixel: int = BINS_PER_PIXEL) -> int | None:
+    """The coarsest level with `bins_per_pixel` bins or more across a pixel (the smaller of
+    its sides), or None when even the finest bins are bigger: then the points are few
+    enough to draw."""
     x0, x1, y0, y1 = (float(v) for v in rect)
     View(rect, width, height, np.float64)  # the same checks as every renderer
-    px = min((x1 - x0) / int(width), (y1 - y0) / int(height))
+    px = min((x1 - x0) / int(width), (y1 - y0) / int(height)) / bins_per_pixel
     for lvl, level in enumerate(pyr.levels):
         if level.bin <= px * (1.0 + 1e-12):
             return lvl
@@ -301,74 +340,71 @@ def alpha_lut(cmax: int, counts_scale: str, min_alpha: float, count_max=None) ->
     return lut
 
 
-@jit(nogil=True)
+@jit(nogil=True, parallel=True)
 def _gather_kernel(row_ptr, cols, counts, sums, br_lo, prow, bc_lo, bc_hi, pcol, W, fixed,
-                   cnt_row, sum_row, seen, touched, pix, pcnt, prgb, cmax):
-    """Add the bins in view into their pixels, pixel row by pixel row, and write each
-    touched pixel once: its index, per-layer counts and rounded mean colours (or the
-    layer's `fixed` colour). `prow` (per bin row from br_lo, -1 outside) never increases
-    with the bin row, so the bin rows of one pixel row are consecutive. Returns the
-    number of pixels written."""
+                   band_start, band_out, cnt_row, sum_row, seen, touched, pix, pcnt, prgb,
+                   band_m, band_cmax):
+    """Add the bins in view into their pixels, a band of pixel rows per task, and write
+    each touched pixel once (from band_out[band] on): its index, per-layer counts and
+    rounded mean colours (or the layer's `fixed` colour). `prow` (per bin row from
+    br_lo, -1 outside) never increases with the bin row, so the bin rows of one pixel row
+    are consecutive; bands start where a pixel row does (band_start)."""
     L = counts.shape[1]
-    n_rows = prow.shape[0]
-    m = 0
-    k = 0
-    while k < n_rows:
-        pr = prow[k]
-        k_end = k + 1
-        while k_end < n_rows and prow[k_end] == pr:
-            k_end += 1
-        if pr >= 0:
-            t = 0
-            for kk in range(k, k_end):
-                r = br_lo + kk
-                a = row_ptr[r]
-                e = row_ptr[r + 1]
-                j = a + np.searchsorted(cols[a:e], bc_lo)
-                while j < e and cols[j] <= bc_hi:
-                    px = pcol[cols[j] - bc_lo]
-                    if px >= 0:
-                        if not seen[px]:
-                            seen[px] = True
-                            touched[t] = px
-                            t += 1
-                        for lay in range(L):
-                            cnt_row[px, lay] += counts[j, lay]
-                            sum_row[px, lay, 0] += sums[j, lay, 0]
-                            sum_row[px, lay, 1] += sums[j, lay, 1]
-                            sum_row[px, lay, 2] += sums[j, lay, 2]
-                    j += 1
-            for q in range(t):
-                px = touched[q]
-                pix[m] = np.int64(pr) * W + px
-                for lay in range(L):
-                    c = np.uint64(cnt_row[px, lay])
-                    pcnt[m, lay] = c
-                    if c > cmax[lay]:
-                        cmax[lay] = c
-                    if c > 0 and fixed[lay, 3] == 1:
+    for band in prange(band_start.shape[0] - 1):
+        cr, sr, sn, tc = cnt_row[band], sum_row[band], seen[band], touched[band]
+        m = band_out[band]
+        k = band_start[band]
+        k_stop = band_start[band + 1]
+        while k < k_stop:
+            pr = prow[k]
+            k_end = k + 1
+            while k_end < k_stop and prow[k_end] == pr:
+                k_end += 1
+            if pr >= 0:
+                t = 0
+                for kk in range(k, k_end):
+                    r = br_lo + kk
+                    a = row_ptr[r]
+                    e = row_ptr[r + 1]
+                    j = a + np.searchsorted(cols[a:e], bc_lo)
+                    while j < e and cols[j] <= bc_hi:
+                        px = pcol[cols[j] - bc_lo]
+                        if px >= 0:
+                            if not sn[px]:
+                                sn[px] = True
+                                tc[t] = px
+                                t += 1
+                            for lay in range(L):
+                                cr[px, lay] += counts[j, lay]
+                                for ch in range(3):
+                                    sr[px, lay, ch] += sums[j, lay, ch]
+                        j += 1
+                for q in range(t):
+                    px = tc[q]
+                    pix[m] = np.int64(pr) * W + px
+                    for lay in range(L):
+                        c = cr[px, lay]
+                        pcnt[m, lay] = c
+                        band_cmax[band, lay] = max(band_cmax[band, lay], c)
                         for ch in range(3):
-                            prgb[m, lay, ch] = fixed[lay, ch]
-                    elif c > 0:
-                        for ch in range(3):
-                            s = np.uint64(sum_row[px, lay, ch])
-                            quo = s // c
-                            rem = s - quo * c
-                            if 2 * rem > c or (2 * rem == c and quo % 2 == 1):
-                                quo += 1  # round half to even, as np.rint
-                            prgb[m, lay, ch] = quo
-                    else:
-                        prgb[m, lay, 0] = 0
-                        prgb[m, lay, 1] = 0
-                        prgb[m, lay, 2] = 0
-                    cnt_row[px, lay] = 0
-                    sum_row[px, lay, 0] = 0
-                    sum_row[px, lay, 1] = 0
-                    sum_row[px, lay, 2] = 0
-                seen[px] = False
-                m += 1
-        k = k_end
-    return m
+                            if c == 0:
+                                prgb[m, lay, ch] = 0
+                            elif fixed[lay, 3] == 1:
+                                prgb[m, lay, ch] = fixed[lay, ch]
+                            else:
+                                s = sr[px, lay, ch]
+                                quo = s // c
+                                rem = s - quo * c
+                                if 2 * rem > c or (2 * rem == c and quo % 2 == 1):
+                                    quo += 1  # round half to even, as np.rint
+                                prgb[m, lay, ch] = quo
+                            sr[px, lay, ch] = 0
+                        cr[px, lay] = 0
+                    sn[px] = False
+                    m += 1
+            k = k_end
+        band_m[band] = m - band_out[band]
+    return 0
 
 
 @jit(nogil=True)
@@ -388,57 +424,48 @@ def _over(tr, tg, tb, ta, br, bg, bb, ba):
     return r, g, b, np.int64(a * np.float32(255.0) + np.float32(0.5))
 
 
-@jit(nogil=True)
-def _finish_kernel(m, pix, pcnt, prgb, present, lut0, lut1, lut2, out):
-    """Each touched pixel: every layer's colour and alpha, laid over each other
-    (top over under, that over held), into the flat RGBA image."""
-    for q in range(m):
-        p = pix[q]
-        r, g, b, a = np.int64(0), np.int64(0), np.int64(0), np.int64(0)
-        first = True
-        for lay in range(3):
-            if not present[lay]:
-                continue
-            c = pcnt[q, lay]
-            if lay == 0:
-                la = np.int64(lut0[c])
-            elif lay == 1:
-                la = np.int64(lut1[c])
-            else:
-                la = np.int64(lut2[c])
-            lr, lg, lb = np.int64(prgb[q, lay, 0]), np.int64(prgb[q, lay, 1]), \
-                np.int64(prgb[q, lay, 2])
-            if c == 0:
+@jit(nogil=True, parallel=True)
+def _finish_kernel(band_out, band_m, pix, pcnt, prgb, luts, out):
+    """Each touched pixel: every stored layer's colour and alpha (luts[layer][count]),
+    laid over each other from the top down, into the flat RGBA image."""
+    L = pcnt.shape[1]
+    for band in prange(band_out.shape[0]):
+        for q in range(band_out[band], band_out[band] + band_m[band]):
+            p = pix[q]
+            r, g, b, a = np.int64(0), np.int64(0), np.int64(0), np.int64(0)
+            for lay in range(L):
+                c = pcnt[q, lay]
                 lr, lg, lb, la = np.int64(0), np.int64(0), np.int64(0), np.int64(0)
-            if first:
-                r, g, b, a = lr, lg, lb, la
-                first = False
-            else:
-                r, g, b, a = _over(r, g, b, a, lr, lg, lb, la)
-        out[p, 0] = r
-        out[p, 1] = g
-        out[p, 2] = b
-        out[p, 3] = a
+                if c > 0:
+                    lr, lg, lb = np.int64(prgb[q, lay, 0]), np.int64(prgb[q, lay, 1]), \
+                        np.int64(prgb[q, lay, 2])
+                    la = np.int64(luts[lay, c])
+                if lay == 0:
+                    r, g, b, a = lr, lg, lb, la
+                else:
+                    r, g, b, a = _over(r, g, b, a, lr, lg, lb, la)
+            out[p, 0] = r
+            out[p, 1] = g
+            out[p, 2] = b
+            out[p, 3] = a
     return 0
 
 
-def _layer_luts(cmax, present, counts_scale, count_max, min_alpha, extra) -> list[np.ndarray]:
-    luts = []
-    for lay in range(N_LAYERS):
-        if not present[lay]:
-            luts.append(np.zeros(1, np.uint8))
-            continue
-        lut = alpha_lut(int(cmax[lay]), counts_scale, min_alpha, count_max)
-        if extra[lay] is not None:
-            lut = np.asarray(extra[lay], dtype=np.uint8)[lut]
-        luts.append(np.ascontiguousarray(lut))
-    return luts
+def _launch(kernel, *args) -> bool:
+    """A parallel kernel compiled first, then run under the app's parallel lock; False when
+    numba is off (the caller draws with numpy)."""
+    if not spatial.USE_NUMBA:
+        return False
+    compile_for(kernel, *args)
+    with parallel_lock:
+        return run_kernel(kernel, *args) is not False
 
 
 def pyramid_image(pyr: DensityPyramid, rect: Rect, width: int, height: int, *,
                   counts_scale: str = "log", count_max: float | None = None,
                   min_alpha: float = DEFAULT_MIN_ALPHA, under_alpha=None, held_alpha=None,
-                  held_colour=None, buffers: dict | None = None) -> np.ndarray | None:
+                  held_colour=None, bins_per_pixel: int = BINS_PER_PIXEL,
+                  buffers: dict | None = None) -> np.ndarray | None:
     """The density image of every layer, composited, as today's density path draws it
     (module doc), from the bins in view; None when no level has bins as small as a pixel.
 
@@ -448,7 +475,7 @@ def pyramid_image(pyr: DensityPyramid, rect: Rect, width: int, height: int, *,
     kept by the caller between redraws, so the scratch arrays are not allocated (and
     faulted in) on every redraw.
     """
-    lvl = level_for(pyr, rect, width, height)
+    lvl = level_for(pyr, rect, width, height, bins_per_pixel=bins_per_pixel)
     if lvl is None:
         return None
     if counts_scale not in ("log", "sqrt", "linear"):
@@ -457,20 +484,18 @@ def pyramid_image(pyr: DensityPyramid, rect: Rect, width: int, height: int, *,
     W, H = int(width), int(height)
     img = np.zeros((H, W, 4), np.uint8)
     span = _view_bins(pyr, level, rect, W, H)
-    if span is None:
+    if span is None or not pyr.stored:
         return img
-    br_lo, prow, bc_lo, bc_hi, pcol = span
-    present = np.array(pyr.layers, dtype=np.bool_)
-    extra = (None, under_alpha, held_alpha)
-    fixed = np.zeros((N_LAYERS, 4), np.int64)  # per layer: RGB, and 1 to use it
-    if held_colour is not None:
-        fixed[HELD, :3] = rgba([held_colour])[0, :3]
-        fixed[HELD, 3] = 1
-    done = _image_numba(level, span, W, H, present, fixed, counts_scale, count_max, min_alpha,
-                        extra, buffers if buffers is not None else {}, img)
-    if not done:
-        _image_numpy(level, span, W, H, present, fixed, counts_scale, count_max, min_alpha,
-                     extra, img)
+    extra = {UNDER: under_alpha, HELD: held_alpha}
+    tables = [extra.get(lay) for lay in pyr.stored]
+    fixed = np.zeros((len(pyr.stored), 4), np.int64)  # per stored layer: RGB, 1 to use it
+    if held_colour is not None and HELD in pyr.stored:
+        fixed[pyr.stored.index(HELD), :3] = rgba([held_colour])[0, :3]
+        fixed[pyr.stored.index(HELD), 3] = 1
+    finish = (counts_scale, count_max, min_alpha, tables)
+    if not _image_numba(level, span, W, H, fixed, finish,
+                        buffers if buffers is not None else {}, img):
+        _image_numpy(level, span, W, H, fixed, finish, img)
     return img
 
 
@@ -479,10 +504,10 @@ def _view_bins(pyr, level, rect, W, H):
     (by its centre, as `_pixel` maps a point; -1 outside); None when no bin is."""
     x0, x1, y0, y1 = (float(v) for v in rect)
     b = level.bin
-    bc_lo = max(int(math.floor((x0 - pyr.x0) / b)) - 1, 0)
-    bc_hi = min(int(math.floor((x1 - pyr.x0) / b)) + 1, level.nx - 1)
-    br_lo = max(int(math.floor((y0 - pyr.y0) / b)) - 1, 0)
-    br_hi = min(int(math.floor((y1 - pyr.y0) / b)) + 1, level.ny - 1)
+    bc_lo = max(math.floor((x0 - pyr.x0) / b) - 1, 0)
+    bc_hi = min(math.floor((x1 - pyr.x0) / b) + 1, level.nx - 1)
+    br_lo = max(math.floor((y0 - pyr.y0) / b) - 1, 0)
+    br_hi = min(math.floor((y1 - pyr.y0) / b) + 1, level.ny - 1)
     if bc_lo > bc_hi or br_lo > br_hi:
         return None
     cx = pyr.x0 + (np.arange(bc_lo, bc_hi + 1, dtype=np.float64) + 0.5) * b
@@ -494,48 +519,90 @@ def _view_bins(pyr, level, rect, W, H):
     return br_lo, prow.astype(np.int64), bc_lo, bc_hi, pcol
 
 
-def _buffer(buffers: dict, name: str, shape: tuple, dtype) -> np.ndarray:
-    """A scratch array from `buffers`, grown when too small (contents not cleared)."""
+def _buffer(buffers: dict, name: str, shape: tuple, dtype, zero: bool = False) -> np.ndarray:
+    """A scratch array from `buffers`, made when missing or too small. Not cleared: a
+    `zero` one is made zero, and the kernels leave it zero."""
     need = int(np.prod(shape))
     got = buffers.get(name)
     if got is None or got.dtype != dtype or got.size < need:
-        got = np.empty(need, dtype)
+        got = np.zeros(need, dtype) if zero else np.empty(need, dtype)
         buffers[name] = got
     return got[:need].reshape(shape)
 
 
-def _image_numba(level, span, W, H, present, fixed, counts_scale, count_max, min_alpha, extra,
-                 buffers, img) -> bool:
-    br_lo, prow, bc_lo, bc_hi, pcol = span
-    a, e = level.row_ptr[br_lo], level.row_ptr[br_lo + len(prow)]
-    cap = int(min(e - a, W * H))
-    sd = level.sums.dtype
-    cnt_row = buffers.get(("cnt_row", W, sd))
-    if cnt_row is None:  # kept zero by the kernel between calls
-        buffers[("cnt_row", W, sd)] = cnt_row = (np.zeros((W, N_LAYERS), sd),
-                                                 np.zeros((W, N_LAYERS, 3), sd),
-                                                 np.zeros(W, np.bool_))
-    pix = _buffer(buffers, "pix", (cap,), np.int64)
-    pcnt = _buffer(buffers, "pcnt", (cap, N_LAYERS), np.uint32)
-    prgb = _buffer(buffers, "prgb", (cap, N_LAYERS, 3), np.uint8)
-    touched = _buffer(buffers, "touched", (W,), np.int64)
-    cmax = np.zeros(N_LAYERS, np.uint64)
-    m = run_kernel(_gather_kernel, level.row_ptr, level.cols, level.counts, level.sums, br_lo,
-                   prow, bc_lo, bc_hi, pcol, W, fixed, *cnt_row, touched, pix, pcnt, prgb, cmax)
-    if m is False:
+def _bands(level, span, cores: int):
+    """Split the bin rows in view into bands that start on a new pixel row, about equal in
+    bins; each band's output starts after the bins of the bands before it (a pixel holds
+    at least one bin, so a band never writes past its share)."""
+    br_lo, prow = span[0], span[1]
+    starts = np.flatnonzero(np.diff(prow)) + 1  # where a pixel row begins
+    ptr = level.row_ptr[br_lo: br_lo + len(prow) + 1] - level.row_ptr[br_lo]
+    want = np.linspace(0, ptr[-1], cores * BANDS_PER_THREAD + 1)[1:-1]
+    cut = np.unique(starts[np.minimum(np.searchsorted(ptr[starts], want), len(starts) - 1)]) \
+        if len(starts) else np.zeros(0, np.int64)
+    band_start = np.concatenate([[0], cut, [len(prow)]]).astype(np.int64)
+    return band_start, ptr[band_start[:-1]].astype(np.int64), int(ptr[-1])
+
+
+def _image_numba(level, span, W, H, fixed, finish, buffers, img) -> bool:
+    if not spatial.USE_NUMBA:
         return False
-    luts = _layer_luts(cmax, present, counts_scale, count_max, min_alpha, extra)
-    run_kernel(_finish_kernel, m, pix, pcnt, prgb, present, *luts, img.reshape(-1, 4))
-    return True
+    br_lo, prow, bc_lo, bc_hi, pcol = span
+    L = level.counts.shape[1]
+    band_start, band_out, cap = _bands(level, span, os.cpu_count() or 1)
+    nb = len(band_out)
+    cnt_row = _buffer(buffers, "cnt_row", (nb, W, L), np.uint64, zero=True)
+    sum_row = _buffer(buffers, "sum_row", (nb, W, L, 3), np.uint64, zero=True)
+    seen = _buffer(buffers, "seen", (nb, W), np.bool_, zero=True)
+    touched = _buffer(buffers, "touched", (nb, W), np.int64)
+    pix = _buffer(buffers, "pix", (max(cap, 1),), np.int64)
+    pcnt = _buffer(buffers, "pcnt", (max(cap, 1), L), np.uint64)
+    prgb = _buffer(buffers, "prgb", (max(cap, 1), L, 3), np.uint8)
+    band_m = np.zeros(nb, np.int64)
+    band_cmax = np.zeros((nb, L), np.uint64)
+    if not _launch(_gather_kernel, level.row_ptr, level.cols, level.counts, level.sums, br_lo,
+                   prow, bc_lo, bc_hi, pcol, W, fixed, band_start, band_out, cnt_row, sum_row,
+                   seen, touched, pix, pcnt, prgb, band_m, band_cmax):
+        return False
+    luts = _luts(band_cmax.max(axis=0), *finish)
+    return _launch(_finish_kernel, band_out, band_m, pix, pcnt, prgb, luts, img.reshape(-1, 4))
+
+
+def _luts(cmax, counts_scale, count_max, min_alpha, tables) -> np.ndarray:
+    """(stored layers, max count + 1) uint8: each layer's alpha by count."""
+    top = int(max(cmax)) if len(cmax) else 0
+    luts = np.zeros((len(tables), top + 1), np.uint8)
+    for lay, table in enumerate(tables):
+        lut = alpha_lut(int(cmax[lay]), counts_scale, min_alpha, count_max)
+        luts[lay, :len(lut)] = lut if table is None else np.asarray(table, np.uint8)[lut]
+    return luts
+
+
+def pyramid_counts(pyr: DensityPyramid, rect: Rect, width: int, height: int, *,
+                   bins_per_pixel: int = BINS_PER_PIXEL) -> np.ndarray | None:
+    """(N_LAYERS, height, width) uint32 counts per pixel and layer, as `pyramid_image` adds
+    them (`density_counts` per layer); None when no level has bins as small as a pixel."""
+    lvl = level_for(pyr, rect, width, height, bins_per_pixel=bins_per_pixel)
+    if lvl is None:
+        return None
+    W, H = int(width), int(height)
+    out = np.zeros((N_LAYERS, H * W), np.uint32)
+    level = pyr.levels[lvl]
+    span = _view_bins(pyr, level, rect, W, H)
+    if span is not None:
+        p, cnt, _sums = _pixel_sums(level, span, W)
+        for col, lay in enumerate(pyr.stored):
+            out[lay] = np.bincount(p, weights=cnt[:, col], minlength=H * W)
+    return out.reshape(N_LAYERS, H, W)
 
 
 def _pixel_sums(level, span, W):
     """Numpy: (pixel, per-layer counts, per-layer RGB sums) of the bins in view."""
     br_lo, prow, bc_lo, bc_hi, pcol = span
-    rows = np.arange(br_lo, br_lo + len(prow))
-    pos = [np.arange(level.row_ptr[r], level.row_ptr[r + 1]) for r in rows if prow[r - br_lo] >= 0]
-    pos = np.concatenate(pos) if pos else np.zeros(0, np.int64)
-    entry_row = np.searchsorted(level.row_ptr, pos, side="right") - 1
+    rows = np.flatnonzero(prow >= 0) + br_lo
+    starts, stops = level.row_ptr[rows], level.row_ptr[rows + 1]
+    pos = spatial.spans_to_positions(starts, stops)
+    entry_row = np.repeat(rows, stops - starts)
     col = level.cols[pos].astype(np.int64)
     ok = (col >= bc_lo) & (col <= bc_hi)
     pos, entry_row, col = pos[ok], entry_row[ok], col[ok]
@@ -545,7 +612,7 @@ def _pixel_sums(level, span, W):
     return p, level.counts[pos], level.sums[pos]
 
 
-def _layer_image(p, cnt, sums, colour, W, H, counts_scale, count_max, min_alpha, extra):
+def _layer_image(p, cnt, sums, colour, W, H, counts_scale, count_max, min_alpha, table):
     """One layer as `density_image` finishes it (numpy); `colour` fixes its RGB."""
     img = np.zeros((H, W, 4), np.uint8)
     P = W * H
@@ -562,20 +629,17 @@ def _layer_image(p, cnt, sums, colour, W, H, counts_scale, count_max, min_alpha,
         s = np.bincount(p, weights=sums[:, ch].astype(np.float64), minlength=P)
         flat[nz, ch] = np.rint(s[nz] / cnz)
     alpha = count_alpha(cnz, count_max, counts_scale, min_alpha)
-    flat[nz, 3] = alpha if extra is None else np.asarray(extra, np.uint8)[alpha]
+    flat[nz, 3] = alpha if table is None else np.asarray(table, np.uint8)[alpha]
     return img
 
 
-def _image_numpy(level, span, W, H, present, fixed, counts_scale, count_max, min_alpha, extra, img):
+def _image_numpy(level, span, W, H, fixed, finish, img):
+    counts_scale, count_max, min_alpha, tables = finish
     p, cnt, sums = _pixel_sums(level, span, W)
     out = None
-    for lay in range(N_LAYERS):
-        if not present[lay]:
-            continue
-        colour = fixed[lay, :3] if fixed[lay, 3] else None
-        layer = _layer_image(p, cnt[:, lay].astype(np.float64), sums[:, lay], colour, W, H,
-                             counts_scale, count_max, min_alpha, extra[lay])
+    for col, table in enumerate(tables):
+        colour = fixed[col, :3] if fixed[col, 3] else None
+        layer = _layer_image(p, cnt[:, col].astype(np.float64), sums[:, col], colour, W, H,
+                             counts_scale, count_max, min_alpha, table)
         out = layer if out is None else composite_over(out, layer)
-    if out is not None:
-        img[...] = out
-
+    img[...] = out
