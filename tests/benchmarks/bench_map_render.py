@@ -32,6 +32,16 @@ spreads, float32), one category per cluster. For each size it times, with
                  with and without an "(other)" category (drawn as a second pass under
                  the others)
   pan            density frames for a view panned in 10 steps (index order)
+  pyramid_*      with --pyramid (issue 18): build_pyramid's time and bytes, then the redraw
+                 after each view a wheel zoom makes (1x, 1.25x, 1.5x, 2x, 3x, 4x of a
+                 1200 x 800 plot showing the whole map, around the map's centre and around
+                 its densest cell; the image is 1.5x the plot each way, as the map panel
+                 draws it) with pyramid_image, next to today's density layers (density_image
+                 per layer in index order with spans, composite_over) for the same view,
+                 interleaved, median of --reps; plus the share of drawn pixels within 8 of
+                 alpha and 3 of CIEDE2000, and the counts in view (pyramid / points). Two
+                 colourings: 20 categories, and "mixed" (the 5 smallest as "(other)" under
+                 the others, and a filter holding back half the rows)
 
 Each measurement prints one JSON line; a summary table follows, with the
 targets: lasso over 1M <= 100 ms, a render <= 33 ms at 1M and <= 100 ms at
@@ -52,7 +62,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def make_data(n: int, k: int = 20, seed: int = 0):
@@ -117,7 +127,12 @@ def emit(rec: dict, rows: list):
 
 def bench_size(n: int, args, rows: list):
     from explorer.compute import raster, spatial
-    from explorer.compute.raster import categorical_palette, choose_mode, density_image, points_image
+    from explorer.compute.raster import (
+        categorical_palette,
+        choose_mode,
+        density_image,
+        points_image,
+    )
     from explorer.compute.spatial import GridIndex, spans_to_positions
 
     W, H, reps = args.width, args.height, args.reps
@@ -197,7 +212,7 @@ def bench_size(n: int, args, rows: list):
         finally:
             spatial.USE_NUMBA = True
 
-    fn = lambda: points_image(xy, full, W, H, categories=lab, palette=pal, radius_px=3)  # noqa: E731
+    fn = lambda: points_image(xy, full, W, H, categories=lab, palette=pal, radius_px=3)
     fn()
     med, best, _ = timed(fn, max(1, min(reps, 3)))
     emit({**base, "stage": "points_all_in_view", "median_s": med, "min_s": best, "size": [W, H],
@@ -236,7 +251,7 @@ def bench_size(n: int, args, rows: list):
               "radius_px": r, "alpha": round(a, 3), "size": [W, H]}, rows)
     render_cases(n, xy, lab, idx, zv, W, H, reps, base, rows)
     sel = idx.in_polygon(xs, ys)
-    hl = lambda: raster.highlight_image(xy, zv, W, H, sel)  # noqa: E731
+    hl = lambda: raster.highlight_image(xy, zv, W, H, sel)
     hl()
     med, best, _ = timed(hl, reps)
     emit({**base, "stage": "highlight_zoomed", "median_s": med, "selected": len(sel)}, rows)
@@ -283,6 +298,185 @@ def render_cases(n, xy, lab, idx, view, W, H, reps, base, rows):
               "size": [W, H]}, rows)
 
 
+PLOT = (1200, 800)  # bench_map_frames' plot; the image is 1.5x it each way (render.MARGIN)
+ZOOMS = (1.0, 1.25, 1.5, 2.0, 3.0, 4.0)
+UNDER_ALPHA = np.rint(np.arange(256) * 0.6).astype(np.uint8)  # render.GREY_ALPHA
+HELD_ALPHA = np.rint(np.arange(256) * 0.55).astype(np.uint8)  # render.FILTERED_OUT_ALPHA
+HELD_GREY = (190, 190, 190, 255)
+
+
+def zoom_views(idx, densest):
+    """(name, image rect) for each wheel zoom around the centre and the densest cell."""
+    x0, y0, x1, y1 = idx.bounds
+    pad = 0.02 * max(x1 - x0, y1 - y0)
+    px = max((x1 - x0 + 2 * pad) / PLOT[0], (y1 - y0 + 2 * pad) / PLOT[1])  # square pixels
+    views = []
+    for where, (cx, cy) in (("centre", ((x0 + x1) / 2, (y0 + y1) / 2)), ("dense", densest)):
+        for z in ZOOMS:
+            hw, hh = 0.75 * px * PLOT[0] / z, 0.75 * px * PLOT[1] / z  # 1.5x the plot
+            views.append((f"{where}_{z:g}x", (cx - hw, cx + hw, cy - hh, cy + hh)))
+    return views
+
+
+def densest_cell(idx):
+    counts = np.diff(idx.starts[: idx.nx * idx.ny + 1]).reshape(idx.ny, idx.nx)
+    r, c = np.unravel_index(int(np.argmax(counts)), counts.shape)
+    return idx.xmin + (c + 0.5) * idx.cell_w, idx.ymin + (r + 0.5) * idx.cell_h
+
+
+def colourings(lab, k):
+    """(name, palette, grey category mask, held-back rows or None)."""
+    from explorer.compute.raster import categorical_palette
+
+    pal = categorical_palette(k)
+    yield "categories", pal, np.zeros(k, bool), None
+    grey = np.zeros(k, bool)
+    sizes = np.bincount(lab, minlength=k)
+    grey[np.argsort(sizes)[:5]] = True
+    mixed = pal.copy()
+    mixed[grey] = (150, 150, 150, 255)
+    held = np.random.default_rng(7).random(len(lab)) < 0.5
+    yield "mixed", mixed, grey, held
+
+
+def today_layers(sorted_xy, spans, sorted_lab, sorted_held, pal, grey, rect, W, H):
+    """Today's density layers, as render_layers draws them (index order, spans)."""
+    from explorer.compute.raster import composite_over, density_image
+
+    lab = sorted_lab if sorted_held is None else np.where(sorted_held, -1, sorted_lab)
+    kw = {"categories": lab, "palette": pal, "spans": spans}
+    if grey.any():
+        under = density_image(sorted_xy, rect, W, H, visible=grey, **kw)
+        under[..., 3] = UNDER_ALPHA[under[..., 3]]
+        base = composite_over(density_image(sorted_xy, rect, W, H, visible=~grey, **kw), under)
+    else:
+        base = density_image(sorted_xy, rect, W, H, **kw)
+    if sorted_held is not None:
+        held = density_image(sorted_xy, rect, W, H, categories=np.where(sorted_held, 0, -1),
+                             palette=np.array([HELD_GREY], np.uint8), spans=spans)
+        held[..., 3] = HELD_ALPHA[held[..., 3]]
+        base = composite_over(base, held)
+    return base
+
+
+def similar_share(a, b, alpha_tol=8, de_tol=3.0):
+    from explorer.compute.raster import ciede2000, srgb_to_lab
+
+    drawn = (a[..., 3] > 0) | (b[..., 3] > 0)
+    pa, pb = a[drawn], b[drawn]
+    if not len(pa):
+        return 1.0
+    da = np.abs(pa[:, 3].astype(int) - pb[:, 3].astype(int))
+    ok = da <= alpha_tol
+    de = np.full(len(pa), np.inf)
+    both = (pa[:, 3] > 0) & (pb[:, 3] > 0)
+    de[both] = ciede2000(srgb_to_lab(pa[both, :3]), srgb_to_lab(pb[both, :3]))
+    return float(np.mean(ok & (de <= de_tol)))
+
+
+def bench_pyramid(n, args, rows):
+    from explorer.compute.raster.pyramid import HELD, TOP, UNDER
+    from explorer.compute.spatial import GridIndex
+
+    xy, lab = make_data(n)
+    idx = GridIndex(xy)
+    for name, pal, grey, held in colourings(lab, int(lab.max()) + 1):
+        layer = np.where(grey[lab], UNDER, TOP).astype(np.int8)
+        if held is not None:
+            layer[held] = HELD
+        bench_colouring(idx, idx.to_sorted(lab), idx.to_sorted(layer),
+                        None if held is None else idx.to_sorted(held), pal, grey,
+                        {"n": n, "colouring": name}, args.reps, rows)
+
+
+def bench_colouring(idx, sorted_lab, sorted_layer, sorted_held, pal, grey, base, reps, rows):
+    """Build one pyramid, then time every zoom view with it and with today's layers."""
+    from functools import partial
+
+    from explorer.compute.raster import choose_mode, density_counts
+    from explorer.compute.raster.pyramid import (
+        build_pyramid,
+        level_for,
+        pyramid_counts,
+        pyramid_image,
+    )
+
+    W, H = int(PLOT[0] * 1.5), int(PLOT[1] * 1.5)
+    build = partial(build_pyramid, idx, sorted_lab, sorted_layer, pal)
+    t = time.perf_counter()
+    build()
+    first = time.perf_counter() - t
+    med, _best, pyr = timed(build, 1 if base["n"] >= 5_000_000 else 3)
+    emit({**base, "stage": "pyramid_build", "median_s": med, "first_s": first,
+          "bytes": pyr.nbytes, "levels": len(pyr.levels),
+          "finest_bins": [pyr.levels[-1].nx, pyr.levels[-1].ny]}, rows)
+    kw = {"under_alpha": UNDER_ALPHA, "held_alpha": HELD_ALPHA, "held_colour": HELD_GREY,
+          "buffers": {}}
+    sorted_xy = idx.sorted_coords
+    for view_name, rect in zoom_views(idx, densest_cell(idx)):
+        spans = idx.view_spans(rect[0], rect[2], rect[1], rect[3])
+        old = partial(today_layers, sorted_xy, spans, sorted_lab, sorted_held, pal, grey, rect,
+                      W, H)
+        new = partial(pyramid_image, pyr, rect, W, H, **kw)
+        want, got = old(), new()  # warm
+        t_old, t_new = [], []
+        for _ in range(reps):  # interleaved
+            t = time.perf_counter()
+            old()
+            t_old.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            new()
+            t_new.append(time.perf_counter() - t)
+        n_in = int(idx.in_view(rect[0], rect[2], rect[1], rect[3]))
+        rec = {**base, "stage": f"pyramid_{view_name}", "today_s": statistics.median(t_old),
+               "median_s": statistics.median(t_new) if got is not None else None,
+               "level": level_for(pyr, rect, W, H), "in_view": n_in,
+               "map_mode": choose_mode(n_in, *PLOT)}
+        if got is not None:
+            counted = int(pyramid_counts(pyr, rect, W, H).sum())
+            exact = int(density_counts(sorted_xy, rect, W, H, spans=spans).sum())
+            dx, dy = (rect[1] - rect[0]) / W / 2, (rect[3] - rect[2]) / H / 2
+            panned = today_layers(sorted_xy, idx.view_spans(rect[0] + dx, rect[2] + dy,
+                                                            rect[1] + dx, rect[3] + dy),
+                                  sorted_lab, sorted_held, pal, grey,
+                                  (rect[0] + dx, rect[1] + dx, rect[2] + dy, rect[3] + dy), W, H)
+            rec.update(similar=round(similar_share(got, want), 4),
+                       similar_half_pan=round(similar_share(panned, want), 4),
+                       counts_ratio=round(counted / max(exact, 1), 5))
+        emit(rec, rows)
+
+
+def pyramid_summary(rows, sizes):
+    print("\nredraw after zoom (ms, median; today = density layers from points; similar = share "
+          "of drawn pixels within 8 alpha and 3 CIEDE2000 of today's image, next to today's own "
+          "image panned half a pixel)")
+    print(f"{'n':>11} {'colouring':>11} {'view':>14} {'today':>8} {'pyramid':>8} {'level':>6} "
+          f"{'similar':>8} {'½px pan':>8} {'counts':>8} {'mode':>8}")
+    for r in rows:
+        if not r["stage"].startswith("pyramid_") or r["stage"] == "pyramid_build":
+            continue
+        new = f"{r['median_s'] * 1000:8.1f}" if r["median_s"] is not None else f"{'points':>8}"
+        print(f"{r['n']:>11,} {r['colouring']:>11} {r['stage'][8:]:>14} {r['today_s'] * 1000:8.1f} "
+              f"{new} {r['level']!s:>6} {r.get('similar', '-'):>8} "
+              f"{r.get('similar_half_pan', '-'):>8} {r.get('counts_ratio', '-'):>8} "
+              f"{r['map_mode']:>8}")
+    for r in rows:
+        if r["stage"] == "pyramid_build":
+            print(f"build {r['n']:,} {r['colouring']}: {r['median_s'] * 1000:.0f} ms, "
+                  f"{r['bytes'] / 1e6:.1f} MB, finest {r['finest_bins']}")
+    for n, limit in ((1_000_000, 0.015), (10_000_000, 0.040)):
+        got = [r for r in rows if r["n"] == n and r["stage"].startswith("pyramid_")
+               and r["stage"] != "pyramid_build"]
+        if not got:
+            continue
+        drawn = [r["median_s"] for r in got if r["median_s"] is not None]
+        worst_old = max(r["today_s"] for r in got)
+        worst = max(drawn) if drawn else float("nan")
+        print(f"target redraw after zoom {n:,} <= {limit * 1000:.0f} ms: worst {worst * 1000:.1f} ms "
+              f"(today {worst_old * 1000:.1f} ms; {len(got) - len(drawn)} views past the finest "
+              f"level) {'OK' if worst <= limit else 'MISSED'}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100000,1000000,10000000")
@@ -290,6 +484,8 @@ def main():
     ap.add_argument("--width", type=int, default=1600)
     ap.add_argument("--height", type=int, default=1000)
     ap.add_argument("--no-numpy", action="store_true", help="skip the numpy-fallback timings")
+    ap.add_argument("--pyramid", action="store_true",
+                    help="only the density pyramid stages (redraw after zoom, issue 18)")
     args = ap.parse_args()
     rows: list[dict] = []
     t = time.perf_counter()
@@ -299,7 +495,13 @@ def main():
                       "numpy": np.__version__}), flush=True)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     for n in sizes:
-        bench_size(n, args, rows)
+        if args.pyramid:
+            bench_pyramid(n, args, rows)
+        else:
+            bench_size(n, args, rows)
+    if args.pyramid:
+        pyramid_summary(rows, sizes)
+        return
 
     print("\nsummary (ms; median)")
     stages = []
