@@ -255,3 +255,9 @@ def test_non_finite_rows_are_left_out():
     index = GridIndex(xy)
     pyr = build_pyramid(index, np.zeros(4, np.int16), np.zeros(4, np.int8), raster.categorical_palette(1))
     assert pyr.points == 2
+
+
+def test_warm_draws_without_error():
+    from explorer.compute.raster.pyramid import warm
+
+    warm()

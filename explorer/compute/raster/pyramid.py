@@ -391,12 +391,11 @@ def _gather_kernel(row_ptr, cols, counts, sums, br_lo, prow, bc_lo, bc_hi, pcol,
                                 prgb[m, lay, ch] = 0
                             elif fixed[lay, 3] == 1:
                                 prgb[m, lay, ch] = fixed[lay, ch]
-                            else:
-                                s = sr[px, lay, ch]
-                                quo = s // c
-                                rem = s - quo * c
-                                if 2 * rem > c or (2 * rem == c and quo % 2 == 1):
-                                    quo += 1  # round half to even, as np.rint
+                            else:  # float64, rounded half to even: density_image's np.rint
+                                v = np.float64(sr[px, lay, ch]) / np.float64(c)
+                                quo = math.floor(v)
+                                if v - quo > 0.5 or (v - quo == 0.5 and quo % 2 == 1):
+                                    quo += 1
                                 prgb[m, lay, ch] = quo
                             sr[px, lay, ch] = 0
                         cr[px, lay] = 0
@@ -559,12 +558,12 @@ def _image_numba(level, span, W, H, fixed, finish, buffers, img) -> bool:
     pcnt = _buffer(buffers, "pcnt", (max(cap, 1), L), np.uint64)
     prgb = _buffer(buffers, "prgb", (max(cap, 1), L, 3), np.uint8)
     band_m = np.zeros(nb, np.int64)
-    band_cmax = np.zeros((nb, L), np.uint64)
+    band_cmax = np.zeros((nb, 8), np.uint64)  # a cache line per band: no false sharing
     if not _launch(_gather_kernel, level.row_ptr, level.cols, level.counts, level.sums, br_lo,
                    prow, bc_lo, bc_hi, pcol, W, fixed, band_start, band_out, cnt_row, sum_row,
                    seen, touched, pix, pcnt, prgb, band_m, band_cmax):
         return False
-    luts = _luts(band_cmax.max(axis=0), *finish)
+    luts = _luts(band_cmax[:, :L].max(axis=0), *finish)
     return _launch(_finish_kernel, band_out, band_m, pix, pcnt, prgb, luts, img.reshape(-1, 4))
 
 
@@ -643,3 +642,22 @@ def _image_numpy(level, span, W, H, fixed, finish, img):
                              counts_scale, count_max, min_alpha, table)
         out = layer if out is None else composite_over(out, layer)
     img[...] = out
+
+
+def warm() -> None:
+    """Compile (or load) every kernel signature here with tiny calls, for the warm-up:
+    float32 and float64 coordinates, one and three stored layers, uint32 and uint64 sums
+    (the latter past 2**32 / 255 points)."""
+    rng = np.random.default_rng(0)
+    pal = np.array([(200, 30, 30, 255), (150, 150, 150, 255)], np.uint8)
+    for dtype in (np.float32, np.float64):
+        index = GridIndex(rng.normal(size=(64, 2)).astype(dtype))
+        for layers in (np.zeros(64, np.int8), np.arange(64, dtype=np.int8) % N_LAYERS):
+            pyr = build_pyramid(index, np.arange(64) % 2, layers, pal, depth=3)
+            pyramid_image(pyr, (-2.0, 2.0, -2.0, 2.0), 4, 4, held_colour=(1, 2, 3))
+    col_of = np.zeros(64, np.int8)
+    wide = _finest_level(index.sorted_coords, np.zeros(64, np.int64), col_of, 1,
+                         pal[:, :3].astype(np.uint64), -4.0, -4.0, 1.0, 8, 8)
+    level = _coarser(wide, 2.0, 4, 4)
+    pyr = DensityPyramid(-4.0, -4.0, [level, wide], (TOP,), 64)
+    pyramid_image(pyr, (-4.0, 4.0, -4.0, 4.0), 8, 8)
