@@ -24,22 +24,21 @@ sparse, as CSR over bin rows (occupied bins only), so memory follows the points,
 the area. When even the finest bin is wider than a pixel, `level_for` and
 `pyramid_image` return None: the caller draws the points (few in view, by then).
 
-Only the layers that hold rows are stored. The redraw runs on every core
-(`run_parallel`: bands of pixel rows, each written by one thread); numba kernels with
+Only the layers that hold rows are stored. numba kernels (one thread: on this shared
+2-core machine a parallel redraw was slower, its threads waiting for a busy core) with
 numpy fallbacks that give the same pyramid and image.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from explorer.compute import spatial
-from explorer.compute.numba import compile_for, jit, parallel_lock, prange
+from explorer.compute.numba import jit
 from explorer.compute.raster.blend import composite_over
 from explorer.compute.raster.colours import rgba
 from explorer.compute.raster.density import DEFAULT_MIN_ALPHA, count_alpha
@@ -50,7 +49,6 @@ TOP, UNDER, HELD = 0, 1, 2  # the layers, from the top down
 N_LAYERS = 3
 MIN_DEPTH, MAX_DEPTH = 8, 13  # 256 to 8192 bins across the map at the finest level
 BINS_PER_PIXEL = 1  # at least this many bins across a pixel: 2 moves points less, costs 4x
-BANDS_PER_THREAD = 4  # bands of pixel rows per core in a redraw, to even out the work
 
 
 def default_depth(n: int) -> int:
@@ -340,70 +338,66 @@ def alpha_lut(cmax: int, counts_scale: str, min_alpha: float, count_max=None) ->
     return lut
 
 
-@jit(nogil=True, parallel=True)
+@jit(nogil=True)
 def _gather_kernel(row_ptr, cols, counts, sums, br_lo, prow, bc_lo, bc_hi, pcol, W, fixed,
-                   band_start, band_out, cnt_row, sum_row, seen, touched, pix, pcnt, prgb,
-                   band_m, band_cmax):
-    """Add the bins in view into their pixels, a band of pixel rows per task, and write
-    each touched pixel once (from band_out[band] on): its index, per-layer counts and
-    rounded mean colours (or the layer's `fixed` colour). `prow` (per bin row from
-    br_lo, -1 outside) never increases with the bin row, so the bin rows of one pixel row
-    are consecutive; bands start where a pixel row does (band_start)."""
+                   cr, sr, seen, touched, pix, pcnt, prgb, cmax):
+    """Add the bins in view into their pixels, pixel row by pixel row, and write each
+    touched pixel once: its index, per-layer counts and rounded mean colours (or the
+    layer's `fixed` colour); cmax gets each layer's largest count. `prow` (per bin row
+    from br_lo, -1 outside) never increases with the bin row, so the bin rows of one
+    pixel row are consecutive. Returns the number of pixels written."""
     L = counts.shape[1]
-    for band in prange(band_start.shape[0] - 1):
-        cr, sr, sn, tc = cnt_row[band], sum_row[band], seen[band], touched[band]
-        m = band_out[band]
-        k = band_start[band]
-        k_stop = band_start[band + 1]
-        while k < k_stop:
-            pr = prow[k]
-            k_end = k + 1
-            while k_end < k_stop and prow[k_end] == pr:
-                k_end += 1
-            if pr >= 0:
-                t = 0
-                for kk in range(k, k_end):
-                    r = br_lo + kk
-                    a = row_ptr[r]
-                    e = row_ptr[r + 1]
-                    j = a + np.searchsorted(cols[a:e], bc_lo)
-                    while j < e and cols[j] <= bc_hi:
-                        px = pcol[cols[j] - bc_lo]
-                        if px >= 0:
-                            if not sn[px]:
-                                sn[px] = True
-                                tc[t] = px
-                                t += 1
-                            for lay in range(L):
-                                cr[px, lay] += counts[j, lay]
-                                for ch in range(3):
-                                    sr[px, lay, ch] += sums[j, lay, ch]
-                        j += 1
-                for q in range(t):
-                    px = tc[q]
-                    pix[m] = np.int64(pr) * W + px
-                    for lay in range(L):
-                        c = cr[px, lay]
-                        pcnt[m, lay] = c
-                        band_cmax[band, lay] = max(band_cmax[band, lay], c)
-                        for ch in range(3):
-                            if c == 0:
-                                prgb[m, lay, ch] = 0
-                            elif fixed[lay, 3] == 1:
-                                prgb[m, lay, ch] = fixed[lay, ch]
-                            else:  # float64, rounded half to even: density_image's np.rint
-                                v = np.float64(sr[px, lay, ch]) / np.float64(c)
-                                quo = math.floor(v)
-                                if v - quo > 0.5 or (v - quo == 0.5 and quo % 2 == 1):
-                                    quo += 1
-                                prgb[m, lay, ch] = quo
-                            sr[px, lay, ch] = 0
-                        cr[px, lay] = 0
-                    sn[px] = False
-                    m += 1
-            k = k_end
-        band_m[band] = m - band_out[band]
-    return 0
+    n_rows = prow.shape[0]
+    m = 0
+    k = 0
+    while k < n_rows:
+        pr = prow[k]
+        k_end = k + 1
+        while k_end < n_rows and prow[k_end] == pr:
+            k_end += 1
+        if pr >= 0:
+            t = 0
+            for kk in range(k, k_end):
+                r = br_lo + kk
+                a = row_ptr[r]
+                e = row_ptr[r + 1]
+                j = a + np.searchsorted(cols[a:e], bc_lo)
+                while j < e and cols[j] <= bc_hi:
+                    px = pcol[cols[j] - bc_lo]
+                    if px >= 0:
+                        if not seen[px]:
+                            seen[px] = True
+                            touched[t] = px
+                            t += 1
+                        for lay in range(L):
+                            cr[px, lay] += counts[j, lay]
+                            for ch in range(3):
+                                sr[px, lay, ch] += sums[j, lay, ch]
+                    j += 1
+            for q in range(t):
+                px = touched[q]
+                pix[m] = np.int64(pr) * W + px
+                for lay in range(L):
+                    c = cr[px, lay]
+                    pcnt[m, lay] = c
+                    cmax[lay] = max(cmax[lay], c)
+                    for ch in range(3):
+                        if c == 0:
+                            prgb[m, lay, ch] = 0
+                        elif fixed[lay, 3] == 1:
+                            prgb[m, lay, ch] = fixed[lay, ch]
+                        else:  # float64, rounded half to even: density_image's np.rint
+                            v = np.float64(sr[px, lay, ch]) / np.float64(c)
+                            quo = math.floor(v)
+                            if v - quo > 0.5 or (v - quo == 0.5 and quo % 2 == 1):
+                                quo += 1
+                            prgb[m, lay, ch] = quo
+                        sr[px, lay, ch] = 0
+                    cr[px, lay] = 0
+                seen[px] = False
+                m += 1
+        k = k_end
+    return m
 
 
 @jit(nogil=True)
@@ -423,41 +417,30 @@ def _over(tr, tg, tb, ta, br, bg, bb, ba):
     return r, g, b, np.int64(a * np.float32(255.0) + np.float32(0.5))
 
 
-@jit(nogil=True, parallel=True)
-def _finish_kernel(band_out, band_m, pix, pcnt, prgb, luts, out):
+@jit(nogil=True)
+def _finish_kernel(m, pix, pcnt, prgb, luts, out):
     """Each touched pixel: every stored layer's colour and alpha (luts[layer][count]),
     laid over each other from the top down, into the flat RGBA image."""
     L = pcnt.shape[1]
-    for band in prange(band_out.shape[0]):
-        for q in range(band_out[band], band_out[band] + band_m[band]):
-            p = pix[q]
-            r, g, b, a = np.int64(0), np.int64(0), np.int64(0), np.int64(0)
-            for lay in range(L):
-                c = pcnt[q, lay]
-                lr, lg, lb, la = np.int64(0), np.int64(0), np.int64(0), np.int64(0)
-                if c > 0:
-                    lr, lg, lb = np.int64(prgb[q, lay, 0]), np.int64(prgb[q, lay, 1]), \
-                        np.int64(prgb[q, lay, 2])
-                    la = np.int64(luts[lay, c])
-                if lay == 0:
-                    r, g, b, a = lr, lg, lb, la
-                else:
-                    r, g, b, a = _over(r, g, b, a, lr, lg, lb, la)
-            out[p, 0] = r
-            out[p, 1] = g
-            out[p, 2] = b
-            out[p, 3] = a
+    for q in range(m):
+        p = pix[q]
+        r, g, b, a = np.int64(0), np.int64(0), np.int64(0), np.int64(0)
+        for lay in range(L):
+            c = pcnt[q, lay]
+            lr, lg, lb, la = np.int64(0), np.int64(0), np.int64(0), np.int64(0)
+            if c > 0:
+                lr, lg, lb = np.int64(prgb[q, lay, 0]), np.int64(prgb[q, lay, 1]), \
+                    np.int64(prgb[q, lay, 2])
+                la = np.int64(luts[lay, c])
+            if lay == 0:
+                r, g, b, a = lr, lg, lb, la
+            else:
+                r, g, b, a = _over(r, g, b, a, lr, lg, lb, la)
+        out[p, 0] = r
+        out[p, 1] = g
+        out[p, 2] = b
+        out[p, 3] = a
     return 0
-
-
-def _launch(kernel, *args) -> bool:
-    """A parallel kernel compiled first, then run under the app's parallel lock; False when
-    numba is off (the caller draws with numpy)."""
-    if not spatial.USE_NUMBA:
-        return False
-    compile_for(kernel, *args)
-    with parallel_lock:
-        return run_kernel(kernel, *args) is not False
 
 
 def pyramid_image(pyr: DensityPyramid, rect: Rect, width: int, height: int, *,
@@ -529,42 +512,26 @@ def _buffer(buffers: dict, name: str, shape: tuple, dtype, zero: bool = False) -
     return got[:need].reshape(shape)
 
 
-def _bands(level, span, cores: int):
-    """Split the bin rows in view into bands that start on a new pixel row, about equal in
-    bins; each band's output starts after the bins of the bands before it (a pixel holds
-    at least one bin, so a band never writes past its share)."""
-    br_lo, prow = span[0], span[1]
-    starts = np.flatnonzero(np.diff(prow)) + 1  # where a pixel row begins
-    ptr = level.row_ptr[br_lo: br_lo + len(prow) + 1] - level.row_ptr[br_lo]
-    want = np.linspace(0, ptr[-1], cores * BANDS_PER_THREAD + 1)[1:-1]
-    cut = np.unique(starts[np.minimum(np.searchsorted(ptr[starts], want), len(starts) - 1)]) \
-        if len(starts) else np.zeros(0, np.int64)
-    band_start = np.concatenate([[0], cut, [len(prow)]]).astype(np.int64)
-    return band_start, ptr[band_start[:-1]].astype(np.int64), int(ptr[-1])
-
-
 def _image_numba(level, span, W, H, fixed, finish, buffers, img) -> bool:
-    if not spatial.USE_NUMBA:
-        return False
     br_lo, prow, bc_lo, bc_hi, pcol = span
     L = level.counts.shape[1]
-    band_start, band_out, cap = _bands(level, span, os.cpu_count() or 1)
-    nb = len(band_out)
-    cnt_row = _buffer(buffers, "cnt_row", (nb, W, L), np.uint64, zero=True)
-    sum_row = _buffer(buffers, "sum_row", (nb, W, L, 3), np.uint64, zero=True)
-    seen = _buffer(buffers, "seen", (nb, W), np.bool_, zero=True)
-    touched = _buffer(buffers, "touched", (nb, W), np.int64)
-    pix = _buffer(buffers, "pix", (max(cap, 1),), np.int64)
-    pcnt = _buffer(buffers, "pcnt", (max(cap, 1), L), np.uint64)
-    prgb = _buffer(buffers, "prgb", (max(cap, 1), L, 3), np.uint8)
-    band_m = np.zeros(nb, np.int64)
-    band_cmax = np.zeros((nb, 8), np.uint64)  # a cache line per band: no false sharing
-    if not _launch(_gather_kernel, level.row_ptr, level.cols, level.counts, level.sums, br_lo,
-                   prow, bc_lo, bc_hi, pcol, W, fixed, band_start, band_out, cnt_row, sum_row,
-                   seen, touched, pix, pcnt, prgb, band_m, band_cmax):
+    # a touched pixel holds at least one bin: the bins in the rows in view bound them
+    cap = max(int(level.row_ptr[br_lo + len(prow)] - level.row_ptr[br_lo]), 1)
+    cnt_row = _buffer(buffers, "cnt_row", (W, L), np.uint64, zero=True)
+    sum_row = _buffer(buffers, "sum_row", (W, L, 3), np.uint64, zero=True)
+    seen = _buffer(buffers, "seen", (W,), np.bool_, zero=True)
+    touched = _buffer(buffers, "touched", (W,), np.int64)
+    pix = _buffer(buffers, "pix", (cap,), np.int64)
+    pcnt = _buffer(buffers, "pcnt", (cap, L), np.uint64)
+    prgb = _buffer(buffers, "prgb", (cap, L, 3), np.uint8)
+    cmax = np.zeros(L, np.uint64)
+    m = run_kernel(_gather_kernel, level.row_ptr, level.cols, level.counts, level.sums, br_lo,
+                   prow, bc_lo, bc_hi, pcol, W, fixed, cnt_row, sum_row, seen, touched, pix,
+                   pcnt, prgb, cmax)
+    if m is False:
         return False
-    luts = _luts(band_cmax[:, :L].max(axis=0), *finish)
-    return _launch(_finish_kernel, band_out, band_m, pix, pcnt, prgb, luts, img.reshape(-1, 4))
+    luts = _luts(cmax, *finish)
+    return run_kernel(_finish_kernel, m, pix, pcnt, prgb, luts, img.reshape(-1, 4)) is not False
 
 
 def _luts(cmax, counts_scale, count_max, min_alpha, tables) -> np.ndarray:
