@@ -30,6 +30,7 @@ GREY = (150, 150, 150, 255)
 HELD_GREY = (190, 190, 190, 255)
 UNDER_ALPHA = np.rint(np.arange(256) * 0.6).astype(np.uint8)  # as the map's "(other)"
 HELD_ALPHA = np.rint(np.arange(256) * 0.55).astype(np.uint8)  # and its held-back rows
+PALETTE_2 = np.array([GREY, (10, 20, 30, 255)], np.uint8)
 
 
 @pytest.fixture(params=["numba", "numpy"])
@@ -113,7 +114,8 @@ def test_aligned_views_draw_todays_image_exactly(path, small_map, bins_per_pixel
     level = len(m.pyr.levels) - 1
     for around in (0, 1, 2):
         rect = m.aligned(level, bins_per_pixel, 160, 120, around)
-        assert level_for(m.pyr, rect, 160, 120) == level - {1: 0, 2: 1, 4: 2}[bins_per_pixel]
+        # two bins a pixel wanted, one taken where the finest level has no more
+        assert level_for(m.pyr, rect, 160, 120) == level - {1: 0, 2: 0, 4: 1}[bins_per_pixel]
         want = m.today(rect, 160, 120)
         assert np.count_nonzero(want[..., 3]) > 500
         np.testing.assert_array_equal(m.image(rect, 160, 120), want)
@@ -190,12 +192,11 @@ def test_empty_views_and_empty_pyramids_draw_nothing(path, small_map):
 
 def test_a_single_point(path):
     index = GridIndex(np.array([[2.5, -1.25]]))
-    pyr = build_pyramid(index, np.array([1]), np.array([TOP], np.int8),
-                        np.array([GREY, (10, 20, 30, 255)], np.uint8))
+    pyr = build_pyramid(index, np.array([1]), np.array([TOP], np.int8), PALETTE_2)
     assert pyr.points == 1 and pyr.layers == (True, False, False)
     img = pyramid_image(pyr, (2.0, 3.0, -2.0, -1.0), 4, 4)
     want = density_image(np.array([[2.5, -1.25]]), (2.0, 3.0, -2.0, -1.0), 4, 4,
-                         categories=np.array([1]), palette=np.array([GREY, (10, 20, 30, 255)]))
+                         categories=np.array([1]), palette=PALETTE_2)
     np.testing.assert_array_equal(img, want)
     assert np.count_nonzero(img[..., 3]) == 1
 
@@ -206,9 +207,14 @@ def test_zoomed_past_the_finest_bins_there_is_no_image(small_map):
     rect = (0.0, finest * 50, 0.0, finest * 50)
     assert level_for(m.pyr, rect, 100, 100) is None
     assert pyramid_image(m.pyr, rect, 100, 100) is None
-    # the coarsest level with bins no wider than a pixel (the smaller pixel side decides)
-    rect = (0.0, finest * 100, 0.0, finest * 400)
-    assert level_for(m.pyr, rect, 100, 100) == len(m.pyr.levels) - 1
+    # the coarsest level with two bins across a pixel (the smaller pixel side decides), or
+    # failing that one
+    last = len(m.pyr.levels) - 1
+    assert level_for(m.pyr, (0.0, finest * 100, 0.0, finest * 400), 100, 100) == last
+    assert level_for(m.pyr, (0.0, finest * 200, 0.0, finest * 400), 100, 100) == last
+    assert level_for(m.pyr, (0.0, finest * 400, 0.0, finest * 400), 100, 100) == last - 1
+    assert level_for(m.pyr, (0.0, finest * 400, 0.0, finest * 400), 100, 100,
+                     bins_per_pixel=1) == last - 2
 
 
 @pytest.mark.parametrize("scale", ["log", "sqrt", "linear"])
@@ -248,6 +254,12 @@ def test_bad_input_is_refused_in_words(small_map):
         pyramid_image(m.pyr, (1.0, 0.0, 0.0, 1.0), 10, 10)
     with pytest.raises(ValueError, match="counts_scale"):
         pyramid_image(m.pyr, (-20.0, 20.0, -20.0, 20.0), 10, 10, counts_scale="cubic")
+
+
+def test_a_map_too_wide_to_bin_is_refused_in_words():
+    index = GridIndex(np.array([[-1e307, 0.0], [1e307, 1.0]]))
+    with pytest.raises(ValueError, match="too far apart"):
+        build_pyramid(index, np.zeros(2, np.int16), np.zeros(2, np.int8), PALETTE_2)
 
 
 def test_non_finite_rows_are_left_out():
