@@ -3,7 +3,7 @@
 Not a pytest test (run it by hand):
 
     .venv/bin/python tests/benchmarks/bench_map_render.py [--sizes 100000,1000000,10000000]
-        [--reps 5] [--width 1600 --height 1000] [--no-numpy]
+        [--reps 5] [--width 1600 --height 1000] [--no-numpy] [--pyramid [--bins-per-pixel 2,1]]
 
 Data: a clustered Gaussian mixture (20 clusters of different sizes and
 spreads, float32), one category per cluster. For each size it times, with
@@ -39,7 +39,9 @@ spreads, float32), one category per cluster. For each size it times, with
                  draws it) with pyramid_image, next to today's density layers (density_image
                  per layer in index order with spans, composite_over) for the same view,
                  interleaved, median of --reps; plus the share of drawn pixels within 8 of
-                 alpha and 3 of CIEDE2000, and the counts in view (pyramid / points). Two
+                 alpha and 3 of CIEDE2000 (next to today's image panned half a pixel: what
+                 a sub-pixel shift alone changes), and the counts in view (pyramid / points);
+                 each for --bins-per-pixel (default "2,1": level_for's wish, timed together). Two
                  colourings: 20 categories, and "mixed" (the 5 smallest as "(other)" under
                  the others, and a filter holding back half the rows)
 
@@ -386,10 +388,12 @@ def bench_pyramid(n, args, rows):
             layer[held] = HELD
         bench_colouring(idx, idx.to_sorted(lab), idx.to_sorted(layer),
                         None if held is None else idx.to_sorted(held), pal, grey,
-                        {"n": n, "colouring": name}, args.reps, rows)
+                        {"n": n, "colouring": name}, args.reps, rows,
+                        [int(b) for b in args.bins_per_pixel.split(",")])
 
 
-def bench_colouring(idx, sorted_lab, sorted_layer, sorted_held, pal, grey, base, reps, rows):
+def bench_colouring(idx, sorted_lab, sorted_layer, sorted_held, pal, grey, base, reps, rows,
+                    bins_per_pixel):
     """Build one pyramid, then time every zoom view with it and with today's layers."""
     from functools import partial
 
@@ -417,46 +421,51 @@ def bench_colouring(idx, sorted_lab, sorted_layer, sorted_held, pal, grey, base,
         spans = idx.view_spans(rect[0], rect[2], rect[1], rect[3])
         old = partial(today_layers, sorted_xy, spans, sorted_lab, sorted_held, pal, grey, rect,
                       W, H)
-        new = partial(pyramid_image, pyr, rect, W, H, **kw)
-        want, got = old(), new()  # warm
-        t_old, t_new = [], []
+        news = {bpp: partial(pyramid_image, pyr, rect, W, H, bins_per_pixel=bpp, **kw)
+                for bpp in bins_per_pixel}
+        want = old()  # warm
+        got = {bpp: new() for bpp, new in news.items()}
+        t_old, t_new = [], {bpp: [] for bpp in news}
         for _ in range(reps):  # interleaved
             t = time.perf_counter()
             old()
             t_old.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            new()
-            t_new.append(time.perf_counter() - t)
+            for bpp, new in news.items():
+                t = time.perf_counter()
+                new()
+                t_new[bpp].append(time.perf_counter() - t)
         n_in = int(idx.in_view(rect[0], rect[2], rect[1], rect[3]))
-        rec = {**base, "stage": f"pyramid_{view_name}", "today_s": statistics.median(t_old),
-               "median_s": statistics.median(t_new) if got is not None else None,
-               "level": level_for(pyr, rect, W, H), "in_view": n_in,
-               "map_mode": choose_mode(n_in, *PLOT)}
-        if got is not None:
-            counted = int(pyramid_counts(pyr, rect, W, H).sum())
-            exact = int(density_counts(sorted_xy, rect, W, H, spans=spans).sum())
-            dx, dy = (rect[1] - rect[0]) / W / 2, (rect[3] - rect[2]) / H / 2
-            panned = today_layers(sorted_xy, idx.view_spans(rect[0] + dx, rect[2] + dy,
-                                                            rect[1] + dx, rect[3] + dy),
-                                  sorted_lab, sorted_held, pal, grey,
-                                  (rect[0] + dx, rect[1] + dx, rect[2] + dy, rect[3] + dy), W, H)
-            rec.update(similar=round(similar_share(got, want), 4),
-                       similar_half_pan=round(similar_share(panned, want), 4),
-                       counts_ratio=round(counted / max(exact, 1), 5))
-        emit(rec, rows)
+        dx, dy = (rect[1] - rect[0]) / W / 2, (rect[3] - rect[2]) / H / 2
+        moved = (rect[0] + dx, rect[1] + dx, rect[2] + dy, rect[3] + dy)
+        panned = today_layers(sorted_xy, idx.view_spans(moved[0], moved[2], moved[1], moved[3]),
+                              sorted_lab, sorted_held, pal, grey, moved, W, H)
+        exact = int(density_counts(sorted_xy, rect, W, H, spans=spans).sum())
+        for bpp in news:
+            rec = {**base, "stage": f"pyramid_{view_name}", "bins_per_pixel": bpp,
+                   "today_s": statistics.median(t_old),
+                   "median_s": statistics.median(t_new[bpp]) if got[bpp] is not None else None,
+                   "level": level_for(pyr, rect, W, H, bins_per_pixel=bpp), "in_view": n_in,
+                   "map_mode": choose_mode(n_in, *PLOT),
+                   "similar_half_pan": round(similar_share(panned, want), 4)}
+            if got[bpp] is not None:
+                counted = int(pyramid_counts(pyr, rect, W, H, bins_per_pixel=bpp).sum())
+                rec.update(similar=round(similar_share(got[bpp], want), 4),
+                           counts_ratio=round(counted / max(exact, 1), 5))
+            emit(rec, rows)
 
 
 def pyramid_summary(rows, sizes):
     print("\nredraw after zoom (ms, median; today = density layers from points; similar = share "
           "of drawn pixels within 8 alpha and 3 CIEDE2000 of today's image, next to today's own "
           "image panned half a pixel)")
-    print(f"{'n':>11} {'colouring':>11} {'view':>14} {'today':>8} {'pyramid':>8} {'level':>6} "
+    print(f"{'n':>11} {'colouring':>11} {'view':>14} {'bins/px':>7} {'today':>8} {'pyramid':>8} {'level':>6} "
           f"{'similar':>8} {'½px pan':>8} {'counts':>8} {'mode':>8}")
     for r in rows:
         if not r["stage"].startswith("pyramid_") or r["stage"] == "pyramid_build":
             continue
         new = f"{r['median_s'] * 1000:8.1f}" if r["median_s"] is not None else f"{'points':>8}"
-        print(f"{r['n']:>11,} {r['colouring']:>11} {r['stage'][8:]:>14} {r['today_s'] * 1000:8.1f} "
+        print(f"{r['n']:>11,} {r['colouring']:>11} {r['stage'][8:]:>14} {r['bins_per_pixel']:>7} "
+              f"{r['today_s'] * 1000:8.1f} "
               f"{new} {r['level']!s:>6} {r.get('similar', '-'):>8} "
               f"{r.get('similar_half_pan', '-'):>8} {r.get('counts_ratio', '-'):>8} "
               f"{r['map_mode']:>8}")
@@ -465,16 +474,17 @@ def pyramid_summary(rows, sizes):
             print(f"build {r['n']:,} {r['colouring']}: {r['median_s'] * 1000:.0f} ms, "
                   f"{r['bytes'] / 1e6:.1f} MB, finest {r['finest_bins']}")
     for n, limit in ((1_000_000, 0.015), (10_000_000, 0.040)):
-        got = [r for r in rows if r["n"] == n and r["stage"].startswith("pyramid_")
-               and r["stage"] != "pyramid_build"]
-        if not got:
-            continue
-        drawn = [r["median_s"] for r in got if r["median_s"] is not None]
-        worst_old = max(r["today_s"] for r in got)
-        worst = max(drawn) if drawn else float("nan")
-        print(f"target redraw after zoom {n:,} <= {limit * 1000:.0f} ms: worst {worst * 1000:.1f} ms "
-              f"(today {worst_old * 1000:.1f} ms; {len(got) - len(drawn)} views past the finest "
-              f"level) {'OK' if worst <= limit else 'MISSED'}")
+        for bpp in sorted({r.get("bins_per_pixel") for r in rows} - {None}):
+            got = [r for r in rows if r["n"] == n and r.get("bins_per_pixel") == bpp]
+            if not got:
+                continue
+            drawn = [r["median_s"] for r in got if r["median_s"] is not None]
+            worst_old = max(r["today_s"] for r in got)
+            worst = max(drawn) if drawn else float("nan")
+            print(f"target redraw after zoom {n:,} <= {limit * 1000:.0f} ms, {bpp} bins/px: worst "
+                  f"{worst * 1000:.1f} ms (today {worst_old * 1000:.1f} ms; "
+                  f"{len(got) - len(drawn)} views past the finest level) "
+                  f"{'OK' if worst <= limit else 'MISSED'}")
 
 
 def main():
@@ -486,6 +496,8 @@ def main():
     ap.add_argument("--no-numpy", action="store_true", help="skip the numpy-fallback timings")
     ap.add_argument("--pyramid", action="store_true",
                     help="only the density pyramid stages (redraw after zoom, issue 18)")
+    ap.add_argument("--bins-per-pixel", default="2,1",
+                    help="--pyramid: the bins across a pixel to time (level_for's choice)")
     args = ap.parse_args()
     rows: list[dict] = []
     t = time.perf_counter()
