@@ -201,6 +201,24 @@ def _emit_row(t, touched, seen, cnt_row, sum_row, m, cols, counts, sums):
 
 
 @jit(nogil=True)
+def _occupied_kernel(row_start, perm, bx, seen, touched):
+    """How many finest bins hold a point: the room to make for them (no more, at 10M)."""
+    m = 0
+    for r in range(row_start.shape[0] - 1):
+        t = 0
+        for k in range(row_start[r], row_start[r + 1]):
+            c = bx[perm[k]]
+            if not seen[c]:
+                seen[c] = True
+                touched[t] = c
+                t += 1
+        for j in range(t):
+            seen[touched[j]] = False
+        m += t
+    return m
+
+
+@jit(nogil=True)
 def _row_bins_kernel(row_start, perm, bx, code, col_of, pal, row_ptr, cols, counts, sums,
                      cnt_row, sum_row, seen, touched):
     """Per bin row, add its points into a dense row of bins, then emit the occupied ones
@@ -250,13 +268,14 @@ def _coarser_kernel(f_ptr, f_cols, f_counts, f_sums, ny, row_ptr, cols, counts, 
     return m
 
 
-def _row_scratch(nx: int, L: int, sum_dtype):
+def _row_scratch(nx: int, L: int):
     """Dense row of bins (counts, sums), its seen marks and touched list: kept zero."""
     return (np.zeros((nx, L), np.uint64), np.zeros((nx, L, 3), np.uint64),
             np.zeros(nx, np.bool_), np.empty(nx, np.int64))
 
 
-def _empty_level(b, nx, ny, cap, L, sum_dtype):
+def _empty_level(ny, cap, L, sum_dtype):
+    """row_ptr, and room for `cap` bins' columns, counts and sums."""
     return (np.zeros(ny + 1, np.int64), np.empty(cap, np.int32),
             np.empty((cap, L), np.uint32), np.empty((cap, L, 3), sum_dtype))
 
@@ -273,11 +292,12 @@ def _finest_level(coords, code, col_of, L, pal_w, x0, y0, b, nx, ny) -> PyramidL
         np.cumsum(row_start, out=row_start)
         perm = np.empty(int(row_start[-1]), np.int64)
         run_kernel(_fill_rows_kernel, by, col_of, row_start, perm)
-        out = _empty_level(b, nx, ny, min(len(perm), nx * ny), L, sum_dtype)
-        m = run_kernel(_row_bins_kernel, row_start, perm, bx, np.ascontiguousarray(code, np.int64),
-                       col_of, pal_w, *out, *_row_scratch(nx, L, sum_dtype))
-        return PyramidLevel(b, nx, ny, out[0], out[1][:m].copy(), out[2][:m].copy(),
-                            out[3][:m].copy())
+        scratch = _row_scratch(nx, L)
+        cap = run_kernel(_occupied_kernel, row_start, perm, bx, scratch[2], scratch[3])
+        out = _empty_level(ny, cap, L, sum_dtype)
+        run_kernel(_row_bins_kernel, row_start, perm, bx, np.ascontiguousarray(code, np.int64),
+                   col_of, pal_w, *out, *scratch)
+        return PyramidLevel(b, nx, ny, *out)
     keep = np.flatnonzero(col_of >= 0)
     xy = coords[keep].astype(np.float64)
     c = np.clip(np.floor((xy[:, 0] - x0) * inv), 0, nx - 1).astype(np.int64)
@@ -300,9 +320,9 @@ def _coarser(fine: PyramidLevel, b: float, nx: int, ny: int) -> PyramidLevel:
     """The level above `fine`: each bin the sum of the 2 x 2 bins under it."""
     L = fine.counts.shape[1]
     sum_dtype = fine.sums.dtype
-    out = _empty_level(b, nx, ny, len(fine.cols), L, sum_dtype)
+    out = _empty_level(ny, len(fine.cols), L, sum_dtype)
     m = run_kernel(_coarser_kernel, fine.row_ptr, fine.cols, fine.counts, fine.sums, ny, *out,
-                   *_row_scratch(nx, L, sum_dtype))
+                   *_row_scratch(nx, L))
     if m is not False:
         return PyramidLevel(b, nx, ny, out[0], out[1][:m].copy(), out[2][:m].copy(),
                             out[3][:m].copy())
