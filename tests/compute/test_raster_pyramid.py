@@ -273,3 +273,14 @@ def test_warm_draws_without_error():
     from explorer.compute.raster.pyramid import warm
 
     warm()
+
+
+def test_a_cancelled_build_stops(small_map):
+    from explorer.core.jobs import Cancelled, TaskState
+
+    m = small_map
+    state = TaskState()
+    state.cancel()
+    with pytest.raises(Cancelled):
+        build_pyramid(m.index, np.zeros(len(m.xy), np.int16), np.zeros(len(m.xy), np.int8),
+                      m.palette, state=state)
