@@ -486,11 +486,11 @@ def pyramid_image(pyr: DensityPyramid, rect: Rect, width: int, height: int, *,
     kept by the caller between redraws, so the scratch arrays are not allocated (and
     faulted in) on every redraw.
     """
+    if counts_scale not in ("log", "sqrt", "linear"):
+        raise ValueError(f"counts_scale must be 'log', 'sqrt' or 'linear', not {counts_scale!r}")
     lvl = level_for(pyr, rect, width, height, bins_per_pixel=bins_per_pixel)
     if lvl is None:
         return None
-    if counts_scale not in ("log", "sqrt", "linear"):
-        raise ValueError(f"counts_scale must be 'log', 'sqrt' or 'linear', not {counts_scale!r}")
     level = pyr.levels[lvl]
     W, H = int(width), int(height)
     img = np.zeros((H, W, 4), np.uint8)
