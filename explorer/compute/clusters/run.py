@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 KIND = "clusters"
 MAX_COARSE = 30  # clusters on the coarsest level at most: labels readable on a whole map
 DIRECTION_SAMPLE = 256  # members per cluster whose vectors say what it is about
+SAMPLE_ABOVE = 200_000  # a bigger map is clustered and named on this many of its points
+SAMPLE_SEED = 0
+SAMPLING_VERSION = 1  # in a big map's cache key: bump it when the draw or the spreading changes
 
 
 def auto_min_cluster_size(count: int) -> int:
@@ -69,12 +72,15 @@ def check_coords(coords: np.ndarray, count: int) -> np.ndarray:
 
 
 def cluster_map(es: EmbeddingSet, coords: np.ndarray, params: ClusterParams | None = None,
-                state: TaskState | None = None) -> ClusterMap:
+                state: TaskState | None = None, *, sample: int | None = None) -> ClusterMap:
     """Cluster the 2-D map `coords` of `es` into levels (coarse first) and name every cluster.
 
-    A job: progress and cancel through `state`, between steps (the clustering itself takes
-    under a second at 100k points). User mistakes (a column that cannot name, coordinates
-    that do not fit) are InputError.
+    A map of more than `sample` (None: SAMPLE_ABOVE) points is clustered and named on a
+    fixed draw of that many of them, and every other point takes the cluster of its
+    nearest drawn point on the map (`spread_to_all`): HDBSCAN and the word counts cost
+    the most, and a fair draw of a fifth of a map finds its clusters (see there). Smaller
+    maps are clustered whole, as they always were. A job: progress and cancel through `state`, between steps. User mistakes (a column that
+    cannot name, coordinates that do not fit) are InputError.
     """
     state = state or TaskState()
     params = params or ClusterParams()
@@ -83,12 +89,16 @@ def cluster_map(es: EmbeddingSet, coords: np.ndarray, params: ClusterParams | No
     how, column = naming.naming_column(es, params.column)
     n = es.count
     size = int(params.min_cluster_size or auto_min_cluster_size(n))
-    state.status(f"Finding clusters in the map of {n:,} items")
+    rows = sample_rows(n, SAMPLE_ABOVE if sample is None else sample)
+    state.status(f"Finding clusters in the map of {n:,} items"
+                 + (f" (on {rows.size:,} of them)" if rows.size < n else ""))
     state.progress(0.02)
-    found = tree.condensed_tree(coords, size)
+    found = tree.condensed_tree(coords[rows], sample_size(size, rows.size, n))
+    state.progress(0.35)
+    state.check()
+    fine = spread_to_all(coords, rows, tree.members(found, tree.select(found)))
     state.progress(0.4)
     state.check()
-    fine = tree.members(found, tree.select(found))
     count = int(fine.max()) + 1 if n and fine.max() >= 0 else 0
     state.status("Grouping the clusters into levels")
     of_fine = _levels(coords, fine, count, params.levels, directions(es.vectors, fine, count))
@@ -104,11 +114,11 @@ def cluster_map(es: EmbeddingSet, coords: np.ndarray, params: ClusterParams | No
         labels.append(lab)
         renumber.append(new[group])  # fine cluster -> its cluster's id on this level
     state.status("Naming the clusters")
-    names = _names(es, how, column, labels, state.sub(0.5, 0.95))
+    names = _names(es, how, column, labels, rows, state.sub(0.5, 0.95))
     out_levels = []
     for lv, (lab, new) in enumerate(zip(labels, renumber)):
         count = int(new.max()) + 1 if new.size else 0
-        places = tree.anchors(coords, found.core, lab, count)
+        places = tree.anchors(coords[rows], found.core, lab[rows], count)
         sizes = np.bincount(lab[lab >= 0], minlength=count)
         up = np.full(count, -1, np.int64)
         if lv > 0:
@@ -123,8 +133,49 @@ def cluster_map(es: EmbeddingSet, coords: np.ndarray, params: ClusterParams | No
     assignments = np.stack(labels, axis=1).astype(np.int32) if labels else \
         np.zeros((n, 0), np.int32)
     named_by = f"{how}:{column}" if how else ""
+    info = {"min_cluster_size": size, "min_samples": tree.MIN_SAMPLES}
+    if rows.size < n:
+        info["sampled"] = int(rows.size)
     return ClusterMap(out_levels, assignments, named_by, seconds=time.perf_counter() - t0,
-                      info={"min_cluster_size": size, "min_samples": tree.MIN_SAMPLES})
+                      info=info)
+
+
+def sample_rows(count: int, sample: int) -> np.ndarray:
+    """The rows a map of `count` points is clustered and named on, ascending: all of them
+    up to `sample`, else a fixed random draw of `sample` (the same every time)."""
+    if count <= sample:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(SAMPLE_SEED).choice(count, sample, replace=False))
+
+
+def sample_size(min_cluster_size: int, drawn: int, count: int) -> int:
+    """The smallest cluster among `drawn` of `count` points that stands for a cluster of
+    `min_cluster_size` among all of them (at least 10: a handful of drawn points is noise)."""
+    if drawn >= count:
+        return min_cluster_size
+    return max(10, round(min_cluster_size * drawn / count))
+
+
+def spread_to_all(coords: np.ndarray, rows: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """Every point's cluster from those of the drawn `rows`: the cluster of its nearest drawn
+    point on the map (or none, when that one is in none). Synthetic maps clustered on a
+    fifth of their points against whole (`tests/compute/clusters`): among the rows in a
+    cluster both ways, adjusted Rand 0.986 at 60k and 0.98 at 200k; 94% and 89% of the rows
+    agree on being in none (a cluster's fringe is where HDBSCAN itself wavers: leaving out
+    a tenth of the 200k moves 6%); in none 9.3% -> 10.3% and 20.8% -> 21.2%."""
+    n = coords.shape[0]
+    if rows.size == n:
+        return drawn
+    from scipy.spatial import cKDTree
+
+    out = np.empty(n, np.int64)
+    out[rows] = drawn
+    rest = np.ones(n, bool)
+    rest[rows] = False
+    _, nearest = cKDTree(np.asarray(coords[rows], np.float64)).query(
+        np.asarray(coords[rest], np.float64), k=1, workers=2)
+    out[rest] = drawn[nearest]
+    return out
 
 
 def directions(vectors: np.ndarray, fine: np.ndarray, count: int,
@@ -163,18 +214,21 @@ def _levels(coords: np.ndarray, fine: np.ndarray, count: int, levels: int,
 
 
 def _names(es: EmbeddingSet, how: str, column: str | None, labels: list[np.ndarray],
-           state: TaskState) -> list[list[tuple[str, tuple[str, ...]]]]:
-    """(label, terms) per cluster per level."""
+           rows: np.ndarray, state: TaskState) -> list[list[tuple[str, tuple[str, ...]]]]:
+    """(label, terms) per cluster per level. Terms come from the texts of `rows` (the drawn
+    rows of a big map: a cluster's share of texts holding a word is the same in a fair
+    draw, and counting words is the slowest step); categories are counted on every row."""
     counts = [int(lab.max()) + 1 if lab.size and lab.max() >= 0 else 0 for lab in labels]
     if how == "terms":
-        texts = es.metadata.column(column).to_pylist()
+        values = es.metadata.column(column)
+        texts = (values if rows.size == es.count else values.take(rows)).to_pylist()
         state.progress(0.1)
         words = naming.words_of(texts)
         state.progress(0.6)
         out = []
         for lab, count in zip(labels, counts):
             state.check()
-            terms = naming.distinguishing_terms(words, lab, count)
+            terms = naming.distinguishing_terms(words, lab[rows], count)
             out.append([(", ".join(t) if t else f"cluster {k}", t) for k, t in enumerate(terms)])
         return out
     if how == "category":
@@ -183,12 +237,16 @@ def _names(es: EmbeddingSet, how: str, column: str | None, labels: list[np.ndarr
     return [[(f"cluster {k}", ()) for k in range(count)] for count in counts]
 
 
-def cache_key(map_key: str, params: ClusterParams, named_by: str = "") -> str:
-    """The artefact's key: the map's, then a digest of the parameters and of what names the
-    clusters (`terms:description`: the set's text column, which `column=None` stands for)."""
-    blob = json.dumps({"map": map_key, **params.key(), "named_by": named_by}, sort_keys=True,
-                      separators=(",", ":"))
-    return f"{map_key}-c{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
+def cache_key(map_key: str, params: ClusterParams, named_by: str = "", count: int = 0) -> str:
+    """The artefact's key: the map's, then a digest of the parameters, of what names the
+    clusters (`terms:description`: the set's text column, which `column=None` stands for)
+    and, for a map of `count` > SAMPLE_ABOVE points, of how it is drawn from (so labels
+    cached before a change of sampling are made again; smaller maps keep their key)."""
+    blob = {"map": map_key, **params.key(), "named_by": named_by}
+    if count > SAMPLE_ABOVE:
+        blob["sampling"] = [SAMPLING_VERSION, SAMPLE_ABOVE, SAMPLE_SEED]
+    text = json.dumps(blob, sort_keys=True, separators=(",", ":"))
+    return f"{map_key}-c{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
 
 def cached_cluster_map(es: EmbeddingSet, projection: Projection,
@@ -210,7 +268,7 @@ def cached_cluster_map(es: EmbeddingSet, projection: Projection,
         return replace(cluster_map(es, coords, params, state), map_key=map_key)
     store = ArtifactStore(es.path)
     how, column = naming.naming_column(es, params.column)  # an InputError before any work
-    key = cache_key(map_key, params, f"{how}:{column}" if how else "")
+    key = cache_key(map_key, params, f"{how}:{column}" if how else "", es.count)
     made_from = Checksum.of_array(np.ascontiguousarray(coords, dtype=np.float32)).to_dict()
     hit = store.load(KIND, key)
     if hit is not None:
@@ -273,5 +331,7 @@ def run_labels(es: EmbeddingSet, map_params: ProjectionParams,
             "seconds": round(result.seconds, 3), "out": written}
 
 
-__all__ = ["KIND", "MAX_COARSE", "auto_min_cluster_size", "cache_key", "cached_cluster_map",
-           "check_coords", "cluster_map", "directions", "level_targets", "run_labels", "write_levels"]
+__all__ = ["KIND", "MAX_COARSE", "SAMPLE_ABOVE", "SAMPLING_VERSION", "auto_min_cluster_size",
+           "cache_key", "cached_cluster_map", "check_coords", "cluster_map", "directions",
+           "level_targets", "run_labels", "sample_rows", "sample_size", "spread_to_all",
+           "write_levels"]

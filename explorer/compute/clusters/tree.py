@@ -136,20 +136,19 @@ def from_rows(parent: np.ndarray, child: np.ndarray, lam: np.ndarray, child_size
     is_node = child >= n
     ids = np.concatenate([[n], child[is_node]]) if n else np.array([0])
     order = np.argsort(ids, kind="stable")
-    ids = ids[order]
-    local = {int(v): i for i, v in enumerate(ids)}
+    ids = ids[order]  # node numbers, ascending: a node's index here is its local number
     count = ids.size
     node_parent = np.full(count, -1, np.int64)
     birth = np.zeros(count)
     size = np.zeros(count, np.int64)
     size[0] = n
-    for p, c, lv, s in zip(parent[is_node], child[is_node], lam[is_node], child_size[is_node]):
-        j = local[int(c)]
-        node_parent[j], birth[j], size[j] = local[int(p)], lv, int(s)
+    j = np.searchsorted(ids, child[is_node])
+    node_parent[j] = np.searchsorted(ids, parent[is_node])
+    birth[j], size[j] = lam[is_node], child_size[is_node]
     point_node = np.zeros(n, np.int64)
     point_lambda = np.zeros(n)
     pts = ~is_node
-    point_node[child[pts]] = [local[int(p)] for p in parent[pts]]
+    point_node[child[pts]] = np.searchsorted(ids, parent[pts])
     point_lambda[child[pts]] = lam[pts]
     if np.any(node_parent[1:] >= np.arange(1, count)):
         raise ValueError("condensed tree nodes are not numbered parents first")
