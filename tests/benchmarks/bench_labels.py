@@ -5,6 +5,7 @@ Not collected by pytest (no test_ functions). Run:
     .venv/bin/python tests/benchmarks/bench_labels.py [--home DIR] [--skip-sklearn-100k]
         [--vectors debian-minilm.npy --meta debian-packages-meta.parquet] [--demo]
         [--bar-only | --placement-only]
+    .venv/bin/python tests/benchmarks/bench_labels.py --million [N] [--runs 3] [--whole-runs 1]
 
 Data: 63,436 Debian package descriptions embedded with all-MiniLM-L6-v2 (`--vectors`, `--meta`:
 name, section, priority, installed_kb, description, same row order), imported into a library
@@ -37,6 +38,16 @@ with our UMAP (cached). From it:
   stress case, 3,000 candidates in view on a 3840x2160 plot, where the grid matters. Label
   boxes are sized from their text as the map draws them (about 8.5, 7.4 and 5.6 px per
   character for the coarse, middle and fine levels, 26, 24 and 21 px high, halo included).
+
+- million (`--million [N]`, alone): labels after the map exists (`cluster_map` and the
+  label candidates) on a synthetic N-point map (1M; `tests/compute/clusters/umap_like.py`:
+  islands of clusters of log-normal sizes, densities and shapes, 4% scatter, texts of 6-18
+  made-up words, Zipf-distributed, half of them their cluster's or island's; 384-d
+  vectors): the sampled path (median of `--runs`) against today's whole path forced with
+  sample=N in the same run (`--whole-runs`), each split into its steps; their agreement
+  (adjusted Rand, share agreeing on none, the share in none, fine labels whose first term
+  is in 30% of their cluster's texts); and the same at 100k, which is clustered whole.
+  Not real data: made-up words and Gaussian clusters; for the real texts, see above.
 
 Prints one JSON object per measurement and a summary with the bar's verdicts.
 """
@@ -138,19 +149,28 @@ def engines(name: str, coords: np.ndarray, skip_sklearn: bool) -> None:
          fast_speedup=round(t_ref / t_fast, 1))
 
 
-def steps(es, coords: np.ndarray) -> dict:
-    """Seconds of each step of `cluster_map`, run by hand."""
-    from explorer.compute.clusters import auto_min_cluster_size, naming, tree
+def steps(es, coords: np.ndarray, sample: int | None = None) -> dict:
+    """Seconds of each step of `cluster_map`, run by hand (a map of more than `sample`
+    points, SAMPLE_ABOVE by default, clustered and named on a draw of them, as there)."""
+    from explorer.compute.clusters import auto_min_cluster_size, naming, run, tree
 
+    n = len(coords)
     out = {}
-    found, out["tree"] = timed(lambda: tree.condensed_tree(coords, auto_min_cluster_size(len(coords))))
-    fine, out["select"] = timed(lambda: tree.members(found, tree.select(found)))
+    rows, out["draw"] = timed(lambda: run.sample_rows(n, sample or run.SAMPLE_ABOVE))
+    size = run.sample_size(auto_min_cluster_size(n), rows.size, n)
+    found, out["tree"] = timed(lambda: tree.condensed_tree(coords[rows], size))
+    drawn, out["select"] = timed(lambda: tree.members(found, tree.select(found)))
+    fine, out["spread"] = timed(lambda: run.spread_to_all(coords, rows, drawn))
     count = int(fine.max()) + 1
+    _, out["directions"] = timed(lambda: run.directions(es.vectors, fine, count))
     _, out["ward_levels"] = timed(lambda: tree.group_levels(coords, fine, count, [15, 60]))
-    texts, out["read_texts"] = timed(lambda: es.metadata.column(es.text_column).to_pylist())
+    values = es.metadata.column(es.text_column)
+    texts, out["read_texts"] = timed(
+        lambda: (values if rows.size == n else values.take(rows)).to_pylist())
     words, out["words"] = timed(lambda: naming.words_of(texts))
-    _, out["terms_fine"] = timed(lambda: naming.distinguishing_terms(words, fine, count))
-    _, out["anchors_fine"] = timed(lambda: tree.anchors(coords, found.core, fine, count))
+    _, out["terms_fine"] = timed(lambda: naming.distinguishing_terms(words, fine[rows], count))
+    _, out["anchors_fine"] = timed(lambda: tree.anchors(coords[rows], found.core, fine[rows],
+                                                        count))
     return {k: round(v, 3) for k, v in out.items()}
 
 
@@ -167,6 +187,92 @@ def labels(name: str, es, projection) -> None:
         again, t_again = timed(lambda: cl.cached_cluster_map(es, projection), repeat=3)
         emit(what="labels_cached", data=name, seconds=round(t_again, 3),
              cached=again.info.get("cached"))
+
+
+def synthetic_set(n: int, dims: int = 384, seed: int = 0):
+    """A set of `n` rows whose map exists: UMAP-like coordinates (`umap_like`: islands of
+    clusters of log-normal sizes, densities and shapes, 4% scatter), a text per row of
+    6-18 made-up words (Zipf-distributed, half of them its cluster's or island's), and
+    `dims`-d vectors around a direction per cluster (what `directions` reads)."""
+    import pyarrow as pa
+
+    sys.path.insert(0, str(ROOT / "tests" / "compute" / "clusters"))
+    from umap_like import texts_of, umap_like, vocabulary
+
+    from explorer.core.embedding_set import EmbeddingSet
+
+    shape = umap_like(n, seed=seed)
+    texts = texts_of(shape, vocabulary(seed=seed), seed=seed)
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((int(shape.topic.max()) + 2, dims), dtype=np.float32)
+    vectors = np.empty((n, dims), np.float32)
+    for start in range(0, n, 100_000):
+        part = slice(start, start + 100_000)
+        vectors[part] = centres[shape.topic[part] + 1] + rng.standard_normal(
+            (vectors[part].shape[0], dims), dtype=np.float32)
+    es = EmbeddingSet(vectors=vectors, metadata=pa.table({"description": texts}),
+                      name=f"synthetic-{n}", text_column="description")
+    return es, shape.coords
+
+
+def labels_after_map(es, coords: np.ndarray, sample: int | None, runs: int):
+    """`cluster_map` and the label candidates the map panel makes from it: what a user waits
+    for once the map is drawn; (the last result, median seconds, candidates' seconds)."""
+    from explorer.compute import clusters as cl
+
+    times, cands = [], []
+    result = None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = cl.cluster_map(es, coords, sample=sample)
+        t1 = time.perf_counter()
+        cl.label_candidates(result, coords)
+        times.append(time.perf_counter() - t0)
+        cands.append(time.perf_counter() - t1)
+    return result, statistics.median(times), statistics.median(cands)
+
+
+def million(n: int, runs: int, whole_runs: int) -> None:
+    """Labels of an n-point synthetic map (1M by default): today's whole path (every point
+    clustered and named, forced with sample=n) against the sampled one, in the same run;
+    and the 100k figure (a map up to SAMPLE_ABOVE is clustered whole, as before)."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from explorer.compute import clusters as cl
+    from explorer.compute.clusters import run
+
+    _, warm = timed(cl.warm_up)
+    emit(what="warm_up", seconds=round(warm, 2))
+    for size in (100_000, n):
+        (es, coords), made = timed(lambda: synthetic_set(size))
+        emit(what="synthetic", count=size, seconds=round(made, 1))
+        sampled, t_sampled, t_cands = labels_after_map(es, coords, None, runs)
+        emit(what="labels_after_map", data=f"synthetic {size:,}", path=
+             "sampled" if sampled.info.get("sampled") else "whole", runs=runs,
+             seconds=round(t_sampled, 2), candidates_seconds=round(t_cands, 3),
+             levels=[len(lv.clusters) for lv in sampled.levels],
+             noise=round(sampled.noise_fraction, 3), steps=steps(es, coords))
+        if size <= run.SAMPLE_ABOVE:
+            continue
+        whole, t_whole, t_cands = labels_after_map(es, coords, size, whole_runs)
+        emit(what="labels_after_map", data=f"synthetic {size:,}", path="whole (today)",
+             runs=whole_runs, seconds=round(t_whole, 2), candidates_seconds=round(t_cands, 3),
+             levels=[len(lv.clusters) for lv in whole.levels],
+             noise=round(whole.noise_fraction, 3), steps=steps(es, coords, size))
+        a, b = whole.column(len(whole.levels) - 1), sampled.column(len(sampled.levels) - 1)
+        in_both = (a >= 0) & (b >= 0)
+        texts = es.metadata.column("description").to_pylist()
+        covered = {}
+        for name, result in (("whole", whole), ("sampled", sampled)):
+            fine = result.levels[-1]
+            share = np.array(cl.term_coverage(texts, result.column(fine.level), fine))
+            covered[name] = round(float(np.mean(share >= 0.3)), 3)
+        emit(what="labels_agreement", count=size,
+             ari_all=round(float(adjusted_rand_score(a, b)), 3),
+             ari_in_both=round(float(adjusted_rand_score(a[in_both], b[in_both])), 3),
+             none_agree=round(float(np.mean((a < 0) == (b < 0))), 3),
+             none_whole=round(whole.noise_fraction, 3), none_sampled=round(sampled.noise_fraction, 3),
+             first_term_in_30pct=covered, speedup=round(t_whole / t_sampled, 1))
 
 
 CHAR_PX = (8.5, 7.4, 5.6)  # per level, coarse first: the map's 15/13/11 px fonts, measured
@@ -389,7 +495,18 @@ def main() -> None:
                     help="only the placement timing on the 63k map (its clusters cached)")
     ap.add_argument("--bar-only", action="store_true",
                     help="only issue 17's bar on the held-out 5,000 (and the demo with --demo)")
+    ap.add_argument("--million", type=int, nargs="?", const=1_000_000, metavar="N",
+                    help="only the labels of a synthetic N-point map (1M) after the map "
+                         "exists, sampled against today's whole path, and at 100k")
+    ap.add_argument("--runs", type=int, default=3, help="runs of the sampled path (median)")
+    ap.add_argument("--whole-runs", type=int, default=1,
+                    help="runs of today's whole path at N (about a minute each at 1M)")
     args = ap.parse_args()
+    if args.million:
+        t0 = time.perf_counter()
+        million(args.million, args.runs, args.whole_runs)
+        print_summary(t0)
+        return
     tmp = None
     if args.home is None:
         tmp = tempfile.TemporaryDirectory(prefix="bench-labels-")
@@ -472,6 +589,20 @@ def print_summary(t0: float, verdicts: list | None = None) -> None:
                                              if r["what"] == "labels" else "")
                   + ("  [<= 5 s: " + ("yes" if r["seconds"] <= 5 else "NO") + "]"
                      if r["data"] == "100k" and r["what"] == "labels" else ""))
+        elif r["what"] == "labels_after_map":
+            print(f"  labels after the map, {r['data']}, {r['path']}: {r['seconds']:.2f} s "
+                  f"(median of {r['runs']}; candidates {r['candidates_seconds']:.3f} s), "
+                  f"levels {r['levels']}, {r['noise']:.1%} in none, steps {r['steps']}"
+                  + (f"  [<= 20 s: {'yes' if r['seconds'] <= 20 else 'NO'}]"
+                     if r["path"] == "sampled" else "")
+                  + (f"  [<= 5 s: {'yes' if r['seconds'] <= 5 else 'NO'}]"
+                     if r["data"] == "synthetic 100,000" else ""))
+        elif r["what"] == "labels_agreement":
+            print(f"  sampled vs whole at {r['count']:,}: adjusted Rand {r['ari_all']} (rows in "
+                  f"none as one more cluster), {r['ari_in_both']} among rows in a cluster both "
+                  f"ways; {r['none_agree']:.1%} agree on none; in none {r['none_whole']:.1%} vs "
+                  f"{r['none_sampled']:.1%}; fine labels whose first term is in 30% of their "
+                  f"texts {r['first_term_in_30pct']}; {r['speedup']}x faster")
         elif r["what"] == "placement":
             print(f"  placement {r['size']} {r['view']:>6} ({r['views']} views): "
                   f"{r['ms_median']:.2f} ms median, {r['ms_max']:.2f} max, "

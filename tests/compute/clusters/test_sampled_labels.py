@@ -14,8 +14,10 @@ from umap_like import texts_of, umap_like, vocabulary
 
 from explorer.compute import clusters as cl
 from explorer.compute.clusters import naming, run, tree
+from explorer.compute.numba import one_launch
 from explorer.compute.projection import Projection, ProjectionParams
 from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.jobs import Cancelled, TaskState
 from explorer.core.library import Library
 
 N, DRAWN = 60_000, 12_000  # a fifth, as 200k of a 1M map
@@ -44,8 +46,10 @@ def test_a_map_up_to_the_threshold_is_clustered_whole_as_hdbscan_does():
     result = cl.cluster_map(es, coords)  # 4,000 <= SAMPLE_ABOVE
     assert "sampled" not in result.info
     fine = result.column(len(result.levels) - 1)
-    theirs = fast_hdbscan.fast_hdbscan(coords.astype(np.float64), min_samples=tree.MIN_SAMPLES,
-                                       min_cluster_size=cl.auto_min_cluster_size(4000))[0]
+    with one_launch(threads=1):  # as the labels run it: two threads break ties at random
+        theirs = fast_hdbscan.fast_hdbscan(coords.astype(np.float64),
+                                           min_samples=tree.MIN_SAMPLES,
+                                           min_cluster_size=cl.auto_min_cluster_size(4000))[0]
     assert np.array_equal(fine < 0, theirs < 0)
     pairs = set(zip(fine[fine >= 0].tolist(), theirs[theirs >= 0].tolist()))
     assert len(pairs) == fine.max() + 1 == theirs.max() + 1  # the same partition
@@ -101,6 +105,16 @@ def test_a_sampled_map_is_named_by_what_all_its_texts_say(both_ways):
     # measured: the first term is in 30% of its cluster's texts (all of them, not the
     # drawn ones) for 100% of the fine labels whole and 95% sampled
     assert covered[1] >= 0.9 and covered[1] >= covered[0] - 0.08, covered
+
+
+def test_a_sampled_map_says_so_and_can_be_cancelled_after_the_clustering():
+    es, coords = labelled_set(3000, clusters=20)
+    said: list[str] = []
+    state = TaskState(on_status=said.append)
+    state.progress = lambda done, total=1.0: state.cancel() if done >= 0.35 else None
+    with pytest.raises(Cancelled):
+        cl.cluster_map(es, coords, sample=1000, state=state)
+    assert said == ["Finding clusters in the map of 3,000 items (on 1,000 of them)"]
 
 
 def test_the_smallest_cluster_shrinks_with_the_draw_but_not_below_ten():
