@@ -42,12 +42,12 @@ with our UMAP (cached). From it:
 - million (`--million [N]`, alone): labels after the map exists (`cluster_map` and the
   label candidates) on a synthetic N-point map (1M; `tests/compute/clusters/umap_like.py`:
   islands of clusters of log-normal sizes, densities and shapes, 4% scatter, texts of 6-18
-  made-up words, Zipf-distributed, half of them their cluster's or island's; 384-d
-  vectors): the sampled path (median of `--runs`) against today's whole path forced with
+  words, the Debian descriptions' commonest 20k (`--meta`; made-up ones without it),
+  Zipf-distributed, half of them their cluster's or island's; 384-d vectors): the sampled path (median of `--runs`) against today's whole path forced with
   sample=N in the same run (`--whole-runs`), each split into its steps; their agreement
   (adjusted Rand, share agreeing on none, the share in none, fine labels whose first term
   is in 30% of their cluster's texts); and the same at 100k, which is clustered whole.
-  Not real data: made-up words and Gaussian clusters; for the real texts, see above.
+  Not real data: random sentences and Gaussian clusters; for real texts, see above.
 
 Prints one JSON object per measurement and a summary with the bar's verdicts.
 """
@@ -189,11 +189,30 @@ def labels(name: str, es, projection) -> None:
              cached=again.info.get("cached"))
 
 
-def synthetic_set(n: int, dims: int = 384, seed: int = 0):
+def real_words(meta: Path, size: int = 20_000) -> np.ndarray | None:
+    """The `size` commonest words of the Debian descriptions (as the labels tokenise them),
+    commonest first; None without the file."""
+    import collections
+    import re
+
+    import pyarrow.parquet as pq
+
+    from explorer.compute.clusters.naming import TOKEN_PATTERN
+
+    if not meta.exists():
+        return None
+    word = re.compile(TOKEN_PATTERN)
+    counts = collections.Counter(w for text in pq.read_table(meta, columns=["description"])
+                                 .column(0).to_pylist() for w in word.findall((text or "").lower()))
+    return np.array([w for w, _ in counts.most_common(size)])
+
+
+def synthetic_set(n: int, words: np.ndarray | None, dims: int = 384, seed: int = 0):
     """A set of `n` rows whose map exists: UMAP-like coordinates (`umap_like`: islands of
     clusters of log-normal sizes, densities and shapes, 4% scatter), a text per row of
-    6-18 made-up words (Zipf-distributed, half of them its cluster's or island's), and
-    `dims`-d vectors around a direction per cluster (what `directions` reads)."""
+    6-18 words (`words`, commonest first, else made-up ones; Zipf-distributed, half of them
+    its cluster's or island's), and `dims`-d vectors around a direction per cluster (what
+    `directions` reads)."""
     import pyarrow as pa
 
     sys.path.insert(0, str(ROOT / "tests" / "compute" / "clusters"))
@@ -202,7 +221,8 @@ def synthetic_set(n: int, dims: int = 384, seed: int = 0):
     from explorer.core.embedding_set import EmbeddingSet
 
     shape = umap_like(n, seed=seed)
-    texts = texts_of(shape, vocabulary(seed=seed), seed=seed)
+    texts = texts_of(shape, vocabulary(seed=seed) if words is None else words, seed=seed,
+                     ranked=words is not None)
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((int(shape.topic.max()) + 2, dims), dtype=np.float32)
     vectors = np.empty((n, dims), np.float32)
@@ -232,7 +252,7 @@ def labels_after_map(es, coords: np.ndarray, sample: int | None, runs: int):
     return result, statistics.median(times), statistics.median(cands)
 
 
-def million(n: int, runs: int, whole_runs: int) -> None:
+def million(n: int, runs: int, whole_runs: int, words: np.ndarray | None) -> None:
     """Labels of an n-point synthetic map (1M by default): today's whole path (every point
     clustered and named, forced with sample=n) against the sampled one, in the same run;
     and the 100k figure (a map up to SAMPLE_ABOVE is clustered whole, as before)."""
@@ -244,8 +264,10 @@ def million(n: int, runs: int, whole_runs: int) -> None:
     _, warm = timed(cl.warm_up)
     emit(what="warm_up", seconds=round(warm, 2))
     for size in (100_000, n):
-        (es, coords), made = timed(lambda: synthetic_set(size))
-        emit(what="synthetic", count=size, seconds=round(made, 1))
+        (es, coords), made = timed(lambda: synthetic_set(size, words))
+        emit(what="synthetic", count=size, seconds=round(made, 1),
+             words="Debian descriptions' commonest" if words is not None else "made-up",
+             example=es.metadata.column("description")[0].as_py())
         sampled, t_sampled, t_cands = labels_after_map(es, coords, None, runs)
         emit(what="labels_after_map", data=f"synthetic {size:,}", path=
              "sampled" if sampled.info.get("sampled") else "whole", runs=runs,
@@ -504,7 +526,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.million:
         t0 = time.perf_counter()
-        million(args.million, args.runs, args.whole_runs)
+        million(args.million, args.runs, args.whole_runs, real_words(args.meta))
         print_summary(t0)
         return
     tmp = None
