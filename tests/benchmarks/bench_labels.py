@@ -43,8 +43,9 @@ with our UMAP (cached). From it:
   label candidates) on a synthetic N-point map (1M; `tests/compute/clusters/umap_like.py`:
   islands of clusters of log-normal sizes, densities and shapes, 4% scatter, texts of 6-18
   words, the Debian descriptions' commonest 20k (`--meta`; made-up ones without it),
-  Zipf-distributed, half of them their cluster's or island's; 384-d vectors): the sampled path (median of `--runs`) against today's whole path forced with
-  sample=N in the same run (`--whole-runs`), each split into its steps; their agreement
+  Zipf-distributed, half of them their cluster's or island's; 384-d vectors): the
+  sampled path (median of `--runs`) against today's whole path forced with sample=N in
+  the same run (`--whole-runs`), each split into its steps; their agreement
   (adjusted Rand, share agreeing on none, the share in none, fine labels whose first term
   is in 30% of their cluster's texts); and the same at 100k, which is clustered whole.
   Not real data: random sentences and Gaussian clusters; for real texts, see above.
@@ -264,13 +265,13 @@ def million(n: int, runs: int, whole_runs: int, words: np.ndarray | None) -> Non
     _, warm = timed(cl.warm_up)
     emit(what="warm_up", seconds=round(warm, 2))
     for size in (100_000, n):
-        (es, coords), made = timed(lambda: synthetic_set(size, words))
+        (es, coords), made = timed(lambda size=size: synthetic_set(size, words))
         emit(what="synthetic", count=size, seconds=round(made, 1),
              words="Debian descriptions' commonest" if words is not None else "made-up",
              example=es.metadata.column("description")[0].as_py())
         sampled, t_sampled, t_cands = labels_after_map(es, coords, None, runs)
-        emit(what="labels_after_map", data=f"synthetic {size:,}", path=
-             "sampled" if sampled.info.get("sampled") else "whole", runs=runs,
+        emit(what="labels_after_map", data=f"synthetic {size:,}",
+             path="sampled" if sampled.info.get("sampled") else "whole", runs=runs,
              seconds=round(t_sampled, 2), candidates_seconds=round(t_cands, 3),
              levels=[len(lv.clusters) for lv in sampled.levels],
              noise=round(sampled.noise_fraction, 3), steps=steps(es, coords))
@@ -293,7 +294,8 @@ def million(n: int, runs: int, whole_runs: int, words: np.ndarray | None) -> Non
              ari_all=round(float(adjusted_rand_score(a, b)), 3),
              ari_in_both=round(float(adjusted_rand_score(a[in_both], b[in_both])), 3),
              none_agree=round(float(np.mean((a < 0) == (b < 0))), 3),
-             none_whole=round(whole.noise_fraction, 3), none_sampled=round(sampled.noise_fraction, 3),
+             none_whole=round(whole.noise_fraction, 3),
+             none_sampled=round(sampled.noise_fraction, 3),
              first_term_in_30pct=covered, speedup=round(t_whole / t_sampled, 1))
 
 

@@ -5,7 +5,10 @@ those clusters (Ward's linkage of their places on the map and, at half weight, o
 directions in the original space), so every fine cluster lies inside one cluster of each
 coarser level, and a row in no fine cluster is in none on any level. Clusters are named by
 class-based TF-IDF terms of the set's text column, or by the commonest value of a column of
-categories, and each has a place for its label: a member in its densest part.
+categories, and each has a place for its label: a member in its densest part. A map of
+more than `SAMPLE_ABOVE` (200k) points is clustered and named on a fixed draw of 200k of
+them, and every other point takes the cluster of its nearest drawn point on the map
+(`ClusterMap.info["sampled"]` then says how many were drawn); smaller maps are clustered whole.
 
 Use the package, not its modules: `from explorer.compute import clusters as cl`.
 
@@ -52,6 +55,7 @@ from explorer.compute.clusters.quality import (
 )
 from explorer.compute.clusters.run import (
     KIND,
+    SAMPLE_ABOVE,
     auto_min_cluster_size,
     cached_cluster_map,
     cluster_map,
@@ -62,6 +66,7 @@ from explorer.compute.clusters.tree import warm_up
 
 __all__ = [
     "KIND",
+    "SAMPLE_ABOVE",
     "TOP_TERMS",
     "VERSION",
     "Candidates",

@@ -79,8 +79,9 @@ def cluster_map(es: EmbeddingSet, coords: np.ndarray, params: ClusterParams | No
     fixed draw of that many of them, and every other point takes the cluster of its
     nearest drawn point on the map (`spread_to_all`): HDBSCAN and the word counts cost
     the most, and a fair draw of a fifth of a map finds its clusters (see there). Smaller
-    maps are clustered whole, as they always were. A job: progress and cancel through `state`, between steps. User mistakes (a column that
-    cannot name, coordinates that do not fit) are InputError.
+    maps are clustered whole, as they always were. A job: progress and cancel through
+    `state`, between steps. User mistakes (a column that cannot name, coordinates that do
+    not fit) are InputError.
     """
     state = state or TaskState()
     params = params or ClusterParams()

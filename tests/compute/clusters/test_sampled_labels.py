@@ -59,7 +59,7 @@ def test_a_map_up_to_the_threshold_is_clustered_whole_as_hdbscan_does():
 
 
 def test_a_sampled_map_finds_the_same_clusters_and_the_same_share_in_none(both_ways):
-    es, coords, whole, sampled = both_ways
+    _, _, whole, sampled = both_ways
     assert sampled.info["sampled"] == DRAWN and "sampled" not in whole.info
     a, b = whole.column(len(whole.levels) - 1), sampled.column(len(sampled.levels) - 1)
     in_both = (a >= 0) & (b >= 0)
@@ -74,7 +74,7 @@ def test_a_sampled_map_finds_the_same_clusters_and_the_same_share_in_none(both_w
 
 
 def test_a_sampled_map_is_a_whole_labelling_of_every_row(both_ways):
-    es, coords, _, sampled = both_ways
+    _, coords, _, sampled = both_ways
     rows = run.sample_rows(N, DRAWN)
     assert rows.size == DRAWN and np.all(np.diff(rows) > 0)
     a = np.asarray(sampled.assignments)

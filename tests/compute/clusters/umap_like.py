@@ -44,7 +44,7 @@ def umap_like(n: int, clusters: int = 300, islands: int = 12, scatter: float = 0
     centre = island_xy[island_of] + rng.normal(0, 3.0, size=(clusters, 2))
     share = rng.lognormal(0, 1.2, clusters)
     share /= share.sum()
-    background = int(round(scatter * n))
+    background = round(scatter * n)
     topic = rng.choice(clusters, size=n - background, p=share)
     # spread grows with a cluster's size; density varies on top of that (x0.6 to x1.5 typical)
     spread = 0.3 * (share / share.mean()) ** 0.4 * rng.lognormal(0, 0.4, clusters)
