@@ -275,7 +275,7 @@ def million(n: int, runs: int, whole_runs: int, words: np.ndarray | None) -> Non
              seconds=round(t_sampled, 2), candidates_seconds=round(t_cands, 3),
              levels=[len(lv.clusters) for lv in sampled.levels],
              noise=round(sampled.noise_fraction, 3), steps=steps(es, coords))
-        if size <= run.SAMPLE_ABOVE:
+        if size <= run.SAMPLE_ABOVE or whole_runs == 0:
             continue
         whole, t_whole, t_cands = labels_after_map(es, coords, size, whole_runs)
         emit(what="labels_after_map", data=f"synthetic {size:,}", path="whole (today)",
@@ -524,7 +524,8 @@ def main() -> None:
                          "exists, sampled against today's whole path, and at 100k")
     ap.add_argument("--runs", type=int, default=3, help="runs of the sampled path (median)")
     ap.add_argument("--whole-runs", type=int, default=1,
-                    help="runs of today's whole path at N (about a minute each at 1M)")
+                    help="runs of today's whole path at N (about a minute each at 1M; "
+                         "0 leaves it out)")
     args = ap.parse_args()
     if args.million:
         t0 = time.perf_counter()
