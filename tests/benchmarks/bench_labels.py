@@ -47,7 +47,9 @@ with our UMAP (cached). From it:
   sampled path (median of `--runs`) against today's whole path forced with sample=N in
   the same run (`--whole-runs`), each split into its steps; their agreement
   (adjusted Rand, share agreeing on none, the share in none, fine labels whose first term
-  is in 30% of their cluster's texts); and the same at 100k, which is clustered whole.
+  is in 30% of their cluster's texts); the same at 100k, which is clustered whole; and the
+  same on the 63k Debian set repeated to N rows, its UMAP map repeated with a jitter of
+  0.2% of its span (real texts and a real map's shape, but each text 16 times over).
   Not real data: random sentences and Gaussian clusters; for real texts, see above.
 
 Prints one JSON object per measurement and a summary with the bar's verdicts.
@@ -253,14 +255,71 @@ def labels_after_map(es, coords: np.ndarray, sample: int | None, runs: int):
     return result, statistics.median(times), statistics.median(cands)
 
 
-def million(n: int, runs: int, whole_runs: int, words: np.ndarray | None) -> None:
-    """Labels of an n-point synthetic map (1M by default): today's whole path (every point
-    clustered and named, forced with sample=n) against the sampled one, in the same run;
-    and the 100k figure (a map up to SAMPLE_ABOVE is clustered whole, as before)."""
+def replicated_set(library, vectors: Path, meta: Path, n: int):
+    """The 63k Debian set repeated to `n` rows (vectors and texts as they are), its UMAP map
+    (cached in the library) repeated with a jitter of 0.2% of the map's span: a real map's
+    shape and real texts at 1M, though each text comes 16 times (easy to name) and the
+    jitter makes density even within a copy."""
+    from explorer.core.embedding_set import EmbeddingSet
+
+    big = import_set(library, vectors, meta, "debian-63k")
+    base = np.asarray(umap_map(big).coords)
+    rows = np.resize(np.arange(big.count), n)
+    rng = np.random.default_rng(0)
+    span = float(np.mean(np.ptp(base, axis=0)))
+    coords = (base[rows] + rng.normal(0, 0.002 * span, (n, 2))).astype(np.float32)
+    es = EmbeddingSet(vectors=np.asarray(big.vectors)[rows], metadata=big.metadata.take(rows),
+                      name=f"debian-63k-x{n // big.count}", text_column=big.text_column)
+    return es, coords
+
+
+def compare(data: str, es, coords: np.ndarray, runs: int, whole_runs: int) -> None:
+    """Labels after the map on `es` (the path cluster_map takes for its size, median of
+    `runs`) and, above SAMPLE_ABOVE, today's whole path forced with sample=n in the same
+    run, with their agreement."""
     from sklearn.metrics import adjusted_rand_score
 
     from explorer.compute import clusters as cl
     from explorer.compute.clusters import run
+
+    n = len(coords)
+    sampled, t_sampled, t_cands = labels_after_map(es, coords, None, runs)
+    emit(what="labels_after_map", data=data,
+         path="sampled" if sampled.info.get("sampled") else "whole", runs=runs,
+         seconds=round(t_sampled, 2), candidates_seconds=round(t_cands, 3),
+         levels=[len(lv.clusters) for lv in sampled.levels],
+         noise=round(sampled.noise_fraction, 3), steps=steps(es, coords))
+    if n <= run.SAMPLE_ABOVE or whole_runs == 0:
+        return
+    whole, t_whole, t_cands = labels_after_map(es, coords, n, whole_runs)
+    emit(what="labels_after_map", data=data, path="whole (today)",
+         runs=whole_runs, seconds=round(t_whole, 2), candidates_seconds=round(t_cands, 3),
+         levels=[len(lv.clusters) for lv in whole.levels],
+         noise=round(whole.noise_fraction, 3), steps=steps(es, coords, n))
+    a, b = whole.column(len(whole.levels) - 1), sampled.column(len(sampled.levels) - 1)
+    in_both = (a >= 0) & (b >= 0)
+    texts = es.metadata.column(es.text_column).to_pylist()
+    covered = {}
+    for name, result in (("whole", whole), ("sampled", sampled)):
+        fine = result.levels[-1]
+        share = np.array(cl.term_coverage(texts, result.column(fine.level), fine))
+        covered[name] = round(float(np.mean(share >= 0.3)), 3)
+    emit(what="labels_agreement", data=data,
+         ari_all=round(float(adjusted_rand_score(a, b)), 3),
+         ari_in_both=round(float(adjusted_rand_score(a[in_both], b[in_both])), 3),
+         none_agree=round(float(np.mean((a < 0) == (b < 0))), 3),
+         none_whole=round(whole.noise_fraction, 3),
+         none_sampled=round(sampled.noise_fraction, 3),
+         first_term_in_30pct=covered, speedup=round(t_whole / t_sampled, 1))
+
+
+def million(n: int, runs: int, whole_runs: int, words: np.ndarray | None,
+            library=None, vectors: Path | None = None, meta: Path | None = None) -> None:
+    """Labels of an n-point synthetic map (1M by default): today's whole path (every point
+    clustered and named, forced with sample=n) against the sampled one, in the same run;
+    the 100k figure (a map up to SAMPLE_ABOVE is clustered whole, as before); and, given a
+    library, the same on the Debian set repeated to n rows."""
+    from explorer.compute import clusters as cl
 
     _, warm = timed(cl.warm_up)
     emit(what="warm_up", seconds=round(warm, 2))
@@ -269,34 +328,11 @@ def million(n: int, runs: int, whole_runs: int, words: np.ndarray | None) -> Non
         emit(what="synthetic", count=size, seconds=round(made, 1),
              words="Debian descriptions' commonest" if words is not None else "made-up",
              example=es.metadata.column("description")[0].as_py())
-        sampled, t_sampled, t_cands = labels_after_map(es, coords, None, runs)
-        emit(what="labels_after_map", data=f"synthetic {size:,}",
-             path="sampled" if sampled.info.get("sampled") else "whole", runs=runs,
-             seconds=round(t_sampled, 2), candidates_seconds=round(t_cands, 3),
-             levels=[len(lv.clusters) for lv in sampled.levels],
-             noise=round(sampled.noise_fraction, 3), steps=steps(es, coords))
-        if size <= run.SAMPLE_ABOVE or whole_runs == 0:
-            continue
-        whole, t_whole, t_cands = labels_after_map(es, coords, size, whole_runs)
-        emit(what="labels_after_map", data=f"synthetic {size:,}", path="whole (today)",
-             runs=whole_runs, seconds=round(t_whole, 2), candidates_seconds=round(t_cands, 3),
-             levels=[len(lv.clusters) for lv in whole.levels],
-             noise=round(whole.noise_fraction, 3), steps=steps(es, coords, size))
-        a, b = whole.column(len(whole.levels) - 1), sampled.column(len(sampled.levels) - 1)
-        in_both = (a >= 0) & (b >= 0)
-        texts = es.metadata.column("description").to_pylist()
-        covered = {}
-        for name, result in (("whole", whole), ("sampled", sampled)):
-            fine = result.levels[-1]
-            share = np.array(cl.term_coverage(texts, result.column(fine.level), fine))
-            covered[name] = round(float(np.mean(share >= 0.3)), 3)
-        emit(what="labels_agreement", count=size,
-             ari_all=round(float(adjusted_rand_score(a, b)), 3),
-             ari_in_both=round(float(adjusted_rand_score(a[in_both], b[in_both])), 3),
-             none_agree=round(float(np.mean((a < 0) == (b < 0))), 3),
-             none_whole=round(whole.noise_fraction, 3),
-             none_sampled=round(sampled.noise_fraction, 3),
-             first_term_in_30pct=covered, speedup=round(t_whole / t_sampled, 1))
+        compare(f"synthetic {size:,}", es, coords, runs, whole_runs)
+        del es, coords
+    if library is not None:
+        es, coords = replicated_set(library, vectors, meta, n)
+        compare(f"Debian 63k repeated to {n:,}", es, coords, runs, whole_runs)
 
 
 CHAR_PX = (8.5, 7.4, 5.6)  # per level, coarse first: the map's 15/13/11 px fonts, measured
@@ -527,11 +563,6 @@ def main() -> None:
                     help="runs of today's whole path at N (about a minute each at 1M; "
                          "0 leaves it out)")
     args = ap.parse_args()
-    if args.million:
-        t0 = time.perf_counter()
-        million(args.million, args.runs, args.whole_runs, real_words(args.meta))
-        print_summary(t0)
-        return
     tmp = None
     if args.home is None:
         tmp = tempfile.TemporaryDirectory(prefix="bench-labels-")
@@ -544,9 +575,14 @@ def main() -> None:
     from explorer.core.library import Library
 
     library = Library()
+    t0 = time.perf_counter()
+    if args.million:
+        million(args.million, args.runs, args.whole_runs, real_words(args.meta),
+                *((library, args.vectors, args.meta) if args.vectors.exists() else ()))
+        print_summary(t0)
+        return
     if not args.vectors.exists():
         sys.exit(f"no {args.vectors}: give --vectors and --meta")
-    t0 = time.perf_counter()
     big = import_set(library, args.vectors, args.meta, "debian-63k")
     total = big.count
     rows = np.sort(np.random.default_rng(SAMPLE_SEED).choice(total, 5000, replace=False))
@@ -623,7 +659,7 @@ def print_summary(t0: float, verdicts: list | None = None) -> None:
                   + (f"  [<= 5 s: {'yes' if r['seconds'] <= 5 else 'NO'}]"
                      if r["data"] == "synthetic 100,000" else ""))
         elif r["what"] == "labels_agreement":
-            print(f"  sampled vs whole at {r['count']:,}: adjusted Rand {r['ari_all']} (rows in "
+            print(f"  sampled vs whole, {r['data']}: adjusted Rand {r['ari_all']} (rows in "
                   f"none as one more cluster), {r['ari_in_both']} among rows in a cluster both "
                   f"ways; {r['none_agree']:.1%} agree on none; in none {r['none_whole']:.1%} vs "
                   f"{r['none_sampled']:.1%}; fine labels whose first term is in 30% of their "
