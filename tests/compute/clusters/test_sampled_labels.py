@@ -107,6 +107,13 @@ def test_a_sampled_map_is_named_by_what_all_its_texts_say(both_ways):
     assert covered[1] >= 0.9 and covered[1] >= covered[0] - 0.08, covered
 
 
+def test_a_sampled_map_gives_the_same_labels_every_time():
+    es, coords = labelled_set(3000, clusters=20)
+    one, two = (cl.cluster_map(es, coords, sample=1000) for _ in range(2))
+    assert np.array_equal(one.assignments, two.assignments)
+    assert one.to_dict() == two.to_dict()
+
+
 def test_a_sampled_map_says_so_and_can_be_cancelled_after_the_clustering():
     es, coords = labelled_set(3000, clusters=20)
     said: list[str] = []
