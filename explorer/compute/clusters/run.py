@@ -159,11 +159,12 @@ def sample_size(min_cluster_size: int, drawn: int, count: int) -> int:
 
 def spread_to_all(coords: np.ndarray, rows: np.ndarray, drawn: np.ndarray) -> np.ndarray:
     """Every point's cluster from those of the drawn `rows`: the cluster of its nearest drawn
-    point on the map (or none, when that one is in none). Synthetic maps clustered on a
-    fifth of their points against whole (`tests/compute/clusters`): among the rows in a
-    cluster both ways, adjusted Rand 0.986 at 60k and 0.98 at 200k; 94% and 89% of the rows
-    agree on being in none (a cluster's fringe is where HDBSCAN itself wavers: leaving out
-    a tenth of the 200k moves 6%); in none 9.3% -> 10.3% and 20.8% -> 21.2%."""
+    point on the map (or none, when that one is in none). At 1M (`bench_labels.py
+    --million`, 200k drawn) against whole: among the rows in a cluster both ways, adjusted
+    Rand 0.987 on a synthetic map and 0.968 on the Debian map repeated; 94% and 86% of the
+    rows agree on being in none (a cluster's fringe is where HDBSCAN itself wavers: leaving
+    out a tenth of the 63k Debian map moves 8.5%); in none 11.8% -> 13.7%, 31.9% -> 32.2%.
+    At 60k, a fifth drawn: 0.986, 94%, 9.3% -> 10.3% (`tests/compute/clusters`)."""
     n = coords.shape[0]
     if rows.size == n:
         return drawn
