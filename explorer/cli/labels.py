@@ -63,6 +63,9 @@ def print_labels(result: dict) -> None:
     cached = "cached" if result["cached"] else f"{result['seconds']:.2f} s"
     print(f"{result['count']:,} items, {result['method']} map; clusters {cached}, named by "
           f"{result['named_by'] or 'number'}")
+    if result.get("sampled"):
+        print(f"clustered and named on a fixed draw of {result['sampled']:,} items; every other "
+              f"item is in its nearest drawn item's cluster")
     for level in result["levels"]:
         print(f"level {level['level']}: {len(level['clusters'])} clusters, "
               f"{level['noise_fraction']:.0%} of the items in no cluster")

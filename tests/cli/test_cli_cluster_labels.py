@@ -107,3 +107,16 @@ def test_a_2d_set_is_its_own_map(tmp_path, capsys):
     assert result["method"] == "identity" and result["levels"]
     es = Library().open(Library().entries()[0].id)
     assert es.dim == 2
+
+
+def test_a_map_clustered_on_a_draw_says_so(tmp_path, capsys, monkeypatch):
+    from explorer.compute.clusters import run as cluster_run
+
+    monkeypatch.setattr(cluster_run, "SAMPLE_ABOVE", 400)  # the 720 items are a big map here
+    path = tmp_path / "items.parquet"
+    write_set(path)
+    assert run(["labels", str(path), "--map", "pca", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["sampled"] == 400 and result["count"] == 720
+    assert run(["labels", str(path), "--map", "pca"]) == 0
+    assert "fixed draw of 400 items" in capsys.readouterr().out

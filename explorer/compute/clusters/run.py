@@ -330,6 +330,7 @@ def run_labels(es: EmbeddingSet, map_params: ProjectionParams,
             "map_seconds": round(projection.seconds, 3), "count": es.count,
             **result.to_dict(), "cached": bool(result.info.get("cached", False)),
             "min_cluster_size": result.info.get("min_cluster_size"),
+            "sampled": result.info.get("sampled"),  # rows clustered and named, when a draw
             "seconds": round(result.seconds, 3), "out": written}
 
 
