@@ -1,0 +1,301 @@
+"""Kernels of the all-rows kNN graph joined from pivot lists (`projection.knn_graph`).
+
+A pivot is a row of UMAP's fitted sample; every row knows its nearest pivots. The rows are
+registered in the inverted lists of their first few pivots (`lists_csr`), grouped by their
+first pivot, and each group is compared with the union of the lists of its rows' pivots
+(`join_units`): a group's candidates are read once from the memory map for all its rows,
+which is what makes the join affordable at 1M rows. `descent_rows` then offers each row its
+neighbours' neighbours (one round of NN-descent).
+
+Rows are read where they are (a read-only memory map included) and cleaned on the fly: a
+row whose norm is not finite has its NaN/Inf values read as 0, as `rows.clean_rows` does.
+Distances are umap's: cosine 1 - cos clipped to [0, 2] (a zero row is at 1 from every
+other), euclidean |x - y|. Each row's list is written by one thread only, so the parallel
+loops need no locks and give the same graph on any number of threads.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from explorer.compute.numba.setup import jit, prange
+
+# Reassociation and contraction let the sums over the dimensions vectorise; no "nnan" or
+# "ninf", so the finiteness checks that clean a row still hold.
+FAST = {"reassoc", "contract", "nsz", "arcp"}
+
+
+@jit()
+def lists_csr(pivot_of, m, assign):
+    """Rows registered in their `assign` first pivots: (ptr int64 (m+1,), rows int32), each
+    pivot's rows ascending (a counting sort)."""
+    n = pivot_of.shape[0]
+    a = min(assign, pivot_of.shape[1])
+    ptr = np.zeros(m + 1, np.int64)
+    for r in range(n):
+        for j in range(a):
+            ptr[pivot_of[r, j] + 1] += 1
+    for p in range(m):
+        ptr[p + 1] += ptr[p]
+    rows = np.empty(ptr[m], np.int32)
+    fill = ptr[:m].copy()
+    for r in range(n):
+        for j in range(a):
+            p = pivot_of[r, j]
+            rows[fill[p]] = r
+            fill[p] += 1
+    return ptr, rows
+
+
+@jit(inline="always", fastmath=FAST)
+def _load(vectors, norms, r, buf, cosine):
+    """Row r into buf, non-finite values as 0 and unit length for cosine (zero rows stay 0);
+    returns the squared length of what was loaded."""
+    d = buf.shape[0]
+    s = norms[r]
+    if np.isfinite(s):
+        for j in range(d):
+            buf[j] = vectors[r, j]
+    else:
+        acc = np.float32(0.0)
+        for j in range(d):
+            v = vectors[r, j]
+            if not np.isfinite(v):
+                v = np.float32(0.0)
+            buf[j] = v
+            acc += v * v
+        s = np.sqrt(acc)
+    if not cosine:
+        return s * s
+    inv = np.float32(1.0) / s if s > 0 and np.isfinite(s) else np.float32(0.0)
+    for j in range(d):
+        buf[j] *= inv
+    return np.float32(1.0) if inv > 0 else np.float32(0.0)
+
+
+@jit(inline="always", fastmath=FAST)
+def _distance(q, c, cosine):
+    """umap's distance between two loaded rows, summed directly (no cancellation)."""
+    d = q.shape[0]
+    s = np.float32(0.0)
+    if cosine:
+        for j in range(d):
+            s += q[j] * c[j]
+        return min(np.float32(2.0), max(np.float32(0.0), np.float32(1.0) - s))
+    for j in range(d):
+        t = q[j] - c[j]
+        s += t * t
+    return np.sqrt(s)
+
+
+@jit(inline="always", fastmath=FAST)
+def _dots(q, g, c, out):
+    """out[a] = q[a] . c for the g first rows of q, four rows per pass over c (one load of c
+    serves four products: the join is bound by loads, not by multiplies)."""
+    d = c.shape[0]
+    a = 0
+    while a + 4 <= g:
+        s0 = np.float32(0.0)
+        s1 = np.float32(0.0)
+        s2 = np.float32(0.0)
+        s3 = np.float32(0.0)
+        for j in range(d):
+            cj = c[j]
+            s0 += q[a, j] * cj
+            s1 += q[a + 1, j] * cj
+            s2 += q[a + 2, j] * cj
+            s3 += q[a + 3, j] * cj
+        out[a] = s0
+        out[a + 1] = s1
+        out[a + 2] = s2
+        out[a + 3] = s3
+        a += 4
+    while a < g:
+        s = np.float32(0.0)
+        for j in range(d):
+            s += q[a, j] * c[j]
+        out[a] = s
+        a += 1
+
+
+@jit(inline="always")
+def _insert(vals, ids, dist, row):
+    """Put (dist, row) into a descending top list (vals[0] is the current worst)."""
+    k = vals.shape[0]
+    p = 0
+    while p + 1 < k and vals[p + 1] > dist:
+        vals[p] = vals[p + 1]
+        ids[p] = ids[p + 1]
+        p += 1
+    vals[p] = dist
+    ids[p] = row
+
+
+@jit(inline="always")
+def _write(r, vals, ids, out_ind, out_dist):
+    """Row r's list: itself first at 0, then the others nearest first (-1, inf: missing)."""
+    kk = vals.shape[0]
+    out_ind[r, 0] = r
+    out_dist[r, 0] = 0.0
+    for i in range(kk):
+        out_ind[r, 1 + i] = ids[kk - 1 - i]
+        out_dist[r, 1 + i] = vals[kk - 1 - i]
+
+
+def lanes() -> int:
+    """Independent lanes of `join_units` (each with its own `seen` row): a few per thread, so
+    units of uneven cost still balance."""
+    return 4 * numba.get_num_threads()
+
+
+@jit(parallel=True, fastmath=FAST)
+def join_units(vectors, norms, cosine, pivot_of, probe, list_ptr, list_rows, order, unit_ptr,
+               u0, u1, seen, out_ind, out_dist):
+    """For units u0..u1 (rows order[unit_ptr[u]:unit_ptr[u+1]], one first pivot each): every
+    row's k-1 nearest among the union of the lists of the unit's rows' `probe` first pivots.
+
+    `seen` int32 (lanes, n + m), zero before the first call: lane l marks the rows (then the
+    pivots, at n + p) it has taken for unit u with u + 1, which removes duplicates without
+    sorting. The units are split into `lanes` runs, one lane each.
+    """
+    n, d = vectors.shape
+    kk = out_ind.shape[1] - 1
+    probe = min(probe, pivot_of.shape[1])
+    nlanes = seen.shape[0]
+    for lane in prange(nlanes):
+        a0 = u0 + (u1 - u0) * lane // nlanes
+        a1 = u0 + (u1 - u0) * (lane + 1) // nlanes
+        mark = seen[lane]
+        gmax = 1
+        for u in range(a0, a1):
+            gmax = max(gmax, unit_ptr[u + 1] - unit_ptr[u])
+        q = np.empty((gmax, d), np.float32)
+        vals = np.empty((gmax, kk), np.float32)
+        ids = np.empty((gmax, kk), np.int32)
+        pv = np.empty(gmax * probe, np.int32)
+        qn = np.empty(gmax, np.float32)
+        dots = np.empty(gmax, np.float32)
+        c = np.empty(d, np.float32)
+        cand = np.empty(1024, np.int32)
+        for u in range(a0, a1):
+            stamp = u + 1
+            lo = unit_ptr[u]
+            g = unit_ptr[u + 1] - lo
+            npv = 0
+            total = 0
+            for a in range(g):
+                for j in range(probe):
+                    p = pivot_of[order[lo + a], j]
+                    if mark[n + p] != stamp:
+                        mark[n + p] = stamp
+                        pv[npv] = p
+                        npv += 1
+                        total += list_ptr[p + 1] - list_ptr[p]
+            if total > cand.size:
+                cand = np.empty(max(total, 2 * cand.size), np.int32)
+            nc = 0
+            for i in range(npv):
+                p = pv[i]
+                for e in range(list_ptr[p], list_ptr[p + 1]):
+                    row = list_rows[e]
+                    if mark[row] != stamp:
+                        mark[row] = stamp
+                        cand[nc] = row
+                        nc += 1
+            for a in range(g):
+                qn[a] = _load(vectors, norms, order[lo + a], q[a], cosine)
+                vals[a, :] = np.inf
+                ids[a, :] = -1
+            for i in range(nc):
+                row = cand[i]
+                cn = _load(vectors, norms, row, c, cosine)
+                _dots(q, g, c, dots)
+                for a in range(g):
+                    if order[lo + a] == row:
+                        continue
+                    if cosine:
+                        dist = min(np.float32(2.0), max(np.float32(0.0), np.float32(1.0) - dots[a]))
+                    else:  # |q|^2 + |c|^2 - 2 q.c screens; a list entry gets |q - c| summed
+                        sq = qn[a] + cn - np.float32(2.0) * dots[a]
+                        worst = vals[a, 0]
+                        if sq - np.float32(1e-5) * (qn[a] + cn) >= worst * worst:
+                            continue
+                        dist = _distance(q[a], c, cosine)
+                    if dist < vals[a, 0]:
+                        _insert(vals[a], ids[a], dist, row)
+            for a in range(g):
+                _write(order[lo + a], vals[a], ids[a], out_ind, out_dist)
+
+
+@jit(parallel=True, fastmath=FAST)
+def descent_rows(vectors, norms, cosine, ind, dist, fan, order, r0, r1, out_ind, out_dist):
+    """Rows order[r0:r1] of one NN-descent round: each row's list merged with its `fan`
+    nearest neighbours' `fan` nearest (read from ind/dist, written to out_ind/out_dist).
+    In the join's order (by first pivot), rows next to each other share most of their
+    neighbours' neighbours, which then come from the cache."""
+    d = vectors.shape[1]
+    kk = ind.shape[1] - 1
+    f = min(fan, kk)
+    for at in prange(r0, r1):
+        r = order[at]
+        cand = np.empty(f * f, np.int32)
+        nc = 0
+        for a in range(1, 1 + f):
+            s = ind[r, a]
+            if s < 0:
+                continue
+            for b in range(1, 1 + f):
+                t = ind[s, b]
+                if t >= 0 and t != r:
+                    cand[nc] = t
+                    nc += 1
+        cand = np.unique(cand[:nc])
+        vals = np.empty(kk, np.float32)
+        ids = np.empty(kk, np.int32)
+        for i in range(kk):
+            vals[i] = dist[r, kk - i]
+            ids[i] = ind[r, kk - i]
+        q = np.empty(d, np.float32)
+        c = np.empty(d, np.float32)
+        _load(vectors, norms, r, q, cosine)
+        for t in cand:
+            known = False
+            for i in range(kk):
+                if ids[i] == t:
+                    known = True
+                    break
+            if known:
+                continue
+            _load(vectors, norms, t, c, cosine)
+            dd = _distance(q, c, cosine)
+            if dd < vals[0]:
+                _insert(vals, ids, dd, t)
+        _write(r, vals, ids, out_ind, out_dist)
+
+
+KERNELS = {"lists_csr": lists_csr, "join_units": join_units, "descent_rows": descent_rows}
+
+
+def warm() -> None:
+    """Compile (or load) every signature the join uses: writable and read-only float32 rows
+    (a library set is a read-only memory map), cosine and euclidean alike."""
+    pivot_of = np.array([[0, 1], [1, 0], [0, 1]], dtype=np.int32)
+    ptr, rows = lists_csr(pivot_of, 2, 2)
+    order = np.arange(3, dtype=np.int32)
+    unit_ptr = np.array([0, 3], dtype=np.int64)
+    norms = np.ones(3, dtype=np.float32)
+    ind = np.empty((3, 2), dtype=np.int32)
+    dist = np.empty((3, 2), dtype=np.float32)
+    seen = np.zeros((1, 5), dtype=np.int32)
+    for writeable in (True, False):
+        x = np.eye(3, dtype=np.float32)
+        x.flags.writeable = writeable
+        for cosine in (True, False):
+            seen[:] = 0
+            join_units(x, norms, cosine, pivot_of, 2, ptr, rows, order, unit_ptr, 0, 1, seen,
+                       ind, dist)
+            descent_rows(x, norms, cosine, ind, dist, 1, order, 0, 3, ind.copy(), dist.copy())
+
+
+__all__ = ["KERNELS", "descent_rows", "join_units", "lanes", "lists_csr", "warm"]
