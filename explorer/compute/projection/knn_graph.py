@@ -210,13 +210,14 @@ def pivot_count(n: int) -> int:
 
 def all_knn(vectors: np.ndarray, metric: str, k: int, state: TaskState, *,
             context: PivotContext | None = None, seed: int = 0, norms: np.ndarray | None = None,
-            rounds: int = 1, exact_max: int = EXACT_KNN_MAX) -> tuple[KnnGraph, PivotContext]:
+            rounds: int = 1, exact_max: int = EXACT_KNN_MAX,
+            pivots: int | None = None) -> tuple[KnnGraph, PivotContext]:
     """The kNN graph of every row (k with itself), and the pivots it was joined from.
 
     Up to `exact_max` rows without a `context`: exact (faiss flat), every row its own pivot.
-    Above: a seeded sample of `pivot_count(n)` pivots, their kNN and every other row's
-    nearest pivots (found as UMAP places rows), then `pivot_join` with `rounds`. A `context`
-    (UMAP's fitted sample and its placement) skips all but the join.
+    Above: a seeded sample of `pivots` (default `pivot_count(n)`) pivots, their kNN and
+    every other row's nearest pivots (found as UMAP places rows), then `pivot_join` with
+    `rounds`. A `context` (UMAP's fitted sample and its placement) skips all but the join.
     """
     metric = layout_metric(metric)
     n = vectors.shape[0]
@@ -239,7 +240,7 @@ def all_knn(vectors: np.ndarray, metric: str, k: int, state: TaskState, *,
         return graph, PivotContext(np.arange(n, dtype=np.int64), index, (ind, dist), None)
     if context is None:
         t = time.perf_counter()
-        m = pivot_count(n)
+        m = min(n, pivots) if pivots else pivot_count(n)
         rows = sample_rows(n, m, seed)
         x = read_fit_rows(vectors, rows, cos, state.sub(0.0, 0.03), "kNN graph")
         state.status(f"kNN graph: the nearest neighbours of {m:,} pivot rows")
