@@ -3,6 +3,7 @@ self first, cleaning of bad rows, cancellation, empty and tiny inputs."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
@@ -134,6 +135,20 @@ def test_same_graph_every_run_and_from_a_read_only_memory_map(data, tmp_path):
     again = join(mapped, dist["cosine"], "cosine", rounds=1)
     np.testing.assert_array_equal(first.ind, again.ind)
     np.testing.assert_array_equal(first.dist, again.dist)
+
+
+def test_one_thread_gives_the_graph_of_all_threads(data):
+    """Each row's list is written by one lane only: no race, no order effect."""
+    x, dist = data
+    every = join(x, dist["euclidean"], "euclidean", rounds=1)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        one = join(x, dist["euclidean"], "euclidean", rounds=1)
+    finally:
+        numba.set_num_threads(previous)
+    np.testing.assert_array_equal(every.ind, one.ind)
+    np.testing.assert_array_equal(every.dist, one.dist)
 
 
 def test_cancel_stops_the_join_between_chunks(data, monkeypatch):
