@@ -7,6 +7,7 @@ import numba
 import numpy as np
 import pytest
 
+from explorer.compute import numba as numba_setup
 from explorer.compute.numba import graph_kernels
 from explorer.compute.projection import knn_graph
 from explorer.compute.projection.knn_graph import all_knn, pivot_join, sampled_recall
@@ -222,7 +223,9 @@ def test_sampled_recall_matches_brute_force_and_sees_a_damaged_graph(data):
     assert sampled_recall(x, g, rows=len(x)) < full - 0.3
 
 
-def test_warm_compiles_every_signature_the_join_uses():
+def test_warm_compiles_every_kernel_into_the_on_disk_cache():
     graph_kernels.warm()
     for kernel in graph_kernels.KERNELS.values():
         assert kernel.signatures
+    index_files = numba_setup.configure().rglob("graph_kernels.*.nbi")
+    assert set(graph_kernels.KERNELS) <= {p.name.split(".")[1].split("-")[0] for p in index_files}
