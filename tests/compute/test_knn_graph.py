@@ -178,6 +178,17 @@ def test_no_rows_and_fewer_rows_than_k():
         assert sampled_recall(x, g) == 1.0
 
 
+def test_a_small_k_still_probes_every_list(data):
+    """The pivots' own lists are k wide; with k below PROBE the join pads, never fails."""
+    x, dist = data
+    g, ctx = all_knn(x, "cosine", 4, TaskState(), exact_max=1000)
+    assert ctx.knn[0].shape[1] == 4 and g.ind.shape == (len(x), 4)
+    d = dist["cosine"].copy()
+    np.fill_diagonal(d, np.inf)
+    kth = np.sort(d, axis=1)[:, 2]
+    assert (d[np.arange(len(x))[:, None], g.ind[:, 1:]] <= kth[:, None] + 1e-9).mean() > 0.95
+
+
 def test_k_of_one_is_each_row_alone(data):
     x, dist = data
     pivots = sample_rows(len(x), 400, 0)
