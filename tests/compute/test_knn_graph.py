@@ -204,6 +204,9 @@ def test_bad_arguments_say_what_is_wrong(data):
     with pytest.raises(ValueError, match="outside"):
         pivot_join(x, None, "cosine", np.arange(10), np.full((len(x), 4), 10, np.int32), K,
                    TaskState())
+    with pytest.raises(ValueError, match="norms"):
+        pivot_join(x, np.ones(3, np.float32), "cosine", np.arange(10),
+                   np.zeros((len(x), 4), np.int32), K, TaskState())
     with pytest.raises(ValueError, match="metric"):
         pivot_join(x, None, "hamming", np.arange(10), np.zeros((len(x), 4), np.int32), K,
                    TaskState())

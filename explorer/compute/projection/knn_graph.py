@@ -163,6 +163,8 @@ def pivot_join(vectors: np.ndarray, norms: np.ndarray | None, metric: str,
         norms = row_norms(vectors, state.sub(0.0, 0.05))
         timings["norms"] = time.perf_counter() - t
     norms = np.ascontiguousarray(norms, dtype=np.float32)
+    if norms.shape != (n,):  # the kernels index it by row, unchecked
+        raise ValueError(f"norms must hold one value per row ({n}), got {norms.shape}")
     cos = metric == "cosine"
     probe = max(1, min(probe, pivot_of.shape[1]))
     join_end = 1.0 if rounds <= 0 else 0.6
