@@ -25,18 +25,6 @@ GREEN = (0, 255, 0, 255)
 PAL = np.array([RED, BLUE, GREEN], dtype=np.uint8)
 
 
-@pytest.fixture(params=["numba", "numpy"])
-def path(request, monkeypatch):
-    """Run a test on both implementations."""
-    if request.param == "numba":
-        pytest.importorskip("numba")
-        if not spatial.USE_NUMBA:
-            pytest.skip("numba disabled by EXPLORER_NUMBA")
-    else:
-        monkeypatch.setattr(spatial, "USE_NUMBA", False)
-    return request.param
-
-
 def clustered(n, k=6, seed=0):
     rng = np.random.default_rng(seed)
     centres = rng.uniform(-20, 20, (k, 2))

@@ -14,18 +14,6 @@ PAL = np.array([RED, BLUE], dtype=np.uint8)
 RECT = (0.0, 20.0, 0.0, 20.0)  # 20 x 20 pixels, one per unit
 
 
-@pytest.fixture(params=["numba", "numpy"])
-def path(request, monkeypatch):
-    """Run a test on both implementations."""
-    if request.param == "numba":
-        pytest.importorskip("numba")
-        if not spatial.USE_NUMBA:
-            pytest.skip("numba disabled by EXPLORER_NUMBA")
-    else:
-        monkeypatch.setattr(spatial, "USE_NUMBA", False)
-    return request.param
-
-
 def pixel(img, x, y):
     """The pixel a point at (x, y) falls in (row 0 is the top)."""
     return img[img.shape[0] - 1 - int(y), int(x)]

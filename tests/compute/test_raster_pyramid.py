@@ -33,18 +33,6 @@ HELD_ALPHA = np.rint(np.arange(256) * 0.55).astype(np.uint8)  # and its held-bac
 PALETTE_2 = np.array([GREY, (10, 20, 30, 255)], np.uint8)
 
 
-@pytest.fixture(params=["numba", "numpy"])
-def path(request, monkeypatch):
-    """Run a test on both implementations."""
-    if request.param == "numba":
-        pytest.importorskip("numba")
-        if not spatial.USE_NUMBA:
-            pytest.skip("numba disabled by EXPLORER_NUMBA")
-    else:
-        monkeypatch.setattr(spatial, "USE_NUMBA", False)
-    return request.param
-
-
 class Map:
     """Clustered float64 points in 6 categories, the last one grey ("(other)"), and a
     filter holding back every third row: the three layers the map draws."""
