@@ -53,10 +53,11 @@ def item_menu(state: AppState, row: int, parent: QWidget | None = None) -> QMenu
     if not only_this:
         add("Select only this item", lambda: state.select([row], source=parent))
     menu.addSeparator()
-    add("Copy id" + ("s" if many else ""), lambda: copy_ids(state, rows),
+    first = f" (the first {MAX_COPIED:,})" if len(rows) > MAX_COPIED else ""
+    add("Copy id" + ("s" if many else "") + first, lambda: copy_ids(state, rows),
         "One per line" if many else "")
-    text_tip = "" if es.text_column else "This set has no text column"
-    add("Copy text" + ("s" if many else ""), lambda: copy_texts(state, rows), text_tip,
+    text_tip = "" if es.text_column else "This set has no text column: its labels are copied"
+    add("Copy text" + ("s" if many else "") + first, lambda: copy_texts(state, rows), text_tip,
         enabled=bool(es.text_column or es.label_column))
     source = source_file(es, row)
     add("Open source file", lambda: open_source(source.path), source.problem or str(source.path),

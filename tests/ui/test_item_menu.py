@@ -85,3 +85,13 @@ def test_open_source_file_only_for_an_existing_document(state):
 def test_no_menu_without_a_set_or_outside_it(qapp, state):
     assert item_menu(state, 4) is None and item_menu(state, -1) is None
     assert item_menu(AppState(), 0) is None
+
+
+def test_copying_more_than_the_clipboard_takes_says_how_many(state, monkeypatch):
+    from explorer.ui import item_menu as menus
+
+    monkeypatch.setattr(menus, "MAX_COPIED", 1)
+    state.select([0, 1, 2])
+    entries = actions(item_menu(state, 1))
+    entries["Copy ids (the first 1)"].trigger()
+    assert QGuiApplication.clipboard().text() == "a"
