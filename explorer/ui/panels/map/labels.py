@@ -86,6 +86,10 @@ def cluster_colouring(result: cl.ClusterMap, level: int, name: str) -> tuple[Col
         counts.append(outside)
     note = f"{len(clusters):,} clusters" + (
         f"; {outside / max(len(codes), 1):.0%} of the items are in no cluster (grey)" if outside else "")
+    drawn = result.info.get("sampled")
+    if drawn:
+        note += (f"; found on a draw of {drawn:,} items, each other item in its nearest drawn "
+                 f"item's cluster")
     return Colouring(name, "categorical", codes=codes, labels=labels, counts=counts), note
 
 

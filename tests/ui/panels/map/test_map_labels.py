@@ -374,3 +374,16 @@ def test_labels_of_clusters_the_selection_or_filter_shows_little_of_are_faint(qt
     qtbot.waitUntil(lambda: labels.layer.faded.all(), timeout=5000)
     state.select([])
     qtbot.waitUntil(lambda: not labels.layer.faded.any(), timeout=5000)
+
+
+def test_colour_by_cluster_says_when_a_big_map_was_clustered_on_a_draw():
+    from explorer.compute import clusters as cl
+    from explorer.core.embedding_set import EmbeddingSet
+    from explorer.ui.panels.map.labels import cluster_colouring
+
+    xy, texts, _side = blobs()
+    es = EmbeddingSet(xy, pa.table({"text": texts}), "blobs", text_column="text")
+    whole = cl.cluster_map(es, xy)
+    drawn = cl.cluster_map(es, xy, sample=1200)
+    assert "draw" not in cluster_colouring(whole, 0, "Clusters")[1]
+    assert "found on a draw of 1,200 items" in cluster_colouring(drawn, 0, "Clusters")[1]
