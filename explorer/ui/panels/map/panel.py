@@ -23,8 +23,7 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QSplitter, QVBoxLayout, QWidget
 
 from explorer.compute.spatial import GridIndex
@@ -32,11 +31,11 @@ from explorer.core.colouring import Colouring, colouring_for
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import METADATA
 from explorer.core.metadata import MetadataQuery
-from explorer.ui.item_menu import group_menu, item_menu
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.map import exports
 from explorer.ui.panels.map.canvas import MapCanvas
 from explorer.ui.panels.map.controls import Legend, MapToolbar
+from explorer.ui.panels.map.gestures import MapGestures
 from explorer.ui.panels.map.labels import COLOUR_PREFIX, MapLabels, legend_names
 from explorer.ui.panels.map.layout_settings import TUNED
 from explorer.ui.panels.map.model import (FIDELITY, FIDELITY_KEY, FREE_TEXT_TOP, NO_COLOUR,
@@ -45,8 +44,7 @@ from explorer.ui.panels.map.model import (FIDELITY, FIDELITY_KEY, FREE_TEXT_TOP,
                                           method_title, preferred_colour, read_saved_map,
                                           remember_viewed, too_many_note)
 from explorer.ui.panels.map.render import MARGIN, Layers, palette_for, render_layers
-from explorer.ui.selection_gestures import click_mode, shape_mode
-from explorer.ui.state import ConceptPlane, NeighbourMarks, SelectMode
+from explorer.ui.state import ConceptPlane, NeighbourMarks
 from explorer.ui.widgets.error_line import error_text
 
 HOVER_PX = 8
@@ -99,7 +97,6 @@ class MapView(Panel):
         self.progress.valueChanged.connect(lambda _v: self._projection_status())
         self._phase = ""  # the running projection's phase, as its job says it
         self._follow = True  # partial layouts are fitted until the user moves the view
-        self._last_click: tuple[np.ndarray, np.ndarray] | None = None  # selection before, after
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(bar)
@@ -127,16 +124,12 @@ class MapView(Panel):
         bar.labels.columnChosen.connect(self.labels.set_column)
         self.labels.changed.connect(self._clusters_changed)
         bar.exportRequested.connect(self._export_requested)
-        bar.selectAllRequested.connect(self.select_all_shown)
+        self.gestures = MapGestures(self)
+        bar.selectAllRequested.connect(self.gestures.select_all_shown)
         bar.clearRequested.connect(lambda: self.state.select([], source=self))
-        self.plot.installEventFilter(self)  # Ctrl+A and Escape while the map has the focus
         self.legend_box.toggled.connect(self._legend_toggled)
         self.viewbox.sigRangeChanged.connect(self._range_changed)
         self.viewbox.sigResized.connect(lambda *_: self._render_timer.start())
-        self.viewbox.shapeFinished.connect(self._shape_finished)
-        self.viewbox.clicked.connect(self._clicked)
-        self.viewbox.contextRequested.connect(self._context_requested)
-        self.viewbox.doubleClicked.connect(self._double_clicked)
         self.plot.themeChanged.connect(self._render_timer.start)
         self.plot.themeChanged.connect(self.labels.theme_changed)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
@@ -592,94 +585,6 @@ class MapView(Panel):
         return hover_html(self.es, row, self.fidelity,
                           {name: d.values for name, d in self.state.derived.items()},
                           marks.rows if marks is not None else None)
-
-    def _clicked(self, x: float, y: float, modifiers) -> None:
-        """A click on a point selects it as `click_mode` says (a Ctrl-click toggles it); a
-        plain click on empty space clears the selection, one with a key held does nothing."""
-        if self.index is None:
-            return
-        row = self.row_at(x, y)
-        mode = click_mode(modifiers)
-        before = self.state.selection
-        if row < 0:
-            if mode is SelectMode.REPLACE:
-                self.state.select([], source=self)
-        else:
-            self.state.select([row], mode, source=self)
-            if row in self.state.selection:  # a Ctrl-click that took it out leaves the current
-                self.state.set_current(row, source=self)
-        self._last_click = before, self.state.selection
-
-    def _double_clicked(self) -> None:
-        """Show every point, outliers too, with the selection as it was: the double-click's
-        first click (a plain one on empty space clears) is taken back."""
-        if self._last_click is not None:
-            before, after = self._last_click
-            if self.state.selection is after:  # nothing else changed it since
-                self.state.select(before, source=self)
-        self._last_click = None
-        self.fit()
-
-    def _context_requested(self, x: float, y: float, screen_pos) -> None:
-        """A right-click never selects: on a point it opens the item's menu (on the
-        selection when the point is in it), on a cluster's label the cluster's, on empty
-        space the map's own."""
-        label = self.labels.at(self.viewbox.mapViewToScene(QPointF(x, y)))
-        if label >= 0:
-            menu = group_menu(self.state, self.labels.rows(label), self.labels.label(label), self)
-        else:
-            row = self.row_at(x, y)
-            menu = item_menu(self.state, row, self) if row >= 0 else None
-        if menu is None:
-            menu = self.toolbar.map_menu(self, len(self.state.selection) > 0)
-        menu.popup(screen_pos)
-
-    def eventFilter(self, watched, event) -> bool:
-        """With the map focused, Ctrl+A selects what it shows and Escape drops a shape being
-        drawn, else clears the selection. Escape is the window's Cancel Job too: the map
-        claims it (ShortcutOverride) only when it has a shape or a selection to drop."""
-        if watched is self.plot and event.type() in (QEvent.Type.ShortcutOverride,
-                                                     QEvent.Type.KeyPress):
-            select_all = event.matches(QKeySequence.StandardKey.SelectAll)
-            escape = event.key() == Qt.Key.Key_Escape and \
-                event.modifiers() == Qt.KeyboardModifier.NoModifier and \
-                (self.viewbox.drawing() or len(self.state.selection) > 0)
-            if select_all or escape:
-                event.accept()
-                if event.type() == QEvent.Type.KeyPress:
-                    if select_all:
-                        self.select_all_shown()
-                    elif self.viewbox.drawing():
-                        self.viewbox.cancel_shape()
-                    else:
-                        self.state.select([], source=self)
-                return True
-        return super().eventFilter(watched, event)
-
-    def shown_rows(self) -> np.ndarray:
-        """The rows drawn in colour: those the filter lets through, in a category the legend
-        shows (the others are greyed or hidden)."""
-        es = self.es
-        if es is None:
-            return np.zeros(0, dtype=np.int64)
-        rows = self.state.filter.rows
-        return self.visible_rows(np.arange(es.count, dtype=np.int64) if rows is None else rows)
-
-    def select_all_shown(self) -> None:
-        """Select every row the map shows in colour (Ctrl+A): the greyed rows stay out."""
-        self.state.select(self.shown_rows(), source=self)
-
-    def _shape_finished(self, tool: str, xs: np.ndarray, ys: np.ndarray, modifiers) -> None:
-        """A box or lasso acts on the points drawn inside it, as `shape_mode` says."""
-        index = self.index
-        if index is None:
-            return
-        if tool == "box":
-            rows = index.in_box(float(xs.min()), float(ys.min()), float(xs.max()),
-                                float(ys.max()))
-        else:
-            rows = index.in_polygon(xs, ys)
-        self.state.select(self.visible_rows(rows), shape_mode(modifiers), source=self)
 
     def _run_search(self) -> None:
         text = self.search.text().strip()

@@ -29,7 +29,9 @@ from explorer.compute.neighbours_query import QuerySpec
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.neighbours.compare_tab import CompareTab
+from explorer.ui.panels.neighbours.history import QueryHistory
 from explorer.ui.panels.neighbours.hubness_tab import HubnessTab
+from explorer.ui.panels.neighbours.index_text import describe_index
 from explorer.ui.panels.neighbours.list_gestures import LIST_HELP, ListGestures
 from explorer.ui.state import NeighbourMarks
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, headline, metric_combo, shrinkable, wrapping
@@ -40,35 +42,11 @@ from explorer.ui.widgets.ranked_table import (SCORE_HEADERS, Column, RowsTable, 
 
 if TYPE_CHECKING:
     from explorer.compute.hubness import Hubness
-    from explorer.compute.neighbours import IndexInfo, MetricComparison, SearchResult
+    from explorer.compute.neighbours import MetricComparison, SearchResult
 
 CURRENT, CENTROID, ARITHMETIC, TEXT = "Current item", "Selection centroid", "Arithmetic", "Text"
 SOURCES = {"current": CURRENT, "centroid": CENTROID, "arithmetic": ARITHMETIC, "text": TEXT}
 TABS = ("neighbours", "compare", "hubness")
-HISTORY = 200  # queries kept for back / forward
-KIND_NAMES = {"flat": "exact scan", "compact": "int8 scan + float32 re-rank",
-              "hnsw": "HNSW", "ivf": "IVF"}
-
-
-def describe_index(info: IndexInfo | None) -> str:
-    """E.g. "HNSW · recall@10 0.987 (200 sampled queries) · 3.1 MB · built in 2.1 s"."""
-    if info is None:
-        return ""
-    parts = [KIND_NAMES.get(info.kind, info.kind)]
-    if info.kind == "flat":
-        parts[0] += f" of {info.count:,} × {info.dim}"
-    elif info.exact:
-        parts.append("exact results")
-    elif info.recall_at_10 is not None:
-        parts.append(f"recall@10 {info.recall_at_10:.3f} ({info.recall_queries:,} sampled queries)")
-    if info.kind != "flat" and info.bytes >= 2**20 // 10:
-        parts.append(f"{info.bytes / 2**20:.1f} MB")
-    if info.kind != "flat":
-        if info.reused:
-            parts.append("from the library")
-        elif info.build_seconds >= 0.05:
-            parts.append(f"built in {info.build_seconds:.1f} s")
-    return " · ".join(parts)
 
 
 class NeighboursView(Panel):
@@ -89,8 +67,7 @@ class NeighboursView(Panel):
         self.es: EmbeddingSet | None = None
         self.text_col: str | None = None
         self.spec: QuerySpec | None = None
-        self.history: list[QuerySpec] = []
-        self.history_pos = -1
+        self.history = QueryHistory()
         self.result: SearchResult | None = None  # shown in the list
         self._index_wanted: tuple | None = None  # (set, metric, kind) of the index being opened
         self._search_dirty = False
@@ -366,7 +343,7 @@ class NeighboursView(Panel):
         self.hubness_tab.set_embedding_set(es)
         self.es = es
         self.spec = None
-        self.history, self.history_pos = [], -1
+        self.history = QueryHistory()
         self.result = None
         self._search_dirty = False
         self._select_for = None
@@ -484,12 +461,8 @@ class NeighboursView(Panel):
     def _set_spec(self, spec: QuerySpec, push: bool = True) -> None:
         """Make `spec` the query: remember it in the history and search when visible."""
         self.spec = spec
-        if push and not spec.same(self.history[self.history_pos] if self.history_pos >= 0 else None):
-            del self.history[self.history_pos + 1:]
-            self.history.append(spec)
-            if len(self.history) > HISTORY:
-                del self.history[0]
-            self.history_pos = len(self.history) - 1
+        if push:
+            self.history.push(spec)
         self._update_history_buttons()
         self.query_label.setText(headline(spec.describe(self.es)))
         self._search_dirty = True
@@ -520,20 +493,19 @@ class NeighboursView(Panel):
 
     # --- history -------------------------------------------------------------------------------
     def _update_history_buttons(self) -> None:
-        self.back_action.setEnabled(self.history_pos > 0)
-        self.forward_action.setEnabled(0 <= self.history_pos < len(self.history) - 1)
+        self.back_action.setEnabled(self.history.can_go(-1))
+        self.forward_action.setEnabled(self.history.can_go(1))
 
     def back(self) -> None:
-        if self.history_pos > 0:
-            self._go(self.history_pos - 1)
+        self._go(-1)
 
     def forward(self) -> None:
-        if self.history_pos < len(self.history) - 1:
-            self._go(self.history_pos + 1)
+        self._go(1)
 
-    def _go(self, pos: int) -> None:
-        self.history_pos = pos
-        spec = self.history[pos]
+    def _go(self, step: int) -> None:
+        if not self.history.can_go(step):
+            return
+        spec = self.history.go(step)
         if spec.kind == "row":
             self._set_source(CURRENT)
             self.state.set_current(spec.row, source=self)

@@ -72,17 +72,17 @@ def test_lasso_selects_exactly_the_points_inside_and_table_follows(qtbot, window
     angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
     radius = 1.0 + 0.4 * np.sin(5 * angles)  # a concave star
     xs, ys = radius * np.cos(angles), radius * np.sin(angles)
-    window.map_view._shape_finished("lasso", xs, ys, Qt.KeyboardModifier.NoModifier)
+    window.map_view.gestures.shape_finished("lasso", xs, ys, Qt.KeyboardModifier.NoModifier)
     expected = [i for i, (x, y) in enumerate(xy) if inside_polygon(x, y, xs, ys)]
     np.testing.assert_array_equal(window.state.selection, expected)
     table_rows = sorted({i.row() for i in window.table_view.table.selectionModel().selectedRows()})
     assert table_rows == expected
     # Shift adds a box, Ctrl subtracts one
-    window.map_view._shape_finished("box", np.array([2.0, 3.0]), np.array([2.0, 3.0]),
+    window.map_view.gestures.shape_finished("box", np.array([2.0, 3.0]), np.array([2.0, 3.0]),
                                     Qt.KeyboardModifier.ShiftModifier)
     in_box = [i for i, (x, y) in enumerate(xy) if 2 <= x <= 3 and 2 <= y <= 3]
     np.testing.assert_array_equal(window.state.selection, sorted(set(expected) | set(in_box)))
-    window.map_view._shape_finished("box", np.array([-5.0, 5.0]), np.array([0.0, 5.0]),
+    window.map_view.gestures.shape_finished("box", np.array([-5.0, 5.0]), np.array([0.0, 5.0]),
                                     Qt.KeyboardModifier.ControlModifier)
     assert all(xy[r, 1] < 0 for r in window.state.selection)
 
@@ -92,7 +92,7 @@ def test_click_picks_nearest_point_and_table_selection_draws_on_map(qtbot, windo
     open_map(qtbot, window, path)
     view = window.map_view
     target = 123
-    view._clicked(float(xy[target, 0]) + 1e-4, float(xy[target, 1]), Qt.KeyboardModifier.NoModifier)
+    view.gestures.clicked(float(xy[target, 0]) + 1e-4, float(xy[target, 1]), Qt.KeyboardModifier.NoModifier)
     np.testing.assert_array_equal(window.state.selection, [target])
     assert window.state.current == target
     assert "p123" in window.item_view.browser.toPlainText()

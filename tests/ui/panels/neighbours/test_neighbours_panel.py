@@ -80,7 +80,7 @@ def click_point(qtbot, window, row):
     view, nview = window.map_view, window.neighbours_view
     x, y = (float(c) for c in view.coords[row])
     with qtbot.waitSignal(nview.searchFinished, timeout=WAIT):
-        view._clicked(x, y, Qt.KeyboardModifier.NoModifier)
+        view.gestures.clicked(x, y, Qt.KeyboardModifier.NoModifier)
     assert window.state.current == row
 
 
@@ -390,7 +390,7 @@ def test_queries_while_an_index_builds_do_not_restart_it(qtbot, window, vectors,
     nview.exact.setCurrentIndex(nview.exact.findData(False))  # approximate: not open yet
     for row in (3, 8, 12):  # three clicks while the index builds
         x, y = (float(c) for c in mview.coords[row])
-        mview._clicked(x, y, Qt.KeyboardModifier.NoModifier)
+        mview.gestures.clicked(x, y, Qt.KeyboardModifier.NoModifier)
         nview.search()
     with qtbot.waitSignal(nview.searchFinished, timeout=WAIT):
         pass
