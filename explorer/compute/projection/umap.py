@@ -12,6 +12,7 @@ as fast on two cores, not bit-identical between runs; the cache keeps the first 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -20,27 +21,36 @@ import numpy as np
 from explorer.compute.numba.umap_kernels import run_epoch
 from explorer.compute.projection.graph import find_ab_params, fuzzy_graph
 from explorer.compute.projection.knn import EXACT_KNN_MAX, KnnIndex, self_first
+from explorer.compute.projection.knn_graph import KnnGraph, PivotContext, all_knn
 from explorer.compute.projection.params import PARTIAL_STEPS
 from explorer.compute.projection.pca import fit as fit_pca
 from explorer.compute.projection.pca import pca_init
 from explorer.compute.projection.placement import PLACE_K, place
 from explorer.compute.projection.rows import fit_size, read_fit_rows, sample_rows
+from explorer.compute.vectors import layout_metric
 from explorer.core.jobs import Cancelled, TaskState
 
 if TYPE_CHECKING:
     from explorer.compute.projection.params import ProjectionParams
 
 UMAP_SAMPLE_ABOVE = 200_000    # UMAP: above this many rows, fit on a sample ...
-UMAP_AUTO_SAMPLE = 100_000     # ... of this many rows and place the rest
+UMAP_AUTO_SAMPLE = 100_000     # ... of this many rows, place the rest, then refine all
+REFINE_EPOCHS = 30             # epochs on every row after placing (umap's transform: 30)
+REFINE_ALPHA = 0.25            # their starting learning rate (umap's transform: 1/4)
+REFINE_ROUNDS = 1              # neighbours-of-neighbours rounds of the joined graph
 PARALLEL_MIN = 10_000          # multi-threaded (non-deterministic) UMAP epochs from here
 
 
 def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
         n_epochs: int | None = None, parallel: bool | None = None,
+        graph_sink: Callable[[KnnGraph], None] | None = None,
         ) -> tuple[np.ndarray, dict]:
-    """UMAP of the rows (a sample above UMAP_SAMPLE_ABOVE, the rest placed).
+    """UMAP of the rows; above UMAP_SAMPLE_ABOVE a fitted sample, the rest placed, then
+    (unless `params.sample` asks for a plain fit-and-place) every row refined.
 
     `n_epochs` and `parallel` override the defaults (the warm-up and tests use them).
+    `graph_sink`, when given, receives the kNN graph of every row once, if the fit made
+    one (hubness reuses it): the fit's own graph, or the joined graph of a refined map.
     """
     n = vectors.shape[0]
     cos = params.metric == "cosine"
@@ -50,12 +60,15 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
         return fit_pca(vectors, replace(params, method="pca"), state)[0], {"fit_rows": int(m)}
     rows = sample_rows(n, m, params.seed)
     sampled = rows is not None
+    refine = sampled and params.sample is None
     k = min(params.n_neighbors, m - 1)
     timings: dict[str, float] = {}
-    # progress budget: read 5%, kNN 30%, placement search 20% if sampled, init 5%, epochs rest
-    p_read, p_knn = 0.05, 0.35
-    p_place = 0.55 if sampled else p_knn
-    p_init = p_place + 0.05
+    # progress budget: read, kNN, placement search if sampled, init, fit epochs; a refined
+    # map then joins the graph of every row and runs its refine epochs
+    p_read, p_knn = (0.02, 0.12) if refine else (0.05, 0.35)
+    p_place = (0.35 if refine else 0.55) if sampled else p_knn
+    p_init = p_place + (0.03 if refine else 0.05)
+    p_fit = 0.6 if refine else 0.99
 
     t = time.perf_counter()
     x = read_fit_rows(vectors, rows, cos, state.sub(0.0, p_read), "UMAP")
@@ -75,6 +88,11 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
         placement = place(vectors, rows, index, min(params.n_neighbors, PLACE_K), cos,
                           state.sub(p_knn, p_place))
         timings["place_search"] = time.perf_counter() - t
+    context = PivotContext(rows, index, (ind.astype(np.int32), dist), placement) if refine \
+        else None
+    if graph_sink is not None and not sampled:
+        graph_sink(KnnGraph(ind.astype(np.int32), dist, layout_metric(params.metric),
+                            "exact" if index.exact else "hnsw", int(k)))
     del index
 
     t = time.perf_counter()
@@ -99,16 +117,57 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     if parallel is None:
         parallel = m >= PARALLEL_MIN
     emb = optimize_layout(init, coo, params.min_dist, n_epochs, rng, parallel,
-                          state.sub(p_init, 0.99),
+                          state.sub(p_init, p_fit),
                           (lambda e: placement.full(e)) if placement is not None else None)
     timings["optimise"] = time.perf_counter() - t
-    coords = placement.full(emb) if placement is not None else emb
     info = {"fit_rows": int(m), "n_neighbors": int(k), "n_epochs": int(n_epochs),
             "init": init_name, "knn": "exact" if m <= EXACT_KNN_MAX else "hnsw",
             "parallel": bool(parallel), "edges": int(coo.nnz),
-            "placed": "knn-weighted-mean" if sampled else None,
-            "timings": {key: round(v, 3) for key, v in timings.items()}}
+            "placed": "knn-weighted-mean" if sampled else None, "refined_rows": 0}
+    if refine:
+        coords, more = _join_and_refine(vectors, params, context, placement.full(emb), k, rng,
+                                        state.sub(p_fit, 0.99), timings, graph_sink)
+        info.update(more)
+    else:
+        coords = placement.full(emb) if placement is not None else emb
+        info["refined_rows"] = int(m) if not sampled else 0
+    info["timings"] = {key: round(v, 3) for key, v in timings.items()}
     return coords, info
+
+
+def _join_and_refine(vectors: np.ndarray, params: ProjectionParams, context: PivotContext,
+                     init: np.ndarray, k: int, rng: np.random.RandomState, state: TaskState,
+                     timings: dict[str, float],
+                     graph_sink: Callable[[KnnGraph], None] | None) -> tuple[np.ndarray, dict]:
+    """Every row's kNN graph joined from the fit's pivots, its fuzzy set, and REFINE_EPOCHS
+    epochs on every row from the placed layout: placed rows get the local structure a
+    weighted mean of 8 fitted rows cannot give them, the fit keeps the global layout."""
+    n = vectors.shape[0]
+    t = time.perf_counter()
+    state.status(f"UMAP: joining the {k} nearest neighbours of all {n:,} rows")
+    knn, _ = all_knn(vectors, params.metric, k, state.sub(0.0, 0.45), context=context,
+                     rounds=REFINE_ROUNDS)
+    del context
+    timings["join"] = time.perf_counter() - t
+    if graph_sink is not None:
+        graph_sink(knn)
+
+    t = time.perf_counter()
+    state.status(f"UMAP: building the fuzzy graph of all {n:,} rows")
+    graph = fuzzy_graph(knn.ind, knn.dist, k, n_epochs=REFINE_EPOCHS).tocoo()
+    knn_info = {"method": knn.method, "k": int(knn.k), "recall": knn.recall}
+    del knn
+    state.progress(0.5)
+    timings["full_graph"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    state.status(f"UMAP: refining every row ({REFINE_EPOCHS} epochs)")
+    emb = optimize_layout(init, graph, params.min_dist, REFINE_EPOCHS, rng, True,
+                          state.sub(0.5, 1.0), alpha0=REFINE_ALPHA)
+    timings["refine"] = time.perf_counter() - t
+    return emb, {"placed": "knn-weighted-mean, refined", "refined_rows": int(n),
+                 "refine_epochs": int(REFINE_EPOCHS), "refine_edges": int(graph.nnz),
+                 "graph": knn_info}
 
 
 def _eigenmap(graph, dims: int, state: TaskState) -> np.ndarray | None:
@@ -210,7 +269,8 @@ def _noisy_scale(coords: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
 
 def optimize_layout(embedding: np.ndarray, graph, min_dist: float, n_epochs: int,
                     rng: np.random.RandomState, parallel: bool, state: TaskState,
-                    full=None, partial_steps: int = PARTIAL_STEPS) -> np.ndarray:
+                    full=None, partial_steps: int = PARTIAL_STEPS,
+                    alpha0: float = 1.0) -> np.ndarray:
     """umap's SGD over the graph's edges, one cached kernel call per epoch.
 
     Between epochs: progress (which raises Cancelled when asked to stop) and,
@@ -234,13 +294,13 @@ def optimize_layout(embedding: np.ndarray, graph, min_dist: float, n_epochs: int
     next_negative = epochs_per_negative_sample.copy()
     next_sample = epochs_per_sample.copy()
     every = max(1, n_epochs // max(1, partial_steps))
-    alpha = 1.0
+    alpha = alpha0
     for epoch in range(n_epochs):
         run_epoch(parallel, emb, emb, head, tail, int(m), epochs_per_sample,
                   float(a), float(b), rng_per_sample, 1.0, int(dim), True,
                   float(alpha), epochs_per_negative_sample, next_negative,
                   next_sample, int(epoch))
-        alpha = 1.0 * (1.0 - (float(epoch) / float(n_epochs)))
+        alpha = alpha0 * (1.0 - (float(epoch) / float(n_epochs)))
         state.progress(epoch + 1, n_epochs)
         if (epoch + 1) % every == 0 and epoch + 1 < n_epochs:
             state.partial(full(emb) if full is not None else emb.copy())
