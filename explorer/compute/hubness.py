@@ -5,8 +5,13 @@ and many ("anti-hubs") in none, which skews every kNN-based answer. The
 k-occurrence N_k(x) counts the lists x appears in; its skewness summarises how
 strongly a set has hubs (0: none; above 1: strong).
 
-The kNN graph is exact (faiss brute force, batched) up to EXACT_MAX rows and
-comes from the set's HNSW index above; the counts are stored with the set.
+Where the kNN graph comes from, cheapest first: the counts kept in the library; the graph a
+UMAP map of the set stored (knn_store) when its metric agrees and its k suffices (counting it
+takes well under a second at 1M rows, against minutes for a search of every row); an exact
+search (faiss brute force) up to EXACT_MAX rows or when asked; above, the pivot join of
+projection/knn_graph.py (about a minute at 1M), stored so a map or a later count reuses it.
+"dot" has no map graph and no join: its large sets search the set's HNSW index. A result says
+which graph it counted and, when approximate, the graph's recall on a sample of rows.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from explorer.compute import knn_store
 from explorer.compute.neighbours import open_index, set_norms, vectors_signature
-from explorer.compute.vectors import check_metric
+from explorer.compute.projection.knn_graph import KnnGraph, all_knn, sampled_recall
+from explorer.compute.vectors import check_metric, layout_metric
 from explorer.core.artifacts import ArtifactStore
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
@@ -26,6 +33,11 @@ from explorer.core.jobs import TaskState
 EXACT_MAX = 200_000
 KIND = "hubness"
 TOP = 20
+GRAPH_K = 16      # a graph joined here keeps 15 others: it serves UMAP's default 15 too
+RECALL_ROWS = 200  # rows whose true neighbours check an approximate graph (one pass)
+# where a result's neighbour lists came from
+EXACT, MAP_GRAPH, STORED_GRAPH, PIVOT_GRAPH, HNSW = (
+    "exact", "map graph", "stored graph", "pivot graph", "hnsw")
 
 
 @dataclass
@@ -39,17 +51,31 @@ class Hubness:
     antihub_count: int
     exact: bool
     seconds: float
+    source: str = EXACT        # EXACT, MAP_GRAPH, STORED_GRAPH, PIVOT_GRAPH or HNSW
+    recall: float | None = None  # an approximate graph's sampled recall of the k nearest
 
     def to_dict(self, top: int = TOP) -> dict:
         return {"k": self.k, "metric": self.metric, "skewness": self.skewness,
                 "antihub_count": self.antihub_count, "exact": self.exact,
+                "source": self.source, "recall": self.recall,
                 "seconds": self.seconds, "max": int(self.counts.max(initial=0)),
                 "hubs": [{"row": int(r), "count": int(self.counts[r])} for r in self.hubs[:top]],
                 "antihubs": [int(r) for r in self.antihubs[:top]],
                 "histogram": np.bincount(self.counts).tolist()}
 
 
-def summarise(counts: np.ndarray, k: int, metric: str, exact: bool, seconds: float) -> Hubness:
+@dataclass
+class Lists:
+    """Each row's k nearest others (-1 where missing) and how they were found."""
+
+    ids: np.ndarray  # (n, k) int64
+    exact: bool
+    source: str
+    recall: float | None = None
+
+
+def summarise(counts: np.ndarray, k: int, metric: str, exact: bool, seconds: float,
+              source: str = EXACT, recall: float | None = None) -> Hubness:
     counts = np.asarray(counts, dtype=np.int32)
     c = counts.astype(np.float64)
     sd = c.std()
@@ -58,12 +84,16 @@ def summarise(counts: np.ndarray, k: int, metric: str, exact: bool, seconds: flo
     zero = np.flatnonzero(counts == 0)
     antihubs = zero[:TOP] if zero.size else np.argsort(c, kind="stable")[:TOP]
     return Hubness(k, metric, counts, skew, hubs.astype(np.int64), antihubs.astype(np.int64),
-                   int(zero.size), exact, seconds)
+                   int(zero.size), exact, seconds, source, recall)
 
 
 def k_occurrence(es: EmbeddingSet, k: int = 10, metric: str | None = None,
-                 state: TaskState | None = None) -> Hubness:
-    """N_k for every item (self excluded), cached in the library."""
+                 state: TaskState | None = None, *, exact: bool = False) -> Hubness:
+    """N_k for every item (self excluded), cached in the library.
+
+    `exact`: count an exact search even where a graph is stored or the set is large (at
+    1M rows that takes hours); an approximate count kept in the library is then not used.
+    """
     state = state or TaskState()
     metric = metric or es.metric
     check_metric(metric)
@@ -75,35 +105,100 @@ def k_occurrence(es: EmbeddingSet, k: int = 10, metric: str | None = None,
     sig = vectors_signature(es)
     if store is not None:
         found = store.load(KIND, key)
-        if found is not None and found[1].get("signature") == sig:
+        if found is not None and found[1].get("signature") == sig and \
+                (found[1]["exact"] or not exact):
             meta = found[1]
-            return summarise(np.asarray(found[0]), k, metric, meta["exact"], meta["seconds"])
+            source = meta.get("source", EXACT if meta["exact"] else HNSW)
+            return summarise(np.asarray(found[0]), k, metric, meta["exact"], meta["seconds"],
+                             source, meta.get("recall"))
     start = time.perf_counter()
     norms = set_norms(es, state.sub(0, 0.05))
-    ind, exact = knn_graph(es, k, metric, norms, state.sub(0.05, 1.0))
+    lists = neighbour_lists(es, k, metric, norms, exact, state.sub(0.05, 1.0))
+    ind = lists.ids
     counts = np.bincount(ind[ind >= 0], minlength=n).astype(np.int32)
-    result = summarise(counts, k, metric, exact, time.perf_counter() - start)
+    result = summarise(counts, k, metric, lists.exact, time.perf_counter() - start,
+                       lists.source, lists.recall)
     if store is not None:
         try:
-            store.save(KIND, key, counts, {"signature": sig, "exact": exact,
-                                           "seconds": result.seconds})
+            store.save(KIND, key, counts, {"signature": sig, "exact": lists.exact,
+                                           "seconds": result.seconds, "source": lists.source,
+                                           "recall": lists.recall})
         except OSError:
             pass
     return result
 
 
-def knn_graph(es: EmbeddingSet, k: int, metric: str, norms: np.ndarray,
-              state: TaskState) -> tuple[np.ndarray, bool]:
-    """(n, k) rows of each row's k nearest others (-1 where missing), and whether exact.
+def neighbour_lists(es: EmbeddingSet, k: int, metric: str, norms: np.ndarray, exact: bool,
+                    state: TaskState) -> Lists:
+    """Every row's k nearest others from the cheapest graph that answers (module docstring)."""
+    zero = norms == 0 if metric == "cosine" else None
+    if not exact and metric != "dot":
+        graph_metric = layout_metric(metric)  # l2 -> euclidean: the same order
+        graph = knn_store.load_graph(es, graph_metric, k + 1)
+        if graph is not None:
+            made_by = (knn_store.stored(es, graph_metric) or {}).get("made_by")
+            state.status("Counting the neighbour graph the library keeps")
+            return from_graph(es.vectors, graph, k, zero,
+                              MAP_GRAPH if made_by == "map" else STORED_GRAPH, state)
+        if es.count > EXACT_MAX:
+            graph, _ = all_knn(es.vectors, graph_metric, max(k + 1, GRAPH_K), state.sub(0, 0.9),
+                               norms=norms, exact_max=EXACT_MAX)
+            knn_store.save_graph(es, graph, made_by="hubness")
+            return from_graph(es.vectors, graph, k, zero, PIVOT_GRAPH, state.sub(0.9, 1.0))
+    exact = exact or es.count <= EXACT_MAX
+    return Lists(knn_graph(es, k, metric, norms, state, exact=exact)[0], exact,
+                 EXACT if exact else HNSW)
 
-    Large sets use the set's HNSW index (the one neighbour search uses, built and
-    stored if it is not there yet), so the graph is built once for both.
+
+def from_graph(vectors: np.ndarray, graph: KnnGraph, k: int, zero: np.ndarray | None,
+               source: str, state: TaskState) -> Lists:
+    """The first k others of each row in a stored or joined graph, and its sampled recall at
+    k (the first k + 1 columns: itself and its k nearest). A graph lists a zero row at
+    cosine distance 1 from every row: it is skipped, as the exact search skips it."""
+    n = graph.ind.shape[0]
+    exact = graph.method == "exact"
+    recall = None
+    if not exact:
+        state.status("Checking the neighbour graph against an exact search of a few rows")
+        used = KnnGraph(graph.ind[:, :k + 1], graph.dist[:, :k + 1], graph.metric, graph.method,
+                        k + 1)
+        recall = round(sampled_recall(vectors, used, RECALL_ROWS, state.sub(0, 0.9)), 4)
+    out = np.empty((n, k), dtype=np.int64)
+    step = 1 << 16
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        out[lo:hi] = first_others(np.asarray(graph.ind[lo:hi]), np.arange(lo, hi), k, zero)
+    if zero is not None:
+        out[zero] = -1
+    state.progress(1)
+    return Lists(out, exact, EXACT if exact else source, recall)
+
+
+def first_others(ids: np.ndarray, rows: np.ndarray, k: int,
+                 zero: np.ndarray | None) -> np.ndarray:
+    """(len(rows), k) int64: each row's first k candidates in `ids` that are not the row
+    itself, not missing (-1) and not a zero row (`zero`, cosine); -1 where there are fewer."""
+    ok = (ids >= 0) & (ids != rows[:, None])
+    if zero is not None:
+        ok &= ~zero[np.where(ids >= 0, ids, 0)]
+    rank = np.cumsum(ok, axis=1) - 1
+    r, c = np.nonzero(ok & (rank < k))
+    out = np.full((len(rows), k), -1, dtype=np.int64)
+    out[r, rank[r, c]] = ids[r, c]
+    return out
+
+
+def knn_graph(es: EmbeddingSet, k: int, metric: str, norms: np.ndarray,
+              state: TaskState, *, exact: bool | None = None) -> tuple[np.ndarray, bool]:
+    """(n, k) rows of each row's k nearest others by a faiss search (-1 where missing), and
+    whether exact: brute force (`exact`, by default up to EXACT_MAX rows), else the set's HNSW
+    index (the one neighbour search uses, built and stored if it is not there yet).
     """
     import faiss
 
     vectors = es.vectors
     n, d = vectors.shape
-    exact = n <= EXACT_MAX
+    exact = n <= EXACT_MAX if exact is None else exact
     params = None
     if exact:
         faiss_metric = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
@@ -138,11 +233,7 @@ def knn_graph(es: EmbeddingSet, k: int, metric: str, norms: np.ndarray,
     for lo in range(0, n, step):
         hi = min(n, lo + step)
         _, ids = index.search(rows(lo, hi), want, params=params)
-        for i, row in enumerate(range(lo, hi)):
-            found = ids[i][(ids[i] != row) & (ids[i] >= 0)]
-            if zero is not None:
-                found = found[~zero[found]]
-            out[row, :min(k, len(found))] = found[:k]
+        out[lo:hi] = first_others(ids, np.arange(lo, hi), k, zero)
         state.progress(done_before + hi, total)
     if zero is not None:
         out[zero] = -1  # a zero vector has no cosine neighbours

@@ -6,10 +6,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from explorer.compute import hubness
+from explorer.compute import hubness, knn_store
 from explorer.core.artifacts import ArtifactStore
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
+from explorer.core.jobs import TaskState
 from explorer.core.library import Library
 
 
@@ -127,15 +128,91 @@ def test_bad_arguments():
         hubness.k_occurrence(es, metric="hamming")
 
 
-def test_large_sets_use_and_keep_the_sets_hnsw_index(monkeypatch):
+def test_large_dot_sets_use_and_keep_the_sets_hnsw_index(monkeypatch):
     from explorer.compute import neighbours as nb
 
     monkeypatch.setattr(hubness, "EXACT_MAX", 500)  # the HNSW path, on a small set
     x = data(n=2000)
+    es = make_es(x, metric="dot")
+    result = hubness.k_occurrence(es, k=10)
+    assert not result.exact and result.source == hubness.HNSW
+    assert int(result.counts.sum()) == 2000 * 10
+    expected = brute_counts(x, 10, "dot")
+    assert np.corrcoef(result.counts, expected)[0, 1] > 0.95  # approximate, but the same hubs
+    assert "dot-hnsw" in ArtifactStore(es.path).keys("index")  # neighbour search reuses it
+    assert nb.is_open(es, "dot", "hnsw")
+    assert knn_store.stored(es, "euclidean") is None  # dot has no layout graph to keep
+
+
+def test_large_sets_join_a_pivot_graph_keep_it_and_say_how_good_it_is(monkeypatch):
+    monkeypatch.setattr(hubness, "EXACT_MAX", 500)  # the pivot join, on a small set
+    x = data(n=3000, seed=5)
+    x[[7, 8]] = 0
     es = make_es(x)
     result = hubness.k_occurrence(es, k=10)
-    assert not result.exact and int(result.counts.sum()) == 2000 * 10
+    assert not result.exact and result.source == hubness.PIVOT_GRAPH
+    assert 0.8 <= result.recall <= 1.0
+    assert (result.counts[[7, 8]] == 0).all() and result.counts.sum() <= (3000 - 2) * 10
     expected = brute_counts(x, 10, "cosine")
-    assert np.corrcoef(result.counts, expected)[0, 1] > 0.95  # approximate, but the same hubs
-    assert "cosine-hnsw" in ArtifactStore(es.path).keys("index")  # neighbour search reuses it
-    assert nb.is_open(es, "cosine", "hnsw")
+    assert np.corrcoef(result.counts, expected)[0, 1] > 0.9
+    assert result.to_dict()["source"] == "pivot graph" and result.to_dict()["recall"] is not None
+    kept = knn_store.stored(es, "cosine")
+    assert kept["k"] == hubness.GRAPH_K and kept["made_by"] == "hubness"
+
+    def no_join(*args, **kwargs):
+        raise AssertionError("the stored graph answers k = 12")
+
+    monkeypatch.setattr(hubness, "all_knn", no_join)
+    again = hubness.k_occurrence(es, k=12)  # another k: new counts, the same graph
+    assert again.source == hubness.STORED_GRAPH and not again.exact and again.recall > 0.8
+
+
+def exact_graph(x, metric, k, method="pivot"):
+    from explorer.compute.projection.knn_graph import all_knn
+
+    graph, _ = all_knn(x, metric, k, TaskState())
+    graph.method, graph.recall = method, None  # as if a map had joined it
+    return graph
+
+
+@pytest.mark.parametrize("metric", ["cosine", "l2"])
+def test_a_map_graph_is_counted_when_its_metric_and_k_suffice(monkeypatch, metric):
+    x = data(n=1200, seed=6)
+    es = make_es(x, metric=metric)
+    graph_metric = "cosine" if metric == "cosine" else "euclidean"
+    assert knn_store.save_graph(es, exact_graph(x, graph_metric, 11), made_by="map")
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("the map's graph should have been counted")
+
+    with monkeypatch.context() as m:
+        m.setattr(hubness, "knn_graph", no_search)
+        result = hubness.k_occurrence(es, k=10, metric=metric)
+    assert result.source == hubness.MAP_GRAPH and not result.exact
+    assert result.recall == pytest.approx(1.0, abs=0.01)  # it was an exact graph in disguise
+    assert np.abs(result.counts - brute_counts(x, 10, metric)).sum() <= 4
+
+    bigger_k = hubness.k_occurrence(es, k=11, metric=metric)  # needs 12 columns: a search
+    assert bigger_k.source == hubness.EXACT and bigger_k.exact
+    asked = hubness.k_occurrence(es, k=10, metric=metric, exact=True)  # cached is approximate
+    assert asked.source == hubness.EXACT and asked.exact
+    assert hubness.k_occurrence(es, k=10, metric=metric).exact  # the exact count is kept
+
+
+def test_dot_never_counts_a_layout_graph():
+    x = data(n=900, seed=7)
+    es = make_es(x, metric="dot")
+    knn_store.save_graph(es, exact_graph(x, "euclidean", 16), made_by="map")
+    result = hubness.k_occurrence(es, k=10)
+    assert result.source == hubness.EXACT
+    assert np.abs(result.counts - brute_counts(x, 10, "dot")).sum() <= 2
+
+
+def test_first_others_skips_self_missing_and_zero_rows():
+    ids = np.array([[0, 3, -1, 2, 1, 4],
+                    [1, 1, 0, 2, 3, 4],
+                    [4, 2, -1, -1, -1, -1]])
+    zero = np.array([False, False, True, False, False])
+    out = hubness.first_others(ids, np.array([0, 1, 2]), 3, zero)
+    np.testing.assert_array_equal(out, [[3, 1, 4], [0, 3, 4], [4, -1, -1]])
+    np.testing.assert_array_equal(hubness.first_others(ids[:1], np.array([0]), 2, None), [[3, 2]])
