@@ -163,6 +163,9 @@ def add_hubness_arguments(parser: argparse.ArgumentParser) -> None:
     add_set_path(parser)
     parser.add_argument("-k", type=int, default=10)
     add_metric(parser)
+    parser.add_argument("--exact", action="store_true",
+                        help="search every item's neighbours exactly, even where a map's "
+                             "neighbour graph is kept or the set is large (hours at 1M items)")
     add_json(parser)
 
 
@@ -172,7 +175,7 @@ def run_hubness(args: argparse.Namespace) -> dict:
 
     state = progress(args)
     es = open_set(args.path, state.sub(0, 0.2))
-    result = k_occurrence(es, args.k, args.metric, state.sub(0.2, 1)).to_dict()
+    result = k_occurrence(es, args.k, args.metric, state.sub(0.2, 1), exact=args.exact).to_dict()
     for hub in result["hubs"]:
         hub["id"] = item_id(es, hub["row"])
     return {"set": es.library_id, **result}

@@ -169,6 +169,25 @@ def test_hubness_json(parquet_file, capsys):
     counts = [h["count"] for h in result["hubs"]]
     assert counts == sorted(counts, reverse=True) and counts[0] == result["max"]
     assert isinstance(result["skewness"], float)
+    assert (result["source"], result["recall"]) == ("exact", None)
+
+
+def test_hubness_counts_a_map_graph_unless_exact_is_asked(parquet_file, capsys):
+    from explorer.compute import knn_store
+    from explorer.compute.projection.knn_graph import all_knn
+    from explorer.core.jobs import TaskState
+    from explorer.core.library import Library
+
+    es = Library().open_or_import(str(parquet_file), TaskState())
+    graph, _ = all_knn(es.vectors, "cosine", 16, TaskState())
+    graph.method = "pivot"  # as a map's join would say (the graph is exact: recall 1)
+    assert knn_store.save_graph(es, graph, made_by="map")
+    reused = run_json(capsys, "hubness", parquet_file, "-k", 5)
+    assert (reused["source"], reused["exact"]) == ("map graph", False)
+    assert reused["recall"] == pytest.approx(1.0, abs=0.01)
+    asked = run_json(capsys, "hubness", parquet_file, "-k", 5, "--exact")
+    assert (asked["source"], asked["exact"], asked["recall"]) == ("exact", True, None)
+    assert asked["histogram"] == pytest.approx(reused["histogram"], abs=3)
 
 
 @pytest.mark.parametrize("args, fragment", [
