@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSpinBox,
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QSplitter, QVBoxLayout, QWidget)
 
 from explorer.core.embedding_set import EmbeddingSet
@@ -33,6 +33,19 @@ INTRO = ("Compute the k-occurrence to see whether a few items are everybody's ne
          "(hubs) and how many are nobody's (anti-hubs).")
 COMPUTE_TIP = "Find every item's k nearest neighbours and count k-occurrences (kept in the library)"
 WIDE = 560  # pixels the tab needs to show the hubs and anti-hubs side by side
+EXACT_TIP = ("Search every item's neighbours exactly, even where the map's neighbour graph "
+             "could be counted instead (on a large set this takes long: hours at 1M items)")
+SOURCES = {"map graph": "the map's neighbour graph", "stored graph": "the kept neighbour graph",
+           "pivot graph": "a joined neighbour graph (kept for maps)", "hnsw": "the HNSW index"}
+
+
+def graph_text(source: str, exact: bool, recall: float | None) -> str:
+    """How the counted neighbours were found, never calling an approximate graph exact."""
+    if exact:
+        return "exact neighbour graph"
+    found = f"{recall:.0%} of true neighbours found in a sample" if recall is not None \
+        else "recall not measured"
+    return f"approximate: {SOURCES.get(source, source)}, {found}"
 
 
 class HubnessTab(QWidget):
@@ -54,6 +67,8 @@ class HubnessTab(QWidget):
         self.k.setPrefix("k = ")
         self.k.setToolTip("Count how often each item is among the k nearest neighbours of the others")
         self.metric_box = metric_combo("The similarity the neighbour graph is built with")
+        self.exact_box = QCheckBox("Exact")
+        self.exact_box.setToolTip(EXACT_TIP)
         self.compute_button = QPushButton("Compute")
         self.compute_button.setToolTip(COMPUTE_TIP)
         self.compute_button.clicked.connect(self._compute_or_stop)
@@ -61,6 +76,7 @@ class HubnessTab(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.k)
         row.addWidget(self.metric_box)
+        row.addWidget(self.exact_box)
         row.addStretch(1)
         row2 = QHBoxLayout()
         row2.addWidget(self.compute_button)
@@ -134,10 +150,11 @@ class HubnessTab(QWidget):
         if es is None:
             return
         k, metric = self.k.value(), self.metric_box.currentData()
+        exact = self.exact_box.isChecked()
         from explorer.compute import hubness as hb
 
         def work(state):
-            return hb.k_occurrence(es, k=k, metric=metric, state=state)
+            return hb.k_occurrence(es, k=k, metric=metric, state=state, exact=exact)
 
         self.message.clear_error()
         self.compute_button.setText("Stop")
@@ -174,8 +191,7 @@ class HubnessTab(QWidget):
             f"k = {hub.k}, {metric} · skewness "
             f"<b>{hub.skewness:.2f}</b> ({verdict}) · <b>{hub.antihub_count:,}</b> anti-hubs "
             f"({share:.1%}, nobody's neighbour) · largest {int(counts.max()) if len(counts) else 0:,}"
-            f" · {'exact' if hub.exact else 'approximate (HNSW)'} neighbour graph, "
-            f"{hub.seconds:.1f} s")
+            f" · {graph_text(hub.source, hub.exact, hub.recall)}, {hub.seconds:.1f} s")
         self._draw_histogram(counts, hub.k)
         self._fill(self.hubs_table, np.asarray(hub.hubs, dtype=np.int64), counts, hub.k)
         self._fill(self.antihubs_table, np.asarray(hub.antihubs, dtype=np.int64), counts, hub.k)

@@ -344,6 +344,41 @@ def test_approximate_search_shows_index_and_measured_recall(qtbot, window, vecto
     assert len(set(shown_rows(nview)) & set(truth.tolist())) >= 8
 
 
+def test_hubness_says_it_counted_the_maps_graph_and_exact_asks_for_a_search(qtbot, window):
+    from explorer.compute import knn_store
+    from explorer.compute.projection.knn_graph import all_knn
+    from explorer.core.jobs import TaskState
+
+    nview = window.neighbours_view
+    hub = nview.hubness_tab
+    es = hub.es
+    graph, _ = all_knn(es.vectors, "cosine", 16, TaskState())
+    graph.method = "pivot"  # as a map's join says: approximate (this one happens to be exact)
+    assert knn_store.save_graph(es, graph, made_by="map")
+    window.show_view("hubness")
+    hub.k.setValue(5)
+    hub.metric_box.setCurrentIndex(hub.metric_box.findData("cosine"))
+    with qtbot.waitSignal(nview.hubnessFinished, timeout=WAIT):
+        hub.compute_button.click()
+    assert nview.hubness.source == "map graph" and not nview.hubness.exact
+    assert "approximate: the map's neighbour graph, 100% of true neighbours" in hub.summary.text()
+    hub.exact_box.setChecked(True)
+    with qtbot.waitSignal(nview.hubnessFinished, timeout=WAIT):
+        hub.compute_button.click()
+    assert nview.hubness.exact and "exact neighbour graph" in hub.summary.text()
+    assert "approximate" not in hub.summary.text()
+
+
+def test_graph_text_never_calls_an_approximate_graph_exact():
+    from explorer.ui.panels.neighbours.hubness_tab import graph_text
+
+    assert graph_text("exact", True, None) == "exact neighbour graph"
+    assert graph_text("pivot graph", False, 0.934) == \
+        "approximate: a joined neighbour graph (kept for maps), 93% of true neighbours found " \
+        "in a sample"
+    assert graph_text("hnsw", False, None) == "approximate: the HNSW index, recall not measured"
+
+
 def test_hubness_can_be_stopped(qtbot, window, monkeypatch):
     import threading
 
@@ -351,7 +386,7 @@ def test_hubness_can_be_stopped(qtbot, window, monkeypatch):
 
     started = threading.Event()
 
-    def endless(es, k=10, metric=None, state=None):
+    def endless(es, k=10, metric=None, state=None, exact=False):
         started.set()
         while True:
             time.sleep(0.01)
