@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,12 +25,20 @@ from explorer.compute.projection.params import (
 from explorer.core.jobs import TaskState
 
 if TYPE_CHECKING:
+    from explorer.compute.projection.knn_graph import KnnGraph
     from explorer.core.embedding_set import EmbeddingSet
+
+GRAPH_METHOD = "umap"  # the built-in whose fit hands its kNN graph to a sink
 
 
 def project(vectors: np.ndarray, params: ProjectionParams, state: TaskState | None = None,
-            *, _n_epochs: int | None = None, _parallel: bool | None = None) -> Projection:
-    """Compute the map of `vectors` (n, d) described by `params`."""
+            *, _n_epochs: int | None = None, _parallel: bool | None = None,
+            _graph_sink: Callable[[KnnGraph], None] | None = None) -> Projection:
+    """Compute the map of `vectors` (n, d) described by `params`.
+
+    `_graph_sink` receives the kNN graph of every row the built-in UMAP joined (other methods
+    and plugins are never given it), so the library keeps it for hubness.
+    """
     state = state or TaskState()
     if vectors.ndim != 2:
         raise ValueError(f"vectors must be 2-D, got shape {vectors.shape}")
@@ -39,6 +48,8 @@ def project(vectors: np.ndarray, params: ProjectionParams, state: TaskState | No
     t0 = time.perf_counter()
     entry = method_entry(params.method)
     hooks = {k: v for k, v in (("n_epochs", _n_epochs), ("parallel", _parallel)) if v is not None}
+    if _graph_sink is not None and params.method == GRAPH_METHOD and entry.origin.builtin:
+        hooks["graph_sink"] = _graph_sink
     result = entry.call(entry.spec.target, vectors, params, state, **hooks)
     coords, info = result if entry.origin.builtin else _checked(entry, result, n, params.dims)
     state.progress(1)
@@ -48,7 +59,9 @@ def project(vectors: np.ndarray, params: ProjectionParams, state: TaskState | No
 
 def cached_project(es: EmbeddingSet, params: ProjectionParams,
                    state: TaskState | None = None) -> Projection:
-    """`project` with results of library sets kept under the set's artefacts."""
+    """`project` with results of library sets kept under the set's artefacts, and the kNN
+    graph a UMAP joins kept too (knn_store), for hubness to count."""
+    from explorer.compute import knn_store
     from explorer.core.artifacts import ArtifactStore
 
     state = state or TaskState()
@@ -63,7 +76,12 @@ def cached_project(es: EmbeddingSet, params: ProjectionParams,
                 info["cached"] = True
                 state.progress(1)
                 return Projection(coords, params, float(meta.get("seconds", 0.0)), info)
-    result = project(es.vectors, params, state)
+
+    def keep_graph(graph: KnnGraph) -> None:
+        knn_store.save_graph(es, graph, made_by="map")
+
+    result = project(es.vectors, params, state,
+                     _graph_sink=keep_graph if store is not None else None)
     if store is not None:
         try:
             store.save("projection", key, result.coords,
