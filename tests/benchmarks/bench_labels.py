@@ -51,6 +51,10 @@ with our UMAP (cached). From it:
   same on the 63k Debian set repeated to N rows, its UMAP map repeated with a jitter of
   0.2% of its span (real texts and a real map's shape, but each text 16 times over).
   Not real data: random sentences and Gaussian clusters; for real texts, see above.
+  `--name-draws 200000,500000,1000000` first names the repeated Debian set's clusters
+  (clustered on the usual draw) from draws of that many texts: seconds and the finest
+  labels' first-term coverage (200000 is the clustered draw itself, as before NAME_SAMPLE);
+  `--debian-only` leaves the synthetic maps out.
 
 Prints one JSON object per measurement and a summary with the bar's verdicts.
 """
@@ -154,7 +158,8 @@ def engines(name: str, coords: np.ndarray, skip_sklearn: bool) -> None:
 
 def steps(es, coords: np.ndarray, sample: int | None = None) -> dict:
     """Seconds of each step of `cluster_map`, run by hand (a map of more than `sample`
-    points, SAMPLE_ABOVE by default, clustered and named on a draw of them, as there)."""
+    points, SAMPLE_ABOVE by default, clustered on a draw of them and named from a draw of
+    NAME_SAMPLE, as there)."""
     from explorer.compute.clusters import auto_min_cluster_size, naming, run, tree
 
     n = len(coords)
@@ -168,10 +173,11 @@ def steps(es, coords: np.ndarray, sample: int | None = None) -> dict:
     _, out["directions"] = timed(lambda: run.directions(es.vectors, fine, count))
     _, out["ward_levels"] = timed(lambda: tree.group_levels(coords, fine, count, [15, 60]))
     values = es.metadata.column(es.text_column)
+    named = rows if rows.size == n else run.sample_rows(n, max(rows.size, run.NAME_SAMPLE))
     texts, out["read_texts"] = timed(
-        lambda: (values if rows.size == n else values.take(rows)).to_pylist())
+        lambda: (values if named.size == n else values.take(named)).to_pylist())
     words, out["words"] = timed(lambda: naming.words_of(texts))
-    _, out["terms_fine"] = timed(lambda: naming.distinguishing_terms(words, fine[rows], count))
+    _, out["terms_fine"] = timed(lambda: naming.distinguishing_terms(words, fine[named], count))
     _, out["anchors_fine"] = timed(lambda: tree.anchors(coords[rows], found.core, fine[rows],
                                                         count))
     return {k: round(v, 3) for k, v in out.items()}
@@ -238,7 +244,8 @@ def synthetic_set(n: int, words: np.ndarray | None, dims: int = 384, seed: int =
     return es, shape.coords
 
 
-def labels_after_map(es, coords: np.ndarray, sample: int | None, runs: int):
+def labels_after_map(es, coords: np.ndarray, sample: int | None, runs: int,
+                     name_sample: int | None = None):
     """`cluster_map` and the label candidates the map panel makes from it: what a user waits
     for once the map is drawn; (the last result, median seconds, candidates' seconds)."""
     from explorer.compute import clusters as cl
@@ -247,7 +254,7 @@ def labels_after_map(es, coords: np.ndarray, sample: int | None, runs: int):
     result = None
     for _ in range(runs):
         t0 = time.perf_counter()
-        result = cl.cluster_map(es, coords, sample=sample)
+        result = cl.cluster_map(es, coords, sample=sample, name_sample=name_sample)
         t1 = time.perf_counter()
         cl.label_candidates(result, coords)
         times.append(time.perf_counter() - t0)
@@ -273,13 +280,34 @@ def replicated_set(library, vectors: Path, meta: Path, n: int):
     return es, coords
 
 
+def coverage(texts: list, result) -> float:
+    """Share of the finest labels whose first term is in 30% of their cluster's texts (all
+    of its rows' texts, drawn or not): issue 17's bar is 0.8."""
+    from explorer.compute import clusters as cl
+
+    fine = result.levels[-1]
+    share = np.array(cl.term_coverage(texts, result.column(fine.level), fine))
+    return round(float(np.mean(share >= 0.3)), 3)
+
+
+def name_draws(data: str, es, coords: np.ndarray, runs: int, draws: list[int]) -> None:
+    """The same clustering (a draw of SAMPLE_ABOVE points) named from the texts of draws of
+    each size in `draws` (SAMPLE_ABOVE: the clustered draw itself, as before NAME_SAMPLE):
+    seconds (median of `runs`) and the finest labels' first-term coverage."""
+    texts = es.metadata.column(es.text_column).to_pylist()
+    for draw in draws:
+        result, seconds, _ = labels_after_map(es, coords, None, runs, name_sample=draw)
+        emit(what="labels_name_draw", data=data, named_from=result.info.get("named_from"),
+             runs=runs, seconds=round(seconds, 2), first_term_in_30pct=coverage(texts, result),
+             fine=len(result.levels[-1].clusters))
+
+
 def compare(data: str, es, coords: np.ndarray, runs: int, whole_runs: int) -> None:
     """Labels after the map on `es` (the path cluster_map takes for its size, median of
     `runs`) and, above SAMPLE_ABOVE, today's whole path forced with sample=n in the same
     run, with their agreement."""
     from sklearn.metrics import adjusted_rand_score
 
-    from explorer.compute import clusters as cl
     from explorer.compute.clusters import run
 
     n = len(coords)
@@ -299,11 +327,8 @@ def compare(data: str, es, coords: np.ndarray, runs: int, whole_runs: int) -> No
     a, b = whole.column(len(whole.levels) - 1), sampled.column(len(sampled.levels) - 1)
     in_both = (a >= 0) & (b >= 0)
     texts = es.metadata.column(es.text_column).to_pylist()
-    covered = {}
-    for name, result in (("whole", whole), ("sampled", sampled)):
-        fine = result.levels[-1]
-        share = np.array(cl.term_coverage(texts, result.column(fine.level), fine))
-        covered[name] = round(float(np.mean(share >= 0.3)), 3)
+    covered = {name: coverage(texts, result) for name, result in
+               (("whole", whole), ("sampled", sampled))}
     emit(what="labels_agreement", data=data,
          ari_all=round(float(adjusted_rand_score(a, b)), 3),
          ari_in_both=round(float(adjusted_rand_score(a[in_both], b[in_both])), 3),
@@ -314,7 +339,8 @@ def compare(data: str, es, coords: np.ndarray, runs: int, whole_runs: int) -> No
 
 
 def million(n: int, runs: int, whole_runs: int, words: np.ndarray | None,
-            library=None, vectors: Path | None = None, meta: Path | None = None) -> None:
+            library=None, vectors: Path | None = None, meta: Path | None = None,
+            draws: list[int] | None = None, synthetic: bool = True) -> None:
     """Labels of an n-point synthetic map (1M by default): today's whole path (every point
     clustered and named, forced with sample=n) against the sampled one, in the same run;
     the 100k figure (a map up to SAMPLE_ABOVE is clustered whole, as before); and, given a
@@ -323,7 +349,7 @@ def million(n: int, runs: int, whole_runs: int, words: np.ndarray | None,
 
     _, warm = timed(cl.warm_up)
     emit(what="warm_up", seconds=round(warm, 2))
-    for size in (100_000, n):
+    for size in (100_000, n) if synthetic else ():
         (es, coords), made = timed(lambda size=size: synthetic_set(size, words))
         emit(what="synthetic", count=size, seconds=round(made, 1),
              words="Debian descriptions' commonest" if words is not None else "made-up",
@@ -332,6 +358,8 @@ def million(n: int, runs: int, whole_runs: int, words: np.ndarray | None,
         del es, coords
     if library is not None:
         es, coords = replicated_set(library, vectors, meta, n)
+        if draws:
+            name_draws(f"Debian 63k repeated to {n:,}", es, coords, runs, draws)
         compare(f"Debian 63k repeated to {n:,}", es, coords, runs, whole_runs)
 
 
@@ -559,6 +587,11 @@ def main() -> None:
                     help="only the labels of a synthetic N-point map (1M) after the map "
                          "exists, sampled against today's whole path, and at 100k")
     ap.add_argument("--runs", type=int, default=3, help="runs of the sampled path (median)")
+    ap.add_argument("--name-draws", type=lambda t: [int(v) for v in t.split(",")],
+                    metavar="N,N", help="with --million: also name the Debian set's clusters "
+                                        "from draws of these many texts (e.g. 200000,500000)")
+    ap.add_argument("--debian-only", action="store_true",
+                    help="with --million: leave out the synthetic maps")
     ap.add_argument("--whole-runs", type=int, default=1,
                     help="runs of today's whole path at N (about a minute each at 1M; "
                          "0 leaves it out)")
@@ -578,7 +611,8 @@ def main() -> None:
     t0 = time.perf_counter()
     if args.million:
         million(args.million, args.runs, args.whole_runs, real_words(args.meta),
-                *((library, args.vectors, args.meta) if args.vectors.exists() else ()))
+                *((library, args.vectors, args.meta) if args.vectors.exists() else ()),
+                draws=args.name_draws, synthetic=not args.debian_only)
         print_summary(t0)
         return
     if not args.vectors.exists():

@@ -37,8 +37,9 @@ KIND = "clusters"
 MAX_COARSE = 30  # clusters on the coarsest level at most: labels readable on a whole map
 DIRECTION_SAMPLE = 256  # members per cluster whose vectors say what it is about
 SAMPLE_ABOVE = 200_000  # a bigger map is clustered and named on this many of its points
+NAME_SAMPLE = 500_000  # ... and named from the texts of a bigger draw: see cluster_map
 SAMPLE_SEED = 0
-SAMPLING_VERSION = 1  # in a big map's cache key: bump it when the draw or the spreading changes
+SAMPLING_VERSION = 2  # in a big map's cache key: bump it when the draw or the spreading changes
 
 
 def auto_min_cluster_size(count: int) -> int:
@@ -72,14 +73,17 @@ def check_coords(coords: np.ndarray, count: int) -> np.ndarray:
 
 
 def cluster_map(es: EmbeddingSet, coords: np.ndarray, params: ClusterParams | None = None,
-                state: TaskState | None = None, *, sample: int | None = None) -> ClusterMap:
+                state: TaskState | None = None, *, sample: int | None = None,
+                name_sample: int | None = None) -> ClusterMap:
     """Cluster the 2-D map `coords` of `es` into levels (coarse first) and name every cluster.
 
     A map of more than `sample` (None: SAMPLE_ABOVE) points is clustered and named on a
     fixed draw of that many of them, and every other point takes the cluster of its
     nearest drawn point on the map (`spread_to_all`): HDBSCAN and the word counts cost
-    the most, and a fair draw of a fifth of a map finds its clusters (see there). Smaller
-    maps are clustered whole, as they always were. A job: progress and cancel through
+    the most, and a fair draw of a fifth of a map finds its clusters (see there). Its
+    clusters are named from the texts of a bigger draw, `name_sample` (None: NAME_SAMPLE)
+    rows: a fine cluster of 1,000 points has ~200 drawn texts, too few to tell a word held
+    by 30% of it from one held by 27%. Smaller maps are clustered whole, as they always were. A job: progress and cancel through
     `state`, between steps. User mistakes (a column that cannot name, coordinates that do
     not fit) are InputError.
     """
@@ -115,7 +119,9 @@ def cluster_map(es: EmbeddingSet, coords: np.ndarray, params: ClusterParams | No
         labels.append(lab)
         renumber.append(new[group])  # fine cluster -> its cluster's id on this level
     state.status("Naming the clusters")
-    names = _names(es, how, column, labels, rows, state.sub(0.5, 0.95))
+    name_rows = rows if rows.size == n else \
+        sample_rows(n, max(rows.size, NAME_SAMPLE if name_sample is None else name_sample))
+    names = _names(es, how, column, labels, name_rows, state.sub(0.5, 0.95))
     out_levels = []
     for lv, (lab, new) in enumerate(zip(labels, renumber)):
         count = int(new.max()) + 1 if new.size else 0
@@ -137,6 +143,7 @@ def cluster_map(es: EmbeddingSet, coords: np.ndarray, params: ClusterParams | No
     info = {"min_cluster_size": size, "min_samples": tree.MIN_SAMPLES}
     if rows.size < n:
         info["sampled"] = int(rows.size)
+        info["named_from"] = int(name_rows.size)
     return ClusterMap(out_levels, assignments, named_by, seconds=time.perf_counter() - t0,
                       info=info)
 
@@ -217,8 +224,8 @@ def _levels(coords: np.ndarray, fine: np.ndarray, count: int, levels: int,
 
 def _names(es: EmbeddingSet, how: str, column: str | None, labels: list[np.ndarray],
            rows: np.ndarray, state: TaskState) -> list[list[tuple[str, tuple[str, ...]]]]:
-    """(label, terms) per cluster per level. Terms come from the texts of `rows` (the drawn
-    rows of a big map: a cluster's share of texts holding a word is the same in a fair
+    """(label, terms) per cluster per level. Terms come from the texts of `rows` (a draw of
+    a big map's rows: a cluster's share of texts holding a word is the same in a fair
     draw, and counting words is the slowest step); categories are counted on every row."""
     counts = [int(lab.max()) + 1 if lab.size and lab.max() >= 0 else 0 for lab in labels]
     if how == "terms":
@@ -246,7 +253,7 @@ def cache_key(map_key: str, params: ClusterParams, named_by: str = "", count: in
     cached before a change of sampling are made again; smaller maps keep their key)."""
     blob = {"map": map_key, **params.key(), "named_by": named_by}
     if count > SAMPLE_ABOVE:
-        blob["sampling"] = [SAMPLING_VERSION, SAMPLE_ABOVE, SAMPLE_SEED]
+        blob["sampling"] = [SAMPLING_VERSION, SAMPLE_ABOVE, NAME_SAMPLE, SAMPLE_SEED]
     text = json.dumps(blob, sort_keys=True, separators=(",", ":"))
     return f"{map_key}-c{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 

@@ -107,6 +107,20 @@ def test_a_sampled_map_is_named_by_what_all_its_texts_say(both_ways):
     assert covered[1] >= 0.9 and covered[1] >= covered[0] - 0.08, covered
 
 
+def test_a_sampled_map_is_named_from_a_bigger_draw_of_texts_than_it_is_clustered_on():
+    es, coords = labelled_set(6000, clusters=30)
+    result = cl.cluster_map(es, coords, sample=1500, name_sample=3000)
+    assert (result.info["sampled"], result.info["named_from"]) == (1500, 3000)
+    rows = run.sample_rows(6000, 3000)
+    texts = es.metadata.column("description").take(rows).to_pylist()
+    fine = result.column(len(result.levels) - 1)
+    terms = naming.distinguishing_terms(naming.words_of(texts), fine[rows], int(fine.max()) + 1)
+    assert [c.terms for c in result.levels[-1].clusters] == terms
+    # a draw to name from never smaller than the one clustered; the default names from all
+    assert cl.cluster_map(es, coords, sample=1500, name_sample=100).info["named_from"] == 1500
+    assert cl.cluster_map(es, coords, sample=1500).info["named_from"] == 6000
+
+
 def test_a_sampled_map_gives_the_same_labels_every_time():
     es, coords = labelled_set(3000, clusters=20)
     one, two = (cl.cluster_map(es, coords, sample=1000) for _ in range(2))
