@@ -43,6 +43,7 @@ from explorer.ui.panels.map.model import (FIDELITY, FIDELITY_KEY, FREE_TEXT_TOP,
                                           hover_html, info_text, is_free_text, last_viewed,
                                           method_title, preferred_colour, read_saved_map,
                                           remember_viewed, too_many_note)
+from explorer.ui.panels.map.pyramids import PyramidCache, PyramidSource, request, source_for
 from explorer.ui.panels.map.render import MARGIN, Layers, palette_for, render_layers
 from explorer.ui.state import ConceptPlane, NeighbourMarks
 from explorer.ui.widgets.error_line import error_text
@@ -73,6 +74,7 @@ class MapView(Panel):
         self._pending_view: QRectF | None = None  # a session's zoom, for the next layout
         self._image_rect: tuple | None = None
         self._sorted_cache: dict = {}
+        self.pyramids = PyramidCache()  # density redraws after a zoom read bins, not points
 
         self.toolbar = MapToolbar()
         bar = self.toolbar
@@ -217,6 +219,7 @@ class MapView(Panel):
         self.labels.set_map(es)
         self._image_rect = None
         self._sorted_cache = {}
+        self.pyramids.clear()
         self.es = es
         self.coords = self.index = self.colouring = self.fidelity = self.matches = None
         self.projection_params = self._pending_view = None
@@ -374,6 +377,7 @@ class MapView(Panel):
             return  # built for a layout replaced since
         self.index = index
         self._sorted_cache = {}
+        self.pyramids.clear()
         self._render_timer.start()
 
     # --- colouring -----------------------------------------------------------------
@@ -512,7 +516,7 @@ class MapView(Panel):
                       int(h * (1 + 2 * MARGIN)), self.colouring, self.fidelity,
                       frozenset(self.hidden), self.size.value(), self.state.selection,
                       self.matches, self._sorted_cache, self.plot.dark(),
-                      filtered=self.state.filter.rows)
+                      filtered=self.state.filter.rows, pyramids=self.pyramids)
 
     def _render(self) -> None:
         self._render_timer.stop()
@@ -520,14 +524,22 @@ class MapView(Panel):
         if layers is None:
             return
         self.jobs.submit("render", "Drawing the map", render_layers, layers,
-                         on_done=lambda result: self.show_render(result, layers.rect))
+                         on_done=lambda result: self.show_render(result, layers.rect, layers))
 
-    def show_render(self, result: tuple, rect: tuple) -> None:
-        """Show what `render_layers` drew for `rect`."""
+    def show_render(self, result: tuple, rect: tuple, layers: Layers | None = None) -> None:
+        """Show what `render_layers` drew for `rect` (from `layers`: then build the density
+        pyramid it could have used, unless a projection still sends partial layouts)."""
         base, overlay, (mode, n_in) = result
         self.plot.show_images(base, overlay, rect)
         self._image_rect = rect
+        if layers is not None and not self.project_job.running():
+            request(self.pyramids, layers, mode, self.jobs, self._pyramid_built)
         self.renderFinished.emit(mode, n_in)
+
+    def _pyramid_built(self, source: PyramidSource) -> None:
+        layers = self.layers()
+        if layers is not None and source.same(source_for(layers)):
+            self._render()  # the view drawn again, from the pyramid
 
     # --- interaction -----------------------------------------------------------------
     def _radius(self) -> float:

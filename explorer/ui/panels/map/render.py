@@ -25,6 +25,7 @@ item by item would wash it out at every click); its ring marks it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from explorer.compute import raster
 from explorer.compute.spatial import GridIndex, spans_to_positions
 from explorer.core.colouring import MISSING, OTHER, Colouring
 from explorer.core.jobs import TaskState
+
+if TYPE_CHECKING:
+    from explorer.ui.panels.map.pyramids import PyramidCache
 
 MARGIN = 0.25  # rasterise this much beyond each edge of the view, so a pan shows content
 MATCH = (255, 150, 0, 255)  # search matches: orange discs,
@@ -67,6 +71,7 @@ class Layers:
     dark: bool = False  # the map's background is dark: marks drawn dark there turn light
     filtered: np.ndarray | None = None  # rows the shared filter lets through (None: all)
     dim_unselected: bool = True  # a selection (DIM_MIN_SELECTED+) greys the other rows
+    pyramids: PyramidCache | None = None  # the panel's: density redraws read bins from them
 
 
 def palette_for(colouring: Colouring) -> np.ndarray:
@@ -242,7 +247,11 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
     if dims_selection(layers) and mode in ("density", "blend"):
         mode, radius, alpha = "blend", max(radius, SELECTED_RADIUS), SELECTED_ALPHA
     grey = grey_codes(layers.colouring)
-    if key == "categories" and grey.any() and "visible" in kw:
+    # every layer at once from the bins in view, once the panel's pyramid is built
+    base = layers.pyramids.image(layers) \
+        if mode == "density" and layers.pyramids is not None else None
+    from_pyramid = base is not None
+    if not from_pyramid and key == "categories" and grey.any() and "visible" in kw:
         # "(other)" and "(missing)" under the categories, lighter: blended in with them, a
         # mass of grey would wash out every colour that shares its pixels
         shown = kw["visible"]
@@ -254,10 +263,10 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
         top = draw_base(layers, {**kw, "visible": shown & ~grey}, per_row, key, mode,
                         radius, alpha)
         base = raster.composite_over(top, under)
-    else:
+    elif not from_pyramid:
         base = draw_base(layers, kw, per_row, key, mode, radius, alpha)
     state.check()
-    if holds_back(layers):
+    if holds_back(layers) and not from_pyramid:
         base = raster.composite_over(base, filtered_out(layers, *crowd))
         state.check()
     overlay = None
