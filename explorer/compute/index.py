@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from explorer.compute.numba import jit, prange
+from explorer.compute.numba import compile_worker, jit, prange, readiness
 from explorer.compute.vectors import check_metric
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
@@ -187,10 +187,46 @@ class _Searchable:
 
 def _scan(x: np.ndarray, q: np.ndarray, scale: np.ndarray, offset: np.ndarray,
           mask: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-block top-k lists (vals ascending, -inf / -1 when short): numba's scan, or
+    numpy's while the scan is not ready on a first launch (one block, the same rows)."""
     use_mask = mask is not None
     mask_arr = mask if use_mask else np.ones(1, dtype=bool)
-    return _scan_blocks(x, q, scale, offset, mask_arr, use_mask, int(k),
-                        _blocks(len(x), int(k)))
+    args = (x, q, scale, offset, mask_arr, use_mask, int(k), _blocks(len(x), int(k)))
+    if not readiness.ready(_scan_blocks, *args):
+        compile_worker.request()
+        return scan_numpy(x, q, scale, offset, mask, int(k))
+    return _scan_blocks(*args)
+
+
+def scan_numpy(x: np.ndarray, q: np.ndarray, scale: np.ndarray, offset: np.ndarray,
+               mask: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The scan in numpy, in chunks (a memory map is never copied whole): the k best rows
+    by score, ties by row as numba's, as one block's list (vals ascending)."""
+    n, d = x.shape
+    step = chunk_rows(d)
+    best_v = np.empty(0, dtype=np.float32)
+    best_i = np.empty(0, dtype=np.int64)
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        s = (np.asarray(x[start:stop], dtype=np.float32) @ q) * scale[start:stop] \
+            + offset[start:stop]
+        keep = s > -np.inf  # numba's scan never keeps -inf (nor NaN)
+        if mask is not None:
+            keep &= mask[start:stop]
+        rows = np.flatnonzero(keep)
+        if len(rows) > k:  # only rows at or above the chunk's k-th score (ties kept)
+            kth = np.partition(s[rows], len(rows) - k)[len(rows) - k]
+            rows = rows[s[rows] >= kth]
+        vals = np.concatenate([best_v, s[rows].astype(np.float32)])
+        ids = np.concatenate([best_i, rows + start])
+        order = np.lexsort((ids, -vals))[:k]
+        best_v, best_i = vals[order], ids[order]
+    out_v = np.full((1, k), -np.inf, dtype=np.float32)
+    out_i = np.full((1, k), -1, dtype=np.int64)
+    m = len(best_v)
+    out_v[0, k - m:] = best_v[::-1]
+    out_i[0, k - m:] = best_i[::-1]
+    return out_v, out_i
 
 
 class ExactIndex(_Searchable):

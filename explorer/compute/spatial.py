@@ -40,9 +40,10 @@ bucket and never returned by a query.
 Numba compiles the build (a counting sort in one pass over the points,
 cached on disk, GIL released); with EXPLORER_NUMBA=0 in the environment (or
 ``USE_NUMBA = False``), numpy's stable argsort gives the same order (slower at
-10M points). The kernels here and in `raster` are jitted when the module is
-imported (`explorer.compute.numba.jit`), so no worker thread ever imports numba or builds
-a dispatcher; `run_kernel` runs one. No Qt here.
+10M points), and so it does on a first launch until the compile worker has cached the
+kernel (`explorer.compute.numba.readiness`). The kernels here and in `raster` are jitted
+when the module is imported (`explorer.compute.numba.jit`), so no worker thread ever
+imports numba or builds a dispatcher; `run_kernel` runs one. No Qt here.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from explorer.compute.numba import jit
+from explorer.compute.numba import compile_worker, jit, readiness
 
 __all__ = ["GridIndex", "crossing_parity", "run_kernel", "spans_to_positions", "USE_NUMBA"]
 
@@ -75,8 +76,13 @@ _failed: set[Any] = set()  # kernels numba could not compile: numpy from then on
 
 
 def run_kernel(kernel: Any, *args: Any) -> Any:
-    """Run a `jit` kernel; False when numba is off or failed (the caller uses numpy)."""
+    """Run a `jit` kernel; False when numba is off or failed, or while the kernel is not
+    ready on a first launch (`readiness.ready`: the compile worker is asked for it): the
+    caller then uses numpy, which gives the same result."""
     if not USE_NUMBA or kernel in _failed:
+        return False
+    if not readiness.ready(kernel, *args):
+        compile_worker.request()
         return False
     try:
         return kernel(*args)

@@ -131,8 +131,13 @@ def compile_for(kernel: Any, *args: Any) -> None:
     """Compile (or load) `kernel` for these arguments' types now, if it has not been yet.
 
     So a caller can hold `parallel_lock` for the run only, never across a compile (which
-    takes numba's compiler lock, for seconds on a first launch).
+    takes numba's compiler lock, for seconds on a first launch). While the compile worker
+    fills the cache on a first launch, waits for it instead (`readiness.wait_for`: these
+    kernels have no numpy path, and the GUI process never compiles meanwhile).
     """
+    from explorer.compute.numba import readiness  # it imports this module
+
+    readiness.wait_for(kernel, args)
     kernel.compile(tuple(kernel.typeof_pyval(a) for a in args))
 
 
