@@ -11,19 +11,23 @@ import time
 
 import numpy as np
 
-from explorer.compute import clusters, projection
+from explorer.compute import clusters, projection, raster
 from explorer.compute.index import load_kernel
-from explorer.compute.numba import configure
+from explorer.compute.numba import configure, graph_kernels, umap_kernels
 from explorer.compute.numba.umap_kernels import cached_signatures
+from explorer.compute.raster import pyramid
+from explorer.compute.spatial import GridIndex, spans_to_positions
 from explorer.core.jobs import TaskState
 
 
 def warm_up(state: TaskState | None = None) -> dict:
     """Compile (or load from the on-disk cache) everything a map needs; returns timings.
 
-    Runs a tiny UMAP (single-threaded and multi-threaded epochs, and the path
+    First the map's drawing kernels (`warm_map_drawing`: what a first launch's first map
+    needs), then a tiny UMAP (single-threaded and multi-threaded epochs, and the path
     that places rows outside a fitted sample), a PCA and the neighbour scan, so every
-    kernel signature the app uses is in the cache; then the clusters of a tiny map, so
+    kernel signature the app uses is in the cache; the big maps' kernels (fuzzy union,
+    kNN join, density pyramid); then the clusters of a tiny map, so
     the first labels do not wait for fast-hdbscan's compile (about 35 s on two cores with
     an empty cache, under 2 s to load). Safe to call from a background thread; a second
     call is cheap. The app's modules are imported with this one (the app imports it
@@ -33,6 +37,8 @@ def warm_up(state: TaskState | None = None) -> dict:
     """
     state = state or TaskState()
     t0 = time.perf_counter()
+    state.status("Preparing the map's drawing")  # first: the first map of a launch needs it
+    warm_map_drawing()
     rng = np.random.default_rng(0)
     n, d = 400, 16
     centers = rng.normal(size=(8, d)).astype(np.float32) * 4
@@ -48,7 +54,10 @@ def warm_up(state: TaskState | None = None) -> dict:
             like = np.zeros((1, 1), dtype=dtype)
             like.flags.writeable = writeable
             load_kernel(like)
-    state.check()
+    state.status("Preparing the map engine for big sets")
+    umap_kernels.warm()  # the fuzzy union and kNN join of 1M maps, the density pyramid
+    graph_kernels.warm()
+    pyramid.warm()
     state.status("Preparing the labels engine")
     labels_seconds = clusters.warm_up()
     state.progress(1)
@@ -56,4 +65,27 @@ def warm_up(state: TaskState | None = None) -> dict:
             "signatures": cached_signatures(), "labels_seconds": labels_seconds}
 
 
-__all__ = ["warm_up"]
+def warm_map_drawing() -> None:
+    """The kernels between a set opening and its map drawn: the grid index (build, lasso)
+    and the density, blended-disc, point and "over" images, with the types the map uses."""
+    xy = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
+    grid = GridIndex(xy)
+    grid.in_polygon(np.array([-1.0, 1.0, 0.0]), np.array([-1.0, -1.0, 1.0]))
+    rect = (-3.0, 3.0, -3.0, 3.0)
+    codes = (np.arange(2000) % 3).astype(np.int16)
+    palette = raster.categorical_palette(3)
+    spans = grid.view_spans(-3, -3, 3, 3)
+    sorted_codes = grid.to_sorted(codes)
+    dense = raster.density_image(grid.sorted_coords, rect, 64, 64, categories=sorted_codes,
+                                 palette=palette, spans=spans)
+    raster.density_image(xy, rect, 64, 64, categories=codes, palette=palette)
+    raster.blend_image(grid.sorted_coords, rect, 64, 64, categories=sorted_codes,
+                       palette=palette, radius_px=2, alpha=0.5,
+                       order=spans_to_positions(*spans))
+    top = raster.points_image(xy, rect, 64, 64, categories=codes, palette=palette,
+                              radius_px=2, order=grid.in_box(-3, -3, 3, 3))
+    raster.points_image(xy, rect, 64, 64, categories=codes, palette=palette, radius_px=2)
+    raster.composite_over(top, dense)
+
+
+__all__ = ["warm_map_drawing", "warm_up"]

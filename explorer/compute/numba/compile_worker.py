@@ -173,12 +173,14 @@ def main(argv: list[str] | None = None) -> int:
 
     progress = Path(f"{args.marker}.progress")
     steps: list[str] = []
+    seconds: list[float] = []
+    t0 = time.perf_counter()
 
     def step(text: str) -> None:
         steps.append(text)
-        progress.write_text(json.dumps({"steps": steps, "t": time.time()}))
+        seconds.append(round(time.perf_counter() - t0, 2))
+        progress.write_text(json.dumps({"steps": steps, "seconds": seconds}))
 
-    t0 = time.perf_counter()
     result = warm_up(TaskState(on_status=step))
     tmp = args.marker.with_suffix(".tmp")
     tmp.write_text(json.dumps({"seconds": round(time.perf_counter() - t0, 2),
