@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--selftest"]:
         return _selftest(argv[1:])
+    if argv[:1] == ["--compile-kernels"]:  # the frozen app's compile worker (see there)
+        from explorer.compute.numba import compile_worker
+
+        return compile_worker.main(argv[1:])
     if cli.wants_cli(argv):
         return cli.run(argv)
     from explorer.ui.app import run_gui

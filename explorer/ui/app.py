@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import threading
 
-import numpy as np
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from explorer import __version__
 from explorer.compute import index, projection, raster  # noqa: F401 - see warm_up
-from explorer.compute.spatial import GridIndex
+from explorer.compute.numba import compile_worker
 from explorer.compute.warm_up import warm_up as warm_up_kernels
 from explorer.core.jobs import Cancelled, TaskState
 from explorer.ui import timeline
@@ -27,6 +27,7 @@ from explorer.ui.watchdog import Watchdog, default_log_path, log_to_file
 
 log = logging.getLogger(__name__)
 WARM_UP_JOIN_SECONDS = 60.0  # a kernel being compiled when the user quits
+WARM_UP_CHECK_MS = 2000  # how often the idle warm-up looks for no job and the worker done
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -83,24 +84,12 @@ def start_watchdog() -> Watchdog:
 
 
 def warm_up(state: TaskState | None = None) -> None:
-    """Compile (first launch) or load (later ones) every kernel the map and UMAP use.
+    """Load (compile, without the compile worker) every kernel the map and UMAP use.
 
     The modules holding the kernels are imported with this one, so this thread
-    imports nothing: it only compiles or loads machine code.
+    imports nothing: it only loads (or compiles) machine code.
     """
-    state = state or TaskState()
-    warm_up_kernels(state)
-    state.check()
-    xy = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
-    grid = GridIndex(xy)
-    grid.in_polygon(np.array([-1.0, 1.0, 0.0]), np.array([-1.0, -1.0, 1.0]))
-    rect = (-3.0, 3.0, -3.0, 3.0)
-    codes = (np.arange(2000) % 3).astype(np.int16)
-    raster.density_image(grid.sorted_coords, rect, 64, 64, categories=grid.to_sorted(codes),
-                         palette=raster.categorical_palette(3),
-                         spans=grid.view_spans(-3, -3, 3, 3))
-    raster.points_image(xy, rect, 64, 64, categories=codes,
-                        palette=raster.categorical_palette(3), radius_px=2)
+    warm_up_kernels(state or TaskState())
 
 
 def warm_up_in_background(state: TaskState | None = None) -> threading.Thread:
@@ -127,20 +116,26 @@ def warm_up_in_background(state: TaskState | None = None) -> threading.Thread:
 
 
 def warm_up_when_idle(window, app: QApplication) -> None:
-    """Start the warm-up once no job is running: on a first launch it compiles for 10-20 s
-    on both cores, which must not slow down the first set the user opens. Quitting stops
-    it between two kernels and waits for the one being compiled."""
-    timer = QTimer(window, interval=2000)
+    """Start the in-process warm-up once no job is running and the compile worker is done.
+
+    With the worker (a first launch) the kernels compile in its process and this thread
+    only loads them once it has finished (1-2 s). Without it (EXPLORER_FAST_START=0)
+    it compiles here for 10-20 s on both cores, which must not slow down the first set
+    the user opens. Quitting stops the worker, and this thread between two kernels,
+    waiting for the one being compiled."""
+    timer = QTimer(window, interval=WARM_UP_CHECK_MS)
     state = TaskState()
     started: list[threading.Thread] = []
 
     def check() -> None:
-        if not window.jobs.running():
+        if not window.jobs.running() and compile_worker.done():
             timer.stop()
             started.append(warm_up_in_background(state))
 
     def stop() -> None:
-        timer.stop()
+        with contextlib.suppress(RuntimeError):  # the window, the timer's parent, is gone
+            timer.stop()
+        compile_worker.stop()
         state.cancel()
         for thread in started:
             thread.join(WARM_UP_JOIN_SECONDS)
@@ -192,6 +187,8 @@ def run_gui(argv: list[str]) -> int:
     window = MainWindow()
     follow_timeline(window)
     window.show()
+    compile_worker.start()  # a first launch compiles there, never in this process
+    timeline.mark("compile_worker", running=compile_worker.running())
     warm_up_when_idle(window, app)
     if args.session:
         window.sessions.open(args.session)
