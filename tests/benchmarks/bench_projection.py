@@ -5,6 +5,7 @@ Not collected by pytest (no test_ functions). Run:
     .venv/bin/python tests/benchmarks/bench_projection.py [--quick] [--skip-umap-default-100k]
     .venv/bin/python tests/benchmarks/bench_projection.py --only numba
     .venv/bin/python tests/benchmarks/bench_projection.py --only umap1m --metric cosine
+    .venv/bin/python tests/benchmarks/bench_projection.py --only real --real PATH.npy
 
 Prints one JSON object per measurement and a summary. The machine is small and
 shared, so times are medians of repeats and comparisons are given as ratios.
@@ -29,7 +30,13 @@ Measurements:
   their fitted neighbours, vs the full fit above.
 - umap_1000k_ours_auto_sample: ours on the 1M memory map (automatic sample of
   100k fitted, 900k placed), with the time to the first partial layout and each
-  step's share of the total (alone: `--only umap1m`, with `--metric`).
+  step's share of the total.
+- umap_1000k_refined_vs_fit_and_place (`--only umap1m [--metric] [--rounds 3]`): the auto
+  path (fit 100k, place, join the all-rows kNN graph, refine every row) against today's
+  fit-and-place (`sample=100_000`), interleaved; seconds, step shares, TW, continuity,
+  kNN overlap (1,000 rows), refined rows; medians and the TW gain.
+- umap_real_ours_vs_umap_learn (`--real PATH`): ours vs `umap.UMAP(metric="cosine")`,
+  both warm, alternately `--rounds` times, on a real .npy (63k Debian MiniLM).
 - fuzzy_union: umap's fuzzy union of a synthetic 20k, 100k and 1M x 15 kNN graph, our
   numba kernel vs scipy's sparse arithmetic (alone: `--only union`).
 - placement_full_1000k: the 1M map's partial layouts, `Placement.full` into a fresh
@@ -278,6 +285,92 @@ def bench_umap_large(path: Path, metric: str = "euclidean") -> None:
          loadavg_after=[round(v, 2) for v in load_after])
 
 
+def _shares(timings: dict, total: float) -> dict:
+    return {k: round(100 * v / total, 1) for k, v in timings.items()} | {
+        "other": round(100 * (total - sum(timings.values())) / total, 1)}
+
+
+def _one_map(vectors: np.ndarray, params, metric: str) -> dict:
+    """One map of `vectors`: seconds, step shares, fidelity (TW/continuity on 2,000 rows,
+    kNN overlap on 1,000) and the load average around it."""
+    from explorer.compute.fidelity import knn_overlap
+    from explorer.compute.projection import project
+
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    res = project(vectors, params)
+    total = time.perf_counter() - t0
+    load_after = os.getloadavg()
+    tw, co = fid(vectors, res.coords, metric)
+    overlap = float(np.nanmean(knn_overlap(vectors, res.coords, k=10, metric=metric,
+                                           max_rows=1000)))
+    return {"seconds": round(total, 1), "trustworthiness": tw, "continuity": co,
+            "knn_overlap": round(overlap, 4), "fit_rows": res.info["fit_rows"],
+            "refined_rows": res.info.get("refined_rows"), "graph": res.info.get("graph"),
+            "timings": res.info["timings"], "share_pct": _shares(res.info["timings"], total),
+            "loadavg": [round(load_before[0], 2), round(load_after[0], 2)]}
+
+
+def bench_umap_refined(path: Path, metric: str = "cosine", rounds: int = 3) -> None:
+    """The 1M map refined on every row (auto path) against today's fit-and-place
+    (`sample=100_000`, same fit, no refine), interleaved `rounds` times; medians."""
+    from explorer.compute.projection import ProjectionParams
+
+    _prime(path)
+    vectors = np.load(path, mmap_mode="r")
+    n = len(vectors)
+    runs: dict[str, list[dict]] = {"fit_and_place": [], "refined": []}
+    for _ in range(rounds):
+        for name, sample in (("fit_and_place", 100_000), ("refined", None)):
+            rec = _one_map(vectors, ProjectionParams(method="umap", metric=metric,
+                                                     sample=sample), metric)
+            runs[name].append(rec)
+            emit(bench=f"umap_{n // 1000}k_{name}_run", rows=n, metric=metric, **rec)
+    med = statistics.median
+    summary = {name: {key: med(r[key] for r in rs)
+                      for key in ("seconds", "trustworthiness", "continuity", "knn_overlap")}
+               for name, rs in runs.items()}
+    emit(bench=f"umap_{n // 1000}k_refined_vs_fit_and_place", rows=n, metric=metric,
+         runs=rounds, **summary,
+         tw_gain=round(summary["refined"]["trustworthiness"]
+                       - summary["fit_and_place"]["trustworthiness"], 4),
+         every_row_refined=all(r["refined_rows"] == n for r in runs["refined"]),
+         target_s=120, target_tw_gain=0.01)
+
+
+def bench_umap_real(path: Path, rounds: int = 3) -> None:
+    """Ours against umap-learn (metric cosine, warm) on a real .npy, alternately."""
+    import umap
+
+    from explorer.compute.projection import ProjectionParams, project
+
+    warm_up_both()
+    x = np.ascontiguousarray(np.load(path), dtype=np.float32)
+    ours_s, theirs_s, ours_tw, theirs_tw = [], [], [], []
+    for _ in range(rounds):
+        la = os.getloadavg()[0]
+        res, t = timed(lambda: project(x, ProjectionParams(method="umap", metric="cosine")))
+        ours_s.append(t[0])
+        ours_tw.append(fid(x, res.coords, "cosine")[0])
+        emit(bench="umap_real_ours_run", rows=len(x), seconds=round(t[0], 2),
+             trustworthiness=ours_tw[-1], timings=res.info["timings"],
+             loadavg=[round(la, 2), round(os.getloadavg()[0], 2)])
+        la = os.getloadavg()[0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y, t = timed(lambda: umap.UMAP(metric="cosine").fit_transform(x))
+        theirs_s.append(t[0])
+        theirs_tw.append(fid(x, y, "cosine")[0])
+        emit(bench="umap_real_umap_learn_run", rows=len(x), seconds=round(t[0], 2),
+             trustworthiness=theirs_tw[-1],
+             loadavg=[round(la, 2), round(os.getloadavg()[0], 2)])
+    med = statistics.median
+    emit(bench="umap_real_ours_vs_umap_learn", rows=len(x), runs=rounds,
+         ours_s=round(med(ours_s), 2), umap_learn_s=round(med(theirs_s), 2),
+         ratio=round(med(ours_s) / med(theirs_s), 3), ours_tw=round(med(ours_tw), 4),
+         umap_learn_tw=round(med(theirs_tw), 4), target_ratio=0.3)
+
+
 def bench_union(n: int, k: int = 15, n_epochs: int = 200, repeats: int = 3) -> None:
     """umap's fuzzy union of an n x k kNN graph: numba (`fuzzy_union`) vs scipy, alternately.
 
@@ -419,7 +512,11 @@ def bench_numba(rounds: int = 2) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["pca", "umap", "umap1m", "union", "full", "numba"], default=None)
+    ap.add_argument("--only", choices=["pca", "umap", "umap1m", "union", "full", "numba", "real"],
+                    default=None)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of --only umap1m")
+    ap.add_argument("--real", default=None,
+                    help="a real .npy: ours vs umap-learn (cosine, warm), alternately")
     ap.add_argument("--metric", choices=["euclidean", "cosine"], default="euclidean",
                     help="metric of the 1M UMAP map (--only umap1m)")
     ap.add_argument("--quick", action="store_true", help="PCA on 200k rows, UMAP 20k only")
@@ -446,7 +543,9 @@ def main() -> None:
             big = workdir / "mixture-1000000x384.npy"
             if not big.exists():
                 write_mixture_npy(big, 1_000_000)
-            bench_umap_large(big, args.metric)
+            bench_umap_refined(big, args.metric, args.rounds)
+        if args.real:
+            bench_umap_real(Path(args.real), args.rounds)
         if args.only in (None, "union"):
             for n in (20_000, 100_000, 1_000_000):
                 bench_union(n)
