@@ -118,3 +118,14 @@ def test_cancel_during_refine(big_path, blobs):
         umap.fit(blobs, params(), state)
     assert "refining" in state.text
     assert 0.6 < fractions[-1] < 0.99
+
+
+def test_a_whole_set_fit_above_join_knn_above_joins_its_graph(monkeypatch, blobs):
+    monkeypatch.setattr(umap, "JOIN_KNN_ABOVE", 2000)
+    sink = []
+    coords, info = umap.fit(blobs, params(), TaskState(), graph_sink=sink.append)
+    (graph,) = sink
+    assert info["knn"] == "pivot" and info["fit_rows"] == N and info["refined_rows"] == N
+    assert graph.method == "pivot" and graph.ind.shape == (N, 15)
+    assert sampled_recall(blobs, graph, rows=300) >= 0.9
+    assert trustworthiness(blobs, coords, n_neighbors=10, metric="cosine") >= 0.98

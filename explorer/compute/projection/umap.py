@@ -20,7 +20,7 @@ import numpy as np
 
 from explorer.compute.numba.umap_kernels import run_epoch
 from explorer.compute.projection.graph import find_ab_params, fuzzy_graph
-from explorer.compute.projection.knn import EXACT_KNN_MAX, KnnIndex, self_first
+from explorer.compute.projection.knn import KnnIndex, self_first
 from explorer.compute.projection.knn_graph import KnnGraph, PivotContext, all_knn
 from explorer.compute.projection.params import PARTIAL_STEPS
 from explorer.compute.projection.pca import fit as fit_pca
@@ -39,6 +39,9 @@ REFINE_EPOCHS = 30             # epochs on every row after placing (umap's trans
 REFINE_ALPHA = 0.25            # their starting learning rate (umap's transform: 1/4)
 REFINE_ROUNDS = 1              # neighbours-of-neighbours rounds of the joined graph
 PARALLEL_MIN = 10_000          # multi-threaded (non-deterministic) UMAP epochs from here
+# A whole-set fit above this many rows finds its kNN by the pivot join, not HNSW: 63k real
+# MiniLM rows, 10-16 s against 22 s, recall@15 0.900 against 0.911 (both under load ~6)
+JOIN_KNN_ABOVE = 50_000
 
 
 def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
@@ -76,9 +79,16 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
 
     t = time.perf_counter()
     state.status(f"UMAP: finding {k} nearest neighbours of {m:,} rows")
-    index = KnnIndex(x, params.metric, state.sub(p_read, p_read + (p_knn - p_read) / 2))
-    ind, dist = index.search(x, k, state.sub(p_read + (p_knn - p_read) / 2, p_knn))
-    self_first(ind, dist)
+    if not sampled and m > JOIN_KNN_ABOVE:  # no index to place rows with is needed
+        index = None
+        own, _ = all_knn(x, params.metric, k, state.sub(p_read, p_knn), seed=params.seed,
+                         exact_max=JOIN_KNN_ABOVE)
+        ind, dist, knn_method = own.ind, own.dist, own.method
+    else:
+        index = KnnIndex(x, params.metric, state.sub(p_read, p_read + (p_knn - p_read) / 2))
+        ind, dist = index.search(x, k, state.sub(p_read + (p_knn - p_read) / 2, p_knn))
+        self_first(ind, dist)
+        knn_method = "exact" if index.exact else "hnsw"
     timings["knn"] = time.perf_counter() - t
 
     placement = None
@@ -92,7 +102,7 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
         else None
     if graph_sink is not None and not sampled:
         graph_sink(KnnGraph(ind.astype(np.int32), dist, layout_metric(params.metric),
-                            "exact" if index.exact else "hnsw", int(k)))
+                            knn_method, int(k)))
     del index
 
     t = time.perf_counter()
@@ -121,7 +131,7 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
                           (lambda e: placement.full(e)) if placement is not None else None)
     timings["optimise"] = time.perf_counter() - t
     info = {"fit_rows": int(m), "n_neighbors": int(k), "n_epochs": int(n_epochs),
-            "init": init_name, "knn": "exact" if m <= EXACT_KNN_MAX else "hnsw",
+            "init": init_name, "knn": knn_method,
             "parallel": bool(parallel), "edges": int(coo.nnz),
             "placed": "knn-weighted-mean" if sampled else None, "refined_rows": 0}
     if refine:
