@@ -221,14 +221,15 @@ def pivot_count(n: int) -> int:
 
 def all_knn(vectors: np.ndarray, metric: str, k: int, state: TaskState, *,
             context: PivotContext | None = None, seed: int = 0, norms: np.ndarray | None = None,
-            rounds: int = 1, exact_max: int = EXACT_KNN_MAX,
-            pivots: int | None = None) -> tuple[KnnGraph, PivotContext]:
+            rounds: int = 1, exact_max: int = EXACT_KNN_MAX, pivots: int | None = None,
+            assign: int = ASSIGN, probe: int = PROBE) -> tuple[KnnGraph, PivotContext]:
     """The kNN graph of every row (k with itself), and the pivots it was joined from.
 
     Up to `exact_max` rows without a `context`: exact (faiss flat), every row its own pivot.
     Above: a seeded sample of `pivots` (default `pivot_count(n)`) pivots, their kNN and
     every other row's nearest pivots (found as UMAP places rows), then `pivot_join` with
-    `rounds`. A `context` (UMAP's fitted sample and its placement) skips all but the join.
+    `rounds`, `assign` and `probe`. A `context` (UMAP's fitted sample and its placement)
+    skips all but the join.
     """
     metric = layout_metric(metric)
     n = vectors.shape[0]
@@ -267,8 +268,8 @@ def all_knn(vectors: np.ndarray, metric: str, k: int, state: TaskState, *,
         timings["assign"] = time.perf_counter() - t
         state = state.sub(0.4, 1.0)
     state.status(f"kNN graph: joining the {k} nearest neighbours of {n:,} rows")
-    graph = pivot_join(vectors, norms, metric, context.rows, context.pivot_of(n, PROBE), k, state,
-                       rounds=rounds)
+    graph = pivot_join(vectors, norms, metric, context.rows, context.pivot_of(n, probe), k, state,
+                       assign=assign, probe=probe, rounds=rounds)
     graph.timings = {**{key: round(v, 3) for key, v in timings.items()}, **graph.timings}
     return graph, context
 

@@ -21,11 +21,17 @@ import numpy as np
 from explorer.compute.numba.umap_kernels import run_epoch
 from explorer.compute.projection.graph import find_ab_params, fuzzy_graph
 from explorer.compute.projection.knn import KnnIndex, self_first
-from explorer.compute.projection.knn_graph import KnnGraph, PivotContext, all_knn
+from explorer.compute.projection.knn_graph import (
+    ASSIGN,
+    PROBE,
+    KnnGraph,
+    PivotContext,
+    all_knn,
+)
 from explorer.compute.projection.params import PARTIAL_STEPS
 from explorer.compute.projection.pca import fit as fit_pca
 from explorer.compute.projection.pca import pca_init
-from explorer.compute.projection.placement import PLACE_K, place
+from explorer.compute.projection.placement import PLACE_EF, PLACE_K, place
 from explorer.compute.projection.rows import fit_size, read_fit_rows, sample_rows
 from explorer.compute.vectors import layout_metric
 from explorer.core.jobs import Cancelled, TaskState
@@ -38,6 +44,8 @@ UMAP_AUTO_SAMPLE = 100_000     # ... of this many rows, place the rest, then ref
 REFINE_EPOCHS = 30             # epochs on every row after placing (umap's transform: 30)
 REFINE_ALPHA = 0.25            # their starting learning rate (umap's transform: 1/4)
 REFINE_ROUNDS = 1              # neighbours-of-neighbours rounds of the joined graph
+REFINE_ASSIGN, REFINE_PROBE = ASSIGN, PROBE   # the join's lists per row and lists read
+REFINE_PLACE_EF = PLACE_EF     # HNSW efSearch of the placement a refined map starts from
 PARALLEL_MIN = 10_000          # multi-threaded (non-deterministic) UMAP epochs from here
 # A whole-set fit above this many rows finds its kNN by the pivot join, not HNSW: 63k real
 # MiniLM rows, 10-16 s against 22 s, recall@15 0.900 against 0.911 (both under load ~6)
@@ -96,7 +104,7 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
         t = time.perf_counter()
         state.status(f"UMAP: finding fitted neighbours of the other {n - m:,} rows")
         placement = place(vectors, rows, index, min(params.n_neighbors, PLACE_K), cos,
-                          state.sub(p_knn, p_place))
+                          state.sub(p_knn, p_place), ef=REFINE_PLACE_EF if refine else PLACE_EF)
         timings["place_search"] = time.perf_counter() - t
     context = PivotContext(rows, index, (ind.astype(np.int32), dist), placement) if refine \
         else None
@@ -156,7 +164,7 @@ def _join_and_refine(vectors: np.ndarray, params: ProjectionParams, context: Piv
     t = time.perf_counter()
     state.status(f"UMAP: joining the {k} nearest neighbours of all {n:,} rows")
     knn, _ = all_knn(vectors, params.metric, k, state.sub(0.0, 0.45), context=context,
-                     rounds=REFINE_ROUNDS)
+                     rounds=REFINE_ROUNDS, assign=REFINE_ASSIGN, probe=REFINE_PROBE)
     del context
     timings["join"] = time.perf_counter() - t
     if graph_sink is not None:
