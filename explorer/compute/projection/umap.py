@@ -134,9 +134,11 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     state.status(f"UMAP: optimising the layout ({n_epochs} epochs)")
     if parallel is None:
         parallel = m >= PARALLEL_MIN
+    # a refined map's fit shows a partial every 10% (each costs a 1M-row placement)
     emb = optimize_layout(init, coo, params.min_dist, n_epochs, rng, parallel,
                           state.sub(p_init, p_fit),
-                          (lambda e: placement.full(e)) if placement is not None else None)
+                          (lambda e: placement.full(e)) if placement is not None else None,
+                          partial_steps=PARTIAL_STEPS // 2 if refine else PARTIAL_STEPS)
     timings["optimise"] = time.perf_counter() - t
     info = {"fit_rows": int(m), "n_neighbors": int(k), "n_epochs": int(n_epochs),
             "init": init_name, "knn": knn_method,
