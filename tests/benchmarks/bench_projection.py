@@ -311,21 +311,35 @@ def _one_map(vectors: np.ndarray, params, metric: str) -> dict:
             "loadavg": [round(load_before[0], 2), round(load_after[0], 2)]}
 
 
-def bench_umap_refined(path: Path, metric: str = "cosine", rounds: int = 3) -> None:
+def bench_umap_refined(path: Path, metric: str = "cosine", rounds: int = 3,
+                       variants: dict[str, dict] | None = None) -> None:
     """The 1M map refined on every row (auto path) against today's fit-and-place
-    (`sample=100_000`, same fit, no refine), interleaved `rounds` times; medians."""
+    (`sample=100_000`, same fit, no refine), interleaved `rounds` times; medians.
+    `variants`: more refined arms, each with `projection.umap` constants set for its runs
+    (an ablation: {"cheap": {"REFINE_EPOCHS": 20}})."""
     from explorer.compute.projection import ProjectionParams
+    from explorer.compute.projection import umap as umap_module
 
     _prime(path)
     vectors = np.load(path, mmap_mode="r")
     n = len(vectors)
-    runs: dict[str, list[dict]] = {"fit_and_place": [], "refined": []}
+    arms = [("fit_and_place", 100_000, {}), ("refined", None, {})]
+    arms += [(f"refined_{name}", None, over) for name, over in (variants or {}).items()]
+    runs: dict[str, list[dict]] = {name: [] for name, _, _ in arms}
     for _ in range(rounds):
-        for name, sample in (("fit_and_place", 100_000), ("refined", None)):
-            rec = _one_map(vectors, ProjectionParams(method="umap", metric=metric,
-                                                     sample=sample), metric)
+        for name, sample, over in arms:
+            saved = {key: getattr(umap_module, key) for key in over}
+            for key, value in over.items():
+                setattr(umap_module, key, value)
+            try:
+                rec = _one_map(vectors, ProjectionParams(method="umap", metric=metric,
+                                                         sample=sample), metric)
+            finally:
+                for key, value in saved.items():
+                    setattr(umap_module, key, value)
             runs[name].append(rec)
-            emit(bench=f"umap_{n // 1000}k_{name}_run", rows=n, metric=metric, **rec)
+            emit(bench=f"umap_{n // 1000}k_{name}_run", rows=n, metric=metric, constants=over,
+                 **rec)
     med = statistics.median
     summary = {name: {key: med(r[key] for r in rs)
                       for key in ("seconds", "trustworthiness", "continuity", "knn_overlap")}
@@ -334,7 +348,11 @@ def bench_umap_refined(path: Path, metric: str = "cosine", rounds: int = 3) -> N
          runs=rounds, **summary,
          tw_gain=round(summary["refined"]["trustworthiness"]
                        - summary["fit_and_place"]["trustworthiness"], 4),
-         every_row_refined=all(r["refined_rows"] == n for r in runs["refined"]),
+         tw_gains={name: round(summary[name]["trustworthiness"]
+                               - summary["fit_and_place"]["trustworthiness"], 4)
+                   for name in runs if name != "fit_and_place"},
+         every_row_refined=all(r["refined_rows"] == n for name, rs in runs.items()
+                               if name != "fit_and_place" for r in rs),
          target_s=120, target_tw_gain=0.01)
 
 
@@ -510,11 +528,24 @@ def bench_numba(rounds: int = 2) -> None:
          note="first fits include importing explorer.compute.projection (numba)")
 
 
+def _variants(specs: list[str]) -> dict[str, dict]:
+    """{"cheap": {"REFINE_EPOCHS": 20, ...}} from ["cheap:REFINE_EPOCHS=20,..."]."""
+    out = {}
+    for spec in specs:
+        name, _, pairs = spec.partition(":")
+        out[name] = {key: float(v) if "." in v else int(v)
+                     for key, _, v in (p.partition("=") for p in pairs.split(",") if p)}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", choices=["pca", "umap", "umap1m", "union", "full", "numba", "real"],
                     default=None)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of --only umap1m")
+    ap.add_argument("--variant", action="append", default=[],
+                    help="NAME:KEY=VALUE,...: one more refined arm of --only umap1m with "
+                         "projection.umap constants set (e.g. cheap:REFINE_EPOCHS=20)")
     ap.add_argument("--real", default=None,
                     help="a real .npy: ours vs umap-learn (cosine, warm), alternately")
     ap.add_argument("--metric", choices=["euclidean", "cosine"], default="euclidean",
@@ -543,7 +574,7 @@ def main() -> None:
             big = workdir / "mixture-1000000x384.npy"
             if not big.exists():
                 write_mixture_npy(big, 1_000_000)
-            bench_umap_refined(big, args.metric, args.rounds)
+            bench_umap_refined(big, args.metric, args.rounds, _variants(args.variant))
         if args.real:
             bench_umap_real(Path(args.real), args.rounds)
         if args.only in (None, "union"):
