@@ -216,3 +216,23 @@ def test_first_others_skips_self_missing_and_zero_rows():
     out = hubness.first_others(ids, np.array([0, 1, 2]), 3, zero)
     np.testing.assert_array_equal(out, [[3, 1, 4], [0, 3, 4], [4, -1, -1]])
     np.testing.assert_array_equal(hubness.first_others(ids[:1], np.array([0]), 2, None), [[3, 2]])
+
+
+def test_a_graph_is_counted_by_its_first_k_others_whatever_its_rows_hold():
+    """Rows that list themselves first and k others are taken as they are; the others (a
+    missing neighbour, a zero row, themselves twice) go through first_others: same lists."""
+    from explorer.compute.projection.knn_graph import KnnGraph
+
+    n = 3000
+    rng = np.random.default_rng(8)
+    ind = rng.integers(0, n, (n, 8)).astype(np.int32)
+    ind[:, 0] = np.arange(n)
+    ind[5, 3], ind[7, 0], ind[12, 2], ind[13, 4] = -1, 9, 11, 13
+    zero = np.zeros(n, dtype=bool)
+    zero[11] = True
+    graph = KnnGraph(ind, np.zeros((n, 8), np.float32), "cosine", "exact", 8)
+    lists = hubness.from_graph(None, graph, 5, zero, hubness.MAP_GRAPH, TaskState())
+    expected = hubness.first_others(ind, np.arange(n), 5, zero)
+    expected[11] = -1
+    np.testing.assert_array_equal(lists.ids, expected)
+    assert lists.exact and lists.source == hubness.EXACT and lists.recall is None
