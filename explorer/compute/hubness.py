@@ -181,7 +181,7 @@ def from_graph(vectors: np.ndarray, graph: KnnGraph, k: int, zero: np.ndarray | 
     if zero is not None:
         out[zero] = -1
     state.progress(1)
-    return Lists(out, exact, EXACT if exact else source, recall)
+    return Lists(out, exact, source, recall)
 
 
 def first_others(ids: np.ndarray, rows: np.ndarray, k: int,

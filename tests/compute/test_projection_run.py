@@ -1,8 +1,7 @@
 """cached_project hands the built-in UMAP a sink that keeps its kNN graph in the library.
 
-umap.fit is replaced by a stand-in here (through the method registry's look-up), so the hook is
-tested whatever the real fit does with it; the end-to-end test (map, then hubness counts the
-map's graph) belongs with UMAP's own change that calls the sink.
+umap.fit is replaced by a stand-in (through the method registry's look-up) where the hook
+itself is tested; the last test runs the real UMAP, then hubness.
 """
 
 from types import SimpleNamespace
@@ -77,3 +76,16 @@ def test_a_set_outside_the_library_is_given_no_sink(monkeypatch):
     entry = use(monkeypatch, FakeEntry())
     run.project(np.ones((N, 4), np.float32), ProjectionParams(method="umap"))
     assert "graph_sink" not in entry.hooks
+
+
+def test_a_real_umap_map_leaves_its_graph_and_hubness_counts_it(library_set):
+    from test_hubness import brute_counts
+
+    result = run.cached_project(library_set, ProjectionParams(method="umap", metric="cosine"))
+    kept = knn_store.stored(library_set, "cosine")
+    assert kept["made_by"] == "map" and kept["k"] == result.info["n_neighbors"] == 15
+    hub = hubness.k_occurrence(library_set, k=10)
+    # 400 rows: UMAP's own graph is exact, so the count is exact and says it was the map's
+    assert hub.source == hubness.MAP_GRAPH and hub.exact
+    expected = brute_counts(np.asarray(library_set.vectors), 10, "cosine")
+    assert np.abs(hub.counts - expected).sum() <= 4
