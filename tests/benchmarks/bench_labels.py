@@ -82,6 +82,10 @@ SAMPLE_SEED = 17
 
 
 def emit(**record) -> dict:
+    """Print a measurement as one JSON line, with the machine's load average (a shared
+    machine's figures mean little without it)."""
+    record["load"] = " ".join(Path("/proc/loadavg").read_text().split()[:3]) \
+        if Path("/proc/loadavg").exists() else None
     RESULTS.append(record)
     print(json.dumps(record, default=float), flush=True)
     return record
@@ -687,7 +691,8 @@ def print_summary(t0: float, verdicts: list | None = None) -> None:
         elif r["what"] == "labels_after_map":
             print(f"  labels after the map, {r['data']}, {r['path']}: {r['seconds']:.2f} s "
                   f"(median of {r['runs']}; candidates {r['candidates_seconds']:.3f} s), "
-                  f"levels {r['levels']}, {r['noise']:.1%} in none, steps {r['steps']}"
+                  f"levels {r['levels']}, {r['noise']:.1%} in none, steps {r['steps']}, "
+                  f"load {r['load']}"
                   + (f"  [<= 20 s: {'yes' if r['seconds'] <= 20 else 'NO'}]"
                      if r["path"] == "sampled" else "")
                   + (f"  [<= 5 s: {'yes' if r['seconds'] <= 5 else 'NO'}]"
