@@ -237,3 +237,28 @@ def test_a_graph_is_counted_by_its_first_k_others_whatever_its_rows_hold():
     np.testing.assert_array_equal(lists.ids, expected)
     # an exact graph (a small set's map) counts as exact, and says where it came from
     assert lists.exact and lists.source == hubness.MAP_GRAPH and lists.recall is None
+
+
+def test_approximate_counts_kept_by_an_older_version_are_counted_again(monkeypatch):
+    monkeypatch.setattr(hubness, "EXACT_MAX", 500)
+    x = data(n=900, seed=9)
+    es = make_es(x, metric="dot")  # dot above EXACT_MAX: HNSW, approximate
+    first = hubness.k_occurrence(es, k=5)
+    assert not first.exact
+    store = ArtifactStore(es.path)
+    counts, meta = store.load(hubness.KIND, "dot-k5")
+    old = {key: value for key, value in meta.items() if key not in ("version", "source")}
+    store.save(hubness.KIND, "dot-k5", np.zeros_like(counts), old)  # as the old version kept
+
+    again = hubness.k_occurrence(es, k=5)
+    assert again.counts.sum() == 900 * 5  # counted again, not the kept zeros
+    assert store.load(hubness.KIND, "dot-k5")[1]["version"] == hubness.COUNTS_VERSION
+    assert hubness.k_occurrence(es, k=5, exact=True).exact  # and exact is asked for anyway
+
+
+def test_exact_asked_above_exact_max_searches_exactly(monkeypatch):
+    monkeypatch.setattr(hubness, "EXACT_MAX", 500)
+    x = data(n=900, seed=10)
+    result = hubness.k_occurrence(make_es(x), k=6, exact=True)
+    assert result.exact and result.source == hubness.EXACT and result.recall is None
+    assert np.abs(result.counts - brute_counts(x, 6, "cosine")).sum() <= 2
