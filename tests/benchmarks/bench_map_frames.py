@@ -8,7 +8,18 @@ For 100k / 1M / 10M clustered points in 20 categories, in one run:
     path) in a PlotWidget of the same size, panned the same way.
 Prints JSON lines and a summary with medians and ratios (baseline / ours).
 
+With --zoom (issue 18): the redraw after a wheel zoom, render_layers as the map panel calls
+it, for the views of bench_map_render.zoom_views (1x, 1.25x, 1.5x, 2x, 3x, 4x of the
+1200 x 800 plot around the centre and the densest cell; the image 1.5x the plot each way),
+each drawn by today's per-point path (no pyramid) and with the panel's pyramid built,
+interleaved, median of --reps. Colourings: 20 categories; "other" (the 5 smallest as one
+"(other)" drawn grey under the rest); "filter" (a filter holding back 50% of the rows);
+"mixed" (both). Also: the pyramid's build time (pyramids.build, as the panel's job) and
+bytes, the share of drawn pixels within 8 of alpha and 3 of CIEDE2000 of today's image,
+and the worst view's median against <= 15 ms at 1M and <= 40 ms at 10M.
+
     QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/bench_map_frames.py [--sizes 100000,1000000,10000000]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/bench_map_frames.py --zoom --sizes 1000000,10000000
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,15 +40,18 @@ import pyqtgraph as pg  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from explorer.compute.spatial import GridIndex  # noqa: E402
-from explorer.core.colouring import Colouring  # noqa: E402
+from explorer.core.colouring import OTHER, Colouring  # noqa: E402
 from explorer.core.jobs import TaskState  # noqa: E402
 from explorer.core.library import Library  # noqa: E402
 from explorer.ui.panels.base import PanelContext  # noqa: E402
 from explorer.ui.state import AppState  # noqa: E402
 from explorer.ui.panels.map.panel import MapView, palette_for, render_layers  # noqa: E402
+from explorer.ui.panels.map.pyramids import PyramidCache, build, source_for  # noqa: E402
+from explorer.ui.panels.map.render import Layers  # noqa: E402
 from explorer.ui.workers import JobRunner  # noqa: E402
 
 SIZE = (1200, 800)
+ZOOM_LIMITS = {1_000_000: 0.015, 10_000_000: 0.040}
 
 
 def clustered(n: int, k: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -114,13 +129,108 @@ def baseline(app, xy, codes, steps: int) -> dict:
     return {"setup_s": setup_s, "frame_s": statistics.median(frames), "frame_max_s": max(frames)}
 
 
+def zoom_colourings(n: int, codes: np.ndarray):
+    """(name, Colouring, rows the filter lets through or None) for the --zoom variants."""
+    k = int(codes.max()) + 1
+    labels = [str(i) for i in range(k)]
+    plain = Colouring("c", "categorical", codes=codes, labels=labels,
+                      counts=np.bincount(codes, minlength=k).tolist())
+    smallest = np.argsort(np.bincount(codes, minlength=k))[:5]
+    keep = np.setdiff1d(np.arange(k), smallest)
+    remap = np.full(k, len(keep), np.int16)
+    remap[keep] = np.arange(len(keep))
+    merged = remap[codes]
+    other = Colouring("c", "categorical", codes=merged, labels=[labels[i] for i in keep]
+                      + [OTHER], counts=np.bincount(merged, minlength=len(keep) + 1).tolist())
+    passes = np.flatnonzero(np.random.default_rng(7).random(n) < 0.5)
+    yield "categories", plain, None
+    yield "other", other, None
+    yield "filter", plain, passes
+    yield "mixed", other, passes
+
+
+def zoom_redraws(n: int, xy: np.ndarray, codes: np.ndarray, reps: int) -> list[dict]:
+    """Redraw after zoom, today's path against the pyramid's, per colouring and view."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_map_render import PLOT, densest_cell, similar_share, zoom_views
+
+    index = GridIndex(xy)
+    W, H = int(PLOT[0] * 1.5), int(PLOT[1] * 1.5)
+    out = []
+    for name, colouring, passes in zoom_colourings(n, codes):
+        def layers(rect, cache):
+            return Layers(xy, index, rect, W, H, colouring, None, frozenset(), 3,
+                          np.zeros(0, np.int64), None, {}, filtered=passes, pyramids=cache)
+
+        views = zoom_views(index, densest_cell(index))
+        source = source_for(layers(views[0][1], None))
+        builds = []
+        for _ in range(3 if n < 5_000_000 else 1):
+            t = time.perf_counter()
+            pyramid = build(source, TaskState())
+            builds.append(time.perf_counter() - t)
+        cache = PyramidCache()
+        cache.add(source, pyramid)
+        out.append({"points": n, "colouring": name, "stage": "pyramid_build",
+                    "median_s": round(statistics.median(builds), 4), "bytes": pyramid.nbytes})
+        print(json.dumps(out[-1]), flush=True)
+        for view, rect in views:
+            today_l, new_l = layers(rect, None), layers(rect, cache)
+            want = render_layers(today_l, TaskState())  # warm, and the image to match
+            got = render_layers(new_l, TaskState())
+            t_old, t_new = [], []
+            for _ in range(reps):  # interleaved
+                t = time.perf_counter()
+                render_layers(today_l, TaskState())
+                t_old.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                render_layers(new_l, TaskState())
+                t_new.append(time.perf_counter() - t)
+            out.append({"points": n, "colouring": name, "stage": view, "mode": got[2][0],
+                        "from_pyramid": got[2][0] == "density" and cache.image(new_l) is not None,
+                        "today_s": round(statistics.median(t_old), 4),
+                        "pyramid_s": round(statistics.median(t_new), 4),
+                        "similar": round(similar_share(got[0], want[0]), 4)})
+            print(json.dumps(out[-1]), flush=True)
+    return out
+
+
+def zoom_summary(rows: list[dict]) -> None:
+    print(f"\n{'points':>10}  {'colouring':>10}  {'build':>7}  {'MB':>6}  {'worst today':>11}  "
+          f"{'worst pyramid':>13}  {'ratio':>6}  {'min similar':>11}  target")
+    for n in dict.fromkeys(r["points"] for r in rows):
+        for name in dict.fromkeys(r["colouring"] for r in rows if r["points"] == n):
+            got = [r for r in rows if r["points"] == n and r["colouring"] == name]
+            b = next(r for r in got if r["stage"] == "pyramid_build")
+            views = [r for r in got if r["stage"] != "pyramid_build"]
+            old = max(r["today_s"] for r in views)
+            new = max(r["pyramid_s"] for r in views)
+            limit = ZOOM_LIMITS.get(n)
+            verdict = "-" if limit is None else \
+                f"<= {limit * 1000:.0f} ms {'OK' if new <= limit else 'MISSED'}"
+            print(f"{n:>10,}  {name:>10}  {b['median_s']:>6.2f}s  {b['bytes'] / 1e6:>6.1f}  "
+                  f"{old * 1000:>8.1f} ms  {new * 1000:>10.1f} ms  {old / new:>5.1f}x  "
+                  f"{min(r['similar'] for r in views):>11.4f}  {verdict}")
+    print(f"load {open('/proc/loadavg').read().strip()}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--sizes", default="100000,1000000,10000000")
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--baseline-max", type=int, default=10_000_000,
                    help="skip the ScatterPlotItem baseline above this many points")
+    p.add_argument("--zoom", action="store_true",
+                   help="only the redraw after zoom, today's path against the pyramid's")
+    p.add_argument("--reps", type=int, default=5, help="--zoom: redraws per view and path")
     args = p.parse_args()
+    if args.zoom:
+        print(f"load {open('/proc/loadavg').read().strip()}", flush=True)
+        rows = []
+        for n in map(int, args.sizes.split(",")):
+            rows += zoom_redraws(n, *clustered(n), args.reps)
+        zoom_summary(rows)
+        return
     app = QApplication.instance() or QApplication([])
     summary = []
     for n in map(int, args.sizes.split(",")):
