@@ -42,6 +42,8 @@ from explorer.compute.numba import jit
 from explorer.compute.raster.blend import composite_over
 from explorer.compute.raster.colours import rgba
 from explorer.compute.raster.density import DEFAULT_MIN_ALPHA, count_alpha
+from explorer.compute.raster.pyramid_split import alpha_lut, half_even, over_pixel, scratch, \
+    split_image, split_span
 from explorer.compute.raster.view import Rect, View
 from explorer.compute.spatial import GridIndex, run_kernel
 
@@ -49,7 +51,7 @@ TOP, UNDER, HELD = 0, 1, 2  # the layers, from the top down
 N_LAYERS = 3
 MIN_DEPTH, MAX_DEPTH = 8, 13  # 256 to 8192 bins across the map at the finest level
 MAX_SPAN = 2.0**1000  # a wider map has no power-of-two bin covering it
-BINS_PER_PIXEL = 2  # bins across a pixel wanted (level_for): fewer alias into a grid
+BINS_PER_PIXEL = 2  # bins across a pixel wanted (level_for); under 2, bins are split by area
 
 
 def default_depth(n: int) -> int:
@@ -357,16 +359,6 @@ def level_for(pyr: DensityPyramid, rect: Rect, width: int, height: int, *,
     return None
 
 
-def alpha_lut(cmax: int, counts_scale: str, min_alpha: float, count_max=None) -> np.ndarray:
-    """uint8 alpha of counts 0 ... cmax as `count_alpha` gives it (0 for an empty pixel):
-    one table per image instead of a log per pixel."""
-    lut = np.zeros(int(cmax) + 1, np.uint8)
-    if cmax >= 1:
-        c = np.arange(1, int(cmax) + 1, dtype=np.float64)
-        lut[1:] = count_alpha(c, count_max if count_max else float(cmax), counts_scale, min_alpha)
-    return lut
-
-
 @jit(nogil=True)
 def _gather_kernel(row_ptr, cols, counts, sums, br_lo, prow, bc_lo, bc_hi, pcol, W, fixed,
                    cr, sr, seen, touched, pix, pcnt, prgb, cmax):
@@ -416,34 +408,14 @@ def _gather_kernel(row_ptr, cols, counts, sums, br_lo, prow, bc_lo, bc_hi, pcol,
                         elif fixed[lay, 3] == 1:
                             prgb[m, lay, ch] = fixed[lay, ch]
                         else:  # float64, rounded half to even: density_image's np.rint
-                            v = np.float64(sr[px, lay, ch]) / np.float64(c)
-                            quo = math.floor(v)
-                            if v - quo > 0.5 or (v - quo == 0.5 and quo % 2 == 1):
-                                quo += 1
-                            prgb[m, lay, ch] = quo
+                            prgb[m, lay, ch] = half_even(np.float64(sr[px, lay, ch])
+                                                         / np.float64(c))
                         sr[px, lay, ch] = 0
                     cr[px, lay] = 0
                 seen[px] = False
                 m += 1
         k = k_end
     return m
-
-
-@jit(nogil=True)
-def _over(tr, tg, tb, ta, br, bg, bb, ba):
-    """`composite_over` of one pixel (the same float32 arithmetic)."""
-    at = np.float32(ta) / np.float32(255.0)
-    ab = np.float32(ba) / np.float32(255.0)
-    if at == 0:
-        return br, bg, bb, ba
-    if at == 1 or ab == 0:
-        return tr, tg, tb, ta
-    wb = ab * (np.float32(1.0) - at)
-    a = at + wb
-    r = np.int64((np.float32(tr) * at + np.float32(br) * wb) / a + np.float32(0.5))
-    g = np.int64((np.float32(tg) * at + np.float32(bg) * wb) / a + np.float32(0.5))
-    b = np.int64((np.float32(tb) * at + np.float32(bb) * wb) / a + np.float32(0.5))
-    return r, g, b, np.int64(a * np.float32(255.0) + np.float32(0.5))
 
 
 @jit(nogil=True)
@@ -464,7 +436,7 @@ def _finish_kernel(m, pix, pcnt, prgb, luts, out):
             if lay == 0:
                 r, g, b, a = lr, lg, lb, la
             else:
-                r, g, b, a = _over(r, g, b, a, lr, lg, lb, la)
+                r, g, b, a = over_pixel(r, g, b, a, lr, lg, lb, la)
         out[p, 0] = r
         out[p, 1] = g
         out[p, 2] = b
@@ -494,7 +466,10 @@ def pyramid_image(pyr: DensityPyramid, rect: Rect, width: int, height: int, *,
     level = pyr.levels[lvl]
     W, H = int(width), int(height)
     img = np.zeros((H, W, 4), np.uint8)
-    span = _view_bins(pyr, level, rect, W, H)
+    x0, x1, y0, y1 = (float(v) for v in rect)
+    split = level.bin * 2 > min((x1 - x0) / W, (y1 - y0) / H)  # under 2 bins a pixel
+    span = split_span(pyr.x0, pyr.y0, level, rect, W, H) if split \
+        else _view_bins(pyr, level, rect, W, H)
     if span is None or not pyr.stored:
         return img
     extra = {UNDER: under_alpha, HELD: held_alpha}
@@ -504,6 +479,9 @@ def pyramid_image(pyr: DensityPyramid, rect: Rect, width: int, height: int, *,
         fixed[pyr.stored.index(HELD), :3] = rgba([held_colour])[0, :3]
         fixed[pyr.stored.index(HELD), 3] = 1
     finish = (counts_scale, count_max, min_alpha, tables)
+    if split:
+        split_image(level, span, W, H, fixed, finish, buffers if buffers is not None else {}, img)
+        return img
     if not _image_numba(level, span, W, H, fixed, finish,
                         buffers if buffers is not None else {}, img):
         _image_numpy(level, span, W, H, fixed, finish, img)
@@ -530,29 +508,18 @@ def _view_bins(pyr, level, rect, W, H):
     return br_lo, prow.astype(np.int64), bc_lo, bc_hi, pcol
 
 
-def _buffer(buffers: dict, name: str, shape: tuple, dtype, zero: bool = False) -> np.ndarray:
-    """A scratch array from `buffers`, made when missing or too small. Not cleared: a
-    `zero` one is made zero, and the kernels leave it zero."""
-    need = int(np.prod(shape))
-    got = buffers.get(name)
-    if got is None or got.dtype != dtype or got.size < need:
-        got = np.zeros(need, dtype) if zero else np.empty(need, dtype)
-        buffers[name] = got
-    return got[:need].reshape(shape)
-
-
 def _image_numba(level, span, W, H, fixed, finish, buffers, img) -> bool:
     br_lo, prow, bc_lo, bc_hi, pcol = span
     L = level.counts.shape[1]
     # a touched pixel holds at least one bin: the bins in the rows in view bound them
     cap = max(int(level.row_ptr[br_lo + len(prow)] - level.row_ptr[br_lo]), 1)
-    cnt_row = _buffer(buffers, "cnt_row", (W, L), np.uint64, zero=True)
-    sum_row = _buffer(buffers, "sum_row", (W, L, 3), np.uint64, zero=True)
-    seen = _buffer(buffers, "seen", (W,), np.bool_, zero=True)
-    touched = _buffer(buffers, "touched", (W,), np.int64)
-    pix = _buffer(buffers, "pix", (cap,), np.int64)
-    pcnt = _buffer(buffers, "pcnt", (cap, L), np.uint64)
-    prgb = _buffer(buffers, "prgb", (cap, L, 3), np.uint8)
+    cnt_row = scratch(buffers, "cnt_row", (W, L), np.uint64, zero=True)
+    sum_row = scratch(buffers, "sum_row", (W, L, 3), np.uint64, zero=True)
+    seen = scratch(buffers, "seen", (W,), np.bool_, zero=True)
+    touched = scratch(buffers, "touched", (W,), np.int64)
+    pix = scratch(buffers, "pix", (cap,), np.int64)
+    pcnt = scratch(buffers, "pcnt", (cap, L), np.uint64)
+    prgb = scratch(buffers, "prgb", (cap, L, 3), np.uint8)
     cmax = np.zeros(L, np.uint64)
     m = run_kernel(_gather_kernel, level.row_ptr, level.cols, level.counts, level.sums, br_lo,
                    prow, bc_lo, bc_hi, pcol, W, fixed, cnt_row, sum_row, seen, touched, pix,
@@ -641,19 +608,21 @@ def _image_numpy(level, span, W, H, fixed, finish, img):
 
 
 def warm() -> None:
-    """Compile (or load) every kernel signature here with tiny calls, for the warm-up:
-    float32 and float64 coordinates, one and three stored layers, uint32 and uint64 sums
-    (the latter past 2**32 / 255 points)."""
+    """Compile (or load) every kernel signature here and in `pyramid_split` with tiny calls,
+    for the warm-up: float32 and float64 coordinates, one and three stored layers, uint32
+    and uint64 sums (the latter past 2**32 / 255 points), bins split by area and not."""
     rng = np.random.default_rng(0)
     pal = np.array([(200, 30, 30, 255), (150, 150, 150, 255)], np.uint8)
     for dtype in (np.float32, np.float64):
         index = GridIndex(rng.normal(size=(64, 2)).astype(dtype))
         for layers in (np.zeros(64, np.int8), np.arange(64, dtype=np.int8) % N_LAYERS):
             pyr = build_pyramid(index, np.arange(64) % 2, layers, pal, depth=3)
-            pyramid_image(pyr, (-2.0, 2.0, -2.0, 2.0), 4, 4, held_colour=(1, 2, 3))
+            for size in (4, 2):  # bins split by area (a pixel a bin), and not (two)
+                pyramid_image(pyr, (-2.0, 2.0, -2.0, 2.0), size, size, held_colour=(1, 2, 3))
     col_of = np.zeros(64, np.int8)
     wide = _finest_level(index.sorted_coords, np.zeros(64, np.int64), col_of, 1,
                          pal[:, :3].astype(np.uint64), -4.0, -4.0, 1.0, 8, 8)
     level = _coarser(wide, 2.0, 4, 4)
     pyr = DensityPyramid(-4.0, -4.0, [level, wide], (TOP,), 64)
     pyramid_image(pyr, (-4.0, 4.0, -4.0, 4.0), 8, 8)
+    pyramid_image(pyr, (-4.0, 4.0, -4.0, 4.0), 4, 4)

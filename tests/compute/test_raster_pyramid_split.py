@@ -1,0 +1,88 @@
+"""Pyramid levels of one to two bins a pixel are split by area: no grid over dense areas,
+today's image where bins nest in pixels, numba == numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer.compute import spatial
+from explorer.compute.raster import categorical_palette, density_image, pyramid_split
+from explorer.compute.raster.pyramid import TOP, build_pyramid, level_for, pyramid_image
+from explorer.compute.raster.pyramid_split import SPLIT_MIN, alpha_lut, split_luts
+from explorer.compute.spatial import GridIndex
+
+
+@pytest.fixture(scope="module")
+def uniform():
+    """A dense uniform square (about 40 points a pixel below): any grid is the renderer's."""
+    xy = np.random.default_rng(3).uniform(0, 1, (600_000, 2))
+    index = GridIndex(xy)
+    pyr = build_pyramid(index, np.zeros(len(xy), np.int16), np.full(len(xy), TOP, np.int8),
+                        categorical_palette(1), depth=8)
+    return xy, pyr
+
+
+def column_ripple(img: np.ndarray) -> float:
+    """Spread of the per-column mean alpha over the middle of the image, relative to it."""
+    a = img[20:-20, 20:-20, 3].astype(np.float64).mean(axis=0)
+    return float(a.std() / a.mean())
+
+
+def test_one_to_two_bins_a_pixel_draws_no_grid(path, uniform):
+    xy, pyr = uniform
+    rect = (0.1, 0.9, 0.1, 0.9)
+    size = 150  # 256 bins a unit, 187.5 pixels a unit: 1.37 bins a pixel
+    assert level_for(pyr, rect, size, size) == len(pyr.levels) - 1
+    got = pyramid_image(pyr, rect, size, size)
+    today = density_image(xy, rect, size, size, categories=np.zeros(len(xy), np.int16),
+                          palette=categorical_palette(1))
+    assert column_ripple(got) <= 1.5 * column_ripple(today) + 0.005
+    # as strong as today's, a little more: smoothed counts peak lower, and alpha is relative
+    # to the image's largest count
+    assert 0 <= got[20:-20, 20:-20, 3].mean() - today[20:-20, 20:-20, 3].mean() < 12
+
+
+def test_bins_given_whole_to_the_pixel_of_their_centre_would_draw_a_grid(monkeypatch, uniform):
+    """What the split is for: the same view with every bin drawn whole (numpy path)."""
+    xy, pyr = uniform
+    monkeypatch.setattr(spatial, "USE_NUMBA", False)
+    rect = (0.1, 0.9, 0.1, 0.9)
+    split = column_ripple(pyramid_image(pyr, rect, 150, 150))
+    monkeypatch.setattr(pyramid_split, "SPLIT_MIN", 10**12)
+    whole = column_ripple(pyramid_image(pyr, rect, 150, 150))
+    assert whole > 3 * split
+
+
+def test_lone_points_stay_in_the_pixel_of_their_bin(path):
+    xy = np.array([[0.3, 0.3], [0.71, 0.2]])
+    pyr = build_pyramid(GridIndex(xy), np.zeros(2, np.int16), np.full(2, TOP, np.int8),
+                        categorical_palette(1), depth=6)
+    rect = (0.0, 1.0, 0.0, 1.0)
+    img = pyramid_image(pyr, rect, 40, 40)  # 64 bins over 40 pixels: split level
+    assert np.count_nonzero(img[..., 3]) == 2
+    assert SPLIT_MIN > 1
+
+
+def test_numba_and_numpy_split_the_same(monkeypatch, uniform):
+    pytest.importorskip("numba")
+    xy, pyr = uniform
+    layer = np.where(xy[:, 0] > 0.5, 0, 2).astype(np.int8)
+    index = GridIndex(xy)
+    pal = categorical_palette(3)
+    mixed = build_pyramid(index, index.to_sorted(np.arange(len(xy)) % 3),
+                          index.to_sorted(layer), pal, depth=8)
+    kw = {"held_colour": (190, 190, 190), "held_alpha": np.arange(256, dtype=np.uint8) // 2}
+    rect = (0.33, 0.71, 0.27, 0.66)
+    got = pyramid_image(mixed, rect, 70, 60, **kw)
+    monkeypatch.setattr(spatial, "USE_NUMBA", False)
+    again = pyramid_image(mixed, rect, 70, 60, **kw)
+    # float sums in another order: a value may round the other way, by one
+    assert np.abs(got.astype(int) - again.astype(int)).max() <= 1
+    assert np.count_nonzero(got[..., 3]) > 3000
+
+
+def test_fractional_counts_interpolate_todays_alpha():
+    luts = split_luts(np.array([10.4]), "log", None, 0.4, [None])
+    whole = alpha_lut(11, "log", 0.4, 10.4)
+    np.testing.assert_array_equal(luts[0, :12], whole)
