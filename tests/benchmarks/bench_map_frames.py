@@ -149,7 +149,8 @@ def zoom_colourings(n: int, codes: np.ndarray):
     yield "mixed", other, passes
 
 
-def zoom_redraws(n: int, xy: np.ndarray, codes: np.ndarray, reps: int) -> list[dict]:
+def zoom_redraws(n: int, xy: np.ndarray, codes: np.ndarray, reps: int,
+                 bins_per_pixel: list[int]) -> list[dict]:
     """Redraw after zoom, today's path against the pyramid's, per colouring and view."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_map_render import PLOT, densest_cell, similar_share, zoom_views
@@ -169,46 +170,55 @@ def zoom_redraws(n: int, xy: np.ndarray, codes: np.ndarray, reps: int) -> list[d
             t = time.perf_counter()
             pyramid = build(source, TaskState())
             builds.append(time.perf_counter() - t)
-        cache = PyramidCache()
-        cache.add(source, pyramid)
+        caches = {}
+        for bpp in bins_per_pixel:
+            caches[bpp] = PyramidCache()
+            caches[bpp].bins_per_pixel = bpp
+            caches[bpp].add(source, pyramid)
         out.append({"points": n, "colouring": name, "stage": "pyramid_build",
                     "median_s": round(statistics.median(builds), 4), "bytes": pyramid.nbytes})
         print(json.dumps(out[-1]), flush=True)
         for view, rect in views:
-            today_l, new_l = layers(rect, None), layers(rect, cache)
+            today_l = layers(rect, None)
+            new_l = {bpp: layers(rect, cache) for bpp, cache in caches.items()}
             want = render_layers(today_l, TaskState())  # warm, and the image to match
-            got = render_layers(new_l, TaskState())
-            t_old, t_new = [], []
+            got = {bpp: render_layers(lay, TaskState()) for bpp, lay in new_l.items()}
+            t_old, t_new = [], {bpp: [] for bpp in new_l}
             for _ in range(reps):  # interleaved
                 t = time.perf_counter()
                 render_layers(today_l, TaskState())
                 t_old.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                render_layers(new_l, TaskState())
-                t_new.append(time.perf_counter() - t)
-            out.append({"points": n, "colouring": name, "stage": view, "mode": got[2][0],
-                        "from_pyramid": got[2][0] == "density" and cache.image(new_l) is not None,
-                        "today_s": round(statistics.median(t_old), 4),
-                        "pyramid_s": round(statistics.median(t_new), 4),
-                        "similar": round(similar_share(got[0], want[0]), 4)})
-            print(json.dumps(out[-1]), flush=True)
+                for bpp, lay in new_l.items():
+                    t = time.perf_counter()
+                    render_layers(lay, TaskState())
+                    t_new[bpp].append(time.perf_counter() - t)
+            for bpp, lay in new_l.items():
+                mode = got[bpp][2][0]
+                out.append({"points": n, "colouring": name, "stage": view, "mode": mode,
+                            "bins_per_pixel": bpp, "from_pyramid": mode == "density"
+                            and caches[bpp].image(lay) is not None,
+                            "today_s": round(statistics.median(t_old), 4),
+                            "pyramid_s": round(statistics.median(t_new[bpp]), 4),
+                            "similar": round(similar_share(got[bpp][0], want[0]), 4)})
+                print(json.dumps(out[-1]), flush=True)
     return out
 
 
 def zoom_summary(rows: list[dict]) -> None:
-    print(f"\n{'points':>10}  {'colouring':>10}  {'build':>7}  {'MB':>6}  {'worst today':>11}  "
+    print(f"\n{'points':>10}  {'colouring':>15}  {'build':>7}  {'MB':>6}  {'worst today':>11}  "
           f"{'worst pyramid':>13}  {'ratio':>6}  {'min similar':>11}  target")
     for n in dict.fromkeys(r["points"] for r in rows):
-        for name in dict.fromkeys(r["colouring"] for r in rows if r["points"] == n):
+        for name, bpp in dict.fromkeys((r["colouring"], r["bins_per_pixel"]) for r in rows
+                                       if r["points"] == n and "bins_per_pixel" in r):
             got = [r for r in rows if r["points"] == n and r["colouring"] == name]
             b = next(r for r in got if r["stage"] == "pyramid_build")
-            views = [r for r in got if r["stage"] != "pyramid_build"]
+            views = [r for r in got if r.get("bins_per_pixel") == bpp]
             old = max(r["today_s"] for r in views)
             new = max(r["pyramid_s"] for r in views)
             limit = ZOOM_LIMITS.get(n)
             verdict = "-" if limit is None else \
                 f"<= {limit * 1000:.0f} ms {'OK' if new <= limit else 'MISSED'}"
-            print(f"{n:>10,}  {name:>10}  {b['median_s']:>6.2f}s  {b['bytes'] / 1e6:>6.1f}  "
+            print(f"{n:>10,}  {name + ' ' + str(bpp) + '/px':>15}  {b['median_s']:>6.2f}s  {b['bytes'] / 1e6:>6.1f}  "
                   f"{old * 1000:>8.1f} ms  {new * 1000:>10.1f} ms  {old / new:>5.1f}x  "
                   f"{min(r['similar'] for r in views):>11.4f}  {verdict}")
     print(f"load {open('/proc/loadavg').read().strip()}")
@@ -223,12 +233,15 @@ def main() -> None:
     p.add_argument("--zoom", action="store_true",
                    help="only the redraw after zoom, today's path against the pyramid's")
     p.add_argument("--reps", type=int, default=5, help="--zoom: redraws per view and path")
+    p.add_argument("--bins-per-pixel", default="2",
+                   help="--zoom: the pyramid levels read (level_for), e.g. 2,1 to time both")
     args = p.parse_args()
     if args.zoom:
         print(f"load {open('/proc/loadavg').read().strip()}", flush=True)
         rows = []
         for n in map(int, args.sizes.split(",")):
-            rows += zoom_redraws(n, *clustered(n), args.reps)
+            rows += zoom_redraws(n, *clustered(n), args.reps,
+                                 [int(b) for b in args.bins_per_pixel.split(",")])
         zoom_summary(rows)
         return
     app = QApplication.instance() or QApplication([])

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from explorer.compute.raster.pyramid import HELD, TOP, UNDER, DensityPyramid, build_pyramid, \
-    pyramid_image
+from explorer.compute.raster.pyramid import BINS_PER_PIXEL, HELD, TOP, UNDER, DensityPyramid, \
+    build_pyramid, pyramid_image
 from explorer.compute.spatial import GridIndex
 from explorer.core.colouring import Colouring
 from explorer.core.jobs import TaskState
@@ -108,6 +108,7 @@ class PyramidCache:
         self._buffers: dict = {}
         self._lock = threading.Lock()  # two renders (one cancelled late) share no buffers
         self.building: PyramidSource | None = None
+        self.bins_per_pixel = BINS_PER_PIXEL  # the level a redraw reads (level_for)
 
     def find(self, source: PyramidSource | None) -> DensityPyramid | None:
         return next((p for have, p in list(self._entries) if have.same(source)), None)
@@ -141,7 +142,8 @@ class PyramidCache:
         try:
             return pyramid_image(pyramid, layers.rect, layers.width, layers.height,
                                  under_alpha=GREY_ALPHA, held_alpha=FILTERED_OUT_ALPHA,
-                                 held_colour=held, buffers=self._buffers if own else {})
+                                 held_colour=held, bins_per_pixel=self.bins_per_pixel,
+                                 buffers=self._buffers if own else {})
         finally:
             if own:
                 self._lock.release()
