@@ -102,8 +102,8 @@ def test_aligned_views_draw_todays_image_exactly(path, small_map, bins_per_pixel
     level = len(m.pyr.levels) - 1
     for around in (0, 1, 2):
         rect = m.aligned(level, bins_per_pixel, 160, 120, around)
-        # two bins a pixel wanted, one taken where the finest level has no more
-        assert level_for(m.pyr, rect, 160, 120) == level - {1: 0, 2: 0, 4: 1}[bins_per_pixel]
+        # the coarsest level with bins no wider than a pixel: split by area, exactly here
+        assert level_for(m.pyr, rect, 160, 120) == level - {1: 0, 2: 1, 4: 2}[bins_per_pixel]
         want = m.today(rect, 160, 120)
         assert np.count_nonzero(want[..., 3]) > 500
         np.testing.assert_array_equal(m.image(rect, 160, 120), want)
@@ -134,9 +134,10 @@ def test_numba_and_numpy_build_and_draw_the_same(monkeypatch, small_map):
                                   (-40.0, 40.0, -30.0, 30.0)])
 @pytest.mark.parametrize("size", [(320, 240), (160, 120)])
 def test_any_view_is_closer_to_todays_image_than_a_half_pixel_pan(path, small_map, rect, size):
-    """A point moves by at most half a bin, so at most half a pixel: the image differs from
-    today's less than today's differs from itself panned by half a pixel (a per-pixel
-    comparison is harsh: one point more or less changes a sparse pixel's alpha a lot)."""
+    """A point moves by at most half a bin, so at most half a pixel, or is spread over the
+    up to 2 x 2 pixels its bin overlaps: the image differs from today's less than today's
+    differs from itself panned by half a pixel (a per-pixel comparison is harsh: one point
+    more or less changes a sparse pixel's alpha a lot)."""
     m = small_map
     w, h = size
     got, want = m.image(rect, w, h), m.today(rect, w, h)
@@ -144,7 +145,8 @@ def test_any_view_is_closer_to_todays_image_than_a_half_pixel_pan(path, small_ma
     panned = m.today((rect[0] + dx, rect[1] + dx, rect[2] + dy, rect[3] + dy), w, h)
     assert similar_share(got, want) >= similar_share(panned, want)
     drawn_got, drawn_want = np.count_nonzero(got[..., 3]), np.count_nonzero(want[..., 3])
-    assert abs(drawn_got - drawn_want) <= 0.05 * drawn_want
+    # nothing lost; sparse points straddling pixels light up to four (most split in two)
+    assert 0.95 * drawn_want <= drawn_got <= 2.7 * drawn_want
 
 
 def test_counts_in_view_are_conserved(path, small_map):
@@ -195,14 +197,15 @@ def test_zoomed_past_the_finest_bins_there_is_no_image(small_map):
     rect = (0.0, finest * 50, 0.0, finest * 50)
     assert level_for(m.pyr, rect, 100, 100) is None
     assert pyramid_image(m.pyr, rect, 100, 100) is None
-    # the coarsest level with two bins across a pixel (the smaller pixel side decides), or
-    # failing that one
+    # the coarsest level with bins no wider than a pixel (the smaller pixel side decides);
+    # asked for two bins a pixel, the coarsest with two, failing that one
     last = len(m.pyr.levels) - 1
-    assert level_for(m.pyr, (0.0, finest * 100, 0.0, finest * 400), 100, 100) == last
-    assert level_for(m.pyr, (0.0, finest * 200, 0.0, finest * 400), 100, 100) == last
-    assert level_for(m.pyr, (0.0, finest * 400, 0.0, finest * 400), 100, 100) == last - 1
-    assert level_for(m.pyr, (0.0, finest * 400, 0.0, finest * 400), 100, 100,
-                     bins_per_pixel=1) == last - 2
+    two = {"bins_per_pixel": 2}
+    assert level_for(m.pyr, (0.0, finest * 100, 0.0, finest * 400), 100, 100, **two) == last
+    assert level_for(m.pyr, (0.0, finest * 200, 0.0, finest * 400), 100, 100, **two) == last
+    assert level_for(m.pyr, (0.0, finest * 400, 0.0, finest * 400), 100, 100, **two) == last - 1
+    assert level_for(m.pyr, (0.0, finest * 400, 0.0, finest * 400), 100, 100) == last - 2
+    assert level_for(m.pyr, (0.0, finest * 300, 0.0, finest * 400), 100, 100) == last - 1
 
 
 @pytest.mark.parametrize("scale", ["log", "sqrt", "linear"])

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 from explorer.compute import spatial
-from explorer.compute.raster import categorical_palette, density_image, pyramid_split
-from explorer.compute.raster.pyramid import TOP, build_pyramid, level_for, pyramid_image
-from explorer.compute.raster.pyramid_split import SPLIT_MIN, alpha_lut, split_luts
+from explorer.compute.raster import categorical_palette, density_image
+from explorer.compute.raster.density import density_counts
+from explorer.compute.raster.pyramid import TOP, build_pyramid, level_for, pyramid_counts, \
+    pyramid_image
+from explorer.compute.raster.pyramid_split import alpha_lut, split_luts
 from explorer.compute.spatial import GridIndex
 
 
@@ -43,25 +45,29 @@ def test_one_to_two_bins_a_pixel_draws_no_grid(path, uniform):
     assert 0 <= got[20:-20, 20:-20, 3].mean() - today[20:-20, 20:-20, 3].mean() < 12
 
 
-def test_bins_given_whole_to_the_pixel_of_their_centre_would_draw_a_grid(monkeypatch, uniform):
-    """What the split is for: the same view with every bin drawn whole (numpy path)."""
+def test_bins_given_whole_to_the_pixel_of_their_centre_would_draw_a_grid(path, uniform):
+    """What the split is for: counts per pixel with each bin given whole to the pixel of
+    its centre (pyramid_counts) ripple across columns; the points' own counts do not."""
     xy, pyr = uniform
-    monkeypatch.setattr(spatial, "USE_NUMBA", False)
     rect = (0.1, 0.9, 0.1, 0.9)
-    split = column_ripple(pyramid_image(pyr, rect, 150, 150))
-    monkeypatch.setattr(pyramid_split, "SPLIT_MIN", 10**12)
-    whole = column_ripple(pyramid_image(pyr, rect, 150, 150))
-    assert whole > 3 * split
+
+    def ripple(counts):
+        c = counts[20:-20, 20:-20].astype(np.float64).mean(axis=0)
+        return c.std() / c.mean()
+    whole = ripple(pyramid_counts(pyr, rect, 150, 150, bins_per_pixel=1).sum(axis=0))
+    assert whole > 5 * ripple(density_counts(xy, rect, 150, 150))
 
 
-def test_lone_points_stay_in_the_pixel_of_their_bin(path):
+def test_a_lone_point_is_as_strong_as_today(path):
     xy = np.array([[0.3, 0.3], [0.71, 0.2]])
     pyr = build_pyramid(GridIndex(xy), np.zeros(2, np.int16), np.full(2, TOP, np.int8),
                         categorical_palette(1), depth=6)
     rect = (0.0, 1.0, 0.0, 1.0)
     img = pyramid_image(pyr, rect, 40, 40)  # 64 bins over 40 pixels: split level
-    assert np.count_nonzero(img[..., 3]) == 2
-    assert SPLIT_MIN > 1
+    today = density_image(xy, rect, 40, 40, categories=np.zeros(2, np.int16),
+                          palette=categorical_palette(1))
+    assert 2 <= np.count_nonzero(img[..., 3]) <= 8
+    assert img[..., 3].max() == today[..., 3].max()
 
 
 def test_numba_and_numpy_split_the_same(monkeypatch, uniform):

@@ -10,13 +10,16 @@ occupied bin's count and palette-colour sums per *layer*:
     1  "under": grey categories ("(other)", "(missing)") drawn lighter under layer 0
     2  "held": rows the filter holds back, drawn faint under everything
 
-A redraw picks the coarsest level whose bins are no wider than a pixel (`level_for`),
-maps each bin in view to the pixel its centre falls in (the transform of the density
-module), and finishes every pixel as `density_image` does (mean colour rounded half to
-even, alpha from the count through `count_alpha`, the max count per layer and image),
-then lays the layers over each other as `composite_over` does. So when bins nest in
-pixels (a view aligned on bin edges, pixels 2**j bins wide) the image equals today's
-exactly; elsewhere a point moves by at most half a bin, i.e. half a pixel.
+A redraw picks the coarsest level whose bins are no wider than a pixel (`level_for`).
+Bins wider than half a pixel are split by area over the pixels they overlap
+(`pyramid_split`: no aliasing grid); finer ones (asked for with `bins_per_pixel`, or the
+coarsest level of a far zoom-out) each go to the pixel its centre falls in (the transform
+of the density module). Either way every pixel is finished as `density_image` does (mean
+colour rounded half to even, alpha from the count through `count_alpha`, the max count
+per layer and image), then the layers are laid over each other as `composite_over` does.
+So when bins nest in pixels (a view aligned on bin edges, pixels 2**j bins wide) the
+image equals today's exactly; elsewhere a point moves by at most half a bin, i.e. half a
+pixel (and split bins spread over up to 2 x 2 pixels).
 
 Bins are powers of two in data units, from an origin on the finest bins' grid, so bin
 edges are exact in float64 and every level nests in the one below it. Levels are stored
@@ -51,7 +54,7 @@ TOP, UNDER, HELD = 0, 1, 2  # the layers, from the top down
 N_LAYERS = 3
 MIN_DEPTH, MAX_DEPTH = 8, 13  # 256 to 8192 bins across the map at the finest level
 MAX_SPAN = 2.0**1000  # a wider map has no power-of-two bin covering it
-BINS_PER_PIXEL = 2  # bins across a pixel wanted (level_for); under 2, bins are split by area
+BINS_PER_PIXEL = 1  # bins across a pixel wanted (level_for); under 2, bins are split by area
 
 
 def default_depth(n: int) -> int:
@@ -345,9 +348,11 @@ def level_for(pyr: DensityPyramid, rect: Rect, width: int, height: int, *,
     its sides); failing that, the coarsest with bins no wider than a pixel; None when even
     the finest bins are wider: then the points are few enough to draw.
 
-    One bin a pixel is fastest but aliases: a pixel gets one or two bin columns by their
-    centres, which draws a visible grid over dense areas at most zooms; two or more make
-    that beat four times finer and far fainter.
+    Given whole to the pixel of their centre, bins alias: at one to two a pixel, a pixel
+    column gets one or two bin columns, a grid over every dense area; at two to four the
+    same beat, fainter but still plain on a whole map of 1M points. So the default is one
+    bin a pixel (four times fewer bins to read than two) with each bin split by area over
+    the pixels it overlaps (`pyramid_split`), which draws no grid.
     """
     x0, x1, y0, y1 = (float(v) for v in rect)
     View(rect, width, height, np.float64)  # the same checks as every renderer

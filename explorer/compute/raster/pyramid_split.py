@@ -8,10 +8,11 @@ Split by area, every pixel gets its share of the density, so no grid, and a leve
 bin a pixel can be read, four times fewer bins than two a pixel.
 
 Counts become fractional. Alpha interpolates the `count_alpha` table between whole counts,
-so a whole count gets exactly today's alpha, and a pixel holding a fraction of one point
-gets that fraction of one point's alpha. A bin of one point is not split but drawn in the
-pixel its centre falls in, so sparse areas stay crisp points as today (split, a lone point
-would be a faint smudge over up to four pixels); the grid showed where bins hold many. Colours are the area-weighted means, rounded as
+so a whole count gets exactly today's alpha. Under one point a pixel gets one point's
+alpha from half a point up, and proportionally less below: a lone point straddling two
+pixels shows in both as strongly as today's single pixel (a point off by itself is often
+what the user looks for; at a fraction of the alpha it would fade into a smudge). Giving
+lone points whole to the pixel of their centre instead keeps the grid in sparse areas. Colours are the area-weighted means, rounded as
 `density_image` rounds them. When bins nest in pixels the weights are exactly 0 and 1 and
 the image is today's. numba with a numpy fallback that draws the same image.
 """
@@ -26,8 +27,6 @@ from explorer.compute.numba import jit
 from explorer.compute.raster.blend import composite_over
 from explorer.compute.raster.density import count_alpha
 from explorer.compute.spatial import run_kernel, spans_to_positions
-
-SPLIT_MIN = 3  # a bin of fewer points goes whole to the pixel of its centre (stays crisp)
 
 
 def alpha_lut(cmax: int, counts_scale: str, min_alpha: float, count_max=None) -> np.ndarray:
@@ -96,15 +95,13 @@ def split_span(x0p: float, y0p: float, level, rect, W: int, H: int):
         w0 = (np.minimum(start + width, first + 1.0) - start) / width
         w1 = 1.0 - w0
         first = first.astype(np.int64)
-        centre = np.where(w0 > 0.5, 0, 1)  # the piece holding the centre: 0 or 1
-        centre[(first + centre < 0) | (first + centre >= n)] = -1
         w0[(first < 0) | (first >= n)] = 0.0
         w1[(first + 1 < 0) | (first + 1 >= n)] = 0.0
-        return first, w0, w1, centre
+        return first, w0, w1
 
-    ky, wy0, wy1, cy = axis(br_lo, br_hi, y0p, y0, H / (y1 - y0), H)
-    px, wx0, wx1, cx = axis(bc_lo, bc_hi, x0p, x0, W / (x1 - x0), W)
-    return br_lo, ky, wy0, wy1, cy, bc_lo, bc_hi, px, wx0, wx1, cx
+    ky, wy0, wy1 = axis(br_lo, br_hi, y0p, y0, H / (y1 - y0), H)
+    px, wx0, wx1 = axis(bc_lo, bc_hi, x0p, x0, W / (x1 - x0), W)
+    return br_lo, ky, wy0, wy1, bc_lo, bc_hi, px, wx0, wx1
 
 
 @jit(nogil=True)
@@ -135,11 +132,11 @@ def _emit(row, W, H, fixed, cr, sr, seen, touched, nt, m, pix, pcnt, prgb, cmax)
 
 
 @jit(nogil=True)
-def _split_kernel(row_ptr, cols, counts, sums, br_lo, ky, wy0, wy1, cy, bc_lo, bc_hi, px0, wx0,
-                  wx1, cx, W, H, fixed, cr, sr, seen, touched, nt, pix, pcnt, prgb, cmax):
-    """Add each bin in view into the pixels it overlaps, by area (a bin of one point: into
-    the pixel of its centre), two pixel rows open at a time (bin rows go up the image in
-    order, each over at most two pixel rows); returns the number of pixels written."""
+def _split_kernel(row_ptr, cols, counts, sums, br_lo, ky, wy0, wy1, bc_lo, bc_hi, px0, wx0,
+                  wx1, W, H, fixed, cr, sr, seen, touched, nt, pix, pcnt, prgb, cmax):
+    """Add each bin in view into the pixels it overlaps, by area, two pixel rows open at a
+    time (bin rows go up the image in order, each over at most two pixel rows); returns
+    the number of pixels written."""
     L = counts.shape[1]
     m = 0
     cur = np.int64(-(2**40))  # the lowest pixel row still open (and the one above it)
@@ -159,20 +156,13 @@ def _split_kernel(row_ptr, cols, counts, sums, br_lo, ky, wy0, wy1, cy, bc_lo, b
         j = a + np.searchsorted(cols[a:e], bc_lo)
         while j < e and cols[j] <= bc_hi:
             ci = cols[j] - bc_lo
-            whole = 0
-            for lay in range(L):
-                whole += counts[j, lay]
             for dy in range(2):
                 wy = wy0[k] if dy == 0 else wy1[k]
-                if whole < SPLIT_MIN:
-                    wy = 1.0 if cy[k] == dy else 0.0
                 if wy <= 0.0:
                     continue
                 s = (k0 + dy) & 1
                 for dx in range(2):
                     wx = wx0[ci] if dx == 0 else wx1[ci]
-                    if whole < SPLIT_MIN:
-                        wx = 1.0 if cx[ci] == dx else 0.0
                     if wx <= 0.0:
                         continue
                     px = px0[ci] + dx
@@ -192,9 +182,12 @@ def _split_kernel(row_ptr, cols, counts, sums, br_lo, ky, wy0, wy1, cy, bc_lo, b
 
 @jit(nogil=True)
 def _alpha(lut, c):
-    """The table's alpha at a fractional count, linear between whole counts."""
+    """The table's alpha at a fractional count, linear between whole counts; under one
+    point, one point's alpha from half a point down, less below (module doc)."""
     if c <= 0.0:
         return np.int64(0)
+    if c < 1.0:
+        return np.int64(math.floor(np.float64(lut[1]) * min(2.0 * c, 1.0) + 0.5))
     f = min(np.int64(math.floor(c)), lut.shape[0] - 1)
     a = np.float64(lut[f])
     if f + 1 < lut.shape[0]:
@@ -269,7 +262,7 @@ def _split_numba(level, span, W, H, fixed, finish, buffers, img) -> bool:
 
 
 def _split_numpy(level, span, W, H, fixed, finish, img) -> None:
-    br_lo, ky, wy0, wy1, cy, bc_lo, bc_hi, px0, wx0, wx1, cx = span
+    br_lo, ky, wy0, wy1, bc_lo, bc_hi, px0, wx0, wx1 = span
     counts_scale, count_max, min_alpha, tables = finish
     rows = np.arange(br_lo, br_lo + len(ky))
     starts, stops = level.row_ptr[rows], level.row_ptr[rows + 1]
@@ -278,11 +271,10 @@ def _split_numpy(level, span, W, H, fixed, finish, img) -> None:
     col = level.cols[pos].astype(np.int64)
     ok = (col >= bc_lo) & (col <= bc_hi)
     pos, k, ci = pos[ok], k[ok], col[ok] - bc_lo
-    lone = level.counts[pos].sum(axis=1) < SPLIT_MIN
     parts = []  # (flat pixel, weight) of each bin's up to four pieces
     for wy, dy in ((wy0[k], 0), (wy1[k], 1)):
         for wx, dx in ((wx0[ci], 0), (wx1[ci], 1)):
-            w = np.where(lone, (cy[k] == dy) & (cx[ci] == dx), wy * wx)
+            w = wy * wx
             keep = w > 0
             row = ky[k][keep] + dy
             parts.append((pos[keep], (H - 1 - row) * W + px0[ci][keep] + dx, w[keep]))
@@ -309,6 +301,7 @@ def _split_numpy(level, span, W, H, fixed, finish, img) -> None:
             f = np.minimum(np.floor(cz).astype(np.int64), len(lut) - 1)
             nxt = np.minimum(f + 1, len(lut) - 1)
             a = lut[f] + (lut[nxt].astype(np.float64) - lut[f]) * (cz - f)
+            a = np.where(cz < 1.0, lut[1] * np.minimum(2.0 * cz, 1.0), a)
             flat[nz, 3] = np.floor(a + 0.5)
         flat[flat[:, 3] == 0] = 0
         out = layer if out is None else composite_over(out, layer)
