@@ -31,7 +31,8 @@ from explorer.core.jobs import TaskState
 from explorer.ui.panels.map.render import FILTERED_OUT, FILTERED_OUT_ALPHA, GREY_ALPHA, \
     UNCOLOURED, Layers, dims_selection, grey_codes, palette_for
 
-KEEP = 2  # pyramids kept per panel: at 10M a mixed one is ~100-350 MB
+KEEP = 2  # pyramids kept per panel (a colouring and the one before it, say),
+MAX_BYTES = 512 * 2**20  # fewer when they weigh more: a mixed 10M one is ~330 MB
 
 
 @dataclass
@@ -118,9 +119,12 @@ class PyramidCache:
         return any(have.same(source) for have, _p in list(self._entries))
 
     def add(self, source: PyramidSource, pyramid: DensityPyramid | None) -> None:
-        kept = [e for e in self._entries if not e[0].same(source)]
-        self._entries = (kept + [(source, pyramid)])[-KEEP:]  # replaced whole: readers
-        if source.same(self.building):  # iterate the list they got
+        kept = [e for e in self._entries if not e[0].same(source)] + [(source, pyramid)]
+        while len(kept) > 1 and (len(kept) > KEEP or sum(
+                p.nbytes for _s, p in kept if p is not None) > MAX_BYTES):
+            kept.pop(0)
+        self._entries = kept  # replaced whole: a render thread reads the list it got
+        if source.same(self.building):
             self.building = None
 
     def clear(self) -> None:

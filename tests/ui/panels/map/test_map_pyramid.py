@@ -124,6 +124,15 @@ def test_the_cache_keeps_the_last_two_and_does_not_retry_a_failed_build(data):
     assert cache.nbytes == 0 and cache.find(sources[2]) is None
 
 
+def test_past_the_memory_budget_only_the_newest_is_kept(data, monkeypatch):
+    cache = PyramidCache()
+    first, second = (source_for(layers_for(data, hidden=frozenset({h}))) for h in range(2))
+    cache.add(first, build(first, TaskState()))
+    monkeypatch.setattr("explorer.ui.panels.map.pyramids.MAX_BYTES", cache.nbytes + 1)
+    cache.add(second, build(second, TaskState()))
+    assert cache.find(first) is None and cache.find(second) is not None
+
+
 class Jobs:
     """PanelJobs' submit, run at once."""
 
