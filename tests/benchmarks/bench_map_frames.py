@@ -159,7 +159,7 @@ def zoom_redraws(n: int, xy: np.ndarray, codes: np.ndarray, reps: int,
     W, H = int(PLOT[0] * 1.5), int(PLOT[1] * 1.5)
     out = []
     for name, colouring, passes in zoom_colourings(n, codes):
-        def layers(rect, cache):
+        def layers(rect, cache, colouring=colouring, passes=passes):
             return Layers(xy, index, rect, W, H, colouring, None, frozenset(), 3,
                           np.zeros(0, np.int64), None, {}, filtered=passes, pyramids=cache)
 
@@ -221,7 +221,7 @@ def zoom_summary(rows: list[dict]) -> None:
             print(f"{n:>10,}  {name + ' ' + str(bpp) + '/px':>15}  {b['median_s']:>6.2f}s  {b['bytes'] / 1e6:>6.1f}  "
                   f"{old * 1000:>8.1f} ms  {new * 1000:>10.1f} ms  {old / new:>5.1f}x  "
                   f"{min(r['similar'] for r in views):>11.4f}  {verdict}")
-    print(f"load {open('/proc/loadavg').read().strip()}")
+    print(f"load {Path('/proc/loadavg').read_text().strip()}")
 
 
 def main() -> None:
@@ -237,7 +237,7 @@ def main() -> None:
                    help="--zoom: the pyramid levels read (level_for), e.g. 2,1 to time both")
     args = p.parse_args()
     if args.zoom:
-        print(f"load {open('/proc/loadavg').read().strip()}", flush=True)
+        print(f"load {Path('/proc/loadavg').read_text().strip()}", flush=True)
         rows = []
         for n in map(int, args.sizes.split(",")):
             rows += zoom_redraws(n, *clustered(n), args.reps,

@@ -9,8 +9,13 @@ import pytest
 from explorer.compute import spatial
 from explorer.compute.raster import categorical_palette, density_image
 from explorer.compute.raster.density import density_counts
-from explorer.compute.raster.pyramid import TOP, build_pyramid, level_for, pyramid_counts, \
-    pyramid_image
+from explorer.compute.raster.pyramid import (
+    TOP,
+    build_pyramid,
+    level_for,
+    pyramid_counts,
+    pyramid_image,
+)
 from explorer.compute.raster.pyramid_split import alpha_lut, split_luts
 from explorer.compute.spatial import GridIndex
 
@@ -72,7 +77,7 @@ def test_a_lone_point_is_as_strong_as_today(path):
 
 def test_numba_and_numpy_split_the_same(monkeypatch, uniform):
     pytest.importorskip("numba")
-    xy, pyr = uniform
+    xy, _pyr = uniform
     layer = np.where(xy[:, 0] > 0.5, 0, 2).astype(np.int8)
     index = GridIndex(xy)
     pal = categorical_palette(3)

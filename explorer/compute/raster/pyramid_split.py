@@ -223,7 +223,7 @@ def _finish_split_kernel(m, pix, pcnt, prgb, luts, out):
 def split_luts(cmax, counts_scale, count_max, min_alpha, tables) -> np.ndarray:
     """(stored layers, top + 2) uint8: each layer's alpha by whole count, up to one past
     its largest (fractional) count, so the interpolation has both ends."""
-    top = int(math.ceil(max(cmax))) + 1 if len(cmax) else 1
+    top = math.ceil(max(cmax)) + 1 if len(cmax) else 1
     luts = np.zeros((len(tables), top + 1), np.uint8)
     for lay, table in enumerate(tables):
         c = float(cmax[lay])

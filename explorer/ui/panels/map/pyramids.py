@@ -23,13 +23,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from explorer.compute.raster.pyramid import BINS_PER_PIXEL, HELD, TOP, UNDER, DensityPyramid, \
-    build_pyramid, pyramid_image
+from explorer.compute.raster.pyramid import (
+    BINS_PER_PIXEL,
+    HELD,
+    TOP,
+    UNDER,
+    DensityPyramid,
+    build_pyramid,
+    pyramid_image,
+)
 from explorer.compute.spatial import GridIndex
 from explorer.core.colouring import Colouring
 from explorer.core.jobs import TaskState
-from explorer.ui.panels.map.render import FILTERED_OUT, FILTERED_OUT_ALPHA, GREY_ALPHA, \
-    UNCOLOURED, Layers, dims_selection, grey_codes, palette_for
+from explorer.ui.panels.map.render import (
+    FILTERED_OUT,
+    FILTERED_OUT_ALPHA,
+    GREY_ALPHA,
+    UNCOLOURED,
+    Layers,
+    dims_selection,
+    grey_codes,
+    palette_for,
+)
 
 KEEP = 2  # pyramids kept per panel (a colouring and the one before it, say),
 MAX_BYTES = 512 * 2**20  # fewer when they weigh more: a mixed 10M one is ~330 MB

@@ -13,7 +13,13 @@ from explorer.core.jobs import TaskState
 from explorer.core.library import Library
 from explorer.ui.panels.base import PanelContext
 from explorer.ui.panels.map.panel import MapView
-from explorer.ui.panels.map.pyramids import KEEP, PyramidCache, build, request, source_for
+from explorer.ui.panels.map.pyramids import (
+    KEEP,
+    PyramidCache,
+    build,
+    request,
+    source_for,
+)
 from explorer.ui.panels.map.render import Layers, render_layers
 from explorer.ui.state import AppState
 from explorer.ui.workers import JobRunner
@@ -75,7 +81,7 @@ def test_a_view_on_bin_edges_draws_todays_image_from_the_pyramid(data, kw, rect)
 
 
 def test_what_a_pyramid_does_not_hold_is_drawn_per_point(data):
-    xy, index, colouring = data
+    xy, _index, colouring = data
     numeric = Colouring("size", "numeric", values=xy[:, 0].copy(), vmin=0.0, vmax=64.0)
     assert source_for(layers_for(data, colouring=numeric)) is None
     assert source_for(layers_for(data, values=np.ones(N, np.float32))) is None
