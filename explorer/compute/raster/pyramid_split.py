@@ -172,6 +172,8 @@ def _split_kernel(row_ptr, cols, counts, sums, br_lo, ky, wy0, wy1, bc_lo, bc_hi
                         touched[s, nt[s]] = px
                         nt[s] += 1
                     for lay in range(L):
+                        if counts[j, lay] == 0:  # most bins hold one layer
+                            continue
                         cr[s, px, lay] += counts[j, lay] * w
                         for ch in range(3):
                             sr[s, px, lay, ch] += sums[j, lay, ch] * w
