@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from explorer import __version__
 from explorer.compute import index, projection, raster  # noqa: F401 - see warm_up
-from explorer.compute.numba import compile_worker
+from explorer.compute.numba import compile_worker, readiness
 from explorer.compute.warm_up import warm_up as warm_up_kernels
 from explorer.core.jobs import Cancelled, TaskState
 from explorer.ui import timeline
@@ -160,6 +160,7 @@ def follow_timeline(window: MainWindow) -> None:
     if not os.environ.get(timeline.ENV):
         return
     window.installEventFilter(FirstPaint(window))
+    readiness.watch_compiles(lambda name: timeline.mark("compile", kernel=name))
 
     def opened(es) -> None:
         from explorer.compute.demo import DEMO_NAME

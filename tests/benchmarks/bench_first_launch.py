@@ -3,15 +3,21 @@ to the first UMAP map, on a first (cold) and a second (warm) launch, under Xvfb.
 
 Each run gets a new EXPLORER_HOME, so the app's numba cache (EXPLORER_HOME/numba-cache,
 see explorer/compute/numba/setup.py; an inherited NUMBA_CACHE_DIR is dropped) starts
-empty and the demo is built from scratch: the cold launch. The warm launch is a second
+empty and the demo is built from scratch: the cold launch. With --home-from DIR the new
+home is a copy of DIR without its numba cache (a demo already built there): that isolates
+the compile wait from the demo's build. The warm launch is a second
 one in the same home. The app writes its start-up timeline ($EXPLORER_TIMELINE, see
 explorer/ui/timeline.py); times count from the app's process start. The screen is
 grabbed at the first map (`import -window root`), then the app is stopped once the
 kernels' warm-up is done (`kernels_ready`), so the warm launch follows a first session
-that finished. Today's behaviour is the baseline: later work
-adds its variant beside it. Figures are medians over the runs, with the load average.
+that finished. Two variants run side by side, alternating: "new" (the compile worker
+compiles in its own process while the map draws through numpy: explorer/compute/numba/
+readiness.py) and "today" (EXPLORER_FAST_START=0: no worker, the kernels compile in the
+app's process, as before). Figures are medians over the runs, with the load average, and
+the number of numba compiles in the app's own process before its first map.
 
     .venv/bin/python tests/benchmarks/bench_first_launch.py [--runs 3] [--out DIR]
+        [--variants new,today] [--home-from DIR]
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -35,6 +42,7 @@ from explorer.ui import timeline  # after the checkout is on the path
 SCREEN = "1400x900x24"
 FIGURES = (("window", "window_shown"), ("first map", "map_drawn"), ("UMAP map", "umap"),
            ("demo set", "demo_ready"), ("kernels", "kernels_ready"))
+VARIANTS = {"new": "1", "today": "0"}  # EXPLORER_FAST_START
 
 
 def loadavg() -> str:
@@ -87,10 +95,11 @@ def drive(spec: dict) -> None:
     Path(spec["result"]).write_text(json.dumps(result))
 
 
-def launch(folder: Path, home: Path, phase: str, args: argparse.Namespace) -> dict:
+def launch(folder: Path, home: Path, phase: str, args: argparse.Namespace,
+           variant: str = "new") -> dict:
     """One launch of the app under Xvfb; its marks, screenshot and the load around it."""
     spec = {"cmd": [sys.executable, "-m", "explorer", "--demo"],
-            "env": {"EXPLORER_HOME": str(home),
+            "env": {"EXPLORER_HOME": str(home), "EXPLORER_FAST_START": VARIANTS[variant],
                     "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])},
             "timeline": str(folder / f"{phase}.jsonl"), "shot": str(folder / f"{phase}.png"),
             "log": str(folder / f"{phase}.log"), "result": str(folder / f"{phase}.json"),
@@ -102,8 +111,13 @@ def launch(folder: Path, home: Path, phase: str, args: argparse.Namespace) -> di
         if Path(spec["result"]).exists() else {"shot": None, "timed_out": True}
     marks = timeline.read(spec["timeline"])
     figures = {label: first(marks, name) for label, name in FIGURES}
+    drawn = first(marks, "map_drawn")
+    compiles = [m for m in marks if m["name"] == "compile"
+                and (drawn is None or m["t"] <= drawn)]
+    mode = next((m.get("mode") for m in marks if m["name"] == "map_drawn"), None)
     return {"phase": phase, **figures, "shot": result["shot"], "timed_out": result["timed_out"],
-            "load": f"{load_before} -> {loadavg()}",
+            "load": f"{load_before} -> {loadavg()}", "mode": mode,
+            "compiles_before_map": len(compiles),
             "numba_cache_files": len(list((home / "numba-cache").rglob("*.nbi")))}
 
 
@@ -122,32 +136,45 @@ def main() -> None:
                    help="seconds to wait for the first map and the kernels' warm-up")
     p.add_argument("--out", type=Path, help="folder for homes, timelines and screenshots")
     p.add_argument("--drive", help=argparse.SUPPRESS)
+    p.add_argument("--variants", default="new,today",
+                   help="comma-separated, of: new (compile worker), today (EXPLORER_FAST_START=0)")
+    p.add_argument("--home-from", type=Path,
+                   help="copy this home (a demo already built) into each new home, without "
+                        "its numba cache")
     args = p.parse_args()
     if args.drive:
         drive(json.loads(args.drive))
         return
+    variants = [v for v in args.variants.split(",") if v]
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-first-launch-"))
     out.mkdir(parents=True, exist_ok=True)
-    print(f"first launch of the demo under Xvfb, {args.runs} run(s), files in {out}")
+    print(f"first launch of the demo under Xvfb, {args.runs} run(s) of {variants}, files in {out}")
     runs = []
     for i in range(args.runs):
-        folder = out / f"run-{i + 1}"
-        folder.mkdir()
-        home = folder / "home"  # new: empty numba cache, no model, no demo
-        for phase in ("cold", "warm"):
-            run = launch(folder, home, phase, args)
-            runs.append(run)
-            print(json.dumps(run), flush=True)
+        for variant in variants:  # alternating, so both see the same machine
+            folder = out / f"run-{i + 1}-{variant}"
+            folder.mkdir()
+            home = folder / "home"  # new: empty numba cache (no model, no demo either)
+            if args.home_from:
+                shutil.copytree(args.home_from, home,
+                                ignore=shutil.ignore_patterns("numba-cache"))
+            for phase in ("cold", "warm"):
+                run = {"variant": variant, **launch(folder, home, phase, args, variant)}
+                runs.append(run)
+                print(json.dumps(run), flush=True)
     (out / "runs.json").write_text(json.dumps(runs, indent=1))
-    print("\nmedians, seconds from process start (today's behaviour: the baseline)")
-    print(f"{'phase':6} " + " ".join(f"{label:>16}" for label, _ in FIGURES))
-    for phase in ("cold", "warm"):
-        rows = [r for r in runs if r["phase"] == phase]
-        print(f"{phase:6} " + " ".join(f"{median([r[label] for r in rows]):>16}"
-                                       for label, _ in FIGURES))
+    print("\nmedians, seconds from process start ('today' = EXPLORER_FAST_START=0, same run)")
+    print(f"{'variant':8} {'phase':6} " + " ".join(f"{label:>16}" for label, _ in FIGURES)
+          + "  compiles before map")
+    for variant in variants:
+        for phase in ("cold", "warm"):
+            rows = [r for r in runs if r["phase"] == phase and r["variant"] == variant]
+            print(f"{variant:8} {phase:6} "
+                  + " ".join(f"{median([r[label] for r in rows]):>16}" for label, _ in FIGURES)
+                  + f"  {[r['compiles_before_map'] for r in rows]}")
     print("load average (1, 5, 15 min) before -> after each launch:")
     for r in runs:
-        print(f"  {r['phase']:5} {r['load']}  shot: {r['shot']}"
+        print(f"  {r['variant']:6} {r['phase']:5} {r['load']}  mode {r['mode']}  shot: {r['shot']}"
               + ("  TIMED OUT" if r["timed_out"] else ""))
     print("targets (issue 18): window and first map <= 3 s cold, a useful (UMAP) map <= 15 s")
 

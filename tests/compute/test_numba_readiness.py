@@ -148,3 +148,10 @@ def test_the_numpy_scan_gives_the_numba_scan_s_rows(metric, monkeypatch):
                                  None, 25000)  # k above n: every row, -inf/-1 padded first
     assert (ids[0, :5000] == -1).all() and np.isinf(vals[0, :5000]).all()
     assert sorted(ids[0, 5000:]) == list(range(20000))
+
+
+def test_watch_compiles_names_each_kernel_numba_compiles(cached_kernel):
+    names = []
+    readiness.watch_compiles(names.append)
+    cached_kernel(np.ones(3, np.int16))  # a signature nobody cached: compiled here
+    assert "twice" in names

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -106,6 +106,26 @@ def ready(kernel: Any, *args: Any) -> bool:
     return False
 
 
+class CompileWatch(event.Listener):
+    """Calls `callback(kernel name)` as numba starts compiling anything in this process."""
+
+    def __init__(self, callback: Callable[[str], None]) -> None:
+        self.callback = callback
+
+    def on_start(self, ev: event.Event) -> None:
+        dispatcher = (ev.data or {}).get("dispatcher")
+        self.callback(getattr(getattr(dispatcher, "py_func", None), "__qualname__", "?"))
+
+    def on_end(self, ev: event.Event) -> None:
+        pass
+
+
+def watch_compiles(callback: Callable[[str], None]) -> None:
+    """Report every compile in this process from now on (the start-up timeline counts them:
+    a first launch with the compile worker should show none before the worker is done)."""
+    event.register("numba:compile", CompileWatch(callback))
+
+
 @contextmanager
 def job_state(state: TaskState) -> Iterator[None]:
     """Name the running job's state for this thread, so a wait for the worker shows its
@@ -134,5 +154,5 @@ def wait_for(kernel: Any, args: tuple, state: TaskState | None = None) -> None:
         time.sleep(POLL_SECONDS)
 
 
-__all__ = ["WAIT_STATUS", "NoCompile", "WouldCompile", "in_cache_index", "job_state",
-           "load_now", "ready", "signature", "wait_for"]
+__all__ = ["WAIT_STATUS", "CompileWatch", "NoCompile", "WouldCompile", "in_cache_index",
+           "job_state", "load_now", "ready", "signature", "wait_for", "watch_compiles"]
