@@ -155,3 +155,36 @@ def test_watch_compiles_names_each_kernel_numba_compiles(cached_kernel):
     readiness.watch_compiles(names.append)
     cached_kernel(np.ones(3, np.int16))  # a signature nobody cached: compiled here
     assert "twice" in names
+
+
+def test_a_first_map_drawn_while_not_ready_is_the_same_image(worker_running, monkeypatch):
+    """The demo's first map (blend mode over the grid index, then 'over' for held-back
+    points) and density/points images: numpy through the gate draws numba's pixels."""
+    from explorer.compute import raster
+
+    rng = np.random.default_rng(11)
+    xy = (rng.normal(size=(6000, 2)) * [3, 2]).astype(np.float32)
+    codes = rng.integers(0, 7, 6000).astype(np.int16)
+    palette = raster.categorical_palette(7)
+    rect = (-7.0, 8.0, -5.0, 6.0)
+
+    def images():
+        grid = spatial.GridIndex(xy)
+        spans = grid.view_spans(rect[0], rect[2], rect[1], rect[3])
+        sorted_codes = grid.to_sorted(codes)
+        blend = raster.blend_image(grid.sorted_coords, rect, 320, 240, categories=sorted_codes,
+                                   palette=palette, radius_px=2.5, alpha=0.4,
+                                   order=spatial.spans_to_positions(*spans))
+        dense = raster.density_image(grid.sorted_coords, rect, 320, 240,
+                                     categories=sorted_codes, palette=palette, spans=spans)
+        dots = raster.points_image(xy, rect, 320, 240, categories=codes, palette=palette,
+                                   radius_px=3, order=grid.in_box(*rect[::2], *rect[1::2]))
+        return [blend, dense, dots, raster.composite_over(dots, blend)]
+
+    monkeypatch.setattr(readiness, "ready", lambda kernel, *args: True)
+    want = images()
+    monkeypatch.setattr(readiness, "ready", lambda kernel, *args: False)
+    got = images()
+    for k, (a, b) in enumerate(zip(want, got, strict=True)):
+        assert a[..., 3].any()
+        np.testing.assert_array_equal(a, b, err_msg=f"image {k}")
