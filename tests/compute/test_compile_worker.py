@@ -74,3 +74,16 @@ def test_the_marker_names_this_setup(monkeypatch, tmp_path):
     path = compile_worker.marker_path(tmp_path)
     assert path.parent == tmp_path and path.name.startswith("compiled-")
     assert path == compile_worker.marker_path(tmp_path)  # stable within a checkout
+
+
+def test_the_frozen_app_runs_the_worker_with_a_flag(monkeypatch):
+    """The bundle has no `python -m`: its executable takes --compile-kernels instead."""
+    from explorer import __main__ as entry
+
+    seen = []
+    monkeypatch.setattr(compile_worker, "main", lambda argv: seen.append(argv) or 0)
+    assert entry.main([compile_worker.FLAG, "--marker", "m.json"]) == 0
+    assert seen == [["--marker", "m.json"]]
+    monkeypatch.setattr(compile_worker.sys, "frozen", True, raising=False)
+    assert compile_worker.command(compile_worker.Path("m.json"))[1:] == [
+        compile_worker.FLAG, "--marker", "m.json"]
