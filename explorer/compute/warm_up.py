@@ -67,25 +67,30 @@ def warm_up(state: TaskState | None = None) -> dict:
 
 def warm_map_drawing() -> None:
     """The kernels between a set opening and its map drawn: the grid index (build, lasso)
-    and the density, blended-disc, point and "over" images, with the types the map uses."""
-    xy = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
-    grid = GridIndex(xy)
-    grid.in_polygon(np.array([-1.0, 1.0, 0.0]), np.array([-1.0, -1.0, 1.0]))
-    rect = (-3.0, 3.0, -3.0, 3.0)
-    codes = (np.arange(2000) % 3).astype(np.int16)
-    palette = raster.categorical_palette(3)
-    spans = grid.view_spans(-3, -3, 3, 3)
-    sorted_codes = grid.to_sorted(codes)
-    dense = raster.density_image(grid.sorted_coords, rect, 64, 64, categories=sorted_codes,
-                                 palette=palette, spans=spans)
-    raster.density_image(xy, rect, 64, 64, categories=codes, palette=palette)
-    raster.blend_image(grid.sorted_coords, rect, 64, 64, categories=sorted_codes,
-                       palette=palette, radius_px=2, alpha=0.5,
-                       order=spans_to_positions(*spans))
-    top = raster.points_image(xy, rect, 64, 64, categories=codes, palette=palette,
-                              radius_px=2, order=grid.in_box(-3, -3, 3, 3))
-    raster.points_image(xy, rect, 64, 64, categories=codes, palette=palette, radius_px=2)
-    raster.composite_over(top, dense)
+    and the density, blended-disc, point and "over" images, with the types the map uses:
+    writable coordinates and read-only ones (a set's map is a read-only array, and numba
+    compiles each apart)."""
+    for writeable in (True, False):
+        xy = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
+        xy.flags.writeable = writeable
+        grid = GridIndex(xy)
+        grid.in_polygon(np.array([-1.0, 1.0, 0.0]), np.array([-1.0, -1.0, 1.0]))
+        coords = grid.sorted_coords.copy()
+        coords.flags.writeable = writeable
+        rect = (-3.0, 3.0, -3.0, 3.0)
+        codes = (np.arange(2000) % 3).astype(np.int16)
+        palette = raster.categorical_palette(3)
+        spans = grid.view_spans(-3, -3, 3, 3)
+        sorted_codes = grid.to_sorted(codes)
+        dense = raster.density_image(coords, rect, 64, 64, categories=sorted_codes,
+                                     palette=palette, spans=spans)
+        raster.density_image(xy, rect, 64, 64, categories=codes, palette=palette)
+        raster.blend_image(coords, rect, 64, 64, categories=sorted_codes, palette=palette,
+                           radius_px=2, alpha=0.5, order=spans_to_positions(*spans))
+        top = raster.points_image(xy, rect, 64, 64, categories=codes, palette=palette,
+                                  radius_px=2, order=grid.in_box(-3, -3, 3, 3))
+        raster.points_image(xy, rect, 64, 64, categories=codes, palette=palette, radius_px=2)
+        raster.composite_over(top, dense)
 
 
 __all__ = ["warm_map_drawing", "warm_up"]

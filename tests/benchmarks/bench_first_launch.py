@@ -118,6 +118,8 @@ def launch(folder: Path, home: Path, phase: str, args: argparse.Namespace,
     return {"phase": phase, **figures, "shot": result["shot"], "timed_out": result["timed_out"],
             "load": f"{load_before} -> {loadavg()}", "mode": mode,
             "compiles_before_map": len(compiles),
+            "compiled_here": sorted({m.get("kernel", "?") for m in marks
+                                     if m["name"] == "compile"}),
             "numba_cache_files": len(list((home / "numba-cache").rglob("*.nbi")))}
 
 
