@@ -188,3 +188,27 @@ def test_a_first_map_drawn_while_not_ready_is_the_same_image(worker_running, mon
     for k, (a, b) in enumerate(zip(want, got, strict=True)):
         assert a[..., 3].any()
         np.testing.assert_array_equal(a, b, err_msg=f"image {k}")
+
+
+def test_a_job_waiting_for_the_worker_says_so_and_can_be_cancelled(cached_kernel,
+                                                                   worker_running,
+                                                                   monkeypatch):
+    """UMAP's epochs and fast-hdbscan have no numpy path: their job waits, cancellable."""
+    import threading
+
+    from explorer.core.jobs import Cancelled, TaskState
+
+    monkeypatch.setattr(readiness, "POLL_SECONDS", 0.01)
+    texts = []
+    state = TaskState(on_status=texts.append)
+    timer = threading.Timer(0.2, state.cancel)
+    timer.start()
+    with readiness.job_state(state), pytest.raises(Cancelled):
+        readiness.wait_for(cached_kernel, (np.ones(3, np.int64),))  # never cached
+    assert texts == [readiness.WAIT_STATUS]
+    readiness.wait_for(cached_kernel, (np.ones(3),))  # cached: no wait
+    running = [True]
+    monkeypatch.setattr(compile_worker, "running", lambda: running[0])
+    threading.Timer(0.1, lambda: running.__setitem__(0, False)).start()
+    readiness.wait_for_worker(TaskState())  # returns once the worker is done
+    assert not running[0]

@@ -138,6 +138,20 @@ def job_state(state: TaskState) -> Iterator[None]:
         _local.state = previous
 
 
+def wait_for_worker(state: TaskState | None = None) -> None:
+    """Wait until the compile worker is done, for a library whose kernels compile on
+    import (fast-hdbscan's: no signature to ask about); the job's status line says so and
+    cancelling raises `Cancelled`. Returns at once when no worker runs."""
+    state = state or getattr(_local, "state", None) or TaskState()
+    said = False
+    while compile_worker.running():
+        if not said:
+            state.status(WAIT_STATUS)
+            said = True
+        state.check()
+        time.sleep(POLL_SECONDS)
+
+
 def wait_for(kernel: Any, args: tuple, state: TaskState | None = None) -> None:
     """Wait until `kernel(*args)` is ready (a kernel with no numpy path: UMAP's epochs,
     fast-hdbscan), saying so on the job's status line; cancelling raises `Cancelled`."""
@@ -155,4 +169,5 @@ def wait_for(kernel: Any, args: tuple, state: TaskState | None = None) -> None:
 
 
 __all__ = ["WAIT_STATUS", "CompileWatch", "NoCompile", "WouldCompile", "in_cache_index",
-           "job_state", "load_now", "ready", "signature", "wait_for", "watch_compiles"]
+           "job_state", "load_now", "ready", "signature", "wait_for", "wait_for_worker",
+           "watch_compiles"]
