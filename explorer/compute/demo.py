@@ -323,8 +323,11 @@ def encode_documents(docs: list[str], encoder: TextEncoder,
 # --- the set -----------------------------------------------------------------------
 
 def build_demo(state: TaskState | None = None, *, stdlib_dir: Path | None = None,
-               model: str | None = DEMO_MODEL) -> EmbeddingSet:
-    """The demo set, embedded with `model` when it can be had, else with LSA (model=None: LSA)."""
+               model: str | None = DEMO_MODEL, notes: list[str] | None = None) -> EmbeddingSet:
+    """The demo set, embedded with `model` when it can be had, else with LSA (model=None: LSA).
+
+    `notes` are added to the set's (why the shipped demo was not used, say).
+    """
     state = state or TaskState()
     root = Path(stdlib_dir) if stdlib_dir is not None else stdlib_path()
     state.status("Reading the standard library's docstrings")
@@ -363,6 +366,7 @@ def build_demo(state: TaskState | None = None, *, stdlib_dir: Path | None = None
         method,
         "area: the chapter of the Python Library Reference that documents the item's "
         "top-level module (a hand-made table; 'Other' when there is none).",
+        *(notes or []),
     ]
     return EmbeddingSet(
         vectors=vectors, metadata=table, name=DEMO_NAME, format="demo", source=[str(root)],
@@ -371,7 +375,8 @@ def build_demo(state: TaskState | None = None, *, stdlib_dir: Path | None = None
 
 def ensure_demo(library: Library, state: TaskState | None = None, *,
                 stdlib_dir: Path | None = None, model: str | None = DEMO_MODEL) -> LibraryEntry:
-    """The library's demo set, built and imported when missing.
+    """The library's demo set: the shipped one (explorer/compute/demo_resource.py) when it
+    fits the installed model, else built and imported; nothing is done when it is there.
 
     A demo made without the model (LSA) is rebuilt once the model can be had,
     and the old one removed; any demo is kept when the model cannot be had.
@@ -382,11 +387,42 @@ def ensure_demo(library: Library, state: TaskState | None = None, *,
     for entry in demos:
         if encoder is None or entry.model == _model_label(encoder):
             return entry
-    es = build_demo(state.sub(0.0, 0.9), stdlib_dir=stdlib_dir, model=model)
-    entry = library.import_set(es, state=state.sub(0.9, 1.0))
+    entry, why_not = None, ""
+    if model == DEMO_MODEL and stdlib_dir is None:  # the shipped demo is this stdlib's stand-in
+        entry, why_not = _shipped_demo(library, model, state)
+    if entry is None:
+        notes = [f"The demo shipped with the app was not used: {why_not}; it was built here "
+                 "instead."] if why_not else []
+        es = build_demo(state.sub(0.0, 0.9), stdlib_dir=stdlib_dir, model=model, notes=notes)
+        entry = library.import_set(es, state=state.sub(0.9, 1.0))
     for old in demos:
         library.remove(old.id)
     return entry
+
+
+def _shipped_demo(library: Library, model: str,
+                  state: TaskState) -> tuple[LibraryEntry | None, str]:
+    """The shipped demo imported, or None and why not ("" when the model cannot be had:
+    the build says so itself)."""
+    from explorer.compute import demo_resource
+    from explorer.compute.encoding.catalogue import install_model, installable
+    from explorer.compute.encoding.model_folder import installed_names, open_model
+
+    try:
+        shipped = demo_resource.read_shipped()
+    except demo_resource.NotUsable as exc:
+        return None, str(exc)
+    if shipped.manifest["model"].get("name") != model:
+        return None, f"it was made with another model than {model}"
+    try:
+        folder = (install_model(model) if model not in installed_names()
+                  and model in installable() else open_model(model))
+    except InputError:
+        return None, ""
+    try:
+        return demo_resource.install_shipped(library, shipped, folder, state), ""
+    except demo_resource.NotUsable as exc:
+        return None, str(exc)
 
 
 __all__ = ["DEMO_MODEL", "DEMO_NAME", "build_demo", "collect_docstrings", "demo_encoder",

@@ -1,0 +1,79 @@
+"""Regenerate the demo shipped with the app (explorer/resources/demo/, see
+explorer/compute/demo_resource.py): run it after a change to the demo's collection, the
+default model or UMAP, and commit the files it writes.
+
+    .venv/bin/python tools/make_demo_resource.py [--out FOLDER]
+
+It builds the demo as a first launch would (stdlib docstrings, MiniLM int8), rounds the
+vectors to float16 (the manifest records the top-10 neighbour overlap this keeps), and
+lays out the UMAP map of the rounded vectors under the key the app asks for now (so
+the UMAP version is read here, never written down). A few minutes on 2 busy cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from explorer.compute import demo, demo_resource
+from explorer.compute.projection import project
+
+OVERLAP_K = 10
+
+
+def top_k(vectors: np.ndarray, k: int) -> np.ndarray:
+    """Each row's k nearest other rows by cosine (the vectors are unit length)."""
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    return np.argpartition(-sims, k, axis=1)[:, :k]
+
+
+def top_k_overlap(exact: np.ndarray, rounded: np.ndarray, k: int = OVERLAP_K) -> float:
+    a, b = top_k(exact, k), top_k(rounded, k)
+    return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a, b)]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=demo_resource.RESOURCE)
+    args = parser.parse_args(argv)
+
+    t0 = time.perf_counter()
+    es = demo.build_demo()
+    if not (es.model or "").startswith(f"{demo.DEMO_MODEL} "):
+        print(f"the demo was not encoded by {demo.DEMO_MODEL}: {es.notes[1]}", file=sys.stderr)
+        return 1
+    built = time.perf_counter() - t0
+    exact = np.asarray(es.vectors, dtype=np.float32)
+    rounded = exact.astype(np.float16).astype(np.float32)
+    overlap = top_k_overlap(exact, rounded)
+    folder = demo.demo_encoder()[0].folder
+    python = sys.version.split()[0]
+    notes = [f"A fixed data set shipped with the app: the docstrings of Python {python}'s "
+             "standard library, collected and encoded when this version of Embedding Explorer "
+             "was made (the standard library installed here may differ a little). Its vectors "
+             f"are stored as float16 and read as float32 (top-{OVERLAP_K} neighbour overlap "
+             f"with the float32 vectors: {overlap:.4f}).", *es.notes]
+    es = replace(es, vectors=rounded, notes=notes,
+                 source=[f"Python {python} standard library (shipped demo)"])
+
+    params = demo_resource.demo_map_params()
+    result = project(rounded, params)
+    manifest = demo_resource.write_shipped(
+        args.out, es, result.coords, model_name=demo.DEMO_MODEL, model_sha256=folder.sha256,
+        map_params=params, map_seconds=result.seconds, map_info=result.info,
+        extra={"python": python, "float16_top10_overlap": round(overlap, 4)})
+    size = sum(p.stat().st_size for p in args.out.iterdir())
+    print(f"{manifest['rows']} rows x {manifest['dim']}, map {manifest['map']['key']}: "
+          f"{size:,} bytes in {args.out}; top-{OVERLAP_K} overlap float16/float32 "
+          f"{overlap:.4f}; build {built:.1f} s, UMAP {result.seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
