@@ -41,6 +41,20 @@ VERSION=$("$PYTHON" -c "import explorer; print(explorer.__version__)")
 "$PYTHON" -m PyInstaller --noconfirm --log-level WARN --distpath "$DIST" \
     --workpath "$WORK/pyinstaller" "$ROOT/installer/$NAME.spec"
 BUNDLE=$DIST/$NAME
+
+# The bundle's own executable runs its self-test once (which compiles every kernel the app
+# uses: explorer.compute.warm_up), for a generic x86-64 CPU, into a cache shipped inside the
+# bundle; on a machine that never ran the app, the runtime hook and
+# explorer/compute/numba/frozen_cache.py load those instead of compiling (~11-40 s). The
+# executable must be this one: numba stamps its cache with the executable's hash.
+step "numba kernels for a generic CPU, shipped in the bundle (the bundle's self-test)"
+SHIPPED=$BUNDLE/_internal/numba-cache-generic
+rm -rf "$SHIPPED" "$WORK/selftest-home"
+(cd "$WORK" && env -u NUMBA_CACHE_LOCATOR_CLASSES NUMBA_CPU_NAME=generic \
+    NUMBA_CACHE_DIR="$SHIPPED" EXPLORER_NUMBA_SHIPPING=1 EXPLORER_HOME="$WORK/selftest-home" \
+    QT_QPA_PLATFORM=offscreen "$BUNDLE/$NAME" --selftest)
+rm -rf "$WORK/selftest-home"
+echo "shipped numba cache: $(du -sh "$SHIPPED" | cut -f1), $(find "$SHIPPED" -name '*.nbi' | wc -l) kernels"
 built=$(date +%s)
 echo "bundle: $BUNDLE, $(du -sh "$BUNDLE" | cut -f1), $((built - started)) s"
 $FOLDER_ONLY && exit 0
