@@ -42,6 +42,8 @@ MANIFEST = "manifest.json"
 TABLE_FILE = "items.parquet"
 VECTORS_FILE = "vectors-f16.npy"
 MAP_FILE = "map-umap.npy"
+CLUSTERS_FILE = "clusters.npy"  # the map's labels (artefact kind "clusters"): no first compile
+CLUSTERS_META = "clusters.json"  # their artefact record: names, places, levels
 # the map's own file (explorer/ui/panels/map/model.py VIEW_FILE, read by last_viewed):
 # the set reopens with the projection named there, so the demo's first map is UMAP
 VIEW_FILE = "view.json"
@@ -76,6 +78,8 @@ class ShippedDemo:
     table: pa.Table
     vectors: np.ndarray  # float32 (n, d), from the float16 file
     coords: np.ndarray   # float32 (n, 2), the UMAP map of `vectors`
+    clusters: np.ndarray | None = None  # the map's cluster levels, when shipped
+    clusters_meta: dict | None = None
 
     @property
     def model_sha256(self) -> str:
@@ -107,8 +111,14 @@ def read_shipped(folder: Path | None = None) -> ShippedDemo:
         vectors = np.load(folder / VECTORS_FILE, allow_pickle=False).astype(np.float32)
         coords = np.ascontiguousarray(np.load(folder / MAP_FILE, allow_pickle=False),
                                       dtype=np.float32)
+        clusters, clusters_meta = None, None
+        if "clusters" in manifest:
+            clusters = np.load(folder / CLUSTERS_FILE, allow_pickle=False)
+            clusters_meta = json.loads((folder / CLUSTERS_META).read_text(encoding="utf-8"))
     except (KeyError, TypeError, ValueError, OSError, pa.ArrowException) as exc:
         raise NotUsable(f"its files cannot be read ({type(exc).__name__}: {exc})") from None
+    if clusters is not None and clusters.shape[:1] != (rows,):
+        raise NotUsable(f"its clusters are of {clusters.shape[0]} rows, not {rows}")
     if table.num_rows != rows or vectors.shape != (rows, dim) or coords.shape != (rows, 2):
         raise NotUsable(f"its files disagree on the rows: table {table.num_rows}, vectors "
                         f"{vectors.shape}, map {coords.shape}, manifest {rows} x {dim}")
@@ -116,7 +126,7 @@ def read_shipped(folder: Path | None = None) -> ShippedDemo:
         raise NotUsable("its row ids differ from the manifest's")
     if not (np.isfinite(vectors).all() and np.isfinite(coords).all()):
         raise NotUsable("its vectors or map hold values that are not finite")
-    return ShippedDemo(folder, manifest, table, vectors, coords)
+    return ShippedDemo(folder, manifest, table, vectors, coords, clusters, clusters_meta)
 
 
 def shipped_set(demo: ShippedDemo, model: str) -> EmbeddingSet:
@@ -139,21 +149,54 @@ def install_shipped(library: Library, demo: ShippedDemo, folder: ModelFolder,
     if folder.sha256 != demo.model_sha256:
         raise NotUsable("its vectors were made by another version of the model")
     state.status("Importing the shipped demo")
-    entry = library.import_set(shipped_set(demo, model_label(folder)), state=state)
+    es = shipped_set(demo, model_label(folder))
+    entry = library.import_set(es, state=state)
     made = demo.manifest["map"]
     params = demo_map_params()
     if made.get("key") == params.key():
+        store = ArtifactStore(Path(entry.path))
         try:
-            ArtifactStore(Path(entry.path)).save(
-                "projection", made["key"], demo.coords,
-                {"params": asdict(params), "seconds": made.get("seconds", 0.0),
-                 "info": {**made.get("info", {}), "shipped": True}})
+            store.save("projection", made["key"], demo.coords,
+                       {"params": asdict(params), "seconds": made.get("seconds", 0.0),
+                        "info": {**made.get("info", {}), "shipped": True}})
             write_json(Path(entry.path) / VIEW_FILE,
                        {"schema_version": 1, "projection": asdict(params)})
+            found = demo.manifest.get("clusters")
+            if demo.clusters is not None and found["key"] == clusters_key(es, made["key"]):
+                store.save(found["kind"], found["key"], demo.clusters, demo.clusters_meta)
         except (OSError, ValueError):
             pass  # the set opens with PCA, and UMAP is computed when asked for
     state.progress(1)
     return entry
+
+
+def clusters_key(es: EmbeddingSet, map_key: str) -> str:
+    """The key the map's labels job (default parameters) keeps the clusters of `map_key` under:
+    read now, so a change of the clustering's version stores nothing and labels are made."""
+    from explorer.compute.clusters import ClusterParams, naming
+    from explorer.compute.clusters.run import cache_key
+
+    how, column = naming.naming_column(es, None)
+    return cache_key(map_key, ClusterParams(), f"{how}:{column}" if how else "", es.count)
+
+
+def add_clusters(folder: Path, kind: str, key: str, assignments: np.ndarray,
+                 meta: dict) -> dict:
+    """Add the map's clusters, as the labels job stored them, to the demo in `folder`."""
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    np.save(folder / CLUSTERS_FILE, assignments)
+    (folder / CLUSTERS_META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+    for name in (CLUSTERS_FILE, CLUSTERS_META):
+        manifest["files"][name] = file_sha256(folder / name)
+    manifest["clusters"] = {"kind": kind, "key": key}
+    write_manifest(folder, manifest)
+    return manifest
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    """Package data: a plain, world-readable file (write_json's temporary file is private)."""
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
+                                   encoding="utf-8")
 
 
 def write_shipped(folder: Path, es: EmbeddingSet, coords: np.ndarray, *, model_name: str,
@@ -184,11 +227,9 @@ def write_shipped(folder: Path, es: EmbeddingSet, coords: np.ndarray, *, model_n
         "notes": list(es.notes), "files": {f: file_sha256(folder / f) for f in files},
         **(extra or {}),
     }
-    # package data: a plain, world-readable file (write_json's temporary file is private)
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
-                                   encoding="utf-8")
+    write_manifest(folder, manifest)
     return manifest
 
 
-__all__ = ["NotUsable", "ShippedDemo", "demo_map_params", "install_shipped", "read_shipped",
-           "shipped_set", "write_shipped"]
+__all__ = ["NotUsable", "ShippedDemo", "add_clusters", "clusters_key", "demo_map_params",
+           "install_shipped", "read_shipped", "shipped_set", "write_shipped"]

@@ -109,6 +109,21 @@ def test_ensure_demo_imports_the_shipped_demo_with_its_map_first(tmp_path, monke
 
 
 @needs_minilm
+def test_the_shipped_map_comes_with_its_labels(tmp_path, monkeypatch, shipped):
+    """The labels job finds the clusters stored: fast-hdbscan is not needed on a first launch."""
+    from explorer.compute import clusters as cl
+
+    lib = Library(root=tmp_path / "lib")
+    es = lib.open(demo.ensure_demo(lib).id)
+    monkeypatch.setattr(cl.run, "cluster_map", lambda *a: pytest.fail("clustered again"))
+    found = cl.cached_cluster_map(es, cached_project(es, last_viewed(es)), cl.ClusterParams())
+    assert found.info["cached"] and len(found.levels) >= 2
+    np.testing.assert_array_equal(found.column(len(found.levels) - 1),
+                                  shipped.clusters[:, -1] if shipped.clusters.ndim == 2
+                                  else shipped.clusters)
+
+
+@needs_minilm
 def test_another_umap_version_stores_no_map(tmp_path, monkeypatch, shipped):
     """A map made by another algorithm version is never shown: the set opens as any set."""
     made = shipped.manifest["map"]["key"]
@@ -117,6 +132,16 @@ def test_another_umap_version_stores_no_map(tmp_path, monkeypatch, shipped):
     es = lib.open(demo.ensure_demo(lib).id)
     assert last_viewed(es) is None and not (es.path / VIEW_FILE).exists()
     assert ArtifactStore(es.path).load("projection", made) is None
+    assert not (es.path / "artifacts" / "clusters").exists()
+
+
+@needs_minilm
+def test_clusters_of_another_clustering_version_are_not_stored(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo_resource, "clusters_key", lambda es, key: "other-key")
+    lib = Library(root=tmp_path / "lib")
+    es = lib.open(demo.ensure_demo(lib).id)
+    assert last_viewed(es) is not None  # the map is stored, its labels will be made
+    assert not (es.path / "artifacts" / "clusters").exists()
 
 
 @needs_minilm
