@@ -96,43 +96,6 @@ class Context:
         return self.made[key]
 
 
-class CompileCounter:
-    """The kernels numba compiled in this process (its "numba:compile" events, which a load
-    from the disk cache does not raise), by name, from `start` on."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.listener = None
-
-    def start(self) -> None:
-        from numba.core import event
-
-        names = self.names
-
-        class Listener(event.Listener):
-            def on_start(self, ev) -> None:
-                func = getattr(ev.data.get("dispatcher"), "py_func", None)
-                names.append(getattr(func, "__qualname__", "?"))
-
-            def on_end(self, ev) -> None:
-                pass
-
-        self.listener = Listener()
-        event.register("numba:compile", self.listener)
-
-    def stop(self) -> None:
-        from numba.core import event
-
-        if self.listener is not None:
-            event.unregister("numba:compile", self.listener)
-            self.listener = None
-
-    def summary(self) -> str:
-        shown = ", ".join(sorted(set(self.names))[:8])
-        more = " ..." if len(set(self.names)) > 8 else ""
-        return f"numba compiles: {len(self.names)}" + (f" ({shown}{more})" if shown else "")
-
-
 def _expect(condition: bool, message: str) -> None:
     if not condition:
         raise CheckFailed(message)
@@ -454,6 +417,8 @@ def run(as_json: bool = False, out: TextIO | None = None) -> int:
         if not as_json:
             print(f"{o.status}  {o.name:<12}{o.seconds:6.1f}s  {o.detail}",
                   file=out, flush=True)
+
+    from explorer.compute.numba.compile_count import CompileCounter
 
     compiles = CompileCounter()
     compiles.start()
