@@ -10,6 +10,10 @@ with TF-IDF followed by a truncated SVD (latent semantic analysis), a classic
 bag-of-words embedding, and the set says so. The `area` column holds the
 chapter of the Library Reference each module is documented in, a human-made
 grouping to colour the map by.
+
+A first launch does not build it: `ensure_demo` imports the demo shipped with the app
+(explorer/compute/demo_resource.py), a fixed build of this set with its UMAP map, when it
+fits the installed model; the build below is for when it does not.
 """
 
 from __future__ import annotations
