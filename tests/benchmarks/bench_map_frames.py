@@ -15,8 +15,10 @@ each drawn by today's per-point path (no pyramid) and with the panel's pyramid b
 interleaved, median of --reps. Colourings: 20 categories; "other" (the 5 smallest as one
 "(other)" drawn grey under the rest); "filter" (a filter holding back 50% of the rows);
 "mixed" (both). Also: the pyramid's build time (pyramids.build, as the panel's job) and
-bytes, the share of drawn pixels within 8 of alpha and 3 of CIEDE2000 of today's image,
-and the worst view's median against <= 15 ms at 1M and <= 40 ms at 10M.
+bytes; against today's image, the share of drawn pixels within 8 of alpha and 3 of
+CIEDE2000 ("similar"), the ratio of mean alpha, and the tone error (alpha averaged over
+4 x 4 blocks) next to today's own image panned half a pixel; and the worst view's median
+against <= 15 ms at 1M and <= 40 ms at 10M.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/bench_map_frames.py [--sizes 100000,1000000,10000000]
     QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/bench_map_frames.py --zoom --sizes 1000000,10000000
@@ -182,6 +184,9 @@ def zoom_redraws(n: int, xy: np.ndarray, codes: np.ndarray, reps: int,
             today_l = layers(rect, None)
             new_l = {bpp: layers(rect, cache) for bpp, cache in caches.items()}
             want = render_layers(today_l, TaskState())  # warm, and the image to match
+            dx, dy = (rect[1] - rect[0]) / W / 2, (rect[3] - rect[2]) / H / 2
+            panned = render_layers(layers((rect[0] + dx, rect[1] + dx, rect[2] + dy,
+                                           rect[3] + dy), None), TaskState())[0]
             got = {bpp: render_layers(lay, TaskState()) for bpp, lay in new_l.items()}
             t_old, t_new = [], {bpp: [] for bpp in new_l}
             for _ in range(reps):  # interleaved
@@ -199,14 +204,28 @@ def zoom_redraws(n: int, xy: np.ndarray, codes: np.ndarray, reps: int,
                             and caches[bpp].image(lay) is not None,
                             "today_s": round(statistics.median(t_old), 4),
                             "pyramid_s": round(statistics.median(t_new[bpp]), 4),
-                            "similar": round(similar_share(got[bpp][0], want[0]), 4)})
+                            "similar": round(similar_share(got[bpp][0], want[0]), 4),
+                            "alpha_ratio": round(float(got[bpp][0][..., 3].mean())
+                                                 / max(float(want[0][..., 3].mean()), 1e-9), 3),
+                            "tone_err": round(tone_error(got[bpp][0], want[0]), 2),
+                            "tone_err_half_pan": round(tone_error(panned, want[0]), 2)})
                 print(json.dumps(out[-1]), flush=True)
     return out
 
 
+def tone_error(a: np.ndarray, b: np.ndarray, k: int = 4) -> float:
+    """Mean absolute difference of alpha averaged over k x k pixel blocks: how far apart
+    two images' tone is (a per-pixel share calls a smooth image far from a speckled one)."""
+    h, w = a.shape[0] // k * k, a.shape[1] // k * k
+
+    def tone(img):
+        return img[:h, :w, 3].astype(np.float64).reshape(h // k, k, w // k, k).mean(axis=(1, 3))
+    return float(np.abs(tone(a) - tone(b)).mean())
+
+
 def zoom_summary(rows: list[dict]) -> None:
     print(f"\n{'points':>10}  {'colouring':>15}  {'build':>7}  {'MB':>6}  {'worst today':>11}  "
-          f"{'worst pyramid':>13}  {'ratio':>6}  {'min similar':>11}  target")
+          f"{'worst pyramid':>13}  {'ratio':>6}  {'alpha':>9}  {'tone err/pan':>12}  target")
     for n in dict.fromkeys(r["points"] for r in rows):
         for name, bpp in dict.fromkeys((r["colouring"], r["bins_per_pixel"]) for r in rows
                                        if r["points"] == n and "bins_per_pixel" in r):
@@ -220,7 +239,9 @@ def zoom_summary(rows: list[dict]) -> None:
                 f"<= {limit * 1000:.0f} ms {'OK' if new <= limit else 'MISSED'}"
             print(f"{n:>10,}  {name + ' ' + str(bpp) + '/px':>15}  {b['median_s']:>6.2f}s  {b['bytes'] / 1e6:>6.1f}  "
                   f"{old * 1000:>8.1f} ms  {new * 1000:>10.1f} ms  {old / new:>5.1f}x  "
-                  f"{min(r['similar'] for r in views):>11.4f}  {verdict}")
+                  f"{min(r['alpha_ratio'] for r in views):.2f}-{max(r['alpha_ratio'] for r in views):.2f}"
+                  f"  {max(r['tone_err'] for r in views):>5.1f}/"
+                  f"{max(r['tone_err_half_pan'] for r in views):<6.1f}  {verdict}")
     print(f"load {Path('/proc/loadavg').read_text().strip()}")
 
 

@@ -63,7 +63,7 @@ def test_bins_given_whole_to_the_pixel_of_their_centre_would_draw_a_grid(path, u
     assert whole > 5 * ripple(density_counts(xy, rect, 150, 150))
 
 
-def test_a_lone_point_is_as_strong_as_today(path):
+def test_a_lone_point_keeps_its_ink(path):
     xy = np.array([[0.3, 0.3], [0.71, 0.2]])
     pyr = build_pyramid(GridIndex(xy), np.zeros(2, np.int16), np.full(2, TOP, np.int8),
                         categorical_palette(1), depth=6)
@@ -71,8 +71,8 @@ def test_a_lone_point_is_as_strong_as_today(path):
     img = pyramid_image(pyr, rect, 40, 40)  # 64 bins over 40 pixels: split level
     today = density_image(xy, rect, 40, 40, categories=np.zeros(2, np.int16),
                           palette=categorical_palette(1))
-    assert 2 <= np.count_nonzero(img[..., 3]) <= 8
-    assert img[..., 3].max() == today[..., 3].max()
+    assert 2 <= np.count_nonzero(img[..., 3]) <= 8  # soft over the pixels each straddles
+    assert abs(int(img[..., 3].sum()) - int(today[..., 3].sum())) <= 4  # rounding, per piece
 
 
 def test_numba_and_numpy_split_the_same(monkeypatch, uniform):
