@@ -184,17 +184,18 @@ def _split_kernel(row_ptr, cols, counts, sums, br_lo, ky, wy0, wy1, bc_lo, bc_hi
 
 
 @jit(nogil=True)
-def _alpha(lut, c):
-    """The table's alpha at a fractional count, linear between whole counts and, under one
-    point, from nothing to one point's alpha (module doc)."""
+def _alpha(luts, lay, c):
+    """Layer `lay`'s alpha at a fractional count, linear between whole counts and, under
+    one point, from nothing to one point's alpha (module doc)."""
     if c <= 0.0:
         return np.int64(0)
     if c < 1.0:
-        return np.int64(math.floor(np.float64(lut[1]) * c + 0.5))
-    f = min(np.int64(math.floor(c)), lut.shape[0] - 1)
-    a = np.float64(lut[f])
-    if f + 1 < lut.shape[0]:
-        a += (np.float64(lut[f + 1]) - a) * (c - f)
+        return np.int64(math.floor(np.float64(luts[lay, 1]) * c + 0.5))
+    n = luts.shape[1]
+    f = min(np.int64(c), n - 1)
+    a = np.float64(luts[lay, f])
+    if f + 1 < n:
+        a += (np.float64(luts[lay, f + 1]) - a) * (c - f)
     return np.int64(math.floor(a + 0.5))
 
 
@@ -207,7 +208,7 @@ def _finish_split_kernel(m, pix, pcnt, prgb, luts, out):
         p = pix[q]
         r, g, b, a = np.int64(0), np.int64(0), np.int64(0), np.int64(0)
         for lay in range(L):
-            la = _alpha(luts[lay], pcnt[q, lay])
+            la = _alpha(luts, lay, pcnt[q, lay])
             lr, lg, lb = np.int64(0), np.int64(0), np.int64(0)
             if la > 0:
                 lr, lg, lb = np.int64(prgb[q, lay, 0]), np.int64(prgb[q, lay, 1]), \
