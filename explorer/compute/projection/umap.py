@@ -7,6 +7,12 @@ is what gives partial layouts and cancellation between epochs without relying on
 internals. Deterministic for a seed below PARALLEL_MIN fitted rows (epochs on one
 thread); above it the epochs run on every core like umap-learn without a seed (about twice
 as fast on two cores, not bit-identical between runs; the cache keeps the first result).
+
+Above UMAP_SAMPLE_ABOVE rows a sample is fitted and the other rows placed at the weighted
+mean of their nearest fitted rows; then the kNN graph of every row is joined from those
+lists (`knn_graph`, the fitted rows as pivots) and REFINE_EPOCHS gentle epochs run on every
+row, so no point keeps a position it was only given. An explicit `params.sample` keeps the
+plain fit-and-place.
 """
 
 from __future__ import annotations
