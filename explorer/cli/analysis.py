@@ -27,6 +27,9 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample", type=int, metavar="N",
                         help="fit on N rows and place the rest (default: automatic for large "
                              "sets)")
+    parser.add_argument("--refine", action="store_true",
+                        help="UMAP of a large set: after fitting a sample and placing the "
+                             "rest, run layout epochs on every row (slower)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="write coordinates to Parquet")
     add_json(parser)
 
@@ -41,7 +44,7 @@ def run_project(args: argparse.Namespace) -> dict:
     es = open_set(args.path, state.sub(0, 0.2))
     try:
         params = ProjectionParams(method=args.method, dims=args.dims, sample=args.sample,
-                                  metric=es.metric)
+                                  metric=es.metric, refine=args.refine)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     return run_projection(es, params, out=args.out, state=state.sub(0.2, 1))

@@ -333,7 +333,9 @@ def bench_umap_refined(path: Path, metric: str = "cosine", rounds: int = 3,
                 setattr(umap_module, key, value)
             try:
                 rec = _one_map(vectors, ProjectionParams(method="umap", metric=metric,
-                                                         sample=sample), metric)
+                                                         sample=sample,
+                                                         refine=name != "fit_and_place"),
+                               metric)
             finally:
                 for key, value in saved.items():
                     setattr(umap_module, key, value)

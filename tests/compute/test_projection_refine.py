@@ -40,9 +40,13 @@ def params(**kw) -> ProjectionParams:
     return ProjectionParams(method="umap", metric="cosine", **kw)
 
 
+def refined(**kw) -> ProjectionParams:
+    return params(refine=True, **kw)
+
+
 def test_every_row_is_refined_and_moves(big_path, blobs):
     sink = []
-    coords, info = umap.fit(blobs, params(), TaskState(), graph_sink=sink.append)
+    coords, info = umap.fit(blobs, refined(), TaskState(), graph_sink=sink.append)
     placed, placed_info = umap.fit(blobs, params(sample=600), TaskState())
     assert info["refined_rows"] == N and info["refine_epochs"] == 20
     assert info["placed"] == "knn-weighted-mean, refined" and info["fit_rows"] == 600
@@ -61,7 +65,7 @@ def test_every_row_is_refined_and_moves(big_path, blobs):
 
 def test_graph_sink_gets_every_rows_graph(big_path, blobs):
     sink = []
-    umap.fit(blobs, params(), TaskState(), graph_sink=sink.append)
+    umap.fit(blobs, refined(), TaskState(), graph_sink=sink.append)
     (graph,) = sink
     assert graph.ind.shape == (N, 15) and graph.dist.shape == (N, 15)
     assert graph.metric == "cosine" and graph.method == "pivot" and graph.k == 15
@@ -91,6 +95,14 @@ def test_no_sink_call_for_a_plain_fit_and_place(big_path, blobs):
     assert sink == []
 
 
+def test_a_big_map_is_fitted_and_placed_unless_refine_is_asked(big_path, blobs):
+    _, info = umap.fit(blobs, params(), TaskState())
+    assert info["refined_rows"] == 0 and info["placed"] == "knn-weighted-mean"
+    assert params().key() == ProjectionParams(method="umap").key()  # old maps keep their key
+    assert refined().key() != params().key()
+    assert "refine" not in ProjectionParams(method="pca", refine=True).relevant()
+
+
 def test_partials_during_refine_cover_every_row(big_path, blobs):
     stage = {"text": ""}
     refine_partials = []
@@ -100,7 +112,7 @@ def test_partials_during_refine_cover_every_row(big_path, blobs):
             refine_partials.append(coords.copy())
 
     state = TaskState(on_status=lambda t: stage.update(text=t), on_partial=on_partial)
-    umap.fit(blobs, params(), state)
+    umap.fit(blobs, refined(), state)
     assert len(refine_partials) >= 3
     assert all(p.shape == (N, 2) and np.isfinite(p).all() for p in refine_partials)
     assert not np.array_equal(refine_partials[0], refine_partials[-1])
@@ -115,7 +127,7 @@ def test_cancel_during_refine(big_path, blobs):
 
     state = TaskState(on_progress=fractions.append, on_partial=on_partial)
     with pytest.raises(Cancelled):
-        umap.fit(blobs, params(), state)
+        umap.fit(blobs, refined(), state)
     assert "refining" in state.text
     assert 0.6 < fractions[-1] < 0.99
 

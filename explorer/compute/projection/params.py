@@ -50,6 +50,7 @@ class ProjectionParams:
     perplexity: float = 30.0     # t-SNE
     metric: str = "cosine"       # "cosine" | "euclidean" ("l2"; "dot" maps raw vectors like l2)
     seed: int = 0
+    refine: bool = False         # UMAP above its sample threshold: epochs on every row too
 
     def __post_init__(self) -> None:
         method_entry(self.method)
@@ -71,6 +72,8 @@ class ProjectionParams:
         out.update(metric=self.metric, sample=self.sample)
         if self.method == "umap":
             out.update(n_neighbors=self.n_neighbors, min_dist=float(self.min_dist), seed=self.seed)
+            if self.refine:  # absent when off, so the keys of existing maps stand
+                out["refine"] = True
         elif self.method == "tsne":
             out.update(perplexity=float(self.perplexity), seed=self.seed)
         elif self.method != "pca":  # a plugin's method: the knobs it may read
