@@ -101,6 +101,8 @@ def test_a_big_map_is_fitted_and_placed_unless_refine_is_asked(big_path, blobs):
     assert params().key() == ProjectionParams(method="umap").key()  # old maps keep their key
     assert refined().key() != params().key()
     assert "refine" not in ProjectionParams(method="pca", refine=True).relevant()
+    with pytest.raises(ValueError, match="refine must be true or false"):
+        params(refine="yes")  # a view.json or session holding anything else is refused
 
 
 def test_partials_during_refine_cover_every_row(big_path, blobs):

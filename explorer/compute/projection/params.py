@@ -63,6 +63,8 @@ class ProjectionParams:
             raise ValueError("n_neighbors must be at least 2")
         if not self.perplexity > 0:
             raise ValueError("perplexity must be positive")
+        if not isinstance(self.refine, bool):
+            raise ValueError("refine must be true or false")
 
     def relevant(self) -> dict:
         """The fields that change this method's result."""

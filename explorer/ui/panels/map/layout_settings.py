@@ -9,8 +9,8 @@ library like any projection.
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QMenu, QPushButton,
-                               QSpinBox, QToolButton, QWidget, QWidgetAction)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QMenu,
+                               QPushButton, QSpinBox, QToolButton, QWidget, QWidgetAction)
 
 from explorer.compute.vectors import LAYOUT_METRICS
 
@@ -46,6 +46,10 @@ class LayoutSettings(QToolButton):
         self.seed.setRange(0, SEED_MAX)
         self.seed.setToolTip("Another seed gives another layout of the same data; the same "
                              "seed the same layout")
+        self.refine = QCheckBox("Optimise every point")
+        self.refine.setToolTip("Sets of over 200,000 items are fitted on 100,000 and the others "
+                               "placed by their nearest fitted items; this also runs layout "
+                               "epochs on every item (sharper local order, about 2-3x slower)")
         self.map_button = QPushButton("Map it")
         self.map_button.setToolTip("Lay the set out again with these settings (cached: asking "
                                    "again costs nothing)")
@@ -56,6 +60,7 @@ class LayoutSettings(QToolButton):
         rows.addRow("Min. distance", self.min_dist)
         rows.addRow("Metric", self.metric_box)
         rows.addRow("Seed", self.seed)
+        rows.addRow(self.refine)
         rows.addRow(self.map_button)
         self.popup = QMenu(self)
         action = QWidgetAction(self.popup)
@@ -66,7 +71,8 @@ class LayoutSettings(QToolButton):
     def values(self) -> dict:
         """The settings as ProjectionParams fields."""
         return {"n_neighbors": self.neighbours.value(), "min_dist": round(self.min_dist.value(), 2),
-                "metric": self.metric_box.currentText(), "seed": self.seed.value()}
+                "metric": self.metric_box.currentText(), "seed": self.seed.value(),
+                "refine": self.refine.isChecked()}
 
     def show_params(self, params) -> None:
         """Show the settings of `params` (ProjectionParams), those of the layout on the map."""
@@ -75,6 +81,7 @@ class LayoutSettings(QToolButton):
         if self.metric_box.findText(params.metric) >= 0:
             self.metric_box.setCurrentText(params.metric)
         self.seed.setValue(min(max(int(params.seed), 0), SEED_MAX))
+        self.refine.setChecked(bool(params.refine))
 
     @staticmethod
     def offered(method: str | None) -> bool:
