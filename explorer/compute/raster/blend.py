@@ -89,14 +89,17 @@ def _sums_numpy(a, view: View, rows, cmode, pidx, vis, pal, offs, reach) -> np.n
     row = H - 1 - np.floor(ty).astype(np.int64)
     acc = np.zeros((W * H, 4), dtype=np.uint32)
     colour = pal[c, :3].astype(np.float64)
+    pixels, owners = [], []  # every (pixel, point) a disc covers, then one count per channel
     for dx, dy in offs.tolist():
         xx, yy = col + dx, row + dy
         inb = (xx >= 0) & (xx < W) & (yy >= 0) & (yy < H)
-        p = yy[inb] * W + xx[inb]
-        acc[:, 3] += np.bincount(p, minlength=W * H).astype(np.uint32)
-        for ch in range(3):
-            acc[:, ch] += np.rint(np.bincount(p, weights=colour[inb, ch],
-                                              minlength=W * H)).astype(np.uint32)
+        pixels.append(yy[inb] * W + xx[inb])
+        owners.append(np.flatnonzero(inb))
+    p = np.concatenate(pixels) if pixels else np.zeros(0, np.int64)
+    who = np.concatenate(owners) if owners else np.zeros(0, np.int64)
+    acc[:, 3] = np.bincount(p, minlength=W * H)
+    for ch in range(3):  # sums of whole colour values: exact in float64
+        acc[:, ch] = np.rint(np.bincount(p, weights=colour[who, ch], minlength=W * H))
     return acc
 
 
