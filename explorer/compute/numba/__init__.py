@@ -10,6 +10,8 @@ must run before numba is imported), so every module that jits a kernel gets `jit
     setup         configure, jit with its memory-fallback cache, the parallel lock
     umap_kernels  the UMAP kernels (fuzzy set, one SGD epoch), ours so they are cached
     frozen_cache  the cache locator of the PyInstaller bundle (named by its runtime hook)
+    compile_worker  a first launch's compile, in its own process (started by the app)
+    readiness     is a kernel compiled or loadable now? (numpy paths draw until it is)
 
 Warm-up (compiling or loading every kernel the map uses) is
 `explorer.compute.warm_up`, beside the modules whose kernels it runs.
