@@ -239,9 +239,12 @@ def _work(inbox: Inbox, job_id: int, holder: list[tuple], state: TaskState) -> N
 
 def _run(inbox: Inbox, job_id: int, call: tuple, state: TaskState) -> None:
     """Run the job and post its end, whatever it is."""
+    from explorer.compute.numba import readiness  # numba loads with the first job, not here
+
     fn, args = call
     try:
-        result = fn(*args, state)
+        with readiness.job_state(state):  # a wait for the compile worker shows, and cancels
+            result = fn(*args, state)
     except BaseException as exc:  # delivered to the UI thread, never lost
         if not isinstance(exc, (InputError, Cancelled)):
             exc.formatted = traceback.format_exc()  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ points, no slower (1.8-2.3 s against 2.4-2.8 s on a busy two-core machine). Call
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -34,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from explorer.compute.numba import configure, one_launch
+from explorer.compute.numba import configure, one_launch, readiness
 
 MIN_SAMPLES = 5  # neighbours behind each point's core distance: local density, not smoothing
 MODE_SAMPLE = 384  # members a label's place is chosen among (0.2 s for 300 clusters)
@@ -46,6 +47,8 @@ _import_lock = threading.Lock()
 
 def engine() -> Any:
     """The fast_hdbscan module, imported (and its eager kernels compiled or loaded) once."""
+    if "fast_hdbscan" not in sys.modules:  # importing compiles: not in the GUI process
+        readiness.wait_for_worker()        # while the first launch's worker does it
     with _import_lock:
         if not _cache_writable():  # fast-hdbscan's own switch: numba may find no folder
             # to cache in, and then refuses to import it; compiled in memory instead
