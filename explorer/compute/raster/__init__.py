@@ -41,7 +41,7 @@ The front door of:
     view      the view transform, `choose_mode` and the checks every renderer shares
     colours   palettes (`categorical_palette`, `category_palette` by value, VIRIDIS), LUTs,
               `ciede2000`
-    density   `density_image`, `density_counts`
+    density   `density_image`, `density_counts`; `Accumulators` (its sums, kept between renders)
     points    `points_image`, `highlight_image`, `disc_offsets`
     blend     `blend_image` (translucent discs, no outlines), `blend_style` (size by zoom),
               `composite_over`
@@ -66,12 +66,13 @@ from explorer.compute.raster.density import (
     density_counts,
     density_image,
 )
+from explorer.compute.raster.density_finish import Accumulators
 from explorer.compute.raster.points import disc_offsets, highlight_image, points_image
 from explorer.compute.raster.view import DENSITY_MAX_POINTS, Rect, choose_mode
 
 __all__ = [
     "DEFAULT_MIN_ALPHA", "DENSITY_MAX_POINTS", "OTHER_GREY", "OUTLINE_DARKEN", "PALETTE_SIZE",
-    "VIRIDIS", "Rect", "blend_image", "blend_style", "categorical_palette", "category_palette",
+    "VIRIDIS", "Accumulators", "Rect", "blend_image", "blend_style", "categorical_palette", "category_palette",
     "choose_mode", "ciede2000", "composite_over", "density_counts", "density_image", "disc_offsets",
     "highlight_image", "lut_from_points", "points_image", "srgb_to_lab",
 ]

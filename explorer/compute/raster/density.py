@@ -1,4 +1,8 @@
-"""Density images: every point aggregated into the pixel it falls in (numba, numpy fallback)."""
+"""Density images: every point aggregated into the pixel it falls in (numba, numpy fallback).
+
+A categories image is finished in one numba pass (`density_finish`): alpha table, and the
+layer laid over or under the image drawn so far, so the map's layers need no extra passes;
+its accumulator can be kept between renders (`Accumulators`)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,14 @@ import numpy as np
 
 from explorer.compute.numba import jit
 from explorer.compute.raster.colours import VIRIDIS, finite_range, lut_index, rgba
+from explorer.compute.raster.density_finish import (
+    MAX_LUT,
+    OVER,
+    UNDER,
+    WRITE,
+    Accumulators,
+    finish,
+)
 from explorer.compute.raster.view import (
     Rect,
     View,
@@ -35,9 +47,13 @@ def _pixel(coords, i, ox, sx, offx, oy, sy, offy, W, H):
 
 
 @jit(nogil=True)
-def _density_cat_kernel(coords, lo, hi, cat, vis, pal, ox, sx, offx, oy, sy, offy, W, H, acc):
+def _density_cat_kernel(coords, lo, hi, cat, vis, pal, ox, sx, offx, oy, sy, offy, W, H, acc,
+                        top):
+    """Add each shown point's colour and 1 into its pixel; top[0] gets the largest count.
+    Returns the number of codes past the palette."""
     K = vis.shape[0]
     bad = 0
+    most = np.uint64(0)
     for s in range(lo.shape[0]):
         for i in range(lo[s], hi[s]):
             c = cat[i]
@@ -55,6 +71,8 @@ def _density_cat_kernel(coords, lo, hi, cat, vis, pal, ox, sx, offx, oy, sy, off
             acc[p, 1] += pal[c, 1]
             acc[p, 2] += pal[c, 2]
             acc[p, 3] += 1
+            most = max(most, acc[p, 3])
+    top[0] = most
     return bad
 
 
@@ -127,7 +145,9 @@ def _scale_counts(c: np.ndarray, cmax: float, counts_scale: str) -> np.ndarray:
 def density_image(coords, rect: Rect, width: int, height: int, categories=None, palette=None,
                   counts_scale: str = "log", *, values=None, cmap=None, value_range=None,
                   visible=None, count_max: float | None = None, min_alpha: float = DEFAULT_MIN_ALPHA,
-                  spans=None) -> np.ndarray:
+                  spans=None, alpha_table=None, below: np.ndarray | None = None,
+                  above: np.ndarray | None = None,
+                  accumulators: Accumulators | None = None) -> np.ndarray:
     """Aggregate points per pixel into an RGBA image (height, width, 4).
 
     Three colourings:
@@ -144,6 +164,11 @@ def density_image(coords, rect: Rect, width: int, height: int, categories=None, 
     largest count; pass one to keep frames comparable). ``spans=(lo, hi)``
     restricts the points read to those index ranges (see module doc).
     Empty pixels are transparent.
+
+    For drawing layers: ``alpha_table`` (uint8[256]) maps each pixel's alpha; the image is
+    then laid over ``below`` or under ``above`` (an (height, width, 4) uint8 image, as
+    ``composite_over`` does) in place, and that array returned. ``accumulators``: kept by
+    the caller, so a redraw reuses its sums (module doc).
     """
     a = as_coords(coords)
     n = len(a)
@@ -155,43 +180,42 @@ def density_image(coords, rect: Rect, width: int, height: int, categories=None, 
         raise ValueError("give categories or values, not both")
     if counts_scale not in _COUNT_SCALES:
         raise ValueError(f"counts_scale must be one of {_COUNT_SCALES}, not {counts_scale!r}")
+    if below is not None and above is not None:
+        raise ValueError("give below or above, not both")
+    for name, other in (("below", below), ("above", above)):
+        if other is not None and (other.shape != (H, W, 4) or other.dtype != np.uint8
+                                  or not other.flags.c_contiguous):
+            raise ValueError(f"{name} must be a contiguous ({H}, {W}, 4) uint8 image")
 
     if categories is not None:
         cat, pal, vis = category_codes(categories, n, palette, visible)
         K = len(pal)
         acc_dtype = np.uint32 if n * 255 < 2**32 else np.uint64
-        acc = np.zeros((P, 4), dtype=acc_dtype)
         pal_w = np.ascontiguousarray(pal[:, :3], dtype=acc_dtype)
-        bad = run_kernel(_density_cat_kernel, a, lo, hi, cat, vis, pal_w, *view.args(), acc)
-        if bad is False:
-            pos, tx, ty, m = pixels_numpy(a, lo, hi, view)
-            c = cat if pos is None else cat[pos]
-            m &= c >= 0
-            over = c >= K
-            bad = int(np.count_nonzero(over & m))
-            m &= ~over
-            idx = np.flatnonzero(m)
-            cc = c[idx]
-            keep = vis[cc]
-            idx, cc = idx[keep], cc[keep]
-            p = flat_pixels(tx[idx], ty[idx], view)
-            acc[:, 3] = np.bincount(p, minlength=P)
-            for ch in range(3):
-                acc[:, ch] = np.bincount(p, weights=pal_w[cc, ch], minlength=P)
-        if bad:
-            raise ValueError(f"{bad} category codes are >= len(palette) ({K})")
-        nz = _nonzero_rows(acc, 3)
-        img = np.zeros((H, W, 4), dtype=np.uint8)
-        if len(nz) == 0:
-            return img
-        got = acc[nz].astype(np.float64)
-        cnz = got[:, 3]
-        flat = img.reshape(P, 4)
-        mean = got[:, :3]
-        mean /= cnz[:, None]
-        flat[nz, :3] = np.rint(mean)
-        flat[nz, 3] = count_alpha(cnz, count_max, counts_scale, min_alpha)
-        return img
+        with (accumulators or Accumulators()).zeroed(P, acc_dtype) as acc:
+            top = np.zeros(1, np.int64)
+            bad = run_kernel(_density_cat_kernel, a, lo, hi, cat, vis, pal_w, *view.args(), acc,
+                             top)
+            if bad is False:
+                pos, tx, ty, m = pixels_numpy(a, lo, hi, view)
+                c = cat if pos is None else cat[pos]
+                m &= c >= 0
+                over = c >= K
+                bad = int(np.count_nonzero(over & m))
+                m &= ~over
+                idx = np.flatnonzero(m)
+                cc = c[idx]
+                keep = vis[cc]
+                idx, cc = idx[keep], cc[keep]
+                p = flat_pixels(tx[idx], ty[idx], view)
+                acc[:, 3] = np.bincount(p, minlength=P)
+                for ch in range(3):
+                    acc[:, ch] = np.bincount(p, weights=pal_w[cc, ch], minlength=P)
+                top[0] = acc[:, 3].max() if P else 0
+            if bad:
+                raise ValueError(f"{bad} category codes are >= len(palette) ({K})")
+            return _finish_categories(acc, int(top[0]), (H, W), count_max, counts_scale,
+                                      min_alpha, alpha_table, below, above)
 
     lut = VIRIDIS if cmap is None else rgba(cmap, "cmap")
     if values is not None:
@@ -217,24 +241,72 @@ def density_image(coords, rect: Rect, width: int, height: int, categories=None, 
         nz = np.flatnonzero(cnt)
         img = np.zeros((H, W, 4), dtype=np.uint8)
         if len(nz) == 0:
-            return img
+            return _place(img, alpha_table, below, above)
         cnz = cnt[nz].astype(np.float64)
         mean = vsum[nz] / cnz
         flat = img.reshape(P, 4)
         flat[nz, :3] = lut[lut_index(mean, vmin, vmax, len(lut)), :3]
         flat[nz, 3] = count_alpha(cnz, count_max, counts_scale, min_alpha)
-        return img
+        return _place(img, alpha_table, below, above)
 
     cnt = density_counts(a, rect, W, H, spans=(lo, hi)).reshape(P)
     nz = np.flatnonzero(cnt)
     img = np.zeros((H, W, 4), dtype=np.uint8)
     if len(nz) == 0:
-        return img
+        return _place(img, alpha_table, below, above)
     cnz = cnt[nz].astype(np.float64)
     cmax = float(count_max) if count_max else float(cnz.max())
     s = _scale_counts(cnz, max(cmax, 1.0), counts_scale)
     flat = img.reshape(P, 4)
     flat[nz] = lut[np.minimum((s * len(lut)).astype(np.intp), len(lut) - 1)]
+    return _place(img, alpha_table, below, above)
+
+
+def _finish_categories(acc, cmax, shape, count_max, counts_scale, min_alpha, alpha_table,
+                       below, above) -> np.ndarray:
+    """The image of a categories accumulator (mean colour, alpha by count), placed as
+    `density_image` says; leaves `acc` zero."""
+    H, W = shape
+    if below is not None:
+        out, mode = below, OVER
+    elif above is not None:
+        out, mode = above, UNDER
+    else:
+        out, mode = np.empty((H, W, 4), np.uint8), WRITE
+    if cmax <= MAX_LUT:
+        lut = alpha_lut(cmax, counts_scale, min_alpha, count_max)
+        table = np.arange(256, dtype=np.uint8) if alpha_table is None \
+            else np.ascontiguousarray(alpha_table, np.uint8)
+        if table.shape != (256,):
+            raise ValueError("alpha_table must have 256 entries")
+        if finish(acc, lut, table, mode, out.reshape(-1, 4)):
+            return out
+    nz = _nonzero_rows(acc, 3)
+    img = np.zeros((H, W, 4), dtype=np.uint8)
+    if len(nz):
+        got = acc[nz].astype(np.float64)
+        cnz = got[:, 3]
+        flat = img.reshape(H * W, 4)
+        mean = got[:, :3]
+        mean /= cnz[:, None]
+        flat[nz, :3] = np.rint(mean)
+        flat[nz, 3] = count_alpha(cnz, count_max, counts_scale, min_alpha)
+    acc.fill(0)
+    return _place(img, alpha_table, below, above)
+
+
+def _place(img, alpha_table, below, above) -> np.ndarray:
+    """`img` with its alpha mapped, laid over `below` or under `above` (in place)."""
+    from explorer.compute.raster.blend import composite_over  # blend imports this module
+
+    if alpha_table is not None:
+        img[..., 3] = np.asarray(alpha_table, np.uint8)[img[..., 3]]
+    if below is not None:
+        below[...] = composite_over(img, below)
+        return below
+    if above is not None:
+        above[...] = composite_over(above, img)
+        return above
     return img
 
 
@@ -256,3 +328,13 @@ def count_alpha(cnz: np.ndarray, count_max, counts_scale: str, min_alpha: float)
     s = _scale_counts(cnz, max(cmax, 1.0), counts_scale)
     lo = float(np.clip(min_alpha, 0.0, 1.0))
     return np.rint((lo + (1.0 - lo) * s) * 255.0).astype(np.uint8)
+
+
+def alpha_lut(cmax: int, counts_scale: str, min_alpha: float, count_max=None) -> np.ndarray:
+    """uint8 alpha of counts 0 ... cmax as `count_alpha` gives it (0 for an empty pixel):
+    one table per image instead of a log per pixel."""
+    lut = np.zeros(int(cmax) + 1, np.uint8)
+    if cmax >= 1:
+        c = np.arange(1, int(cmax) + 1, dtype=np.float64)
+        lut[1:] = count_alpha(c, count_max if count_max else float(cmax), counts_scale, min_alpha)
+    return lut

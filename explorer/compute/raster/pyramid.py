@@ -44,9 +44,9 @@ from explorer.compute import spatial
 from explorer.compute.numba import jit
 from explorer.compute.raster.blend import composite_over
 from explorer.compute.raster.colours import rgba
-from explorer.compute.raster.density import DEFAULT_MIN_ALPHA, count_alpha
-from explorer.compute.raster.pyramid_split import alpha_lut, half_even, over_pixel, scratch, \
-    split_image, split_span
+from explorer.compute.raster.density import DEFAULT_MIN_ALPHA, alpha_lut, count_alpha
+from explorer.compute.raster.density_finish import half_even, over_pixel
+from explorer.compute.raster.pyramid_split import scratch, split_image, split_span
 from explorer.compute.raster.view import Rect, View
 from explorer.compute.spatial import GridIndex, run_kernel
 

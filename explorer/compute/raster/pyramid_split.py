@@ -26,18 +26,9 @@ import numpy as np
 
 from explorer.compute.numba import jit
 from explorer.compute.raster.blend import composite_over
-from explorer.compute.raster.density import count_alpha
+from explorer.compute.raster.density import alpha_lut
+from explorer.compute.raster.density_finish import half_even, over_pixel
 from explorer.compute.spatial import run_kernel, spans_to_positions
-
-
-def alpha_lut(cmax: int, counts_scale: str, min_alpha: float, count_max=None) -> np.ndarray:
-    """uint8 alpha of counts 0 ... cmax as `count_alpha` gives it (0 for an empty pixel):
-    one table per image instead of a log per pixel."""
-    lut = np.zeros(int(cmax) + 1, np.uint8)
-    if cmax >= 1:
-        c = np.arange(1, int(cmax) + 1, dtype=np.float64)
-        lut[1:] = count_alpha(c, count_max if count_max else float(cmax), counts_scale, min_alpha)
-    return lut
 
 
 def scratch(buffers: dict, name: str, shape: tuple, dtype, zero: bool = False) -> np.ndarray:
@@ -49,32 +40,6 @@ def scratch(buffers: dict, name: str, shape: tuple, dtype, zero: bool = False) -
         got = np.zeros(need, dtype) if zero else np.empty(need, dtype)
         buffers[name] = got
     return got[:need].reshape(shape)
-
-
-@jit(nogil=True)
-def over_pixel(tr, tg, tb, ta, br, bg, bb, ba):
-    """`composite_over` of one pixel (the same float32 arithmetic)."""
-    at = np.float32(ta) / np.float32(255.0)
-    ab = np.float32(ba) / np.float32(255.0)
-    if at == 0:
-        return br, bg, bb, ba
-    if at == 1 or ab == 0:
-        return tr, tg, tb, ta
-    wb = ab * (np.float32(1.0) - at)
-    a = at + wb
-    r = np.int64((np.float32(tr) * at + np.float32(br) * wb) / a + np.float32(0.5))
-    g = np.int64((np.float32(tg) * at + np.float32(bg) * wb) / a + np.float32(0.5))
-    b = np.int64((np.float32(tb) * at + np.float32(bb) * wb) / a + np.float32(0.5))
-    return r, g, b, np.int64(a * np.float32(255.0) + np.float32(0.5))
-
-
-@jit(nogil=True)
-def half_even(v):
-    """np.rint of one float64."""
-    quo = math.floor(v)
-    if v - quo > 0.5 or (v - quo == 0.5 and quo % 2 == 1):
-        quo += 1
-    return np.int64(quo)
 
 
 def split_span(x0p: float, y0p: float, level, rect, W: int, H: int):
