@@ -47,6 +47,7 @@ FILTERED_OUT = ((190, 190, 190, 255), (95, 95, 95, 255))  # rows the filter hold
 FILTERED_OUT_ALPHA = np.rint(np.arange(256) * 0.55).astype(np.uint8)  # dark map): faint
 UNCOLOURED = (33, 145, 140, 255)  # rows that pass, when the map has no colouring
 FILTER_CACHE = "filter"  # the sorted_cache entry of the filter's masks and arrays
+ACCUMULATORS = "accumulators"  # and the one of the density sums kept between renders
 DIM_MIN_SELECTED = 2  # a selection this large dims the rows outside it
 SELECTED_RADIUS, SELECTED_ALPHA = 2.5, 0.9  # over a dimmed crowded map, selected rows are
 # discs big and firm enough to read their colour (a pixel each in a density image would not)
@@ -102,8 +103,33 @@ def grey_codes(colouring: Colouring | None) -> np.ndarray:
 
 
 def draw_base(layers: Layers, kw: dict, per_row: np.ndarray | None, key: str, mode: str,
-              radius: float, alpha: float) -> np.ndarray:
-    """The base image in `mode` ("density", "blend" or "points"), coloured as `kw` says."""
+              radius: float, alpha: float, *, table: np.ndarray | None = None,
+              below: np.ndarray | None = None, above: np.ndarray | None = None) -> np.ndarray:
+    """The base image in `mode` ("density", "blend" or "points"), coloured as `kw` says,
+    its alpha mapped by `table` and laid over `below` or under `above` (a density image
+    does it in the pass that finishes it, with the panel's kept accumulator)."""
+    if mode == "density":
+        return draw_image(layers, {**kw, "alpha_table": table, "below": below, "above": above,
+                                   "accumulators": accumulators(layers)},
+                          per_row, key, mode, radius, alpha)
+    img = draw_image(layers, kw, per_row, key, mode, radius, alpha)
+    if table is not None:
+        img[..., 3] = table[img[..., 3]]
+    if below is not None:
+        return raster.composite_over(img, below)
+    if above is not None:
+        return raster.composite_over(above, img)
+    return img
+
+
+def accumulators(layers: Layers) -> raster.Accumulators:
+    """The panel's density sums, kept between renders in its render cache."""
+    return layers.sorted_cache.setdefault(ACCUMULATORS, raster.Accumulators())
+
+
+def draw_image(layers: Layers, kw: dict, per_row: np.ndarray | None, key: str, mode: str,
+               radius: float, alpha: float) -> np.ndarray:
+    """One image in `mode`, coloured as `kw` says."""
     x0, x1, y0, y1 = layers.rect
     xy, index = layers.coords, layers.index
     size = (layers.width, layers.height)
@@ -209,15 +235,14 @@ def restricted(layers: Layers, per_row: np.ndarray | None, name: str) -> np.ndar
     return made
 
 
-def filtered_out(layers: Layers, mode: str, radius: float, alpha: float) -> np.ndarray:
+def filtered_out(layers: Layers, mode: str, radius: float, alpha: float,
+                 above: np.ndarray) -> np.ndarray:
     """The rows the filter holds back (and, while a selection dims the map, the unselected
-    ones), in faint grey: the layer under the others."""
+    ones), in faint grey, under `above` (the other layers)."""
     grey = np.array([FILTERED_OUT[1] if layers.dark else FILTERED_OUT[0]], dtype=np.uint8)
     codes = restricted(layers, None, "out")
-    under = draw_base(layers, {"palette": grey, "visible": np.ones(1, dtype=bool)}, codes,
-                      "categories", mode, radius, alpha)
-    under[..., 3] = FILTERED_OUT_ALPHA[under[..., 3]]
-    return under
+    return draw_base(layers, {"palette": grey, "visible": np.ones(1, dtype=bool)}, codes,
+                     "categories", mode, radius, alpha, table=FILTERED_OUT_ALPHA, above=above)
 
 
 def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndarray | None, tuple]:
@@ -255,19 +280,17 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
         # "(other)" and "(missing)" under the categories, lighter: blended in with them, a
         # mass of grey would wash out every colour that shares its pixels
         shown = kw["visible"]
+        # context: lighter; but selected "(other)" rows must read against the dimmed grey
         under = draw_base(layers, {**kw, "visible": shown & grey}, per_row, key, mode,
-                          radius, alpha)
-        if not dims_selection(layers):  # context: lighter; but selected "(other)" rows
-            under[..., 3] = GREY_ALPHA[under[..., 3]]  # must read against the dimmed grey
+                          radius, alpha, table=None if dims_selection(layers) else GREY_ALPHA)
         state.check()
-        top = draw_base(layers, {**kw, "visible": shown & ~grey}, per_row, key, mode,
-                        radius, alpha)
-        base = raster.composite_over(top, under)
+        base = draw_base(layers, {**kw, "visible": shown & ~grey}, per_row, key, mode,
+                         radius, alpha, below=under)
     elif not from_pyramid:
         base = draw_base(layers, kw, per_row, key, mode, radius, alpha)
     state.check()
     if holds_back(layers) and not from_pyramid:
-        base = raster.composite_over(base, filtered_out(layers, *crowd))
+        base = filtered_out(layers, *crowd, above=base)
         state.check()
     overlay = None
     # Rings around single points are white with a dark rim; over a density image a
