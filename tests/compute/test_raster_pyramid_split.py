@@ -8,7 +8,7 @@ import pytest
 
 from explorer.compute import spatial
 from explorer.compute.raster import categorical_palette, density_image
-from explorer.compute.raster.density import density_counts
+from explorer.compute.raster.density import alpha_lut, density_counts
 from explorer.compute.raster.pyramid import (
     TOP,
     build_pyramid,
@@ -16,7 +16,7 @@ from explorer.compute.raster.pyramid import (
     pyramid_counts,
     pyramid_image,
 )
-from explorer.compute.raster.pyramid_split import alpha_lut, split_luts
+from explorer.compute.raster.pyramid_split import bins_in_view, split_luts
 from explorer.compute.spatial import GridIndex
 
 
@@ -97,3 +97,19 @@ def test_fractional_counts_interpolate_todays_alpha():
     luts = split_luts(np.array([10.4]), "log", None, 0.4, [None])
     whole = alpha_lut(11, "log", 0.4, 10.4)
     np.testing.assert_array_equal(luts[0, :12], whole)
+
+
+def test_bins_in_view_counts_the_bins_a_redraw_reads(path, uniform):
+    _xy, pyr = uniform
+    level = pyr.levels[-1]
+    rows = np.repeat(np.arange(level.ny), np.diff(level.row_ptr))
+    for rect in ((0.1, 0.9, 0.1, 0.9), (0.3, 0.35, 0.6, 0.9), (2.0, 3.0, 0.0, 1.0)):
+        x0, x1, y0, y1 = rect
+        c_lo, c_hi = np.floor((np.array([x0, x1]) - pyr.x0) / level.bin) + (-1, 1)
+        r_lo, r_hi = np.floor((np.array([y0, y1]) - pyr.y0) / level.bin) + (-1, 1)
+        want = np.count_nonzero((level.cols >= c_lo) & (level.cols <= c_hi)
+                                & (rows >= r_lo) & (rows <= r_hi))
+        assert bins_in_view(pyr.x0, pyr.y0, level, rect) == want
+    rect = (0.1, 0.9, 0.1, 0.9)
+    assert pyramid_image(pyr, rect, 150, 150, max_bins=0) is None
+    assert pyramid_image(pyr, rect, 150, 150, max_bins=10**9) is not None

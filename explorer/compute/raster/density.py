@@ -297,7 +297,9 @@ def _finish_categories(acc, cmax, shape, count_max, counts_scale, min_alpha, alp
 
 def _place(img, alpha_table, below, above) -> np.ndarray:
     """`img` with its alpha mapped, laid over `below` or under `above` (in place)."""
-    from explorer.compute.raster.blend import composite_over  # blend imports this module
+    from explorer.compute.raster.blend import (
+        composite_over,  # blend imports this module
+    )
 
     if alpha_table is not None:
         img[..., 3] = np.asarray(alpha_table, np.uint8)[img[..., 3]]

@@ -46,7 +46,12 @@ from explorer.compute.raster.blend import composite_over
 from explorer.compute.raster.colours import rgba
 from explorer.compute.raster.density import DEFAULT_MIN_ALPHA, alpha_lut, count_alpha
 from explorer.compute.raster.density_finish import half_even, over_pixel
-from explorer.compute.raster.pyramid_split import scratch, split_image, split_span
+from explorer.compute.raster.pyramid_split import (
+    bins_in_view,
+    scratch,
+    split_image,
+    split_span,
+)
 from explorer.compute.raster.view import Rect, View
 from explorer.compute.spatial import GridIndex, run_kernel
 
@@ -453,7 +458,7 @@ def pyramid_image(pyr: DensityPyramid, rect: Rect, width: int, height: int, *,
                   counts_scale: str = "log", count_max: float | None = None,
                   min_alpha: float = DEFAULT_MIN_ALPHA, under_alpha=None, held_alpha=None,
                   held_colour=None, bins_per_pixel: int = BINS_PER_PIXEL,
-                  buffers: dict | None = None) -> np.ndarray | None:
+                  buffers: dict | None = None, max_bins: int | None = None) -> np.ndarray | None:
     """The density image of every layer, composited, as today's density path draws it
     (module doc), from the bins in view; None when no level has bins as small as a pixel.
 
@@ -461,7 +466,8 @@ def pyramid_image(pyr: DensityPyramid, rect: Rect, width: int, height: int, *,
     alpha (the map's lighter grey and fainter held-back rows); ``held_colour``: the HELD
     layer's colour (RGB or RGBA) instead of its rows' palette colours. ``buffers``: a dict
     kept by the caller between redraws, so the scratch arrays are not allocated (and
-    faulted in) on every redraw.
+    faulted in) on every redraw. ``max_bins``: None too when the bin rows in view hold
+    more bins than that (drawing the points is then as quick).
     """
     if counts_scale not in ("log", "sqrt", "linear"):
         raise ValueError(f"counts_scale must be 'log', 'sqrt' or 'linear', not {counts_scale!r}")
@@ -470,8 +476,10 @@ def pyramid_image(pyr: DensityPyramid, rect: Rect, width: int, height: int, *,
         return None
     level = pyr.levels[lvl]
     W, H = int(width), int(height)
-    img = np.zeros((H, W, 4), np.uint8)
     x0, x1, y0, y1 = (float(v) for v in rect)
+    if max_bins is not None and bins_in_view(pyr.x0, pyr.y0, level, rect) > max_bins:
+        return None
+    img = np.zeros((H, W, 4), np.uint8)
     split = level.bin * 2 > min((x1 - x0) / W, (y1 - y0) / H)  # under 2 bins a pixel
     span = split_span(pyr.x0, pyr.y0, level, rect, W, H) if split \
         else _view_bins(pyr, level, rect, W, H)

@@ -42,9 +42,8 @@ def scratch(buffers: dict, name: str, shape: tuple, dtype, zero: bool = False) -
     return got[:need].reshape(shape)
 
 
-def split_span(x0p: float, y0p: float, level, rect, W: int, H: int):
-    """Bin rows and columns that can be in view, each one's first pixel row (counted from
-    the bottom) or column and its weights there and in the next; None when none is."""
+def view_range(x0p: float, y0p: float, level, rect) -> tuple[int, int, int, int] | None:
+    """The level's bin columns and rows that can be in view (one more each side), or None."""
     x0, x1, y0, y1 = (float(v) for v in rect)
     b = level.bin
     bc_lo = max(math.floor((x0 - x0p) / b) - 1, 0)
@@ -53,6 +52,42 @@ def split_span(x0p: float, y0p: float, level, rect, W: int, H: int):
     br_hi = min(math.floor((y1 - y0p) / b) + 1, level.ny - 1)
     if bc_lo > bc_hi or br_lo > br_hi:
         return None
+    return bc_lo, bc_hi, br_lo, br_hi
+
+
+@jit(nogil=True)
+def _count_kernel(row_ptr, cols, br_lo, br_hi, bc_lo, bc_hi):
+    m = 0
+    for r in range(br_lo, br_hi + 1):
+        a = row_ptr[r]
+        e = row_ptr[r + 1]
+        m += np.searchsorted(cols[a:e], bc_hi, "right") - np.searchsorted(cols[a:e], bc_lo)
+    return m
+
+
+def bins_in_view(x0p: float, y0p: float, level, rect) -> int:
+    """How many of the level's bins a redraw of `rect` reads: a binary search a bin row."""
+    got = view_range(x0p, y0p, level, rect)
+    if got is None:
+        return 0
+    bc_lo, bc_hi, br_lo, br_hi = got
+    m = run_kernel(_count_kernel, level.row_ptr, level.cols, br_lo, br_hi, bc_lo, bc_hi)
+    if m is not False:
+        return int(m)
+    return sum(int(np.searchsorted(level.cols[a:e], bc_hi, "right")
+                   - np.searchsorted(level.cols[a:e], bc_lo))
+               for a, e in zip(level.row_ptr[br_lo:br_hi + 1], level.row_ptr[br_lo + 1:br_hi + 2]))
+
+
+def split_span(x0p: float, y0p: float, level, rect, W: int, H: int):
+    """Bin rows and columns that can be in view, each one's first pixel row (counted from
+    the bottom) or column and its weights there and in the next; None when none is."""
+    got = view_range(x0p, y0p, level, rect)
+    if got is None:
+        return None
+    bc_lo, bc_hi, br_lo, br_hi = got
+    x0, x1, y0, y1 = (float(v) for v in rect)
+    b = level.bin
 
     def axis(lo, hi, origin, v0, scale, n):
         start = (origin + np.arange(lo, hi + 1, dtype=np.float64) * b - v0) * scale

@@ -193,3 +193,15 @@ def test_the_panel_builds_a_pyramid_after_a_density_render_and_draws_from_it(qtb
     view.new_set(None)
     assert view.pyramids.nbytes == 0
     runner.shutdown()
+
+
+def test_a_view_with_hardly_fewer_bins_than_points_is_drawn_per_point(data, monkeypatch):
+    """Zoomed in on sparse rows the pyramid's bins are about as many as the points: reading
+    them is no quicker, so the points are drawn (POINTS_PER_BIN)."""
+    from explorer.ui.panels.map import pyramids
+
+    layers = layers_for(data)
+    cache = filled(layers)
+    assert cache.image(layers) is not None  # ~2.4 points a bin in the whole map's view
+    monkeypatch.setattr(pyramids, "POINTS_PER_BIN", 1000)
+    assert cache.image(layers) is None
