@@ -106,12 +106,17 @@ def split_span(x0p: float, y0p: float, level, rect, W: int, H: int):
 
 
 @jit(nogil=True)
-def _emit(row, W, H, fixed, cr, sr, seen, touched, nt, m, pix, pcnt, prgb, cmax):
-    """Write the touched pixels of pixel row `row` (from the bottom) and clear them."""
+def _emit(row, W, H, fixed, cr, sr, span, m, pix, pcnt, prgb, cmax):
+    """Write the pixels of pixel row `row` (from the bottom) that got a bin, in column order
+    (span[row & 1]: the columns reached), and clear them."""
     s = row & 1
     L = cr.shape[2]
-    for q in range(nt[s]):
-        px = touched[s, q]
+    for px in range(span[s, 0], span[s, 1]):
+        got = False
+        for lay in range(L):
+            got |= cr[s, px, lay] > 0.0
+        if not got:
+            continue
         pix[m] = np.int64(H - 1 - row) * W + px
         for lay in range(L):
             c = cr[s, px, lay]
@@ -126,20 +131,23 @@ def _emit(row, W, H, fixed, cr, sr, seen, touched, nt, m, pix, pcnt, prgb, cmax)
                     prgb[m, lay, ch] = min(half_even(sr[s, px, lay, ch] / c), 255)
                 sr[s, px, lay, ch] = 0.0
             cr[s, px, lay] = 0.0
-        seen[s, px] = False
         m += 1
-    nt[s] = 0
+    span[s, 0] = W
+    span[s, 1] = 0
     return m
 
 
 @jit(nogil=True)
 def _split_kernel(row_ptr, cols, counts, sums, br_lo, ky, wy0, wy1, bc_lo, bc_hi, px0, wx0,
-                  wx1, W, H, fixed, cr, sr, seen, touched, nt, pix, pcnt, prgb, cmax):
+                  wx1, W, H, fixed, cr, sr, span, pix, pcnt, prgb, cmax):
     """Add each bin in view into the pixels it overlaps, by area, two pixel rows open at a
     time (bin rows go up the image in order, each over at most two pixel rows); returns
-    the number of pixels written."""
+    the number of pixels written. A bin's count and sums are read once for its (up to
+    four) pixels; a row's pixels reached are a column range (bins come in column order)."""
     L = counts.shape[1]
     m = 0
+    span[:, 0] = W
+    span[:, 1] = 0
     cur = np.int64(-(2**40))  # the lowest pixel row still open (and the one above it)
     for k in range(ky.shape[0]):
         r = br_lo + k
@@ -149,38 +157,47 @@ def _split_kernel(row_ptr, cols, counts, sums, br_lo, ky, wy0, wy1, bc_lo, bc_hi
             continue
         k0 = ky[k]
         if k0 > cur:
-            m = _emit(cur, W, H, fixed, cr, sr, seen, touched, nt, m, pix, pcnt, prgb, cmax)
+            m = _emit(cur, W, H, fixed, cr, sr, span, m, pix, pcnt, prgb, cmax)
             if k0 > cur + 1:
-                m = _emit(cur + 1, W, H, fixed, cr, sr, seen, touched, nt, m, pix, pcnt,
-                          prgb, cmax)
+                m = _emit(cur + 1, W, H, fixed, cr, sr, span, m, pix, pcnt, prgb, cmax)
             cur = k0
-        j = a + np.searchsorted(cols[a:e], bc_lo)
+        first = a + np.searchsorted(cols[a:e], bc_lo)
+        j = first
         while j < e and cols[j] <= bc_hi:
             ci = cols[j] - bc_lo
-            for dy in range(2):
-                wy = wy0[k] if dy == 0 else wy1[k]
-                if wy <= 0.0:
+            p = px0[ci]
+            for lay in range(L):
+                c = counts[j, lay]
+                if c == 0:  # most bins hold one layer
                     continue
-                s = (k0 + dy) & 1
-                for dx in range(2):
-                    wx = wx0[ci] if dx == 0 else wx1[ci]
-                    if wx <= 0.0:
+                cf = np.float64(c)
+                sr_ = np.float64(sums[j, lay, 0])
+                sg = np.float64(sums[j, lay, 1])
+                sb = np.float64(sums[j, lay, 2])
+                for dy in range(2):
+                    wy = wy0[k] if dy == 0 else wy1[k]
+                    if wy <= 0.0:
                         continue
-                    px = px0[ci] + dx
-                    w = wx * wy
-                    if not seen[s, px]:
-                        seen[s, px] = True
-                        touched[s, nt[s]] = px
-                        nt[s] += 1
-                    for lay in range(L):
-                        if counts[j, lay] == 0:  # most bins hold one layer
+                    s = (k0 + dy) & 1
+                    for dx in range(2):
+                        w = (wx0[ci] if dx == 0 else wx1[ci]) * wy
+                        if w <= 0.0:
                             continue
-                        cr[s, px, lay] += counts[j, lay] * w
-                        for ch in range(3):
-                            sr[s, px, lay, ch] += sums[j, lay, ch] * w
+                        cr[s, p + dx, lay] += cf * w
+                        sr[s, p + dx, lay, 0] += sr_ * w
+                        sr[s, p + dx, lay, 1] += sg * w
+                        sr[s, p + dx, lay, 2] += sb * w
             j += 1
-    m = _emit(cur, W, H, fixed, cr, sr, seen, touched, nt, m, pix, pcnt, prgb, cmax)
-    return _emit(cur + 1, W, H, fixed, cr, sr, seen, touched, nt, m, pix, pcnt, prgb, cmax)
+        if j > first:  # the pixel columns this bin row reached, in the rows it covers
+            lo = max(px0[cols[first] - bc_lo], 0)
+            hi = min(px0[cols[j - 1] - bc_lo] + 2, W)
+            for dy in range(2):
+                if (wy0[k] if dy == 0 else wy1[k]) > 0.0:
+                    s = (k0 + dy) & 1
+                    span[s, 0] = min(span[s, 0], lo)
+                    span[s, 1] = max(span[s, 1], hi)
+    m = _emit(cur, W, H, fixed, cr, sr, span, m, pix, pcnt, prgb, cmax)
+    return _emit(cur + 1, W, H, fixed, cr, sr, span, m, pix, pcnt, prgb, cmax)
 
 
 @jit(nogil=True)
@@ -249,15 +266,12 @@ def _split_numba(level, span, W, H, fixed, finish, buffers, img) -> bool:
     cap = max(min(4 * bins, W * H), 1)
     cr = scratch(buffers, "split_cr", (2, W, L), np.float64, zero=True)
     sr = scratch(buffers, "split_sr", (2, W, L, 3), np.float64, zero=True)
-    seen = scratch(buffers, "split_seen", (2, W), np.bool_, zero=True)
-    touched = scratch(buffers, "split_touched", (2, W), np.int64)
     pix = scratch(buffers, "split_pix", (cap,), np.int64)
     pcnt = scratch(buffers, "split_pcnt", (cap, L), np.float64)
     prgb = scratch(buffers, "split_prgb", (cap, L, 3), np.uint8)
     cmax = np.zeros(L, np.float64)
     m = run_kernel(_split_kernel, level.row_ptr, level.cols, level.counts, level.sums, *span,
-                   W, H, fixed, cr, sr, seen, touched, np.zeros(2, np.int64), pix, pcnt, prgb,
-                   cmax)
+                   W, H, fixed, cr, sr, np.zeros((2, 2), np.int64), pix, pcnt, prgb, cmax)
     if m is False:
         return False
     luts = split_luts(cmax, *finish)
