@@ -623,7 +623,8 @@ def _image_numpy(level, span, W, H, fixed, finish, img):
 def warm() -> None:
     """Compile (or load) every kernel signature here and in `pyramid_split` with tiny calls,
     for the warm-up: float32 and float64 coordinates, one and three stored layers, uint32
-    and uint64 sums (the latter past 2**32 / 255 points), bins split by area and not."""
+    and uint64 sums (the latter past 2**32 / 255 points), bins split by area and not, and
+    the count of bins in view."""
     rng = np.random.default_rng(0)
     pal = np.array([(200, 30, 30, 255), (150, 150, 150, 255)], np.uint8)
     for dtype in (np.float32, np.float64):
@@ -639,3 +640,4 @@ def warm() -> None:
     pyr = DensityPyramid(-4.0, -4.0, [level, wide], (TOP,), 64)
     pyramid_image(pyr, (-4.0, 4.0, -4.0, 4.0), 8, 8)
     pyramid_image(pyr, (-4.0, 4.0, -4.0, 4.0), 4, 4)
+    pyramid_image(pyr, (-4.0, 4.0, -4.0, 4.0), 4, 4, max_bins=64)  # bins_in_view
