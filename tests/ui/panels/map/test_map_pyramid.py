@@ -205,3 +205,37 @@ def test_a_view_with_hardly_fewer_bins_than_points_is_drawn_per_point(data, monk
     assert cache.image(layers) is not None  # ~2.4 points a bin in the whole map's view
     monkeypatch.setattr(pyramids, "POINTS_PER_BIN", 1000)
     assert cache.image(layers) is None
+
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_the_per_point_layers_drawn_in_one_finish_equal_them_laid_over_each_other(data, dark):
+    """render_layers draws "(other)" under the categories and the held-back rows under both
+    in density_image's finish; the same as drawing each and composite_over, as before."""
+    from explorer.compute import raster
+    from explorer.ui.panels.map.render import (
+        FILTERED_OUT,
+        FILTERED_OUT_ALPHA,
+        GREY_ALPHA,
+        palette_for,
+    )
+
+    xy, _index, colouring = data
+    passes = np.arange(0, N, 2)
+    layers = layers_for(data, filtered=passes, dark=dark)
+    got, _overlay, (mode, _n) = render_layers(layers, TaskState())
+    assert mode == "density"
+    codes = np.where(np.isin(np.arange(N), passes), colouring.codes, -1)
+    pal = palette_for(colouring)
+    grey = np.array([label == OTHER for label in colouring.labels])
+
+    def draw(c, p, visible=None):
+        return raster.density_image(xy, layers.rect, SIZE, SIZE, categories=c, palette=p,
+                                    visible=visible)
+
+    under = draw(codes, pal, grey)
+    under[..., 3] = GREY_ALPHA[under[..., 3]]
+    want = raster.composite_over(draw(codes, pal, ~grey), under)
+    held = draw(np.where(np.isin(np.arange(N), passes), -1, 0),
+                np.array([FILTERED_OUT[1] if dark else FILTERED_OUT[0]], np.uint8))
+    held[..., 3] = FILTERED_OUT_ALPHA[held[..., 3]]
+    np.testing.assert_array_equal(got, raster.composite_over(want, held))
