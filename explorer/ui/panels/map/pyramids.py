@@ -46,8 +46,9 @@ from explorer.ui.panels.map.render import (
     palette_for,
 )
 
-POINTS_PER_BIN = 4  # a bin read costs about as much as drawing this many points (dev
-# timings at 1M, 2x zoom: ~110 ns a bin split by area, ~33 ns a point with its finish)
+POINTS_PER_BIN = 3  # a bin read costs about as much as drawing this many points, and
+# both grow alike with the layers drawn (bench_map_frames --zoom at 1M: a split bin ~90 ns
+# for categories, ~130 for mixed; a point ~26 and ~46 ns: even near two points a bin)
 KEEP = 2  # pyramids kept per panel (a colouring and the one before it, say),
 MAX_BYTES = 512 * 2**20  # fewer when they weigh more: a mixed 10M one is ~330 MB
 
@@ -155,8 +156,7 @@ class PyramidCache:
     def image(self, layers: Layers) -> np.ndarray | None:
         """The density image of `layers` from its pyramid; None when there is none yet,
         the view is zoomed in past its finest bins, or so far that its bins are hardly
-        fewer than its points (POINTS_PER_BIN: drawing the points, a pass per layer, is
-        then quicker)."""
+        fewer than its points (POINTS_PER_BIN: drawing the points is then quicker)."""
         pyramid = self.find(source_for(layers))
         if pyramid is None:
             return None
@@ -169,7 +169,7 @@ class PyramidCache:
                                  under_alpha=GREY_ALPHA, held_alpha=FILTERED_OUT_ALPHA,
                                  held_colour=held, bins_per_pixel=self.bins_per_pixel,
                                  buffers=self._buffers if own else {},
-                                 max_bins=points * len(pyramid.stored) // POINTS_PER_BIN)
+                                 max_bins=points // POINTS_PER_BIN)
         finally:
             if own:
                 self._lock.release()
