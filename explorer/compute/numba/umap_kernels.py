@@ -123,15 +123,22 @@ def membership_strengths(knn_indices, knn_dists, sigmas, rhos, bipartite):
 
 
 @jit()
+def _starts(keys, n):
+    """(n + 1,) offsets of a counting sort by `keys` in [0, n): key i's entries start at [i]."""
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for e in range(keys.shape[0]):
+        ptr[keys[e] + 1] += 1
+    for i in range(n):
+        ptr[i + 1] += ptr[i]
+    return ptr
+
+
+@jit()
 def _by_row(rows, cols, vals, n):
     """CSR (ptr, col, val) of COO entries by a stable counting sort on the row: sequential
     when the entries come by row, as `membership_strengths` gives them."""
     m = rows.shape[0]
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    for e in range(m):
-        ptr[rows[e] + 1] += 1
-    for i in range(n):
-        ptr[i + 1] += ptr[i]
+    ptr = _starts(rows, n)
     fill = ptr[:n].copy()
     col = np.empty(m, dtype=np.int32)
     val = np.empty(m, dtype=np.float32)
@@ -194,11 +201,7 @@ def _compacted(ptr, kept, col, val, n):
 def _transposed_csr(ptr, col, val, n):
     """The transpose of a CSR matrix, rows visited in order so each row's columns come sorted."""
     nnz = col.shape[0]
-    t_ptr = np.zeros(n + 1, dtype=np.int64)
-    for p in range(nnz):
-        t_ptr[col[p] + 1] += 1
-    for i in range(n):
-        t_ptr[i + 1] += t_ptr[i]
+    t_ptr = _starts(col, n)
     fill = t_ptr[:n].copy()
     t_col = np.empty(nnz, dtype=np.int32)
     t_val = np.empty(nnz, dtype=np.float32)

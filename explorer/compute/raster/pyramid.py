@@ -254,25 +254,32 @@ def _row_bins_kernel(row_start, perm, bx, code, col_of, pal, row_ptr, cols, coun
 
 
 @jit(nogil=True)
+def _add_bin(c, j, counts, sums, seen, touched, t, cnt_row, sum_row):
+    """Add bin j's counts and colour sums into slot c of a row, noting c the first time;
+    returns how many slots are noted."""
+    if not seen[c]:
+        seen[c] = True
+        touched[t] = c
+        t += 1
+    for lay in range(counts.shape[1]):
+        cnt_row[c, lay] += counts[j, lay]
+        for ch in range(3):
+            sum_row[c, lay, ch] += sums[j, lay, ch]
+    return t
+
+
+@jit(nogil=True)
 def _coarser_kernel(f_ptr, f_cols, f_counts, f_sums, ny, row_ptr, cols, counts, sums,
                     cnt_row, sum_row, seen, touched):
     """Each coarse bin row: the sums of the 2 x 2 fine bins under each of its bins."""
     m = 0
-    L = f_counts.shape[1]
     f_ny = f_ptr.shape[0] - 1
     for r in range(ny):
         t = 0
         for fr in range(2 * r, min(2 * r + 2, f_ny)):
             for j in range(f_ptr[fr], f_ptr[fr + 1]):
-                c = f_cols[j] // 2
-                if not seen[c]:
-                    seen[c] = True
-                    touched[t] = c
-                    t += 1
-                for lay in range(L):
-                    cnt_row[c, lay] += f_counts[j, lay]
-                    for ch in range(3):
-                        sum_row[c, lay, ch] += f_sums[j, lay, ch]
+                t = _add_bin(f_cols[j] // 2, j, f_counts, f_sums, seen, touched, t,
+                             cnt_row, sum_row)
         m = _emit_row(t, touched, seen, cnt_row, sum_row, m, cols, counts, sums)
         row_ptr[r + 1] = m
     return m
@@ -396,14 +403,7 @@ def _gather_kernel(row_ptr, cols, counts, sums, br_lo, prow, bc_lo, bc_hi, pcol,
                 while j < e and cols[j] <= bc_hi:
                     px = pcol[cols[j] - bc_lo]
                     if px >= 0:
-                        if not seen[px]:
-                            seen[px] = True
-                            touched[t] = px
-                            t += 1
-                        for lay in range(L):
-                            cr[px, lay] += counts[j, lay]
-                            for ch in range(3):
-                                sr[px, lay, ch] += sums[j, lay, ch]
+                        t = _add_bin(px, j, counts, sums, seen, touched, t, cr, sr)
                     j += 1
             for q in range(t):
                 px = touched[q]
