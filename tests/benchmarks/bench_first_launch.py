@@ -16,8 +16,11 @@ readiness.py) and "today" (EXPLORER_FAST_START=0: no worker, the kernels compile
 app's process, as before). Figures are medians over the runs, with the load average, and
 the number of numba compiles in the app's own process before its first map.
 
+With --python PY the app is that interpreter's installed explorer (a new venv where
+`pip install .` ran: the fresh install of issue 18), not this checkout.
+
     .venv/bin/python tests/benchmarks/bench_first_launch.py [--runs 3] [--out DIR]
-        [--variants new,today] [--home-from DIR]
+        [--variants new,today] [--home-from DIR] [--python NEW_VENV/bin/python]
 """
 
 from __future__ import annotations
@@ -98,9 +101,12 @@ def drive(spec: dict) -> None:
 def launch(folder: Path, home: Path, phase: str, args: argparse.Namespace,
            variant: str = "new") -> dict:
     """One launch of the app under Xvfb; its marks, screenshot and the load around it."""
-    spec = {"cmd": [sys.executable, "-m", "explorer", "--demo"],
+    # an installed explorer (--python) must not see this checkout on its path
+    path = os.environ.get("PYTHONPATH", "") if args.python else \
+        os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
+    spec = {"cmd": [str(args.python or sys.executable), "-m", "explorer", "--demo"],
             "env": {"EXPLORER_HOME": str(home), "EXPLORER_FAST_START": VARIANTS[variant],
-                    "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])},
+                    "PYTHONPATH": path},
             "timeline": str(folder / f"{phase}.jsonl"), "shot": str(folder / f"{phase}.png"),
             "log": str(folder / f"{phase}.log"), "result": str(folder / f"{phase}.json"),
             "timeout": args.timeout}
@@ -143,6 +149,9 @@ def main() -> None:
     p.add_argument("--home-from", type=Path,
                    help="copy this home (a demo already built) into each new home, without "
                         "its numba cache")
+    p.add_argument("--python", type=Path,
+                   help="run the explorer installed in this interpreter's environment (a new "
+                        "venv) instead of this checkout")
     args = p.parse_args()
     if args.drive:
         drive(json.loads(args.drive))
@@ -150,7 +159,8 @@ def main() -> None:
     variants = [v for v in args.variants.split(",") if v]
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-first-launch-"))
     out.mkdir(parents=True, exist_ok=True)
-    print(f"first launch of the demo under Xvfb, {args.runs} run(s) of {variants}, files in {out}")
+    print(f"first launch of the demo under Xvfb, {args.runs} run(s) of {variants}, files in {out}"
+          + (f", explorer installed in {args.python}" if args.python else ""))
     runs = []
     for i in range(args.runs):
         for variant in variants:  # alternating, so both see the same machine
