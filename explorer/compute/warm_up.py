@@ -85,8 +85,18 @@ def warm_map_drawing() -> None:
         dense = raster.density_image(coords, rect, 64, 64, categories=sorted_codes,
                                      palette=palette, spans=spans)
         raster.density_image(xy, rect, 64, 64, categories=codes, palette=palette)
+        order = spans_to_positions(*spans)
         raster.blend_image(coords, rect, 64, 64, categories=sorted_codes, palette=palette,
-                           radius_px=2, alpha=0.5, order=spans_to_positions(*spans))
+                           radius_px=2, alpha=0.5, order=order)
+        # an uncoloured map (the demo's first) and one coloured by numbers give the kernels
+        # other signatures (no category codes; the colour map's table), compiled here too
+        values = np.linspace(0.0, 1.0, 2000)
+        for kw in ({}, {"values": values}):
+            raster.blend_image(coords, rect, 64, 64, radius_px=2, alpha=0.5, order=order, **kw)
+            raster.points_image(xy, rect, 64, 64, radius_px=2,
+                                order=grid.in_box(-3, -3, 3, 3), **kw)
+            raster.density_image(coords, rect, 64, 64, spans=spans,
+                                 **{k: grid.to_sorted(v) for k, v in kw.items()})
         top = raster.points_image(xy, rect, 64, 64, categories=codes, palette=palette,
                                   radius_px=2, order=grid.in_box(-3, -3, 3, 3))
         raster.points_image(xy, rect, 64, 64, categories=codes, palette=palette, radius_px=2)
