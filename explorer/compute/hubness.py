@@ -204,50 +204,83 @@ def first_others(ids: np.ndarray, rows: np.ndarray, k: int,
 def knn_graph(es: EmbeddingSet, k: int, metric: str, norms: np.ndarray,
               state: TaskState, *, exact: bool | None = None) -> tuple[np.ndarray, bool]:
     """(n, k) rows of each row's k nearest others by a faiss search (-1 where missing), and
-    whether exact: brute force (`exact`, by default up to EXACT_MAX rows), else the set's HNSW
-    index (the one neighbour search uses, built and stored if it is not there yet).
+    whether exact: brute force (`exact`, by default up to EXACT_MAX rows; `exact_knn`), else
+    the set's HNSW index (the one neighbour search uses, built and stored if it is not there).
+    """
+    exact = es.count <= EXACT_MAX if exact is None else exact
+    if exact:
+        return exact_knn(es.vectors, k, metric, norms, state), True
+    import faiss
+
+    state.status("Opening the HNSW index")
+    index = open_index(es, metric, "hnsw", state.sub(0, 0.5))[0].faiss_index
+    params = faiss.SearchParametersHNSW(efSearch=max(64, 2 * k))
+    reader = RowReader(es.vectors, norms, metric)
+    return search_lists(index, reader, None, k, 8192, state.sub(0.5, 1.0), params), False
+
+
+def exact_knn(vectors: np.ndarray, k: int, metric: str, norms: np.ndarray, state: TaskState,
+              *, rows: np.ndarray | None = None, queries: np.ndarray | None = None
+              ) -> np.ndarray:
+    """Each query's k nearest others by faiss brute force, (queries, k) int64, -1 where missing.
+
+    Over `rows` of `vectors` (all when None; `norms` are the whole set's), in that order:
+    neighbours and `queries` (all of them when None) are positions in `rows`, so two sets
+    joined item by item search the same positions. Cosine skips zero rows, as `knn_graph`.
     """
     import faiss
 
-    vectors = es.vectors
-    n, d = vectors.shape
-    exact = n <= EXACT_MAX if exact is None else exact
-    params = None
-    if exact:
-        faiss_metric = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
-        index = faiss.IndexFlat(d, faiss_metric)
-    else:
-        state.status("Opening the HNSW index")
-        index = open_index(es, metric, "hnsw", state.sub(0, 0.5))[0].faiss_index
-        params = faiss.SearchParametersHNSW(efSearch=max(64, 2 * k))
-    scale = None
-    if metric == "cosine":
-        scale = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0).astype(np.float32)
+    reader = RowReader(vectors, norms, metric, rows)
+    n, d = reader.count, vectors.shape[1]
+    index = faiss.IndexFlat(d, faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT)
+    add_step = 65536
+    state.status("Indexing for the neighbour graph")
+    for lo in range(0, n, add_step):
+        index.add(reader.read(slice(lo, min(n, lo + add_step))))
+        state.progress(min(n, lo + add_step), n * 5)
+    # keep each call near 2e10 flops so cancel answers within a second or so
+    step = int(max(256, min(16384, 2e10 // max(1, n * d))))
+    return search_lists(index, reader, queries, k, step, state.sub(0.2, 1.0))
 
-    def rows(lo: int, hi: int) -> np.ndarray:
-        x = np.ascontiguousarray(vectors[lo:hi], dtype=np.float32)
-        return x * scale[lo:hi, None] if scale is not None else x
 
-    if exact:
-        add_step = 65536
-        state.status("Indexing for the neighbour graph")
-        for lo in range(0, n, add_step):
-            index.add(rows(lo, min(n, lo + add_step)))
-            state.progress(min(n, lo + add_step), n * 4)
-    # brute force: keep each call near 2e10 flops so cancel answers within a second or so
-    step = int(max(256, min(16384, 2e10 // max(1, n * d)))) if exact else 8192
-    out = np.full((n, k), -1, dtype=np.int64)
-    zero = norms == 0 if metric == "cosine" else None
+class RowReader:
+    """float32 rows `rows` of a set (all when None) as faiss compares them: scaled to unit
+    length for cosine, a zero row left zero (`zero` marks them, by position)."""
+
+    def __init__(self, vectors: np.ndarray, norms: np.ndarray, metric: str,
+                 rows: np.ndarray | None = None) -> None:
+        self.vectors, self.rows = vectors, rows
+        self.count = vectors.shape[0] if rows is None else rows.size
+        self.scale = self.zero = None
+        if metric == "cosine":
+            self.scale = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0),
+                                  0.0).astype(np.float32)
+            self.zero = norms == 0 if rows is None else norms[rows] == 0
+
+    def read(self, positions: slice | np.ndarray) -> np.ndarray:
+        picked = positions if self.rows is None else self.rows[positions]
+        x = np.ascontiguousarray(self.vectors[picked], dtype=np.float32)
+        return x * self.scale[picked, None] if self.scale is not None else x
+
+
+def search_lists(index, reader: RowReader, queries: np.ndarray | None, k: int, step: int,
+                 state: TaskState, params=None) -> np.ndarray:
+    """The k nearest others of each query position (all when None) in a faiss index holding
+    the reader's rows, `step` queries a call with progress (and cancel) between calls."""
+    n = reader.count
+    m = n if queries is None else queries.size
+    zero = reader.zero
+    out = np.full((m, k), -1, dtype=np.int64)
     # zero rows (cosine 0) can outrank real neighbours with negative cosines: ask for enough
     want = min(n, k + 1 + (int(zero.sum()) if zero is not None else 0))
     state.status("Finding every item's neighbours")
-    done_before = n // 4 if exact else n  # after the flat adds, or the HNSW index (half)
-    total = n + done_before
-    for lo in range(0, n, step):
-        hi = min(n, lo + step)
-        _, ids = index.search(rows(lo, hi), want, params=params)
-        out[lo:hi] = first_others(ids, np.arange(lo, hi), k, zero)
-        state.progress(done_before + hi, total)
+    for lo in range(0, m, step):
+        hi = min(m, lo + step)
+        at = np.arange(lo, hi) if queries is None else queries[lo:hi]
+        _, ids = index.search(reader.read(slice(lo, hi) if queries is None else at), want,
+                              params=params)
+        out[lo:hi] = first_others(ids, at, k, zero)
+        state.progress(hi, m)
     if zero is not None:
-        out[zero] = -1  # a zero vector has no cosine neighbours
-    return out, exact
+        out[zero if queries is None else zero[queries]] = -1  # no cosine neighbours
+    return out
