@@ -69,7 +69,7 @@ def join_sets(a: EmbeddingSet, b: EmbeddingSet, join: str = "auto"
         if a.count != b.count:
             raise InputError(
                 f"set A has {a.count:,} items and set B {b.count:,}: a join by row order needs "
-                "the same number", hint="join by id (both sets need an id column)")
+                "the same number", hint="join by id instead: both sets need an id column")
         rows = np.arange(a.count, dtype=np.int64)
         return rows, rows.copy(), JoinReport("row", a.count)
     for name, es in (("A", a), ("B", b)):

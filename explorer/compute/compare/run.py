@@ -50,9 +50,10 @@ def compare_sets(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, join: str = "aut
         raise InputError(f"k must be at least 1, got {k}", option="k")
     if by is not None and by not in a.columns and by not in b.columns:
         names = sorted(set(a.columns) | set(b.columns))
-        raise InputError(f"no column {by!r} in set A or set B" +
-                         (f"; columns: {', '.join(names)}" if names else "; they have no "
-                          "metadata columns"), column=by, choices=tuple(names), option="by")
+        raise InputError("in neither set A nor set B" +
+                         (f" (their columns: {', '.join(names)})" if names else
+                          " (they have no metadata columns)"), column=by, choices=tuple(names),
+                         option="by")
     rows_a, rows_b, report = join_sets(a, b, join)
     n = rows_a.size
     if n < 2:
@@ -115,7 +116,7 @@ def categories(es: EmbeddingSet, rows: np.ndarray, column: str, overlap: np.ndar
     try:
         values = values.cast(pa.large_string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise InputError(f"column {column!r} holds {values.type}, not categories to group by",
+        raise InputError(f"holds {values.type}, not categories to group by",
                          column=column, option="by") from None
     table = pa.table({"value": values.fill_null("(none)"),
                       "overlap": pa.array(overlap, pa.float64())})

@@ -215,7 +215,7 @@ def test_a_set_with_itself_and_cancel(demo):
 @pytest.mark.parametrize("kwargs, words", [
     ({"k": 0}, "k must be at least 1"),
     ({"k": 1000}, "k must be between 1 and 999"),
-    ({"by": "nope"}, "no column 'nope'"),
+    ({"by": "nope"}, "column nope: in neither set A nor set B"),
     ({"join": "name"}, "unknown join"),
     ({"sample": 0}, "at least 1 item"),
 ])
@@ -240,3 +240,11 @@ def test_sets_that_do_not_join(demo):
     assert compare_sets(a, bare, k=3).join.how == "row"  # auto: by row when one has no ids
     with pytest.raises(InputError, match="only 1 item joins"):
         compare_sets(a, make(x[:1], table.slice(0, 1)))
+
+
+def test_by_a_column_of_lists_is_refused(demo):
+    x, _ = demo
+    a = EmbeddingSet(x[:200], pa.table({"id": np.arange(200), "tags": [[1, 2]] * 200}),
+                     name="a", id_column="id")
+    with pytest.raises(InputError, match="column tags: holds list"):
+        compare_sets(a, a, by="tags")
