@@ -18,6 +18,7 @@ from explorer import __version__
 from explorer.cli import analysis, app, encode, library
 from explorer.cli.command import Command
 from explorer.cli.charts import CHARTS
+from explorer.cli.compare import COMPARE
 from explorer.cli.labels import LABELS
 from explorer.core.errors import InputError
 from explorer.core.jobs import Cancelled
@@ -28,7 +29,7 @@ COMMANDS: tuple[Command, ...] = (
     library.SET_MODEL, library.SET_LABEL, library.ATTACH_METADATA, library.REIMPORT, library.DU,
     library.GC, library.FILTER, library.SEARCH,
     analysis.PROJECT, analysis.NEIGHBOURS, analysis.INDEX, analysis.HUBNESS, analysis.COMPRESS,
-    LABELS, CHARTS,
+    COMPARE, LABELS, CHARTS,
     encode.ENCODE, encode.MODELS, analysis.CONCEPT,
     app.DEMO, app.SCREENSHOT, app.PLUGINS,
 )
