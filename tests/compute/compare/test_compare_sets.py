@@ -248,3 +248,19 @@ def test_by_a_column_of_lists_is_refused(demo):
                      name="a", id_column="id")
     with pytest.raises(InputError, match="column tags: holds list"):
         compare_sets(a, a, by="tags")
+
+
+def test_the_tables_labels_are_the_sets_labels():
+    from explorer.compute.compare.result import ids_of, labels_of
+
+    meta = pa.table({"id": [10, 11, None, 13, None], "name": ["a", None, None, "d", None],
+                     "text": ["t0", "t1", "t2", None, None]})
+    es = EmbeddingSet(np.eye(5, dtype=np.float32), meta, name="l", id_column="id",
+                      label_column="name", text_column="text")
+    rows = np.array([4, 0, 1, 2, 3])
+    assert labels_of(es, rows).to_pylist() == [es.label(int(r)) for r in rows]
+    assert labels_of(es, rows).to_pylist() == ["#4", "a", "11", "t2", "d"]
+    assert ids_of(es, rows).to_pylist() == [None, 10, 11, None, 13]
+    bare = EmbeddingSet(np.eye(5, dtype=np.float32), pa.table({"n": range(5)}), name="b")
+    assert ids_of(bare, rows).to_pylist() == rows.tolist()
+    assert labels_of(bare, rows).to_pylist() == [bare.label(int(r)) for r in rows]
