@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 
 from explorer.cli.command import Command, add_json, add_set_path, open_set, progress
-from explorer.core.embedding_set import METRICS
+from explorer.core.embedding_set import METRICS, EmbeddingSet
 from explorer.core.errors import InputError
+from explorer.core.jobs import TaskState
 
 INDEX_KINDS = ("auto", "flat", "compact", "hnsw", "ivf")
 
@@ -88,7 +89,17 @@ def read_vector(path: Path, dim: int):
             vector = np.array([float(v) for v in text.replace("]", " ").split()])
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read a vector: {exc}", path=path) from None
-    vector = np.asarray(vector, dtype=np.float32).ravel()
+    return query_vector(vector, dim, path)
+
+
+def query_vector(values, dim: int, path: Path | None = None):
+    """`values` as a float32 query vector of the set's dimension (`path`: where they were read)."""
+    import numpy as np
+
+    try:
+        vector = np.asarray(values, dtype=np.float32).ravel()
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"cannot read a vector: {exc}", path=path) from None
     if vector.size != dim:
         raise InputError(f"the vector has {vector.size} values; the set's vectors have {dim}",
                          path=path)
@@ -263,31 +274,56 @@ def add_concept_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_concept(args: argparse.Namespace) -> dict:
-    from explorer.compute import concepts as cc
-    from explorer.core.atomic import output_target
-
-    if args.top < 0:
-        raise InputError(f"--top must be 0 or more, got {args.top}")
-    if args.out is not None:
-        output_target(args.out)  # a folder is refused before the work, not after it
+    check_concept_output(args.top, args.out)
     state = progress(args)
     es = open_set(args.path, state.sub(0, 0.2))
-    direction = cc.define(es, texts_a=args.texts_a, texts_b=args.texts_b, where_a=args.where_a,
+    return concept_report(es, texts_a=args.texts_a, texts_b=args.texts_b, where_a=args.where_a,
                           where_b=args.where_b, rows_a=args.rows_a, rows_b=args.rows_b,
-                          probe=args.probe, name=args.name, rest=args.rest)
-    direction.label_a = args.label_a or direction.label_a
-    direction.label_b = args.label_b or direction.label_b
-    if (args.check_a is None) != (args.check_b is None):
+                          rest=args.rest, probe=args.probe, against=args.against,
+                          check_a=args.check_a, check_b=args.check_b, name=args.name,
+                          label_a=args.label_a, label_b=args.label_b, top=args.top,
+                          out=args.out, save=args.save, state=state.sub(0.2, 1))
+
+
+def check_concept_output(top: int, out: Path | None) -> None:
+    """Refuse what `concept_report` would only refuse after its work."""
+    from explorer.core.atomic import output_target
+
+    if top < 0:
+        raise InputError(f"--top must be 0 or more, got {top}")
+    if out is not None:
+        output_target(out)  # a folder is refused before the work, not after it
+
+
+def concept_report(es: EmbeddingSet, *, texts_a=None, texts_b=None, where_a: str | None = None,
+                   where_b: str | None = None, rows_a=None, rows_b=None, rest: bool = False,
+                   probe: bool = False, against: str | None = None,
+                   check_a: str | None = None, check_b: str | None = None,
+                   name: str | None = None, label_a: str | None = None,
+                   label_b: str | None = None, top: int = 10, out: Path | None = None,
+                   save: bool = False, state: TaskState | None = None) -> dict:
+    """What `concept` prints as JSON (the Python API's `Set.concept` too): the direction
+    between the poles given, validated, with the items at each end; written to `out` and kept
+    with the set (`save`) when asked. Call `check_concept_output` first."""
+    from explorer.compute import concepts as cc
+
+    state = state or TaskState()
+    direction = cc.define(es, texts_a=texts_a, texts_b=texts_b, where_a=where_a,
+                          where_b=where_b, rows_a=rows_a, rows_b=rows_b, probe=probe,
+                          name=name, rest=rest)
+    direction.label_a = label_a or direction.label_a
+    direction.label_b = label_b or direction.label_b
+    if (check_a is None) != (check_b is None):
         raise InputError("--check-a and --check-b go together: one filter for each pole")
-    check = {} if args.check_a is None else {"rows_a": cc.where_rows(es, args.check_a),
-                                             "rows_b": cc.where_rows(es, args.check_b)}
-    direction.validity = cc.validate(es, direction, against=args.against,
-                                     state=state.sub(0.2, 0.9), **check)
-    result = {"set": es.library_id, **cc.describe(es, direction, top=args.top), "out": None,
+    check = {} if check_a is None else {"rows_a": cc.where_rows(es, check_a),
+                                        "rows_b": cc.where_rows(es, check_b)}
+    direction.validity = cc.validate(es, direction, against=against,
+                                     state=state.sub(0, 0.9), **check)
+    result = {"set": es.library_id, **cc.describe(es, direction, top=top), "out": None,
               "saved": False}
-    if args.out is not None:
-        result["out"] = str(cc.export_json([direction], args.out))
-    if args.save:
+    if out is not None:
+        result["out"] = str(cc.export_json([direction], out))
+    if save:
         cc.DirectionStore(es).save(direction)
         result["saved"] = True
     return result
