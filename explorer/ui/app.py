@@ -17,7 +17,9 @@ from explorer import __version__
 from explorer.compute import index, projection, raster  # noqa: F401 - see warm_up
 from explorer.compute.numba import compile_worker, readiness
 from explorer.compute.warm_up import warm_up as warm_up_kernels
+from explorer.core.errors import InputError
 from explorer.core.jobs import Cancelled, TaskState
+from explorer.core.library import Library
 from explorer.ui import timeline
 from explorer.ui.collector import collect_on_ui_thread
 from explorer.ui.main_window import MainWindow
@@ -37,6 +39,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
                                             "see `embedding-explorer --help`.")
     p.add_argument("files", nargs="*", help="embedding files (or a .eesession session) to open")
     p.add_argument("--demo", action="store_true", help="open the bundled demo set")
+    p.add_argument("--set", dest="set_id", metavar="ID",
+                   help="open a library set by its id or name (`embedding-explorer list`); "
+                        "explorer.show starts the app so")
     p.add_argument("--session", metavar="FILE",
                    help="reopen a saved session (File ▸ Save Session…): its set, selection, "
                         "map, views and window layout")
@@ -44,6 +49,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
                    help=f"keep a log in {default_log_path()} and, if the window stops answering "
                         "for 10 s, write every thread's stack into it, to attach to a report of "
                         "a freeze (EXPLORER_DEBUG=1 does the same)")
+    p.add_argument("--quit-after-load", action="store_true",
+                   help="quit once the set opened is first drawn on the map: a check that the "
+                        "app starts on it (tests, scripts)")
     return p.parse_args(argv)
 
 
@@ -176,8 +184,30 @@ def follow_timeline(window: MainWindow) -> None:
     window.map_view.renderFinished.connect(drawn)
 
 
+def quit_after_load(window: MainWindow, app: QApplication) -> None:
+    """Quit, as the user would, at the first map drawing after a set is opened (`--quit-
+    after-load`); quitting runs the usual shutdown (jobs, the compile worker)."""
+    opened: list[object] = []
+
+    def on_set(es) -> None:
+        if es is not None:
+            opened.append(es)
+
+    def drawn(mode: str, n: int) -> None:
+        if opened:
+            QTimer.singleShot(0, app.quit)
+    window.state.setChanged.connect(on_set)
+    window.map_view.renderFinished.connect(drawn)
+
+
 def run_gui(argv: list[str]) -> int:
     args = _parse(argv)
+    if args.set_id:
+        try:  # a set that is not there is said in one line, as the CLI says it, not in a window
+            Library().entry(args.set_id)
+        except InputError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     _ensure_display()
     missing = missing_libraries() if uses_xcb() else []
     if missing:
@@ -187,6 +217,8 @@ def run_gui(argv: list[str]) -> int:
     watchdog = start_watchdog() if args.diagnose or debug_mode() else None
     window = MainWindow()
     follow_timeline(window)
+    if args.quit_after_load:
+        quit_after_load(window, app)
     window.show()
     compile_worker.start()  # a first launch compiles there, never in this process
     timeline.mark("compile_worker", running=compile_worker.running())
@@ -195,6 +227,8 @@ def run_gui(argv: list[str]) -> int:
         window.sessions.open(args.session)
     elif args.files:
         window.open_paths(args.files)
+    elif args.set_id:
+        window.open_library_set(args.set_id)
     elif args.demo:
         window.open_demo()
     try:
