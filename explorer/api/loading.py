@@ -228,6 +228,9 @@ def digest(vectors: np.ndarray, meta: pa.Table, metric: str, model: str | None) 
         h.update(np.ascontiguousarray(vectors[start:start + step], dtype=np.float32).data)
     sink = pa.BufferOutputStream()
     table = meta.replace_schema_metadata(None).combine_chunks()
+    # pandas gives text as large_string, a dict of lists as string: the same metadata
+    small = {pa.large_string(): pa.string(), pa.large_binary(): pa.binary()}
+    table = table.cast(pa.schema([f.with_type(small.get(f.type, f.type)) for f in table.schema]))
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     h.update(sink.getvalue())

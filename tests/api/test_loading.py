@@ -98,6 +98,10 @@ def test_loading_the_same_array_again_reuses_the_stored_set():
              explorer.load(X, name="named").id}
     assert len(other | {first.id}) == 4 and len(Library().entries()) == 4
     assert explorer.load(X, name="named").reused
+    # the same metadata given as a DataFrame (text as pandas' large_string) or as a dict
+    tags = [f"t{i}" for i in range(N)]
+    assert explorer.load(X, metadata=pd.DataFrame({"tag": tags})).id == \
+        explorer.load(X, metadata={"tag": tags}).id
 
 
 def test_a_file_and_a_library_set_open_as_the_cli_stores_them(tmp_path, capsys):

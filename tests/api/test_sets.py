@@ -86,6 +86,10 @@ def test_project_shares_the_cli_s_cached_map(s, tmp_path, capsys):
     np.testing.assert_array_equal(s.project("tsne", sample=200)[:, 0],
                                   tsne.column("x").to_numpy())
     assert s.project("pca", dims=3).shape == (N, 3)
+    umap = s.project(n_neighbors=10)  # UMAP unless told otherwise, as the app's map
+    assert umap.shape == (N, 2) and np.isfinite(umap).all()
+    # n_neighbors reached the map: the CLI's default (15) is another map, not cached yet
+    assert cli_json(capsys, "project", s.id, "--method", "umap")["cached"] is False
     with pytest.raises(InputError, match="unknown projection method 'nope'"):
         s.project("nope")
     with pytest.raises(InputError, match="n_neighbors must be at least 2"):
