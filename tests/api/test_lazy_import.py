@@ -14,8 +14,8 @@ HEAVY = ("numpy", "pyarrow", "numba", "PySide6", "pyqtgraph", "shiboken6")
 
 def run(code: str, home: Path) -> dict:
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                         timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO),
-                                               EXPLORER_HOME=str(home)))
+                         check=False, timeout=600,
+                         env=dict(os.environ, PYTHONPATH=str(REPO), EXPLORER_HOME=str(home)))
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -12,7 +12,7 @@ SHOW = "app = explorer.show(s)"
 
 def test_the_readme_example_runs(monkeypatch):
     text = README.read_text(encoding="utf-8")
-    code = re.search(r"## Python API.*?```python\n(.*?)```", text, re.S).group(1)
+    code = re.search(r"## Python API.*?```python\n(.*?)```", text, re.DOTALL).group(1)
     assert SHOW in code
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(README.parent),
