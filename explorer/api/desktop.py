@@ -28,8 +28,9 @@ def app_command(set_id: str, args: Sequence[str] = ()) -> list[str]:
 
 def show(data: Any, metadata: Any = None, *, args: Sequence[str] = ()) -> subprocess.Popen:
     """Open the desktop app on `data` (a Set, or anything `explorer.load` takes, stored
-    first) and return at once with the app's process; `.wait()` waits for the window to be
-    closed, `.terminate()` closes it. `args`: more of the app's options (`--diagnose`)."""
+    first) and return at once with the app's process: `.poll()` is None while the window is
+    open, `.wait()` waits for it to be closed, `.terminate()` closes it. `args`: more of the
+    app's options (`--diagnose`, `--quit-after-load`)."""
     if isinstance(data, Set) and metadata is not None:
         raise InputError("metadata goes with vectors being stored; this set is stored already",
                          hint="`embedding-explorer attach-metadata` adds columns to it")

@@ -113,6 +113,15 @@ def test_a_file_and_a_library_set_open_as_the_cli_stores_them(tmp_path, capsys):
     assert explorer.load(path).id == s.id  # reopened, not imported again
     assert explorer.load(s.id).id == s.id and explorer.load(s.name).id == s.id
     assert cli_json(capsys, "neighbours", path, "--row", 3, "-k", 4)["set"] == s.id
+    # a metadata file joined by row order, as `import --metadata` joins it: another set
+    (tmp_path / "meta.csv").write_text("word,grp\n" + "".join(f"w{i},{GRP[i]}\n"
+                                                               for i in range(N)))
+    labelled = explorer.load(path, metadata=tmp_path / "meta.csv", metric="l2")
+    assert labelled.id != s.id and labelled.metric == "l2"
+    assert labelled.neighbours(id="w3", k=2).ids == \
+        [f"w{r}" for r in brute(X[3], "l2", 2, exclude=[3])[0]]
+    with pytest.raises(InputError, match="with a file, metadata is the path"):
+        explorer.load(path, metadata={"grp": GRP})
 
 
 def cli_message(capsys, *args) -> str:
