@@ -90,6 +90,8 @@ _PANEL_ROWS = (  # name, class under explorer.ui.panels, label, description
     ("table", "table:TableView", "Table", "the metadata table, filtered by the selection"),
     ("compression", "compression.panel:CompressionView", "Compression",
      "memory budget against search quality"),
+    ("compare", "compare.panel:CompareView", "Compare",
+     "this set against another set of the same items: neighbourhoods kept, both maps linked"),
 )
 PANELS = [Contribution("panel", name, f"{_PANELS}.{target}", label=label, description=text)
           for name, target, label, text in _PANEL_ROWS]

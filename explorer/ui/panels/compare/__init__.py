@@ -1,0 +1,1 @@
+"""The Compare dock: this set against another set of the same items."""
