@@ -90,7 +90,7 @@ _PANEL_ROWS = (  # name, class under explorer.ui.panels, label, description
     ("table", "table:TableView", "Table", "the metadata table, filtered by the selection"),
     ("compression", "compression.panel:CompressionView", "Compression",
      "memory budget against search quality"),
-    ("compare", "compare.panel:CompareView", "Compare",
+    ("compare-sets", "compare.panel:CompareView", "Compare sets",
      "this set against another set of the same items: neighbourhoods kept, both maps linked"),
 )
 PANELS = [Contribution("panel", name, f"{_PANELS}.{target}", label=label, description=text)

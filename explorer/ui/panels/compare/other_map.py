@@ -3,7 +3,7 @@
 The items selected in A (the shared selection, A's rows) are drawn at their B rows, the
 hovered item is ringed; a click, box or lasso on B's map selects the joined A rows in the
 shared state. Drawn by the main map's own canvas and `render_layers`, in a job of the panel
-(`compare:other-render`), so 60k points cost the UI thread nothing. No colouring: where B
+(`compare-sets:other-render`), so 60k points cost the UI thread nothing. No colouring: where B
 puts A's neighbourhoods is the question, the selection answers it.
 """
 

@@ -2,11 +2,11 @@
 
 Set A is the set shown; B is picked among the library's other sets (copies this set made
 first: a concept removed, a compressed or truncated copy). `compare_sets` runs as the job
-`compare:compare` (progress, Cancel; a result for a B the user has since left is dropped, as
+`compare-sets:compare` (progress, Cancel; a result for a B the user has since left is dropped, as
 is one for an A the window left, by PanelJobs). The result: a summary line, the overlap
 histogram, "Colour the map by overlap" (a Derived array in the shared state, NaN for items
 not joined, which the map leaves undrawn), the items that changed most or least with one
-item's neighbours in A and B side by side, and B's own map (`compare:other-project`, the
+item's neighbours in A and B side by side, and B's own map (`compare-sets:other-project`, the
 main map's method through the same projection cache) linked to A's selection and hover.
 """
 
@@ -90,8 +90,8 @@ def summary_text(c, b_name: str) -> str:
 
 
 class CompareView(Panel):
-    key = "compare"
-    title = "Compare"
+    key = "compare-sets"  # "compare" is the Neighbours panel's tab of two items' lists
+    title = "Compare sets"
     area = Area.BOTTOM
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
@@ -210,12 +210,12 @@ class CompareView(Panel):
         if isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= self.k.maximum():
             self.k.setValue(k)
         elif k is not None:
-            notes.append(f"compare: k {k!r} is not a whole number from 1 to {self.k.maximum()}")
+            notes.append(f"compare sets: k {k!r} is not a whole number from 1 to {self.k.maximum()}")
         join = settings.get("join")
         if join in JOIN_TIPS:
             self.join.setCurrentText(join)
         elif join is not None:
-            notes.append(f"compare: join {join!r} is not one of {', '.join(JOIN_TIPS)}")
+            notes.append(f"compare sets: join {join!r} is not one of {', '.join(JOIN_TIPS)}")
         other = settings.get("other")
         if isinstance(other, str) and other:
             if not self._pick(other):
@@ -223,7 +223,7 @@ class CompareView(Panel):
                 self.status.setText(f"The session compared with a set no longer in the library "
                                     f"({other}). " + self._empty_text())
         elif other is not None:
-            notes.append(f"compare: other set {other!r} is not a set id")
+            notes.append(f"compare sets: other set {other!r} is not a set id")
         return notes
 
     # --- sets -------------------------------------------------------------------------
