@@ -3,8 +3,8 @@
 The items selected in A (the shared selection, A's rows) are drawn at their B rows, the
 hovered item is ringed; a click, box or lasso on B's map selects the joined A rows in the
 shared state. Drawn by the main map's own canvas and `render_layers`, in a job of the panel
-(`compare-sets:other-render`), so 60k points cost the UI thread nothing. No colouring: where B
-puts A's neighbourhoods is the question, the selection answers it.
+(`compare-sets:other-render`), so 60k points cost the UI thread nothing. Coloured as the main
+map is (the panel makes B's colouring), so the two layouts read side by side.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.compute.spatial import GridIndex
+from explorer.core.colouring import Colouring
 from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.panels.map.canvas import MapCanvas
 from explorer.ui.panels.map.render import MARGIN, Layers, render_layers
@@ -53,6 +54,7 @@ class OtherMap(QWidget):
         self.coords: np.ndarray | None = None
         self.index: GridIndex | None = None
         self.marked = np.zeros(0, dtype=np.int64)  # B rows of A's selection
+        self.colouring: Colouring | None = None  # what the main map is coloured by, for B
         self.hover = -1
         self.plot = MapCanvas()
         self.plot.setMinimumSize(160, 120)
@@ -112,6 +114,11 @@ class OtherMap(QWidget):
         self.marked = np.unique(np.asarray(rows_b, dtype=np.int64))
         self._timer.start()
 
+    def set_colouring(self, colouring: Colouring | None) -> None:
+        """Colour B's points as the main map colours A's (same palette for the same values)."""
+        self.colouring = colouring
+        self._timer.start()
+
     def set_hover(self, row_b: int) -> None:
         self.hover = row_b
         ok = self.coords is not None and 0 <= row_b < len(self.coords)
@@ -129,7 +136,7 @@ class OtherMap(QWidget):
         rect = (view.left() - mx, view.right() + mx, view.top() - my, view.bottom() + my)
         layers = Layers(coords=self.coords, index=self.index, rect=rect,
                         width=int(w * (1 + 2 * MARGIN)), height=int(h * (1 + 2 * MARGIN)),
-                        colouring=None, values=None, hidden=frozenset(), radius=POINT_SIZE,
+                        colouring=self.colouring, values=None, hidden=frozenset(), radius=POINT_SIZE,
                         selection=self.marked, matches=None, sorted_cache={},
                         dark=self.plot.dark())
         coords = self.coords

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.colouring import Colouring, colouring_for
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.compare.choices import JOIN_TIPS, Choice, choices
@@ -45,6 +46,8 @@ EMPTY_TEXT = ("Compare this set with another set of the same items: a fine-tuned
 NO_OTHER = ("The library holds no other set. Make one (Concepts ▸ Remove, or import another "
             "model's vectors of the same items), then pick it here.")
 HIST_BRUSH = (90, 120, 200)
+SAMPLE_FROM = 20_000  # larger sets compare a sample's neighbours by default (all take minutes)
+SAMPLE = 10_000
 
 
 @dataclass(frozen=True)
@@ -58,17 +61,20 @@ class Outcome:
     b_to_a: np.ndarray  # A row of each B row, -1 where not joined
 
 
-def run_comparison(library, a: EmbeddingSet, b_id: str, k: int, join: str, state) -> Outcome:
-    """The job: open B, compare, and index the join both ways (for the linked maps)."""
-    from explorer.compute.compare import compare_sets
+def run_comparison(library, a: EmbeddingSet, b_id: str, k: int, join: str,
+                   sample: int | None, state) -> Outcome:
+    """The job: open B, compare, and index the whole join both ways (for the linked maps,
+    which show every joined item even when only a sample's neighbours are compared)."""
+    from explorer.compute.compare import compare_sets, join_sets
 
     state.status("Opening set B")
     b = library.open(b_id)
-    c = compare_sets(a, b, k=k, join=join, state=state)
+    c = compare_sets(a, b, k=k, join=join, sample=sample, state=state)
+    rows_a, rows_b, _report = join_sets(a, b, join) if c.sampled else (c.rows_a, c.rows_b, None)
     a_to_b = np.full(a.count, -1, dtype=np.int64)
     b_to_a = np.full(b.count, -1, dtype=np.int64)
-    a_to_b[c.rows_a] = c.rows_b
-    b_to_a[c.rows_b] = c.rows_a
+    a_to_b[rows_a] = rows_b
+    b_to_a[rows_b] = rows_a
     return Outcome(b_id, b, c, a_to_b, b_to_a)
 
 
@@ -76,7 +82,9 @@ def summary_text(c, b_name: str) -> str:
     """The result's one paragraph: what was compared and how alike the two sets are."""
     join = c.join
     partial = join.only_a or join.only_b or join.duplicated_a or join.duplicated_b
-    parts = [f"<b>{c.count:,}</b> items compared with <b>{b_name}</b> ("
+    compared = f"<b>{c.count:,}</b> items" if not c.sampled else \
+        f"<b>{c.sampled:,}</b> sampled items (of {c.count:,})"
+    parts = [f"{compared} compared with <b>{b_name}</b> ("
              + (join.describe() if partial else f"joined by {join.how}") + ")",
              (f"overlap@{c.k}: mean <b>{c.mean_overlap:.3f}</b>, "
               f"median {c.median_overlap:.3f} (chance {c.chance_overlap:.4f})")]
@@ -106,6 +114,12 @@ class CompareView(Panel):
         self.other.currentIndexChanged.connect(lambda _i: self._other_changed())
         self.k = QSpinBox(prefix="k = ", minimum=1, maximum=200, value=10)
         self.k.setToolTip("Nearest neighbours compared per item")
+        self.sample = QSpinBox(minimum=0, maximum=100_000_000, singleStep=1000,
+                               specialValueText="all items", suffix=" items")
+        self.sample.setToolTip("Compare the neighbours of this many items drawn (seeded) from "
+                               "the joined ones, each still searched among all of them; CKA "
+                               "and Procrustes always use every item. All: exact for every "
+                               "item, which takes minutes past some 20,000 items.")
         self.join = QComboBox()
         for how, tip in JOIN_TIPS.items():
             self.join.addItem(how)
@@ -156,6 +170,7 @@ class CompareView(Panel):
         controls.addWidget(QLabel("Compare with"))
         controls.addWidget(self.other, 1)
         controls.addWidget(self.k)
+        controls.addWidget(self.sample)
         controls.addWidget(QLabel("join"))
         controls.addWidget(self.join)
         controls.addWidget(self.run_button)
@@ -190,17 +205,21 @@ class CompareView(Panel):
         layout.addWidget(self.error_line)
         layout.addWidget(self.status)
         layout.addWidget(self.result, 1)
+        layout.addStretch(0)  # takes the room while there is no result: the text stays on top
 
         state = self.state
         state.selectionChanged.connect(lambda rows, _src: self._mark_selection(rows))
         state.hoverChanged.connect(self._hover_changed)
         state.currentChanged.connect(self._current_changed)
         state.libraryChanged.connect(lambda _id: self.refresh_choices())
+        state.colourByChanged.connect(lambda _name: self.colour_other())
+        state.derivedChanged.connect(lambda name: name == state.colour_by and self.colour_other())
         self.new_set(None)
 
     # --- session ----------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
-        return {"other": self.other_id(), "k": self.k.value(), "join": self.join.currentText()}
+        return {"other": self.other_id(), "k": self.k.value(), "join": self.join.currentText(),
+                "sample": self.sample.value()}
 
     def apply_settings(self, settings: Mapping[str, Any]) -> list[str]:
         """A set B no longer in the library leaves the panel empty, without a note: nothing
@@ -211,6 +230,11 @@ class CompareView(Panel):
             self.k.setValue(k)
         elif k is not None:
             notes.append(f"compare sets: k {k!r} is not a whole number from 1 to {self.k.maximum()}")
+        sample = settings.get("sample")
+        if isinstance(sample, int) and not isinstance(sample, bool) and 0 <= sample:
+            self.sample.setValue(min(sample, self.sample.maximum()))
+        elif sample is not None:
+            notes.append(f"compare sets: sample {sample!r} is not a whole number of items")
         join = settings.get("join")
         if join in JOIN_TIPS:
             self.join.setCurrentText(join)
@@ -229,6 +253,8 @@ class CompareView(Panel):
     # --- sets -------------------------------------------------------------------------
     def new_set(self, es: EmbeddingSet | None) -> None:
         self.es = es
+        if es is not None:
+            self.sample.setValue(SAMPLE if es.count > SAMPLE_FROM else 0)
         self.refresh_choices()
         self._clear()
 
@@ -291,12 +317,14 @@ class CompareView(Panel):
         if es is None or b_id is None:
             return
         k, join, library = self.k.value(), self.join.currentText(), self.panel_context.library
+        sample = self.sample.value() or None
         self._clear()
         self.status.setText("Comparing…")
         self.run_button.setEnabled(False)
         self.cancel_button.show()
         self.compare_job.submit("Comparing two sets",
-                                lambda state: run_comparison(library, es, b_id, k, join, state),
+                                lambda state: run_comparison(library, es, b_id, k, join, sample,
+                                                             state),
                                 on_done=self._compared)
 
     def _status(self, text: str) -> None:
@@ -322,11 +350,13 @@ class CompareView(Panel):
         self.summary.setText(summary_text(c, outcome.b.name))
         counts = c.histogram()
         self.bars.setOpts(x=np.arange(len(counts)), height=counts, width=0.8)
-        self.histogram.getAxis("bottom").setTicks(
-            [[(0, "0"), (c.k / 2, "overlap"), (c.k, f"{c.k}/{c.k}")]])
+        self.histogram.getAxis("bottom").setTicks([[(0, "0"), (c.k / 2, "overlap"),
+                                                    (c.k, str(c.k))]])
         self.histogram.setXRange(-0.6, c.k + 0.6, padding=0)
         self.histogram.setYRange(0, max(counts) * 1.05 if max(counts) else 1, padding=0)
         self.changed.show_comparison(es, c)
+        width = self.split.width()
+        self.split.setSizes([int(width * 0.3), int(width * 0.34), int(width * 0.36)])
         self._current_changed(self.state.current, None)
         self._project_other(outcome)
 
@@ -349,6 +379,7 @@ class CompareView(Panel):
             if self.outcome is outcome:
                 self.other_map.show_layout(projection.coords, "")
                 self._mark_selection(self.state.selection)
+                self.colour_other()
 
         def failed(error: BaseException) -> None:
             if self.outcome is outcome:
@@ -358,6 +389,32 @@ class CompareView(Panel):
         self.map_job.submit(f"Computing B's {name}",
                             lambda state: cached_project(b, params, state),
                             on_done=done, on_error=failed)
+
+    def colour_other(self) -> None:
+        """Colour B's map by what colours the main map: a metadata column of B's (same values,
+        same colours), or a per-item array of A's carried over the join."""
+        o, name = self.outcome, self.state.colour_by
+        if o is None or self.other_map.coords is None:
+            return
+        derived = self.state.derived.get(name)
+        if derived is not None:
+            values = np.full(o.b.count, np.nan, dtype=np.float32)
+            joined = np.flatnonzero(o.a_to_b >= 0)
+            values[o.a_to_b[joined]] = derived.values[joined]
+            colouring = Colouring(name, "numeric", values=values, vmin=derived.vmin,
+                                  vmax=derived.vmax)
+            self.jobs.submit("other-colour", f"Colouring B by {name}", lambda _s: colouring,
+                             on_done=lambda colouring: self.outcome is o
+                             and self.other_map.set_colouring(colouring))
+        elif name and name in o.b.columns:
+            b = o.b
+            self.jobs.submit("other-colour", f"Colouring B by {name}",
+                             lambda _s: colouring_for(b.metadata, name),
+                             on_done=lambda colouring: self.outcome is o
+                             and self.other_map.set_colouring(colouring))
+        else:
+            self.jobs.cancel("other-colour")
+            self.other_map.set_colouring(None)
 
     # --- using the result -------------------------------------------------------------
     def colour_map(self) -> None:

@@ -119,9 +119,20 @@ def test_comparison_fills_the_summary_histogram_and_list(qtbot, sets, view):
     assert not view.result.isHidden() and not view.error_line.isVisible()
 
 
+def test_a_sample_compares_fewer_items_but_links_every_joined_one(qtbot, sets, view):
+    _library, a, b_id, _other = sets
+    view.sample.setValue(500)
+    outcome = run(qtbot, view, b_id)
+    c = outcome.comparison
+    assert c.sampled == 500 and len(c.rows_a) == 500 and c.count == a.count
+    assert "<b>500</b> sampled items (of 5,479)" in view.summary.text()
+    assert (outcome.a_to_b == np.arange(a.count)).all()  # the maps link every item
+    assert len(view.changed.rows()) == LISTED and set(view.changed.rows()) <= set(c.rows_a)
+
+
 def test_a_result_for_a_set_the_user_left_is_dropped(qtbot, sets, view):
     library, a, b_id, other_id = sets
-    stale = run_comparison(library, a, b_id, 10, "auto", TaskState())
+    stale = run_comparison(library, a, b_id, 10, "auto", None, TaskState())
     view._pick(other_id)  # the user moved on to another B
     view._compared(stale)
     assert view.outcome is None and view.result.isHidden()
@@ -155,6 +166,15 @@ def test_colour_by_overlap_reaches_the_shared_state(qtbot, sets, view):
     assert len(values) == a.count
     np.testing.assert_array_equal(values[c.rows_a], c.overlap)
     assert asked == ["map"]
+    # B's map takes the same colouring, carried over the join to B's rows
+    bmap = view.other_map
+    qtbot.waitUntil(lambda: bmap.colouring is not None, timeout=WAIT)
+    assert bmap.colouring.kind == "numeric"
+    np.testing.assert_array_equal(bmap.colouring.values[c.rows_b], c.overlap)
+    # and a metadata column the main map is coloured by, with B's own values
+    view.state.set_colour_by("module")
+    qtbot.waitUntil(lambda: bmap.colouring.column == "module", timeout=WAIT)
+    assert bmap.colouring.kind == "categorical" and len(bmap.colouring.codes) == outcome.b.count
 
 
 def test_unjoined_items_stay_uncoloured(qtbot, sets, view):
@@ -239,7 +259,7 @@ def test_session_keeps_b_k_and_join_and_forgets_a_set_gone(qtbot, sets, view):
     view.k.setValue(25)
     view.join.setCurrentText("row")
     saved = view.settings()
-    assert saved == {"other": b_id, "k": 25, "join": "row"}
+    assert saved == {"other": b_id, "k": 25, "join": "row", "sample": 0}
     view.k.setValue(10)
     view.join.setCurrentText("auto")
     assert view.apply_settings(saved) == []
