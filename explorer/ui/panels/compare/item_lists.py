@@ -50,7 +50,7 @@ def table(columns: tuple[str, ...], tip: str) -> QTableWidget:
     t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     t.setSelectionMode(QTableWidget.SelectionMode.NoSelection)  # the shared selection rules
     t.setToolTip(tip)
-    t.setTextElideMode(Qt.TextElideMode.ElideRight)
+    t.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # names differ at both ends
     header = t.horizontalHeader()
     header.setStretchLastSection(False)
     for j in range(len(columns)):

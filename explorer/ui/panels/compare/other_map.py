@@ -1,7 +1,7 @@
 """Set B's map beside the main one: its own layout, A's selection and hover shown on it.
 
 The items selected in A (the shared selection, A's rows) are drawn at their B rows, the
-hovered item is ringed; a click, box or lasso on B's map selects the joined A rows in the
+hovered item is ringed, a neighbour search shown on the main map is shown here too; a click, box or lasso on B's map selects the joined A rows in the
 shared state. Drawn by the main map's own canvas and `render_layers`, in a job of the panel
 (`compare-sets:other-render`), so 60k points cost the UI thread nothing. Coloured as the main
 map is (the panel makes B's colouring), so the two layouts read side by side.
@@ -31,7 +31,7 @@ from explorer.ui.selection_gestures import (
     click_mode,
     shape_mode,
 )
-from explorer.ui.state import SelectMode
+from explorer.ui.state import NeighbourMarks, SelectMode
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, wrapping
 
 HOVER_PX = 8
@@ -55,6 +55,7 @@ class OtherMap(QWidget):
         self.index: GridIndex | None = None
         self.marked = np.zeros(0, dtype=np.int64)  # B rows of A's selection
         self.colouring: Colouring | None = None  # what the main map is coloured by, for B
+        self.marks: NeighbourMarks | None = None  # the main map's neighbour marks, at B rows
         self.hover = -1
         self.plot = MapCanvas()
         self.plot.setMinimumSize(160, 120)
@@ -97,6 +98,7 @@ class OtherMap(QWidget):
         self.index = None if coords is None else GridIndex(self.coords)
         self.note.setText(note)
         self.plot.show_hover(None)
+        self.plot.draw_marks(self.marks, self.coords)
         if self.coords is None:
             self.plot.clear_images()
             self.plot.show_message(message)
@@ -118,6 +120,12 @@ class OtherMap(QWidget):
         """Colour B's points as the main map colours A's (same palette for the same values)."""
         self.colouring = colouring
         self._timer.start()
+
+    def set_marks(self, marks: NeighbourMarks | None) -> None:
+        """A neighbour search's query and neighbours (B rows), drawn as the main map draws
+        them."""
+        self.marks = marks
+        self.plot.draw_marks(marks, self.coords)
 
     def set_hover(self, row_b: int) -> None:
         self.hover = row_b

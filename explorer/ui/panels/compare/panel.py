@@ -212,6 +212,7 @@ class CompareView(Panel):
         state.hoverChanged.connect(self._hover_changed)
         state.currentChanged.connect(self._current_changed)
         state.libraryChanged.connect(lambda _id: self.refresh_choices())
+        state.neighboursChanged.connect(lambda _marks: self._mark_neighbours())
         state.colourByChanged.connect(lambda _name: self.colour_other())
         state.derivedChanged.connect(lambda name: name == state.colour_by and self.colour_other())
         self.new_set(None)
@@ -379,6 +380,7 @@ class CompareView(Panel):
             if self.outcome is outcome:
                 self.other_map.show_layout(projection.coords, "")
                 self._mark_selection(self.state.selection)
+                self._mark_neighbours()
                 self.colour_other()
 
         def failed(error: BaseException) -> None:
@@ -429,8 +431,9 @@ class CompareView(Panel):
         left = es.count - len(c.rows_a)
         self.state.set_derived(name, Derived(values, 0.0, 1.0, note=(
             f"share of each item's {c.k} nearest in this set that are among its {c.k} "
-            f"nearest in {o.b.name}" + (f"; {left:,} items not joined are not drawn"
-                                        if left else ""))))
+            f"nearest in {o.b.name}" + (f"; {left:,} items " + (
+                "outside the sample" if c.sampled else "not joined") + " are not drawn"
+                if left else ""))))
         self.state.set_colour_by(name)
         self.state.request_view("map")
 
@@ -472,6 +475,20 @@ class CompareView(Panel):
         rows = rows[(rows >= 0) & (rows < len(o.a_to_b))]
         b_rows = o.a_to_b[rows]
         self.other_map.set_marked(b_rows[b_rows >= 0])
+
+    def _mark_neighbours(self) -> None:
+        """The main map's neighbour marks at their B rows (items B lacks left out)."""
+        o, marks = self.outcome, self.state.neighbours
+        if o is None or marks is None:
+            self.other_map.set_marks(None)
+            return
+
+        def in_b(rows: np.ndarray) -> np.ndarray:
+            rows = rows[(rows >= 0) & (rows < len(o.a_to_b))]
+            rows = o.a_to_b[rows]
+            return rows[rows >= 0]
+        self.other_map.set_marks(NeighbourMarks.of(in_b(marks.query_rows), in_b(marks.rows),
+                                                   marks.label))
 
     def _hover_changed(self, row: int, _source: object) -> None:
         o = self.outcome

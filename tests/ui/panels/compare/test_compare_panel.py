@@ -190,6 +190,8 @@ def test_unjoined_items_stay_uncoloured(qtbot, sets, view):
     view.colour_button.click()
     values = view.state.derived[view.state.colour_by].values
     assert np.isnan(values[1::2]).all() and np.isfinite(values[::2]).all()
+    assert f"{a.count - len(keep):,} items not joined are not drawn" in \
+        view.state.derived[view.state.colour_by].note
     assert (outcome.a_to_b[1::2] == -1).all() and (outcome.a_to_b[keep] == np.arange(len(keep))).all()
 
 
@@ -240,6 +242,12 @@ def test_neighbours_side_by_side_mark_kept_lost_and_new(qtbot, sets, view):
             assert item.font().bold() == (r in kept)
             assert (item.background().color() == tint) == (r in tinted)
     assert f"B keeps {len(kept)} of its 10" in view.pair.title.text()
+    # B's neighbours of it are marked on both maps: on B's at their B rows (the same here)
+    np.testing.assert_array_equal(view.state.neighbours.rows, in_b)
+    bmap = view.other_map
+    qtbot.waitUntil(lambda: bmap.coords is not None, timeout=WAIT)
+    np.testing.assert_array_equal(bmap.marks.rows, outcome.a_to_b[in_b])
+    np.testing.assert_allclose(bmap.plot.nb_query.getData()[0], [bmap.coords[row][0]])
 
 
 def test_an_error_from_the_core_shows_in_the_panel(qtbot, sets, view):
