@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.compression.query import GAINED, LOST
-from explorer.ui.selection_gestures import CLICK_HELP
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, wrapping
 
 LISTED = 100  # items listed as most / least changed
@@ -43,7 +42,8 @@ def swatch(text: str, colour) -> str:
             f"{colour.blue()}, {colour.alpha()})'>&nbsp;{text}&nbsp;</span>")
 
 
-def table(columns: tuple[str, ...], tip: str) -> QTableWidget:
+def table(columns: tuple[str, ...], tip: str, stretch: int = 1) -> QTableWidget:
+    """A read-only list whose column `stretch` (the item's name) takes the room left."""
     t = QTableWidget(0, len(columns))
     t.setHorizontalHeaderLabels(columns)
     t.verticalHeader().hide()
@@ -54,14 +54,14 @@ def table(columns: tuple[str, ...], tip: str) -> QTableWidget:
     header = t.horizontalHeader()
     header.setStretchLastSection(False)
     for j in range(len(columns)):
-        header.setSectionResizeMode(j, QHeaderView.ResizeMode.Stretch if j == 1
+        header.setSectionResizeMode(j, QHeaderView.ResizeMode.Stretch if j == stretch
                                     else QHeaderView.ResizeMode.ResizeToContents)
     t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 6)
     return t
 
 
-def row_of(t: QTableWidget, at: int) -> int:
-    item = t.item(at, 0) if at >= 0 else None
+def row_of(t: QTableWidget, at: int, column: int = 0) -> int:
+    item = t.item(at, column) if at >= 0 else None
     return -1 if item is None else int(item.data(ROW))
 
 
@@ -77,9 +77,11 @@ class ChangedList(QWidget):
         self.order.setToolTip("Lowest overlap first (then lowest rank correlation), or the "
                               "items whose neighbours stayed the same")
         self.order.currentIndexChanged.connect(lambda _i: self.fill())
-        self.table = table(("#", "item", "overlap", "rank ρ"),
-                           f"Click an item to select it and compare its neighbours in A and "
-                           f"B ({CLICK_HELP.split(' · ')[0]})")
+        self.table = table(("item", "overlap", "rank ρ"),
+                           "Click an item to select it and compare its neighbours in A and B. "
+                           "Overlap: the share of its k nearest in A that are among its k "
+                           "nearest in B; rank ρ: how alike the shared ones are ranked",
+                           stretch=0)
         self.table.cellClicked.connect(lambda r, _c: self._clicked(r))
         self.es: EmbeddingSet | None = None
         self.comparison = None
@@ -106,12 +108,11 @@ class ChangedList(QWidget):
         for i, p in enumerate(at.tolist()):
             row = int(c.rows_a[p])
             rho = c.rank_correlations[p]
-            cells = (str(i + 1), es.label(row), f"{c.overlap[p]:.2f}",
-                     "–" if np.isnan(rho) else f"{rho:.2f}")
+            cells = (es.label(row), f"{c.overlap[p]:.2f}", "–" if np.isnan(rho) else f"{rho:.2f}")
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(ROW, row)
-                if j != 1:
+                if j:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                           | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(i, j, item)
