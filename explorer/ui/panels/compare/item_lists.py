@@ -152,7 +152,7 @@ class NeighbourPair(QWidget):
         grid.addWidget(self.title_b, 1, 1)
         grid.addWidget(self.list_a, 2, 0)
         grid.addWidget(self.list_b, 2, 1)
-        grid.addWidget(self.hint, 3, 0, 1, 2)
+        grid.addWidget(self.hint, 0, 0, 1, 2)  # in the title's place: shown one at a time
         grid.setRowStretch(2, 1)
         self.show_item(None, None, -1)
 
