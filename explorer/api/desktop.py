@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from explorer.api.loading import load
-from explorer.api.sets import Set
-from explorer.core.errors import InputError
 
 
 def app_command(set_id: str, args: Sequence[str] = ()) -> list[str]:
@@ -31,9 +29,6 @@ def show(data: Any, metadata: Any = None, *, args: Sequence[str] = ()) -> subpro
     first) and return at once with the app's process: `.poll()` is None while the window is
     open, `.wait()` waits for it to be closed, `.terminate()` closes it. `args`: more of the
     app's options (`--diagnose`, `--quit-after-load`)."""
-    if isinstance(data, Set) and metadata is not None:
-        raise InputError("metadata goes with vectors being stored; this set is stored already",
-                         hint="`embedding-explorer attach-metadata` adds columns to it")
     s = load(data, metadata)
     return subprocess.Popen(app_command(s.id, args), stdin=subprocess.DEVNULL,
                             start_new_session=True)

@@ -47,6 +47,8 @@ def load(data: Any, metadata: Any = None, name: str | None = None, metric: str |
     checked against the vectors as `import --model` does) describe vectors being stored.
     """
     if isinstance(data, Set):
+        _stored_already(f"set {data.id!r}", metadata=metadata, name=name, metric=metric,
+                        model=model, vector_column=vector_column)
         return data
     library = Library()
     if isinstance(data, (str, os.PathLike)):
@@ -71,13 +73,8 @@ def _open(library: Library, key: str | os.PathLike, metadata: Any, name: str | N
     """A file, imported with these options (or reopened), or a stored set opened as it is."""
     path = Path(key).expanduser()
     if not path.exists():
-        given = [k for k, v in (("metadata", metadata), ("name", name), ("metric", metric),
-                                ("model", model), ("vector_column", vector_column)) if v]
-        if given:
-            raise InputError(f"{' and '.join(given)} apply to vectors being stored, and "
-                             f"{str(key)!r} is no file: a stored set is opened as it is",
-                             hint="`embedding-explorer rename`, `set-model` and "
-                                  "`attach-metadata` change a stored set")
+        _stored_already(f"{str(key)!r} is no file, so a library set", metadata=metadata,
+                        name=name, metric=metric, model=model, vector_column=vector_column)
         return _opened(library, str(key), None)
     if metadata is not None and not isinstance(metadata, (str, os.PathLike)):
         raise InputError("with a file, metadata is the path of a metadata file",
@@ -95,6 +92,17 @@ def _open(library: Library, key: str | os.PathLike, metadata: Any, name: str | N
 
         entry = import_with_model(library, path, options, model, trust_model, name=name)
     return _opened(library, entry.id, entry)
+
+
+def _stored_already(what: str, **options: Any) -> None:
+    """Refuse options that describe vectors being stored, given for a set stored already."""
+    given = [k for k, v in options.items() if v is not None]
+    if given:
+        verb = "apply" if len(given) > 1 else "applies"
+        raise InputError(f"{' and '.join(given)} {verb} to vectors being stored, and {what} "
+                         "is stored already: it is opened as it is",
+                         hint="`embedding-explorer rename`, `set-model` and "
+                              "`attach-metadata` change a stored set")
 
 
 def _opened(library: Library, key: str, entry: LibraryEntry | None) -> Set:

@@ -67,7 +67,8 @@ def test_show_opens_the_app_on_an_array_and_nothing_is_left(tmp_path, monkeypatc
 def test_a_stored_set_takes_no_metadata_and_an_unknown_one_is_one_line(capsys):
     s = explorer.load(np.eye(5, dtype=np.float32) + 1)
     assert app_command(s.id) == [sys.executable, "-m", "explorer", "--set", s.id]
-    with pytest.raises(InputError, match="this set is stored already"):
+    with pytest.raises(InputError, match=f"metadata applies to vectors being stored, and set "
+                                         f"'{s.id}' is stored already"):
         explorer.show(s, {"tag": list(range(5))})
     # the app refuses a set that is not there before it opens a window, in the CLI's words
     assert run_gui(["--set", "no-such-set", "--quit-after-load"]) == 2

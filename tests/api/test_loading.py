@@ -165,5 +165,8 @@ def test_bad_input_is_refused_with_the_cli_s_message(tmp_path, capsys):
     with pytest.raises(InputError) as refused:
         explorer.load("no-such-set")
     assert str(refused.value) == cli_message(capsys, "neighbours", "no-such-set", "--row", 0)
-    with pytest.raises(InputError, match="apply to vectors being stored"):
+    with pytest.raises(InputError, match="metric applies to vectors being stored"):
         explorer.load(s.id, metric="dot")
+    with pytest.raises(InputError, match="name and model apply to vectors being stored"):
+        explorer.load(s, name="other", model="minilm")
+    assert explorer.load(s) is s
