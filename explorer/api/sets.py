@@ -139,6 +139,8 @@ class Set:
         if len(given) != 1:
             raise InputError("give exactly one query: row, id, text, vector or expr"
                              + (f"; got {', '.join(given)}" if given else ""))
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise InputError(f"k must be a whole number, got {k!r}")
         if metric is not None:
             check_metric(metric)  # before the query: arithmetic reads it
         if row is not None:

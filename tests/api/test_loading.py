@@ -160,6 +160,8 @@ def test_bad_input_is_refused_with_the_cli_s_message(tmp_path, capsys):
         assert str(refused.value) == cli_message(capsys, "neighbours", s.id, *args)
     with pytest.raises(InputError, match="the vector has 3 values; the set's vectors have 12"):
         s.neighbours(vector=[1, 2, 3])
+    with pytest.raises(InputError, match="k must be a whole number, got 2.5"):
+        s.neighbours(row=1, k=2.5)
     with pytest.raises(InputError, match="exactly one query"):
         s.neighbours(row=1, id="w2")
     with pytest.raises(InputError) as refused:
