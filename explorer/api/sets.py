@@ -110,10 +110,10 @@ class Set:
 
     def to_arrow(self) -> pa.Table:
         """The metadata with the vectors as one fixed-size list column (named as the vectors
-        column the set was read from, else `vector`); `explorer.load` reads it back."""
+        column the set was read from, else `vector`; `_` added while a metadata column has
+        that name); `explorer.load` reads it back."""
         es = self.embedding_set
-        name = es.vector_column if es.vector_column and es.vector_column not in es.columns \
-            else "vector"
+        name = es.vector_column or "vector"
         while name in es.columns:
             name += "_"
         values = pa.array(np.ascontiguousarray(es.vectors, dtype=np.float32).ravel())
