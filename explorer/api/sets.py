@@ -22,6 +22,8 @@ from explorer.core.manifest import LibraryEntry
 if TYPE_CHECKING:
     import pandas
 
+    from explorer.api.comparison import SetComparison
+
 
 @dataclass(frozen=True)
 class NeighbourList:
@@ -215,8 +217,23 @@ class Set:
                               name=name, label_a=label_a, label_b=label_b, top=top, out=out,
                               save=save)
 
-    # compare(other, k=10, ...) comes here, over explorer.compute.compare.compare_sets (the
-    # `compare` command's computation), once that lands.
+    def compare(self, other: Set | str | Path, k: int = 10, *, join: str = "auto",
+                sample: int | None = None, by: str | None = None,
+                seed: int = 0) -> SetComparison:
+        """How `other` (a Set, or a library id, name or file) differs from this set, item by
+        item: each set's exact k nearest neighbours compared per joined item, CKA and
+        Procrustes, as `embedding-explorer compare` (same options, same numbers).
+        `join`: "id", "row" or "auto" (by id when both sets have an id column)."""
+        from explorer.api.comparison import SetComparison
+        from explorer.api.loading import load
+        from explorer.compute.compare import compare_sets
+
+        other_set = other if isinstance(other, Set) else load(other)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise InputError(f"k must be a whole number, got {k!r}", option="k")
+        result = compare_sets(self.embedding_set, other_set.embedding_set, k=int(k), join=join,
+                              sample=sample, by=by, seed=seed)
+        return SetComparison(result, self.embedding_set, other_set.embedding_set)
 
 
 def _listed(values):
