@@ -326,16 +326,28 @@ def _rdist(x, y):
     return result
 
 
-@jit(fastmath=True, parallel=True)
+@jit(fastmath=True, parallel=True,
+     locals={"dist_squared": numba.types.float32, "grad_coeff": numba.types.float32,
+             "pd": numba.types.float32})
 def epoch_parallel(embedding, tail_embedding, head, tail, n_vertices, epochs_per_sample, a, b,
                    rng_state_per_sample, gamma, dim, move_other, alpha,
                    epochs_per_negative_sample, epoch_of_next_negative_sample,
                    epoch_of_next_sample, n):
     """One epoch of umap's SGD over all edges (`numba.prange`: on every core, Hogwild-style).
 
+    umap's gradients in single precision, the layout's own: one `pow` per sample in float32
+    (umap computes two per edge in float64); the same random generator and schedule, a
+    negative sample's vertex taken by multiply-shift instead of a modulo. 63k real rows, 24
+    epochs interleaved, medians of 3 at load ~5.5: 6.2 s -> 3.5 s (float32 with two `pow`s
+    and multiply-shift alone: 4.3 s).
     Run with `numba.set_num_threads(1)` it visits the edges in order, which is
     deterministic for a given seed (see `run_epoch`).
     """
+    a32 = np.float32(a)
+    b32 = np.float32(b)
+    attract = np.float32(-2.0) * a32 * b32
+    repel = np.float32(2.0 * gamma) * b32
+    step = np.float32(alpha)
     for i in numba.prange(epochs_per_sample.shape[0]):
         if epoch_of_next_sample[i] > n:
             continue
@@ -345,25 +357,29 @@ def epoch_parallel(embedding, tail_embedding, head, tail, n_vertices, epochs_per
         other = tail_embedding[k]
         dist_squared = _rdist(current, other)
         if dist_squared > 0.0:
-            grad_coeff = -2.0 * a * b * pow(dist_squared, b - 1.0)
-            grad_coeff /= a * pow(dist_squared, b) + 1.0
+            pd = pow(dist_squared, b32)  # d^(b-1) = d^b / d
+            grad_coeff = attract * pd / (dist_squared * (a32 * pd + np.float32(1.0)))
         else:
             grad_coeff = 0.0
         for d in range(dim):
             grad_d = _clip(grad_coeff * (current[d] - other[d]))
-            current[d] += grad_d * alpha
+            current[d] += grad_d * step
             if move_other:
-                other[d] += -grad_d * alpha
+                other[d] += -grad_d * step
         epoch_of_next_sample[i] += epochs_per_sample[i]
 
         n_neg_samples = int((n - epoch_of_next_negative_sample[i]) / epochs_per_negative_sample[i])
         for _p in range(n_neg_samples):
-            k = tau_rand_int(rng_state_per_sample[j]) % n_vertices
+            # a vertex by multiply-shift of 31 random bits: uniform as umap's modulo is,
+            # without a 64-bit division per sample
+            k = ((np.int64(tau_rand_int(rng_state_per_sample[j])) & 0x7FFFFFFF)
+                 * n_vertices) >> 31
             other = tail_embedding[k]
             dist_squared = _rdist(current, other)
             if dist_squared > 0.0:
-                grad_coeff = 2.0 * gamma * b
-                grad_coeff /= (0.001 + dist_squared) * (a * pow(dist_squared, b) + 1)
+                pd = pow(dist_squared, b32)
+                grad_coeff = repel / ((np.float32(0.001) + dist_squared)
+                                      * (a32 * pd + np.float32(1.0)))
             elif j == k:
                 continue
             else:
@@ -373,7 +389,7 @@ def epoch_parallel(embedding, tail_embedding, head, tail, n_vertices, epochs_per
                     grad_d = _clip(grad_coeff * (current[d] - other[d]))
                 else:
                     grad_d = 0.0
-                current[d] += grad_d * alpha
+                current[d] += grad_d * step
         epoch_of_next_negative_sample[i] += n_neg_samples * epochs_per_negative_sample[i]
 
 
