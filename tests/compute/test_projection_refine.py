@@ -22,6 +22,7 @@ def big_path(monkeypatch):
     """The refine path from 1,500 rows, on a 600-row fit (one-thread, seeded fit epochs)."""
     monkeypatch.setattr(umap, "UMAP_SAMPLE_ABOVE", 1500)
     monkeypatch.setattr(umap, "UMAP_AUTO_SAMPLE", 600)
+    monkeypatch.setattr(umap, "REFINE_SAMPLE", 600)
     monkeypatch.setattr(umap, "REFINE_EPOCHS", 20)
 
 
@@ -143,3 +144,13 @@ def test_a_whole_set_fit_above_join_knn_above_joins_its_graph(monkeypatch, blobs
     assert graph.method == "pivot" and graph.ind.shape == (N, 15)
     assert sampled_recall(blobs, graph, rows=300) >= 0.9
     assert trustworthiness(blobs, coords, n_neighbors=10, metric="cosine") >= 0.98
+
+
+def test_a_refined_map_fits_its_own_smaller_sample(monkeypatch, big_path, blobs):
+    monkeypatch.setattr(umap, "REFINE_SAMPLE", 500)
+    _, info = umap.fit(blobs, refined(), TaskState())
+    _, plain = umap.fit(blobs, params(), TaskState())
+    assert info["fit_rows"] == 500 and info["refined_rows"] == N
+    assert plain["fit_rows"] == 600 and plain["refined_rows"] == 0
+    _, asked = umap.fit(blobs, refined(sample=700), TaskState())  # an asked sample stands
+    assert asked["fit_rows"] == 700
