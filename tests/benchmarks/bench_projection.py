@@ -31,10 +31,11 @@ Measurements:
 - umap_1000k_ours_auto_sample: ours on the 1M memory map (automatic sample of
   100k fitted, 900k placed), with the time to the first partial layout and each
   step's share of the total.
-- umap_1000k_refined_vs_fit_and_place (`--only umap1m [--metric] [--rounds 3]`): the auto
-  path (fit 100k, place, join the all-rows kNN graph, refine every row) against today's
-  fit-and-place (`sample=100_000`), interleaved; seconds, step shares, TW, continuity,
-  kNN overlap (1,000 rows), refined rows; medians and the TW gain.
+- umap_1000k_refined_vs_fit_and_place (`--only umap1m [--metric] [--rounds 3]`): the
+  refined path (fit REFINE_SAMPLE = 50k rows, place, join the all-rows kNN graph, refine
+  every row) against today's fit-and-place (`sample=100_000`), interleaved; seconds,
+  step shares, TW, continuity, kNN overlap (1,000 rows), refined rows; medians and the
+  TW gain.
 - umap_real_ours_vs_umap_learn (`--real PATH`): ours vs `umap.UMAP(metric="cosine")`,
   both warm, alternately `--rounds` times, on a real .npy (63k Debian MiniLM).
 - fuzzy_union: umap's fuzzy union of a synthetic 20k, 100k and 1M x 15 kNN graph, our
