@@ -12,7 +12,6 @@ for the next render. Same pixels as the numpy path.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,11 +44,8 @@ def over_pixel(tr, tg, tb, ta, br, bg, bb, ba):
 
 @jit(nogil=True)
 def half_even(v):
-    """np.rint of one float64."""
-    quo = math.floor(v)
-    if v - quo > 0.5 or (v - quo == 0.5 and quo % 2 == 1):
-        quo += 1
-    return np.int64(quo)
+    """np.rint of one float64 (half to even), as an int64."""
+    return np.int64(np.rint(v))
 
 
 @jit(nogil=True)
