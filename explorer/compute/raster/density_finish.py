@@ -112,8 +112,8 @@ class Accumulators:
             flat, zero = np.zeros(pixels * 4, key), True
         try:
             acc = flat[:pixels * 4].reshape(pixels, 4)
-            if not zero:
-                acc.fill(0)
+            if not zero:  # all of it: a failed render of a bigger image used more
+                flat.fill(0)
             yield acc
             self._arrays[key] = (flat, True)
         except BaseException:
