@@ -15,7 +15,7 @@ from explorer.compute import clusters, projection, raster
 from explorer.compute.index import load_kernel
 from explorer.compute.numba import configure, graph_kernels, umap_kernels
 from explorer.compute.numba.umap_kernels import cached_signatures
-from explorer.compute.raster import pyramid
+from explorer.compute.raster import density_layers, pyramid
 from explorer.compute.spatial import GridIndex, spans_to_positions
 from explorer.core.jobs import TaskState
 
@@ -101,6 +101,7 @@ def warm_map_drawing() -> None:
                                   radius_px=2, order=grid.in_box(-3, -3, 3, 3))
         raster.points_image(xy, rect, 64, 64, categories=codes, palette=palette, radius_px=2)
         raster.composite_over(top, dense)
+    density_layers.warm()  # the map's density layers in one pass
 
 
 __all__ = ["warm_map_drawing", "warm_up"]

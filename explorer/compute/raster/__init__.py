@@ -42,6 +42,7 @@ The front door of:
     colours   palettes (`categorical_palette`, `category_palette` by value, VIRIDIS), LUTs,
               `ciede2000`
     density   `density_image`, `density_counts`; `Accumulators` (its sums, kept between renders)
+    density_layers  `density_layers_image`: the map's layers in one pass (`map_plan`, `LayerPlan`)
     points    `points_image`, `highlight_image`, `disc_offsets`
     blend     `blend_image` (translucent discs, no outlines), `blend_style` (size by zoom),
               `composite_over`
@@ -67,12 +68,18 @@ from explorer.compute.raster.density import (
     density_image,
 )
 from explorer.compute.raster.density_finish import Accumulators
+from explorer.compute.raster.density_layers import (
+    LayerPlan,
+    density_layers_image,
+    map_plan,
+)
 from explorer.compute.raster.points import disc_offsets, highlight_image, points_image
 from explorer.compute.raster.view import DENSITY_MAX_POINTS, Rect, choose_mode
 
 __all__ = [
     "DEFAULT_MIN_ALPHA", "DENSITY_MAX_POINTS", "OTHER_GREY", "OUTLINE_DARKEN", "PALETTE_SIZE",
-    "VIRIDIS", "Accumulators", "Rect", "blend_image", "blend_style", "categorical_palette", "category_palette",
-    "choose_mode", "ciede2000", "composite_over", "density_counts", "density_image", "disc_offsets",
-    "highlight_image", "lut_from_points", "points_image", "srgb_to_lab",
+    "VIRIDIS", "Accumulators", "LayerPlan", "Rect", "blend_image", "blend_style", "categorical_palette", "category_palette",
+    "choose_mode", "ciede2000", "composite_over", "density_counts", "density_image",
+    "density_layers_image", "disc_offsets",
+    "highlight_image", "lut_from_points", "map_plan", "points_image", "srgb_to_lab",
 ]

@@ -245,6 +245,43 @@ def filtered_out(layers: Layers, mode: str, radius: float, alpha: float,
                      "categories", mode, radius, alpha, table=FILTERED_OUT_ALPHA, above=above)
 
 
+def density_layers(layers: Layers, kw: dict, grey: np.ndarray) -> np.ndarray | None:
+    """The density image of every layer in one pass over the points in view (the
+    categories, "(other)" and "(missing)" lighter under them, the rows the filter holds
+    back under both: what the separate passes draw, bit for bit); None when numba cannot
+    (the caller then draws them one by one)."""
+    index = layers.index
+    held = layers.filtered is not None
+    codes = layers.colouring.codes if layers.colouring is not None else None
+    if index is None or (codes is None and not held):
+        return None
+    k = len(kw["palette"])
+    plan = raster.map_plan(kw["palette"], kw["visible"], grey, under_table=GREY_ALPHA,
+                           held_colour=(FILTERED_OUT[1] if layers.dark else FILTERED_OUT[0])
+                           if held else None, held_table=FILTERED_OUT_ALPHA)
+    slots = in_index_order(layers, layer_slots(layers, codes, k) if held else codes)
+    return raster.density_layers_image(index, layers.rect, layers.width, layers.height, slots,
+                                       plan)
+
+
+def layer_slots(layers: Layers, codes: np.ndarray | None, k: int) -> np.ndarray:
+    """Per row, while a filter holds rows back: its category code if it passes (k + 1
+    past the palette, so it is reported), k (the held-back rows' grey) if not; made once
+    per filter."""
+    entry = filter_cache(layers)
+    key = ("slots", id(codes), k)
+    source, made = entry["arrays"].get(key, (None, None))
+    if made is None or source is not codes:
+        passes = entry["passes"]
+        if codes is None:
+            made = np.where(passes, 0, k).astype(np.int16)
+        else:
+            ok = np.where(codes < k, codes, k + 1)
+            made = np.where(passes, ok, k).astype(np.int32 if k + 1 > 2**15 - 1 else np.int16)
+        entry["arrays"][key] = (codes, made)
+    return made
+
+
 def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndarray | None, tuple]:
     """Base image and selection overlay (RGBA, row 0 at the top), for a worker thread."""
     kw, per_row = colour_kwargs(layers)
@@ -272,11 +309,14 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
     if dims_selection(layers) and mode in ("density", "blend"):
         mode, radius, alpha = "blend", max(radius, SELECTED_RADIUS), SELECTED_ALPHA
     grey = grey_codes(layers.colouring)
-    # every layer at once from the bins in view, once the panel's pyramid is built
+    # every layer at once from the bins in view, once the panel's pyramid is built, else
+    # from the points in view in one pass
     base = layers.pyramids.image(layers) \
         if mode == "density" and layers.pyramids is not None else None
-    from_pyramid = base is not None
-    if not from_pyramid and key == "categories" and grey.any() and "visible" in kw:
+    if base is None and mode == "density" and key == "categories" and "visible" in kw:
+        base = density_layers(layers, kw, grey)
+    at_once = base is not None
+    if not at_once and key == "categories" and grey.any() and "visible" in kw:
         # "(other)" and "(missing)" under the categories, lighter: blended in with them, a
         # mass of grey would wash out every colour that shares its pixels
         shown = kw["visible"]
@@ -286,10 +326,10 @@ def render_layers(layers: Layers, state: TaskState) -> tuple[np.ndarray, np.ndar
         state.check()
         base = draw_base(layers, {**kw, "visible": shown & ~grey}, per_row, key, mode,
                          radius, alpha, below=under)
-    elif not from_pyramid:
+    elif not at_once:
         base = draw_base(layers, kw, per_row, key, mode, radius, alpha)
     state.check()
-    if holds_back(layers) and not from_pyramid:
+    if holds_back(layers) and not at_once:
         base = filtered_out(layers, *crowd, above=base)
         state.check()
     overlay = None
