@@ -175,6 +175,9 @@ def _gather_layers_kernel(coords, first, end, floors, slots, slot_layer, pal, ox
     S = slot_layer.shape[0]
     L = cmax.shape[0]
     ring = rn.shape[0]
+    most = np.zeros(L, np.int64)  # in registers, not a store a point
+    past = 0
+    outside = 0
     m = 0
     low = np.int64(0)  # the lowest row still open
     high = np.int64(-1)  # the highest row holding a point
@@ -183,14 +186,14 @@ def _gather_layers_kernel(coords, first, end, floors, slots, slot_layer, pal, ox
         if low > high:
             low = max(low, f)
         while low < f:
-            m = _emit_row(low, W, H, win, rtouch, rn, pix, pcnt, prgb, m, cmax)
+            m = _emit_row(low, W, H, win, rtouch, rn, pix, pcnt, prgb, m, most)
             low += 1
         for i in range(first[j], end[j]):
             k = np.int64(slots[i])
             if k < 0:
                 continue
             if k >= S:
-                bad[0] += 1
+                past += 1
                 continue
             lay = slot_layer[k]
             if lay < 0:
@@ -203,7 +206,7 @@ def _gather_layers_kernel(coords, first, end, floors, slots, slot_layer, pal, ox
                 continue
             row = np.int64(ty)
             if row < low or row >= low + ring:
-                bad[1] += 1
+                outside += 1
                 continue
             px = np.int64(tx)
             s = row & (ring - 1)
@@ -220,8 +223,12 @@ def _gather_layers_kernel(coords, first, end, floors, slots, slot_layer, pal, ox
             win[q, 3] += 1
             high = max(high, row)
     while low <= high:
-        m = _emit_row(low, W, H, win, rtouch, rn, pix, pcnt, prgb, m, cmax)
+        m = _emit_row(low, W, H, win, rtouch, rn, pix, pcnt, prgb, m, most)
         low += 1
+    for lay in range(L):
+        cmax[lay] = max(cmax[lay], most[lay])
+    bad[0] += past
+    bad[1] += outside
     return m
 
 
@@ -284,18 +291,12 @@ def density_layers_image(index: GridIndex, rect: Rect, width: int, height: int,
     sum_dtype = np.uint32 if n * 255 < 2**32 else np.uint64
     pal_w = np.ascontiguousarray(rgba(plan.palette)[:, :3], dtype=sum_dtype)
     slot_layer = np.ascontiguousarray(plan.slot_layer, np.int64)
-    cap = max(min(W * H, int(np.sum(end - first))), 1)
-    win = np.zeros((ring * W * L, 4), sum_dtype)
-    rtouch = np.empty((ring, W + 1), np.int32)  # + 1: the append before its count
-    rn = np.zeros(ring, np.int64)
-    pix = np.empty(cap, np.int64)
-    pcnt = np.empty((cap, L), sum_dtype)
-    prgb = np.empty((cap, L, 3), np.uint8)
-    cmax = np.zeros(L, np.int64)
-    bad = np.zeros(2, np.int64)
-    m = run_kernel(_gather_layers_kernel, a, first, end, floors, s, slot_layer, pal_w,
-                   *view.args(), win, rtouch, rn, pix, pcnt, prgb, cmax, bad)
-    if m is False or bad[1] or cmax.max(initial=0) > MAX_LUT:
+    drawn = _gather((a, first, end, floors), (s, slot_layer, pal_w, *view.args()), W, H, ring,
+                    L, sum_dtype)
+    if drawn is None:
+        return None
+    m, pix, pcnt, prgb, cmax, bad = drawn
+    if bad[1] or cmax.max(initial=0) > MAX_LUT:
         return None
     if bad[0]:
         raise ValueError(f"{bad[0]} slots are >= the plan's ({len(slot_layer)})")
@@ -311,29 +312,44 @@ def density_layers_image(index: GridIndex, rect: Rect, width: int, height: int,
     return img
 
 
+def _gather(head, colour, W, H, ring, L, sum_dtype):
+    """Sum and write out the touched pixels: (their number, pixels, counts, colours, each
+    layer's largest count, bad); None when numba cannot now."""
+    first, end = head[1], head[2]
+    room = max(min(W * H, int(np.sum(end - first))), 1)
+    win = np.zeros((ring * W * L, 4), sum_dtype)
+    rtouch = np.empty((ring, W + 1), np.int32)  # + 1: the append before its count
+    rn = np.zeros(ring, np.int64)
+    pix = np.empty(room, np.int64)
+    pcnt = np.empty((room, L), sum_dtype)
+    prgb = np.empty((room, L, 3), np.uint8)
+    cmax = np.zeros(L, np.int64)
+    bad = np.zeros(2, np.int64)
+    m = run_kernel(_gather_layers_kernel, *head, *colour, win, rtouch, rn,
+                   pix, pcnt, prgb, cmax, bad)
+    if m is False:
+        return None
+    return m, pix, pcnt, prgb, cmax, bad
+
+
 def warm() -> None:
     """Compile (or load) the kernels' signatures with tiny calls, for the warm-up: float32 and
     float64 coordinates, int16 and int32 slots, uint32 and uint64 sums (the latter past
     2**32 / 255 points)."""
     rng = np.random.default_rng(0)
     rect = (-3.0, 3.0, -3.0, 3.0)
+    plan = map_plan(np.full((3, 4), 200, np.uint8), None, [False, False, True],
+                    held_colour=(190, 190, 190))
     for dtype in (np.float32, np.float64):
         index = GridIndex(rng.normal(size=(400, 2)).astype(dtype))
+        segments = row_segments(index, rect, 32, 32)
+        ring = ring_rows(*segments[2:])
         for slots in (np.arange(400, dtype=np.int16) % 4, np.arange(400, dtype=np.int32) % 4):
-            plan = map_plan(np.full((3, 4), 200, np.uint8), None, [False, False, True],
-                            held_colour=(190, 190, 190))
             density_layers_image(index, rect, 32, 32, slots, plan)
-            segments = row_segments(index, rect, 32, 32)
-            ring = ring_rows(*segments[2:])
-            wide = np.uint64
-            cmax = np.zeros(3, np.int64)
-            pix, pcnt = np.empty(1024, np.int64), np.empty((1024, 3), wide)
-            prgb = np.empty((1024, 3, 3), np.uint8)
-            m = _gather_layers_kernel(
-                index.sorted_coords, *segments[:3], slots, plan.slot_layer.astype(np.int64),
-                np.full((4, 3), 200, wide), *View(rect, 32, 32, dtype).args(),
-                np.zeros((ring * 32 * 3, 4), wide), np.empty((ring, 33), np.int32),
-                np.zeros(ring, np.int64), pix, pcnt, prgb, cmax, np.zeros(2, np.int64))
+            colour = (slots, plan.slot_layer.astype(np.int64), np.full((4, 3), 200, np.uint64),
+                      *View(rect, 32, 32, dtype).args())
+            m, pix, pcnt, prgb, cmax, _bad = _gather((index.sorted_coords, *segments[:3]),
+                                                     colour, 32, 32, ring, 3, np.uint64)
             steps = np.array(plan.steps, np.int64)
             _finish_layers_kernel(m, pix, pcnt, prgb, np.full((3, int(cmax.max()) + 1), 9,
                                                               np.uint8),
