@@ -101,6 +101,8 @@ def warm_map_drawing() -> None:
                                   radius_px=2, order=grid.in_box(-3, -3, 3, 3))
         raster.points_image(xy, rect, 64, 64, categories=codes, palette=palette, radius_px=2)
         raster.composite_over(top, dense)
+        raster.density_image(coords, rect, 64, 64, values=grid.to_sorted(codes / np.float32(3)),
+                             value_range=(0.0, 1.0), spans=spans)  # a number colouring
     density_layers.warm()  # the map's density layers in one pass
 
 

@@ -80,3 +80,23 @@ def test_below_must_fit_the_image():
     with pytest.raises(ValueError, match="below must be"):
         density_image(xy, RECT, 12, 8, categories=codes, palette=pal,
                       below=np.zeros((8, 13, 4), np.uint8))
+
+
+@pytest.mark.parametrize("kw", [{}, {"value_range": (-0.5, 0.25)}, {"counts_scale": "linear"},
+                                {"count_max": 3.0}, {"constant": True},
+                                {"alpha_table": TABLE}])
+def test_the_fused_values_finish_equals_the_numpy_one(monkeypatch, kw):
+    """Mean value -> LUT colour and count -> alpha in one numba pass, as numpy did it."""
+    from explorer.compute import spatial
+
+    if not spatial.USE_NUMBA:
+        pytest.skip("numba disabled")
+    xy, _codes, _pal = data()
+    kw = dict(kw)
+    vals = xy[:, 0] * xy[:, 1] if not kw.pop("constant", False) else np.full(len(xy), 2.0)
+    vals[::7] = np.nan
+    got = density_image(xy, RECT, 120, 80, values=vals, **kw)
+    monkeypatch.setattr(spatial, "USE_NUMBA", False)
+    want = density_image(xy, RECT, 120, 80, values=vals, **kw)
+    assert np.count_nonzero(want[..., 3]) > 1000
+    np.testing.assert_array_equal(got, want)

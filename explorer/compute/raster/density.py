@@ -88,6 +88,8 @@ def _density_count_kernel(coords, lo, hi, ox, sx, offx, oy, sy, offy, W, H, cnt)
 
 @jit(nogil=True)
 def _density_value_kernel(coords, lo, hi, values, ox, sx, offx, oy, sy, offy, W, H, vsum, cnt):
+    """Add each finite value and 1 into its pixel; returns the largest count."""
+    most = np.uint64(0)
     for s in range(lo.shape[0]):
         for i in range(lo[s], hi[s]):
             v = np.float64(values[i])
@@ -98,6 +100,27 @@ def _density_value_kernel(coords, lo, hi, values, ox, sx, offx, oy, sy, offy, W,
                 continue
             vsum[p] += v
             cnt[p] += 1
+            most = max(most, np.uint64(cnt[p]))
+    return most
+
+
+@jit(nogil=True)
+def _finish_values_kernel(vsum, cnt, lut, vmin, factor, alpha, out):
+    """Each pixel with a value: the LUT colour of its mean (`lut_index`'s float64 steps;
+    factor 0: the middle row) and the alpha of its count (`alpha`, by `count_alpha`)."""
+    k = lut.shape[0]
+    for p in range(cnt.shape[0]):
+        c = cnt[p]
+        if c == 0:
+            continue
+        row = k // 2
+        if factor != 0.0:
+            t = (vsum[p] / np.float64(c) - vmin) * factor
+            row = min(max(np.int64(min(max(t, 0.0), np.float64(k - 1))), 0), k - 1)
+        out[p, 0] = lut[row, 0]
+        out[p, 1] = lut[row, 1]
+        out[p, 2] = lut[row, 2]
+        out[p, 3] = alpha[c]
     return 0
 
 
@@ -229,8 +252,15 @@ def density_image(coords, rect: Rect, width: int, height: int, categories=None, 
         vmin, vmax = finite_range(vals, value_range)
         vsum = np.zeros(P, dtype=np.float64)
         cnt = np.zeros(P, dtype=np.uint32 if n < 2**32 else np.uint64)
-        done = run_kernel(_density_value_kernel, a, lo, hi, vals, *view.args(), vsum, cnt)
-        if done is False:
+        top = run_kernel(_density_value_kernel, a, lo, hi, vals, *view.args(), vsum, cnt)
+        if top is not False and top <= MAX_LUT:  # one numba pass: no scan, no float64 arrays
+            img = np.zeros((H, W, 4), dtype=np.uint8)
+            factor = len(lut) / (vmax - vmin) if vmax > vmin else 0.0
+            if run_kernel(_finish_values_kernel, vsum, cnt, np.ascontiguousarray(lut), vmin,
+                          factor, alpha_lut(int(top), counts_scale, min_alpha, count_max),
+                          img.reshape(P, 4)) is not False:
+                return _place(img, alpha_table, below, above)
+        if top is False:
             pos, tx, ty, m = pixels_numpy(a, lo, hi, view)
             v = vals if pos is None else vals[pos]
             m &= np.isfinite(v)
