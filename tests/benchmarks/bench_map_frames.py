@@ -11,10 +11,13 @@ Prints JSON lines and a summary with medians and ratios (baseline / ours).
 With --zoom (issue 18): the redraw after a wheel zoom, render_layers as the map panel calls
 it, for the views of bench_map_render.zoom_views (1x, 1.25x, 1.5x, 2x, 3x, 4x of the
 1200 x 800 plot around the centre and the densest cell; the image 1.5x the plot each way),
-each drawn by today's per-point path (no pyramid) and with the panel's pyramid built,
-interleaved, median of --reps. Colourings: 20 categories; "other" (the 5 smallest as one
-"(other)" drawn grey under the rest); "filter" (a filter holding back 50% of the rows);
-"mixed" (both). Also: the pyramid's build time (pyramids.build, as the panel's job) and
+each drawn three ways, interleaved, median of --reps: per layer (the baseline: one
+density_image a layer, laid over each other, as before the one-pass layers), today's
+per-point path (no pyramid: the layers in one pass, `raster.density_layers_image`; "!"
+when its image is not the per-layer one bit for bit) and as the app draws it (with the
+panel's pyramid built; the ratio is per layer / this). Colourings: 20 categories; "other"
+(the 5 smallest as one "(other)" drawn grey under the rest); "filter" (a filter holding
+back 50% of the rows); "mixed" (both). Also: the pyramid's build time (pyramids.build, as the panel's job) and
 bytes; against today's image, the share of drawn pixels within 8 of alpha and 3 of
 CIEDE2000 ("similar"), the ratio of mean alpha, and the tone error (alpha averaged over
 4 x 4 blocks) next to today's own image panned half a pixel; and the worst view's median
@@ -33,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -46,10 +50,11 @@ from explorer.core.colouring import OTHER, Colouring  # noqa: E402
 from explorer.core.jobs import TaskState  # noqa: E402
 from explorer.core.library import Library  # noqa: E402
 from explorer.ui.panels.base import PanelContext  # noqa: E402
-from explorer.ui.state import AppState  # noqa: E402
+from explorer.ui.panels.map import render  # noqa: E402
 from explorer.ui.panels.map.panel import MapView, palette_for, render_layers  # noqa: E402
 from explorer.ui.panels.map.pyramids import PyramidCache, build, source_for  # noqa: E402
 from explorer.ui.panels.map.render import Layers  # noqa: E402
+from explorer.ui.state import AppState  # noqa: E402
 from explorer.ui.workers import JobRunner  # noqa: E402
 
 SIZE = (1200, 800)
@@ -188,8 +193,14 @@ def zoom_redraws(n: int, xy: np.ndarray, codes: np.ndarray, reps: int,
             panned = render_layers(layers((rect[0] + dx, rect[1] + dx, rect[2] + dy,
                                            rect[3] + dy), None), TaskState())[0]
             got = {bpp: render_layers(lay, TaskState()) for bpp, lay in new_l.items()}
-            t_old, t_new = [], {bpp: [] for bpp in new_l}
+            with per_layer():
+                layered = render_layers(today_l, TaskState())[0]
+            t_layers, t_old, t_new = [], [], {bpp: [] for bpp in new_l}
             for _ in range(reps):  # interleaved
+                with per_layer():
+                    t = time.perf_counter()
+                    render_layers(today_l, TaskState())
+                    t_layers.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 render_layers(today_l, TaskState())
                 t_old.append(time.perf_counter() - t)
@@ -202,6 +213,8 @@ def zoom_redraws(n: int, xy: np.ndarray, codes: np.ndarray, reps: int,
                 out.append({"points": n, "colouring": name, "stage": view, "mode": mode,
                             "bins_per_pixel": bpp, "from_pyramid": mode == "density"
                             and caches[bpp].image(lay) is not None,
+                            "per_layer_s": round(statistics.median(t_layers), 4),
+                            "one_pass_same": bool(np.array_equal(layered, want[0])),
                             "today_s": round(statistics.median(t_old), 4),
                             "pyramid_s": round(statistics.median(t_new[bpp]), 4),
                             "similar": round(similar_share(got[bpp][0], want[0]), 4),
@@ -211,6 +224,17 @@ def zoom_redraws(n: int, xy: np.ndarray, codes: np.ndarray, reps: int,
                             "tone_err_half_pan": round(tone_error(panned, want[0]), 2)})
                 print(json.dumps(out[-1]), flush=True)
     return out
+
+
+@contextmanager
+def per_layer():
+    """render_layers as before the one-pass density layers: one density_image a layer."""
+    one_pass = render.density_layers
+    render.density_layers = lambda *_args: None
+    try:
+        yield
+    finally:
+        render.density_layers = one_pass
 
 
 def tone_error(a: np.ndarray, b: np.ndarray, k: int = 4) -> float:
@@ -224,21 +248,25 @@ def tone_error(a: np.ndarray, b: np.ndarray, k: int = 4) -> float:
 
 
 def zoom_summary(rows: list[dict]) -> None:
-    print(f"\n{'points':>10}  {'colouring':>15}  {'build':>7}  {'MB':>6}  {'worst today':>11}  "
-          f"{'worst pyramid':>13}  {'ratio':>6}  {'alpha':>9}  {'tone err/pan':>12}  target")
+    print(f"\n{'points':>10}  {'colouring':>15}  {'build':>7}  {'MB':>6}  {'per layer':>9}  "
+          f"{'one pass':>9}  {'worst app':>9}  {'ratio':>6}  {'alpha':>9}  {'tone err/pan':>12}  "
+          f"target")
     for n in dict.fromkeys(r["points"] for r in rows):
         for name, bpp in dict.fromkeys((r["colouring"], r["bins_per_pixel"]) for r in rows
                                        if r["points"] == n and "bins_per_pixel" in r):
             got = [r for r in rows if r["points"] == n and r["colouring"] == name]
             b = next(r for r in got if r["stage"] == "pyramid_build")
             views = [r for r in got if r.get("bins_per_pixel") == bpp]
+            layered = max(r["per_layer_s"] for r in views)
             old = max(r["today_s"] for r in views)
             new = max(r["pyramid_s"] for r in views)
+            same = all(r["one_pass_same"] for r in views)
             limit = ZOOM_LIMITS.get(n)
             verdict = "-" if limit is None else \
                 f"<= {limit * 1000:.0f} ms {'OK' if new <= limit else 'MISSED'}"
             print(f"{n:>10,}  {name + ' ' + str(bpp) + '/px':>15}  {b['median_s']:>6.2f}s  {b['bytes'] / 1e6:>6.1f}  "
-                  f"{old * 1000:>8.1f} ms  {new * 1000:>10.1f} ms  {old / new:>5.1f}x  "
+                  f"{layered * 1000:>6.1f} ms  {old * 1000:>6.1f} ms{' ' if same else '!'} "
+                  f"{new * 1000:>6.1f} ms  {layered / new:>5.1f}x  "
                   f"{min(r['alpha_ratio'] for r in views):.2f}-{max(r['alpha_ratio'] for r in views):.2f}"
                   f"  {max(r['tone_err'] for r in views):>5.1f}/"
                   f"{max(r['tone_err_half_pan'] for r in views):<6.1f}  {verdict}")
