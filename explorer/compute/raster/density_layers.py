@@ -317,7 +317,7 @@ def _gather(head, colour, W, H, ring, L, sum_dtype):
     first, end = head[1], head[2]
     room = max(min(W * H, int(np.sum(end - first))), 1)
     win = np.zeros((ring * W * L, 4), sum_dtype)
-    pix = np.empty(room, np.int64)
+    pix = np.empty(room, np.int32 if W * H < 2**31 else np.int64)
     pcnt = np.empty((room, L), sum_dtype)
     prgb = np.empty((room, L, 3), np.uint8)
     cmax = np.zeros(L, np.int64)
