@@ -1,10 +1,10 @@
 """A multi-resolution density pyramid: the map's per-bin counts and colour sums, made once,
 so a redraw after a zoom reads bins in view instead of points in view.
 
-Today's density path (`density_image`, one pass per layer, then `composite_over`) costs
-O(points in view) per redraw: 127 ms at 10M. The pyramid holds, for square bins at
-levels 0 (one or two bins across the map) to `depth` (2**depth bins across), each
-occupied bin's count and palette-colour sums per *layer*:
+The per-point density path (`density_layers_image`: every layer in one pass over the points
+in view) costs O(points in view) per redraw: 50-100 ms at 10M. The pyramid holds, for
+square bins at levels 0 (one or two bins across the map) to `depth` (2**depth bins across),
+each occupied bin's count and palette-colour sums per *layer*:
 
     0  the rows drawn in colour
     1  "under": grey categories ("(other)", "(missing)") drawn lighter under layer 0

@@ -67,15 +67,18 @@ def filled(layers) -> PyramidCache:
                                 {"colouring": None, "filtered": np.arange(0, N, 3)},
                                 {"dark": True, "filtered": np.arange(N // 2)}])
 @pytest.mark.parametrize("rect", [(0.0, 64.0, 0.0, 64.0), (16.0, 48.0, 16.0, 48.0)])
-def test_a_view_on_bin_edges_draws_todays_image_from_the_pyramid(data, kw, rect):
+def test_a_view_on_bin_edges_draws_todays_image_from_the_pyramid(data, kw, rect, monkeypatch):
+    from explorer.ui.panels.map import pyramids
+
+    monkeypatch.setattr(pyramids, "POINTS_PER_LAYER", 0.0)  # bins read at ~3.6 points a bin
     today = render_layers(layers_for(data, rect, **kw), TaskState())
     layers = layers_for(data, rect, **kw)
     cache = filled(layers)
     calls = []
     image = cache.image
-    cache.image = lambda lay: calls.append(1) or image(lay)
+    cache.image = lambda lay: calls.append(image(lay)) or calls[-1]
     got = render_layers(layers_for(data, rect, pyramids=cache, **kw), TaskState())
-    assert calls and today[2] == got[2] == ("density", got[2][1])
+    assert calls and calls[0] is not None and today[2] == got[2] == ("density", got[2][1])
     assert np.count_nonzero(today[0][..., 3]) > 2000
     np.testing.assert_array_equal(got[0], today[0])
 
@@ -202,9 +205,12 @@ def test_a_view_with_hardly_fewer_bins_than_points_is_drawn_per_point(data, monk
 
     layers = layers_for(data)
     cache = filled(layers)
-    assert cache.image(layers) is not None  # ~2.4 points a bin in the whole map's view
+    assert cache.image(layers) is not None  # ~9 points a bin in the whole map's view
     monkeypatch.setattr(pyramids, "POINTS_PER_BIN", 1000)
     assert cache.image(layers) is None
+    monkeypatch.setattr(pyramids, "POINTS_PER_BIN", 3)
+    monkeypatch.setattr(pyramids, "POINTS_PER_LAYER", 4)  # "(other)" under: 7 a bin wanted
+    assert cache.image(layers_for(data, (16.0, 48.0, 16.0, 48.0))) is None  # ~3.6 a bin
 
 
 @pytest.mark.parametrize("dark", [False, True])
