@@ -47,7 +47,9 @@ from explorer.ui.panels.map.render import (
     palette_for,
 )
 
-POINTS_PER_BIN = 3  # a bin read costs about as much as drawing this many points (one layer),
+POINTS_PER_BIN = 3.5  # a bin read costs about as much as drawing this many points (one layer:
+# 10M categories, ms bins / points: 3.1-3.3 points a bin 56.0 / 51.7 and 49.8 / 45.3, 3.8:
+# 24.6 / 28.8, bench_map_frames --zoom, load 1.2-2.0),
 POINTS_PER_LAYER = 1.5  # and this many more a further layer: the points of every layer are
 # drawn in one pass, the bins' split and finish grow faster with the layers (1M at 1x, 3.9
 # points a bin, CPU ms bins / points: categories 10.0 / 10.4, "(other)" 16.5 / 12.2, filter

@@ -70,7 +70,8 @@ def filled(layers) -> PyramidCache:
 def test_a_view_on_bin_edges_draws_todays_image_from_the_pyramid(data, kw, rect, monkeypatch):
     from explorer.ui.panels.map import pyramids
 
-    monkeypatch.setattr(pyramids, "POINTS_PER_LAYER", 0.0)  # bins read at ~3.6 points a bin
+    monkeypatch.setattr(pyramids, "POINTS_PER_BIN", 3)  # bins read at ~3.6 points a bin
+    monkeypatch.setattr(pyramids, "POINTS_PER_LAYER", 0.0)
     today = render_layers(layers_for(data, rect, **kw), TaskState())
     layers = layers_for(data, rect, **kw)
     cache = filled(layers)
