@@ -13,8 +13,8 @@ mean of their nearest fitted rows. With `params.refine`, a smaller sample (REFIN
 fitted, the kNN graph of every row is then joined from those lists (`knn_graph`, the fitted
 rows as pivots) and REFINE_EPOCHS gentle epochs run on every row, so no point keeps a
 position it was only given. It is asked for, not the default: at 1M x 384 on two busy cores
-it took 135 s against 133 s for fit-and-place in the same run, for +0.009 trustworthiness
-(one run; issue 18's bar: 120 s and +0.01).
+it took 135 s and 170 s against 133 s and 87 s for fit-and-place in the same runs, for
++0.009 / +0.0095 trustworthiness (issue 18's bar: 120 s and +0.01).
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ UMAP_SAMPLE_ABOVE = 200_000    # UMAP: above this many rows, fit on a sample ...
 UMAP_AUTO_SAMPLE = 100_000     # ... of this many rows, place the rest
 # A refined map fits fewer: its epochs on every row give the local order a bigger fit would.
 # 1M x 384 cosine, one run each, load 2-4: fit 50k 135.1 s, TW 0.9504; fit 100k 215.8 s,
-# TW 0.9498 (place search 23 s vs 47, fit 14 s vs 58; the join 64 s vs 79)
+# TW 0.9498 (place search 23 s vs 47, fit 14 s vs 58; the join 64 s vs 79). REFINE_EPOCHS
+# 40 instead of 30 (another run): TW 0.9510 vs 0.9504, 178 s vs 170 s.
 REFINE_SAMPLE = 50_000
 REFINE_EPOCHS = 30             # epochs on every row after placing (umap's transform: 30)
 REFINE_ALPHA = 0.1             # their starting learning rate (umap's transform: 1/4, but

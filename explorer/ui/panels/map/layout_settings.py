@@ -50,7 +50,7 @@ class LayoutSettings(QToolButton):
         self.refine.setToolTip("Sets of over 200,000 items are fitted on 100,000 and the others "
                                "placed by their nearest fitted items; this fits 50,000 instead "
                                "and then runs layout epochs on every item (sharper local "
-                               "order, up to 1.5x slower)")
+                               "order, up to 2x slower)")
         self.map_button = QPushButton("Map it")
         self.map_button.setToolTip("Lay the set out again with these settings (cached: asking "
                                    "again costs nothing)")
