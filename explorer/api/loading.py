@@ -46,6 +46,9 @@ def load(data: Any, metadata: Any = None, name: str | None = None, metric: str |
     `metric` (cosine, dot, l2; default cosine) and `model` (an installed model's name,
     checked against the vectors as `import --model` does) describe vectors being stored.
     """
+    if data is None:
+        raise InputError("nothing to load: give vectors (an array or a table), a file path "
+                         "or a library set's id or name")
     if isinstance(data, Set):
         _stored_already(f"set {data.id!r}", metadata=metadata, name=name, metric=metric,
                         model=model, vector_column=vector_column)

@@ -135,6 +135,8 @@ def test_bad_input_is_refused_with_the_cli_s_message(tmp_path, capsys):
         explorer.load(X[:, :1])
     with pytest.raises(InputError, match="not numbers"):
         explorer.load(np.array([["a", "b"], ["c", "d"]]))
+    with pytest.raises(InputError, match="nothing to load"):
+        explorer.load(None)
     with pytest.raises(InputError, match="metadata has 3 rows but there are 400 vectors"):
         explorer.load(X, metadata={"tag": [1, 2, 3]})
     with pytest.raises(InputError, match="unknown metric 'euclid'"):
