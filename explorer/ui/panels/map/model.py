@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from explorer import plugins
 from explorer.core.atomic import write_json
-from explorer.core.colouring import OTHER, Colouring
+from explorer.core.colouring import MISSING, OTHER, Colouring
 from explorer.core.embedding_set import EmbeddingSet
 
 if TYPE_CHECKING:  # the projection package is imported when a map is first made
@@ -159,7 +159,8 @@ def too_many_note(colouring: Colouring, distinct: int) -> str:
     A column of free text (many values, most items with their own) cannot be read as
     colours at all, and the note says so; for a few dozen categories it says which are grey.
     """
-    if OTHER not in colouring.labels:
+    values = [label for label in colouring.labels if label != MISSING]
+    if OTHER not in values or distinct <= len(values):  # nothing pooled: "(other)" is a value
         return ""
     coloured = colouring.labels.index(OTHER)
     grey = colouring.counts[coloured]

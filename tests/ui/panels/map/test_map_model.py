@@ -34,6 +34,9 @@ def test_the_legend_says_when_a_column_has_more_values_than_colours():
     text = model.too_many_note(categories("text", [2] * 19 + [4894]), 4913)
     assert "4,913 distinct values, too many to colour by" in text
     assert "only the 19 most common" in text and "other 4,894 items" in text
+    # a column whose own values include "(other)", none pooled: nothing to explain
+    literal = Colouring("c", "categorical", labels=[OTHER, "x", "y"], counts=[9, 3, 2])
+    assert model.too_many_note(literal, 3) == ""
 
 
 def test_fit_and_frame_boxes():
