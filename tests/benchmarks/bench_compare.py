@@ -17,6 +17,9 @@ with /proc/loadavg, then medians and the ratio compare / baseline (also the medi
 round's own ratio). On a shared machine faiss's OpenMP threads wait on each other when a core
 is taken away, which swings both timings by 3x between rounds; `--threads 1` measures both
 single-threaded, steadier.
+
+Measured on a quiet machine (load 1.5-2.1, faiss's own threads, 3 rounds): the two graphs
+57.4 / 57.3 / 56.8 s, compare_sets 61.4 / 60.6 / 61.7 s, ratio of medians 1.07.
 """
 
 from __future__ import annotations
