@@ -40,6 +40,8 @@ class Comparison:
     cka: float  # linear CKA over all joined items
     procrustes_residual: float | None  # mean residual over all joined items
     join: JoinReport
+    joined_a: np.ndarray  # int64 rows of EVERY joined item in A (a sample's are a subset)
+    joined_b: np.ndarray  # ... and their rows in B
     metric_a: str
     metric_b: str
     dim_a: int

@@ -100,7 +100,7 @@ def compare_sets(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, join: str = "aut
         median_overlap=float(np.median(overlap)),
         rank_correlation=float(shared.mean(dtype=np.float64)) if shared.size else None,
         cka=linear_cka(m), procrustes_residual=None if fit is None else fit.residual,
-        join=report, metric_a=a.metric, metric_b=b.metric, dim_a=a.dim, dim_b=b.dim,
+        join=report, joined_a=rows_a, joined_b=rows_b, metric_a=a.metric, metric_b=b.metric, dim_a=a.dim, dim_b=b.dim,
         by=by, by_category=None if by is None else categories(
             a if by in a.columns else b, rows_a[at] if by in a.columns else rows_b[at], by,
             overlap),

@@ -161,6 +161,9 @@ def test_sample_compares_the_same_lists_as_all_items(demo):
     np.testing.assert_array_equal(part.overlap, full.overlap[at])
     np.testing.assert_array_equal(part.neighbours_b, full.neighbours_b[at])
     assert part.cka == pytest.approx(full.cka)  # CKA is over every joined item
+    # the whole join comes with a sample (the linked maps show every joined item)
+    np.testing.assert_array_equal(part.joined_a, full.rows_a)
+    np.testing.assert_array_equal(part.joined_b, full.rows_b)
     again = compare_sets(make(x, table), make(b, table), k=K, sample=700, seed=4)
     np.testing.assert_array_equal(again.rows_a, part.rows_a)  # seeded
     d = part.to_dict(make(x, table), make(b, table))

@@ -65,16 +65,15 @@ def run_comparison(library, a: EmbeddingSet, b_id: str, k: int, join: str,
                    sample: int | None, state) -> Outcome:
     """The job: open B, compare, and index the whole join both ways (for the linked maps,
     which show every joined item even when only a sample's neighbours are compared)."""
-    from explorer.compute.compare import compare_sets, join_sets
+    from explorer.compute.compare import compare_sets
 
     state.status("Opening set B")
     b = library.open(b_id)
     c = compare_sets(a, b, k=k, join=join, sample=sample, state=state)
-    rows_a, rows_b, _report = join_sets(a, b, join) if c.sampled else (c.rows_a, c.rows_b, None)
     a_to_b = np.full(a.count, -1, dtype=np.int64)
     b_to_a = np.full(b.count, -1, dtype=np.int64)
-    a_to_b[rows_a] = rows_b
-    b_to_a[rows_b] = rows_a
+    a_to_b[c.joined_a] = c.joined_b
+    b_to_a[c.joined_b] = c.joined_a
     return Outcome(b_id, b, c, a_to_b, b_to_a)
 
 
