@@ -2,8 +2,10 @@
 
 Preprocessing follows the usual recipe of CLIP / ViT image processors: decode
 to RGB (turned upright by its EXIF orientation), resize the shortest side to
-the model's size and crop the centre (or squash to a square), scale to 0..1,
-subtract the mean and divide by the standard deviation per channel, NCHW.
+the model's size (or `image_resize`) and crop the centre (or squash to a
+square), scale to 0..1, subtract the mean and divide by the standard deviation
+per channel, NCHW. The settings come from the folder's preprocessor_config.json
+when it has one (model_folder.py), so a CLIP folder is fed CLIP's mean and std.
 A file that does not decode raises InputError naming it, so a pipeline can
 skip and count it without losing the rest of the job.
 """
@@ -60,7 +62,8 @@ class ImageEncoder:
 
     def run(self, pixels: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Run the model on a preprocessed batch: float32 [n, dim], pooled and normalised."""
-        out = self._session.run([self.folder.output], {"pixel_values": pixels})[0]
+        out = self._session.run([self.folder.output],
+                                self.folder.feeds({"pixel_values": pixels}))[0]
         return pool_output(self.folder, out, None,
                            np.arange(len(pixels)) if rows is None else rows)
 
@@ -76,14 +79,16 @@ class ImageEncoder:
 
     def _fit(self, image: Image.Image) -> Image.Image:
         size = self.size
-        resample = _RESAMPLE[self.folder.config.resample]
-        if self.folder.config.crop == "resize":
+        config = self.folder.config
+        resample = _RESAMPLE[config.resample]
+        if config.crop == "resize":
             return image.resize((size, size), resample)
+        short = config.image_resize or size
         width, height = image.size
         if width <= height:
-            new = (size, max(size, height * size // width))
+            new = (short, max(short, height * short // width))
         else:
-            new = (max(size, width * size // height), size)
+            new = (max(short, width * short // height), short)
         image = image.resize(new, resample)
         left, top = (new[0] - size) // 2, (new[1] - size) // 2
         return image.crop((left, top, left + size, top + size))

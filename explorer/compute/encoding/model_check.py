@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from explorer.compute.encoding.model_folder import ModelFolder, open_model
-from explorer.compute.encoding.set_model import LABEL, encoder_for, model_label, set_model
+from explorer.compute.encoding.set_model import LABEL, encoder_for, model_label, recorded_model
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.import_options import ImportOptions
@@ -40,7 +40,7 @@ def resolve_model(name: str) -> ModelFolder:
     if not name:
         raise InputError("the model name is empty; give an installed model's name or a folder")
     if LABEL.match(name) and not Path(name).expanduser().exists():
-        return set_model(name)
+        return recorded_model(name)
     return open_model(name)
 
 

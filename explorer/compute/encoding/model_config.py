@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from explorer.core.errors import InputError
@@ -49,49 +49,63 @@ class ModelConfig:
     query_prefix: str = ""
     document_prefix: str = ""
     image_size: int | None = None
+    image_resize: int | None = None  # "center": the shortest side before the crop (None: image_size)
     image_mean: tuple[float, float, float] = (0.485, 0.456, 0.406)  # ImageNet
     image_std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     crop: str = "center"  # "center": shortest side to size, centre crop; "resize": squash
     resample: str = "bicubic"
     output: str | None = None  # which graph output holds the embedding
     dim: int | None = None  # only needed when the graph leaves the width open
+    file: str | None = None  # the model file, relative to the folder (None: looked for)
+    tokenizer: str | None = None  # a text model's tokenizer, relative (None: tokenizer.json)
+    # An image model's matching text model (a CLIP-style pair): checked settings of
+    # TEXT_TOWER_KEYS; {} means "the usual files" (text_model.onnx, tokenizer.json).
+    text_tower: dict | None = None
     provenance: dict = field(default_factory=dict)  # where the files came from
 
     @classmethod
     def read(cls, path: Path) -> ModelConfig:
         """Read and check `explorer-model.json`; unknown keys are refused so a typo is not lost."""
-        data = _load(path)
-        unknown = sorted(set(data) - set(FIELDS))
-        if unknown:
-            raise InputError(f"unknown setting {unknown[0]!r}", path=path,
-                             hint="known settings: " + ", ".join(sorted(FIELDS)))
-        return cls(**{key: FIELDS[key](key, value, path) for key, value in data.items()})
+        return cls(**read_settings(path))
 
     def to_json(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v
                 for k, v in dataclasses.asdict(self).items()}
 
 
-def _load(path: Path) -> dict:
+def read_settings(path: Path) -> dict[str, Any]:
+    """The settings `explorer-model.json` gives, checked and converted: only the keys it holds,
+    so they can be laid over what a model's other files say (preprocessor_config.json)."""
+    data = read_json_object(path, "the model settings", "explorer-model.json")
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise InputError(f"unknown setting {unknown[0]!r}", path=path,
+                         hint="known settings: " + ", ".join(sorted(FIELDS)))
+    return {key: FIELDS[key](key, value, path) for key, value in data.items()}
+
+
+def read_json_object(path: Path, what: str, file_kind: str) -> dict:
+    """A small JSON object from an untrusted file; InputError saying `what` was wrong with it."""
     try:
         with path.open("rb") as fh:
             raw = fh.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
-        raise InputError(f"cannot read the model settings: {exc.strerror}", path=path) from None
+        raise InputError(f"cannot read {what}: {exc.strerror}", path=path) from None
     if len(raw) > MAX_CONFIG_BYTES:
-        raise InputError(f"the model settings are larger than {MAX_CONFIG_BYTES // 1024} kB; "
-                         "this is not an explorer-model.json", path=path)
+        raise InputError(f"{what} {'are' if what.endswith('s') else 'is'} larger than "
+                         f"{MAX_CONFIG_BYTES // 1024} kB; this is not an {file_kind}", path=path)
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError:
-        raise InputError("the model settings are not UTF-8 text", path=path) from None
+        raise InputError(f"{what} {'are' if what.endswith('s') else 'is'} not UTF-8 text",
+                         path=path) from None
     except RecursionError:
-        raise InputError("the model settings are nested too deeply", path=path) from None
+        raise InputError(f"{what} {'are' if what.endswith('s') else 'is'} nested too deeply",
+                         path=path) from None
     except ValueError as exc:  # JSONDecodeError, or an integer of thousands of digits
-        raise InputError(f"cannot read the model settings: {exc}", path=path) from None
+        raise InputError(f"cannot read {what}: {exc}", path=path) from None
     if not isinstance(data, dict):
-        raise InputError(f"the model settings must be a JSON object, not {_kind(data)}",
-                         path=path)
+        raise InputError(f"{what} must be a JSON object, not {kind(data)}", path=path)
     return data
 
 
@@ -99,7 +113,7 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number the settings may hold")
 
 
-def _kind(value: Any) -> str:
+def kind(value: Any) -> str:
     """How a JSON value is described in a message: its JSON type, and short values themselves."""
     if value is None:
         return "null"
@@ -118,7 +132,7 @@ def _choice(allowed: tuple[str, ...], nullable: bool) -> Callable[[str, Any, Pat
         if value is None and nullable:
             return None
         if not isinstance(value, str) or value not in allowed:
-            raise InputError(f"{key} must be one of {', '.join(allowed)}, not {_kind(value)}",
+            raise InputError(f"{key} must be one of {', '.join(allowed)}, not {kind(value)}",
                              path=path)
         return value
     return check
@@ -130,7 +144,7 @@ def _whole(largest: int) -> Callable[[str, Any, Path], int | None]:
             return None
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= largest:
             raise InputError(f"{key} must be a whole number from 1 to {largest:,}, "
-                             f"not {_kind(value)}", path=path)
+                             f"not {kind(value)}", path=path)
         return value
     return check
 
@@ -140,7 +154,7 @@ def _text(nullable: bool, empty: bool) -> Callable[[str, Any, Path], str | None]
         if value is None and nullable:
             return None
         if not isinstance(value, str):
-            raise InputError(f"{key} must be text, not {_kind(value)}", path=path)
+            raise InputError(f"{key} must be text, not {kind(value)}", path=path)
         if not value and not empty:
             raise InputError(f"{key} must not be empty", path=path)
         if len(value) > MAX_NAME_CHARS:
@@ -156,7 +170,7 @@ def _text(nullable: bool, empty: bool) -> Callable[[str, Any, Path], str | None]
 
 def _flag(key: str, value: Any, path: Path) -> bool:
     if not isinstance(value, bool):
-        raise InputError(f"{key} must be true or false, not {_kind(value)}", path=path)
+        raise InputError(f"{key} must be true or false, not {kind(value)}", path=path)
     return value
 
 
@@ -166,15 +180,38 @@ def _rgb(lowest: float, largest: float) -> Callable[[str, Any, Path], tuple[floa
                 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                            and math.isfinite(v) and lowest <= v <= largest for v in value)):
             raise InputError(f"{key} must be a list of three numbers (R, G, B) from {lowest:g} "
-                             f"to {largest:g}, not {_kind(value)}", path=path)
+                             f"to {largest:g}, not {kind(value)}", path=path)
         return (float(value[0]), float(value[1]), float(value[2]))
     return check
 
 
 def _object(key: str, value: Any, path: Path) -> dict:
     if not isinstance(value, dict):
-        raise InputError(f"{key} must be a JSON object, not {_kind(value)}", path=path)
+        raise InputError(f"{key} must be a JSON object, not {kind(value)}", path=path)
     return value
+
+
+def _inside(key: str, value: Any, path: Path) -> str:
+    """A file named relative to the model folder; where it leads is checked again on opening
+    (a symbolic link may point out), but an absolute path or `..` is refused here."""
+    value = _text(nullable=False, empty=False)(key, value, path)
+    parts = PurePosixPath(value.replace("\\", "/")).parts
+    if (PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute()
+            or PureWindowsPath(value).drive or ".." in parts or "\0" in value):
+        raise InputError(f"{key} must name a file inside the model folder, not {value!r}",
+                         path=path)
+    return value
+
+
+def _text_tower(key: str, value: Any, path: Path) -> dict[str, Any]:
+    """The text tower's own settings, each checked as the same setting of a model is."""
+    if not isinstance(value, dict):
+        raise InputError(f"{key} must be a JSON object, not {kind(value)}", path=path)
+    unknown = sorted(set(value) - set(TEXT_TOWER_KEYS))
+    if unknown:
+        raise InputError(f"{key} holds an unknown setting {unknown[0][:40]!r}", path=path,
+                         hint=f"{key} may hold: " + ", ".join(TEXT_TOWER_KEYS))
+    return {name: FIELDS[name](f"{key}.{name}", item, path) for name, item in value.items()}
 
 
 # Every field of ModelConfig and how its JSON value is checked (and converted).
@@ -186,11 +223,17 @@ FIELDS: dict[str, Callable[[str, Any, Path], Any]] = {
     "query_prefix": _text(nullable=False, empty=True),
     "document_prefix": _text(nullable=False, empty=True),
     "image_size": _whole(MAX_IMAGE_SIZE),
+    "image_resize": _whole(MAX_IMAGE_SIZE),
     "image_mean": _rgb(-1e3, 1e3),
     "image_std": _rgb(1e-6, 1e3),
     "crop": _choice(CROPS, nullable=False),
     "resample": _choice(RESAMPLES, nullable=False),
     "output": _text(nullable=True, empty=False),
     "dim": _whole(MAX_DIM),
+    "file": _inside,
+    "tokenizer": _inside,
+    "text_tower": _text_tower,
     "provenance": _object,
 }
+TEXT_TOWER_KEYS = ("file", "tokenizer", "output", "pooling", "normalise", "max_tokens",
+                   "query_prefix", "dim")

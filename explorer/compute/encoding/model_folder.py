@@ -7,6 +7,15 @@ has to carry what cannot be inferred: pooling, normalisation, prefixes, image
 preprocessing. A model that does not fit is refused when it is opened, with a
 message naming the input or output that was not understood, rather than
 failing on the first batch of a long job.
+
+A CLIP-style folder holds an image model and its matching text model (the two
+towers of one model, whose vectors share a space), so typed text can search
+images: `vision_model.onnx` + `text_model.onnx` + `tokenizer.json` (as exported
+for transformers.js, or declared with "file" and "text_tower" in
+explorer-model.json), or one `model.onnx` taking both `pixel_values` and
+`input_ids` with `image_embeds` and `text_embeds` outputs (what `optimum-cli
+export onnx` writes for CLIP). Each tower is opened as a model of its own; the
+text tower hangs off the image one.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,22 +36,30 @@ from explorer.compute.encoding.model_config import (
     MAX_IMAGE_SIZE,
     MAX_TOKENS,
     ModelConfig,
+    read_settings,
 )
+from explorer.compute.encoding.preprocessor import PREPROCESSOR_FILE, preprocessor_settings
 from explorer.compute.encoding.runtime import Session, open_session
 from explorer.core.atomic import write_json
 from explorer.core.errors import InputError
 from explorer.core.paths import data_home
 
 TOKENIZER_FILE = "tokenizer.json"
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 HASH_FILE = ".explorer-hash.json"
 # Where the model file sits: the folder itself, or `onnx/` as in Hugging Face repositories.
 MODEL_FILES = ("model.onnx", "onnx/model.onnx")
+# A CLIP-style pair as two files (transformers.js exports, jina-clip): found side by side.
+PAIR_FILES = (("vision_model.onnx", "text_model.onnx"),
+              ("onnx/vision_model.onnx", "onnx/text_model.onnx"))
 
 TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 IMAGE_INPUTS = ("pixel_values",)
 # Outputs holding an embedding, preferred in this order when a graph has several.
-OUTPUT_NAMES = ("sentence_embedding", "text_embeds", "image_embeds", "embeddings",
-                "last_hidden_state")
+OUTPUT_NAMES = {"text": ("sentence_embedding", "text_embeds", "embeddings", "last_hidden_state"),
+                "image": ("image_embeds", "embeddings", "last_hidden_state")}
+# The output of each tower when one graph holds both (optimum's CLIP export).
+PAIR_OUTPUTS = {"image": "image_embeds", "text": "text_embeds"}
 
 _INPUT_DTYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32,
                  "tensor(float)": np.float32}
@@ -60,14 +77,22 @@ class ModelFolder:
     dim: int
     inputs: dict[str, type]  # input name -> numpy dtype it is fed as
     output: str
-
-    @property
-    def tokenizer_file(self) -> Path:
-        return self.path / TOKENIZER_FILE
+    tokenizer_file: Path | None = None  # a text model's tokenizer.json
+    text_tower: ModelFolder | None = None  # an image model's matching text model (CLIP-style)
+    # The other tower's inputs when one graph holds both: a minimal value each, so the
+    # graph runs while only this tower's output is asked for.
+    other_inputs: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def size(self) -> int:
-        return self.model_file.stat().st_size
+        size = self.model_file.stat().st_size
+        if self.text_tower is not None and self.text_tower.model_file != self.model_file:
+            size += self.text_tower.model_file.stat().st_size
+        return size
+
+    def feeds(self, given: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """What the session is fed: this tower's inputs, and the other tower's placeholders."""
+        return {**given, **self.other_inputs}
 
     def session(self, threads: int | None = None) -> Session:
         """One session per encoder, reused for every batch: creating one costs ~0.2 s."""
@@ -75,8 +100,13 @@ class ModelFolder:
 
     def provenance(self) -> dict:
         """What an embedding set records about the model that made it."""
-        return {"name": self.name, "path": str(self.path), "sha256": self.sha256,
-                "dim": self.dim, "output": self.output, "config": self.config.to_json()}
+        record = {"name": self.name, "path": str(self.path), "sha256": self.sha256,
+                  "dim": self.dim, "output": self.output, "config": self.config.to_json()}
+        if self.text_tower is not None:
+            tower = self.text_tower
+            record["text_tower"] = {"file": tower.model_file.relative_to(self.path).as_posix(),
+                                    "sha256": tower.sha256, "output": tower.output}
+        return record
 
 
 def pool_output(folder: ModelFolder, out: np.ndarray, mask: np.ndarray | None,
@@ -151,30 +181,135 @@ def open_model(path_or_name: str | Path) -> ModelFolder:
 
 
 def _open_folder(path: Path) -> ModelFolder:
-    model_file = next((path / f for f in MODEL_FILES if (path / f).is_file()), None)
-    if model_file is None:
-        raise InputError("no model.onnx in the model folder", path=path)
     config_path = path / CONFIG_FILE
     if config_path.exists() and not config_path.is_file():
         raise InputError("the model settings are not a regular file", path=config_path)
-    config = ModelConfig.read(config_path) if config_path.exists() else ModelConfig()
+    settings = read_settings(config_path) if config_path.exists() else {}
+    model_file, pair_file = _find_model(path, settings)
+    folder = _open_graph(path, model_file, settings)
+    if folder.config.modality != "image":
+        if settings.get("text_tower") is not None:
+            raise InputError("text_tower belongs in an image model's settings, and this "
+                             "model encodes text", path=config_path)
+        return folder
+    tower = _open_text_tower(folder, settings.get("text_tower"), pair_file)
+    return folder if tower is None else dataclasses.replace(folder, text_tower=tower)
+
+
+def _find_model(path: Path, settings: dict) -> tuple[Path, Path | None]:
+    """The (image or text) model file, and a text tower file found beside it by its name."""
+    if settings.get("file") is not None:
+        return inside(path, settings["file"], "file"), None
+    for image, text in PAIR_FILES:
+        if (path / image).is_file() and (path / text).is_file():
+            return path / image, path / text
+    found = next((path / f for f in MODEL_FILES + tuple(i for i, _ in PAIR_FILES)
+                  if (path / f).is_file()), None)
+    if found is None:
+        raise InputError("no model.onnx in the model folder", path=path,
+                         hint="a CLIP-style folder holds vision_model.onnx and text_model.onnx")
+    return found, None
+
+
+def inside(path: Path, name: str, key: str) -> Path:
+    """The file `name` (as the setting `key` gives it) in the model folder `path`, which it
+    may not leave, not even through a symbolic link."""
+    target = path / name
+    try:
+        resolved = target.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, or a loop of links
+        raise InputError(f"{key} names {name!r}, which is not in the model folder",
+                         path=target) from None
+    if not resolved.is_relative_to(path):
+        raise InputError(f"{key} names {name!r}, which leads outside the model folder",
+                         path=target)
+    if not resolved.is_file():
+        raise InputError(f"{key} names {name!r}, which is not a file", path=target)
+    return target
+
+
+def _open_text_tower(image: ModelFolder, spec: dict | None,
+                     pair_file: Path | None) -> ModelFolder | None:
+    """The image model's text tower: declared, found beside it, or inside its own graph."""
+    one_graph = bool(image.other_inputs)
+    if spec is None and pair_file is None and not one_graph:
+        return None
+    spec = dict(spec or {})
+    if "file" in spec:
+        text_file = inside(image.path, spec.pop("file"), "text_tower.file")
+    elif pair_file is not None or one_graph:
+        text_file = pair_file or image.model_file
+    else:
+        text_file = image.model_file.parent / PAIR_FILES[0][1]
+        if not text_file.is_file():
+            raise InputError("text_tower names no file, and there is no text_model.onnx beside "
+                             f"{image.model_file.name}", path=image.path,
+                             hint='name it: "text_tower": {"file": "text_model.onnx"}')
+    placeholder = {"pixel_values": np.zeros((1, 3, image.config.image_size,
+                                             image.config.image_size), np.float32)}
+    tower = _open_graph(image.path, text_file, {**spec, "modality": "text"}, key="text_tower.",
+                        placeholders=placeholder if text_file == image.model_file else None)
+    if tower.dim != image.dim:
+        raise InputError(f"the text tower {text_file.name} gives {tower.dim} dimensions but the "
+                         f"image model {image.model_file.name} gives {image.dim}: they do not "
+                         "share one space", path=text_file)
+    return tower
+
+
+def _open_graph(path: Path, model_file: Path, settings: dict, *, key: str = "",
+                placeholders: dict[str, np.ndarray] | None = None) -> ModelFolder:
+    """One graph of the folder opened as a model: a model of its own or one tower of a pair.
+
+    `key` prefixes setting names in messages ("text_tower."); `placeholders` are the
+    other tower's inputs when the graph holds both (None: made from the graph).
+    """
     try:
         session = open_session(model_file, 1, optimise=False)
     except Exception as exc:  # onnxruntime raises its own exception types
         raise InputError(f"onnxruntime cannot load the model: {exc}", path=model_file) from None
-    inputs, modality = _check_inputs(session, config, model_file)
-    output, rank, width = _pick_output(session, config, model_file)
-    config = _resolve(config, session, modality, output, rank, width, path, model_file)
-    if modality == "text" and not (path / TOKENIZER_FILE).is_file():
-        raise InputError("a text model needs a tokenizer.json next to model.onnx", path=path,
-                         hint="copy it from the model's original repository")
+    inputs, modality, others = _check_inputs(session, settings.get("modality"), model_file)
+    if modality == "image" and (path / PREPROCESSOR_FILE).is_file():
+        settings = {**preprocessor_settings(path / PREPROCESSOR_FILE, frozenset(settings)),
+                    **settings}
+    if others and "output" not in settings:
+        settings = {**settings, "output": PAIR_OUTPUTS[modality]}
+    config = ModelConfig(**{k: v for k, v in settings.items() if k != "text_tower"})
+    output, rank, width = _pick_output(session, config, modality, model_file)
+    tokenizer = None
+    if modality == "text":
+        tokenizer = (inside(path, config.tokenizer, key + "tokenizer") if config.tokenizer
+                     else path / TOKENIZER_FILE)
+        if not tokenizer.is_file():
+            raise InputError(f"a text model needs a tokenizer.json next to {model_file.name}",
+                             path=path, hint="copy it from the model's original repository")
+    config = _resolve(config, session, modality, output, rank, width, path, model_file,
+                      tokenizer)
+    if others and placeholders is None:
+        placeholders = _placeholders(session, others, config)
     return ModelFolder(path=path, name=path.name, model_file=model_file, config=config,
                        sha256=file_sha256(model_file), dim=config.dim, inputs=inputs,
-                       output=output)
+                       output=output, tokenizer_file=tokenizer,
+                       other_inputs=(placeholders or {}) if others else {})
 
 
-def _check_inputs(session: Session, config: ModelConfig,
-                  model_file: Path) -> tuple[dict[str, type], str]:
+def _placeholders(session: Session, names: list[str], config: ModelConfig) -> dict:
+    """A one-token text (or one blank image) for the other tower of a graph holding both."""
+    out: dict[str, np.ndarray] = {}
+    for arg in session.get_inputs():
+        if arg.name in names and arg.name in IMAGE_INPUTS:
+            fixed = arg.shape[-1] if isinstance(arg.shape[-1], int) and arg.shape[-1] > 0 else 0
+            side = min(fixed or config.image_size or 224, MAX_IMAGE_SIZE)
+            out[arg.name] = np.zeros((1, 3, side, side), np.float32)
+        elif arg.name in names:
+            value = 1 if arg.name == "attention_mask" else 0
+            out[arg.name] = np.full((1, 1), value, _INPUT_DTYPES[arg.type])
+    return out
+
+
+def _check_inputs(session: Session, wanted: str | None,
+                  model_file: Path) -> tuple[dict[str, type], str, list[str]]:
+    """This model's (or tower's) inputs and their types, its modality, and the inputs of the
+    other tower when the graph holds both."""
     inputs: dict[str, type] = {}
     for arg in session.get_inputs():
         if arg.name not in TEXT_INPUTS + IMAGE_INPUTS:
@@ -182,11 +317,11 @@ def _check_inputs(session: Session, config: ModelConfig,
                 f"model input {arg.name!r} is not understood", path=model_file,
                 hint="inputs fed: input_ids, attention_mask, token_type_ids (text) "
                      "or pixel_values (image)")
-        wanted = ("tensor(float)",) if arg.name in IMAGE_INPUTS else ("tensor(int64)",
-                                                                      "tensor(int32)")
-        if arg.type not in wanted:
+        types = ("tensor(float)",) if arg.name in IMAGE_INPUTS else ("tensor(int64)",
+                                                                     "tensor(int32)")
+        if arg.type not in types:
             raise InputError(f"model input {arg.name!r} has type {arg.type}, "
-                             f"expected {' or '.join(wanted)}", path=model_file)
+                             f"expected {' or '.join(types)}", path=model_file)
         rank = 4 if arg.name in IMAGE_INPUTS else 2
         if len(arg.shape) != rank:
             raise InputError(f"model input {arg.name!r} has {len(arg.shape)} axes, "
@@ -195,20 +330,27 @@ def _check_inputs(session: Session, config: ModelConfig,
     has_text = "input_ids" in inputs
     has_image = "pixel_values" in inputs
     if has_text and has_image:
-        raise InputError("the model takes both input_ids and pixel_values", path=model_file,
-                         hint="export its text and image parts as two models")
+        outputs = {o.name for o in session.get_outputs()}
+        if not set(PAIR_OUTPUTS.values()) <= outputs:
+            raise InputError("the model takes both input_ids and pixel_values, but has no "
+                             "image_embeds and text_embeds outputs", path=model_file,
+                             hint="export its text and image parts as two models")
+        modality = wanted or "image"
+        mine = IMAGE_INPUTS if modality == "image" else TEXT_INPUTS
+        return ({k: v for k, v in inputs.items() if k in mine}, modality,
+                [k for k in inputs if k not in mine])
     if not has_text and not has_image:
         if set(inputs) & set(TEXT_INPUTS):
             raise InputError("the model has no input_ids input", path=model_file)
         raise InputError("the model has neither input_ids nor pixel_values", path=model_file)
     modality = "text" if has_text else "image"
-    if config.modality not in (None, modality):
-        raise InputError(f"explorer-model.json says {config.modality!r} but the model takes "
+    if wanted not in (None, modality):
+        raise InputError(f"explorer-model.json says {wanted!r} but the model takes "
                          f"{'input_ids' if has_text else 'pixel_values'}", path=model_file)
-    return inputs, modality
+    return inputs, modality, []
 
 
-def _pick_output(session: Session, config: ModelConfig,
+def _pick_output(session: Session, config: ModelConfig, modality: str,
                  model_file: Path) -> tuple[str, int, int | None]:
     outputs = {o.name: o for o in session.get_outputs()}
     if config.output is not None:
@@ -219,7 +361,7 @@ def _pick_output(session: Session, config: ModelConfig,
     elif len(outputs) == 1:
         name = next(iter(outputs))
     else:
-        name = next((n for n in OUTPUT_NAMES if n in outputs), None)
+        name = next((n for n in OUTPUT_NAMES[modality] if n in outputs), None)
         if name is None:
             raise InputError("none of the model's outputs is understood as an embedding: "
                              + ", ".join(outputs), path=model_file,
@@ -237,7 +379,8 @@ def _pick_output(session: Session, config: ModelConfig,
 
 
 def _resolve(config: ModelConfig, session: Session, modality: str, output: str,
-             rank: int, width: int | None, path: Path, model_file: Path) -> ModelConfig:
+             rank: int, width: int | None, path: Path, model_file: Path,
+             tokenizer: Path | None) -> ModelConfig:
     """Fill every None in the config from the graph, refusing settings the graph contradicts."""
     pooling = config.pooling or ("none" if rank == 2 else "mean" if modality == "text" else "cls")
     if (pooling == "none") != (rank == 2):
@@ -258,7 +401,8 @@ def _resolve(config: ModelConfig, session: Session, modality: str, output: str,
     max_tokens = config.max_tokens
     image_size = config.image_size
     if modality == "text" and max_tokens is None:
-        max_tokens = _tokenizer_limit(path / TOKENIZER_FILE) or DEFAULT_MAX_TOKENS
+        max_tokens = (_tokenizer_limit(tokenizer) or _model_max_length(path)
+                      or DEFAULT_MAX_TOKENS)
     if modality == "image":
         shape = next(a.shape for a in session.get_inputs() if a.name == "pixel_values")
         if isinstance(shape[1], int) and shape[1] != 3:
@@ -275,6 +419,9 @@ def _resolve(config: ModelConfig, session: Session, modality: str, output: str,
             raise InputError(f"image_size {image_size} in explorer-model.json, but input "
                              f"'pixel_values' takes {fixed[0]}", path=path)
         image_size = image_size or (fixed[0] if fixed else 224)
+        if config.image_resize is not None and config.image_resize < image_size:
+            raise InputError(f"image_resize {config.image_resize} is smaller than the "
+                             f"{image_size}-pixel crop", path=path)
     return dataclasses.replace(config, modality=modality, pooling=pooling, dim=dim,
                                max_tokens=max_tokens, image_size=image_size, output=output)
 
@@ -290,10 +437,24 @@ def _tokenizer_limit(path: Path) -> int | None:
     return length if usable else None
 
 
+def _model_max_length(path: Path) -> int | None:
+    """The longest input tokenizer_config.json allows (CLIP's text model: 77 tokens; its
+    tokenizer.json sets no truncation, and longer inputs fail inside the graph)."""
+    try:
+        with (path / TOKENIZER_CONFIG_FILE).open("rb") as fh:
+            length = json.loads(fh.read(1 << 20).decode("utf-8")).get("model_max_length")
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, AttributeError):
+        return None
+    usable = isinstance(length, int) and not isinstance(length, bool) and 0 < length <= MAX_TOKENS
+    return length if usable else None
+
+
 def file_sha256(path: Path) -> str:
     """sha256 of the model file, cached beside it by size and mtime (a 1 GB model takes seconds)."""
     stat = path.stat()
-    cache = path.parent / HASH_FILE
+    # one cache per model file, so the two towers of a pair do not evict each other
+    cache = path.parent / (HASH_FILE if path.name == "model.onnx"
+                           else f".explorer-hash-{path.stem}.json")
     key = {"file": path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     cached = _read_hash_cache(cache)
     if cached is not None and {k: cached.get(k) for k in key} == key:

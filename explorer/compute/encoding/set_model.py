@@ -5,8 +5,11 @@ A set encoded here, or imported with a model that was checked against its vector
 A text query is only meaningful in the space of that exact model, so the installed
 model must match by sha256, not just by name; a set from elsewhere whose model was
 not named and checked (a file the user opened, LSA) cannot take text queries, and
-the reason says what would make it work. Encoders are kept open per model file:
-the first query pays for loading the session, later ones take milliseconds.
+the reason says what would make it work. A set of images takes text queries when
+its model folder is a CLIP-style pair: the text is encoded by the folder's text
+tower, whose vectors share the image model's space. Encoders are kept open per
+model file: the first query pays for loading the session, later ones take
+milliseconds.
 """
 
 from __future__ import annotations
@@ -37,7 +40,24 @@ def model_label(folder: ModelFolder) -> str:
 
 
 def set_model(model: str | None) -> ModelFolder:
-    """The installed text model a set's `model` label names; InputError saying why not."""
+    """The text model that places typed text in the space of the set's `model` label: the
+    model itself, or its text tower when it encodes images; InputError saying why not."""
+    folder = recorded_model(model)
+    if folder.config.modality == "text":
+        return folder
+    if folder.text_tower is None:
+        raise InputError(
+            f"typed text cannot be placed in this set: its model {folder.name!r} encodes "
+            "images and has no text tower", path=folder.path,
+            hint="a CLIP-style model folder holding the matching text model would (its "
+                 "image model plus text_model.onnx and tokenizer.json, declared under "
+                 '"text_tower" in explorer-model.json; see the README, Encoding)')
+    return folder.text_tower
+
+
+def recorded_model(model: str | None) -> ModelFolder:
+    """The installed model folder a set's `model` label names (text or image); InputError
+    saying why not."""
     found = LABEL.match(model or "")
     if found is None and model:
         raise InputError(f"typed text cannot be placed in this set: it names its model as "
@@ -57,8 +77,6 @@ def set_model(model: str | None) -> ModelFolder:
         except InputError:
             continue
         if folder.sha256.startswith(sha):
-            if folder.config.modality != "text":
-                raise InputError(f"this set's model {folder.name!r} encodes images, not text")
             return folder
     from explorer.compute.encoding.catalogue import installable
 
@@ -77,7 +95,7 @@ def encoder_for(folder: ModelFolder):
     """A TextEncoder for `folder`, opened once per model file and kept."""
     from explorer.compute.encoding.text_encoder import TextEncoder
 
-    key = (str(folder.model_file), folder.sha256)
+    key = (str(folder.model_file), folder.sha256, folder.output)
     with _LOCK:
         encoder = _ENCODERS.get(key)
         if encoder is None:

@@ -47,10 +47,13 @@ def length_batches(lengths: Sequence[int] | np.ndarray, batch_size: int) -> list
 
 
 class TextEncoder:
-    """Encodes texts with a text model folder; one instance per model, reused."""
+    """Encodes texts with a text model folder (or a CLIP-style folder's text tower); one
+    instance per model, reused."""
 
     def __init__(self, folder: ModelFolder | str | Path, threads: int | None = None) -> None:
         self.folder = folder if isinstance(folder, ModelFolder) else open_model(folder)
+        if self.folder.text_tower is not None:
+            self.folder = self.folder.text_tower
         config = self.folder.config
         if config.modality != "text":
             raise InputError(f"model {self.folder.name!r} encodes images, not text",
@@ -95,9 +98,8 @@ class TextEncoder:
         if "attention_mask" not in inputs and len(batch) > 1 and not batch.mask.all():
             # The model cannot be told where padding is: run each length on its own.
             return self._run_by_length(batch)
-        out = self._session.run([self.folder.output],
-                                {name: feeds[name].astype(inputs[name], copy=False)
-                                 for name in inputs})[0]
+        out = self._session.run([self.folder.output], self.folder.feeds(
+            {name: feeds[name].astype(inputs[name], copy=False) for name in inputs}))[0]
         return pool_output(self.folder, out, batch.mask, batch.rows)
 
     def batches(self, texts: Sequence[str], batch_size: int = 64,

@@ -1,0 +1,269 @@
+"""CLIP-style model folders: an image model and its text tower, and text-to-image queries.
+
+The tiny pairs (clip_models.py) share a colour space, so "a red square" must rank the
+red images first; every way in (the library's query, the Python API, the CLI) goes
+through neighbours_query / text_query, and each is checked here against the colours.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import onnx
+import pytest
+from PIL import Image
+
+from explorer.compute import neighbours as nb
+from explorer.compute.encoding.image_encoder import ImageEncoder
+from explorer.compute.encoding.model_folder import open_model
+from explorer.compute.encoding.pipeline import EncodeOptions, encode_inputs
+from explorer.compute.encoding.set_model import model_label, set_model
+from explorer.compute.encoding.text_encoder import TextEncoder
+from explorer.compute.neighbours_query import QuerySpec
+from explorer.core.errors import InputError
+from explorer.core.library import Library
+from clip_models import (
+    CLIP_MEAN,
+    CLIP_STD,
+    COLOURS,
+    MAX_TOKENS,
+    SIZE,
+    colour_vector,
+    text_model,
+    vision_model,
+    write_pair,
+)
+
+LAYOUTS = ["split", "onnx", "one"]
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def colour_image(rgb, size: tuple[int, int], border: int = 0) -> Image.Image:
+    """A solid colour; with `border`, a black band at each end of the long side that the
+    centre crop must cut away (a squash would keep it and shift the mean)."""
+    image = Image.new("RGB", size, tuple(255 * c for c in rgb))
+    if border:
+        w, h = size
+        band = Image.new("RGB", (border, h) if w > h else (w, border), (0, 0, 0))
+        image.paste(band, (0, 0))
+        image.paste(band, (w - border, 0) if w > h else (0, h - border))
+    return image
+
+
+def write_images(folder, per_colour: int = 3):
+    """PNG files of every colour, in varied shapes and sizes, named after their colour."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(3)
+    for name, rgb in COLOURS.items():
+        for i in range(per_colour):
+            w, h = int(rng.integers(20, 90)), int(rng.integers(20, 90))
+            colour_image(rgb, (w, h)).save(folder / f"{name}-{i}.png")
+    return folder
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_layout_opens_as_an_image_model_with_its_text_tower(tmp_path, layout):
+    folder = open_model(write_pair(tmp_path / "clip", layout=layout))
+    assert folder.config.modality == "image" and folder.output == "image_embeds"
+    assert folder.dim == 3 and folder.config.pooling == "none"
+    tower = folder.text_tower
+    assert tower is not None and tower.config.modality == "text"
+    assert tower.output == "text_embeds" and tower.dim == 3
+    assert tower.config.max_tokens == MAX_TOKENS  # from tokenizer_config.json
+    assert tower.tokenizer_file == folder.path / "tokenizer.json"
+    # CLIP's processor, read from preprocessor_config.json, not ImageNet's defaults
+    assert folder.config.image_mean == pytest.approx(CLIP_MEAN)
+    assert folder.config.image_std == pytest.approx(CLIP_STD)
+    assert (folder.config.image_size, folder.config.crop) == (SIZE, "center")
+    record = folder.provenance()["text_tower"]
+    assert record["sha256"] == tower.sha256 and record["output"] == "text_embeds"
+    assert (tower.model_file == folder.model_file) == (layout == "one")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_images_are_fed_with_clip_s_mean_and_std_and_centre_cropped(tmp_path, layout):
+    encoder = ImageEncoder(write_pair(tmp_path / "clip", layout=layout))
+    images = [colour_image(rgb, (40 + 7 * i, 24), border=6)
+              for i, rgb in enumerate(COLOURS.values())]
+    got = encoder.encode(images, batch_size=3)
+    expected = unit(np.stack([colour_vector(rgb) for rgb in COLOURS.values()]))
+    # black's centred colour is not zero; every row is a unit vector
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("config", [
+    {"image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]},  # ImageNet's
+    {"crop": "resize"},  # a squash keeps the black bands
+])
+def test_other_preprocessing_would_shift_the_vectors(tmp_path, config):
+    """The check above can fail: the same image fed another way (explorer-model.json's
+    settings win over preprocessor_config.json's)."""
+    folder = write_pair(tmp_path / "clip", config=config)
+    got = ImageEncoder(folder).encode([colour_image((1, 0, 0), (40, 24), border=6)])[0]
+    assert np.abs(got - unit(colour_vector((1, 0, 0)))).max() > 2e-3
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_the_text_tower_encodes_typed_text_into_the_image_space(tmp_path, layout):
+    folder = write_pair(tmp_path / "clip", layout=layout)
+    encoder = TextEncoder(folder)  # a pair folder encodes text with its text tower
+    got = encoder.encode(["a red square", "blue", "the photo of a yellow square", "red"])
+    expected = unit(np.stack([colour_vector(COLOURS[c]) for c in
+                              ("red", "blue", "yellow", "red")]))
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    long = " ".join(["a"] * 40 + ["green"])  # past the tower's 8 tokens: truncated, no crash
+    assert np.all(np.isfinite(encoder.encode([long])))
+
+
+@pytest.fixture(params=LAYOUTS)
+def image_set(request, tmp_path):
+    model = write_pair(tmp_path / "clip", layout=request.param)
+    result = encode_inputs([write_images(tmp_path / "images")],
+                           EncodeOptions(model=str(model), batch_size=5))
+    return Library().open(result.entry.id)
+
+
+def colours_of(es, rows) -> list[str]:
+    paths = es.metadata.column("path").to_pylist()
+    return [os.path.basename(paths[r]).split("-")[0] for r in rows]
+
+
+def test_a_typed_colour_ranks_the_images_of_that_colour_first(image_set):
+    es = image_set
+    assert es.model == model_label(open_model(es.model.split(" (sha256")[0]))
+    assert nb.text_query_reason(es) is None
+    for colour in COLOURS:
+        query = QuerySpec("text", expr=f"a {colour} square").build(es, "cosine")
+        result = nb.search(es, query, 3, "cosine", None, "flat", True)
+        assert colours_of(es, result.neighbours.rows) == [colour] * 3, colour
+        np.testing.assert_allclose(result.neighbours.scores, 1.0, atol=1e-3)
+
+
+def test_the_api_and_the_cli_search_images_with_text(image_set, capsys):
+    import explorer
+    from explorer.cli import run
+
+    got = explorer.load(image_set.library_id).neighbours(text="a magenta photo", k=3)
+    assert colours_of(image_set, got.rows) == ["magenta"] * 3
+    capsys.readouterr()
+    assert run(["neighbours", image_set.library_id, "--text", "a red square", "-k", "3",
+                "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["query"]["kind"] == "text"
+    assert colours_of(image_set, [n["row"] for n in out["neighbours"]]) == ["red"] * 3
+
+
+def test_a_set_from_an_image_model_alone_says_which_folder_would_take_text(tmp_path):
+    lone = tmp_path / "vision"
+    lone.mkdir()
+    onnx.save(vision_model(), str(lone / "model.onnx"))
+    result = encode_inputs([write_images(tmp_path / "images", per_colour=1)],
+                           EncodeOptions(model=str(lone)))
+    es = Library().open(result.entry.id)
+    reason = nb.text_query_reason(es)
+    assert "encodes images and has no text tower" in reason and "text_tower" in reason
+    with pytest.raises(InputError, match="no text tower"):
+        QuerySpec("text", expr="red").build(es, "cosine")
+
+
+def test_a_pair_declared_with_its_own_file_names(tmp_path):
+    folder = tmp_path / "clip"
+    (folder / "image").mkdir(parents=True)
+    (folder / "text").mkdir()
+    onnx.save(vision_model(), str(folder / "image" / "v.onnx"))
+    onnx.save(text_model(attention_mask=True), str(folder / "text" / "t.onnx"))
+    write_pair(tmp_path / "files")  # borrow its tokenizer and processor
+    (tmp_path / "files" / "tokenizer.json").rename(folder / "text" / "words.json")
+    (tmp_path / "files" / "preprocessor_config.json").rename(folder / "preprocessor_config.json")
+    (folder / "explorer-model.json").write_text(json.dumps({
+        "file": "image/v.onnx", "text_tower": {"file": "text/t.onnx",
+                                               "tokenizer": "text/words.json",
+                                               "query_prefix": "a photo of ",
+                                               "max_tokens": 6}}), encoding="utf-8")
+    opened = open_model(folder)
+    assert opened.model_file.name == "v.onnx" and opened.text_tower.model_file.name == "t.onnx"
+    assert opened.text_tower.config.max_tokens == 6
+    vector = set_model(model_label(opened))  # what a set made by it resolves to for text
+    assert vector.model_file == opened.text_tower.model_file
+    got = TextEncoder(opened).encode(["cyan"], kind="query")[0]
+    np.testing.assert_allclose(got, unit(colour_vector(COLOURS["cyan"])), atol=1e-6)
+
+
+# --- hostile and broken folders ----------------------------------------------------------
+
+@pytest.mark.parametrize("tower, message", [
+    ({"file": "../text_model.onnx"}, "text_tower.file must name a file inside the model folder"),
+    ({"file": "/etc/passwd"}, "text_tower.file must name a file inside the model folder"),
+    ({"file": "C:\\\\model.onnx"}, "text_tower.file must name a file inside the model folder"),
+    ({"tokenizer": "sub/../../x.json"}, "text_tower.tokenizer must name a file inside"),
+    ({"file": ["text_model.onnx"]}, "text_tower.file must be text, not a list"),
+    ({"fil": "text_model.onnx"}, "text_tower holds an unknown setting 'fil'"),
+    ({"modality": "text"}, "text_tower holds an unknown setting 'modality'"),
+    ({"max_tokens": 0}, "text_tower.max_tokens must be a whole number"),
+    ({"tokenizer": "nope.json"}, "text_tower.tokenizer names 'nope.json', which is not in"),
+    ({"file": "missing.onnx"}, "text_tower.file names 'missing.onnx', which is not in"),
+    ({"file": "onnx"}, "text_tower.file names 'onnx', which is not a file"),
+    ({"file": "vision_model.onnx"}, "says 'text' but the model takes pixel_values"),
+    ("text_model.onnx", "text_tower must be a JSON object, not the text"),
+])
+def test_bad_text_tower_settings_are_named(tmp_path, tower, message):
+    folder = write_pair(tmp_path / "clip", config={"text_tower": tower})
+    (folder / "onnx").mkdir()
+    with pytest.raises(InputError, match=message) as info:
+        open_model(folder)
+    assert str(folder) in str(info.value)
+
+
+def test_a_link_out_of_the_folder_is_refused(tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    onnx.save(text_model(), str(outside / "t.onnx"))
+    folder = write_pair(tmp_path / "clip", config={"text_tower": {"file": "t.onnx"}})
+    (folder / "t.onnx").symlink_to(outside / "t.onnx")
+    with pytest.raises(InputError, match="'t.onnx', which leads outside the model folder"):
+        open_model(folder)
+
+
+def test_towers_of_different_widths_are_refused_naming_both(tmp_path):
+    folder = write_pair(tmp_path / "clip", text_dim=4)
+    with pytest.raises(InputError, match="the text tower text_model.onnx gives 4 dimensions but "
+                                         "the image model vision_model.onnx gives 3") as info:
+        open_model(folder)
+    assert info.value.path.endswith("text_model.onnx")
+
+
+def test_a_missing_tokenizer_is_named(tmp_path):
+    folder = write_pair(tmp_path / "clip")
+    (folder / "tokenizer.json").unlink()
+    with pytest.raises(InputError, match="needs a tokenizer.json next to text_model.onnx"):
+        open_model(folder)
+
+
+def test_a_text_tower_without_a_file_to_find(tmp_path):
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    onnx.save(vision_model(), str(folder / "model.onnx"))
+    (folder / "explorer-model.json").write_text('{"text_tower": {}}', encoding="utf-8")
+    with pytest.raises(InputError, match="no text_model.onnx beside model.onnx"):
+        open_model(folder)
+
+
+def test_a_text_tower_on_a_text_model_is_refused(tmp_path):
+    from onnx_models import bert_like, write_folder
+
+    folder = write_folder(tmp_path / "m", bert_like(), config={"text_tower": {}})
+    with pytest.raises(InputError, match="text_tower belongs in an image model's settings"):
+        open_model(folder)
+
+
+def test_hash_caches_of_two_towers_do_not_evict_each_other(tmp_path):
+    folder = open_model(write_pair(tmp_path / "clip"))
+    caches = sorted(p.name for p in folder.path.glob(".explorer-hash*"))
+    assert caches == [".explorer-hash-text_model.json", ".explorer-hash-vision_model.json"]
+    again = open_model(folder.path)
+    assert (again.sha256, again.text_tower.sha256) == (folder.sha256, folder.text_tower.sha256)
