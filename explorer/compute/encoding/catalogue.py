@@ -164,7 +164,9 @@ def list_models() -> list[dict]:
             continue
         rows.append({"name": name, "path": str(folder.path), "modality": folder.config.modality,
                      "dim": folder.dim, "sha256": folder.sha256, "size": folder.size,
-                     "pooling": folder.config.pooling, "normalise": folder.config.normalise})
+                     "pooling": folder.config.pooling, "normalise": folder.config.normalise,
+                     # an image model whose folder can also encode typed text (CLIP-style)
+                     "text_tower": folder.text_tower is not None})
     return rows
 
 

@@ -267,3 +267,17 @@ def test_hash_caches_of_two_towers_do_not_evict_each_other(tmp_path):
     assert caches == [".explorer-hash-text_model.json", ".explorer-hash-vision_model.json"]
     again = open_model(folder.path)
     assert (again.sha256, again.text_tower.sha256) == (folder.sha256, folder.text_tower.sha256)
+
+
+def test_an_installed_pair_is_listed_and_found_by_name(tmp_path):
+    from explorer.compute.encoding.catalogue import list_models
+    from explorer.compute.encoding.model_folder import models_dir
+
+    installed = open_model(write_pair(models_dir() / "clip-tiny", layout="onnx"))
+    assert model_label(installed).startswith("clip-tiny (sha256 ")
+    (listed,) = list_models()
+    assert (listed["name"], listed["modality"], listed["text_tower"]) == \
+        ("clip-tiny", "image", True)
+    assert listed["size"] == sum((installed.path / "onnx" / f).stat().st_size
+                                 for f in ("vision_model.onnx", "text_model.onnx"))
+    assert set_model(model_label(installed)).output == "text_embeds"
