@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from explorer.compute.encoding.model_folder import ModelFolder, open_model, pool_output
+from explorer.compute.encoding.runtime import RUN_ERRORS, run_error
 from explorer.core.errors import InputError
 
 ImageInput = str | Path | Image.Image
@@ -62,8 +63,14 @@ class ImageEncoder:
 
     def run(self, pixels: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Run the model on a preprocessed batch: float32 [n, dim], pooled and normalised."""
-        out = self._session.run([self.folder.output],
-                                self.folder.feeds({"pixel_values": pixels}))[0]
+        try:
+            out = self._session.run([self.folder.output],
+                                    self.folder.feeds({"pixel_values": pixels}))[0]
+        except RUN_ERRORS as exc:
+            raise InputError(f"the model cannot run on {len(pixels)} image(s) of "
+                             f"{self.size} x {self.size} pixels ({run_error(exc)})",
+                             path=self.folder.model_file,
+                             hint="check image_size in explorer-model.json") from None
         return pool_output(self.folder, out, None,
                            np.arange(len(pixels)) if rows is None else rows)
 

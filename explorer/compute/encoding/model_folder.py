@@ -440,6 +440,8 @@ def _tokenizer_limit(path: Path) -> int | None:
 def _model_max_length(path: Path) -> int | None:
     """The longest input tokenizer_config.json allows (CLIP's text model: 77 tokens; its
     tokenizer.json sets no truncation, and longer inputs fail inside the graph)."""
+    if not (path / TOKENIZER_CONFIG_FILE).is_file():  # a FIFO would block the read
+        return None
     try:
         with (path / TOKENIZER_CONFIG_FILE).open("rb") as fh:
             length = json.loads(fh.read(1 << 20).decode("utf-8")).get("model_max_length")

@@ -24,8 +24,19 @@ if "onnxruntime" in sys.modules:  # someone imported it first: its telemetry is 
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 import onnxruntime as ort  # noqa: E402  (must follow the setting above)
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_state  # noqa: E402
 
 Session = ort.InferenceSession
+# What a session raises when the graph fails on its inputs (a text longer than its table of
+# positions, say): the encoders turn it into a message naming the model and the fix.
+RUN_ERRORS: tuple[type[Exception], ...] = (ort_state.Fail, ort_state.InvalidArgument,
+                                           ort_state.RuntimeException)
+
+
+def run_error(exc: Exception) -> str:
+    """onnxruntime's message, cut to what a user can read in one line."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def open_session(model_file: Path, threads: int, *, optimise: bool = True) -> Session:

@@ -20,6 +20,7 @@ import numpy as np
 from tokenizers import Encoding, Tokenizer
 
 from explorer.compute.encoding.model_folder import ModelFolder, open_model, pool_output
+from explorer.compute.encoding.runtime import RUN_ERRORS, run_error
 from explorer.core.errors import InputError
 
 KINDS = ("document", "query")
@@ -98,8 +99,17 @@ class TextEncoder:
         if "attention_mask" not in inputs and len(batch) > 1 and not batch.mask.all():
             # The model cannot be told where padding is: run each length on its own.
             return self._run_by_length(batch)
-        out = self._session.run([self.folder.output], self.folder.feeds(
-            {name: feeds[name].astype(inputs[name], copy=False) for name in inputs}))[0]
+        try:
+            out = self._session.run([self.folder.output], self.folder.feeds(
+                {name: feeds[name].astype(inputs[name], copy=False) for name in inputs}))[0]
+        except RUN_ERRORS as exc:
+            raise InputError(
+                f"the model cannot run on {len(batch)} text(s) of up to {batch.ids.shape[1]} "
+                f"tokens ({run_error(exc)})", path=self.folder.model_file,
+                row=int(batch.rows[0]) if len(batch) == 1 else None,
+                hint=f"it reads at most {self.folder.config.max_tokens} tokens now; if it takes "
+                     'fewer, set "max_tokens" in explorer-model.json (a CLIP text tower: '
+                     '"text_tower": {"max_tokens": 77})') from None
         return pool_output(self.folder, out, batch.mask, batch.rows)
 
     def batches(self, texts: Sequence[str], batch_size: int = 64,

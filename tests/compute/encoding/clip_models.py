@@ -59,14 +59,25 @@ def _image_part(dim: int) -> tuple[list, dict]:
 
 
 def _text_part(dim: int, attention_mask: bool) -> tuple[list, dict]:
-    """input_ids (+ attention_mask) -> text_embeds [batch, dim]: the words' table rows summed."""
+    """input_ids (+ attention_mask) -> text_embeds [batch, dim]: the words' table rows summed.
+
+    Like CLIP's, the text tower has a table of MAX_TOKENS positions (zeros here), so a longer
+    input fails inside the graph: the token limit must be found and kept.
+    """
     table = np.zeros((len(VOCAB), dim), np.float32)
     for word, rgb in COLOURS.items():
         table[VOCAB.index(word), :3] = colour_vector(rgb)
     if dim > 3:
         table[:, 3:] = 0.01  # an extra width the image tower does not have
-    init = {"E": table, "axis1": np.array([1], np.int64), "axis2": np.array([2], np.int64)}
-    nodes = [helper.make_node("Gather", ["E", "input_ids"], ["emb"])]
+    init = {"E": table, "axis1": np.array([1], np.int64), "axis2": np.array([2], np.int64),
+            "Pos": np.zeros((MAX_TOKENS, dim), np.float32), "one": np.array(1, np.int64),
+            "zero": np.array(0, np.int64)}
+    nodes = [helper.make_node("Gather", ["E", "input_ids"], ["tokens"]),
+             helper.make_node("Shape", ["input_ids"], ["ids_shape"]),
+             helper.make_node("Gather", ["ids_shape", "one"], ["seq"]),
+             helper.make_node("Range", ["zero", "seq", "one"], ["positions"]),
+             helper.make_node("Gather", ["Pos", "positions"], ["pos"]),
+             helper.make_node("Add", ["tokens", "pos"], ["emb"])]
     if attention_mask:
         nodes += [helper.make_node("Cast", ["attention_mask"], ["mf"], to=TensorProto.FLOAT),
                   helper.make_node("Unsqueeze", ["mf", "axis2"], ["m3"]),

@@ -281,3 +281,54 @@ def test_an_installed_pair_is_listed_and_found_by_name(tmp_path):
     assert listed["size"] == sum((installed.path / "onnx" / f).stat().st_size
                                  for f in ("vision_model.onnx", "text_model.onnx"))
     assert set_model(model_label(installed)).output == "text_embeds"
+
+
+def test_a_fifo_where_a_settings_file_belongs_does_not_block(tmp_path):
+    folder = write_pair(tmp_path / "clip")
+    for name in ("tokenizer_config.json", "preprocessor_config.json"):
+        (folder / name).unlink()
+        os.mkfifo(folder / name)
+    opened = open_model(folder)  # would hang reading a FIFO; the pytest timeout would say so
+    assert opened.text_tower.config.max_tokens == 512  # no limit found: the default
+
+
+def test_a_text_longer_than_the_tower_takes_is_an_error_naming_max_tokens(tmp_path):
+    """Without tokenizer_config.json the limit is unknown (512 is assumed); the graph's own
+    limit then fails inside onnxruntime, which must reach the user as a message, not a
+    traceback, and a set max_tokens cures it."""
+    folder = write_pair(tmp_path / "clip")
+    (folder / "tokenizer_config.json").unlink()
+    long = " ".join(["red"] * (MAX_TOKENS + 4))
+    with pytest.raises(InputError, match="max_tokens") as info:
+        TextEncoder(folder).encode([long])
+    assert info.value.path == str(folder / "text_model.onnx")
+    (folder / "explorer-model.json").write_text(json.dumps(
+        {"text_tower": {"max_tokens": MAX_TOKENS}}), encoding="utf-8")
+    got = TextEncoder(folder).encode([long])
+    np.testing.assert_allclose(got[0], unit(colour_vector(COLOURS["red"])), atol=1e-6)
+
+
+def test_an_image_size_the_graph_cannot_take_is_an_error_naming_the_model(tmp_path):
+    """A graph that leaves its size open but only works at one (a flatten into a fixed
+    matrix): the default 224 fails inside onnxruntime, and the message says what to set."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = numpy_helper.from_array(np.ones((3 * SIZE * SIZE, 3), np.float32), "W")
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["pixel_values"], ["flat"], axis=1),
+         helper.make_node("MatMul", ["flat", "W"], ["image_embeds"])], "open_size",
+        [helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT,
+                                       ["batch", 3, "height", "width"])],
+        [helper.make_tensor_value_info("image_embeds", TensorProto.FLOAT, ["batch", 3])],
+        [weights])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    folder = tmp_path / "open"
+    folder.mkdir()
+    onnx.save(model, str(folder / "model.onnx"))
+    image = colour_image((1, 0, 0), (30, 30))
+    with pytest.raises(InputError, match="cannot run on 1 image.s. of 224 x 224 pixels") as info:
+        ImageEncoder(folder).encode([image])
+    assert info.value.path == str(folder / "model.onnx") and "image_size" in info.value.hint
+    (folder / "explorer-model.json").write_text(json.dumps({"image_size": SIZE}))
+    assert ImageEncoder(folder).encode([image]).shape == (1, 3)
