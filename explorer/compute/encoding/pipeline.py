@@ -351,12 +351,24 @@ def default_name(paths: list[str | Path]) -> str:
 
 def _provenance(folder, options: EncodeOptions, work: WorkFolder) -> str:
     c = folder.config
-    text = (f"Encoded with {folder.name} (model.onnx sha256 {folder.sha256}), "
-            f"{c.modality}, pooling {c.pooling}, normalised {c.normalise}")
+    text = (f"Encoded with {folder.name} ({_relative(folder, folder.model_file)} sha256 "
+            f"{folder.sha256}), {c.modality}, pooling {c.pooling}, normalised {c.normalise}")
     if c.modality == "text":
         text += (f", at most {c.max_tokens} tokens; text files cut into chunks of "
                  f"{options.chunk_tokens} tokens overlapping by {options.overlap_tokens}")
+    else:
+        text += (f", {c.image_size}-pixel {c.crop} crop"
+                 + (f" of the shortest side at {c.image_resize}" if c.image_resize else "")
+                 + f", {c.resample}, mean {list(c.image_mean)}, std {list(c.image_std)}")
+    if folder.text_tower is not None:  # which text model typed queries on this set must use
+        tower = folder.text_tower
+        text += (f"; text tower {_relative(folder, tower.model_file)} sha256 {tower.sha256} "
+                 f"(output {tower.output})")
     skipped = len(work.skipped())
     if skipped:
         text += f". {skipped} inputs were skipped (see the encode report)"
     return text + "."
+
+
+def _relative(folder, path: Path) -> str:
+    return path.relative_to(folder.path).as_posix()

@@ -137,6 +137,8 @@ def test_a_typed_colour_ranks_the_images_of_that_colour_first(image_set):
     es = image_set
     assert es.model == model_label(open_model(es.model.split(" (sha256")[0]))
     assert nb.text_query_reason(es) is None
+    note = es.notes[-1]  # the set records the processor it was fed with, and its text tower
+    assert "16-pixel center crop" in note and "0.48145466" in note and "text tower " in note
     for colour in COLOURS:
         query = QuerySpec("text", expr=f"a {colour} square").build(es, "cosine")
         result = nb.search(es, query, 3, "cosine", None, "flat", True)
