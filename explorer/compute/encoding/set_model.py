@@ -49,9 +49,10 @@ def set_model(model: str | None) -> ModelFolder:
         raise InputError(
             f"typed text cannot be placed in this set: its model {folder.name!r} encodes "
             "images and has no text tower", path=folder.path,
-            hint="a CLIP-style model folder holding the matching text model would (its "
-                 "image model plus text_model.onnx and tokenizer.json, declared under "
-                 '"text_tower" in explorer-model.json; see the README, Encoding)')
+            hint="a CLIP-style model folder would take it: this image model with its "
+                 "matching text model beside it, text_model.onnx and tokenizer.json, found by "
+                 'those names or declared under "text_tower" in explorer-model.json; see '
+                 "Encoding in the README")
     return folder.text_tower
 
 
