@@ -49,7 +49,7 @@ class ModelConfig:
     query_prefix: str = ""
     document_prefix: str = ""
     image_size: int | None = None
-    image_resize: int | None = None  # "center": the shortest side before the crop (None: image_size)
+    image_resize: int | None = None  # "center" crop: shortest side first set to this (None: size)
     image_mean: tuple[float, float, float] = (0.485, 0.456, 0.406)  # ImageNet
     image_std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     crop: str = "center"  # "center": shortest side to size, centre crop; "resize": squash
