@@ -56,8 +56,10 @@ PAIR_FILES = (("vision_model.onnx", "text_model.onnx"),
 TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 IMAGE_INPUTS = ("pixel_values",)
 # Outputs holding an embedding, preferred in this order when a graph has several.
+# An image model's pooler_output is its final-normalised [CLS] (CLIP's vision model without
+# the projection, DINOv2), better than the raw last_hidden_state, though not in a text space.
 OUTPUT_NAMES = {"text": ("sentence_embedding", "text_embeds", "embeddings", "last_hidden_state"),
-                "image": ("image_embeds", "embeddings", "last_hidden_state")}
+                "image": ("image_embeds", "embeddings", "pooler_output", "last_hidden_state")}
 # The output of each tower when one graph holds both (optimum's CLIP export).
 PAIR_OUTPUTS = {"image": "image_embeds", "text": "text_embeds"}
 

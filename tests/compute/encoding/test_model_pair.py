@@ -334,3 +334,27 @@ def test_an_image_size_the_graph_cannot_take_is_an_error_naming_the_model(tmp_pa
     assert info.value.path == str(folder / "model.onnx") and "image_size" in info.value.hint
     (folder / "explorer-model.json").write_text(json.dumps({"image_size": SIZE}))
     assert ImageEncoder(folder).encode([image]).shape == (1, 3)
+
+
+def test_a_vision_model_without_projection_gives_its_pooled_output(tmp_path):
+    """optimum's export of a CLIP vision model alone: last_hidden_state and pooler_output
+    (no image_embeds). The pooled one is taken; with a text tower its width would have to
+    match the text space, which a projection-less tower's does not."""
+    from onnx import TensorProto, helper
+
+    base = vision_model()
+    graph = base.graph
+    nodes = [n for n in graph.node if n.output[0] != "image_embeds"] + [
+        helper.make_node("Identity", ["centred"], ["pooler_output"])]
+    outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT,
+                                             ["batch", 1, 3, "h", "w"]),
+               helper.make_tensor_value_info("pooler_output", TensorProto.FLOAT, ["batch", 3])]
+    model = helper.make_model(helper.make_graph(nodes, "vision_only", list(graph.input), outputs,
+                                                list(graph.initializer)),
+                              opset_imports=list(base.opset_import))
+    model.ir_version = 8
+    folder = tmp_path / "vision"
+    folder.mkdir()
+    onnx.save(model, str(folder / "model.onnx"))
+    opened = open_model(folder)
+    assert (opened.output, opened.config.pooling, opened.dim) == ("pooler_output", "none", 3)
