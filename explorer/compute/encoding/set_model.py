@@ -24,19 +24,25 @@ from explorer.compute.encoding.model_folder import (ModelFolder, installed_names
 from explorer.core.errors import InputError
 from explorer.core.model_check import ModelCheck
 
-LABEL = re.compile(r"^(?P<name>.+?) \(sha256 (?P<sha>[0-9a-f]{12,64})\)$")
+LABEL = re.compile(r"^(?P<name>.+?) \(sha256 (?P<sha>[0-9a-f]{12,64})"
+                   r"(?:, text tower sha256 (?P<text>[0-9a-f]{12,64}))?\)$")
 _ENCODERS: dict[tuple[str, str], object] = {}
 _LOCK = threading.Lock()
 
 
 def model_label(folder: ModelFolder) -> str:
-    """What a set records as its model: the name and the start of model.onnx's sha256.
+    """What a set records as its model: the name and the start of model.onnx's sha256, and
+    of its text tower's when that is another file (a swapped text model would put typed
+    text in another space, silently).
 
     A model folder outside the models folder (given by its path) is named by its path, so
     text queries find it where it was; an installed one by its name, so it may move.
     """
     installed = folder.path.parent == models_dir().resolve()
-    return f"{folder.name if installed else folder.path} (sha256 {folder.sha256[:12]})"
+    tower = folder.text_tower
+    text = ("" if tower is None or tower.model_file == folder.model_file
+            else f", text tower sha256 {tower.sha256[:12]}")
+    return f"{folder.name if installed else folder.path} (sha256 {folder.sha256[:12]}{text})"
 
 
 def set_model(model: str | None) -> ModelFolder:
@@ -45,6 +51,15 @@ def set_model(model: str | None) -> ModelFolder:
     folder = recorded_model(model)
     if folder.config.modality == "text":
         return folder
+    pinned = LABEL.match(model or "")["text"]
+    tower = folder.text_tower
+    if tower is not None and pinned and not tower.sha256.startswith(pinned):
+        raise InputError(
+            f"typed text cannot be placed in this set: the text model of {folder.name!r} "
+            f"({tower.model_file.name}) is not the one its images were encoded beside "
+            f"(sha256 {pinned}…, now {tower.sha256[:12]}…)", path=tower.model_file,
+            hint="put back the text model file the set was made with, or encode the images "
+                 "again with this folder")
     if folder.text_tower is None:
         raise InputError(
             f"typed text cannot be placed in this set: its model {folder.name!r} encodes "

@@ -198,6 +198,21 @@ def test_a_pair_declared_with_its_own_file_names(tmp_path):
 
 # --- hostile and broken folders ----------------------------------------------------------
 
+def test_a_text_model_swapped_after_encoding_is_refused_not_searched(tmp_path):
+    """The set pins its text tower's sha256 beside the image model's: another text model in
+    the folder would put typed text in another space and give noise, silently."""
+    model = write_pair(tmp_path / "clip", layout="split")
+    result = encode_inputs([write_images(tmp_path / "images")],
+                           EncodeOptions(model=str(model), batch_size=5))
+    es = Library().open(result.entry.id)
+    assert ", text tower sha256 " in es.model and nb.text_query_reason(es) is None
+    onnx.save(text_model(attention_mask=True), str(model / "text_model.onnx"))
+    reason = nb.text_query_reason(es)
+    assert reason is not None and "text_model.onnx" in reason and "not the one" in reason
+    with pytest.raises(InputError, match="put back the text model"):
+        set_model(es.model)
+
+
 @pytest.mark.parametrize("tower, message", [
     ({"file": "../text_model.onnx"}, "text_tower.file must name a file inside the model folder"),
     ({"file": "/etc/passwd"}, "text_tower.file must name a file inside the model folder"),
