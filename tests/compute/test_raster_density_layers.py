@@ -134,3 +134,6 @@ def test_the_plan_lays_grey_first_and_held_rows_under_everything():
     with pytest.raises(ValueError, match="steps"):
         dl.LayerPlan(np.zeros(2, np.int64), categorical_palette(2), [None],
                      [(0, dl.OVER)])
+    with pytest.raises(ValueError, match="layers"):
+        dl.LayerPlan(np.arange(4, dtype=np.int64), categorical_palette(4), [None] * 4,
+                     [(0, dl.WRITE), (1, dl.OVER), (2, dl.UNDER), (3, dl.UNDER)])

@@ -46,6 +46,7 @@ from explorer.compute.spatial import GridIndex, run_kernel
 
 EDGE_ROWS = 2  # pixel rows a cell row's points may stray past its edges (float32 rounding)
 MAX_RING = 256  # pixel rows open at once; more (a cell row taller than that): None
+MAX_LAYERS = 3  # the map's: the categories, "(other)" under them, the held-back rows
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ class LayerPlan:
     ``slot_layer[s]``: the layer of slot s (0 .. layers - 1), or -1 (not drawn);
     ``palette[s]``: its colour (RGB or RGBA); ``tables[layer]``: that layer's alpha table
     (uint8[256]) or None; ``steps``: (layer, WRITE | OVER | UNDER) in the order the
-    separate images were laid, WRITE first (`density_image`'s below / above).
+    separate images were laid, WRITE first (`density_image`'s below / above); 1 to
+    MAX_LAYERS layers (the finish is unrolled for them).
     """
 
     slot_layer: np.ndarray
@@ -65,6 +67,8 @@ class LayerPlan:
 
     def __post_init__(self) -> None:
         layers = len(self.tables)
+        if not 1 <= layers <= MAX_LAYERS:
+            raise ValueError(f"a plan has 1 to {MAX_LAYERS} layers")
         if len(self.slot_layer) != len(self.palette):
             raise ValueError("slot_layer and palette need one entry per slot")
         if len(self.slot_layer) and (self.slot_layer.min() < -1
@@ -231,31 +235,50 @@ def _gather_layers_kernel(coords, first, end, floors, slots, slot_layer, pal, ox
     return m
 
 
+@jit(nogil=True, inline="always")  # a call a layer and pixel cost 2.5x the finish
+def _layer_pixel(pcnt, prgb, luts, j, lay):
+    """Written pixel j's colour and alpha in layer `lay`, and whether the layer holds any
+    of its points."""
+    c = np.int64(pcnt[j, lay])
+    if c == 0:
+        return np.int64(0), np.int64(0), np.int64(0), np.int64(0), False
+    return (np.int64(prgb[j, lay, 0]), np.int64(prgb[j, lay, 1]), np.int64(prgb[j, lay, 2]),
+            np.int64(luts[lay, c]), True)
+
+
+@jit(nogil=True, inline="always")
+def _lay_step(r, g, b, a, pcnt, prgb, luts, j, lay, mode):
+    """The pixel (r, g, b, a) with layer `lay` laid OVER or UNDER it; where the layer is
+    empty, as laying a transparent image does (under: an alpha-0 pixel turns 0)."""
+    lr, lg, lb, la, here = _layer_pixel(pcnt, prgb, luts, j, lay)
+    if not here:
+        if mode == UNDER and a == 0:
+            return np.int64(0), np.int64(0), np.int64(0), np.int64(0)
+        return r, g, b, a
+    if mode == OVER:
+        return over_pixel(lr, lg, lb, la, r, g, b, a)
+    return over_pixel(r, g, b, a, lr, lg, lb, la)
+
+
 @jit(nogil=True)
 def _finish_layers_kernel(m, pix, pcnt, prgb, luts, step_layer, step_mode, out):
     """Each written pixel: its layers' colours and alphas (luts[layer][count]) laid as the
-    steps say (`density_finish`'s arithmetic), into the flat RGBA `out`."""
+    steps say (`density_finish`'s arithmetic), into the flat RGBA `out`. The (at most
+    MAX_LAYERS) steps are unrolled, not looped: 1.5-2x quicker (10M mixed centre 3x,
+    1.04M pixels: 16.3 -> 10.9 ms CPU; 1M filter centre 2x 5.2 -> 3.5)."""
+    n = step_layer.shape[0]
+    l0 = step_layer[0]
+    l1 = step_layer[1] if n > 1 else -1
+    m1 = step_mode[1] if n > 1 else -1
+    l2 = step_layer[2] if n > 2 else -1
+    m2 = step_mode[2] if n > 2 else -1
     for j in range(m):
+        r, g, b, a, _here = _layer_pixel(pcnt, prgb, luts, j, l0)
+        if l1 >= 0:
+            r, g, b, a = _lay_step(r, g, b, a, pcnt, prgb, luts, j, l1, m1)
+        if l2 >= 0:
+            r, g, b, a = _lay_step(r, g, b, a, pcnt, prgb, luts, j, l2, m2)
         p = pix[j]
-        r, g, b, a = np.int64(0), np.int64(0), np.int64(0), np.int64(0)
-        for st in range(step_layer.shape[0]):
-            lay = step_layer[st]
-            mode = step_mode[st]
-            c = np.int64(pcnt[j, lay])
-            if c == 0:  # the layer's own image is transparent here
-                if mode == WRITE or (mode == UNDER and a == 0):
-                    r, g, b, a = np.int64(0), np.int64(0), np.int64(0), np.int64(0)
-                continue
-            lr = np.int64(prgb[j, lay, 0])
-            lg = np.int64(prgb[j, lay, 1])
-            lb = np.int64(prgb[j, lay, 2])
-            la = np.int64(luts[lay, c])
-            if mode == WRITE:
-                r, g, b, a = lr, lg, lb, la
-            elif mode == OVER:
-                r, g, b, a = over_pixel(lr, lg, lb, la, r, g, b, a)
-            else:
-                r, g, b, a = over_pixel(r, g, b, a, lr, lg, lb, la)
         out[p, 0] = r
         out[p, 1] = g
         out[p, 2] = b
