@@ -113,3 +113,30 @@ def test_bins_in_view_counts_the_bins_a_redraw_reads(path, uniform):
     rect = (0.1, 0.9, 0.1, 0.9)
     assert pyramid_image(pyr, rect, 150, 150, max_bins=0) is None
     assert pyramid_image(pyr, rect, 150, 150, max_bins=10**9) is not None
+
+
+def test_the_alpha_of_a_fractional_count_is_the_interpolation_without_a_branch():
+    """`_alpha` (no branch) against the rule written out: 0 for no point, under one point
+    from nothing to one point's alpha, else linear between the whole counts around it;
+    luts[:, 0] is 0 even when a table maps alpha 0 to more."""
+    import math
+
+    from explorer.compute.raster.pyramid_split import _alpha
+    odd = np.clip(np.arange(256) + 7, 0, 255).astype(np.uint8)  # alpha 0 -> 7
+    luts = split_luts(np.array([37.6, 3.2]), "log", None, 0.4, [None, odd])
+    assert not luts[:, 0].any()
+    counts = np.concatenate([[0.0, 1e-9, 0.25, 0.5, 0.999, 1.0, 1.5, 2.0, 3.2, 37.6],
+                             np.random.default_rng(0).uniform(0, 37.6, 500)])
+
+    def rule(lay, c):
+        if c <= 0:
+            return 0
+        if c < 1:
+            return math.floor(float(luts[lay, 1]) * c + 0.5)
+        f = int(c)
+        a = float(luts[lay, f])
+        a += (float(luts[lay, f + 1]) - a) * (c - f)
+        return math.floor(a + 0.5)
+    for lay in range(2):
+        for c in counts:
+            assert _alpha(luts, lay, c) == rule(lay, c), (lay, c)

@@ -203,17 +203,14 @@ def _split_kernel(row_ptr, cols, counts, sums, br_lo, ky, wy0, wy1, bc_lo, bc_hi
 @jit(nogil=True)
 def _alpha(luts, lay, c):
     """Layer `lay`'s alpha at a fractional count, linear between whole counts and, under
-    one point, from nothing to one point's alpha (module doc)."""
-    if c <= 0.0:
-        return np.int64(0)
-    if c < 1.0:
-        return np.int64(math.floor(np.float64(luts[lay, 1]) * c + 0.5))
-    n = luts.shape[1]
-    f = min(np.int64(c), n - 1)
+    one point, from nothing (luts[lay, 0] is 0) to one point's alpha (module doc). No
+    branch: a fifth of the counts are under one, at random, and a branch on it cost 3x the
+    finish (10M centre 2x, 872k pixels: 12.3 -> 3.7 ms CPU). `split_luts` makes the table
+    longer than the largest count, so f + 1 is always in it."""
+    f = min(np.int64(c), luts.shape[1] - 2)
     a = np.float64(luts[lay, f])
-    if f + 1 < n:
-        a += (np.float64(luts[lay, f + 1]) - a) * (c - f)
-    return np.int64(math.floor(a + 0.5))
+    a += (np.float64(luts[lay, f + 1]) - a) * (c - f)
+    return np.int64(a + 0.5)  # a >= 0: as floor(a + 0.5)
 
 
 @jit(nogil=True)
@@ -250,6 +247,7 @@ def split_luts(cmax, counts_scale, count_max, min_alpha, tables) -> np.ndarray:
         c = float(cmax[lay])
         lut = alpha_lut(top, counts_scale, min_alpha, count_max if count_max else max(c, 1.0))
         luts[lay] = lut if table is None else np.asarray(table, np.uint8)[lut]
+    luts[:, 0] = 0  # no point, no alpha, whatever the table says (`_alpha` reads it)
     return luts
 
 
