@@ -46,6 +46,24 @@ def over_pixel(tr, tg, tb, ta, br, bg, bb, ba):
     return r, g, b, np.int64(a * np.float32(255.0) + np.float32(0.5))
 
 
+@jit(nogil=True, inline="always")
+def lay_under(lay, r, g, b, a, lr, lg, lb, la):
+    """Layer `lay`'s pixel laid into (r, g, b, a): the top one (0) written, the others under
+    what is there (the pyramid finishes lay their stored layers from the top down)."""
+    if lay == 0:
+        return lr, lg, lb, la
+    return over_pixel(r, g, b, a, lr, lg, lb, la)
+
+
+@jit(nogil=True, inline="always")
+def store_pixel(out, p, r, g, b, a):
+    """A finished pixel into the flat RGBA image: every finish kernel's last step."""
+    out[p, 0] = r
+    out[p, 1] = g
+    out[p, 2] = b
+    out[p, 3] = a
+
+
 @jit(nogil=True)
 def half_even(v):
     """np.rint of one float64 (half to even), as an int64."""

@@ -40,6 +40,7 @@ from explorer.compute.raster.density_finish import (
     WRITE,
     half_even,
     over_pixel,
+    store_pixel,
 )
 from explorer.compute.raster.view import Rect, View, visible_mask
 from explorer.compute.spatial import GridIndex, run_kernel
@@ -278,11 +279,7 @@ def _finish_layers_kernel(m, pix, pcnt, prgb, luts, step_layer, step_mode, out):
             r, g, b, a = _lay_step(r, g, b, a, pcnt, prgb, luts, j, l1, m1)
         if l2 >= 0:
             r, g, b, a = _lay_step(r, g, b, a, pcnt, prgb, luts, j, l2, m2)
-        p = pix[j]
-        out[p, 0] = r
-        out[p, 1] = g
-        out[p, 2] = b
-        out[p, 3] = a
+        store_pixel(out, pix[j], r, g, b, a)
     return 0
 
 

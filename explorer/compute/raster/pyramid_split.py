@@ -27,7 +27,7 @@ import numpy as np
 from explorer.compute.numba import jit
 from explorer.compute.raster.blend import composite_over
 from explorer.compute.raster.density import alpha_lut
-from explorer.compute.raster.density_finish import half_even, over_pixel
+from explorer.compute.raster.density_finish import half_even, lay_under, store_pixel
 from explorer.compute.spatial import run_kernel, spans_to_positions
 
 
@@ -227,14 +227,8 @@ def _finish_split_kernel(m, pix, pcnt, prgb, luts, out):
             if la > 0:
                 lr, lg, lb = np.int64(prgb[q, lay, 0]), np.int64(prgb[q, lay, 1]), \
                     np.int64(prgb[q, lay, 2])
-            if lay == 0:
-                r, g, b, a = lr, lg, lb, la
-            else:
-                r, g, b, a = over_pixel(r, g, b, a, lr, lg, lb, la)
-        out[p, 0] = r
-        out[p, 1] = g
-        out[p, 2] = b
-        out[p, 3] = a
+            r, g, b, a = lay_under(lay, r, g, b, a, lr, lg, lb, la)
+        store_pixel(out, p, r, g, b, a)
     return 0
 
 
