@@ -25,6 +25,7 @@ cover, `density_layers_image` returns None and the caller draws the layers one
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,6 +48,7 @@ from explorer.compute.spatial import GridIndex, run_kernel
 
 EDGE_ROWS = 2  # pixel rows a cell row's points may stray past its edges (float32 rounding)
 MAX_RING = 256  # pixel rows open at once; more (a cell row taller than that): None
+CHUNK = 2048  # points placed at once (`_place`): their codes stay in the L1 cache
 MAX_LAYERS = 3  # the map's: the categories, "(other)" under them, the held-back rows
 
 
@@ -176,23 +178,71 @@ def _emit_row(row, W, H, win, ring, found, pix, pcnt, prgb, m, most):
     return m
 
 
+@jit(nogil=True, inline="always")
+def _pixel_code(x, y, ox, sx, offx, oy, sy, offy, Wf, Hf, W, low, ring):
+    """A point's place in the window: its offset there (pixel row in the ring, column), -1
+    out of view, -2 in view but outside the window's rows; and its pixel row (-1 unless
+    in the window). The same float arithmetic as `View`, without a branch."""
+    tx = (x - ox) * sx + offx
+    ty = (y - oy) * sy + offy
+    inside = (tx >= 0) & (tx < Wf) & (ty >= 0) & (ty < Hf)
+    row = np.int32(ty)
+    held = inside & (row >= low) & (row < low + ring)
+    code = (row & (ring - 1)) * W + np.int32(tx)
+    code = code if held else np.int32(-2)
+    return (code if inside else np.int32(-1)), (row if held else np.int32(-1))
+
+
 @jit(nogil=True)
-def _gather_layers_kernel(coords, first, end, floors, slots, slot_layer, pal, ox, sx, offx, oy,
-                          sy, offy, W, H, win, ring, pix, pcnt, prgb, cmax, bad):
+def _place(coords, packed, a, b, ox, sx, offx, oy, sy, offy, Wf, Hf, W, low, ring, codes):
+    """`_pixel_code` of points a .. b into codes[0 : b - a]; returns the highest row in
+    the window. float32 coordinates come `packed` (each point's x and y as one uint64):
+    the loop then runs 8 or 16 points an instruction (numba's LLVM does not vectorize the
+    (n, 2) array's strided loads), 3-5x quicker than a point at a time; float64 ones
+    come as they are."""
+    high = np.int32(-1)
+    if packed.shape[0]:
+        for i in range(a, b):
+            v = packed[i]
+            x = np.uint32(v & np.uint64(0xFFFFFFFF)).view(np.float32)
+            y = np.uint32(v >> np.uint64(32)).view(np.float32)
+            code, row = _pixel_code(x, y, ox, sx, offx, oy, sy, offy, Wf, Hf, W, low, ring)
+            codes[i - a] = code
+            high = max(high, row)
+    else:
+        for i in range(a, b):
+            code, row = _pixel_code(coords[i, 0], coords[i, 1], ox, sx, offx, oy, sy, offy,
+                                    Wf, Hf, W, low, ring)
+            codes[i - a] = code
+            high = max(high, row)
+    return high
+
+
+@jit(nogil=True)
+def _gather_layers_kernel(coords, packed, first, end, floors, slots, slot_layer, pal, ox, sx,
+                          offx, oy, sy, offy, W, H, win, ring, pix, pcnt, prgb, cmax, bad):
     """Add each drawn point's colour and 1 into its layer's sums of its pixel, in a window
     of `ring` pixel rows (a ring buffer, `win` row-major with the layers innermost); a row
-    is written out (`_emit_row`) once the cell rows still to come cannot reach it.
+    is written out (`_emit_row`) once the cell rows still to come cannot reach it. The
+    points' places are worked out CHUNK at a time without a branch (`_place`), then
+    added one by one: 10M centre 3x, 7.1M points, 47 -> 34 ms CPU (categories).
     bad[0] gets the slots past the plan's, bad[1] the points outside the window (none
     when the floors hold). Returns the number of pixels written."""
     S = slot_layer.shape[0]
     L = cmax.shape[0]
     most = np.zeros(L, np.int64)  # in registers, not a store a pixel
     found = np.empty(W, np.int64)
+    codes = np.empty(CHUNK, np.int32)
+    Wf = coords.dtype.type(W)
+    Hf = coords.dtype.type(H)
+    W32 = np.int32(W)
+    ring32 = np.int32(ring)
     past = 0
     outside = 0
     m = 0
     low = np.int64(0)  # the lowest row still open
-    high = np.int64(-1)  # the highest row holding a point
+    high = np.int64(-1)  # the highest row holding a point (drawn or not: rows between
+    # are written out empty)
     for j in range(first.shape[0]):
         f = floors[j]
         if low > high:
@@ -200,32 +250,30 @@ def _gather_layers_kernel(coords, first, end, floors, slots, slot_layer, pal, ox
         while low < f:
             m = _emit_row(low, W, H, win, ring, found, pix, pcnt, prgb, m, most)
             low += 1
-        for i in range(first[j], end[j]):
-            k = np.int64(slots[i])
-            if k < 0:
-                continue
-            if k >= S:
-                past += 1
-                continue
-            lay = slot_layer[k]
-            if lay < 0:
-                continue
-            tx = (coords[i, 0] - ox) * sx + offx
-            if not (tx >= 0 and tx < W):
-                continue
-            ty = (coords[i, 1] - oy) * sy + offy
-            if not (ty >= 0 and ty < H):
-                continue
-            row = np.int64(ty)
-            if row < low or row >= low + ring:
-                outside += 1
-                continue
-            q = ((row & (ring - 1)) * W + np.int64(tx)) * L + lay
-            win[q, 0] += pal[k, 0]
-            win[q, 1] += pal[k, 1]
-            win[q, 2] += pal[k, 2]
-            win[q, 3] += 1
-            high = max(high, row)
+        for a in range(first[j], end[j], CHUNK):
+            b = min(a + CHUNK, end[j])
+            top = _place(coords, packed, a, b, ox, sx, offx, oy, sy, offy, Wf, Hf, W32,
+                         np.int32(low), ring32, codes)
+            high = max(high, np.int64(top))
+            for i in range(a, b):
+                k = np.int64(slots[i])
+                if k < 0:
+                    continue
+                if k >= S:
+                    past += 1
+                    continue
+                lay = slot_layer[k]
+                if lay < 0:
+                    continue
+                p = np.int64(codes[i - a])
+                if p < 0:
+                    outside += p == -2
+                    continue
+                q = p * L + lay
+                win[q, 0] += pal[k, 0]
+                win[q, 1] += pal[k, 1]
+                win[q, 2] += pal[k, 2]
+                win[q, 3] += 1
     while low <= high:
         m = _emit_row(low, W, H, win, ring, found, pix, pcnt, prgb, m, most)
         low += 1
@@ -310,8 +358,8 @@ def density_layers_image(index: GridIndex, rect: Rect, width: int, height: int,
     sum_dtype = np.uint32 if n * 255 < 2**32 else np.uint64
     pal_w = np.ascontiguousarray(rgba(plan.palette)[:, :3], dtype=sum_dtype)
     slot_layer = np.ascontiguousarray(plan.slot_layer, np.int64)
-    drawn = _gather((a, first, end, floors), (s, slot_layer, pal_w, *view.args()), W, H, ring,
-                    L, sum_dtype)
+    drawn = _gather((a, packed(a), first, end, floors), (s, slot_layer, pal_w, *view.args()),
+                    W, H, ring, L, sum_dtype)
     if drawn is None:
         return None
     m, pix, pcnt, prgb, cmax, bad = drawn
@@ -331,10 +379,18 @@ def density_layers_image(index: GridIndex, rect: Rect, width: int, height: int,
     return img
 
 
+def packed(coords: np.ndarray) -> np.ndarray:
+    """float32 (n, 2) coordinates as n uint64, x in the low half (a view, no copy), for
+    `_place`; empty for any other (it then reads them as they are)."""
+    if coords.dtype == np.float32 and coords.flags.c_contiguous and sys.byteorder == "little":
+        return coords.reshape(-1).view(np.uint64)
+    return np.empty(0, np.uint64)
+
+
 def _gather(head, colour, W, H, ring, L, sum_dtype):
     """Sum and write out the touched pixels: (their number, pixels, counts, colours, each
     layer's largest count, bad); None when numba cannot now."""
-    first, end = head[1], head[2]
+    first, end = head[2], head[3]
     room = max(min(W * H, int(np.sum(end - first))), 1)
     win = np.zeros((ring * W * L, 4), sum_dtype)
     pix = np.empty(room, np.int32 if W * H < 2**31 else np.int64)
@@ -365,7 +421,8 @@ def warm() -> None:
             density_layers_image(index, rect, 32, 32, slots, plan)
             colour = (slots, plan.slot_layer.astype(np.int64), np.full((4, 3), 200, np.uint64),
                       *View(rect, 32, 32, dtype).args())
-            m, pix, pcnt, prgb, cmax, _bad = _gather((index.sorted_coords, *segments[:3]),
+            coords = index.sorted_coords
+            m, pix, pcnt, prgb, cmax, _bad = _gather((coords, packed(coords), *segments[:3]),
                                                      colour, 32, 32, ring, 3, np.uint64)
             steps = np.array(plan.steps, np.int64)
             _finish_layers_kernel(m, pix, pcnt, prgb, np.full((3, int(cmax.max()) + 1), 9,
