@@ -162,14 +162,12 @@ def _emit_row(row, W, H, win, ring, found, pix, pcnt, prgb, m, most):
         px = found[f]
         base = (s * W + px) * L
         pix[m] = (H - 1 - row) * W + px
-        for lay in range(L):
-            q = base + lay
+        for lay in range(L):  # no branch on an empty layer (sums 0, colour 0): which
+            q = base + lay  # layers a pixel holds is random under a filter
             c = np.int64(win[q, 3])
             pcnt[m, lay] = c
-            if c == 0:
-                continue
             most[lay] = max(most[lay], c)
-            fc = np.float64(c)
+            fc = np.float64(max(c, 1))
             for ch in range(3):
                 prgb[m, lay, ch] = half_even(np.float64(win[q, ch]) / fc)
                 win[q, ch] = 0
