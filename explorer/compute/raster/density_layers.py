@@ -150,14 +150,21 @@ def _emit_row(row, W, H, win, ring, found, pix, pcnt, prgb, m, most):
     was first hit cost more (a store a point, 1.3x at 7M points)."""
     L = most.shape[0]
     s = row & (ring - 1)
+    o = s * W
     t = 0
-    for px in range(W):
-        base = (s * W + px) * L
-        held = 0
-        for lay in range(L):
-            held += win[base + lay, 3]
-        found[t] = px
-        t += held != 0
+    if L == 1:  # the layers' counts (1 to MAX_LAYERS) summed unrolled, not looped over
+        for px in range(W):
+            found[t] = px
+            t += win[o + px, 3] != 0
+    elif L == 2:
+        for px in range(W):
+            found[t] = px
+            t += (win[2 * (o + px), 3] + win[2 * (o + px) + 1, 3]) != 0
+    else:
+        for px in range(W):
+            base = (o + px) * L
+            found[t] = px
+            t += (win[base, 3] + win[base + 1, 3] + win[base + 2, 3]) != 0
     for f in range(t):
         px = found[f]
         base = (s * W + px) * L
