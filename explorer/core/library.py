@@ -114,7 +114,7 @@ class Library:
             if folder.name.startswith(".") or not folder.is_dir() or _leftover(folder):
                 continue
             try:
-                entry = _read_manifest(folder)
+                entry = read_manifest(folder)
             except ValueError as exc:
                 damaged.append(DamagedSet(folder.name, str(folder), str(exc)))
                 continue
@@ -382,6 +382,14 @@ class Library:
         entry.label_column = column
         return entry
 
+    def set_image_source(self, key: str, source: dict | None) -> LibraryEntry:
+        """Remember which column holds a set's images (compute/thumbnails; None: forget it)."""
+        with writing_into(self.sets_dir, LIBRARY_FOLDER), names_lock(self.sets_dir):
+            entry = self.entry(key)
+            write_fields(Path(entry.path), image_source=source)
+        entry.image_source = source
+        return entry
+
     def remove(self, key: str) -> LibraryEntry | DamagedSet:
         """Delete a set; a damaged one too, by the folder name `scan` lists it under."""
         found = self._find(key)
@@ -500,7 +508,7 @@ def write_fields(folder: Path, **values: object) -> None:
     write_json(folder / MANIFEST, data)
 
 
-def _read_manifest(folder: Path) -> LibraryEntry:
+def read_manifest(folder: Path) -> LibraryEntry:
     """The set's entry; ValueError saying in the user's words what is wrong with its manifest."""
     try:
         with open(folder / MANIFEST, encoding="utf-8") as fh:

@@ -12,7 +12,9 @@ manifests: `import_options` (how a file was read, see core/import_options.py) an
 one is in place until it is deleted), `model_check` (whether `model` was checked
 against the vectors, see core/model_check.py), `label_column` (what items are
 called in lists; None: the id column, else the text column) and `attached_metadata`
-(a metadata file joined to the stored set later, see core/metadata_attach.py).
+(a metadata file joined to the stored set later, see core/metadata_attach.py) and
+`image_source` (the column its images are in, see compute/thumbnails: {"column", "kind",
+"root"}, the root relative to the set's data file where it can be).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class LibraryEntry:
     replaces: dict | None = None  # {"id", "created"} of the set this one was imported over
     model_check: dict | None = None  # ModelCheck.to_manifest(); None: made here, or not checked
     attached_metadata: dict | None = None  # a metadata file joined later (core/metadata_attach.py)
+    image_source: dict | None = None  # the column holding its images (compute/thumbnails)
     path: str = ""  # where the set is, not what its manifest says
     reused: bool = False  # an import answered with this stored set instead of a new copy
 
