@@ -20,6 +20,7 @@ from explorer.cli.command import Command
 from explorer.cli.charts import CHARTS
 from explorer.cli.compare import COMPARE
 from explorer.cli.labels import LABELS
+from explorer.cli.thumbnails import THUMBNAILS
 from explorer.core.errors import InputError
 from explorer.core.jobs import Cancelled
 
@@ -29,7 +30,7 @@ COMMANDS: tuple[Command, ...] = (
     library.SET_MODEL, library.SET_LABEL, library.ATTACH_METADATA, library.REIMPORT, library.DU,
     library.GC, library.FILTER, library.SEARCH,
     analysis.PROJECT, analysis.NEIGHBOURS, analysis.INDEX, analysis.HUBNESS, analysis.COMPRESS,
-    COMPARE, LABELS, CHARTS,
+    COMPARE, LABELS, CHARTS, THUMBNAILS,
     encode.ENCODE, encode.MODELS, analysis.CONCEPT,
     app.DEMO, app.SCREENSHOT, app.PLUGINS,
 )

@@ -18,7 +18,11 @@ from explorer.compute.thumbnails.build import (
     make_thumbnails,
     open_cache,
 )
-from explorer.compute.thumbnails.choice import image_source, remember_image_source
+from explorer.compute.thumbnails.choice import (
+    image_source,
+    pick_source,
+    remember_image_source,
+)
 from explorer.compute.thumbnails.columns import ImageColumn, find_image_columns
 from explorer.compute.thumbnails.decode import (
     MAX_SOURCE_BYTES,
@@ -53,6 +57,7 @@ __all__ = [
     "image_source",
     "make_thumbnails",
     "open_thumbnails",
+    "pick_source",
     "remember_image_source",
     "thumbnail_jpeg",
 ]

@@ -47,7 +47,7 @@ BATCH = 128
 SIZES = (16, 1024)
 CHECKPOINT_SECONDS = 30.0  # a killed run loses at most about this much work
 SAMPLE_CHECK = 24  # files stat'ed when a cache is opened
-PROBLEMS = 10  # examples of rows without a thumbnail, in the report
+PROBLEMS = 10  # kinds of problem reported, each with its first row and its count
 
 
 @dataclass
@@ -69,7 +69,7 @@ class ThumbnailReport:
     root: str | None = None
     size: int = 128
     cache: str = ""
-    problems: list[dict] = field(default_factory=list)  # {"row", "status", "reason"}
+    problems: list[dict] = field(default_factory=list)  # {"reason", "status", "row", "rows"}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -203,7 +203,7 @@ class _Run:
         self.done = 0  # rows 0..done have their outcome
         self.new = 0
         self.changed = False
-        self.problems: list[dict] = []
+        self.reasons: dict[str, dict] = {}
 
     def all(self, pool: ThreadPoolExecutor, blobs, state: TaskState, checkpoint) -> None:
         """Every row, two batches in flight so the pool never waits for this thread."""
@@ -246,9 +246,18 @@ class _Run:
             self.new += not out.kept
         elif out.status == st.OK:  # the earlier cache lost it (cannot happen when intact)
             rec["status"], self.changed = st.BROKEN, True
-        if out.status not in (st.OK, st.URL) and len(self.problems) < PROBLEMS:
-            self.problems.append({"row": row, "status": st.STATUS[out.status],
-                                  "reason": out.reason or "kept from the last run"})
+        if out.status not in (st.OK, st.URL):
+            reason = out.reason or "unchanged since the last run found it broken"
+            if reason in self.reasons:
+                self.reasons[reason]["rows"] += 1
+            elif len(self.reasons) < PROBLEMS:
+                self.reasons[reason] = {"reason": reason, "status": st.STATUS[out.status],
+                                        "row": row, "rows": 1}
+
+    @property
+    def problems(self) -> list[dict]:
+        """Each kind of problem met (the first PROBLEMS kinds): its first row and how many."""
+        return list(self.reasons.values())
 
 
     def _as_before(self, row: int, out: Outcome) -> bool:

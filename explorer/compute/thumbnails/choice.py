@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pyarrow as pa
+
 from explorer.compute.thumbnails.columns import find_image_columns
 from explorer.compute.thumbnails.source import KINDS, ImageSource, data_folder
 from explorer.core.embedding_set import EmbeddingSet
@@ -24,6 +26,47 @@ def image_source(emb_set: EmbeddingSet) -> ImageSource | None:
         return remembered
     usable = [c for c in find_image_columns(emb_set) if c.kind != "url"]
     return ImageSource(usable[0].name, usable[0].kind) if len(usable) == 1 else None
+
+
+def pick_source(emb_set: EmbeddingSet, column: str | None = None,
+                root: str | None = None) -> ImageSource:
+    """The source a user asks for: `column` (its kind from its type), else the set's own;
+    InputError in the user's words (with the choices) when there is none or several."""
+    found = find_image_columns(emb_set)
+    if column is not None:
+        if column not in emb_set.columns:
+            raise InputError(f"the set has no column {column!r}",
+                             hint="its columns: " + ", ".join(emb_set.columns),
+                             choices=tuple(emb_set.columns), option="column")
+        kind = next((c.kind for c in found if c.name == column), None)
+        if kind == "url":
+            raise InputError(f"column {column!r} holds only URLs, and images are never fetched",
+                             hint="name a column of file paths or image bytes")
+        return ImageSource(column, kind or _kind_of(emb_set, column), root)
+    chosen = image_source(emb_set)
+    if chosen is not None:
+        return chosen if root is None else ImageSource(chosen.column, chosen.kind, root)
+    usable = [c.name for c in found if c.kind != "url"]
+    if len(usable) > 1:
+        raise InputError("several columns hold images: " + ", ".join(usable),
+                         hint="pick one with --column", choices=tuple(usable), option="column")
+    if found:
+        raise InputError(f"column {found[0].name!r} holds only URLs ({found[0].urls:,}), and "
+                         "images are never fetched", hint="name a column of file paths or "
+                         "image bytes with --column")
+    raise InputError("no column of image paths or image bytes found",
+                     hint="its columns: " + ", ".join(emb_set.columns) + "; name one with "
+                     "--column", choices=tuple(emb_set.columns), option="column")
+
+
+def _kind_of(emb_set: EmbeddingSet, column: str) -> str:
+    """What a column the detection did not take for images would be read as."""
+    kind = emb_set.metadata.schema.field(column).type
+    if pa.types.is_struct(kind):
+        return "struct"
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        return "bytes"
+    return "path"
 
 
 def remember_image_source(library: Library, set_id: str, source: ImageSource | None) -> None:

@@ -79,8 +79,10 @@ def test_files_that_must_not_be_read_in_a_set(tmp_path):
     assert done, "the job stalled"
     report = done[0]
     assert (report.made, report.broken, report.outside) == (0, len(values) - 1, 1)
-    reasons = [p["reason"] for p in report.problems[:4]]
-    assert reasons[0].startswith("not a regular file") and reasons[1] == reasons[0]
-    assert reasons[2] == "larger than 64 MiB" and reasons[3].startswith("outside the image root")
+    first = {p["reason"].split(" (")[0]: (p["row"], p["rows"]) for p in report.problems}
+    assert first["not a regular file"] == (0, 2)  # the pipe, then the folder
+    assert first["larger than 64 MiB"] == (2, 1)
+    assert first[f"outside the image root {folder}"] == (3, 1)
+    assert first["the file is truncated"] == (4, 2)
     store = th.open_thumbnails(es)
     assert [store.status(row) for row in range(4)] == ["broken", "broken", "broken", "missing"]
