@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from PIL import Image
+from PIL import Image, ImageDraw
 
 FORMATS = ("PNG", "JPEG", "WEBP")
 SUFFIX = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "GIF": ".gif", "TIFF": ".tif"}
@@ -26,6 +26,18 @@ def picture(rng: np.random.Generator, width: int, height: int) -> Image.Image:
     x0, y0 = rng.integers(0, max(1, width // 2)), rng.integers(0, max(1, height // 2))
     pixels[y0:y0 + height // 3, x0:x0 + width // 3] = rng.integers(0, 256, size=3)
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+
+
+def drawn_picture(rng: np.random.Generator, width: int, height: int) -> Image.Image:
+    """A background and a few filled shapes, drawn in C: for the benchmark's thousands."""
+    im = Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(0, 256, 3)))
+    draw = ImageDraw.Draw(im)
+    for _ in range(4):
+        x0, x1 = sorted(int(v) for v in rng.integers(0, width, 2))
+        y0, y1 = sorted(int(v) for v in rng.integers(0, height, 2))
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x0, y0, x1, y1), fill=colour)
+    return im
 
 
 def encoded(im: Image.Image, fmt: str, **options) -> bytes:
