@@ -31,8 +31,6 @@ def add_thumbnails_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_thumbnails(args: argparse.Namespace) -> dict:
-    from PIL import Image
-
     from explorer.compute import thumbnails as th
     from explorer.core.library import Library
 
@@ -44,8 +42,8 @@ def run_thumbnails(args: argparse.Namespace) -> dict:
     state = progress(args)
     es = open_set(args.path, state.sub(0, 0.05))
     source = th.pick_source(es, args.column, root)
-    with warnings.catch_warnings():  # a bomb is counted as broken; Pillow's warning is noise
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    with warnings.catch_warnings():  # a bomb or a damaged file is counted; Pillow's warnings
+        warnings.filterwarnings("ignore", module=r"PIL\.")  # about them would be noise
         report = th.make_thumbnails(es, source, state.sub(0.05, 1), size=args.size,
                                     workers=args.workers)
     if (args.column is not None or root is not None) and report.made and es.library_id:

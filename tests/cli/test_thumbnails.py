@@ -92,18 +92,19 @@ def test_mistakes_are_one_line(tmp_path, capsys):
     assert "only URLs (3)" in cli_error(capsys, "thumbnails", links)
 
 
-def test_the_real_command_prints_a_summary_and_no_warning(tmp_path):
+def test_the_real_command_prints_a_summary_and_none_of_pillow_s_warnings(tmp_path):
     folder = tmp_path / "data"
     (folder / "images").mkdir(parents=True)
-    bomb = hostile_images(np.random.default_rng(0))["bomb-warning.png"]
-    (folder / "images" / "bomb.png").write_bytes(bomb)
-    data = write_set(folder, ["images/bomb.png", "images/missing.png"])
+    hostile = hostile_images(np.random.default_rng(0))
+    (folder / "images" / "bomb.png").write_bytes(hostile["bomb-warning.png"])
+    (folder / "images" / "cut.tif").write_bytes(hostile["cut-header.tif"])
+    data = write_set(folder, ["images/bomb.png", "images/missing.png", "images/cut.tif"])
     env = {"EXPLORER_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin"}
     run = subprocess.run([sys.executable, "-m", "explorer", "thumbnails", str(data)], env=env,
                          capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0 and run.stderr == "", run.stderr
-    assert "0 thumbnails (0 made now), 1 missing, 1 broken" in run.stdout
+    assert "0 thumbnails (0 made now), 1 missing, 2 broken" in run.stdout
     assert "row 0: broken, 10000 x 10000 pixels is over the limit" in run.stdout
     run = subprocess.run([sys.executable, "-m", "explorer", "thumbnails", str(data), "--json"],
                          env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert json.loads(run.stdout)["broken"] == 1
+    assert json.loads(run.stdout)["broken"] == 2 and run.stderr == ""

@@ -96,6 +96,7 @@ def hostile_images(rng: np.random.Generator) -> dict[str, bytes]:
         "zero-size.png": png_declaring(0, 10),
         "postscript.jpg": b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n",
         "text.png": b"not an image at all\n" * 20,
+        "cut-header.tif": encoded(picture(rng, 90, 60), "TIFF")[:100],  # Pillow warns, then fails
     }
 
 

