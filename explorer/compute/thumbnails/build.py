@@ -151,8 +151,8 @@ def make_thumbnails(emb_set: EmbeddingSet, source: ImageSource, state: TaskState
                     size: int = 128, workers: int | None = None) -> ThumbnailReport:
     """Make (or bring up to date) the thumbnail cache of `source`; see the module docstring.
 
-    `workers`: threads decoding at once (default: the cores, at most 4). Cancelled is raised
-    once the work so far is saved.
+    `workers`: threads decoding at once (default: the cores, at most 4). Cancelled (or ^C) is
+    raised once the work so far is saved.
     """
     started = time.perf_counter()
     folder = _library_folder(emb_set)
@@ -174,7 +174,7 @@ def make_thumbnails(emb_set: EmbeddingSet, source: ImageSource, state: TaskState
         try:
             run.all(pool, blobs, state, lambda: st.save_store(
                 artifacts, key, run.index, blobs, dict(meta, complete=False)))
-        except Cancelled:
+        except (Cancelled, KeyboardInterrupt):
             pool.shutdown(cancel_futures=True)
             if run.done:
                 st.save_store(artifacts, key, run.index, blobs, dict(meta, complete=False))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -64,9 +65,11 @@ def _detect(name: str, column: pa.ChunkedArray) -> ImageColumn | None:
 
 
 def _sample(column: pa.ChunkedArray) -> list:
-    values = column.drop_null()
-    step = max(1, len(values) // SAMPLE)
-    return values.take(pa.array(range(0, len(values), step)[:SAMPLE])).to_pylist()
+    """Up to SAMPLE non-null values spread over the column (taken first: nothing is copied)."""
+    n = len(column)
+    rows = sorted(set(np.linspace(0, n - 1, num=min(n, 4 * SAMPLE), dtype=np.int64).tolist()))
+    values = [v for v in column.take(pa.array(rows, pa.int64())).to_pylist() if v is not None]
+    return values[::max(1, len(values) // SAMPLE)][:SAMPLE]
 
 
 def _binary(name: str, column: pa.ChunkedArray, data: pa.ChunkedArray,
@@ -87,14 +90,12 @@ def _struct(name: str, column: pa.ChunkedArray) -> ImageColumn | None:
                                      or pa.types.is_large_string(fields["path"]))
     if not (has_bytes or has_path):
         return None
-    flat = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    if has_bytes:
-        data = pa.chunked_array([pc.struct_field(flat, "bytes")])
-        found = _binary(name, column, data, "struct")
+    if has_bytes:  # the fields of a chunked struct column are views of it: nothing is copied
+        found = _binary(name, column, pc.struct_field(column, "bytes"), "struct")
         if found is not None:
             return found
     if has_path:
-        paths = _paths(name, pa.chunked_array([pc.struct_field(flat, "path")]))
+        paths = _paths(name, pc.struct_field(column, "path"))
         if paths is not None:
             paths.kind = "struct" if paths.kind == "path" else paths.kind
             return paths
