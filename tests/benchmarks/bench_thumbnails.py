@@ -17,7 +17,8 @@ two hundred named but absent, and one real decompression bomb (a 10,000 x 10,000
 Each run makes the path set's cache from nothing with one decoding thread (the baseline) and
 with the default (the cores, at most 4), alternating which goes first, then the embedded
 set's with the default. Printed as JSON lines with /proc/loadavg, then medians: thumbnails
-per second and the ratio of the default to one thread; the cache's size; an unchanged re-run
+per second and the ratio of the default to one thread, and per CPU-second (this process's
+user + system time: what a busy machine changes least); the cache's size; an unchanged re-run
 (one stat a row); opening the cache; and the hover read, `store.get(row)` + Pillow decoding
 that JPEG, median and p99 over --hover random rows, against decoding the original file for
 the same rows (what a hover would cost without the cache).
@@ -127,10 +128,12 @@ def made(es, source, workers: int | None) -> dict:
     from explorer.core.jobs import TaskState
 
     ArtifactStore(es.path).clear("thumbnails")
-    started = time.perf_counter()
+    cpu, started = os.times(), time.perf_counter()
     report = th.make_thumbnails(es, source, TaskState(), workers=workers)
     seconds = time.perf_counter() - started
+    used = sum(os.times()[:2]) - sum(cpu[:2])  # this process's user + system time, all threads
     return {"seconds": round(seconds, 2), "per_second": round(report.new / seconds, 1),
+            "cpu_seconds": round(used, 2), "per_cpu_second": round(report.new / used, 1),
             "made": report.made, "broken": report.broken, "missing": report.missing,
             "cache_bytes": report.bytes}
 
@@ -205,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_default_to_one": round(median("default", "per_second")
                                       / median("one", "per_second"), 2),
         "per_second_embedded": median("embedded", "per_second"),
+        "per_cpu_second_one_thread": median("one", "per_cpu_second"),
+        "per_cpu_second_default": median("default", "per_cpu_second"),
+        "per_cpu_second_embedded": median("embedded", "per_cpu_second"),
         "made": results["default"][0]["made"], "broken": results["default"][0]["broken"],
         "missing": results["default"][0]["missing"],
         "cache_bytes": results["default"][0]["cache_bytes"],
