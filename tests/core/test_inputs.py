@@ -431,6 +431,32 @@ def test_devices_and_pipes_are_skipped_unread(tmp_path):
     assert {s.reason for s in plan.skipped} == {"not a regular file (a device, pipe or socket)"}
 
 
+def test_hostile_images_are_skipped_with_a_reason_or_left_to_the_decoder(tmp_path):
+    """Issue 21's hostile images, as encoding inputs: what the header shows (not an image, a
+    PostScript file named .jpg, which decoding would hand to Ghostscript; a bomb) is skipped
+    here; what only decoding finds (a truncated file) is kept for the encoder to report."""
+    import numpy as np
+    from image_files import hostile_images, real_bomb
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    hostile = {name: data for name, data in hostile_images(np.random.default_rng(0)).items()
+               if not name.endswith(".tif")}  # not an input suffix
+    hostile["real-bomb.png"] = real_bomb()
+    for name, data in hostile.items():
+        (folder / name).write_bytes(data)
+    plan, items = plan_items([folder], modality="image")
+    why = reasons(plan)
+    assert why["postscript.jpg"] == "not an image Pillow can read"
+    assert {why[n] for n in ("garbage.jpg", "empty.png", "text.png")} == {
+        "not an image Pillow can read"}
+    for name in ("bomb-declared.png", "bomb-warning.png", "real-bomb.png"):
+        assert why[name].startswith("image too large to decode safely"), name
+    kept = {item.image.name for item in items}
+    assert kept | set(why) == set(hostile) and not kept & set(why)
+    assert {"truncated.jpg", "truncated.png"} <= kept
+
+
 def test_text_file_larger_than_memory_is_skipped(tmp_path, monkeypatch):
     path = tmp_path / "big.txt"
     path.write_text(prose(20))
