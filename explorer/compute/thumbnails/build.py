@@ -173,16 +173,18 @@ def make_thumbnails(emb_set: EmbeddingSet, source: ImageSource, state: TaskState
         state.status(f"Making thumbnails of {source.column!r}")
         try:
             run.all(pool, blobs, state, lambda: st.save_store(
-                artifacts, key, run.index, blobs, dict(meta, complete=False)))
+                artifacts, key, run.index, blobs, dict(meta, complete=False,
+                                                       reasons=run.reason_list)))
         except (Cancelled, KeyboardInterrupt):
             pool.shutdown(cancel_futures=True)
             if run.done:
-                st.save_store(artifacts, key, run.index, blobs, dict(meta, complete=False))
+                st.save_store(artifacts, key, run.index, blobs,
+                              dict(meta, complete=False, reasons=run.reason_list))
             raise
         unchanged = (old is not None and old.meta.get("complete") and not run.changed
                      and old.meta.get("metadata") == meta["metadata"])
-        path = old.path if unchanged else st.save_store(artifacts, key, run.index, blobs,
-                                                        dict(meta, complete=True))
+        path = old.path if unchanged else st.save_store(
+            artifacts, key, run.index, blobs, dict(meta, complete=True, reasons=run.reason_list))
     counts = st.status_counts(run.index["status"])
     return ThumbnailReport(
         count=emb_set.count, made=counts["ok"], missing=counts["missing"],
@@ -203,7 +205,8 @@ class _Run:
         self.done = 0  # rows 0..done have their outcome
         self.new = 0
         self.changed = False
-        self.reasons: dict[str, dict] = {}
+        self.reasons: dict[str, dict] = {}  # the report's problems, by reason
+        self.codes: dict[str, int] = {}  # reason -> its number in the index (from 1)
 
     def all(self, pool: ThreadPoolExecutor, blobs, state: TaskState, checkpoint) -> None:
         """Every row, two batches in flight so the pool never waits for this thread."""
@@ -246,13 +249,23 @@ class _Run:
             self.new += not out.kept
         elif out.status == st.OK:  # the earlier cache lost it (cannot happen when intact)
             rec["status"], self.changed = st.BROKEN, True
+        reason = out.reason
+        if out.kept and out.status != st.OK:
+            reason = self.old.reason(row) or ""
+        if reason and (reason in self.codes or len(self.codes) < st.MAX_REASONS):
+            rec["reason"] = self.codes.setdefault(reason, len(self.codes) + 1)
         if out.status not in (st.OK, st.URL):
-            reason = out.reason or "unchanged since the last run found it broken"
+            reason = reason or st.STATUS[out.status]
             if reason in self.reasons:
                 self.reasons[reason]["rows"] += 1
             elif len(self.reasons) < PROBLEMS:
                 self.reasons[reason] = {"reason": reason, "status": st.STATUS[out.status],
                                         "row": row, "rows": 1}
+
+    @property
+    def reason_list(self) -> list[str]:
+        """The reasons the index numbers, in order (stored in the cache's record)."""
+        return list(self.codes)
 
     @property
     def problems(self) -> list[dict]:

@@ -6,7 +6,8 @@ is written whole through `ArtifactStore.save_file` (temporary file, fsync, renam
 the record), so a reader sees a complete cache or none, and a damaged one is deleted, never
 used. Opening maps the file and reads nothing else: a row's thumbnail is one slice of the map,
 safe from any thread. The per-row source stamps let a later build keep every row whose
-source is unchanged, and make only the rest.
+source is unchanged, and make only the rest; a row without a thumbnail keeps why (a number
+into the record's list of reasons).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ KIND = "thumbnails"
 SUFFIX = "thumbs"
 FORMAT = 1
 INDEX = np.dtype([("start", "<u8"), ("length", "<u4"), ("status", "u1"), ("origin", "u1"),
-                  ("pad", "V2"), ("key", "<u8"), ("size", "<i8"), ("mtime", "<i8")])
+                  ("reason", "<u2"), ("key", "<u8"), ("size", "<i8"), ("mtime", "<i8")])
+MAX_REASONS = 1000  # distinct reasons kept in the record (`reason` n is meta["reasons"][n - 1])
 # status codes in the index; "outside" reads as "missing" (the contract's five statuses)
 PENDING, OK, MISSING, BROKEN, URL, OUTSIDE = range(6)
 STATUS = {PENDING: "pending", OK: "ok", MISSING: "missing", BROKEN: "broken", URL: "url",
@@ -77,6 +79,16 @@ class ThumbnailStore:
         if not 0 <= row < self.count:
             raise IndexError(f"row {row} is not in 0..{self.count - 1}")
         return STATUS.get(int(self.index[row]["status"]), "broken")
+
+    def reason(self, row: int) -> str | None:
+        """Why the row has no thumbnail, in a few words (None when it has one, or is pending)."""
+        status = self.status(row)
+        if status in ("ok", "pending"):
+            return None
+        code, reasons = int(self.index[row]["reason"]), self.meta.get("reasons") or []
+        if 1 <= code <= len(reasons) and isinstance(reasons[code - 1], str):
+            return reasons[code - 1]
+        return {"url": "a URL (never fetched)"}.get(status, status)
 
     def counts(self) -> dict[str, int]:
         return status_counts(self.index["status"])

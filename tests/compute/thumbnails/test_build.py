@@ -37,6 +37,8 @@ def test_paths_relative_to_the_data_file(path_set):
     assert store.counts() == {"ok": 40, "missing": 2, "broken": 0, "url": 1, "pending": 0}
     assert [store.status(r) for r in (0, 40, 41, 42)] == ["ok", "url", "missing", "missing"]
     assert store.get(40) is None and store.get(41) is None
+    assert [store.reason(r) for r in (0, 40, 41, 42)] == [
+        None, "a URL (never fetched)", "no value", "no such file"]
     for row in (0, 17, 39):
         original = Image.open(path_set.folder / path_set.values[row])
         thumb = decoded(store, row)

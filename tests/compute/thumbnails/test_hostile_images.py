@@ -83,3 +83,7 @@ def test_files_that_must_not_be_read_in_a_set(tmp_path):
     assert first["the file is truncated"] == (4, 2)
     store = th.open_thumbnails(es)
     assert [store.status(row) for row in range(4)] == ["broken", "broken", "broken", "missing"]
+    assert store.reason(2) == "larger than 64 MiB"
+    again = th.make_thumbnails(es, th.ImageSource("image", "path"), TaskState())
+    assert again.problems == report.problems and again.new == 0  # kept, reasons and all
+    assert th.open_thumbnails(es).reason(4) == "the file is truncated"
