@@ -188,3 +188,21 @@ def test_the_cache_lives_in_the_set_s_artefacts(path_set):
     (key,) = store.keys("thumbnails")
     assert report.cache == str(es.path / "artifacts" / "thumbnails" / f"{key}.thumbs")
     assert store.strays("thumbnails") == []
+
+
+def test_a_run_that_dies_keeps_its_last_checkpoint(path_set, monkeypatch):
+    """Not cancelled but killed (here: an error half-way): what the last checkpoint saved
+    stays, and the next run makes only the rest."""
+    monkeypatch.setattr(build, "BATCH", 8)
+    monkeypatch.setattr(build, "CHECKPOINT_SECONDS", 0.0)  # as often as saving allows
+
+    def die(fraction: float) -> None:
+        if fraction > 0.5:
+            raise RuntimeError("killed")
+    es = path_set.open()
+    with pytest.raises(RuntimeError):
+        th.make_thumbnails(es, th.ImageSource("image", "path"), TaskState(on_progress=die))
+    saved = th.open_thumbnails(es).counts()
+    assert saved["ok"] >= 8 and saved["pending"] > 0
+    report = th.make_thumbnails(es, th.ImageSource("image", "path"), TaskState())
+    assert (report.made, report.new) == (40, 40 - saved["ok"])
