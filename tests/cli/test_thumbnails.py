@@ -62,6 +62,8 @@ def test_a_root_and_column_given_are_remembered(tmp_path, capsys):
     assert Library().entry(entry.id).image_source == {
         "column": "file", "kind": "path", "root": "../pictures/images"}
     assert cli_json(capsys, "thumbnails", entry.id, "--size", "64")["new"] == 0
+    again = cli_json(capsys, "thumbnails", entry.id, "--size", "64", "--column", "file")
+    assert (again["new"], again["made"]) == (0, 4)  # the root picked for it is kept
 
 
 def test_an_embedded_bytes_column_in_parquet(tmp_path, capsys):

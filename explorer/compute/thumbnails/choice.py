@@ -42,6 +42,9 @@ def pick_source(emb_set: EmbeddingSet, column: str | None = None,
         if kind == "url":
             raise InputError(f"column {column!r} holds only URLs, and images are never fetched",
                              hint="name a column of file paths or image bytes")
+        remembered = _remembered(emb_set)
+        if root is None and remembered is not None and remembered.column == column:
+            root = remembered.root  # naming the column again keeps the root picked for it
         return ImageSource(column, kind or _kind_of(emb_set, column), root)
     chosen = image_source(emb_set)
     if chosen is not None:
