@@ -21,6 +21,7 @@ from PIL import Image, ImageOps
 from explorer.compute.encoding.model_folder import ModelFolder, open_model, pool_output
 from explorer.compute.encoding.runtime import RUN_ERRORS, run_error
 from explorer.core.errors import InputError
+from explorer.core.inputs.images import FORMATS, over_pixel_limit
 
 ImageInput = str | Path | Image.Image
 
@@ -48,9 +49,15 @@ class ImageEncoder:
             image = item
         else:
             try:
-                with Image.open(item) as opened:
+                with Image.open(item, formats=FORMATS) as opened:  # never EPS: Ghostscript
+                    if over_pixel_limit(*opened.size):
+                        raise InputError("the image is too large to decode safely "
+                                         f"({opened.size[0]} x {opened.size[1]} pixels)",
+                                         path=item)
                     image = ImageOps.exif_transpose(opened)
                     image.load()
+            except InputError:
+                raise
             except Exception as exc:  # Pillow raises many types for a broken file
                 raise InputError(f"cannot decode the image: {exc}", path=item) from None
         pixels = np.asarray(self._fit(image.convert("RGB")), np.float32) / 255.0

@@ -20,6 +20,8 @@ import io
 import numpy as np
 from PIL import Image
 
+from explorer.core.inputs.images import over_pixel_limit
+
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")  # a JPEG may open as "MPO"
 MAX_SOURCE_BYTES = 64 << 20  # larger files are refused unread: no thumbnail source needs more
 QUALITY = 85
@@ -61,11 +63,11 @@ def thumbnail_jpeg(data: bytes, size: int) -> bytes:
 
 def _shrink(im: Image.Image, size: int) -> bytes:
     width, height = im.size
-    limit = Image.MAX_IMAGE_PIXELS
     if width < 1 or height < 1:
         raise BadImage(f"it declares {width} x {height} pixels")
-    if limit is not None and width * height > limit:
-        raise BadImage(f"{width} x {height} pixels is over the limit of {limit:,} "
+    if over_pixel_limit(width, height):
+        raise BadImage(f"{width} x {height} pixels is over the limit of "
+                       f"{Image.MAX_IMAGE_PIXELS:,} "
                        "(a decompression bomb?)")
     orientation = _orientation(im)
     if im.format in ("JPEG", "MPO"):

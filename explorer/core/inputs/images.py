@@ -17,6 +17,12 @@ SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")  # what SUFFIXES name
 
 
+def over_pixel_limit(width: int, height: int) -> bool:
+    """More pixels than Pillow's limit (Pillow only warns below twice the limit, and decodes)."""
+    limit = Image.MAX_IMAGE_PIXELS
+    return limit is not None and width * height > limit
+
+
 def read_item(path: Path, source: str) -> Item:
     """Item(image=path) if Pillow recognises the file; decoding every pixel waits for the model."""
     try:
@@ -26,8 +32,7 @@ def read_item(path: Path, source: str) -> Item:
         raise SkipFile("not an image Pillow can read") from None
     except Image.DecompressionBombError as exc:
         raise SkipFile(f"image too large to decode safely ({exc})") from None
-    limit = Image.MAX_IMAGE_PIXELS
-    if limit is not None and width * height > limit:
+    if over_pixel_limit(width, height):
         raise SkipFile(f"image too large to decode safely ({width} x {height} pixels, over "
-                       f"the limit of {limit:,})")
+                       f"the limit of {Image.MAX_IMAGE_PIXELS:,})")
     return Item(text=None, image=path, meta={"source": source, "path": str(path)})

@@ -106,3 +106,19 @@ def test_a_text_model_ignores_a_processor_file(tmp_path):
     folder = write_folder(tmp_path / "m", bert_like())
     (folder / "preprocessor_config.json").write_text(json.dumps({"resample": 1}))
     assert open_model(folder).config.modality == "text"
+
+
+def test_a_hostile_file_handed_to_the_encoder_is_refused_undecoded(tmp_path, monkeypatch):
+    """The encoder may get paths the input planning never saw (the Python API): PostScript
+    named .jpg is not opened as EPS (decoding it runs Ghostscript), and an image over Pillow's
+    pixel limit is refused before its pixels are decoded, not after a warning."""
+    encoder = ImageEncoder(write_pair(tmp_path / "clip"))
+    fake = tmp_path / "fake.jpg"
+    fake.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
+    with pytest.raises(InputError, match="cannot decode the image"):
+        encoder.load(fake)
+    big = tmp_path / "big.png"
+    Image.new("RGB", (64, 64)).save(big)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 3000)  # under twice: Pillow only warns
+    with pytest.raises(InputError, match="64 x 64 pixels"):
+        encoder.load(big)
