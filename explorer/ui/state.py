@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal
 
 from explorer.core.column_charts import combined_sql
 from explorer.core.embedding_set import EmbeddingSet
+from explorer.ui.thumbnails import Thumbnails
 
 EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -163,6 +164,7 @@ class AppState(QObject):
     selectNeighboursRequested = Signal(object)  # select these rows and their neighbours
     poleRequested = Signal(str, object)  # "A" or "B": these rows are that concept pole
     contrastRequested = Signal(object)  # a concept direction from these rows to the rest
+    imagesRequested = Signal()  # a view's empty image area asks for View ▸ Images…
 
     def __init__(self) -> None:
         super().__init__()
@@ -174,6 +176,7 @@ class AppState(QObject):
         self.colour_by = ""
         self.neighbours: NeighbourMarks | None = None
         self.derived: dict[str, Derived] = {}
+        self.thumbnails = Thumbnails(parent=self)  # the shown set's, set by the window
 
     def set_set(self, es: EmbeddingSet | None) -> None:
         self.embedding_set = es
@@ -184,6 +187,7 @@ class AppState(QObject):
         self.colour_by = ""
         self.neighbours = None
         self.derived = {}
+        self.thumbnails.set_store(None)  # the window opens the new set's in a job
         self.setChanged.emit(es)
         self.selectionChanged.emit(self.selection, None)
         if filtered:
@@ -294,6 +298,10 @@ class AppState(QObject):
         if pole not in ("A", "B"):
             raise ValueError(f"a concept pole is A or B, not {pole!r}")
         self.poleRequested.emit(pole, np.asarray(rows, dtype=np.int64).reshape(-1))
+
+    def request_images(self) -> None:
+        """Ask the window to let the user choose the set's image column and build thumbnails."""
+        self.imagesRequested.emit()
 
     def request_contrast(self, rows) -> None:
         """Ask the concepts panel for the direction from these rows to the rest of the set."""

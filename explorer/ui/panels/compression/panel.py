@@ -29,6 +29,7 @@ from explorer.ui.panels.compression.query import QueryComparison
 from explorer.ui.state import Derived
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, FlowSplitter, wrapping
 from explorer.ui.widgets.plot import plain_axes
+from explorer.ui.widgets.thumbnail_grid import restore_grid
 
 COLUMNS = ("method", "bytes/vector", "overlap@k", "1-NN in top k", "rank ρ", "score error",
            "train s", "ms/query", "whole set")
@@ -209,12 +210,13 @@ class CompressionView(Panel):
         return {"methods": self.methods.text(), "k": self.k.value(),
                 "queries": self.queries.value(), "selection_as_queries":
                     self.use_selection.isChecked(), "count_rerank": self.count_rerank.isChecked(),
-                "budget": self.budget.value() / SLIDER_STEPS}
+                "budget": self.budget.value() / SLIDER_STEPS,
+                "grid": self.comparison.grid_switches[0].grid_on}
 
     def apply_settings(self, settings: Mapping[str, Any]) -> list[str]:
         """Restore `settings()`; a missing entry keeps its current value, a malformed one
         too, with a note."""
-        notes = []
+        notes = restore_grid(self.comparison.grid_switches, settings.get("grid"), "compression")
         methods = settings.get("methods")
         if isinstance(methods, str):
             self.methods.setText(methods)

@@ -25,6 +25,7 @@ from explorer.ui.selection_gestures import CLICK_HELP, click_mode
 from explorer.ui.state import AppState, NeighbourMarks
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, shrinkable, wrapping
 from explorer.ui.widgets.ranked_table import SCORE_HEADERS
+from explorer.ui.widgets.thumbnail_grid import ListOrGrid, link
 
 LOST = QColor(220, 60, 60, 70)  # in the exact top-k, not in the method's
 GAINED = QColor(230, 160, 30, 80)  # in the method's top-k, not in the exact one
@@ -91,8 +92,11 @@ class QueryComparison(QWidget):
         grid.addWidget(self.ties, 2, 0, 1, 4)
         grid.addWidget(self.exact_title, 3, 0, 1, 2)
         grid.addWidget(self.method_title, 3, 2, 1, 2)
-        grid.addWidget(self.exact_table, 4, 0, 1, 2)
-        grid.addWidget(self.method_table, 4, 2, 1, 2)
+        # each list can be a grid of thumbnails; one choice for both
+        self.grid_switches = link([self._switch(t) for t in (self.exact_table,
+                                                             self.method_table)])
+        grid.addWidget(self.grid_switches[0], 4, 0, 1, 2)
+        grid.addWidget(self.grid_switches[1], 4, 2, 1, 2)
         grid.addWidget(self.hint, 5, 0, 1, 4)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
@@ -120,6 +124,15 @@ class QueryComparison(QWidget):
         table.cellClicked.connect(lambda r, _c, t=table: self._item_clicked(t, r))
         return table
 
+    def _switch(self, table: QTableWidget) -> ListOrGrid:
+        """`table` or its thumbnail grid, whose clicks select and whose hover marks the map
+        as the table's do (the grid does not tint lost and gained items: the list does)."""
+        switch = ListOrGrid(table, self.state)
+        switch.grid.rowClicked.connect(lambda row: self.state.select(
+            [row], click_mode(QApplication.keyboardModifiers()), source=self))
+        switch.grid.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
+        return switch
+
     # --- what to show -----------------------------------------------------------------
     def show_result(self, es: EmbeddingSet | None, evaluation, result) -> None:
         """Compare `result`'s lists (a MethodResult of `evaluation`) with the exact ones."""
@@ -132,7 +145,7 @@ class QueryComparison(QWidget):
                  and result.ids is not None and evaluation.exact is not None)
         self.hint.setVisible(not ready)
         for w in (self.queries, self.summary, self.exact_title, self.method_title,
-                  self.exact_table, self.method_table):
+                  *self.grid_switches):
             w.setVisible(ready)
         if not ready:
             self.ties.hide()
@@ -200,6 +213,8 @@ class QueryComparison(QWidget):
     def _fill(self, table: QTableWidget, rows: np.ndarray, scores: np.ndarray, marked: set,
               tied: set, exact_rank: dict | None) -> None:
         es = self.es
+        switch = self.grid_switches[0 if table is self.exact_table else 1]
+        switch.grid.grid_model.set_rows(rows, lambda i: es.label(int(rows[i])))
         table.setRowCount(len(rows))
         for i, (row, score) in enumerate(zip(rows.tolist(), scores)):
             cells = [str(i + 1), es.label(row), f"{score:.4f}"]

@@ -42,6 +42,7 @@ from explorer.ui.widgets.dock_widgets import (DIM_STYLE, FlowSplitter, busy_bar,
 from explorer.ui.widgets.error_line import ErrorLine
 from explorer.ui.widgets.ranked_table import (Column, RowsTable, format_score,
                                             item_with_text_column, text_column)
+from explorer.ui.widgets.thumbnail_grid import ListOrGrid
 
 DERIVED_PREFIX = "concept: "  # the map's colour-by entry is this plus the direction's name
 NONE = "(none)"
@@ -130,15 +131,17 @@ class AxisTab(AxisHistogram, QWidget):
         self.low_title = wrapping(QLabel())
         self.high_title = wrapping(QLabel())
         lists = FlowSplitter(WIDE)
+        self.grid_switches: list[ListOrGrid] = []  # the panel links them and keeps the choice
         for title, table in ((self.low_title, self.low_table), (self.high_title, self.high_table)):
             title.setTextFormat(Qt.TextFormat.RichText)
             ItemListGestures(table, state, self, self._row_chosen)
             table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
+            self.grid_switches.append(ListOrGrid.of_table(table, state))
             holder = QWidget()
             col = QVBoxLayout(holder)
             col.setContentsMargins(0, 0, 0, 0)
             col.addWidget(title)
-            col.addWidget(table, 1)
+            col.addWidget(self.grid_switches[-1], 1)
             lists.addWidget(holder)
 
         self.colour_button = QPushButton("Colour the map by it")

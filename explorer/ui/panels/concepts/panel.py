@@ -28,6 +28,7 @@ from explorer.ui.panels.concepts.removal import RemovalTab
 from explorer.ui.state import ConceptPlane
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, shrinkable
 from explorer.ui.widgets.error_line import error_text
+from explorer.ui.widgets.thumbnail_grid import link, restore_grid
 
 TABS = {"define": 0, "axis": 1, "entanglement": 2, "removal": 3}
 CHOICES = ("current", "plane_x", "plane_y")  # what a session keeps, by direction name
@@ -88,6 +89,7 @@ class ConceptsView(Panel):
         self.define = DefinePanel(state, self.jobs, self.context)
         self.define.created.connect(lambda _d: self.show_tab("axis"))
         self.axis = AxisTab(state, self.jobs, self.context)
+        link(self.axis.grid_switches)  # one list-or-grid choice for the panel
         self.axis.validityChanged.connect(lambda d: self.context.save(d, then_choose=False))
         self.entanglement = EntanglementTab(state, self.jobs, self.context)
         self.removal = RemovalTab(state, self.jobs, self.context, context.library)
@@ -130,12 +132,13 @@ class ConceptsView(Panel):
         """A session refers to saved directions by name; they themselves live with the set."""
         return {"current": self.current.currentText(), "plane_x": self.plane_x.currentText(),
                 "plane_y": self.plane_y.currentText(),
-                "tab": next(k for k, i in TABS.items() if i == self.tabs.currentIndex())}
+                "tab": next(k for k, i in TABS.items() if i == self.tabs.currentIndex()),
+                "grid": self.axis.grid_switches[0].grid_on}
 
     def apply_settings(self, settings: Mapping[str, Any]) -> list[str]:
         """Restore `settings()` once the set's directions are read (names the set no longer
         has are said in the hint then); a plane the map asked for follows the axes."""
-        notes = []
+        notes = restore_grid(self.axis.grid_switches, settings.get("grid"), "concepts")
         tab = settings.get("tab")
         if isinstance(tab, str) and tab in TABS:
             self.show_tab(tab)

@@ -36,6 +36,7 @@ from explorer.ui.panels.map import exports
 from explorer.ui.panels.map.canvas import MapCanvas
 from explorer.ui.panels.map.controls import Legend, MapToolbar
 from explorer.ui.panels.map.gestures import MapGestures
+from explorer.ui.panels.map.hover_preview import MapHoverPreview
 from explorer.ui.panels.map.labels import COLOUR_PREFIX, MapLabels, legend_names
 from explorer.ui.panels.map.layout_settings import TUNED
 from explorer.ui.panels.map.model import (FIDELITY, FIDELITY_KEY, FREE_TEXT_TOP, NO_COLOUR,
@@ -135,6 +136,7 @@ class MapView(Panel):
         self.plot.themeChanged.connect(self._render_timer.start)
         self.plot.themeChanged.connect(self.labels.theme_changed)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.hover_preview = MapHoverPreview(self.plot, self.state)  # thumbnails on hover
         state = self.state
         state.planeChanged.connect(self.show_plane)
         state.selectionChanged.connect(lambda rows, src: self._render_timer.start())

@@ -24,6 +24,7 @@ from explorer.ui.widgets.error_line import ErrorLine
 from explorer.ui.widgets.plot import still_plot
 from explorer.ui.widgets.ranked_table import (Column, RowsTable, item_with_text_column,
                                             text_column)
+from explorer.ui.widgets.thumbnail_grid import ListOrGrid
 
 if TYPE_CHECKING:
     from explorer.compute.hubness import Hubness
@@ -99,12 +100,14 @@ class HubnessTab(QWidget):
         self.hubs_table = RowsTable()
         self.antihubs_table = RowsTable()
         lists = FlowSplitter(WIDE)
+        self.grid_switches: list[ListOrGrid] = []  # the panel links them and keeps the choice
         for title, table in (("Top hubs", self.hubs_table), ("Anti-hubs", self.antihubs_table)):
             table.rowChosen.connect(self.rowChosen)
             table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
             table.setToolTip(LIST_HELP)
             ListGestures(table, state)
-            lists.addWidget(titled(title, table))
+            self.grid_switches.append(ListOrGrid.of_table(table, state))
+            lists.addWidget(titled(title, self.grid_switches[-1]))
 
         self.colour_button = QPushButton("Colour the map by it")
         self.colour_button.setToolTip("Colour the map's points by how often each item is a "

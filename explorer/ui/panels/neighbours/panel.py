@@ -39,6 +39,7 @@ from explorer.ui.widgets.error_line import error_text
 from explorer.ui.widgets.filter_hint import NO_EXAMPLE, filter_example
 from explorer.ui.widgets.ranked_table import (SCORE_HEADERS, Column, RowsTable, format_score,
                                             item_column, metadata_column, text_column)
+from explorer.ui.widgets.thumbnail_grid import ListOrGrid, link, restore_grid
 
 if TYPE_CHECKING:
     from explorer.compute.hubness import Hubness
@@ -84,6 +85,7 @@ class NeighboursView(Panel):
         self.hubness_tab = HubnessTab(state, self.jobs)
         self.hubness_tab.rowChosen.connect(self.choose_row)
         self.hubness_tab.finished.connect(self.hubnessFinished)
+        self.grid_switches = link([self.list_switch, *self.hubness_tab.grid_switches])
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -134,7 +136,7 @@ class NeighboursView(Panel):
         return {"source": source, "arithmetic": typed[ARITHMETIC], "text": typed[TEXT],
                 "k": self.k.value(), "metric": self.metric_box.currentData(),
                 "exact": bool(self.exact.currentData()), "filter": self.filter.text(),
-                "tab": TABS[self.tabs.currentIndex()]}
+                "tab": TABS[self.tabs.currentIndex()], "grid": self.list_switch.grid_on}
 
     def apply_settings(self, settings: Mapping[str, Any]) -> list[str]:
         """Restore `settings()` on the set just opened (after its selection and current item);
@@ -164,6 +166,7 @@ class NeighboursView(Panel):
                 self._typed[name] = settings[key]
                 if self.expr.property("source") == name:
                     self.expr.setText(settings[key])
+        notes += restore_grid(self.grid_switches, settings.get("grid"), "neighbours")
         tab, source = settings.get("tab"), settings.get("source")
         if isinstance(tab, str) and tab in TABS:
             self.tabs.setCurrentIndex(TABS.index(tab))
@@ -263,6 +266,7 @@ class NeighboursView(Panel):
         self.table.setToolTip(f"{LIST_HELP}; hover to find it on the map")
         ListGestures(self.table, self.state)
         self.model = self.table.rows_model
+        self.list_switch = ListOrGrid.of_table(self.table, self.state)  # or thumbnails
 
         self.busy = QProgressBar()
         self.busy.setRange(0, 1000)
@@ -302,7 +306,7 @@ class NeighboursView(Panel):
         layout.addWidget(self.query_label)
         layout.addWidget(self.index_label)
         layout.addWidget(self.error_line)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.list_switch, 1)
         layout.addLayout(status_row)
         layout.addLayout(bottom)
         return tab
@@ -601,14 +605,11 @@ class NeighboursView(Panel):
         self._index_wanted = wanted
         from explorer.compute import neighbours as nb
 
-        def work(state):
-            return nb.open_index(es, metric, kind, state)
-
         name = {"flat": "exact", "compact": "compact (int8)"}.get(kind, kind.upper())
         self.status.setText(f"Opening the {name} index…")
         # not set-bound: a build for a set left meanwhile goes on (the library keeps the
         # index), but what it answers is only for the set it was asked for
-        self.index_job.submit(f"Building the {name} index", work,
+        self.index_job.submit(f"Building the {name} index", nb.open_index, es, metric, kind,
                               on_done=self.jobs.guard(lambda _opened: self.search()),
                               on_error=self.jobs.guard(self._search_failed), set_bound=False)
 

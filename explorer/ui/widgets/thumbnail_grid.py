@@ -1,0 +1,247 @@
+"""A list of items as a grid of thumbnails, and the switch between a list and its grid.
+
+The neighbour list, hub lists, concept extremes, compression per-query lists and the
+selection summary show set rows; for a set of images the pictures say more than the
+labels. `ListOrGrid` puts a grid beside any such list and a Grid button to switch; the
+grid shows the same rows (it follows a `RowsTable`'s model, or is filled by its owner) and
+answers the mouse the way the list does: a click is the list's click (`rowChosen` of the
+table, or the grid's own signal), hovering marks the item on the map, a right-click opens
+the item's menu. Without thumbnails the button says how to get them and the list stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import (QAbstractListModel, QEvent, QModelIndex, QObject, QPoint, QSize, Qt,
+                            Signal)
+from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtWidgets import (QHBoxLayout, QListView, QStackedWidget, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from explorer.ui.item_menu import item_menu
+from explorer.ui.state import AppState
+from explorer.ui.thumbnails import Thumbnails
+from explorer.ui.widgets.ranked_table import RowsTable, brief
+
+CELL = 96  # pixels of a thumbnail in the grid (the store's are 128: scaled down, sharp)
+PLACEHOLDER_TEXT = {"missing": "file missing", "broken": "not an image", "url": "URL (offline)",
+                    "pending": "not made yet", "none": "no image"}
+NO_THUMBNAILS_TIP = ("This set has no thumbnails: View ▸ Images… chooses its image column "
+                     "and builds them")
+GRID_TIP = "Show the items as a grid of thumbnails (again: as a list)"
+
+
+def placeholder(status: str, size: int = CELL) -> QPixmap:
+    """A grey square saying why an item has no picture."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(128, 128, 128, 40))
+    painter = QPainter(pixmap)
+    painter.setPen(QColor(110, 110, 110))
+    painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                     PLACEHOLDER_TEXT.get(status, status))
+    painter.end()
+    return pixmap
+
+
+class GridModel(QAbstractListModel):
+    """Set rows as cells: the thumbnail (decoded when painted), the label under it."""
+
+    def __init__(self, thumbnails: Thumbnails, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thumbnails = thumbnails
+        self.rows = np.zeros(0, dtype=np.int64)
+        self.label: Callable[[int], str] = str  # position -> text
+        self.tooltip: Callable[[int], str] | None = None
+        self._placeholders: dict[str, QPixmap] = {}
+        thumbnails.changed.connect(self._thumbnails_changed)
+
+    def set_rows(self, rows: np.ndarray, label: Callable[[int], str],
+                 tooltip: Callable[[int], str] | None = None) -> None:
+        self.beginResetModel()
+        self.rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        self.label = label
+        self.tooltip = tooltip
+        self.endResetModel()
+
+    def row_at(self, position: int) -> int:
+        return int(self.rows[position])
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        i = index.row()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return brief(self.label(i), 40)
+        if role == Qt.ItemDataRole.DecorationRole:
+            row = int(self.rows[i])
+            pixmap = self.thumbnails.pixmap(row)
+            if pixmap is not None:
+                return pixmap
+            status = self.thumbnails.status(row)
+            if status not in self._placeholders:
+                self._placeholders[status] = placeholder(status)
+            return self._placeholders[status]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(i) if self.tooltip is not None else self.label(i)
+        return None
+
+    def _thumbnails_changed(self) -> None:
+        if len(self.rows):
+            self.dataChanged.emit(self.index(0), self.index(len(self.rows) - 1),
+                                  [Qt.ItemDataRole.DecorationRole])
+
+
+class ThumbnailGrid(QListView):
+    """The cells of a `GridModel`, wrapped to the width; keys and mouse as a list's."""
+
+    rowClicked = Signal(int)  # set row
+    rowHovered = Signal(int)  # set row or -1
+    menuRequested = Signal(int, QPoint)  # set row, where on the screen
+
+    def __init__(self, thumbnails: Thumbnails, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.grid_model = GridModel(thumbnails, self)
+        self.setModel(self.grid_model)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setIconSize(QSize(CELL, CELL))
+        self.setGridSize(QSize(CELL + 16, CELL + self.fontMetrics().height() + 12))
+        self.setSpacing(2)
+        self.setSelectionMode(QListView.SelectionMode.NoSelection)
+        self.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
+        self.setMouseTracking(True)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.clicked.connect(self._clicked)
+        self.activated.connect(self._clicked)
+        self.entered.connect(lambda index: self.rowHovered.emit(
+            self.grid_model.row_at(index.row())))
+        self.customContextMenuRequested.connect(self._menu)
+        self.viewport().installEventFilter(self)
+
+    def _clicked(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.rowClicked.emit(self.grid_model.row_at(index.row()))
+
+    def _menu(self, pos: QPoint) -> None:
+        index = self.indexAt(pos)
+        if index.isValid():
+            self.menuRequested.emit(self.grid_model.row_at(index.row()),
+                                    self.viewport().mapToGlobal(pos))
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.viewport() and event.type() == QEvent.Type.Leave:
+            self.rowHovered.emit(-1)
+        return super().eventFilter(obj, event)
+
+
+class ListOrGrid(QWidget):
+    """A list widget and its thumbnail grid, with a Grid button; `grid_on` is a panel
+    setting a session keeps. The list is shown whenever the set has no thumbnails."""
+
+    modeChanged = Signal(bool)  # the user switched: True for the grid
+
+    def __init__(self, listing: QWidget, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.listing = listing
+        self.state = state
+        self.thumbnails = state.thumbnails
+        self.grid = ThumbnailGrid(self.thumbnails)
+        self.grid.menuRequested.connect(self._menu)
+        self.button = QToolButton(text="Grid")
+        self.button.setObjectName("grid-switch")
+        self.button.setCheckable(True)
+        self.button.setAutoRaise(True)
+        self.button.toggled.connect(self._toggled)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(listing)
+        self.stack.addWidget(self.grid)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addStretch(1)
+        bar.addWidget(self.button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.stack, 1)
+        self.thumbnails.changed.connect(self._update)
+        self._update()
+
+    @classmethod
+    def of_table(cls, table: RowsTable, state: AppState) -> ListOrGrid:
+        """The switch for a `RowsTable`: the grid follows its model, labels from its item
+        column, and a cell's click and hover are the table's own."""
+        switch = cls(table, state)
+        model = table.rows_model
+
+        def follow() -> None:
+            item = next((c for c in model.columns if c.title == "item"),
+                        model.columns[0] if model.columns else None)
+            if item is None:
+                switch.grid.grid_model.set_rows(model.rows, str)
+                return
+            switch.grid.grid_model.set_rows(model.rows, item.value, item.tooltip)
+
+        model.modelReset.connect(follow)
+        switch.grid.rowClicked.connect(table.rowChosen)
+        switch.grid.rowHovered.connect(table.rowHovered)
+        follow()
+        return switch
+
+    @property
+    def grid_on(self) -> bool:
+        """The user's choice (kept even while the set has no thumbnails to show)."""
+        return self.button.isChecked()
+
+    def set_grid(self, on: bool) -> None:
+        self.button.setChecked(bool(on))
+        self._update()
+
+    def _toggled(self, on: bool) -> None:
+        self._update()
+        self.modeChanged.emit(on)
+
+    def _update(self) -> None:
+        available = self.thumbnails.available()
+        self.button.setToolTip(GRID_TIP if available else NO_THUMBNAILS_TIP)
+        self.stack.setCurrentWidget(self.grid if available and self.grid_on else self.listing)
+
+    def _menu(self, row: int, at: QPoint) -> None:
+        menu = item_menu(self.state, row, self)
+        if menu is not None:
+            menu.popup(at)
+
+
+def link(switches: list[ListOrGrid]) -> list[ListOrGrid]:
+    """One choice for a panel's lists: switching one to the grid switches them all."""
+    def follow(on: bool, origin: ListOrGrid) -> None:
+        for other in switches:
+            if other is not origin and other.grid_on != on:
+                other.button.blockSignals(True)
+                other.set_grid(on)
+                other.button.blockSignals(False)
+
+    for switch in switches:
+        switch.modeChanged.connect(lambda on, s=switch: follow(on, s))
+    return switches
+
+
+def restore_grid(switches: list[ListOrGrid], value: object, panel: str) -> list[str]:
+    """A session's "grid" setting (a bool, or absent in older sessions) back on `switches`;
+    a note when it is something else."""
+    if value is None:
+        return []
+    if not isinstance(value, bool):
+        return [f"{panel}: grid {value!r} is not true or false"]
+    for switch in switches:
+        switch.set_grid(value)
+    return []
