@@ -38,6 +38,7 @@ from explorer.core.session import is_session_path
 from explorer.ui import settings as ui_settings
 from explorer.ui.dialogs.encode_dialog import EncodeDialog, skipped_box
 from explorer.ui.dialogs.messages import ask_choice, ask_drop_nonfinite, error_box, warnings_box
+from explorer.ui.images import ImageActions
 from explorer.ui.layout import DockLayout
 from explorer.ui.library_actions import LibraryActions
 from explorer.ui.panels.base import Panel, PanelContext
@@ -163,6 +164,9 @@ class MainWindow(FileDrops, QMainWindow):
         self.library_actions.shownSetRenamed.connect(
             lambda: self._set_changed(self.state.embedding_set))
         self.storage_dialog = None  # File ▸ Library Storage…, while open
+        # each set's thumbnails, View ▸ Images… (choose the image column, build them)
+        self.image_actions = ImageActions(self, self.library, self.state, self.window_jobs,
+                                          lambda text, ms: self.statusBar().showMessage(text, ms))
 
         self.dock_layout = DockLayout(self, self.panels)
         centre = self.dock_layout.centre
@@ -171,7 +175,8 @@ class MainWindow(FileDrops, QMainWindow):
         self.dock_layout.reset()
 
         self.job_status = JobStatus(self.jobs)
-        self.job_status.quiet.add(self.library_view.jobs.kind("watch"))
+        self.job_status.quiet.update((self.library_view.jobs.kind("watch"),
+                                      self.window_jobs.kind("images")))
         self.job_status.cancel_button.clicked.connect(self._queue.clear)
         # the set's summary stays on the right, so a passing message never overlaps it
         self.set_info = QLabel()
@@ -304,6 +309,7 @@ class MainWindow(FileDrops, QMainWindow):
                 act.triggered.connect(lambda _c=False, k=key: self.show_view(k))
                 view.addAction(act)
         view.addSeparator()
+        self.image_actions.add_to(view)
         act = QAction("&Reset Layout", self, statusTip="Every panel back in its place and size")
         act.setObjectName("resetLayoutAction")
         act.triggered.connect(self.reset_layout)

@@ -81,7 +81,8 @@ def test_session_round_trip_into_a_fresh_window(qtbot, windows, tmp_path):
     cv.plane_y.setCurrentText("pc1")
     cv.show_tab("entanglement")
     compression = {"methods": "fp16,sq8", "k": 20, "queries": 300,
-                   "selection_as_queries": True, "count_rerank": True, "budget": 0.25}
+                   "selection_as_queries": True, "count_rerank": True, "budget": 0.25,
+                   "grid": True}  # the lists as thumbnail grids: kept like the rest
     first.compression_view.apply_settings(compression)
     first.table_view.filter_edit.setText("size < 500")
     with qtbot.waitSignal(first.table_view.queryFinished, timeout=WAIT):
@@ -151,7 +152,7 @@ def test_concept_plane_is_restored_on_the_map(qtbot, windows, tmp_path):
 
 def test_missing_set_is_reported_and_the_rest_applies(qtbot, windows, tmp_path):
     compression = {"methods": "binary", "k": 5, "queries": 100, "selection_as_queries": False,
-                   "count_rerank": False, "budget": 0.75}
+                   "count_rerank": False, "budget": 0.75, "grid": False}
     session = Session(set=SetRef("gone", "Old news", 40, 8, [str(tmp_path / "old.npy")]),
                       selection=np.arange(10), current=3,
                       panels={"map": {"colour_by": "section"}, "compression": compression})

@@ -24,7 +24,7 @@ def win(qtbot, windows):
 
 def test_a_selection_is_summarised_and_one_item_is_not(qtbot, win):
     view, state = win.item_view, win.state
-    assert view.summary.isHidden()
+    assert view.summary_switch.isHidden()
     rows = np.concatenate([np.arange(0, 300, 3), np.arange(1, 60, 3)])  # 100 games, 20 web
     with qtbot.waitSignal(view.summaryShown, timeout=WAIT):
         state.select(rows)
@@ -34,7 +34,7 @@ def test_a_selection_is_summarised_and_one_item_is_not(qtbot, win):
     assert "web <b>17%</b>" in text and "art" not in text
     assert "terms</span> chess, openings" in text  # what only the games say, not "item"
     state.select([5])
-    qtbot.waitUntil(view.summary.isHidden, timeout=WAIT)
+    qtbot.waitUntil(view.summary_switch.isHidden, timeout=WAIT)
 
 
 def test_the_newest_selection_wins(qtbot, win):

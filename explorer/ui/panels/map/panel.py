@@ -46,6 +46,7 @@ from explorer.ui.panels.map.model import (FIDELITY, FIDELITY_KEY, FREE_TEXT_TOP,
                                           remember_viewed, too_many_note)
 from explorer.ui.panels.map.pyramids import PyramidCache, PyramidSource, request, source_for
 from explorer.ui.panels.map.render import MARGIN, Layers, palette_for, render_layers
+from explorer.ui.panels.map.thumbnail_layer import ThumbnailLayer
 from explorer.ui.state import ConceptPlane, NeighbourMarks
 from explorer.ui.widgets.error_line import error_text
 
@@ -137,6 +138,9 @@ class MapView(Panel):
         self.plot.themeChanged.connect(self.labels.theme_changed)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         self.hover_preview = MapHoverPreview(self.plot, self.state)  # thumbnails on hover
+        self.thumbnail_layer = ThumbnailLayer(self.viewbox, self.state, self.jobs,
+                                              lambda: self.coords, lambda: self.index,
+                                              self.visible_rows)  # pictures when zoomed in
         state = self.state
         state.planeChanged.connect(self.show_plane)
         state.selectionChanged.connect(lambda rows, src: self._render_timer.start())
@@ -381,6 +385,7 @@ class MapView(Panel):
         self._sorted_cache = {}
         self.pyramids.clear()
         self._render_timer.start()
+        self.thumbnail_layer.update_soon()
 
     # --- colouring -----------------------------------------------------------------
     def _colour_changed(self) -> None:
@@ -455,6 +460,7 @@ class MapView(Panel):
         else:
             self.hidden.add(code)
         self._render_timer.start()
+        self.thumbnail_layer.update_soon()
 
     def _compute_fidelity(self) -> None:
         es, coords = self.es, self.coords

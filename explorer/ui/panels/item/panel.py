@@ -1,20 +1,33 @@
 """The item inspector: everything known about the row the user is looking at, and, while
 more than one item is selected, what the selection is (its summary, computed in a job:
 reading the texts' words takes seconds on a big set, so the UI never waits for it), with a
-button that asks the Concepts panel what sets the selection apart from the rest."""
+button that asks the Concepts panel what sets the selection apart from the rest.
+
+A set with thumbnails shows the item's picture above its fields, and the selection as a
+grid of pictures at the press of Grid; a set without says how to get them (View ▸ Images…).
+A chunk of a text file shows where it sits in its file: the file is read in a job (see
+`chunk_context`), and a file gone or changed since is said, not raised.
+"""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QTextBrowser, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QTextBrowser, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from explorer.compute.selection_summary import SelectionSummary, summarise_selection
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.base import Area, Panel, PanelContext
+from explorer.ui.panels.item.chunk_context import ChunkContext, chunk_place, read_context
+from explorer.ui.widgets.thumbnail_grid import ListOrGrid, restore_grid
+
+IMAGE_PX = 256  # the item's picture at most this wide or high (thumbnails are 128 px)
+SUMMARY_CELLS = 500  # the selection's grid shows its first items, not all of a million
 
 SUMMARY_MIN = 2  # a selection this large is summarised
 SUMMARY_DELAY_MS = 150  # a lasso being dragged changes the selection often: wait for it
@@ -47,6 +60,7 @@ class ItemView(Panel):
     area = Area.LEFT
 
     summaryShown = Signal()  # a summary job's result is shown
+    contextShown = Signal()  # a chunk's context (or why there is none) is shown
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -59,13 +73,29 @@ class ItemView(Panel):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.summary.setStyleSheet("QLabel#selection-summary { padding: 4px; "
                                    "border-bottom: 1px solid palette(mid); }")
-        self.summary.hide()
+        # the summary's text, or the selected items' pictures
+        self.summary_switch = ListOrGrid(self.summary, self.state)
+        self.summary_switch.grid.rowClicked.connect(
+            lambda row: self.state.set_current(row, source=self))
+        self.summary_switch.grid.rowHovered.connect(
+            lambda row: self.state.set_hover(row, source=self))
+        self.summary_switch.hide()
         self.contrast_button = QToolButton(text="Compare with the rest")
         self.contrast_button.setAutoRaise(True)
         self.contrast_button.setToolTip(CONTRAST_TIP)
         self.contrast_button.clicked.connect(
             lambda: self.state.request_contrast(self.state.selection))
         self.contrast_button.hide()
+        self.image = QLabel()
+        self.image.setObjectName("item-image")
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setWordWrap(True)
+        self.image.hide()
+        self.images_button = QPushButton("Choose images…")
+        self.images_button.setToolTip("Choose the column that holds the items' images and "
+                                      "build their thumbnails (View ▸ Images…)")
+        self.images_button.clicked.connect(self.state.request_images)
+        self.images_button.hide()
         actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
         actions.addStretch(1)
@@ -73,20 +103,32 @@ class ItemView(Panel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.error_line)
-        layout.addWidget(self.summary)
+        layout.addWidget(self.summary_switch)
         layout.addLayout(actions)
-        layout.addWidget(self.browser)
+        layout.addWidget(self.image)
+        layout.addWidget(self.images_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.browser, 1)
         self._summary_timer = QTimer(self, singleShot=True, interval=SUMMARY_DELAY_MS)
         self._summary_timer.timeout.connect(self.summarise)
         self._summarised: np.ndarray | None = None  # the rows the job running now summarises
+        self.row = -1
+        self.item_html = ""  # the row's fields, before its context is read
+        self.chunk_context: ChunkContext | None = None
         self.state.currentChanged.connect(lambda row, _src: self.show_row(row))
         self.state.selectionChanged.connect(lambda _rows, _src: self._summary_stale())
         self.state.colourByChanged.connect(lambda _col: self._summary_stale())
+        self.state.thumbnails.changed.connect(lambda: self._show_image(self.row))
         self.show_row(-1)
 
     def new_set(self, es: EmbeddingSet | None) -> None:
         self.show_row(-1)
         self.summarise()
+
+    def settings(self) -> dict[str, Any]:
+        return {"grid": self.summary_switch.grid_on}
+
+    def apply_settings(self, settings: Mapping[str, Any]) -> list[str]:
+        return restore_grid([self.summary_switch], settings.get("grid"), "item")
 
     # --- the selection's summary -----------------------------------------------
     def _summary_stale(self) -> None:
@@ -102,7 +144,7 @@ class ItemView(Panel):
         if es is None or len(rows) < SUMMARY_MIN:
             self.jobs.cancel("summary")
             self._summarised = None
-            self.summary.hide()
+            self.summary_switch.hide()
             self.contrast_button.hide()
             return
         self._summarised = rows
@@ -111,10 +153,12 @@ class ItemView(Panel):
         self.contrast_button.setToolTip("Every item is selected: there is no rest to compare "
                                         "with" if every else CONTRAST_TIP)
         self.contrast_button.show()
-        if not self.summary.isVisible():
+        shown = rows[:SUMMARY_CELLS]
+        self.summary_switch.grid.grid_model.set_rows(shown, lambda i: es.label(int(shown[i])))
+        if not self.summary_switch.isVisible():
             self.summary.setText(f"<b>{len(rows):,} selected</b> "
                                  "<span style='color:gray'>summarising…</span>")
-            self.summary.show()
+            self.summary_switch.show()
         colour_by = self.state.colour_by or None
         self.jobs.submit("summary", "Summarising the selection", summarise_selection, es,
                          rows, colour_by, on_done=lambda s: self._summary_done(rows, s))
@@ -123,14 +167,21 @@ class ItemView(Panel):
         if rows is not self._summarised:
             return  # a job cancelled too late still delivers: the selection changed since
         self.summary.setText(summary_html(summary))
-        self.summary.show()
+        self.summary_switch.show()
         self.summaryShown.emit()
 
+    # --- the item -----------------------------------------------------------------
     def show_row(self, row: int) -> None:
         es: EmbeddingSet | None = self.state.embedding_set
+        self.jobs.cancel("context")
+        self.chunk_context = None
         if es is None or row < 0 or row >= es.count:
+            self.row = -1
+            self._show_image(-1)
             self.browser.setHtml("<p style='color:gray'>Click a row to see the item here.</p>")
             return
+        self.row = row
+        self._show_image(row)
         record = es.metadata.slice(row, 1).to_pylist()[0]
         title = html.escape(es.label(row))
         parts = [f"<h3>{title}</h3><p style='color:gray'>row {row} of {es.count:,}</p><table>"]
@@ -142,10 +193,66 @@ class ItemView(Panel):
             parts.append(f"<tr><td style='color:gray;padding-right:8px'>{html.escape(key)}</td>"
                          f"<td>{shown}</td></tr>")
         parts.append("</table>")
-        if text_col and record.get(text_col):
+        place = chunk_place(es, row)
+        if text_col and record.get(text_col) and place is None:
             parts.append("<hr><p style='white-space:pre-wrap'>"
                          f"{html.escape(str(record[text_col]))}</p>")
         vec = es.vectors[row]
         head = ", ".join(f"{v:.3g}" for v in vec[:8])
         parts.append(f"<p style='color:gray'>vector ({es.dim}): [{head}{', …' if es.dim > 8 else ''}]</p>")
-        self.browser.setHtml("".join(parts))
+        self.item_html = "".join(parts)
+        if place is None:
+            self.browser.setHtml(self.item_html)
+            return
+        self.browser.setHtml(self.item_html + "<hr><p style='color:gray'>reading "
+                             f"{html.escape(place.source)}…</p>")
+        self.jobs.submit("context", "Reading the chunk's file", read_context, place,
+                         on_done=lambda found: self._context_done(row, found))
+
+    def _context_done(self, row: int, found: ChunkContext) -> None:
+        if row != self.row:
+            return  # another item is shown since
+        self.chunk_context = found
+        self.browser.setHtml(self.item_html + "<hr>" + context_html(found))
+        self.contextShown.emit()
+
+    def _show_image(self, row: int) -> None:
+        """The item's picture (its thumbnail, scaled up to IMAGE_PX), or why there is none,
+        or the way to get pictures when the set may have some."""
+        thumbnails = self.state.thumbnails
+        self.images_button.setVisible(row >= 0 and not thumbnails.available()
+                                      and bool(thumbnails.offer))
+        if row < 0 or not thumbnails.available():
+            self.image.setVisible(bool(thumbnails.offer) and row >= 0)
+            self.image.setText(f"<span style='color:gray'>{html.escape(thumbnails.offer)}</span>")
+            return
+        pixmap = thumbnails.pixmap(row)
+        if pixmap is None:
+            why = thumbnails.status(row)
+            self.image.setText(f"<span style='color:gray'>no picture: "
+                               f"{html.escape(PICTURE_PROBLEMS.get(why, why))}</span>")
+        else:
+            scale = IMAGE_PX / max(pixmap.width(), pixmap.height(), 1)
+            self.image.setPixmap(pixmap if scale <= 1 else pixmap.scaled(
+                int(pixmap.width() * scale), int(pixmap.height() * scale),
+                Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        self.image.show()
+
+
+PICTURE_PROBLEMS = {"missing": "its file is not there", "broken": "its file is not an image "
+                    "this app can read safely", "url": "it is a URL, and this app works offline",
+                    "pending": "its thumbnail is not made yet (View ▸ Images… resumes)"}
+
+
+def context_html(found: ChunkContext) -> str:
+    """The chunk marked in the text around it, or why it cannot be shown."""
+    where = f"<p style='color:gray'>in {html.escape(found.path or found.source)}</p>"
+    if found.problem:
+        return f"<p style='color:#b05000'>{html.escape(found.problem)}</p>"
+    note = f"<p style='color:#b05000'>{html.escape(found.note)}</p>" if found.note else ""
+    return (where + note + "<p style='white-space:pre-wrap'>"
+            f"<span style='color:gray'>{'…' if found.before else ''}"
+            f"{html.escape(found.before)}</span>"
+            f"<span style='background-color:#fff2a8;color:black'>{html.escape(found.chunk)}</span>"
+            f"<span style='color:gray'>{html.escape(found.after)}{'…' if found.after else ''}"
+            "</span></p>")

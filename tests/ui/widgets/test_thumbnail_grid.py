@@ -1,0 +1,63 @@
+"""The list-or-grid switch: the neighbour list as a grid of thumbnails, one choice per panel,
+kept by sessions, and the list whenever the set has no thumbnails."""
+
+import pytest
+from pictures import MISSING, WAIT, open_pictures, store_pictures
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+
+
+@pytest.fixture
+def library(explorer_home, tmp_path):
+    return store_pictures(explorer_home, tmp_path / "pictures")
+
+
+def neighbours_of(qtbot, window, row: int):
+    nview = window.neighbours_view
+    window.show_view("neighbours")
+    with qtbot.waitSignal(nview.searchFinished, timeout=WAIT):
+        window.state.set_current(row)
+        nview.find_for_current()
+    return nview
+
+
+def test_neighbour_grid_shows_a_cell_per_neighbour(qtbot, windows, tmp_path):
+    window = open_pictures(qtbot, windows, tmp_path / "pictures")
+    nview = neighbours_of(qtbot, window, 4)
+    switch = nview.list_switch
+    assert switch.stack.currentWidget() is nview.table
+    switch.button.click()
+    assert switch.grid_on and switch.stack.currentWidget() is switch.grid
+    model = switch.grid.grid_model
+    rows = nview.model.rows.tolist()
+    assert model.rowCount() == len(rows) == nview.k.value()
+    for i, row in enumerate(rows):
+        icon = model.data(model.index(i), Qt.ItemDataRole.DecorationRole)
+        assert isinstance(icon, QPixmap) and not icon.isNull()
+        same = window.state.thumbnails.pixmap(row)
+        assert (same is None) == bool(MISSING[row])  # a placeholder for a missing file
+    assert model.data(model.index(0), Qt.ItemDataRole.DisplayRole) == f"p{rows[0]}"
+    # the hub lists follow the panel's one choice
+    assert all(s.grid_on for s in nview.hubness_tab.grid_switches)
+
+    # a click on a cell is the list's click: that item becomes the query
+    with qtbot.waitSignal(nview.searchFinished, timeout=WAIT):
+        switch.grid.rowClicked.emit(rows[2])
+    assert window.state.current == rows[2]
+
+    assert window.panels["neighbours"].settings()["grid"] is True
+    switch.set_grid(False)
+    notes = window.panels["neighbours"].apply_settings({"grid": True})
+    assert notes == [] and switch.grid_on
+    assert window.panels["neighbours"].apply_settings({"grid": "yes"}) == [
+        "neighbours: grid 'yes' is not true or false"]
+
+
+def test_without_thumbnails_the_list_stays_and_says_how(qtbot, windows, tmp_path):
+    window = open_pictures(qtbot, windows, tmp_path / "pictures", build=False)
+    nview = neighbours_of(qtbot, window, 4)
+    switch = nview.list_switch
+    switch.button.click()  # chosen, but nothing to show: the list, and the way to pictures
+    assert switch.grid_on and switch.stack.currentWidget() is nview.table
+    assert "View ▸ Images…" in switch.button.toolTip()
+    assert "holds the items' images" in window.state.thumbnails.offer
