@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import (QAbstractListModel, QEvent, QModelIndex, QObject, QPoint, QSize, Qt,
-                            Signal)
+from PySide6.QtCore import (QAbstractListModel, QEvent, QModelIndex, QObject, QPoint, QRect,
+                            QSize, Qt, Signal)
 from PySide6.QtGui import QColor, QPainter, QPixmap
-from PySide6.QtWidgets import (QHBoxLayout, QListView, QStackedWidget, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QListView, QStackedWidget, QStyle,
+                               QStyledItemDelegate, QStyleOptionViewItem, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from explorer.ui.item_menu import item_menu
 from explorer.ui.state import AppState
@@ -96,6 +97,35 @@ class GridModel(QAbstractListModel):
                                   [Qt.ItemDataRole.DecorationRole])
 
 
+class CellDelegate(QStyledItemDelegate):
+    """A cell: the picture fitted into CELL x CELL (kept in shape, centred), the label under
+    it on one line, elided; the hover highlight as the style draws it."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        return QSize(CELL + 12, CELL + option.fontMetrics.height() + 10)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        style = option.widget.style() if option.widget is not None else None
+        if style is not None and option.state & QStyle.StateFlag.State_MouseOver:
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter,
+                                option.widget)
+        rect = option.rect
+        box = QRect(rect.x() + (rect.width() - CELL) // 2, rect.y() + 4, CELL, CELL)
+        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(pixmap, QPixmap) and not pixmap.isNull():
+            size = pixmap.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, size.width(), size.height())
+            target.moveCenter(box.center())
+            painter.save()
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawPixmap(target, pixmap)
+            painter.restore()
+        text = option.fontMetrics.elidedText(str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
+                                            Qt.TextElideMode.ElideRight, rect.width() - 4)
+        painter.drawText(QRect(rect.x() + 2, box.bottom() + 3, rect.width() - 4,
+                               option.fontMetrics.height()), Qt.AlignmentFlag.AlignHCenter, text)
+
+
 class ThumbnailGrid(QListView):
     """The cells of a `GridModel`, wrapped to the width; keys and mouse as a list's."""
 
@@ -112,9 +142,7 @@ class ThumbnailGrid(QListView):
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
         self.setWordWrap(False)
-        self.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.setIconSize(QSize(CELL, CELL))
-        self.setGridSize(QSize(CELL + 16, CELL + self.fontMetrics().height() + 12))
+        self.setItemDelegate(CellDelegate(self))
         self.setSpacing(2)
         self.setSelectionMode(QListView.SelectionMode.NoSelection)
         self.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
