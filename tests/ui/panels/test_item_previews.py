@@ -71,7 +71,7 @@ def chunks(tmp_path):
 
 
 def test_chunk_is_marked_in_its_file(chunks):
-    es, doc, start, end = chunks
+    es, doc, start, _end = chunks
     place = chunk_place(es, 0)
     assert place is not None and place.start == start and str(doc) in place.paths
     found = read_context(place)
@@ -79,10 +79,13 @@ def test_chunk_is_marked_in_its_file(chunks):
     assert found.chunk == "The chunk we look for sits here."
     assert found.before == TEXT[start - CONTEXT_CHARS:start]
     assert found.after.startswith("\n\nOmega paragraph")
+    assert found.cut_before and found.cut_after  # the file goes on both ways
+    start_of_file = read_context(chunk_place(es, 1))
+    assert start_of_file.before == "" and not start_of_file.cut_before
 
 
 def test_a_gone_or_changed_file_is_said_not_raised(chunks):
-    es, doc, start, end = chunks
+    es, doc, _start, _end = chunks
     place = chunk_place(es, 0)
     doc.write_text(TEXT.replace("Alpha", "Gamma!"), encoding="utf-8")  # offsets move
     changed = read_context(place)
@@ -98,7 +101,7 @@ def test_a_gone_or_changed_file_is_said_not_raised(chunks):
 
 def test_item_panel_reads_the_chunk_in_a_job_and_marks_it(qtbot, windows, chunks,
                                                          explorer_home):
-    es, doc, start, end = chunks
+    es, doc, _start, _end = chunks
     Library(explorer_home).import_set(es)
     window = windows()
     with qtbot.waitSignal(window.state.setChanged, timeout=WAIT):

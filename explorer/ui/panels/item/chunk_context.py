@@ -47,6 +47,8 @@ class ChunkContext:
     after: str = ""
     problem: str = ""  # the context cannot be shown: why
     note: str = ""  # it is shown, but something is off (the file changed since)
+    cut_before: bool = False  # the file goes on before `before`
+    cut_after: bool = False  # and after `after`
 
 
 def chunk_place(es: EmbeddingSet, row: int) -> ChunkPlace | None:
@@ -110,5 +112,7 @@ def read_context(place: ChunkPlace, state: TaskState | None = None) -> ChunkCont
     if place.text is not None and chunk.strip() != place.text.strip():
         note = (f"{name} has changed since it was encoded: the marked span may no longer be "
                 "the chunk")
-    return ChunkContext(place.source, path, text[max(0, place.start - CONTEXT_CHARS):place.start],
-                        chunk, text[place.end:place.end + CONTEXT_CHARS], note=note)
+    first, last = max(0, place.start - CONTEXT_CHARS), place.end + CONTEXT_CHARS
+    return ChunkContext(place.source, path, text[first:place.start], chunk,
+                        text[place.end:last], note=note, cut_before=first > 0,
+                        cut_after=last < len(text))

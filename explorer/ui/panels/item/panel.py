@@ -251,8 +251,8 @@ def context_html(found: ChunkContext) -> str:
         return f"<p style='color:#b05000'>{html.escape(found.problem)}</p>"
     note = f"<p style='color:#b05000'>{html.escape(found.note)}</p>" if found.note else ""
     return (where + note + "<p style='white-space:pre-wrap'>"
-            f"<span style='color:gray'>{'…' if found.before else ''}"
+            f"<span style='color:gray'>{'…' if found.cut_before else ''}"
             f"{html.escape(found.before)}</span>"
             f"<span style='background-color:#fff2a8;color:black'>{html.escape(found.chunk)}</span>"
-            f"<span style='color:gray'>{html.escape(found.after)}{'…' if found.after else ''}"
+            f"<span style='color:gray'>{html.escape(found.after)}{'…' if found.cut_after else ''}"
             "</span></p>")

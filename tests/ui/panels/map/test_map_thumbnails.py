@@ -3,8 +3,8 @@ points are in view, the points are drawn as their thumbnails."""
 
 import numpy as np
 import pytest
-from pictures import MISSING, N, WAIT, open_pictures, store_pictures
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF
+from pictures import MISSING, WAIT, N, open_pictures, store_pictures
+from PySide6.QtCore import QEvent, QPointF, QRectF
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication
 
@@ -67,7 +67,7 @@ def test_hover_shows_the_thumbnail_of_a_row_that_has_one(qtbot, windows, tmp_pat
 def test_map_draws_pictures_only_when_few_points_are_in_view(qtbot, windows, tmp_path,
                                                              monkeypatch):
     monkeypatch.setattr(thumbnail_layer, "MAX_IN_VIEW", 30)  # 120 points: zoomed out is many
-    window, view = shown_map(qtbot, windows, tmp_path)
+    _window, view = shown_map(qtbot, windows, tmp_path)
     layer = view.thumbnail_layer
     view.fit()
     layer.refresh()
