@@ -135,7 +135,10 @@ class ImageActions(QObject):
 
     def _found(self, es: EmbeddingSet, found: Found) -> None:
         self.found = found
-        self.state.thumbnails.set_store(found.store, es.library_id, offer_text(found))
+        offer = offer_text(found)
+        self.state.thumbnails.set_store(found.store, es.library_id, offer)
+        if found.store is None and offer:
+            self.say(f"{offer[0].upper()}{offer[1:]} (View ▸ Images…)", 15000)
 
     def open_dialog(self) -> None:
         """View ▸ Images… (or an empty image area's button): the columns are detected in a

@@ -1,6 +1,8 @@
 """View ▸ Images…: the detected columns (URLs counted, never offered), a root folder for
 relative paths, and Build making the thumbnails in a window job."""
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pictures import WAIT, open_pictures, store_pictures
 
@@ -47,3 +49,43 @@ def test_urls_are_counted_and_never_offered(qtbot, tmp_path):
     empty = ImagesDialog([])
     qtbot.addWidget(empty)
     assert empty.note.text() == NONE_FOUND and not empty.build_button.isEnabled()
+
+
+def test_embedded_image_bytes_are_offered_and_shown_without_files(qtbot, windows, library,
+                                                                  tmp_path):
+    """A table holding its images as {bytes, path} structs (the Hugging Face layout): the
+    column is detected and chosen, and the thumbnails come from the bytes, no file read."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from explorer.core.embedding_set import EmbeddingSet
+
+    rng = np.random.default_rng(1)
+    cells = []
+    for i in range(40):
+        out = io.BytesIO()
+        Image.new("RGB", (30 + i, 60), tuple(int(v) for v in rng.integers(0, 256, 3))).save(
+            out, "PNG")
+        cells.append({"bytes": out.getvalue(), "path": f"gone/{i}.png"})  # no such files
+    table = pa.table({"id": [f"e{i}" for i in range(40)], "image": cells})
+    data = tmp_path / "embedded.parquet"  # the set's data file, as if opened from it
+    pq.write_table(table, data)
+    library.import_set(EmbeddingSet(rng.normal(size=(40, 2)).astype(np.float32), table,
+                                    name="embedded", format="test", id_column="id",
+                                    source=[str(data)]))
+    window = windows()
+    with qtbot.waitSignal(window.state.setChanged, timeout=WAIT):
+        window.open_library_set("embedded")
+    qtbot.waitUntil(lambda: window.image_actions.found is not None, timeout=WAIT)
+    found = window.image_actions.found
+    assert [(c.name, c.kind) for c in found.columns] == [("image", "struct")]
+    assert found.source is not None and found.source.column == "image"  # the only one
+    window.image_actions.action.trigger()
+    qtbot.waitUntil(lambda: window.image_actions.dialog is not None, timeout=WAIT)
+    window.image_actions.dialog.accept()
+    qtbot.waitUntil(window.state.thumbnails.available, timeout=WAIT)
+    assert window.state.thumbnails.store.counts()["ok"] == 40
+    pixmap = window.state.thumbnails.pixmap(5)
+    assert pixmap is not None and (pixmap.width(), pixmap.height()) == (35, 60)

@@ -19,6 +19,7 @@ def library(explorer_home, tmp_path):
 def test_item_shows_its_picture_or_why_not(qtbot, windows, tmp_path):
     window = open_pictures(qtbot, windows, tmp_path / "pictures", build=False)
     item = window.item_view
+    assert "(View ▸ Images…)" in window.statusBar().currentMessage()
     window.state.set_current(0)
     assert item.images_button.isVisible()  # no thumbnails yet: the next step is offered
     assert "build their thumbnails" in item.image.text()
