@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QPointF, QRectF, QTimer
-from PySide6.QtGui import QPainter, QPixmap
+from PySide6.QtCore import QObject, QRectF, QTimer
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 
 from explorer.core.jobs import TaskState
 from explorer.ui.panels.jobs import PanelJobs
@@ -29,6 +29,7 @@ THUMB_PX = 56  # a picture's longest side on the map, in device pixels
 KEEP = 4000  # pixmaps kept for panning back
 SETTLE_MS = 30  # the view's rows are looked up this long after it stops changing
 BATCH = 64  # thumbnails a job decodes between two looks at Cancel
+SELECTED_PEN = QPen(QColor(255, 200, 0), 3)  # the selection's colour on the map
 
 
 def shrink_thumbnails(store, rows: np.ndarray, px: int, state: TaskState) -> dict[int, np.ndarray]:
@@ -63,12 +64,15 @@ class ThumbnailItem(pg.GraphicsObject):
         super().__init__()
         self.xy = np.zeros((0, 2))
         self.pixmaps: list[QPixmap] = []
+        self.selected = np.zeros(0, dtype=bool)  # framed: the pictures hide the raster's marks
         self._bounds = QRectF()
 
-    def set_pictures(self, xy: np.ndarray, pixmaps: list[QPixmap], bounds: QRectF) -> None:
+    def set_pictures(self, xy: np.ndarray, pixmaps: list[QPixmap], bounds: QRectF,
+                     selected: np.ndarray | None = None) -> None:
         self.prepareGeometryChange()
         self.xy = xy
         self.pixmaps = pixmaps
+        self.selected = np.zeros(len(pixmaps), dtype=bool) if selected is None else selected
         self._bounds = bounds
         self.update()
 
@@ -83,9 +87,15 @@ class ThumbnailItem(pg.GraphicsObject):
         y = t.m12() * self.xy[:, 0] + t.m22() * self.xy[:, 1] + t.dy()
         painter.save()
         painter.resetTransform()  # logical pixels: each pixmap carries its device ratio
-        for px, py, pixmap in zip(x.tolist(), y.tolist(), self.pixmaps):
+        painter.setPen(SELECTED_PEN)
+        for px, py, pixmap, chosen in zip(x.tolist(), y.tolist(), self.pixmaps,
+                                          self.selected.tolist()):
             size = pixmap.deviceIndependentSize()
-            painter.drawPixmap(QPointF(px - size.width() / 2, py - size.height() / 2), pixmap)
+            target = QRectF(px - size.width() / 2, py - size.height() / 2, size.width(),
+                            size.height())
+            painter.drawPixmap(target.topLeft(), pixmap)
+            if chosen:
+                painter.drawRect(target.adjusted(-1.5, -1.5, 1.5, 1.5))
         painter.restore()
 
 
@@ -112,6 +122,7 @@ class ThumbnailLayer(QObject):
         viewbox.sigResized.connect(lambda *_: self._timer.start())
         state.thumbnails.changed.connect(self._store_changed)
         state.filterChanged.connect(lambda *_: self._timer.start())
+        state.selectionChanged.connect(lambda *_: self._show())
 
     @property
     def shown(self) -> bool:
@@ -190,4 +201,5 @@ class ThumbnailLayer(QObject):
         x0, y0 = xy.min(axis=0)
         x1, y1 = xy.max(axis=0)
         self.item.set_pictures(xy, [self._pixmaps[r] for r in drawn],
-                               QRectF(x0 - mx, y0 - my, x1 - x0 + 2 * mx, y1 - y0 + 2 * my))
+                               QRectF(x0 - mx, y0 - my, x1 - x0 + 2 * mx, y1 - y0 + 2 * my),
+                               np.isin(drawn, self.state.selection))

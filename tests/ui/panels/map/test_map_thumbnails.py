@@ -83,8 +83,18 @@ def test_map_draws_pictures_only_when_few_points_are_in_view(qtbot, windows, tmp
     assert 0 < len(layer.item.pixmaps) == len(expected)
     np.testing.assert_allclose(layer.item.xy, view.coords[expected])
 
-    grabbed = view.plot.grab().toImage()  # the pictures are painted, not only listed
-    assert not grabbed.isNull()
+    assert not layer.item.selected.any()
+    view.state.select(expected[:1])  # a selected picture is framed (its point is hidden)
+    assert layer.item.selected.tolist() == [True] + [False] * (len(expected) - 1)
+
+    # the pictures are painted, not only listed: the top one's middle pixel is its own
+    top = layer.item.xy[-1]
+    at = view.plot.mapFromScene(view.viewbox.mapViewToScene(QPointF(*map(float, top))))
+    painted = view.plot.viewport().grab().toImage().pixelColor(at)
+    pixmap = layer.item.pixmaps[-1]
+    own = pixmap.toImage().pixelColor(pixmap.width() // 2, pixmap.height() // 2)
+    assert max(abs(painted.red() - own.red()), abs(painted.green() - own.green()),
+               abs(painted.blue() - own.blue())) < 40
 
     view.fit()  # zoomed out again: the raster alone
     qtbot.waitUntil(lambda: not layer.shown, timeout=WAIT)
