@@ -16,6 +16,10 @@ plot. Plain and thumbnail passes alternate within each run. Also: the layer's re
 the view settles (which rows are in view, which pixmaps it has), and the first decode job
 (all pixmaps of a fresh view, in a worker). Medians of each run's median and p95, with
 /proc/loadavg.
+
+Measured (2026-12-05, offscreen, 299 thumbnails in view, 120 frames x 3 runs, load 1.2-1.3):
+frames 4.10 ms median (p95 5.69) against the plain map's 2.57 (p95 3.65): ratio 1.60 (p95
+1.56); the first decode job of a fresh view 86 ms (in a worker), a settled refresh 0.21 ms.
 """
 
 from __future__ import annotations
