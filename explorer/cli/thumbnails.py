@@ -44,8 +44,13 @@ def run_thumbnails(args: argparse.Namespace) -> dict:
     source = th.pick_source(es, args.column, root)
     with warnings.catch_warnings():  # a bomb or a damaged file is counted; Pillow's warnings
         warnings.filterwarnings("ignore", module=r"PIL\.")  # about them would be noise
-        report = th.make_thumbnails(es, source, state.sub(0.05, 1), size=args.size,
-                                    workers=args.workers)
+        try:
+            report = th.make_thumbnails(es, source, state.sub(0.05, 1), size=args.size,
+                                        workers=args.workers)
+        except InputError as exc:
+            if exc.option == "root" and exc.hint:  # the app's words name no flag; here --root
+                exc.hint += " (--root DIR)"
+            raise
     if (args.column is not None or root is not None) and report.made and es.library_id:
         th.remember_image_source(Library(), es.library_id, source)  # the app shows the same
     return report.to_dict()

@@ -110,3 +110,15 @@ def test_the_real_command_prints_a_summary_and_none_of_pillow_s_warnings(tmp_pat
     run = subprocess.run([sys.executable, "-m", "explorer", "thumbnails", str(data), "--json"],
                          env=env, capture_output=True, text=True, timeout=120, check=False)
     assert json.loads(run.stdout)["broken"] == 2 and run.stderr == ""
+
+
+def test_a_set_stored_from_python_needs_a_root_for_its_paths(tmp_path, capsys):
+    """The app says "choose a root folder"; the CLI adds the flag that does it."""
+    from explorer import load
+
+    names = images(tmp_path, 2)  # 2 good, 3 hostile, a URL, a null
+    stored = load(np.eye(len(names), dtype=np.float32), metadata={"image": names})
+    err = cli_error(capsys, "thumbnails", stored.id, "--column", "image")
+    assert "not read from a file" in err and "choose a root folder" in err and "--root" in err
+    result = cli_json(capsys, "thumbnails", stored.id, "--column", "image", "--root", tmp_path)
+    assert (result["made"], result["broken"], result["urls"]) == (2, 3, 1)

@@ -10,7 +10,7 @@ while its sources are unchanged. Every image is untrusted: see decode.py and sou
 Use the package, not its modules: `from explorer.compute import thumbnails as th`. The
 modules: `columns` (detection), `source` (ImageSource, paths and the root), `choice` (the
 source remembered with the set), `decode` (one image to a JPEG thumbnail), `store` (the cache
-file), `build` (the job).
+file), `build` (the job), `original` (one item's image, large, for the item panel).
 """
 
 from explorer.compute.thumbnails.build import (
@@ -29,7 +29,8 @@ from explorer.compute.thumbnails.decode import (
     BadImage,
     thumbnail_jpeg,
 )
-from explorer.compute.thumbnails.source import KINDS, ImageSource
+from explorer.compute.thumbnails.original import MAX_SIDE, read_image
+from explorer.compute.thumbnails.source import KINDS, ImageSource, Unreadable
 from explorer.compute.thumbnails.store import ThumbnailStore
 from explorer.core.embedding_set import EmbeddingSet
 
@@ -47,17 +48,20 @@ def open_thumbnails(emb_set: EmbeddingSet, source: ImageSource | None = None,
 __all__ = [
     "DEFAULT_SIZE",
     "KINDS",
+    "MAX_SIDE",
     "MAX_SOURCE_BYTES",
     "BadImage",
     "ImageColumn",
     "ImageSource",
     "ThumbnailReport",
     "ThumbnailStore",
+    "Unreadable",
     "find_image_columns",
     "image_source",
     "make_thumbnails",
     "open_thumbnails",
     "pick_source",
+    "read_image",
     "remember_image_source",
     "thumbnail_jpeg",
 ]

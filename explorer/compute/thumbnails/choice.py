@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from explorer.compute.thumbnails.columns import find_image_columns
-from explorer.compute.thumbnails.source import KINDS, ImageSource, data_folder
+from explorer.compute.thumbnails.source import KINDS, ImageSource, data_folder, source_folder
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.library import Library, read_manifest
@@ -85,7 +85,7 @@ def remember_image_source(library: Library, set_id: str, source: ImageSource | N
         raise InputError(f"the set has no column {source.column!r}",
                          hint="its columns: " + ", ".join(entry.columns))
     root = source.root
-    folder = Path(entry.source[0]).parent if entry.source else None
+    folder = source_folder(entry.source)
     if root is not None and folder is not None:
         absolute = os.path.abspath(os.path.join(folder, os.path.expanduser(root)))
         try:

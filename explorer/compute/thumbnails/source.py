@@ -29,6 +29,7 @@ from explorer.core.errors import InputError
 KINDS = ("path", "bytes", "struct")
 URL = re.compile(r"^(?:https?|s3|gs|hf|ftp)://", re.IGNORECASE)
 FILE_URL = "file://"
+ROOT_HINT = "choose a root folder that holds the images"  # the CLI names its --root
 OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
@@ -63,7 +64,14 @@ class Found:
 
 def data_folder(emb_set: EmbeddingSet) -> Path | None:
     """The folder of the file the set was imported from (None: made in the app)."""
-    return Path(emb_set.source[0]).parent if emb_set.source else None
+    return source_folder(emb_set.source)
+
+
+def source_folder(sources: list[str]) -> Path | None:
+    """The folder of the first source when it is a file's full path; None for what the app
+    records instead (`array:<digest>` of a set stored from Python, a parent set's id), which
+    would otherwise resolve against whatever the working folder is."""
+    return Path(sources[0]).parent if sources and os.path.isabs(sources[0]) else None
 
 
 def resolved_root(emb_set: EmbeddingSet, root: str | None) -> str | None:
@@ -87,9 +95,9 @@ def check_source(emb_set: EmbeddingSet, source: ImageSource) -> str | None:
     root = resolved_root(emb_set, source.root)
     if source.root is not None and not os.path.isdir(root or ""):
         raise InputError("the image root is not a folder", path=source.root)
-    if root is None and source.kind != "bytes":
+    if root is None and source.kind == "path":  # embedded bytes (a struct's too) need no file
         raise InputError("the set was not read from a file, so its image paths have no folder "
-                         "to start from", hint="pick the folder that holds the images (--root)")
+                         "to start from", hint=ROOT_HINT, option="root")
     return root
 
 

@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from explorer.compute.thumbnails.source import ImageSource
 from explorer.core.artifacts import ArtifactStore
 
 KIND = "thumbnails"
@@ -92,6 +93,12 @@ class ThumbnailStore:
 
     def counts(self) -> dict[str, int]:
         return status_counts(self.index["status"])
+
+    @property
+    def source(self) -> ImageSource:
+        """What the thumbnails were made from (the root resolved): where the originals are."""
+        return ImageSource(str(self.meta.get("column", "")), str(self.meta.get("kind", "")),
+                           self.meta.get("root"))
 
     @property
     def bytes(self) -> int:
