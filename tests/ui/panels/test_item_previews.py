@@ -31,13 +31,48 @@ def test_item_shows_its_picture_or_why_not(qtbot, windows, tmp_path):
     qtbot.waitUntil(window.state.thumbnails.available, timeout=WAIT)
     assert "made" in window.statusBar().currentMessage()
     good = next(r for r in range(20) if not MISSING[r] and r != 0)
-    window.state.set_current(good)
+    with qtbot.waitSignal(item.originalShown, timeout=WAIT, check_params_cb=lambda r: r == good):
+        window.state.set_current(good)
     pixmap = item.image.pixmap()
-    assert not pixmap.isNull() and max(pixmap.width(), pixmap.height()) == 256
+    assert not pixmap.isNull() and max(pixmap.width(), pixmap.height()) >= 256
+    assert "pixels as shown" in item.image.toolTip()
     assert not item.images_button.isVisible()
     missing = int(np.flatnonzero(MISSING)[0])
     window.state.set_current(missing)
     assert "its file is not there" in item.image.text()
+
+
+def test_the_original_replaces_the_thumbnail_and_a_late_one_is_dropped(qtbot, windows,
+                                                                       tmp_path):
+    from PIL import Image
+
+    from explorer.ui.panels.item.original import Original
+
+    window = open_pictures(qtbot, windows, tmp_path / "pictures")
+    item = window.item_view
+    paths = window.state.embedding_set.metadata.column("path").to_pylist()
+    sizes = {r: Image.open(paths[r]).size for r in range(30) if not MISSING[r]}
+    big = next(r for r, size in sizes.items() if max(size) > 140)  # larger than its thumbnail
+    small = next(r for r, size in sizes.items() if r != big)
+    originals = []
+    done = item._original_done
+
+    def keep(store, found):
+        originals.append(found)
+        done(store, found)
+    item._original_done = keep
+    with qtbot.waitSignal(item.originalShown, timeout=WAIT, check_params_cb=lambda r: r == big):
+        window.state.set_current(small)
+        window.state.set_current(big)  # the newest wins: small's job is cancelled or dropped
+    found = originals[-1]
+    assert found.row == big and found.pixels.shape[1::-1] == sizes[big]  # the file, not 128 px
+    shown = item.image.pixmap().toImage()
+    late = Original(small, np.zeros((50, 50, 4), np.uint8))
+    done(window.state.thumbnails.store, late)  # a result for an item left: never shown
+    assert item.image.pixmap().toImage() == shown
+    window.state.set_current(int(np.flatnonzero(MISSING)[0]))  # no file: no job, the reason
+    assert "its file is not there" in item.image.text()
+    assert not item.jobs.running("original")
 
 
 def test_selection_summary_switches_to_the_selected_pictures(qtbot, windows, tmp_path):

@@ -3,8 +3,9 @@ more than one item is selected, what the selection is (its summary, computed in 
 reading the texts' words takes seconds on a big set, so the UI never waits for it), with a
 button that asks the Concepts panel what sets the selection apart from the rest.
 
-A set with thumbnails shows the item's picture above its fields, and the selection as a
-grid of pictures at the press of Grid; a set without says how to get them (View ▸ Images…).
+A set with thumbnails shows the item's picture above its fields (the thumbnail at once, then
+the original, read and decoded in a job; a picture for an item left since is dropped), and
+the selection as a grid of pictures at the press of Grid; a set without says how to get them (View ▸ Images…).
 A chunk of a text file shows where it sits in its file: the file is read in a job (see
 `chunk_context`), and a file gone or changed since is said, not raised.
 """
@@ -24,9 +25,14 @@ from explorer.compute.selection_summary import SelectionSummary, summarise_selec
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.item.chunk_context import ChunkContext, chunk_place, read_context
+from explorer.ui.panels.item.original import MAX_SIDE as MAX_ORIGINAL_SIDE
+from explorer.ui.panels.item.original import Original, read_original
+from explorer.ui.thumbnails import pixmap_of_rgba
 from explorer.ui.widgets.thumbnail_grid import ListOrGrid, restore_grid
 
-IMAGE_PX = 256  # the item's picture at most this wide or high (thumbnails are 128 px)
+IMAGE_PX = 256  # a small picture is shown scaled up to this
+IMAGE_MAX_PX = 480  # a larger one as wide as the panel, at most this wide or high: its
+# thumbnail (128 px) at that size first, so the original takes its place without a jump
 SUMMARY_CELLS = 500  # the selection's grid shows its first items, not all of a million
 
 SUMMARY_MIN = 2  # a selection this large is summarised
@@ -61,6 +67,7 @@ class ItemView(Panel):
 
     summaryShown = Signal()  # a summary job's result is shown
     contextShown = Signal()  # a chunk's context (or why there is none) is shown
+    originalShown = Signal(int)  # the row whose original picture (or why none) is shown
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -217,8 +224,10 @@ class ItemView(Panel):
         self.contextShown.emit()
 
     def _show_image(self, row: int) -> None:
-        """The item's picture (its thumbnail, scaled up to IMAGE_PX), or why there is none,
-        or the way to get pictures when the set may have some."""
+        """The item's picture (its thumbnail, scaled up to IMAGE_PX, until the original is
+        read), or why there is none, or the way to get pictures when the set may have some."""
+        self.jobs.cancel("original")
+        self.image.setToolTip("")
         thumbnails = self.state.thumbnails
         self.images_button.setVisible(row >= 0 and not thumbnails.available()
                                       and bool(thumbnails.offer))
@@ -227,16 +236,44 @@ class ItemView(Panel):
             self.image.setText(f"<span style='color:gray'>{html.escape(thumbnails.offer)}</span>")
             return
         pixmap = thumbnails.pixmap(row)
+        why = thumbnails.status(row)
         if pixmap is None:
-            why = thumbnails.status(row)
             self.image.setText(f"<span style='color:gray'>no picture: "
                                f"{html.escape(PICTURE_PROBLEMS.get(why, why))}</span>")
         else:
-            scale = IMAGE_PX / max(pixmap.width(), pixmap.height(), 1)
-            self.image.setPixmap(pixmap if scale <= 1 else pixmap.scaled(
-                int(pixmap.width() * scale), int(pixmap.height() * scale),
-                Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+            full = max(pixmap.width(), pixmap.height()) >= thumbnails.store.size
+            self._set_picture(pixmap, IMAGE_MAX_PX if full else IMAGE_PX)
         self.image.show()
+        es = self.state.embedding_set
+        if es is not None and why in ("ok", "pending"):  # the others would fail again
+            store = thumbnails.store
+            self.jobs.submit("original", "Reading the item's picture", read_original, es,
+                             store.source, row,
+                             on_done=lambda found: self._original_done(store, found),
+                             on_error=lambda _error: None)  # the thumbnail stays
+
+    def _set_picture(self, pixmap, largest: int) -> None:
+        """`pixmap` fitted into the panel's width and `largest` pixels (scaled up or down)."""
+        side = max(64, min(largest, self.width() - 16))
+        scale = side / max(pixmap.width(), pixmap.height(), 1)
+        self.image.setPixmap(pixmap if scale == 1 else pixmap.scaled(
+            max(1, round(pixmap.width() * scale)), max(1, round(pixmap.height() * scale)),
+            Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+
+    def _original_done(self, store, found: Original) -> None:
+        """The original replaces the thumbnail, unless another item (or store) is shown since."""
+        if found.row != self.row or store is not self.state.thumbnails.store:
+            return
+        if found.pixels is not None:
+            full = max(found.pixels.shape[:2]) >= store.size
+            self._set_picture(pixmap_of_rgba(found.pixels), IMAGE_MAX_PX if full else IMAGE_PX)
+            self.image.setToolTip(f"{found.pixels.shape[1]} x {found.pixels.shape[0]} pixels "
+                                  "as shown (the original, fitted into "
+                                  f"{MAX_ORIGINAL_SIDE} pixels)")
+        elif self.image.pixmap().isNull():
+            self.image.setText(f"<span style='color:gray'>no picture: "
+                               f"{html.escape(found.reason)}</span>")
+        self.originalShown.emit(found.row)
 
 
 PICTURE_PROBLEMS = {"missing": "its file is not there", "broken": "its file is not an image "
