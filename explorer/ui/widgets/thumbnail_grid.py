@@ -6,7 +6,10 @@ labels. `ListOrGrid` puts a grid beside any such list and a Grid button to switc
 grid shows the same rows (it follows a `RowsTable`'s model, or is filled by its owner) and
 answers the mouse the way the list does: a click is the list's click (`rowChosen` of the
 table, or the grid's own signal), hovering marks the item on the map, a right-click opens
-the item's menu. Without thumbnails the button says how to get them and the list stays.
+the item's menu. A cell says what the list's row says by its shading (kept, lost, new: the
+list's colour tints the cell and frames it), and selected items are framed in the
+selection's colour, as the map frames their pictures. Without thumbnails the button says
+how to get them and the list stays.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import (QAbstractListModel, QEvent, QModelIndex, QObject, QPoint, QRect,
                             QSize, Qt, Signal)
-from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QListView, QStackedWidget, QStyle,
                                QStyledItemDelegate, QStyleOptionViewItem, QToolButton,
                                QVBoxLayout, QWidget)
@@ -32,6 +35,9 @@ PLACEHOLDER_TEXT = {"missing": "file missing", "broken": "not an image", "url": 
 NO_THUMBNAILS_TIP = ("This set has no thumbnails: View ▸ Images… chooses its image column "
                      "and builds them")
 GRID_TIP = "Show the items as a grid of thumbnails (again: as a list)"
+SELECTED = QColor(255, 200, 0)  # the selection's colour, as the map's thumbnail layer frames
+SELECTED_ROLE = Qt.ItemDataRole.UserRole + 1  # bool: the cell's item is selected
+MARK_WIDTH = 3  # pixels of a cell's frame
 
 
 def placeholder(status: str, size: int = CELL) -> QPixmap:
@@ -55,16 +61,41 @@ class GridModel(QAbstractListModel):
         self.rows = np.zeros(0, dtype=np.int64)
         self.label: Callable[[int], str] = str  # position -> text
         self.tooltip: Callable[[int], str] | None = None
+        self.marks: dict[int, QColor] = {}  # position -> the list's shading of that row
+        self.selection = np.zeros(0, dtype=np.int64)  # sorted set rows
+        self.selected = np.zeros(0, dtype=bool)  # per position
         self._placeholders: dict[str, QPixmap] = {}
         thumbnails.changed.connect(self._thumbnails_changed)
 
     def set_rows(self, rows: np.ndarray, label: Callable[[int], str],
-                 tooltip: Callable[[int], str] | None = None) -> None:
+                 tooltip: Callable[[int], str] | None = None,
+                 marks: dict[int, QColor] | None = None) -> None:
+        """Show `rows`; `marks` shades positions as the list shades its rows."""
         self.beginResetModel()
         self.rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         self.label = label
         self.tooltip = tooltip
+        self.marks = dict(marks or {})
+        self.selected = self._selected()
         self.endResetModel()
+
+    def set_selection(self, selection: np.ndarray) -> None:
+        """Frame the cells of `selection` (sorted set rows, as the shared state keeps it)."""
+        self.selection = np.asarray(selection, dtype=np.int64).reshape(-1)
+        selected = self._selected()
+        if len(self.rows) and not np.array_equal(selected, self.selected):
+            self.selected = selected
+            self.dataChanged.emit(self.index(0), self.index(len(self.rows) - 1), [SELECTED_ROLE])
+        self.selected = selected
+
+    def _selected(self) -> np.ndarray:
+        """Which positions hold a selected row: a binary search each, so a selection of a
+        million rows costs the grid's few hundred searches, not a sort."""
+        sel = self.selection
+        if not sel.size or not self.rows.size:
+            return np.zeros(len(self.rows), dtype=bool)
+        at = np.minimum(np.searchsorted(sel, self.rows), sel.size - 1)
+        return sel[at] == self.rows
 
     def row_at(self, position: int) -> int:
         return int(self.rows[position])
@@ -89,6 +120,10 @@ class GridModel(QAbstractListModel):
             return self._placeholders[status]
         if role == Qt.ItemDataRole.ToolTipRole:
             return self.tooltip(i) if self.tooltip is not None else self.label(i)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return self.marks.get(i)
+        if role == SELECTED_ROLE:
+            return bool(self.selected[i]) if i < len(self.selected) else False
         return None
 
     def _thumbnails_changed(self) -> None:
@@ -97,9 +132,15 @@ class GridModel(QAbstractListModel):
                                   [Qt.ItemDataRole.DecorationRole])
 
 
+def marks_of(background: dict[int, QBrush]) -> dict[int, QColor]:
+    """A `RowsModel`'s shading (position -> brush) as the grid's marks."""
+    return {i: brush.color() for i, brush in background.items()}
+
+
 class CellDelegate(QStyledItemDelegate):
     """A cell: the picture fitted into CELL x CELL (kept in shape, centred), the label under
-    it on one line, elided; the hover highlight as the style draws it."""
+    it on one line, elided; the hover highlight as the style draws it; the list's shading as
+    a tint and a frame of its colour; a selected item framed in the selection's colour."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         return QSize(CELL + 12, CELL + option.fontMetrics.height() + 10)
@@ -110,6 +151,15 @@ class CellDelegate(QStyledItemDelegate):
             style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter,
                                 option.widget)
         rect = option.rect
+        mark = index.data(Qt.ItemDataRole.BackgroundRole)
+        if isinstance(mark, QColor):
+            painter.fillRect(rect, mark)
+            painter.save()
+            opaque = QColor(mark)
+            opaque.setAlpha(255)
+            painter.setPen(QPen(opaque, MARK_WIDTH))
+            painter.drawRect(rect.adjusted(1, 1, -2, -2))
+            painter.restore()
         box = QRect(rect.x() + (rect.width() - CELL) // 2, rect.y() + 4, CELL, CELL)
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
@@ -119,6 +169,9 @@ class CellDelegate(QStyledItemDelegate):
             painter.save()
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawPixmap(target, pixmap)
+            if index.data(SELECTED_ROLE):
+                painter.setPen(QPen(SELECTED, MARK_WIDTH))
+                painter.drawRect(target.adjusted(-1, -1, 1, 1))
             painter.restore()
         text = option.fontMetrics.elidedText(str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
                                             Qt.TextElideMode.ElideRight, rect.width() - 4)
@@ -202,6 +255,8 @@ class ListOrGrid(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.stack, 1)
         self.thumbnails.changed.connect(self._update)
+        state.selectionChanged.connect(lambda rows, _src: self.grid.grid_model.set_selection(rows))
+        self.grid.grid_model.set_selection(state.selection)
         self._update()
 
     @classmethod
@@ -217,7 +272,8 @@ class ListOrGrid(QWidget):
             if item is None:
                 switch.grid.grid_model.set_rows(model.rows, str)
                 return
-            switch.grid.grid_model.set_rows(model.rows, item.value, item.tooltip)
+            switch.grid.grid_model.set_rows(model.rows, item.value, item.tooltip,
+                                            marks_of(model.background))
 
         model.modelReset.connect(follow)
         switch.grid.rowClicked.connect(table.rowChosen)

@@ -61,3 +61,43 @@ def test_without_thumbnails_the_list_stays_and_says_how(qtbot, windows, tmp_path
     assert switch.grid_on and switch.stack.currentWidget() is nview.table
     assert "View ▸ Images…" in switch.button.toolTip()
     assert "holds the items' images" in window.state.thumbnails.offer
+
+
+def test_cells_carry_the_list_s_shading_and_the_selection(qtbot):
+    """A list's kept/lost/new tint becomes the cell's tint and frame; selected items are
+    framed in the selection's colour (painted, looked up by binary search)."""
+    import numpy as np
+    from PySide6.QtGui import QBrush, QColor
+
+    from explorer.ui.state import AppState
+    from explorer.ui.widgets.ranked_table import Column, RowsTable
+    from explorer.ui.widgets.thumbnail_grid import SELECTED, SELECTED_ROLE, ListOrGrid
+
+    state = AppState()
+    table = RowsTable()
+    lost = QColor(220, 60, 60, 70)
+    switch = ListOrGrid.of_table(table, state)
+    table.rows_model.set_content(np.array([5, 6, 7]), [Column("item", lambda i: f"r{i}")],
+                                 background={1: QBrush(lost)})
+    model = switch.grid.grid_model
+    assert model.data(model.index(1), Qt.ItemDataRole.BackgroundRole) == lost
+    assert model.data(model.index(0), Qt.ItemDataRole.BackgroundRole) is None
+    state.select(np.arange(1, 1_000_001, 2))  # half a million rows, odd ones: 5 and 7
+    assert [model.data(model.index(i), SELECTED_ROLE) for i in range(3)] == [True, False, True]
+
+    grid = switch.grid
+    qtbot.addWidget(grid)
+    grid.resize(400, 200)
+    grid.show()
+    qtbot.waitExposed(grid)
+    image = grid.viewport().grab().toImage()
+    cell = grid.visualRect(model.index(1))
+    frame = image.pixelColor(cell.left() + 2, cell.center().y())
+    assert (frame.red(), frame.green(), frame.blue()) == (220, 60, 60)
+    plain = grid.visualRect(model.index(0))
+    assert image.pixelColor(plain.left() + 2, plain.center().y()) != frame
+    top = grid.visualRect(model.index(2)).top() + 4 - 1  # the picture's frame, above it
+    x = grid.visualRect(model.index(2)).center().x()
+    assert image.pixelColor(x, top).rgb() == SELECTED.rgb()
+    state.select([6])
+    assert [model.data(model.index(i), SELECTED_ROLE) for i in range(3)] == [False, True, False]

@@ -126,7 +126,7 @@ class QueryComparison(QWidget):
 
     def _switch(self, table: QTableWidget) -> ListOrGrid:
         """`table` or its thumbnail grid, whose clicks select and whose hover marks the map
-        as the table's do (the grid does not tint lost and gained items: the list does)."""
+        as the table's do; the grid tints and frames lost, gained and tied items as the list."""
         switch = ListOrGrid(table, self.state)
         switch.grid.rowClicked.connect(lambda row: self.state.select(
             [row], click_mode(QApplication.keyboardModifiers()), source=self))
@@ -214,7 +214,11 @@ class QueryComparison(QWidget):
               tied: set, exact_rank: dict | None) -> None:
         es = self.es
         switch = self.grid_switches[0 if table is self.exact_table else 1]
-        switch.grid.grid_model.set_rows(rows, lambda i: es.label(int(rows[i])))
+        mark = LOST if exact_rank is None else GAINED
+        switch.grid.grid_model.set_rows(
+            rows, lambda i: es.label(int(rows[i])),
+            marks={i: mark if row in marked else TIED for i, row in enumerate(rows.tolist())
+                   if row in marked or row in tied})
         table.setRowCount(len(rows))
         for i, (row, score) in enumerate(zip(rows.tolist(), scores)):
             cells = [str(i + 1), es.label(row), f"{score:.4f}"]
