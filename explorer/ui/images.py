@@ -161,7 +161,10 @@ class ImageActions(QObject):
         from explorer.ui.dialogs.images_dialog import ImagesDialog
 
         self.found = found
-        dialog = ImagesDialog(found.columns, found.source, self.window)
+        from explorer.compute.thumbnails import data_folder
+
+        dialog = ImagesDialog(found.columns, found.source, self.window,
+                              has_file=data_folder(es) is not None)
         dialog.accepted.connect(lambda: self.start(dialog.source()))
         dialog.finished.connect(lambda _r: dialog.deleteLater())
         self.dialog = dialog

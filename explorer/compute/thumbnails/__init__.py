@@ -30,7 +30,7 @@ from explorer.compute.thumbnails.decode import (
     thumbnail_jpeg,
 )
 from explorer.compute.thumbnails.original import MAX_SIDE, read_image
-from explorer.compute.thumbnails.source import KINDS, ImageSource, Unreadable
+from explorer.compute.thumbnails.source import KINDS, ImageSource, Unreadable, data_folder
 from explorer.compute.thumbnails.store import ThumbnailStore
 from explorer.core.embedding_set import EmbeddingSet
 
@@ -56,6 +56,7 @@ __all__ = [
     "ThumbnailReport",
     "ThumbnailStore",
     "Unreadable",
+    "data_folder",
     "find_image_columns",
     "image_source",
     "make_thumbnails",

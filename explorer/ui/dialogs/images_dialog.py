@@ -20,6 +20,8 @@ KIND_WORDS = {"path": "file paths", "bytes": "images stored in the table",
               "url": "URLs (not loadable offline)"}
 NONE_FOUND = ("No column of this set looks like images: file paths with image extensions, "
               "image bytes, or {bytes, path} structs as Hugging Face datasets store them.")
+NO_FILE = ("The set was not read from a file, so its image paths have no folder to start "
+           "from: choose a root folder that holds the images.")
 ROOT_TIP = ("Relative paths start from the folder of the set's data file; choose another "
             "folder if the images were moved or live elsewhere")
 
@@ -35,8 +37,11 @@ def column_text(column) -> str:
 class ImagesDialog(QDialog):
     """Choose an image column (and a root folder for relative paths); Build accepts."""
 
-    def __init__(self, columns: list, chosen=None, parent: QWidget | None = None) -> None:
+    def __init__(self, columns: list, chosen=None, parent: QWidget | None = None,
+                 has_file: bool = True) -> None:
+        """`has_file`: the set was read from a data file (else relative paths need a root)."""
         super().__init__(parent)
+        self.has_file = has_file
         self.setWindowTitle("Images")
         self.setObjectName("images-dialog")
         self.columns = list(columns)
@@ -47,11 +52,12 @@ class ImagesDialog(QDialog):
             if column.kind == "url":  # counted, shown, never fetched
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
             self.list.addItem(item)
-        self.note = QLabel(NONE_FOUND if not self.columns else
-                           "Choose the column that holds the items' images:")
+        self.note = QLabel()
         self.note.setWordWrap(True)
         self.root = QLineEdit()
-        self.root.setPlaceholderText("the folder of the set's data file")
+        self.root.setPlaceholderText("the folder of the set's data file" if has_file
+                                     else "choose a root folder that holds the images")
+        self.root.textChanged.connect(self._update)
         self.root.setToolTip(ROOT_TIP)
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
@@ -96,13 +102,20 @@ class ImagesDialog(QDialog):
 
     def _update(self, *_args) -> None:
         column = self.chosen_column()
-        ok = column is not None and column.kind != "url"
-        self.build_button.setEnabled(ok)
+        rootless = (column is not None and column.kind == "path" and not self.has_file
+                    and not self.root.text().strip())
+        self.build_button.setEnabled(column is not None and column.kind != "url"
+                                     and not rootless)
         self.root_box.setVisible(column is not None and column.kind in ("path", "struct"))
         if column is not None and column.kind == "url":
             self.note.setText(f"“{html.escape(column.name)}” holds only URLs: this app never "
                               "fetches from the network. Download the images and point a "
                               "path column at them.")
+        elif rootless:
+            self.note.setText(NO_FILE)
+        else:
+            self.note.setText(NONE_FOUND if not self.columns else
+                              "Choose the column that holds the items' images:")
 
     def source(self):
         """The `ImageSource` chosen (None when nothing usable is)."""

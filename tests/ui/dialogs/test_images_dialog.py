@@ -23,8 +23,11 @@ def test_menu_lists_the_column_and_builds_from_the_root_chosen(qtbot, windows, t
     dialog = window.image_actions.dialog
     assert dialog.list.count() == 1
     assert dialog.list.item(0).text() == "path — 120 file paths"
-    assert dialog.build_button.isEnabled() and not dialog.root_box.isHidden()
+    assert not dialog.root_box.isHidden()
+    # the set was stored by the app, not read from a file: a root first, in the app's words
+    assert not dialog.build_button.isEnabled() and "choose a root folder" in dialog.note.text()
     dialog.root.setText(str(tmp_path / "pictures"))
+    assert dialog.build_button.isEnabled()
     dialog.accept()
     qtbot.waitUntil(window.state.thumbnails.available, timeout=WAIT)
     assert window.state.thumbnails.store.counts()["ok"] == 108
@@ -49,6 +52,21 @@ def test_urls_are_counted_and_never_offered(qtbot, tmp_path):
     empty = ImagesDialog([])
     qtbot.addWidget(empty)
     assert empty.note.text() == NONE_FOUND and not empty.build_button.isEnabled()
+
+
+def test_a_set_without_a_data_file_asks_for_a_root_in_the_app_s_words(qtbot):
+    columns = [ImageColumn("file", "path", 10, 0, ["a.jpg"]),
+               ImageColumn("picture", "struct", 10, 0, ["PNG 8x8"])]
+    dialog = ImagesDialog(columns, has_file=False)
+    qtbot.addWidget(dialog)
+    assert not dialog.build_button.isEnabled()
+    assert "choose a root folder" in dialog.note.text() and "--root" not in dialog.note.text()
+    assert "choose a root folder" in dialog.root.placeholderText()
+    dialog.root.setText("/tmp")
+    assert dialog.build_button.isEnabled() and dialog.source().root == "/tmp"
+    dialog.root.clear()
+    dialog.list.setCurrentRow(1)  # embedded bytes need no file and no root
+    assert dialog.build_button.isEnabled() and dialog.source().kind == "struct"
 
 
 def test_embedded_image_bytes_are_offered_and_shown_without_files(qtbot, windows, library,
