@@ -112,5 +112,6 @@ def _remembered(emb_set: EmbeddingSet) -> ImageSource | None:
         return None
     if root is not None and not os.path.isabs(root):
         folder = data_folder(emb_set)
-        root = str(Path(folder, root)) if folder is not None else None
+        # lexical, as remember_image_source made it relative: "data/../images" reads "images"
+        root = os.path.normpath(Path(folder, root)) if folder is not None else None
     return ImageSource(column, kind, root)

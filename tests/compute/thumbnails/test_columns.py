@@ -55,6 +55,11 @@ def test_the_only_offline_column_is_picked_until_one_is_remembered(tmp_path):
     assert manifest == {"column": "image", "kind": "path", "root": "images"}  # relative
     assert th.image_source(s.open()) == th.ImageSource("image", "path",
                                                        str(folder / "images"))
+    elsewhere = tmp_path / "pictures"  # beside the data's folder: read back without ".."
+    elsewhere.mkdir()
+    th.remember_image_source(Library(), s.set_id, th.ImageSource("image", "path", str(elsewhere)))
+    assert Library().entry(s.set_id).image_source["root"] == "../pictures"
+    assert th.image_source(s.open()).root == str(elsewhere)
     th.remember_image_source(Library(), s.set_id, None)
     assert Library().entry(s.set_id).image_source is None
 
