@@ -67,6 +67,7 @@ def test_the_original_replaces_the_thumbnail_and_a_late_one_is_dropped(qtbot, wi
     found = originals[-1]
     assert found.row == big and found.pixels.shape[1::-1] == sizes[big]  # the file, not 128 px
     shown = item.image.pixmap().toImage()
+    qtbot.waitUntil(lambda: item.image.height() >= shown.height())  # laid out, not 0 high
     late = Original(small, np.zeros((50, 50, 4), np.uint8))
     done(window.state.thumbnails.store, late)  # a result for an item left: never shown
     assert item.image.pixmap().toImage() == shown

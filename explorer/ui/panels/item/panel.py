@@ -233,13 +233,12 @@ class ItemView(Panel):
                                       and bool(thumbnails.offer))
         if row < 0 or not thumbnails.available():
             self.image.setVisible(bool(thumbnails.offer) and row >= 0)
-            self.image.setText(f"<span style='color:gray'>{html.escape(thumbnails.offer)}</span>")
+            self._set_note(html.escape(thumbnails.offer))
             return
         pixmap = thumbnails.pixmap(row)
         why = thumbnails.status(row)
         if pixmap is None:
-            self.image.setText(f"<span style='color:gray'>no picture: "
-                               f"{html.escape(PICTURE_PROBLEMS.get(why, why))}</span>")
+            self._set_note(f"no picture: {html.escape(PICTURE_PROBLEMS.get(why, why))}")
         else:
             full = max(pixmap.width(), pixmap.height()) >= thumbnails.store.size
             self._set_picture(pixmap, IMAGE_MAX_PX if full else IMAGE_PX)
@@ -254,11 +253,17 @@ class ItemView(Panel):
 
     def _set_picture(self, pixmap, largest: int) -> None:
         """`pixmap` fitted into the panel's width and `largest` pixels (scaled up or down)."""
+        self.image.setWordWrap(False)  # a wrapping label has no height for a pixmap (Qt)
         side = max(64, min(largest, self.width() - 16))
         scale = side / max(pixmap.width(), pixmap.height(), 1)
         self.image.setPixmap(pixmap if scale == 1 else pixmap.scaled(
             max(1, round(pixmap.width() * scale)), max(1, round(pixmap.height() * scale)),
             Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+
+    def _set_note(self, text: str) -> None:
+        """Grey words in the picture's place (`text` is HTML), wrapped to the panel."""
+        self.image.setWordWrap(True)
+        self.image.setText(f"<span style='color:gray'>{text}</span>")
 
     def _original_done(self, store, found: Original) -> None:
         """The original replaces the thumbnail, unless another item (or store) is shown since."""
@@ -271,8 +276,7 @@ class ItemView(Panel):
                                   "as shown (the original, fitted into "
                                   f"{MAX_ORIGINAL_SIDE} pixels)")
         elif self.image.pixmap().isNull():
-            self.image.setText(f"<span style='color:gray'>no picture: "
-                               f"{html.escape(found.reason)}</span>")
+            self._set_note(f"no picture: {html.escape(found.reason)}")
         self.originalShown.emit(found.row)
 
 
