@@ -323,7 +323,7 @@ def optimize_layout(embedding: np.ndarray, graph, min_dist: float, n_epochs: int
     rng_state = rng.randint(np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1,
                             3).astype(np.int64)
     emb = np.ascontiguousarray(embedding, dtype=np.float32)
-    m, dim = emb.shape
+    m = emb.shape[0]
     rng_per_sample = (np.full((m, 3), rng_state, dtype=np.int64)
                       + emb[:, 0].astype(np.float64).view(np.int64).reshape(-1, 1))
     epochs_per_negative_sample = epochs_per_sample / 5.0
@@ -332,10 +332,9 @@ def optimize_layout(embedding: np.ndarray, graph, min_dist: float, n_epochs: int
     every = max(1, n_epochs // max(1, partial_steps))
     alpha = alpha0
     for epoch in range(n_epochs):
-        run_epoch(parallel, emb, emb, head, tail, int(m), epochs_per_sample,
-                  float(a), float(b), rng_per_sample, 1.0, int(dim), True,
-                  float(alpha), epochs_per_negative_sample, next_negative,
-                  next_sample, int(epoch))
+        run_epoch(parallel, emb, head, tail, int(m), epochs_per_sample, float(a), float(b),
+                  rng_per_sample, 1.0, float(alpha), epochs_per_negative_sample,
+                  next_negative, next_sample, int(epoch))
         alpha = alpha0 * (1.0 - (float(epoch) / float(n_epochs)))
         state.progress(epoch + 1, n_epochs)
         if (epoch + 1) % every == 0 and epoch + 1 < n_epochs:
