@@ -9,6 +9,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.manifold import trustworthiness
 
+from explorer.compute.numba import umap_kernels
 from explorer.compute.numba.umap_kernels import run_epoch
 from explorer.compute.projection import ProjectionParams
 from explorer.compute.projection.graph import find_ab_params, fuzzy_graph
@@ -91,7 +92,7 @@ def run(inputs: dict, epochs: int, n_epochs: int, kernel: bool,
                 1.0, alpha0 * (1.0 - e / n_epochs), s["eps_neg"], s["next_neg"], s["next_s"],
                 e)
         if kernel:
-            run_epoch(False, *args)
+            run_epoch(False, *args, (0.0,) * s["emb"].shape[1])
         else:
             reference_epoch(*args[:3], *args[4:])
     return s["emb"]
@@ -122,3 +123,13 @@ def test_every_core_keeps_the_layout_trustworthy():
         assert info["parallel"] is parallel and np.isfinite(coords).all()
         tw[parallel] = trustworthiness(x, coords, n_neighbors=10)
     assert tw[True] >= 0.95 and abs(tw[True] - tw[False]) < 0.01, tw
+
+
+def test_warm_compiles_the_3d_epoch_a_3d_map_runs():
+    """A 3-D layout is a signature of its own (its dims are compiled in): the warm-up has it."""
+    umap_kernels.warm()
+    before = set(umap_kernels.epoch_parallel.overloads)
+    x = np.random.default_rng(0).normal(size=(300, 16)).astype(np.float32)
+    coords, _ = fit(x, ProjectionParams(method="umap", dims=3), TaskState(), n_epochs=5)
+    assert coords.shape == (300, 3) and np.isfinite(coords).all()
+    assert set(umap_kernels.epoch_parallel.overloads) == before

@@ -316,7 +316,7 @@ def _clip(val):
 @jit(fastmath=True, parallel=True)
 def epoch_parallel(embedding, head, tail, n_vertices, epochs_per_sample, a, b,
                    rng_state_per_sample, gamma, alpha, epochs_per_negative_sample,
-                   epoch_of_next_negative_sample, epoch_of_next_sample, n):
+                   epoch_of_next_negative_sample, epoch_of_next_sample, n, origin):
     """One epoch of umap's SGD over the edges due (`numba.prange`: on every core,
     Hogwild-style), for a 2-D or 3-D layout that is its own tail embedding.
 
@@ -329,6 +329,8 @@ def epoch_parallel(embedding, head, tail, n_vertices, epochs_per_sample, a, b,
     mini-batch), not each from the one the previous left. That chain of dependent `powf`s
     was what the epoch waited on: 200 epochs 19 s -> 11 s of CPU time (float32 and the
     generator's state in registers alone: 16.5 s).
+    `origin` is `(0.0,) * dims`: its length is part of the signature, so a 2-D map's
+    machine code has no 3-D branches (7% of the epoch).
     Run with `numba.set_num_threads(1)` it visits the edges in order, which is
     deterministic for a given seed (see `run_epoch`).
     """
@@ -339,7 +341,7 @@ def epoch_parallel(embedding, head, tail, n_vertices, epochs_per_sample, a, b,
     step = np.float32(alpha)
     one = np.float32(1.0)
     zero = np.float32(0.0)
-    three = embedding.shape[1] == 3
+    three = len(origin) == 3
     for i in numba.prange(epochs_per_sample.shape[0]):
         if epoch_of_next_sample[i] > n:
             continue
@@ -420,11 +422,16 @@ KERNELS = {
 
 
 def warm() -> None:
-    """Compile (or load) the kernels the map uses only at large sizes, with the types it
-    passes, so the first 1M map does not wait on the compiler (the warm-up's small UMAP
-    never reaches them)."""
+    """Compile (or load) the kernels the map uses only at large sizes or in 3-D, with the
+    types it passes, so the first 1M map does not wait on the compiler (the warm-up's small
+    2-D UMAP never reaches them)."""
     edges = np.array([0, 1], dtype=np.int32)
     run_parallel(fuzzy_union, edges, edges[::-1].copy(), np.ones(2, dtype=np.float32), 2, 0)
+    # the 3-D epoch (the warm-up's small UMAP is 2-D): one edge, one epoch
+    f64, rng_state = np.ones(2), np.ones((2, 3), dtype=np.int64)
+    run_epoch(False, np.zeros((2, 3), dtype=np.float32), edges, edges[::-1].copy(), 2, f64,
+              1.0, 1.0, rng_state, 1.0, 1.0, f64.copy(), f64.copy(), f64.copy(), 0,
+              (0.0, 0.0, 0.0))
 
 
 def cached_signatures() -> dict[str, int]:

@@ -352,6 +352,7 @@ def optimize_layout(embedding: np.ndarray, graph, min_dist: float, n_epochs: int
                             3).astype(np.int64)
     emb = np.ascontiguousarray(embedding, dtype=np.float32)
     m = emb.shape[0]
+    origin = (0.0,) * emb.shape[1]  # the layout's dims, as the kernel's type
     rng_per_sample = (np.full((m, 3), rng_state, dtype=np.int64)
                       + emb[:, 0].astype(np.float64).view(np.int64).reshape(-1, 1))
     epochs_per_negative_sample = epochs_per_sample / 5.0
@@ -362,7 +363,7 @@ def optimize_layout(embedding: np.ndarray, graph, min_dist: float, n_epochs: int
     for epoch in range(n_epochs):
         run_epoch(parallel, emb, head, tail, int(m), epochs_per_sample, float(a), float(b),
                   rng_per_sample, 1.0, float(alpha), epochs_per_negative_sample,
-                  next_negative, next_sample, int(epoch))
+                  next_negative, next_sample, int(epoch), origin)
         alpha = alpha0 * (1.0 - (float(epoch) / float(n_epochs)))
         state.progress(epoch + 1, n_epochs)
         if (epoch + 1) % every == 0 and epoch + 1 < n_epochs:
