@@ -360,7 +360,12 @@ def bench_umap_refined(path: Path, metric: str = "cosine", rounds: int = 3,
 
 
 def bench_umap_real(path: Path, rounds: int = 3) -> None:
-    """Ours against umap-learn (metric cosine, warm) on a real .npy, alternately."""
+    """Ours against umap-learn (metric cosine, warm) on a real .npy, alternately.
+
+    Issue 18's bar: ours <= 0.30 x umap-learn's time, trustworthiness >= theirs - 0.01.
+    63,436 x 384 Debian MiniLM, 3 rounds, load ~2: 12.54 s against 45.24 s (0.277), TW
+    0.8015 against 0.7949 (ours: kNN 3.2 s, graph and spectral start 2.2 s, epochs 6.9 s).
+    """
     import umap
 
     from explorer.compute.projection import ProjectionParams, project
