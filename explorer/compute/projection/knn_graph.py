@@ -125,6 +125,26 @@ def _units(group_ptr: np.ndarray) -> np.ndarray:
     return np.append(starts, group_ptr[-1]).astype(np.int64)
 
 
+def _nearby_first(pivots: np.ndarray, pivot_of: np.ndarray, probe: int) -> np.ndarray:
+    """`pivot_of` with the pivots renumbered so that pivots near each other get near numbers
+    (reverse Cuthill-McKee over the pivots' own lists of nearest pivots).
+
+    The join takes the units in pivot order, each lane a run of them: neighbouring units then
+    read mostly the same candidate rows, from the cache instead of memory. At 1M x 384 the
+    rows do not fit the cache and the join waited on memory, not on its products."""
+    import scipy.sparse
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    m = int(np.asarray(pivots).size)
+    own = pivot_of[np.asarray(pivots)][:, :probe]
+    graph = scipy.sparse.csr_matrix(
+        (np.ones(own.size, dtype=np.int8), (np.repeat(np.arange(m), own.shape[1]), own.ravel())),
+        shape=(m, m))
+    rank = np.empty(m, dtype=np.int32)
+    rank[reverse_cuthill_mckee(graph, symmetric_mode=False)] = np.arange(m, dtype=np.int32)
+    return rank[pivot_of]
+
+
 def _fill_missing(ind: np.ndarray, dist: np.ndarray) -> None:
     """A missing neighbour (-1) gets its row's largest distance found (0 when none was)."""
     missing = ind < 0
@@ -170,6 +190,7 @@ def pivot_join(vectors: np.ndarray, norms: np.ndarray | None, metric: str,
     join_end = 1.0 if rounds <= 0 else 0.6
 
     t = time.perf_counter()
+    pivot_of = _nearby_first(pivots, pivot_of, probe)
     list_ptr, list_rows = lists_csr(pivot_of, m, max(1, assign))
     group_ptr, order = lists_csr(pivot_of, m, 1)
     unit_ptr = _units(group_ptr)
