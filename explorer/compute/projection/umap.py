@@ -12,9 +12,10 @@ Above UMAP_SAMPLE_ABOVE rows a sample is fitted and the other rows placed at the
 mean of their nearest fitted rows. With `params.refine`, a smaller sample (REFINE_SAMPLE) is
 fitted, the kNN graph of every row is then joined from those lists (`knn_graph`, the fitted
 rows as pivots) and REFINE_EPOCHS gentle epochs run on every row, so no point keeps a
-position it was only given. It is asked for, not the default: at 1M x 384 on two busy cores
-it took 135 s and 170 s against 133 s and 87 s for fit-and-place in the same runs, for
-+0.009 / +0.0095 trustworthiness (issue 18's bar: 120 s and +0.01).
+position it was only given. It is asked for, not the default: at 1M x 384 cosine on two
+shared cores (3 interleaved rounds, load 1.2-5.6, with the float32 mini-batch epoch kernel)
+it took 199 s against 152 s for fit-and-place (medians), for +0.0081 trustworthiness
+(0.9503 against 0.9422); issue 18's bar is 120 s and +0.01.
 """
 
 from __future__ import annotations
