@@ -152,6 +152,17 @@ def test_one_thread_gives_the_graph_of_all_threads(data):
     np.testing.assert_array_equal(every.dist, one.dist)
 
 
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_pivots_renumbered_near_first_give_the_graph_of_pivot_order(data, metric, monkeypatch):
+    """The renumbering only changes which units run one after the other (for the cache)."""
+    x, dist = data
+    near = join(x, dist[metric], metric, rounds=1)
+    monkeypatch.setattr(knn_graph, "_nearby_first", lambda pivots, pivot_of, probe: pivot_of)
+    plain = join(x, dist[metric], metric, rounds=1)
+    np.testing.assert_array_equal(np.sort(near.ind, axis=1), np.sort(plain.ind, axis=1))
+    np.testing.assert_allclose(near.dist, plain.dist, atol=1e-6)
+
+
 def test_cancel_stops_the_join_between_chunks(data, monkeypatch):
     x, dist = data
     monkeypatch.setattr(knn_graph, "JOIN_CHUNK_ROWS", 256)
