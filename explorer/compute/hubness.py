@@ -9,8 +9,8 @@ Where the kNN graph comes from, cheapest first: the counts kept in the library; 
 UMAP map of the set stored (knn_store) when its metric agrees and its k suffices (at 1M rows,
 seconds: a pass over the set checks the graph's recall; minutes to search every row); an exact
 search (faiss brute force) up to EXACT_MAX rows or when asked; above, the pivot join of
-projection/knn_graph.py (92-124 s at 1M x 384 on two shared cores), stored so a map or a later count
-reuses it (4 s).
+projection/knn_graph.py (92-124 s at 1M x 384 on two shared cores), stored so a map or a
+later count reuses it (4 s).
 "dot" has no map graph and no join: its large sets search the set's HNSW index. A result says
 which graph it counted and, when approximate, the graph's recall on a sample of rows.
 """
