@@ -47,7 +47,8 @@ def _weights(dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return table, types
 
 
-def _model(nodes, inputs, outputs, initializers) -> onnx.ModelProto:
+def checked_model(nodes, inputs, outputs, initializers) -> onnx.ModelProto:
+    """A graph of `nodes` as a model onnxruntime loads, checked by onnx before any test uses it."""
     graph = helper.make_graph(nodes, "tiny", inputs, outputs,
                               [numpy_helper.from_array(v, k) for k, v in initializers.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
@@ -56,7 +57,8 @@ def _model(nodes, inputs, outputs, initializers) -> onnx.ModelProto:
     return model
 
 
-def _ints(name: str) -> onnx.ValueInfoProto:
+def int_input(name: str) -> onnx.ValueInfoProto:
+    """A token input [batch, seq] of int64, as tokenizers feed a text model."""
     return helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "seq"])
 
 
@@ -89,7 +91,7 @@ def bert_like(dim: int = 8, *, inputs: tuple[str, ...] = TEXT_INPUTS,
         nodes.append(helper.make_node("Identity", ["emb"], ["h0"]))
     nodes.append(helper.make_node("Add", ["h0", "ctx"], [output]))
     out = helper.make_tensor_value_info(output, TensorProto.FLOAT, ["batch", "seq", dim])
-    return _model(nodes, [_ints(n) for n in inputs], [out], init)
+    return checked_model(nodes, [int_input(n) for n in inputs], [out], init)
 
 
 def retyped(model: onnx.ModelProto, name: str, to: int, shape: list) -> onnx.ModelProto:
@@ -103,7 +105,7 @@ def retyped(model: onnx.ModelProto, name: str, to: int, shape: list) -> onnx.Mod
     nodes.append(helper.make_node("Cast", [old], [name], to=to))
     out = helper.make_tensor_value_info(name, to, shape)
     init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    return _model(nodes, list(graph.input), [out], init)
+    return checked_model(nodes, list(graph.input), [out], init)
 
 
 def pooled_text(dim: int = 8, seed: int = 1, output: str = "sentence_embedding",
@@ -131,7 +133,7 @@ def pooled_text(dim: int = 8, seed: int = 1, output: str = "sentence_embedding",
                   helper.make_node("Reshape", ["scaled", "shape"], [output])]
     out = helper.make_tensor_value_info(output, TensorProto.FLOAT,
                                         ["batch", "dim" if open_width else dim])
-    return _model(nodes, [_ints("input_ids"), _ints("attention_mask")], [out], init)
+    return checked_model(nodes, [int_input("input_ids"), int_input("attention_mask")], [out], init)
 
 
 def two_outputs(dim: int = 8) -> onnx.ModelProto:
@@ -142,7 +144,7 @@ def two_outputs(dim: int = 8) -> onnx.ModelProto:
     outs = list(graph.output) + [helper.make_tensor_value_info("b", TensorProto.FLOAT,
                                                                ["batch", dim])]
     init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    return _model(nodes, list(graph.input), outs, init)
+    return checked_model(nodes, list(graph.input), outs, init)
 
 
 def image_model(size: int | None = 8, dim: int = 6, seed: int = 2,
@@ -165,9 +167,9 @@ def image_model(size: int | None = 8, dim: int = 6, seed: int = 2,
     nodes.append(helper.make_node("MatMul", ["flat", "W"], ["image_embeds"]))
     inputs = [helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, shape)]
     if extra_text_input:
-        inputs.append(_ints("input_ids"))
+        inputs.append(int_input("input_ids"))
     out = helper.make_tensor_value_info("image_embeds", TensorProto.FLOAT, ["batch", dim])
-    return _model(nodes, inputs, [out], init)
+    return checked_model(nodes, inputs, [out], init)
 
 
 def write_folder(folder: Path, model: onnx.ModelProto, *, tokenizer: bool = True,

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
-OPSET = 17
+from onnx_models import checked_model, int_input
+
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 COLOURS = {"red": (1, 0, 0), "green": (0, 1, 0), "blue": (0, 0, 1), "yellow": (1, 1, 0),
@@ -32,15 +33,6 @@ MAX_TOKENS = 8  # the text tower's longest input, given by tokenizer_config.json
 
 def colour_vector(rgb) -> np.ndarray:
     return np.asarray(rgb, np.float32) - 0.5
-
-
-def _model(nodes, inputs, outputs, initializers) -> onnx.ModelProto:
-    graph = helper.make_graph(nodes, "tiny_clip", inputs, outputs,
-                              [numpy_helper.from_array(v, k) for k, v in initializers.items()])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
 
 
 def _image_part(dim: int) -> tuple[list, dict]:
@@ -93,10 +85,6 @@ def _pixels(size: int | None) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, shape)
 
 
-def _ints(name: str) -> onnx.ValueInfoProto:
-    return helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "seq"])
-
-
 def _hidden(name: str) -> onnx.ValueInfoProto:
     """A second output, as real exports carry (last_hidden_state), that must not be picked."""
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", "seq", "hidden"])
@@ -109,16 +97,16 @@ def vision_model(dim: int = 3, size: int | None = SIZE) -> onnx.ModelProto:
     out = helper.make_tensor_value_info("image_embeds", TensorProto.FLOAT, ["batch", dim])
     hidden = helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT,
                                            ["batch", 1, 3, "h", "w"])
-    return _model(nodes, [_pixels(size)], [out, hidden], init)
+    return checked_model(nodes, [_pixels(size)], [out, hidden], init)
 
 
 def text_model(dim: int = 3, attention_mask: bool = False) -> onnx.ModelProto:
     """Like transformers.js' text_model.onnx: input_ids (only, by default) -> text_embeds."""
     nodes, init = _text_part(dim, attention_mask)
     nodes.append(helper.make_node("Identity", ["emb"], ["last_hidden_state"]))
-    inputs = [_ints("input_ids")] + ([_ints("attention_mask")] if attention_mask else [])
+    inputs = [int_input("input_ids")] + ([int_input("attention_mask")] if attention_mask else [])
     out = helper.make_tensor_value_info("text_embeds", TensorProto.FLOAT, ["batch", dim])
-    return _model(nodes, inputs, [out, _hidden("last_hidden_state")], init)
+    return checked_model(nodes, inputs, [out, _hidden("last_hidden_state")], init)
 
 
 def one_graph_model(dim: int = 3) -> onnx.ModelProto:
@@ -130,7 +118,7 @@ def one_graph_model(dim: int = 3) -> onnx.ModelProto:
         helper.make_node("Transpose", ["text_embeds"], ["text_t"], perm=[1, 0]),
         helper.make_node("MatMul", ["image_embeds", "text_t"], ["logits_per_image"]),
         helper.make_node("Transpose", ["logits_per_image"], ["logits_per_text"], perm=[1, 0])]
-    inputs = [_ints("input_ids"), _pixels(SIZE), _ints("attention_mask")]
+    inputs = [int_input("input_ids"), _pixels(SIZE), int_input("attention_mask")]
     outputs = [helper.make_tensor_value_info("logits_per_image", TensorProto.FLOAT,
                                              ["image_batch", "text_batch"]),
                helper.make_tensor_value_info("logits_per_text", TensorProto.FLOAT,
@@ -139,7 +127,7 @@ def one_graph_model(dim: int = 3) -> onnx.ModelProto:
                                              ["text_batch", dim]),
                helper.make_tensor_value_info("image_embeds", TensorProto.FLOAT,
                                              ["image_batch", dim])]
-    return _model(nodes, inputs, outputs, {**image_init, **text_init})
+    return checked_model(nodes, inputs, outputs, {**image_init, **text_init})
 
 
 def write_tokenizer(folder: Path, name: str = "tokenizer.json") -> None:
