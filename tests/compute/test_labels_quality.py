@@ -68,6 +68,7 @@ def test_every_level_names_a_cluster_by_a_word_it_mostly_says_whenever_one_exist
     es, coords = docstrings
     result = cl.cluster_map(es, coords)
     texts = es.metadata.column("summary").to_pylist()
+    reachable_per_level = []
     for level in result.levels:
         labels = result.column(level.level)
         coverage = np.array(cl.term_coverage(texts, labels, level))
@@ -76,8 +77,11 @@ def test_every_level_names_a_cluster_by_a_word_it_mostly_says_whenever_one_exist
         whole = np.array(cl.term_coverage(texts, labels, level, first_only=False))
         assert np.all(whole >= coverage) and np.mean(whole >= 0.3) >= np.mean(coverage >= 0.3)
         reachable = ceiling >= 0.3
-        assert reachable.any()
+        reachable_per_level.append(int(reachable.sum()))
         assert np.all(coverage[reachable] >= 0.3), (level.level, coverage, ceiling)
+    # not vacuous: the finer levels have clusters with such a word (the coarsest may have
+    # none: 8 mixed groups of short texts, no word in 30% of any, under UMAP version 4)
+    assert reachable_per_level[-1] >= len(result.levels[-1].clusters) // 2, reachable_per_level
 
 
 def test_random_groups_of_the_same_sizes_fail_it(docstrings):
