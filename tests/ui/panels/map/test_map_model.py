@@ -66,3 +66,11 @@ def test_a_saved_map_is_checked_value_by_value():
                                  "concept_plane": True})
     assert (good.point_size, good.view, good.colour, good.plane) == (4, (1.0, 2.0, 3.0, 4.0),
                                                                      "", True)
+
+
+def test_the_line_under_the_map_gives_this_machine_s_seconds_not_the_shipped_map_s():
+    """The shipped demo's map was laid out on the build machine: its seconds say nothing here."""
+    made = {"method": "umap", "seconds": 6.9, "trustworthiness": 0.95}
+    assert model.info_text(made) == "UMAP  ·  6.90 s  ·  trustworthiness 0.950"
+    shipped = model.info_text({**made, "shipped": True, "cached": True})
+    assert shipped == "UMAP  ·  shipped with the app  ·  trustworthiness 0.950"
