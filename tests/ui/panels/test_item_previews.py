@@ -37,6 +37,10 @@ def test_item_shows_its_picture_or_why_not(qtbot, windows, tmp_path):
     assert not pixmap.isNull() and max(pixmap.width(), pixmap.height()) >= 256
     assert "pixels as shown" in item.image.toolTip()
     assert not item.images_button.isVisible()
+    before = max(pixmap.width(), pixmap.height())
+    item.resize(180, item.height())  # a narrower panel fits the picture again
+    after = max(item.image.pixmap().width(), item.image.pixmap().height())
+    assert after < before and after <= max(64, item.width() - 16)
     missing = int(np.flatnonzero(MISSING)[0])
     window.state.set_current(missing)
     assert "its file is not there" in item.image.text()

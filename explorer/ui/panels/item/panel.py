@@ -94,6 +94,7 @@ class ItemView(Panel):
             lambda: self.state.request_contrast(self.state.selection))
         self.contrast_button.hide()
         self.image = QLabel()
+        self.picture = None  # (pixmap as read, largest side) while a picture is shown
         self.image.setObjectName("item-image")
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setWordWrap(True)
@@ -252,7 +253,18 @@ class ItemView(Panel):
                              on_error=lambda _error: None)  # the thumbnail stays
 
     def _set_picture(self, pixmap, largest: int) -> None:
-        """`pixmap` fitted into the panel's width and `largest` pixels (scaled up or down)."""
+        """`pixmap` fitted into the panel's width and `largest` pixels (scaled up or down);
+        fitted again when the panel is resized."""
+        self.picture = (pixmap, largest)
+        self._fit_picture()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self.picture is not None and event.size().width() != event.oldSize().width():
+            self._fit_picture()
+
+    def _fit_picture(self) -> None:
+        pixmap, largest = self.picture
         self.image.setWordWrap(False)  # a wrapping label has no height for a pixmap (Qt)
         side = max(64, min(largest, self.width() - 16))
         scale = side / max(pixmap.width(), pixmap.height(), 1)
@@ -262,6 +274,7 @@ class ItemView(Panel):
 
     def _set_note(self, text: str) -> None:
         """Grey words in the picture's place (`text` is HTML), wrapped to the panel."""
+        self.picture = None
         self.image.setWordWrap(True)
         self.image.setText(f"<span style='color:gray'>{text}</span>")
 
