@@ -163,8 +163,10 @@ class ImageActions(QObject):
         self.found = found
         from explorer.compute.thumbnails import data_folder
 
+        store = found.store
+        built = (store.source.column, store.counts()) if store is not None else None
         dialog = ImagesDialog(found.columns, found.source, self.window,
-                              has_file=data_folder(es) is not None)
+                              has_file=data_folder(es) is not None, built=built)
         dialog.accepted.connect(lambda: self.start(dialog.source()))
         dialog.finished.connect(lambda _r: dialog.deleteLater())
         self.dialog = dialog
@@ -176,9 +178,13 @@ class ImageActions(QObject):
         if es is None or source is None:
             return
         self.jobs.submit("thumbnails", f"Making thumbnails of {source.column}", build, es,
-                         self.library, source, on_done=lambda built: self._built(es, built))
+                         self.library, source,
+                         on_done=lambda built: self._built(es, source, built))
 
-    def _built(self, es: EmbeddingSet, built: Built) -> None:
+    def _built(self, es: EmbeddingSet, source, built: Built) -> None:
+        if self.found is not None and self.state.embedding_set is es:
+            # the dialog opened next shows what this build made, and from which source
+            self.found = Found(source, built.store, self.found.columns)
         self.state.thumbnails.set_store(built.store, es.library_id,
                                         "" if built.store is not None
                                         else "the thumbnails were not finished: build again")

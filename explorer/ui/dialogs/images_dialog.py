@@ -26,11 +26,19 @@ ROOT_TIP = ("Relative paths start from the folder of the set's data file; choose
             "folder if the images were moved or live elsewhere")
 
 
-def column_text(column) -> str:
-    """One line per column: its name, how many rows have an image, of what kind."""
+def column_text(column, built: dict[str, int] | None = None) -> str:
+    """One line per column: its name, how many rows have an image, of what kind, and what the
+    last build made of them (`built`: the thumbnail store's counts, for its column)."""
     text = f"{column.name} — {column.count:,} {KIND_WORDS.get(column.kind, column.kind)}"
     if column.urls and column.kind != "url":
         text += f", {column.urls:,} of them URLs (not loadable offline)"
+    if built:
+        parts = [f"{built.get('ok', 0):,} thumbnails"] + [
+            f"{built[key]:,} {word}" for key, word in (("broken", "broken"),
+                                                       ("missing", "missing"),
+                                                       ("pending", "not made yet"))
+            if built.get(key)]
+        text += f"; built: {', '.join(parts)}"
     return text
 
 
@@ -38,8 +46,10 @@ class ImagesDialog(QDialog):
     """Choose an image column (and a root folder for relative paths); Build accepts."""
 
     def __init__(self, columns: list, chosen=None, parent: QWidget | None = None,
-                 has_file: bool = True) -> None:
-        """`has_file`: the set was read from a data file (else relative paths need a root)."""
+                 has_file: bool = True,
+                 built: tuple[str, dict[str, int]] | None = None) -> None:
+        """`has_file`: the set was read from a data file (else relative paths need a root);
+        `built`: the column the thumbnails were made from, and their counts."""
         super().__init__(parent)
         self.has_file = has_file
         self.setWindowTitle("Images")
@@ -47,7 +57,8 @@ class ImagesDialog(QDialog):
         self.columns = list(columns)
         self.list = QListWidget()
         for column in self.columns:
-            item = QListWidgetItem(column_text(column))
+            mine = built[1] if built is not None and column.name == built[0] else None
+            item = QListWidgetItem(column_text(column, mine))
             item.setToolTip("\n".join(str(e)[:200] for e in column.examples[:5]))
             if column.kind == "url":  # counted, shown, never fetched
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)

@@ -32,6 +32,11 @@ def test_menu_lists_the_column_and_builds_from_the_root_chosen(qtbot, windows, t
     qtbot.waitUntil(window.state.thumbnails.available, timeout=WAIT)
     assert window.state.thumbnails.store.counts()["ok"] == 108
     assert "12 files missing" in window.statusBar().currentMessage()
+    window.image_actions.dialog = None
+    window.image_actions.action.trigger()  # again: the line says what the build made
+    qtbot.waitUntil(lambda: window.image_actions.dialog is not None, timeout=WAIT)
+    again = window.image_actions.dialog.list.item(0).text()
+    assert again == "path — 120 file paths; built: 108 thumbnails, 12 missing"
 
 
 def test_urls_are_counted_and_never_offered(qtbot, tmp_path):
