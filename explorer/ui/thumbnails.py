@@ -28,7 +28,7 @@ def decode_rgba(data: bytes) -> np.ndarray | None:
     """A thumbnail's pixels as an (h, w, 4) uint8 array, or None when the bytes do not
     decode (the store wrote them, but a damaged cache file is still untrusted)."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=("JPEG",)) as image:  # all the store writes
             return np.asarray(image.convert("RGBA"))
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
