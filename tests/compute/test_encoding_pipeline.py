@@ -106,7 +106,7 @@ def test_an_item_the_model_turns_into_nan_is_skipped_and_the_rest_kept(tmp_path,
 
 
 def test_eta_reads_naturally():
-    assert pipeline._eta(0, 100.0) == "" and pipeline._eta(100, 0.0) == ""
-    assert pipeline._eta(450, 10.0) == ", about 45 s left"
-    assert pipeline._eta(30_000, 100.0) == ", about 5 min left"
-    assert pipeline._eta(1_000_000, 100.0) == ", about 2.8 h left"
+    assert pipeline.eta_text(0, 100.0) == "" and pipeline.eta_text(100, 0.0) == ""
+    assert pipeline.eta_text(450, 10.0) == ", about 45 s left"
+    assert pipeline.eta_text(30_000, 100.0) == ", about 5 min left"
+    assert pipeline.eta_text(1_000_000, 100.0) == ", about 2.8 h left"

@@ -88,7 +88,7 @@ def job_key(paths: list[Path], model_sha256: str, options: EncodeOptions) -> str
     return h.hexdigest()[:24]
 
 
-def _meta_table(items: list) -> pa.Table:
+def meta_table(items: list) -> pa.Table:
     """One window's metadata: the text (if any) first, then every key any reader kept.
 
     Rows from different readers carry different keys (a missing one is null),
@@ -121,7 +121,7 @@ def encode_inputs(paths: list[str | Path], options: EncodeOptions, library: Libr
     library = library or Library()
     start_time = time.perf_counter()
     folder = open_model(options.model)
-    encoder = _encoder(folder)
+    encoder = make_encoder(folder)
     plan = InputPlan([Path(p) for p in paths], InputOptions(
         modality=folder.config.modality, column=options.column, pattern=options.pattern,
         chunk_tokens=options.chunk_tokens, overlap_tokens=options.overlap_tokens,
@@ -170,14 +170,14 @@ def _encode_into(work: WorkFolder, plan, encoder, folder, paths: list[str | Path
     encoded_now = 0
     for items, consumed, vectors, skipped in _windows(plan, encoder, modality, resumed_from,
                                                       window, options.batch_size, state):
-        work.append(vectors, _meta_table(items), consumed, skipped)
+        work.append(vectors, meta_table(items), consumed, skipped)
         encoded_now += consumed
         done = work.items_done
         elapsed = time.perf_counter() - start_time
         rate = encoded_now / elapsed if elapsed > 0 else 0.0
         state.progress(min(done, total - 1), total)
         state.status(f"Encoding with {folder.name}: {done:,} of about {total:,} items, "
-                     f"{rate:,.0f}/s" + _eta(max(0, total - done), rate))
+                     f"{rate:,.0f}/s" + eta_text(max(0, total - done), rate))
     if work.rows == 0:
         raise InputError("nothing could be encoded: every input was skipped",
                          hint="; ".join(f"{s['path']}: {s['reason']}"
@@ -189,7 +189,7 @@ def _encode_into(work: WorkFolder, plan, encoder, folder, paths: list[str | Path
         source=[str(p) for p in paths], metric="cosine",
         model=model_label(folder),
         text_column="text" if modality == "text" else None,
-        notes=[_provenance(folder, options, work)])
+        notes=[provenance(folder, options, len(work.skipped()))])
     entry = library.import_set(es, state=state.sub(0.98, 1.0))
     seconds = time.perf_counter() - start_time
     return EncodeResult(entry, entry.count, folder.dim, seconds,
@@ -197,14 +197,15 @@ def _encode_into(work: WorkFolder, plan, encoder, folder, paths: list[str | Path
                         [Skipped(**s) for s in work.skipped()], resumed_from)
 
 
-def _encoder(folder):
+def make_encoder(folder, threads: int | None = None):
+    """The folder's text or image encoder (`threads`: onnxruntime's, default every core)."""
     if folder.config.modality == "image":
         from explorer.compute.encoding.image_encoder import ImageEncoder
 
-        return ImageEncoder(folder)
+        return ImageEncoder(folder, threads=threads)
     from explorer.compute.encoding.text_encoder import TextEncoder
 
-    return TextEncoder(folder)
+    return TextEncoder(folder, threads=threads)
 
 
 _END = object()
@@ -244,7 +245,7 @@ def _windows(plan, encoder, modality: str, start: int, window: int, batch_size: 
                     put((None, skipped))
                     put(_END)
                     return
-                if not put((_prepare(items, encoder, modality, batch_size), skipped)):
+                if not put((prepare(items, encoder, modality, batch_size), skipped)):
                     return
         except BaseException as exc:  # delivered to the consuming thread, which raises it
             put(exc)
@@ -264,7 +265,7 @@ def _windows(plan, encoder, modality: str, start: int, window: int, batch_size: 
                     yield [], 0, np.zeros((0, encoder.dim), np.float32), skipped
                 continue
             state.check()
-            items, vectors, failed = _run(prepared, encoder, modality, state)
+            items, vectors, failed = run_prepared(prepared, encoder, modality, state)
             kept = [it for i, it in enumerate(items) if i not in failed]
             keep = np.array([i not in failed for i in range(len(items))], dtype=bool)
             yield kept, len(items), vectors[keep], skipped + list(failed.values())
@@ -273,7 +274,7 @@ def _windows(plan, encoder, modality: str, start: int, window: int, batch_size: 
         reader.join(timeout=5)
 
 
-def _prepare(items: list, encoder, modality: str, batch_size: int):
+def prepare(items: list, encoder, modality: str, batch_size: int):
     """Batches of similar token count (text: tokenised here, in the reader thread)."""
     if modality == "image":
         order = np.arange(len(items))
@@ -286,7 +287,7 @@ def _split(order: np.ndarray, size: int) -> list[np.ndarray]:
     return [order[i:i + size] for i in range(0, len(order), size)]
 
 
-def _run(prepared, encoder, modality: str, state: TaskState):
+def run_prepared(prepared, encoder, modality: str, state: TaskState):
     """(items, vectors in item order, {index: Skipped} of items the model could not take).
 
     A batch that fails because of some of its items (an image that does not
@@ -331,7 +332,7 @@ def _skipped(item, err: InputError):
     return Skipped(str(where), reason, row=meta.get("row"))
 
 
-def _eta(remaining: int, rate: float) -> str:
+def eta_text(remaining: int, rate: float) -> str:
     """", about 3 min left" (empty until there is a rate to go by)."""
     if rate <= 0 or remaining <= 0:
         return ""
@@ -349,7 +350,8 @@ def default_name(paths: list[str | Path]) -> str:
     return name + (f" + {len(paths) - 1} more" if len(paths) > 1 else "")
 
 
-def _provenance(folder, options: EncodeOptions, work: WorkFolder) -> str:
+def provenance(folder, options: EncodeOptions, skipped: int, engine: str | None = None) -> str:
+    """The note a set encoded here carries: the model, its settings, and (Ray) the engine."""
     c = folder.config
     text = (f"Encoded with {folder.name} ({_relative(folder, folder.model_file)} sha256 "
             f"{folder.sha256}), {c.modality}, pooling {c.pooling}, normalised {c.normalise}")
@@ -364,7 +366,8 @@ def _provenance(folder, options: EncodeOptions, work: WorkFolder) -> str:
         tower = folder.text_tower
         text += (f"; text tower {_relative(folder, tower.model_file)} sha256 {tower.sha256} "
                  f"(output {tower.output})")
-    skipped = len(work.skipped())
+    if engine:
+        text += f"; encoded by the {engine} engine"
     if skipped:
         text += f". {skipped} inputs were skipped (see the encode report)"
     return text + "."

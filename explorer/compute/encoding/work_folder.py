@@ -82,15 +82,15 @@ class WorkFolder:
         name = piece_name(len(self.progress["pieces"]))
         partial = self.root / f".{name}.partial"  # a full disk leaves no half piece behind
         try:
-            _write_synced(partial, piece_bytes, "wb")
+            write_synced(partial, piece_bytes, "wb")
             os.replace(partial, self.root / name)
         finally:
             partial.unlink(missing_ok=True)
-        _write_synced(self.vectors_path, data, "ab")
+        write_synced(self.vectors_path, data, "ab")
         self.progress["pieces"].append({
             "file": name, "items": items, "rows": len(vectors),
-            "meta_bytes": len(piece_bytes), "meta_blake2b": _hash(piece_bytes),
-            "vectors_blake2b": _hash(data), "skipped": [asdict(s) for s in skipped]})
+            "meta_bytes": len(piece_bytes), "meta_blake2b": digest(piece_bytes),
+            "vectors_blake2b": digest(data), "skipped": [asdict(s) for s in skipped]})
         write_json(self.progress_path, seal(self.progress))
 
     def vectors(self) -> np.ndarray:
@@ -101,7 +101,7 @@ class WorkFolder:
 
     def metadata(self) -> pa.Table:
         tables = [pq.read_table(self.root / piece["file"]) for piece in self.progress["pieces"]]
-        return _concat_tables(tables) if tables else pa.table({})
+        return concat_tables(tables) if tables else pa.table({})
 
     # --- resuming ------------------------------------------------------------------------
 
@@ -141,13 +141,13 @@ class WorkFolder:
             path = self.root / piece["file"]
             if not path.is_file():
                 return index, f"{where}: its metadata file {piece['file']} is missing"
-            if path.stat().st_size != piece["meta_bytes"] or _file_hash(path) != \
+            if path.stat().st_size != piece["meta_bytes"] or file_digest(path) != \
                     piece["meta_blake2b"]:
                 return index, f"{where}: its metadata file {piece['file']} has changed"
             length = piece["rows"] * width
             if offset + length > size:
                 return index, f"{where}: {VECTORS_FILE} ends before its rows"
-            if _file_hash(self.vectors_path, offset, length) != piece["vectors_blake2b"]:
+            if file_digest(self.vectors_path, offset, length) != piece["vectors_blake2b"]:
                 return index, f"{where}: its rows in {VECTORS_FILE} have changed"
             offset += length
         return len(pieces), None
@@ -177,7 +177,15 @@ def piece_name(index: int) -> str:
 
 def seal(progress: dict) -> dict:
     """The record as written: with a hash of its own content, so an edit or a bit flip shows."""
-    return {**progress, "checksum": _hash(_canonical(progress))}
+    return {**progress, "checksum": digest(_canonical(progress))}
+
+
+def unseal(data: dict) -> dict:
+    """The record without its checksum; DamagedProgress if the checksum does not match it."""
+    body = {k: v for k, v in data.items() if k != "checksum"}
+    if data.get("checksum") != digest(_canonical(body)):
+        raise DamagedProgress("its checksum does not match")
+    return body
 
 
 def read_progress(path: Path, dim: int) -> dict:
@@ -192,17 +200,15 @@ def read_progress(path: Path, dim: int) -> dict:
         raise DamagedProgress("not a JSON object")
     if data.get("version") != PROGRESS_VERSION:
         raise DamagedProgress("written by another version of the app")
-    _fields(data, {"version": int, "dim": int, "pieces": list, "checksum": str}, "the record")
-    body = {k: v for k, v in data.items() if k != "checksum"}
-    if data["checksum"] != _hash(_canonical(body)):
-        raise DamagedProgress("its checksum does not match")
+    check_fields(data, {"version": int, "dim": int, "pieces": list, "checksum": str}, "the record")
+    body = unseal(data)
     if data["dim"] != dim:
         raise DamagedProgress(f"for {data['dim']} dimensions, not {dim}")
     for index, piece in enumerate(data["pieces"]):
         where = f"window {index + 1}"
         if not isinstance(piece, dict):
             raise DamagedProgress(f"{where} is not a JSON object")
-        _fields(piece, _PIECE_FIELDS, where)
+        check_fields(piece, _PIECE_FIELDS, where)
         if piece["file"] != piece_name(index):
             raise DamagedProgress(f"{where} names the file {piece['file']!r}")
         if not 0 <= piece["rows"] <= piece["items"] or piece["meta_bytes"] < 0:
@@ -213,11 +219,11 @@ def read_progress(path: Path, dim: int) -> dict:
         for skipped in piece["skipped"]:
             if not isinstance(skipped, dict):
                 raise DamagedProgress(f"{where} lists a skipped input that is not an object")
-            _fields(skipped, _SKIPPED_FIELDS, f"{where}'s skipped input")
+            check_fields(skipped, _SKIPPED_FIELDS, f"{where}'s skipped input")
     return body
 
 
-def _fields(data: dict, types: dict[str, Any], where: str) -> None:
+def check_fields(data: dict, types: dict[str, Any], where: str) -> None:
     """Exactly these keys, each of its type (a bool is not a number here)."""
     if set(data) != set(types):
         missing = sorted(set(types) - set(data))
@@ -233,13 +239,13 @@ def _canonical(data: dict) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def _hash(data: bytes) -> str:
+def digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=HASH_BYTES).hexdigest()
 
 
-def _file_hash(path: Path, offset: int = 0, length: int | None = None) -> str:
+def file_digest(path: Path, offset: int = 0, length: int | None = None) -> str:
     """blake2b of `length` bytes from `offset` (all of the file by default), read in blocks."""
-    digest = hashlib.blake2b(digest_size=HASH_BYTES)
+    running = hashlib.blake2b(digest_size=HASH_BYTES)
     with open(path, "rb") as fh:
         fh.seek(offset)
         left = length
@@ -247,20 +253,20 @@ def _file_hash(path: Path, offset: int = 0, length: int | None = None) -> str:
             block = fh.read(READ_BLOCK if left is None else min(READ_BLOCK, left))
             if not block:
                 break
-            digest.update(block)
+            running.update(block)
             if left is not None:
                 left -= len(block)
-    return digest.hexdigest()
+    return running.hexdigest()
 
 
-def _write_synced(path: Path, data: bytes, mode: str) -> None:
+def write_synced(path: Path, data: bytes, mode: str) -> None:
     with open(path, mode) as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
 
 
-def _concat_tables(tables: list[pa.Table]) -> pa.Table:
+def concat_tables(tables: list[pa.Table]) -> pa.Table:
     """Windows' metadata in one table; a column typed differently in two windows becomes text."""
     try:
         return pa.concat_tables(tables, promote_options="permissive")

@@ -23,8 +23,10 @@ DEFAULT_SUFFIXES = {"text": text_files.SUFFIXES + tables.SUFFIXES + pdf.SUFFIXES
 _FILE_ERRORS = (OSError, ValueError, pa.ArrowException)
 
 
-@dataclass
-class _Input:
+@dataclass(frozen=True)
+class PlannedInput:
+    """One file of a job and how it is read; small and picklable, so a worker can read it."""
+
     path: Path
     source: str
     kind: str  # "text" | "table" | "pdf" | "image"
@@ -41,7 +43,7 @@ class InputPlan:
             paths = [paths]
         found, self.planned_skips = folders.collect(paths, options.pattern,
                                                DEFAULT_SUFFIXES[options.modality])
-        self._inputs: list[_Input] = []
+        self.inputs: list[PlannedInput] = []
         column_errors: list[InputError] = []
         for f in found:
             kind, why = _kind(f, options.modality)
@@ -61,21 +63,21 @@ class InputPlan:
             if kind is None:
                 self.planned_skips.append(Skipped(str(f.path), why, line=line))
             else:
-                self._inputs.append(_Input(f.path, f.source, kind, column))
-        if not self._inputs:
+                self.inputs.append(PlannedInput(f.path, f.source, kind, column))
+        if not self.inputs:
             if column_errors:
                 raise column_errors[0]
             raise InputError("nothing to read: " + (
                 "; ".join(f"{s.path}: {s.reason}" for s in self.planned_skips[:3])
                 or "no supported files found"),
                 hint="supported: " + " ".join(DEFAULT_SUFFIXES[options.modality]))
-        self.files: list[Path] = [i.path for i in self._inputs]
+        self.files: list[Path] = [i.path for i in self.inputs]
         self.skipped: list[Skipped] = []
 
     def estimate(self) -> int:
         """About how many items `items()` gives, cheaply: exact for tables, from sizes for text."""
         total = 0
-        for inp in self._inputs:
+        for inp in self.inputs:
             try:
                 if inp.kind == "table":
                     total += tables.count_rows(inp.path, inp.column)
@@ -102,30 +104,42 @@ class InputPlan:
             if not resume.left:
                 self.skipped.append(skipped)
 
-        for inp in self._inputs:
+        for inp in self.inputs:
             if state is not None:
                 state.check()
-            try:
-                for item in self._read(inp, report, resume):
-                    if state is not None:
-                        state.check()
-                    if resume.left:
-                        resume.left -= 1
-                        continue
-                    yield item
-            except SkipFile as exc:
-                report(Skipped(str(inp.path), exc.reason, line=exc.line))
-            except _FILE_ERRORS as exc:
-                report(Skipped(str(inp.path), _describe(exc)))
+            yield from read_input(inp, self.options, report, resume, state)
 
-    def _read(self, inp: _Input, report: Report, resume: Resume) -> Iterator[Item]:
-        if inp.kind == "text":
-            return text_files.read_items(inp.path, inp.source, self.options)
-        if inp.kind == "table":
-            return tables.read_items(inp.path, inp.source, inp.column, report, resume)
-        if inp.kind == "pdf":
-            return pdf.read_items(inp.path, inp.source, self.options)
-        return iter([images.read_item(inp.path, inp.source)])
+
+def read_input(inp: PlannedInput, options: InputOptions, report: Report,
+               resume: Resume | None = None, state: TaskState | None = None) -> Iterator[Item]:
+    """One input's items after the first `resume.left`; what cannot be read goes to `report`.
+
+    Public so that a worker given one input (the Ray engine) reads it exactly as a plan does.
+    """
+    resume = resume if resume is not None else Resume()
+    try:
+        for item in _read(inp, options, report, resume):
+            if state is not None:
+                state.check()
+            if resume.left:
+                resume.left -= 1
+                continue
+            yield item
+    except SkipFile as exc:
+        report(Skipped(str(inp.path), exc.reason, line=exc.line))
+    except _FILE_ERRORS as exc:
+        report(Skipped(str(inp.path), _describe(exc)))
+
+
+def _read(inp: PlannedInput, options: InputOptions, report: Report,
+          resume: Resume) -> Iterator[Item]:
+    if inp.kind == "text":
+        return text_files.read_items(inp.path, inp.source, options)
+    if inp.kind == "table":
+        return tables.read_items(inp.path, inp.source, inp.column, report, resume)
+    if inp.kind == "pdf":
+        return pdf.read_items(inp.path, inp.source, options)
+    return iter([images.read_item(inp.path, inp.source)])
 
 
 def _kind(f: folders.Found, modality: str) -> tuple[str | None, str]:
