@@ -367,7 +367,7 @@ def provenance(folder, options: EncodeOptions, skipped: int, engine: str | None 
         text += (f"; text tower {_relative(folder, tower.model_file)} sha256 {tower.sha256} "
                  f"(output {tower.output})")
     if engine:
-        text += f"; encoded by the {engine} engine"
+        text += f"; engine: {engine}"
     if skipped:
         text += f". {skipped} inputs were skipped (see the encode report)"
     return text + "."

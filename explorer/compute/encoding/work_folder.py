@@ -38,7 +38,7 @@ HASH_BYTES = 16
 READ_BLOCK = 1 << 24
 _PIECE_FIELDS = {"file": str, "items": int, "rows": int, "meta_bytes": int,
                  "meta_blake2b": str, "vectors_blake2b": str, "skipped": list}
-_SKIPPED_FIELDS = {"path": str, "reason": str, "line": (int, type(None)),
+SKIPPED_FIELDS = {"path": str, "reason": str, "line": (int, type(None)),
                    "row": (int, type(None))}
 _HEX = re.compile(rf"[0-9a-f]{{{2 * HASH_BYTES}}}")
 
@@ -219,7 +219,7 @@ def read_progress(path: Path, dim: int) -> dict:
         for skipped in piece["skipped"]:
             if not isinstance(skipped, dict):
                 raise DamagedProgress(f"{where} lists a skipped input that is not an object")
-            check_fields(skipped, _SKIPPED_FIELDS, f"{where}'s skipped input")
+            check_fields(skipped, SKIPPED_FIELDS, f"{where}'s skipped input")
     return body
 
 

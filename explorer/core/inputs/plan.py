@@ -76,20 +76,20 @@ class InputPlan:
 
     def estimate(self) -> int:
         """About how many items `items()` gives, cheaply: exact for tables, from sizes for text."""
-        total = 0
-        for inp in self.inputs:
-            try:
-                if inp.kind == "table":
-                    total += tables.count_rows(inp.path, inp.column)
-                elif inp.kind == "text":
-                    total += text_files.estimate(inp.path, self.options)
-                elif inp.kind == "pdf":
-                    total += pdf.estimate(inp.path, self.options)
-                else:
-                    total += 1
-            except (*_FILE_ERRORS, SkipFile):
-                continue
-        return total
+        return sum(self.estimate_input(inp) for inp in self.inputs)
+
+    def estimate_input(self, inp: PlannedInput) -> int:
+        """About how many items one input gives (0 when it cannot be read: reading says why)."""
+        try:
+            if inp.kind == "table":
+                return tables.count_rows(inp.path, inp.column)
+            if inp.kind == "text":
+                return text_files.estimate(inp.path, self.options)
+            if inp.kind == "pdf":
+                return pdf.estimate(inp.path, self.options)
+            return 1
+        except (*_FILE_ERRORS, SkipFile):
+            return 0
 
     def items(self, start: int = 0, state: TaskState | None = None) -> Iterator[Item]:
         """Every item in order, after the first `start`.

@@ -1,0 +1,320 @@
+"""Encode files into a library set on Ray: the local engine's steps, one work unit per task.
+
+The plan, the units (units.py) and the model checks are made here, on the driver; Ray Data
+runs `UnitEncoder` in an actor pool (the model opened once per actor), and each actor reads
+its unit with the plan's readers, runs the local pipeline's `prepare`/`run_prepared`
+(batches of similar token count, per-item skips) and writes the unit's rows and metadata as
+one Parquet shard through a `.partial` file and a rename. The driver reads one small record
+per finished unit (`iter_rows`): progress, ETA and Cancel go through the job's TaskState, and
+each record is journaled (journal.py) so a cancelled or failed job resumes from its finished
+shards. Ray restarts an actor that dies and runs its unit again. At the end the shards, in
+unit order, become an ordinary library set with the local engine's provenance note.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from explorer.compute.cluster.journal import ShardJournal, shard_name
+from explorer.compute.cluster.ray_session import ray_available, ray_session
+from explorer.compute.cluster.units import ROWS_PER_UNIT, Unit, local_inputs, plan_units, read_unit
+from explorer.compute.encoding.job_lock import job_lock
+from explorer.compute.encoding.pipeline import (JOBS_DIR, WORK_FOLDER, EncodeOptions, EncodeResult,
+                                                default_name, eta_text, job_key, make_encoder,
+                                                meta_table, prepare, provenance, run_prepared)
+from explorer.compute.encoding.work_folder import concat_tables, file_digest, write_synced
+from explorer.core.embedding_set import EmbeddingSet
+from explorer.core.errors import InputError, writing_into
+from explorer.core.jobs import TaskState
+from explorer.core.library import Library, LibraryEntry
+from explorer.core.paths import data_home
+
+log = logging.getLogger(__name__)
+
+ENGINE = "ray"
+LAYOUTS = ("single",)  # "sharded" (the shards registered in place) joins when the library has it
+VECTOR_COLUMN = "vector"
+VECTORS_FILE = "vectors.f32"
+
+
+@dataclass
+class RayEncodeResult(EncodeResult):
+    """The local engine's result, plus where and in how many pieces the work ran."""
+
+    engine: str = ENGINE
+    workers: int = 0
+    units: int = 0
+    resumed_units: int = 0
+    ray_address: str = "local"
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "engine": self.engine, "workers": self.workers,
+                "units": self.units, "resumed_units": self.resumed_units,
+                "ray_address": self.ray_address}
+
+
+class UnitEncoder:
+    """Ray Data's callable class: one per actor, so the model is opened once per actor.
+
+    Each call gets unit indices and returns one record per unit; the unit's shard is on disk
+    (renamed into place) before its record leaves the actor.
+    """
+
+    def __init__(self, model_path: str, model_sha256: str, units: list[Unit],
+                 options: EncodeOptions, input_options, work: str, threads: int = 1) -> None:
+        from explorer.compute.encoding.model_folder import open_model
+
+        folder = open_model(model_path)
+        if folder.sha256 != model_sha256:  # another node with another copy of the model
+            raise InputError(f"the model on this worker has sha256 {folder.sha256}, the job's "
+                             f"has {model_sha256}", path=model_path)
+        self.encoder = make_encoder(folder, threads)
+        self.modality = folder.config.modality
+        self.units = units
+        self.batch_size = options.batch_size
+        self.input_options = dataclasses.replace(
+            input_options, count_tokens=getattr(self.encoder, "count_tokens", None))
+        self.work = Path(work)
+
+    def __call__(self, batch: dict) -> dict:
+        records: dict[str, list] = {k: [] for k in ("unit", "key", "file", "items", "rows",
+                                                    "bytes", "blake2b", "skipped")}
+        for index in batch["unit"]:
+            for key, value in self.encode_unit(self.units[int(index)]).items():
+                records[key].append(value)
+        return records
+
+    def encode_unit(self, unit: Unit) -> dict:
+        skipped: list = []
+        items = list(read_unit(unit, self.input_options, skipped.append))
+        prepared = prepare(items, self.encoder, self.modality, self.batch_size)
+        items, vectors, failed = run_prepared(prepared, self.encoder, self.modality, TaskState())
+        keep = np.array([i not in failed for i in range(len(items))], dtype=bool)
+        kept = [it for i, it in enumerate(items) if i not in failed]
+        skipped += list(failed.values())
+        path = self.work / shard_name(unit.index)
+        write_shard(path, vectors[keep], meta_table(kept))
+        return {"unit": unit.index, "key": unit.key, "file": path.name, "items": len(items),
+                "rows": int(keep.sum()), "bytes": path.stat().st_size,
+                "blake2b": file_digest(path),
+                "skipped": json.dumps([asdict(s) for s in skipped])}
+
+
+def write_shard(path: Path, vectors: np.ndarray, meta: pa.Table) -> None:
+    """A `vector` column of fixed_size_list<float32>[dim], then the metadata, renamed into place.
+
+    A metadata column of the user's named `vector` becomes `vector_meta`, as readers do
+    with the names items already use."""
+    dim = vectors.shape[1]
+    flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel(), type=pa.float32())
+    column = pa.FixedSizeListArray.from_arrays(flat, dim)
+    if VECTOR_COLUMN in meta.column_names:
+        meta = meta.rename_columns([f"{VECTOR_COLUMN}_meta" if c == VECTOR_COLUMN else c
+                                    for c in meta.column_names])
+    table = meta.add_column(0, VECTOR_COLUMN, column) if meta.num_columns else \
+        pa.table({VECTOR_COLUMN: column})
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        pq.write_table(table, partial, compression="none")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def encode_inputs_ray(paths: list[str | Path], options: EncodeOptions,
+                      library: Library | None = None, state: TaskState | None = None, *,
+                      address: str | None = None, workers: int | None = None,
+                      rows_per_unit: int = ROWS_PER_UNIT, layout: str = "single"
+                      ) -> RayEncodeResult:
+    """Encode every item of `paths` on Ray (a local one, or the cluster at `address`)."""
+    from explorer.compute.encoding.model_folder import open_model
+    from explorer.core.inputs import InputOptions, InputPlan
+
+    reason = ray_available()
+    if reason:
+        raise InputError(reason)
+    if layout not in LAYOUTS:
+        raise InputError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    state = state or TaskState()
+    library = library or Library()
+    start_time = time.perf_counter()
+    folder = open_model(options.model)
+    jobs = data_home() / JOBS_DIR
+    notices: list[str] = []
+
+    def tell(notice: str) -> None:
+        notices.append(notice)
+        log.warning("%s", notice)
+        state.status(notice)
+
+    library.check_writable()
+    with writing_into(jobs, WORK_FOLDER):
+        staging = jobs / ("inputs-" + hashlib.sha256(repr(paths).encode()).hexdigest()[:16])
+        local = local_inputs(paths, staging)
+        counter = make_encoder(folder, threads=1)  # the model's token count, for chunking
+        plan = InputPlan(local, InputOptions(
+            modality=folder.config.modality, column=options.column, pattern=options.pattern,
+            chunk_tokens=options.chunk_tokens, overlap_tokens=options.overlap_tokens,
+            count_tokens=getattr(counter, "count_tokens", None)))
+        del counter
+        units = plan_units(plan, rows_per_unit)
+        key = ray_job_key(plan.files, folder.sha256, options, rows_per_unit)
+        before_lock = time.perf_counter()
+        with job_lock(jobs / f"{key}.lock", f"{default_name(paths)} with {folder.name} on Ray",
+                      state, on_wait=tell):
+            start_time += time.perf_counter() - before_lock
+            journal = ShardJournal(jobs / key, folder.dim, units)
+            for notice in journal.notices:
+                tell(notice)
+            resumed = journal.done()
+            resumed_items = sum(journal.records[i]["items"] for i in resumed)
+            todo = [u for u in units if u.index not in resumed]
+            spec = {"model_path": str(folder.path), "model_sha256": folder.sha256,
+                    "units": units, "options": options,
+                    "input_options": dataclasses.replace(plan.options, count_tokens=None),
+                    "work": str(journal.root)}
+            with ray_session(address, workers) as session:
+                encoded = run_units(todo, spec, journal, state, session.workers,
+                                    total=sum(u.items for u in units), label=folder.name,
+                                    start_time=start_time)
+            skipped = _unique([asdict(s) for s in plan.planned_skips] + journal.skipped())
+            fields = {"name": options.name or default_name(paths), "format": "encoded",
+                      "source": [str(p) for p in paths], "metric": "cosine",
+                      "model": _model_label(folder),
+                      "text_column": "text" if folder.config.modality == "text" else None,
+                      "notes": [provenance(folder, options, len(skipped),
+                                           engine=f"Ray, {session.workers} workers")]}
+            entry = store_single(journal, units, folder.dim, fields, library, state, skipped)
+            shutil.rmtree(journal.root, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
+    from explorer.core.inputs import Skipped
+
+    seconds = time.perf_counter() - start_time
+    return RayEncodeResult(
+        entry, entry.count, folder.dim, seconds, encoded / seconds if seconds > 0 else 0.0,
+        [Skipped(**s) for s in skipped],
+        resumed_items, notices,
+        workers=session.workers, units=len(units), resumed_units=len(resumed),
+        ray_address=session.address or "local")
+
+
+def ray_job_key(files: list[Path], model_sha256: str, options: EncodeOptions,
+                rows_per_unit: int) -> str:
+    """The local job's key, for this engine and unit size: never a local job's folder."""
+    base = job_key(files, model_sha256, options)
+    return "ray-" + hashlib.sha256(f"{base}\0{ENGINE}\0{rows_per_unit}".encode()).hexdigest()[:20]
+
+
+def run_units(todo: list[Unit], spec: dict, journal: ShardJournal, state: TaskState,
+              workers: int, *, total: int, label: str, start_time: float) -> int:
+    """Encode `todo` on Ray, journaling each finished unit; the items encoded now."""
+    import ray.data
+
+    done_items = sum(r["items"] for r in journal.records.values())
+    if not todo:
+        return 0
+    state.status(f"Encoding with {label} on Ray ({workers} workers)"
+                 + (f", resuming after {len(journal.records):,} finished units"
+                    if journal.records else ""))
+    dataset = ray.data.from_items([{"unit": u.index} for u in todo],
+                                  override_num_blocks=len(todo))
+    # UnitEncoder is looked up here, at call time, so a test can hand in a subclass.
+    out = dataset.map_batches(UnitEncoder, batch_size=1, num_cpus=1,
+                              compute=ray.data.ActorPoolStrategy(size=workers),
+                              fn_constructor_kwargs=spec)
+    encoded = 0
+    total = max(total, 1)
+    rows = iter(out.iter_rows())
+    try:
+        for record in rows:
+            state.check()
+            record = {**record, "skipped": json.loads(record["skipped"])}
+            record = {k: (int(v) if isinstance(v, np.integer) else v) for k, v in record.items()}
+            journal.add(record)
+            encoded += record["items"]
+            done_items += record["items"]
+            elapsed = time.perf_counter() - start_time
+            rate = encoded / elapsed if elapsed > 0 else 0.0
+            state.progress(min(done_items, total - 1), total)
+            state.status(f"Encoding with {label} on Ray ({workers} workers): {done_items:,} of "
+                         f"about {total:,} items, {rate:,.0f}/s"
+                         + eta_text(max(0, total - done_items), rate))
+    except Exception as exc:
+        cause = _input_error(exc)
+        if cause is not None:
+            raise cause from None
+        raise
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()  # stops the executor: the actors' CPUs are free again
+        del rows
+    return encoded
+
+
+def store_single(journal: ShardJournal, units: list[Unit], dim: int, fields: dict,
+                 library: Library, state: TaskState, skipped: list[dict]) -> LibraryEntry:
+    """The shards, in unit order, as one set (vectors.npy), the way the local engine stores.
+
+    The "sharded" layout will register the shards in place instead (the library's API)."""
+    from explorer.core.inputs.items import drop_uninformative
+
+    rows = sum(journal.records[u.index]["rows"] for u in units)
+    if rows == 0:
+        raise InputError("nothing could be encoded: every input was skipped",
+                         hint="; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:5]))
+    state.status("Storing the set in the library")
+    vectors_path = journal.root / VECTORS_FILE
+    vectors_path.unlink(missing_ok=True)
+    metas = []
+    for unit in units:
+        table = pq.read_table(journal.shard(unit.index))
+        flat = table.column(VECTOR_COLUMN).combine_chunks().flatten()
+        block = flat.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+        write_synced(vectors_path, block.tobytes(), "ab")
+        metas.append(table.drop_columns([VECTOR_COLUMN]))
+    vectors = np.memmap(vectors_path, dtype=np.float32, mode="r", shape=(rows, dim))
+    es = EmbeddingSet(vectors=vectors, metadata=drop_uninformative(concat_tables(metas)),
+                      **fields)
+    return library.import_set(es, state=state.sub(0.98, 1.0))
+
+
+def _model_label(folder) -> str:
+    from explorer.compute.encoding.set_model import model_label
+
+    return model_label(folder)
+
+
+def _unique(records: list[dict]) -> list[dict]:
+    """Skipped inputs once each: a table's units may both see a file-level error."""
+    seen: set[str] = set()
+    out = []
+    for record in records:
+        key = json.dumps(record, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(record)
+    return out
+
+
+def _input_error(exc: BaseException) -> InputError | None:
+    """The InputError a worker raised, from inside Ray's wrapping of it."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, InputError):
+            return exc
+        exc = getattr(exc, "cause", None) or exc.__cause__
+        seen += 1
+    return None
