@@ -29,12 +29,34 @@ import pyarrow.parquet as pq
 
 from explorer.compute.cluster.journal import ShardJournal, shard_name
 from explorer.compute.cluster.ray_session import ray_available, ray_session
-from explorer.compute.cluster.units import ROWS_PER_UNIT, Unit, local_inputs, plan_units, read_unit
+from explorer.compute.cluster.units import (
+    Unit,
+    local_inputs,
+    plan_units,
+    read_unit,
+    unique,
+    unit_size,
+)
 from explorer.compute.encoding.job_lock import job_lock
-from explorer.compute.encoding.pipeline import (JOBS_DIR, WORK_FOLDER, EncodeOptions, EncodeResult,
-                                                default_name, eta_text, job_key, make_encoder,
-                                                meta_table, prepare, provenance, run_prepared)
-from explorer.compute.encoding.work_folder import concat_tables, file_digest, write_synced
+from explorer.compute.encoding.pipeline import (
+    JOBS_DIR,
+    WORK_FOLDER,
+    EncodeOptions,
+    EncodeResult,
+    default_name,
+    eta_text,
+    job_key,
+    make_encoder,
+    meta_table,
+    prepare,
+    provenance,
+    run_prepared,
+)
+from explorer.compute.encoding.work_folder import (
+    concat_tables,
+    file_digest,
+    write_synced,
+)
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError, writing_into
 from explorer.core.jobs import TaskState
@@ -136,9 +158,11 @@ def write_shard(path: Path, vectors: np.ndarray, meta: pa.Table) -> None:
 def encode_inputs_ray(paths: list[str | Path], options: EncodeOptions,
                       library: Library | None = None, state: TaskState | None = None, *,
                       address: str | None = None, workers: int | None = None,
-                      rows_per_unit: int = ROWS_PER_UNIT, layout: str = "single"
+                      rows_per_unit: int | None = None, layout: str = "single"
                       ) -> RayEncodeResult:
-    """Encode every item of `paths` on Ray (a local one, or the cluster at `address`)."""
+    """Encode every item of `paths` on Ray (a local one, or the cluster at `address`).
+
+    `rows_per_unit`: items per work unit (default: from the job's size, see units.py)."""
     from explorer.compute.encoding.model_folder import open_model
     from explorer.core.inputs import InputOptions, InputPlan
 
@@ -169,7 +193,9 @@ def encode_inputs_ray(paths: list[str | Path], options: EncodeOptions,
             chunk_tokens=options.chunk_tokens, overlap_tokens=options.overlap_tokens,
             count_tokens=getattr(counter, "count_tokens", None)))
         del counter
-        units = plan_units(plan, rows_per_unit)
+        counts = [plan.estimate_input(inp) for inp in plan.inputs]
+        rows_per_unit = rows_per_unit or unit_size(sum(counts))
+        units = plan_units(plan, rows_per_unit, counts=counts)
         key = ray_job_key(plan.files, folder.sha256, options, rows_per_unit)
         before_lock = time.perf_counter()
         with job_lock(jobs / f"{key}.lock", f"{default_name(paths)} with {folder.name} on Ray",
@@ -189,7 +215,7 @@ def encode_inputs_ray(paths: list[str | Path], options: EncodeOptions,
                 encoded = run_units(todo, spec, journal, state, session.workers,
                                     total=sum(u.items for u in units), label=folder.name,
                                     start_time=start_time)
-            skipped = _unique([asdict(s) for s in plan.planned_skips] + journal.skipped())
+            skipped = unique([asdict(s) for s in plan.planned_skips] + journal.skipped())
             fields = {"name": options.name or default_name(paths), "format": "encoded",
                       "source": [str(p) for p in paths], "metric": "cosine",
                       "model": _model_label(folder),
@@ -295,18 +321,6 @@ def _model_label(folder) -> str:
     from explorer.compute.encoding.set_model import model_label
 
     return model_label(folder)
-
-
-def _unique(records: list[dict]) -> list[dict]:
-    """Skipped inputs once each: a table's units may both see a file-level error."""
-    seen: set[str] = set()
-    out = []
-    for record in records:
-        key = json.dumps(record, sort_keys=True)
-        if key not in seen:
-            seen.add(key)
-            out.append(record)
-    return out
 
 
 def _input_error(exc: BaseException) -> InputError | None:

@@ -18,8 +18,15 @@ import shutil
 from pathlib import Path
 
 from explorer.compute.cluster.units import Unit
-from explorer.compute.encoding.work_folder import (SKIPPED_FIELDS, DamagedProgress, check_fields,
-                                                   file_digest, seal, unseal, write_synced)
+from explorer.compute.encoding.work_folder import (
+    SKIPPED_FIELDS,
+    DamagedProgress,
+    check_fields,
+    file_digest,
+    seal,
+    unseal,
+    write_synced,
+)
 
 JOURNAL_FILE = "journal.jsonl"
 JOURNAL_VERSION = 1

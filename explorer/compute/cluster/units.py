@@ -2,10 +2,9 @@
 
 Shards written per unit and joined in unit order give the rows the local engine gives,
 because a unit reads its inputs with the plan's own reader (`read_input`). A table is cut
-into ranges of its items: a unit passes over the first `skip` items the way a resumed
-local run does (whole Parquet row groups without building items, only what is skipped
-after that is reported) and stops after `take` items without reading further, so every
-skipped row is reported by exactly one unit. Other files are grouped in turn: text and PDF
+into ranges of its items: a unit passes over the items before its range the way a resumed
+local run does (whole Parquet row groups without building items) and stops after `take`
+items without reading further, so every skipped row is reported by one unit. Other files are grouped in turn: text and PDF
 files until about `rows_per_unit` chunks, images `images_per_unit` files, so a folder of
 small files does not become thousands of tiny Ray tasks.
 
@@ -17,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -28,7 +28,12 @@ from explorer.core.inputs import InputOptions, InputPlan, Item
 from explorer.core.inputs.items import Report, Resume
 from explorer.core.inputs.plan import PlannedInput, read_input
 
-ROWS_PER_UNIT = 2048  # a local window (64 x 32): a unit sorts and batches as a window does
+# A unit holds at most a local window (64 x 32 items), which it sorts and batches as the
+# local engine does, and at least enough that Ray's per-task cost stays small; a small job is
+# still cut into about UNITS_WANTED units, so every worker gets some.
+ROWS_PER_UNIT = 2048
+MIN_ROWS_PER_UNIT = 256
+UNITS_WANTED = 32
 IMAGES_PER_UNIT = 64
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 
@@ -45,9 +50,16 @@ class Unit:
     key: str = ""
 
 
+def unit_size(total: int) -> int:
+    """Items per unit for a job of about `total` items (from the inputs alone, so a rerun of
+    the same job cuts the same units and resumes)."""
+    return max(MIN_ROWS_PER_UNIT, min(ROWS_PER_UNIT, -(-total // UNITS_WANTED)))
+
+
 def plan_units(plan: InputPlan, rows_per_unit: int = ROWS_PER_UNIT,
-               images_per_unit: int = IMAGES_PER_UNIT) -> list[Unit]:
-    """The plan's inputs as units, in the plan's order."""
+               images_per_unit: int = IMAGES_PER_UNIT,
+               counts: list[int] | None = None) -> list[Unit]:
+    """The plan's inputs as units, in the plan's order (`counts`: each input's estimate)."""
     if rows_per_unit < 1 or images_per_unit < 1:
         raise InputError("a unit must hold at least one item")
     pieces: list[tuple[tuple[PlannedInput, ...], int, int | None, int]] = []
@@ -60,8 +72,8 @@ def plan_units(plan: InputPlan, rows_per_unit: int = ROWS_PER_UNIT,
             pieces.append((tuple(group), 0, None, grouped))
         group, grouped = [], 0
 
-    for inp in plan.inputs:
-        count = plan.estimate_input(inp)
+    counts = counts if counts is not None else [plan.estimate_input(i) for i in plan.inputs]
+    for inp, count in zip(plan.inputs, counts):
         if inp.kind == "table":
             close()
             starts = list(range(0, count, rows_per_unit)) or [0]
@@ -83,17 +95,44 @@ def plan_units(plan: InputPlan, rows_per_unit: int = ROWS_PER_UNIT,
 def read_unit(unit: Unit, options: InputOptions, report: Report) -> Iterator[Item]:
     """The unit's items in plan order; what cannot be read goes to `report`."""
     if unit.skip or unit.take is not None:
-        resume = Resume(unit.skip)
-
-        def after_skip(skipped) -> None:  # what lies before the range is the earlier unit's
-            if not resume.left:
-                report(skipped)
-
-        items = read_input(unit.inputs[0], options, after_skip, resume)
-        yield from items if unit.take is None else itertools.islice(items, unit.take)
+        yield from _read_range(unit, options, report)
         return
     for inp in unit.inputs:
         yield from read_input(inp, options, report)
+
+
+def _read_range(unit: Unit, options: InputOptions, report: Report) -> Iterator[Item]:
+    """A table's items `skip` to `skip + take`, and what is skipped after item `skip - 1`.
+
+    The reader passes over the first `skip - 1` items (whole row groups where it can) and
+    builds item `skip - 1`, the earlier unit's last: reports start after it, so the rows
+    between two units are reported by the later one, and only once. A unit past the end
+    never meets that item and reports nothing."""
+    anchored = unit.skip == 0
+
+    def after_anchor(skipped) -> None:
+        if anchored:
+            report(skipped)
+
+    items = read_input(unit.inputs[0], options, after_anchor, Resume(max(0, unit.skip - 1)))
+    if not anchored:
+        if next(items, None) is None:
+            return
+        anchored = True
+    yield from items if unit.take is None else itertools.islice(items, unit.take)
+
+
+def unique(skipped: list[dict]) -> list[dict]:
+    """Skipped inputs once each, in order: a file-level error, or a CSV row reported when its
+    block is parsed, can be seen by two units of one table."""
+    seen: set[str] = set()
+    out = []
+    for record in skipped:
+        key = json.dumps(record, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(record)
+    return out
 
 
 def _key(inputs: tuple[PlannedInput, ...], skip: int, take: int | None) -> str:
