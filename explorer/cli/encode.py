@@ -7,6 +7,8 @@ import argparse
 from explorer.cli.command import Command, add_json, check_name, progress
 from explorer.core.errors import InputError
 
+ENGINES = ("local", "ray")
+
 
 def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", help="text files, folders, a table "
@@ -21,6 +23,14 @@ def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overlap-tokens", type=int, default=30, metavar="N")
     parser.add_argument("--batch-size", type=int, default=64, metavar="N")
     parser.add_argument("--out", metavar="NAME", help="the new set's name in the library")
+    parser.add_argument("--engine", choices=ENGINES, default="local",
+                        help="local: this process (default); ray: a Ray cluster, or a local "
+                             "Ray when no address is given (needs the cluster extra)")
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="the Ray cluster to join: 'auto', 'ray://host:10001' "
+                             "(default: RAY_ADDRESS, else a local Ray)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="Ray actors to encode with (default: every CPU Ray has)")
     add_json(parser)
 
 
@@ -29,9 +39,18 @@ def run_encode(args: argparse.Namespace) -> dict:
     from explorer.core.errors import DISK_FULL, storage_error
     from explorer.core.library import LIBRARY_FOLDER, Library
 
-    for name, value in (("--chunk-tokens", args.chunk_tokens), ("--batch-size", args.batch_size)):
-        if value < 1:
+    for name, value in (("--chunk-tokens", args.chunk_tokens), ("--batch-size", args.batch_size),
+                        ("--workers", args.workers)):
+        if value is not None and value < 1:
             raise InputError(f"{name} must be at least 1, got {value}")
+    if args.engine == "local" and (args.ray_address is not None or args.workers is not None):
+        raise InputError("--ray-address and --workers are for --engine ray")
+    if args.engine == "ray":
+        from explorer.compute.cluster.ray_session import ray_available
+
+        missing = ray_available()  # before the model is opened or anything is read
+        if missing:
+            raise InputError(missing)
     if not 0 <= args.overlap_tokens < args.chunk_tokens:
         raise InputError("--overlap-tokens must be at least 0 and less than --chunk-tokens")
     check_name("--out", args.out)
@@ -43,8 +62,15 @@ def run_encode(args: argparse.Namespace) -> dict:
                             batch_size=args.batch_size, name=args.out)
     library.check_writable()  # before the encoding, not after it
     try:
-        return encode_inputs(args.inputs, options, library=library,
-                             state=progress(args)).to_dict()
+        if args.engine == "ray":
+            from explorer.compute.cluster.encode_ray import encode_inputs_ray
+
+            return encode_inputs_ray(args.inputs, options, library=library, state=progress(args),
+                                     address=args.ray_address, workers=args.workers).to_dict()
+        return {**encode_inputs(args.inputs, options, library=library,
+                                state=progress(args)).to_dict(),
+                "engine": "local", "workers": None, "units": None, "resumed_units": None,
+                "ray_address": None}
     except OSError as exc:  # every write of an encoding goes into the library folder
         if exc.errno not in DISK_FULL:
             raise

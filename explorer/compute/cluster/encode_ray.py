@@ -258,7 +258,7 @@ def run_units(todo: list[Unit], spec: dict, journal: ShardJournal, state: TaskSt
                                   override_num_blocks=len(todo))
     # UnitEncoder is looked up here, at call time, so a test can hand in a subclass.
     out = dataset.map_batches(UnitEncoder, batch_size=1, num_cpus=1,
-                              compute=ray.data.ActorPoolStrategy(size=workers),
+                              compute=ray.data.ActorPoolStrategy(size=min(workers, len(todo))),
                               fn_constructor_kwargs=spec)
     encoded = 0
     total = max(total, 1)
