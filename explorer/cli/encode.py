@@ -35,7 +35,8 @@ def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_encode(args: argparse.Namespace) -> dict:
-    from explorer.compute.encoding.pipeline import EncodeOptions, encode_inputs
+    from explorer.compute.cluster.encode_ray import Engine, encode_with
+    from explorer.compute.encoding.pipeline import EncodeOptions
     from explorer.core.errors import DISK_FULL, storage_error
     from explorer.core.library import LIBRARY_FOLDER, Library
 
@@ -62,15 +63,11 @@ def run_encode(args: argparse.Namespace) -> dict:
                             batch_size=args.batch_size, name=args.out)
     library.check_writable()  # before the encoding, not after it
     try:
-        if args.engine == "ray":
-            from explorer.compute.cluster.encode_ray import encode_inputs_ray
-
-            return encode_inputs_ray(args.inputs, options, library=library, state=progress(args),
-                                     address=args.ray_address, workers=args.workers).to_dict()
-        return {**encode_inputs(args.inputs, options, library=library,
-                                state=progress(args)).to_dict(),
-                "engine": "local", "workers": None, "units": None, "resumed_units": None,
-                "ray_address": None}
+        result = encode_with(Engine(args.engine, args.ray_address, args.workers), args.inputs,
+                             options, library, progress(args)).to_dict()
+        # the local engine's answer has the same fields: scripts read one shape
+        return {"engine": "local", "workers": None, "units": None, "resumed_units": None,
+                "ray_address": None, **result}
     except OSError as exc:  # every write of an encoding goes into the library folder
         if exc.errno not in DISK_FULL:
             raise

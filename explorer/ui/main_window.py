@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QM
                                QMessageBox, QProgressBar, QPushButton, QWidget)
 
 from explorer import __version__, plugins
-from explorer.compute.encoding.pipeline import EncodeOptions, EncodeResult, encode_inputs
+from explorer.compute.cluster.encode_ray import Engine, encode_with
+from explorer.compute.encoding.pipeline import EncodeOptions, EncodeResult
 from explorer.core.checks import check_set
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
@@ -140,6 +141,7 @@ class MainWindow(FileDrops, QMainWindow):
         self._queue: list[str] = []  # files waiting to be opened, one job at a time
         self.encode_dialog: EncodeDialog | None = None
         self._last_encode: tuple[list[str], EncodeOptions] | None = None  # pre-fills the next
+        self._last_engine = Engine()  # where the last encoding ran: the next dialog offers it
         self.last_encode: EncodeResult | None = None
 
         context = PanelContext(self.state, self.jobs, self.library)
@@ -509,9 +511,10 @@ class MainWindow(FileDrops, QMainWindow):
         `column`: the text column of a table to encode."""
         last_inputs, last_options = self._last_encode or (None, None)
         dialog = EncodeDialog(self, inputs=inputs if inputs is not None else last_inputs,
-                              model=model, options=last_options, column=column)
+                              model=model, options=last_options, column=column,
+                              engine=self._last_engine)
         dialog.accepted.connect(lambda: self.start_encode(dialog.inputs(), dialog.options(),
-                                                          dialog.job_label()))
+                                                          dialog.job_label(), dialog.engine()))
         dialog.finished.connect(lambda _r: self._encode_dialog_closed(dialog))
         self.encode_dialog = dialog
         dialog.open()
@@ -522,17 +525,21 @@ class MainWindow(FileDrops, QMainWindow):
             self.encode_dialog = None
         dialog.deleteLater()
 
-    def start_encode(self, paths: list[str], options: EncodeOptions, label: str) -> Job:
-        """Encode in the background (job kind "encode", apart from "open"); the new set opens."""
+    def start_encode(self, paths: list[str], options: EncodeOptions, label: str,
+                     engine: Engine | None = None) -> Job:
+        """Encode in the background (job kind "encode", apart from "open"); the new set opens.
+        `engine`: here (default) or on Ray."""
         library = self.library
+        engine = engine or Engine()
         self._last_encode = (list(paths), options)
+        self._last_engine = engine
         if self.window_jobs.running("encode"):
             self.statusBar().showMessage("The running encoding job was stopped; run it again to "
                                          "resume", 10000)
 
         def work(state) -> EncodeResult | None:
             try:
-                return encode_inputs(paths, options, library, state)
+                return encode_with(engine, paths, options, library, state)
             except Cancelled:
                 return None  # its work folder stays: the same job resumes after its last window
 

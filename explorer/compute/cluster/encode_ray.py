@@ -87,6 +87,29 @@ class RayEncodeResult(EncodeResult):
                 "ray_address": self.ray_address}
 
 
+@dataclass(frozen=True)
+class Engine:
+    """Where an encoding runs: "local" (this process) or "ray"; `address` for Ray: None for
+    RAY_ADDRESS or else a local Ray, "local" for a local Ray, "auto" or "ray://host:port"."""
+
+    name: str = "local"
+    address: str | None = None
+    workers: int | None = None
+
+
+def encode_with(engine: Engine, paths: list[str | Path], options: EncodeOptions,
+                library: Library | None = None, state: TaskState | None = None) -> EncodeResult:
+    """Run an encoding on the chosen engine (the CLI and the app both come here)."""
+    if engine.name == ENGINE:
+        return encode_inputs_ray(paths, options, library, state, address=engine.address,
+                                 workers=engine.workers)
+    if engine.name != "local":
+        raise InputError(f"engine must be local or ray, not {engine.name!r}")
+    from explorer.compute.encoding.pipeline import encode_inputs
+
+    return encode_inputs(paths, options, library, state)
+
+
 class UnitEncoder:
     """Ray Data's callable class: one per actor, so the model is opened once per actor.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -18,6 +19,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
                                QSpinBox, QStyle, QVBoxLayout, QWidget)
 
+from explorer.compute.cluster.encode_ray import Engine
+from explorer.compute.cluster.ray_session import ray_available
 from explorer.compute.encoding.pipeline import EncodeOptions, default_name
 from explorer.core.inputs import InputOptions, Skipped
 from explorer.ui.dialogs.encode_inspect import (Inspection, ModelChoice, Models,
@@ -30,6 +33,13 @@ from explorer.ui.workers import JobRunner
 DEFAULTS = EncodeOptions(model="")
 INSTALL, CHOOSE = "install", "choose"  # model combo entries that act rather than choose
 AUTO_COLUMN = "(automatic)"
+# the Engine combo's entries: (label, key, tooltip)
+ENGINES = (("Local (this computer)", "local", "Encode in this app, on every core of this "
+            "computer"),
+           ("Ray on this machine", "ray-local", "Start a Ray instance on this computer (loopback "
+            "only) and encode in its workers, one model per worker"),
+           ("Ray cluster", "ray-cluster", "Hand the job to a running Ray cluster at the address "
+            "below; its workers must see the inputs and the library's folder"))
 INSPECT_DELAY_MS = 250  # typing a pattern re-estimates once, when the typing stops
 TEXT_FILTER = ("Text, tables, PDF (*.txt *.md *.markdown *.rst *.csv *.tsv *.tab *.parquet *.pq "
                "*.jsonl *.ndjson *.json *.pdf);;Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif "
@@ -42,9 +52,9 @@ class EncodeDialog(FileDrops, QDialog):
 
     def __init__(self, parent: QWidget | None = None, inputs: list[str] | None = None,
                  model: str | None = None, options: EncodeOptions | None = None,
-                 column: str | None = None) -> None:
+                 column: str | None = None, engine: Engine | None = None) -> None:
         """`column`: the text column to encode (a table opened as a set, which held text
-        but no vectors), over the one `options` name."""
+        but no vectors), over the one `options` name; `engine`: where the last job ran."""
         super().__init__(parent)
         self.setObjectName("encodeDialog")
         self.setWindowTitle("Encode files")
@@ -61,12 +71,16 @@ class EncodeDialog(FileDrops, QDialog):
             options = dataclasses.replace(options, column=column)
         self._wanted_model = model or options.model or None
         self._build(options)
+        self._build_engine(engine or Engine())
         self._inspect_timer = QTimer(self, singleShot=True, interval=INSPECT_DELAY_MS)
         self._inspect_timer.timeout.connect(self._inspect)
         self.finished.connect(lambda _r: self.jobs.shutdown())
         if inputs:
             self.add_inputs(inputs)
         self._load_models()
+        self.jobs.submit("ray", "Looking for Ray", lambda _state: ray_available(),
+                         on_done=self._ray_checked, on_error=lambda err: self._ray_checked(
+                             str(err)))
         self._update()
 
     # --- building --------------------------------------------------------------
@@ -167,6 +181,7 @@ class EncodeDialog(FileDrops, QDialog):
         chunk_label.setToolTip(self.chunk_spin.toolTip())
         form.addRow(chunk_label, chunking)
         form.addRow("Set &name:", self.name_edit)
+        self.form = form
         for field_widget in (self.pattern_edit, self.column_combo, self.model_combo,
                              self.name_edit):
             label = form.labelForField(field_widget)
@@ -193,6 +208,59 @@ class EncodeDialog(FileDrops, QDialog):
         layout.addWidget(self.estimate_label)
         layout.addWidget(self.skipped_list)
         layout.addWidget(self.button_box)
+
+    def _build_engine(self, engine: Engine) -> None:
+        """The Engine row: Ray's entries stay disabled until Ray is found (off the UI thread:
+        importing it takes a second), with a tooltip saying how to install it if it is not."""
+        self.engine_combo = QComboBox()
+        self.engine_combo.setObjectName("engine")
+        self.engine_combo.setToolTip("Where the encoding runs")
+        for label, key, tip in ENGINES:
+            self.engine_combo.addItem(label, key)
+            self.engine_combo.setItemData(self.engine_combo.count() - 1, tip,
+                                          Qt.ItemDataRole.ToolTipRole)
+        self.ray_missing: str | None = "Looking for Ray…"
+        self._set_ray_entries(False, self.ray_missing)
+        self.address_edit = QLineEdit(engine.address if engine.name == "ray" and engine.address
+                                      not in (None, "local") else os.environ.get("RAY_ADDRESS", ""))
+        self.address_edit.setObjectName("rayAddress")
+        self.address_edit.setPlaceholderText("auto, or ray://head-node:10001")
+        self.address_edit.setToolTip("The Ray cluster to join: auto (a cluster started on this "
+                                     "computer with `ray start`) or ray://host:port; empty: auto")
+        self._wanted_engine = ("local" if engine.name != "ray" else
+                               "ray-local" if engine.address == "local" else "ray-cluster")
+        self.engine_combo.currentIndexChanged.connect(self._engine_changed)
+        self.form.addRow("&Engine:", self.engine_combo)
+        self.form.addRow("Ray &address:", self.address_edit)
+        self._engine_changed()
+
+    def _set_ray_entries(self, enabled: bool, tip: str | None = None) -> None:
+        """Ray's entries on or off; `tip` (why they are off) over their usual tooltips."""
+        for row, (_label, _key, usual) in enumerate(ENGINES):
+            if row:
+                self.engine_combo.model().item(row).setEnabled(enabled)
+                self.engine_combo.setItemData(row, tip or usual, Qt.ItemDataRole.ToolTipRole)
+
+    def _ray_checked(self, why_not: str | None) -> None:
+        self.ray_missing = why_not
+        self._set_ray_entries(why_not is None, why_not)
+        if why_not is None:
+            self.engine_combo.setCurrentIndex(self.engine_combo.findData(self._wanted_engine))
+
+    def _engine_changed(self) -> None:
+        cluster = self.engine_combo.currentData() == "ray-cluster"
+        self.address_edit.setVisible(cluster)
+        label = self.form.labelForField(self.address_edit)
+        if label is not None:
+            label.setVisible(cluster)
+
+    def engine(self) -> Engine:
+        key = self.engine_combo.currentData()
+        if key == "ray-local":
+            return Engine("ray", "local")
+        if key == "ray-cluster":
+            return Engine("ray", self.address_edit.text().strip() or "auto")
+        return Engine()
 
     # --- inputs ----------------------------------------------------------------
     def inputs(self) -> list[str]:
@@ -352,7 +420,9 @@ class EncodeDialog(FileDrops, QDialog):
         n = self.inspection.files if self._inspection_current() and self.inspection.files \
             else len(self.inputs())
         choice = self.model_choice()
-        return f"Encoding {n:,} file{'' if n == 1 else 's'} with {choice.name if choice else '?'}"
+        where = " on Ray" if self.engine().name == "ray" else ""
+        return (f"Encoding {n:,} file{'' if n == 1 else 's'} with "
+                f"{choice.name if choice else '?'}{where}")
 
     def _chunk_changed(self, value: int) -> None:
         self.overlap_spin.setMaximum(value - 1)
