@@ -2,12 +2,11 @@
 Ray options are refused with the local engine; the local engine's JSON names its engine."""
 
 import pytest
+from in_process import cli_error, cli_json
+from onnx_models import bert_like, write_folder
 
 from explorer.compute.cluster import ray_session
 from explorer.core.library import Library
-
-from in_process import cli_error, cli_json
-from onnx_models import bert_like, write_folder
 
 
 def test_ray_without_the_cluster_extra_names_it_in_one_line(tmp_path, capsys, monkeypatch):

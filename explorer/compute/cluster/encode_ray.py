@@ -69,6 +69,7 @@ ENGINE = "ray"
 LAYOUTS = ("single",)  # "sharded" (the shards registered in place) joins when the library has it
 VECTOR_COLUMN = "vector"
 VECTORS_FILE = "vectors.f32"
+RECORD_COLUMNS = ("unit", "key", "file", "items", "rows", "bytes", "blake2b", "skipped", "error")
 
 
 @dataclass
@@ -119,6 +120,15 @@ class UnitEncoder:
 
     def __init__(self, model_path: str, model_sha256: str, units: list[Unit],
                  options: EncodeOptions, input_options, work: str, threads: int = 1) -> None:
+        self.error: InputError | None = None
+        self.units = units
+        try:
+            self._open(model_path, model_sha256, options, input_options, work, threads)
+        except InputError as err:  # said with the first unit: a failed actor would be restarted
+            self.error = err
+
+    def _open(self, model_path: str, model_sha256: str, options: EncodeOptions, input_options,
+              work: str, threads: int) -> None:
         from explorer.compute.encoding.model_folder import open_model
 
         folder = open_model(model_path)
@@ -127,18 +137,26 @@ class UnitEncoder:
                              f"has {model_sha256}", path=model_path)
         self.encoder = make_encoder(folder, threads)
         self.modality = folder.config.modality
-        self.units = units
         self.batch_size = options.batch_size
         self.input_options = dataclasses.replace(
             input_options, count_tokens=getattr(self.encoder, "count_tokens", None))
         self.work = Path(work)
 
     def __call__(self, batch: dict) -> dict:
-        records: dict[str, list] = {k: [] for k in ("unit", "key", "file", "items", "rows",
-                                                    "bytes", "blake2b", "skipped")}
+        """One record per unit. An InputError (the model cannot run) travels in the record,
+        as Ray passes only the text of an exception raised here."""
+        records: dict[str, list] = {k: [] for k in RECORD_COLUMNS}
         for index in batch["unit"]:
-            for key, value in self.encode_unit(self.units[int(index)]).items():
-                records[key].append(value)
+            try:
+                if self.error is not None:
+                    raise self.error
+                record = {**self.encode_unit(self.units[int(index)]), "error": ""}
+            except InputError as err:
+                record = {**dict.fromkeys(RECORD_COLUMNS, 0), "key": "", "file": "",
+                          "blake2b": "", "skipped": "[]", "unit": int(index),
+                          "error": json.dumps(_error_fields(err))}
+            for key in RECORD_COLUMNS:
+                records[key].append(record[key])
         return records
 
     def encode_unit(self, unit: Unit) -> dict:
@@ -289,8 +307,11 @@ def run_units(todo: list[Unit], spec: dict, journal: ShardJournal, state: TaskSt
     try:
         for record in rows:
             state.check()
-            record = {**record, "skipped": json.loads(record["skipped"])}
-            record = {k: (int(v) if isinstance(v, np.integer) else v) for k, v in record.items()}
+            if record["error"]:
+                raise InputError(**json.loads(record["error"]))
+            record = {k: (int(v) if isinstance(v, np.integer) else v)
+                      for k, v in record.items() if k != "error"}
+            record["skipped"] = json.loads(record["skipped"])
             journal.add(record)
             encoded += record["items"]
             done_items += record["items"]
@@ -300,11 +321,6 @@ def run_units(todo: list[Unit], spec: dict, journal: ShardJournal, state: TaskSt
             state.status(f"Encoding with {label} on Ray ({workers} workers): {done_items:,} of "
                          f"about {total:,} items, {rate:,.0f}/s"
                          + eta_text(max(0, total - done_items), rate))
-    except Exception as exc:
-        cause = _input_error(exc)
-        if cause is not None:
-            raise cause from None
-        raise
     finally:
         close = getattr(rows, "close", None)
         if close is not None:
@@ -346,12 +362,6 @@ def _model_label(folder) -> str:
     return model_label(folder)
 
 
-def _input_error(exc: BaseException) -> InputError | None:
-    """The InputError a worker raised, from inside Ray's wrapping of it."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, InputError):
-            return exc
-        exc = getattr(exc, "cause", None) or exc.__cause__
-        seen += 1
-    return None
+def _error_fields(err: InputError) -> dict:
+    return {"message": err.message, "path": err.path, "row": err.row, "line": err.line,
+            "column": err.column, "hint": err.hint}

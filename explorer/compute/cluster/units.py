@@ -4,9 +4,10 @@ Shards written per unit and joined in unit order give the rows the local engine 
 because a unit reads its inputs with the plan's own reader (`read_input`). A table is cut
 into ranges of its items: a unit passes over the items before its range the way a resumed
 local run does (whole Parquet row groups without building items) and stops after `take`
-items without reading further, so every skipped row is reported by one unit. Other files are grouped in turn: text and PDF
-files until about `rows_per_unit` chunks, images `images_per_unit` files, so a folder of
-small files does not become thousands of tiny Ray tasks.
+items without reading further, so every skipped row is reported by one unit. Other files
+are grouped in turn: text and PDF files until about `rows_per_unit` chunks, images
+`images_per_unit` files, so a folder of small files does not become thousands of tiny
+Ray tasks.
 
 Inputs may be object-store URIs that pyarrow.fs understands (s3://, gs://, hdfs://...):
 they are copied into a local staging folder first, so the readers keep taking Paths.

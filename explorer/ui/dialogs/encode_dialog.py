@@ -14,18 +14,41 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox,
-                               QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
-                               QSpinBox, QStyle, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.compute.cluster.encode_ray import Engine
 from explorer.compute.cluster.ray_session import ray_available
 from explorer.compute.encoding.pipeline import EncodeOptions, default_name
 from explorer.core.inputs import InputOptions, Skipped
-from explorer.ui.dialogs.encode_inspect import (Inspection, ModelChoice, Models,
-                                                check_model_folder, describe, find_models,
-                                                inspect_inputs, install_default)
+from explorer.ui.dialogs.encode_inspect import (
+    Inspection,
+    ModelChoice,
+    Models,
+    check_model_folder,
+    describe,
+    find_models,
+    inspect_inputs,
+    install_default,
+)
 from explorer.ui.dialogs.messages import error_box
 from explorer.ui.widgets.file_drops import FileDrops
 from explorer.ui.workers import JobRunner
@@ -34,12 +57,14 @@ DEFAULTS = EncodeOptions(model="")
 INSTALL, CHOOSE = "install", "choose"  # model combo entries that act rather than choose
 AUTO_COLUMN = "(automatic)"
 # the Engine combo's entries: (label, key, tooltip)
-ENGINES = (("Local (this computer)", "local", "Encode in this app, on every core of this "
-            "computer"),
-           ("Ray on this machine", "ray-local", "Start a Ray instance on this computer (loopback "
-            "only) and encode in its workers, one model per worker"),
-           ("Ray cluster", "ray-cluster", "Hand the job to a running Ray cluster at the address "
-            "below; its workers must see the inputs and the library's folder"))
+ENGINES = (("Local (this computer)", "local",
+            "Encode in this app, on every core of this computer"),
+           ("Ray on this machine", "ray-local",
+            ("Start a Ray instance on this computer (loopback only) and encode in its workers, "
+             "one model per worker")),
+           ("Ray cluster", "ray-cluster",
+            ("Hand the job to a running Ray cluster at the address below; its workers must see "
+             "the inputs and the library's folder")))
 INSPECT_DELAY_MS = 250  # typing a pattern re-estimates once, when the typing stops
 TEXT_FILTER = ("Text, tables, PDF (*.txt *.md *.markdown *.rst *.csv *.tsv *.tab *.parquet *.pq "
                "*.jsonl *.ndjson *.json *.pdf);;Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif "

@@ -16,6 +16,7 @@ from explorer.compute.cluster import encode_ray
 from explorer.compute.cluster.encode_ray import UnitEncoder, encode_inputs_ray
 from explorer.compute.encoding import pipeline
 from explorer.compute.encoding.pipeline import EncodeOptions, encode_inputs
+from explorer.core.errors import InputError
 from explorer.core.jobs import Cancelled, TaskState
 from explorer.core.library import Library
 
@@ -66,7 +67,8 @@ def test_ray_gives_the_local_engines_set_for_a_folder_with_unreadable_files(
     reasons = {s.path.rsplit("/", 1)[-1]: s.reason for s in ray.skipped}
     assert {"binary.txt", "latin1.txt", "broken.parquet", "a.parquet"} <= set(reasons)
     out = ray.to_dict()
-    assert out["engine"] == "ray" and out["workers"] == 2 and out["units"] == 5  # 4 of the table, 1 of the small files
+    assert out["engine"] == "ray" and out["workers"] == 2
+    assert out["units"] == 5  # 4 of the table, 1 of the small files
     assert out["resumed_units"] == 0 and out["ray_address"] == "local"
     assert "engine: Ray, 2 workers" in opened(ray).notes[-1]
     assert not list((pipeline.data_home() / pipeline.JOBS_DIR).glob("*"))  # work folder gone
@@ -134,6 +136,31 @@ def test_an_actor_that_dies_is_replaced_and_its_unit_encoded(tmp_path, model, ra
     assert (tmp_path / "crashed").exists() and ray.units == 8
     local = encode_inputs([table], EncodeOptions(model=model, name="local"))
     assert_same_set(ray, local)
+
+
+class ModelFails(UnitEncoder):
+    """A model that cannot run at all: the job stops with the worker's message."""
+
+    def encode_unit(self, unit):
+        from explorer.core.errors import InputError
+
+        raise InputError("the model cannot run on 3 text(s) (out of memory)", path="model.onnx")
+
+
+def test_an_error_about_the_model_stops_the_job_with_its_message(tmp_path, model, ray_local,
+                                                                 monkeypatch):
+    table = write_table(tmp_path / "t.parquet", n=300)
+    from ray import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    monkeypatch.setattr(encode_ray, "UnitEncoder", ModelFails)
+    try:
+        with pytest.raises(InputError, match="cannot run on 3 text") as caught:
+            encode_inputs_ray([table], EncodeOptions(model=model))
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert type(caught.value) is InputError and caught.value.path == "model.onnx"
+    assert Library().entries() == []
 
 
 @needs_minilm

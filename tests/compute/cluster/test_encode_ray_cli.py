@@ -1,11 +1,10 @@
 """`encode --engine ray --json` on the session's local Ray: the set, and where it ran."""
 
 import numpy as np
-
-from explorer.core.library import Library
-
 from in_process import cli_json
 from onnx_models import bert_like, write_folder
+
+from explorer.core.library import Library
 
 
 def test_encode_on_ray_from_the_command_line(tmp_path, capsys, ray_local):
