@@ -4,6 +4,7 @@ set-label, attach-metadata, reimport, du, gc, filter, search."""
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
 def add_load_options(parser: argparse.ArgumentParser) -> None:
     """How to read a file: shared by `inspect` and `import`."""
     parser.add_argument("path", help="an embedding file (" + " ".join(supported_extensions())
-                                     + ")")
-    parser.add_argument("--vectors", metavar="COLUMN",
+                                     + "), or shards: a folder, a glob such as "
+                                       "'out/*.parquet', or several files")
+    parser.add_argument("more", nargs="*", metavar="SHARD", help=argparse.SUPPRESS)
+    parser.add_argument("--vectors", "--vector-column", metavar="COLUMN", dest="vectors",
                         help="vector column, or a pattern such as 'dim_*' for one column per "
                              "dimension")
     parser.add_argument("--metadata", metavar="FILE", type=Path,
@@ -40,9 +43,25 @@ def load_options(args: argparse.Namespace) -> LoadOptions:
                        label_column=args.label_column)
 
 
+def shard_items(args: argparse.Namespace) -> list[str] | None:
+    """The shards the command names (a folder, a glob, several files), or None for one file."""
+    items = [args.path, *args.more]
+    if len(items) > 1 or getattr(args, "sharded", False) or Path(args.path).expanduser().is_dir() \
+            or (not Path(args.path).expanduser().exists() and glob.has_magic(args.path)):
+        return items
+    return None
+
+
 def run_inspect(args: argparse.Namespace) -> dict:
     from explorer.core.checks import check_set
 
+    shards = shard_items(args)
+    if shards is not None:
+        from explorer.core.shard_import import describe_shards
+
+        return {"path": [str(Path(p).expanduser()) for p in shards], "layout": "sharded",
+                "format": "shards", "dtype": "float32",
+                **describe_shards(shards, args.vectors, progress(args))}
     state = progress(args)
     es = open_file(args.path, load_options(args), state.sub(0, 0.5))
     report = check_set(es, state.sub(0.5, 1))
@@ -79,6 +98,9 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replace", action="store_true",
                         help="replace the set holding the name (kept until the new one is "
                              "complete)")
+    parser.add_argument("--sharded", action="store_true",
+                        help="shards: keep the vectors in the shard files (nothing copied; "
+                             "the default when they would not fit in memory or on disk)")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, name: str, help_text: str) -> None:
@@ -98,6 +120,17 @@ def run_import(args: argparse.Namespace) -> dict:
     options = ImportOptions.from_load(load_options(args), metric=args.metric,
                                       drop_nonfinite=args.drop_nonfinite,
                                       drop_zero=args.drop_zero)
+    shards = shard_items(args)
+    if shards is not None:
+        from explorer.core.shard_import import import_shards
+
+        if args.model is not None:
+            raise InputError("--model is checked on a single file's import; record it on the "
+                             "stored set with `embedding-explorer set-model SET MODEL`")
+        entry = import_shards(Library(), shards, options,
+                              layout="sharded" if args.sharded else "auto", name=args.name,
+                              new=args.new, replace=args.replace, state=progress(args))
+        return {**with_model_check(entry), "rows": entry.count}
     if args.model is None:
         entry = Library().import_file(args.path, options, name=args.name, new=args.new,
                                       replace=args.replace, state=progress(args))
@@ -136,6 +169,9 @@ def print_import(result: dict) -> None:
     how = "reused the stored set" if result["reused"] else "stored"
     print(f"{how} {result['name']!r} (id {result['id']}): {result['count']:,} x "
           f"{result['dim']}, {result['metric']}")
+    if result.get("layout") == "sharded":
+        print(f"sharded: the vectors stay in {len(result['shards'])} shard files (nothing "
+              "copied)")
     line = model_line(result)
     if line:
         print(line)
@@ -156,8 +192,9 @@ def print_list(result: dict) -> None:
         model = e.get("model") or ""
         if model and (e.get("model_check") or {}).get("verified") is False:
             model += " (unverified)"
+        shards = f"  [{len(e['shards'])} shards]" if e.get("layout") == "sharded" else ""
         print(f"{e['id']:<30} {e['count']:>10,} x {e['dim']:<5} {e['metric']:<6} "
-              f"{model:<24} {e['name']}")
+              f"{model:<24} {e['name']}{shards}")
     for d in result["damaged"]:
         print(f"{d['id']:<30} damaged: {d['reason']}")
 
@@ -337,13 +374,13 @@ def print_gc(result: dict) -> None:
 
 def query_rows(key: str, limit: int, run: Callable) -> dict:
     """Run a metadata query on a library set; the exact count and the first `limit` items."""
-    from explorer.core.library import METADATA, Library
-    from explorer.core.metadata import MetadataQuery
+    from explorer.core.library import Library
+    from explorer.core.metadata import query_for
 
     if limit < 0:
         raise InputError(f"--limit must be 0 or more, got {limit}")
     es = Library().open(key)  # checks the set's files first, so a damaged one is named
-    rows = run(MetadataQuery(es.path / METADATA))
+    rows = run(query_for(es))
     shown = rows[:limit]
     items = es.metadata.take(shown).to_pylist() if len(shown) else []
     return {"set": es.library_id, "count": int(len(rows)), "rows": [int(r) for r in shown],

@@ -24,6 +24,8 @@ import pyarrow.compute as pc
 
 from explorer.compute.index import (ApproxIndex, CompactIndex, ExactIndex, Neighbours, load_kernel,
                                     quantise, row_norms)
+from explorer.compute.sharded_search import ShardedExactIndex
+from explorer.compute.sharded_search import load_kernel as load_sharded_kernel
 from explorer.compute.vectors import METRICS, check_metric, unit
 from explorer.core.artifacts import ArtifactStore
 from explorer.core.embedding_set import EmbeddingSet
@@ -32,6 +34,7 @@ from explorer.core.jobs import TaskState
 from explorer.core.library import NORMS_FORMAT, NORMS_KEY, NORMS_KIND
 from explorer.core.library import vectors_signature as library_signature
 from explorer.core.metadata import MetadataQuery
+from explorer.core.sharded import is_sharded
 
 KINDS = ("auto", "flat", "compact", "hnsw", "ivf")
 TEXT_CHARS = 200  # an item's text in a result, cut here: enough to recognise it
@@ -145,7 +148,7 @@ def open_index(es: EmbeddingSet, metric: str | None = None, kind: str = "auto",
         raise InputError(f"unknown index kind {kind!r}; expected one of {', '.join(KINDS)}")
     n, d = es.vectors.shape
     if kind == "auto":
-        kind = choose_kind(n, d)
+        kind = "flat" if is_sharded(es.vectors) else choose_kind(n, d)
     sig = vectors_signature(es)
     cache_key = _cache_key(es, metric, kind, sig)
     with _OPEN_LOCK:
@@ -170,7 +173,7 @@ def is_open(es: EmbeddingSet, metric: str | None = None, kind: str = "auto") -> 
     """Whether `open_index` would answer from memory, without loading or building anything."""
     metric = metric or es.metric
     if kind == "auto":
-        kind = choose_kind(es.count, es.dim)
+        kind = "flat" if is_sharded(es.vectors) else choose_kind(es.count, es.dim)
     key = _cache_key(es, metric, kind, vectors_signature(es))
     with _OPEN_LOCK:
         return key in _OPEN
@@ -182,6 +185,13 @@ def _open_uncached(es: EmbeddingSet, metric: str, kind: str, sig: dict, state: T
     start = time.perf_counter()
     state.status("Computing vector norms")
     norms = set_norms(es, state.sub(0, 0.1))
+    if is_sharded(es.vectors) and kind == "flat":
+        index = ShardedExactIndex(es.vectors, metric, norms=norms)
+        return index, IndexInfo("flat", metric, n, d, time.perf_counter() - start,
+                                int(norms.nbytes), exact=True)
+    if is_sharded(es.vectors) and kind in ("compact", "hnsw", "ivf"):
+        raise InputError(f"a {kind} index is not built over a sharded set: its rows stay in "
+                         "the shard files", hint="search it exactly (kind flat)")
     if kind == "flat":
         index = ExactIndex(es.vectors, metric, norms=norms)
         return index, IndexInfo("flat", metric, n, d, time.perf_counter() - start,
@@ -470,7 +480,7 @@ def resolve_kind(es: EmbeddingSet, kind: str = "auto", exact: bool | None = None
     if kind != "auto":
         return kind
     if exact is True:
-        return exact_kind(es.count, es.dim)
+        return "flat" if is_sharded(es.vectors) else exact_kind(es.count, es.dim)
     if exact is False:
         return approx_kind(es.count)
     return choose_kind(es.count, es.dim)
@@ -492,7 +502,11 @@ def search(es: EmbeddingSet, query: Query, k: int = 10, metric: str | None = Non
         mask[list(skip)] = False
         skip = set()
     state.status("Searching")
-    load_kernel(es.vectors)  # before the clock starts: the time shown is the search's
+    # before the clock starts: the time shown is the search's
+    if isinstance(index, ShardedExactIndex):
+        load_sharded_kernel(es.vectors)
+    else:
+        load_kernel(es.vectors)
     if isinstance(index, CompactIndex):
         load_kernel(index.codes)
     start = time.perf_counter()
@@ -536,7 +550,7 @@ def compare_metrics(es: EmbeddingSet, query: Query, k: int = 10, where: str | No
     state = state or TaskState()
     lists: dict[str, Neighbours] = {}
     for i, metric in enumerate(METRICS):
-        result = search(es, query, k, metric, where, exact_kind(es.count, es.dim), exclude_self,
+        result = search(es, query, k, metric, where, resolve_kind(es, exact=True), exclude_self,
                         state.sub(i / 3, (i + 1) / 3))
         lists[metric] = result.neighbours
     norms_all = set_norms(es)

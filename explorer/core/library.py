@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import hashlib
 import json
 import os
 import re
@@ -51,6 +52,7 @@ from explorer.core.partial_folders import TRASH_PREFIX, partial_folder, release,
 from explorer.core.paths import data_home
 from explorer.core.set_names import (REPLACE_HINT, ambiguous_error, choose, holder, names_lock,
                                      taken_error)
+from explorer.core.sharded import ShardedVectors
 from explorer.core.vector_checks import chunk_rows, release_pages
 
 VECTORS = "vectors.npy"
@@ -177,6 +179,10 @@ class Library:
         problem = check_files(folder, entry)
         if problem:
             raise _damaged(entry.id, folder, problem)
+        if entry.sharded:
+            from explorer.core.shard_import import open_sharded
+
+            return open_sharded(entry, folder)
         try:
             vectors = np.load(folder / VECTORS, mmap_mode="r")
             # one open of the file, mapped: a table an attach renames over it meanwhile is
@@ -284,47 +290,60 @@ class Library:
                              path=es.source[0] if es.source else None)
 
         recorded = None if options is None else options.happened(scan.nan_rows, scan.n_zero_rows)
+
+        def write(tmp: Path) -> LibraryEntry:
+            state.status("Writing vectors")
+            self._write_vectors(tmp / VECTORS, es.vectors, keep_mask, n_keep, state.sub(0.3, 0.9))
+            if scan.norms is not None:  # spares neighbour search a second pass
+                vectors = np.load(tmp / VECTORS, mmap_mode="r")
+                write_norms(tmp, vectors, scan.norms[keep_mask] if len(drop) else scan.norms)
+                del vectors
+            state.status("Writing metadata")
+            meta = es.metadata
+            if len(drop):
+                keep = np.flatnonzero(keep_mask)
+                meta = meta.take(pa.array(keep))
+                if "source_row" not in meta.column_names:
+                    meta = meta.append_column("source_row", pa.array(keep, type=pa.int64()))
+            write_metadata(tmp / METADATA, meta)
+            state.progress(0.95)
+            return LibraryEntry(
+                id="", name=name or es.name, count=n_keep, dim=es.dim,
+                dtype="float32", metric=es.metric,
+                created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                source=list(es.source), format=es.format, model=es.model,
+                vector_column=es.vector_column, id_column=es.id_column,
+                text_column=es.text_column,
+                label_column=es.label_column or guess_label_column(meta, es.id_column,
+                                                                   es.text_column),
+                model_check=None if es.model_check is None
+                else es.model_check.to_manifest(),
+                columns=list(meta.column_names),
+                nan_rows_dropped=scan.nan_rows if drop_nonfinite else 0,
+                zero_rows=0 if drop_zero else scan.n_zero_rows,
+                zero_rows_dropped=scan.n_zero_rows if drop_zero else 0,
+                duplicate_ids=report.duplicate_ids,
+                notes=list(es.notes), fingerprint=fingerprint(es.source) or None,
+                import_options=None if recorded is None else recorded.to_manifest())
+
+        return self.store_new(write, name=name, base=es.name, options=recorded, new=new,
+                              replace=replace, state=state)
+
+    def store_new(self, write: Callable[[Path], LibraryEntry], *, name: str | None, base: str,
+                  options: ImportOptions | None, new: bool, replace: bool,
+                  state: TaskState) -> LibraryEntry:
+        """Make a set: `write(tmp)` writes its files into a partial folder and returns its
+        entry; the folder is then renamed into place under a free name (see `import_set`)."""
         with writing_into(self.sets_dir, LIBRARY_FOLDER):
             self.sets_dir.mkdir(parents=True, exist_ok=True)
             sweep(self.sets_dir)  # what killed imports left, before taking more room
-            with partial_folder(self.sets_dir, slugify(name or es.name)) as tmp:
-                state.status("Writing vectors")
-                self._write_vectors(tmp / VECTORS, es.vectors, keep_mask, n_keep,
-                                    state.sub(0.3, 0.9))
-                if scan.norms is not None:  # spares neighbour search a second pass
-                    _write_norms(tmp, scan.norms[keep_mask] if len(drop) else scan.norms)
-                state.status("Writing metadata")
-                meta = es.metadata
-                if len(drop):
-                    keep = np.flatnonzero(keep_mask)
-                    meta = meta.take(pa.array(keep))
-                    if "source_row" not in meta.column_names:
-                        meta = meta.append_column("source_row", pa.array(keep, type=pa.int64()))
-                write_metadata(tmp / METADATA, meta)
-                state.progress(0.95)
-                entry = LibraryEntry(
-                    id="", name=name or es.name, count=n_keep, dim=es.dim,
-                    dtype="float32", metric=es.metric,
-                    created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    source=list(es.source), format=es.format, model=es.model,
-                    vector_column=es.vector_column, id_column=es.id_column,
-                    text_column=es.text_column,
-                    label_column=es.label_column or guess_label_column(meta, es.id_column,
-                                                                       es.text_column),
-                    model_check=None if es.model_check is None
-                    else es.model_check.to_manifest(),
-                    columns=list(meta.column_names),
-                    nan_rows_dropped=scan.nan_rows if drop_nonfinite else 0,
-                    zero_rows=0 if drop_zero else scan.n_zero_rows,
-                    zero_rows_dropped=scan.n_zero_rows if drop_zero else 0,
-                    duplicate_ids=report.duplicate_ids,
-                    notes=list(es.notes), fingerprint=fingerprint(es.source) or None,
-                    import_options=None if recorded is None else recorded.to_manifest())
+            with partial_folder(self.sets_dir, slugify(name or base)) as tmp:
+                entry = write(tmp)
                 state.check()  # the last moment a cancel can stop the import
                 release(tmp)
                 with names_lock(self.sets_dir):
-                    choice = choose(self.entries(), name, es.name, source=entry.source,
-                                    format=entry.format, options=recorded, new=new,
+                    choice = choose(self.entries(), name, base, source=entry.source,
+                                    format=entry.format, options=options, new=new,
                                     replace=replace)
                     entry.name = choice.name
                     if choice.replaced is not None:
@@ -377,7 +396,8 @@ class Library:
         with writing_into(self.sets_dir, LIBRARY_FOLDER), names_lock(self.sets_dir):
             entry = self.entry(key)
             if column is not None:
-                check_label_column(column, pq.read_schema(Path(entry.path) / METADATA).names)
+                check_label_column(column, entry.columns if entry.sharded
+                                   else pq.read_schema(Path(entry.path) / METADATA).names)
             write_fields(Path(entry.path), label_column=column)
         entry.label_column = column
         return entry
@@ -529,8 +549,13 @@ def check_files(folder: Path, entry: LibraryEntry) -> str | None:
     """What is wrong with a set's files (None when nothing), without reading their data.
 
     The .npy header gives the shape and dtype, the file's size whether the data
-    is all there, the Parquet footer the metadata's row count.
+    is all there, the Parquet footer the metadata's row count. A sharded set's shards
+    must be the files imported: the same size, time and footer.
     """
+    if entry.sharded:
+        from explorer.core.loaders.shard_files import shard_changed
+
+        return next(filter(None, map(shard_changed, entry.shard_records())), None)
     try:
         with open(folder / VECTORS, "rb") as fh:
             header = read_header(fh)
@@ -571,10 +596,18 @@ def _damaged(set_id: str, folder: str | Path, reason: str) -> InputError:
                       hint=f"`embedding-explorer remove {set_id}` deletes it; then import it again")
 
 
-def vectors_signature(vectors: np.ndarray, folder: Path | None) -> dict:
-    """What derived data (norms, indexes) was computed from: shape, file size/mtime, sampled rows."""
+def vectors_signature(vectors: np.ndarray | ShardedVectors, folder: Path | None) -> dict:
+    """What derived data (norms, indexes) was computed from: shape, file size/mtime, sampled rows.
+
+    A sharded set's is its shards' sizes, times and footer digests: sampling rows would
+    decode every Parquet shard each time the signature is asked for.
+    """
     n, d = vectors.shape
     sig: dict = {"count": int(n), "dim": int(d)}
+    if isinstance(vectors, ShardedVectors):
+        joined = "\n".join(vectors.fingerprint()).encode()
+        sig["shards"] = hashlib.blake2b(joined, digest_size=16).hexdigest()
+        return sig
     if folder is not None:
         try:
             st = (Path(folder) / VECTORS).stat()
@@ -586,13 +619,18 @@ def vectors_signature(vectors: np.ndarray, folder: Path | None) -> dict:
     return sig
 
 
-def _write_norms(folder: Path, norms: np.ndarray) -> None:
+def write_norms(folder: Path, vectors: np.ndarray | ShardedVectors, norms: np.ndarray) -> None:
     """Store the norms found by the import scan where neighbour search looks for them."""
-    vectors = np.load(folder / VECTORS, mmap_mode="r")
     ArtifactStore(folder).save(NORMS_KIND, NORMS_KEY, norms.astype(np.float32),
                                {"signature": vectors_signature(vectors, folder),
                                 "format": NORMS_FORMAT})
-    del vectors
+
+
+def set_vectors(folder: Path, entry: LibraryEntry) -> np.ndarray | ShardedVectors:
+    """A set's vectors as stored (memory-mapped, or its shards), for signatures and checks."""
+    if entry.sharded:
+        return ShardedVectors(entry.shard_records(), entry.dim, entry.vector_column or "")
+    return np.load(folder / VECTORS, mmap_mode="r")
 
 
 def write_metadata(path: Path, table: pa.Table) -> None:

@@ -15,6 +15,11 @@ called in lists; None: the id column, else the text column) and `attached_metada
 (a metadata file joined to the stored set later, see core/metadata_attach.py) and
 `image_source` (the column its images are in, see compute/thumbnails: {"column", "kind",
 "root"}, the root relative to the set's data file where it can be).
+
+Schema 2 adds the sharded layout (`layout: "sharded"`, `shards`: each shard file's path, rows,
+size, mtime_ns and footer digest, see core/sharded.py): the vectors stay in the user's files
+and there is no vectors.npy. Only such manifests are written as schema 2, so an older version
+refuses them by name ("written by a newer version") while still reading every other set.
 """
 
 from __future__ import annotations
@@ -26,8 +31,12 @@ from pathlib import Path
 
 from explorer.core.embedding_set import METRICS
 from explorer.core.model_check import ModelCheck
+from explorer.core.sharded import Shard
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the newest this version reads
+SINGLE_SCHEMA = 1  # what a set in one vectors.npy is written as: older versions read it
+SHARDED_SCHEMA = 2
+LAYOUTS = ("single", "sharded")
 MANIFEST = "manifest.json"
 TRANSIENT = ("path", "reused")  # LibraryEntry fields that are not written to the manifest
 
@@ -45,7 +54,7 @@ class LibraryEntry:
     created: str
     source: list[str]
     format: str
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = SINGLE_SCHEMA
     model: str | None = None
     vector_column: str | None = None
     id_column: str | None = None
@@ -63,6 +72,8 @@ class LibraryEntry:
     model_check: dict | None = None  # ModelCheck.to_manifest(); None: made here, or not checked
     attached_metadata: dict | None = None  # a metadata file joined later (core/metadata_attach.py)
     image_source: dict | None = None  # the column holding its images (compute/thumbnails)
+    layout: str = "single"  # "sharded": the vectors stay in `shards`, the user's files
+    shards: list[dict] | None = None  # Shard.to_manifest() of each, in row order
     path: str = ""  # where the set is, not what its manifest says
     reused: bool = False  # an import answered with this stored set instead of a new copy
 
@@ -80,6 +91,14 @@ class LibraryEntry:
         if attached and len(self.source) > 1 and self.source[-1] == attached:
             return self.source[:-1]
         return list(self.source)
+
+    @property
+    def sharded(self) -> bool:
+        return self.layout == "sharded"
+
+    def shard_records(self) -> list[Shard]:
+        """The shards of a sharded set (validated when the manifest was read)."""
+        return [Shard.from_manifest(s) for s in self.shards or []]
 
     @property
     def bytes(self) -> int:
@@ -134,6 +153,7 @@ class LibraryEntry:
                 ModelCheck.from_manifest(entry.model_check)
             except ValueError as exc:
                 raise ValueError(f"{MANIFEST}: {exc}") from None
+        _check_layout(entry)
         return entry
 
 
@@ -147,6 +167,26 @@ class DamagedSet:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _check_layout(entry: LibraryEntry) -> None:
+    """A sharded manifest must list its shards, adding up to its count, under schema 2."""
+    if entry.layout not in LAYOUTS:
+        raise ValueError(f"{MANIFEST}: unknown layout {entry.layout!r}")
+    if not entry.sharded:
+        return
+    if entry.schema_version < SHARDED_SCHEMA:
+        raise ValueError(f"{MANIFEST} declares a sharded set under schema "
+                         f"{entry.schema_version}, which has none")
+    if not entry.shards or not entry.vector_column:
+        raise ValueError(f"{MANIFEST}: a sharded set without its shards or vector column")
+    try:
+        rows = sum(s.rows for s in entry.shard_records())
+    except ValueError as exc:
+        raise ValueError(f"{MANIFEST}: {exc}") from None
+    if rows != entry.count:
+        raise ValueError(f"{MANIFEST}: the shards hold {rows:,} rows but the set "
+                         f"{entry.count:,}")
 
 
 def _is_a(value: object, hint: object) -> bool:

@@ -4,6 +4,12 @@ Every query runs on a connection that can read the set's own metadata file and n
 else: no other file, no network, no extension install or load, and its configuration is
 locked so an expression cannot undo that. Filters are also checked to be one expression
 over the set's columns (`sql_expression`) before they run.
+
+A sharded set's metadata is queried in its shard files, in place: the connection may read
+exactly those files, and view `items` is the shards one after another (UNION ALL, each
+with its own row offset) without the vector column. Parquet shards are read by DuckDB;
+Arrow IPC shards, which DuckDB cannot open without an extension, are handed over as
+memory-mapped Arrow tables.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pyarrow import ipc
 
+from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.sql_expression import check_expression, plain_message, wrap
 
@@ -22,17 +30,21 @@ ROW = "__explorer_row_5f1c"  # the row number; a name no data set will carry
 
 
 class MetadataQuery:
-    """Queries over one set's metadata (a library Parquet file or an in-memory table).
+    """Queries over one set's metadata (a library Parquet file, an in-memory table, or the
+    shard files of a sharded set, whose vector column `exclude` names).
 
     Each call opens its own in-memory DuckDB connection, so queries may run on
     any worker thread.
     """
 
-    def __init__(self, source: Path | pa.Table) -> None:
+    def __init__(self, source: Path | pa.Table | list[Path], exclude: str | None = None) -> None:
         self.source = source
+        self.exclude = exclude
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A restricted connection (see `restricted_connection`) with the set as view `items`."""
+        if isinstance(self.source, list):
+            return self._connect_shards(self.source)
         if isinstance(self.source, pa.Table):
             con = restricted_connection([])
             table = self.source.append_column(ROW, pa.array(np.arange(self.source.num_rows)))
@@ -48,14 +60,52 @@ class MetadataQuery:
                         f"FROM read_parquet('{quoted}') AS t")
         return con
 
+    def _connect_shards(self, shards: list[Path]) -> duckdb.DuckDBPyConnection:
+        paths = [str(Path(p).resolve()) for p in shards]
+        parquet = [p for p in paths if not _is_arrow(p)]
+        con = restricted_connection(parquet)
+        try:
+            parts, offset = [], 0
+            drop = f" EXCLUDE ({_quote(self.exclude)})" if self.exclude else ""
+            for i, path in enumerate(paths):
+                if _is_arrow(path):
+                    with pa.memory_map(path) as source:
+                        table = ipc.open_file(source).read_all()
+                    if self.exclude:
+                        table = table.drop_columns([self.exclude])
+                    con.register(f"shard_{i}", table)
+                    rows, scan, columns = table.num_rows, f"shard_{i}", "t.*"
+                else:
+                    rows = pq.ParquetFile(path).metadata.num_rows
+                    scan = "read_parquet('" + path.replace("'", "''") + "')"
+                    columns = f"t.*{drop}"
+                # the row number comes from the reader's position, never from a data column
+                parts.append(f"SELECT {columns}, (row_number() OVER () - 1 + {offset}) AS {ROW} "
+                             f"FROM {scan} AS t")
+                offset += rows
+            con.execute("CREATE VIEW items AS " + " UNION ALL ".join(parts))
+        except (duckdb.Error, OSError, pa.ArrowException) as exc:
+            con.close()
+            raise InputError(f"cannot read the shards' metadata: {plain_message(exc)}") from None
+        except BaseException:
+            con.close()
+            raise
+        return con
+
     def columns(self) -> list[str]:
         """The set's metadata columns (without the row number)."""
         if isinstance(self.source, pa.Table):
             return list(self.source.column_names)
+        first = self.source[0] if isinstance(self.source, list) else self.source
         try:
-            return list(pq.read_schema(self.source).names)
+            if _is_arrow(str(first)):
+                with pa.memory_map(str(first)) as source:
+                    names = ipc.open_file(source).schema.names
+            else:
+                names = pq.read_schema(first).names
         except (OSError, pa.ArrowException) as exc:
-            raise InputError(f"cannot read the metadata file: {exc}", path=str(self.source)) from None
+            raise InputError(f"cannot read the metadata file: {exc}", path=str(first)) from None
+        return [n for n in names if n != self.exclude]
 
     def filter(self, expression: str) -> np.ndarray:
         """Rows where `expression` (a SQL WHERE clause such as `size > 10`) is true."""
@@ -110,6 +160,30 @@ def restricted_connection(readable: list[str]) -> duckdb.DuckDBPyConnection:
         con.close()
         raise
     return con
+
+
+def query_for(es: EmbeddingSet) -> MetadataQuery:
+    """The query over a set's metadata where it is stored: the library's Parquet file, the
+    shards of a sharded set in place, or the table in memory (a set not in the library)."""
+    from explorer.core.library import METADATA
+    from explorer.core.sharded import ShardedVectors
+
+    if isinstance(es.vectors, ShardedVectors):
+        query = MetadataQuery(es.vectors.paths, exclude=es.vectors.vector_column)
+        if query.columns():
+            return query  # shards of vectors alone: their `row` column is in memory only
+    if es.path is not None:
+        return MetadataQuery(Path(es.path) / METADATA)
+    return MetadataQuery(es.metadata)
+
+
+def _is_arrow(path: str) -> bool:
+    """An Arrow IPC file (by its magic bytes; a Parquet file starts with PAR1)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(6) == b"ARROW1"
+    except OSError:
+        return False
 
 
 def _quote(name: str) -> str:

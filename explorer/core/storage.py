@@ -25,7 +25,8 @@ settings), or the library's own folders and lock files.
   folders that no record owns and that are older than a day (a younger one may
   belong to a save running now).
 A set's vectors, metadata and manifest, a damaged set (the user removes those), a
-concept direction and any artefact a newer version wrote are never touched.
+concept direction and any artefact a newer version wrote are never touched, nor, ever, the
+shard files of a sharded set: they are the user's, outside the library, and not counted.
 """
 
 from __future__ import annotations
@@ -40,13 +41,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from explorer.core.artifacts import ARTIFACTS_DIR, ArtifactStore
 from explorer.core.errors import InputError, writing_into
 from explorer.core.jobs import TaskState
 from explorer.core.library import (LIBRARY_FOLDER, METADATA, VECTORS, Library, check_files,
-                                   vectors_signature)
+                                   set_vectors, vectors_signature)
 from explorer.core.manifest import LibraryEntry
 from explorer.core.metadata_attach import LEFTOVERS
 from explorer.core.partial_folders import (LOCK_FILE, PARTIAL_PREFIX, TRASH_PREFIX, UNOWNED_AGE,
@@ -158,6 +157,11 @@ def usage(library: Library, jobs_dir: Path | None = None,
     notes = {d.id: f"damaged: {d.reason}" for d in damaged}
     notes.update({e.id: "replaced by a newer import; `gc` removes it" for e in replaced})
     names = {e.id: e.name for e in entries + replaced}
+    for e in entries:  # the user's shard files are theirs: named, never counted
+        if e.sharded and e.id not in notes:
+            notes[e.id] = (f"sharded: its {len(e.shards or [])} shard files "
+                           f"({human_bytes(sum(s.size for s in e.shard_records()))}) stay "
+                           "outside the library and are not counted")
     sets, partial, housekeeping = [], [], 0
     children = _children(sets_dir)
     leftovers = set(library.leftovers())
@@ -331,7 +335,7 @@ def _artefacts(entry: LibraryEntry, report: CleanUp) -> None:
     if check_files(folder, entry):
         return  # a damaged set is the user's to remove, with all it holds
     store = ArtifactStore(folder)
-    vectors = np.load(folder / VECTORS, mmap_mode="r")
+    vectors = set_vectors(folder, entry)  # a sharded set's signature reads no shard
     signature = vectors_signature(vectors, folder)
     del vectors
     now = time.time()

@@ -17,7 +17,7 @@ from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.jobs import Cancelled, TaskState
 from explorer.core.library import Library
-from explorer.core.manifest import MANIFEST, SCHEMA_VERSION
+from explorer.core.manifest import MANIFEST, SCHEMA_VERSION, SINGLE_SCHEMA
 from explorer.core.partial_folders import PARTIAL_PREFIX
 from explorer.core.loaders import open_file
 
@@ -44,7 +44,7 @@ def test_round_trip_keeps_vectors_metadata_and_manifest(tmp_path):
     assert back.metadata.equals(es.metadata)
     assert (back.model, back.metric, back.id_column) == ("m-1", "dot", "id")
     manifest = json.loads((tmp_path / "lib" / "sets" / "my-set" / MANIFEST).read_text())
-    assert manifest["schema_version"] == SCHEMA_VERSION
+    assert manifest["schema_version"] == SINGLE_SCHEMA
     for key in ("count", "dim", "source", "metric", "model", "created"):
         assert key in manifest
     assert [e.id for e in lib.entries()] == ["my-set"]
