@@ -118,7 +118,8 @@ class ShardedExactIndex(ExactIndex):
         mapped = self._mapped_pieces()
         if len(mapped[1]):
             self._scan(mapped, q, mask, k, vals, ids)
-        for i in range(len(self.vectors.shards)):
+        held = self.vectors.decoded()  # first, before the LRU lets them go
+        for i in held + [i for i in range(len(self.vectors.shards)) if i not in held]:
             if not self.vectors.is_mapped(i):  # decoded shard by shard (a small LRU)
                 pieces = [(int(self.vectors.offsets[i]) + s, a)
                           for s, a in self.vectors.pieces(i)]

@@ -213,6 +213,11 @@ class ShardedVectors:
                     out[a + lo:a + hi] = arr[local[lo:hi] - p_start]
         return _readonly(out)
 
+    def decoded(self) -> list[int]:
+        """The shards decoded now (a scan that starts with them decodes two fewer)."""
+        with self._lock:
+            return list(self._decoded)
+
     def is_mapped(self, i: int) -> bool:
         """Whether shard i is read zero copy from a memory map (else decoded on demand)."""
         self.pieces(i)
