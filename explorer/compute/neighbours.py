@@ -504,7 +504,7 @@ def search(es: EmbeddingSet, query: Query, k: int = 10, metric: str | None = Non
     state.status("Searching")
     # before the clock starts: the time shown is the search's
     if isinstance(index, ShardedExactIndex):
-        load_sharded_kernel(es.vectors)
+        load_sharded_kernel()
     else:
         load_kernel(es.vectors)
     if isinstance(index, CompactIndex):

@@ -92,14 +92,15 @@ def typed_pieces(pieces: list[tuple[int, np.ndarray]]) -> Any:
     return array_list(arrays)
 
 
-def load_kernel(vectors: ShardedVectors) -> None:
-    """Compile or load the pieces scan now, so no search pays for it (a tiny call)."""
-    x = np.zeros((2, vectors.dim), dtype=np.float32)
+def load_kernel() -> None:
+    """Compile or load the pieces scan now, so no search pays for it (a tiny call with the
+    types every search passes: read-only float32 pieces)."""
+    x = np.zeros((2, 2), dtype=np.float32)
     x.flags.writeable = False
     pieces = [(0, x)]
     ones = np.ones(2, dtype=np.float32)
-    scan_pieces(typed_pieces(pieces), work_items(pieces), np.ones(vectors.dim, np.float32),
-                ones, ones, np.ones(2, dtype=bool), True, 1)
+    scan_pieces(typed_pieces(pieces), work_items(pieces), ones, ones, ones,
+                np.ones(2, dtype=bool), True, 1)
 
 
 class ShardedExactIndex(ExactIndex):

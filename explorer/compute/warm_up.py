@@ -16,6 +16,7 @@ from explorer.compute.index import load_kernel
 from explorer.compute.numba import configure, graph_kernels, umap_kernels
 from explorer.compute.numba.umap_kernels import cached_signatures
 from explorer.compute.raster import density_layers, pyramid
+from explorer.compute.sharded_search import load_kernel as load_sharded_kernel
 from explorer.compute.spatial import GridIndex, spans_to_positions
 from explorer.core.jobs import TaskState
 
@@ -54,6 +55,7 @@ def warm_up(state: TaskState | None = None) -> dict:
             like = np.zeros((1, 1), dtype=dtype)
             like.flags.writeable = writeable
             load_kernel(like)
+    load_sharded_kernel()  # a sharded set's scan: every shard in one call
     state.status("Preparing the map engine for big sets")
     umap_kernels.warm()  # the fuzzy union and kNN join of 1M maps, the density pyramid
     graph_kernels.warm()
