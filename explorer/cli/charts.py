@@ -27,12 +27,12 @@ def add_charts_arguments(parser: argparse.ArgumentParser) -> None:
 def run_charts(args: argparse.Namespace) -> dict:
     from explorer.core.column_charts import (CATEGORIES, ChartData, Masks, cross_counts,
                                              default_columns, describe_columns)
-    from explorer.core.library import METADATA
+    from explorer.core.metadata import metadata_file
 
     start = time.perf_counter()
     state = progress(args)
     es = open_set(args.path, state.sub(0, 0.2))
-    data = ChartData(es.metadata, es.path / METADATA if es.path else None)
+    data = ChartData(es.metadata, metadata_file(es))
     kinds = describe_columns(es.metadata)
     columns = args.columns or default_columns(kinds)
     charts = {c: data.prepare(c, state) for c in dict.fromkeys(columns)}

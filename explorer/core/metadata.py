@@ -165,16 +165,25 @@ def restricted_connection(readable: list[str]) -> duckdb.DuckDBPyConnection:
 def query_for(es: EmbeddingSet) -> MetadataQuery:
     """The query over a set's metadata where it is stored: the library's Parquet file, the
     shards of a sharded set in place, or the table in memory (a set not in the library)."""
-    from explorer.core.library import METADATA
     from explorer.core.sharded import ShardedVectors
 
     if isinstance(es.vectors, ShardedVectors):
         query = MetadataQuery(es.vectors.paths, exclude=es.vectors.vector_column)
         if query.columns():
             return query  # shards of vectors alone: their `row` column is in memory only
-    if es.path is not None:
-        return MetadataQuery(Path(es.path) / METADATA)
-    return MetadataQuery(es.metadata)
+    path = metadata_file(es)
+    return MetadataQuery(es.metadata if path is None else path)
+
+
+def metadata_file(es: EmbeddingSet) -> Path | None:
+    """The library's Parquet file of a set's metadata, or None when it has none: a set not
+    in the library, or a sharded one (its metadata is in its shards: see `query_for`)."""
+    from explorer.core.library import METADATA
+    from explorer.core.sharded import ShardedVectors
+
+    if es.path is None or isinstance(es.vectors, ShardedVectors):
+        return None
+    return Path(es.path) / METADATA
 
 
 def _is_arrow(path: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyarrow.parquet as pq
 import pytest
 from in_process import cli_error, cli_json
 
@@ -31,6 +32,9 @@ def test_import_sharded_json_and_the_commands_around_it(shards, capsys):
     assert found["rows"][0] >= 600 and found["items"][0]["grp"] == "a"
     near = cli_json(capsys, "neighbours", "run", "--row", "5", "-k", "3", "--where", "grp = 'b'")
     assert near["index"]["kind"] == "flat" and len(near["neighbours"]) == 3
+    charts = cli_json(capsys, "charts", "run", "--where", "grp = 'a'")  # the metadata in memory
+    grp = pq.read_table(paths[0].parent, columns=["grp"]).column("grp").to_pylist()
+    assert charts["filtered"] == grp.count("a") and charts["rows"] == N
     usage = cli_json(capsys, "du")
     assert usage["sets"][0]["vectors"] == 0 and "not counted" in usage["sets"][0]["note"]
     assert cli_json(capsys, "gc")["removed"] == []

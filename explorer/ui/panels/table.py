@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
                                QTableView, QVBoxLayout, QWidget)
 
 from explorer.core.embedding_set import EmbeddingSet
-from explorer.core.metadata import MetadataQuery
+from explorer.core.metadata import MetadataQuery, query_for
 from explorer.ui.item_menu import item_menu
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.selection_gestures import CLICK_HELP, SHAPE_HELP, click_mode, shape_mode
@@ -374,8 +374,7 @@ class TableView(Panel):
         self.filter_edit.setPlaceholderText(filter_placeholder(es.metadata if es else None))
         self._query = None
         if es is not None:
-            source = es.path / "metadata.parquet" if es.path else es.metadata
-            self._query = MetadataQuery(source)
+            self._query = query_for(es)  # the library's file, a sharded set's shards, or memory
             self._fit_columns(es.metadata)
         self._update_count()
 

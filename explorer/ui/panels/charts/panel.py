@@ -29,7 +29,7 @@ from explorer.core.column_charts import (Chart, ChartData, ChartPart, ColumnKind
                                          Masks, cross_counts, default_columns,
                                          describe_columns)
 from explorer.core.embedding_set import EmbeddingSet
-from explorer.core.library import METADATA
+from explorer.core.metadata import metadata_file
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.charts.chips import ChipRow
 from explorer.ui.panels.charts.saved import read_saved, to_settings
@@ -134,7 +134,7 @@ class ChartsView(Panel):
         self.columns_menu.clear()
         self.chips.show_parts(())
         self.data = None if es is None else \
-            ChartData(es.metadata, es.path / METADATA if es.path else None)
+            ChartData(es.metadata, metadata_file(es))
         self.placeholder.setText("Open a set to chart its columns" if es is None
                                  else "Looking at the columns…")
         self.placeholder.show()

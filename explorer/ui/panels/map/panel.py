@@ -29,8 +29,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QSplitter, QVBoxLayout, QWid
 from explorer.compute.spatial import GridIndex
 from explorer.core.colouring import Colouring, colouring_for
 from explorer.core.embedding_set import EmbeddingSet
-from explorer.core.library import METADATA
-from explorer.core.metadata import MetadataQuery
+from explorer.core.metadata import query_for
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.map import exports
 from explorer.ui.panels.map.canvas import MapCanvas
@@ -616,9 +615,9 @@ class MapView(Panel):
             self.matches = None
             self._render_timer.start()
             return
-        source = es.path / METADATA if es.path else es.metadata
+        query = query_for(es)  # the library's file, a sharded set's shards, or memory
         self.jobs.submit("search", "Searching",
-                         lambda _state: MetadataQuery(source).search(text),
+                         lambda _state: query.search(text),
                          on_done=lambda rows: self._search_done(text, rows))
 
     def _search_done(self, text: str, rows: np.ndarray) -> None:
