@@ -52,6 +52,8 @@ def reimport(library: Library, key: str, state: TaskState | None = None) -> Libr
     state = state or TaskState()
     entry = library.entry(key)
     options = recorded_options(entry)
+    if entry.sharded:
+        return reimport_shards(library, entry, options, state)
     source = Path(entry.own_sources[0])
     if not source.is_file():
         raise InputError(f"the file set {entry.name!r} was imported from is gone",
@@ -104,6 +106,23 @@ def reimport(library: Library, key: str, state: TaskState | None = None) -> Libr
             new = library.set_label_column(new.id, entry.label_column)
     notes += describe_changes(entry, new)
     return record_notes(library, new, notes)
+
+
+def reimport_shards(library: Library, entry: LibraryEntry, options: ImportOptions,
+                    state: TaskState) -> LibraryEntry:
+    """A sharded set registered again over its shard files, as they are now, in its place
+    (the same files: a shard that is gone is named)."""
+    from explorer.core.shard_import import import_shards
+
+    unchanged = fingerprint(entry.own_sources) == entry.fingerprint
+    new = import_shards(library, entry.own_sources, options, layout="sharded",
+                        name=entry.name, new=True, replace=True, state=state)
+    if entry.label_column and entry.label_column in new.columns:
+        new = library.set_label_column(new.id, entry.label_column)
+    notes = [f"re-imported from its {len(entry.own_sources)} shard files, "
+             + ("unchanged since the last import" if unchanged else "changed since the last "
+                                                                     "import")]
+    return record_notes(library, new, notes + describe_changes(entry, new))
 
 
 def recorded_options(entry: LibraryEntry) -> ImportOptions:

@@ -74,6 +74,11 @@ def attach_metadata(library: Library, key: str, path: str | Path, *,
     state = state or TaskState()
     path = Path(path).expanduser()
     entry = library.entry(key)
+    if entry.sharded:  # its metadata is read from its shards, where nothing is written
+        raise InputError("nothing can be attached to a sharded set: its metadata is its "
+                         "shards' own columns, read where they are",
+                         hint="add the columns to the shard files and import them again, or "
+                              "import the shards without --sharded")
     es = library.open(entry.id)
     state.status(f"Reading {path.name}")
     extra, how = aligned_rows(path, entry, es.metadata)

@@ -73,6 +73,25 @@ def test_views_that_need_one_file_refuse_in_words(shards, capsys):
     assert projected["count"] == N and projected["dims"] == 2
 
 
+def test_reimport_keeps_a_sharded_set_sharded_and_nothing_is_attached_to_it(shards, capsys,
+                                                                          tmp_path):
+    x, paths = shards
+    cli_json(capsys, "import", paths[0].parent, "--sharded", "--name", "run")
+    cli_json(capsys, "set-label", "run", "grp")
+    write_shards(paths[0].parent, clustered(N + 40, D, seed=9), 4)  # a pipeline ran again
+    assert "changed since it was imported" in cli_error(capsys, "neighbours", "run", "--row",
+                                                        "0")
+    again = cli_json(capsys, "reimport", "run")
+    assert again["layout"] == "sharded" and again["count"] == N + 40 and again["name"] == "run"
+    assert again["label_column"] == "grp" and "changed since the last import" in \
+        " ".join(again["notes"])
+    assert [s["id"] for s in cli_json(capsys, "list")["sets"]] == [again["id"]]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("name\n" + "\n".join(f"n{i}" for i in range(N + 40)) + "\n")
+    assert "nothing can be attached to a sharded set" in cli_error(
+        capsys, "attach-metadata", "run", labels)
+
+
 def test_hostile_shards_are_named(shards, tmp_path, capsys):
     _, paths = shards
     bad = paths[0].parent / "shard-000009.parquet"
