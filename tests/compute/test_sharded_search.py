@@ -101,3 +101,10 @@ def test_only_the_exact_scan_is_offered_for_a_sharded_set(tmp_path, vectors):
     assert nb.resolve_kind(es, exact=True) == "flat"
     comparison = nb.compare_metrics(es, nb.row_query(es, 4), k=5)
     assert set(comparison.lists) == {"cosine", "dot", "l2"}
+
+
+def test_the_norms_found_at_import_are_what_search_uses(tmp_path, vectors, monkeypatch):
+    es = open_sharded(tmp_path, vectors[:3000])
+    monkeypatch.setattr(nb, "row_norms", lambda *a, **k: pytest.fail("norms read again"))
+    np.testing.assert_allclose(nb.set_norms(es), np.linalg.norm(vectors[:3000], axis=1),
+                               rtol=1e-5)

@@ -30,7 +30,7 @@ N, D = 3000, 16
 @pytest.fixture
 def folder(tmp_path):
     x = clustered(N, D)
-    write_shards(tmp_path / "shards", x, 4)
+    write_shards(tmp_path / "shards", x, 4, batch_rows=256)  # row numbers across row groups
     return tmp_path / "shards", x
 
 
