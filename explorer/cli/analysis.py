@@ -10,7 +10,7 @@ from explorer.core.embedding_set import METRICS, EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 
-INDEX_KINDS = ("auto", "flat", "compact", "hnsw", "ivf")
+INDEX_KINDS = ("auto", "flat", "compact", "hnsw", "ivf", "ivfpq")
 
 
 def add_metric(parser: argparse.ArgumentParser) -> None:
@@ -158,19 +158,59 @@ def named(item: dict) -> str:
 
 def add_index_arguments(parser: argparse.ArgumentParser) -> None:
     add_set_path(parser)
-    parser.add_argument("--kind", choices=INDEX_KINDS, default="auto")
+    parser.add_argument("--kind", choices=INDEX_KINDS, default="auto",
+                        help="ivfpq: IVF-PQ, the smallest index (d/8 bytes a row), built only "
+                             "when asked for")
     add_metric(parser)
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="where an IVF-PQ index adds its rows: here, or in parallel Ray "
+                             "tasks (the cluster extra)")
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="with --engine ray: a cluster to join ('auto', "
+                             "'ray://head:10001'); default RAY_ADDRESS, else a local Ray")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="with --engine ray: Ray tasks run at once (default: every CPU)")
     add_json(parser)
 
 
 def run_index(args: argparse.Namespace) -> dict:
     from explorer.compute import neighbours as nb
 
+    builder = _index_builder(args)
     state = progress(args)
     es = open_set(args.path, state.sub(0, 0.2))
-    _, info = nb.open_index(es, args.metric, args.kind, state.sub(0.2, 1))
+    index, info = nb.open_index(es, args.metric, args.kind, state.sub(0.2, 1), builder=builder)
+    report = getattr(index, "report", None)
+    built = report is not None and not info.reused
     return {"set": es.library_id, "chosen_for": "auto" if args.kind == "auto" else "request",
-            **info.to_dict()}
+            **info.to_dict(), "engine": report.engine if built else args.engine,
+            "workers": report.workers if built else None,
+            "build_split": {"train": report.train_seconds, "add": report.add_seconds,
+                            "merge": report.merge_seconds, "ranges": report.ranges}
+            if built else None}
+
+
+def _index_builder(args: argparse.Namespace):
+    """How an approximate index is built: here, or on Ray (checked before the set is opened)."""
+    from explorer.compute.index import ApproxIndex
+
+    if args.engine == "local":
+        if args.ray_address is not None or args.workers is not None:
+            raise InputError("--ray-address and --workers go with --engine ray")
+        return ApproxIndex.build
+    if args.kind != "ivfpq":
+        raise InputError(f"--engine ray builds IVF-PQ indexes; add --kind ivfpq "
+                         f"(not {args.kind})")
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be at least 1, got {args.workers}")
+    from explorer.compute.cluster.ray_session import ray_available
+
+    reason = ray_available()
+    if reason:
+        raise InputError(reason)
+    from explorer.compute.cluster.index_ray import ray_builder
+
+    return ray_builder(args.ray_address, args.workers)
 
 
 def add_hubness_arguments(parser: argparse.ArgumentParser) -> None:

@@ -36,7 +36,7 @@ from explorer.core.library import vectors_signature as library_signature
 from explorer.core.metadata import MetadataQuery
 from explorer.core.sharded import is_sharded
 
-KINDS = ("auto", "flat", "compact", "hnsw", "ivf")
+KINDS = ("auto", "flat", "compact", "hnsw", "ivf", "ivfpq")  # ivfpq only when asked for
 TEXT_CHARS = 200  # an item's text in a result, cut here: enough to recognise it
 INDEX_KIND = NORMS_KIND  # artefact folder, shared with the norms the import stores
 FORMAT = NORMS_FORMAT
@@ -139,8 +139,11 @@ _OPEN_MAX = 6
 
 
 def open_index(es: EmbeddingSet, metric: str | None = None, kind: str = "auto",
-               state: TaskState | None = None):
-    """(index, IndexInfo) for `es`: from memory, from the library, or built (and stored)."""
+               state: TaskState | None = None, builder=ApproxIndex.build):
+    """(index, IndexInfo) for `es`: from memory, from the library, or built (and stored).
+
+    `builder(vectors, metric, kind, norms=, state=)` makes an approximate index that is not
+    stored yet (the Ray engine passes its own); it is measured and stored the same way."""
     state = state or TaskState()
     metric = metric or es.metric
     check_metric(metric)
@@ -156,7 +159,7 @@ def open_index(es: EmbeddingSet, metric: str | None = None, kind: str = "auto",
             _OPEN.move_to_end(cache_key)
             index, info = _OPEN[cache_key]
             return index, IndexInfo(**{**info.to_dict(), "reused": True})
-    index, info = _open_uncached(es, metric, kind, sig, state)
+    index, info = _open_uncached(es, metric, kind, sig, state, builder)
     with _OPEN_LOCK:
         _OPEN[cache_key] = (index, info)
         while len(_OPEN) > _OPEN_MAX:
@@ -179,7 +182,8 @@ def is_open(es: EmbeddingSet, metric: str | None = None, kind: str = "auto") -> 
         return key in _OPEN
 
 
-def _open_uncached(es: EmbeddingSet, metric: str, kind: str, sig: dict, state: TaskState):
+def _open_uncached(es: EmbeddingSet, metric: str, kind: str, sig: dict, state: TaskState,
+                   builder=ApproxIndex.build):
     store = _store(es)
     n, d = es.vectors.shape
     start = time.perf_counter()
@@ -220,7 +224,7 @@ def _open_uncached(es: EmbeddingSet, metric: str, kind: str, sig: dict, state: T
             return index, info
         except (RuntimeError, OSError, KeyError, TypeError):
             pass  # damaged: rebuilt below
-    index = ApproxIndex.build(es.vectors, metric, kind, norms=norms, state=state.sub(0.1, 0.85))
+    index = builder(es.vectors, metric, kind, norms=norms, state=state.sub(0.1, 0.85))
     build = time.perf_counter() - start
     state.status("Measuring recall against exact search")
     recall, queries = measure_recall(index, ExactIndex(es.vectors, metric, norms=norms),
