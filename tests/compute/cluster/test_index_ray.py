@@ -87,7 +87,6 @@ def test_cancel_stops_between_ranges_and_frees_the_workers(ray_local, monkeypatc
     import ray
 
     monkeypatch.setattr(ix, "BLOCK_ROWS", 250)  # 12 ranges
-    state = TaskState()
     calls = []
 
     def cancel_at_first_range(fraction):
