@@ -43,35 +43,32 @@ def build_ivfpq_ray(vectors, metric: str, norms: np.ndarray | None = None, *,
 
     Progress moves per finished range; a cancel stops between ranges and cancels the tasks
     still running. A task whose worker died is retried by Ray (RETRIES times)."""
-    import faiss
-
     state = state or TaskState()
     norms = row_norms(vectors, state.sub(0, 0.05)) if norms is None else norms
-    ranges = add_ranges(vectors, "ivfpq")
     with ray_session(address, workers) as session:
-        import ray
-
         start = time.perf_counter()
         merged = ApproxIndex.trained(vectors, metric, "ivfpq", norms, state)
         train = time.perf_counter() - start
-        state.status(f"Adding {len(ranges)} row ranges on Ray ({session.workers} workers)")
-        empty = ray.put(faiss.serialize_index(merged))
-        task = ray.remote(num_cpus=1, max_retries=RETRIES)(add_rows)
-        merge = _add_in_parallel(ray, task, empty, vectors, metric, norms, ranges, merged,
-                                 session.workers, state.sub(0.5, 1.0))
+        merge = add_on_ray(merged, vectors, metric, norms, session.workers, state.sub(0.5, 1.0))
     index = ApproxIndex(vectors, metric, merged, "ivfpq", norms)
-    index.report = BuildReport("ray", session.workers, len(ranges), train,
+    index.report = BuildReport("ray", session.workers, len(add_ranges(vectors, "ivfpq")), train,
                                time.perf_counter() - start - train - merge, merge)
     return index
 
 
-def _add_in_parallel(ray, task, empty, vectors, metric: str, norms: np.ndarray,
-                     ranges: list[tuple[int, int]], merged, workers: int,
-                     state: TaskState) -> float:
-    """Run one task per range (at most `workers` at once) and merge the parts into `merged`
-    in range order; the seconds spent merging."""
+def add_on_ray(merged, vectors, metric: str, norms: np.ndarray, workers: int,
+               state: TaskState | None = None) -> float:
+    """Add every row range of `vectors` to `merged`, a trained empty IVF-PQ, by one Ray task
+    per range (at most `workers` at once, inside a `ray_session`), merged in range order;
+    the seconds spent merging."""
     import faiss
+    import ray
 
+    state = state or TaskState()
+    ranges = add_ranges(vectors, "ivfpq")
+    state.status(f"Adding {len(ranges)} row ranges on Ray ({workers} workers)")
+    empty = ray.put(faiss.serialize_index(merged))
+    task = ray.remote(num_cpus=1, max_retries=RETRIES)(add_rows)
     waiting = list(enumerate(ranges))[::-1]
     running: dict = {}  # ObjectRef -> range number
     parts: dict[int, object] = {}  # finished out of order: kept until their turn
