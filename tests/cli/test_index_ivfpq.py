@@ -3,9 +3,11 @@ by `neighbours`, and the errors of a Ray engine that is missing or asked for the
 
 import json
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from brute_force import true_scores
 from clustered_vectors import clustered
 
 from explorer.cli import run
@@ -71,6 +73,36 @@ def test_ray_engine_reaches_the_recall_on_four_ranges(tmp_path, capsys, monkeypa
     assert info["build_split"]["merge"] > 0
     again = run_json(capsys, "index", path, "--kind", "ivfpq", "--engine", "ray")
     assert again["reused"] is True and again["recall_at_10"] == info["recall_at_10"]
+
+
+def test_a_folder_of_four_parquet_shards_on_ray(tmp_path, capsys):
+    """The issue's bar on a sharded set: its rows stay in the shard files, read in ranges."""
+    pytest.importorskip("explorer.core.sharded")  # the sharded sets of issue 20
+    if ray_session.ray_available():
+        pytest.skip(ray_session.ray_available())
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    for s in range(4):
+        part = X[s * 5000:(s + 1) * 5000]
+        pq.write_table(pa.table({
+            "id": [f"n{i}" for i in range(s * 5000, (s + 1) * 5000)],
+            "grp": (np.arange(s * 5000, (s + 1) * 5000) % 3).tolist(),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(part.ravel()), X.shape[1])}),
+            folder / f"shard-{s:06d}.parquet")
+    entry = run_json(capsys, "import", folder, "--sharded")
+    assert entry.get("layout", "sharded") == "sharded"
+    info = run_json(capsys, "index", entry["id"], "--kind", "ivfpq", "--engine", "ray",
+                    "--workers", 2)
+    assert info["engine"] == "ray" and info["build_split"]["ranges"] == 4
+    assert info["recall_at_10"] >= 0.9
+    result = run_json(capsys, "neighbours", entry["id"], "--row", 5, "--kind", "ivfpq",
+                      "--where", "grp = 1")
+    rows = [item["row"] for item in result["neighbours"]]
+    assert result["index"]["reused"] is True and len(rows) == 10
+    assert all(r % 3 == 1 for r in rows)
+    s = np.where(np.arange(len(X)) % 3 == 1, true_scores(X, X[5], "cosine"), -np.inf)
+    s[5] = -np.inf
+    assert len(set(rows) & set(np.argsort(-s)[:10].tolist())) >= 8
 
 
 def test_without_ray_the_engine_names_the_extra(tmp_path, capsys, monkeypatch):

@@ -24,6 +24,7 @@ from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 
 RETRIES = 3  # a task whose worker died is run again this many times
+CHECK_SECONDS = 0.25  # how often a cancel is looked for while tasks run
 
 
 def add_rows(empty: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -41,7 +42,7 @@ def build_ivfpq_ray(vectors, metric: str, norms: np.ndarray | None = None, *,
                     state: TaskState | None = None) -> ApproxIndex:
     """The IVF-PQ of `vectors` (an ndarray or sharded vectors), its rows added by Ray tasks.
 
-    Progress moves per finished range; a cancel stops between ranges and cancels the tasks
+    Progress moves per finished range; a cancel submits no more ranges and cancels the tasks
     still running. A task whose worker died is retried by Ray (RETRIES times)."""
     state = state or TaskState()
     norms = row_norms(vectors, state.sub(0, 0.05)) if norms is None else norms
@@ -79,7 +80,10 @@ def add_on_ray(merged, vectors, metric: str, norms: np.ndarray, workers: int,
                 i, (lo, hi) = waiting.pop()
                 rows = rows_for_faiss(vectors, slice(lo, hi), metric, norms)
                 running[task.remote(empty, rows)] = i
-            ready, _ = ray.wait(list(running), num_returns=1)
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=CHECK_SECONDS)
+            state.check()  # a cancel is seen while a range is still being added
+            if not ready:
+                continue
             i = running.pop(ready[0])
             parts[i] = _result(ray, ready[0], ranges[i])
             started = time.perf_counter()
