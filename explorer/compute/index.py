@@ -393,7 +393,7 @@ class BuildReport:
 
 
 class ApproxIndex(_Searchable):
-    """faiss HNSW or IVF over 8-bit scalar-quantised rows, or IVF-PQ, re-ranked on the float32 rows.
+    """faiss HNSW or IVF over 8-bit scalar-quantised rows, or IVF-PQ; re-ranked on float32 rows.
 
     The graph (or the inverted lists) finds candidates quickly in compact
     codes; their exact scores then come from the set's own vectors, so the
@@ -432,7 +432,7 @@ class ApproxIndex(_Searchable):
         state = state or TaskState()
         norms = row_norms(vectors, state.sub(0, 0.05)) if norms is None else norms
         n = len(vectors)
-        trained_at = 0.5 if kind == "ivfpq" else 0.1  # PQ codebooks take most of the time
+        trained_at = 0.5 if kind == "ivfpq" else 0.1  # an IVF-PQ build is mostly its training
         start = time.perf_counter()
         index = cls.trained(vectors, metric, kind, norms, state)
         train = time.perf_counter() - start

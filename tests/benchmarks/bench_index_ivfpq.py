@@ -97,8 +97,9 @@ def recall(index: ApproxIndex, exact: ExactIndex, x, queries: int) -> dict:
             got = [r for r in index.search(q, 11).rows.tolist() if r != row][:10]
             hits[pool] += len(truth & set(got))
     index.PQ_POOL = ApproxIndex.PQ_POOL
-    return {f"recall10_{'codes_only' if k == 'codes' else f'rerank{k}'}": round(v / (10 * queries), 4)
-            for k, v in hits.items()}
+    names = {"codes": "recall10_codes_only", 30: "recall10_rerank30", 50: "recall10_rerank50",
+             100: "recall10_rerank100"}
+    return {names[key]: round(v / (10 * queries), 4) for key, v in hits.items()}
 
 
 def main() -> None:
