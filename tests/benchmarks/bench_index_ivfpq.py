@@ -3,6 +3,7 @@
 Not a pytest test. Run directly (under the shared lock on a shared machine):
 
     .venv/bin/python tests/benchmarks/bench_index_ivfpq.py --n 200000 --shards 20 --rounds 3
+    .venv/bin/python tests/benchmarks/bench_index_ivfpq.py --n 1000000 --train-rounds 1
 
 It writes n x 384 float32 rows (seeded; clusters in a 32-d latent space mapped up plus noise,
 like real embeddings: isotropic noise defeats any quantiser) to a temp .npy, reads them as
@@ -109,6 +110,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200_000)
     ap.add_argument("--shards", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--train-rounds", type=int, help="default: --rounds (1M rows: minutes each)")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--workers", default="1,2")
     args = ap.parse_args()
@@ -122,7 +124,7 @@ def main() -> None:
         norms = row_norms(x)
         out["ranges"] = len(add_ranges(sv, "ivfpq"))
         trains = []
-        for r in range(args.rounds):
+        for r in range(args.train_rounds or args.rounds):
             t = time.perf_counter()
             trained = ApproxIndex.trained(sv, "cosine", "ivfpq", norms)
             trains.append(time.perf_counter() - t)
