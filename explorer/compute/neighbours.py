@@ -189,15 +189,12 @@ def _open_uncached(es: EmbeddingSet, metric: str, kind: str, sig: dict, state: T
     start = time.perf_counter()
     state.status("Computing vector norms")
     norms = set_norms(es, state.sub(0, 0.1))
-    if is_sharded(es.vectors) and kind == "flat":
-        index = ShardedExactIndex(es.vectors, metric, norms=norms)
-        return index, IndexInfo("flat", metric, n, d, time.perf_counter() - start,
-                                int(norms.nbytes), exact=True)
     if is_sharded(es.vectors) and kind in ("compact", "hnsw", "ivf"):
         raise InputError(f"a {kind} index is not built over a sharded set: its rows stay in "
-                         "the shard files", hint="search it exactly (kind flat)")
+                         "the shard files", hint="search it exactly (kind flat) or build an "
+                                                 "IVF-PQ index (kind ivfpq)")
     if kind == "flat":
-        index = ExactIndex(es.vectors, metric, norms=norms)
+        index = exact_index(es, metric, norms)
         return index, IndexInfo("flat", metric, n, d, time.perf_counter() - start,
                                 int(norms.nbytes), exact=True)
     key = f"{metric}-{kind}"
@@ -227,7 +224,7 @@ def _open_uncached(es: EmbeddingSet, metric: str, kind: str, sig: dict, state: T
     index = builder(es.vectors, metric, kind, norms=norms, state=state.sub(0.1, 0.85))
     build = time.perf_counter() - start
     state.status("Measuring recall against exact search")
-    recall, queries = measure_recall(index, ExactIndex(es.vectors, metric, norms=norms),
+    recall, queries = measure_recall(index, exact_index(es, metric, norms),
                                      state=state.sub(0.85, 1.0))
     info = IndexInfo(kind, metric, n, d, build, int(norms.nbytes), exact=False,
                      recall_at_10=recall, recall_queries=queries)
@@ -241,6 +238,13 @@ def _open_uncached(es: EmbeddingSet, metric: str, kind: str, sig: dict, state: T
     except (OSError, RuntimeError):
         info.bytes += int(index.serialized_size())  # not kept: rebuilt next time
     return index, info
+
+
+def exact_index(es: EmbeddingSet, metric: str, norms: np.ndarray) -> ExactIndex:
+    """The exact scan of `es`: over its shards in place when it is a sharded set."""
+    if is_sharded(es.vectors):
+        return ShardedExactIndex(es.vectors, metric, norms=norms)
+    return ExactIndex(es.vectors, metric, norms=norms)
 
 
 def _persisted(info: IndexInfo) -> dict:

@@ -302,7 +302,7 @@ BAD_ARGUMENTS = [
     (["import", "{tmp}/nonexistent.npy"], "no such file"),
     (["import", "{file}", "--name", " "], "--name is empty"),
     (["import", "{file}", "--vectors", "nosuch"], "no column matches 'nosuch'"),
-    (["inspect", "{tmp}"], "is a directory"),
+    (["inspect", "{empty}"], "holds no Parquet or Arrow shard files"),  # a folder is shards
     (["remove", "nosuch"], "no library set 'nosuch'"),
     (["encode", "{file}", "--chunk-tokens", "0"], "--chunk-tokens must be at least 1"),
     (["encode", "{file}", "--out", ""], "--out is empty"),
@@ -319,7 +319,8 @@ BAD_ARGUMENTS = [
 
 def test_bad_arguments_are_one_line(inputs, tmp_path, capsys):
     set_id = json_of(capsys, ["import", inputs[0]])["id"]
-    names = {"set": set_id, "tmp": tmp_path, "file": inputs[0]}
+    (tmp_path / "empty").mkdir()
+    names = {"set": set_id, "tmp": tmp_path, "file": inputs[0], "empty": tmp_path / "empty"}
     for argv, fragment in BAD_ARGUMENTS:
         one_error_line(capsys, [a.format(**names) for a in argv], fragment)
     leftovers = [p.name for p in Library().sets_dir.iterdir() if p.name.startswith(PARTIAL_PREFIX)]
