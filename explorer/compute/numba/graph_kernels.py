@@ -7,8 +7,10 @@ first pivot, and each group is compared with the union of the lists of its rows'
 which is what makes the join affordable at 1M rows. `descent_rows` then offers each row its
 neighbours' neighbours (one round of NN-descent).
 
-Rows are read where they are (a read-only memory map included) and cleaned on the fly: a
-row whose norm is not finite has its NaN/Inf values read as 0, as `rows.clean_rows` does.
+The join and the descent read int8 codes of the rows with one scale each (`quantise_rows`,
+one pass over the rows where they are, a read-only memory map included): at 1M x 384 the
+float32 rows do not fit the cache and the join waited on memory. A row whose norm is not
+finite has its NaN/Inf values read as 0, as `rows.clean_rows` does.
 Distances are umap's: cosine 1 - cos clipped to [0, 2] (a zero row is at 1 from every
 other), euclidean |x - y|. Each row's list is written by one thread only, so the parallel
 loops need no locks and give the same graph on any number of threads.
@@ -73,6 +75,50 @@ def _load(vectors, norms, r, buf, cosine):
     for j in range(d):
         buf[j] *= inv
     return np.float32(1.0) if inv > 0 else np.float32(0.0)
+
+
+@jit(parallel=True, fastmath=FAST)
+def quantise_rows(vectors, norms, cosine, r0, r1, codes, scales):
+    """Rows r0..r1 as int8 codes with one scale each (`_unpack` reads them back): cleaned
+    as `_load` does, unit length for cosine, each row's largest |value| at 127.
+
+    The join reads every candidate row many times over; at 1M x 384 float32 rows (1.5 GB)
+    do not stay in the cache and it waited on memory. A quarter of the bytes moves a
+    quarter of the traffic; a distance moves by ~1e-3 of its value."""
+    d = vectors.shape[1]
+    for r in prange(r0, r1):
+        buf = np.empty(d, np.float32)
+        _load(vectors, norms, r, buf, cosine)
+        top = np.float32(0.0)
+        for j in range(d):
+            top = max(top, abs(buf[j]))
+        if not top > 0:
+            codes[r, :] = 0
+            scales[r] = 0.0
+            continue
+        up = np.float32(127.0) / top
+        acc = np.float32(0.0)
+        for j in range(d):
+            v = np.float32(np.rint(buf[j] * up))
+            codes[r, j] = np.int8(v)
+            acc += v * v
+        # cosine: the unpacked row has unit length exactly, as the float32 one had
+        scales[r] = np.float32(1.0) / np.sqrt(acc) if cosine else top / np.float32(127.0)
+
+
+@jit(inline="always", fastmath=FAST)
+def _unpack(codes, scales, r, buf, cosine):
+    """Row r of `quantise_rows`' codes into buf (float32); returns its squared length."""
+    d = buf.shape[0]
+    s = scales[r]
+    acc = np.float32(0.0)
+    for j in range(d):
+        v = np.float32(codes[r, j]) * s
+        buf[j] = v
+        acc += v * v
+    if cosine:
+        return np.float32(1.0) if s > 0 else np.float32(0.0)
+    return acc
 
 
 @jit(inline="always", fastmath=FAST)
@@ -187,7 +233,7 @@ def lanes() -> int:
 
 
 @jit(parallel=True, fastmath=FAST)
-def join_units(vectors, norms, cosine, pivot_of, probe, list_ptr, list_rows, order, unit_ptr,
+def join_units(codes, scales, cosine, pivot_of, probe, list_ptr, list_rows, order, unit_ptr,
                u0, u1, seen, out_ind, out_dist):
     """For units u0..u1 (rows order[unit_ptr[u]:unit_ptr[u+1]], one first pivot each): every
     row's k-1 nearest among the union of the lists of the unit's rows' `probe` first pivots.
@@ -196,7 +242,7 @@ def join_units(vectors, norms, cosine, pivot_of, probe, list_ptr, list_rows, ord
     pivots, at n + p) it has taken for unit u with u + 1, which removes duplicates without
     sorting. The units are split into `lanes` runs, one lane each.
     """
-    n, d = vectors.shape
+    n, d = codes.shape
     kk = out_ind.shape[1] - 1
     probe = min(probe, pivot_of.shape[1])
     nlanes = seen.shape[0]
@@ -243,7 +289,7 @@ def join_units(vectors, norms, cosine, pivot_of, probe, list_ptr, list_rows, ord
                         cand[nc] = row
                         nc += 1
             for a in range(g):
-                qn[a] = _load(vectors, norms, order[lo + a], q[a], cosine)
+                qn[a] = _unpack(codes, scales, order[lo + a], q[a], cosine)
                 vals[a, :] = np.inf
                 ids[a, :] = -1
             for a in range(g, gpad):
@@ -252,7 +298,7 @@ def join_units(vectors, norms, cosine, pivot_of, probe, list_ptr, list_rows, ord
             for c0 in range(0, nc, CAND_BLOCK):
                 cb = min(CAND_BLOCK, nc - c0)
                 for i in range(cb):
-                    cn[i] = _load(vectors, norms, cand[c0 + i], c[i], cosine)
+                    cn[i] = _unpack(codes, scales, cand[c0 + i], c[i], cosine)
                 cb4 = (cb + 3) // 4 * 4
                 for i in range(cb, cb4):
                     c[i, :] = 0.0
@@ -281,12 +327,12 @@ def join_units(vectors, norms, cosine, pivot_of, probe, list_ptr, list_rows, ord
 
 
 @jit(parallel=True, fastmath=FAST)
-def descent_rows(vectors, norms, cosine, ind, dist, fan, order, r0, r1, out_ind, out_dist):
+def descent_rows(codes, scales, cosine, ind, dist, fan, order, r0, r1, out_ind, out_dist):
     """Rows order[r0:r1] of one NN-descent round: each row's list merged with its `fan`
     nearest neighbours' `fan` nearest (read from ind/dist, written to out_ind/out_dist).
     In the join's order (by first pivot), rows next to each other share most of their
     neighbours' neighbours, which then come from the cache."""
-    d = vectors.shape[1]
+    d = codes.shape[1]
     kk = ind.shape[1] - 1
     f = min(fan, kk)
     for at in prange(r0, r1):
@@ -310,7 +356,7 @@ def descent_rows(vectors, norms, cosine, ind, dist, fan, order, r0, r1, out_ind,
             ids[i] = ind[r, kk - i]
         q = np.empty(d, np.float32)
         c = np.empty(d, np.float32)
-        _load(vectors, norms, r, q, cosine)
+        _unpack(codes, scales, r, q, cosine)
         for t in cand:
             known = False
             for i in range(kk):
@@ -319,19 +365,50 @@ def descent_rows(vectors, norms, cosine, ind, dist, fan, order, r0, r1, out_ind,
                     break
             if known:
                 continue
-            _load(vectors, norms, t, c, cosine)
+            _unpack(codes, scales, t, c, cosine)
             dd = _distance(q, c, cosine)
             if dd < vals[0]:
                 _insert(vals, ids, dd, t)
         _write(r, vals, ids, out_ind, out_dist)
 
 
-KERNELS = {"lists_csr": lists_csr, "join_units": join_units, "descent_rows": descent_rows}
+@jit(parallel=True, fastmath=FAST)
+def exact_lists(vectors, norms, cosine, ind, dist, order, r0, r1):
+    """Rows order[r0:r1] of a joined graph: each listed neighbour's distance recomputed from
+    the float32 rows, the list sorted again. The codes choose the neighbours; a distance
+    umap's fuzzy set reads, and a near-duplicate's order, come from the rows themselves
+    (int8 codes of rows far from the origin lose their small differences)."""
+    d = vectors.shape[1]
+    k = ind.shape[1]
+    for at in prange(r0, r1):
+        r = order[at]
+        q = np.empty(d, np.float32)
+        c = np.empty(d, np.float32)
+        _load(vectors, norms, r, q, cosine)
+        for i in range(1, k):
+            t = ind[r, i]
+            if t >= 0:
+                _load(vectors, norms, t, c, cosine)
+                dist[r, i] = _distance(q, c, cosine)
+        for i in range(2, k):  # insertion sort; a missing entry (-1, inf) stays last
+            dv = dist[r, i]
+            iv = ind[r, i]
+            p = i
+            while p > 1 and dist[r, p - 1] > dv:
+                dist[r, p] = dist[r, p - 1]
+                ind[r, p] = ind[r, p - 1]
+                p -= 1
+            dist[r, p] = dv
+            ind[r, p] = iv
+
+
+KERNELS = {"lists_csr": lists_csr, "quantise_rows": quantise_rows, "join_units": join_units,
+           "descent_rows": descent_rows, "exact_lists": exact_lists}
 
 
 def warm() -> None:
     """Compile (or load) every signature the join uses: writable and read-only float32 rows
-    (a library set is a read-only memory map), cosine and euclidean alike."""
+    (a library set is a read-only memory map) into codes, cosine and euclidean alike."""
     pivot_of = np.array([[0, 1], [1, 0], [0, 1]], dtype=np.int32)
     ptr, rows = lists_csr(pivot_of, 2, 2)
     order = np.arange(3, dtype=np.int32)
@@ -340,14 +417,20 @@ def warm() -> None:
     ind = np.empty((3, 2), dtype=np.int32)
     dist = np.empty((3, 2), dtype=np.float32)
     seen = np.zeros((1, 5), dtype=np.int32)
+    codes = np.empty((3, 3), dtype=np.int8)
+    scales = np.empty(3, dtype=np.float32)
     for writeable in (True, False):
         x = np.eye(3, dtype=np.float32)
         x.flags.writeable = writeable
         for cosine in (True, False):
+            quantise_rows(x, norms, cosine, 0, 3, codes, scales)
             seen[:] = 0
-            join_units(x, norms, cosine, pivot_of, 2, ptr, rows, order, unit_ptr, 0, 1, seen,
-                       ind, dist)
-            descent_rows(x, norms, cosine, ind, dist, 1, order, 0, 3, ind.copy(), dist.copy())
+            join_units(codes, scales, cosine, pivot_of, 2, ptr, rows, order, unit_ptr, 0, 1,
+                       seen, ind, dist)
+            descent_rows(codes, scales, cosine, ind, dist, 1, order, 0, 3, ind.copy(),
+                         dist.copy())
+            exact_lists(x, norms, cosine, ind, dist, order, 0, 3)
 
 
-__all__ = ["KERNELS", "descent_rows", "join_units", "lanes", "lists_csr", "warm"]
+__all__ = ["KERNELS", "descent_rows", "join_units", "lanes", "lists_csr", "exact_lists",
+           "quantise_rows", "warm"]

@@ -5,13 +5,15 @@ budget, but UMAP already knows each row's nearest fitted rows: the fitted sample
 *pivots*, an IVF whose centroids are the sample itself. `pivot_join` registers each row in
 the inverted lists of its `assign` nearest pivots, groups rows by their nearest pivot and
 compares each group with the union of the lists of its rows' `probe` nearest pivots, reading
-each candidate row once per group from the set's memory map (never a copy of the matrix).
-`rounds` of neighbours-of-neighbours then repair what the lists missed. `all_knn` is the
+each candidate row once per group from an int8 copy of the rows (a quarter of the float32
+rows' bytes: at 1M the join waited on memory). `rounds` of neighbours-of-neighbours then
+repair what the lists missed. `all_knn` is the
 front door: exact (faiss flat) for small sets, else pivots sampled here or taken from UMAP's
 fit (`PivotContext`), then the join. `sampled_recall` checks a graph against brute force.
 
-Distances are umap's (`knn.KnnIndex` gives the same): cosine 1 - cos in [0, 2], a zero row
-at 1 from every other; euclidean |x - y|. Column 0 is the row itself at distance 0.
+Distances are umap's (`knn.KnnIndex` gives the same): cosine 1 - cos in [0, 2] (from the
+codes, within ~1e-3), a zero row at 1 from every other; euclidean |x - y| (exact, from the
+float32 rows). Column 0 is the row itself at distance 0.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from explorer.compute.index import row_norms
 from explorer.compute.numba import run_parallel
 from explorer.compute.numba.graph_kernels import (
     descent_rows,
+    exact_lists,
     join_units,
     lanes,
     lists_csr,
+    quantise_rows,
 )
 from explorer.compute.projection.knn import EXACT_KNN_MAX, KnnIndex, self_first
 from explorer.compute.projection.placement import PLACE_K, Placement, place
@@ -45,6 +49,13 @@ from explorer.core.vector_checks import chunk_rows
 
 UNIT_MAX = 64            # rows compared together at most: a hub pivot's group is split
 JOIN_CHUNK_ROWS = 32_768  # rows per kernel call: progress and Cancel between calls (~0.3 s)
+# The join reads int8 codes of the rows (graph_kernels.quantise_rows). Cosine rows are unit
+# length: a distance from the codes is within ~1e-3 (1M x 384 mixture: recall@15 0.851 with
+# codes, 0.851 with float32 rows; join CPU 61 s against 91 s). Euclidean rows far from the
+# origin lose their small differences in a code: there the codes choose JOIN_EXTRA more
+# neighbours than asked and the float32 rows choose the k among them, at their exact
+# distances (a pass that cost 12-20 CPU-s at 1M, so cosine goes without it).
+JOIN_EXTRA = 2
 DESCENT_FAN = 8          # a round offers each row its 8 nearest neighbours' 8 nearest
 # (63k real MiniLM rows: recall 0.847 / 0.856 / 0.865 / 0.878 at 6 / 8 / 10 / 14, the
 # round's seconds 0.3 / 0.5 / 0.7 / 1.3)
@@ -153,6 +164,23 @@ def _fill_missing(ind: np.ndarray, dist: np.ndarray) -> None:
         dist[missing] = np.broadcast_to(largest[:, None], dist.shape)[missing]
 
 
+def _quantised(vectors: np.ndarray, norms: np.ndarray, cos: bool,
+               state: TaskState) -> tuple[np.ndarray, np.ndarray]:
+    """int8 codes (n, d) and a float32 scale per row, as the join's kernels read the rows
+    (`graph_kernels.quantise_rows`), made in chunks from the rows where they are."""
+    n, d = vectors.shape
+    codes = np.empty((n, d), dtype=np.int8)
+    scales = np.empty(n, dtype=np.float32)
+    for i, r0 in enumerate(range(0, n, JOIN_CHUNK_ROWS)):
+        r1 = min(n, r0 + JOIN_CHUNK_ROWS)
+        run_parallel(quantise_rows, vectors, norms, cos, r0, r1, codes, scales)
+        state.progress(r1, n)
+        if i % RELEASE_EVERY == RELEASE_EVERY - 1:
+            release(vectors)
+    release(vectors)
+    return codes, scales
+
+
 def pivot_join(vectors: np.ndarray, norms: np.ndarray | None, metric: str,
                pivots: np.ndarray, pivot_of: np.ndarray, k: int, state: TaskState, *,
                assign: int = ASSIGN, probe: int = PROBE, rounds: int = 1) -> KnnGraph:
@@ -197,20 +225,25 @@ def pivot_join(vectors: np.ndarray, norms: np.ndarray | None, metric: str,
     timings["lists"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    ind, dist = graph.ind, graph.dist
+    codes, scales = _quantised(vectors, norms, cos, state.sub(0.05, 0.1))
+    timings["quantise"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    # euclidean: the codes choose JOIN_EXTRA more than asked, the float32 rows the k
+    exact = k > 1 and not cos
+    width = k + JOIN_EXTRA if exact else k
+    ind, dist = np.full((n, width), -1, np.int32), np.zeros((n, width), np.float32)
     if k == 1:
         ind[:, 0] = np.arange(n, dtype=np.int32)
     else:
         bounds = np.searchsorted(unit_ptr, np.arange(0, n, JOIN_CHUNK_ROWS))
         bounds = np.unique(np.append(bounds, unit_ptr.size - 1))
-        sub = state.sub(0.05, join_end)
+        sub = state.sub(0.1, join_end)
         seen = np.zeros((lanes(), n + m), dtype=np.int32)
-        for i, (u0, u1) in enumerate(itertools.pairwise(bounds)):
-            run_parallel(join_units, vectors, norms, cos, pivot_of, probe, list_ptr, list_rows,
+        for u0, u1 in itertools.pairwise(bounds):
+            run_parallel(join_units, codes, scales, cos, pivot_of, probe, list_ptr, list_rows,
                          order, unit_ptr, int(u0), int(u1), seen, ind, dist)
             sub.progress(int(unit_ptr[u1]), n)
-            if i % RELEASE_EVERY == RELEASE_EVERY - 1:
-                release(vectors)
     timings["join"] = time.perf_counter() - t
 
     if k > 1 and rounds > 0:
@@ -221,14 +254,22 @@ def pivot_join(vectors: np.ndarray, norms: np.ndarray | None, metric: str,
             new_ind, new_dist = np.empty_like(ind), np.empty_like(dist)
             for r0 in range(0, n, JOIN_CHUNK_ROWS):
                 r1 = min(n, r0 + JOIN_CHUNK_ROWS)
-                run_parallel(descent_rows, vectors, norms, cos, ind, dist, DESCENT_FAN, order,
+                run_parallel(descent_rows, codes, scales, cos, ind, dist, DESCENT_FAN, order,
                              r0, r1, new_ind, new_dist)
                 sub.progress(r1, n)
-                if r0 // JOIN_CHUNK_ROWS % RELEASE_EVERY == RELEASE_EVERY - 1:
-                    release(vectors)
             ind, dist = new_ind, new_dist
         timings["rounds"] = time.perf_counter() - t
-    release(vectors)
+    if exact:
+        t = time.perf_counter()
+        for i, r0 in enumerate(range(0, n, JOIN_CHUNK_ROWS)):
+            r1 = min(n, r0 + JOIN_CHUNK_ROWS)
+            state.check()
+            run_parallel(exact_lists, vectors, norms, cos, ind, dist, order, r0, r1)
+            if i % RELEASE_EVERY == RELEASE_EVERY - 1:
+                release(vectors)
+        release(vectors)
+        timings["exact"] = time.perf_counter() - t
+    ind, dist = np.ascontiguousarray(ind[:, :k]), np.ascontiguousarray(dist[:, :k])
     _fill_missing(ind, dist)
     graph.ind, graph.dist = ind, dist
     graph.timings = {key: round(v, 3) for key, v in timings.items()}
