@@ -13,13 +13,17 @@ unit order, become an ordinary library set with the local engine's provenance no
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import os
+import queue
 import shutil
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -69,6 +73,8 @@ ENGINE = "ray"
 LAYOUTS = ("single",)  # "sharded" (the shards registered in place) joins when the library has it
 VECTOR_COLUMN = "vector"
 VECTORS_FILE = "vectors.f32"
+POLL_SECONDS = 0.2  # how often the driver looks for a Cancel while units run
+_END = object()
 RECORD_COLUMNS = ("unit", "key", "file", "items", "rows", "bytes", "blake2b", "skipped", "error")
 
 
@@ -297,20 +303,19 @@ def run_units(todo: list[Unit], spec: dict, journal: ShardJournal, state: TaskSt
                     if journal.records else ""))
     dataset = ray.data.from_items([{"unit": u.index} for u in todo],
                                   override_num_blocks=len(todo))
-    # UnitEncoder is looked up here, at call time, so a test can hand in a subclass.
+    # UnitEncoder is looked up here, at call time, so a test can hand in a subclass. One unit
+    # in flight per actor: none waits behind another's long unit while an actor is free.
     out = dataset.map_batches(UnitEncoder, batch_size=1, num_cpus=1,
-                              compute=ray.data.ActorPoolStrategy(size=min(workers, len(todo))),
+                              compute=ray.data.ActorPoolStrategy(
+                                  size=min(workers, len(todo)), max_tasks_in_flight_per_actor=1),
                               fn_constructor_kwargs=spec)
     encoded = 0
     total = max(total, 1)
-    rows = iter(out.iter_rows())
-    try:
-        for record in rows:
-            state.check()
+    with contextlib.closing(_records(out, state)) as records:
+        for record in records:
             if record["error"]:
                 raise InputError(**json.loads(record["error"]))
-            record = {k: (int(v) if isinstance(v, np.integer) else v)
-                      for k, v in record.items() if k != "error"}
+            record = {k: v for k, v in record.items() if k != "error"}
             record["skipped"] = json.loads(record["skipped"])
             journal.add(record)
             encoded += record["items"]
@@ -321,12 +326,54 @@ def run_units(todo: list[Unit], spec: dict, journal: ShardJournal, state: TaskSt
             state.status(f"Encoding with {label} on Ray ({workers} workers): {done_items:,} of "
                          f"about {total:,} items, {rate:,.0f}/s"
                          + eta_text(max(0, total - done_items), rate))
-    finally:
-        close = getattr(rows, "close", None)
-        if close is not None:
-            close()  # stops the executor: the actors' CPUs are free again
-        del rows
     return encoded
+
+
+def _records(out, state: TaskState) -> Iterator[dict]:
+    """The dataset's records as units finish, with `state.check()` every POLL_SECONDS.
+
+    A thread reads the records (the read blocks until a unit finishes), so a Cancel is noticed
+    at once, not when the running units end; the thread then stops reading at the next
+    record and closes the iterator, which stops the executor and frees the actors' CPUs.
+    Blocks are read without prefetching: `iter_rows()` holds each record back until the
+    next unit is done too, which would make progress and Cancel one unit late."""
+    ready: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def read() -> None:
+        rows = iter(out.iter_batches(batch_size=None, batch_format="pyarrow",
+                                     prefetch_batches=0))
+        try:
+            for block in rows:
+                if stop.is_set():
+                    break
+                for record in block.to_pylist():
+                    ready.put(record)
+            ready.put(_END)
+        except BaseException as exc:  # delivered to the driver's thread, which raises it
+            ready.put(exc)
+        finally:
+            close = getattr(rows, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=read, name="ray-encode-records", daemon=True)
+    reader.start()
+    try:
+        while True:
+            try:
+                got = ready.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                state.check()
+                continue
+            state.check()
+            if got is _END:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            yield got
+    finally:
+        stop.set()
 
 
 def store_single(journal: ShardJournal, units: list[Unit], dim: int, fields: dict,

@@ -3,6 +3,7 @@ cancel; a damaged shard encoded again; an actor that dies is replaced and its un
 
 import json
 import sys
+import threading
 import time
 
 import numpy as np
@@ -104,6 +105,49 @@ def test_a_cancelled_job_resumes_from_its_finished_shards_and_redoes_a_damaged_o
     assert any("damaged" in n and "has changed" in n for n in again.notices)
     assert again.resumed_from == 9 * 40
     assert_same_set(again, full, atol=0)
+
+
+class HeldUnits(UnitEncoder):
+    """Units after the first wait for a file the test writes once the job has stopped."""
+
+    release = ""
+
+    def encode_unit(self, unit):
+        import time
+        from pathlib import Path
+
+        deadline = time.monotonic() + 60
+        while unit.index and not Path(self.release).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return super().encode_unit(unit)
+
+
+def test_cancel_is_noticed_while_units_run(tmp_path, model, ray_local, monkeypatch):
+    table = write_table(tmp_path / "t.parquet", n=300)
+    HeldUnits.release = str(tmp_path / "release")
+    from ray import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    monkeypatch.setattr(encode_ray, "UnitEncoder", HeldUnits)
+    cancelled_at = []
+
+    def cancel_soon(_fraction):  # the first unit is in: cancel while the others are held
+        def cancel():
+            cancelled_at.append(time.monotonic())
+            state.cancel()
+
+        threading.Timer(0.5, cancel).start()
+
+    state = TaskState(on_progress=cancel_soon)
+    try:
+        with pytest.raises(Cancelled):
+            encode_inputs_ray([table], EncodeOptions(model=model), state=state,
+                              rows_per_unit=100)
+        waited = time.monotonic() - cancelled_at[0]
+    finally:
+        (tmp_path / "release").write_text("go")  # the held units end, and their actors
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert waited < 30  # not the 60 s the held units would take to deliver a record
 
 
 class CrashOnce(UnitEncoder):
