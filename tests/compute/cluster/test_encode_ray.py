@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from default_model import needs_minilm
-from onnx_models import bert_like, write_folder
+from onnx_models import bert_like, image_model, write_folder
 
 from explorer.compute.cluster import encode_ray
 from explorer.compute.cluster.encode_ray import UnitEncoder, encode_inputs_ray
@@ -105,6 +105,26 @@ def test_a_cancelled_job_resumes_from_its_finished_shards_and_redoes_a_damaged_o
     assert any("damaged" in n and "has changed" in n for n in again.notices)
     assert again.resumed_from == 9 * 40
     assert_same_set(again, full, atol=0)
+
+
+def test_images_on_ray_give_the_local_engines_set_with_the_same_skips(tmp_path, ray_local):
+    from image_files import picture
+
+    model = str(write_folder(tmp_path / "img-model", image_model(), tokenizer=False))
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(70):
+        picture(rng, int(rng.integers(8, 40)), int(rng.integers(8, 40))).save(
+            folder / f"p{i:03d}.png")
+    (folder / "p005.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")  # skipped, with why
+    (folder / "p050.png").write_bytes((folder / "p049.png").read_bytes()[:60])  # truncated
+    options = EncodeOptions(model=model, batch_size=8)
+    local = encode_inputs([folder], EncodeOptions(model=model, batch_size=8, name="local"))
+    ray = encode_inputs_ray([folder], options)
+    assert ray.units == 2  # 64 images a unit
+    assert_same_set(ray, local)
+    assert {s.path.rsplit("/", 1)[-1] for s in ray.skipped} == {"p005.png", "p050.png"}
 
 
 class HeldUnits(UnitEncoder):

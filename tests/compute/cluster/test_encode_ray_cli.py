@@ -1,4 +1,5 @@
-"""`encode --engine ray --json` on the session's local Ray: the set, and where it ran."""
+"""`encode --engine ray --json` on the session's local Ray: the set, and where it ran; the
+input given as a URI (file:// here: pyarrow.fs reads the others the same way)."""
 
 import numpy as np
 from in_process import cli_json
@@ -13,7 +14,8 @@ def test_encode_on_ray_from_the_command_line(tmp_path, capsys, ray_local):
     for i in range(6):
         (docs / f"d{i}.md").write_text(f"Document {i} talks about boats. " * 30, encoding="utf-8")
     model = write_folder(tmp_path / "model", bert_like())
-    out = cli_json(capsys, "encode", docs, "--model", model, "--engine", "ray", "--workers",
+    out = cli_json(capsys, "encode", docs.as_uri(), "--model", model, "--engine", "ray",  # a URI
+                   "--workers",
                    "2", "--chunk-tokens", "20", "--overlap-tokens", "0", "--out", "boats")
     local = cli_json(capsys, "encode", docs, "--model", model, "--chunk-tokens", "20",
                      "--overlap-tokens", "0", "--out", "boats-local")
