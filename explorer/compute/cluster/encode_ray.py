@@ -5,7 +5,7 @@ runs `UnitEncoder` in an actor pool (the model opened once per actor), and each 
 its unit with the plan's readers, runs the local pipeline's `prepare`/`run_prepared`
 (batches of similar token count, per-item skips) and writes the unit's rows and metadata as
 one Parquet shard through a `.partial` file and a rename. The driver reads one small record
-per finished unit (`iter_rows`): progress, ETA and Cancel go through the job's TaskState, and
+per finished unit: progress, ETA and Cancel go through the job's TaskState, and
 each record is journaled (journal.py) so a cancelled or failed job resumes from its finished
 shards. Ray restarts an actor that dies and runs its unit again. At the end the shards, in
 unit order, become an ordinary library set with the local engine's provenance note.
@@ -48,6 +48,7 @@ from explorer.compute.encoding.pipeline import (
     EncodeOptions,
     EncodeResult,
     default_name,
+    encode_inputs,
     eta_text,
     job_key,
     make_encoder,
@@ -112,8 +113,6 @@ def encode_with(engine: Engine, paths: list[str | Path], options: EncodeOptions,
                                  workers=engine.workers)
     if engine.name != "local":
         raise InputError(f"engine must be local or ray, not {engine.name!r}")
-    from explorer.compute.encoding.pipeline import encode_inputs
-
     return encode_inputs(paths, options, library, state)
 
 
@@ -350,7 +349,7 @@ def _records(out, state: TaskState) -> Iterator[dict]:
                 for record in block.to_pylist():
                     ready.put(record)
             ready.put(_END)
-        except BaseException as exc:  # delivered to the driver's thread, which raises it
+        except BaseException as exc:  # noqa: BLE001 - raised in the driver's thread
             ready.put(exc)
         finally:
             close = getattr(rows, "close", None)
