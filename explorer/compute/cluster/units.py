@@ -174,22 +174,30 @@ def _fetch(uri: str, target: Path) -> Path:
         fs, path = pafs.FileSystem.from_uri(uri)
         if isinstance(fs, pafs.LocalFileSystem):
             return Path(path)
-        info = fs.get_file_info(path)
-        if info.type == pafs.FileType.NotFound:
-            raise InputError("no such file or folder", path=uri)
-        local = target / (Path(path.rstrip("/")).name or "input")
-        pafs.copy_files(path, str(local), source_filesystem=fs,
-                        destination_filesystem=pafs.LocalFileSystem())
-        remote = [info] if info.type == pafs.FileType.File else fs.get_file_info(
-            pafs.FileSelector(path, recursive=True))
-        for entry in remote:
-            copied = local if entry.path == path else local / os.path.relpath(entry.path, path)
-            if entry.type == pafs.FileType.File and entry.mtime_ns and copied.exists():
-                os.utime(copied, ns=(entry.mtime_ns, entry.mtime_ns))
-        return local
+        return copy_remote(fs, path, target, uri)
     except InputError:
         raise
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise InputError(f"cannot read {uri} ({exc})", path=uri,
                          hint="object stores need their credentials in the environment, "
                               "as pyarrow.fs reads them") from None
+
+
+def copy_remote(fs, path: str, target: Path, uri: str) -> Path:
+    """A file or folder of `fs` copied into `target`, with the remote modification times."""
+    import pyarrow.fs as pafs
+
+    info = fs.get_file_info(path)
+    if info.type == pafs.FileType.NotFound:
+        raise InputError("no such file or folder", path=uri)
+    local = target / (Path(path.rstrip("/")).name or "input")
+    local.parent.mkdir(parents=True, exist_ok=True)
+    pafs.copy_files(path, str(local), source_filesystem=fs,
+                    destination_filesystem=pafs.LocalFileSystem())
+    remote = [info] if info.type == pafs.FileType.File else fs.get_file_info(
+        pafs.FileSelector(path, recursive=True))
+    for entry in remote:
+        copied = local if entry.path == path else local / os.path.relpath(entry.path, path)
+        if entry.type == pafs.FileType.File and entry.mtime_ns and copied.is_file():
+            os.utime(copied, ns=(entry.mtime_ns, entry.mtime_ns))
+    return local

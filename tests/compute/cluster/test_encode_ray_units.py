@@ -10,6 +10,7 @@ import pytest
 
 from explorer.compute.cluster.journal import JOURNAL_FILE, ShardJournal, shard_name
 from explorer.compute.cluster.units import (
+    copy_remote,
     local_inputs,
     plan_units,
     read_unit,
@@ -141,3 +142,24 @@ def test_records_of_other_units_or_settings_are_not_trusted(tmp_path):
 def test_a_small_job_is_cut_into_enough_units_and_a_large_one_into_windows():
     assert unit_size(2000) == 256 and unit_size(32 * 1000) == 1000
     assert unit_size(10_000_000) == 2048 and unit_size(0) == 256
+
+
+def test_a_folder_on_another_filesystem_is_copied_with_its_times(tmp_path):
+    import os
+
+    import pyarrow.fs as pafs
+
+    remote = tmp_path / "bucket" / "docs"
+    (remote / "sub").mkdir(parents=True)
+    (remote / "a.md").write_text("alpha", encoding="utf-8")
+    (remote / "sub" / "b.md").write_text("beta", encoding="utf-8")
+    os.utime(remote / "sub" / "b.md", ns=(1_600_000_000_000_000_000,) * 2)
+    store = pafs.SubTreeFileSystem(str(tmp_path / "bucket"), pafs.LocalFileSystem())  # remote
+    local = copy_remote(store, "docs", tmp_path / "staging", "s3://bucket/docs")
+    assert local == tmp_path / "staging" / "docs"
+    assert (local / "sub" / "b.md").read_text(encoding="utf-8") == "beta"
+    assert (local / "sub" / "b.md").stat().st_mtime_ns == 1_600_000_000_000_000_000
+    with pytest.raises(InputError, match="s3://bucket/nope: no such file"):
+        copy_remote(store, "nope", tmp_path / "staging", "s3://bucket/nope")
+    with pytest.raises(InputError, match="no such file"):  # another store, found empty
+        local_inputs(["mock:///bucket/docs"], tmp_path / "staging")
