@@ -12,6 +12,7 @@ of rows one by one, or all of them into memory.
 
 from __future__ import annotations
 
+import mmap
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from explorer.core.errors import InputError
 
 ARROW, PARQUET = "arrow", "parquet"
 DECODED_SHARDS = 2  # decoded shards kept: a scan moves on, a sample's reads come back
+BATCH_ROWS = 16_384  # rows of a Parquet shard decoded at a time
 # What a damaged shard raises from pyarrow (a bad UTF-8 name in a footer is a ValueError).
 ARROW_ERRORS = (OSError, ValueError, pa.ArrowException)
 
@@ -85,6 +87,7 @@ class ShardedVectors:
         self.flags = SimpleNamespace(writeable=False, c_contiguous=False, owndata=False)
         self._decoded_max = max(1, decoded_shards)
         self._mapped: dict[int, list[tuple[int, np.ndarray]]] = {}
+        self._maps: dict[int, mmap.mmap] = {}
         self._decoded: OrderedDict[int, list[tuple[int, np.ndarray]]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -142,9 +145,22 @@ class ShardedVectors:
         return Path(self.shards[i].path), int(row - self.offsets[i])
 
     def release(self) -> None:
-        """Drop the decoded shards (the mapped ones cost nothing to keep)."""
+        """Drop the decoded shards and the pages of the mapped ones read so far."""
         with self._lock:
             self._decoded.clear()
+        self.release_pages()
+
+    def release_pages(self) -> None:
+        """Drop this process's mapping of the IPC pages read so far (they stay in the page
+        cache): a pass over every row would otherwise count the whole set in its memory,
+        as `vector_checks.release_pages` does for a memory-mapped .npy."""
+        with self._lock:
+            maps = list(self._maps.values())
+        for mapping in maps:
+            try:
+                mapping.madvise(mmap.MADV_DONTNEED)
+            except (AttributeError, OSError, ValueError):
+                pass
 
     # --- reading rows ---------------------------------------------------------------
     def __getitem__(self, key) -> np.ndarray:
@@ -232,25 +248,31 @@ class ShardedVectors:
                 self._decoded.move_to_end(i)
                 return self._decoded[i]
         shard = self.shards[i]
+        if shard.kind == PARQUET:  # room first: the LRU's shards and the new one never exceed it
+            with self._lock:
+                while len(self._decoded) >= self._decoded_max:
+                    self._decoded.popitem(last=False)
         mapped, pieces = self._read(shard)
         with self._lock:
-            if mapped:
+            if mapped is not None:
                 self._mapped[i] = pieces
+                self._maps[i] = mapped
             else:
                 self._decoded[i] = pieces
                 while len(self._decoded) > self._decoded_max:
                     self._decoded.popitem(last=False)
         return pieces
 
-    def _read(self, shard: Shard) -> tuple[bool, list[tuple[int, np.ndarray]]]:
-        """(zero copy?, pieces) of one shard; InputError naming the file when it is wrong."""
+    def _read(self, shard: Shard) -> tuple[mmap.mmap | None, list[tuple[int, np.ndarray]]]:
+        """(its memory map when read zero copy, pieces) of one shard; InputError naming the
+        file when it is wrong."""
         path = Path(shard.path)
         try:
             if shard.kind == ARROW:
                 mapped, pieces = read_ipc_vectors(path, self.vector_column, self.dim)
             else:
-                mapped, pieces = False, [(0, read_parquet_vectors(path, self.vector_column,
-                                                                  self.dim, shard.rows))]
+                mapped, pieces = None, [(0, read_parquet_vectors(path, self.vector_column,
+                                                                 self.dim, shard.rows))]
         except FileNotFoundError:
             raise InputError("a shard of this set is missing", path=path,
                              hint="put it back, or remove the set and import the shards "
@@ -265,14 +287,14 @@ class ShardedVectors:
 
 
 def read_ipc_vectors(path: Path, column: str,
-                     dim: int) -> tuple[bool, list[tuple[int, np.ndarray]]]:
+                     dim: int) -> tuple[mmap.mmap | None, list[tuple[int, np.ndarray]]]:
     """An Arrow IPC file's vectors per record batch: views of the memory map when the batch
     is uncompressed float32 without nulls (zero copy), else decoded copies."""
-    source = pa.memory_map(str(path))
-    whole = source.read_buffer()
+    with open(path, "rb") as fh:  # our own map, so its pages can be released (release_pages)
+        mapping = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    whole = pa.py_buffer(mapping)
     lo, hi = whole.address, whole.address + whole.size
-    source.seek(0)
-    reader = ipc.open_file(source)
+    reader = ipc.open_file(pa.BufferReader(whole))
     pieces, start, mapped = [], 0, True
     for b in range(reader.num_record_batches):
         col = reader.get_batch(b).column(column)
@@ -288,22 +310,38 @@ def read_ipc_vectors(path: Path, column: str,
             arr = _readonly(_matrix(col, path, column, dim, start))
         pieces.append((start, arr))
         start += len(col)
-    return mapped, pieces
+    return mapping if mapped else None, pieces
 
 
 def read_parquet_vectors(path: Path, column: str, dim: int, rows: int) -> np.ndarray:
-    """One Parquet shard's vector column decoded to float32, once memory is known to hold it."""
+    """One Parquet shard's vector column decoded to float32, once memory is known to hold it.
+
+    Decoded batch by batch into one float32 array: decoding a whole shard at once took
+    about four times its size at the peak, and Arrow's allocator kept most of that.
+    """
     from explorer.core.loaders.base import available_memory, size_text
 
-    need = rows * dim * 8  # the decoded values and the float32 copy, at most
+    need = rows * dim * 4 + BATCH_ROWS * dim * 16  # the rows, and one batch being decoded
     if need > available_memory():
         raise InputError(f"decoding this shard ({rows:,} x {dim}) needs about "
                          f"{size_text(need)} but only {size_text(available_memory())} of "
                          "memory is free", path=path,
                          hint="write smaller shards, or Arrow IPC files, which are "
                               "memory-mapped")
-    col = pq.ParquetFile(path).read(columns=[column]).column(column)
-    return _readonly(_matrix(col, path, column, dim, 0))
+    out = np.empty((rows, dim), dtype=np.float32)
+    at = 0
+    for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=BATCH_ROWS,
+                                                                  columns=[column]):
+        matrix = _matrix(batch.column(0), path, column, dim, at)
+        if at + len(matrix) > rows:
+            break  # more rows than the footer said: named by the caller's count check
+        out[at:at + len(matrix)] = matrix
+        at += len(matrix)
+    pa.default_memory_pool().release_unused()
+    if at != rows:
+        raise InputError(f"the shard holds {at:,} rows or more but held {rows:,} when it "
+                         "was imported", path=path)
+    return _readonly(out)
 
 
 def _matrix(col: pa.Array | pa.ChunkedArray, path: Path, column: str, dim: int,

@@ -46,6 +46,10 @@ def release_pages(vectors: np.ndarray) -> None:
     A chunked pass over a memory-mapped set would otherwise leave every page it
     touched counted in the process's memory, as much as the whole file.
     """
+    own = getattr(vectors, "release_pages", None)  # a sharded set's (core/sharded.py)
+    if callable(own):
+        own()
+        return
     mapping = getattr(vectors, "_mmap", None) if isinstance(vectors, np.memmap) else None
     if mapping is None:
         return

@@ -20,8 +20,10 @@ k=10, on queries that are rows of the set:
 Timing is interleaved over rounds (each round runs every method once, in a rotated order),
 after a warm-up that compiles the kernels and fills the page cache; reported are medians and
 the ratio to the single-file median of the same rounds. Then a fresh process per layout
-imports the shards as a sharded set and another opens it, runs a filter and a neighbour
-query, and reports its peak RSS (VmHWM) next to the size of the vectors and the metadata.
+imports the shards as a sharded set and another opens it, runs a filter and two neighbour
+queries, and reports its peak RSS (VmHWM; RssAnon and RssFile, the pages of mapped files,
+after each step) next to the size of the vectors and the metadata; "single" does the same
+with the IPC shards imported into one vectors.npy: the baseline, in the same run.
 """
 
 from __future__ import annotations
@@ -144,16 +146,22 @@ from explorer.core.library import Library
 from explorer.core.metadata import query_for
 from explorer.compute import neighbours as nb
 from explorer.compute.sharded_search import load_kernel
-def hwm():
+def status(*keys):
+    values = {}
     for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
+        name = line.split(":")[0]
+        if name in keys:
+            values[name] = int(line.split()[1]) >> 10
+    return values
+def hwm():
+    return status("VmHWM")["VmHWM"]
 out = {}
 if sys.argv[2] == "import":
     from explorer.core.shard_import import import_shards
+    layout = "single" if sys.argv[4] == "single" else "sharded"
     t = time.perf_counter()
-    entry = import_shards(Library(), [sys.argv[3]], layout="sharded", name=sys.argv[4])
-    out.update(import_seconds=round(time.perf_counter() - t, 1), import_hwm=hwm())
+    entry = import_shards(Library(), [sys.argv[3]], layout=layout, name=sys.argv[4])
+    out.update(import_seconds=round(time.perf_counter() - t, 1), import_hwm_mb=hwm())
 else:
     t = time.perf_counter()
     es = Library().open(sys.argv[4])
@@ -163,9 +171,16 @@ else:
     rows = query_for(es).filter("source = 'paper' AND year >= 2010")
     out.update(filter_seconds=round(time.perf_counter() - t, 2), matching=int(len(rows)))
     load_kernel()
+    from explorer.compute.index import load_kernel as load_single
+    load_single(es.vectors)
+    out["after_filter"] = status("VmHWM", "RssAnon", "RssFile")
     t = time.perf_counter()
     result = nb.search(es, nb.row_query(es, 12345), k=10, where="source = 'paper'")
-    out.update(query_seconds=round(time.perf_counter() - t, 2), hwm=hwm())
+    out["first_query_seconds"] = round(time.perf_counter() - t, 2)
+    t = time.perf_counter()
+    result = nb.search(es, nb.row_query(es, 4321), k=10)
+    out["query_seconds"] = round(time.perf_counter() - t, 2)
+    out["after_queries"] = status("VmHWM", "RssAnon", "RssFile")
 print(json.dumps(out))
 """
 
@@ -197,9 +212,9 @@ def main() -> None:
                   "write_seconds": round(time.perf_counter() - start, 1),
                   "loadavg_before": open("/proc/loadavg").read().split()[:3]}
         report["search"] = timing(folder, args.rounds, args.queries)
-        for layout in ("ipc", "parquet"):
-            report[layout] = {**child("import", folder / layout, layout, home),
-                              **child("open", folder / layout, layout, home)}
+        for layout, shards in (("ipc", "ipc"), ("parquet", "parquet"), ("single", "ipc")):
+            report[layout] = {**child("import", folder / shards, layout, home),
+                              **child("open", folder / shards, layout, home)}
         report["loadavg_after"] = open("/proc/loadavg").read().split()[:3]
         print(json.dumps(report, indent=1))
     finally:

@@ -12,6 +12,10 @@ from explorer.core.vector_checks import chunk_rows
 
 def release(vectors: np.ndarray) -> None:
     """Drop this process's mapping of pages read so far (they stay in the page cache)."""
+    own = getattr(vectors, "release_pages", None)  # a sharded set's (core/sharded.py)
+    if callable(own):
+        own()
+        return
     mapping = getattr(vectors, "_mmap", None) if isinstance(vectors, np.memmap) else None
     if mapping is None and isinstance(getattr(vectors, "base", None), mmap.mmap):
         mapping = vectors.base
