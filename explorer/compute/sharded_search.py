@@ -10,6 +10,10 @@ be decoded first (ShardedVectors keeps a small LRU); each decoded shard is scann
 comes, so memory holds a shard or two, not the set. Scores, ties and the filter mask are
 the single-file scan's: the global row is what every block keeps, and the mask, scales and
 offsets are the set's, indexed by it.
+
+tests/benchmarks/bench_sharded.py, 1M x 384 in 20 shards of 50k rows: 58.8 ms a query against
+57.8 ms for the single file (load 1.5; one search per shard: 63.0 ms, and 1.51x the single
+file at load 6.7); Parquet shards, decoded on every query, 4.1 s.
 """
 
 from __future__ import annotations
