@@ -13,10 +13,12 @@ times, medians of `--rounds`:
   train          ApproxIndex.trained(..., "ivfpq"): k-means of the lists + the PQ codebooks
   add, local     every range added in order by this process' faiss (its OpenMP threads): the
                  baseline, what `index --kind ivfpq` does
-  add, Ray N     index_ray.add_on_ray with N workers (one task per range, 1 CPU each), a
-                 local Ray started with N CPUs (its start-up reported apart), merge included
+  add, Ray N     index_ray.add_on_ray with N workers (one task per range, 1 CPU each, at
+                 most N at once) on one local Ray (its start-up reported apart), merge included
   merge          the driver's merge_from of the parts, in range order
 
+Rounds interleave the methods in a rotated order, so a machine whose load drifts hits them
+alike; `paired_ratio_median` is the median over rounds of Ray / local in the same round.
 It checks that each Ray build equals the local one (the same bytes) and reports recall@10 of
 `--queries` sampled rows (self excluded) against the exact scan: in PQ codes alone, and
 re-ranked exactly from pools of 30 / 50 / 100 candidates (ApproxIndex.PQ_POOL 3 / 5 / 10),
@@ -27,6 +29,7 @@ plus the index's bytes. Ratios are Ray / local of the add phase; nothing is asse
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -134,34 +137,36 @@ def main() -> None:
                    train_s=[round(v, 2) for v in trains], train_median_s=round(
                        statistics.median(trains), 2))
         blob = faiss.serialize_index(trained)
-        adds = []
-        for r in range(args.rounds):
-            t = time.perf_counter()
-            local = add_locally(blob, sv, norms)
-            adds.append(time.perf_counter() - t)
-            log(f"local add round {r}: {adds[-1]:.2f} s")
-        out["add_local_s"] = [round(v, 2) for v in adds]
-        out["add_local_median_s"] = base = round(statistics.median(adds), 2)
-        local_bytes = faiss.serialize_index(local).tobytes()
-        for workers in (int(w) for w in args.workers.split(",")):
-            t = time.perf_counter()
-            with ray_session(workers=workers) as session:
-                out[f"ray{workers}_init_s"] = round(time.perf_counter() - t, 2)
-                runs, merges, same = [], [], True
-                for r in range(args.rounds):
+        counts = [int(w) for w in args.workers.split(",")]
+        methods = ["local"] + [f"ray{w}" for w in counts]
+        times: dict = {m: [] for m in methods}
+        merges: dict = {m: [] for m in methods[1:]}
+        digests: dict = {m: set() for m in methods}  # every build the same bytes?
+        t = time.perf_counter()
+        with ray_session(workers=max(counts)) as session:  # one Ray; `workers` tasks at once
+            out["ray_init_s"] = round(time.perf_counter() - t, 2)
+            out["ray_cpus"] = session.workers
+            for r in range(args.rounds):
+                for m in methods[r % len(methods):] + methods[:r % len(methods)]:  # rotated
                     merged = faiss.deserialize_index(blob)
                     t = time.perf_counter()
-                    merges.append(add_on_ray(merged, sv, "cosine", norms, session.workers))
-                    runs.append(time.perf_counter() - t)
-                    same &= faiss.serialize_index(merged).tobytes() == local_bytes
-                    log(f"ray {workers} workers round {r}: {runs[-1]:.2f} s "
-                        f"(merge {merges[-1]:.2f} s)")
-            med = statistics.median(runs)
-            out[f"ray{workers}"] = {"add_s": [round(v, 2) for v in runs],
-                                    "add_median_s": round(med, 2),
-                                    "merge_median_s": round(statistics.median(merges), 3),
-                                    "ratio_to_local": round(med / base, 2),
-                                    "equals_local_build": same}
+                    if m == "local":
+                        merged = local = add_locally(blob, sv, norms)
+                    else:
+                        merges[m].append(add_on_ray(merged, sv, "cosine", norms, int(m[3:])))
+                    times[m].append(time.perf_counter() - t)
+                    log(f"round {r} {m}: {times[m][-1]:.2f} s, load {os.getloadavg()[0]:.1f}")
+                    digests[m].add(hashlib.sha256(faiss.serialize_index(merged)).hexdigest())
+        out["add_local_s"] = [round(v, 2) for v in times["local"]]
+        out["add_local_median_s"] = base = round(statistics.median(times["local"]), 2)
+        for m in methods[1:]:
+            med = statistics.median(times[m])
+            paired = statistics.median(a / b for a, b in zip(times[m], times["local"]))
+            out[m] = {"add_s": [round(v, 2) for v in times[m]], "add_median_s": round(med, 2),
+                      "merge_median_s": round(statistics.median(merges[m]), 3),
+                      "ratio_to_local": round(med / base, 2),
+                      "paired_ratio_median": round(paired, 2),
+                      "equals_local_build": digests[m] == digests["local"]}
         index = ApproxIndex(x, "cosine", local, "ivfpq", norms)
         out["bytes"] = int(faiss.serialize_index(local).nbytes)
         out["bytes_per_row"] = round(out["bytes"] / args.n, 1)
