@@ -31,6 +31,10 @@ def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: RAY_ADDRESS, else a local Ray)")
     parser.add_argument("--workers", type=int, metavar="N",
                         help="Ray actors to encode with (default: every CPU Ray has)")
+    parser.add_argument("--shards-out", metavar="DIR",
+                        help="with --engine ray: keep the vectors as Parquet shards in this new "
+                             "or empty folder (shared storage on a cluster), registered as a "
+                             "sharded set; default: one file in the library")
     add_json(parser)
 
 
@@ -44,14 +48,19 @@ def run_encode(args: argparse.Namespace) -> dict:
                         ("--workers", args.workers)):
         if value is not None and value < 1:
             raise InputError(f"{name} must be at least 1, got {value}")
-    if args.engine == "local" and (args.ray_address is not None or args.workers is not None):
-        raise InputError("--ray-address and --workers are for --engine ray")
+    if args.engine == "local" and (args.ray_address is not None or args.workers is not None
+                                   or args.shards_out is not None):
+        raise InputError("--ray-address, --workers and --shards-out are for --engine ray")
     if args.engine == "ray":
         from explorer.compute.cluster.ray_session import ray_available
 
         missing = ray_available()  # before the model is opened or anything is read
         if missing:
             raise InputError(missing)
+        if args.shards_out is not None:
+            from explorer.compute.cluster.encode_ray import check_shards_out
+
+            check_shards_out(args.shards_out)  # before the encoding, not after it
     if not 0 <= args.overlap_tokens < args.chunk_tokens:
         raise InputError("--overlap-tokens must be at least 0 and less than --chunk-tokens")
     check_name("--out", args.out)
@@ -63,7 +72,8 @@ def run_encode(args: argparse.Namespace) -> dict:
                             batch_size=args.batch_size, name=args.out)
     library.check_writable()  # before the encoding, not after it
     try:
-        result = encode_with(Engine(args.engine, args.ray_address, args.workers), args.inputs,
+        result = encode_with(Engine(args.engine, args.ray_address, args.workers,
+                                    args.shards_out), args.inputs,
                              options, library, progress(args)).to_dict()
         # the local engine's answer has the same fields: scripts read one shape
         return {"engine": "local", "workers": None, "units": None, "resumed_units": None,

@@ -65,13 +65,12 @@ from explorer.compute.encoding.work_folder import (
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError, writing_into
 from explorer.core.jobs import TaskState
-from explorer.core.library import Library, LibraryEntry
+from explorer.core.library import Library, LibraryEntry, write_fields
 from explorer.core.paths import data_home
 
 log = logging.getLogger(__name__)
 
 ENGINE = "ray"
-LAYOUTS = ("single",)  # "sharded" (the shards registered in place) joins when the library has it
 VECTOR_COLUMN = "vector"
 VECTORS_FILE = "vectors.f32"
 POLL_SECONDS = 0.2  # how often the driver looks for a Cancel while units run
@@ -103,6 +102,7 @@ class Engine:
     name: str = "local"
     address: str | None = None
     workers: int | None = None
+    shards_out: str | None = None  # Ray: keep the shards in this folder as a sharded set
 
 
 def encode_with(engine: Engine, paths: list[str | Path], options: EncodeOptions,
@@ -110,6 +110,7 @@ def encode_with(engine: Engine, paths: list[str | Path], options: EncodeOptions,
     """Run an encoding on the chosen engine (the CLI and the app both come here)."""
     if engine.name == ENGINE:
         return encode_inputs_ray(paths, options, library, state, address=engine.address,
+                                 shards_out=engine.shards_out,
                                  workers=engine.workers)
     if engine.name != "local":
         raise InputError(f"engine must be local or ray, not {engine.name!r}")
@@ -193,6 +194,11 @@ def write_shard(path: Path, vectors: np.ndarray, meta: pa.Table) -> None:
                                     for c in meta.column_names])
     table = meta.add_column(0, VECTOR_COLUMN, column) if meta.num_columns else \
         pa.table({VECTOR_COLUMN: column})
+    write_shard_table(path, table)
+
+
+def write_shard_table(path: Path, table: pa.Table) -> None:
+    """`table` at `path` through a `.partial` file and a rename: never a half-written shard."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         pq.write_table(table, partial, compression="none")
@@ -204,19 +210,20 @@ def write_shard(path: Path, vectors: np.ndarray, meta: pa.Table) -> None:
 def encode_inputs_ray(paths: list[str | Path], options: EncodeOptions,
                       library: Library | None = None, state: TaskState | None = None, *,
                       address: str | None = None, workers: int | None = None,
-                      rows_per_unit: int | None = None, layout: str = "single"
+                      rows_per_unit: int | None = None, shards_out: str | Path | None = None
                       ) -> RayEncodeResult:
     """Encode every item of `paths` on Ray (a local one, or the cluster at `address`).
 
-    `rows_per_unit`: items per work unit (default: from the job's size, see units.py)."""
+    `rows_per_unit`: items per work unit (default: from the job's size, see units.py).
+    `shards_out`: a new or empty folder where the finished Parquet shards stay, registered
+    as a sharded set (nothing copied into the library); None: one vectors.npy as locally."""
     from explorer.compute.encoding.model_folder import open_model
     from explorer.core.inputs import InputOptions, InputPlan
 
     reason = ray_available()
     if reason:
         raise InputError(reason)
-    if layout not in LAYOUTS:
-        raise InputError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    out = None if shards_out is None else check_shards_out(shards_out)
     state = state or TaskState()
     library = library or Library()
     start_time = time.perf_counter()
@@ -268,7 +275,10 @@ def encode_inputs_ray(paths: list[str | Path], options: EncodeOptions,
                       "text_column": "text" if folder.config.modality == "text" else None,
                       "notes": [provenance(folder, options, len(skipped),
                                            engine=f"Ray, {session.workers} workers")]}
-            entry = store_single(journal, units, folder.dim, fields, library, state, skipped)
+            if out is None:
+                entry = store_single(journal, units, folder.dim, fields, library, state, skipped)
+            else:
+                entry = store_sharded(journal, units, out, fields, library, state, skipped)
             shutil.rmtree(journal.root, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
     from explorer.core.inputs import Skipped
@@ -377,15 +387,11 @@ def _records(out, state: TaskState) -> Iterator[dict]:
 
 def store_single(journal: ShardJournal, units: list[Unit], dim: int, fields: dict,
                  library: Library, state: TaskState, skipped: list[dict]) -> LibraryEntry:
-    """The shards, in unit order, as one set (vectors.npy), the way the local engine stores.
-
-    The "sharded" layout will register the shards in place instead (the library's API)."""
+    """The shards, in unit order, as one set (vectors.npy), the way the local engine stores."""
     from explorer.core.inputs.items import drop_uninformative
 
     rows = sum(journal.records[u.index]["rows"] for u in units)
-    if rows == 0:
-        raise InputError("nothing could be encoded: every input was skipped",
-                         hint="; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:5]))
+    check_encoded(rows, skipped)
     state.status("Storing the set in the library")
     vectors_path = journal.root / VECTORS_FILE
     vectors_path.unlink(missing_ok=True)
@@ -400,6 +406,56 @@ def store_single(journal: ShardJournal, units: list[Unit], dim: int, fields: dic
     es = EmbeddingSet(vectors=vectors, metadata=drop_uninformative(concat_tables(metas)),
                       **fields)
     return library.import_set(es, state=state.sub(0.98, 1.0))
+
+
+def check_encoded(rows: int, skipped: list[dict]) -> None:
+    if rows == 0:
+        raise InputError("nothing could be encoded: every input was skipped",
+                         hint="; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:5]))
+
+
+def check_shards_out(folder: str | Path) -> Path:
+    """The folder the shards will stay in: new or empty, so no file of the user's is mixed
+    into the set or overwritten (checked before any work)."""
+    out = Path(folder).expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        raise InputError("is a file, not a folder for the shards", path=str(out))
+    if out.is_dir() and any(out.iterdir()):
+        raise InputError("the folder for the shards must be new or empty", path=str(out),
+                         hint="give a new folder: the set will be every shard in it")
+    return out
+
+
+def store_sharded(journal: ShardJournal, units: list[Unit], out: Path, fields: dict,
+                  library: Library, state: TaskState, skipped: list[dict]) -> LibraryEntry:
+    """The shards, in unit order, moved into `out` and registered there as a sharded set.
+
+    What a cluster job leaves on shared storage: the desktop keeps the manifest, metadata
+    and norms, never a copy of the vectors. Units read from different kinds of input carry
+    different metadata columns; their shards are rewritten to one schema (absent: null)."""
+    from explorer.core.shard_import import import_shards
+
+    kept = [u for u in units if journal.records[u.index]["rows"] > 0]
+    check_encoded(sum(journal.records[u.index]["rows"] for u in kept), skipped)
+    state.status("Storing the shards")
+    check_shards_out(out)
+    out.mkdir(parents=True, exist_ok=True)
+    schemas = [pq.read_schema(journal.shard(u.index)) for u in kept]
+    common = pa.unify_schemas(schemas, promote_options="permissive")
+    for unit, schema in zip(kept, schemas):
+        source, target = journal.shard(unit.index), out / shard_name(unit.index)
+        if schema.equals(common):
+            shutil.move(source, target)
+        else:
+            table = pq.read_table(source)
+            table = pa.concat_tables([table, common.empty_table()], promote_options="permissive")
+            write_shard_table(target, table.select(common.names))
+    entry = import_shards(library, [out], layout="sharded", name=fields["name"], new=True,
+                          state=state.sub(0.9, 1.0))
+    library.set_model(entry.id, fields["model"], None)
+    # the provenance note; source and format stay the shards' (re-import and checks read them)
+    write_fields(Path(entry.path), notes=list(entry.notes) + fields["notes"])
+    return library.entry(entry.id)
 
 
 def _model_label(folder) -> str:

@@ -9,6 +9,7 @@ runs. A session shuts down only a Ray it started itself.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -44,8 +45,10 @@ def ray_available() -> str | None:
     try:
         import ray  # noqa: F401
         import ray.data  # noqa: F401
-    except ImportError:
-        return INSTALL_HINT
+    except ImportError as exc:
+        if exc.name == "ray":
+            return INSTALL_HINT
+        return f"Ray is there but could not be loaded ({exc}); {INSTALL_HINT}"
     return None
 
 
@@ -100,8 +103,11 @@ def _cpus(ray, workers: int | None) -> int:
 
 
 def _quiet_data() -> None:
+    """Ray Data's notes (progress bars off, "execution finished") stay out of the terminal:
+    the job's own progress says it in the user's words."""
     import ray.data
 
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
