@@ -247,6 +247,12 @@ class MainWindow(FileDrops, QMainWindow):
                       statusTip="Open an embedding file and add it to the library")
         act.triggered.connect(self.open_dialog)
         file_menu.addAction(act)
+        act = QAction("Open &Folder of Shards…", self,
+                      statusTip="Open a folder of Parquet or Arrow shards with a vector column as "
+                                "one set (kept in place when the vectors would not fit)")
+        act.setObjectName("openShardsAction")
+        act.triggered.connect(self.open_shards_dialog)
+        file_menu.addAction(act)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._fill_recent_menu()
         act = QAction("Open &Demo", self, statusTip="Python standard library docstrings, embedded offline")
@@ -370,21 +376,62 @@ class MainWindow(FileDrops, QMainWindow):
         if paths:
             self.open_paths(paths)
 
+    def open_shards_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of shards",
+                                                  str(Path.home()))
+        if folder:
+            self.open_paths([folder])
+
     def open_paths(self, paths: list[str], options: LoadOptions | None = None) -> None:
         """Open files one after another: known files reopen from the library, new ones import.
 
-        A session file among them is opened instead, since it names its own set."""
+        A session file among them is opened instead, since it names its own set; a folder
+        is a set's shards (or, holding none, files to encode)."""
         sessions = [p for p in paths if is_session_path(p)]
         if sessions:
             self._queue.clear()
             self.sessions.open(sessions[0])
             return
         self._queue[:] = paths[1:]  # a new request replaces whatever was still waiting
-        self._open_file(paths[0], options or LoadOptions())
+        self._open_path(paths[0], options or LoadOptions())
 
     def _open_next(self) -> None:
         if self._queue:
-            self._open_file(self._queue.pop(0), LoadOptions())
+            self._open_path(self._queue.pop(0), LoadOptions())
+
+    def _open_path(self, path: str, options: LoadOptions) -> None:
+        if Path(path).is_dir():
+            self._open_shards(path)
+        else:
+            self._open_file(path, options)
+
+    def _open_shards(self, folder: str) -> None:
+        """A folder's shards as one set: reopened when unchanged, copied into the library
+        when the vectors fit, else kept in place (a sharded set); a folder with no shard
+        files is offered to the Encode dialog instead."""
+        library = self.library
+        name = Path(folder).name
+
+        def work(state) -> EmbeddingSet | None:
+            from explorer.core.loaders.shard_files import SUFFIXES
+            from explorer.core.shard_import import import_shards
+
+            if not any(p.suffix.lower() in SUFFIXES for p in Path(folder).iterdir()
+                       if p.is_file()):
+                return None
+            return library.open(import_shards(library, [folder], state=state).id)
+
+        def done(es: EmbeddingSet | None) -> None:
+            if es is not None:
+                self._library_set_opened(es)
+                return
+            self.statusBar().showMessage(f"{name} holds no vector shards: choose a model to "
+                                         "encode its files into a new set", 30000)
+            self.open_encode_dialog([folder])
+            self._open_next()
+
+        self.window_jobs.submit("open", f"Reading the shards in {name}", work, on_done=done,
+                                on_error=self._open_failed, set_bound=False)
 
     def _open_file(self, path: str, options: LoadOptions) -> None:
         library = self.library

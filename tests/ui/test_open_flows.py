@@ -198,3 +198,34 @@ def test_a_real_text_table_lands_in_the_encode_dialog(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.encode_dialog is not None, timeout=WAIT)
     assert window.encode_dialog.column_combo.currentData() == "review"
     window.encode_dialog.reject()
+
+
+def test_a_dropped_folder_of_shards_opens_as_one_set(qtbot, window, tmp_path, monkeypatch):
+    from shard_writer import clustered, write_shards
+
+    monkeypatch.setenv("EXPLORER_SHARDED_FIT_BYTES", "0")  # as if the vectors did not fit
+    write_shards(tmp_path / "run", clustered(400, 8), 3)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "run"))])
+    with qtbot.waitSignal(window.state.setChanged, timeout=WAIT):
+        window.dropEvent(QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime,
+                                    Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    es = window.state.embedding_set
+    assert es.count == 400 and es.name == "run"
+    entry = window.library.entry(es.library_id)
+    assert entry.sharded and len(entry.shards) == 3
+    qtbot.waitUntil(lambda: window.library_view.find(es.library_id) is not None, timeout=WAIT)
+    tree = window.library_view.tree
+    tips = [tree.topLevelItem(i).toolTip(0) for i in range(tree.topLevelItemCount())]
+    assert any("3 shard files" in tip for tip in tips), tips
+
+
+def test_a_folder_without_shards_goes_to_the_encode_dialog(qtbot, window, tmp_path):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text("Some notes about cats.\n")
+    window.open_paths([str(folder)])
+    qtbot.waitUntil(lambda: window.encode_dialog is not None, timeout=WAIT)
+    assert window.encode_dialog.inputs() == [str(folder)]
+    assert "holds no vector shards" in window.statusBar().currentMessage()
+    window.encode_dialog.reject()

@@ -37,6 +37,7 @@ from explorer.ui.panels.base import Area, Panel, PanelContext
 
 COLUMNS = ("Name", "Size", "Items", "Dim", "Model", "Metric", "Imported")  # what fits first
 SIZE = COLUMNS.index("Size")
+SHARDED_TIP = "sharded: the vectors stay in their {shards} shard files, read in place"
 MODEL = COLUMNS.index("Model")
 KEY = Qt.ItemDataRole.UserRole  # the set's id, on column 0
 SORT = Qt.ItemDataRole.UserRole + 1  # the number a numeric column sorts by
@@ -315,6 +316,8 @@ class LibraryView(Panel):
         tip = [f"id: {e.id}", f"{e.count:,} × {e.dim}, {e.metric}, model {model}",
                f"imported: {e.created[:16].replace('T', ' ')}",
                f"source: {', '.join(e.source) or '—'}", f"format: {e.format}"]
+        if e.sharded:
+            tip.insert(2, SHARDED_TIP.format(shards=len(e.shards or [])))
         if e.zero_rows:
             tip.append(f"{e.zero_rows} all-zero rows")
         if e.nan_rows_dropped:
@@ -331,6 +334,11 @@ class LibraryView(Panel):
             size = sizes.get(item.data(0, KEY))
             if size is not None and item.data(0, KEY) not in self.damaged:
                 self._show_size(item, size)
+                entry = self.entries.get(item.data(0, KEY))
+                if entry is not None and entry.sharded:  # the user's shard files are not counted
+                    item.setText(SIZE, f"{item.text(SIZE)} + shards")
+                    item.setToolTip(SIZE, SHARDED_TIP.format(shards=len(entry.shards or []))
+                                    + f"; {size:,} bytes in the library")
         self.tree.setSortingEnabled(True)
         self._fit_columns()
 
