@@ -166,3 +166,26 @@ def test_points_are_placed_as_the_view_transform_places_them():
         np.testing.assert_array_equal(codes[:len(xy)], want)
         assert top == row[held].max()
     assert len(dl.packed(xy)) == len(xy) and not len(dl.packed(xy.astype(np.float64)))
+
+
+@pytest.mark.parametrize("layers", ["categories", "mixed"])
+def test_crowded_pixels_equal_the_layers_too(layers):
+    """Thousands of points of mixed colours a pixel (counts past 2**15 in some): their mean
+    colours and alphas as the separate passes drew them."""
+    rng = np.random.default_rng(6)
+    n = 400_000
+    xy = rng.normal(scale=[0.3, 0.05], size=(n, 2)).astype(np.float32)
+    codes = rng.integers(0, K, n).astype(np.int16)
+    index = GridIndex(xy)
+    sorted_codes = index.to_sorted(codes)
+    grey = np.zeros(K, bool)
+    passes = np.ones(n, bool)
+    if layers == "mixed":
+        grey[[1, 4]] = True
+        passes = index.to_sorted(rng.random(n) < 0.5)
+    pal = categorical_palette(K)
+    rect = (-1.0, 1.0, -1.0, 1.0)
+    want = separate(index, rect, 12, 6, sorted_codes, passes, pal, grey, None)
+    got = one_pass(index, rect, 12, 6, sorted_codes, passes, pal, grey, None)
+    assert got is not None
+    np.testing.assert_array_equal(got, want)
