@@ -151,7 +151,7 @@ def open_index(es: EmbeddingSet, metric: str | None = None, kind: str = "auto",
         raise InputError(f"unknown index kind {kind!r}; expected one of {', '.join(KINDS)}")
     n, d = es.vectors.shape
     if kind == "auto":
-        kind = "flat" if is_sharded(es.vectors) else choose_kind(n, d)
+        kind = auto_kind(es, metric)
     sig = vectors_signature(es)
     cache_key = _cache_key(es, metric, kind, sig)
     with _OPEN_LOCK:
@@ -176,7 +176,7 @@ def is_open(es: EmbeddingSet, metric: str | None = None, kind: str = "auto") -> 
     """Whether `open_index` would answer from memory, without loading or building anything."""
     metric = metric or es.metric
     if kind == "auto":
-        kind = "flat" if is_sharded(es.vectors) else choose_kind(es.count, es.dim)
+        kind = auto_kind(es, metric)
     key = _cache_key(es, metric, kind, vectors_signature(es))
     with _OPEN_LOCK:
         return key in _OPEN
@@ -487,11 +487,26 @@ def resolve_kind(es: EmbeddingSet, kind: str = "auto", exact: bool | None = None
     """The kind to use: `exact` True/False overrides "auto" with the best exact/approximate one."""
     if kind != "auto":
         return kind
+    if is_sharded(es.vectors):  # its exact scan, or IVF-PQ: the one index built over shards
+        return {True: "flat", False: "ivfpq"}.get(exact, "auto")
     if exact is True:
-        return "flat" if is_sharded(es.vectors) else exact_kind(es.count, es.dim)
+        return exact_kind(es.count, es.dim)
     if exact is False:
         return approx_kind(es.count)
     return choose_kind(es.count, es.dim)
+
+
+def auto_kind(es: EmbeddingSet, metric: str) -> str:
+    """What "auto" searches `es` with. A sharded set: its stored IVF-PQ index for `metric`
+    when it has one for these vectors (an exact pass decodes every Parquet shard each query),
+    else its exact scan; any other set: by its size (`choose_kind`)."""
+    if not is_sharded(es.vectors):
+        return choose_kind(es.count, es.dim)
+    store = _store(es)
+    meta = store.meta(INDEX_KIND, f"{metric}-ivfpq") if store is not None else None
+    if meta and meta.get("signature") == vectors_signature(es) and meta.get("format") == FORMAT:
+        return "ivfpq"
+    return "flat"
 
 
 def search(es: EmbeddingSet, query: Query, k: int = 10, metric: str | None = None,

@@ -103,6 +103,20 @@ def test_only_the_exact_scan_is_offered_for_a_sharded_set(tmp_path, vectors):
     assert set(comparison.lists) == {"cosine", "dot", "l2"}
 
 
+def test_auto_searches_a_sharded_set_with_its_stored_ivfpq_index(tmp_path, vectors):
+    """An exact pass decodes every Parquet shard on each query: once an IVF-PQ index is
+    stored for the metric, "auto" (and the app's Approximate) search with it."""
+    es = open_sharded(tmp_path, vectors)
+    assert nb.resolve_kind(es) == "auto" and nb.auto_kind(es, "cosine") == "flat"
+    assert nb.resolve_kind(es, exact=False) == "ivfpq"
+    nb.open_index(es, kind="ivfpq")
+    nb.drop_cached(es)
+    assert nb.auto_kind(es, "cosine") == "ivfpq" and nb.auto_kind(es, "l2") == "flat"
+    result = nb.search(es, nb.row_query(es, 7), k=10)
+    assert result.index.kind == "ivfpq" and not result.neighbours.exact
+    assert nb.search(es, nb.row_query(es, 7), k=10, kind="flat").index.kind == "flat"
+
+
 def test_the_norms_found_at_import_are_what_search_uses(tmp_path, vectors, monkeypatch):
     es = open_sharded(tmp_path, vectors[:3000])
     monkeypatch.setattr(nb, "row_norms", lambda *a, **k: pytest.fail("norms read again"))
