@@ -44,7 +44,7 @@ class Neighbours:
 
 
 @jit(inline="always", nogil=True)
-def _insert(vals, ids, s, i):
+def insert_top(vals, ids, s, i):
     """Put score s of row i into an ascending top list (vals[0] is the current k-th best)."""
     k = vals.shape[0]
     p = 0
@@ -75,7 +75,7 @@ def _scan_blocks(x, q, scale, offset, allowed, use_mask, k, nblocks):
                 s += np.float32(x[i, j]) * q[j]  # int8 codes: float32 math, not float64
             s = s * scale[i] + offset[i]
             if s > vals[0]:
-                _insert(vals, ids, s, i)
+                insert_top(vals, ids, s, i)
         out_v[b] = vals
         out_i[b] = ids
     return out_v, out_i

@@ -22,25 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from explorer.compute.index import ExactIndex, Neighbours, scan_numpy
+from explorer.compute.index import ExactIndex, Neighbours, insert_top, scan_numpy
 from explorer.compute.numba import compile_worker, jit, prange, readiness
 from explorer.compute.numba.array_lists import array_list
 from explorer.core.sharded import ShardedVectors
 
 BLOCK_ROWS = 32_768  # rows a work item scans; fewer and a block's top-k insertions dominate
-
-
-@jit(inline="always", nogil=True)
-def _insert(vals, ids, s, i):
-    """Put score s of row i into an ascending top list (vals[0] is the current k-th best)."""
-    k = vals.shape[0]
-    p = 0
-    while p + 1 < k and vals[p + 1] < s:
-        vals[p] = vals[p + 1]
-        ids[p] = ids[p + 1]
-        p += 1
-    vals[p] = s
-    ids[p] = i
 
 
 @jit(parallel=True, fastmath=True, nogil=True)
@@ -65,7 +52,7 @@ def scan_pieces(pieces, work, q, scale, offset, allowed, use_mask, k):
                 s += x[i, j] * q[j]
             s = s * scale[g] + offset[g]
             if s > vals[0]:
-                _insert(vals, ids, s, g)
+                insert_top(vals, ids, s, g)
         out_v[w] = vals
         out_i[w] = ids
     return out_v, out_i
