@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from explorer.compute.neighbours import IndexInfo
 
 KIND_NAMES = {"flat": "exact scan", "compact": "int8 scan + float32 re-rank",
-              "hnsw": "HNSW", "ivf": "IVF"}
+              "hnsw": "HNSW", "ivf": "IVF", "ivfpq": "IVF-PQ"}
 
 
 def describe_index(info: IndexInfo | None) -> str:
