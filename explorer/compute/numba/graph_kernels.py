@@ -432,5 +432,5 @@ def warm() -> None:
             exact_lists(x, norms, cosine, ind, dist, order, 0, 3)
 
 
-__all__ = ["KERNELS", "descent_rows", "join_units", "lanes", "lists_csr", "exact_lists",
+__all__ = ["KERNELS", "descent_rows", "exact_lists", "join_units", "lanes", "lists_csr",
            "quantise_rows", "warm"]

@@ -13,9 +13,9 @@ mean of their nearest fitted rows. With `params.refine`, a smaller sample (REFIN
 fitted, the kNN graph of every row is then joined from those lists (`knn_graph`, the fitted
 rows as pivots) and REFINE_EPOCHS gentle epochs run on every row, so no point keeps a
 position it was only given. It is asked for, not the default: at 1M x 384 cosine on two
-shared cores (3 interleaved rounds, load 1.2-5.6, with the float32 mini-batch epoch kernel)
-it took 199 s against 152 s for fit-and-place (medians), for +0.0081 trustworthiness
-(0.9503 against 0.9422); issue 18's bar is 120 s and +0.01.
+shared cores (3 interleaved rounds, load 1.9-3.3, the join reading int8 codes) it took
+103.5 s against 81.1 s for fit-and-place (medians), for +0.0078 trustworthiness (0.9508
+against 0.9430); issue 18's bar is 120 s and +0.01.
 """
 
 from __future__ import annotations
@@ -57,8 +57,14 @@ REFINE_SAMPLE = 50_000
 REFINE_EPOCHS = 30             # epochs on every row after placing (umap's transform: 30)
 REFINE_ALPHA = 0.1             # their starting learning rate (umap's transform: 1/4, but
 # at 50k rows fitted on 5k, cosine, TW 0.9568 at 0.1 and 0.9571 at 0.05 against 0.9512 at
-# 0.25, 0.9364 at 1.0 and 0.9539 placed only: a bigger step undoes mid-scale order)
+# 0.25, 0.9364 at 1.0 and 0.9539 placed only: a bigger step undoes mid-scale order; at 1M,
+# 3 rounds: TW 0.9508 at 0.1 against 0.9483 at 0.3, medians)
+# negative samples per edge sample in those epochs (umap: 5); 250k mixture rows fitted on
+# 12.5k, one run each: TW 0.9528 at 5, 0.9509 at 2, the seconds alike
+REFINE_NEGATIVE = 5.0
 REFINE_ROUNDS = 1              # neighbours-of-neighbours rounds of the joined graph
+# (250k fitted on 12.5k, one run each: TW 0.9528 with the round, 0.9521 without; at 1M the
+# round costs ~10 s of the join: recall@15 0.851 with it, 0.810 without)
 # The join's lists per row and lists read. 1M x 384 cosine, one run each (load 1.5-3.6):
 # probe 4 instead of 6, 40 refine epochs, TW 0.9501 against 0.9502, join 47 s against 56 s
 # (the join alone: recall@15 0.851 against 0.883, CPU 81 s against 103 s)
@@ -202,7 +208,7 @@ def _join_and_refine(vectors: np.ndarray, params: ProjectionParams, context: Piv
     t = time.perf_counter()
     state.status(f"UMAP: refining every row ({REFINE_EPOCHS} epochs)")
     emb = optimize_layout(init, graph, params.min_dist, REFINE_EPOCHS, rng, True,
-                          state.sub(0.5, 1.0), alpha0=REFINE_ALPHA)
+                          state.sub(0.5, 1.0), alpha0=REFINE_ALPHA, negative_rate=REFINE_NEGATIVE)
     timings["refine"] = time.perf_counter() - t
     return emb, {"placed": "knn-weighted-mean, refined", "refined_rows": int(n),
                  "refine_epochs": int(REFINE_EPOCHS), "refine_edges": int(graph.nnz),
@@ -337,7 +343,7 @@ def _noisy_scale(coords: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
 def optimize_layout(embedding: np.ndarray, graph, min_dist: float, n_epochs: int,
                     rng: np.random.RandomState, parallel: bool, state: TaskState,
                     full=None, partial_steps: int = PARTIAL_STEPS,
-                    alpha0: float = 1.0) -> np.ndarray:
+                    alpha0: float = 1.0, negative_rate: float = 5.0) -> np.ndarray:
     """umap's SGD over the graph's edges, one cached kernel call per epoch.
 
     Between epochs: progress (which raises Cancelled when asked to stop) and,
@@ -358,7 +364,7 @@ def optimize_layout(embedding: np.ndarray, graph, min_dist: float, n_epochs: int
     origin = (0.0,) * emb.shape[1]  # the layout's dims, as the kernel's type
     rng_per_sample = (np.full((m, 3), rng_state, dtype=np.int64)
                       + emb[:, 0].astype(np.float64).view(np.int64).reshape(-1, 1))
-    epochs_per_negative_sample = epochs_per_sample / 5.0
+    epochs_per_negative_sample = epochs_per_sample / negative_rate
     next_negative = epochs_per_negative_sample.copy()
     next_sample = epochs_per_sample.copy()
     every = max(1, n_epochs // max(1, partial_steps))
