@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,6 +79,8 @@ def ray_session(address: str | None = None, workers: int | None = None) -> Itera
     if ray.is_initialized():
         yield RaySession(target, _cpus(ray, workers), started=False)
         return
+    if target is not None and target != "auto":
+        check_reachable(target)
     try:
         if target is None:
             ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
@@ -95,6 +98,22 @@ def ray_session(address: str | None = None, workers: int | None = None) -> Itera
         yield RaySession(target, _cpus(ray, workers), started=True)
     finally:
         ray.shutdown()
+
+
+def check_reachable(address: str, seconds: float = 5.0) -> None:
+    """Fail in words at once when nothing answers at a cluster's host:port: Ray itself
+    retries a wrong address for minutes before it gives up."""
+    hostport = address.split("://", 1)[-1].rsplit("/", 1)[0]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError(f"a Ray address is 'auto', 'host:port' or 'ray://host:port', not "
+                         f"{address!r}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=seconds).close()
+    except OSError as exc:
+        raise InputError(f"nothing answers at {hostport} ({exc.strerror or exc})",
+                         hint="check RAY_ADDRESS or --ray-address, and that the cluster is "
+                              "running and reachable from here") from None
 
 
 def _cpus(ray, workers: int | None) -> int:

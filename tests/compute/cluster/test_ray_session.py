@@ -54,3 +54,19 @@ def test_workers_below_one_are_refused(ray_local):
     with pytest.raises(InputError, match="--workers"):
         with rs.ray_session(workers=0):
             pass
+
+
+def test_an_address_where_nothing_answers_fails_at_once_in_words():
+    import socket
+    import time
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.perf_counter()
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+        with pytest.raises(InputError, match=f"nothing answers at 127.0.0.1:{port}"):
+            rs.check_reachable(address, seconds=2)
+    assert time.perf_counter() - start < 10
+    with pytest.raises(InputError, match="is 'auto', 'host:port'"):
+        rs.check_reachable("head-node")
