@@ -24,23 +24,23 @@ import numpy as np
 
 from explorer.compute.index import ExactIndex, Neighbours, insert_top, scan_numpy
 from explorer.compute.numba import compile_worker, jit, prange, readiness
-from explorer.compute.numba.array_lists import array_list
+from explorer.compute.numba.row_pointers import row_table, rows_at
 from explorer.core.sharded import ShardedVectors
 
 BLOCK_ROWS = 32_768  # rows a work item scans; fewer and a block's top-k insertions dominate
 
 
 @jit(parallel=True, fastmath=True, nogil=True)
-def scan_pieces(pieces, work, q, scale, offset, allowed, use_mask, k):
+def scan_pieces(table, d, work, q, scale, offset, allowed, use_mask, k):
     """Each work item (piece, first global row of the piece, lo, hi) keeps its own top-k of
-    dot(x, q) * scale + offset over rows lo:hi of its piece, by global row."""
+    dot(x, q) * scale + offset over rows lo:hi of its piece, by global row; the pieces are
+    the (address, rows) of `table` (row_pointers.py), d columns each."""
     nw = work.shape[0]
     out_v = np.full((nw, k), -np.inf, np.float32)
     out_i = np.full((nw, k), -1, np.int64)
     for w in prange(nw):
-        x = pieces[work[w, 0]]
+        x = rows_at(table, work[w, 0], d)
         base = work[w, 1]
-        d = x.shape[1]
         vals = np.full(k, -np.inf, np.float32)
         ids = np.full(k, -1, np.int64)
         for i in range(work[w, 2], work[w, 3]):
@@ -70,17 +70,11 @@ def work_items(pieces: list[tuple[int, np.ndarray]]) -> np.ndarray:
     return np.array(items, dtype=np.int64).reshape(-1, 4)
 
 
-def typed_pieces(pieces: list[tuple[int, np.ndarray]]) -> Any:
-    """The arrays as the kernel takes them: one numba list of read-only C-ordered rows."""
-    arrays = []
-    for _, arr in pieces:
-        if not arr.flags.c_contiguous:
-            arr = np.ascontiguousarray(arr)
-        if arr.flags.writeable:
-            arr = arr.view()
-            arr.flags.writeable = False
-        arrays.append(arr)
-    return array_list(arrays)
+def typed_pieces(pieces: list[tuple[int, np.ndarray]]) -> tuple[list[np.ndarray], np.ndarray]:
+    """The arrays as the kernel takes them: C-ordered float32 rows (kept here, alive for as
+    long as the batch is) and their (address, rows) table."""
+    arrays = [np.ascontiguousarray(arr, dtype=np.float32) for _, arr in pieces]
+    return arrays, row_table(arrays)
 
 
 def load_kernel() -> None:
@@ -90,8 +84,8 @@ def load_kernel() -> None:
     x.flags.writeable = False
     pieces = [(0, x)]
     ones = np.ones(2, dtype=np.float32)
-    scan_pieces(typed_pieces(pieces), work_items(pieces), ones, ones, ones,
-                np.ones(2, dtype=bool), True, 1)
+    _, table = typed_pieces(pieces)
+    scan_pieces(table, 2, work_items(pieces), ones, ones, ones, np.ones(2, dtype=bool), True, 1)
 
 
 class ShardedExactIndex(ExactIndex):
@@ -130,10 +124,11 @@ class ShardedExactIndex(ExactIndex):
 
     def _scan(self, batch: tuple[Any, np.ndarray], q: np.ndarray, mask: np.ndarray | None,
               k: int, vals: list, ids: list) -> None:
-        pieces, work = batch
+        (pieces, table), work = batch
         use_mask = mask is not None
         mask_arr = mask if use_mask else np.ones(1, dtype=bool)
-        args = (pieces, work, q, self._scale, self._offset, mask_arr, use_mask, int(k))
+        args = (table, int(self.vectors.dim), work, q, self._scale, self._offset, mask_arr,
+                use_mask, int(k))
         if readiness.ready(scan_pieces, *args):
             v, i = scan_pieces(*args)
             vals.append(v.ravel())
