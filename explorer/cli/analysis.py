@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from explorer.cli.command import Command, add_json, add_set_path, open_set, progress
+from explorer.cli.command import (Command, add_engine_arguments, add_json, add_set_path,
+                                  check_engine, open_set, progress)
 from explorer.core.embedding_set import METRICS, EmbeddingSet
 from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
@@ -162,14 +163,9 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ivfpq: IVF-PQ, the smallest index (d/8 bytes a row), built only "
                              "when asked for")
     add_metric(parser)
-    parser.add_argument("--engine", choices=("local", "ray"), default="local",
-                        help="where an IVF-PQ index adds its rows: here, or in parallel Ray "
-                             "tasks (the cluster extra)")
-    parser.add_argument("--ray-address", metavar="ADDR",
-                        help="with --engine ray: a cluster to join ('auto', "
-                             "'ray://head:10001'); default RAY_ADDRESS, else a local Ray")
-    parser.add_argument("--workers", type=int, metavar="N",
-                        help="with --engine ray: Ray tasks run at once (default: every CPU)")
+    add_engine_arguments(parser, "where an IVF-PQ index adds its rows: here, or in parallel Ray "
+                                 "tasks (the cluster extra)",
+                         "with --engine ray: Ray tasks run at once (default: every CPU)")
     add_json(parser)
 
 
@@ -194,20 +190,12 @@ def _index_builder(args: argparse.Namespace):
     """How an approximate index is built: here, or on Ray (checked before the set is opened)."""
     from explorer.compute.index import ApproxIndex
 
+    check_engine(args)
     if args.engine == "local":
-        if args.ray_address is not None or args.workers is not None:
-            raise InputError("--ray-address and --workers go with --engine ray")
         return ApproxIndex.build
     if args.kind != "ivfpq":
         raise InputError(f"--engine ray builds IVF-PQ indexes; add --kind ivfpq "
                          f"(not {args.kind})")
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers must be at least 1, got {args.workers}")
-    from explorer.compute.cluster.ray_session import ray_available
-
-    reason = ray_available()
-    if reason:
-        raise InputError(reason)
     from explorer.compute.cluster.index_ray import ray_builder
 
     return ray_builder(args.ray_address, args.workers)

@@ -49,6 +49,35 @@ def add_set_path(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="a file, a library id or name, or 'demo'")
 
 
+def add_engine_arguments(parser: argparse.ArgumentParser, engine_help: str,
+                         workers_help: str) -> None:
+    """--engine local|ray, --ray-address and --workers: the same words for every Ray job."""
+    parser.add_argument("--engine", choices=("local", "ray"), default="local", help=engine_help)
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="with --engine ray: the cluster to join ('auto', "
+                             "'ray://head:10001'); default RAY_ADDRESS, else a local Ray")
+    parser.add_argument("--workers", type=int, metavar="N", help=workers_help)
+
+
+def check_engine(args: argparse.Namespace, ray_only: tuple[str, ...] = ()) -> None:
+    """The Ray options make sense and Ray is there, before any work: one line if not.
+    `ray_only`: further options (attribute names) that go with --engine ray only."""
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be at least 1, got {args.workers}")
+    if args.engine == "local":
+        given = [name for name in ("ray_address", "workers", *ray_only)
+                 if getattr(args, name) is not None]
+        if given:
+            raise InputError(", ".join("--" + n.replace("_", "-") for n in given)
+                             + " go with --engine ray")
+        return
+    from explorer.compute.cluster.ray_session import ray_available
+
+    missing = ray_available()
+    if missing:
+        raise InputError(missing)
+
+
 def progress(args: argparse.Namespace) -> TaskState:
     """A terminal progress line, only when a person is watching stderr."""
     if getattr(args, "json", False) or not sys.stderr.isatty():

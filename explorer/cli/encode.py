@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.cli.command import Command, add_json, check_name, progress
+from explorer.cli.command import (Command, add_engine_arguments, add_json, check_engine,
+                                  check_name, progress)
 from explorer.core.errors import InputError
-
-ENGINES = ("local", "ray")
-
 
 def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", help="text files, folders, a table "
@@ -23,14 +21,10 @@ def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overlap-tokens", type=int, default=30, metavar="N")
     parser.add_argument("--batch-size", type=int, default=64, metavar="N")
     parser.add_argument("--out", metavar="NAME", help="the new set's name in the library")
-    parser.add_argument("--engine", choices=ENGINES, default="local",
-                        help="local: this process (default); ray: a Ray cluster, or a local "
-                             "Ray when no address is given (needs the cluster extra)")
-    parser.add_argument("--ray-address", metavar="ADDR",
-                        help="the Ray cluster to join: 'auto', 'ray://host:10001' "
-                             "(default: RAY_ADDRESS, else a local Ray)")
-    parser.add_argument("--workers", type=int, metavar="N",
-                        help="Ray actors to encode with (default: every CPU Ray has)")
+    add_engine_arguments(parser, "local: this process (default); ray: a Ray cluster, or a "
+                                 "local Ray when no address is given (needs the cluster extra)",
+                         "with --engine ray: Ray actors to encode with (default: every CPU "
+                         "Ray has)")
     parser.add_argument("--shards-out", metavar="DIR",
                         help="with --engine ray: keep the vectors as Parquet shards in this new "
                              "or empty folder (shared storage on a cluster), registered as a "
@@ -44,23 +38,14 @@ def run_encode(args: argparse.Namespace) -> dict:
     from explorer.core.errors import DISK_FULL, storage_error
     from explorer.core.library import LIBRARY_FOLDER, Library
 
-    for name, value in (("--chunk-tokens", args.chunk_tokens), ("--batch-size", args.batch_size),
-                        ("--workers", args.workers)):
-        if value is not None and value < 1:
+    for name, value in (("--chunk-tokens", args.chunk_tokens), ("--batch-size", args.batch_size)):
+        if value < 1:
             raise InputError(f"{name} must be at least 1, got {value}")
-    if args.engine == "local" and (args.ray_address is not None or args.workers is not None
-                                   or args.shards_out is not None):
-        raise InputError("--ray-address, --workers and --shards-out are for --engine ray")
-    if args.engine == "ray":
-        from explorer.compute.cluster.ray_session import ray_available
+    check_engine(args, ray_only=("shards_out",))  # before the model is opened or anything read
+    if args.shards_out is not None:
+        from explorer.compute.cluster.encode_ray import check_shards_out
 
-        missing = ray_available()  # before the model is opened or anything is read
-        if missing:
-            raise InputError(missing)
-        if args.shards_out is not None:
-            from explorer.compute.cluster.encode_ray import check_shards_out
-
-            check_shards_out(args.shards_out)  # before the encoding, not after it
+        check_shards_out(args.shards_out)  # before the encoding, not after it
     if not 0 <= args.overlap_tokens < args.chunk_tokens:
         raise InputError("--overlap-tokens must be at least 0 and less than --chunk-tokens")
     check_name("--out", args.out)

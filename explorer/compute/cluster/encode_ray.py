@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from explorer.compute.cluster.journal import ShardJournal, shard_name
-from explorer.compute.cluster.ray_session import ray_available, ray_session
+from explorer.compute.cluster import ray_session as sessions  # looked up per call
 from explorer.compute.cluster.units import (
     Unit,
     local_inputs,
@@ -220,7 +220,7 @@ def encode_inputs_ray(paths: list[str | Path], options: EncodeOptions,
     from explorer.compute.encoding.model_folder import open_model
     from explorer.core.inputs import InputOptions, InputPlan
 
-    reason = ray_available()
+    reason = sessions.ray_available()
     if reason:
         raise InputError(reason)
     out = None if shards_out is None else check_shards_out(shards_out)
@@ -264,7 +264,7 @@ def encode_inputs_ray(paths: list[str | Path], options: EncodeOptions,
                     "units": units, "options": options,
                     "input_options": dataclasses.replace(plan.options, count_tokens=None),
                     "work": str(journal.root)}
-            with ray_session(address, workers) as session:
+            with sessions.ray_session(address, workers) as session:
                 encoded = run_units(todo, spec, journal, state, session.workers,
                                     total=sum(u.items for u in units), label=folder.name,
                                     start_time=start_time)
