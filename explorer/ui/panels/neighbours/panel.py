@@ -31,7 +31,7 @@ from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.neighbours.compare_tab import CompareTab
 from explorer.ui.panels.neighbours.history import QueryHistory
 from explorer.ui.panels.neighbours.hubness_tab import HubnessTab
-from explorer.ui.panels.neighbours.index_text import describe_index
+from explorer.ui.panels.neighbours.index_text import KIND_NAMES, describe_index
 from explorer.ui.panels.neighbours.list_gestures import LIST_HELP, ListGestures
 from explorer.ui.state import NeighbourMarks
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, headline, metric_combo, shrinkable, wrapping
@@ -642,7 +642,8 @@ class NeighboursView(Panel):
             self.match_label.clear()
         found = len(rows)
         exact = bool(getattr(nbrs, "exact", True))
-        how = "exact" if exact else f"approximate ({result.index.kind.upper()})"
+        kind = result.index.kind
+        how = "exact" if exact else f"approximate ({KIND_NAMES.get(kind, kind.upper())})"
         text = f"{found:,} neighbour{'s' if found != 1 else ''} in {result.seconds * 1000:.0f} ms · {how}"
         if found < result.k:
             text += f" · only {found:,} item{'s' if found != 1 else ''} available"
