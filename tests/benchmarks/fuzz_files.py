@@ -41,14 +41,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
+import fuzz_files_corpus as corpus  # noqa: E402
 import fuzz_files_harness as fz  # noqa: E402
+import fuzz_files_mutations as mutation  # noqa: E402
 
 
 def run_kind(server: fz.FuzzServer, kind: str, cases: int, workdir: Path, timeout: float,
              cli_every: int, on_case) -> None:
     from hypothesis import HealthCheck, Phase, given, seed, settings
 
-    valid = fz.write_valid(kind, workdir / "valid" / kind)
+    valid = corpus.write_valid(kind, workdir / "valid" / kind)
     original = valid.read_bytes()
     target = workdir / "case" / kind / valid.name
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -59,9 +61,9 @@ def run_kind(server: fz.FuzzServer, kind: str, cases: int, workdir: Path, timeou
     @seed(zlib.crc32(f"fuzz-files:{kind}".encode()))
     @settings(max_examples=cases, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(ops=fz.mutations(kind))
+    @given(ops=mutation.mutations(kind))
     def one(ops):
-        target.write_bytes(fz.apply(original, ops))
+        target.write_bytes(mutation.apply(original, ops))
         result = server.run(target, timeout=timeout)
         count[0] += 1
         real = None
@@ -75,7 +77,7 @@ def run_kind(server: fz.FuzzServer, kind: str, cases: int, workdir: Path, timeou
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cases", type=int, default=200, help="mutations per kind (default 200)")
-    p.add_argument("--kinds", help="comma-separated, default all: " + ",".join(fz.KINDS))
+    p.add_argument("--kinds", help="comma-separated, default all: " + ",".join(corpus.KINDS))
     p.add_argument("--timeout", type=float, default=fz.TIMEOUT, help="seconds before a hang")
     p.add_argument("--cli-every", type=int, default=20,
                    help="run the real CLI in a subprocess every N cases (0: never)")
@@ -95,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"real CLI imports: {probe.stdout.strip() or probe.stderr.strip()}")
         if args.repro:
             return _repro(server, Path(tmp), args)
-        kinds = args.kinds.split(",") if args.kinds else list(fz.KINDS)
-        skipped = [k for k in kinds if fz.KINDS[k].format not in server.formats]
+        kinds = args.kinds.split(",") if args.kinds else list(corpus.KINDS)
+        skipped = [k for k in kinds if corpus.KINDS[k].format not in server.formats]
         kinds = [k for k in kinds if k not in skipped]
         if skipped:
             print(f"skipped (no loader): {', '.join(skipped)}")
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 if real["outcome"] != result["outcome"]:
                     mismatches.append((kind, ops, result["outcome"], real))
             if args.json:
-                records.append({"kind": kind, "ops": fz._jsonable(ops),
+                records.append({"kind": kind, "ops": mutation.jsonable(ops),
                                 "outcome": result["outcome"], "result": result,
                                 "real_cli": real})
 
@@ -158,12 +160,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"{sum(sum(c.values()) for c in real_tally.values())} cases")
             for kind, ops, ours, real in mismatches[:10]:
                 print(f"  mismatch {kind}: in-process {ours}, real CLI {real['outcome']} "
-                      f"({real.get('message', '')[:200]})\n    {fz.repro_command(kind, ops)}")
+                      f"({real.get('message', '')[:200]})\n    {mutation.repro_command(kind, ops)}")
         if retried:
             print(f"{len(retried)} hangs or crashes did not happen again when run once more "
                   "(counted by the second run; a stall of the shared machine?):")
             for kind, ops, first, second in retried[:10]:
-                print(f"  {kind}: {first}, then {second}: {fz.repro_command(kind, ops)}")
+                print(f"  {kind}: {first}, then {second}: {mutation.repro_command(kind, ops)}")
         bad_base = {k: v for k, v in baselines.items() if v != "success"}
         if bad_base:
             print(f"valid files that do not load: {bad_base}")
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(f"distinct bad sites: {len(sites)} (kind, outcome, exception, innermost explorer "
               "frame)")
-        ordered = sorted(sites.items(), key=lambda kv: (-fz._RANK[kv[0][1]], -kv[1]["count"]))
+        ordered = sorted(sites.items(), key=lambda kv: (-fz.RANK[kv[0][1]], -kv[1]["count"]))
         for (kind, outcome, typ, site), entry in ordered[:args.sites]:
             r = entry["result"]
             part = next((r[p] for p in ("api", "cli") if r.get(p, {}).get("outcome") == outcome),
@@ -182,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    deepest frame: {part['deepest']}")
             if part.get("message"):
                 print(f"    message: {part['message'][:240]!s}".replace("\n", " "))
-            print(f"    repro: {fz.repro_command(kind, entry['ops'])}")
+            print(f"    repro: {mutation.repro_command(kind, entry['ops'])}")
         if len(ordered) > args.sites:
             print(f"... and {len(ordered) - args.sites} more")
         if args.json:
@@ -204,11 +206,11 @@ def _table(tally: dict, title: str) -> str:
 
 
 def _repro(server: fz.FuzzServer, tmp: Path, args) -> int:
-    kind, ops = args.repro[0], fz.ops_from_json(args.repro[1])
-    valid = fz.write_valid(kind, tmp / "valid")
+    kind, ops = args.repro[0], mutation.ops_from_json(args.repro[1])
+    valid = corpus.write_valid(kind, tmp / "valid")
     target = tmp / "case" / valid.name
     target.parent.mkdir(parents=True)
-    target.write_bytes(fz.apply(valid.read_bytes(), ops))
+    target.write_bytes(mutation.apply(valid.read_bytes(), ops))
     result = server.run(target, timeout=args.timeout)
     print(fz.describe(result, kind, ops))
     real = fz.run_cli_subprocess(target, env=server.env, timeout=args.timeout)

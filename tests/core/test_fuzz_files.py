@@ -23,12 +23,14 @@ import zlib
 import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
+import fuzz_files_corpus as corpus
 import fuzz_files_harness as fz
+import fuzz_files_mutations as mutation
 
 EXAMPLES = int(os.environ.get("EXPLORER_FUZZ_EXAMPLES", "60"))
 TIMEOUT = float(os.environ.get("EXPLORER_FUZZ_TIMEOUT", str(fz.TIMEOUT)))
 SHRINK = os.environ.get("EXPLORER_FUZZ_SHRINK") == "1"
-KINDS = list(fz.KINDS)
+KINDS = list(corpus.KINDS)
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +45,9 @@ def workdir(tmp_path_factory):
 
 
 def _valid(server: fz.FuzzServer, workdir, kind: str):
-    if fz.KINDS[kind].format not in server.formats:
-        pytest.skip(f"no {fz.KINDS[kind].format} loader installed")
-    return fz.write_valid(kind, workdir / "valid" / kind)
+    if corpus.KINDS[kind].format not in server.formats:
+        pytest.skip(f"no {corpus.KINDS[kind].format} loader installed")
+    return corpus.write_valid(kind, workdir / "valid" / kind)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -53,8 +55,8 @@ def test_valid_file_loads(server, workdir, kind):
     """The starting point of the mutations is a file the app reads."""
     result = server.run(_valid(server, workdir, kind), timeout=TIMEOUT)
     assert result["outcome"] == "success", fz.describe(result)
-    assert result["api"]["shape"] == [fz.ROWS, fz.DIM]
-    assert result["api"]["format"] == fz.KINDS[kind].format
+    assert result["api"]["shape"] == [corpus.ROWS, corpus.DIM]
+    assert result["api"]["format"] == corpus.KINDS[kind].format
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -68,9 +70,9 @@ def test_mutated_file_loads_or_fails_cleanly(server, workdir, kind):
     @settings(max_examples=EXAMPLES, database=None, deadline=None,
               phases=[Phase.generate, Phase.shrink] if SHRINK else [Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(ops=fz.mutations(kind))
+    @given(ops=mutation.mutations(kind))
     def case(ops):
-        target.write_bytes(fz.apply(original, ops))
+        target.write_bytes(mutation.apply(original, ops))
         result = server.run(target, timeout=TIMEOUT)
         if result["outcome"] not in fz.GOOD:
             raise AssertionError(fz.describe(result, kind, ops))
@@ -87,7 +89,7 @@ def test_real_cli_inspect_on_a_damaged_file(server, workdir, kind):
     target = workdir / "cli" / kind / valid.name
     target.parent.mkdir(parents=True, exist_ok=True)
     ops = [("truncate", ("start", len(original) * 2 // 3))]
-    target.write_bytes(fz.apply(original, ops))
+    target.write_bytes(mutation.apply(original, ops))
     real = fz.run_cli_subprocess(target, env=server.env, timeout=TIMEOUT)
     ours = server.run(target, timeout=TIMEOUT)
     assert real["outcome"] in fz.GOOD, (f"real CLI: {real['outcome']} {real.get('type', '')}\n"
