@@ -20,7 +20,7 @@ import numpy as np
 from PySide6.QtCore import (QAbstractListModel, QEvent, QModelIndex, QObject, QPoint, QRect,
                             QSize, Qt, Signal)
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import (QHBoxLayout, QListView, QStackedWidget, QStyle,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QStackedWidget, QStyle,
                                QStyledItemDelegate, QStyleOptionViewItem, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -230,7 +230,8 @@ class ListOrGrid(QWidget):
 
     modeChanged = Signal(bool)  # the user switched: True for the grid
 
-    def __init__(self, listing: QWidget, state: AppState, parent: QWidget | None = None) -> None:
+    def __init__(self, listing: QWidget, state: AppState, parent: QWidget | None = None, *,
+                 title: str | QLabel | None = None) -> None:
         super().__init__(parent)
         self.listing = listing
         self.state = state
@@ -247,7 +248,10 @@ class ListOrGrid(QWidget):
         self.stack.addWidget(self.grid)
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
-        bar.addStretch(1)
+        if title is not None:  # on the button's line: no row of its own for the title
+            bar.addWidget(title if isinstance(title, QLabel) else QLabel(f"<b>{title}</b>"), 1)
+        else:
+            bar.addStretch(1)
         bar.addWidget(self.button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -260,10 +264,11 @@ class ListOrGrid(QWidget):
         self._update()
 
     @classmethod
-    def of_table(cls, table: RowsTable, state: AppState) -> ListOrGrid:
+    def of_table(cls, table: RowsTable, state: AppState, *,
+                 title: str | QLabel | None = None) -> ListOrGrid:
         """The switch for a `RowsTable`: the grid follows its model, labels from its item
         column, and a cell's click and hover are the table's own."""
-        switch = cls(table, state)
+        switch = cls(table, state, title=title)
         model = table.rows_model
 
         def follow() -> None:

@@ -5,6 +5,7 @@ import pytest
 from pictures import MISSING, WAIT, open_pictures, store_pictures
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QLabel
 
 
 @pytest.fixture
@@ -101,3 +102,21 @@ def test_cells_carry_the_list_s_shading_and_the_selection(qtbot):
     assert image.pixelColor(x, top).rgb() == SELECTED.rgb()
     state.select([6])
     assert [model.data(model.index(i), SELECTED_ROLE) for i in range(3)] == [False, True, False]
+
+
+def test_a_titled_list_puts_its_title_on_the_grid_switch_s_line(qtbot):
+    """The title shares the Grid button's row: a list in a short dock keeps that row for items."""
+    from explorer.ui.state import AppState
+    from explorer.ui.widgets.ranked_table import RowsTable
+    from explorer.ui.widgets.thumbnail_grid import ListOrGrid
+
+    switch = ListOrGrid.of_table(RowsTable(), AppState(), title="Top hubs")
+    qtbot.addWidget(switch)
+    switch.resize(300, 200)
+    switch.show()
+    qtbot.waitExposed(switch)
+    title = next(label for label in switch.findChildren(QLabel) if "Top hubs" in label.text())
+    assert title.isVisible()
+    assert abs(title.geometry().center().y() - switch.button.geometry().center().y()) <= 2
+    assert title.geometry().right() < switch.button.geometry().left()
+    assert switch.stack.geometry().top() >= switch.button.geometry().bottom()

@@ -26,7 +26,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QPushButton,
-                               QSplitter, QToolTip, QVBoxLayout, QWidget)
+                               QSplitter, QToolTip, QWidget)
 
 from explorer.compute.concepts import (MAX_CATEGORIES, TOP, Binned, Split, bin_scores,
                                        colour_columns, split_by)
@@ -136,13 +136,8 @@ class AxisTab(AxisHistogram, QWidget):
             title.setTextFormat(Qt.TextFormat.RichText)
             ItemListGestures(table, state, self, self._row_chosen)
             table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
-            self.grid_switches.append(ListOrGrid.of_table(table, state))
-            holder = QWidget()
-            col = QVBoxLayout(holder)
-            col.setContentsMargins(0, 0, 0, 0)
-            col.addWidget(title)
-            col.addWidget(self.grid_switches[-1], 1)
-            lists.addWidget(holder)
+            self.grid_switches.append(ListOrGrid.of_table(table, state, title=title))
+            lists.addWidget(self.grid_switches[-1])
 
         self.colour_button = QPushButton("Colour the map by it")
         self.colour_button.setToolTip("Colour the map's points by their score along this "

@@ -19,7 +19,7 @@ from explorer.ui.panels.jobs import PanelJobs
 from explorer.ui.panels.neighbours.list_gestures import LIST_HELP, ListGestures
 from explorer.ui.state import AppState, Derived
 from explorer.ui.widgets.dock_widgets import (METRIC_TITLES, FlowSplitter, busy_bar, metric_combo,
-                                            titled, wrapping)
+                                            wrapping)
 from explorer.ui.widgets.error_line import ErrorLine
 from explorer.ui.widgets.plot import still_plot
 from explorer.ui.widgets.ranked_table import (Column, RowsTable, item_with_text_column,
@@ -79,10 +79,8 @@ class HubnessTab(QWidget):
         row.addWidget(self.metric_box)
         row.addWidget(self.exact_box)
         row.addStretch(1)
-        row2 = QHBoxLayout()
-        row2.addWidget(self.compute_button)
-        row2.addWidget(self.busy, 1)
-        row2.addStretch(0)  # keeps the button its own size while the bar is hidden
+        row.addWidget(self.busy, 1)
+        row.addWidget(self.compute_button)
 
         self.summary = wrapping(QLabel(INTRO))
         self.summary.setTextFormat(Qt.TextFormat.RichText)
@@ -106,8 +104,8 @@ class HubnessTab(QWidget):
             table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
             table.setToolTip(LIST_HELP)
             ListGestures(table, state)
-            self.grid_switches.append(ListOrGrid.of_table(table, state))
-            lists.addWidget(titled(title, self.grid_switches[-1]))
+            self.grid_switches.append(ListOrGrid.of_table(table, state, title=title))
+            lists.addWidget(self.grid_switches[-1])
 
         self.colour_button = QPushButton("Colour the map by it")
         self.colour_button.setToolTip("Colour the map's points by how often each item is a "
@@ -118,12 +116,11 @@ class HubnessTab(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.hist_box)
         split.addWidget(lists)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
+        split.setStretchFactor(0, 1)  # the histogram reads at its minimum height; the lists
+        split.setStretchFactor(1, 3)  # are what a short dock needs rows for
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 6, 2, 2)
         layout.addLayout(row)
-        layout.addLayout(row2)
         layout.addWidget(self.summary)
         layout.addWidget(self.message)
         layout.addWidget(split, 1)
