@@ -4,6 +4,8 @@ cannot draw it, so the caller draws them one by one."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -158,7 +160,7 @@ def test_points_are_placed_as_the_view_transform_places_them():
     held = inside & (row >= low) & (row < low + ring)
     want = np.where(inside, np.where(held, (row % ring) * w + np.nan_to_num(tx).astype(np.int64),
                                      -2), -1)
-    args = (*view.args()[:6], np.float32(w), np.float32(h), np.int32(w), np.int32(low),
+    args = (*view.args()[:6], np.float32(w), np.float32(0), np.float32(h), np.int32(w), np.int32(low),
             np.int32(ring))
     for packed in (dl.packed(xy), np.empty(0, np.uint64)):
         codes = np.empty(len(xy), np.int32)
@@ -189,3 +191,40 @@ def test_crowded_pixels_equal_the_layers_too(layers):
     got = one_pass(index, rect, 12, 6, sorted_codes, passes, pal, grey, None)
     assert got is not None
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("bands", [2, 3, 4])
+@pytest.mark.parametrize("layers", ["categories", "mixed"])
+@pytest.mark.parametrize("rect", [(-6.0, 6.0, -5.0, 5.0), (-1.3, 2.1, -0.7, 1.9),
+                                  (-60.0, 60.0, -40.0, 40.0)])
+def test_bands_drawn_at_once_are_the_one_image(monkeypatch, bands, layers, rect):
+    """The pixel rows cut into bands, each drawn in its own thread: every pixel in one
+    band with all its points, so the image is the separate passes', bit for bit."""
+    monkeypatch.setattr(dl, "BANDS", bands)
+    monkeypatch.setattr(dl, "BAND_POINTS", 1000)
+    xy, codes = clustered()
+    index = GridIndex(xy)
+    sorted_codes = index.to_sorted(codes)
+    pal = categorical_palette(K)
+    grey = np.zeros(K, bool)
+    passes = np.ones(len(xy), bool)
+    if layers == "mixed":
+        grey[[1, 4]] = True
+        passes = index.to_sorted(np.random.default_rng(2).random(len(xy)) < 0.4)
+    segments = dl.row_segments(index, rect, 160, 120)
+    cut = dl.bands(*segments, 120)
+    assert len(cut) > 1
+    assert cut[0][-2] == 0 and cut[-1][-1] == 120
+    assert all(a[-1] == b[-2] for a, b in itertools.pairwise(cut))  # a hi, the next lo
+    want = separate(index, rect, 160, 120, sorted_codes, passes, pal, grey, None)
+    got = one_pass(index, rect, 160, 120, sorted_codes, passes, pal, grey, None)
+    assert np.count_nonzero(want[..., 3]) > 20
+    np.testing.assert_array_equal(got, want)
+
+
+def test_few_points_are_one_band():
+    xy, _codes = clustered(n=2000)
+    index = GridIndex(xy)
+    segments = dl.row_segments(index, (-60.0, 60.0, -40.0, 40.0), 160, 120)
+    (first, end, _floors, lo, hi), = dl.bands(*segments, 120)
+    assert (lo, hi) == (0, 120) and int(np.sum(end - first)) == 2000
