@@ -11,10 +11,11 @@ Prints JSON lines and a summary with medians and ratios (baseline / ours).
 With --zoom (issue 18): the redraw after a wheel zoom, render_layers as the map panel calls
 it, for the views of bench_map_render.zoom_views (1x, 1.25x, 1.5x, 2x, 3x, 4x of the
 1200 x 800 plot around the centre and the densest cell; the image 1.5x the plot each way),
-each drawn three ways, interleaved, median of --reps: per layer (the baseline: one
+each drawn four ways, interleaved, median of --reps: per layer (the baseline: one
 density_image a layer, laid over each other, as before the one-pass layers), today's
-per-point path (no pyramid: the layers in one pass, `raster.density_layers_image`; "!"
-when its image is not the per-layer one bit for bit) and as the app draws it (with the
+per-point path (no pyramid: the layers in one pass, `raster.density_layers_image`, its
+pixel rows in bands drawn in a thread each; "!" when its image is not the per-layer one
+bit for bit; "1 band": the same in one thread) and as the app draws it (with the
 panel's pyramid built; the ratio is per layer / this). Colourings: 20 categories; "other"
 (the 5 smallest as one "(other)" drawn grey under the rest); "filter" (a filter holding
 back 50% of the rows); "mixed" (both). Also: the pyramid's build time (pyramids.build, as the panel's job) and
@@ -45,6 +46,7 @@ import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from explorer.compute.raster import density_layers  # noqa: E402
 from explorer.compute.spatial import GridIndex  # noqa: E402
 from explorer.core.colouring import OTHER, Colouring  # noqa: E402
 from explorer.core.jobs import TaskState  # noqa: E402
@@ -195,12 +197,16 @@ def zoom_redraws(n: int, xy: np.ndarray, codes: np.ndarray, reps: int,
             got = {bpp: render_layers(lay, TaskState()) for bpp, lay in new_l.items()}
             with per_layer():
                 layered = render_layers(today_l, TaskState())[0]
-            t_layers, t_old, t_new = [], [], {bpp: [] for bpp in new_l}
+            t_layers, t_one, t_old, t_new = [], [], [], {bpp: [] for bpp in new_l}
             for _ in range(reps):  # interleaved
                 with per_layer():
                     t = time.perf_counter()
                     render_layers(today_l, TaskState())
                     t_layers.append(time.perf_counter() - t)
+                with one_band():
+                    t = time.perf_counter()
+                    render_layers(today_l, TaskState())
+                    t_one.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 render_layers(today_l, TaskState())
                 t_old.append(time.perf_counter() - t)
@@ -215,6 +221,7 @@ def zoom_redraws(n: int, xy: np.ndarray, codes: np.ndarray, reps: int,
                             and caches[bpp].image(lay) is not None,
                             "per_layer_s": round(statistics.median(t_layers), 4),
                             "one_pass_same": bool(np.array_equal(layered, want[0])),
+                            "one_band_s": round(statistics.median(t_one), 4),
                             "today_s": round(statistics.median(t_old), 4),
                             "pyramid_s": round(statistics.median(t_new[bpp]), 4),
                             "similar": round(similar_share(got[bpp][0], want[0]), 4),
@@ -224,6 +231,17 @@ def zoom_redraws(n: int, xy: np.ndarray, codes: np.ndarray, reps: int,
                             "tone_err_half_pan": round(tone_error(panned, want[0]), 2)})
                 print(json.dumps(out[-1]), flush=True)
     return out
+
+
+@contextmanager
+def one_band():
+    """The per-point path in one thread (density_layers.BANDS = 1): what the bands bring."""
+    bands = density_layers.BANDS
+    density_layers.BANDS = 1
+    try:
+        yield
+    finally:
+        density_layers.BANDS = bands
 
 
 @contextmanager
@@ -249,7 +267,7 @@ def tone_error(a: np.ndarray, b: np.ndarray, k: int = 4) -> float:
 
 def zoom_summary(rows: list[dict]) -> None:
     print(f"\n{'points':>10}  {'colouring':>15}  {'build':>7}  {'MB':>6}  {'per layer':>9}  "
-          f"{'one pass':>9}  {'worst app':>9}  {'ratio':>6}  {'alpha':>9}  {'tone err/pan':>12}  "
+          f"{'1 band':>9}  {'one pass':>9}  {'worst app':>9}  {'ratio':>6}  {'alpha':>9}  {'tone err/pan':>12}  "
           f"target")
     for n in dict.fromkeys(r["points"] for r in rows):
         for name, bpp in dict.fromkeys((r["colouring"], r["bins_per_pixel"]) for r in rows
@@ -258,6 +276,7 @@ def zoom_summary(rows: list[dict]) -> None:
             b = next(r for r in got if r["stage"] == "pyramid_build")
             views = [r for r in got if r.get("bins_per_pixel") == bpp]
             layered = max(r["per_layer_s"] for r in views)
+            one = max(r["one_band_s"] for r in views)
             old = max(r["today_s"] for r in views)
             new = max(r["pyramid_s"] for r in views)
             same = all(r["one_pass_same"] for r in views)
@@ -265,7 +284,8 @@ def zoom_summary(rows: list[dict]) -> None:
             verdict = "-" if limit is None else \
                 f"<= {limit * 1000:.0f} ms {'OK' if new <= limit else 'MISSED'}"
             print(f"{n:>10,}  {name + ' ' + str(bpp) + '/px':>15}  {b['median_s']:>6.2f}s  {b['bytes'] / 1e6:>6.1f}  "
-                  f"{layered * 1000:>6.1f} ms  {old * 1000:>6.1f} ms{' ' if same else '!'} "
+                  f"{layered * 1000:>6.1f} ms  {one * 1000:>6.1f} ms  "
+                  f"{old * 1000:>6.1f} ms{' ' if same else '!'} "
                   f"{new * 1000:>6.1f} ms  {layered / new:>5.1f}x  "
                   f"{min(r['alpha_ratio'] for r in views):.2f}-{max(r['alpha_ratio'] for r in views):.2f}"
                   f"  {max(r['tone_err'] for r in views):>5.1f}/"
