@@ -65,7 +65,8 @@ def one_pass(index, rect, w, h, codes, passes, pal, grey, visible):
     return density_layers_image(index, rect, w, h, slots, plan)
 
 
-@pytest.mark.parametrize("layers", ["categories", "other", "filter", "mixed", "hidden"])
+@pytest.mark.parametrize("layers", ["categories", "other", "filter", "mixed", "hidden",
+                                    "one grey"])
 @pytest.mark.parametrize("rect", [(-6.0, 6.0, -5.0, 5.0), (-1.3, 2.1, -0.7, 1.9),
                                   (3.0, 9.0, -9.0, -2.0), (-60.0, 60.0, -40.0, 40.0)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -75,10 +76,12 @@ def test_one_pass_equals_the_layers_laid_over_each_other(layers, rect, dtype):
     sorted_codes = index.to_sorted(codes)
     pal = categorical_palette(K)
     grey = np.zeros(K, bool)
-    if layers in ("other", "mixed", "hidden"):
+    if layers in ("other", "mixed", "hidden", "one grey"):
         grey[[1, 4]] = True
+    if layers == "one grey":  # as the map's "(other)": a layer of one colour
+        pal[grey] = (150, 150, 150, 255)
     passes = np.ones(len(xy), bool)
-    if layers in ("filter", "mixed", "hidden"):
+    if layers in ("filter", "mixed", "hidden", "one grey"):
         passes = index.to_sorted(np.random.default_rng(2).random(len(xy)) < 0.4)
     visible = None
     if layers == "hidden":
@@ -228,3 +231,12 @@ def test_few_points_are_one_band():
     segments = dl.row_segments(index, (-60.0, 60.0, -40.0, 40.0), 160, 120)
     (first, end, _floors, lo, hi), = dl.bands(*segments, 120)
     assert (lo, hi) == (0, 120) and int(np.sum(end - first)) == 2000
+
+
+def test_a_layer_of_one_colour_is_told_apart():
+    pal = categorical_palette(4)
+    pal[[1, 3]] = (150, 150, 150, 255)
+    plan = map_plan(pal, None, [False, True, False, True], held_colour=HELD)
+    assert dl.one_colour(plan).tolist() == [[0, 0, 0, 0], [150, 150, 150, 1], [*HELD, 1]]
+    plan = map_plan(categorical_palette(4), None, [False, True, False, True])
+    assert not dl.one_colour(plan)[:, 3].any()

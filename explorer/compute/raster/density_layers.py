@@ -155,7 +155,7 @@ def ring_rows(floors: np.ndarray, ceils: np.ndarray) -> int:
 
 
 @jit(nogil=True)
-def _emit_row(row, W, H, win, occ, ring, found, pix, pcnt, prgb, m, most):
+def _emit_row(row, W, H, win, occ, ring, found, pix, pcnt, prgb, m, most, fixed):
     """Pixel row `row` (from the bottom) of the window: each pixel that got a point, its
     flat index, per-layer counts and rounded mean colours (`density_image`'s np.rint),
     written at m on; the row left zero. Returns the new m. The pixels with points are
@@ -180,10 +180,15 @@ def _emit_row(row, W, H, win, occ, ring, found, pix, pcnt, prgb, m, most):
             c = np.int64(win[q, 3])
             pcnt[m, lay] = c
             most[lay] = max(most[lay], c)
-            fc = np.float64(max(c, 1))
-            for ch in range(3):
-                prgb[m, lay, ch] = half_even(np.float64(win[q, ch]) / fc)
-                win[q, ch] = 0
+            if fixed[lay, 3]:  # one colour (`one_colour`): the same branch every pixel
+                for ch in range(3):  # for a layer, predicted; a third of the divisions
+                    prgb[m, lay, ch] = fixed[lay, ch]  # in mixed (1M centre 2x, -9%)
+                    win[q, ch] = 0
+            else:
+                fc = np.float64(max(c, 1))
+                for ch in range(3):
+                    prgb[m, lay, ch] = half_even(np.float64(win[q, ch]) / fc)
+                    win[q, ch] = 0
             win[q, 3] = 0
         m += 1
     return m
@@ -233,8 +238,8 @@ def _place(coords, packed, a, b, ox, sx, offx, oy, sy, offy, Wf, Hlo, Hhi, W, lo
 
 @jit(nogil=True)
 def _gather_layers_kernel(coords, packed, first, end, floors, lo, hi, slots, slot_layer, pal,
-                          ox, sx, offx, oy, sy, offy, W, H, win, ring, pix, pcnt, prgb, cmax,
-                          bad):
+                          ox, sx, offx, oy, sy, offy, W, H, win, ring, fixed, pix, pcnt, prgb,
+                          cmax, bad):
     """Add each drawn point's colour and 1 into its layer's sums of its pixel, for the
     points in pixel rows lo .. hi - 1 (a band, `bands`), in a window of `ring` pixel rows
     (a ring buffer, `win` row-major with the layers innermost); a row is written out
@@ -265,7 +270,7 @@ def _gather_layers_kernel(coords, packed, first, end, floors, lo, hi, slots, slo
         if low > high:
             low = max(low, f)
         while low < f:
-            m = _emit_row(low, W, H, win, occ, ring, found, pix, pcnt, prgb, m, most)
+            m = _emit_row(low, W, H, win, occ, ring, found, pix, pcnt, prgb, m, most, fixed)
             low += 1
         for a in range(first[j], end[j], CHUNK):
             b = min(a + CHUNK, end[j])
@@ -293,7 +298,7 @@ def _gather_layers_kernel(coords, packed, first, end, floors, lo, hi, slots, slo
                 win[q, 2] += pal[k, 2]
                 win[q, 3] += 1
     while low <= high:
-        m = _emit_row(low, W, H, win, occ, ring, found, pix, pcnt, prgb, m, most)
+        m = _emit_row(low, W, H, win, occ, ring, found, pix, pcnt, prgb, m, most, fixed)
         low += 1
     for lay in range(L):
         cmax[lay] = max(cmax[lay], most[lay])
@@ -377,8 +382,9 @@ def density_layers_image(index: GridIndex, rect: Rect, width: int, height: int,
     pal_w = np.ascontiguousarray(rgba(plan.palette)[:, :3], dtype=sum_dtype)
     slot_layer = np.ascontiguousarray(plan.slot_layer, np.int64)
     colour = (s, slot_layer, pal_w, *view.args())
+    fixed = one_colour(plan)
     parts = in_bands(lambda band: _gather((a, packed(a), *band), colour, W, H, ring, L,
-                                          sum_dtype),
+                                          sum_dtype, fixed),
                      bands(first, end, floors, ceils, H))
     if any(part is None for part in parts):
         return None
@@ -399,6 +405,19 @@ def density_layers_image(index: GridIndex, rect: Rect, width: int, height: int,
     if any(ok is False for ok in done):
         return None
     return img
+
+
+def one_colour(plan: LayerPlan) -> np.ndarray:
+    """(layers, 4) int64: a layer's RGB and 1 when all its slots share that colour (the
+    map's "(other)" grey and held-back rows), so its mean colour is that, not divided out;
+    zeros for the others."""
+    rgb = rgba(plan.palette)[:, :3].astype(np.int64)
+    fixed = np.zeros((len(plan.tables), 4), np.int64)
+    for lay in range(len(plan.tables)):
+        own = rgb[plan.slot_layer == lay]
+        if len(own) and (own == own[0]).all():
+            fixed[lay, :3], fixed[lay, 3] = own[0], 1
+    return fixed
 
 
 def bands(first: np.ndarray, end: np.ndarray, floors: np.ndarray, ceils: np.ndarray,
@@ -457,9 +476,10 @@ def packed(coords: np.ndarray) -> np.ndarray:
     return np.empty(0, np.uint64)
 
 
-def _gather(head, colour, W, H, ring, L, sum_dtype):
+def _gather(head, colour, W, H, ring, L, sum_dtype, fixed):
     """Sum and write out the touched pixels of a band: (their number, pixels, counts,
-    colours, each layer's largest count, bad); None when numba cannot now."""
+    colours, each layer's largest count, bad); None when numba cannot now. `fixed`:
+    `one_colour`'s."""
     first, end, _floors, lo, hi = head[2:]
     room = max(min(W * (hi - lo), int(np.sum(end - first))), 1)
     win = np.zeros((ring * W * L, 4), sum_dtype)
@@ -468,7 +488,7 @@ def _gather(head, colour, W, H, ring, L, sum_dtype):
     prgb = np.empty((room, L, 3), np.uint8)
     cmax = np.zeros(L, np.int64)
     bad = np.zeros(2, np.int64)
-    m = run_kernel(_gather_layers_kernel, *head, *colour, win, ring,
+    m = run_kernel(_gather_layers_kernel, *head, *colour, win, ring, fixed,
                    pix, pcnt, prgb, cmax, bad)
     if m is False:
         return None
@@ -494,7 +514,7 @@ def warm() -> None:
             coords = index.sorted_coords
             m, pix, pcnt, prgb, cmax, _bad = _gather((coords, packed(coords), *segments[:3],
                                                       0, 32), colour, 32, 32, ring, 3,
-                                                     np.uint64)
+                                                     np.uint64, one_colour(plan))
             steps = np.array(plan.steps, np.int64)
             _finish_layers_kernel(m, pix, pcnt, prgb, np.full((3, int(cmax.max()) + 1), 9,
                                                               np.uint8),
