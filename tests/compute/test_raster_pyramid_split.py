@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 
 from explorer.compute import spatial
-from explorer.compute.raster import categorical_palette, density_image
+from explorer.compute.raster import (
+    categorical_palette,
+    density_image,
+    density_layers,
+    pyramid_split,
+)
 from explorer.compute.raster.density import alpha_lut, density_counts
 from explorer.compute.raster.pyramid import (
     TOP,
@@ -140,3 +145,28 @@ def test_the_alpha_of_a_fractional_count_is_the_interpolation_without_a_branch()
     for lay in range(2):
         for c in counts:
             assert _alpha(luts, lay, c) == rule(lay, c), (lay, c)
+
+
+@pytest.mark.parametrize("bands", [2, 3])
+@pytest.mark.parametrize(("rect", "w", "h"), [((0.33, 0.71, 0.27, 0.66), 70, 60),
+                                              ((-0.2, 1.3, -0.1, 1.1), 140, 120)])
+def test_bands_drawn_at_once_split_the_same_as_one(monkeypatch, uniform, bands, rect, w, h):
+    """Bins split in bands of pixel rows, a thread each: every pixel gets the same bins in
+    the same order as in one band, so the same image, bit for bit."""
+    pytest.importorskip("numba")
+    xy, _pyr = uniform
+    layer = np.where(xy[:, 0] > 0.5, 0, 2).astype(np.int8)
+    index = GridIndex(xy)
+    mixed = build_pyramid(index, index.to_sorted(np.arange(len(xy)) % 3),
+                          index.to_sorted(layer), categorical_palette(3), depth=8)
+    kw = {"held_colour": (190, 190, 190), "held_alpha": np.arange(256, dtype=np.uint8) // 2}
+    monkeypatch.setattr(density_layers, "BANDS", 1)
+    one = pyramid_image(mixed, rect, w, h, **kw)
+    monkeypatch.setattr(density_layers, "BANDS", bands)
+    monkeypatch.setattr(pyramid_split, "BAND_BINS", 100)
+    level = mixed.levels[level_for(mixed, rect, w, h)]
+    assert level.bin * 2 > (rect[1] - rect[0]) / w  # split by area
+    span = pyramid_split.split_span(mixed.x0, mixed.y0, level, rect, w, h)
+    assert len(pyramid_split.split_bands(level, span, h)) == bands
+    np.testing.assert_array_equal(pyramid_image(mixed, rect, w, h, **kw), one)
+    assert np.count_nonzero(one[..., 3]) > 3000

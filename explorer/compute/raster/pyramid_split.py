@@ -15,20 +15,26 @@ or none), so sparse and middling areas keep today's tone (mean alpha within ~7% 
 point straddling pixels is drawn soft across them with the ink of one. Giving lone points
 whole to the pixel of their centre instead keeps the grid in sparse areas. Colours are the area-weighted means, rounded as
 `density_image` rounds them. When bins nest in pixels the weights are exactly 0 and 1 and
-the image is today's. numba with a numpy fallback that draws the same image.
+the image is today's. numba with a numpy fallback that draws the same image. Many bins in
+view are split in bands of pixel rows, a thread each, as `density_layers` draws points
+(`split_bands`: the same image; 10M mixed centre 2x, 46 ms CPU -> 24 a thread).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
 from explorer.compute.numba import jit
+from explorer.compute.raster import density_layers
 from explorer.compute.raster.blend import composite_over
 from explorer.compute.raster.density import alpha_lut
 from explorer.compute.raster.density_finish import half_even, lay_under, store_pixel
 from explorer.compute.spatial import run_kernel, spans_to_positions
+
+BAND_BINS = 150_000  # bins in view a band (`split_bands`), drawn in a thread each
 
 
 def scratch(buffers: dict, name: str, shape: tuple, dtype, zero: bool = False) -> np.ndarray:
@@ -252,6 +258,21 @@ def split_image(level, span, W, H, fixed, finish, buffers, img) -> None:
 
 
 def _split_numba(level, span, W, H, fixed, finish, buffers, img) -> bool:
+    parts = density_layers.in_bands(
+        lambda band: _split_band(level, band[0], W, H, fixed, buffers.setdefault(band[1], {})),
+        [(part, f"band {i}") for i, part in enumerate(split_bands(level, span, H))])
+    if any(part is None for part in parts):
+        return False
+    luts = split_luts(np.max([part[4] for part in parts], axis=0), *finish)
+    done = density_layers.in_bands(
+        lambda part: run_kernel(_finish_split_kernel, *part[:4], luts, img.reshape(-1, 4)),
+        parts)
+    return all(ok is not False for ok in done)
+
+
+def _split_band(level, span, W, H, fixed, buffers):
+    """One band's pixels: (their number, pixels, counts, colours, each layer's largest
+    count); None when numba cannot now."""
     br_lo, ky = span[0], span[1]
     L = level.counts.shape[1]
     bins = int(level.row_ptr[br_lo + len(ky)] - level.row_ptr[br_lo])
@@ -265,10 +286,39 @@ def _split_numba(level, span, W, H, fixed, finish, buffers, img) -> bool:
     m = run_kernel(_split_kernel, level.row_ptr, level.cols, level.counts, level.sums, *span,
                    W, H, fixed, cr, sr, np.zeros((2, 2), np.int64), pix, pcnt, prgb, cmax)
     if m is False:
-        return False
-    luts = split_luts(cmax, *finish)
-    return run_kernel(_finish_split_kernel, m, pix, pcnt, prgb, luts,
-                      img.reshape(-1, 4)) is not False
+        return None
+    return m, pix, pcnt, prgb, cmax
+
+
+def split_bands(level, span, H: int) -> list[tuple]:
+    """`split_span` cut into bands of pixel rows holding about as many bins each (one while
+    they are fewer than BAND_BINS a band, up to `density_layers.BANDS`): each band's span,
+    its bin rows those reaching its pixel rows, their weights 0 in the rows of the others.
+    Every pixel gets the same bins, in the same order, as in one band: the same image."""
+    br_lo, ky, wy0, wy1 = span[:4]
+    per_row = np.diff(level.row_ptr[br_lo:br_lo + len(ky) + 1])
+    total = int(per_row.sum())
+    k = max(min(density_layers.BANDS, total // BAND_BINS), 1)
+    if k == 1:
+        return [span]
+    share = np.cumsum(per_row)
+    cuts = [0]
+    for i in range(1, k):
+        j = min(int(np.searchsorted(share, total * i / k)), len(ky) - 1)
+        cuts.append(int(np.clip(ky[j], cuts[-1] + 1, H - 1)))
+    cuts.append(int(H))
+    out = []
+    for lo, hi in itertools.pairwise(cuts):
+        rows = np.flatnonzero((ky + 1 >= lo) & (ky < hi))
+        if lo >= hi or not len(rows):
+            continue
+        k0, k1 = int(rows[0]), int(rows[-1]) + 1
+        band_ky = ky[k0:k1]
+        out.append((br_lo + k0, band_ky,
+                    np.where((band_ky >= lo) & (band_ky < hi), wy0[k0:k1], 0.0),
+                    np.where((band_ky + 1 >= lo) & (band_ky + 1 < hi), wy1[k0:k1], 0.0),
+                    *span[4:]))
+    return out or [span]
 
 
 def _split_numpy(level, span, W, H, fixed, finish, img) -> None:
