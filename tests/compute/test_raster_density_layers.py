@@ -144,10 +144,12 @@ def test_the_plan_lays_grey_first_and_held_rows_under_everything():
                      [(0, dl.WRITE), (1, dl.OVER), (2, dl.UNDER), (3, dl.UNDER)])
 
 
-def test_points_are_placed_as_the_view_transform_places_them():
-    """`_place` (no branch; float32 read packed in uint64) against View's own transform:
-    each point's pixel, out of view (-1) or outside the window's rows (-2), the packed
-    and the plain reads alike, on points all over and just past the edges."""
+@pytest.mark.parametrize(("lo", "hi"), [(0, 70), (10, 60)])
+def test_points_are_placed_as_the_view_transform_places_them(lo, hi):
+    """`_place` (no branch; float32 read as planar rows) against View's own transform:
+    each point's pixel, out of view or of the band's rows lo .. hi - 1 (-1) or outside
+    the window's rows (-2), the planar and the plain reads alike, on points all over and
+    just past the edges."""
     from explorer.compute.raster.view import View
     rng = np.random.default_rng(4)
     rect, w, h = (-1.0, 3.0, -2.0, 1.0), 90, 70
@@ -155,22 +157,27 @@ def test_points_are_placed_as_the_view_transform_places_them():
                          np.array([[-1.0, -2.0], [3.0, 1.0], [np.nextafter(3.0, 0), 0.0],
                                    [0.0, np.nextafter(-2.0, -3)], [np.nan, 0.0]])])
     xy = xy.astype(np.float32)
+    index = GridIndex(xy)
+    xy = index.sorted_coords
     view = View(rect, w, h, np.float32)
     tx, ty = view.tx(xy[:, 0]), view.ty(xy[:, 1])
-    inside = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h)
+    inside = (tx >= 0) & (tx < w) & (ty >= lo) & (ty < hi)
     low, ring = 20, 32
     row = np.where(inside, np.nan_to_num(ty), -1).astype(np.int64)
     held = inside & (row >= low) & (row < low + ring)
     want = np.where(inside, np.where(held, (row % ring) * w + np.nan_to_num(tx).astype(np.int64),
                                      -2), -1)
-    args = (*view.args()[:6], np.float32(w), np.float32(0), np.float32(h), np.int32(w), np.int32(low),
-            np.int32(ring))
-    for packed in (dl.packed(xy), np.empty(0, np.uint64)):
+    args = (*view.args()[:6], np.float32(w), np.float32(lo), np.float32(hi), np.int32(w),
+            np.int32(low), np.int32(ring))
+    rows = dl.planar(index)
+    assert rows.shape == (2, len(xy)) and rows is dl.planar(index)  # made once
+    np.testing.assert_array_equal(rows.T, xy)
+    for planar in (rows, np.empty((2, 0), np.float32)):
         codes = np.empty(len(xy), np.int32)
-        top = dl._place(xy, packed, 0, len(xy), *args, codes)
+        top = dl._place(xy, planar, 0, len(xy), *args, codes)
         np.testing.assert_array_equal(codes[:len(xy)], want)
         assert top == row[held].max()
-    assert len(dl.packed(xy)) == len(xy) and not len(dl.packed(xy.astype(np.float64)))
+    assert dl.planar(GridIndex(xy.astype(np.float64))).shape == (2, 0)
 
 
 @pytest.mark.parametrize("layers", ["categories", "mixed"])

@@ -32,8 +32,8 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import sys
 import threading
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,7 +62,8 @@ MAX_LAYERS = 3  # the map's: the categories, "(other)" under them, the held-back
 BANDS = min(os.cpu_count() or 1, 4)  # bands of pixel rows drawn at once, a thread each,
 BAND_POINTS = 250_000  # when the points in view hold this many a band
 _POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
+_POOL_LOCK = threading.Lock()  # and the planar copies'
+_PLANAR: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # index -> `planar`
 
 
 @dataclass(frozen=True)
@@ -210,19 +211,18 @@ def _pixel_code(x, y, ox, sx, offx, oy, sy, offy, Wf, Hlo, Hhi, W, low, ring):
 
 
 @jit(nogil=True)
-def _place(coords, packed, a, b, ox, sx, offx, oy, sy, offy, Wf, Hlo, Hhi, W, low, ring,
-           codes):
+def _place(coords, xy, a, b, ox, sx, offx, oy, sy, offy, Wf, Hlo, Hhi, W, low, ring, codes):
     """`_pixel_code` of points a .. b into codes[0 : b - a]; returns the highest row in
-    the window. float32 coordinates come `packed` (each point's x and y as one uint64):
-    the loop then runs 8 or 16 points an instruction (numba's LLVM does not vectorize the
-    (n, 2) array's strided loads), 3-5x quicker than a point at a time; float64 ones
-    come as they are."""
+    the window. float32 coordinates come as `planar` rows (all x, then all y): the loop
+    then runs 8 or 16 points an instruction (numba's LLVM does not vectorize the (n, 2)
+    array's strided loads), 3-5x quicker than a point at a time, and 1.5x quicker than
+    each point's x and y read as one uint64 (10M categories centre 3x, 37.5 -> 33 ms CPU
+    in all); float64 ones come as they are."""
     high = np.int32(-1)
-    if packed.shape[0]:
+    if xy.shape[1]:
         for i in range(a, b):
-            v = packed[i]
-            x = np.uint32(v & np.uint64(0xFFFFFFFF)).view(np.float32)
-            y = np.uint32(v >> np.uint64(32)).view(np.float32)
+            x = xy[0, i]
+            y = xy[1, i]
             code, row = _pixel_code(x, y, ox, sx, offx, oy, sy, offy, Wf, Hlo, Hhi, W, low,
                                     ring)
             codes[i - a] = code
@@ -237,7 +237,7 @@ def _place(coords, packed, a, b, ox, sx, offx, oy, sy, offy, Wf, Hlo, Hhi, W, lo
 
 
 @jit(nogil=True)
-def _gather_layers_kernel(coords, packed, first, end, floors, lo, hi, slots, slot_layer, pal,
+def _gather_layers_kernel(coords, xy, first, end, floors, lo, hi, slots, slot_layer, pal,
                           ox, sx, offx, oy, sy, offy, W, H, win, ring, fixed, pix, pcnt, prgb,
                           cmax, bad):
     """Add each drawn point's colour and 1 into its layer's sums of its pixel, for the
@@ -274,7 +274,7 @@ def _gather_layers_kernel(coords, packed, first, end, floors, lo, hi, slots, slo
             low += 1
         for a in range(first[j], end[j], CHUNK):
             b = min(a + CHUNK, end[j])
-            top = _place(coords, packed, a, b, ox, sx, offx, oy, sy, offy, Wf, Hlo, Hhi, W32,
+            top = _place(coords, xy, a, b, ox, sx, offx, oy, sy, offy, Wf, Hlo, Hhi, W32,
                          np.int32(low), ring32, codes)
             high = max(high, np.int64(top))
             for i in range(a, b):
@@ -383,7 +383,8 @@ def density_layers_image(index: GridIndex, rect: Rect, width: int, height: int,
     slot_layer = np.ascontiguousarray(plan.slot_layer, np.int64)
     colour = (s, slot_layer, pal_w, *view.args())
     fixed = one_colour(plan)
-    parts = in_bands(lambda band: _gather((a, packed(a), *band), colour, W, H, ring, L,
+    xy = planar(index)
+    parts = in_bands(lambda band: _gather((a, xy, *band), colour, W, H, ring, L,
                                           sum_dtype, fixed),
                      bands(first, end, floors, ceils, H))
     if any(part is None for part in parts):
@@ -468,12 +469,18 @@ def band_pool() -> ThreadPoolExecutor:
         return _POOL
 
 
-def packed(coords: np.ndarray) -> np.ndarray:
-    """float32 (n, 2) coordinates as n uint64, x in the low half (a view, no copy), for
-    `_place`; empty for any other (it then reads them as they are)."""
-    if coords.dtype == np.float32 and coords.flags.c_contiguous and sys.byteorder == "little":
-        return coords.reshape(-1).view(np.uint64)
-    return np.empty(0, np.uint64)
+def planar(index: GridIndex) -> np.ndarray:
+    """The index's float32 sorted coordinates as (2, n): all x, then all y, for `_place`;
+    (2, 0) for float64 ones (it then reads them as they are). Made on first use and kept
+    while the index lives: 8 bytes a point more (80 MB at 10M) for a redraw 10% quicker."""
+    coords = index.sorted_coords
+    if coords.dtype != np.float32:
+        return np.empty((2, 0), coords.dtype)
+    with _POOL_LOCK:
+        got = _PLANAR.get(index)
+        if got is None:
+            got = _PLANAR[index] = np.ascontiguousarray(coords.T)
+    return got
 
 
 def _gather(head, colour, W, H, ring, L, sum_dtype, fixed):
@@ -512,7 +519,7 @@ def warm() -> None:
             colour = (slots, plan.slot_layer.astype(np.int64), np.full((4, 3), 200, np.uint64),
                       *View(rect, 32, 32, dtype).args())
             coords = index.sorted_coords
-            m, pix, pcnt, prgb, cmax, _bad = _gather((coords, packed(coords), *segments[:3],
+            m, pix, pcnt, prgb, cmax, _bad = _gather((coords, planar(index), *segments[:3],
                                                       0, 32), colour, 32, 32, ring, 3,
                                                      np.uint64, one_colour(plan))
             steps = np.array(plan.steps, np.int64)
