@@ -44,7 +44,7 @@ VECTORS_FILE = "vectors-f16.npy"
 MAP_FILE = "map-umap.npy"
 CLUSTERS_FILE = "clusters.npy"  # the map's labels (artefact kind "clusters"): no first compile
 CLUSTERS_META = "clusters.json"  # their artefact record: names, places, levels
-# the map's own file (explorer/ui/panels/map/model.py VIEW_FILE, read by last_viewed):
+# the map's own file (explorer/ui/maps/remembered.py VIEW_FILE, read by last_viewed):
 # the set reopens with the projection named there, so the demo's first map is UMAP
 VIEW_FILE = "view.json"
 

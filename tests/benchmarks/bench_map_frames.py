@@ -52,10 +52,10 @@ from explorer.core.colouring import OTHER, Colouring  # noqa: E402
 from explorer.core.jobs import TaskState  # noqa: E402
 from explorer.core.library import Library  # noqa: E402
 from explorer.ui.panels.base import PanelContext  # noqa: E402
-from explorer.ui.panels.map import render  # noqa: E402
+from explorer.ui.maps import render  # noqa: E402
 from explorer.ui.panels.map.panel import MapView, palette_for, render_layers  # noqa: E402
-from explorer.ui.panels.map.pyramids import PyramidCache, build, source_for  # noqa: E402
-from explorer.ui.panels.map.render import Layers  # noqa: E402
+from explorer.ui.maps.pyramids import PyramidCache, build, source_for  # noqa: E402
+from explorer.ui.maps.render import Layers  # noqa: E402
 from explorer.ui.state import AppState  # noqa: E402
 from explorer.ui.workers import JobRunner  # noqa: E402
 

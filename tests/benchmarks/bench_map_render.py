@@ -276,7 +276,7 @@ def render_cases(n, xy, lab, idx, view, W, H, reps, base, rows):
     smallest clusters as "(other)" (a second pass under the others)."""
     from explorer.core.colouring import OTHER, Colouring
     from explorer.core.jobs import TaskState
-    from explorer.ui.panels.map.render import Layers, render_layers
+    from explorer.ui.maps.render import Layers, render_layers
 
     k = int(lab.max()) + 1
     labels = [f"c{i}" for i in range(k)]

@@ -16,7 +16,7 @@ from explorer.compute.projection import ProjectionParams, cached_project
 from explorer.core.artifacts import ArtifactStore
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.library import Library
-from explorer.ui.panels.map.model import VIEW_FILE, last_viewed
+from explorer.ui.maps.remembered import VIEW_FILE, last_viewed
 
 from default_model import needs_minilm
 

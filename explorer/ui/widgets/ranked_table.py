@@ -8,12 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QFont
+from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from explorer.core.embedding_set import EmbeddingSet
 
 SCORE_HEADERS = {"cosine": "cosine", "dot": "dot", "l2": "L2 dist."}
+# a list's tints against a reference list (exact neighbours, set A): what it lost, what it gained
+LOST = QColor(220, 60, 60, 70)  # in the reference top-k, not in this list
+GAINED = QColor(230, 160, 30, 80)  # in this list's top-k, not in the reference
 MAX_TEXT = 200
 
 

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.embedding_set import EmbeddingSet
-from explorer.ui.panels.compression.query import GAINED, LOST
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, wrapping
+from explorer.ui.widgets.ranked_table import GAINED, LOST
 
 LISTED = 100  # items listed as most / least changed
 ROW = Qt.ItemDataRole.UserRole

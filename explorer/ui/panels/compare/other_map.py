@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 
 from explorer.compute.spatial import GridIndex
 from explorer.core.colouring import Colouring
+from explorer.ui.maps.canvas import MapCanvas
+from explorer.ui.maps.render import MARGIN, Layers, render_layers
 from explorer.ui.panels.jobs import PanelJobs
-from explorer.ui.panels.map.canvas import MapCanvas
-from explorer.ui.panels.map.render import MARGIN, Layers, render_layers
 from explorer.ui.selection_gestures import (
     CLICK_HELP,
     SHAPE_HELP,

@@ -364,7 +364,7 @@ class CompareView(Panel):
         """B's layout by the main map's method (its last one for A, else the default),
         through the projection cache the map uses: a B mapped before opens at once."""
         from explorer.compute.projection import cached_project, default_params
-        from explorer.ui.panels.map.model import last_viewed, method_title
+        from explorer.ui.maps.remembered import last_viewed, method_title
 
         a, b = self.es, outcome.b
         params = default_params(b.dim, b.count, b.metric)

@@ -24,11 +24,9 @@ from explorer.ui.item_menu import item_menu
 from explorer.ui.selection_gestures import CLICK_HELP, click_mode
 from explorer.ui.state import AppState, NeighbourMarks
 from explorer.ui.widgets.dock_widgets import DIM_STYLE, shrinkable, wrapping
-from explorer.ui.widgets.ranked_table import SCORE_HEADERS
+from explorer.ui.widgets.ranked_table import GAINED, LOST, SCORE_HEADERS
 from explorer.ui.widgets.thumbnail_grid import ListOrGrid, link
 
-LOST = QColor(220, 60, 60, 70)  # in the exact top-k, not in the method's
-GAINED = QColor(230, 160, 30, 80)  # in the method's top-k, not in the exact one
 TIED = QColor(128, 128, 128, 60)  # in one list only, but tied with the k-th: no loss
 QUERIES_TIP = ("The query items, worst first: the share of the exact top-k the method keeps "
                "(items tied with the k-th count as kept), then the item. Picking one makes it "

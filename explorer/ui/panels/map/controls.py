@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListW
 
 from explorer.compute import raster
 from explorer.core.colouring import Colouring
+from explorer.ui.maps.remembered import projection_methods
 from explorer.ui.panels.map.layout_settings import LayoutSettings
-from explorer.ui.panels.map.model import (FIDELITY, NO_COLOUR, PLANE, POINT_SIZES,
-                                          projection_methods)
+from explorer.ui.panels.map.model import FIDELITY, NO_COLOUR, PLANE, POINT_SIZES
 from explorer.ui.selection_gestures import CLICK_HELP, SHAPE_HELP
 
 LEGEND_WIDTH = 220  # what the legend asks for beside the map (it may be dragged from 120 to 320)

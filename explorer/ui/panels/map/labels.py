@@ -35,8 +35,8 @@ from explorer.compute import clusters as cl
 from explorer.core.colouring import MISSING, Colouring
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.errors import InputError
+from explorer.ui.maps.render import DIM_MIN_SELECTED
 from explorer.ui.panels.jobs import PanelJobs
-from explorer.ui.panels.map.render import DIM_MIN_SELECTED
 from explorer.ui.selection_gestures import CLICK_HELP, click_mode
 from explorer.ui.state import AppState, SelectMode
 from explorer.ui.widgets.error_line import error_text

@@ -1,24 +1,20 @@
-"""What the map decides without Qt: its methods, the view it reopens, what it says, where it looks.
+"""What the map decides without Qt: its colourings, what it says, where it looks.
 
-Plain Python and numpy (no Qt import), so it is tested and reused without a window.
-The projection methods are read from the plugin registry each time they are asked for:
-a plugin installed while the app runs is offered the next time the menu opens.
+Plain Python and numpy (no Qt import), so it is tested and reused without a window. Its
+methods and the map a set reopens with are in `explorer.ui.maps.remembered`.
 """
 
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from explorer import plugins
-from explorer.core.atomic import write_json
 from explorer.core.colouring import MISSING, OTHER, Colouring
 from explorer.core.embedding_set import EmbeddingSet
 
@@ -30,9 +26,6 @@ FIDELITY = "Map fidelity (k-NN overlap)"
 FIDELITY_KEY = "@fidelity"  # the fidelity colouring in a session file (the label may change)
 NO_COLOUR = "(no colour)"
 PREFERRED_COLUMNS = ("area", "label", "category", "section", "kind", "class")
-# in the set's library folder: what the map showed last. The artefact store (core/artifacts.py)
-# keeps arrays and files keyed by kind, not a set's small JSON notes, so the map writes it here.
-VIEW_FILE = "view.json"
 SAMPLE_FOR_BOUNDS = 200_000  # points read to find the map's extent
 POINT_SIZES = (1, 8)  # the point radii (px) offered
 HOVER_COLUMNS = 8  # metadata columns in a point's tooltip
@@ -41,41 +34,6 @@ POINT_HINT = "right-click: neighbours, concept poles, copy…"  # the last line 
 FREE_TEXT_VALUES = 200  # a column with more distinct values is read as text, not categories
 FREE_TEXT_TOP = 10  # the values of a free-text column that get a colour (repeated texts)
 
-
-def projection_methods() -> dict[str, str]:
-    """Menu label -> projection method, read now: the built-ins', then plugins'.
-
-    Identity is not offered: it is chosen by itself for sets that are already 2-D or 3-D.
-    """
-    return {e.spec.title: e.spec.name for e in plugins.registry().of_kind("projection")
-            if e.spec.name != "identity"}
-
-
-def method_title(method: str) -> str:
-    """The menu label of `method`, or "" when the menu does not offer it."""
-    return next((title for title, name in projection_methods().items() if name == method), "")
-
-
-def last_viewed(es: EmbeddingSet) -> ProjectionParams | None:
-    """The projection parameters last shown for a library set, if any and still valid."""
-    from explorer.compute.projection import ProjectionParams
-
-    if es.path is None:
-        return None
-    try:
-        with open(es.path / VIEW_FILE, encoding="utf-8") as fh:
-            return ProjectionParams(**json.load(fh)["projection"])
-    except (OSError, ValueError, TypeError, KeyError):
-        return None
-
-
-def remember_viewed(es: EmbeddingSet, params: ProjectionParams) -> None:
-    """Keep `params` so the set reopens as the user left it (not for identity maps)."""
-    if es.path is not None and params.method != "identity":
-        try:
-            write_json(es.path / VIEW_FILE, {"schema_version": 1, "projection": asdict(params)})
-        except OSError:
-            pass  # a read-only library only forgets the choice
 
 
 @dataclass

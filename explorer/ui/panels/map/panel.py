@@ -30,9 +30,12 @@ from explorer.compute.spatial import GridIndex
 from explorer.core.colouring import Colouring, colouring_for
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.metadata import query_for
+from explorer.ui.maps.canvas import MapCanvas
+from explorer.ui.maps.pyramids import PyramidCache, PyramidSource, request, source_for
+from explorer.ui.maps.remembered import last_viewed, method_title, remember_viewed
+from explorer.ui.maps.render import MARGIN, Layers, palette_for, render_layers
 from explorer.ui.panels.base import Area, Panel, PanelContext
 from explorer.ui.panels.map import exports
-from explorer.ui.panels.map.canvas import MapCanvas
 from explorer.ui.panels.map.controls import Legend, MapToolbar
 from explorer.ui.panels.map.gestures import MapGestures
 from explorer.ui.panels.map.hover_preview import MapHoverPreview
@@ -40,11 +43,8 @@ from explorer.ui.panels.map.labels import COLOUR_PREFIX, MapLabels, legend_names
 from explorer.ui.panels.map.layout_settings import TUNED
 from explorer.ui.panels.map.model import (FIDELITY, FIDELITY_KEY, FREE_TEXT_TOP, NO_COLOUR,
                                           PLANE, distinct_values, fit_box, frame_box,
-                                          hover_html, info_text, is_free_text, last_viewed,
-                                          method_title, preferred_colour, read_saved_map,
-                                          remember_viewed, too_many_note)
-from explorer.ui.panels.map.pyramids import PyramidCache, PyramidSource, request, source_for
-from explorer.ui.panels.map.render import MARGIN, Layers, palette_for, render_layers
+                                          hover_html, info_text, is_free_text,
+                                          preferred_colour, read_saved_map, too_many_note)
 from explorer.ui.panels.map.thumbnail_layer import ThumbnailLayer
 from explorer.ui.state import ConceptPlane, NeighbourMarks
 from explorer.ui.widgets.error_line import error_text

@@ -22,7 +22,7 @@ from explorer.ui.panels.compare.panel import (
     CompareView,
     run_comparison,
 )
-from explorer.ui.panels.compression.query import GAINED, LOST
+from explorer.ui.widgets.ranked_table import GAINED, LOST
 from explorer.ui.state import AppState
 from explorer.ui.workers import JobRunner
 

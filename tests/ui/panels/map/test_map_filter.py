@@ -10,7 +10,7 @@ from explorer.core.colouring import Colouring
 from explorer.core.embedding_set import EmbeddingSet
 from explorer.core.jobs import TaskState
 from explorer.core.library import Library
-from explorer.ui.panels.map.render import (FILTER_CACHE, FILTERED_OUT, UNCOLOURED, Layers,
+from explorer.ui.maps.render import (FILTER_CACHE, FILTERED_OUT, UNCOLOURED, Layers,
                                            palette_for, render_layers)
 from explorer.ui.state import FilterPart
 

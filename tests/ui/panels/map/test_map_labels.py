@@ -14,7 +14,7 @@ from explorer.compute.clusters.placement import GAP_PX
 from explorer.core.library import Library
 from explorer.ui.main_window import MainWindow
 from explorer.ui.panels.map.labels import FIRM_SHARE, NO_CLUSTER
-from explorer.ui.panels.map.render import grey_codes
+from explorer.ui.maps.render import grey_codes
 
 JOB_TIMEOUT = 180_000  # the first labels of a machine compile fast-hdbscan's kernels
 

@@ -1,8 +1,7 @@
-"""The map's Qt-free decisions: methods read when asked, legend notes, where the view looks."""
+"""The map's Qt-free decisions: legend notes, where the view looks."""
 
 import numpy as np
 
-from explorer import plugins
 from explorer.core.colouring import OTHER, Colouring
 from explorer.ui.panels.map import model
 
@@ -10,20 +9,6 @@ from explorer.ui.panels.map import model
 def categories(column: str, counts: list[int]) -> Colouring:
     labels = [f"v{i}" for i in range(len(counts) - 1)] + [OTHER]
     return Colouring(column, "categorical", labels=labels, counts=counts)
-
-
-def test_projection_methods_are_read_from_the_registry_each_time():
-    before = model.projection_methods()
-    assert "identity" not in before.values() and "pca" in before.values()
-    spec = plugins.Contribution(kind="projection", name="later", label="Later",
-                                target="explorer.compute.projection.pca:fit")
-    plugins.registry().add(spec, plugins.Origin("later-plugin", "1", "later", False))
-    try:
-        assert model.projection_methods()["Later"] == "later"
-        assert model.method_title("later") == "Later"
-    finally:
-        plugins.reload()
-    assert "Later" not in model.projection_methods() and model.method_title("later") == ""
 
 
 def test_the_legend_says_when_a_column_has_more_values_than_colours():

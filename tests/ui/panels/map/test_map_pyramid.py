@@ -13,14 +13,14 @@ from explorer.core.jobs import TaskState
 from explorer.core.library import Library
 from explorer.ui.panels.base import PanelContext
 from explorer.ui.panels.map.panel import MapView
-from explorer.ui.panels.map.pyramids import (
+from explorer.ui.maps.pyramids import (
     KEEP,
     PyramidCache,
     build,
     request,
     source_for,
 )
-from explorer.ui.panels.map.render import Layers, render_layers
+from explorer.ui.maps.render import Layers, render_layers
 from explorer.ui.state import AppState
 from explorer.ui.workers import JobRunner
 
@@ -68,7 +68,7 @@ def filled(layers) -> PyramidCache:
                                 {"dark": True, "filtered": np.arange(N // 2)}])
 @pytest.mark.parametrize("rect", [(0.0, 64.0, 0.0, 64.0), (16.0, 48.0, 16.0, 48.0)])
 def test_a_view_on_bin_edges_draws_todays_image_from_the_pyramid(data, kw, rect, monkeypatch):
-    from explorer.ui.panels.map import pyramids
+    from explorer.ui.maps import pyramids
 
     monkeypatch.setattr(pyramids, "POINTS_PER_BIN", 3)  # bins read at ~3.6 points a bin
     monkeypatch.setattr(pyramids, "POINTS_PER_LAYER", 0.0)
@@ -138,7 +138,7 @@ def test_past_the_memory_budget_only_the_newest_is_kept(data, monkeypatch):
     cache = PyramidCache()
     first, second = (source_for(layers_for(data, hidden=frozenset({h}))) for h in range(2))
     cache.add(first, build(first, TaskState()))
-    monkeypatch.setattr("explorer.ui.panels.map.pyramids.MAX_BYTES", cache.nbytes + 1)
+    monkeypatch.setattr("explorer.ui.maps.pyramids.MAX_BYTES", cache.nbytes + 1)
     cache.add(second, build(second, TaskState()))
     assert cache.find(first) is None and cache.find(second) is not None
 
@@ -169,7 +169,7 @@ def test_request_builds_once_and_tells_the_panel(data, monkeypatch):
 
     def no_memory(*_args, **_kw):
         raise MemoryError
-    monkeypatch.setattr("explorer.ui.panels.map.pyramids.build_pyramid", no_memory)
+    monkeypatch.setattr("explorer.ui.maps.pyramids.build_pyramid", no_memory)
     hidden = layers_for(data, hidden=frozenset({0}))
     request(cache, hidden, "density", jobs, built.append)
     request(cache, hidden, "density", jobs, built.append)
@@ -202,7 +202,7 @@ def test_the_panel_builds_a_pyramid_after_a_density_render_and_draws_from_it(qtb
 def test_a_view_with_hardly_fewer_bins_than_points_is_drawn_per_point(data, monkeypatch):
     """Zoomed in on sparse rows the pyramid's bins are about as many as the points: reading
     them is no quicker, so the points are drawn (POINTS_PER_BIN)."""
-    from explorer.ui.panels.map import pyramids
+    from explorer.ui.maps import pyramids
 
     layers = layers_for(data)
     cache = filled(layers)
@@ -219,7 +219,7 @@ def test_the_per_point_layers_drawn_in_one_finish_equal_them_laid_over_each_othe
     """render_layers draws "(other)" under the categories and the held-back rows under both
     in density_image's finish; the same as drawing each and composite_over, as before."""
     from explorer.compute import raster
-    from explorer.ui.panels.map.render import (
+    from explorer.ui.maps.render import (
         FILTERED_OUT,
         FILTERED_OUT_ALPHA,
         GREY_ALPHA,

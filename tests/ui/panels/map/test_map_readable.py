@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor, QPalette
 from explorer.core.jobs import TaskState
 from explorer.core.library import Library
 from explorer.ui.main_window import MainWindow
-from explorer.ui.panels.map.render import MATCH, render_layers
+from explorer.ui.maps.render import MATCH, render_layers
 from explorer.ui.state import NeighbourMarks
 
 
@@ -154,7 +154,7 @@ def test_the_map_follows_a_dark_theme(qtbot, window, outliers_file):
 
 
 def layers_for(xy, colouring=None, matches=None, size=(40, 40), radius=2):
-    from explorer.ui.panels.map.render import Layers
+    from explorer.ui.maps.render import Layers
 
     return Layers(np.asarray(xy, dtype=np.float32), None, (0.0, 40.0, 0.0, 40.0), *size,
                   colouring, None, frozenset(), radius, np.zeros(0, np.int64), matches, {})
@@ -162,7 +162,7 @@ def layers_for(xy, colouring=None, matches=None, size=(40, 40), radius=2):
 
 def test_other_and_missing_are_drawn_under_the_categories():
     from explorer.core.colouring import Colouring
-    from explorer.ui.panels.map.render import palette_for
+    from explorer.ui.maps.render import palette_for
 
     xy = [[10.5, 10.5]] * 30 + [[10.5, 10.5], [30.5, 30.5]]  # 30 grey under one "games"
     colouring = Colouring("section", "categorical", codes=np.array([1] * 30 + [0, 1], np.int16),
@@ -177,7 +177,7 @@ def test_other_and_missing_are_drawn_under_the_categories():
 
 
 def test_a_search_matching_thousands_draws_smaller_marks():
-    from explorer.ui.panels.map.render import match_radius
+    from explorer.ui.maps.render import match_radius
 
     rng = np.random.default_rng(1)
     xy = rng.uniform(0, 40, size=(600, 2))

@@ -5,7 +5,7 @@ import numpy as np
 
 from explorer.core.colouring import Colouring
 from explorer.core.jobs import TaskState
-from explorer.ui.panels.map.render import (FILTER_CACHE, FILTERED_OUT, Layers, palette_for,
+from explorer.ui.maps.render import (FILTER_CACHE, FILTERED_OUT, Layers, palette_for,
                                            render_layers)
 
 SIZE = 40

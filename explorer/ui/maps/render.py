@@ -35,7 +35,7 @@ from explorer.core.colouring import MISSING, OTHER, Colouring
 from explorer.core.jobs import TaskState
 
 if TYPE_CHECKING:
-    from explorer.ui.panels.map.pyramids import PyramidCache
+    from explorer.ui.maps.pyramids import PyramidCache
 
 MARGIN = 0.25  # rasterise this much beyond each edge of the view, so a pan shows content
 MATCH = (255, 150, 0, 255)  # search matches: orange discs,

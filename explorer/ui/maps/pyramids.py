@@ -36,7 +36,7 @@ from explorer.compute.raster.pyramid import (
 from explorer.compute.spatial import GridIndex
 from explorer.core.colouring import Colouring
 from explorer.core.jobs import TaskState
-from explorer.ui.panels.map.render import (
+from explorer.ui.maps.render import (
     FILTERED_OUT,
     FILTERED_OUT_ALPHA,
     GREY_ALPHA,

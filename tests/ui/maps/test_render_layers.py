@@ -7,8 +7,8 @@ import pytest
 from explorer.compute.spatial import GridIndex
 from explorer.core.colouring import MISSING, OTHER, Colouring
 from explorer.core.jobs import TaskState
-from explorer.ui.panels.map import render
-from explorer.ui.panels.map.render import Layers, render_layers
+from explorer.ui.maps import render
+from explorer.ui.maps.render import Layers, render_layers
 
 N, W, H = 30_000, 150, 110
 
