@@ -252,3 +252,20 @@ def test_tiny_sets_and_stacked_points_give_what_there_is():
     result = cl.cluster_map(es, stacked)
     assert sorted((c.x, c.y, c.count) for c in result.levels[-1].clusters) == [
         (0.0, 0.0, 100), (5.0, 5.0, 100)]
+
+
+def test_a_text_column_of_a_few_short_values_names_clusters_by_category():
+    """A set whose only text is a label like "group-04" (vectors brought with a category
+    column): its words are the same in every cluster, so its values name them."""
+    coords, topic = blobs()
+    group = [f"group-{t:02d}" if t >= 0 else "group-99" for t in topic]
+    es = text_set(coords, group)
+    result = cl.cluster_map(es, coords, cl.ClusterParams(min_cluster_size=20))
+    assert result.named_by == "category:description"
+    labels = result.column(result.levels[-1].level)
+    game = np.bincount(labels[topic == 4][labels[topic == 4] >= 0]).argmax()
+    assert result.levels[-1].clusters[game].label.startswith("description: group-04 (")
+    assert len({c.label for c in result.levels[-1].clusters}) == len(result.levels[-1].clusters)
+    prose = text_set(coords, texts_for(topic))  # free text still names by its words
+    assert cl.cluster_map(prose, coords, cl.ClusterParams(min_cluster_size=20)).named_by == \
+        "terms:description"

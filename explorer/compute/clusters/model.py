@@ -12,7 +12,7 @@ import numpy as np
 
 from explorer.core.errors import InputError
 
-VERSION = 2  # part of the cache key: bump it when a change alters the clusters or their names
+VERSION = 3  # part of the cache key: bump it when a change alters the clusters or their names
 TOP_TERMS = 3
 
 

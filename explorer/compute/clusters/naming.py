@@ -158,11 +158,13 @@ def naming_column(es: EmbeddingSet, column: str | None) -> tuple[str, str | None
 
     The column asked for, else the set's text column; a set with neither is named by
     numbers when it has no metadata to name by, and asks which column otherwise
-    (InputError with the candidates as `choices`, option "column").
+    (InputError with the candidates as `choices`, option "column"). A text column of a few
+    short values names by category as one asked for does: its words would be the same in
+    every cluster ("group" of "group-04", the numbers left out).
     """
     if column is None:
         if es.text_column:
-            return "terms", es.text_column
+            return _text_or_categories(es, es.text_column)
         candidates = tuple(c for c in es.columns if _nameable(es, c))
         if not candidates:
             return "", None
@@ -178,11 +180,16 @@ def naming_column(es: EmbeddingSet, column: str | None) -> tuple[str, str | None
                          hint="choose a text column or one with a few distinct values",
                          choices=tuple(c for c in es.columns if _nameable(es, c)),
                          option="column")
-    values = es.metadata.column(column)
-    if not _is_text(values.type):
+    if not _is_text(es.metadata.column(column).type):
         return "category", column
-    distinct = pc.count_distinct(values).as_py()
-    if distinct <= MAX_CATEGORIES and _mean_words(values) < WORDS_PER_TEXT:
+    return _text_or_categories(es, column)
+
+
+def _text_or_categories(es: EmbeddingSet, column: str) -> tuple[str, str]:
+    """A text column of few distinct short values names by category, any other by terms."""
+    values = es.metadata.column(column)
+    if (_is_text(values.type) and pc.count_distinct(values).as_py() <= MAX_CATEGORIES
+            and _mean_words(values) < WORDS_PER_TEXT):
         return "category", column
     return "terms", column
 
