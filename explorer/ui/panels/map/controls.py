@@ -17,7 +17,7 @@ from explorer.compute import raster
 from explorer.core.colouring import Colouring
 from explorer.ui.maps.remembered import projection_methods
 from explorer.ui.panels.map.layout_settings import LayoutSettings
-from explorer.ui.panels.map.model import FIDELITY, NO_COLOUR, PLANE, POINT_SIZES
+from explorer.ui.panels.map.model import AS_GIVEN, FIDELITY, NO_COLOUR, PLANE, POINT_SIZES
 from explorer.ui.selection_gestures import CLICK_HELP, SHAPE_HELP
 
 LEGEND_WIDTH = 220  # what the legend asks for beside the map (it may be dragged from 120 to 320)
@@ -35,6 +35,7 @@ class MethodCombo(QComboBox):
     def __init__(self) -> None:
         super().__init__()
         self.setToolTip("How the vectors are placed in 2-D; results are cached in the library")
+        self.setPlaceholderText(AS_GIVEN)  # shown for a set mapped by its own coordinates
         self.refresh()
 
     def refresh(self) -> None:
@@ -67,6 +68,8 @@ class MethodCombo(QComboBox):
         title = next((t for t, m in projection_methods().items() if m == method), "")
         if title:
             self.setCurrentText(title)
+        elif method == "identity":  # not a menu entry: the placeholder says it
+            self.setCurrentIndex(-1)
 
 
 class ColourCombo(QComboBox):

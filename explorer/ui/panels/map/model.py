@@ -17,11 +17,13 @@ import pyarrow.compute as pc
 
 from explorer.core.colouring import MISSING, OTHER, Colouring
 from explorer.core.embedding_set import EmbeddingSet
+from explorer.ui.maps.remembered import method_title
 
 if TYPE_CHECKING:  # the projection package is imported when a map is first made
     from explorer.compute.projection import ProjectionParams
 
 PLANE = "Concept plane"  # two concept directions as the axes, from the Concepts panel
+AS_GIVEN = "As given"  # a set of 2-D or 3-D vectors is drawn at its own coordinates (identity)
 FIDELITY = "Map fidelity (k-NN overlap)"
 FIDELITY_KEY = "@fidelity"  # the fidelity colouring in a session file (the label may change)
 NO_COLOUR = "(no colour)"
@@ -133,7 +135,9 @@ def too_many_note(colouring: Colouring, distinct: int) -> str:
 
 def info_text(info: dict) -> str:
     """The line under the map: the method or plane, its time and its fidelity scores."""
-    parts = [f"{info.get('method', '').upper()}"]
+    method = info.get("method", "")
+    parts = [f"{AS_GIVEN}: the set's own coordinates" if method == "identity"
+             else method_title(method) or method.upper()]
     if "x" in info:
         parts[0] = f"Concept plane: x = {info['x']}, y = {info['y']}"
     if info.get("shipped"):

@@ -59,3 +59,10 @@ def test_the_line_under_the_map_gives_this_machine_s_seconds_not_the_shipped_map
     assert model.info_text(made) == "UMAP  ·  6.90 s  ·  trustworthiness 0.950"
     shipped = model.info_text({**made, "shipped": True, "cached": True})
     assert shipped == "UMAP  ·  shipped with the app  ·  trustworthiness 0.950"
+
+
+def test_the_line_under_the_map_names_the_method_as_its_menu_does():
+    assert model.info_text({"method": "tsne", "seconds": 2.0}) == "t-SNE  ·  2.00 s"
+    assert model.info_text({"method": "identity", "seconds": 0.0}) == \
+        "As given: the set's own coordinates  ·  0.00 s"
+    assert model.info_text({"method": "gone-plugin"}) == "GONE-PLUGIN"

@@ -93,7 +93,11 @@ def test_search_matches_are_drawn_above_the_density_with_a_halo(qtbot, window, o
     assert "80 items match" in view.info.text()
     view.search.clear()
     qtbot.waitUntil(lambda: view.matches is None, timeout=30000)
-    assert "match" not in view.info.text() and "IDENTITY" in view.info.text()
+    assert "match" not in view.info.text()
+    assert view.info.text().startswith("As given: the set's own coordinates")
+    # the method menu, off for a 2-D set, says the same instead of naming a method not used
+    assert not view.method.isEnabled() and view.method.currentIndex() == -1
+    assert view.method.placeholderText() == "As given"
 
 
 def test_fit_leaves_far_outliers_out_and_double_click_or_view_all_brings_them_in(
