@@ -193,10 +193,10 @@ def test_no_rows_and_fewer_rows_than_k():
 
 
 def test_a_small_k_still_probes_every_list(data):
-    """The pivots' own lists are k wide; with k below PROBE the join pads, never fails."""
+    """Every row's nearest pivots are PROBE wide whatever k: a small k still reads them all."""
     x, dist = data
     g, ctx = all_knn(x, "cosine", 4, TaskState(), exact_max=1000)
-    assert ctx.knn[0].shape[1] == 4 and g.ind.shape == (len(x), 4)
+    assert ctx.near.shape == (len(x), knn_graph.PROBE) and g.ind.shape == (len(x), 4)
     d = dist["cosine"].copy()
     np.fill_diagonal(d, np.inf)
     kth = np.sort(d, axis=1)[:, 2]
@@ -260,8 +260,8 @@ def test_all_knn_exact_below_the_bound_and_pivots_above_reused_from_a_context(da
     assert ctx.rows.size == len(x)
     approx, ctx = all_knn(x, metric, K, TaskState(), exact_max=1000)
     assert approx.method == "pivot" and recall(approx, dist[metric]) >= 0.94
-    assert ctx.rows.size == knn_graph.pivot_count(len(x)) and ctx.placement is not None
-    assert set(approx.timings) >= {"pivots", "assign", "join", "rounds"}
+    assert ctx.rows.size == knn_graph.pivot_count(len(x)) and ctx.near.shape[0] == len(x)
+    assert set(approx.timings) >= {"quantise", "assign", "join", "rounds"}
     again, _ = all_knn(x, metric, K, TaskState(), context=ctx)
     np.testing.assert_array_equal(again.ind, approx.ind)
 
@@ -283,3 +283,45 @@ def test_warm_compiles_every_kernel_into_the_on_disk_cache():
         assert kernel.signatures
     index_files = numba_setup.configure().rglob("graph_kernels.*.nbi")
     assert set(graph_kernels.KERNELS) <= {p.name.split(".")[1].split("-")[0] for p in index_files}
+
+
+def quantised(x: np.ndarray, cosine: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' int8 codes and scales, as the join reads them."""
+    codes = np.empty(x.shape, np.int8)
+    scales = np.empty(len(x), np.float32)
+    norms = np.linalg.norm(x, axis=1).astype(np.float32)
+    graph_kernels.quantise_rows(x, norms, cosine, 0, len(x), codes, scales)
+    return codes, scales
+
+
+def overlap(found: np.ndarray, truth: np.ndarray) -> float:
+    """Mean share of each row's true nearest pivots that it was given."""
+    return float(np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(found, truth)]))
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_nearest_pivots_through_the_tree_are_mostly_the_true_ones(data, metric, monkeypatch):
+    x, dist = data
+    pivots = sample_rows(len(x), 400, 0)
+    truth = nearest_pivots(dist[metric], pivots, 6)
+    codes, scales = quantised(x, metric == "cosine")
+    # one level (the pivots all compared with every row): brute force up to the codes' 1e-3
+    monkeypatch.setattr(knn_graph, "TREE_BRANCH", 1000)
+    flat = knn_graph.nearest_pivots(codes, scales, metric == "cosine", pivots, 6, TaskState())
+    assert flat.shape == (len(x), 6) and flat.dtype == np.int32
+    rows = np.arange(len(x))
+    given, best = dist[metric][rows, pivots[flat[:, 0]]], dist[metric][rows, pivots[truth[:, 0]]]
+    assert (given <= best * 1.01 + 5e-3).all()  # a near tie may swap (0.988 the same pivot)
+    assert overlap(flat, truth) > 0.98
+    # three levels (400, 50 and 6 pivots): close, and every pivot its own nearest
+    monkeypatch.setattr(knn_graph, "TREE_BRANCH", 8)
+    tree = knn_graph.nearest_pivots(codes, scales, metric == "cosine", pivots, 6, TaskState())
+    assert (tree[pivots, 0] == np.arange(pivots.size)).all()
+    top1, share = (tree[:, 0] == truth[:, 0]).mean(), overlap(tree, truth)
+    assert top1 > 0.95 and share > 0.95, (top1, share)  # 0.98 and 0.98 here
+    # a row's group reading one list above, each pivot listed once: far fewer found
+    monkeypatch.setattr(knn_graph, "TREE_PROBE", 1)
+    monkeypatch.setattr(knn_graph, "TREE_ASSIGN", 1)
+    narrow = knn_graph.nearest_pivots(codes, scales, metric == "cosine", pivots, 6,
+                                      TaskState())
+    assert overlap(narrow, truth) < share - 0.3  # 0.28 here

@@ -8,8 +8,10 @@ compares each group with the union of the lists of its rows' `probe` nearest piv
 each candidate row once per group from an int8 copy of the rows (a quarter of the float32
 rows' bytes: at 1M the join waited on memory). `rounds` of neighbours-of-neighbours then
 repair what the lists missed. `all_knn` is the
-front door: exact (faiss flat) for small sets, else pivots sampled here or taken from UMAP's
-fit (`PivotContext`), then the join. `sampled_recall` checks a graph against brute force.
+front door: exact (faiss flat) for small sets, else pivots taken from UMAP's fit
+(`PivotContext`) or sampled here, every row's nearest pivots then found from the int8 codes
+through a tree of pivot samples (`nearest_pivots`), then the join. `sampled_recall` checks
+a graph against brute force.
 
 Distances are umap's (`knn.KnnIndex` gives the same): cosine 1 - cos in [0, 2] (from the
 codes, within ~1e-3), a zero row at 1 from every other; euclidean |x - y| (exact, from the
@@ -35,11 +37,10 @@ from explorer.compute.numba.graph_kernels import (
     quantise_rows,
 )
 from explorer.compute.projection.knn import EXACT_KNN_MAX, KnnIndex, self_first
-from explorer.compute.projection.placement import PLACE_K, Placement, place
+from explorer.compute.projection.placement import Placement
 from explorer.compute.projection.rows import (
     clean_rows,
     gather,
-    read_fit_rows,
     release,
     sample_rows,
 )
@@ -67,6 +68,12 @@ PIVOT_MAX = 100_000      # ... up to this many (UMAP's fit sample: 100k)
 # 63k real MiniLM rows: 0.925 at (3, 6) with a round, 0.90 without (HNSW as UMAP runs it:
 # 0.896); 0.89 at (2, 6) or (3, 4) with a round. The join costs about the lists it reads.
 ASSIGN, PROBE = 3, 6
+# A standalone graph finds every row's nearest pivots through a tree of nested pivot samples
+# (`nearest_pivots`): one pivot in TREE_BRANCH kept per level, a row's group reads the lists
+# of its TREE_PROBE nearest centres above, a centre is listed under its TREE_ASSIGN nearest.
+TREE_BRANCH = 48
+TREE_PROBE = 3
+TREE_ASSIGN = 2
 
 
 @dataclass
@@ -88,12 +95,18 @@ class PivotContext:
     """What a join needs from the pivots, as UMAP's sampled fit has it already."""
 
     rows: np.ndarray                     # (m,) int64 pivot rows, sorted
-    index: KnnIndex | None               # over the pivots' cleaned rows (None: no rows)
-    knn: tuple[np.ndarray, np.ndarray]   # the pivots' own kNN (m, k), pivot ids, self first
+    index: KnnIndex | None               # over the pivots' cleaned rows (None: none built)
+    knn: tuple[np.ndarray, np.ndarray] | None  # the pivots' own kNN (m, k), pivot ids, self
+    # first (None: `near` holds them)
     placement: Placement | None          # the other rows' nearest pivots (None: no other rows)
+    # every row's nearest pivots (n, width), when found for all rows at once (a standalone
+    # graph, `nearest_pivots`): `knn` and `placement` are then not needed
+    near: np.ndarray | None = None
 
     def pivot_of(self, n: int, probe: int) -> np.ndarray:
         """int32 (n, probe): every row's nearest pivots, nearest first (a pivot: itself)."""
+        if self.near is not None:
+            return _columns(self.near, probe)
         out = np.empty((n, probe), dtype=np.int32)
         out[self.rows] = _columns(self.knn[0], probe)
         if self.placement is not None:
@@ -183,13 +196,15 @@ def _quantised(vectors: np.ndarray, norms: np.ndarray, cos: bool,
 
 def pivot_join(vectors: np.ndarray, norms: np.ndarray | None, metric: str,
                pivots: np.ndarray, pivot_of: np.ndarray, k: int, state: TaskState, *,
-               assign: int = ASSIGN, probe: int = PROBE, rounds: int = 1) -> KnnGraph:
+               assign: int = ASSIGN, probe: int = PROBE, rounds: int = 1,
+               quantised: tuple[np.ndarray, np.ndarray] | None = None) -> KnnGraph:
     """Every row's k nearest rows (itself first) from pivot lists.
 
     `pivot_of` (n, >= probe) int32: each row's nearest pivots, as ids into `pivots` (the
     pivots' rows), nearest first. `norms`: |row| per row as `index.row_norms` gives them
     (a set's stored norms); None computes them (one pass). `assign`: lists a row joins;
     `probe`: lists a row's group reads; `rounds`: neighbours-of-neighbours rounds after.
+    `quantised`: the rows' (codes, scales) when made already (`all_knn` standalone).
     """
     metric = layout_metric(metric)
     if k < 1:
@@ -224,9 +239,12 @@ def pivot_join(vectors: np.ndarray, norms: np.ndarray | None, metric: str,
     unit_ptr = _units(group_ptr)
     timings["lists"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    codes, scales = _quantised(vectors, norms, cos, state.sub(0.05, 0.1))
-    timings["quantise"] = time.perf_counter() - t
+    if quantised is None:
+        t = time.perf_counter()
+        codes, scales = _quantised(vectors, norms, cos, state.sub(0.05, 0.1))
+        timings["quantise"] = time.perf_counter() - t
+    else:
+        codes, scales = quantised
 
     t = time.perf_counter()
     # euclidean: the codes choose JOIN_EXTRA more than asked, the float32 rows the k
@@ -276,6 +294,76 @@ def pivot_join(vectors: np.ndarray, norms: np.ndarray | None, metric: str,
     return graph
 
 
+def _group_order(near: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """(group_ptr int64, order int32): rows grouped by their first column of `near`, and
+    inside a group sorted by the next columns, so a unit's rows share their second and
+    third choices too and the union of the lists it reads stays small."""
+    keys = tuple(near[:, j] for j in range(near.shape[1] - 1, -1, -1))
+    order = np.lexsort(keys).astype(np.int32)
+    group_ptr = np.zeros(groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(near[:, 0], minlength=groups), out=group_ptr[1:])
+    return group_ptr, order
+
+
+def _nearest_in(codes: np.ndarray, scales: np.ndarray, cos: bool, centres: np.ndarray,
+                near: np.ndarray, above: int, width: int, state: TaskState) -> np.ndarray:
+    """int32 (n, width): every row's nearest `centres` (ids into them, a centre itself first),
+    from `near` (n, t): each row's nearest centres of the level above (`above` of them).
+
+    The join's kernel does it: a centre is listed under its TREE_ASSIGN nearest upper
+    centres, rows are grouped by their nearest upper centre, and each unit of a group reads
+    the lists of its rows' t nearest (an IVF over the upper centres, read in blocks)."""
+    n = codes.shape[0]
+    near = np.ascontiguousarray(near, dtype=np.int32)
+    list_ptr, entries = lists_csr(np.ascontiguousarray(near[centres]), above, TREE_ASSIGN)
+    list_rows = centres[entries].astype(np.int32)
+    group_ptr, order = _group_order(near, above)
+    unit_ptr = _units(group_ptr)
+    ind = np.full((n, width + 1), -1, np.int32)
+    dist = np.zeros((n, width + 1), np.float32)
+    seen = np.zeros((lanes(), n + above), dtype=np.int32)
+    bounds = np.searchsorted(unit_ptr, np.arange(0, n, JOIN_CHUNK_ROWS))
+    for u0, u1 in itertools.pairwise(np.unique(np.append(bounds, unit_ptr.size - 1))):
+        run_parallel(join_units, codes, scales, cos, near, near.shape[1], list_ptr, list_rows,
+                     order, unit_ptr, int(u0), int(u1), seen, ind, dist)
+        state.progress(int(unit_ptr[u1]), n)
+    position = np.full(n, -1, dtype=np.int32)
+    position[centres] = np.arange(centres.size, dtype=np.int32)
+    found = np.where(ind[:, 1:] >= 0, position[np.maximum(ind[:, 1:], 0)], -1)
+    # the kernel skips a row itself: a centre is its own nearest
+    found[centres, 1:] = found[centres, :-1]
+    found[centres, 0] = np.arange(centres.size, dtype=np.int32)
+    return _columns(found, width)
+
+
+def nearest_pivots(codes: np.ndarray, scales: np.ndarray, cos: bool, pivots: np.ndarray,
+                   width: int, state: TaskState, *, seed: int = 0) -> np.ndarray:
+    """int32 (n, width): every row's nearest `pivots` (ids into them), nearest first, a pivot
+    itself first, found through a tree of nested samples of the pivots.
+
+    Each level keeps one pivot in TREE_BRANCH of the level below; every row finds its
+    TREE_PROBE nearest of the coarsest level by comparing with all of them, then of each
+    finer level among the lists of its nearest above (`_nearest_in`), from the int8 codes
+    the join reads next. It replaces an HNSW over the pivots (its build and a search per
+    row, both waiting on memory at 1M rows) for a standalone graph."""
+    pivots = np.asarray(pivots, dtype=np.int64)
+    levels = [pivots]
+    rng = np.random.default_rng(seed)
+    while levels[-1].size > TREE_BRANCH:
+        below = levels[-1]
+        levels.append(below[np.sort(rng.choice(below.size, below.size // TREE_BRANCH,
+                                               replace=False))])
+    near = np.zeros((codes.shape[0], 1), dtype=np.int32)  # every row under one root
+    above = 1
+    for depth, centres in enumerate(reversed(levels)):
+        last = depth == len(levels) - 1
+        near = _nearest_in(codes, scales, cos, centres, near, above,
+                           width if last else TREE_PROBE,
+                           state.sub(depth / len(levels), (depth + 1) / len(levels)))
+        above = centres.size
+    return near
+
+
 def pivot_count(n: int) -> int:
     """Pivots for a standalone join of n rows (about n / PIVOT_SHARE)."""
     return int(min(n, max(1, min(PIVOT_MAX, n // PIVOT_SHARE))))
@@ -288,8 +376,8 @@ def all_knn(vectors: np.ndarray, metric: str, k: int, state: TaskState, *,
     """The kNN graph of every row (k with itself), and the pivots it was joined from.
 
     Up to `exact_max` rows without a `context`: exact (faiss flat), every row its own pivot.
-    Above: a seeded sample of `pivots` (default `pivot_count(n)`) pivots, their kNN and
-    every other row's nearest pivots (found as UMAP places rows), then `pivot_join` with
+    Above: a seeded sample of `pivots` (default `pivot_count(n)`) pivots, every row's
+    nearest pivots found from the int8 codes (`nearest_pivots`), then `pivot_join` with
     `rounds`, `assign` and `probe`. A `context` (UMAP's fitted sample and its placement)
     skips all but the join.
     """
@@ -312,26 +400,26 @@ def all_knn(vectors: np.ndarray, metric: str, k: int, state: TaskState, *,
         timings["exact"] = round(time.perf_counter() - t, 3)
         graph = KnnGraph(ind, dist, metric, "exact", k, recall=1.0, timings=timings)
         return graph, PivotContext(np.arange(n, dtype=np.int64), index, (ind, dist), None)
+    quantised = None
     if context is None:
+        vectors = _float32_rows(vectors)
         t = time.perf_counter()
-        m = min(n, pivots) if pivots else pivot_count(n)
-        rows = sample_rows(n, m, seed)
-        x = read_fit_rows(vectors, rows, cos, state.sub(0.0, 0.03), "kNN graph")
-        state.status(f"kNN graph: the nearest neighbours of {m:,} pivot rows")
-        index = KnnIndex(x, metric, state.sub(0.03, 0.08))
-        pind, pdist = index.search(x, min(k, m), state.sub(0.08, 0.15))
-        self_first(pind, pdist)
-        del x
-        timings["pivots"] = time.perf_counter() - t
+        if norms is None:
+            norms = row_norms(vectors, state.sub(0.0, 0.03))
+        state.status(f"kNN graph: reading {n:,} rows")
+        quantised = _quantised(vectors, norms, cos, state.sub(0.03, 0.08))
+        timings["quantise"] = time.perf_counter() - t
         t = time.perf_counter()
-        state.status(f"kNN graph: the nearest pivots of the other {n - m:,} rows")
-        placement = place(vectors, rows, index, PLACE_K, cos, state.sub(0.15, 0.4))
-        context = PivotContext(rows, index, (pind.astype(np.int32), pdist), placement)
+        rows = sample_rows(n, min(n, pivots) if pivots else pivot_count(n), seed)
+        rows = np.arange(n, dtype=np.int64) if rows is None else rows
+        state.status(f"kNN graph: the nearest of {rows.size:,} pivots of every row")
+        near = nearest_pivots(*quantised, cos, rows, probe, state.sub(0.08, 0.3), seed=seed)
+        context = PivotContext(rows, None, None, None, near)
         timings["assign"] = time.perf_counter() - t
-        state = state.sub(0.4, 1.0)
+        state = state.sub(0.3, 1.0)
     state.status(f"kNN graph: joining the {k} nearest neighbours of {n:,} rows")
     graph = pivot_join(vectors, norms, metric, context.rows, context.pivot_of(n, probe), k, state,
-                       assign=assign, probe=probe, rounds=rounds)
+                       assign=assign, probe=probe, rounds=rounds, quantised=quantised)
     graph.timings = {**{key: round(v, 3) for key, v in timings.items()}, **graph.timings}
     return graph, context
 
@@ -384,4 +472,5 @@ def sampled_recall(vectors: np.ndarray, graph: KnnGraph, rows: int = 200,
     return float(hit.sum()) / float(sample.size * kk)
 
 
-__all__ = ["KnnGraph", "PivotContext", "all_knn", "pivot_count", "pivot_join", "sampled_recall"]
+__all__ = ["KnnGraph", "PivotContext", "all_knn", "nearest_pivots", "pivot_count", "pivot_join",
+           "sampled_recall"]
