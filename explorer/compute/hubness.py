@@ -145,22 +145,24 @@ def neighbour_lists(es: EmbeddingSet, k: int, metric: str, norms: np.ndarray, ex
             made_by = (knn_store.stored(es, graph_metric) or {}).get("made_by")
             state.status("Counting the neighbour graph the library keeps")
             return from_graph(es.vectors, graph, k, zero,
-                              MAP_GRAPH if made_by == "map" else STORED_GRAPH, state)
+                              MAP_GRAPH if made_by == "map" else STORED_GRAPH, state, norms)
         if es.count > EXACT_MAX:
             graph, _ = all_knn(es.vectors, graph_metric, max(k + 1, GRAPH_K), state.sub(0, 0.9),
                                norms=norms, exact_max=EXACT_MAX)
             knn_store.save_graph(es, graph, made_by="hubness")
-            return from_graph(es.vectors, graph, k, zero, PIVOT_GRAPH, state.sub(0.9, 1.0))
+            return from_graph(es.vectors, graph, k, zero, PIVOT_GRAPH, state.sub(0.9, 1.0),
+                              norms)
     exact = exact or es.count <= EXACT_MAX
     return Lists(knn_graph(es, k, metric, norms, state, exact=exact)[0], exact,
                  EXACT if exact else HNSW)
 
 
 def from_graph(vectors: np.ndarray, graph: KnnGraph, k: int, zero: np.ndarray | None,
-               source: str, state: TaskState) -> Lists:
+               source: str, state: TaskState, norms: np.ndarray | None = None) -> Lists:
     """The first k others of each row in a stored or joined graph, and its sampled recall at
-    k (the first k + 1 columns: itself and its k nearest). A graph lists a zero row at
-    cosine distance 1 from every row: it is skipped, as the exact search skips it."""
+    k (the first k + 1 columns: itself and its k nearest; `norms`, the set's, spare the
+    check a cleaned copy of the rows). A graph lists a zero row at cosine distance 1 from
+    every row: it is skipped, as the exact search skips it."""
     n = graph.ind.shape[0]
     exact = graph.method == "exact"
     recall = None
@@ -168,7 +170,8 @@ def from_graph(vectors: np.ndarray, graph: KnnGraph, k: int, zero: np.ndarray | 
         state.status("Checking the neighbour graph against an exact search of a few rows")
         used = KnnGraph(graph.ind[:, :k + 1], graph.dist[:, :k + 1], graph.metric, graph.method,
                         k + 1)
-        recall = round(sampled_recall(vectors, used, RECALL_ROWS, state.sub(0, 0.9)), 4)
+        recall = round(sampled_recall(vectors, used, RECALL_ROWS, state.sub(0, 0.9),
+                                      norms=norms), 4)
     out = np.empty((n, k), dtype=np.int64)
     step = 1 << 16
     for lo in range(0, n, step):

@@ -13,8 +13,9 @@ Per size, `repeats` rounds, each running in turn:
   normalised (`gather`), `KnnIndex` (faiss IndexHNSWFlat, M 16, efConstruction 40) over
   every row, searched at ef 48, `self_first`. Seconds = read + build + search.
 - `all_knn`: the standalone graph from scratch: pivots (UMAP's fit sample size above
-  UMAP_SAMPLE_ABOVE rows, else n / 10), their kNN, every row's nearest pivots as UMAP
-  places rows, the join and one neighbours-of-neighbours round. Each step's seconds.
+  UMAP_SAMPLE_ABOVE rows, else n / 10), every row's nearest pivots through the tree of
+  pivot samples (`nearest_pivots`), the join and one neighbours-of-neighbours round. Each
+  step's seconds.
 - `join`: the join alone from that run's pivots (what UMAP pays after its fit and
   placement), with no round (`rounds=0`) and with one (`rounds=1`).
 recall@15 of each graph on 300 sampled rows against exact (`sampled_recall`, brute force),

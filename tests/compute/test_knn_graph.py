@@ -325,3 +325,21 @@ def test_nearest_pivots_through_the_tree_are_mostly_the_true_ones(data, metric, 
     narrow = knn_graph.nearest_pivots(codes, scales, metric == "cosine", pivots, 6,
                                       TaskState())
     assert overlap(narrow, truth) < share - 0.3  # 0.28 here
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_sampled_recall_with_the_sets_norms_counts_as_from_cleaned_rows(data, metric,
+                                                                       monkeypatch):
+    """Blocks with finite norms are compared in place; a block holding a NaN row (norm NaN)
+    is cleaned as before: the same count either way, and a damaged graph still shows."""
+    x, dist = data
+    monkeypatch.setattr(knn_graph, "chunk_rows", lambda d: 500)  # 8 blocks, one cleaned
+    x = x.copy()
+    x[5] = 0.0
+    x[3000, :4] = np.nan
+    norms = np.linalg.norm(x, axis=1).astype(np.float32)
+    g = join(x, dist[metric], metric, rounds=0)
+    plain = sampled_recall(x, g, rows=1000)
+    assert sampled_recall(x, g, rows=1000, norms=norms) == pytest.approx(plain, abs=1e-3)
+    g.ind[:, 8:] = np.random.default_rng(0).integers(0, len(x), (len(x), K - 8))
+    assert sampled_recall(x, g, rows=1000, norms=norms) < plain - 0.3
