@@ -9,8 +9,9 @@ Where the kNN graph comes from, cheapest first: the counts kept in the library; 
 UMAP map of the set stored (knn_store) when its metric agrees and its k suffices (at 1M rows,
 seconds: a pass over the set checks the graph's recall; minutes to search every row); an exact
 search (faiss brute force) up to EXACT_MAX rows or when asked; above, the pivot join of
-projection/knn_graph.py (92-124 s at 1M x 384 on two shared cores), stored so a map or a
-later count reuses it (4 s).
+projection/knn_graph.py, every row's nearest pivots found through a tree of pivot samples
+(27-37 s at 1M x 384 on two shared cores, load 2-4; the HNSW over the pivots it replaced
+59-82 s in the same runs), stored so a map or a later count reuses it (0.9 s).
 "dot" has no map graph and no join: its large sets search the set's HNSW index. A result says
 which graph it counted and, when approximate, the graph's recall on a sample of rows.
 """
@@ -42,7 +43,8 @@ GRAPH_K = 16      # a graph joined here keeps 15 others: it serves UMAP's defaul
 # (4, 8) 0.966, 0.234, 22 s. The HNSW over the pivots before: 0.856, 0.325, 35 s.
 GRAPH_ASSIGN, GRAPH_PROBE = 4, 8
 # rows whose true neighbours check an approximate graph (1,000 neighbours at k = 10): the
-# check is one pass over the set whatever their number, 8-10 s at 1M x 384 on a busy machine
+# check is one pass over the set whatever their number, 0.7-1.9 s at 1M x 384 (load 2-4),
+# the blocks of rows compared where they lie, scaled by the stored norms
 RECALL_ROWS = 100
 # approximate counts kept before this version are counted again: the HNSW search of every
 # row they came from inflates hubs (bench_hubness.py, a 384-d mixture: on 100k rows skewness
