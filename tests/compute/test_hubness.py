@@ -265,20 +265,21 @@ def test_exact_asked_above_exact_max_searches_exactly(monkeypatch):
 
 
 def test_a_standalone_pivot_graph_keeps_the_skewness_and_hubs_of_the_exact_count(monkeypatch):
-    """40k rows with strong hubs (exact skewness 5.2): the pivot graph the count joins when no
-    map graph is kept (4k pivots, every row's nearest found through the tree of pivot
-    samples) holds the skewness within 8 % (5.42 here, 5.42 too from an HNSW over the
-    pivots as before), 17 of the 20 top hubs (19 here) and the antihubs within 2 %."""
+    """40k rows with strong hubs (exact skewness 5.16): the pivot graph the count joins when
+    no map graph is kept (4k pivots, every row's nearest found through the tree of pivot
+    samples, GRAPH_ASSIGN and GRAPH_PROBE lists) holds the skewness within 4 % (5.27 here;
+    5.42 from the HNSW over the pivots before), 18 of the 20 top hubs (20 here; 19) and
+    the antihubs within 2 % (1.2 % here)."""
     from scipy.stats import spearmanr
 
     x = data(n=40_000, d=64, seed=0)
     exact = hubness.k_occurrence(make_es(x, store=False), k=10, exact=True)
     monkeypatch.setattr(hubness, "EXACT_MAX", 0)
     joined = hubness.k_occurrence(make_es(x), k=10)
-    assert joined.source == hubness.PIVOT_GRAPH and joined.recall > 0.85
-    assert abs(joined.skewness - exact.skewness) <= 0.08 * exact.skewness, \
+    assert joined.source == hubness.PIVOT_GRAPH and joined.recall > 0.9
+    assert abs(joined.skewness - exact.skewness) <= 0.04 * exact.skewness, \
         (joined.skewness, exact.skewness)
-    assert len(set(joined.hubs[:20].tolist()) & set(exact.hubs[:20].tolist())) >= 17
+    assert len(set(joined.hubs[:20].tolist()) & set(exact.hubs[:20].tolist())) >= 18
     assert abs(joined.antihub_count - exact.antihub_count) <= 0.02 * exact.antihub_count
-    assert np.corrcoef(joined.counts, exact.counts)[0, 1] > 0.99
-    assert spearmanr(joined.counts, exact.counts)[0] > 0.97
+    assert np.corrcoef(joined.counts, exact.counts)[0, 1] > 0.995
+    assert spearmanr(joined.counts, exact.counts)[0] > 0.985
