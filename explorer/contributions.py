@@ -50,7 +50,7 @@ _PROJECTION = "explorer.compute.projection"
 PROJECTIONS = [
     Contribution("projection", "pca", f"{_PROJECTION}.pca:fit", label="PCA", version=2,
                  description="principal components, exact, fitted on a sample of rows"),
-    Contribution("projection", "umap", f"{_PROJECTION}.umap:fit", label="UMAP", version=5,
+    Contribution("projection", "umap", f"{_PROJECTION}.umap:fit", label="UMAP", version=6,
                  description="umap-learn's algorithm on a faiss or pivot-joined kNN graph; "
                              "above 200,000 rows a sample is optimised and the rest placed, "
                              "unless every point is asked for"),
