@@ -30,6 +30,20 @@ ANALYSIS_SHARE = 0.37  # of the window's area, for a wide analysis brought forwa
 MAX_BOTTOM_SHARE = 0.62  # of the window's height: the map keeps the rest
 STRIP_PANELS = frozenset({"table"})  # bottom panels that read as a strip; others are analyses
 
+FIRST_SIZE = (1400, 900)  # px: a first window, before any layout was kept for the screen ...
+SCREEN_SHARE = 0.9  # ... or this share of a bigger screen, so the map grows with the screen
+
+
+def first_geometry(free: QRect) -> QRect | None:
+    """Where a first window goes on a screen whose free area is `free`: SCREEN_SHARE of it,
+    centred, when that is bigger than FIRST_SIZE and fits (None: FIRST_SIZE, as before)."""
+    width = max(FIRST_SIZE[0], int(SCREEN_SHARE * free.width()))
+    height = max(FIRST_SIZE[1], int(SCREEN_SHARE * free.height()))
+    if width > free.width() or height > free.height() or (width, height) == FIRST_SIZE:
+        return None
+    return QRect(free.x() + (free.width() - width) // 2,
+                 free.y() + (free.height() - height) // 2, width, height)
+
 
 class DockLayout(QObject):
     """Builds, sizes, remembers and restores the docks of one window."""
@@ -227,6 +241,10 @@ class DockLayout(QObject):
         geometry, state = s.value(f"window/geometry/{key}"), s.value(f"window/state/{key}")
         if isinstance(geometry, QByteArray):
             self.window.restoreGeometry(geometry)
+        elif self.window.screen() is not None:
+            first = first_geometry(self.window.screen().availableGeometry())
+            if first is not None:
+                self.window.setGeometry(first)
         return isinstance(state, QByteArray) and self.restore(bytes(state.data()))
 
     def save(self) -> None:

@@ -40,7 +40,7 @@ from explorer.ui import settings as ui_settings
 from explorer.ui.dialogs.encode_dialog import EncodeDialog, skipped_box
 from explorer.ui.dialogs.messages import ask_choice, ask_drop_nonfinite, error_box, warnings_box
 from explorer.ui.images import ImageActions
-from explorer.ui.layout import DockLayout
+from explorer.ui.layout import FIRST_SIZE, DockLayout
 from explorer.ui.library_actions import LibraryActions
 from explorer.ui.panels.base import Panel, PanelContext
 from explorer.ui.panels.jobs import PanelJobs
@@ -136,7 +136,7 @@ class MainWindow(FileDrops, QMainWindow):
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
         self.setDocumentMode(True)
-        self.resize(1400, 900)
+        self.resize(*FIRST_SIZE)
         self.last_dialog: QMessageBox | None = None
         self._queue: list[str] = []  # files waiting to be opened, one job at a time
         self.encode_dialog: EncodeDialog | None = None

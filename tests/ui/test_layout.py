@@ -124,3 +124,17 @@ def test_the_untouched_default_follows_the_window_until_the_user_moves_a_splitte
     win.resize(1600, 1000)
     qtbot.wait(100)
     assert win.docks["item"].width() == 450
+
+
+def test_a_first_window_grows_with_a_big_screen_and_keeps_its_size_on_a_small_one():
+    from PySide6.QtCore import QRect
+
+    from explorer.ui.layout import FIRST_SIZE, first_geometry
+
+    big = first_geometry(QRect(0, 30, 1920, 1050))  # a panel above the free area
+    assert (big.width(), big.height()) == (1728, 945)
+    assert big.center().x() in (959, 960) and big.top() == 30 + (1050 - 945) // 2
+    wide = first_geometry(QRect(1920, 0, 2560, 1440))  # a second screen
+    assert wide.left() >= 1920 and wide.right() < 1920 + 2560 and wide.width() == 2304
+    assert first_geometry(QRect(0, 0, *FIRST_SIZE)) is None  # the window it always had
+    assert first_geometry(QRect(0, 0, 1366, 768)) is None  # smaller: left to the system
