@@ -269,3 +269,12 @@ def test_a_text_column_of_a_few_short_values_names_clusters_by_category():
     prose = text_set(coords, texts_for(topic))  # free text still names by its words
     assert cl.cluster_map(prose, coords, cl.ClusterParams(min_cluster_size=20)).named_by == \
         "terms:description"
+
+
+def test_a_text_column_with_no_text_numbers_its_clusters_rather_than_naming_them_empty():
+    coords, topic = blobs()
+    for values in ([None] * topic.size, [""] * topic.size):
+        es = text_set(coords, values)
+        result = cl.cluster_map(es, coords, cl.ClusterParams(min_cluster_size=20))
+        assert result.named_by == "terms:description"
+        assert all(c.label.startswith("cluster ") for c in result.levels[-1].clusters)

@@ -186,12 +186,13 @@ def naming_column(es: EmbeddingSet, column: str | None) -> tuple[str, str | None
 
 
 def _text_or_categories(es: EmbeddingSet, column: str) -> tuple[str, str]:
-    """A text column of few distinct short values names by category, any other by terms."""
+    """A text column of few distinct short values names by category, any other (or one with
+    no text at all: its clusters are numbered) by terms."""
     values = es.metadata.column(column)
-    if (_is_text(values.type) and pc.count_distinct(values).as_py() <= MAX_CATEGORIES
-            and _mean_words(values) < WORDS_PER_TEXT):
-        return "category", column
-    return "terms", column
+    if not _is_text(values.type) or pc.count_distinct(values).as_py() > MAX_CATEGORIES:
+        return "terms", column
+    return ("category", column) if 0 < _mean_words(values) < WORDS_PER_TEXT else \
+        ("terms", column)
 
 
 def _is_text(kind: pa.DataType) -> bool:
