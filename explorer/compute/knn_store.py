@@ -25,7 +25,9 @@ from explorer.core.artifacts import ArtifactStore
 from explorer.core.embedding_set import EmbeddingSet
 
 KIND = "knn_graph"
-GRAPH_VERSION = 1
+# 2: graphs joined through the pivot tree (nearest pivots over int8 codes), not an HNSW of
+# the pivots: recall@10 at 1M 0.961 against 0.856, so a graph kept from before is joined again
+GRAPH_VERSION = 2
 MADE_BY = ("map", "hubness")  # who saved a graph: UMAP's fit, or hubness's own join
 
 
