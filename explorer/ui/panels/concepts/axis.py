@@ -58,7 +58,9 @@ METHOD_NOTES = {
     "arithmetic": "built from saved directions",
 }
 HINT = "Choose a direction above, or define one in the Define tab, to see the items along it."
-WIDE = 560  # pixels the tab needs to show the lowest and highest items side by side
+WIDE = 480  # pixels the tab needs to show the lowest and highest items side by side (a
+# 1920x1080 window's dock, ~500 px, has them so and need not scroll; items keep ~20 characters)
+LIST_ROWS = 6  # items each list shows at least; a short panel scrolls to keep them
 
 
 class AxisTab(AxisHistogram, QWidget):
@@ -135,6 +137,7 @@ class AxisTab(AxisHistogram, QWidget):
         for title, table in ((self.low_title, self.low_table), (self.high_title, self.high_table)):
             title.setTextFormat(Qt.TextFormat.RichText)
             ItemListGestures(table, state, self, self._row_chosen)
+            keep_rows(table, LIST_ROWS)
             table.rowHovered.connect(lambda row: self.state.set_hover(row, source=self))
             self.grid_switches.append(ListOrGrid.of_table(table, state, title=title))
             lists.addWidget(self.grid_switches[-1])
@@ -147,8 +150,8 @@ class AxisTab(AxisHistogram, QWidget):
         self.split_view = QSplitter(Qt.Orientation.Vertical)
         self.split_view.addWidget(self.plot_box)
         self.split_view.addWidget(lists)
-        self.split_view.setStretchFactor(0, 3)
-        self.split_view.setStretchFactor(1, 2)
+        self.split_view.setStretchFactor(0, 1)  # the plot reads at its minimum height; the
+        self.split_view.setStretchFactor(1, 2)  # lists take most of a taller panel
         self.split_view.setChildrenCollapsible(False)
         layout = scrolling_layout(self)  # too short a panel scrolls rather than overlapping
         layout.setContentsMargins(2, 6, 2, 2)
@@ -333,6 +336,7 @@ class AxisTab(AxisHistogram, QWidget):
                    item_with_text_column(es, self._text_col, rows)]
         table.rows_model.set_content(rows, columns)
         table.fit_columns({0: 7})
+        keep_rows(table, LIST_ROWS)  # the header's height is known once it has columns
 
     def _failed(self, error: BaseException) -> None:
         self.message.show_error(error)
@@ -424,3 +428,13 @@ class AxisTab(AxisHistogram, QWidget):
         self._failed(error)
         if self.direction is not None:
             self._show_validity()
+
+
+def keep_rows(table: RowsTable, rows: int) -> None:
+    """Make `rows` rows of `table` its minimum height, header and frame included. A table's
+    own minimum shows two or three rows, and a splitter in a scrolling tab gives each part
+    its minimum: the tab scrolls to a list's rows instead of cutting the list."""
+    header = table.horizontalHeader()
+    row = table.verticalHeader().defaultSectionSize()
+    header_height = header.sizeHint().height() if header.count() else row
+    table.setMinimumHeight(header_height + rows * row + 2 * table.frameWidth())

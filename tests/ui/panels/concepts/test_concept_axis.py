@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMenu
+from PySide6.QtWidgets import QApplication, QMenu, QScrollArea
 
 from explorer.compute import concepts as cc
 from explorer.compute.concepts import bins as concept_bins
@@ -19,6 +19,7 @@ from explorer.ui.panels.concepts.axis import AxisTab
 from explorer.ui.panels.concepts.context import ConceptContext
 from explorer.ui.panels.concepts.validity_text import validity_plain
 from explorer.ui.state import AppState
+from explorer.ui.widgets.dock_widgets import ScrollContent
 
 N, D = 1_000, 16
 WAIT = 60_000
@@ -445,3 +446,58 @@ def test_the_lists_at_each_end_read_in_a_narrow_panel(qtbot, tab_jobs, planted):
     for table in (tab.low_table, tab.high_table):
         assert table.columnWidth(1) >= dozen
     assert tab.low_table.mapTo(tab, QPoint(0, 0)).y() < tab.high_table.mapTo(tab, QPoint(0, 0)).y()
+
+
+def scroll_area(tab) -> QScrollArea:
+    return next(a for a in tab.findChildren(QScrollArea) if isinstance(a.widget(), ScrollContent))
+
+
+def full_rows(table) -> int:
+    """Rows of `table` in view from top to bottom, none cut."""
+    return table.viewport().height() // table.rowHeight(0)
+
+
+def test_a_short_dock_keeps_six_rows_a_list_and_scrolls_to_the_second(qtbot, tab_jobs, planted):
+    """The tab's size in a 1400x900 window: each list shows six whole rows (the splitter
+    gave them a table's 70 px minimum, 2.5 rows, before), and the tab scrolls down to the
+    second list and the colour button instead of cutting them off."""
+    es, _ = planted
+    state, context, tab = open_tab(qtbot, tab_jobs, es, size=(398, 559))
+    qtbot.wait(50)
+    area = scroll_area(tab)
+    content = area.widget()
+    assert content.heightForWidth(content.width()) >= (tab.split_view.minimumSizeHint().height()
+                                                      + tab.colour_button.height())
+    for table in (tab.low_table, tab.high_table):
+        assert full_rows(table) >= 6
+    low, high = (QRect(t.mapTo(content, QPoint(0, 0)), t.size())
+                 for t in (tab.low_table, tab.high_table))
+    assert low.bottom() < high.top()  # stacked, not side by side, at this width
+    assert area.verticalScrollBar().maximum() > 0
+    area.verticalScrollBar().setValue(area.verticalScrollBar().maximum())
+    qtbot.wait(20)
+    bottom = tab.colour_button.mapTo(area.viewport(), QPoint(0, tab.colour_button.height()))
+    assert bottom.y() <= area.viewport().height()
+
+
+def test_a_wider_dock_puts_the_lists_side_by_side_and_they_take_the_height(
+        qtbot, tab_jobs, planted):
+    """The tab's size in a 1920x1080 window: the lists sit side by side, so everything fits
+    without scrolling; a taller tab gives most of its height to the lists while the plot
+    keeps its minimum."""
+    es, _ = planted
+    state, context, tab = open_tab(qtbot, tab_jobs, es, size=(510, 631))
+    qtbot.wait(50)
+    area = scroll_area(tab)
+    assert area.verticalScrollBar().maximum() == 0
+    low, high = (QRect(t.mapTo(tab, QPoint(0, 0)), t.size())
+                 for t in (tab.low_table, tab.high_table))
+    assert low.right() < high.left() and low.top() == high.top()
+    assert min(full_rows(t) for t in (tab.low_table, tab.high_table)) >= 8
+    dozen = 13 * tab.low_table.fontMetrics().horizontalAdvance("0")
+    assert min(t.columnWidth(1) for t in (tab.low_table, tab.high_table)) >= dozen
+    plot, table = tab.plot_holder.height(), tab.low_table.height()
+    assert plot >= tab.plot_holder.minimumHeight()
+    tab.resize(510, 900)
+    qtbot.wait(50)
+    assert tab.low_table.height() - table > tab.plot_holder.height() - plot >= 0
