@@ -225,9 +225,9 @@ class AxisTab(AxisHistogram, QWidget):
         self._clear_plot()
         self._show_direction()
         if d is None:
-            self.hint.setText(HINT if self.es is not None else "Open a set to read directions.")
+            self._show_hint(HINT if self.es is not None else "Open a set to read directions.")
         else:
-            self.hint.setText("Scoring the items…")
+            self._show_hint("Scoring the items…")
 
     def _show_direction(self) -> None:
         d = self.direction
@@ -291,6 +291,11 @@ class AxisTab(AxisHistogram, QWidget):
         else:
             QToolTip.hideText()
 
+    def _show_hint(self, text: str) -> None:
+        """The hint line, hidden while empty: its line is a list row in a short panel."""
+        self.hint.setText(text)
+        self.hint.setVisible(bool(text))
+
     # --- scores, bins and lists -------------------------------------------------------------
     def _scores_ready(self, d, scores) -> None:
         if d is not self.direction and not self._same(d):
@@ -312,7 +317,7 @@ class AxisTab(AxisHistogram, QWidget):
 
     def _binned(self, binned: Binned) -> None:
         self.binned = binned
-        self.hint.setText("")
+        self._show_hint("")
         self.colour_button.setEnabled(True)
         self._fill(self.low_table, binned.top_a)
         self._fill(self.high_table, binned.top_b)
@@ -340,7 +345,7 @@ class AxisTab(AxisHistogram, QWidget):
 
     def _failed(self, error: BaseException) -> None:
         self.message.show_error(error)
-        self.hint.setText("")
+        self._show_hint("")
 
     def _row_chosen(self, row: int) -> None:
         self.state.set_current(row, source=self)

@@ -67,6 +67,7 @@ def open_tab(qtbot, tab_jobs, es, size=(560, 760)):
     tab.show()
     with qtbot.waitSignal(tab.ready, timeout=WAIT):
         context.set_set(es)
+    QApplication.processEvents()  # the layout once the lists are filled and the hint hidden
     return state, context, tab
 
 
