@@ -50,10 +50,10 @@ _PROJECTION = "explorer.compute.projection"
 PROJECTIONS = [
     Contribution("projection", "pca", f"{_PROJECTION}.pca:fit", label="PCA", version=2,
                  description="principal components, exact, fitted on a sample of rows"),
-    Contribution("projection", "umap", f"{_PROJECTION}.umap:fit", label="UMAP", version=6,
+    Contribution("projection", "umap", f"{_PROJECTION}.umap:fit", label="UMAP", version=7,
                  description="umap-learn's algorithm on a faiss or pivot-joined kNN graph; "
-                             "above 200,000 rows a sample is optimised and the rest placed, "
-                             "unless every point is asked for"),
+                             "above 200,000 rows a sample is fitted, spread over every "
+                             "row's graph and every row optimised (or only placed, faster)"),
     Contribution("projection", "tsne", f"{_PROJECTION}.tsne:fit", label="t-SNE", version=1,
                  description="openTSNE on a faiss kNN graph"),
     Contribution("projection", "identity", f"{_PROJECTION}.identity:fit", label="Identity",

@@ -167,7 +167,7 @@ class Set:
                              record=record)
 
     def project(self, method: str = "umap", *, dims: int = 2, sample: int | None = None,
-                refine: bool = False, **params: Any) -> np.ndarray:
+                refine: bool = True, **params: Any) -> np.ndarray:
         """The map's (n, dims) float32 coordinates, as `embedding-explorer project` makes
         them and kept with the set (the app and the CLI reuse them, and this reuses theirs).
         `params`: the other ProjectionParams (n_neighbors, min_dist, perplexity, seed, and

@@ -114,9 +114,12 @@ def today_all_knn(vectors, metric, k, state, *, norms=None, exact_max=0, seed=0,
     t = time.perf_counter()
     placement = place(vectors, rows, index, PLACE_K, cos, state.sub(0.15, 0.4))
     assign = time.perf_counter() - t
-    context = PivotContext(rows, index, (pind.astype(np.int32), pdist), placement)
-    graph, context = all_knn(vectors, metric, k, state.sub(0.4, 1.0), context=context,
-                             norms=norms)
+    near = np.empty((n, PLACE_K), dtype=np.int32)  # each row's nearest pivots, a pivot itself
+    near[rows] = pind[:, :PLACE_K] if pind.shape[1] >= PLACE_K else \
+        np.pad(pind, ((0, 0), (0, PLACE_K - pind.shape[1])), mode="edge")
+    near[placement.rest] = placement.ind
+    graph, context = all_knn(vectors, metric, k, state.sub(0.4, 1.0),
+                             context=PivotContext(rows, near), norms=norms)
     graph.timings = {"pivots": round(pivots, 3), "assign": round(assign, 3), **graph.timings}
     return graph, context
 

@@ -28,12 +28,13 @@ Measurements:
   (`precomputed_knn=`), to separate the kNN from the rest.
 - umap_100k_ours_sampled: ours fitted on a 20k sample with the other 80k placed by
   their fitted neighbours, vs the full fit above.
-- umap_1000k_ours_auto_sample: ours on the 1M memory map (automatic sample of
-  100k fitted, 900k placed), with the time to the first partial layout and each
-  step's share of the total.
+- umap_1000k_ours_auto_sample: ours on the 1M memory map (the default: 50k fitted, then
+  every row refined), with the time to the first partial layout and each step's share of
+  the total.
 - umap_1000k_refined_vs_fit_and_place (`--only umap1m [--metric] [--rounds 3]`): the
-  refined path (fit REFINE_SAMPLE = 50k rows, place, join the all-rows kNN graph, refine
-  every row) against today's fit-and-place (`sample=100_000`), interleaved; seconds,
+  default, refined path (fit REFINE_SAMPLE = 50k rows, join every row's kNN graph through
+  the pivot tree, spread the fit over it, umap's epochs on every row) against the
+  fit-and-place of before (`sample=100_000, refine=False`), interleaved; seconds,
   step shares, TW, continuity, kNN overlap (1,000 rows), refined rows; medians and the
   TW gain.
 - umap_real_ours_vs_umap_learn (`--real PATH`): ours vs `umap.UMAP(metric="cosine")`,
@@ -257,7 +258,8 @@ def bench_umap(n: int, repeats: int = 1, run_default: bool = True,
 
 
 def bench_umap_large(path: Path, metric: str = "euclidean") -> None:
-    """Ours on the 1M-row memory map: a fitted sample plus placed rows (umap-learn: not run).
+    """Ours on the 1M-row memory map, the default path (a fitted sample, then every row
+    refined; umap-learn: not run).
 
     Prints each step's share of the total, and the load average beside it: the machine is
     shared, so a split measured under load says where time goes, not how much there is.
@@ -314,8 +316,8 @@ def _one_map(vectors: np.ndarray, params, metric: str) -> dict:
 
 def bench_umap_refined(path: Path, metric: str = "cosine", rounds: int = 3,
                        variants: dict[str, dict] | None = None) -> None:
-    """The 1M map refined on every row (auto path) against today's fit-and-place
-    (`sample=100_000`, same fit, no refine), interleaved `rounds` times; medians.
+    """The 1M map refined on every row (the default) against the fit-and-place of before
+    (`sample=100_000, refine=False`), interleaved `rounds` times; medians.
     `variants`: more refined arms, each with `projection.umap` constants set for its runs
     (an ablation: {"cheap": {"REFINE_EPOCHS": 20}})."""
     from explorer.compute.projection import ProjectionParams

@@ -111,3 +111,19 @@ def test_project_json_contract(tmp_path):
     assert table.num_rows == 1797 and {"x", "y"} <= set(table.column_names)
     again = cli_json("project", path, "--method", "pca")
     assert again["cached"] is True
+
+
+def test_project_refines_unless_no_refine_is_asked(tmp_path):
+    """`--no-refine` is another map than the default (every point optimised), kept apart."""
+    from sklearn.datasets import load_digits
+
+    path = tmp_path / "digits.npy"
+    np.save(path, load_digits().data[:600].astype(np.float32))
+    placed = cli_json("project", path, "--method", "umap", "--sample", "300", "--no-refine")
+    assert placed["cached"] is False and placed["count"] == 600
+    assert cli_json("project", path, "--method", "umap", "--sample", "300",
+                    "--no-refine")["cached"] is True
+    refined = cli_json("project", path, "--method", "umap", "--sample", "300")
+    assert refined["cached"] is False
+    assert cli_json("project", path, "--method", "umap", "--sample", "300",
+                    "--refine")["cached"] is True  # the default, said out loud

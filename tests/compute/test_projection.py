@@ -230,8 +230,8 @@ def test_umap_cancel_from_another_thread_is_prompt():
 def test_umap_fits_a_sample_and_places_every_row(digits):
     x, _ = digits
     partials = []
-    result = project(x, ProjectionParams(method="umap", metric="euclidean", sample=900),
-                     TaskState(on_partial=partials.append))
+    result = project(x, ProjectionParams(method="umap", metric="euclidean", sample=900,
+                                         refine=False), TaskState(on_partial=partials.append))
     assert result.info["fit_rows"] == 900 and result.info["placed"] == "knn-weighted-mean"
     assert result.coords.shape == (len(x), 2) and np.isfinite(result.coords).all()
     assert partials and all(p.shape == (len(x), 2) for p in partials)

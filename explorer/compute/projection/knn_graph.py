@@ -1,16 +1,16 @@
-"""The kNN graph of every row of a large set, joined from the lists UMAP's placement makes.
+"""The kNN graph of every row of a large set, joined through a sample of pivot rows.
 
 At 1M rows neither an exact kNN (hours) nor an HNSW over every row (minutes) fits the map's
-budget, but UMAP already knows each row's nearest fitted rows: the fitted sample is a set of
-*pivots*, an IVF whose centroids are the sample itself. `pivot_join` registers each row in
+budget. A sample of the rows is a set of *pivots*, an IVF whose centroids are the sample
+itself. `pivot_join` registers each row in
 the inverted lists of its `assign` nearest pivots, groups rows by their nearest pivot and
 compares each group with the union of the lists of its rows' `probe` nearest pivots, reading
 each candidate row once per group from an int8 copy of the rows (a quarter of the float32
 rows' bytes: at 1M the join waited on memory). `rounds` of neighbours-of-neighbours then
 repair what the lists missed. `all_knn` is the
-front door: exact (faiss flat) for small sets, else pivots taken from UMAP's fit
-(`PivotContext`) or sampled here, every row's nearest pivots then found from the int8 codes
-through a tree of pivot samples (`nearest_pivots`), then the join. `sampled_recall` checks
+front door: exact (faiss flat) for small sets, else sampled pivots, every row's nearest
+pivots found from the int8 codes through a tree of pivot samples (`nearest_pivots`), then
+the join (a `PivotContext` it returns repeats a join on the same pivots). `sampled_recall` checks
 a graph against brute force.
 
 Distances are umap's (`knn.KnnIndex` gives the same): cosine 1 - cos in [0, 2] (from the
@@ -37,7 +37,6 @@ from explorer.compute.numba.graph_kernels import (
     quantise_rows,
 )
 from explorer.compute.projection.knn import EXACT_KNN_MAX, KnnIndex, self_first
-from explorer.compute.projection.placement import Placement
 from explorer.compute.projection.rows import (
     clean_rows,
     gather,
@@ -98,26 +97,16 @@ class KnnGraph:
 
 @dataclass
 class PivotContext:
-    """What a join needs from the pivots, as UMAP's sampled fit has it already."""
+    """The pivots a graph was joined from, and every row's nearest pivots: passed back to
+    `all_knn`, another join of the same rows skips finding them again."""
 
     rows: np.ndarray                     # (m,) int64 pivot rows, sorted
-    index: KnnIndex | None               # over the pivots' cleaned rows (None: none built)
-    knn: tuple[np.ndarray, np.ndarray] | None  # the pivots' own kNN (m, k), pivot ids, self
-    # first (None: `near` holds them)
-    placement: Placement | None          # the other rows' nearest pivots (None: no other rows)
-    # every row's nearest pivots (n, width), when found for all rows at once (a standalone
-    # graph, `nearest_pivots`): `knn` and `placement` are then not needed
-    near: np.ndarray | None = None
+    near: np.ndarray                     # (n, width) every row's nearest pivots, nearest
+    # first (pivot ids; a pivot lists itself first)
 
     def pivot_of(self, n: int, probe: int) -> np.ndarray:
         """int32 (n, probe): every row's nearest pivots, nearest first (a pivot: itself)."""
-        if self.near is not None:
-            return _columns(self.near, probe)
-        out = np.empty((n, probe), dtype=np.int32)
-        out[self.rows] = _columns(self.knn[0], probe)
-        if self.placement is not None:
-            out[self.placement.rest] = _columns(self.placement.ind, probe)
-        return out
+        return _columns(self.near, probe)
 
 
 def _columns(ind: np.ndarray, width: int) -> np.ndarray:
@@ -384,8 +373,8 @@ def all_knn(vectors: np.ndarray, metric: str, k: int, state: TaskState, *,
     Up to `exact_max` rows without a `context`: exact (faiss flat), every row its own pivot.
     Above: a seeded sample of `pivots` (default `pivot_count(n)`) pivots, every row's
     nearest pivots found from the int8 codes (`nearest_pivots`), then `pivot_join` with
-    `rounds`, `assign` and `probe`. A `context` (UMAP's fitted sample and its placement)
-    skips all but the join.
+    `rounds`, `assign` and `probe`. A `context` (what an earlier call returned for these
+    rows) skips all but the join.
     """
     metric = layout_metric(metric)
     n = vectors.shape[0]
@@ -396,8 +385,7 @@ def all_knn(vectors: np.ndarray, metric: str, k: int, state: TaskState, *,
         state.status(f"Finding the {k} nearest neighbours of {n:,} rows")
         if n == 0:
             graph = _empty(0, k, metric, "exact")
-            return graph, PivotContext(np.arange(0, dtype=np.int64), None, (graph.ind, graph.dist),
-                                       None)
+            return graph, PivotContext(np.arange(0, dtype=np.int64), graph.ind)
         x = gather(vectors, None, cos, state.sub(0.0, 0.1))
         index = KnnIndex(x, metric, state.sub(0.1, 0.2))
         ind, dist = index.search(x, k, state.sub(0.2, 1.0))
@@ -405,7 +393,7 @@ def all_knn(vectors: np.ndarray, metric: str, k: int, state: TaskState, *,
         ind = ind.astype(np.int32)
         timings["exact"] = round(time.perf_counter() - t, 3)
         graph = KnnGraph(ind, dist, metric, "exact", k, recall=1.0, timings=timings)
-        return graph, PivotContext(np.arange(n, dtype=np.int64), index, (ind, dist), None)
+        return graph, PivotContext(np.arange(n, dtype=np.int64), ind)
     quantised = None
     if context is None:
         vectors = _float32_rows(vectors)
@@ -420,7 +408,7 @@ def all_knn(vectors: np.ndarray, metric: str, k: int, state: TaskState, *,
         rows = np.arange(n, dtype=np.int64) if rows is None else rows
         state.status(f"kNN graph: the nearest of {rows.size:,} pivots of every row")
         near = nearest_pivots(*quantised, cos, rows, probe, state.sub(0.08, 0.3), seed=seed)
-        context = PivotContext(rows, None, None, None, near)
+        context = PivotContext(rows, near)
         timings["assign"] = time.perf_counter() - t
         state = state.sub(0.3, 1.0)
     state.status(f"kNN graph: joining the {k} nearest neighbours of {n:,} rows")

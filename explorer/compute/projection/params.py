@@ -50,7 +50,8 @@ class ProjectionParams:
     perplexity: float = 30.0     # t-SNE
     metric: str = "cosine"       # "cosine" | "euclidean" ("l2"; "dot" maps raw vectors like l2)
     seed: int = 0
-    refine: bool = False         # UMAP above its sample threshold: epochs on every row too
+    refine: bool = True          # UMAP above its sample threshold: epochs on every row too
+    # (False: the fitted sample's layout with the other rows only placed, about 2.5x faster)
 
     def __post_init__(self) -> None:
         method_entry(self.method)
@@ -74,8 +75,8 @@ class ProjectionParams:
         out.update(metric=self.metric, sample=self.sample)
         if self.method == "umap":
             out.update(n_neighbors=self.n_neighbors, min_dist=float(self.min_dist), seed=self.seed)
-            if self.refine:  # absent when off, so the keys of existing maps stand
-                out["refine"] = True
+            if not self.refine:  # absent when on (the default)
+                out["refine"] = False
         elif self.method == "tsne":
             out.update(perplexity=float(self.perplexity), seed=self.seed)
         elif self.method != "pca":  # a plugin's method: the knobs it may read

@@ -8,15 +8,13 @@ internals. Deterministic for a seed below PARALLEL_MIN fitted rows (epochs on on
 thread); above it the epochs run on every core like umap-learn without a seed (about twice
 as fast on two cores, not bit-identical between runs; the cache keeps the first result).
 
-Above UMAP_SAMPLE_ABOVE rows a sample is fitted and the other rows placed at the weighted
-mean of their nearest fitted rows. With `params.refine`, a smaller sample (REFINE_SAMPLE) is
-fitted, the kNN graph of every row is then joined from those lists (`knn_graph`, the fitted
-rows as pivots) and REFINE_EPOCHS gentle epochs run on every row, so no point keeps a
-position it was only given. It is asked for, not the default: at 1M x 384 cosine on two
-shared cores (3 interleaved rounds, load 1.9-3.4) it took 67.2 s against 42.2 s for
-fit-and-place (medians), for +0.0051 trustworthiness (0.9490 against 0.9439; runs 0.9489 to
-0.9492); issue 18's bar is 120 s and +0.01. The time is there, the gain is not: every
-variant tried lands at 0.947-0.950 (the trials beside REFINE_EPOCHS).
+Above UMAP_SAMPLE_ABOVE rows every row is optimised (`params.refine`, the default): a
+sample (REFINE_SAMPLE) is fitted, every row's kNN graph joined through a tree of pivots
+(`knn_graph.all_knn`, the graph hubness then reuses), the fit spread over that graph as a
+start, and umap's full schedule of epochs run on every row. At 1M x 384 (issue 18's bench)
+that is TW FIGURES. With refine=False a bigger sample
+(UMAP_AUTO_SAMPLE) is fitted and the other rows only placed at the weighted mean of their
+nearest fitted rows, about 2.5x faster.
 """
 
 from __future__ import annotations
@@ -31,16 +29,11 @@ import numpy as np
 from explorer.compute.numba.umap_kernels import run_epoch
 from explorer.compute.projection.graph import find_ab_params, fuzzy_graph
 from explorer.compute.projection.knn import KnnIndex, self_first
-from explorer.compute.projection.knn_graph import (
-    ASSIGN,
-    KnnGraph,
-    PivotContext,
-    all_knn,
-)
+from explorer.compute.projection.knn_graph import KnnGraph, all_knn
 from explorer.compute.projection.params import PARTIAL_STEPS
 from explorer.compute.projection.pca import fit as fit_pca
 from explorer.compute.projection.pca import pca_init
-from explorer.compute.projection.placement import PLACE_EF, PLACE_K, place
+from explorer.compute.projection.placement import PLACE_EF, PLACE_K, place, spread
 from explorer.compute.projection.rows import fit_size, read_fit_rows, sample_rows
 from explorer.compute.vectors import layout_metric
 from explorer.core.jobs import Cancelled, TaskState
@@ -49,48 +42,34 @@ if TYPE_CHECKING:
     from explorer.compute.projection.params import ProjectionParams
 
 UMAP_SAMPLE_ABOVE = 200_000    # UMAP: above this many rows, fit on a sample ...
-UMAP_AUTO_SAMPLE = 100_000     # ... of this many rows, place the rest
-# A refined map fits fewer: its epochs on every row give the local order a bigger fit would.
-# 1M x 384 cosine, one run each, load 2-4, before the int8 join: fit 50k 135.1 s, TW
-# 0.9504; fit 100k 215.8 s, TW 0.9498 (place search 23 s vs 47, fit 14 s vs 58; the join
-# 64 s vs 79). REFINE_EPOCHS 40 instead of 30 (another run): TW 0.9510 vs 0.9504, 178 s vs
-# 170 s.
+UMAP_AUTO_SAMPLE = 100_000     # ... of this many rows, place the rest (refine=False)
+# A refined map fits fewer: it only gives the epochs on every row their start.
 REFINE_SAMPLE = 50_000
-# Why the refined 1M map stops near TW 0.950 (trials on the 1M mixture, cosine, one run
-# each unless said, load 2-7, the same joined graph; TW as the bench measures it):
-# - The loss is mid-scale: of the 0.058 a placed 50k-fit layout loses, 0.048 comes from map
-#   neighbours of the right cluster but far in rank (the mixture's noise dominates its
-#   distances), 0.010 from other clusters. Placed layout 0.9424 (fitted rows 0.9473, placed
-#   rows 0.9395); refined 0.9492 and 0.9500 (fitted rows 0.9498, placed rows 0.9482).
-# - Fits: TW of 2,000 fitted rows among themselves: 10k rows 0.9499 (200 epochs), 0.9535
-#   (500), 0.9549 (1000); 20k 0.9538 (500); 50k 0.9486 (200), 0.9482 (500); k 30 or
-#   min_dist 0 / 0.5 no better. A small fit holds the mid-scale best, but placing rows on it
-#   loses that (2,000 rows placed exactly on a 10k fit: 0.9489) and the refine ends at the
-#   same place: 10k fit, its 40k other pivots placed, 50 epochs of the 50k: fitted rows
-#   0.9496, refined 0.9482; every row placed on a 10k fit (HNSW ef 64, k 15): placed 0.942,
-#   refined 0.9489; fit 20k pivots with 1000 epochs: 0.9484 in 266 s (the join 117 s).
-# - Placement: exact search instead of HNSW ef 16 lifts the placed layout 0.9424 -> 0.9458
-#   (k 8; 0.9466 at k 60) but not the refined one.
-# - Refine: 15 epochs 0.9479; 60 at alpha 0.05 0.9495; alpha 1.0 0.9439 (the 1M graph's own
-#   equilibrium is worse mid-scale than the fit: the refine is a compromise); 10 negatives
-#   0.9492; min_dist 0.02 0.9500, 0.5 0.9472; extra edges to each row's nearest pivots
-#   (placement weights x0.5, x2) 0.9491, 0.9500.
-REFINE_EPOCHS = 30             # epochs on every row after placing (umap's transform: 30)
-REFINE_ALPHA = 0.1             # their starting learning rate (umap's transform: 1/4, but
-# at 50k rows fitted on 5k, cosine, TW 0.9568 at 0.1 and 0.9571 at 0.05 against 0.9512 at
-# 0.25, 0.9364 at 1.0 and 0.9539 placed only: a bigger step undoes mid-scale order; at 1M,
-# 3 rounds: TW 0.9508 at 0.1 against 0.9483 at 0.3, medians)
-# negative samples per edge sample in those epochs (umap: 5); 250k mixture rows fitted on
-# 12.5k, one run each: TW 0.9528 at 5, 0.9509 at 2, the seconds alike
-REFINE_NEGATIVE = 5.0
+# What makes the refined 1M map (trials on the bench's 1M mixture, cosine, TW as it measures
+# it, one run each unless said, load 1.3-2.5). umap-learn's own fit of all 1M rows (nndescent
+# graph, spectral start, 200 epochs) reaches TW 0.955, continuity 0.9948, in 1,029 s; our
+# fit-and-place 0.9439-0.9447. What separates a refine from that is the graph:
+# - Before: the graph joined with the 50k fitted rows as pivots (their HNSW placement as each
+#   row's nearest pivots), 30 epochs at rate 0.1 from the placed layout: 0.949-0.951. On
+#   that graph nothing lifted it: 200 epochs at rate 1.0 0.951 (with assign/probe 4/8
+#   0.9507); a spectral start of the whole 1M graph (18.6 s) 0.9499; umap-learn's own epoch
+#   kernel 0.9477; edges pruned at 1/200 as umap-learn does 0.9499; k 45 0.9503; extra
+#   edges from random walks (2-4 hops, 5-15 a row), fitted rows held, umap's transform
+#   (placed rows optimised against the held fit), LLE weights for placing: within 0.002.
+#   The notes of that search (mid-scale loss, fit size, placement, rates) are in git history.
+# - Now: the graph joined through the pivot tree as hubness makes it (`all_knn`, 100k
+#   sampled pivots, assign 4, probe 8): 30 epochs at 0.1 0.951, 100 epochs at 1.0 0.9518,
+#   150 0.9531, 200 0.9545 / 0.9535 / 0.9532, 250 0.9526; probe 12 at 200 epochs 0.9542
+#   (+4 s of join). So umap's full schedule on a good graph, and nothing gentler.
+# - The start: the fit spread over the graph (`placement.spread`, 1.0 s, start TW 0.9404)
+#   instead of an HNSW placement of every row (16 s, 0.9397), 200 epochs from either alike.
+REFINE_EPOCHS = 200            # umap's schedule for large sets ...
+REFINE_ALPHA = 1.0             # ... from its starting learning rate
+# negative samples per edge sample (umap: 5): at 200 epochs TW 0.9537 with 3 and with 5,
+# the epochs 86 s against 99 s (150 epochs with 3: 0.9516)
+REFINE_NEGATIVE = 3.0
 REFINE_ROUNDS = 1              # neighbours-of-neighbours rounds of the joined graph
-# (250k fitted on 12.5k, one run each: TW 0.9528 with the round, 0.9521 without; at 1M the
-# round costs ~10 s of the join: recall@15 0.851 with it, 0.810 without)
-# The join's lists per row and lists read. 1M x 384 cosine, one run each (load 1.5-3.6):
-# probe 4 instead of 6, 40 refine epochs, TW 0.9501 against 0.9502, join 47 s against 56 s
-# (the join alone: recall@15 0.851 against 0.883, CPU 81 s against 103 s)
-REFINE_ASSIGN, REFINE_PROBE = ASSIGN, 4
-REFINE_PLACE_EF = PLACE_EF     # HNSW efSearch of the placement a refined map starts from
+REFINE_ASSIGN, REFINE_PROBE = 4, 8  # the join's lists per row and lists read (hubness's)
 PARALLEL_MIN = 10_000          # multi-threaded (non-deterministic) UMAP epochs from here
 # A whole-set fit above this many rows finds its kNN by the pivot join, not HNSW: 63k real
 # MiniLM rows, 10-16 s against 22 s, recall@15 0.900 against 0.911 (both under load ~6)
@@ -122,10 +101,10 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     timings: dict[str, float] = {}
     # progress budget: read, kNN, placement search if sampled, init, fit epochs; a refined
     # map then joins the graph of every row and runs its refine epochs
-    p_read, p_knn = (0.02, 0.12) if refine else (0.05, 0.35)
-    p_place = (0.35 if refine else 0.55) if sampled else p_knn
-    p_init = p_place + (0.03 if refine else 0.05)
-    p_fit = 0.6 if refine else 0.99
+    p_read, p_knn = (0.01, 0.04) if refine else (0.05, 0.35)
+    p_place = 0.55 if sampled and not refine else p_knn
+    p_init = p_place + (0.01 if refine else 0.05)
+    p_fit = 0.12 if refine else 0.99
 
     t = time.perf_counter()
     x = read_fit_rows(vectors, rows, cos, state.sub(0.0, p_read), "UMAP")
@@ -146,14 +125,12 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     timings["knn"] = time.perf_counter() - t
 
     placement = None
-    if sampled:
+    if sampled and not refine:  # a refined map spreads the fit over its graph instead
         t = time.perf_counter()
         state.status(f"UMAP: finding fitted neighbours of the other {n - m:,} rows")
         placement = place(vectors, rows, index, min(params.n_neighbors, PLACE_K), cos,
-                          state.sub(p_knn, p_place), ef=REFINE_PLACE_EF if refine else PLACE_EF)
+                          state.sub(p_knn, p_place), ef=PLACE_EF)
         timings["place_search"] = time.perf_counter() - t
-    context = PivotContext(rows, index, (ind.astype(np.int32), dist), placement) if refine \
-        else None
     if graph_sink is not None and not sampled:
         graph_sink(KnnGraph(ind.astype(np.int32), dist, layout_metric(params.metric),
                             knn_method, int(k)))
@@ -180,18 +157,18 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     state.status(f"UMAP: optimising the layout ({n_epochs} epochs)")
     if parallel is None:
         parallel = m >= PARALLEL_MIN
-    # a refined map's fit shows a partial every 10% (each costs a 1M-row placement)
+    # a refined map's fit shows no partial: its rows are a sample, the map shows every row
     emb = optimize_layout(init, coo, params.min_dist, n_epochs, rng, parallel,
                           state.sub(p_init, p_fit),
                           (lambda e: placement.full(e)) if placement is not None else None,
-                          partial_steps=PARTIAL_STEPS // 2 if refine else PARTIAL_STEPS)
+                          partial_steps=0 if refine else PARTIAL_STEPS)
     timings["optimise"] = time.perf_counter() - t
     info = {"fit_rows": int(m), "n_neighbors": int(k), "n_epochs": int(n_epochs),
             "init": init_name, "knn": knn_method,
             "parallel": bool(parallel), "edges": int(coo.nnz),
             "placed": "knn-weighted-mean" if sampled else None, "refined_rows": 0}
     if refine:
-        coords, more = _join_and_refine(vectors, params, context, placement.full(emb), k, rng,
+        coords, more = _join_and_refine(vectors, params, rows, emb, k, rng,
                                         state.sub(p_fit, 0.99), timings, graph_sink)
         info.update(more)
     else:
@@ -201,19 +178,18 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     return coords, info
 
 
-def _join_and_refine(vectors: np.ndarray, params: ProjectionParams, context: PivotContext,
-                     init: np.ndarray, k: int, rng: np.random.RandomState, state: TaskState,
+def _join_and_refine(vectors: np.ndarray, params: ProjectionParams, rows: np.ndarray,
+                     fitted: np.ndarray, k: int, rng: np.random.RandomState, state: TaskState,
                      timings: dict[str, float],
                      graph_sink: Callable[[KnnGraph], None] | None) -> tuple[np.ndarray, dict]:
-    """Every row's kNN graph joined from the fit's pivots, its fuzzy set, and REFINE_EPOCHS
-    epochs on every row from the placed layout: placed rows get the local structure a
-    weighted mean of 8 fitted rows cannot give them, the fit keeps the global layout."""
+    """Every row's kNN graph (the pivot tree's join, as hubness makes it), the fit spread
+    over it as a start, and REFINE_EPOCHS epochs of umap's own schedule on every row."""
     n = vectors.shape[0]
     t = time.perf_counter()
     state.status(f"UMAP: joining the {k} nearest neighbours of all {n:,} rows")
-    knn, _ = all_knn(vectors, params.metric, k, state.sub(0.0, 0.45), context=context,
-                     rounds=REFINE_ROUNDS, assign=REFINE_ASSIGN, probe=REFINE_PROBE)
-    del context
+    knn, _ = all_knn(vectors, params.metric, k, state.sub(0.0, 0.3), seed=params.seed,
+                     exact_max=JOIN_KNN_ABOVE, rounds=REFINE_ROUNDS, assign=REFINE_ASSIGN,
+                     probe=REFINE_PROBE)
     timings["join"] = time.perf_counter() - t
     if graph_sink is not None:
         graph_sink(knn)
@@ -223,15 +199,17 @@ def _join_and_refine(vectors: np.ndarray, params: ProjectionParams, context: Piv
     graph = fuzzy_graph(knn.ind, knn.dist, k, n_epochs=REFINE_EPOCHS).tocoo()
     knn_info = {"method": knn.method, "k": int(knn.k), "recall": knn.recall}
     del knn
-    state.progress(0.5)
+    init = spread(graph, rows, fitted, state, rng)
+    state.progress(0.35)
     timings["full_graph"] = time.perf_counter() - t
 
     t = time.perf_counter()
     state.status(f"UMAP: refining every row ({REFINE_EPOCHS} epochs)")
     emb = optimize_layout(init, graph, params.min_dist, REFINE_EPOCHS, rng, True,
-                          state.sub(0.5, 1.0), alpha0=REFINE_ALPHA, negative_rate=REFINE_NEGATIVE)
+                          state.sub(0.35, 1.0), alpha0=REFINE_ALPHA,
+                          negative_rate=REFINE_NEGATIVE)
     timings["refine"] = time.perf_counter() - t
-    return emb, {"placed": "knn-weighted-mean, refined", "refined_rows": int(n),
+    return emb, {"placed": "spread over the graph, refined", "refined_rows": int(n),
                  "refine_epochs": int(REFINE_EPOCHS), "refine_edges": int(graph.nnz),
                  "graph": knn_info}
 

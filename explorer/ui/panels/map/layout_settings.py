@@ -47,10 +47,11 @@ class LayoutSettings(QToolButton):
         self.seed.setToolTip("Another seed gives another layout of the same data; the same "
                              "seed the same layout")
         self.refine = QCheckBox("Optimise every point")
-        self.refine.setToolTip("Sets of over 200,000 items are fitted on 100,000 and the others "
-                               "placed by their nearest fitted items; this fits 50,000 instead "
-                               "and then runs layout epochs on every item (sharper local "
-                               "order, up to 2x slower)")
+        self.refine.setChecked(True)
+        self.refine.setToolTip("Sets of over 200,000 items: fit 50,000, then run layout epochs "
+                               "on every item (about 2 minutes for 1,000,000). Unchecked, "
+                               "100,000 are fitted and the others only placed by their "
+                               "nearest fitted items: about 2.5x faster, less faithful")
         self.map_button = QPushButton("Map it")
         self.map_button.setToolTip("Lay the set out again with these settings (cached: asking "
                                    "again costs nothing)")

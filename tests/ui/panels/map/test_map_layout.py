@@ -49,23 +49,24 @@ def test_umap_settings_map_the_set_and_come_back_with_it(qtbot, window, vectors_
     settings.min_dist.setValue(0.35)
     settings.metric_box.setCurrentText("euclidean")
     settings.seed.setValue(3)
-    settings.refine.setChecked(True)
+    assert settings.refine.isChecked()  # every point optimised unless unticked
+    settings.refine.setChecked(False)
     with qtbot.waitSignal(view.renderFinished, timeout=120000):
         settings.map_button.click()
     qtbot.waitUntil(lambda: view.projection_params is not None
                     and view.projection_params.method == "umap", timeout=120000)
     params = view.projection_params
     assert (params.n_neighbors, params.min_dist, params.metric, params.seed, params.refine) == \
-        (7, 0.35, "euclidean", 3, True)
+        (7, 0.35, "euclidean", 3, False)
     es = window.state.embedding_set
     window.state.set_set(None)
     settings.neighbours.setValue(30)
-    settings.refine.setChecked(False)
+    settings.refine.setChecked(True)
     window.state.set_set(es)  # the set reopens with the layout it was left with
     qtbot.waitUntil(lambda: view.projection_params is not None
                     and view.projection_params.method == "umap", timeout=120000)
     assert settings.values() == {"n_neighbors": 7, "min_dist": 0.35, "metric": "euclidean",
-                                 "seed": 3, "refine": True}
+                                 "seed": 3, "refine": False}
 
 
 def test_phases_are_named_and_partial_layouts_fitted_until_the_user_moves(
