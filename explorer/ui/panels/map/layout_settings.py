@@ -51,7 +51,7 @@ class LayoutSettings(QToolButton):
         self.refine.setToolTip("Sets of over 200,000 items: fit 50,000, then run layout epochs "
                                "on every item (about 2 minutes for 1,000,000). Unchecked, "
                                "100,000 are fitted and the others only placed by their "
-                               "nearest fitted items: about 2.5x faster, less faithful")
+                               "nearest fitted items: about 3x faster, less faithful")
         self.map_button = QPushButton("Map it")
         self.map_button.setToolTip("Lay the set out again with these settings (cached: asking "
                                    "again costs nothing)")
