@@ -48,10 +48,11 @@ class LayoutSettings(QToolButton):
                              "seed the same layout")
         self.refine = QCheckBox("Optimise every point")
         self.refine.setChecked(True)
-        self.refine.setToolTip("Sets of over 200,000 items: fit 50,000, then run layout epochs "
-                               "on every item (about 2 minutes for 1,000,000). Unchecked, "
+        # rich text, so the tooltip wraps instead of running across the screen
+        self.refine.setToolTip("<p>Sets of over 200,000 items: fit 50,000, then run layout "
+                               "epochs on every item (about 2 minutes for 1,000,000). Unchecked, "
                                "100,000 are fitted and the others only placed by their "
-                               "nearest fitted items: about 3x faster, less faithful")
+                               "nearest fitted items: about 3x faster, less faithful</p>")
         self.map_button = QPushButton("Map it")
         self.map_button.setToolTip("Lay the set out again with these settings (cached: asking "
                                    "again costs nothing)")
