@@ -452,8 +452,7 @@ def bench_full(n: int = 1_000_000, m: int = 100_000, k: int = 8, calls: int = 20
     rest = np.flatnonzero(mask)
     ind = rng.integers(0, m, size=(rest.size, k)).astype(np.int32)
     weights = rng.dirichlet(np.ones(k), size=rest.size).astype(np.float32)
-    dist = np.sort(rng.random((rest.size, k), dtype=np.float32), axis=1)
-    p = Placement(n, fit_rows, rest, ind, weights, dist)
+    p = Placement(n, fit_rows, rest, ind, weights)
     fitted = rng.normal(size=(m, 2)).astype(np.float32)
     buf = np.empty((n, 2), np.float32)
     fresh, reused = [], []

@@ -2,16 +2,15 @@
 
 At 1M rows neither an exact kNN (hours) nor an HNSW over every row (minutes) fits the map's
 budget. A sample of the rows is a set of *pivots*, an IVF whose centroids are the sample
-itself. `pivot_join` registers each row in
-the inverted lists of its `assign` nearest pivots, groups rows by their nearest pivot and
-compares each group with the union of the lists of its rows' `probe` nearest pivots, reading
-each candidate row once per group from an int8 copy of the rows (a quarter of the float32
-rows' bytes: at 1M the join waited on memory). `rounds` of neighbours-of-neighbours then
-repair what the lists missed. `all_knn` is the
-front door: exact (faiss flat) for small sets, else sampled pivots, every row's nearest
-pivots found from the int8 codes through a tree of pivot samples (`nearest_pivots`), then
-the join (a `PivotContext` it returns repeats a join on the same pivots). `sampled_recall` checks
-a graph against brute force.
+itself. `pivot_join` registers each row in the inverted lists of its `assign` nearest
+pivots, groups rows by their nearest pivot and compares each group with the union of the
+lists of its rows' `probe` nearest pivots, reading each candidate row once per group from
+an int8 copy of the rows (a quarter of the float32 rows' bytes: at 1M the join waited on
+memory). `rounds` of neighbours-of-neighbours then
+repair what the lists missed. `all_knn` is the front door: exact (faiss flat) for small
+sets, else sampled pivots, every row's nearest pivots found from the int8 codes through a
+tree of pivot samples (`nearest_pivots`), then the join (a `PivotContext` it returns
+repeats a join on the same pivots). `sampled_recall` checks a graph against brute force.
 
 Distances are umap's (`knn.KnnIndex` gives the same): cosine 1 - cos in [0, 2] (from the
 codes, within ~1e-3), a zero row at 1 from every other; euclidean |x - y| (exact, from the

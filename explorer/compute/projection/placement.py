@@ -65,9 +65,9 @@ class Placement:
 
 
 def place(vectors: np.ndarray, fit_rows: np.ndarray, index: KnnIndex, k: int,
-          normalise: bool, state: TaskState, ef: int = PLACE_EF) -> Placement:
-    """kNN of every row outside the sample among the sample, weighted like umap's transform
-    (`ef`: HNSW's efSearch)."""
+          normalise: bool, state: TaskState) -> Placement:
+    """kNN of every row outside the sample among the sample (HNSW at efSearch PLACE_EF),
+    weighted like umap's transform."""
     n, d = vectors.shape
     mask = np.ones(n, dtype=bool)
     mask[fit_rows] = False
@@ -85,7 +85,7 @@ def place(vectors: np.ndarray, fit_rows: np.ndarray, index: KnnIndex, k: int,
         q = clean_rows(vectors[start:stop][local] if local.size < stop - start
                        else vectors[start:stop], normalise)
         i, dist = index.search(q, k, state.sub(done / rest.size, (done + local.size) / rest.size),
-                               ef=ef)
+                               ef=PLACE_EF)
         weights[done:done + local.size] = _membership_weights(i, dist, k)
         ind[done:done + local.size] = np.maximum(i, 0)
         done += local.size

@@ -36,7 +36,7 @@ from explorer.compute.projection.knn_graph import KnnGraph, all_knn
 from explorer.compute.projection.params import PARTIAL_STEPS
 from explorer.compute.projection.pca import fit as fit_pca
 from explorer.compute.projection.pca import pca_init
-from explorer.compute.projection.placement import PLACE_EF, PLACE_K, place, spread
+from explorer.compute.projection.placement import PLACE_K, place, spread
 from explorer.compute.projection.rows import fit_size, read_fit_rows, sample_rows
 from explorer.compute.vectors import layout_metric
 from explorer.core.jobs import Cancelled, TaskState
@@ -132,7 +132,7 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
         t = time.perf_counter()
         state.status(f"UMAP: finding fitted neighbours of the other {n - m:,} rows")
         placement = place(vectors, rows, index, min(params.n_neighbors, PLACE_K), cos,
-                          state.sub(p_knn, p_place), ef=PLACE_EF)
+                          state.sub(p_knn, p_place))
         timings["place_search"] = time.perf_counter() - t
     if graph_sink is not None and not sampled:
         graph_sink(KnnGraph(ind.astype(np.int32), dist, layout_metric(params.metric),
