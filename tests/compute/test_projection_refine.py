@@ -157,3 +157,14 @@ def test_a_refined_map_fits_its_own_smaller_sample(monkeypatch, big_path, blobs)
     assert plain["fit_rows"] == 600 and plain["refined_rows"] == 0
     _, asked = umap.fit(blobs, refined(sample=700), TaskState())  # an asked sample stands
     assert asked["fit_rows"] == 700
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_rows_with_nan_inf_or_zeros_are_refined_to_finite_places(big_path, blobs, metric):
+    x = blobs.copy()
+    x[[5, 77, 900]] = np.nan
+    x[[6, 78]] = 0.0
+    x[1000, 3] = np.inf
+    coords, info = umap.fit(x, ProjectionParams(method="umap", metric=metric), TaskState())
+    assert info["refined_rows"] == N and info["graph"]["method"] == "pivot"
+    assert coords.shape == (N, 2) and np.isfinite(coords).all()
