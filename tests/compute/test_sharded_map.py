@@ -16,7 +16,9 @@ def test_a_sharded_sets_map_is_the_same_map_as_its_vectors_in_one_array(tmp_path
     x = clustered(6000, 24, seed=4)
     write_shards(tmp_path / "s", x, 4, "arrow")
     es = Library().open(import_shards(Library(), [tmp_path / "s"], layout="sharded").id)
-    for params in (ProjectionParams(method="umap", sample=1500, seed=0),
+    # fit-and-place: a seeded fit under PARALLEL_MIN rows is deterministic (a refine's
+    # epochs on every row run on every core, not bit-identical between runs)
+    for params in (ProjectionParams(method="umap", sample=1500, seed=0, refine=False),
                    ProjectionParams(method="pca")):
         got = cached_project(es, params).coords
         want = project(x, params).coords
