@@ -12,12 +12,12 @@ Above UMAP_SAMPLE_ABOVE rows every row is optimised (`params.refine`, the defaul
 sample (REFINE_SAMPLE) is fitted, every row's kNN graph joined through a tree of pivots
 (`knn_graph.all_knn`, the graph hubness then reuses), the fit spread over that graph as a
 start, and umap's full schedule of epochs run on every row. At 1M x 384 cosine on two cores
-(`bench_projection.py --only umap1m`, 3 interleaved rounds, medians): 116.7 s (runs 80-158 s:
-the epochs' speed varies with the shared machine), trustworthiness 0.9529 against 0.9426 for
-fit-and-place (+0.0103), continuity 0.9944 against 0.9862; umap-learn's own fit of every row
-reaches 0.955 in 17 minutes. With refine=False a bigger sample (UMAP_AUTO_SAMPLE) is fitted
-and the other rows only placed at the weighted mean of their nearest fitted rows, about 3x
-faster (39.4 s).
+(`bench_projection.py --only umap1m`, two runs of 3 interleaved rounds, medians): 116.7 s and
+87.2 s (single maps 80-158 s: the epochs' speed varies with the shared machine);
+trustworthiness 0.9529 against 0.9426 for fit-and-place (+0.0103) and 0.9518 against 0.9428
+(+0.0090); continuity 0.9944 against 0.9862. umap-learn's own fit of every row reaches 0.955
+in 17 minutes. With refine=False a bigger sample (UMAP_AUTO_SAMPLE) is fitted and the other
+rows only placed at the weighted mean of their nearest fitted rows, about 3x faster (~35 s).
 """
 
 from __future__ import annotations
