@@ -36,7 +36,10 @@ Measurements:
   the pivot tree, spread the fit over it, umap's epochs on every row) against the
   fit-and-place of before (`sample=100_000, refine=False`), interleaved; seconds,
   step shares, TW, continuity, kNN overlap (1,000 rows), refined rows; medians and the
-  TW gain.
+  TW gain. Also interleaved (`--filed-rev`, default FILED_REV): the fit-and-place of the
+  code as it stood when issue 18 was filed, its `explorer/` exported from git and run in a
+  fresh process (its own numba cache, warmed on 2,000 rows first), scored here by the same
+  TW: the issue's "today's fit-and-place" itself, not today's code with refine off.
 - umap_real_ours_vs_umap_learn (`--real PATH`): ours vs `umap.UMAP(metric="cosine")`,
   both warm, alternately `--rounds` times, on a real .npy (63k Debian MiniLM).
 - fuzzy_union: umap's fuzzy union of a synthetic 20k, 100k and 1M x 15 kNN graph, our
@@ -52,6 +55,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -314,22 +318,85 @@ def _one_map(vectors: np.ndarray, params, metric: str) -> dict:
             "loadavg": [round(load_before[0], 2), round(load_after[0], 2)]}
 
 
+# The last commit before issue 18's work: its UMAP is the fit-and-place the issue measured
+FILED_REV = "6412457"
+FILED_SCRIPT = """
+import json, sys, time
+import numpy as np
+import explorer
+assert explorer.__file__.startswith(sys.argv[1]), explorer.__file__
+from explorer.compute.projection import ProjectionParams, project
+params = ProjectionParams(method="umap", metric=sys.argv[3])
+project(np.random.default_rng(0).normal(size=(2000, 32)).astype(np.float32), params)
+vectors = np.load(sys.argv[2], mmap_mode="r")
+t = time.perf_counter()
+res = project(vectors, params)
+seconds = time.perf_counter() - t
+np.save(sys.argv[4], np.asarray(res.coords, dtype=np.float32))
+print(json.dumps({"seconds": seconds, "fit_rows": res.info.get("fit_rows")}))
+"""
+
+
+def export_tree(rev: str, dest: Path) -> Path | None:
+    """`explorer/` at git revision `rev` under `dest` (None, and why, when git cannot)."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "explorer"],
+                             capture_output=True, check=False)
+    if archive.returncode != 0:
+        print(f"# no filing-time baseline: git archive {rev}: "
+              f"{archive.stderr.decode(errors='replace').strip()}", flush=True)
+        return None
+    dest.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
+def filed_map(tree: Path, path: Path, metric: str, home: Path) -> dict:
+    """One map by the filing-time code in `tree`, in a fresh process: seconds, TW, ..."""
+    coords = home / "coords.npy"
+    env = dict(os.environ, PYTHONPATH=str(tree), HOME=str(home))
+    load_before = os.getloadavg()
+    # run from `home`: a child started in a checkout would import that checkout's explorer
+    out = subprocess.run([sys.executable, "-c", FILED_SCRIPT, str(tree), str(path), metric,
+                          str(coords)], env=env, cwd=home, capture_output=True, text=True,
+                         check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"the filing-time map failed: {out.stderr.strip()[-2000:]}")
+    rec = json.loads(out.stdout.strip().splitlines()[-1])
+    vectors = np.load(path, mmap_mode="r")
+    tw, co = fid(vectors, np.load(coords), metric)
+    return {"seconds": round(rec["seconds"], 1), "trustworthiness": tw, "continuity": co,
+            "fit_rows": rec["fit_rows"], "refined_rows": 0,
+            "loadavg": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]}
+
+
 def bench_umap_refined(path: Path, metric: str = "cosine", rounds: int = 3,
-                       variants: dict[str, dict] | None = None) -> None:
+                       variants: dict[str, dict] | None = None,
+                       filed_rev: str | None = FILED_REV) -> None:
     """The 1M map refined on every row (the default) against the fit-and-place of before
     (`sample=100_000, refine=False`), interleaved `rounds` times; medians.
     `variants`: more refined arms, each with `projection.umap` constants set for its runs
     (an ablation: {"cheap": {"REFINE_EPOCHS": 20}})."""
     from explorer.compute.projection import ProjectionParams
     from explorer.compute.projection import umap as umap_module
+    from explorer.compute.warm_up import warm_up
 
+    warm_up()  # a first round would otherwise time the compiler
     _prime(path)
     vectors = np.load(path, mmap_mode="r")
     n = len(vectors)
     arms = [("fit_and_place", 100_000, {}), ("refined", None, {})]
     arms += [(f"refined_{name}", None, over) for name, over in (variants or {}).items()]
     runs: dict[str, list[dict]] = {name: [] for name, _, _ in arms}
+    scratch = Path(tempfile.mkdtemp(prefix="bench-filed-"))
+    tree = export_tree(filed_rev, scratch / "tree") if filed_rev else None
+    if tree is not None:
+        runs["fit_and_place_at_filing"] = []
     for _ in range(rounds):
+        if tree is not None:
+            rec = filed_map(tree, path, metric, scratch)
+            runs["fit_and_place_at_filing"].append(rec)
+            emit(bench=f"umap_{n // 1000}k_fit_and_place_at_filing_run", rows=n,
+                 metric=metric, rev=filed_rev, **rec)
         for name, sample, over in arms:
             saved = {key: getattr(umap_module, key) for key in over}
             for key, value in over.items():
@@ -346,8 +413,10 @@ def bench_umap_refined(path: Path, metric: str = "cosine", rounds: int = 3,
             emit(bench=f"umap_{n // 1000}k_{name}_run", rows=n, metric=metric, constants=over,
                  **rec)
     med = statistics.median
+    shutil.rmtree(scratch, ignore_errors=True)
     summary = {name: {key: med(r[key] for r in rs)
-                      for key in ("seconds", "trustworthiness", "continuity", "knn_overlap")}
+                      for key in ("seconds", "trustworthiness", "continuity", "knn_overlap")
+                      if all(key in r for r in rs)}
                for name, rs in runs.items()}
     emit(bench=f"umap_{n // 1000}k_refined_vs_fit_and_place", rows=n, metric=metric,
          runs=rounds, **summary,
@@ -356,8 +425,11 @@ def bench_umap_refined(path: Path, metric: str = "cosine", rounds: int = 3,
          tw_gains={name: round(summary[name]["trustworthiness"]
                                - summary["fit_and_place"]["trustworthiness"], 4)
                    for name in runs if name != "fit_and_place"},
+         tw_gain_over_filed=(round(summary["refined"]["trustworthiness"]
+                                   - summary["fit_and_place_at_filing"]["trustworthiness"], 4)
+                             if "fit_and_place_at_filing" in summary else None),
          every_row_refined=all(r["refined_rows"] == n for name, rs in runs.items()
-                               if name != "fit_and_place" for r in rs),
+                               if not name.startswith("fit_and_place") for r in rs),
          target_s=120, target_tw_gain=0.01)
 
 
@@ -555,6 +627,9 @@ def main() -> None:
     ap.add_argument("--variant", action="append", default=[],
                     help="NAME:KEY=VALUE,...: one more refined arm of --only umap1m with "
                          "projection.umap constants set (e.g. cheap:REFINE_EPOCHS=20)")
+    ap.add_argument("--filed-rev", default=FILED_REV,
+                    help="git revision whose fit-and-place is the 1M baseline of --only umap1m "
+                         "as issue 18 was filed ('' to skip)")
     ap.add_argument("--real", default=None,
                     help="a real .npy: ours vs umap-learn (cosine, warm), alternately")
     ap.add_argument("--metric", choices=["euclidean", "cosine"], default="euclidean",
@@ -583,7 +658,8 @@ def main() -> None:
             big = workdir / "mixture-1000000x384.npy"
             if not big.exists():
                 write_mixture_npy(big, 1_000_000)
-            bench_umap_refined(big, args.metric, args.rounds, _variants(args.variant))
+            bench_umap_refined(big, args.metric, args.rounds, _variants(args.variant),
+                               args.filed_rev or None)
         if args.real:
             bench_umap_real(Path(args.real), args.rounds)
         if args.only in (None, "union"):
