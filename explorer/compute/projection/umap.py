@@ -12,11 +12,13 @@ Above UMAP_SAMPLE_ABOVE rows every row is optimised (`params.refine`, the defaul
 sample (REFINE_SAMPLE) is fitted, every row's kNN graph joined through a tree of pivots
 (`knn_graph.all_knn`, the graph hubness then reuses), the fit spread over that graph as a
 start, and umap's full schedule of epochs run on every row. At 1M x 384 cosine on two cores
-(`bench_projection.py --only umap1m`, three runs of 3 interleaved rounds, medians): 116.7 s,
-87.2 s and 88.7 s (single maps 80-158 s: the epochs' speed varies with the shared machine);
-trustworthiness 0.9529, 0.9518 and 0.9512 against 0.9426, 0.9428 and 0.9437 for today's
-fit-and-place (+0.0103, +0.0090, +0.0075) and 0.9408 for the fit-and-place of the code issue
-18 was filed against (third run: +0.0104); continuity 0.9944 against 0.9862. umap-learn's own
+(`bench_projection.py --only umap1m`, four runs of 3 interleaved rounds, medians): 116.7 s,
+87.2 s, 88.7 s and, with the epochs' rows renumbered along a curve (`locality`), 82.2 s
+(single maps 80-158 s before it, 77-87 s after: the epochs' speed varied with the shared
+machine); trustworthiness 0.9529, 0.9518, 0.9512 and 0.9524 against 0.9426, 0.9428, 0.9437
+and 0.9433 for today's fit-and-place (+0.0103, +0.0090, +0.0075, +0.0091) and 0.9408 and
+0.9427 for the fit-and-place of the code issue 18 was filed against (+0.0104, +0.0097);
+continuity 0.9944 against 0.9862. umap-learn's own
 fit of every row reaches 0.955 in 17 minutes. With refine=False a bigger sample (UMAP_AUTO_SAMPLE) is fitted and the other
 rows only placed at the weighted mean of their nearest fitted rows, about 3x faster (~35 s).
 """
@@ -34,6 +36,7 @@ from explorer.compute.numba.umap_kernels import run_epoch
 from explorer.compute.projection.graph import find_ab_params, fuzzy_graph
 from explorer.compute.projection.knn import KnnIndex, self_first
 from explorer.compute.projection.knn_graph import KnnGraph, all_knn
+from explorer.compute.projection.locality import renumbered, restored, z_order
 from explorer.compute.projection.params import PARTIAL_STEPS
 from explorer.compute.projection.pca import fit as fit_pca
 from explorer.compute.projection.pca import pca_init
@@ -193,7 +196,8 @@ def _join_and_refine(vectors: np.ndarray, params: ProjectionParams, rows: np.nda
                      timings: dict[str, float],
                      graph_sink: Callable[[KnnGraph], None] | None) -> tuple[np.ndarray, dict]:
     """Every row's kNN graph (the pivot tree's join, as hubness makes it), the fit spread
-    over it as a start, and REFINE_EPOCHS epochs of umap's own schedule on every row."""
+    over it as a start, and REFINE_EPOCHS epochs of umap's own schedule on every row (rows
+    renumbered along a curve of the start for the epochs, `locality`)."""
     n = vectors.shape[0]
     t = time.perf_counter()
     state.status(f"UMAP: joining the {k} nearest neighbours of all {n:,} rows")
@@ -210,14 +214,17 @@ def _join_and_refine(vectors: np.ndarray, params: ProjectionParams, rows: np.nda
     knn_info = {"method": knn.method, "k": int(knn.k), "recall": knn.recall}
     del knn
     init = spread(graph, rows, fitted, state, rng)
+    order = z_order(init)  # the epochs read rows near on the map near in memory
+    graph = renumbered(graph, order)
     state.progress(0.35)
     timings["full_graph"] = time.perf_counter() - t
 
     t = time.perf_counter()
     state.status(f"UMAP: refining every row ({REFINE_EPOCHS} epochs)")
-    emb = optimize_layout(init, graph, params.min_dist, REFINE_EPOCHS, rng, True,
-                          state.sub(0.35, 1.0), alpha0=REFINE_ALPHA,
-                          negative_rate=REFINE_NEGATIVE)
+    emb = optimize_layout(init[order], graph, params.min_dist, REFINE_EPOCHS, rng, True,
+                          state.sub(0.35, 1.0), lambda e: restored(e, order),
+                          alpha0=REFINE_ALPHA, negative_rate=REFINE_NEGATIVE)
+    emb = restored(emb, order)
     timings["refine"] = time.perf_counter() - t
     return emb, {"placed": "spread over the graph, refined", "refined_rows": int(n),
                  "refine_epochs": int(REFINE_EPOCHS), "refine_edges": int(graph.nnz),
