@@ -18,9 +18,9 @@ start, and umap's full schedule of epochs run on every row. At 1M x 384 cosine o
 machine); trustworthiness 0.9529, 0.9518, 0.9512 and 0.9524 against 0.9426, 0.9428, 0.9437
 and 0.9433 for today's fit-and-place (+0.0103, +0.0090, +0.0075, +0.0091) and 0.9408 and
 0.9427 for the fit-and-place of the code issue 18 was filed against (+0.0104, +0.0097);
-continuity 0.9944 against 0.9862. umap-learn's own
-fit of every row reaches 0.955 in 17 minutes. With refine=False a bigger sample (UMAP_AUTO_SAMPLE) is fitted and the other
-rows only placed at the weighted mean of their nearest fitted rows, about 3x faster (~35 s).
+continuity 0.9944 against 0.9862. umap-learn's own fit of every row reaches 0.955 in 17
+minutes. With refine=False a bigger sample (UMAP_AUTO_SAMPLE) is fitted and the other rows
+only placed at the weighted mean of their nearest fitted rows, about 3x faster (~35 s).
 """
 
 from __future__ import annotations
