@@ -1,6 +1,7 @@
 """UMAP's SGD epoch kernel against a plain-Python epoch that spells out the maths it claims
 (umap's gradients, clip, generator and schedule; negative samples from the position the
-attractive step left, their steps summed), and its layouts on one core and on every core."""
+attractive step left, their steps summed, drawn from a pool of rows' positions), and its
+layouts on one core and on every core."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.manifold import trustworthiness
+from sklearn.neighbors import NearestNeighbors
 
 from explorer.compute.numba import umap_kernels
 from explorer.compute.numba.umap_kernels import run_epoch
 from explorer.compute.projection import ProjectionParams
 from explorer.compute.projection.graph import find_ab_params, fuzzy_graph
-from explorer.compute.projection.umap import fit
+from explorer.compute.projection.umap import fit, optimize_layout
 from explorer.core.jobs import TaskState
 
 MASK32 = 0xFFFFFFFF
@@ -31,10 +33,10 @@ def clip(v: np.ndarray) -> np.ndarray:
     return np.clip(v, -4.0, 4.0)
 
 
-def reference_epoch(emb, head, tail, eps, a, b, rng, gamma, alpha, eps_neg, next_neg,
-                    next_s, n) -> None:
+def reference_epoch(emb, head, tail, pool, pool_rows, eps, a, b, rng, gamma, alpha, eps_neg,
+                    next_neg, next_s, n) -> None:
     """One epoch, edge after edge, in float64 (the kernel computes in float32)."""
-    m = emb.shape[0]
+    m = len(pool_rows)
     for i in range(eps.shape[0]):
         if next_s[i] > n:
             continue
@@ -51,10 +53,10 @@ def reference_epoch(emb, head, tail, eps, a, b, rng, gamma, alpha, eps_neg, next
         state = [int(v) for v in rng[j]]
         moved = np.zeros_like(cur)
         for _ in range(n_neg):
-            vertex = ((tau_next(state) & 0x7FFFFFFF) * m) >> 31
-            if vertex == j:
+            drawn = ((tau_next(state) & 0x7FFFFFFF) * m) >> 31
+            if pool_rows[drawn] == j:
                 continue
-            other = emb[vertex].astype(np.float64)
+            other = pool[drawn].astype(np.float64)
             d2 = float(((cur - other) ** 2).sum())
             if d2 > 0:
                 g = 2.0 * gamma * b / ((0.001 + d2) * (a * d2 ** b + 1.0))
@@ -80,31 +82,47 @@ def epoch_inputs(n: int, dims: int, n_epochs: int, seed: int) -> dict:
             "next_s": eps.copy()}
 
 
-def run(inputs: dict, epochs: int, n_epochs: int, kernel: bool,
-        alpha0: float = 0.1) -> np.ndarray:
+def run(inputs: dict, epochs: int, n_epochs: int, kernel: bool, alpha0: float = 0.1,
+        pool_size: int | None = None) -> np.ndarray:
     """`epochs` epochs of a schedule of `n_epochs`, by the kernel on one core or the
     reference. The refine's learning rate by default: at umap's 1.0 a few close points
-    get steps that turn float32's rounding into different layouts within 5 epochs."""
+    get steps that turn float32's rounding into different layouts within 5 epochs.
+    Negative samples from the layout itself, or from a snapshot of `pool_size` rows taken
+    as each epoch starts (the same rows for both)."""
     a, b = find_ab_params(1.0, 0.1)
     s = {key: v.copy() for key, v in inputs.items()}
+    m = s["emb"].shape[0]
+    draw = np.random.default_rng(5)
     for e in range(epochs):
-        args = (s["emb"], s["head"], s["tail"], s["emb"].shape[0], s["eps"], a, b, s["rng"],
+        pool, pool_rows = s["emb"], np.arange(m, dtype=np.int32)
+        if pool_size is not None:
+            pool_rows = np.sort(draw.integers(0, m, pool_size).astype(np.int32))
+            pool = s["emb"][pool_rows]
+        args = (s["emb"], s["head"], s["tail"], pool, pool_rows, s["eps"], a, b, s["rng"],
                 1.0, alpha0 * (1.0 - e / n_epochs), s["eps_neg"], s["next_neg"], s["next_s"],
                 e)
         if kernel:
             run_epoch(False, *args, (0.0,) * s["emb"].shape[1])
         else:
-            reference_epoch(*args[:3], *args[4:])
+            reference_epoch(*args)
     return s["emb"]
 
 
 @pytest.mark.parametrize("dims", [2, 3])
-def test_one_core_epochs_follow_the_reference(dims):
+@pytest.mark.parametrize("pool_size", [None, 16])
+def test_one_core_epochs_follow_the_reference(dims, pool_size):
     inputs = epoch_inputs(60, dims, 200, seed=dims)
-    got = run(inputs, 8, 200, kernel=True)
-    want = run(inputs, 8, 200, kernel=False)
+    got = run(inputs, 8, 200, kernel=True, pool_size=pool_size)
+    want = run(inputs, 8, 200, kernel=False, pool_size=pool_size)
     assert np.abs(got - inputs["emb"]).max() > 1.0  # the points moved
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-3)
+
+
+def test_a_pool_changes_where_negatives_come_from():
+    """The pooled run is a different run (its negatives are the pool's), not the same one."""
+    inputs = epoch_inputs(60, 2, 200, seed=3)
+    assert np.abs(run(inputs, 8, 200, kernel=True, pool_size=16)
+                  - run(inputs, 8, 200, kernel=True)).max() > 1e-2
 
 
 def test_one_core_is_deterministic():
@@ -123,6 +141,22 @@ def test_every_core_keeps_the_layout_trustworthy():
         assert info["parallel"] is parallel and np.isfinite(coords).all()
         tw[parallel] = trustworthiness(x, coords, n_neighbors=10)
     assert tw[True] >= 0.95 and abs(tw[True] - tw[False]) < 0.01, tw
+
+
+def test_negatives_from_a_pool_keep_the_layout_as_trustworthy():
+    """The refine's pooled negatives (a snapshot of a few rows an epoch) against umap's
+    (every row's current position), on the same graph and start."""
+    x = load_digits().data.astype(np.float32)
+    nn = NearestNeighbors(n_neighbors=15).fit(x)
+    dist, ind = nn.kneighbors(x)
+    graph = fuzzy_graph(ind, dist, 15).tocoo()
+    start = np.random.default_rng(0).uniform(0, 10, size=(len(x), 2)).astype(np.float32)
+    tw = {}
+    for pool in (None, 128):
+        coords = optimize_layout(start.copy(), graph, 0.1, 200, np.random.RandomState(0),
+                                 False, TaskState(), pool_size=pool)
+        tw[pool] = trustworthiness(x, coords, n_neighbors=10)
+    assert tw[None] >= 0.97 and abs(tw[128] - tw[None]) < 0.005, tw
 
 
 def test_warm_compiles_the_3d_epoch_a_3d_map_runs():

@@ -24,6 +24,7 @@ def big_path(monkeypatch):
     monkeypatch.setattr(umap, "UMAP_AUTO_SAMPLE", 600)
     monkeypatch.setattr(umap, "REFINE_SAMPLE", 600)
     monkeypatch.setattr(umap, "REFINE_EPOCHS", 20)
+    monkeypatch.setattr(umap, "REFINE_POOL", 500)  # negatives from 500 rows an epoch
     monkeypatch.setattr(umap, "JOIN_KNN_ABOVE", 2000)  # the refine joins its graph from here
 
 
@@ -51,6 +52,7 @@ def test_every_row_is_refined_and_moves(big_path, blobs):
     coords, info = umap.fit(blobs, refined(), TaskState(), graph_sink=sink.append)
     placed, placed_info = umap.fit(blobs, params(sample=600, refine=False), TaskState())
     assert info["refined_rows"] == N and info["refine_epochs"] == 20
+    assert info["refine_pool"] == 500
     assert info["placed"] == "spread over the graph, refined" and info["fit_rows"] == 600
     assert placed_info["refined_rows"] == 0 and placed_info["placed"] == "knn-weighted-mean"
     assert {"join", "full_graph", "refine"} <= set(info["timings"])

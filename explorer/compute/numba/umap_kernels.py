@@ -314,7 +314,7 @@ def _clip(val):
 
 
 @jit(fastmath=True, parallel=True)
-def epoch_parallel(embedding, head, tail, n_vertices, epochs_per_sample, a, b,
+def epoch_parallel(embedding, head, tail, pool, pool_rows, epochs_per_sample, a, b,
                    rng_state_per_sample, gamma, alpha, epochs_per_negative_sample,
                    epoch_of_next_negative_sample, epoch_of_next_sample, n, origin):
     """One epoch of umap's SGD over the edges due (`numba.prange`: on every core,
@@ -329,6 +329,10 @@ def epoch_parallel(embedding, head, tail, n_vertices, epochs_per_sample, a, b,
     mini-batch), not each from the one the previous left. That chain of dependent `powf`s
     was what the epoch waited on: 200 epochs 19 s -> 11 s of CPU time (float32 and the
     generator's state in registers alone: 16.5 s).
+    Negative samples are drawn from `pool`, the positions of rows `pool_rows`: the layout
+    itself (and every row) for umap's own epochs, or a snapshot of a random subset that fits
+    in the core's cache for a refine of 1M rows, whose epochs otherwise wait on a read from
+    main memory for each negative sample (`umap.optimize_layout`'s `pool_size`).
     `origin` is `(0.0,) * dims`: its length is part of the signature, so a 2-D map's
     machine code has no 3-D branches (7% of the epoch).
     Run with `numba.set_num_threads(1)` it visits the edges in order, which is
@@ -342,6 +346,7 @@ def epoch_parallel(embedding, head, tail, n_vertices, epochs_per_sample, a, b,
     one = np.float32(1.0)
     zero = np.float32(0.0)
     three = len(origin) == 3
+    n_pool = pool_rows.shape[0]
     for i in numba.prange(epochs_per_sample.shape[0]):
         if epoch_of_next_sample[i] > n:
             continue
@@ -385,12 +390,12 @@ def epoch_parallel(embedding, head, tail, n_vertices, epochs_per_sample, a, b,
             s0, s1, s2, r = _tau_next(s0, s1, s2)
             # a vertex by multiply-shift of 31 random bits: uniform as umap's modulo is,
             # without a 64-bit division per sample
-            k = ((np.int64(r) & 0x7FFFFFFF) * n_vertices) >> 31
-            if k == j:  # umap: no step from the vertex itself
+            k = ((np.int64(r) & 0x7FFFFFFF) * n_pool) >> 31
+            if pool_rows[k] == j:  # umap: no step from the vertex itself
                 continue
-            x0 = c0 - embedding[k, 0]
-            x1 = c1 - embedding[k, 1]
-            x2 = (c2 - embedding[k, 2]) if three else zero
+            x0 = c0 - pool[k, 0]
+            x1 = c1 - pool[k, 1]
+            x2 = (c2 - pool[k, 2]) if three else zero
             d2 = x0 * x0 + x1 * x1 + x2 * x2
             if d2 > zero:  # umap: none from a vertex on top of this one either
                 pd = pow(d2, b32)
@@ -429,9 +434,9 @@ def warm() -> None:
     run_parallel(fuzzy_union, edges, edges[::-1].copy(), np.ones(2, dtype=np.float32), 2, 0)
     # the 3-D epoch (the warm-up's small UMAP is 2-D): one edge, one epoch
     f64, rng_state = np.ones(2), np.ones((2, 3), dtype=np.int64)
-    run_epoch(False, np.zeros((2, 3), dtype=np.float32), edges, edges[::-1].copy(), 2, f64,
-              1.0, 1.0, rng_state, 1.0, 1.0, f64.copy(), f64.copy(), f64.copy(), 0,
-              (0.0, 0.0, 0.0))
+    layout = np.zeros((2, 3), dtype=np.float32)
+    run_epoch(False, layout, edges, edges[::-1].copy(), layout, edges, f64, 1.0, 1.0,
+              rng_state, 1.0, 1.0, f64.copy(), f64.copy(), f64.copy(), 0, (0.0, 0.0, 0.0))
 
 
 def cached_signatures() -> dict[str, int]:

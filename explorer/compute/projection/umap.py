@@ -18,9 +18,13 @@ start, and umap's full schedule of epochs run on every row. At 1M x 384 cosine o
 machine); trustworthiness 0.9529, 0.9518, 0.9512 and 0.9524 against 0.9426, 0.9428, 0.9437
 and 0.9433 for today's fit-and-place (+0.0103, +0.0090, +0.0075, +0.0091) and 0.9408 and
 0.9427 for the fit-and-place of the code issue 18 was filed against (+0.0104, +0.0097);
-continuity 0.9944 against 0.9862. umap-learn's own fit of every row reaches 0.955 in 17
-minutes. With refine=False a bigger sample (UMAP_AUTO_SAMPLE) is fitted and the other rows
-only placed at the weighted mean of their nearest fitted rows, about 3x faster (~35 s).
+continuity 0.9944 against 0.9862. On a slower machine (random reads ~45 ns, streams ~6 GB/s;
+the filing-time fit-and-place 83.9 s instead of ~47 s) the epochs took 187 s until their
+negative samples were drawn from a per-epoch pool of rows in cache (REFINE_POOL): 88-108 s,
+the whole map 165.4 s, TW 0.9519 against 0.9427 for the filing-time fit-and-place.
+umap-learn's own fit of every row reaches 0.955 in 17 minutes. With refine=False a bigger
+sample (UMAP_AUTO_SAMPLE) is fitted and the other rows only placed at the weighted mean of
+their nearest fitted rows, about 3x faster (~35 s).
 """
 
 from __future__ import annotations
@@ -81,6 +85,9 @@ REFINE_ALPHA = 1.0             # ... from its starting learning rate
 # negative samples per edge sample (umap: 5): at 200 epochs TW 0.9537 with 3 and with 5,
 # the epochs 86 s against 99 s (150 epochs with 3: 0.9516)
 REFINE_NEGATIVE = 3.0
+# rows whose positions an epoch's negative samples are drawn from (`optimize_layout`): 512 KiB,
+# in a core's cache, where a draw from all 1M rows waits on main memory
+REFINE_POOL = 65_536
 REFINE_ROUNDS = 1              # neighbours-of-neighbours rounds of the joined graph
 REFINE_ASSIGN, REFINE_PROBE = 4, 8  # the join's lists per row and lists read (hubness's)
 PARALLEL_MIN = 10_000          # multi-threaded (non-deterministic) UMAP epochs from here
@@ -223,11 +230,13 @@ def _join_and_refine(vectors: np.ndarray, params: ProjectionParams, rows: np.nda
     state.status(f"UMAP: refining every row ({REFINE_EPOCHS} epochs)")
     emb = optimize_layout(init[order], graph, params.min_dist, REFINE_EPOCHS, rng, True,
                           state.sub(0.35, 1.0), lambda e: restored(e, order),
-                          alpha0=REFINE_ALPHA, negative_rate=REFINE_NEGATIVE)
+                          alpha0=REFINE_ALPHA, negative_rate=REFINE_NEGATIVE,
+                          pool_size=REFINE_POOL)
     emb = restored(emb, order)
     timings["refine"] = time.perf_counter() - t
     return emb, {"placed": "spread over the graph, refined", "refined_rows": int(n),
                  "refine_epochs": int(REFINE_EPOCHS), "refine_edges": int(graph.nnz),
+                 "refine_pool": int(min(REFINE_POOL, n)),
                  "graph": knn_info}
 
 
@@ -359,12 +368,16 @@ def _noisy_scale(coords: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
 def optimize_layout(embedding: np.ndarray, graph, min_dist: float, n_epochs: int,
                     rng: np.random.RandomState, parallel: bool, state: TaskState,
                     full=None, partial_steps: int = PARTIAL_STEPS,
-                    alpha0: float = 1.0, negative_rate: float = 5.0) -> np.ndarray:
+                    alpha0: float = 1.0, negative_rate: float = 5.0,
+                    pool_size: int | None = None) -> np.ndarray:
     """umap's SGD over the graph's edges, one cached kernel call per epoch.
 
     Between epochs: progress (which raises Cancelled when asked to stop) and,
     every `n_epochs / partial_steps` epochs, an intermediate layout for
     `state.partial` (`full` maps the fitted rows' layout to all rows).
+    With `pool_size` below the row count, each epoch draws its negative samples from the
+    positions of that many random rows taken as the epoch starts (umap draws them from every
+    row's current position): the same repulsion in expectation, read from cache.
     """
     a, b = find_ab_params(1.0, float(min_dist))
     head = np.ascontiguousarray(graph.row, dtype=np.int32)
@@ -384,10 +397,17 @@ def optimize_layout(embedding: np.ndarray, graph, min_dist: float, n_epochs: int
     next_negative = epochs_per_negative_sample.copy()
     next_sample = epochs_per_sample.copy()
     every = max(1, n_epochs // max(1, partial_steps))
+    pooled = pool_size is not None and pool_size < m
+    pool, pool_rows = emb, np.arange(m, dtype=np.int32)
+    if pooled:
+        pool = np.empty((pool_size, emb.shape[1]), dtype=np.float32)
     alpha = alpha0
     for epoch in range(n_epochs):
-        run_epoch(parallel, emb, head, tail, int(m), epochs_per_sample, float(a), float(b),
-                  rng_per_sample, 1.0, float(alpha), epochs_per_negative_sample,
+        if pooled:  # sorted: the snapshot's gather reads memory in order
+            pool_rows = np.sort(rng.randint(0, m, pool_size).astype(np.int32))
+            np.take(emb, pool_rows, axis=0, out=pool)
+        run_epoch(parallel, emb, head, tail, pool, pool_rows, epochs_per_sample, float(a),
+                  float(b), rng_per_sample, 1.0, float(alpha), epochs_per_negative_sample,
                   next_negative, next_sample, int(epoch), origin)
         alpha = alpha0 * (1.0 - (float(epoch) / float(n_epochs)))
         state.progress(epoch + 1, n_epochs)
