@@ -5,6 +5,7 @@ layouts on one core and on every core."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -12,7 +13,14 @@ from sklearn.manifold import trustworthiness
 from sklearn.neighbors import NearestNeighbors
 
 from explorer.compute.numba import umap_kernels
-from explorer.compute.numba.umap_kernels import run_epoch
+from explorer.compute.numba.umap_kernels import (
+    TABLE_HIGH,
+    TABLE_LOW,
+    attraction,
+    gradient_table,
+    repulsion,
+    run_epoch,
+)
 from explorer.compute.projection import ProjectionParams
 from explorer.compute.projection.graph import find_ab_params, fuzzy_graph
 from explorer.compute.projection.umap import fit, optimize_layout
@@ -102,7 +110,8 @@ def run(inputs: dict, epochs: int, n_epochs: int, kernel: bool, alpha0: float = 
                 1.0, alpha0 * (1.0 - e / n_epochs), s["eps_neg"], s["next_neg"], s["next_s"],
                 e)
         if kernel:
-            run_epoch(False, *args, (0.0,) * s["emb"].shape[1])
+            run_epoch(False, *args[:8], gradient_table(a, b, 1.0), *args[8:],
+                      (0.0,) * s["emb"].shape[1])
         else:
             reference_epoch(*args)
     return s["emb"]
@@ -116,6 +125,32 @@ def test_one_core_epochs_follow_the_reference(dims, pool_size):
     want = run(inputs, 8, 200, kernel=False, pool_size=pool_size)
     assert np.abs(got - inputs["emb"]).max() > 1.0  # the points moved
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-3)
+
+
+@numba.njit
+def coefficients(d2, table, a, b):
+    """The epoch's attraction and repulsion coefficients at each squared distance."""
+    out = np.empty((d2.size, 2), dtype=np.float32)
+    for i in range(d2.size):
+        out[i, 0] = attraction(d2[i], table, np.float32(a), np.float32(b))
+        out[i, 1] = repulsion(d2[i], table, np.float32(a), np.float32(b), np.float32(1.0))
+    return out
+
+
+def test_gradient_coefficients_follow_umaps_formula_in_and_beyond_the_table():
+    """Within 1.1e-5 of umap's formula inside the table's powers of two, and computed by it
+    (float32's error) outside, from 1e-20 to 1e15."""
+    a, b = find_ab_params(1.0, 0.1)
+    d2 = (10.0 ** np.random.default_rng(0).uniform(-20, 15, 400_000)).astype(np.float32)
+    got = coefficients(d2, gradient_table(a, b, 1.0), a, b).astype(np.float64)
+    x = d2.astype(np.float64)
+    want = np.stack([-2 * a * b * x ** (b - 1) / (a * x ** b + 1),
+                     2 * b / ((0.001 + x) * (a * x ** b + 1))], axis=1)
+    err = np.abs(got - want) / np.abs(want)
+    inside = (x >= 2.0 ** TABLE_LOW) & (x < 2.0 ** TABLE_HIGH)
+    assert inside.mean() > 0.3 and (~inside).mean() > 0.3
+    assert err[inside].max() < 1.1e-5 and err[~inside].max() < 2e-6, (
+        err[inside].max(), err[~inside].max())
 
 
 def test_a_pool_changes_where_negatives_come_from():
