@@ -21,7 +21,11 @@ and 0.9433 for today's fit-and-place (+0.0103, +0.0090, +0.0075, +0.0091) and 0.
 continuity 0.9944 against 0.9862. On a slower machine (random reads ~45 ns, streams ~6 GB/s;
 the filing-time fit-and-place 83.9 s instead of ~47 s) the epochs took 187 s until their
 negative samples were drawn from a per-epoch pool of rows in cache (REFINE_POOL): 88-108 s,
-the whole map 165.4 s, TW 0.9519 against 0.9427 for the filing-time fit-and-place.
+the whole map 165.4 s, TW 0.9519 against 0.9427 for the filing-time fit-and-place. With the
+gradients' coefficients read from a table (`umap_kernels.gradient_table`) the epochs took
+48-57 s instead of 71-82 s on another machine (filing-time fit-and-place 67-79 s there), the
+map 117-139 s, median 130.9 s; TW 0.9537 against 0.9445 for today's fit-and-place; the join
+(55-64 s, half of it finding every row's nearest pivots) is now the largest part.
 umap-learn's own fit of every row reaches 0.955 in 17 minutes. With refine=False a bigger
 sample (UMAP_AUTO_SAMPLE) is fitted and the other rows only placed at the weighted mean of
 their nearest fitted rows, about 3x faster (~35 s).
@@ -89,7 +93,10 @@ REFINE_NEGATIVE = 3.0
 # in a core's cache, where a draw from all 1M rows waits on main memory
 REFINE_POOL = 65_536
 REFINE_ROUNDS = 1              # neighbours-of-neighbours rounds of the joined graph
-REFINE_ASSIGN, REFINE_PROBE = 4, 8  # the join's lists per row and lists read (hubness's)
+# The join's lists per row and lists read: hubness's, so hubness counts on the map's graph.
+# (3, 6) would save ~10 s of a 55-64 s join (recall@15 0.915 against 0.964; TW 0.9524 /
+# 0.9532 / 0.9532 against 0.9544 / 0.9537 / 0.9520), but hubness's skewness then errs 14%.
+REFINE_ASSIGN, REFINE_PROBE = 4, 8
 PARALLEL_MIN = 10_000          # multi-threaded (non-deterministic) UMAP epochs from here
 # A whole-set fit above this many rows finds its kNN by the pivot join, not HNSW: 63k real
 # MiniLM rows, 10-16 s against 22 s, recall@15 0.900 against 0.911 (both under load ~6)
