@@ -58,7 +58,10 @@ if TYPE_CHECKING:
 
 UMAP_SAMPLE_ABOVE = 200_000    # UMAP: above this many rows, fit on a sample ...
 UMAP_AUTO_SAMPLE = 100_000     # ... of this many rows, place the rest (refine=False)
-# A refined map fits fewer: it only gives the epochs on every row their start.
+# A refined map fits fewer: it only gives the epochs on every row their start. Its size
+# still shows in the refined TW (1M mixture, interleaved 3-round benches, 50k in each):
+# 25k 0.9530 / 0.9527 / 0.9525 against 0.9538 / 0.9536 / 0.9532 (4.5 s less); 100k
+# 0.9546 / 0.9548 / 0.9534 against 0.9540 / 0.9511 / 0.9528 (~15 s more).
 REFINE_SAMPLE = 50_000
 # What makes the refined 1M map (trials on the bench's 1M mixture, cosine, TW as it measures
 # it, one run each unless said, load 1.3-2.5). umap-learn's own fit of all 1M rows (nndescent
