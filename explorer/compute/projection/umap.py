@@ -390,7 +390,8 @@ def optimize_layout(embedding: np.ndarray, graph, min_dist: float, n_epochs: int
     row's current position): the same repulsion in expectation, read from cache.
     """
     a, b = find_ab_params(1.0, float(min_dist))
-    table = gradient_table(a, b, 1.0)
+    gamma = 1.0  # umap's repulsion strength: the table's and the kernel's (beyond the table)
+    table = gradient_table(a, b, gamma)
     head = np.ascontiguousarray(graph.row, dtype=np.int32)
     tail = np.ascontiguousarray(graph.col, dtype=np.int32)
     weights = graph.data.astype(np.float64)
@@ -418,7 +419,8 @@ def optimize_layout(embedding: np.ndarray, graph, min_dist: float, n_epochs: int
             pool_rows = np.sort(rng.randint(0, m, pool_size).astype(np.int32))
             np.take(emb, pool_rows, axis=0, out=pool)
         run_epoch(parallel, emb, head, tail, pool, pool_rows, epochs_per_sample, float(a),
-                  float(b), table, rng_per_sample, 1.0, float(alpha), epochs_per_negative_sample,
+                  float(b), table, rng_per_sample, gamma, float(alpha),
+                  epochs_per_negative_sample,
                   next_negative, next_sample, int(epoch), origin)
         alpha = alpha0 * (1.0 - (float(epoch) / float(n_epochs)))
         state.progress(epoch + 1, n_epochs)
