@@ -166,6 +166,16 @@ def test_a_refined_map_fits_its_own_smaller_sample(monkeypatch, big_path, blobs)
     assert asked["fit_rows"] == 700
 
 
+def test_a_refined_maps_fit_above_join_knn_above_joins_its_own_graph(monkeypatch, big_path,
+                                                                     blobs):
+    _, small = umap.fit(blobs, refined(), TaskState())  # the fixture's 600 rows: searched
+    assert small["knn"] == "exact"
+    monkeypatch.setattr(umap, "REFINE_SAMPLE", 2500)  # above JOIN_KNN_ABOVE (2000)
+    coords, info = umap.fit(blobs, refined(), TaskState())
+    assert info["knn"] == "pivot" and info["fit_rows"] == 2500 and info["refined_rows"] == N
+    assert trustworthiness(blobs, coords, n_neighbors=10, metric="cosine") >= 0.98
+
+
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
 def test_rows_with_nan_inf_or_zeros_are_refined_to_finite_places(big_path, blobs, metric):
     x = blobs.copy()
