@@ -318,7 +318,12 @@ def test_nearest_pivots_through_the_tree_are_mostly_the_true_ones(data, metric, 
     tree = knn_graph.nearest_pivots(codes, scales, metric == "cosine", pivots, 6, TaskState())
     assert (tree[pivots, 0] == np.arange(pivots.size)).all()
     top1, share = (tree[:, 0] == truth[:, 0]).mean(), overlap(tree, truth)
-    assert top1 > 0.95 and share > 0.95, (top1, share)  # 0.98 and 0.98 here
+    assert top1 > 0.92 and share > 0.9, (top1, share)  # 0.95 and 0.93-0.94 here
+    # units of 64 rows read more lists than their rows' own: more found, at more cost
+    monkeypatch.setattr(knn_graph, "TREE_UNIT_MAX", 64)
+    wide = knn_graph.nearest_pivots(codes, scales, metric == "cosine", pivots, 6, TaskState())
+    top1, wide_share = (wide[:, 0] == truth[:, 0]).mean(), overlap(wide, truth)
+    assert top1 > 0.95 and wide_share > max(0.95, share), (top1, wide_share)  # 0.98, 0.98
     # a row's group reading one list above, each pivot listed once: far fewer found
     monkeypatch.setattr(knn_graph, "TREE_PROBE", 1)
     monkeypatch.setattr(knn_graph, "TREE_ASSIGN", 1)
