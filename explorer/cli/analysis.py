@@ -32,7 +32,7 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
                         help="UMAP of over 200,000 rows: layout epochs on every row after "
                              "fitting a sample (the default); --no-refine only places the "
-                             "other rows by their nearest fitted ones (about 3x faster, "
+                             "other rows by their nearest fitted ones (about twice as fast, "
                              "less faithful)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="write coordinates to Parquet")
     add_json(parser)

@@ -51,7 +51,7 @@ class ProjectionParams:
     metric: str = "cosine"       # "cosine" | "euclidean" ("l2"; "dot" maps raw vectors like l2)
     seed: int = 0
     refine: bool = True          # UMAP above its sample threshold: epochs on every row too
-    # (False: the fitted sample's layout with the other rows only placed, about 3x faster)
+    # (False: the fitted sample's layout with the other rows only placed, about twice as fast)
 
     def __post_init__(self) -> None:
         method_entry(self.method)

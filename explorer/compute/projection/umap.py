@@ -28,7 +28,7 @@ map 117-139 s, median 130.9 s; TW 0.9537 against 0.9445 for today's fit-and-plac
 (55-64 s, half of it finding every row's nearest pivots) is now the largest part.
 umap-learn's own fit of every row reaches 0.955 in 17 minutes. With refine=False a bigger
 sample (UMAP_AUTO_SAMPLE) is fitted and the other rows only placed at the weighted mean of
-their nearest fitted rows, about 3x faster (~35 s).
+their nearest fitted rows, about twice as fast.
 """
 
 from __future__ import annotations
@@ -58,11 +58,15 @@ if TYPE_CHECKING:
 
 UMAP_SAMPLE_ABOVE = 200_000    # UMAP: above this many rows, fit on a sample ...
 UMAP_AUTO_SAMPLE = 100_000     # ... of this many rows, place the rest (refine=False)
-# A refined map fits fewer: it only gives the epochs on every row their start. Its size
-# still shows in the refined TW (1M mixture, interleaved 3-round benches, 50k in each):
-# 25k 0.9530 / 0.9527 / 0.9525 against 0.9538 / 0.9536 / 0.9532 (4.5 s less); 100k
-# 0.9546 / 0.9548 / 0.9534 against 0.9540 / 0.9511 / 0.9528 (~15 s more).
-REFINE_SAMPLE = 50_000
+# A refined map's fit only gives the epochs on every row their start, but its size shows in
+# the refined TW (1M mixture, interleaved 3-round benches, against 50k in each): 25k 0.9530 /
+# 0.9527 / 0.9525 against 0.9538 / 0.9536 / 0.9532 (4.5 s less); 100k 0.9546 / 0.9548 /
+# 0.9534 against 0.9540 / 0.9511 / 0.9528, then with its kNN from the join (JOIN_KNN_ABOVE)
+# 0.9536 / 0.9522 / 0.9531 against 0.9529 / 0.9530 / 0.9523 and 0.9536 / 0.9522 / 0.9539
+# against 0.9527 / 0.9511 / 0.9546: higher in 7 of 9 pairs, +0.0008 on average, and in the
+# same time (maps 113.0 s against 114.3 s, medians) since the join finds 100k rows' kNN in
+# 2.4-2.8 s where HNSW took 4.3-4.7 s for 50k.
+REFINE_SAMPLE = 100_000
 # What makes the refined 1M map (trials on the bench's 1M mixture, cosine, TW as it measures
 # it, one run each unless said, load 1.3-2.5). umap-learn's own fit of all 1M rows (nndescent
 # graph, spectral start, 200 epochs) reaches TW 0.955, continuity 0.9948, in 1,029 s; our
