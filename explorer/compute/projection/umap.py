@@ -25,7 +25,10 @@ the whole map 165.4 s, TW 0.9519 against 0.9427 for the filing-time fit-and-plac
 gradients' coefficients read from a table (`umap_kernels.gradient_table`) the epochs took
 48-57 s instead of 71-82 s on another machine (filing-time fit-and-place 67-79 s there), the
 map 117-139 s, median 130.9 s; TW 0.9537 against 0.9445 for today's fit-and-place; the join
-(55-64 s, half of it finding every row's nearest pivots) is now the largest part.
+(55-64 s, half of it finding every row's nearest pivots) is now the largest part. On that
+machine, with the pivot tree comparing units of 16 rows (`knn_graph.TREE_UNIT_MAX`) and a
+100k fit whose kNN comes from the join: 105.2-119.7 s, median 115.7 s (5 rounds), TW 0.9532
+against 0.9426 for the filing-time fit-and-place (71.2 s) and 0.9434 for today's.
 umap-learn's own fit of every row reaches 0.955 in 17 minutes. With refine=False a bigger
 sample (UMAP_AUTO_SAMPLE) is fitted and the other rows only placed at the weighted mean of
 their nearest fitted rows, about twice as fast.
