@@ -56,7 +56,10 @@ def log_to_file(path: Path) -> TextIO:
 class Watchdog(QObject):
     """Dumps all threads' stacks to `stream` when the UI thread has not answered for `seconds`.
 
-    Create it on the UI thread; it runs until `stop()` or until it is deleted.
+    Create it on the UI thread; it runs until `stop()` (the app calls it once its event loop
+    has returned). Nothing is tied to its `destroyed` signal: with the QApplication as its
+    parent that signal comes during the interpreter's own teardown, where calling into
+    Python is not safe (the app under --diagnose ended with a segfault in ~4% of runs).
     faulthandler keeps one pending dump per process, so only one watchdog may run.
     """
 
@@ -68,7 +71,6 @@ class Watchdog(QObject):
         self._last = time.monotonic()
         self._timer = QTimer(self, interval=min(BEAT_MS, max(50, int(self.seconds * 250))))
         self._timer.timeout.connect(self._beat)
-        self.destroyed.connect(faulthandler.cancel_dump_traceback_later)
 
     def start(self) -> None:
         log.info("watchdog on: every thread's stack is written here if the UI thread "
