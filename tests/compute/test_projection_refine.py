@@ -177,11 +177,15 @@ def test_a_refined_maps_fit_above_join_knn_above_joins_its_own_graph(monkeypatch
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-def test_rows_with_nan_inf_or_zeros_are_refined_to_finite_places(big_path, blobs, metric):
+@pytest.mark.parametrize(("fit_rows", "fit_knn"), [(600, "exact"), (2500, "pivot")])
+def test_rows_with_nan_inf_or_zeros_are_refined_to_finite_places(monkeypatch, big_path, blobs,
+                                                                 metric, fit_rows, fit_knn):
+    monkeypatch.setattr(umap, "REFINE_SAMPLE", fit_rows)  # 2500: the fit's kNN from the join
     x = blobs.copy()
     x[[5, 77, 900]] = np.nan
     x[[6, 78]] = 0.0
     x[1000, 3] = np.inf
     coords, info = umap.fit(x, ProjectionParams(method="umap", metric=metric), TaskState())
     assert info["refined_rows"] == N and info["graph"]["method"] == "pivot"
+    assert info["fit_rows"] == fit_rows and info["knn"] == fit_knn
     assert coords.shape == (N, 2) and np.isfinite(coords).all()
