@@ -91,12 +91,12 @@ def epoch_inputs(n: int, dims: int, n_epochs: int, seed: int) -> dict:
 
 
 def run(inputs: dict, epochs: int, n_epochs: int, kernel: bool, alpha0: float = 0.1,
-        pool_size: int | None = None) -> np.ndarray:
+        pool_size: int | None = None, gamma: float = 1.0) -> np.ndarray:
     """`epochs` epochs of a schedule of `n_epochs`, by the kernel on one core or the
     reference. The refine's learning rate by default: at umap's 1.0 a few close points
     get steps that turn float32's rounding into different layouts within 5 epochs.
     Negative samples from the layout itself, or from a snapshot of `pool_size` rows taken
-    as each epoch starts (the same rows for both)."""
+    as each epoch starts (the same rows for both). `gamma`: the repulsion's strength."""
     a, b = find_ab_params(1.0, 0.1)
     s = {key: v.copy() for key, v in inputs.items()}
     m = s["emb"].shape[0]
@@ -107,10 +107,10 @@ def run(inputs: dict, epochs: int, n_epochs: int, kernel: bool, alpha0: float = 
             pool_rows = np.sort(draw.integers(0, m, pool_size).astype(np.int32))
             pool = s["emb"][pool_rows]
         args = (s["emb"], s["head"], s["tail"], pool, pool_rows, s["eps"], a, b, s["rng"],
-                1.0, alpha0 * (1.0 - e / n_epochs), s["eps_neg"], s["next_neg"], s["next_s"],
+                gamma, alpha0 * (1.0 - e / n_epochs), s["eps_neg"], s["next_neg"], s["next_s"],
                 e)
         if kernel:
-            run_epoch(False, *args[:8], gradient_table(a, b, 1.0), *args[8:],
+            run_epoch(False, *args[:8], gradient_table(a, b, gamma), *args[8:],
                       (0.0,) * s["emb"].shape[1])
         else:
             reference_epoch(*args)
@@ -119,10 +119,11 @@ def run(inputs: dict, epochs: int, n_epochs: int, kernel: bool, alpha0: float = 
 
 @pytest.mark.parametrize("dims", [2, 3])
 @pytest.mark.parametrize("pool_size", [None, 16])
-def test_one_core_epochs_follow_the_reference(dims, pool_size):
+@pytest.mark.parametrize("gamma", [1.0, 5.0 / 3.0])
+def test_one_core_epochs_follow_the_reference(dims, pool_size, gamma):
     inputs = epoch_inputs(60, dims, 200, seed=dims)
-    got = run(inputs, 8, 200, kernel=True, pool_size=pool_size)
-    want = run(inputs, 8, 200, kernel=False, pool_size=pool_size)
+    got = run(inputs, 8, 200, kernel=True, pool_size=pool_size, gamma=gamma)
+    want = run(inputs, 8, 200, kernel=False, pool_size=pool_size, gamma=gamma)
     assert np.abs(got - inputs["emb"]).max() > 1.0  # the points moved
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-3)
 
@@ -192,6 +193,33 @@ def test_negatives_from_a_pool_keep_the_layout_as_trustworthy():
                                  False, TaskState(), pool_size=pool)
         tw[pool] = trustworthiness(x, coords, n_neighbors=10)
     assert tw[None] >= 0.97 and abs(tw[128] - tw[None]) < 0.005, tw
+
+
+def test_fewer_stronger_negatives_keep_the_layout_as_trustworthy():
+    """A fit's 3 negative samples at strength 5/3 (umap's repulsion in expectation) against
+    umap's 5 at 1, on the same graph and start; 3 at 1 is the weaker repulsion they replace."""
+    x = load_digits().data.astype(np.float32)
+    nn = NearestNeighbors(n_neighbors=15).fit(x)
+    dist, ind = nn.kneighbors(x)
+    graph = fuzzy_graph(ind, dist, 15).tocoo()
+    start = np.random.default_rng(0).uniform(0, 10, size=(len(x), 2)).astype(np.float32)
+    tw, spread = {}, {}
+    for rate, strength in ((5.0, 1.0), (3.0, 5.0 / 3.0), (3.0, 1.0)):
+        coords = optimize_layout(start.copy(), graph, 0.1, 200, np.random.RandomState(0),
+                                 False, TaskState(), negative_rate=rate, repulsion=strength)
+        tw[rate, strength] = trustworthiness(x, coords, n_neighbors=10)
+        spread[rate, strength] = float(np.linalg.norm(coords - coords.mean(axis=0), axis=1).mean())
+    assert tw[5.0, 1.0] >= 0.97 and abs(tw[3.0, 5.0 / 3.0] - tw[5.0, 1.0]) < 0.005, tw
+    # the repulsion sets how far the clusters stand apart: the same at 5/3, less at 1
+    assert abs(spread[3.0, 5.0 / 3.0] / spread[5.0, 1.0] - 1.0) < 0.1, spread
+    assert spread[3.0, 1.0] < spread[3.0, 5.0 / 3.0], spread
+
+
+def test_a_fit_records_its_negative_samples_and_their_strength():
+    x = load_digits().data.astype(np.float32)[:400]
+    _, info = fit(x, ProjectionParams(method="umap", metric="euclidean"), TaskState(),
+                  n_epochs=20)
+    assert info["negative_samples"] == 3.0 and info["repulsion"] == round(5.0 / 3.0, 4)
 
 
 def test_warm_compiles_the_3d_epoch_a_3d_map_runs():
