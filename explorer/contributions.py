@@ -50,7 +50,7 @@ _PROJECTION = "explorer.compute.projection"
 PROJECTIONS = [
     Contribution("projection", "pca", f"{_PROJECTION}.pca:fit", label="PCA", version=2,
                  description="principal components, exact, fitted on a sample of rows"),
-    Contribution("projection", "umap", f"{_PROJECTION}.umap:fit", label="UMAP", version=7,
+    Contribution("projection", "umap", f"{_PROJECTION}.umap:fit", label="UMAP", version=8,
                  description="umap-learn's algorithm on a faiss or pivot-joined kNN graph; "
                              "above 200,000 rows a sample is fitted, spread over every "
                              "row's graph and every row optimised (or only placed, faster)"),

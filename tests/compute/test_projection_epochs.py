@@ -5,6 +5,8 @@ layouts on one core and on every core."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numba
 import numpy as np
 import pytest
@@ -215,11 +217,15 @@ def test_fewer_stronger_negatives_keep_the_layout_as_trustworthy():
     assert spread[3.0, 1.0] < spread[3.0, 5.0 / 3.0], spread
 
 
-def test_a_fit_records_its_negative_samples_and_their_strength():
-    x = load_digits().data.astype(np.float32)[:400]
-    _, info = fit(x, ProjectionParams(method="umap", metric="euclidean"), TaskState(),
-                  n_epochs=20)
-    assert info["negative_samples"] == 3.0 and info["repulsion"] == round(5.0 / 3.0, 4)
+def test_a_whole_fit_draws_fewer_stronger_negatives_and_a_sampled_fit_umaps():
+    """A whole-set fit: 3 at 5/3; a sampled fit (a big map's start) keeps umap's 5 at 1."""
+    x = load_digits().data.astype(np.float32)
+    params = ProjectionParams(method="umap", metric="euclidean")
+    _, whole = fit(x[:400], params, TaskState(), n_epochs=20)
+    assert whole["negative_samples"] == 3.0 and whole["repulsion"] == round(5.0 / 3.0, 4)
+    _, sampled = fit(x, replace(params, sample=300, refine=False), TaskState(), n_epochs=20)
+    assert sampled["fit_rows"] == 300
+    assert sampled["negative_samples"] == 5.0 and sampled["repulsion"] == 1.0
 
 
 def test_warm_compiles_the_3d_epoch_a_3d_map_runs():

@@ -1,8 +1,9 @@
 """UMAP: umap-learn 0.5.12's algorithm, driven epoch by epoch from here.
 
 Fuzzy simplicial set, spectral initialisation, the same SGD epochs and random number
-generator, through kernels compiled once per installation
-(`explorer.compute.numba.umap_kernels`) and a kNN graph from faiss: driving the epochs here
+generator (a whole-set fit draws 3 negative samples at 5/3 of umap's strength instead of 5
+at 1: the same repulsion in expectation, FIT_NEGATIVE), through kernels compiled once per
+installation (`explorer.compute.numba.umap_kernels`) and a kNN graph from faiss: driving the epochs here
 is what gives partial layouts and cancellation between epochs without relying on umap
 internals. Deterministic for a seed below PARALLEL_MIN fitted rows (epochs on one
 thread); above it the epochs run on every core like umap-learn without a seed (about twice
@@ -99,6 +100,11 @@ REFINE_ALPHA = 1.0             # ... from its starting learning rate
 # negative samples per edge sample (umap: 5): at 200 epochs TW 0.9537 with 3 and with 5,
 # the epochs 86 s against 99 s (150 epochs with 3: 0.9516)
 REFINE_NEGATIVE = 3.0
+# their strength: umap's. At 5/3 (umap's repulsion in expectation, as FIT_REPULSION) the
+# refined 1M map's TW was 0.9534 / 0.9545 / 0.9506 against 0.9510 / 0.9515 / 0.9503 at 1, in
+# 120-125 s against 110-124 s (3 rounds, both from a fit with 3 negatives at 5/3): untried
+# from the fit it has now.
+REFINE_REPULSION = 1.0
 # rows whose positions an epoch's negative samples are drawn from (`optimize_layout`): 512 KiB,
 # in a core's cache, where a draw from all 1M rows waits on main memory
 REFINE_POOL = 65_536
@@ -107,12 +113,16 @@ REFINE_ROUNDS = 1              # neighbours-of-neighbours rounds of the joined g
 # (3, 6) would save ~10 s of a 55-64 s join (recall@15 0.915 against 0.964; TW 0.9524 /
 # 0.9532 / 0.9532 against 0.9544 / 0.9537 / 0.9520), but hubness's skewness then errs 14%.
 REFINE_ASSIGN, REFINE_PROBE = 4, 8
-# A fit's negative samples per edge sample and their repulsion's strength: umap draws 5 at
-# strength 1; 3 at 5/3 give the same repulsion in expectation from 60% of the draws, which
-# are most of an epoch's work. 63k real MiniLM rows, one graph and spectral start, 200
-# epochs, 4 seeds (TW on 4,000 rows): 5 at 1: 0.8595 / 0.8740 / 0.8775 / 0.8755; 3 at 5/3:
-# 0.8699 / 0.8723 / 0.8749 / 0.8763; 3 at 1: 0.8599 / 0.8619 / 0.8619 / 0.8617 (too little
-# repulsion); 2 at 2.5: 0.8645 / 0.8712 / 0.8688 / 0.8674.
+# A whole-set fit's negative samples per edge sample and their repulsion's strength: umap
+# draws 5 at strength 1; 3 at 5/3 give the same repulsion in expectation from 60% of the
+# draws, which are most of an epoch's work. 63k real MiniLM rows, one graph and spectral
+# start, 200 epochs, 4 seeds (TW on 4,000 rows): 5 at 1: 0.8595 / 0.8740 / 0.8775 / 0.8755;
+# 3 at 5/3: 0.8699 / 0.8723 / 0.8749 / 0.8763; 3 at 1: 0.8599 / 0.8619 / 0.8619 / 0.8617 (too
+# little repulsion); 2 at 2.5: 0.8645 / 0.8712 / 0.8688 / 0.8674. 100k rows of the 1M
+# mixture, whole fits, 3 seeds (TW on 5,000 rows): 0.9522 / 0.9532 / 0.9533 against 0.9531 /
+# 0.9537 / 0.9535, epochs 4.5-4.7 s against 6.4-9.5 s. A sampled fit, the start of a refined
+# map or of a placement, keeps umap's 5 at 1: as the 1M map's start it cost the refined map
+# 0.002 TW (0.9510 / 0.9515 / 0.9503 against 0.9532 median before, 3 rounds).
 FIT_NEGATIVE = 3.0
 FIT_REPULSION = 5.0 / 3.0
 PARALLEL_MIN = 10_000          # multi-threaded (non-deterministic) UMAP epochs from here
@@ -204,16 +214,17 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     state.status(f"UMAP: optimising the layout ({n_epochs} epochs)")
     if parallel is None:
         parallel = m >= PARALLEL_MIN
+    negative_rate, repulsion = (5.0, 1.0) if sampled else (FIT_NEGATIVE, FIT_REPULSION)
     # a refined map's fit shows no partial: its rows are a sample, the map shows every row
     emb = optimize_layout(init, coo, params.min_dist, n_epochs, rng, parallel,
                           state.sub(p_init, p_fit),
                           (lambda e: placement.full(e)) if placement is not None else None,
                           partial_steps=0 if refine else PARTIAL_STEPS,
-                          negative_rate=FIT_NEGATIVE, repulsion=FIT_REPULSION)
+                          negative_rate=negative_rate, repulsion=repulsion)
     timings["optimise"] = time.perf_counter() - t
     info = {"fit_rows": int(m), "n_neighbors": int(k), "n_epochs": int(n_epochs),
-            "init": init_name, "knn": knn_method, "negative_samples": FIT_NEGATIVE,
-            "repulsion": round(FIT_REPULSION, 4),
+            "init": init_name, "knn": knn_method, "negative_samples": negative_rate,
+            "repulsion": round(repulsion, 4),
             "parallel": bool(parallel), "edges": int(coo.nnz),
             "placed": "knn-weighted-mean" if sampled else None, "refined_rows": 0}
     if refine:
@@ -260,7 +271,7 @@ def _join_and_refine(vectors: np.ndarray, params: ProjectionParams, rows: np.nda
     emb = optimize_layout(init[order], graph, params.min_dist, REFINE_EPOCHS, rng, True,
                           state.sub(0.35, 1.0), lambda e: restored(e, order),
                           alpha0=REFINE_ALPHA, negative_rate=REFINE_NEGATIVE,
-                          pool_size=REFINE_POOL)
+                          pool_size=REFINE_POOL, repulsion=REFINE_REPULSION)
     emb = restored(emb, order)
     timings["refine"] = time.perf_counter() - t
     return emb, {"placed": "spread over the graph, refined", "refined_rows": int(n),
