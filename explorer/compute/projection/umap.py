@@ -3,9 +3,9 @@
 Fuzzy simplicial set, spectral initialisation, the same SGD epochs and random number
 generator (a whole-set fit draws 3 negative samples at 5/3 of umap's strength instead of 5
 at 1: the same repulsion in expectation, FIT_NEGATIVE), through kernels compiled once per
-installation (`explorer.compute.numba.umap_kernels`) and a kNN graph from faiss: driving the epochs here
-is what gives partial layouts and cancellation between epochs without relying on umap
-internals. Deterministic for a seed below PARALLEL_MIN fitted rows (epochs on one
+installation (`explorer.compute.numba.umap_kernels`) and a kNN graph from faiss: driving the
+epochs here is what gives partial layouts and cancellation between epochs without relying on
+umap internals. Deterministic for a seed below PARALLEL_MIN fitted rows (epochs on one
 thread); above it the epochs run on every core like umap-learn without a seed (about twice
 as fast on two cores, not bit-identical between runs; the cache keeps the first result).
 
@@ -102,8 +102,9 @@ REFINE_ALPHA = 1.0             # ... from its starting learning rate
 REFINE_NEGATIVE = 3.0
 # their strength: umap's. At 5/3 (umap's repulsion in expectation, as FIT_REPULSION) the
 # refined 1M map's TW was 0.9534 / 0.9545 / 0.9506 against 0.9510 / 0.9515 / 0.9503 at 1, in
-# 120-125 s against 110-124 s (3 rounds, both from a fit with 3 negatives at 5/3): untried
-# from the fit it has now.
+# 120-125 s against 110-124 s (3 rounds, both from a fit with 3 negatives at 5/3); from the
+# fit it has now (5 at 1) 0.9538 / 0.9508 against 0.9519 / 0.9533 (2 rounds; with 150 epochs
+# 0.9501 / 0.9534): no gain shown, within the map's spread from run to run.
 REFINE_REPULSION = 1.0
 # rows whose positions an epoch's negative samples are drawn from (`optimize_layout`): 512 KiB,
 # in a core's cache, where a draw from all 1M rows waits on main memory
