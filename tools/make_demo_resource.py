@@ -67,7 +67,11 @@ def add_labels(out: Path, model_folder) -> str:
 
 def remap(out: Path) -> int:
     """The map and labels of the demo shipped in `out` made again from its own vectors."""
-    shipped = demo_resource.read_shipped(out)
+    try:
+        shipped = demo_resource.read_shipped(out)
+    except demo_resource.NotUsable as exc:
+        print(f"the demo in {out} cannot be mapped again: {exc}", file=sys.stderr)
+        return 1
     manifest = shipped.manifest
     folder = demo.demo_encoder()[0].folder
     if folder.sha256 != shipped.model_sha256:
