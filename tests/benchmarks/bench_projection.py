@@ -39,7 +39,9 @@ Measurements:
   TW gain. Also interleaved (`--filed-rev`, default FILED_REV): the fit-and-place of the
   code as it stood when issue 18 was filed, its `explorer/` exported from git and run in a
   fresh process (its own numba cache, warmed on 2,000 rows first), scored here by the same
-  TW: the issue's "today's fit-and-place" itself, not today's code with refine off.
+  TW: the issue's "today's fit-and-place" itself, not today's code with refine off. Its
+  seconds also give the refined map's time as a ratio (`seconds_over_filed`), against the
+  issue's 120 s over the 61 s that map took when it was filed (`target_over_filed`).
 - umap_real_ours_vs_umap_learn (`--real PATH`): ours vs `umap.UMAP(metric="cosine")`,
   both warm, alternately `--rounds` times, on a real .npy (63k Debian MiniLM).
 - fuzzy_union: umap's fuzzy union of a synthetic 20k, 100k and 1M x 15 kNN graph, our
@@ -320,6 +322,10 @@ def _one_map(vectors: np.ndarray, params, metric: str) -> dict:
 
 # The last commit before issue 18's work: its UMAP is the fit-and-place the issue measured
 FILED_REV = "6412457"
+# The issue's bar in seconds (a refined 1M map in 120 s) was set when that fit-and-place took
+# 61 s on this machine; the machine's speed has since varied (the same code 47-84 s). The
+# same bar as a ratio to the filing-time map measured in the same run: 120 / 61.
+TARGET_S, FILED_S = 120.0, 61.0
 FILED_SCRIPT = """
 import json, sys, time
 import numpy as np
@@ -430,7 +436,11 @@ def bench_umap_refined(path: Path, metric: str = "cosine", rounds: int = 3,
                              if "fit_and_place_at_filing" in summary else None),
          every_row_refined=all(r["refined_rows"] == n for name, rs in runs.items()
                                if not name.startswith("fit_and_place") for r in rs),
-         target_s=120, target_tw_gain=0.01)
+         seconds_over_filed=(round(summary["refined"]["seconds"]
+                                   / summary["fit_and_place_at_filing"]["seconds"], 3)
+                             if "fit_and_place_at_filing" in summary else None),
+         target_s=TARGET_S, target_over_filed=round(TARGET_S / FILED_S, 3),
+         target_tw_gain=0.01)
 
 
 def bench_umap_real(path: Path, rounds: int = 3) -> None:

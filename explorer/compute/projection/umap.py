@@ -106,9 +106,19 @@ REFINE_NEGATIVE = 3.0
 # fit it has now (5 at 1) 0.9538 / 0.9508 against 0.9519 / 0.9533 (2 rounds; with 150 epochs
 # 0.9501 / 0.9534): no gain shown, within the map's spread from run to run.
 REFINE_REPULSION = 1.0
-# rows whose positions an epoch's negative samples are drawn from (`optimize_layout`): 512 KiB,
-# in a core's cache, where a draw from all 1M rows waits on main memory
-REFINE_POOL = 65_536
+# rows whose positions an epoch's negative samples are drawn from (`optimize_layout`): 64 KiB,
+# an eighth of a core's L2 here, where a draw from all 1M rows waits on main memory. 1M mixture,
+# one graph and start, 200 epochs, 5 seeds: 8,192 rows 0.9530 / 0.9539 / 0.9525 / 0.9532 /
+# 0.9536 against 0.9512 / 0.9519 / 0.9518 / 0.9523 / 0.9508 with 65,536 (512 KiB, the
+# whole L2), the epochs 35-51 s against 42-66 s (median 39.7 s against 52.6 s); 60 epochs 3 times:
+# 65,536 rows 15.6 s, 16,384 12.7 s, 8,192 11.0 s, 4,096 12.3 s (medians). 300 epochs lift TW
+# too (0.9535 / 0.9538 / 0.9560 against 0.952 / 0.9526 / 0.9542 with 65,536), for 50% more
+# time; at 8,192 rows 280 or 300 epochs showed no gain over 200 (0.9530 / 0.9530 / 0.9523 /
+# 0.9523). Every row is still drawn alike: the pool is a fresh uniform sample each epoch.
+# Whole maps (`bench_projection.py --only umap1m`, 3 interleaved rounds): 133.0 / 118.6 /
+# 113.3 s (refine epochs 48.7 / 38.8 / 35.8 s), TW 0.9527 / 0.9516 / 0.9540, against 122.6 /
+# 145.4 / 133.7 s (51.0 / 69.0 / 52.2 s), TW 0.9530 / 0.9517 / 0.9530 with 65,536.
+REFINE_POOL = 8_192
 REFINE_ROUNDS = 1              # neighbours-of-neighbours rounds of the joined graph
 # The join's lists per row and lists read: hubness's, so hubness counts on the map's graph.
 # (3, 6) would save ~10 s of a 55-64 s join (recall@15 0.915 against 0.964; TW 0.9524 /
