@@ -29,7 +29,10 @@ map 117-139 s, median 130.9 s; TW 0.9537 against 0.9445 for today's fit-and-plac
 (55-64 s, half of it finding every row's nearest pivots) is now the largest part. On that
 machine, with the pivot tree comparing units of 16 rows (`knn_graph.TREE_UNIT_MAX`) and a
 100k fit whose kNN comes from the join: 105.2-119.7 s, median 115.7 s (5 rounds), TW 0.9532
-against 0.9426 for the filing-time fit-and-place (71.2 s) and 0.9434 for today's.
+against 0.9426 for the filing-time fit-and-place (71.2 s) and 0.9434 for today's. With
+each epoch's negative samples drawn from 8,192 rows (REFINE_POOL), two benches: 118.6 s and
+119.6 s (medians of 3; 1.49 and 1.54 times the filing-time fit-and-place's 79.8 s and 77.7 s
+in the same runs), TW 0.9527 and 0.9518 against 0.9437 and 0.9427 for it (+0.0090, +0.0091).
 umap-learn's own fit of every row reaches 0.955 in 17 minutes. With refine=False a bigger
 sample (UMAP_AUTO_SAMPLE) is fitted and the other rows only placed at the weighted mean of
 their nearest fitted rows, about twice as fast.
