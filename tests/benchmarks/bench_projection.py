@@ -165,7 +165,7 @@ def bench_pca(n: int, workdir: Path, repeats: int = 3) -> None:
             for _ in range(repeats):
                 (_evict if cache == "evicted" else _prime)(path)
                 vectors = np.load(path, mmap_mode="r")
-                res, t = timed(lambda: project(vectors, params), 1)
+                res, t = timed(lambda v=vectors, p=params: project(v, p), 1)
                 times.append(t[0])
             medians[(metric, cache)] = statistics.median(times)
             emit(bench=f"pca_ours_memmap_{cache}", rows=n, metric=metric,
@@ -194,7 +194,6 @@ def bench_pca(n: int, workdir: Path, repeats: int = 3) -> None:
          ratio_sklearn_over_ours_in_ram=round(sk_med / statistics.median(t_ram), 1),
          ratio_sklearn_over_ours_memmap=round(sk_med / medians[("euclidean", "page_cache_warm")],
                                               1))
-    del x
 
 
 # --- UMAP --------------------------------------------------------------------------
