@@ -33,7 +33,11 @@ against 0.9426 for the filing-time fit-and-place (71.2 s) and 0.9434 for today's
 each epoch's negative samples drawn from 8,192 rows (REFINE_POOL), two benches: 118.6 s and
 119.6 s (medians of 3; 1.49 and 1.54 times the filing-time fit-and-place's 79.8 s and 77.7 s
 in the same runs), TW 0.9527 and 0.9518 against 0.9437 and 0.9427 for it (+0.0090, +0.0091).
-umap-learn's own fit of every row reaches 0.955 in 17 minutes. With refine=False a bigger
+umap-learn's own fit of every row reaches 0.9550, 0.9539 and 0.9528 (three runs, 16-19
+minutes, +0.0107 over the filing-time fit-and-place at their median): the refined map's
+spread, which is how far umap's own epochs get on this data (our epochs on umap-learn's own
+kNN graph of the 1M rows, one start, 2 seeds: 0.9525 / 0.9540 against 0.9529 / 0.9555 on
+the join's). With refine=False a bigger
 sample (UMAP_AUTO_SAMPLE) is fitted and the other rows only placed at the weighted mean of
 their nearest fitted rows, about twice as fast.
 """
@@ -73,6 +77,8 @@ UMAP_AUTO_SAMPLE = 100_000     # ... of this many rows, place the rest (refine=F
 # against 0.9527 / 0.9511 / 0.9546: higher in 7 of 9 pairs, +0.0008 on average, and in the
 # same time (maps 113.0 s against 114.3 s, medians) since the join finds 100k rows' kNN in
 # 2.4-2.8 s where HNSW took 4.3-4.7 s for 50k.
+# (200k, paired on one join, 3 seeds: 0.9519 / 0.9516 / 0.9527 against 0.9519 / 0.9517 /
+# 0.9538 from 100k, the fit 19.6 s against 9.3 s: no gain)
 REFINE_SAMPLE = 100_000
 # What makes the refined 1M map (trials on the bench's 1M mixture, cosine, TW as it measures
 # it, one run each unless said, load 1.3-2.5). umap-learn's own fit of all 1M rows (nndescent
@@ -110,6 +116,8 @@ REFINE_NEGATIVE = 3.0
 # 120-125 s against 110-124 s (3 rounds, both from a fit with 3 negatives at 5/3); from the
 # fit it has now (5 at 1) 0.9538 / 0.9508 against 0.9519 / 0.9533 (2 rounds; with 150 epochs
 # 0.9501 / 0.9534): no gain shown, within the map's spread from run to run.
+# (Paired on one graph and start, pool 8,192, 4 seeds: 5/3 0.9521 / 0.9522 / 0.9525 / 0.9514
+# and 4/3 0.9534 / 0.9532 / 0.9514 / 0.9506 against 0.9533 / 0.9527 / 0.9540 / 0.9505 at 1.)
 REFINE_REPULSION = 1.0
 # rows whose positions an epoch's negative samples are drawn from (`optimize_layout`): 64 KiB,
 # an eighth of a core's L2 here, where a draw from all 1M rows waits on main memory. 1M mixture,
@@ -119,7 +127,9 @@ REFINE_REPULSION = 1.0
 # 65,536 rows 15.6 s, 16,384 12.7 s, 8,192 11.0 s, 4,096 12.3 s (medians). 300 epochs lift TW
 # too (0.9535 / 0.9538 / 0.9560 against 0.952 / 0.9526 / 0.9542 with 65,536), for 50% more
 # time; at 8,192 rows 280 or 300 epochs showed no gain over 200 (0.9530 / 0.9530 / 0.9523 /
-# 0.9523). Every row is still drawn alike: the pool is a fresh uniform sample each epoch.
+# 0.9523); 4,096 and 2,048 rows 0.9524 / 0.9537 / 0.9523 and 0.9520 / 0.9537 / 0.9521
+# against 0.9530 / 0.9513 / 0.9516 (3 seeds): no gain either way. Every row is still drawn
+# alike: the pool is a fresh uniform sample each epoch.
 # Whole maps (`bench_projection.py --only umap1m`, 3 interleaved rounds): 133.0 / 118.6 /
 # 113.3 s (refine epochs 48.7 / 38.8 / 35.8 s), TW 0.9527 / 0.9516 / 0.9540, against 122.6 /
 # 145.4 / 133.7 s (51.0 / 69.0 / 52.2 s), TW 0.9530 / 0.9517 / 0.9530 with 65,536.
