@@ -67,9 +67,9 @@ def texts(menu: QMenu) -> list[str]:
 
 
 def status_log(window) -> list[str]:
-    """Every message the status bar shows from now on: one said when a job ends may time out,
-    or give way to another, before the set opened again after it is shown on a loaded
-    machine."""
+    """Every message the status bar shows from now on. A job's closing message may time out,
+    or give way to another, before the set the job reopens is shown (CI's loaded machine), so
+    tests read this log rather than the message showing at the end."""
     shown: list[str] = []
     window.statusBar().messageChanged.connect(shown.append)
     return shown
