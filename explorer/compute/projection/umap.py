@@ -33,13 +33,14 @@ against 0.9426 for the filing-time fit-and-place (71.2 s) and 0.9434 for today's
 each epoch's negative samples drawn from 8,192 rows (REFINE_POOL), two benches: 118.6 s and
 119.6 s (medians of 3; 1.49 and 1.54 times the filing-time fit-and-place's 79.8 s and 77.7 s
 in the same runs), TW 0.9527 and 0.9518 against 0.9437 and 0.9427 for it (+0.0090, +0.0091).
-umap-learn's own fit of every row reaches 0.9550, 0.9539 and 0.9528 (three runs, 16-19
-minutes, +0.0107 over the filing-time fit-and-place at their median): within the refined
-maps' spread (0.9501-0.9540 over 9 bench maps, median 0.9518), its median 0.002 above theirs,
-which 3 runs cannot tell from noise (our epochs on umap-learn's own kNN graph of the 1M rows,
-one start, 2 seeds: 0.9525 / 0.9540 against 0.9529 / 0.9555 on the join's). With refine=False a bigger
-sample (UMAP_AUTO_SAMPLE) is fitted and the other rows only placed at the weighted mean of
-their nearest fitted rows, about twice as fast.
+umap-learn's own fit of every row reaches 0.9550, 0.9539, 0.9528 and 0.9545 (four runs, 8-19
+minutes; median 0.9542, +0.0110 over the filing-time fit-and-place): above the refined maps
+(0.9501-0.9540 over 9 bench maps, median 0.9518) in 31 of 36 pairs. Neither its kNN graph
+(our epochs on it, one start, 2 seeds: 0.9525 / 0.9540 against 0.9529 / 0.9555 on the join's)
+nor its epoch loop (`umap.layouts.optimize_layout_euclidean` on our graph and start, 5
+negatives: 0.9520 / 0.9526 against 0.9527 median of 7 with ours) makes the difference.
+With refine=False a bigger sample (UMAP_AUTO_SAMPLE) is fitted and the other rows only placed
+at the weighted mean of their nearest fitted rows, about twice as fast.
 """
 
 from __future__ import annotations
