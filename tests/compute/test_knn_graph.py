@@ -20,19 +20,25 @@ K = 15
 TOLERANCE = {"cosine": {"rtol": 0.0, "atol": 5e-3}, "euclidean": {"rtol": 2e-5, "atol": 2e-5}}
 
 
-def clustered(n: int, d: int = 48, clusters: int = 2, rank: int = 20,
-              seed: int = 0) -> np.ndarray:
+def labelled(n: int, d: int = 48, clusters: int = 2, rank: int = 20,
+             seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Clusters spread along their own `rank`-dimensional subspaces plus isotropic noise (the
-    shape of bench_projection's mixture). Two clusters of rank 20 at 4000 rows give the
-    join about the recall it has on 100k mixture rows (0.92 one-shot, 0.95 with a round);
-    more clusters of lower rank make every method look perfect at this size."""
+    shape of bench_projection's mixture), and each row's cluster."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(clusters, d)) * 3.0
     bases = rng.normal(size=(clusters, rank, d)) * 0.7
     label = rng.integers(0, clusters, n)
     z = rng.normal(size=(n, rank))
     x = centres[label] + np.einsum("nr,nrd->nd", z, bases[label])
-    return (x + rng.normal(scale=0.3, size=(n, d))).astype(np.float32)
+    return (x + rng.normal(scale=0.3, size=(n, d))).astype(np.float32), label
+
+
+def clustered(n: int, d: int = 48, clusters: int = 2, rank: int = 20,
+              seed: int = 0) -> np.ndarray:
+    """`labelled`'s rows. Two clusters of rank 20 at 4000 rows give the join about the
+    recall it has on 100k mixture rows (0.92 one-shot, 0.95 with a round); more clusters of
+    lower rank make every method look perfect at this size."""
+    return labelled(n, d, clusters, rank, seed)[0]
 
 
 def exact_distances(x: np.ndarray, metric: str) -> np.ndarray:
@@ -330,6 +336,57 @@ def test_nearest_pivots_through_the_tree_are_mostly_the_true_ones(data, metric, 
     narrow = knn_graph.nearest_pivots(codes, scales, metric == "cosine", pivots, 6,
                                       TaskState())
     assert overlap(narrow, truth) < share - 0.3  # 0.28 here
+
+
+def test_rows_the_tree_leads_astray_get_their_pivots_from_all_of_them(monkeypatch):
+    """A coarse level of 7 centres for 40 clusters: a row whose nearest coarse centres list
+    none of its own cluster's centres gets all its pivots from other clusters (5-9 rows here,
+    6 of the 1M mixture's rows at its real depth). `lost_rows` knows them by how far their
+    nearest pivot is, and they are compared with every pivot instead."""
+    x, label = labelled(20_000, d=64, clusters=40, rank=10, seed=0)
+    codes, scales = quantised(x, True)
+    pivots = sample_rows(len(x), 2000, 0)
+    monkeypatch.setattr(knn_graph, "TREE_BRANCH", 16)  # levels of 2000, 125 and 7 pivots
+
+    def astray(near: np.ndarray) -> int:
+        return int((label[pivots][near] != label[:, None]).all(axis=1).sum())
+
+    ratio = knn_graph.LOST_RATIO
+    monkeypatch.setattr(knn_graph, "LOST_RATIO", np.inf)  # no row counts as lost
+    unrepaired = knn_graph.nearest_pivots(codes, scales, True, pivots, 6, TaskState())
+    monkeypatch.setattr(knn_graph, "LOST_RATIO", ratio)
+    repaired = knn_graph.nearest_pivots(codes, scales, True, pivots, 6, TaskState())
+    assert astray(unrepaired) >= 5 and astray(repaired) == 0, (astray(unrepaired),
+                                                               astray(repaired))
+    assert (repaired[pivots, 0] == np.arange(pivots.size)).all()  # a pivot itself first
+    changed = (repaired != unrepaired).any(axis=1)
+    assert changed.sum() < 0.01 * len(x)  # only the few rows counted lost are searched again
+    # what they were given is their nearest pivots, as brute force finds them
+    truth = nearest_pivots(np.clip(1.0 - unit(x[changed]) @ unit(x[pivots]).T, 0.0, 2.0),
+                           np.arange(pivots.size), 6)
+    assert overlap(repaired[changed], truth) > 0.95
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_lost_rows_are_those_far_from_their_pivot_farthest_first_within_the_budget(
+        monkeypatch):
+    pivots = np.array([0, 1, 2, 3, 4])
+    # pivots: their distance to their nearest other pivot (2 has a duplicate; 4 is far off)
+    gap = np.array([1.0, 1.0, 0.0, 1.0, 5.0,
+                    1.5, 2.5, 9.0, 4.0, 0.5, 3.0, 0.2], dtype=np.float32)
+    near = np.array([[0, 1], [1, 0], [2, 3], [3, 2], [4, 0],
+                     [0, 1], [1, 0], [3, 2], [2, 3], [0, 1], [-1, -1], [4, 0]], dtype=np.int32)
+    lost = knn_graph.lost_rows(near, gap, pivots)
+    # more than 2.0 times the gap of the row's nearest pivot, or of the pivots' median when
+    # that is larger (pivot 2's duplicate makes any distance from it look far); row 10 found
+    # no pivot; pivot 4 is 5 times pivot 0's gap, and row 11, near it, goes with it
+    assert lost.tolist() == [4, 6, 7, 8, 10, 11]
+    monkeypatch.setattr(knn_graph, "LOST_PAIRS", 10)  # 2 rows of 5 pivots: the farthest
+    assert knn_graph.lost_rows(near, gap, pivots).tolist() == [7, 10]
+    assert knn_graph.lost_rows(near[:0], gap[:0], pivots).size == 0
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])

@@ -88,6 +88,14 @@ TREE_ASSIGN = 2
 # graph's recall@15 on 2,000 rows 0.9565 against 0.9591 (32: 0.9592, 8: 0.9539); the
 # skewness of its N_10 0.2348 against 0.2337 (a reference graph of recall 0.981: 0.226).
 TREE_UNIT_MAX = 16
+# A row whose nearest pivot is this many times farther than that pivot's own nearest
+# (`lost_rows`) has its pivots found again among all of them, for at most LOST_PAIRS row
+# and pivot comparisons (1,000 rows of 100k pivots). 1M mixture: 49 rows in 0.15 s, the 6
+# led astray among them. Mixtures of 20-30k rows, 40-60 clusters and a coarse level of 3-7
+# centres, 12 runs: 5-51 rows astray each; at 3.0 0-3 left (0.1-0.4% of rows searched
+# again), at 2.0 1 left in one run (0.7-2%).
+LOST_RATIO = 2.0
+LOST_PAIRS = 100_000_000
 
 
 @dataclass
@@ -310,9 +318,11 @@ def _group_order(near: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def _nearest_in(codes: np.ndarray, scales: np.ndarray, cos: bool, centres: np.ndarray,
-                near: np.ndarray, above: int, width: int, state: TaskState) -> np.ndarray:
-    """int32 (n, width): every row's nearest `centres` (ids into them, a centre itself first),
-    from `near` (n, t): each row's nearest centres of the level above (`above` of them).
+                near: np.ndarray, above: int, width: int,
+                state: TaskState) -> tuple[np.ndarray, np.ndarray]:
+    """(int32 (n, width), float32 (n,)): every row's nearest `centres` (ids into them, a
+    centre itself first), from `near` (n, t): each row's nearest centres of the level above
+    (`above` of them); and each row's distance to the nearest centre other than itself.
 
     The join's kernel does it: a centre is listed under its TREE_ASSIGN nearest upper
     centres, rows are grouped by their nearest upper centre, and each unit of a group reads
@@ -337,7 +347,7 @@ def _nearest_in(codes: np.ndarray, scales: np.ndarray, cos: bool, centres: np.nd
     # the kernel skips a row itself: a centre is its own nearest
     found[centres, 1:] = found[centres, :-1]
     found[centres, 0] = np.arange(centres.size, dtype=np.int32)
-    return _columns(found, width)
+    return _columns(found, width), dist[:, 1]
 
 
 def nearest_pivots(codes: np.ndarray, scales: np.ndarray, cos: bool, pivots: np.ndarray,
@@ -359,13 +369,79 @@ def nearest_pivots(codes: np.ndarray, scales: np.ndarray, cos: bool, pivots: np.
                                                replace=False))])
     near = np.zeros((codes.shape[0], 1), dtype=np.int32)  # every row under one root
     above = 1
+    gap = np.zeros(codes.shape[0], dtype=np.float32)
     for depth, centres in enumerate(reversed(levels)):
         last = depth == len(levels) - 1
-        near = _nearest_in(codes, scales, cos, centres, near, above,
-                           width if last else TREE_PROBE,
-                           state.sub(depth / len(levels), (depth + 1) / len(levels)))
+        near, gap = _nearest_in(codes, scales, cos, centres, near, above,
+                                width if last else TREE_PROBE,
+                                state.sub(depth / len(levels), (depth + 1) / len(levels)))
         above = centres.size
+    lost = lost_rows(near, gap, pivots)
+    if lost.size:
+        near[lost] = _exact_nearest(codes, scales, cos, lost, pivots, width)
     return near
+
+
+def lost_rows(near: np.ndarray, gap: np.ndarray, pivots: np.ndarray) -> np.ndarray:
+    """Rows (sorted) the tree probably led astray, at most LOST_PAIRS / pivots of them, the
+    farthest off first.
+
+    A row reaches its pivots through the coarser levels only: when none of its nearest
+    coarse centres lists a centre of its own group, every pivot it gets is another group's,
+    then every neighbour the join gives it: on the 1M mixture 6 rows got all 8 pivots from
+    another cluster (a uniform coarse level of 43 centres held 25 of its 40), and the map's
+    graph 108 edges across clusters, joining two of them. Such a row is far from the
+    nearest pivot it was given (`gap`): more than LOST_RATIO times as far as that pivot is
+    from its own nearest other pivot, or as the pivots' median of that when larger (a
+    duplicate pivot is at 0). At 1M those 6 rows were 4.8-5.7 times, where the 99.99th
+    percentile of all rows was 1.9. A pivot is measured by its nearest other pivot, and a
+    row whose nearest pivot is lost is lost with it: the pivot's list is the row's way in."""
+    n = near.shape[0]
+    if pivots.size < 2 or n == 0 or near.shape[1] < 2:
+        return np.zeros(0, dtype=np.int64)
+    own = gap[pivots]                      # by pivot id: its distance to its nearest other
+    finite = own[np.isfinite(own)]
+    floor = max(float(np.median(finite)) if finite.size else 0.0, 1e-12)
+    nearest = near[:, 0].copy()
+    nearest[pivots] = near[pivots, 1]      # a pivot lists itself first
+    found = np.isfinite(gap) & (nearest >= 0)  # else no pivot was found at all
+    ratio = np.full(n, np.inf)
+    ratio[found] = gap[found] / np.maximum(own[nearest[found]], floor)
+    ratio[pivots[near[pivots, 1] == near[pivots, 0]]] = 0.0  # a pivot that found no other
+    lost_pivot = ratio[pivots] > LOST_RATIO
+    first = near[:, 0]
+    follows = (first >= 0) & lost_pivot[np.maximum(first, 0)]
+    follows[pivots] = False
+    ratio[follows] = np.maximum(ratio[follows], ratio[pivots[first[follows]]])
+    lost = np.nonzero(ratio > LOST_RATIO)[0]
+    cap = max(1, LOST_PAIRS // pivots.size)
+    if lost.size > cap:
+        lost = lost[np.argsort(-ratio[lost], kind="stable")[:cap]]
+    return np.sort(lost).astype(np.int64)
+
+
+def _exact_nearest(codes: np.ndarray, scales: np.ndarray, cos: bool, rows: np.ndarray,
+                   pivots: np.ndarray, width: int) -> np.ndarray:
+    """int32 (rows, width): the rows' nearest pivots (ids into `pivots`, a pivot itself
+    first) compared with every pivot, by the join's kernel over one list that holds them."""
+    n = codes.shape[0]
+    order = np.asarray(rows, dtype=np.int32)
+    unit_ptr = _units(np.array([0, order.size], dtype=np.int64), TREE_UNIT_MAX)
+    list_ptr = np.array([0, pivots.size], dtype=np.int64)
+    ind = np.full((n, width + 1), -1, np.int32)
+    dist = np.zeros((n, width + 1), np.float32)
+    seen = np.zeros((lanes(), n + 1), dtype=np.int32)
+    run_parallel(join_units, codes, scales, cos, np.zeros((n, 1), np.int32), 1, list_ptr,
+                 pivots.astype(np.int32), order, unit_ptr, 0, unit_ptr.size - 1, seen, ind,
+                 dist)
+    position = np.full(n, -1, dtype=np.int32)
+    position[pivots] = np.arange(pivots.size, dtype=np.int32)
+    others = ind[order, 1:]
+    found = np.where(others >= 0, position[np.maximum(others, 0)], -1)
+    is_pivot = position[order] >= 0        # the kernel skips a row itself: put it first
+    found[is_pivot, 1:] = found[is_pivot, :-1]
+    found[is_pivot, 0] = position[order[is_pivot]]
+    return _columns(found, width)
 
 
 def pivot_count(n: int) -> int:
