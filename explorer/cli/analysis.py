@@ -30,10 +30,11 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fit on N rows and place the rest (default: automatic for large "
                              "sets)")
     parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
-                        help="UMAP of over 200,000 rows: layout epochs on every row after "
-                             "fitting a sample (the default); --no-refine only places the "
-                             "other rows by their nearest fitted ones (about twice as fast, "
-                             "less faithful)")
+                        help="UMAP of over 200,000 rows: layout epochs on every row, from "
+                             "the spectral start of every row's graph (the default; with "
+                             "--sample, from that sample's layout); --no-refine fits a sample "
+                             "and only places the other rows by their nearest fitted ones "
+                             "(about twice as fast, less faithful)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="write coordinates to Parquet")
     add_json(parser)
 

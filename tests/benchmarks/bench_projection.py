@@ -28,12 +28,12 @@ Measurements:
   (`precomputed_knn=`), to separate the kNN from the rest.
 - umap_100k_ours_sampled: ours fitted on a 20k sample with the other 80k placed by
   their fitted neighbours, vs the full fit above.
-- umap_1000k_ours_auto_sample: ours on the 1M memory map (the default: 100k fitted, then
-  every row refined), with the time to the first partial layout and each step's share of
-  the total.
+- umap_1000k_ours_auto_sample: ours on the 1M memory map (the default: every row's graph,
+  its spectral start, every row refined), with the time to the first partial layout and
+  each step's share of the total.
 - umap_1000k_refined_vs_fit_and_place (`--only umap1m [--metric] [--rounds 3]`): the
-  default, refined path (fit REFINE_SAMPLE = 100k rows, join every row's kNN graph through
-  the pivot tree, spread the fit over it, umap's epochs on every row) against the
+  default, refined path (join every row's kNN graph through the pivot tree, umap's spectral
+  start of that graph, umap's epochs on every row) against the
   fit-and-place of before (`sample=100_000, refine=False`), interleaved; seconds,
   step shares, TW, continuity, kNN overlap (1,000 rows), refined rows; medians and the
   TW gain. Also interleaved (`--filed-rev`, default FILED_REV): the fit-and-place of the

@@ -1,5 +1,6 @@
-"""A big map's refine: every row optimised after the fit-and-place, the kNN graph it
-joins handed to a sink, partial layouts and Cancel during its epochs.
+"""A big map's refine: every row optimised from the spectral start of every row's graph (or
+an asked sample's layout spread over it), the kNN graph it joins handed to a sink, partial
+layouts and Cancel during its epochs.
 
 The thresholds are lowered so a few thousand rows take the path a million rows take.
 """
@@ -19,10 +20,9 @@ N = 4000
 
 @pytest.fixture()
 def big_path(monkeypatch):
-    """The refine path from 1,500 rows, on a 600-row fit (one-thread, seeded fit epochs)."""
+    """The refine path from 1,500 rows; fit-and-place on 600 (one-thread, seeded epochs)."""
     monkeypatch.setattr(umap, "UMAP_SAMPLE_ABOVE", 1500)
     monkeypatch.setattr(umap, "UMAP_AUTO_SAMPLE", 600)
-    monkeypatch.setattr(umap, "REFINE_SAMPLE", 600)
     monkeypatch.setattr(umap, "REFINE_EPOCHS", 20)
     monkeypatch.setattr(umap, "REFINE_POOL", 500)  # negatives from 500 rows an epoch
     monkeypatch.setattr(umap, "JOIN_KNN_ABOVE", 2000)  # the refine joins its graph from here
@@ -53,13 +53,12 @@ def test_every_row_is_refined_and_moves(big_path, blobs):
     placed, placed_info = umap.fit(blobs, params(sample=600, refine=False), TaskState())
     assert info["refined_rows"] == N and info["refine_epochs"] == 20
     assert info["refine_pool"] == 500
-    assert info["placed"] == "spread over the graph, refined" and info["fit_rows"] == 600
+    assert info["init"] == "spectral (30 components)" and info["placed"] is None
+    assert info["fit_rows"] == N and info["knn"] == "pivot"
     assert placed_info["refined_rows"] == 0 and placed_info["placed"] == "knn-weighted-mean"
     assert {"join", "full_graph", "refine"} <= set(info["timings"])
     assert info["graph"]["method"] == "pivot" and info["graph"]["k"] == 15
     assert coords.shape == (N, 2) and np.isfinite(coords).all()
-    # the same seeded fit and placement, then epochs on every row: no row stays put
-    assert (np.abs(coords - placed).max(axis=1) > 0).all()
     tw_refined = trustworthiness(blobs, coords, n_neighbors=10, metric="cosine")
     tw_placed = trustworthiness(blobs, placed, n_neighbors=10, metric="cosine")
     # the refine removes much of what placing loses (measured: 0.0074 -> 0.0047-0.0049 with
@@ -102,7 +101,7 @@ def test_no_sink_call_for_a_plain_fit_and_place(big_path, blobs):
 
 def test_a_big_map_is_refined_unless_fit_and_place_is_asked(big_path, blobs):
     _, info = umap.fit(blobs, params(), TaskState())
-    assert info["refined_rows"] == N and info["placed"] == "spread over the graph, refined"
+    assert info["refined_rows"] == N and info["init"].startswith("spectral")
     _, placed = umap.fit(blobs, params(refine=False), TaskState())
     assert placed["refined_rows"] == 0 and placed["placed"] == "knn-weighted-mean"
     assert params().key() == refined().key()  # on by default: not in the key
@@ -142,7 +141,7 @@ def test_cancel_during_refine(big_path, blobs):
     with pytest.raises(Cancelled):
         umap.fit(blobs, refined(), state)
     assert "refining" in state.text
-    assert 0.4 < fractions[-1] < 0.99
+    assert 0.35 < fractions[-1] < 0.99
 
 
 def test_a_whole_set_fit_above_join_knn_above_joins_its_graph(monkeypatch, blobs):
@@ -156,36 +155,52 @@ def test_a_whole_set_fit_above_join_knn_above_joins_its_graph(monkeypatch, blobs
     assert trustworthiness(blobs, coords, n_neighbors=10, metric="cosine") >= 0.98
 
 
-def test_a_refined_map_fits_its_own_smaller_sample(monkeypatch, big_path, blobs):
-    monkeypatch.setattr(umap, "REFINE_SAMPLE", 500)
-    _, info = umap.fit(blobs, refined(), TaskState())
+def test_an_asked_sample_is_fitted_and_spread_as_the_refines_start(big_path, blobs):
+    coords, info = umap.fit(blobs, refined(sample=500), TaskState())
     _, plain = umap.fit(blobs, params(refine=False), TaskState())
-    assert info["fit_rows"] == 500 and info["refined_rows"] == N
+    assert info["fit_rows"] == 500 and info["refined_rows"] == N and info["init"] == "spread"
+    assert info["placed"] == "spread over the graph, refined"
     assert plain["fit_rows"] == 600 and plain["refined_rows"] == 0
-    _, asked = umap.fit(blobs, refined(sample=700), TaskState())  # an asked sample stands
-    assert asked["fit_rows"] == 700
+    assert trustworthiness(blobs, coords, n_neighbors=10, metric="cosine") >= 0.98
 
 
-def test_a_refined_maps_fit_above_join_knn_above_joins_its_own_graph(monkeypatch, big_path,
-                                                                     blobs):
-    _, small = umap.fit(blobs, refined(), TaskState())  # the fixture's 600 rows: searched
+def test_a_refined_maps_asked_fit_above_join_knn_above_joins_its_own_graph(big_path, blobs):
+    _, small = umap.fit(blobs, refined(sample=600), TaskState())  # searched
     assert small["knn"] == "exact"
-    monkeypatch.setattr(umap, "REFINE_SAMPLE", 2500)  # above JOIN_KNN_ABOVE (2000)
-    coords, info = umap.fit(blobs, refined(), TaskState())
+    coords, info = umap.fit(blobs, refined(sample=2500), TaskState())  # above JOIN_KNN_ABOVE
     assert info["knn"] == "pivot" and info["fit_rows"] == 2500 and info["refined_rows"] == N
     assert trustworthiness(blobs, coords, n_neighbors=10, metric="cosine") >= 0.98
 
 
+def test_a_spectral_start_that_does_not_converge_falls_back_to_every_rows_pca(monkeypatch,
+                                                                            big_path):
+    """One component (a single 16-dimensional blob): with no eigenvectors the start is the
+    set's PCA, and the map about as faithful (TW 0.867 against 0.871 here)."""
+    rng = np.random.default_rng(0)
+    blob = (rng.normal(size=(N, 16)) * 0.8 ** np.arange(16) + 5.0).astype(np.float32)
+    spectral, info = umap.fit(blob, refined(), TaskState())
+    assert info["init"] == "spectral"
+    monkeypatch.setattr(umap, "_eigenmap", lambda *a: None)
+    coords, info = umap.fit(blob, refined(), TaskState())
+    assert info["init"] == "pca" and info["refined_rows"] == N
+    assert coords.shape == (N, 2) and np.isfinite(coords).all()
+    tw = trustworthiness(blob, coords, n_neighbors=10, metric="cosine")
+    assert tw >= trustworthiness(blob, spectral, n_neighbors=10, metric="cosine") - 0.02
+
+
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-@pytest.mark.parametrize(("fit_rows", "fit_knn"), [(600, "exact"), (2500, "pivot")])
-def test_rows_with_nan_inf_or_zeros_are_refined_to_finite_places(monkeypatch, big_path, blobs,
-                                                                 metric, fit_rows, fit_knn):
-    monkeypatch.setattr(umap, "REFINE_SAMPLE", fit_rows)  # 2500: the fit's kNN from the join
+@pytest.mark.parametrize(("fit_rows", "fit_knn"), [(None, "pivot"), (600, "exact"),
+                                                   (2500, "pivot")])
+def test_rows_with_nan_inf_or_zeros_are_refined_to_finite_places(big_path, blobs, metric,
+                                                                 fit_rows, fit_knn):
+    """From the spectral start (no sample: the rows' centroids read cleaned) or an asked
+    sample's fit (2500: its kNN from the join)."""
     x = blobs.copy()
     x[[5, 77, 900]] = np.nan
     x[[6, 78]] = 0.0
     x[1000, 3] = np.inf
-    coords, info = umap.fit(x, ProjectionParams(method="umap", metric=metric), TaskState())
+    coords, info = umap.fit(x, ProjectionParams(method="umap", metric=metric,
+                                                sample=fit_rows), TaskState())
     assert info["refined_rows"] == N and info["graph"]["method"] == "pivot"
-    assert info["fit_rows"] == fit_rows and info["knn"] == fit_knn
+    assert info["fit_rows"] == (fit_rows or N) and info["knn"] == fit_knn
     assert coords.shape == (N, 2) and np.isfinite(coords).all()

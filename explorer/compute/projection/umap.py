@@ -9,41 +9,31 @@ umap internals. Deterministic for a seed below PARALLEL_MIN fitted rows (epochs 
 thread); above it the epochs run on every core like umap-learn without a seed (about twice
 as fast on two cores, not bit-identical between runs; the cache keeps the first result).
 
-Above UMAP_SAMPLE_ABOVE rows every row is optimised (`params.refine`, the default): a
-sample (REFINE_SAMPLE) is fitted, every row's kNN graph joined through a tree of pivots
-(`knn_graph.all_knn`, the graph hubness then reuses), the fit spread over that graph as a
-start, and umap's full schedule of epochs run on every row. At 1M x 384 cosine on two cores
-(`bench_projection.py --only umap1m`, four runs of 3 interleaved rounds, medians): 116.7 s,
-87.2 s, 88.7 s and, with the epochs' rows renumbered along a curve (`locality`), 82.2 s
-(single maps 80-158 s before it, 77-87 s after: the epochs' speed varied with the shared
-machine); trustworthiness 0.9529, 0.9518, 0.9512 and 0.9524 against 0.9426, 0.9428, 0.9437
-and 0.9433 for today's fit-and-place (+0.0103, +0.0090, +0.0075, +0.0091) and 0.9408 and
-0.9427 for the fit-and-place of the code issue 18 was filed against (+0.0104, +0.0097);
-continuity 0.9944 against 0.9862. On a slower machine (random reads ~45 ns, streams ~6 GB/s;
-the filing-time fit-and-place 83.9 s instead of ~47 s) the epochs took 187 s until their
-negative samples were drawn from a per-epoch pool of rows in cache (REFINE_POOL): 88-108 s,
-the whole map 165.4 s, TW 0.9519 against 0.9427 for the filing-time fit-and-place. With the
-gradients' coefficients read from a table (`umap_kernels.gradient_table`) the epochs took
-48-57 s instead of 71-82 s on another machine (filing-time fit-and-place 67-79 s there), the
-map 117-139 s, median 130.9 s; TW 0.9537 against 0.9445 for today's fit-and-place; the join
-(55-64 s, half of it finding every row's nearest pivots) is now the largest part. On that
-machine, with the pivot tree comparing units of 16 rows (`knn_graph.TREE_UNIT_MAX`) and a
-100k fit whose kNN comes from the join: 105.2-119.7 s, median 115.7 s (5 rounds), TW 0.9532
-against 0.9426 for the filing-time fit-and-place (71.2 s) and 0.9434 for today's. With
-each epoch's negative samples drawn from 8,192 rows (REFINE_POOL), two benches: 118.6 s and
-119.6 s (medians of 3; 1.49 and 1.54 times the filing-time fit-and-place's 79.8 s and 77.7 s
-in the same runs), TW 0.9527 and 0.9518 against 0.9437 and 0.9427 for it (+0.0090, +0.0091).
-umap-learn's own fit of every row reaches 0.9550, 0.9539, 0.9528 and 0.9545 (four runs, 8-19
-minutes; median 0.9542, +0.0110 over the filing-time fit-and-place): above the refined maps
-(0.9501-0.9540 over 9 bench maps, median 0.9518) in 31 of 36 pairs. Neither its kNN graph
-(our epochs on it, one start, 2 seeds: 0.9525 / 0.9540 against 0.9529 / 0.9555 on the join's)
-nor its epoch loop (`umap.layouts.optimize_layout_euclidean` on our graph and start, 5
-negatives: 0.9520 / 0.9526 against 0.9527 median of 7 with ours) makes the difference, nor
-its start (a spectral start of the whole 1M graph, 39 components, 5 seeds: 0.9518 / 0.9532 /
-0.9509 / 0.9517 / 0.9516), nor its order of rows (our epochs on the rows' own order instead
-of a curve's, 4 seeds: 0.9535 / 0.9549 / 0.9521 / 0.9523, the epochs 70-101 s against ~40 s).
-With refine=False a bigger sample (UMAP_AUTO_SAMPLE) is fitted and the other rows only placed
-at the weighted mean of their nearest fitted rows, about twice as fast.
+Above UMAP_SAMPLE_ABOVE rows every row is optimised (`params.refine`, the default), as in a
+fit of every row, in about twice the time of fitting a sample and placing the rest: every
+row's kNN graph joined through a tree of pivots (`knn_graph.all_knn`, the graph hubness then
+reuses), umap's spectral start of that whole graph, and umap's 200 epochs on every row at a
+quarter of its learning rate (REFINE_ALPHA), their negative samples drawn from a per-epoch
+pool of rows in cache (REFINE_POOL), the rows renumbered along a curve of the start
+(`locality`). An asked sample is fitted instead and its layout spread over the graph as the
+start. 1M x 384 cosine on two cores (`bench_projection.py --only umap1m`, 3 interleaved
+rounds): 106.6 / 118.8 / 123.7 s, median 118.8 s (1.40 times the filing-time fit-and-place's
+84.8 s in the same run), TW 0.9540 / 0.9539 / 0.9539 against 0.9431 for it (+0.0108) and
+0.9429 for today's; continuity 0.9945 against 0.9861. Before, a 100k fit spread over the
+graph was the start, at umap's full rate: 9 bench maps 0.9501-0.9540, median 0.9518 (+0.0082
+over the filing-time fit-and-place), in 111-120 s. The fit's layout spread over the graph
+starts each cluster below the spectral start at the scale TW sees (start TW 0.945 against
+0.952), and umap's full rate lost part of what the spectral start holds (REFINE_ALPHA's
+trials); the spectral start needed the join's rows led astray found again first
+(`knn_graph.lost_rows`: 6 rows joined two clusters, and the start laid them out as one: TW
+0.9495-0.9533 over 5 seeds at umap's full rate). umap-learn's own fit of every row: 0.9550,
+0.9539, 0.9528 and 0.9545 (four runs, 8-19 minutes; median 0.9542). What made the time, in
+benches before: the epochs' rows renumbered along a curve (116.7 s to 82.2 s on one
+machine), the pool (epochs 187 s to 88-108 s on a slower one), the gradients' coefficients
+from a table (`umap_kernels.gradient_table`: epochs 71-82 s to 48-57 s), the pivot tree
+comparing units of 16 rows (`knn_graph.TREE_UNIT_MAX`). With refine=False a bigger sample
+(UMAP_AUTO_SAMPLE) is fitted and the other rows only placed at the weighted mean of their
+nearest fitted rows, about twice as fast.
 """
 
 from __future__ import annotations
@@ -64,7 +54,12 @@ from explorer.compute.projection.params import PARTIAL_STEPS
 from explorer.compute.projection.pca import fit as fit_pca
 from explorer.compute.projection.pca import pca_init
 from explorer.compute.projection.placement import PLACE_K, place, spread
-from explorer.compute.projection.rows import fit_size, read_fit_rows, sample_rows
+from explorer.compute.projection.rows import (
+    fit_size,
+    gather,
+    read_fit_rows,
+    sample_rows,
+)
 from explorer.compute.vectors import layout_metric
 from explorer.core.jobs import Cancelled, TaskState
 
@@ -73,17 +68,6 @@ if TYPE_CHECKING:
 
 UMAP_SAMPLE_ABOVE = 200_000    # UMAP: above this many rows, fit on a sample ...
 UMAP_AUTO_SAMPLE = 100_000     # ... of this many rows, place the rest (refine=False)
-# A refined map's fit only gives the epochs on every row their start, but its size shows in
-# the refined TW (1M mixture, interleaved 3-round benches, against 50k in each): 25k 0.9530 /
-# 0.9527 / 0.9525 against 0.9538 / 0.9536 / 0.9532 (4.5 s less); 100k 0.9546 / 0.9548 /
-# 0.9534 against 0.9540 / 0.9511 / 0.9528, then with its kNN from the join (JOIN_KNN_ABOVE)
-# 0.9536 / 0.9522 / 0.9531 against 0.9529 / 0.9530 / 0.9523 and 0.9536 / 0.9522 / 0.9539
-# against 0.9527 / 0.9511 / 0.9546: higher in 7 of 9 pairs, +0.0008 on average, and in the
-# same time (maps 113.0 s against 114.3 s, medians) since the join finds 100k rows' kNN in
-# 2.4-2.8 s where HNSW took 4.3-4.7 s for 50k.
-# (200k, paired on one join, 3 seeds: 0.9519 / 0.9516 / 0.9527 against 0.9519 / 0.9517 /
-# 0.9538 from 100k, the fit 19.6 s against 9.3 s: no gain)
-REFINE_SAMPLE = 100_000
 # What makes the refined 1M map (trials on the bench's 1M mixture, cosine, TW as it measures
 # it, one run each unless said, load 1.3-2.5). umap-learn's own fit of all 1M rows (nndescent
 # graph, spectral start, 200 epochs) reaches TW 0.955, continuity 0.9948, in 1,029 s; our
@@ -99,19 +83,29 @@ REFINE_SAMPLE = 100_000
 # - Now: the graph joined through the pivot tree as hubness makes it (`all_knn`, 100k
 #   sampled pivots, assign 4, probe 8): 30 epochs at 0.1 0.951, 100 epochs at 1.0 0.9518,
 #   150 0.9531, 200 0.9545 / 0.9535 / 0.9532, 250 0.9526; probe 12 at 200 epochs 0.9542
-#   (+4 s of join). So umap's full schedule on a good graph, and nothing gentler.
+#   (+4 s of join). So umap's full schedule (200 epochs) on a good graph, and not fewer.
 # - Later, paired on one fit and graph per round (seeds 0-9): probe 12 0.9541 / 0.9536 /
 #   0.9546 / 0.9532 / 0.9512, a second descent round 0.9530 / 0.9540 / 0.9538, against
 #   0.9545 / 0.9519 / 0.9530 / 0.9535 with today's graph; a spectral start of the whole
 #   graph (3.3 s, start TW 0.9493) 0.9524 / 0.9524; a 100k fit 0.9527; 1.5 negative samples
-#   0.9520 / 0.9512, 1.0 0.9436 / 0.9434. Every variant ends at 0.952-0.954: the refine's
-#   ceiling on this data is the epochs' own, whatever the graph, start or fit.
-# - The start: the fit spread over the graph (`placement.spread`, 1.0 s, start TW 0.9404)
-#   instead of an HNSW placement of every row (16 s, 0.9397), 200 epochs from either alike.
+#   0.9520 / 0.9512, 1.0 0.9436 / 0.9434. Every variant at umap's full rate ends at
+#   0.952-0.954, whatever the graph, start or fit; from the spectral start of a graph whose
+#   clusters the join keeps apart (`knn_graph.lost_rows`), a quarter of the rate holds
+#   0.954-0.9555 (REFINE_ALPHA).
+# - An asked sample's start: its fit spread over the graph (`placement.spread`, 1.0 s, start
+#   TW 0.9404) instead of an HNSW placement of every row (16 s, 0.9397), alike after 200
+#   epochs.
 REFINE_EPOCHS = 200            # umap's schedule for large sets ...
-REFINE_ALPHA = 1.0             # ... from its starting learning rate
-# (0.5, paired on one graph and start with a pool of 8,192, 5 seeds: 0.9535 / 0.9526 / 0.9520
-# / 0.9535 / 0.9533 against 0.9530 / 0.9512 / 0.9524 / 0.9523 / 0.9537: +0.0005, within noise)
+# ... from a quarter of its starting learning rate: the spectral start already holds each
+# cluster's layout at the scale the trustworthiness of 2,000 rows sees (its TW 0.952, the
+# fit spread over the graph 0.945), and umap's full rate loses part of it. 1M mixture, one
+# joined graph, 5 seeds: from the spectral start 0.9540 / 0.9555 / 0.9549 / 0.9555 / 0.9544
+# at 0.25 (median 0.9549), 0.9539 / 0.9549 / 0.9538 at 0.5, 0.9488 / 0.9538 / 0.9531 at 1,
+# 0.9553 / 0.9546 at 0.125; nndescent's graph, 3 seeds: 0.9546 / 0.9549 / 0.9548 at 0.25,
+# 0.9546 / 0.9553 / 0.9546 at 0.5, 0.9543 / 0.9519 / 0.9515 at 1. From the fit spread over
+# the graph: 0.9547 / 0.9536 at 0.25; 0.9554 / 0.9535 / 0.9550 / 0.9537 / 0.9540 at 0.5
+# (on another fit 0.9535 / 0.9526 / 0.9520 / 0.9535 / 0.9533); 0.9521-0.9542 at 1.
+REFINE_ALPHA = 0.25
 # negative samples per edge sample (umap: 5): at 200 epochs TW 0.9537 with 3 and with 5,
 # the epochs 86 s against 99 s (150 epochs with 3: 0.9516)
 REFINE_NEGATIVE = 3.0
@@ -177,8 +171,9 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     n = vectors.shape[0]
     cos = params.metric == "cosine"
     dims = params.dims
-    m = fit_size(n, params.sample, UMAP_SAMPLE_ABOVE,
-                 REFINE_SAMPLE if params.refine else UMAP_AUTO_SAMPLE)
+    if params.refine and params.sample is None and n > UMAP_SAMPLE_ABOVE:
+        return _refine_every_row(vectors, params, state, graph_sink)
+    m = fit_size(n, params.sample, UMAP_SAMPLE_ABOVE, UMAP_AUTO_SAMPLE)
     if m < 4:  # nothing to optimise: a PCA of so few points is the layout
         return fit_pca(vectors, replace(params, method="pca"), state)[0], {"fit_rows": int(m)}
     rows = sample_rows(n, m, params.seed)
@@ -258,7 +253,7 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
             "parallel": bool(parallel), "edges": int(coo.nnz),
             "placed": "knn-weighted-mean" if sampled else None, "refined_rows": 0}
     if refine:
-        coords, more = _join_and_refine(vectors, params, rows, emb, k, rng,
+        coords, more = _join_and_refine(vectors, params, (rows, emb), k, rng,
                                         state.sub(p_fit, 0.99), timings, graph_sink)
         info.update(more)
     else:
@@ -268,13 +263,49 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
     return coords, info
 
 
-def _join_and_refine(vectors: np.ndarray, params: ProjectionParams, rows: np.ndarray,
-                     fitted: np.ndarray, k: int, rng: np.random.RandomState, state: TaskState,
-                     timings: dict[str, float],
+def _refine_every_row(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
+                      graph_sink: Callable[[KnnGraph], None] | None) -> tuple[np.ndarray, dict]:
+    """A big set's map with no sample asked: every row's graph, its spectral start and the
+    refine's epochs (`_join_and_refine`)."""
+    n = vectors.shape[0]
+    k = min(params.n_neighbors, n - 1)
+    timings: dict[str, float] = {}
+    coords, info = _join_and_refine(vectors, params, None, k, np.random.RandomState(params.seed),
+                                    state.sub(0.0, 0.99), timings, graph_sink)
+    info.update({"fit_rows": int(n), "n_neighbors": int(k), "n_epochs": int(REFINE_EPOCHS),
+                 "knn": info["graph"]["method"], "negative_samples": REFINE_NEGATIVE,
+                 "repulsion": round(REFINE_REPULSION, 4), "parallel": True, "placed": None,
+                 "timings": {key: round(v, 3) for key, v in timings.items()}})
+    return coords, info
+
+
+class _SetRows:
+    """A set's rows, read on demand as a fit reads them (cleaned; unit length for cosine):
+    the spectral start of every row's graph reads only its components' rows for their
+    centroids, and all of them only if it falls back to a PCA start."""
+
+    def __init__(self, vectors: np.ndarray, params: ProjectionParams, state: TaskState):
+        self.vectors, self.params, self.state = vectors, params, state
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        return gather(self.vectors, np.asarray(rows, dtype=np.int64),
+                      self.params.metric == "cosine", TaskState())
+
+    def pca(self) -> np.ndarray:
+        return fit_pca(self.vectors, replace(self.params, method="pca", sample=None),
+                       self.state)[0]
+
+
+def _join_and_refine(vectors: np.ndarray, params: ProjectionParams,
+                     fitted: tuple[np.ndarray, np.ndarray] | None, k: int,
+                     rng: np.random.RandomState, state: TaskState, timings: dict[str, float],
                      graph_sink: Callable[[KnnGraph], None] | None) -> tuple[np.ndarray, dict]:
-    """Every row's kNN graph (the pivot tree's join, as hubness makes it), the fit spread
-    over it as a start, and REFINE_EPOCHS epochs of umap's own schedule on every row (rows
-    renumbered along a curve of the start for the epochs, `locality`)."""
+    """Every row's kNN graph (the pivot tree's join, as hubness makes it), a start, and
+    REFINE_EPOCHS epochs of umap's schedule at REFINE_ALPHA on every row (rows renumbered
+    along a curve of the start for the epochs, `locality`).
+
+    The start is umap's spectral layout of the whole graph, as a fit of every row has it,
+    or with `fitted` (an asked sample's rows and their layout) that layout spread over it."""
     n = vectors.shape[0]
     t = time.perf_counter()
     state.status(f"UMAP: joining the {k} nearest neighbours of all {n:,} rows")
@@ -290,7 +321,14 @@ def _join_and_refine(vectors: np.ndarray, params: ProjectionParams, rows: np.nda
     graph = fuzzy_graph(knn.ind, knn.dist, k, n_epochs=REFINE_EPOCHS).tocoo()
     knn_info = {"method": knn.method, "k": int(knn.k), "recall": knn.recall}
     del knn
-    init = spread(graph, rows, fitted, state, rng)
+    if fitted is None:
+        state.status(f"UMAP: the spectral start of all {n:,} rows")
+        rows = _SetRows(vectors, params, state.sub(0.3, 0.35))
+        init, init_name = _spectral_init(graph.tocsr(), rows, params.dims, rng,
+                                         state.sub(0.3, 0.35), pca=rows.pca)
+        init = _noisy_scale(init, rng)
+    else:
+        init, init_name = spread(graph, *fitted, state, rng), "spread"
     order = z_order(init)  # the epochs read rows near on the map near in memory
     graph = renumbered(graph, order)
     state.progress(0.35)
@@ -304,10 +342,10 @@ def _join_and_refine(vectors: np.ndarray, params: ProjectionParams, rows: np.nda
                           pool_size=REFINE_POOL, repulsion=REFINE_REPULSION)
     emb = restored(emb, order)
     timings["refine"] = time.perf_counter() - t
-    return emb, {"placed": "spread over the graph, refined", "refined_rows": int(n),
+    return emb, {"placed": "spread over the graph, refined" if fitted is not None else None,
+                 "init": init_name, "refined_rows": int(n),
                  "refine_epochs": int(REFINE_EPOCHS), "refine_edges": int(graph.nnz),
-                 "refine_pool": int(min(REFINE_POOL, n)),
-                 "graph": knn_info}
+                 "refine_pool": int(min(REFINE_POOL, n)), "graph": knn_info}
 
 
 def _eigenmap(graph, dims: int, state: TaskState) -> np.ndarray | None:
@@ -362,9 +400,12 @@ def _eigenmap(graph, dims: int, state: TaskState) -> np.ndarray | None:
     return vecs[:, order].astype(np.float64)
 
 
-def _spectral_init(graph, x: np.ndarray, dims: int, rng: np.random.RandomState,
-                   state: TaskState) -> tuple[np.ndarray, str]:
+def _spectral_init(graph, x, dims: int, rng: np.random.RandomState, state: TaskState,
+                   pca: Callable[[], np.ndarray] | None = None) -> tuple[np.ndarray, str]:
     """umap's spectral initialisation, including its layout of disconnected components.
+
+    `x`: the rows (an array, or anything that reads rows by number: component centroids);
+    `pca`: the start when the eigenvectors do not converge (default: `x`'s PCA).
 
     On one BLAS thread: its calls are small (ARPACK's updates of 20 vectors, eigh of a
     component or of the centroids' covariance), and two threads that spin on them took
@@ -373,11 +414,12 @@ def _spectral_init(graph, x: np.ndarray, dims: int, rng: np.random.RandomState,
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
-        return _spectral_layout(graph, x, dims, rng, state)
+        return _spectral_layout(graph, x, dims, rng, state,
+                                pca if pca is not None else lambda: pca_init(x, dims))
 
 
-def _spectral_layout(graph, x: np.ndarray, dims: int, rng: np.random.RandomState,
-                     state: TaskState) -> tuple[np.ndarray, str]:
+def _spectral_layout(graph, x, dims: int, rng: np.random.RandomState, state: TaskState,
+                     pca: Callable[[], np.ndarray]) -> tuple[np.ndarray, str]:
     """`_spectral_init`'s work."""
     import scipy.sparse.csgraph
 
@@ -387,7 +429,7 @@ def _spectral_layout(graph, x: np.ndarray, dims: int, rng: np.random.RandomState
         emb = _eigenmap(graph, dims, state)
         if emb is not None:
             return emb, "spectral"
-        return pca_init(x, dims), "pca"
+        return pca(), "pca"
     # disconnected: place components by their centroids, each laid out on its own
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(n_comp + 1))

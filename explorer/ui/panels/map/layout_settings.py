@@ -49,10 +49,11 @@ class LayoutSettings(QToolButton):
         self.refine = QCheckBox("Optimise every point")
         self.refine.setChecked(True)
         # rich text, so the tooltip wraps instead of running across the screen
-        self.refine.setToolTip("<p>Sets of over 200,000 items: fit 100,000, then run layout "
-                               "epochs on every item (about 2 minutes for 1,000,000). Unchecked, "
-                               "the others are only placed by their nearest fitted "
-                               "items: about twice as fast, less faithful</p>")
+        self.refine.setToolTip("<p>Sets of over 200,000 items: lay out every item from the "
+                               "neighbour graph of all of them (about 2 minutes for "
+                               "1,000,000). Unchecked, 100,000 are laid out and the others "
+                               "only placed by their nearest of those: about twice as fast, "
+                               "less faithful</p>")
         self.map_button = QPushButton("Map it")
         self.map_button.setToolTip("Lay the set out again with these settings (cached: asking "
                                    "again costs nothing)")
