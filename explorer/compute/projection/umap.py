@@ -400,7 +400,8 @@ def _eigenmap(graph, dims: int, state: TaskState) -> np.ndarray | None:
     return vecs[:, order].astype(np.float64)
 
 
-def _spectral_init(graph, x, dims: int, rng: np.random.RandomState, state: TaskState,
+def _spectral_init(graph, x: np.ndarray | _SetRows, dims: int, rng: np.random.RandomState,
+                   state: TaskState,
                    pca: Callable[[], np.ndarray] | None = None) -> tuple[np.ndarray, str]:
     """umap's spectral initialisation, including its layout of disconnected components.
 
@@ -418,7 +419,8 @@ def _spectral_init(graph, x, dims: int, rng: np.random.RandomState, state: TaskS
                                 pca if pca is not None else lambda: pca_init(x, dims))
 
 
-def _spectral_layout(graph, x, dims: int, rng: np.random.RandomState, state: TaskState,
+def _spectral_layout(graph, x: np.ndarray | _SetRows, dims: int,
+                     rng: np.random.RandomState, state: TaskState,
                      pca: Callable[[], np.ndarray]) -> tuple[np.ndarray, str]:
     """`_spectral_init`'s work."""
     import scipy.sparse.csgraph
