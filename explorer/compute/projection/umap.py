@@ -66,8 +66,8 @@ from explorer.core.jobs import Cancelled, TaskState
 if TYPE_CHECKING:
     from explorer.compute.projection.params import ProjectionParams
 
-UMAP_SAMPLE_ABOVE = 200_000    # UMAP: above this many rows, fit on a sample ...
-UMAP_AUTO_SAMPLE = 100_000     # ... of this many rows, place the rest (refine=False)
+UMAP_SAMPLE_ABOVE = 200_000    # UMAP: above this many rows, refine every row, or fit ...
+UMAP_AUTO_SAMPLE = 100_000     # ... this many rows and place the rest (refine=False)
 # What makes the refined 1M map (trials on the bench's 1M mixture, cosine, TW as it measures
 # it, one run each unless said, load 1.3-2.5). umap-learn's own fit of all 1M rows (nndescent
 # graph, spectral start, 200 epochs) reaches TW 0.955, continuity 0.9948, in 1,029 s; our
@@ -144,8 +144,8 @@ REFINE_ASSIGN, REFINE_PROBE = 4, 8
 # 3 at 5/3: 0.8699 / 0.8723 / 0.8749 / 0.8763; 3 at 1: 0.8599 / 0.8619 / 0.8619 / 0.8617 (too
 # little repulsion); 2 at 2.5: 0.8645 / 0.8712 / 0.8688 / 0.8674. 100k rows of the 1M
 # mixture, whole fits, 3 seeds (TW on 5,000 rows): 0.9522 / 0.9532 / 0.9533 against 0.9531 /
-# 0.9537 / 0.9535, epochs 4.5-4.7 s against 6.4-9.5 s. A sampled fit, the start of a refined
-# map or of a placement, keeps umap's 5 at 1: as the 1M map's start it cost the refined map
+# 0.9537 / 0.9535, epochs 4.5-4.7 s against 6.4-9.5 s. A sampled fit (a placement's, or an asked
+# sample's as a refined map's start) keeps umap's 5 at 1: as the 1M map's start it cost the refined map
 # 0.002 TW (0.9510 / 0.9515 / 0.9503 against 0.9532 median before, 3 rounds).
 FIT_NEGATIVE = 3.0
 FIT_REPULSION = 5.0 / 3.0
