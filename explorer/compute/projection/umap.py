@@ -144,9 +144,9 @@ REFINE_ASSIGN, REFINE_PROBE = 4, 8
 # 3 at 5/3: 0.8699 / 0.8723 / 0.8749 / 0.8763; 3 at 1: 0.8599 / 0.8619 / 0.8619 / 0.8617 (too
 # little repulsion); 2 at 2.5: 0.8645 / 0.8712 / 0.8688 / 0.8674. 100k rows of the 1M
 # mixture, whole fits, 3 seeds (TW on 5,000 rows): 0.9522 / 0.9532 / 0.9533 against 0.9531 /
-# 0.9537 / 0.9535, epochs 4.5-4.7 s against 6.4-9.5 s. A sampled fit (a placement's, or an asked
-# sample's as a refined map's start) keeps umap's 5 at 1: as the 1M map's start it cost the refined map
-# 0.002 TW (0.9510 / 0.9515 / 0.9503 against 0.9532 median before, 3 rounds).
+# 0.9537 / 0.9535, epochs 4.5-4.7 s against 6.4-9.5 s. A sampled fit (a placement's, or an
+# asked sample's as a refined map's start) keeps umap's 5 at 1: as the 1M map's start it cost
+# the refined map 0.002 TW (0.9510 / 0.9515 / 0.9503 against 0.9532 median before, 3 rounds).
 FIT_NEGATIVE = 3.0
 FIT_REPULSION = 5.0 / 3.0
 PARALLEL_MIN = 10_000          # multi-threaded (non-deterministic) UMAP epochs from here
