@@ -405,3 +405,19 @@ def test_sampled_recall_with_the_sets_norms_counts_as_from_cleaned_rows(data, me
     assert sampled_recall(x, g, rows=1000, norms=norms) == pytest.approx(plain, abs=1e-3)
     g.ind[:, 8:] = np.random.default_rng(0).integers(0, len(x), (len(x), K - 8))
     assert sampled_recall(x, g, rows=1000, norms=norms) < plain - 0.3
+
+
+def test_euclidean_rows_too_large_for_float32_distances_are_refused_by_row():
+    """Values of 1e30 overflow every squared distance: the join found no neighbour and its
+    tree indexed with -1, which aborted the process. Now a message names the row."""
+    from explorer.core.errors import InputError
+
+    x = clustered(3000)
+    x[1234, 7] = 1e30
+    with pytest.raises(InputError, match="euclidean distances between rows this large") as err:
+        all_knn(x, "euclidean", K, TaskState(), exact_max=1000)
+    assert err.value.row == 1234 and "cosine" in err.value.hint
+    graph, _ = all_knn(x, "cosine", K, TaskState(), exact_max=1000)  # unit rows: no overflow
+    assert (graph.ind[:, 0] == np.arange(len(x))).all()
+    x[1234, 7] = 1e6  # large, but far below the limit (~3e17 at 48 dims)
+    all_knn(x, "euclidean", K, TaskState(), exact_max=1000)

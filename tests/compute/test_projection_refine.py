@@ -204,3 +204,17 @@ def test_rows_with_nan_inf_or_zeros_are_refined_to_finite_places(big_path, blobs
     assert info["refined_rows"] == N and info["graph"]["method"] == "pivot"
     assert info["fit_rows"] == (fit_rows or N) and info["knn"] == fit_knn
     assert coords.shape == (N, 2) and np.isfinite(coords).all()
+
+
+@pytest.mark.parametrize("refine", [True, False])
+def test_euclidean_values_too_large_for_distances_name_their_row(big_path, blobs, refine):
+    """A whole fit searched by faiss failed with a message about an empty array; the join
+    aborted the process. Both now say which row holds the value."""
+    from explorer.core.errors import InputError
+
+    x = blobs[:1000] if not refine else blobs.copy()
+    x = x.copy()
+    x[321, 0] = 1e30
+    with pytest.raises(InputError, match="overflow") as err:
+        umap.fit(x, ProjectionParams(method="umap", metric="euclidean"), TaskState())
+    assert err.value.row == 321

@@ -43,6 +43,7 @@ from explorer.compute.projection.rows import (
     sample_rows,
 )
 from explorer.compute.vectors import layout_metric
+from explorer.core.errors import InputError
 from explorer.core.jobs import TaskState
 from explorer.core.vector_checks import chunk_rows
 
@@ -444,6 +445,26 @@ def _exact_nearest(codes: np.ndarray, scales: np.ndarray, cos: bool, rows: np.nd
     return _columns(found, width)
 
 
+def check_magnitude(largest: np.ndarray, dims: int, rows: np.ndarray | None = None) -> None:
+    """Refuse euclidean rows whose values are too large for float32 distances.
+
+    `largest`: each row's largest |value| (a euclidean code's scale times 127), `rows` their
+    row numbers in the set (default: their positions). Beyond about sqrt(float32 max / 4d)
+    a squared distance overflows: every distance is infinite and no neighbour is found. In
+    the join the tree's lists would then index with -1 (values of 1e30 aborted the process);
+    faiss's search failed with a message about an empty array. Cosine rows are unit length."""
+    if largest.size == 0:
+        return
+    at = int(np.argmax(largest))
+    value = float(largest[at])
+    limit = float(np.sqrt(np.finfo(np.float32).max / (4.0 * max(1, dims)))) / 8.0
+    if value > limit:
+        row = int(rows[at]) if rows is not None else at
+        raise InputError(f"a value of {value:.3g}: euclidean distances between rows this large "
+                         f"overflow (the largest usable is about {limit:.1g})", row=row,
+                         hint="scale the vectors down, or lay the set out by cosine")
+
+
 def pivot_count(n: int) -> int:
     """Pivots for a standalone join of n rows (about n / PIVOT_SHARE)."""
     return int(min(n, max(1, min(PIVOT_MAX, n // PIVOT_SHARE))))
@@ -487,6 +508,8 @@ def all_knn(vectors: np.ndarray, metric: str, k: int, state: TaskState, *,
             norms = row_norms(vectors, state.sub(0.0, 0.03))
         state.status(f"kNN graph: reading {n:,} rows")
         quantised = _quantised(vectors, norms, cos, state.sub(0.03, 0.08))
+        if not cos:
+            check_magnitude(quantised[1] * np.float32(127.0), vectors.shape[1])
         timings["quantise"] = time.perf_counter() - t
         t = time.perf_counter()
         rows = sample_rows(n, min(n, pivots) if pivots else pivot_count(n), seed)

@@ -48,7 +48,7 @@ import numpy as np
 from explorer.compute.numba.umap_kernels import gradient_table, run_epoch
 from explorer.compute.projection.graph import find_ab_params, fuzzy_graph
 from explorer.compute.projection.knn import KnnIndex, self_first
-from explorer.compute.projection.knn_graph import KnnGraph, all_knn
+from explorer.compute.projection.knn_graph import KnnGraph, all_knn, check_magnitude
 from explorer.compute.projection.locality import renumbered, restored, z_order
 from explorer.compute.projection.params import PARTIAL_STEPS
 from explorer.compute.projection.pca import fit as fit_pca
@@ -190,6 +190,8 @@ def fit(vectors: np.ndarray, params: ProjectionParams, state: TaskState,
 
     t = time.perf_counter()
     x = read_fit_rows(vectors, rows, cos, state.sub(0.0, p_read), "UMAP")
+    if not cos:
+        check_magnitude(np.abs(x).max(axis=1, initial=0.0), x.shape[1], rows)
     timings["read"] = time.perf_counter() - t
 
     t = time.perf_counter()
